@@ -1,0 +1,290 @@
+//! IP address sets: `ipBlock`s and the disjoint external ranges they carve out of the address space.
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IpFamily {
+    V4,
+    V6,
+}
+
+impl IpFamily {
+    pub fn of(addr: &IpAddr) -> IpFamily {
+        if addr.is_ipv4() { IpFamily::V4 } else { IpFamily::V6 }
+    }
+
+    fn bits(self) -> u32 {
+        match self {
+            IpFamily::V4 => 32,
+            IpFamily::V6 => 128,
+        }
+    }
+
+    fn max(self) -> u128 {
+        match self {
+            IpFamily::V4 => u32::MAX as u128,
+            IpFamily::V6 => u128::MAX,
+        }
+    }
+}
+
+fn addr_value(addr: &IpAddr) -> u128 {
+    match addr {
+        IpAddr::V4(a) => u32::from(*a) as u128,
+        IpAddr::V6(a) => u128::from(*a),
+    }
+}
+
+fn net_bounds(net: &IpNet) -> (IpFamily, u128, u128) {
+    let net = net.trunc();
+    (IpFamily::of(&net.addr()), addr_value(&net.network()), addr_value(&net.broadcast()))
+}
+
+fn make_net(family: IpFamily, start: u128, prefix: u8) -> IpNet {
+    match family {
+        IpFamily::V4 => IpNet::V4(Ipv4Net::new(Ipv4Addr::from(start as u32), prefix).expect("valid prefix")),
+        IpFamily::V6 => IpNet::V6(Ipv6Net::new(Ipv6Addr::from(start), prefix).expect("valid prefix")),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IpBlockError {
+    #[error("invalid CIDR {0:?}")]
+    InvalidCidr(String),
+    #[error("except entry {except} is not a strict subset of cidr {cidr}")]
+    ExceptOutsideCidr { cidr: String, except: String },
+}
+
+/// A NetworkPolicy `ipBlock`: `cidr` minus the `except` ranges.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IpBlock {
+    pub cidr: IpNet,
+    pub except: Vec<IpNet>,
+}
+
+fn parse_cidr(s: &str) -> Result<IpNet, IpBlockError> {
+    // Host bits are masked off, as the dataplanes do with non-canonical CIDRs.
+    s.trim().parse::<IpNet>().map(|n| n.trunc()).map_err(|_| IpBlockError::InvalidCidr(s.to_string()))
+}
+
+impl IpBlock {
+    /// Parses and validates like the API server: every `except` must lie inside `cidr`.
+    pub fn parse(cidr: &str, except: &[String]) -> Result<IpBlock, IpBlockError> {
+        let net = parse_cidr(cidr)?;
+        let mut excepts = Vec::with_capacity(except.len());
+        for e in except {
+            let ex = parse_cidr(e)?;
+            if !(net.contains(&ex) && ex.prefix_len() > net.prefix_len()) {
+                return Err(IpBlockError::ExceptOutsideCidr { cidr: cidr.to_string(), except: e.clone() });
+            }
+            excepts.push(ex);
+        }
+        Ok(IpBlock { cidr: net, except: excepts })
+    }
+
+    pub fn family(&self) -> IpFamily {
+        IpFamily::of(&self.cidr.addr())
+    }
+
+    pub fn contains(&self, addr: &IpAddr) -> bool {
+        self.cidr.contains(addr) && !self.except.iter().any(|e| e.contains(addr))
+    }
+
+    pub fn to_ranges(&self) -> IpRanges {
+        let mut set = IpRanges::from_net(&self.cidr);
+        for e in &self.except {
+            set = set.difference(&IpRanges::from_net(e));
+        }
+        set
+    }
+}
+
+impl fmt::Display for IpBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.cidr)?;
+        if !self.except.is_empty() {
+            let ex: Vec<String> = self.except.iter().map(|e| e.to_string()).collect();
+            write!(f, " except {}", ex.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// A set of addresses of one family as sorted, disjoint, non-adjacent inclusive intervals.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IpRanges {
+    pub family: IpFamily,
+    intervals: Vec<(u128, u128)>,
+}
+
+impl IpRanges {
+    pub fn from_net(net: &IpNet) -> IpRanges {
+        let (family, lo, hi) = net_bounds(net);
+        IpRanges { family, intervals: vec![(lo, hi)] }
+    }
+
+    pub fn from_intervals(family: IpFamily, mut intervals: Vec<(u128, u128)>) -> IpRanges {
+        intervals.sort_unstable();
+        let mut merged: Vec<(u128, u128)> = Vec::with_capacity(intervals.len());
+        for (lo, hi) in intervals {
+            match merged.last_mut() {
+                Some(last) if last.1 == u128::MAX || lo <= last.1 + 1 => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        IpRanges { family, intervals: merged }
+    }
+
+    pub fn whole(family: IpFamily) -> IpRanges {
+        IpRanges { family, intervals: vec![(0, family.max())] }
+    }
+
+    pub fn intervals(&self) -> &[(u128, u128)] {
+        &self.intervals
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.intervals.is_empty()
+    }
+
+    pub fn contains(&self, addr: &IpAddr) -> bool {
+        if IpFamily::of(addr) != self.family {
+            return false;
+        }
+        let v = addr_value(addr);
+        let i = self.intervals.partition_point(|&(_, hi)| hi < v);
+        i < self.intervals.len() && self.intervals[i].0 <= v
+    }
+
+    pub fn difference(&self, other: &IpRanges) -> IpRanges {
+        if other.family != self.family {
+            return self.clone();
+        }
+        let mut out = Vec::new();
+        for &(lo, hi) in &self.intervals {
+            let mut cur = lo;
+            let mut open = true;
+            for &(olo, ohi) in &other.intervals {
+                if ohi < cur || olo > hi {
+                    continue;
+                }
+                if olo > cur {
+                    out.push((cur, olo - 1));
+                }
+                if ohi >= hi {
+                    open = false;
+                    break;
+                }
+                cur = ohi + 1;
+            }
+            if open {
+                out.push((cur, hi));
+            }
+        }
+        IpRanges { family: self.family, intervals: out }
+    }
+
+    /// The fewest CIDRs whose union is exactly this set.
+    pub fn to_cidrs(&self) -> Vec<IpNet> {
+        let bits = self.family.bits();
+        let mut out = Vec::new();
+        for &(lo, hi) in &self.intervals {
+            let mut start = lo;
+            loop {
+                // Largest aligned block starting at `start` that stays within `hi`.
+                let align = if start == 0 { bits } else { start.trailing_zeros().min(bits) };
+                let mut size_log = align;
+                while size_log > 0 {
+                    let last = start.checked_add(block_len(size_log).wrapping_sub(1));
+                    match last {
+                        Some(end) if end <= hi && (size_log < 128 || start == 0) => break,
+                        _ => size_log -= 1,
+                    }
+                }
+                out.push(make_net(self.family, start, (bits - size_log) as u8));
+                let end = start.wrapping_add(block_len(size_log).wrapping_sub(1));
+                if end >= hi {
+                    break;
+                }
+                start = end + 1;
+            }
+        }
+        out
+    }
+
+    /// A readable exact description: either plain CIDRs, or the smallest CIDR that covers the
+    /// set with the holes listed as `except` (whichever needs fewer entries).
+    pub fn describe(&self) -> (Vec<IpNet>, Vec<IpNet>) {
+        let direct = self.to_cidrs();
+        if self.intervals.is_empty() || direct.len() == 1 {
+            return (direct, Vec::new());
+        }
+        let lo = self.intervals[0].0;
+        let hi = self.intervals[self.intervals.len() - 1].1;
+        let bits = self.family.bits();
+        let common = if lo == hi { bits } else { (lo ^ hi).leading_zeros().saturating_sub(128 - bits) };
+        let prefix = common.min(bits) as u8;
+        let cover = make_net(self.family, lo, prefix).trunc();
+        let holes = IpRanges::from_net(&cover).difference(self).to_cidrs();
+        if holes.len() < direct.len() {
+            (vec![cover], holes)
+        } else {
+            (direct, Vec::new())
+        }
+    }
+}
+
+/// Number of addresses in a block of 2^size_log; 2^128 wraps to 0, which callers treat as "all".
+fn block_len(size_log: u32) -> u128 {
+    if size_log >= 128 { 0 } else { 1u128 << size_log }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ranges(cidr: &str, except: &[&str]) -> IpRanges {
+        let ex: Vec<String> = except.iter().map(|s| s.to_string()).collect();
+        IpBlock::parse(cidr, &ex).unwrap().to_ranges()
+    }
+
+    #[test]
+    fn ipblock_contains_respects_except() {
+        let b = IpBlock::parse("10.0.0.0/8", &["10.1.0.0/16".to_string()]).unwrap();
+        assert!(b.contains(&"10.2.3.4".parse().unwrap()));
+        assert!(!b.contains(&"10.1.3.4".parse().unwrap()));
+        assert!(!b.contains(&"11.0.0.1".parse().unwrap()));
+        assert!(!b.contains(&"::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn invalid_blocks_are_rejected() {
+        assert_eq!(IpBlock::parse("10.0.0.0/33", &[]), Err(IpBlockError::InvalidCidr("10.0.0.0/33".into())));
+        assert!(matches!(
+            IpBlock::parse("10.0.0.0/16", &["10.1.0.0/24".to_string()]),
+            Err(IpBlockError::ExceptOutsideCidr { .. })
+        ));
+        assert!(matches!(
+            IpBlock::parse("10.0.0.0/16", &["10.0.0.0/8".to_string()]),
+            Err(IpBlockError::ExceptOutsideCidr { .. })
+        ));
+    }
+
+    #[test]
+    fn cidr_decomposition_is_exact_and_minimal() {
+        let r = ranges("0.0.0.0/0", &["10.0.0.0/8"]);
+        let cidrs: Vec<String> = r.to_cidrs().iter().map(|c| c.to_string()).collect();
+        assert_eq!(cidrs, ["0.0.0.0/5", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6", "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/1"]);
+        let (cover, holes) = r.describe();
+        assert_eq!(cover, vec!["0.0.0.0/0".parse::<IpNet>().unwrap()]);
+        assert_eq!(holes, vec!["10.0.0.0/8".parse::<IpNet>().unwrap()]);
+        let all6 = IpRanges::whole(IpFamily::V6);
+        assert_eq!(all6.to_cidrs(), vec!["::/0".parse::<IpNet>().unwrap()]);
+        let all4 = IpRanges::whole(IpFamily::V4);
+        assert_eq!(all4.to_cidrs(), vec!["0.0.0.0/0".parse::<IpNet>().unwrap()]);
+        let host = ranges("192.168.1.7/32", &[]);
+        assert_eq!(host.describe().0, vec!["192.168.1.7/32".parse::<IpNet>().unwrap()]);
+    }
+}

@@ -1,0 +1,185 @@
+//! The cluster as the engine sees it: namespaces, pods and NetworkPolicies, already validated.
+//! Built by a loader (manifests, live API) or directly by tests; never parsed here.
+
+use crate::addresses::IpBlock;
+use crate::labels::{LabelSelector, Labels};
+use crate::ports::Protocol;
+use std::net::IpAddr;
+
+/// The label the API server puts on every Namespace.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Cluster {
+    pub namespaces: Vec<Namespace>,
+    pub pods: Vec<Pod>,
+    pub policies: Vec<NetworkPolicy>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Namespace {
+    pub name: String,
+    /// Includes `kubernetes.io/metadata.name` (loaders add it when a manifest omits it).
+    pub labels: Labels,
+}
+
+impl Namespace {
+    /// A namespace with the labels given plus the name label the API server adds.
+    pub fn new(name: &str, labels: Labels) -> Namespace {
+        let mut labels = labels;
+        labels.insert(NAMESPACE_NAME_LABEL.to_string(), name.to_string());
+        Namespace { name: name.to_string(), labels }
+    }
+}
+
+/// The controller a pod belongs to, e.g. `Deployment/cart`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WorkloadRef {
+    pub kind: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for WorkloadRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.kind, self.name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerPort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub protocol: Protocol,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pod {
+    pub namespace: String,
+    pub name: String,
+    pub labels: Labels,
+    /// `status.podIPs`; for a hostNetwork pod these are its node's addresses. Empty when unknown
+    /// (pending pods, pods synthesized from templates): no ipBlock can match such a pod.
+    pub ips: Vec<IpAddr>,
+    pub host_network: bool,
+    pub node: Option<String>,
+    /// Ports of all containers (and restartable init containers); named ones resolve named
+    /// NetworkPolicy ports.
+    pub ports: Vec<ContainerPort>,
+    pub workload: Option<WorkloadRef>,
+    /// True when the pod stands in for a controller whose pods were not in the input.
+    pub synthesized: bool,
+}
+
+impl Pod {
+    /// A plain running pod; tests and loaders fill in the rest.
+    pub fn new(namespace: &str, name: &str, labels: Labels) -> Pod {
+        Pod {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            labels,
+            ips: Vec::new(),
+            host_network: false,
+            node: None,
+            ports: Vec::new(),
+            workload: None,
+            synthesized: false,
+        }
+    }
+
+    /// `namespace/name`, the id used in every output.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Ports of this pod a named NetworkPolicy port resolves to: same name and protocol.
+    pub fn resolve_named_port(&self, name: &str, protocol: Protocol) -> impl Iterator<Item = u16> + '_ {
+        let name = name.to_string();
+        self.ports
+            .iter()
+            .filter(move |p| p.protocol == protocol && p.name.as_deref() == Some(name.as_str()))
+            .map(|p| p.port)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "Ingress",
+            Direction::Egress => "Egress",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkPolicy {
+    pub namespace: String,
+    pub name: String,
+    pub pod_selector: LabelSelector,
+    /// `spec.policyTypes` as written; `None` when omitted (see [`NetworkPolicy::affects`]).
+    pub policy_types: Option<Vec<Direction>>,
+    pub ingress: Vec<Rule>,
+    pub egress: Vec<Rule>,
+}
+
+impl NetworkPolicy {
+    /// Whether the policy isolates its pods in `direction`. Without `policyTypes`, Ingress
+    /// always applies and Egress applies when the policy has at least one egress rule.
+    pub fn affects(&self, direction: Direction) -> bool {
+        match &self.policy_types {
+            Some(types) => types.contains(&direction),
+            None => match direction {
+                Direction::Ingress => true,
+                Direction::Egress => !self.egress.is_empty(),
+            },
+        }
+    }
+
+    pub fn rules(&self, direction: Direction) -> &[Rule] {
+        match direction {
+            Direction::Ingress => &self.ingress,
+            Direction::Egress => &self.egress,
+        }
+    }
+
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// One ingress or egress rule. An empty `peers` list matches every peer and an empty `ports`
+/// list matches every port, exactly as a missing or empty `from`/`to`/`ports` in the API.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rule {
+    pub peers: Vec<Peer>,
+    pub ports: Vec<PortEntry>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Peer {
+    /// `podSelector` and/or `namespaceSelector`. A missing namespace selector means the
+    /// policy's own namespace; a missing pod selector means every pod.
+    Pods { pod_selector: Option<LabelSelector>, namespace_selector: Option<LabelSelector> },
+    IpBlock(IpBlock),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PortSpec {
+    Number(u16),
+    Name(String),
+}
+
+/// One entry of a rule's `ports`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PortEntry {
+    pub protocol: Protocol,
+    /// `None`: every port of `protocol`.
+    pub port: Option<PortSpec>,
+    /// Only with a numeric `port`; validated to be at least `port`.
+    pub end_port: Option<u16>,
+}

@@ -1,0 +1,111 @@
+//! The address space outside the pods, cut into the disjoint ranges that no ipBlock can tell
+//! apart. Each range becomes one `External` endpoint.
+
+use crate::addresses::{IpBlock, IpFamily, IpRanges};
+use std::collections::{BTreeSet, HashMap};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExternalRange {
+    /// `external:<cidrs>`: stable for the same set of ipBlocks.
+    pub id: String,
+    pub ranges: IpRanges,
+    /// The exact set as `cidrs` minus `except`, for display.
+    pub cidrs: Vec<ipnet::IpNet>,
+    pub except: Vec<ipnet::IpNet>,
+}
+
+/// Splits each family present into atoms: maximal sets of addresses that belong to exactly the
+/// same ipBlocks. Works by a sweep over interval boundaries, not by testing every block.
+pub fn external_ranges(blocks: &[&IpBlock], families: &BTreeSet<IpFamily>) -> Vec<ExternalRange> {
+    let mut out = Vec::new();
+    for &family in families {
+        let family_blocks: Vec<IpRanges> =
+            blocks.iter().filter(|b| b.family() == family).map(|b| b.to_ranges()).collect();
+        // (position, block, +1 start / -1 end) events; an interval ending at the top never ends.
+        let mut events: Vec<(u128, bool, u32)> = Vec::new();
+        for (i, r) in family_blocks.iter().enumerate() {
+            for &(lo, hi) in r.intervals() {
+                events.push((lo, true, i as u32));
+                if let Some(next) = hi.checked_add(1).filter(|_| !is_top(family, hi)) {
+                    events.push((next, false, i as u32));
+                }
+            }
+        }
+        events.sort_unstable();
+        let mut starts: Vec<u128> = events.iter().map(|e| e.0).collect();
+        starts.push(0);
+        starts.sort_unstable();
+        starts.dedup();
+        let top = IpRanges::whole(family).intervals()[0].1;
+        let mut active: BTreeSet<u32> = BTreeSet::new();
+        let mut groups: HashMap<Vec<u32>, Vec<(u128, u128)>> = HashMap::new();
+        let mut order: Vec<Vec<u32>> = Vec::new();
+        let mut e = 0;
+        for (k, &start) in starts.iter().enumerate() {
+            while e < events.len() && events[e].0 == start {
+                let (_, is_start, block) = events[e];
+                if is_start {
+                    active.insert(block);
+                } else {
+                    active.remove(&block);
+                }
+                e += 1;
+            }
+            let end = starts.get(k + 1).map_or(top, |next| next - 1);
+            let key: Vec<u32> = active.iter().copied().collect();
+            groups
+                .entry(key.clone())
+                .or_insert_with(|| {
+                    order.push(key);
+                    Vec::new()
+                })
+                .push((start, end));
+        }
+        let mut atoms: Vec<IpRanges> =
+            order.into_iter().map(|k| IpRanges::from_intervals(family, groups.remove(&k).unwrap())).collect();
+        atoms.sort_by_key(|r| r.intervals()[0].0);
+        for ranges in atoms {
+            let (cidrs, except) = ranges.describe();
+            let mut id = format!(
+                "external:{}",
+                cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
+            );
+            if out.iter().any(|o: &ExternalRange| o.id == id) {
+                let ex: Vec<String> = except.iter().map(|c| c.to_string()).collect();
+                id = format!("{id}-except-{}", ex.join(","));
+            }
+            out.push(ExternalRange { id, ranges, cidrs, except });
+        }
+    }
+    out
+}
+
+fn is_top(family: IpFamily, v: u128) -> bool {
+    IpRanges::whole(family).intervals()[0].1 == v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_cut_the_space_into_atoms() {
+        let a = IpBlock::parse("0.0.0.0/0", &["10.0.0.0/8".into()]).unwrap();
+        let b = IpBlock::parse("10.1.0.0/16", &[]).unwrap();
+        let fams = BTreeSet::from([IpFamily::V4]);
+        let atoms = external_ranges(&[&a, &b], &fams);
+        let ids: Vec<&str> = atoms.iter().map(|a| a.id.as_str()).collect();
+        // 0/0 minus 10/8; 10/8 minus 10.1/16; 10.1/16
+        assert_eq!(ids, ["external:0.0.0.0/0", "external:10.0.0.0/8", "external:10.1.0.0/16"]);
+        assert_eq!(atoms[0].except, vec!["10.0.0.0/8".parse::<ipnet::IpNet>().unwrap()]);
+        assert_eq!(atoms[1].except, vec!["10.1.0.0/16".parse::<ipnet::IpNet>().unwrap()]);
+    }
+
+    #[test]
+    fn no_blocks_gives_one_range_per_family() {
+        let fams = BTreeSet::from([IpFamily::V4, IpFamily::V6]);
+        let atoms = external_ranges(&[], &fams);
+        let ids: Vec<&str> = atoms.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["external:0.0.0.0/0", "external:::/0"]);
+    }
+}

@@ -1,0 +1,406 @@
+//! The reachability engine: from a [`Cluster`] to the exact set of allowed
+//! (source, destination, protocol, port) under networking.k8s.io/v1 NetworkPolicy.
+//!
+//! Pipeline: external ranges → selections (endpoint sets) → equivalence classes → grants
+//! (class-level rectangles with provenance) → port classes → per-class rows on bitsets.
+//! A connection is allowed iff some egress grant and some ingress grant both cover it.
+
+pub mod classes;
+pub mod externals;
+pub mod grants;
+pub mod selection;
+
+use crate::addresses::IpFamily;
+use crate::cluster::{Cluster, Direction, Peer};
+use crate::ports::{PortSet, Protocol};
+use classes::Classes;
+pub use externals::ExternalRange;
+use fixedbitset::FixedBitSet;
+pub use grants::{GrantOrigin, RuleRef};
+use grants::{GrantTable, PortClasses};
+use std::collections::{BTreeSet, HashMap};
+
+/// How hostNetwork pods are treated; the behaviour is implementation-defined upstream.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HostNetworkSelection {
+    /// The most common implementation: selectors never select hostNetwork pods (as subject or
+    /// peer); their traffic carries the node's IP, which ipBlocks can match.
+    #[default]
+    NodeIdentity,
+    /// Selectors match hostNetwork pods like any other pod.
+    LikePods,
+}
+
+/// Whether ipBlock peers match pod IPs (the upstream conformance tests assume they do).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IpBlockPodMatching {
+    #[default]
+    Match,
+    /// ipBlocks only match addresses outside the cluster's pods.
+    Ignore,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineOptions {
+    pub host_network: HostNetworkSelection,
+    pub ip_block_pods: IpBlockPodMatching,
+}
+
+/// An endpoint of the reachability graph: `Cluster::pods[i]` or `Reachability::externals()[i]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    Pod(u32),
+    External(u32),
+}
+
+/// Why one direction of a connection is allowed or not.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirectionVerdict {
+    /// Policies (indices into `Cluster::policies`) that isolate the endpoint in this direction.
+    pub isolated_by: Vec<u32>,
+    /// Every grant that covers the connection; empty means denied in this direction.
+    pub allowed_by: Vec<GrantOrigin>,
+}
+
+impl DirectionVerdict {
+    pub fn allows(&self) -> bool {
+        !self.allowed_by.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    pub egress: DirectionVerdict,
+    pub ingress: DirectionVerdict,
+}
+
+impl Explanation {
+    pub fn allowed(&self) -> bool {
+        self.egress.allows() && self.ingress.allows()
+    }
+}
+
+/// Size figures of a computation, for summaries and benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineStats {
+    pub endpoints: usize,
+    pub classes: usize,
+    pub grants: usize,
+    pub port_classes: usize,
+}
+
+/// Grants of one direction grouped by their source classes, per port class: the row of a
+/// source class is the union of the destination sets of the groups it belongs to.
+struct DirectionIndex {
+    groups: Vec<Vec<(u32, FixedBitSet)>>,
+    groups_of_class: Vec<Vec<u32>>,
+}
+
+impl DirectionIndex {
+    fn build(table: &GrantTable, port_classes: &PortClasses, direction: Direction, class_count: usize) -> DirectionIndex {
+        let mut group_of_sources: HashMap<u32, usize> = HashMap::new();
+        let mut groups: Vec<HashMap<u32, FixedBitSet>> = Vec::new();
+        let mut group_sources: Vec<u32> = Vec::new();
+        for grant in table.grants.iter().filter(|g| g.direction == direction) {
+            let g = *group_of_sources.entry(grant.sources).or_insert_with(|| {
+                groups.push(HashMap::new());
+                group_sources.push(grant.sources);
+                groups.len() - 1
+            });
+            let dst = &table.class_sets[grant.destinations as usize];
+            for &a in &port_classes.covering[grant.ports as usize] {
+                groups[g]
+                    .entry(a)
+                    .or_insert_with(|| FixedBitSet::with_capacity(class_count))
+                    .union_with(dst);
+            }
+        }
+        let mut groups_of_class = vec![Vec::new(); class_count];
+        for (g, &sources) in group_sources.iter().enumerate() {
+            for c in table.class_sets[sources as usize].ones() {
+                groups_of_class[c].push(g as u32);
+            }
+        }
+        let groups = groups
+            .into_iter()
+            .map(|m| {
+                let mut v: Vec<(u32, FixedBitSet)> = m.into_iter().collect();
+                v.sort_by_key(|(a, _)| *a);
+                v
+            })
+            .collect();
+        DirectionIndex { groups, groups_of_class }
+    }
+
+    /// Destinations per port class reachable from `class` in this direction.
+    fn row(&self, class: usize, scratch: &mut [Option<FixedBitSet>], class_count: usize) {
+        for &g in &self.groups_of_class[class] {
+            for (a, dst) in &self.groups[g as usize] {
+                scratch[*a as usize]
+                    .get_or_insert_with(|| FixedBitSet::with_capacity(class_count))
+                    .union_with(dst);
+            }
+        }
+    }
+}
+
+/// The computed reachability of a cluster, at class granularity; expanded to endpoints on
+/// demand so memory follows the number of classes, not pods².
+pub struct Reachability {
+    pod_count: usize,
+    externals: Vec<ExternalRange>,
+    classes: Classes,
+    table: GrantTable,
+    port_classes: PortClasses,
+    /// Per source class: (destination class, index into `results`), sorted by destination.
+    rows: Vec<Vec<(u32, u32)>>,
+    results: Vec<PortSet>,
+}
+
+impl Reachability {
+    pub fn compute(cluster: &Cluster, options: &EngineOptions) -> Reachability {
+        let blocks: Vec<&crate::addresses::IpBlock> = cluster
+            .policies
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+            .flat_map(|r| &r.peers)
+            .filter_map(|peer| match peer {
+                Peer::IpBlock(b) => Some(b),
+                Peer::Pods { .. } => None,
+            })
+            .collect();
+        let externals = externals::external_ranges(&blocks, &address_families(cluster, &blocks));
+        let selections = selection::select(cluster, &externals, options);
+        let endpoint_count = cluster.pods.len() + externals.len();
+        let classes = Classes::refine(endpoint_count, &selections.table.sets);
+        let table = grants::build(cluster, &selections, &classes);
+        let port_classes = PortClasses::build(&table.port_sets);
+        let mut reach = Reachability {
+            pod_count: cluster.pods.len(),
+            externals,
+            classes,
+            table,
+            port_classes,
+            rows: Vec::new(),
+            results: Vec::new(),
+        };
+        reach.compute_rows();
+        reach
+    }
+
+    fn compute_rows(&mut self) {
+        let c = self.classes.len();
+        let egress = DirectionIndex::build(&self.table, &self.port_classes, Direction::Egress, c);
+        let ingress = DirectionIndex::build(&self.table, &self.port_classes, Direction::Ingress, c);
+        let a = self.port_classes.sets.len();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+        let chunk = c.div_ceil(threads).max(1);
+        // Each thread interns the port-class combinations it meets; merged afterwards.
+        let parts: Vec<(Vec<Vec<(u32, u32)>>, Vec<Vec<u32>>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..c)
+                .step_by(chunk)
+                .map(|start| {
+                    let (egress, ingress) = (&egress, &ingress);
+                    scope.spawn(move || {
+                        let mut combos: HashMap<Vec<u32>, u32> = HashMap::new();
+                        let mut combo_list: Vec<Vec<u32>> = Vec::new();
+                        let mut rows = Vec::new();
+                        let mut eg: Vec<Option<FixedBitSet>> = vec![None; a];
+                        let mut ing: Vec<Option<FixedBitSet>> = vec![None; a];
+                        let mut per_dst: Vec<Vec<u32>> = vec![Vec::new(); c];
+                        let mut touched: Vec<u32> = Vec::new();
+                        for src in start..(start + chunk).min(c) {
+                            egress.row(src, &mut eg, c);
+                            ingress.row(src, &mut ing, c);
+                            for k in 0..a {
+                                if let (Some(e), Some(i)) = (&mut eg[k], &ing[k]) {
+                                    e.intersect_with(i);
+                                    for d in e.ones() {
+                                        if per_dst[d].is_empty() {
+                                            touched.push(d as u32);
+                                        }
+                                        per_dst[d].push(k as u32);
+                                    }
+                                }
+                                eg[k] = None;
+                                ing[k] = None;
+                            }
+                            touched.sort_unstable();
+                            let mut row = Vec::with_capacity(touched.len());
+                            for &d in &touched {
+                                let combo = std::mem::take(&mut per_dst[d as usize]);
+                                let id = match combos.get(&combo) {
+                                    Some(&id) => id,
+                                    None => {
+                                        let id = combo_list.len() as u32;
+                                        combo_list.push(combo.clone());
+                                        combos.insert(combo, id);
+                                        id
+                                    }
+                                };
+                                row.push((d, id));
+                            }
+                            touched.clear();
+                            rows.push(row);
+                        }
+                        (rows, combo_list)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("engine thread panicked")).collect()
+        });
+        let mut global: HashMap<Vec<u32>, u32> = HashMap::new();
+        for (rows, combo_list) in parts {
+            let remap: Vec<u32> = combo_list
+                .into_iter()
+                .map(|combo| {
+                    *global.entry(combo.clone()).or_insert_with(|| {
+                        let mut set = PortSet::empty();
+                        for k in &combo {
+                            set.union_with(&self.port_classes.sets[*k as usize]);
+                        }
+                        self.results.push(set);
+                        self.results.len() as u32 - 1
+                    })
+                })
+                .collect();
+            for mut row in rows {
+                for entry in &mut row {
+                    entry.1 = remap[entry.1 as usize];
+                }
+                self.rows.push(row);
+            }
+        }
+    }
+
+    pub fn pod_count(&self) -> usize {
+        self.pod_count
+    }
+
+    pub fn externals(&self) -> &[ExternalRange] {
+        &self.externals
+    }
+
+    pub fn endpoint_count(&self) -> usize {
+        self.pod_count + self.externals.len()
+    }
+
+    /// Endpoints in index order: pods (in `Cluster::pods` order), then external ranges.
+    pub fn endpoint(&self, index: usize) -> Endpoint {
+        if index < self.pod_count {
+            Endpoint::Pod(index as u32)
+        } else {
+            Endpoint::External((index - self.pod_count) as u32)
+        }
+    }
+
+    pub fn index_of(&self, endpoint: Endpoint) -> usize {
+        match endpoint {
+            Endpoint::Pod(i) => i as usize,
+            Endpoint::External(i) => self.pod_count + i as usize,
+        }
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            endpoints: self.endpoint_count(),
+            classes: self.classes.len(),
+            grants: self.table.grants.len(),
+            port_classes: self.port_classes.sets.len(),
+        }
+    }
+
+    /// The equivalence class of an endpoint; endpoints of one class are treated identically.
+    pub fn class_of(&self, endpoint: Endpoint) -> usize {
+        self.classes.class_of[self.index_of(endpoint)] as usize
+    }
+
+    /// What policy allows from `src` to `dst` (empty when denied). Traffic from a pod to itself
+    /// is always allowed and is not a policy verdict; this returns the policy answer regardless.
+    pub fn allowed(&self, src: Endpoint, dst: Endpoint) -> PortSet {
+        let (s, d) = (self.class_of(src), self.class_of(dst) as u32);
+        let row = &self.rows[s];
+        match row.binary_search_by_key(&d, |e| e.0) {
+            Ok(i) => self.results[row[i].1 as usize].clone(),
+            Err(_) => PortSet::empty(),
+        }
+    }
+
+    /// Every allowed connection between distinct endpoints, except external-to-external, in
+    /// (source index, destination index) order: `f(src, dst, ports)`.
+    pub fn for_each_connection<E>(&self, mut f: impl FnMut(usize, usize, &PortSet) -> Result<(), E>) -> Result<(), E> {
+        let mut dsts: Vec<(u32, u32)> = Vec::new();
+        for src in 0..self.endpoint_count() {
+            let src_external = src >= self.pod_count;
+            dsts.clear();
+            for &(dc, res) in &self.rows[self.classes.class_of[src] as usize] {
+                for &dst in &self.classes.members[dc as usize] {
+                    if dst as usize != src && !(src_external && dst as usize >= self.pod_count) {
+                        dsts.push((dst, res));
+                    }
+                }
+            }
+            dsts.sort_unstable();
+            for &(dst, res) in &dsts {
+                f(src, dst as usize, &self.results[res as usize])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The grants behind the verdict for one (protocol, port) between two endpoints.
+    pub fn explain(&self, src: Endpoint, dst: Endpoint, protocol: Protocol, port: u16) -> Explanation {
+        let (s, d) = (self.class_of(src), self.class_of(dst));
+        let verdict = |direction: Direction, subject: usize| {
+            let dir = if direction == Direction::Ingress { 0 } else { 1 };
+            let isolated_by = if self.table.isolated[dir].contains(subject) {
+                self.table
+                    .subjects
+                    .iter()
+                    .enumerate()
+                    .filter(|(p, set)| self.table.affects[*p][dir] && set.contains(subject))
+                    .map(|(p, _)| p as u32)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let allowed_by = self
+                .table
+                .grants
+                .iter()
+                .filter(|g| {
+                    g.direction == direction
+                        && self.table.class_sets[g.sources as usize].contains(s)
+                        && self.table.class_sets[g.destinations as usize].contains(d)
+                        && self.table.port_sets[g.ports as usize].contains(protocol, port)
+                })
+                .map(|g| g.origin)
+                .collect();
+            DirectionVerdict { isolated_by, allowed_by }
+        };
+        Explanation { egress: verdict(Direction::Egress, s), ingress: verdict(Direction::Ingress, d) }
+    }
+
+    /// The pod-level directed graph (nodes: endpoint indices; edges: allowed ports). Its size is
+    /// the number of allowed pairs: meant for queries on small and mid-size clusters.
+    pub fn to_graph(&self) -> petgraph::Graph<Endpoint, PortSet> {
+        let mut graph = petgraph::Graph::with_capacity(self.endpoint_count(), 0);
+        let nodes: Vec<_> = (0..self.endpoint_count()).map(|i| graph.add_node(self.endpoint(i))).collect();
+        let _ = self.for_each_connection::<std::convert::Infallible>(|s, d, ports| {
+            graph.add_edge(nodes[s], nodes[d], ports.clone());
+            Ok(())
+        });
+        graph
+    }
+}
+
+/// Families that get external ranges: any family a pod address or an ipBlock uses; IPv4 when
+/// nothing names an address at all. An IPv4-only cluster cannot reach the IPv6 internet.
+fn address_families(cluster: &Cluster, blocks: &[&crate::addresses::IpBlock]) -> BTreeSet<IpFamily> {
+    let mut families: BTreeSet<IpFamily> = cluster.pods.iter().flat_map(|p| &p.ips).map(IpFamily::of).collect();
+    families.extend(blocks.iter().map(|b| b.family()));
+    if families.is_empty() {
+        families.insert(IpFamily::V4);
+    }
+    families
+}

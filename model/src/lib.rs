@@ -1,0 +1,22 @@
+//! netreach-model: the cluster model and the exact NetworkPolicy reachability engine.
+//!
+//! This crate performs no I/O and never sees YAML: loaders build a [`Cluster`], and
+//! [`Reachability::compute`] answers who can reach whom, on which ports, and why.
+
+pub mod addresses;
+pub mod cluster;
+pub mod engine;
+pub mod labels;
+pub mod ports;
+
+pub use addresses::{IpBlock, IpBlockError, IpFamily, IpRanges};
+pub use cluster::{
+    Cluster, ContainerPort, Direction, Namespace, NetworkPolicy, Peer, Pod, PortEntry, PortSpec, Rule, WorkloadRef,
+    NAMESPACE_NAME_LABEL,
+};
+pub use engine::{
+    DirectionVerdict, EngineOptions, EngineStats, Endpoint, Explanation, ExternalRange, GrantOrigin,
+    HostNetworkSelection, IpBlockPodMatching, Reachability, RuleRef,
+};
+pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};
+pub use ports::{PortSet, Protocol};

@@ -1,0 +1,263 @@
+//! Protocols and sets of ports: the edge weight of the reachability graph.
+
+use std::fmt;
+
+/// The protocols a NetworkPolicy port entry can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+
+    /// Parses the spelling Kubernetes accepts (upper case only, as the API validates it).
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s {
+            "TCP" => Some(Protocol::Tcp),
+            "UDP" => Some(Protocol::Udp),
+            "SCTP" => Some(Protocol::Sctp),
+            _ => None,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+pub const MIN_PORT: u16 = 1;
+pub const MAX_PORT: u16 = 65535;
+
+/// A set of (protocol, port) pairs, kept per protocol as sorted, disjoint, non-adjacent
+/// inclusive ranges so that equal sets compare equal.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortSet {
+    ranges: [Vec<(u16, u16)>; 3],
+}
+
+impl PortSet {
+    pub fn empty() -> PortSet {
+        PortSet::default()
+    }
+
+    /// Every port of every protocol.
+    pub fn all() -> PortSet {
+        let full = vec![(MIN_PORT, MAX_PORT)];
+        PortSet { ranges: [full.clone(), full.clone(), full] }
+    }
+
+    /// Every port of one protocol.
+    pub fn all_of(protocol: Protocol) -> PortSet {
+        PortSet::range(protocol, MIN_PORT, MAX_PORT)
+    }
+
+    pub fn single(protocol: Protocol, port: u16) -> PortSet {
+        PortSet::range(protocol, port, port)
+    }
+
+    /// An inclusive range; an empty set when `lo > hi`.
+    pub fn range(protocol: Protocol, lo: u16, hi: u16) -> PortSet {
+        let mut set = PortSet::empty();
+        if lo <= hi {
+            set.ranges[protocol.index()].push((lo.max(MIN_PORT), hi));
+        }
+        set
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.iter().all(Vec::is_empty)
+    }
+
+    pub fn is_all(&self) -> bool {
+        *self == PortSet::all()
+    }
+
+    /// The merged ranges of one protocol, sorted.
+    pub fn ranges(&self, protocol: Protocol) -> &[(u16, u16)] {
+        &self.ranges[protocol.index()]
+    }
+
+    pub fn contains(&self, protocol: Protocol, port: u16) -> bool {
+        let ranges = self.ranges(protocol);
+        let i = ranges.partition_point(|&(_, hi)| hi < port);
+        i < ranges.len() && ranges[i].0 <= port
+    }
+
+    pub fn union(&self, other: &PortSet) -> PortSet {
+        let mut out = PortSet::empty();
+        for p in Protocol::ALL {
+            let mut all: Vec<(u16, u16)> =
+                self.ranges(p).iter().chain(other.ranges(p)).copied().collect();
+            all.sort_unstable();
+            out.ranges[p.index()] = merge_sorted(all);
+        }
+        out
+    }
+
+    pub fn union_with(&mut self, other: &PortSet) {
+        if !other.is_empty() {
+            *self = self.union(other);
+        }
+    }
+
+    pub fn intersection(&self, other: &PortSet) -> PortSet {
+        let mut out = PortSet::empty();
+        for p in Protocol::ALL {
+            let (a, b) = (self.ranges(p), other.ranges(p));
+            let (mut i, mut j) = (0, 0);
+            let mut res = Vec::new();
+            while i < a.len() && j < b.len() {
+                let lo = a[i].0.max(b[j].0);
+                let hi = a[i].1.min(b[j].1);
+                if lo <= hi {
+                    res.push((lo, hi));
+                }
+                if a[i].1 < b[j].1 {
+                    i += 1;
+                } else {
+                    j += 1;
+                }
+            }
+            out.ranges[p.index()] = res;
+        }
+        out
+    }
+
+    /// `self` minus `other`.
+    pub fn difference(&self, other: &PortSet) -> PortSet {
+        self.intersection(&other.complement())
+    }
+
+    pub fn complement(&self) -> PortSet {
+        let mut out = PortSet::empty();
+        for p in Protocol::ALL {
+            let mut res = Vec::new();
+            let mut next: u32 = MIN_PORT as u32;
+            for &(lo, hi) in self.ranges(p) {
+                if (lo as u32) > next {
+                    res.push((next as u16, lo - 1));
+                }
+                next = hi as u32 + 1;
+            }
+            if next <= MAX_PORT as u32 {
+                res.push((next as u16, MAX_PORT));
+            }
+            out.ranges[p.index()] = res;
+        }
+        out
+    }
+
+    pub fn is_subset(&self, other: &PortSet) -> bool {
+        self.difference(other).is_empty()
+    }
+
+    /// Protocols with at least one port, with their ranges, in TCP, UDP, SCTP order.
+    pub fn iter(&self) -> impl Iterator<Item = (Protocol, &[(u16, u16)])> {
+        Protocol::ALL
+            .into_iter()
+            .map(|p| (p, self.ranges(p)))
+            .filter(|(_, r)| !r.is_empty())
+    }
+}
+
+fn merge_sorted(sorted: Vec<(u16, u16)>) -> Vec<(u16, u16)> {
+    let mut out: Vec<(u16, u16)> = Vec::with_capacity(sorted.len());
+    for (lo, hi) in sorted {
+        match out.last_mut() {
+            Some(last) if lo as u32 <= last.1 as u32 + 1 => last.1 = last.1.max(hi),
+            _ => out.push((lo, hi)),
+        }
+    }
+    out
+}
+
+impl fmt::Display for PortSet {
+    /// `TCP 80,443,8000-8080; UDP 53`, or `all` for every port of every protocol.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_all() {
+            return f.write_str("all");
+        }
+        if self.is_empty() {
+            return f.write_str("none");
+        }
+        let mut first = true;
+        for (p, ranges) in self.iter() {
+            if !first {
+                f.write_str("; ")?;
+            }
+            first = false;
+            write!(f, "{p} ")?;
+            if ranges == [(MIN_PORT, MAX_PORT)] {
+                f.write_str("all")?;
+                continue;
+            }
+            for (i, &(lo, hi)) in ranges.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(",")?;
+                }
+                if lo == hi {
+                    write!(f, "{lo}")?;
+                } else {
+                    write!(f, "{lo}-{hi}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn union_merges_adjacent_and_overlapping_ranges() {
+        let a = PortSet::range(Protocol::Tcp, 80, 90).union(&PortSet::range(Protocol::Tcp, 91, 100));
+        assert_eq!(a.ranges(Protocol::Tcp), &[(80, 100)]);
+        let b = a.union(&PortSet::range(Protocol::Tcp, 50, 85));
+        assert_eq!(b.ranges(Protocol::Tcp), &[(50, 100)]);
+        assert!(b.ranges(Protocol::Udp).is_empty());
+    }
+
+    #[test]
+    fn intersection_difference_and_complement_agree() {
+        let a = PortSet::range(Protocol::Tcp, 1, 1000).union(&PortSet::single(Protocol::Udp, 53));
+        let b = PortSet::range(Protocol::Tcp, 500, 2000);
+        assert_eq!(a.intersection(&b), PortSet::range(Protocol::Tcp, 500, 1000));
+        assert_eq!(
+            a.difference(&b),
+            PortSet::range(Protocol::Tcp, 1, 499).union(&PortSet::single(Protocol::Udp, 53))
+        );
+        assert!(PortSet::all().complement().is_empty());
+        assert_eq!(PortSet::empty().complement(), PortSet::all());
+        assert!(a.contains(Protocol::Udp, 53) && !a.contains(Protocol::Udp, 54));
+        assert!(!a.contains(Protocol::Sctp, 53));
+    }
+
+    #[test]
+    fn display_is_compact() {
+        let s = PortSet::single(Protocol::Tcp, 80)
+            .union(&PortSet::range(Protocol::Tcp, 8000, 8080))
+            .union(&PortSet::single(Protocol::Udp, 53));
+        assert_eq!(s.to_string(), "TCP 80,8000-8080; UDP 53");
+        assert_eq!(PortSet::all().to_string(), "all");
+        assert_eq!(PortSet::all_of(Protocol::Udp).to_string(), "UDP all");
+    }
+}

@@ -1,1 +1,14 @@
-pub fn x(){}
+//! netreach: who can talk to whom in a Kubernetes cluster.
+//!
+//! The library behind the `netreach` binary: [`load`] reads manifests into a model
+//! [`Cluster`](netreach_model::Cluster), [`Analysis`] runs the engine, and [`render`] prints
+//! the answers.
+
+pub mod analysis;
+pub mod generate;
+pub mod load;
+pub mod render;
+
+pub use analysis::Analysis;
+
+pub use netreach_model as model;

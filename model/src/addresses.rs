@@ -53,8 +53,6 @@ fn make_net(family: IpFamily, start: u128, prefix: u8) -> IpNet {
 pub enum IpBlockError {
     #[error("invalid CIDR {0:?}")]
     InvalidCidr(String),
-    #[error("except entry {except} is not a strict subset of cidr {cidr}")]
-    ExceptOutsideCidr { cidr: String, except: String },
 }
 
 /// A NetworkPolicy `ipBlock`: `cidr` minus the `except` ranges.
@@ -70,18 +68,22 @@ fn parse_cidr(s: &str) -> Result<IpNet, IpBlockError> {
 }
 
 impl IpBlock {
-    /// Parses and validates like the API server: every `except` must lie inside `cidr`.
+    /// Parses `cidr` and `except`. An `except` entry that is not a strict subset of `cidr` (which
+    /// the API server rejects) is kept: it simply removes nothing, or everything when it covers
+    /// `cidr`. Loaders warn about it through [`IpBlock::misplaced_excepts`].
     pub fn parse(cidr: &str, except: &[String]) -> Result<IpBlock, IpBlockError> {
         let net = parse_cidr(cidr)?;
-        let mut excepts = Vec::with_capacity(except.len());
-        for e in except {
-            let ex = parse_cidr(e)?;
-            if !(net.contains(&ex) && ex.prefix_len() > net.prefix_len()) {
-                return Err(IpBlockError::ExceptOutsideCidr { cidr: cidr.to_string(), except: e.clone() });
-            }
-            excepts.push(ex);
-        }
+        let excepts = except.iter().map(|e| parse_cidr(e)).collect::<Result<_, _>>()?;
         Ok(IpBlock { cidr: net, except: excepts })
+    }
+
+    /// `except` entries that are not a strict subset of `cidr`.
+    pub fn misplaced_excepts(&self) -> Vec<IpNet> {
+        self.except
+            .iter()
+            .filter(|ex| !(self.cidr.contains(*ex) && ex.prefix_len() > self.cidr.prefix_len()))
+            .copied()
+            .collect()
     }
 
     pub fn family(&self) -> IpFamily {
@@ -262,14 +264,21 @@ mod tests {
     #[test]
     fn invalid_blocks_are_rejected() {
         assert_eq!(IpBlock::parse("10.0.0.0/33", &[]), Err(IpBlockError::InvalidCidr("10.0.0.0/33".into())));
-        assert!(matches!(
-            IpBlock::parse("10.0.0.0/16", &["10.1.0.0/24".to_string()]),
-            Err(IpBlockError::ExceptOutsideCidr { .. })
-        ));
-        assert!(matches!(
-            IpBlock::parse("10.0.0.0/16", &["10.0.0.0/8".to_string()]),
-            Err(IpBlockError::ExceptOutsideCidr { .. })
-        ));
+        assert_eq!(IpBlock::parse("10.0.0.0/16", &["bad".to_string()]), Err(IpBlockError::InvalidCidr("bad".into())));
+    }
+
+    #[test]
+    fn misplaced_excepts_are_reported_and_remove_only_what_they_cover() {
+        let outside = IpBlock::parse("10.2.0.0/16", &["10.0.0.0/24".to_string()]).unwrap();
+        assert_eq!(outside.misplaced_excepts(), vec!["10.0.0.0/24".parse::<IpNet>().unwrap()]);
+        assert!(outside.contains(&"10.2.0.1".parse().unwrap()));
+        assert_eq!(outside.to_ranges(), IpRanges::from_net(&"10.2.0.0/16".parse().unwrap()));
+        let covering = IpBlock::parse("10.0.0.0/16", &["10.0.0.0/8".to_string()]).unwrap();
+        assert_eq!(covering.misplaced_excepts().len(), 1);
+        assert!(!covering.contains(&"10.0.0.1".parse().unwrap()));
+        assert!(covering.to_ranges().is_empty());
+        let inside = IpBlock::parse("10.0.0.0/16", &["10.0.1.0/24".to_string()]).unwrap();
+        assert!(inside.misplaced_excepts().is_empty());
     }
 
     #[test]

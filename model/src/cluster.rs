@@ -14,6 +14,36 @@ pub struct Cluster {
     pub namespaces: Vec<Namespace>,
     pub pods: Vec<Pod>,
     pub policies: Vec<NetworkPolicy>,
+    /// Nodes and their addresses: hostNetwork pods speak with these.
+    pub nodes: Vec<Node>,
+    /// Services, kept for naming and later queries; NetworkPolicy does not look at them.
+    pub services: Vec<Service>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub name: String,
+    pub labels: Labels,
+    /// `status.addresses` of type InternalIP and ExternalIP.
+    pub addresses: Vec<IpAddr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    pub namespace: String,
+    pub name: String,
+    /// `spec.selector`; `None` for services without a selector (manual endpoints).
+    pub selector: Option<Labels>,
+    pub ports: Vec<ServicePort>,
+    pub cluster_ips: Vec<IpAddr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub target_port: PortSpec,
+    pub protocol: Protocol,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

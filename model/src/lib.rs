@@ -11,7 +11,8 @@ pub mod ports;
 
 pub use addresses::{IpBlock, IpBlockError, IpFamily, IpRanges};
 pub use cluster::{
-    Cluster, ContainerPort, Direction, Namespace, NetworkPolicy, Peer, Pod, PortEntry, PortSpec, Rule, WorkloadRef,
+    Cluster, ContainerPort, Direction, Namespace, NetworkPolicy, Node, Peer, Pod, PortEntry, PortSpec, Rule, Service,
+    ServicePort, WorkloadRef,
     NAMESPACE_NAME_LABEL,
 };
 pub use engine::{

@@ -1,0 +1,496 @@
+//! Typing raw objects with k8s-openapi and turning them into the model, validating what the
+//! API server would validate for the fields the engine reads.
+
+use super::documents::RawObject;
+use super::{LoadError, LoadReport, Origin};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1 as core;
+use k8s_openapi::api::networking::v1 as net;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector as K8sSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use netreach_model::{
+    Cluster, ContainerPort, Direction, IpBlock, LabelSelector, Labels, Namespace, NetworkPolicy, Node, Peer, Pod,
+    PortEntry, PortSpec, Protocol, Requirement, Rule, Service, ServicePort, WorkloadRef,
+};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+
+const DEFAULT_NAMESPACE: &str = "default";
+
+/// Context for errors about one object.
+struct At<'a> {
+    origin: &'a Origin,
+    object: String,
+}
+
+impl At<'_> {
+    fn err(&self, field: impl Into<String>, message: impl Into<String>) -> LoadError {
+        LoadError::Invalid {
+            origin: self.origin.clone(),
+            object: self.object.clone(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A controller and the pod template it would run.
+struct Controller {
+    kind: &'static str,
+    namespace: String,
+    name: String,
+    owner: Option<(String, String)>,
+    template: core::PodTemplateSpec,
+    origin: Origin,
+    object: String,
+}
+
+struct LivePod {
+    pod: Pod,
+    owner: Option<(String, String)>,
+}
+
+fn typed<T: serde::de::DeserializeOwned>(value: Value, at: &At) -> Result<T, LoadError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "(object)".to_string() } else { path };
+        at.err(field, e.into_inner().to_string())
+    })
+}
+
+fn str_field<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
+    value.pointer(pointer).and_then(Value::as_str)
+}
+
+pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result<Cluster, LoadError> {
+    let mut cluster = Cluster::default();
+    let mut seen: HashMap<(String, String, String), Origin> = HashMap::new();
+    let mut controllers: Vec<Controller> = Vec::new();
+    let mut live: Vec<LivePod> = Vec::new();
+
+    for raw in objects {
+        let api_version = str_field(&raw.value, "/apiVersion").unwrap_or("").to_string();
+        let kind = str_field(&raw.value, "/kind").unwrap_or("").to_string();
+        let name = str_field(&raw.value, "/metadata/name").unwrap_or("").to_string();
+        let cluster_scoped = matches!(kind.as_str(), "Namespace" | "Node");
+        let namespace = if cluster_scoped {
+            String::new()
+        } else {
+            str_field(&raw.value, "/metadata/namespace").filter(|s| !s.is_empty()).unwrap_or(DEFAULT_NAMESPACE).to_string()
+        };
+        let known = matches!(
+            (api_version.as_str(), kind.as_str()),
+            ("v1", "Namespace" | "Pod" | "Node" | "Service" | "ReplicationController")
+                | ("apps/v1", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
+                | ("batch/v1", "Job" | "CronJob")
+                | ("networking.k8s.io/v1", "NetworkPolicy")
+        );
+        if !known {
+            *report.skipped.entry(format!("{kind} ({api_version})")).or_default() += 1;
+            continue;
+        }
+        let object = if cluster_scoped { format!("{kind} {name}") } else { format!("{kind} {namespace}/{name}") };
+        let at = At { origin: &raw.origin, object };
+        if name.is_empty() {
+            return Err(at.err("metadata.name", "missing or empty"));
+        }
+        let key = (kind.clone(), namespace.clone(), name.clone());
+        if let Some(first) = seen.get(&key) {
+            return Err(LoadError::Duplicate { origin: raw.origin.clone(), object: at.object, first: first.clone() });
+        }
+        seen.insert(key, raw.origin.clone());
+
+        match kind.as_str() {
+            "Namespace" => {
+                let ns: core::Namespace = typed(raw.value, &at)?;
+                cluster.namespaces.push(Namespace::new(&name, labels_of(&ns.metadata)));
+            }
+            "Node" => {
+                let node: core::Node = typed(raw.value, &at)?;
+                cluster.nodes.push(convert_node(node, &at)?);
+            }
+            "Service" => {
+                let svc: core::Service = typed(raw.value, &at)?;
+                cluster.services.push(convert_service(svc, &namespace, &at)?);
+            }
+            "NetworkPolicy" => {
+                let np: net::NetworkPolicy = typed(raw.value, &at)?;
+                cluster.policies.push(convert_policy(np, &namespace, &at, &mut report.warnings)?);
+            }
+            "Pod" => {
+                let pod: core::Pod = typed(raw.value, &at)?;
+                let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+                if matches!(phase, Some("Succeeded" | "Failed")) {
+                    report.finished_pods += 1;
+                    continue;
+                }
+                let owner = controller_of(&pod.metadata);
+                let spec = pod.spec.as_ref().ok_or_else(|| at.err("spec", "missing"))?;
+                let mut model = pod_from_spec(&namespace, &name, labels_of(&pod.metadata), spec, &at, "spec")?;
+                model.node = spec.node_name.clone();
+                model.ips = pod_ips(pod.status.as_ref(), model.host_network, &at)?;
+                live.push(LivePod { pod: model, owner });
+            }
+            _ => {
+                let (kind, owner, template) = controller_template(&kind, raw.value, &at)?;
+                controllers.push(Controller {
+                    kind,
+                    namespace,
+                    name,
+                    owner,
+                    template,
+                    origin: raw.origin.clone(),
+                    object: at.object.clone(),
+                });
+            }
+        }
+    }
+
+    // Owner chains: which controllers have live pods, and each pod's top-most workload.
+    let owner_of: HashMap<(&str, &str, &str), &(String, String)> = controllers
+        .iter()
+        .filter_map(|c| c.owner.as_ref().map(|o| ((c.namespace.as_str(), c.kind, c.name.as_str()), o)))
+        .collect();
+    let present: HashSet<(&str, &str, &str)> =
+        controllers.iter().map(|c| (c.namespace.as_str(), c.kind, c.name.as_str())).collect();
+    let mut with_pods: HashSet<(String, String, String)> = HashSet::new();
+    for lp in &mut live {
+        let Some(mut current) = lp.owner.clone() else { continue };
+        let ns = lp.pod.namespace.clone();
+        for _ in 0..8 {
+            with_pods.insert((ns.clone(), current.0.clone(), current.1.clone()));
+            match owner_of.get(&(ns.as_str(), current.0.as_str(), current.1.as_str())) {
+                Some(next) => current = (*next).clone(),
+                None => break,
+            }
+        }
+        lp.pod.workload = Some(WorkloadRef { kind: current.0, name: current.1 });
+    }
+    let live_names: HashSet<(String, String)> = live.iter().map(|lp| (lp.pod.namespace.clone(), lp.pod.name.clone())).collect();
+    let node_ips: Vec<IpAddr> = cluster.nodes.iter().flat_map(|n| n.addresses.iter().copied()).collect();
+    for c in &controllers {
+        let owned_by_present = c
+            .owner
+            .as_ref()
+            .is_some_and(|(k, n)| present.contains(&(c.namespace.as_str(), k.as_str(), n.as_str())));
+        if owned_by_present || with_pods.contains(&(c.namespace.clone(), c.kind.to_string(), c.name.clone())) {
+            continue;
+        }
+        let at = At { origin: &c.origin, object: c.object.clone() };
+        let field = if c.kind == "CronJob" { "spec.jobTemplate.spec.template.spec" } else { "spec.template.spec" };
+        let spec = c.template.spec.as_ref().ok_or_else(|| at.err(field, "missing pod template spec"))?;
+        let labels = c.template.metadata.as_ref().map(labels_of).unwrap_or_default();
+        let mut name = c.name.clone();
+        if live_names.contains(&(c.namespace.clone(), name.clone())) {
+            name = format!("{}-{}", c.name, c.kind.to_lowercase());
+        }
+        let mut pod = pod_from_spec(&c.namespace, &name, labels, spec, &at, field)?;
+        // A hostNetwork DaemonSet runs on every node: it speaks with every node address.
+        if pod.host_network && c.kind == "DaemonSet" {
+            pod.ips = node_ips.clone();
+        }
+        pod.workload = Some(WorkloadRef { kind: c.kind.to_string(), name: c.name.clone() });
+        pod.synthesized = true;
+        report.synthesized_pods += 1;
+        live.push(LivePod { pod, owner: None });
+    }
+    cluster.pods = live.into_iter().map(|lp| lp.pod).collect();
+
+    // Namespaces referenced but not defined get just the name label, and a note.
+    let defined: BTreeSet<String> = cluster.namespaces.iter().map(|n| n.name.clone()).collect();
+    let used: BTreeSet<String> = cluster
+        .pods
+        .iter()
+        .map(|p| p.namespace.clone())
+        .chain(cluster.policies.iter().map(|p| p.namespace.clone()))
+        .chain(cluster.services.iter().map(|s| s.namespace.clone()))
+        .collect();
+    for ns in used.difference(&defined) {
+        cluster.namespaces.push(Namespace::new(ns, Labels::new()));
+        report.undefined_namespaces.push(ns.clone());
+    }
+    cluster.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+    cluster.pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    cluster.policies.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    cluster.services.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(cluster)
+}
+
+fn labels_of(meta: &ObjectMeta) -> Labels {
+    meta.labels.clone().unwrap_or_default()
+}
+
+/// The controlling owner (`controller: true`), else the first owner.
+fn controller_of(meta: &ObjectMeta) -> Option<(String, String)> {
+    let refs: &[OwnerReference] = meta.owner_references.as_deref().unwrap_or(&[]);
+    refs.iter()
+        .find(|r| r.controller == Some(true))
+        .or(refs.first())
+        .map(|r| (r.kind.clone(), r.name.clone()))
+}
+
+fn controller_template(
+    kind: &str,
+    value: Value,
+    at: &At,
+) -> Result<(&'static str, Option<(String, String)>, core::PodTemplateSpec), LoadError> {
+    let missing = |f: &str| at.err(f, "missing");
+    Ok(match kind {
+        "Deployment" => {
+            let o: Deployment = typed(value, at)?;
+            ("Deployment", controller_of(&o.metadata), o.spec.ok_or_else(|| missing("spec"))?.template)
+        }
+        "ReplicaSet" => {
+            let o: ReplicaSet = typed(value, at)?;
+            let t = o.spec.ok_or_else(|| missing("spec"))?.template.ok_or_else(|| missing("spec.template"))?;
+            ("ReplicaSet", controller_of(&o.metadata), t)
+        }
+        "StatefulSet" => {
+            let o: StatefulSet = typed(value, at)?;
+            ("StatefulSet", controller_of(&o.metadata), o.spec.ok_or_else(|| missing("spec"))?.template)
+        }
+        "DaemonSet" => {
+            let o: DaemonSet = typed(value, at)?;
+            ("DaemonSet", controller_of(&o.metadata), o.spec.ok_or_else(|| missing("spec"))?.template)
+        }
+        "Job" => {
+            let o: Job = typed(value, at)?;
+            ("Job", controller_of(&o.metadata), o.spec.ok_or_else(|| missing("spec"))?.template)
+        }
+        "CronJob" => {
+            let o: CronJob = typed(value, at)?;
+            let job = o.spec.ok_or_else(|| missing("spec"))?.job_template.spec.ok_or_else(|| missing("spec.jobTemplate.spec"))?;
+            ("CronJob", controller_of(&o.metadata), job.template)
+        }
+        "ReplicationController" => {
+            let o: core::ReplicationController = typed(value, at)?;
+            let t = o.spec.ok_or_else(|| missing("spec"))?.template.ok_or_else(|| missing("spec.template"))?;
+            ("ReplicationController", controller_of(&o.metadata), t)
+        }
+        _ => unreachable!("dispatch covers every controller kind"),
+    })
+}
+
+fn pod_from_spec(namespace: &str, name: &str, labels: Labels, spec: &core::PodSpec, at: &At, field: &str) -> Result<Pod, LoadError> {
+    let mut pod = Pod::new(namespace, name, labels);
+    pod.host_network = spec.host_network == Some(true);
+    pod.node = spec.node_name.clone();
+    // Restartable init containers (sidecars) serve traffic like containers do.
+    let sidecars = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"))
+        .map(|(i, c)| (format!("{field}.initContainers[{i}]"), c));
+    let containers = spec.containers.iter().enumerate().map(|(i, c)| (format!("{field}.containers[{i}]"), c));
+    for (cfield, container) in containers.chain(sidecars) {
+        for (j, p) in container.ports.iter().flatten().enumerate() {
+            let pfield = format!("{cfield}.ports[{j}]");
+            let port = valid_port(p.container_port, at, &format!("{pfield}.containerPort"))?;
+            let protocol = protocol(p.protocol.as_deref(), at, &format!("{pfield}.protocol"))?;
+            pod.ports.push(ContainerPort { name: p.name.clone(), port, protocol });
+        }
+    }
+    Ok(pod)
+}
+
+fn pod_ips(status: Option<&core::PodStatus>, host_network: bool, at: &At) -> Result<Vec<IpAddr>, LoadError> {
+    let Some(status) = status else { return Ok(Vec::new()) };
+    let mut ips = Vec::new();
+    if let Some(list) = &status.pod_ips {
+        for (i, p) in list.iter().enumerate() {
+            ips.push(parse_ip(&p.ip, at, &format!("status.podIPs[{i}].ip"))?);
+        }
+    }
+    if ips.is_empty() {
+        if let Some(ip) = &status.pod_ip {
+            ips.push(parse_ip(ip, at, "status.podIP")?);
+        }
+    }
+    // A hostNetwork pod's address is its node's, even when the export omits podIP.
+    if ips.is_empty() && host_network {
+        if let Some(list) = &status.host_ips {
+            for (i, h) in list.iter().enumerate() {
+                ips.push(parse_ip(&h.ip, at, &format!("status.hostIPs[{i}].ip"))?);
+            }
+        }
+        if ips.is_empty() {
+            if let Some(ip) = &status.host_ip {
+                ips.push(parse_ip(ip, at, "status.hostIP")?);
+            }
+        }
+    }
+    Ok(ips)
+}
+
+fn parse_ip(s: &str, at: &At, field: &str) -> Result<IpAddr, LoadError> {
+    s.parse().map_err(|_| at.err(field, format!("{s:?} is not an IP address")))
+}
+
+fn valid_port(n: i32, at: &At, field: &str) -> Result<u16, LoadError> {
+    if (1..=65535).contains(&n) {
+        Ok(n as u16)
+    } else {
+        Err(at.err(field, format!("{n} is not a valid port (1-65535)")))
+    }
+}
+
+fn protocol(p: Option<&str>, at: &At, field: &str) -> Result<Protocol, LoadError> {
+    match p {
+        None => Ok(Protocol::Tcp),
+        Some(s) => Protocol::parse(s).ok_or_else(|| at.err(field, format!("unknown protocol {s:?} (expected TCP, UDP or SCTP)"))),
+    }
+}
+
+fn convert_node(node: core::Node, at: &At) -> Result<Node, LoadError> {
+    let mut addresses = Vec::new();
+    for (i, a) in node.status.iter().flat_map(|s| s.addresses.iter().flatten()).enumerate() {
+        if a.type_ == "InternalIP" || a.type_ == "ExternalIP" {
+            addresses.push(parse_ip(&a.address, at, &format!("status.addresses[{i}].address"))?);
+        }
+    }
+    Ok(Node { name: node.metadata.name.clone().unwrap_or_default(), labels: labels_of(&node.metadata), addresses })
+}
+
+fn convert_service(svc: core::Service, namespace: &str, at: &At) -> Result<Service, LoadError> {
+    let spec = svc.spec.unwrap_or_default();
+    let mut ports = Vec::new();
+    for (i, p) in spec.ports.iter().flatten().enumerate() {
+        let field = format!("spec.ports[{i}]");
+        let port = valid_port(p.port, at, &format!("{field}.port"))?;
+        let target_port = match &p.target_port {
+            None => PortSpec::Number(port),
+            Some(IntOrString::Int(n)) => PortSpec::Number(valid_port(*n, at, &format!("{field}.targetPort"))?),
+            Some(IntOrString::String(s)) => PortSpec::Name(s.clone()),
+        };
+        let protocol = protocol(p.protocol.as_deref(), at, &format!("{field}.protocol"))?;
+        ports.push(ServicePort { name: p.name.clone(), port, target_port, protocol });
+    }
+    // Headless services say "None"; only real addresses are kept.
+    let cluster_ips = spec.cluster_ips.iter().flatten().chain(spec.cluster_ip.iter()).filter_map(|s| s.parse().ok()).collect::<BTreeSet<IpAddr>>();
+    Ok(Service {
+        namespace: namespace.to_string(),
+        name: svc.metadata.name.clone().unwrap_or_default(),
+        selector: spec.selector,
+        ports,
+        cluster_ips: cluster_ips.into_iter().collect(),
+    })
+}
+
+fn convert_selector(sel: &K8sSelector, at: &At, field: &str) -> Result<LabelSelector, LoadError> {
+    let mut out = LabelSelector { match_labels: sel.match_labels.clone().unwrap_or_default(), match_expressions: Vec::new() };
+    for (i, e) in sel.match_expressions.iter().flatten().enumerate() {
+        let req = Requirement::new(&e.key, &e.operator, e.values.clone().unwrap_or_default())
+            .map_err(|err| at.err(format!("{field}.matchExpressions[{i}]"), err.to_string()))?;
+        out.match_expressions.push(req);
+    }
+    Ok(out)
+}
+
+fn convert_policy(np: net::NetworkPolicy, namespace: &str, at: &At, warnings: &mut Vec<String>) -> Result<NetworkPolicy, LoadError> {
+    let spec = np.spec.ok_or_else(|| at.err("spec", "missing"))?;
+    // The API requires podSelector; an empty one (`{}`) selects every pod in the namespace.
+    let pod_selector = match &spec.pod_selector {
+        Some(s) => convert_selector(s, at, "spec.podSelector")?,
+        None => LabelSelector::everything(),
+    };
+    let policy_types = match &spec.policy_types {
+        None => None,
+        Some(types) => {
+            let mut out = Vec::new();
+            for (i, t) in types.iter().enumerate() {
+                out.push(match t.as_str() {
+                    "Ingress" => Direction::Ingress,
+                    "Egress" => Direction::Egress,
+                    other => {
+                        return Err(at.err(format!("spec.policyTypes[{i}]"), format!("unknown policy type {other:?} (expected Ingress or Egress)")))
+                    }
+                });
+            }
+            Some(out)
+        }
+    };
+    let mut ingress = Vec::new();
+    for (i, r) in spec.ingress.iter().flatten().enumerate() {
+        let field = format!("spec.ingress[{i}]");
+        ingress.push(convert_rule(r.from.as_deref(), r.ports.as_deref(), at, &field, "from", warnings)?);
+    }
+    let mut egress = Vec::new();
+    for (i, r) in spec.egress.iter().flatten().enumerate() {
+        let field = format!("spec.egress[{i}]");
+        egress.push(convert_rule(r.to.as_deref(), r.ports.as_deref(), at, &field, "to", warnings)?);
+    }
+    Ok(NetworkPolicy {
+        namespace: namespace.to_string(),
+        name: np.metadata.name.clone().unwrap_or_default(),
+        pod_selector,
+        policy_types,
+        ingress,
+        egress,
+    })
+}
+
+fn convert_rule(
+    peers: Option<&[net::NetworkPolicyPeer]>,
+    ports: Option<&[net::NetworkPolicyPort]>,
+    at: &At,
+    field: &str,
+    peers_name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Rule, LoadError> {
+    let mut rule = Rule::default();
+    for (j, peer) in peers.unwrap_or(&[]).iter().enumerate() {
+        let pfield = format!("{field}.{peers_name}[{j}]");
+        rule.peers.push(match (&peer.ip_block, &peer.pod_selector, &peer.namespace_selector) {
+            (Some(block), None, None) => {
+                let except = block.except.clone().unwrap_or_default();
+                let parsed = IpBlock::parse(&block.cidr, &except).map_err(|e| at.err(format!("{pfield}.ipBlock"), e.to_string()))?;
+                for ex in parsed.misplaced_excepts() {
+                    warnings.push(format!(
+                        "{}: {}: field {pfield}.ipBlock.except: {ex} is not a strict subset of cidr {} \
+                         (the API server rejects this); evaluated as cidr minus except",
+                        at.origin, at.object, parsed.cidr
+                    ));
+                }
+                Peer::IpBlock(parsed)
+            }
+            (Some(_), _, _) => return Err(at.err(pfield, "ipBlock cannot be combined with podSelector or namespaceSelector")),
+            (None, None, None) => return Err(at.err(pfield, "a peer needs podSelector, namespaceSelector or ipBlock")),
+            (None, pods, namespaces) => Peer::Pods {
+                pod_selector: pods.as_ref().map(|s| convert_selector(s, at, &format!("{pfield}.podSelector"))).transpose()?,
+                namespace_selector: namespaces
+                    .as_ref()
+                    .map(|s| convert_selector(s, at, &format!("{pfield}.namespaceSelector")))
+                    .transpose()?,
+            },
+        });
+    }
+    for (k, p) in ports.unwrap_or(&[]).iter().enumerate() {
+        let pfield = format!("{field}.ports[{k}]");
+        let protocol = protocol(p.protocol.as_deref(), at, &format!("{pfield}.protocol"))?;
+        let port = match &p.port {
+            None => None,
+            Some(IntOrString::Int(n)) => Some(PortSpec::Number(valid_port(*n, at, &format!("{pfield}.port"))?)),
+            Some(IntOrString::String(s)) if s.is_empty() => return Err(at.err(format!("{pfield}.port"), "empty port name")),
+            Some(IntOrString::String(s)) => Some(PortSpec::Name(s.clone())),
+        };
+        let end_port = match (p.end_port, &port) {
+            (None, _) => None,
+            (Some(end), Some(PortSpec::Number(start))) => {
+                let end16 = valid_port(end, at, &format!("{pfield}.endPort"))?;
+                if end16 < *start {
+                    return Err(at.err(format!("{pfield}.endPort"), format!("{end} is below port {start}")));
+                }
+                Some(end16)
+            }
+            (Some(_), _) => return Err(at.err(format!("{pfield}.endPort"), "endPort needs a numeric port")),
+        };
+        rule.ports.push(PortEntry { protocol, port, end_port });
+    }
+    Ok(rule)
+}
+

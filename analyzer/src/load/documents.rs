@@ -1,0 +1,150 @@
+//! Reading inputs into Kubernetes objects: files, folders, stdin; YAML streams, JSON, Lists.
+
+use super::{LoadError, Origin};
+use serde_json::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One input named on the command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Path(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    /// `-` is stdin, anything else a path.
+    pub fn parse(arg: &str) -> Input {
+        if arg == "-" { Input::Stdin } else { Input::Path(PathBuf::from(arg)) }
+    }
+}
+
+/// An object as read, before it is typed: where it came from and its JSON value.
+pub struct RawObject {
+    pub origin: Origin,
+    pub value: Value,
+}
+
+/// What was read besides the objects: counts for the report.
+#[derive(Default)]
+pub struct ReadStats {
+    pub files: usize,
+    /// Documents that are not Kubernetes objects (no `kind`), e.g. Helm values files.
+    pub not_objects: Vec<Origin>,
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
+}
+
+/// Files under `dir`, recursively, sorted so results never depend on directory order.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let io = |e| LoadError::Io { path: dir.display().to_string(), source: e };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).map_err(io)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io)?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if is_manifest(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+pub fn read_inputs(inputs: &[Input], objects: &mut Vec<RawObject>, stats: &mut ReadStats) -> Result<(), LoadError> {
+    for input in inputs {
+        match input {
+            Input::Stdin => {
+                let mut text = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| LoadError::Io { path: "<stdin>".into(), source: e })?;
+                stats.files += 1;
+                parse_text("<stdin>", &text, None, objects, stats)?;
+            }
+            Input::Path(path) => {
+                let meta = std::fs::metadata(path).map_err(|e| LoadError::Io { path: path.display().to_string(), source: e })?;
+                let files = if meta.is_dir() {
+                    let mut files = Vec::new();
+                    walk(path, &mut files)?;
+                    files
+                } else {
+                    vec![path.clone()]
+                };
+                for file in files {
+                    let name = file.display().to_string();
+                    let text = std::fs::read_to_string(&file).map_err(|e| LoadError::Io { path: name.clone(), source: e })?;
+                    stats.files += 1;
+                    let json = file.extension().and_then(|e| e.to_str()) == Some("json");
+                    parse_text(&name, &text, Some(json), objects, stats)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses one file's text. `json`: `None` to sniff (stdin), else by extension.
+pub fn parse_text(
+    file: &str,
+    text: &str,
+    json: Option<bool>,
+    objects: &mut Vec<RawObject>,
+    stats: &mut ReadStats,
+) -> Result<(), LoadError> {
+    let json = json.unwrap_or_else(|| text.trim_start().starts_with(['{', '[']));
+    let documents: Vec<Value> = if json {
+        // kubectl may print several JSON objects back to back; read them as a stream.
+        serde_json::Deserializer::from_str(text)
+            .into_iter::<Value>()
+            .collect::<Result<_, _>>()
+            .map_err(|e| LoadError::Syntax { file: file.to_string(), message: format!("invalid JSON: {e}") })?
+    } else {
+        // Real exports exceed the default YAML budget (node and document counts); files on
+        // disk are trusted input, so the budget is off.
+        let mut options = serde_saphyr::Options::default();
+        options.budget = None;
+        options.with_snippet = false;
+        serde_saphyr::from_multiple_with_options::<Value>(text, options)
+            .map_err(|e| LoadError::Syntax { file: file.to_string(), message: format!("invalid YAML: {e}") })?
+    };
+    for (i, doc) in documents.into_iter().enumerate() {
+        let origin = Origin { file: file.to_string(), document: i + 1, items: Vec::new() };
+        flatten(doc, origin, None, objects, stats);
+    }
+    Ok(())
+}
+
+/// Unpacks `List`, `PodList`, … recursively. Items of typed lists as the API returns them lack
+/// `apiVersion`/`kind`; they inherit them from the list.
+fn flatten(mut value: Value, origin: Origin, inherited: Option<(&str, &str)>, objects: &mut Vec<RawObject>, stats: &mut ReadStats) {
+    let Some(obj) = value.as_object_mut() else {
+        if !value.is_null() {
+            stats.not_objects.push(origin);
+        }
+        return;
+    };
+    if let Some((api_version, kind)) = inherited {
+        obj.entry("apiVersion").or_insert_with(|| Value::String(api_version.to_string()));
+        obj.entry("kind").or_insert_with(|| Value::String(kind.to_string()));
+    }
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    if kind.is_empty() {
+        stats.not_objects.push(origin);
+        return;
+    }
+    if kind.ends_with("List") && obj.get("items").is_some_and(Value::is_array) {
+        let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("v1").to_string();
+        let item_kind = kind.trim_end_matches("List").to_string();
+        let Some(Value::Array(items)) = obj.remove("items") else { unreachable!() };
+        for (j, item) in items.into_iter().enumerate() {
+            let mut o = origin.clone();
+            o.items.push(j);
+            let inherit = if item_kind.is_empty() { None } else { Some((api_version.as_str(), item_kind.as_str())) };
+            flatten(item, o, inherit, objects, stats);
+        }
+        return;
+    }
+    objects.push(RawObject { origin, value });
+}

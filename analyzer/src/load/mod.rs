@@ -1,0 +1,128 @@
+//! Loading a cluster from manifests: read → type (k8s-openapi) → validate → [`Cluster`].
+//! Every error names the file, the document, the object and the field.
+
+mod convert;
+mod documents;
+
+pub use documents::Input;
+use netreach_model::Cluster;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where an object was read: file, 1-based document, and the item path inside Lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub file: String,
+    pub document: usize,
+    pub items: Vec<usize>,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: document {}", self.file, self.document)?;
+        for i in &self.items {
+            write!(f, ", items[{i}]")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{file}: {message}")]
+    Syntax { file: String, message: String },
+    #[error("{origin}: {object}: field {field}: {message}")]
+    Invalid { origin: Origin, object: String, field: String, message: String },
+    #[error("{origin}: {object} is defined twice (first at {first})")]
+    Duplicate { origin: Origin, object: String, first: Origin },
+    #[error("no input: give files, folders or - for stdin")]
+    NoInput,
+}
+
+/// What the loader did besides building the cluster; printed as notes on stderr.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    pub files: usize,
+    pub objects: usize,
+    /// Objects of kinds netreach does not evaluate, by `Kind (apiVersion)`.
+    pub skipped: BTreeMap<String, usize>,
+    /// Documents without a `kind` (not Kubernetes objects), with the first one's location.
+    pub not_objects: usize,
+    pub first_not_object: Option<String>,
+    /// Pods in phase Succeeded or Failed.
+    pub finished_pods: usize,
+    /// Pods built from controller templates because the controller had no pods in the input.
+    pub synthesized_pods: usize,
+    /// Namespaces used by pods or policies but not defined.
+    pub undefined_namespaces: Vec<String>,
+    /// Input the API server would reject but whose meaning is unambiguous, with its location.
+    pub warnings: Vec<String>,
+}
+
+impl LoadReport {
+    /// Human notes, one per line, for stderr (warnings are separate).
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if !self.skipped.is_empty() {
+            let total: usize = self.skipped.values().sum();
+            let kinds: Vec<String> = self.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            notes.push(format!("skipped {total} object(s) of kinds netreach does not evaluate: {}", kinds.join(", ")));
+        }
+        if self.not_objects > 0 {
+            notes.push(format!(
+                "skipped {} document(s) without a `kind` (not Kubernetes objects), first at {}",
+                self.not_objects,
+                self.first_not_object.as_deref().unwrap_or("?")
+            ));
+        }
+        if self.finished_pods > 0 {
+            notes.push(format!("ignored {} pod(s) in phase Succeeded or Failed", self.finished_pods));
+        }
+        if !self.undefined_namespaces.is_empty() {
+            notes.push(format!(
+                "namespace(s) used but not defined, assumed to carry only the kubernetes.io/metadata.name label: {}",
+                self.undefined_namespaces.join(", ")
+            ));
+        }
+        notes
+    }
+}
+
+pub struct LoadedCluster {
+    pub cluster: Cluster,
+    pub report: LoadReport,
+}
+
+/// Reads every input and builds the cluster. Pods, policies and namespaces come out sorted by
+/// namespace and name, so answers never depend on file layout.
+pub fn load(inputs: &[Input]) -> Result<LoadedCluster, LoadError> {
+    if inputs.is_empty() {
+        return Err(LoadError::NoInput);
+    }
+    let mut objects = Vec::new();
+    let mut stats = documents::ReadStats::default();
+    documents::read_inputs(inputs, &mut objects, &mut stats)?;
+    build(objects, stats)
+}
+
+/// Loads from in-memory text, as if it were a file named `name` (tests, stdin-like callers).
+pub fn load_str(name: &str, text: &str) -> Result<LoadedCluster, LoadError> {
+    let mut objects = Vec::new();
+    let mut stats = documents::ReadStats { files: 1, ..Default::default() };
+    documents::parse_text(name, text, None, &mut objects, &mut stats)?;
+    build(objects, stats)
+}
+
+fn build(objects: Vec<documents::RawObject>, stats: documents::ReadStats) -> Result<LoadedCluster, LoadError> {
+    let mut report = LoadReport {
+        files: stats.files,
+        objects: objects.len(),
+        not_objects: stats.not_objects.len(),
+        first_not_object: stats.not_objects.first().map(|o| o.to_string()),
+        ..Default::default()
+    };
+    let cluster = convert::build_cluster(objects, &mut report)?;
+    Ok(LoadedCluster { cluster, report })
+}

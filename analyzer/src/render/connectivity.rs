@@ -1,0 +1,166 @@
+//! `netreach connectivity` output in every format.
+
+use super::OutputFormat;
+use crate::analysis::Analysis;
+use netreach_model::{Endpoint, PortSet};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PodNode<'a> {
+    id: String,
+    kind: &'static str,
+    namespace: &'a str,
+    name: &'a str,
+    workload: Option<String>,
+    labels: &'a BTreeMap<String, String>,
+    ips: Vec<String>,
+    host_network: bool,
+    node: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    synthesized: bool,
+}
+
+#[derive(Serialize)]
+struct ExternalNode<'a> {
+    id: &'a str,
+    kind: &'static str,
+    cidrs: Vec<String>,
+    except: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Allowed {
+    protocol: &'static str,
+    ports: Vec<[u16; 2]>,
+}
+
+#[derive(Serialize)]
+struct Connection<'a> {
+    src: &'a str,
+    dst: &'a str,
+    allowed: Vec<Allowed>,
+}
+
+/// `allowed` of the JSON contract: one entry per protocol, merged inclusive ranges.
+fn allowed_json(ports: &PortSet) -> Vec<Allowed> {
+    ports
+        .iter()
+        .map(|(p, ranges)| Allowed { protocol: p.as_str(), ports: ranges.iter().map(|&(lo, hi)| [lo, hi]).collect() })
+        .collect()
+}
+
+pub fn write_connectivity(analysis: &Analysis, format: OutputFormat, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        OutputFormat::Json => write_json(analysis, out),
+        OutputFormat::Text => write_text(analysis, out),
+        OutputFormat::Csv => write_csv(analysis, out),
+        OutputFormat::Md => write_md(analysis, out),
+    }
+}
+
+fn write_json(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+    let reach = &analysis.reach;
+    let ids: Vec<String> = (0..reach.endpoint_count()).map(|i| analysis.id(i)).collect();
+    writeln!(out, "{{\n  \"schemaVersion\": 1,\n  \"nodes\": [")?;
+    for i in 0..reach.endpoint_count() {
+        let sep = if i + 1 < reach.endpoint_count() { "," } else { "" };
+        out.write_all(b"    ")?;
+        match reach.endpoint(i) {
+            Endpoint::Pod(p) => {
+                let pod = &analysis.cluster.pods[p as usize];
+                serde_json::to_writer(
+                    &mut *out,
+                    &PodNode {
+                        id: ids[i].clone(),
+                        kind: "Pod",
+                        namespace: &pod.namespace,
+                        name: &pod.name,
+                        workload: pod.workload.as_ref().map(|w| w.to_string()),
+                        labels: &pod.labels,
+                        ips: pod.ips.iter().map(|ip| ip.to_string()).collect(),
+                        host_network: pod.host_network,
+                        node: pod.node.as_deref(),
+                        synthesized: pod.synthesized,
+                    },
+                )?;
+            }
+            Endpoint::External(e) => {
+                let ext = &reach.externals()[e as usize];
+                serde_json::to_writer(
+                    &mut *out,
+                    &ExternalNode {
+                        id: &ext.id,
+                        kind: "External",
+                        cidrs: ext.cidrs.iter().map(|c| c.to_string()).collect(),
+                        except: ext.except.iter().map(|c| c.to_string()).collect(),
+                    },
+                )?;
+            }
+        }
+        writeln!(out, "{sep}")?;
+    }
+    writeln!(out, "  ],\n  \"connections\": [")?;
+    let mut first = true;
+    reach.for_each_connection(|src, dst, ports| {
+        if !first {
+            out.write_all(b",\n")?;
+        }
+        first = false;
+        out.write_all(b"    ")?;
+        serde_json::to_writer(&mut *out, &Connection { src: &ids[src], dst: &ids[dst], allowed: allowed_json(ports) })?;
+        Ok::<(), io::Error>(())
+    })?;
+    if !first {
+        out.write_all(b"\n")?;
+    }
+    writeln!(out, "  ]\n}}")
+}
+
+fn write_text(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+    let reach = &analysis.reach;
+    let names: Vec<String> = (0..reach.endpoint_count()).map(|i| analysis.display_name(i)).collect();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max("SOURCE".len());
+    writeln!(out, "{:width$}  {:width$}  ALLOWED", "SOURCE", "DESTINATION")?;
+    let mut count = 0usize;
+    reach.for_each_connection(|src, dst, ports| {
+        count += 1;
+        writeln!(out, "{:width$}  {:width$}  {}", names[src], names[dst], ports)
+    })?;
+    let pods = reach.pod_count();
+    writeln!(
+        out,
+        "\n{count} connection(s) among {pods} pod(s) and {} external range(s); a pod's traffic to itself is always allowed and not listed.",
+        reach.externals().len()
+    )
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn write_csv(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+    let ids: Vec<String> = (0..analysis.reach.endpoint_count()).map(|i| csv_field(&analysis.id(i))).collect();
+    writeln!(out, "src,dst,protocol,ports")?;
+    analysis.reach.for_each_connection(|src, dst, ports| {
+        for (protocol, ranges) in ports.iter() {
+            let list: Vec<String> =
+                ranges.iter().map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }).collect();
+            writeln!(out, "{},{},{},{}", ids[src], ids[dst], protocol, csv_field(&list.join(",")))?;
+        }
+        Ok(())
+    })
+}
+
+fn write_md(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+    let names: Vec<String> =
+        (0..analysis.reach.endpoint_count()).map(|i| analysis.display_name(i).replace('|', "\\|")).collect();
+    writeln!(out, "| Source | Destination | Allowed |\n|---|---|---|")?;
+    analysis.reach.for_each_connection(|src, dst, ports| writeln!(out, "| `{}` | `{}` | {} |", names[src], names[dst], ports))
+}

@@ -71,7 +71,8 @@ pub fn direction_allows(
     if isolating.is_empty() {
         return true;
     }
-    isolating.iter().any(|policy| {
+    isolating.iter().any(|&p| {
+        let policy = &cluster.policies[p];
         policy
             .rules(direction)
             .iter()
@@ -79,14 +80,9 @@ pub fn direction_allows(
     })
 }
 
-/// The policies that isolate pod `pod` in `direction`: same namespace, selecting it, affecting
-/// that direction.
-pub fn isolating_policies<'c>(
-    cluster: &'c Cluster,
-    options: &EngineOptions,
-    pod: usize,
-    direction: Direction,
-) -> Vec<&'c NetworkPolicy> {
+/// The policies (indices into `Cluster::policies`) that isolate pod `pod` in `direction`: same
+/// namespace, selecting it, affecting that direction.
+pub fn isolating_policies(cluster: &Cluster, options: &EngineOptions, pod: usize, direction: Direction) -> Vec<usize> {
     let pod = &cluster.pods[pod];
     if !selectable(options, pod) {
         return Vec::new();
@@ -94,7 +90,9 @@ pub fn isolating_policies<'c>(
     cluster
         .policies
         .iter()
-        .filter(|p| p.namespace == pod.namespace && p.affects(direction) && p.pod_selector.matches(&pod.labels))
+        .enumerate()
+        .filter(|(_, p)| p.namespace == pod.namespace && p.affects(direction) && p.pod_selector.matches(&pod.labels))
+        .map(|(i, _)| i)
         .collect()
 }
 

@@ -448,7 +448,14 @@ fn convert_rule(
         rule.peers.push(match (&peer.ip_block, &peer.pod_selector, &peer.namespace_selector) {
             (Some(block), None, None) => {
                 let except = block.except.clone().unwrap_or_default();
-                let parsed = IpBlock::parse(&block.cidr, &except).map_err(|e| at.err(format!("{pfield}.ipBlock"), e.to_string()))?;
+                let parsed = IpBlock::parse(&block.cidr, &except).map_err(|e| {
+                    let netreach_model::IpBlockError::InvalidCidr(bad) = &e;
+                    let field = match except.iter().position(|x| x == bad) {
+                        Some(i) if *bad != block.cidr => format!("{pfield}.ipBlock.except[{i}]"),
+                        _ => format!("{pfield}.ipBlock.cidr"),
+                    };
+                    at.err(field, e.to_string())
+                })?;
                 for ex in parsed.misplaced_excepts() {
                     warnings.push(format!(
                         "{}: {}: field {pfield}.ipBlock.except: {ex} is not a strict subset of cidr {} \

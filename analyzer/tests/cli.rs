@@ -1,0 +1,179 @@
+//! The `netreach` binary as users and scripts see it: exit codes, streams, formats.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
+}
+
+fn netreach(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(args)
+        .current_dir(fixtures())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+#[test]
+fn every_bad_fixture_exits_2_and_names_file_object_and_field() {
+    let cases = [
+        ("small/bad/bad-yaml.yaml", vec!["small/bad/bad-yaml.yaml", "invalid YAML", "line 11"]),
+        ("small/bad/wrong-type.yaml", vec!["document 1", "NetworkPolicy demo/allow-web", "spec.podSelector"]),
+        ("small/bad/bad-cidr.yaml", vec!["document 1", "NetworkPolicy demo/egress-to-vpc", "ipBlock.cidr", "10.0.0.0/33"]),
+        ("small/bad/bad-operator.yaml", vec!["NetworkPolicy demo/allow-clients", "matchExpressions[0]", "Maybe"]),
+        ("small/bad/duplicate.yaml", vec!["document 2", "NetworkPolicy demo/allow-web is defined twice"]),
+    ];
+    for (file, parts) in cases {
+        let out = netreach(&["connectivity", file]);
+        assert_eq!(out.status.code(), Some(2), "{file}: {}", stderr(&out));
+        assert!(out.stdout.is_empty(), "{file}: nothing on stdout when the answer would be wrong");
+        let err = stderr(&out);
+        assert!(err.starts_with("error: "), "{err}");
+        for p in parts {
+            assert!(err.contains(p), "{file}: {err:?} lacks {p:?}");
+        }
+    }
+}
+
+#[test]
+fn unknown_kinds_are_skipped_and_counted() {
+    let out = netreach(&["connectivity", "small/bad/unknown-kind.yaml", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("skipped 1 object(s) of kinds netreach does not evaluate: 1 Widget"), "{}", stderr(&out));
+    let quiet = netreach(&["connectivity", "small/bad/unknown-kind.yaml", "-q"]);
+    assert!(quiet.stderr.is_empty());
+}
+
+#[test]
+fn missing_path_is_an_error() {
+    let out = netreach(&["connectivity", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no/such/dir"));
+    let usage = netreach(&["connectivity"]);
+    assert_eq!(usage.status.code(), Some(2), "clap usage errors exit 2 too");
+}
+
+#[test]
+fn json_is_the_documented_contract() {
+    let out = netreach(&["connectivity", "shop", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["schemaVersion"], 1);
+    let nodes = doc["nodes"].as_array().unwrap();
+    let frontend = nodes.iter().find(|n| n["id"] == "shop/frontend").unwrap();
+    for key in ["kind", "namespace", "name", "workload", "labels", "ips", "hostNetwork", "node"] {
+        assert!(frontend.get(key).is_some(), "pod node lacks {key}");
+    }
+    assert_eq!(frontend["workload"], "Deployment/frontend");
+    let ext = nodes.iter().find(|n| n["kind"] == "External").unwrap();
+    assert!(ext["id"].as_str().unwrap().starts_with("external:"));
+    assert!(ext["cidrs"].is_array() && ext["except"].is_array());
+    let kinds: std::collections::HashMap<&str, &str> =
+        nodes.iter().map(|n| (n["id"].as_str().unwrap(), n["kind"].as_str().unwrap())).collect();
+    let conns = doc["connections"].as_array().unwrap();
+    assert!(!conns.is_empty());
+    let mut pairs = Vec::new();
+    for c in conns {
+        let (src, dst) = (c["src"].as_str().unwrap(), c["dst"].as_str().unwrap());
+        assert_ne!(src, dst, "self pairs are not listed");
+        assert!(!(kinds[src] == "External" && kinds[dst] == "External"), "no external-to-external pairs");
+        pairs.push((src, dst));
+        for a in c["allowed"].as_array().unwrap() {
+            assert!(["TCP", "UDP", "SCTP"].contains(&a["protocol"].as_str().unwrap()));
+            let ranges: Vec<(u64, u64)> =
+                a["ports"].as_array().unwrap().iter().map(|r| (r[0].as_u64().unwrap(), r[1].as_u64().unwrap())).collect();
+            assert!(ranges.windows(2).all(|w| w[0].1 + 1 < w[1].0), "sorted, merged ranges: {ranges:?}");
+        }
+    }
+    let mut deduped = pairs.clone();
+    deduped.dedup();
+    assert_eq!(deduped.len(), pairs.len(), "each pair once");
+    let frontend_cart = conns.iter().find(|c| c["src"] == "shop/frontend" && c["dst"] == "shop/cart").unwrap();
+    assert_eq!(frontend_cart["allowed"], serde_json::json!([{"protocol": "TCP", "ports": [[7070, 7070]]}]));
+}
+
+#[test]
+fn stdin_and_files_give_the_same_answer() {
+    let file = netreach(&["connectivity", "small/named-ports/cluster.yaml", "-o", "json"]);
+    let text = std::fs::read(fixtures().join("small/named-ports/cluster.yaml")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(["connectivity", "-", "-o", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&text).unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert_eq!(piped.status.code(), Some(0));
+    assert_eq!(stdout(&piped), stdout(&file));
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    // 400 pods without policies: 160,000 connections, far more than a pipe buffer holds.
+    let pods: Vec<String> = (0..400)
+        .map(|i| format!(r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{i}","namespace":"ns"}},"spec":{{"containers":[{{"name":"c"}}]}}}}"#))
+        .collect();
+    let list = format!(r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#, pods.join(","));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(["connectivity", "-", "-o", "csv", "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(list.as_bytes()).unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn help_teaches_and_version_prints() {
+    let help = netreach(&["connectivity", "--help"]);
+    let text = stdout(&help);
+    for part in ["Examples:", "Exit codes", "--output", "--host-network", "--ipblock-pods", "stdin"] {
+        assert!(text.contains(part), "help lacks {part}");
+    }
+    let version = netreach(&["--version"]);
+    assert_eq!(stdout(&version).trim(), format!("netreach {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn text_output_snapshot() {
+    let out = netreach(&["connectivity", "small/default-deny"]);
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn csv_output_snapshot() {
+    let out = netreach(&["connectivity", "small/named-ports", "-o", "csv"]);
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn markdown_output_snapshot() {
+    let out = netreach(&["connectivity", "small/host-network", "-o", "md"]);
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn json_output_snapshot() {
+    let out = netreach(&["connectivity", "small/ipblock-except", "-o", "json"]);
+    insta::assert_snapshot!(stdout(&out));
+}

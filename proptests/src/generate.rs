@@ -1,0 +1,296 @@
+//! proptest strategies for small random clusters that exercise every corner of NetworkPolicy:
+//! label vocabularies small enough that selectors hit, all four selector operators, defined and
+//! merely referenced namespaces, IPv4/IPv6/dual-stack/no-IP pods, hostNetwork pods on node
+//! addresses, named container ports shared across pods with different numbers, every
+//! policyTypes form, and peers and port entries of every kind.
+//!
+//! Strategies avoid `prop_flat_map` so that failures shrink well: every choice is an index into
+//! a fixed vocabulary, and vectors shrink by dropping elements.
+
+use ipnet::IpNet;
+use netreach_model::{
+    Cluster, ContainerPort, Direction, IpBlock, LabelSelector, Labels, Namespace, NetworkPolicy, Peer, Pod, PortEntry,
+    PortSpec, Protocol, Requirement, Rule, NAMESPACE_NAME_LABEL,
+};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::select;
+use std::net::IpAddr;
+
+pub const NAMESPACES: [&str; 4] = ["alpha", "beta", "gamma", "delta"];
+/// Label keys on pods and namespaces; selectors also use `zzz`, which nothing carries.
+pub const LABEL_KEYS: [&str; 3] = ["app", "tier", "env"];
+pub const LABEL_VALUES: [&str; 3] = ["x", "y", "z"];
+const SELECTOR_KEYS: [&str; 4] = ["app", "tier", "env", "zzz"];
+/// `w` is a value nothing carries.
+const SELECTOR_VALUES: [&str; 4] = ["x", "y", "z", "w"];
+const NAMESPACE_SELECTOR_KEYS: [&str; 4] = ["env", "tier", NAMESPACE_NAME_LABEL, "zzz"];
+const NAMESPACE_SELECTOR_VALUES: [&str; 7] = ["x", "y", "w", "alpha", "beta", "gamma", "delta"];
+
+/// Pod addresses (non-hostNetwork).
+pub const POD_V4: [&str; 7] = ["10.0.0.1", "10.0.0.2", "10.0.0.5", "10.0.0.130", "10.0.1.7", "10.1.0.1", "192.168.1.1"];
+pub const POD_V6: [&str; 5] = ["fd00::1", "fd00::2", "fd00::1:5", "fd00:1::1", "2001:db8::ffff"];
+/// Node addresses, the IPs of hostNetwork pods.
+pub const NODE_V4: [&str; 2] = ["172.16.0.1", "172.16.0.2"];
+pub const NODE_V6: [&str; 2] = ["fd00:ffff::1", "fd00:ffff::2"];
+
+/// Bases for ipBlock CIDRs and excepts: the pod and node addresses and a few outside ones.
+const BLOCK_V4: [&str; 12] = [
+    "10.0.0.1", "10.0.0.2", "10.0.0.5", "10.0.0.130", "10.0.1.7", "10.1.0.1", "192.168.1.1", "172.16.0.1",
+    "172.16.0.2", "8.8.8.8", "0.0.0.0", "255.255.255.255",
+];
+const PREFIX_V4: [u8; 11] = [0, 1, 8, 12, 16, 23, 24, 25, 30, 31, 32];
+const BLOCK_V6: [&str; 9] = [
+    "fd00::1", "fd00::2", "fd00::1:5", "fd00:1::1", "2001:db8::ffff", "fd00:ffff::1", "fd00:ffff::2", "::",
+    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+];
+const PREFIX_V6: [u8; 10] = [0, 1, 8, 16, 32, 64, 112, 120, 127, 128];
+
+pub const PORT_NAMES: [&str; 3] = ["http", "metrics", "dns"];
+/// Named ports in policies; `nope` resolves nowhere.
+const POLICY_PORT_NAMES: [&str; 4] = ["http", "metrics", "dns", "nope"];
+pub const CONTAINER_PORTS: [u16; 7] = [53, 80, 443, 8080, 8443, 9090, 9100];
+const POLICY_PORTS: [u16; 10] = [1, 53, 80, 443, 1000, 8080, 8443, 9090, 9100, 65535];
+const END_DELTAS: [u16; 6] = [0, 1, 8, 100, 10000, 65535];
+
+fn protocol() -> impl Strategy<Value = Protocol> {
+    prop_oneof![3 => Just(Protocol::Tcp), 2 => Just(Protocol::Udp), 1 => Just(Protocol::Sctp)]
+}
+
+fn labels(keys: &'static [&'static str], values: &'static [&'static str]) -> impl Strategy<Value = Labels> {
+    vec((select(keys), select(values)), 0..=3)
+        .prop_map(|pairs| pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+}
+
+fn requirement(keys: &'static [&'static str], values: &'static [&'static str]) -> impl Strategy<Value = Requirement> {
+    (select(keys), 0..4usize, vec(select(values), 1..=2)).prop_map(|(key, op, values)| {
+        let (op, values) = match op {
+            0 => ("In", values),
+            1 => ("NotIn", values),
+            2 => ("Exists", Vec::new()),
+            _ => ("DoesNotExist", Vec::new()),
+        };
+        Requirement::new(key, op, values.into_iter().map(String::from).collect()).expect("valid requirement")
+    })
+}
+
+fn selector(keys: &'static [&'static str], values: &'static [&'static str]) -> impl Strategy<Value = LabelSelector> {
+    prop_oneof![
+        1 => Just(LabelSelector::everything()),
+        3 => (vec((select(keys), select(values)), 0..=2), vec(requirement(keys, values), 0..=2)).prop_map(
+            |(match_labels, match_expressions)| LabelSelector {
+                match_labels: match_labels.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                match_expressions,
+            }
+        ),
+    ]
+}
+
+pub fn pod_selector() -> impl Strategy<Value = LabelSelector> {
+    selector(&SELECTOR_KEYS, &SELECTOR_VALUES)
+}
+
+/// A policy's own podSelector: more often all pods or one label, so that policies isolate.
+fn subject_selector() -> impl Strategy<Value = LabelSelector> {
+    prop_oneof![
+        2 => Just(LabelSelector::everything()),
+        2 => (select(&LABEL_KEYS[..]), select(&LABEL_VALUES[..])).prop_map(|(k, v)| LabelSelector::from_labels([(k, v)])),
+        3 => pod_selector(),
+    ]
+}
+
+pub fn namespace_selector() -> impl Strategy<Value = LabelSelector> {
+    selector(&NAMESPACE_SELECTOR_KEYS, &NAMESPACE_SELECTOR_VALUES)
+}
+
+fn parse(s: &str) -> IpAddr {
+    s.parse().expect("valid address")
+}
+
+fn net(addr: IpAddr, prefix: u8) -> IpNet {
+    IpNet::new(addr, prefix).expect("valid prefix").trunc()
+}
+
+/// A block `base/prefix` with excepts built from `(base, extra prefix length)`: when the base
+/// lies inside the cidr it is used as is, otherwise its host bits are spliced into the cidr, so
+/// every except is a strict subset of the cidr (as the API requires).
+fn block(base: IpAddr, prefix: u8, excepts: Vec<(IpAddr, u8)>) -> IpBlock {
+    let cidr = net(base, prefix);
+    let max = cidr.max_prefix_len();
+    let mut except = Vec::new();
+    for (e, extra) in excepts {
+        let len = prefix.saturating_add(extra).min(max);
+        if len <= prefix {
+            continue;
+        }
+        let addr = if cidr.contains(&e) { e } else { splice(&cidr, e) };
+        except.push(net(addr, len));
+    }
+    let except_strings: Vec<String> = except.iter().map(|e| e.to_string()).collect();
+    IpBlock::parse(&cidr.to_string(), &except_strings).expect("generated ipBlock is valid")
+}
+
+fn splice(cidr: &IpNet, host: IpAddr) -> IpAddr {
+    match (cidr, host) {
+        (IpNet::V4(n), IpAddr::V4(h)) => {
+            let mask = u32::from(n.netmask());
+            IpAddr::V4((u32::from(n.network()) | (u32::from(h) & !mask)).into())
+        }
+        (IpNet::V6(n), IpAddr::V6(h)) => {
+            let mask = u128::from(n.netmask());
+            IpAddr::V6((u128::from(n.network()) | (u128::from(h) & !mask)).into())
+        }
+        _ => cidr.network(),
+    }
+}
+
+pub fn ip_block() -> impl Strategy<Value = IpBlock> {
+    let v4 = (select(&BLOCK_V4[..]), select(&PREFIX_V4[..]), vec((select(&BLOCK_V4[..]), 1..=12u8), 0..=2))
+        .prop_map(|(b, p, ex)| block(parse(b), p, ex.into_iter().map(|(e, x)| (parse(e), x)).collect()));
+    let v6 = (select(&BLOCK_V6[..]), select(&PREFIX_V6[..]), vec((select(&BLOCK_V6[..]), 1..=40u8), 0..=2))
+        .prop_map(|(b, p, ex)| block(parse(b), p, ex.into_iter().map(|(e, x)| (parse(e), x)).collect()));
+    prop_oneof![3 => v4, 1 => v6]
+}
+
+pub fn peer() -> impl Strategy<Value = Peer> {
+    prop_oneof![
+        2 => pod_selector().prop_map(|s| Peer::Pods { pod_selector: Some(s), namespace_selector: None }),
+        2 => namespace_selector().prop_map(|s| Peer::Pods { pod_selector: None, namespace_selector: Some(s) }),
+        2 => (pod_selector(), namespace_selector())
+            .prop_map(|(p, n)| Peer::Pods { pod_selector: Some(p), namespace_selector: Some(n) }),
+        3 => ip_block().prop_map(Peer::IpBlock),
+    ]
+}
+
+pub fn port_entry() -> impl Strategy<Value = PortEntry> {
+    prop_oneof![
+        1 => protocol().prop_map(|protocol| PortEntry { protocol, port: None, end_port: None }),
+        3 => (protocol(), select(&POLICY_PORTS[..]))
+            .prop_map(|(protocol, p)| PortEntry { protocol, port: Some(PortSpec::Number(p)), end_port: None }),
+        2 => (protocol(), select(&POLICY_PORTS[..]), select(&END_DELTAS[..])).prop_map(|(protocol, p, d)| PortEntry {
+            protocol,
+            port: Some(PortSpec::Number(p)),
+            end_port: Some(p.saturating_add(d)),
+        }),
+        3 => (protocol(), select(&POLICY_PORT_NAMES[..])).prop_map(|(protocol, n)| PortEntry {
+            protocol,
+            port: Some(PortSpec::Name(n.to_string())),
+            end_port: None,
+        }),
+    ]
+}
+
+pub fn rule() -> impl Strategy<Value = Rule> {
+    (vec(peer(), 0..=3), vec(port_entry(), 0..=3)).prop_map(|(peers, ports)| Rule { peers, ports })
+}
+
+/// Namespace indices, biased towards the first ones so pods and policies meet.
+fn namespace_index() -> impl Strategy<Value = usize> {
+    select(&[0usize, 0, 0, 1, 1, 2, 3][..])
+}
+
+fn policy_types() -> impl Strategy<Value = Option<Vec<Direction>>> {
+    prop_oneof![
+        3 => Just(None),
+        1 => Just(Some(vec![Direction::Ingress])),
+        1 => Just(Some(vec![Direction::Egress])),
+        1 => Just(Some(vec![Direction::Ingress, Direction::Egress])),
+        1 => Just(Some(vec![Direction::Egress, Direction::Ingress])),
+    ]
+}
+
+pub fn policy() -> impl Strategy<Value = NetworkPolicy> {
+    (namespace_index(), subject_selector(), policy_types(), vec(rule(), 0..=3), vec(rule(), 0..=3)).prop_map(
+        |(ns, pod_selector, policy_types, ingress, egress)| NetworkPolicy {
+            namespace: NAMESPACES[ns].to_string(),
+            name: String::new(),
+            pod_selector,
+            policy_types,
+            ingress,
+            egress,
+        },
+    )
+}
+
+fn container_port() -> impl Strategy<Value = ContainerPort> {
+    (prop::option::weighted(0.7, select(&PORT_NAMES[..])), select(&CONTAINER_PORTS[..]), protocol())
+        .prop_map(|(name, port, protocol)| ContainerPort { name: name.map(String::from), port, protocol })
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Addressing {
+    None,
+    V4,
+    V6,
+    Dual,
+}
+
+fn addressing() -> impl Strategy<Value = Addressing> {
+    prop_oneof![
+        1 => Just(Addressing::None),
+        4 => Just(Addressing::V4),
+        1 => Just(Addressing::V6),
+        2 => Just(Addressing::Dual),
+    ]
+}
+
+pub fn pod() -> impl Strategy<Value = Pod> {
+    (
+        namespace_index(),
+        labels(&LABEL_KEYS, &LABEL_VALUES),
+        addressing(),
+        0..POD_V4.len(),
+        0..POD_V6.len(),
+        prop::bool::weighted(0.15),
+        0..NODE_V4.len(),
+        vec(container_port(), 0..=3),
+    )
+        .prop_map(|(ns, labels, addressing, v4, v6, host_network, node, ports)| {
+            let mut pod = Pod::new(NAMESPACES[ns], "", labels);
+            let (v4, v6) = if host_network {
+                (NODE_V4[node], NODE_V6[node])
+            } else {
+                (POD_V4[v4], POD_V6[v6])
+            };
+            pod.ips = match addressing {
+                Addressing::None => vec![],
+                Addressing::V4 => vec![parse(v4)],
+                Addressing::V6 => vec![parse(v6)],
+                Addressing::Dual => vec![parse(v4), parse(v6)],
+            };
+            pod.host_network = host_network;
+            if host_network {
+                pod.node = Some(format!("node-{node}"));
+            }
+            pod.ports = ports;
+            pod
+        })
+}
+
+fn namespace() -> impl Strategy<Value = Namespace> {
+    // Rarely, a namespace built without the name label (a loader bug the evaluators tolerate).
+    (0..NAMESPACES.len(), labels(&LABEL_KEYS[1..], &LABEL_VALUES[..2]), prop::bool::weighted(0.1)).prop_map(
+        |(i, labels, raw)| {
+            if raw {
+                Namespace { name: NAMESPACES[i].to_string(), labels }
+            } else {
+                Namespace::new(NAMESPACES[i], labels)
+            }
+        },
+    )
+}
+
+/// Namespaces 1–4 (a namespace pods or policies name may stay undefined), pods 1–8, policies 0–5.
+pub fn cluster() -> impl Strategy<Value = Cluster> {
+    (vec(namespace(), 1..=4), vec(pod(), 1..=8), vec(policy(), 0..=5)).prop_map(|(mut namespaces, mut pods, mut policies)| {
+        let mut seen = std::collections::BTreeSet::new();
+        namespaces.retain(|ns| seen.insert(ns.name.clone()));
+        for (i, pod) in pods.iter_mut().enumerate() {
+            pod.name = format!("p{i}");
+        }
+        for (i, policy) in policies.iter_mut().enumerate() {
+            policy.name = format!("np{i}");
+        }
+        Cluster { namespaces, pods, policies, ..Default::default() }
+    })
+}

@@ -1,13 +1,31 @@
 //! Every class of bad input gives an error that names the file, document, object and field.
 
 use netreach::load::load_str;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
-/// Loads `yaml` and returns the error message, failing the test if it loaded.
+/// Loads `yaml` and returns the error message, failing the test if it loaded. The binary must
+/// exit 2 with the same message and print nothing on stdout.
 fn error_of(yaml: &str) -> String {
-    match load_str("input.yaml", yaml) {
+    let message = match load_str("input.yaml", yaml) {
         Ok(_) => panic!("expected an error for:\n{yaml}"),
         Err(e) => e.to_string(),
-    }
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(["connectivity", "-", "-o", "json"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(yaml.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "exit code for:\n{yaml}");
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim_end(), format!("error: {}", message.replace("input.yaml", "<stdin>")));
+    message
 }
 
 fn policy(spec: &str) -> String {

@@ -158,12 +158,13 @@ pub struct NetworkPolicy {
 }
 
 impl NetworkPolicy {
-    /// Whether the policy isolates its pods in `direction`. Without `policyTypes`, Ingress
-    /// always applies and Egress applies when the policy has at least one egress rule.
+    /// Whether the policy isolates its pods in `direction`. Without `policyTypes` (or with an
+    /// empty list), Ingress always applies and Egress applies when there is an egress rule.
     pub fn affects(&self, direction: Direction) -> bool {
         match &self.policy_types {
-            Some(types) => types.contains(&direction),
-            None => match direction {
+            // The API server defaults an empty list exactly like a missing one.
+            Some(types) if !types.is_empty() => types.contains(&direction),
+            _ => match direction {
                 Direction::Ingress => true,
                 Direction::Egress => !self.egress.is_empty(),
             },

@@ -9,6 +9,8 @@ pub mod classes;
 pub mod externals;
 pub mod grants;
 pub mod selection;
+#[cfg(test)]
+mod tests;
 
 use crate::addresses::IpFamily;
 use crate::cluster::{Cluster, Direction, Peer};

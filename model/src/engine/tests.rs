@@ -1,0 +1,113 @@
+//! Hand-worked engine cases; the property tests in proptests/ cover the rest against the
+//! reference evaluator.
+
+use super::*;
+use crate::cluster::{ContainerPort, Namespace, NetworkPolicy, Peer, Pod, PortEntry, PortSpec, Rule};
+use crate::labels::{LabelSelector, Labels};
+use crate::IpBlock;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn pod(ns: &str, name: &str, app: &str, ip: &str) -> Pod {
+    let mut p = Pod::new(ns, name, labels(&[("app", app)]));
+    p.ips = vec![ip.parse().unwrap()];
+    p.ports = vec![ContainerPort { name: Some("http".into()), port: 8080, protocol: Protocol::Tcp }];
+    p
+}
+
+fn policy(ns: &str, name: &str, app: &str) -> NetworkPolicy {
+    NetworkPolicy {
+        namespace: ns.into(),
+        name: name.into(),
+        pod_selector: LabelSelector::from_labels([("app", app)]),
+        policy_types: None,
+        ingress: Vec::new(),
+        egress: Vec::new(),
+    }
+}
+
+fn tcp(port: PortSpec) -> PortEntry {
+    PortEntry { protocol: Protocol::Tcp, port: Some(port), end_port: None }
+}
+
+fn shop() -> Cluster {
+    let mut db_policy = policy("shop", "db-from-api", "db");
+    db_policy.ingress.push(Rule {
+        peers: vec![Peer::Pods { pod_selector: Some(LabelSelector::from_labels([("app", "api")])), namespace_selector: None }],
+        ports: vec![tcp(PortSpec::Number(5432)), tcp(PortSpec::Name("http".into()))],
+    });
+    let mut api_egress = policy("shop", "api-egress", "api");
+    api_egress.policy_types = Some(vec![]); // defaults like a missing list: Ingress (+Egress: has rules)
+    api_egress.egress.push(Rule {
+        peers: vec![Peer::IpBlock(IpBlock::parse("10.0.0.0/8", &[]).unwrap())],
+        ports: vec![],
+    });
+    Cluster {
+        namespaces: vec![Namespace::new("shop", Labels::new())],
+        pods: vec![pod("shop", "api", "api", "10.0.0.1"), pod("shop", "db", "db", "10.0.0.2"), pod("shop", "web", "web", "10.0.0.3")],
+        policies: vec![db_policy, api_egress],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn rules_decide_with_provenance() {
+    let cluster = shop();
+    let reach = Reachability::compute(&cluster, &EngineOptions::default());
+    let (api, db, web) = (Endpoint::Pod(0), Endpoint::Pod(1), Endpoint::Pod(2));
+    let allowed = reach.allowed(api, db);
+    assert_eq!(allowed, PortSet::single(Protocol::Tcp, 5432).union(&PortSet::single(Protocol::Tcp, 8080)));
+    assert!(reach.allowed(web, db).is_empty(), "db ingress admits only app=api");
+    assert!(reach.allowed(db, api).is_empty(), "api-egress has an empty policyTypes list: Ingress is isolated");
+
+    let why = reach.explain(api, db, Protocol::Tcp, 8080);
+    assert!(why.allowed());
+    assert_eq!(why.ingress.isolated_by, vec![0]);
+    assert_eq!(
+        why.ingress.allowed_by,
+        vec![GrantOrigin::Rule(RuleRef { policy: 0, direction: Direction::Ingress, rule: 0, peer: Some(0), port: Some(1) })]
+    );
+    assert_eq!(why.egress.isolated_by, vec![1]);
+    assert_eq!(
+        why.egress.allowed_by,
+        vec![GrantOrigin::Rule(RuleRef { policy: 1, direction: Direction::Egress, rule: 0, peer: Some(0), port: None })]
+    );
+    let denied = reach.explain(web, db, Protocol::Tcp, 5432);
+    assert!(!denied.allowed());
+    assert_eq!(denied.egress.allowed_by, vec![GrantOrigin::NotIsolated]);
+    assert!(denied.ingress.allowed_by.is_empty());
+}
+
+#[test]
+fn graph_has_one_edge_per_connection() {
+    let cluster = shop();
+    let reach = Reachability::compute(&cluster, &EngineOptions::default());
+    let mut count = 0;
+    reach
+        .for_each_connection::<()>(|s, d, ports| {
+            assert_ne!(s, d);
+            assert!(!ports.is_empty());
+            count += 1;
+            Ok(())
+        })
+        .unwrap();
+    let graph = reach.to_graph();
+    assert_eq!(graph.node_count(), reach.endpoint_count());
+    assert_eq!(graph.edge_count(), count);
+}
+
+#[test]
+fn replicas_share_a_class() {
+    let mut cluster = shop();
+    for i in 0..50 {
+        cluster.pods.push(pod("shop", &format!("web-{i}"), "web", &format!("10.1.0.{i}")));
+    }
+    let reach = Reachability::compute(&cluster, &EngineOptions::default());
+    let stats = reach.stats();
+    assert_eq!(stats.endpoints, 53 + reach.externals().len());
+    // api, db, the web pods (one class) and the two external ranges (inside / outside 10/8).
+    assert!(stats.classes <= 6, "{stats:?}");
+    assert_eq!(reach.class_of(Endpoint::Pod(2)), reach.class_of(Endpoint::Pod(40)));
+}

@@ -2,11 +2,12 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use netreach::load::{self, Input};
-use netreach::render::{self, OutputFormat};
+use netreach::render::{self, OutputFormat, PhaseTimes};
 use netreach::Analysis;
 use netreach_model::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::time::Instant;
 
 /// Exit codes, stable for scripts: 0 success, 1 "no" answers (later commands), 2 errors.
 const EXIT_ERROR: u8 = 2;
@@ -133,9 +134,11 @@ impl InputArgs {
         }
     }
 
-    fn analyze(&self) -> Result<Analysis, load::LoadError> {
+    fn analyze(&self) -> Result<(Analysis, PhaseTimes), load::LoadError> {
         let inputs: Vec<Input> = self.paths.iter().map(|p| Input::parse(p)).collect();
+        let started = Instant::now();
         let loaded = load::load(&inputs)?;
+        let load_time = started.elapsed();
         if !self.quiet {
             for warning in &loaded.report.warnings {
                 eprintln!("{} {warning}", label("warning:", "33"));
@@ -144,7 +147,9 @@ impl InputArgs {
                 eprintln!("{} {note}", label("note:", "36"));
             }
         }
-        Ok(Analysis::new(loaded.cluster, &self.engine_options()))
+        let started = Instant::now();
+        let analysis = Analysis::new(loaded.cluster, &self.engine_options());
+        Ok((analysis, PhaseTimes { load: load_time, engine: started.elapsed() }))
     }
 }
 
@@ -173,10 +178,14 @@ fn run(cli: Cli) -> Result<(), String> {
             finish_output(netreach::generate::write_cluster(&params, &mut std::io::stdout().lock()))
         }
         Command::Connectivity(args) => {
-            let analysis = args.input.analyze().map_err(|e| e.to_string())?;
+            let (analysis, times) = args.input.analyze().map_err(|e| e.to_string())?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            finish_output(render::write_connectivity(&analysis, args.output, &mut out).and_then(|_| out.flush()))
+            let written = match args.output {
+                OutputFormat::Summary => render::write_summary(&analysis, &times, &mut out),
+                format => render::write_connectivity(&analysis, format, &mut out),
+            };
+            finish_output(written.and_then(|_| out.flush()))
         }
     }
 }

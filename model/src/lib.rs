@@ -16,7 +16,7 @@ pub use cluster::{
     NAMESPACE_NAME_LABEL,
 };
 pub use engine::{
-    DirectionVerdict, EngineOptions, EngineStats, Endpoint, Explanation, ExternalRange, GrantOrigin,
+    ConnectionCounts,    DirectionVerdict, EngineOptions, EngineStats, Endpoint, Explanation, ExternalRange, GrantOrigin,
     HostNetworkSelection, IpBlockPodMatching, Reachability, RuleRef,
 };
 pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};

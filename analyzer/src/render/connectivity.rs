@@ -52,8 +52,11 @@ fn allowed_json(ports: &PortSet) -> Vec<Allowed> {
         .collect()
 }
 
+/// Writes the connection list; `Summary` is written by [`super::write_summary`], which needs
+/// the phase times.
 pub fn write_connectivity(analysis: &Analysis, format: OutputFormat, out: &mut dyn Write) -> io::Result<()> {
     match format {
+        OutputFormat::Summary => super::write_summary(analysis, &super::PhaseTimes::default(), out),
         OutputFormat::Json => write_json(analysis, out),
         OutputFormat::Text => write_text(analysis, out),
         OutputFormat::Csv => write_csv(analysis, out),

@@ -2,8 +2,10 @@
 //! giant string; JSON is the stable contract (schemaVersion 1, documented in the README).
 
 mod connectivity;
+mod summary;
 
 pub use connectivity::write_connectivity;
+pub use summary::{peak_rss_bytes, write_summary, PhaseTimes};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -15,4 +17,6 @@ pub enum OutputFormat {
     Csv,
     /// A Markdown table, for pull requests and wikis.
     Md,
+    /// Counts (pods, classes, allowed pairs per protocol), phase times and peak memory.
+    Summary,
 }

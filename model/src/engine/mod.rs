@@ -91,6 +91,15 @@ pub struct EngineStats {
     pub port_classes: usize,
 }
 
+/// How many endpoint pairs are connected, counted per class pair without expanding them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionCounts {
+    /// Ordered pairs of distinct endpoints (not both external) with anything allowed.
+    pub pairs: u64,
+    /// The same, per protocol (TCP, UDP, SCTP): pairs with at least one port of it allowed.
+    pub by_protocol: [u64; 3],
+}
+
 /// Grants of one direction grouped by their source classes, per port class: the row of a
 /// source class is the union of the destination sets of the groups it belongs to.
 struct DirectionIndex {
@@ -310,6 +319,34 @@ impl Reachability {
             grants: self.table.grants.len(),
             port_classes: self.port_classes.sets.len(),
         }
+    }
+
+    /// Counts the connections `for_each_connection` would list, in time linear in the rows.
+    pub fn count_connections(&self) -> ConnectionCounts {
+        let externals_in: Vec<u64> = self
+            .classes
+            .members
+            .iter()
+            .map(|m| m.iter().filter(|&&e| e as usize >= self.pod_count).count() as u64)
+            .collect();
+        let mut counts = ConnectionCounts::default();
+        for (s, row) in self.rows.iter().enumerate() {
+            let (ns, es) = (self.classes.members[s].len() as u64, externals_in[s]);
+            for &(d, res) in row {
+                let (nd, ed) = (self.classes.members[d as usize].len() as u64, externals_in[d as usize]);
+                let mut n = ns * nd - es * ed;
+                if s == d as usize {
+                    n -= ns - es; // pods to themselves; external self-pairs are already out
+                }
+                counts.pairs += n;
+                for (k, protocol) in Protocol::ALL.into_iter().enumerate() {
+                    if !self.results[res as usize].ranges(protocol).is_empty() {
+                        counts.by_protocol[k] += n;
+                    }
+                }
+            }
+        }
+        counts
     }
 
     /// The equivalence class of an endpoint; endpoints of one class are treated identically.

@@ -93,6 +93,8 @@ fn graph_has_one_edge_per_connection() {
             Ok(())
         })
         .unwrap();
+    let counts = reach.count_connections();
+    assert_eq!(counts.pairs, count as u64);
     let graph = reach.to_graph();
     assert_eq!(graph.node_count(), reach.endpoint_count());
     assert_eq!(graph.edge_count(), count);
@@ -110,4 +112,14 @@ fn replicas_share_a_class() {
     // api, db, the web pods (one class) and the two external ranges (inside / outside 10/8).
     assert!(stats.classes <= 6, "{stats:?}");
     assert_eq!(reach.class_of(Endpoint::Pod(2)), reach.class_of(Endpoint::Pod(40)));
+    let mut listed = [0u64; 3];
+    reach
+        .for_each_connection::<()>(|_, _, ports| {
+            for (k, p) in Protocol::ALL.into_iter().enumerate() {
+                listed[k] += u64::from(!ports.ranges(p).is_empty());
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(reach.count_connections().by_protocol, listed);
 }

@@ -177,3 +177,22 @@ fn json_output_snapshot() {
     let out = netreach(&["connectivity", "small/ipblock-except", "-o", "json"]);
     insta::assert_snapshot!(stdout(&out));
 }
+
+#[test]
+fn summary_counts_what_json_lists() {
+    let json = netreach(&["connectivity", "shop", "-o", "json", "-q"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let conns = doc["connections"].as_array().unwrap();
+    let udp = conns.iter().filter(|c| c["allowed"].as_array().unwrap().iter().any(|a| a["protocol"] == "UDP")).count();
+    let summary = stdout(&netreach(&["connectivity", "shop", "-o", "summary", "-q"]));
+    let value = |key: &str| -> String {
+        let line = summary.lines().find(|l| l.starts_with(&format!("{key}:"))).unwrap_or_else(|| panic!("no {key} in {summary}"));
+        line[key.len() + 1..].trim().to_string()
+    };
+    assert_eq!(value("allowed pairs"), conns.len().to_string());
+    assert_eq!(value("allowed pairs UDP"), udp.to_string());
+    assert!(value("pods").starts_with("15 (15 synthesized, 1 hostNetwork)"), "{summary}");
+    for key in ["equivalence classes", "port classes", "time load", "time engine", "peak memory"] {
+        assert!(!value(key).is_empty());
+    }
+}

@@ -4,6 +4,7 @@
 //! [`Cluster`](netreach_model::Cluster), [`Analysis`] runs the engine, and [`render`] prints
 //! the answers.
 
+pub mod aggregate;
 pub mod analysis;
 pub mod generate;
 pub mod load;

@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod generate;
 pub mod load;
 pub mod render;
+pub mod select;
 
 pub use analysis::Analysis;
 

@@ -98,6 +98,8 @@ pub struct Pod {
     pub workload: Option<WorkloadRef>,
     /// True when the pod stands in for a controller whose pods were not in the input.
     pub synthesized: bool,
+    /// Some container runs with `securityContext.privileged: true`.
+    pub privileged: bool,
 }
 
 impl Pod {
@@ -113,6 +115,7 @@ impl Pod {
             ports: Vec::new(),
             workload: None,
             synthesized: false,
+            privileged: false,
         }
     }
 
@@ -203,6 +206,23 @@ pub enum Peer {
 pub enum PortSpec {
     Number(u16),
     Name(String),
+}
+
+impl PortEntry {
+    /// Whether this entry admits `protocol`/`port` towards `destination` (the pod the traffic
+    /// goes to; `None` for an external address, on which a named port never resolves).
+    pub fn matches(&self, protocol: Protocol, port: u16, destination: Option<&Pod>) -> bool {
+        if protocol != self.protocol {
+            return false;
+        }
+        match &self.port {
+            None => true,
+            Some(PortSpec::Number(start)) => (*start..=self.end_port.unwrap_or(*start)).contains(&port),
+            Some(PortSpec::Name(name)) => {
+                destination.is_some_and(|pod| pod.resolve_named_port(name, protocol).any(|p| p == port))
+            }
+        }
+    }
 }
 
 /// One entry of a rule's `ports`.

@@ -17,7 +17,7 @@ pub use cluster::{
 };
 pub use engine::{
     ConnectionCounts,    DirectionVerdict, EngineOptions, EngineStats, Endpoint, Explanation, ExternalRange, GrantOrigin,
-    HostNetworkSelection, IpBlockPodMatching, Reachability, RuleRef,
+    HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation, RuleRef,
 };
 pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};
 pub use ports::{PortSet, Protocol};

@@ -287,6 +287,11 @@ fn pod_from_spec(namespace: &str, name: &str, labels: Labels, spec: &core::PodSp
         .filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"))
         .map(|(i, c)| (format!("{field}.initContainers[{i}]"), c));
     let containers = spec.containers.iter().enumerate().map(|(i, c)| (format!("{field}.containers[{i}]"), c));
+    pod.privileged = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .any(|c| c.security_context.as_ref().and_then(|s| s.privileged) == Some(true));
     for (cfield, container) in containers.chain(sidecars) {
         for (j, p) in container.ports.iter().flatten().enumerate() {
             let pfield = format!("{cfield}.ports[{j}]");

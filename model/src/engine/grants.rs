@@ -43,6 +43,9 @@ pub struct GrantTable {
     pub grants: Vec<Grant>,
     /// Per policy: the classes it selects.
     pub subjects: Vec<FixedBitSet>,
+    /// Per policy, direction (0 ingress, 1 egress), rule, peer: the class set (into
+    /// `class_sets`) the peer matches.
+    pub peers: Vec<[Vec<Vec<u32>>; 2]>,
     /// Classes isolated for [ingress, egress].
     pub isolated: [FixedBitSet; 2],
     /// Per policy: whether it affects [ingress, egress] (policyTypes after defaulting).
@@ -176,12 +179,19 @@ pub fn build(cluster: &Cluster, sel: &Selections, classes: &Classes) -> GrantTab
         };
         grants.push(Grant { direction, sources, destinations, ports: all_ports, origin: GrantOrigin::NotIsolated });
     }
+    let peers = sel
+        .peers
+        .iter()
+        .map(|dirs| dirs.clone().map(|rules| {
+            rules.into_iter().map(|ids| ids.into_iter().map(|id| class_sets.intern(endpoint_classes[id as usize].clone())).collect()).collect()
+        }))
+        .collect();
     let affects = cluster
         .policies
         .iter()
         .map(|p| [p.affects(Direction::Ingress), p.affects(Direction::Egress)])
         .collect();
-    GrantTable { class_sets: class_sets.items, port_sets: port_sets.items, grants, subjects, isolated, affects }
+    GrantTable { class_sets: class_sets.items, port_sets: port_sets.items, grants, subjects, peers, isolated, affects }
 }
 
 /// Port classes: maximal sets of (protocol, port) that every grant either fully contains or

@@ -82,6 +82,34 @@ impl Explanation {
     }
 }
 
+/// How one rule of an isolating policy fares against one connection: for `can`-style
+/// explanations, including the closest miss when nothing allowed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleEvaluation {
+    pub policy: u32,
+    pub direction: Direction,
+    pub rule: u32,
+    /// Per peer of the rule, whether it matches the other end; empty when the rule has no
+    /// peers (it matches every peer).
+    pub peers: Vec<bool>,
+    /// Per port entry, whether it admits the port; empty when the rule has no ports.
+    pub ports: Vec<bool>,
+}
+
+impl RuleEvaluation {
+    pub fn peer_matches(&self) -> bool {
+        self.peers.is_empty() || self.peers.contains(&true)
+    }
+
+    pub fn port_matches(&self) -> bool {
+        self.ports.is_empty() || self.ports.contains(&true)
+    }
+
+    pub fn allows(&self) -> bool {
+        self.peer_matches() && self.port_matches()
+    }
+}
+
 /// Size figures of a computation, for summaries and benchmarks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EngineStats {
@@ -418,6 +446,55 @@ impl Reachability {
             DirectionVerdict { isolated_by, allowed_by }
         };
         Explanation { egress: verdict(Direction::Egress, s), ingress: verdict(Direction::Ingress, d) }
+    }
+
+    /// Every rule of every policy that isolates `src` for egress or `dst` for ingress, evaluated
+    /// against one (protocol, port): which peers and port entries match. `cluster` must be the
+    /// cluster this was computed from.
+    pub fn evaluate_rules(&self, cluster: &Cluster, src: Endpoint, dst: Endpoint, protocol: Protocol, port: u16) -> Vec<RuleEvaluation> {
+        let destination = match dst {
+            Endpoint::Pod(i) => Some(&cluster.pods[i as usize]),
+            Endpoint::External(_) => None,
+        };
+        let mut out = Vec::new();
+        for (p, policy) in cluster.policies.iter().enumerate() {
+            for direction in [Direction::Egress, Direction::Ingress] {
+                let (dir, subject, other) = match direction {
+                    Direction::Ingress => (0, dst, src),
+                    Direction::Egress => (1, src, dst),
+                };
+                if !self.table.affects[p][dir] || !self.table.subjects[p].contains(self.class_of(subject)) {
+                    continue;
+                }
+                let other_class = self.class_of(other);
+                for (r, rule) in policy.rules(direction).iter().enumerate() {
+                    let peers = self.table.peers[p][dir][r]
+                        .iter()
+                        .map(|&set| self.table.class_sets[set as usize].contains(other_class))
+                        .collect();
+                    let ports = rule.ports.iter().map(|entry| entry.matches(protocol, port, destination)).collect();
+                    out.push(RuleEvaluation { policy: p as u32, direction, rule: r as u32, peers, ports });
+                }
+            }
+        }
+        out
+    }
+
+    /// Endpoints a policy selects (empty for a policy that selects no pod).
+    pub fn selected_by(&self, policy: usize) -> Vec<usize> {
+        self.expand(&self.table.subjects[policy])
+    }
+
+    /// Endpoints one peer of a rule matches.
+    pub fn peer_members(&self, policy: usize, direction: Direction, rule: usize, peer: usize) -> Vec<usize> {
+        let dir = if direction == Direction::Ingress { 0 } else { 1 };
+        self.expand(&self.table.class_sets[self.table.peers[policy][dir][rule][peer] as usize])
+    }
+
+    fn expand(&self, classes: &FixedBitSet) -> Vec<usize> {
+        let mut out: Vec<usize> = classes.ones().flat_map(|c| self.classes.members[c].iter().map(|&e| e as usize)).collect();
+        out.sort_unstable();
+        out
     }
 
     /// The pod-level directed graph (nodes: endpoint indices; edges: allowed ports). Its size is

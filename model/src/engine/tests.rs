@@ -123,3 +123,29 @@ fn replicas_share_a_class() {
         .unwrap();
     assert_eq!(reach.count_connections().by_protocol, listed);
 }
+
+#[test]
+fn rule_evaluations_show_the_closest_miss() {
+    let cluster = shop();
+    let reach = Reachability::compute(&cluster, &EngineOptions::default());
+    let (api, db, web) = (Endpoint::Pod(0), Endpoint::Pod(1), Endpoint::Pod(2));
+    // api -> db on 9999: the peer (app=api) matches but neither 5432 nor named http (8080) does.
+    let evals = reach.evaluate_rules(&cluster, api, db, Protocol::Tcp, 9999);
+    let ingress: Vec<_> = evals.iter().filter(|e| e.direction == Direction::Ingress).collect();
+    assert_eq!(ingress.len(), 1);
+    assert_eq!((ingress[0].peers.clone(), ingress[0].ports.clone()), (vec![true], vec![false, false]));
+    assert!(!ingress[0].allows());
+    // web -> db on 5432: the port matches, the peer does not.
+    let evals = reach.evaluate_rules(&cluster, web, db, Protocol::Tcp, 5432);
+    let e = evals.iter().find(|e| e.direction == Direction::Ingress).unwrap();
+    assert_eq!((e.peers.clone(), e.ports.clone()), (vec![false], vec![true, false]));
+    // The named port resolves on the destination: db declares http = 8080.
+    let evals = reach.evaluate_rules(&cluster, api, db, Protocol::Tcp, 8080);
+    assert!(evals.iter().filter(|e| e.direction == Direction::Ingress).all(|e| e.allows()));
+    // api's egress policy (ipBlock 10/8, all ports) matches db's address.
+    let egress: Vec<_> = evals.iter().filter(|e| e.direction == Direction::Egress).collect();
+    assert_eq!(egress.len(), 1);
+    assert!(egress[0].allows() && egress[0].ports.is_empty());
+    assert_eq!(reach.selected_by(0), vec![1]);
+    assert_eq!(reach.peer_members(0, Direction::Ingress, 0, 0), vec![0]);
+}

@@ -208,6 +208,32 @@ pub enum PortSpec {
     Name(String),
 }
 
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Peer::Pods { pod_selector: Some(p), namespace_selector: None } => write!(f, "podSelector {p} (policy's namespace)"),
+            Peer::Pods { pod_selector: None, namespace_selector: Some(n) } => write!(f, "namespaceSelector {n}"),
+            Peer::Pods { pod_selector: Some(p), namespace_selector: Some(n) } => {
+                write!(f, "namespaceSelector {n} and podSelector {p}")
+            }
+            Peer::Pods { pod_selector: None, namespace_selector: None } => f.write_str("every pod of the policy's namespace"),
+            Peer::IpBlock(b) => write!(f, "ipBlock {b}"),
+        }
+    }
+}
+
+impl std::fmt::Display for PortEntry {
+    /// `TCP 5432`, `TCP 8000-8100`, `TCP port named http`, `all TCP ports`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.port, self.end_port) {
+            (None, _) => write!(f, "all {} ports", self.protocol),
+            (Some(PortSpec::Number(p)), Some(end)) if end != *p => write!(f, "{} {p}-{end}", self.protocol),
+            (Some(PortSpec::Number(p)), _) => write!(f, "{} {p}", self.protocol),
+            (Some(PortSpec::Name(n)), _) => write!(f, "{} port named {n}", self.protocol),
+        }
+    }
+}
+
 impl PortEntry {
     /// Whether this entry admits `protocol`/`port` towards `destination` (the pod the traffic
     /// goes to; `None` for an external address, on which a named port never resolves).

@@ -418,19 +418,8 @@ impl Reachability {
     /// The grants behind the verdict for one (protocol, port) between two endpoints.
     pub fn explain(&self, src: Endpoint, dst: Endpoint, protocol: Protocol, port: u16) -> Explanation {
         let (s, d) = (self.class_of(src), self.class_of(dst));
-        let verdict = |direction: Direction, subject: usize| {
-            let dir = if direction == Direction::Ingress { 0 } else { 1 };
-            let isolated_by = if self.table.isolated[dir].contains(subject) {
-                self.table
-                    .subjects
-                    .iter()
-                    .enumerate()
-                    .filter(|(p, set)| self.table.affects[*p][dir] && set.contains(subject))
-                    .map(|(p, _)| p as u32)
-                    .collect()
-            } else {
-                Vec::new()
-            };
+        let verdict = |direction: Direction, subject: Endpoint| {
+            let isolated_by = self.isolating_policies(subject, direction);
             let allowed_by = self
                 .table
                 .grants
@@ -445,7 +434,7 @@ impl Reachability {
                 .collect();
             DirectionVerdict { isolated_by, allowed_by }
         };
-        Explanation { egress: verdict(Direction::Egress, s), ingress: verdict(Direction::Ingress, d) }
+        Explanation { egress: verdict(Direction::Egress, src), ingress: verdict(Direction::Ingress, dst) }
     }
 
     /// Every rule of every policy that isolates `src` for egress or `dst` for ingress, evaluated
@@ -478,6 +467,31 @@ impl Reachability {
             }
         }
         out
+    }
+
+    /// Grants of one direction that cover the pair on some ports, with those ports.
+    pub fn grants_between(&self, src: Endpoint, dst: Endpoint, direction: Direction) -> Vec<(GrantOrigin, &PortSet)> {
+        let (s, d) = (self.class_of(src), self.class_of(dst));
+        self.table
+            .grants
+            .iter()
+            .filter(|g| {
+                g.direction == direction
+                    && self.table.class_sets[g.sources as usize].contains(s)
+                    && self.table.class_sets[g.destinations as usize].contains(d)
+            })
+            .map(|g| (g.origin, &self.table.port_sets[g.ports as usize]))
+            .collect()
+    }
+
+    /// Policies (indices) that isolate an endpoint in a direction.
+    pub fn isolating_policies(&self, endpoint: Endpoint, direction: Direction) -> Vec<u32> {
+        let dir = if direction == Direction::Ingress { 0 } else { 1 };
+        let c = self.class_of(endpoint);
+        (0..self.table.subjects.len())
+            .filter(|&p| self.table.affects[p][dir] && self.table.subjects[p].contains(c))
+            .map(|p| p as u32)
+            .collect()
     }
 
     /// Endpoints a policy selects (empty for a policy that selects no pod).

@@ -6,6 +6,8 @@
 
 pub mod aggregate;
 pub mod analysis;
+pub mod explain;
+pub mod filter;
 pub mod generate;
 pub mod load;
 pub mod render;

@@ -45,6 +45,21 @@ workload.\n\nExit codes: 0 success, 2 invalid input (the message names file, doc
     )]
     Connectivity(cli::connectivity::ConnectivityArgs),
 
+    /// Can FROM reach TO? The verdict and the full reason (exit 0 allowed, 1 denied).
+    #[command(
+        long_about = "Can FROM reach TO? Prints the verdict and the reason as a reviewer would reconstruct it: for the \
+source's egress and the destination's ingress, the policies that isolate it and the exact rule, peer \
+and port entry that allowed the traffic, or, when denied, the rules that came closest (e.g. the peer \
+matched but the port is not listed). FROM and TO are a pod (ns/name), a workload (ns/Kind/name, or \
+ns/name when no pod has that name), an IP address or a CIDR.",
+        after_help = "Examples:\n  \
+netreach can shop/frontend shop/cart --port 7070 fixtures/shop\n  \
+netreach can shop/Deployment/checkout payments/payment-gateway fixtures/shop\n  \
+netreach can 203.0.113.10 shop/frontend --port 8080/TCP fixtures/shop -o json\n\n\
+Exit codes (like grep): 0 allowed (for at least one pod pair), 1 denied, 2 invalid input or usage."
+    )]
+    Can(cli::can::CanArgs),
+
     /// Write a deterministic synthetic cluster (one JSON List) for benchmarks and demos.
     #[command(after_help = "Example:\n  netreach generate --pods 5000 --policies 500 --namespaces 50 --seed 1 > cluster.json\n\n\
 Namespaces are named per team and environment; deployments of 2-6 replicas; per namespace a \
@@ -56,6 +71,7 @@ ranges, namespace selectors and ipBlocks. kube-system adds 2 CoreDNS and 3 hostN
 fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Connectivity(args) => cli::connectivity::run(args),
+        Command::Can(args) => cli::can::run(args),
         Command::Generate(args) => cli::generate::run(args),
     };
     cli::exit(outcome)

@@ -1,5 +1,6 @@
 //! Pieces every subcommand shares: input arguments, exit codes, stderr labels, output.
 
+pub mod can;
 pub mod connectivity;
 pub mod generate;
 
@@ -14,6 +15,7 @@ use std::time::Instant;
 
 /// Exit codes, stable for scripts.
 pub const EXIT_YES: u8 = 0;
+pub const EXIT_NO: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
 /// What a subcommand ends with: an exit code (0 or 1), or an error message (exit 2).
@@ -119,4 +121,38 @@ pub fn finish_output(written: std::io::Result<()>) -> Result<(), String> {
 /// A buffered, locked stdout for streaming output.
 pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock())
+}
+
+/// Where output goes: stdout, or `--out FILE` (created when this is called, so call it only
+/// once there is something to write).
+pub fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn std::io::Write>, String> {
+    match path {
+        None => Ok(Box::new(stdout())),
+        Some(p) => std::fs::File::create(p)
+            .map(|f| Box::new(std::io::BufWriter::with_capacity(1 << 16, f)) as Box<dyn std::io::Write>)
+            .map_err(|e| format!("cannot write {}: {e}", p.display())),
+    }
+}
+
+/// `--namespace`, `--from`, `--to`: which connections an output shows, in every format.
+#[derive(Args)]
+pub struct FilterArgs {
+    /// Only connections with an end in namespace NS (repeatable: any of them).
+    #[arg(long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+
+    /// Only connections from what SEL selects (repeatable: any of them): ns/pod, ns/Kind/name,
+    /// ns/workload, ns:NAME, a label selector (app=db,tier!=web), internet, any, an IP or a CIDR.
+    #[arg(long, value_name = "SEL")]
+    pub from: Vec<String>,
+
+    /// Only connections to what SEL selects (repeatable: any of them; same forms as --from).
+    #[arg(long, value_name = "SEL")]
+    pub to: Vec<String>,
+}
+
+impl FilterArgs {
+    pub fn filter(&self, analysis: &Analysis) -> Result<netreach::filter::ConnectionFilter, String> {
+        netreach::filter::ConnectionFilter::new(analysis, &self.namespaces, &self.from, &self.to)
+    }
 }

@@ -2,6 +2,7 @@
 
 use super::OutputFormat;
 use crate::analysis::Analysis;
+use crate::filter::ConnectionFilter;
 use netreach_model::{Endpoint, PortSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -32,7 +33,7 @@ struct ExternalNode<'a> {
 }
 
 #[derive(Serialize)]
-struct Allowed {
+pub struct Allowed {
     protocol: &'static str,
     ports: Vec<[u16; 2]>,
 }
@@ -45,7 +46,7 @@ struct Connection<'a> {
 }
 
 /// `allowed` of the JSON contract: one entry per protocol, merged inclusive ranges.
-fn allowed_json(ports: &PortSet) -> Vec<Allowed> {
+pub fn allowed_json(ports: &PortSet) -> Vec<Allowed> {
     ports
         .iter()
         .map(|(p, ranges)| Allowed { protocol: p.as_str(), ports: ranges.iter().map(|&(lo, hi)| [lo, hi]).collect() })
@@ -55,21 +56,57 @@ fn allowed_json(ports: &PortSet) -> Vec<Allowed> {
 /// Writes the connection list; `Summary` is written by [`super::write_summary`], which needs
 /// the phase times.
 pub fn write_connectivity(analysis: &Analysis, format: OutputFormat, out: &mut dyn Write) -> io::Result<()> {
+    write_connectivity_filtered(analysis, format, &ConnectionFilter::none(), out)
+}
+
+/// [`write_connectivity`] showing only the connections `filter` keeps (`--namespace`, `--from`,
+/// `--to`); with an inactive filter the output is exactly the unfiltered one. Graphs use the
+/// default [`super::graph::GraphOptions`].
+pub fn write_connectivity_filtered(analysis: &Analysis, format: OutputFormat, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        OutputFormat::Summary => super::write_summary(analysis, &super::PhaseTimes::default(), out),
-        OutputFormat::Json => write_json(analysis, out),
-        OutputFormat::Text => write_text(analysis, out),
-        OutputFormat::Csv => write_csv(analysis, out),
-        OutputFormat::Md => write_md(analysis, out),
+        OutputFormat::Summary => {
+            super::write_summary(analysis, &super::PhaseTimes::default(), out)?;
+            write_filtered_counts(analysis, filter, out)
+        }
+        OutputFormat::Json => write_json(analysis, filter, out),
+        OutputFormat::Text => write_text(analysis, filter, out),
+        OutputFormat::Csv => write_csv(analysis, filter, out),
+        OutputFormat::Md => write_md(analysis, filter, out),
+        OutputFormat::Dot | OutputFormat::Svg => {
+            super::graph::write_graph(analysis, format, filter, &Default::default(), out).map_err(|e| match e {
+                super::graph::GraphError::Io(e) => e,
+                e => io::Error::other(e),
+            })
+        }
     }
 }
 
-fn write_json(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+/// Appended to `-o summary` when a filter is active: the pairs it shows, per protocol.
+pub fn write_filtered_counts(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
+    if !filter.is_active() {
+        return Ok(());
+    }
+    let counts = filter.count(analysis);
+    writeln!(out, "{:<20} {}", "filter:", filter.description())?;
+    writeln!(out, "{:<20} {}", "shown pairs:", counts.pairs)?;
+    for (k, protocol) in ["TCP", "UDP", "SCTP"].iter().enumerate() {
+        writeln!(out, "{:<20} {}", format!("shown pairs {protocol}:"), counts.by_protocol[k])?;
+    }
+    Ok(())
+}
+
+fn write_json(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
     let reach = &analysis.reach;
     let ids: Vec<String> = (0..reach.endpoint_count()).map(|i| analysis.id(i)).collect();
+    // Filtered: only the nodes in a shown connection or selected by the filter.
+    let shown = filter.is_active().then(|| filter.shown_endpoints(analysis));
+    let last_shown = shown.as_ref().map_or(reach.endpoint_count(), |s| s.iter().rposition(|&x| x).map_or(0, |i| i + 1));
     writeln!(out, "{{\n  \"schemaVersion\": 1,\n  \"nodes\": [")?;
     for i in 0..reach.endpoint_count() {
-        let sep = if i + 1 < reach.endpoint_count() { "," } else { "" };
+        if shown.as_ref().is_some_and(|s| !s[i]) {
+            continue;
+        }
+        let sep = if i + 1 < last_shown { "," } else { "" };
         out.write_all(b"    ")?;
         match reach.endpoint(i) {
             Endpoint::Pod(p) => {
@@ -108,6 +145,9 @@ fn write_json(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  ],\n  \"connections\": [")?;
     let mut first = true;
     reach.for_each_connection(|src, dst, ports| {
+        if !filter.keeps(src, dst) {
+            return Ok(());
+        }
         if !first {
             out.write_all(b",\n")?;
         }
@@ -122,13 +162,16 @@ fn write_json(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  ]\n}}")
 }
 
-fn write_text(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+fn write_text(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
     let reach = &analysis.reach;
     let names: Vec<String> = (0..reach.endpoint_count()).map(|i| analysis.display_name(i)).collect();
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max("SOURCE".len());
     writeln!(out, "{:width$}  {:width$}  ALLOWED", "SOURCE", "DESTINATION")?;
     let mut count = 0usize;
     reach.for_each_connection(|src, dst, ports| {
+        if !filter.keeps(src, dst) {
+            return Ok(());
+        }
         count += 1;
         writeln!(out, "{:width$}  {:width$}  {}", names[src], names[dst], ports)
     })?;
@@ -137,7 +180,11 @@ fn write_text(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
         out,
         "\n{count} connection(s) among {pods} pod(s) and {} external range(s); a pod's traffic to itself is always allowed and not listed.",
         reach.externals().len()
-    )
+    )?;
+    if filter.is_active() {
+        writeln!(out, "Filtered by {}.", filter.description())?;
+    }
+    Ok(())
 }
 
 fn csv_field(s: &str) -> String {
@@ -148,10 +195,13 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn write_csv(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+fn write_csv(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
     let ids: Vec<String> = (0..analysis.reach.endpoint_count()).map(|i| csv_field(&analysis.id(i))).collect();
     writeln!(out, "src,dst,protocol,ports")?;
     analysis.reach.for_each_connection(|src, dst, ports| {
+        if !filter.keeps(src, dst) {
+            return Ok(());
+        }
         for (protocol, ranges) in ports.iter() {
             let list: Vec<String> =
                 ranges.iter().map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }).collect();
@@ -161,9 +211,14 @@ fn write_csv(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
     })
 }
 
-fn write_md(analysis: &Analysis, out: &mut dyn Write) -> io::Result<()> {
+fn write_md(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
     let names: Vec<String> =
         (0..analysis.reach.endpoint_count()).map(|i| analysis.display_name(i).replace('|', "\\|")).collect();
     writeln!(out, "| Source | Destination | Allowed |\n|---|---|---|")?;
-    analysis.reach.for_each_connection(|src, dst, ports| writeln!(out, "| `{}` | `{}` | {} |", names[src], names[dst], ports))
+    analysis.reach.for_each_connection(|src, dst, ports| {
+        if !filter.keeps(src, dst) {
+            return Ok(());
+        }
+        writeln!(out, "| `{}` | `{}` | {} |", names[src], names[dst], ports)
+    })
 }

@@ -2,9 +2,11 @@
 //! giant string; JSON is the stable contract (schemaVersion 1, documented in the README).
 
 mod connectivity;
+pub mod graph;
 mod summary;
 
-pub use connectivity::write_connectivity;
+pub use connectivity::{allowed_json, write_connectivity, Allowed};
+pub use connectivity::{write_connectivity_filtered, write_filtered_counts};
 pub use summary::{peak_rss_bytes, write_summary, PhaseTimes};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -19,4 +21,8 @@ pub enum OutputFormat {
     Md,
     /// Counts (pods, classes, allowed pairs per protocol), phase times and peak memory.
     Summary,
+    /// Graphviz DOT source of the reachability graph (grouped by --level, workload by default).
+    Dot,
+    /// An SVG picture of the graph, laid out by Graphviz's dot (DOT, with a warning, without it).
+    Svg,
 }

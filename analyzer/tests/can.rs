@@ -1,0 +1,117 @@
+//! `netreach can`: verdicts and reasons on the shop fixture, worked out by hand from
+//! fixtures/shop/policies (not copied from the program's output).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
+}
+
+/// Runs `netreach can FROM TO [args] shop -o json`; returns (exit code, JSON).
+fn can(from: &str, to: &str, extra: &[&str]) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(["can", from, to, "shop", "-o", "json", "-q"])
+        .args(extra)
+        .current_dir(fixtures())
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    assert!(code != 2, "{}", String::from_utf8_lossy(&out.stderr));
+    (code, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn text(from: &str, to: &str, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(["can", from, to, "shop", "-q"])
+        .args(extra)
+        .current_dir(fixtures())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn allowed_names_the_exact_rule_on_both_sides() {
+    // shop/frontend egress[0]: to tier=backend on the named port grpc (cart declares grpc = 7070);
+    // shop/cart ingress[0]: from app in (frontend, checkout) on TCP 7070.
+    let (code, v) = can("shop/frontend", "shop/cart", &["--port", "7070"]);
+    assert_eq!(code, 0);
+    assert_eq!(v["allowed"], true);
+    let verdict = &v["verdicts"][0];
+    let egress = &verdict["egress"]["allowedBy"][0];
+    assert_eq!((egress["policy"].as_str(), egress["rule"].as_u64(), egress["peer"].as_u64(), egress["port"].as_u64()), (Some("shop/frontend"), Some(0), Some(0), Some(0)));
+    let ingress = &verdict["ingress"]["allowedBy"][0];
+    assert_eq!((ingress["policy"].as_str(), ingress["rule"].as_u64(), ingress["peer"].as_u64(), ingress["port"].as_u64()), (Some("shop/cart"), Some(0), Some(0), Some(0)));
+    let isolated: Vec<&str> = verdict["ingress"]["isolatedBy"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert_eq!(isolated, ["shop/cart", "shop/default-deny-all"]);
+}
+
+#[test]
+fn denied_with_the_closest_miss() {
+    // cart's ingress rule matches the peer (app=frontend) but only lists TCP 7070.
+    let (code, out) = text("shop/frontend", "shop/cart", &["--port", "9999"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("DENIED"), "{out}");
+    assert!(out.contains("shop/cart ingress[0]: the peer matches shop/frontend, but TCP/9999 is not in [TCP 7070]"), "{out}");
+    // frontend's egress rule matches cart (tier=backend) but its named port grpc resolves to 7070.
+    assert!(out.contains("shop/frontend egress[0]: the peer matches shop/cart, but TCP/9999 is not in [TCP port named grpc]"), "{out}");
+}
+
+#[test]
+fn named_port_that_does_not_resolve_is_said_plainly() {
+    // frontend's egress allows the named port grpc; postgres declares no port named grpc.
+    let (code, out) = text("shop/frontend", "data/postgres", &["--port", "5432"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("the named port grpc/TCP does not resolve on data/postgres"), "{out}");
+}
+
+#[test]
+fn without_a_port_every_allowed_port_is_reported() {
+    // checkout -> cart: checkout's egress allows cart on 7070; cart's ingress admits checkout on 7070.
+    let (code, v) = can("shop/checkout", "shop/cart", &[]);
+    assert_eq!(code, 0);
+    assert_eq!(v["verdicts"][0]["allowedPorts"], serde_json::json!([{"protocol": "TCP", "ports": [[7070, 7070]]}]));
+    // payments/ledger -> data/postgres: the postgres rule meant for ledger has no namespaceSelector,
+    // so it looks for app=ledger in namespace data: denied on every port.
+    let (code, v) = can("payments/ledger", "data/postgres", &[]);
+    assert_eq!(code, 1);
+    let misses = v["verdicts"][0]["ingress"]["closestMisses"].as_array().unwrap();
+    assert!(misses.iter().any(|m| m.as_str().unwrap().contains("no peer matches payments/ledger ([podSelector app=ledger (policy's namespace)])")), "{misses:?}");
+}
+
+#[test]
+fn external_addresses_and_host_network() {
+    // frontend ingress[0] admits ipBlock 0.0.0.0/0 on the named port http (8080).
+    let (code, _) = can("203.0.113.10", "shop/frontend", &["--port", "8080/tcp"]);
+    assert_eq!(code, 0);
+    let (code, _) = can("203.0.113.10", "shop/checkout", &["--port", "5050"]);
+    assert_eq!(code, 1);
+    let (_, out) = text("kube-system/node-log-agent", "shop/frontend", &[]);
+    assert!(out.contains("is a hostNetwork pod: no pod or namespace selector selects it"), "{out}");
+}
+
+#[test]
+fn self_traffic_is_always_allowed() {
+    let (code, out) = text("shop/cart", "shop/cart", &["--port", "1234"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("a pod can always reach itself"), "{out}");
+}
+
+#[test]
+fn bad_names_exit_2() {
+    let (code, out) = text("shop/nope", "shop/cart", &[]);
+    assert_eq!(code, 2);
+    assert!(out.contains("no pod or workload shop/nope"), "{out}");
+    let (code, out) = text("shop/cart", "shop/frontend", &["--port", "70000"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("not a port"), "{out}");
+}
+
+#[test]
+fn markdown_snapshot() {
+    let (_, out) = text("shop/frontend", "data/postgres", &["--port", "5432", "-o", "md"]);
+    insta::assert_snapshot!(out);
+}

@@ -15,6 +15,7 @@ pub use cluster::{
     ServicePort, WorkloadRef,
     NAMESPACE_NAME_LABEL,
 };
+pub use engine::lateral::{HopKind, LateralReach, Parent};
 pub use engine::{
     ConnectionCounts,    DirectionVerdict, EngineOptions, EngineStats, Endpoint, Explanation, ExternalRange, GrantOrigin,
     HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation, RuleRef,

@@ -8,6 +8,7 @@
 pub mod classes;
 pub mod externals;
 pub mod grants;
+pub mod lateral;
 pub mod selection;
 #[cfg(test)]
 mod tests;

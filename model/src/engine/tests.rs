@@ -149,3 +149,47 @@ fn rule_evaluations_show_the_closest_miss() {
     assert_eq!(reach.selected_by(0), vec![1]);
     assert_eq!(reach.peer_members(0, Direction::Ingress, 0, 0), vec![0]);
 }
+
+/// x/a → x/b → x/c → x/d by ingress rules over a default deny; x/h is a hostNetwork pod on
+/// node n1, where x/e (reachable by no policy) also runs.
+fn chain() -> Cluster {
+    let mut pods: Vec<Pod> = ["a", "b", "c", "d", "e"].iter().map(|n| pod("x", n, n, "10.0.0.1")).collect();
+    for (i, p) in pods.iter_mut().enumerate() {
+        p.ips = vec![format!("10.0.0.{}", i + 1).parse().unwrap()];
+        p.node = Some(if p.name == "e" { "n1".into() } else { "n2".into() });
+    }
+    let mut h = pod("x", "h", "h", "192.168.0.1");
+    h.host_network = true;
+    h.node = Some("n1".into());
+    pods.push(h);
+    let mut deny = policy("x", "deny", "x");
+    deny.pod_selector = LabelSelector::everything();
+    let mut policies = vec![deny];
+    for (from, to) in [("a", "b"), ("b", "c"), ("c", "d")] {
+        let mut p = policy("x", &format!("{to}-from-{from}"), to);
+        p.ingress.push(Rule {
+            peers: vec![Peer::Pods { pod_selector: Some(LabelSelector::from_labels([("app", from)])), namespace_selector: None }],
+            ports: vec![tcp(PortSpec::Number(80))],
+        });
+        policies.push(p);
+    }
+    Cluster { namespaces: vec![Namespace::new("x", Labels::new())], pods, policies, ..Default::default() }
+}
+
+#[test]
+fn lateral_paths_follow_policies_and_node_local_hops() {
+    let cluster = chain();
+    let reach = Reachability::compute(&cluster, &EngineOptions::default());
+    let idx = |name: &str| cluster.pods.iter().position(|p| p.name == name).unwrap();
+    let (a, b, c, d, e, h) = (idx("a"), idx("b"), idx("c"), idx("d"), idx("e"), idx("h"));
+    let lateral = reach.lateral(&cluster, &[a], 5, true);
+    assert_eq!([b, c, d, h, e].map(|i| lateral.distance[i]), [1, 2, 3, 1, 2]);
+    assert_eq!(lateral.path(d), vec![(a, b, lateral::HopKind::Policy), (b, c, lateral::HopKind::Policy), (c, d, lateral::HopKind::Policy)]);
+    assert_eq!(lateral.path(e), vec![(a, h, lateral::HopKind::Policy), (h, e, lateral::HopKind::NodeLocal)]);
+    // Pods only: b and h at 1; c and e at 2; d at 3 (cumulative).
+    assert_eq!(lateral.radius(3, |i| i < reach.pod_count()), vec![2, 4, 5]);
+    let without_node = reach.lateral(&cluster, &[a], 5, false);
+    assert_eq!(without_node.distance[e], u32::MAX);
+    let capped = reach.lateral(&cluster, &[a], 2, true);
+    assert_eq!(capped.distance[d], u32::MAX);
+}

@@ -108,8 +108,17 @@ pub struct GroupConnection {
 /// Every group pair with anything allowed, sorted by (src, dst). A group's connections to
 /// itself (replica to replica, pods within a namespace) are included, with `src == dst`.
 pub fn aggregate(analysis: &Analysis, grouping: &Grouping) -> Vec<GroupConnection> {
+    aggregate_where(analysis, grouping, |_, _| true)
+}
+
+/// [`aggregate`] over the endpoint connections that `keep(src, dst)` accepts (filters such as
+/// `--namespace`, `--from`, `--to`); `possible_pairs` still counts every member pair.
+pub fn aggregate_where(analysis: &Analysis, grouping: &Grouping, keep: impl Fn(usize, usize) -> bool) -> Vec<GroupConnection> {
     let mut merged: HashMap<(u32, u32), (PortSet, u64)> = HashMap::new();
     let _ = analysis.reach.for_each_connection::<std::convert::Infallible>(|s, d, ports| {
+        if !keep(s, d) {
+            return Ok(());
+        }
         let key = (grouping.group_of[s], grouping.group_of[d]);
         let entry = merged.entry(key).or_insert_with(|| (ports.clone(), 0));
         if entry.0 != *ports {

@@ -1,27 +1,113 @@
-//! `netreach connectivity`: every allowed connection.
+//! `netreach connectivity`: every allowed connection, as a table, data or a graph.
 
-use super::{finish_output, stdout, InputArgs, Outcome, EXIT_YES};
+use super::{finish_output, label, open_output, FilterArgs, InputArgs, Outcome, EXIT_YES};
 use clap::Args;
+use netreach::aggregate::Level;
+use netreach::filter::ConnectionFilter;
+use netreach::render::graph::{self, GraphError, GraphOptions};
 use netreach::render::{self, OutputFormat};
+use netreach::Analysis;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct ConnectivityArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    /// Output format [default: text, or the --out file's extension: .json .csv .md .dot .gv .svg].
+    #[arg(short, long, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// How graph nodes (-o dot, -o svg) group endpoints [default: workload].
+    #[arg(long, value_enum)]
+    pub level: Option<Level>,
+
+    /// Draw a graph even past the readability limits (150 nodes or 600 edges).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Write to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn format_from_extension(path: &Path) -> Option<OutputFormat> {
+    match path.extension()?.to_str()? {
+        "json" => Some(OutputFormat::Json),
+        "csv" => Some(OutputFormat::Csv),
+        "md" => Some(OutputFormat::Md),
+        "dot" | "gv" => Some(OutputFormat::Dot),
+        "svg" => Some(OutputFormat::Svg),
+        "txt" => Some(OutputFormat::Text),
+        _ => None,
+    }
 }
 
 pub fn run(args: ConnectivityArgs) -> Outcome {
+    let format = args.output.unwrap_or_else(|| args.out.as_deref().and_then(format_from_extension).unwrap_or(OutputFormat::Text));
+    let is_graph = matches!(format, OutputFormat::Dot | OutputFormat::Svg);
+    if !is_graph && (args.level.is_some() || args.force) {
+        return Err("--level and --force apply to graphs (-o dot, -o svg); the other formats list every pod".to_string());
+    }
     let (analysis, times) = args.input.analyze().map_err(|e| e.to_string())?;
-    let mut out = stdout();
-    let written = match args.output {
-        OutputFormat::Summary => render::write_summary(&analysis, &times, &mut out),
-        format => render::write_connectivity(&analysis, format, &mut out),
+    let filter = args.filter.filter(&analysis)?;
+    if is_graph {
+        return write_graph(&args, format, &analysis, &filter);
+    }
+    let mut out = open_output(args.out.as_deref())?;
+    let written = match format {
+        OutputFormat::Summary => {
+            render::write_summary(&analysis, &times, &mut out).and_then(|_| render::write_filtered_counts(&analysis, &filter, &mut out))
+        }
+        format => render::write_connectivity_filtered(&analysis, format, &filter, &mut out),
     };
     finish_output(written.and_then(|_| out.flush()))?;
+    Ok(EXIT_YES)
+}
+
+/// DOT or SVG. Nothing is written when the graph is too big (exit 2); without Graphviz, SVG
+/// falls back to DOT (to FILE.dot with --out) with a warning naming the package, exit 0.
+fn write_graph(args: &ConnectivityArgs, format: OutputFormat, analysis: &Analysis, filter: &ConnectionFilter) -> Outcome {
+    let level = args.level.unwrap_or(Level::Workload);
+    let options = GraphOptions { level, force: args.force, ..Default::default() };
+    let mut reach_graph = graph::connectivity_graph(analysis, filter, &options).map_err(|e| e.to_string())?;
+    let level_name = match level {
+        Level::Pod => "pods",
+        Level::Workload => "workloads",
+        Level::Namespace => "namespaces",
+    };
+    let mut title = format!("netreach connectivity {}: {level_name}", args.input.paths.join(" "));
+    if filter.is_active() {
+        title.push_str(&format!(", {}", filter.description()));
+    }
+    title.push_str(&format!(" ({} nodes, {} edges)", reach_graph.nodes.len(), reach_graph.edges.len()));
+    reach_graph.title = Some(title);
+    let dot = graph::to_dot(&reach_graph);
+    let mut path = args.out.clone();
+    let bytes = match format {
+        OutputFormat::Svg => match graph::dot_to_svg(&dot) {
+            Ok(svg) => svg,
+            Err(GraphError::DotMissing) => {
+                if let Some(p) = &mut path {
+                    *p = p.with_extension("dot");
+                }
+                let dest = path.as_ref().map_or("stdout".to_string(), |p| p.display().to_string());
+                eprintln!(
+                    "{} {}. Wrote DOT to {dest} instead; draw it later with `dot -Tsvg`.",
+                    label("warning:", "33"),
+                    graph::DOT_MISSING
+                );
+                dot.into_bytes()
+            }
+            Err(e) => return Err(e.to_string()),
+        },
+        _ => dot.into_bytes(),
+    };
+    let mut out = open_output(path.as_deref())?;
+    finish_output(out.write_all(&bytes).and_then(|_| out.flush()))?;
     Ok(EXIT_YES)
 }

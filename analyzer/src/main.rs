@@ -60,6 +60,56 @@ Exit codes (like grep): 0 allowed (for at least one pod pair), 1 denied, 2 inval
     )]
     Can(cli::can::CanArgs),
 
+    /// Lateral movement: what an attacker who takes FROM reaches next, hop by hop.
+    #[command(
+        long_about = "Lateral movement: from a compromised set (--from), the shortest path to every target (--to) \
+within --max-hops, with the port used on each hop, and the blast radius of each source (pods reached \
+within 1, 2, … hops). A hostNetwork pod shares its node's network, and traffic from a node to the \
+pods on it is allowed by most implementations whatever the policies say: such node-local hops are \
+modelled and marked (--no-node-hops turns them off). External ranges can be sources (internet) and \
+targets, never stepping stones.",
+        after_help = "Examples:\n  \
+netreach paths --from shop/frontend --to ns:data fixtures/shop\n  \
+netreach paths --from internet --to app=postgres --max-hops 4 fixtures/shop\n  \
+netreach paths --from 'tier=web' fixtures/shop -o json\n\n\
+Exit codes: 0 success, 2 invalid input or usage."
+    )]
+    Paths(cli::paths::PathsArgs),
+
+    /// What a change opens, closes or alters: the reachability of BEFORE against AFTER.
+    #[command(
+        long_about = "Compare the reachability of two cluster states: connections added, removed and changed \
+(ports gained or lost), per pod pair or merged per workload or namespace (--level). Pods are matched \
+by namespace/name; pods present on one side only are listed, not counted as added or removed edges. \
+External address ranges are compared on their common parts (a BEFORE range intersected with an AFTER \
+range). With --apply/--delete, AFTER is BEFORE with the given manifests created or replaced by \
+kind/namespace/name, or removed: the pre-deploy gate for a policy change.",
+        after_help = "Examples:\n  \
+netreach diff before/ after/\n  \
+netreach diff cluster/ --apply pr/policies.yaml -o md --exit-code\n  \
+netreach diff cluster/ --delete old-policy.yaml --level pod -o json\n\n\
+Exit codes: 0 success (with --exit-code: no difference), 1 with --exit-code: something differs, \
+2 invalid input or usage."
+    )]
+    Diff(cli::diff::DiffArgs),
+
+    /// Segmentation findings (stable ids, severity, objects, fix) and per-namespace scores.
+    #[command(
+        long_about = "Audit the cluster's segmentation: namespaces without default-deny, pods no policy \
+selects, hostNetwork and privileged pods, pods reachable from the internet, egress to the whole \
+internet on every port, cross-namespace allow-all rules, pods reaching kube-system beyond DNS, policies \
+selecting no pod, peers matching nothing, unresolved named ports and misplaced ipBlock excepts. Each \
+finding has a stable id (NR001..NR014), a severity, the objects involved and a one-line fix. A table \
+gives, per namespace, the share of (source pod, destination pod) pairs into it that policy denies.",
+        after_help = "Examples:\n  \
+netreach audit fixtures/weak\n  \
+netreach audit cluster/ --fail-on high -o md\n  \
+netreach audit cluster/ -o json | jq '.findings[] | select(.severity == \"high\")'\n\n\
+Exit codes: 0 no finding at or above --fail-on (always 0 without it), 1 such a finding exists, \
+2 invalid input."
+    )]
+    Audit(cli::audit::AuditArgs),
+
     /// Write a deterministic synthetic cluster (one JSON List) for benchmarks and demos.
     #[command(after_help = "Example:\n  netreach generate --pods 5000 --policies 500 --namespaces 50 --seed 1 > cluster.json\n\n\
 Namespaces are named per team and environment; deployments of 2-6 replicas; per namespace a \
@@ -72,6 +122,9 @@ fn main() -> ExitCode {
     let outcome = match Cli::parse().command {
         Command::Connectivity(args) => cli::connectivity::run(args),
         Command::Can(args) => cli::can::run(args),
+        Command::Paths(args) => cli::paths::run(args),
+        Command::Diff(args) => cli::diff::run(args),
+        Command::Audit(args) => cli::audit::run(args),
         Command::Generate(args) => cli::generate::run(args),
     };
     cli::exit(outcome)

@@ -1,8 +1,11 @@
 //! Pieces every subcommand shares: input arguments, exit codes, stderr labels, output.
 
+pub mod audit;
 pub mod can;
 pub mod connectivity;
+pub mod diff;
 pub mod generate;
+pub mod paths;
 
 use clap::{Args, ValueEnum};
 use netreach::load::{self, Input};

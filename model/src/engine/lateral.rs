@@ -61,12 +61,13 @@ impl LateralReach {
 impl Reachability {
     /// Shortest hops from `sources` (endpoint indices) up to `max_hops`. External ranges can be
     /// sources and targets but never a stepping stone. With `node_hops`, a reached hostNetwork
-    /// pod also reaches every pod on its node.
+    /// pod also reaches every pod on its node (a synthesized DaemonSet pod: every pod).
     pub fn lateral(&self, cluster: &Cluster, sources: &[usize], max_hops: u32, node_hops: bool) -> LateralReach {
         let n = self.endpoint_count();
         let mut distance = vec![u32::MAX; n];
         let mut parent: Vec<Option<Parent>> = vec![None; n];
         let mut pods_on_node: HashMap<&str, Vec<usize>> = HashMap::new();
+        let all_pods: Vec<usize> = if node_hops { (0..self.pod_count).collect() } else { Vec::new() };
         if node_hops {
             for (i, pod) in cluster.pods.iter().enumerate() {
                 if let Some(node) = &pod.node {
@@ -134,8 +135,18 @@ impl Reachability {
                 for &e in &frontier {
                     let Endpoint::Pod(p) = self.endpoint(e) else { continue };
                     let pod = &cluster.pods[p as usize];
-                    let Some(node) = pod.node.as_deref().filter(|_| pod.host_network) else { continue };
-                    for &m in pods_on_node.get(node).map(Vec::as_slice).unwrap_or(&[]) {
+                    if !pod.host_network {
+                        continue;
+                    }
+                    // A DaemonSet's template stands for a pod on every node: it shares a node
+                    // with every pod. Otherwise only the pods on its own (known) node.
+                    let on_every_node = pod.synthesized && pod.workload.as_ref().is_some_and(|w| w.kind == "DaemonSet");
+                    let neighbours: &[usize] = if on_every_node {
+                        &all_pods
+                    } else {
+                        pod.node.as_deref().and_then(|n| pods_on_node.get(n)).map_or(&[], Vec::as_slice)
+                    };
+                    for &m in neighbours {
                         if distance[m] == u32::MAX {
                             distance[m] = level;
                             remaining[self.classes.class_of[m] as usize] -= 1;

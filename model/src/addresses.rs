@@ -77,6 +77,11 @@ impl IpBlock {
         Ok(IpBlock { cidr: net, except: excepts })
     }
 
+    /// A single address as a block (`/32` or `/128`).
+    pub fn host(addr: IpAddr) -> IpBlock {
+        IpBlock { cidr: IpNet::from(addr), except: Vec::new() }
+    }
+
     /// `except` entries that are not a strict subset of `cidr`.
     pub fn misplaced_excepts(&self) -> Vec<IpNet> {
         self.except

@@ -18,6 +18,8 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     /// Services, kept for naming and later queries; NetworkPolicy does not look at them.
     pub services: Vec<Service>,
+    /// AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy objects.
+    pub cluster_policies: Vec<crate::admin::ClusterPolicy>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

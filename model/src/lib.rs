@@ -4,11 +4,13 @@
 //! [`Reachability::compute`] answers who can reach whom, on which ports, and why.
 
 pub mod addresses;
+pub mod admin;
 pub mod cluster;
 pub mod engine;
 pub mod labels;
 pub mod ports;
 
+pub use admin::{Action, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject, Tier};
 pub use addresses::{IpBlock, IpBlockError, IpFamily, IpRanges};
 pub use cluster::{
     Cluster, ContainerPort, Direction, Namespace, NetworkPolicy, Node, Peer, Pod, PortEntry, PortSpec, Rule, Service,

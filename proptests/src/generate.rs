@@ -144,12 +144,24 @@ fn splice(cidr: &IpNet, host: IpAddr) -> IpAddr {
     }
 }
 
+/// A block as a loader builds it from a manifest the API server would reject: the README says
+/// an `except` that is not a strict subset of `cidr` is evaluated as written (cidr minus except).
+fn raw_block(base: IpAddr, prefix: u8, excepts: Vec<(IpAddr, u8)>) -> IpBlock {
+    IpBlock { cidr: net(base, prefix), except: excepts.into_iter().map(|(e, p)| net(e, p)).collect() }
+}
+
 pub fn ip_block() -> impl Strategy<Value = IpBlock> {
     let v4 = (select(&BLOCK_V4[..]), select(&PREFIX_V4[..]), vec((select(&BLOCK_V4[..]), 1..=12u8), 0..=2))
         .prop_map(|(b, p, ex)| block(parse(b), p, ex.into_iter().map(|(e, x)| (parse(e), x)).collect()));
     let v6 = (select(&BLOCK_V6[..]), select(&PREFIX_V6[..]), vec((select(&BLOCK_V6[..]), 1..=40u8), 0..=2))
         .prop_map(|(b, p, ex)| block(parse(b), p, ex.into_iter().map(|(e, x)| (parse(e), x)).collect()));
-    prop_oneof![3 => v4, 1 => v6]
+    let raw_v4 =
+        (select(&BLOCK_V4[..]), select(&PREFIX_V4[..]), vec((select(&BLOCK_V4[..]), select(&PREFIX_V4[..])), 1..=2))
+            .prop_map(|(b, p, ex)| raw_block(parse(b), p, ex.into_iter().map(|(e, x)| (parse(e), x)).collect()));
+    let raw_v6 =
+        (select(&BLOCK_V6[..]), select(&PREFIX_V6[..]), vec((select(&BLOCK_V6[..]), select(&PREFIX_V6[..])), 1..=2))
+            .prop_map(|(b, p, ex)| raw_block(parse(b), p, ex.into_iter().map(|(e, x)| (parse(e), x)).collect()));
+    prop_oneof![6 => v4, 2 => v6, 1 => raw_v4, 1 => raw_v6]
 }
 
 pub fn peer() -> impl Strategy<Value = Peer> {
@@ -196,6 +208,8 @@ fn policy_types() -> impl Strategy<Value = Option<Vec<Direction>>> {
         1 => Just(Some(vec![Direction::Egress])),
         1 => Just(Some(vec![Direction::Ingress, Direction::Egress])),
         1 => Just(Some(vec![Direction::Egress, Direction::Ingress])),
+        // The API server defaults an empty list like a missing one.
+        1 => Just(Some(vec![])),
     ]
 }
 
@@ -223,6 +237,8 @@ enum Addressing {
     V4,
     V6,
     Dual,
+    /// Every node address (hostNetwork pods only; plain pods get a dual-stack address).
+    AllNodes,
 }
 
 fn addressing() -> impl Strategy<Value = Addressing> {
@@ -231,6 +247,7 @@ fn addressing() -> impl Strategy<Value = Addressing> {
         4 => Just(Addressing::V4),
         1 => Just(Addressing::V6),
         2 => Just(Addressing::Dual),
+        1 => Just(Addressing::AllNodes),
     ]
 }
 
@@ -247,6 +264,10 @@ pub fn pod() -> impl Strategy<Value = Pod> {
     )
         .prop_map(|(ns, labels, addressing, v4, v6, host_network, node, ports)| {
             let mut pod = Pod::new(NAMESPACES[ns], "", labels);
+            let addressing = match addressing {
+                Addressing::AllNodes if !host_network => Addressing::Dual,
+                other => other,
+            };
             let (v4, v6) = if host_network {
                 (NODE_V4[node], NODE_V6[node])
             } else {
@@ -257,6 +278,8 @@ pub fn pod() -> impl Strategy<Value = Pod> {
                 Addressing::V4 => vec![parse(v4)],
                 Addressing::V6 => vec![parse(v6)],
                 Addressing::Dual => vec![parse(v4), parse(v6)],
+                // A synthesized hostNetwork DaemonSet pod carries every node address.
+                Addressing::AllNodes => NODE_V4.iter().chain(&NODE_V6).map(|a| parse(a)).collect(),
             };
             pod.host_network = host_network;
             if host_network {
@@ -282,7 +305,12 @@ fn namespace() -> impl Strategy<Value = Namespace> {
 
 /// Namespaces 1–4 (a namespace pods or policies name may stay undefined), pods 1–8, policies 0–5.
 pub fn cluster() -> impl Strategy<Value = Cluster> {
-    (vec(namespace(), 1..=4), vec(pod(), 1..=8), vec(policy(), 0..=5)).prop_map(|(mut namespaces, mut pods, mut policies)| {
+    cluster_sized(8, 5)
+}
+
+/// Like [`cluster`], with 1 to `max_pods` pods and up to `max_policies` policies.
+pub fn cluster_sized(max_pods: usize, max_policies: usize) -> impl Strategy<Value = Cluster> {
+    (vec(namespace(), 1..=4), vec(pod(), 1..=max_pods), vec(policy(), 0..=max_policies)).prop_map(|(mut namespaces, mut pods, mut policies)| {
         let mut seen = std::collections::BTreeSet::new();
         namespaces.retain(|ns| seen.insert(ns.name.clone()));
         for (i, pod) in pods.iter_mut().enumerate() {

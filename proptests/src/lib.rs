@@ -5,3 +5,4 @@
 pub mod generate;
 pub mod probes;
 pub mod reference;
+pub mod show;

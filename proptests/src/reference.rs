@@ -302,6 +302,14 @@ mod tests {
         assert!(ok(&c2, Addr::Pod(0), Addr::Pod(2), Protocol::Tcp, 1));
         assert!(ok(&c2, Addr::Pod(0), ip("8.8.8.8"), Protocol::Tcp, 1));
 
+        // An empty policyTypes list is defaulted like a missing one.
+        let mut e = p.clone();
+        e.policy_types = Some(vec![]);
+        let c4 = cluster(c.pods.clone(), vec![e]);
+        assert!(!ok(&c4, Addr::Pod(0), Addr::Pod(2), Protocol::Tcp, 5432));
+        assert!(ok(&c4, Addr::Pod(0), Addr::Pod(1), Protocol::Tcp, 5432));
+        assert!(!ok(&c4, Addr::Pod(1), Addr::Pod(0), Protocol::Tcp, 80));
+
         // policyTypes [Ingress] with an egress section: the section is ignored.
         let mut r = p.clone();
         r.policy_types = Some(vec![Direction::Ingress]);

@@ -7,7 +7,7 @@ use netreach_model::{
     Reachability,
 };
 use netreach_proptests::reference::{self, Addr};
-use netreach_proptests::{generate, probes};
+use netreach_proptests::{generate, probes, show};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -123,6 +123,34 @@ fn check_externals_partition(cluster: &Cluster, reach: &Reachability) -> Result<
     Ok(())
 }
 
+/// `for_each_connection` must list exactly the non-empty `allowed` answers between distinct
+/// endpoints, external-to-external excluded, in (source, destination) order.
+fn check_for_each_connection(reach: &Reachability) -> Result<(), String> {
+    let mut listed = Vec::new();
+    reach
+        .for_each_connection::<std::convert::Infallible>(|s, d, ports| {
+            listed.push((s, d, ports.clone()));
+            Ok(())
+        })
+        .unwrap();
+    let mut expected = Vec::new();
+    for s in 0..reach.endpoint_count() {
+        for d in 0..reach.endpoint_count() {
+            if s == d || (s >= reach.pod_count() && d >= reach.pod_count()) {
+                continue;
+            }
+            let ports = reach.allowed(reach.endpoint(s), reach.endpoint(d));
+            if !ports.is_empty() {
+                expected.push((s, d, ports));
+            }
+        }
+    }
+    if listed != expected {
+        return Err(format!("for_each_connection lists {listed:?}\nbut allowed() gives {expected:?}"));
+    }
+    Ok(())
+}
+
 fn check_cluster(cluster: &Cluster) -> Result<usize, String> {
     let ports = probes::ports(cluster);
     let families = probes::families(cluster);
@@ -136,13 +164,13 @@ fn check_cluster(cluster: &Cluster) -> Result<usize, String> {
         check_externals_partition(cluster, &reach)?;
         let mut checker = Checker { cluster, options, reach, ports: ports.clone(), probes: 0 };
         let n = cluster.pods.len();
+        // Self pairs too: `allowed` documents that it gives the policy answer for them as well.
         for s in 0..n {
             for d in 0..n {
-                if s != d {
-                    checker.pair((Endpoint::Pod(s as u32), Addr::Pod(s)), (Endpoint::Pod(d as u32), Addr::Pod(d)))?;
-                }
+                checker.pair((Endpoint::Pod(s as u32), Addr::Pod(s)), (Endpoint::Pod(d as u32), Addr::Pod(d)))?;
             }
         }
+        check_for_each_connection(&checker.reach)?;
         for ip in &external_ips {
             let owners: Vec<usize> = checker
                 .reach
@@ -169,12 +197,35 @@ fn check_cluster(cluster: &Cluster) -> Result<usize, String> {
     Ok(probes)
 }
 
+/// 2000 cases, or `NETREACH_PROPTEST_CASES` for longer hunts.
+fn cases(default: u32) -> u32 {
+    std::env::var("NETREACH_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: cases(2000),
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn engine_agrees_with_reference(cluster in generate::cluster()) {
-        check_cluster(&cluster).map_err(TestCaseError::fail)?;
+        check_cluster(&cluster).map_err(|e| TestCaseError::fail(format!("{e}\n{}", show::describe(&cluster))))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(2000) / 20,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
+
+    /// Fewer, larger clusters: more pods per equivalence class and more classes per policy.
+    #[test]
+    fn engine_agrees_with_reference_on_larger_clusters(cluster in generate::cluster_sized(24, 10)) {
+        check_cluster(&cluster).map_err(|e| TestCaseError::fail(format!("{e}\n{}", show::describe(&cluster))))?;
     }
 }
 

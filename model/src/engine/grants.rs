@@ -50,6 +50,19 @@ pub struct GrantTable {
     pub isolated: [FixedBitSet; 2],
     /// Per policy: whether it affects [ingress, egress] (policyTypes after defaulting).
     pub affects: Vec<[bool; 2]>,
+    port_index: HashMap<PortSet, u32>,
+}
+
+impl GrantTable {
+    /// The index of a port set in `port_sets`, adding it when new.
+    pub fn intern_ports(&mut self, ports: PortSet) -> u32 {
+        if let Some(&i) = self.port_index.get(&ports) {
+            return i;
+        }
+        self.port_sets.push(ports.clone());
+        self.port_index.insert(ports, self.port_sets.len() as u32 - 1);
+        self.port_sets.len() as u32 - 1
+    }
 }
 
 fn dir_index(d: Direction) -> usize {
@@ -191,7 +204,16 @@ pub fn build(cluster: &Cluster, sel: &Selections, classes: &Classes) -> GrantTab
         .iter()
         .map(|p| [p.affects(Direction::Ingress), p.affects(Direction::Egress)])
         .collect();
-    GrantTable { class_sets: class_sets.items, port_sets: port_sets.items, grants, subjects, peers, isolated, affects }
+    GrantTable {
+        class_sets: class_sets.items,
+        port_sets: port_sets.items,
+        grants,
+        subjects,
+        peers,
+        isolated,
+        affects,
+        port_index: port_sets.index,
+    }
 }
 
 /// Port classes: maximal sets of (protocol, port) that every grant either fully contains or

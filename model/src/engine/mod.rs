@@ -10,6 +10,7 @@ pub mod externals;
 pub mod grants;
 pub mod lateral;
 pub mod selection;
+pub mod tiers;
 #[cfg(test)]
 mod tests;
 
@@ -191,6 +192,7 @@ pub struct Reachability {
     externals: Vec<ExternalRange>,
     classes: Classes,
     table: GrantTable,
+    tiers: tiers::Tiers,
     port_classes: PortClasses,
     /// Per source class: (destination class, index into `results`), sorted by destination.
     rows: Vec<Vec<(u32, u32)>>,
@@ -199,6 +201,14 @@ pub struct Reachability {
 
 impl Reachability {
     pub fn compute(cluster: &Cluster, options: &EngineOptions) -> Reachability {
+        // Every address set a policy can name cuts the external address space.
+        let node_blocks: Vec<crate::addresses::IpBlock> = if cluster.cluster_policies.iter().any(|p| {
+            p.egress.iter().flat_map(|r| &r.peers).any(|peer| matches!(peer, crate::admin::ClusterPeer::Nodes(_)))
+        }) {
+            cluster.nodes.iter().flat_map(|n| &n.addresses).map(|ip| crate::addresses::IpBlock::host(*ip)).collect()
+        } else {
+            Vec::new()
+        };
         let blocks: Vec<&crate::addresses::IpBlock> = cluster
             .policies
             .iter()
@@ -208,18 +218,33 @@ impl Reachability {
                 Peer::IpBlock(b) => Some(b),
                 Peer::Pods { .. } => None,
             })
+            .chain(
+                cluster
+                    .cluster_policies
+                    .iter()
+                    .flat_map(|p| p.ingress.iter().chain(&p.egress))
+                    .flat_map(|r| &r.peers)
+                    .filter_map(|peer| match peer {
+                        crate::admin::ClusterPeer::Networks(blocks) => Some(blocks.iter()),
+                        _ => None,
+                    })
+                    .flatten(),
+            )
+            .chain(node_blocks.iter())
             .collect();
         let externals = externals::external_ranges(&blocks, &address_families(cluster, &blocks));
         let selections = selection::select(cluster, &externals, options);
         let endpoint_count = cluster.pods.len() + externals.len();
         let classes = Classes::refine(endpoint_count, &selections.table.sets);
-        let table = grants::build(cluster, &selections, &classes);
+        let mut table = grants::build(cluster, &selections, &classes);
+        let tiers = tiers::Tiers::build(cluster, &selections, &classes, &mut table);
         let port_classes = PortClasses::build(&table.port_sets);
         let mut reach = Reachability {
             pod_count: cluster.pods.len(),
             externals,
             classes,
             table,
+            tiers,
             port_classes,
             rows: Vec::new(),
             results: Vec::new(),
@@ -233,6 +258,7 @@ impl Reachability {
         let egress = DirectionIndex::build(&self.table, &self.port_classes, Direction::Egress, c);
         let ingress = DirectionIndex::build(&self.table, &self.port_classes, Direction::Ingress, c);
         let a = self.port_classes.sets.len();
+        let ingress_tiers = self.ingress_tier_columns();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
         let chunk = c.div_ceil(threads).max(1);
         // Each thread interns the port-class combinations it meets; merged afterwards.
@@ -240,7 +266,8 @@ impl Reachability {
             let handles: Vec<_> = (0..c)
                 .step_by(chunk)
                 .map(|start| {
-                    let (egress, ingress) = (&egress, &ingress);
+                    let (egress, ingress, ingress_tiers) = (&egress, &ingress, &ingress_tiers);
+                    let (table, tiers, port_classes) = (&self.table, &self.tiers, &self.port_classes);
                     scope.spawn(move || {
                         let mut combos: HashMap<Vec<u32>, u32> = HashMap::new();
                         let mut combo_list: Vec<Vec<u32>> = Vec::new();
@@ -251,7 +278,19 @@ impl Reachability {
                         let mut touched: Vec<u32> = Vec::new();
                         for src in start..(start + chunk).min(c) {
                             egress.row(src, &mut eg, c);
+                            tiers.apply(Direction::Egress, src, table.isolated[1].contains(src), &mut eg, port_classes, c);
                             ingress.row(src, &mut ing, c);
+                            if let Some((columns, per_source)) = ingress_tiers {
+                                // Destinations under cluster policies get their verdict from the tiers.
+                                for k in 0..a {
+                                    if let Some(row) = &mut ing[k] {
+                                        row.difference_with(columns);
+                                    }
+                                    if let Some(extra) = &per_source[src][k] {
+                                        ing[k].get_or_insert_with(|| FixedBitSet::with_capacity(c)).union_with(extra);
+                                    }
+                                }
+                            }
                             for k in 0..a {
                                 if let (Some(e), Some(i)) = (&mut eg[k], &ing[k]) {
                                     e.intersect_with(i);
@@ -311,6 +350,38 @@ impl Reachability {
                 self.rows.push(row);
             }
         }
+    }
+
+    /// For destinations that cluster policies apply to (ingress): their final verdicts,
+    /// computed destination by destination, turned source-major: per source class and port
+    /// class, the destinations that admit it. `None` without such policies.
+    #[allow(clippy::type_complexity)]
+    fn ingress_tier_columns(&self) -> Option<(FixedBitSet, Vec<Vec<Option<FixedBitSet>>>)> {
+        let columns = &self.tiers.subjects[0];
+        if columns.is_clear() {
+            return None;
+        }
+        let (c, a) = (self.classes.len(), self.port_classes.sets.len());
+        let mut per_source: Vec<Vec<Option<FixedBitSet>>> = vec![vec![None; a]; c];
+        for d in columns.ones() {
+            let mut np: Vec<Option<FixedBitSet>> = vec![None; a];
+            for g in self.table.grants.iter().filter(|g| g.direction == Direction::Ingress) {
+                if self.table.class_sets[g.destinations as usize].contains(d) {
+                    for &k in &self.port_classes.covering[g.ports as usize] {
+                        np[k as usize]
+                            .get_or_insert_with(|| FixedBitSet::with_capacity(c))
+                            .union_with(&self.table.class_sets[g.sources as usize]);
+                    }
+                }
+            }
+            self.tiers.apply(Direction::Ingress, d, self.table.isolated[0].contains(d), &mut np, &self.port_classes, c);
+            for (k, row) in np.iter().enumerate() {
+                for s in row.iter().flat_map(|r| r.ones()) {
+                    per_source[s][k].get_or_insert_with(|| FixedBitSet::with_capacity(c)).insert(d);
+                }
+            }
+        }
+        Some((columns.clone(), per_source))
     }
 
     pub fn pod_count(&self) -> usize {

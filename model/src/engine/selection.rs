@@ -4,6 +4,7 @@
 use super::externals::ExternalRange;
 use super::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
 use crate::addresses::{IpBlock, IpFamily};
+use crate::admin::{ClusterPeer, ClusterPort, ClusterSubject};
 use crate::cluster::{Cluster, Peer, PortSpec, NAMESPACE_NAME_LABEL};
 use crate::labels::{LabelSelector, Labels};
 use crate::ports::Protocol;
@@ -46,6 +47,10 @@ pub struct Selections {
     pub peers: Vec<[Vec<Vec<SetId>>; 2]>,
     /// Per named port key: port number -> endpoints that resolve the name to it.
     pub named_ports: HashMap<NamedPortKey, BTreeMap<u16, SetId>>,
+    /// Per cluster policy: the pods it applies to.
+    pub cluster_subjects: Vec<SetId>,
+    /// Per cluster policy, direction (0 ingress, 1 egress), rule, peer: the endpoints matched.
+    pub cluster_peers: Vec<[Vec<Vec<SetId>>; 2]>,
 }
 
 /// Pods that selectors cannot tell apart share labels, namespace and selectability; evaluating
@@ -117,19 +122,18 @@ pub fn select(
 
     // Addresses of pods, sorted per family, for ipBlock lookups.
     let mut pod_addrs: Vec<(IpFamily, u128, u32)> = Vec::new();
-    if options.ip_block_pods == IpBlockPodMatching::Match {
-        for (i, pod) in cluster.pods.iter().enumerate() {
-            for ip in &pod.ips {
-                pod_addrs.push((IpFamily::of(ip), ip_value(ip), i as u32));
-            }
+    for (i, pod) in cluster.pods.iter().enumerate() {
+        for ip in &pod.ips {
+            pod_addrs.push((IpFamily::of(ip), ip_value(ip), i as u32));
         }
-        pod_addrs.sort_unstable();
     }
-    let block_members = |block: &IpBlock| -> Vec<u32> {
+    pod_addrs.sort_unstable();
+    // NetworkPolicy ipBlocks match pods by option; cluster policies' networks always do.
+    let block_members = |block: &IpBlock, match_pods: bool| -> Vec<u32> {
         let ranges = block.to_ranges();
         let fam = ranges.family;
         let mut out = Vec::new();
-        for &(lo, hi) in ranges.intervals() {
+        for &(lo, hi) in ranges.intervals().iter().filter(|_| match_pods) {
             let start = pod_addrs.partition_point(|&(f, v, _)| (f, v) < (fam, lo));
             for &(f, v, pod) in &pod_addrs[start..] {
                 if f != fam || v > hi {
@@ -179,7 +183,7 @@ pub fn select(
                             if let Some(&id) = block_cache.get(block) {
                                 id
                             } else {
-                                let id = table.intern(block_members(block));
+                                let id = table.intern(block_members(block, options.ip_block_pods == IpBlockPodMatching::Match));
                                 block_cache.insert(block, id);
                                 id
                             }
@@ -193,6 +197,52 @@ pub fn select(
         peers.push(per_direction);
     }
 
+    // Cluster-scoped policies: subjects and peers. hostNetwork pods are never selected by their
+    // namespace or pod selectors (as for NetworkPolicy), but nodes and networks peers match them
+    // by address.
+    let namespaces_matching =
+        |sel: &LabelSelector| -> Vec<usize> { (0..ns_labels.len()).filter(|&n| sel.matches(&ns_labels[n])).collect() };
+    let mut cluster_subjects = Vec::with_capacity(cluster.cluster_policies.len());
+    let mut cluster_peers = Vec::with_capacity(cluster.cluster_policies.len());
+    for policy in &cluster.cluster_policies {
+        let subject = match &policy.subject {
+            ClusterSubject::Namespaces(ns) => pods_matching(&namespaces_matching(ns), None),
+            ClusterSubject::Pods { namespace_selector, pod_selector } => {
+                pods_matching(&namespaces_matching(namespace_selector), Some(pod_selector))
+            }
+        };
+        cluster_subjects.push(table.intern(subject));
+        let mut per_direction: [Vec<Vec<SetId>>; 2] = [Vec::new(), Vec::new()];
+        for (d, rules) in [&policy.ingress, &policy.egress].into_iter().enumerate() {
+            for rule in rules {
+                let ids = rule
+                    .peers
+                    .iter()
+                    .map(|peer| {
+                        let members = match peer {
+                            ClusterPeer::Namespaces(ns) => pods_matching(&namespaces_matching(ns), None),
+                            ClusterPeer::Pods { namespace_selector, pod_selector } => {
+                                pods_matching(&namespaces_matching(namespace_selector), Some(pod_selector))
+                            }
+                            ClusterPeer::Nodes(sel) => cluster
+                                .nodes
+                                .iter()
+                                .filter(|n| sel.matches(&n.labels))
+                                .flat_map(|n| &n.addresses)
+                                .flat_map(|ip| block_members(&IpBlock::host(*ip), true))
+                                .collect(),
+                            ClusterPeer::Networks(blocks) => blocks.iter().flat_map(|b| block_members(b, true)).collect(),
+                            ClusterPeer::DomainNames(_) => Vec::new(),
+                        };
+                        table.intern(members)
+                    })
+                    .collect();
+                per_direction[d].push(ids);
+            }
+        }
+        cluster_peers.push(per_direction);
+    }
+
     // Named ports: only pods declare container ports, so only pods resolve them.
     let mut named_ports: HashMap<NamedPortKey, BTreeMap<u16, SetId>> = HashMap::new();
     let keys: std::collections::BTreeSet<NamedPortKey> = cluster
@@ -204,6 +254,19 @@ pub fn select(
             Some(PortSpec::Name(n)) => Some((n.clone(), e.protocol)),
             _ => None,
         })
+        .chain(
+            // A cluster policy's named port names no protocol: it resolves under any of them.
+            cluster
+                .cluster_policies
+                .iter()
+                .flat_map(|p| p.ingress.iter().chain(&p.egress))
+                .flat_map(|r| r.ports.iter().flatten())
+                .filter_map(|p| match p {
+                    ClusterPort::Named(n) => Some(n),
+                    _ => None,
+                })
+                .flat_map(|n| Protocol::ALL.map(|proto| (n.clone(), proto))),
+        )
         .collect();
     for key in keys {
         let mut by_port: BTreeMap<u16, Vec<u32>> = BTreeMap::new();
@@ -215,7 +278,7 @@ pub fn select(
         let sets = by_port.into_iter().map(|(port, members)| (port, table.intern(members))).collect();
         named_ports.insert(key, sets);
     }
-    Selections { table, all, subjects, peers, named_ports }
+    Selections { table, all, subjects, peers, named_ports, cluster_subjects, cluster_peers }
 }
 
 fn ip_value(ip: &IpAddr) -> u128 {

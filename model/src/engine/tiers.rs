@@ -1,0 +1,227 @@
+//! The cluster-scoped tiers around NetworkPolicy. Per direction, for a subject class x (the
+//! source for egress, the destination for ingress), a peer class y and a port class a:
+//!
+//!   allowed = adminAllow ∪ (¬adminDecided ∧ (isolated by NetworkPolicy ? npAllow : ¬baselineDeny))
+//!
+//! where admin and baseline rules are matched in order, first match wins, and Pass leaves the
+//! connection undecided for the next tier. Rows are computed on bitsets over peer classes.
+
+use super::classes::Classes;
+use super::grants::{GrantTable, PortClasses};
+use super::selection::Selections;
+use crate::admin::{Action, ClusterPort, Tier};
+use crate::cluster::{Cluster, Direction};
+use crate::ports::{PortSet, Protocol};
+use fixedbitset::FixedBitSet;
+
+/// One rule of a cluster policy, at class level, in evaluation order.
+pub struct TierRule {
+    pub policy: u32,
+    pub rule: u32,
+    pub action: Action,
+    pub subject: FixedBitSet,
+    /// Per peer: the classes it matches.
+    pub peers: Vec<FixedBitSet>,
+    /// Port entries: the ports (index into the grant table's port sets) and, for named ports,
+    /// the destination classes that resolve the name to them.
+    pub entries: Vec<(u32, Option<FixedBitSet>)>,
+}
+
+/// The decision a tier rule made, for explanations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierMatch {
+    pub tier: Tier,
+    /// Index into `Cluster::cluster_policies`.
+    pub policy: u32,
+    pub rule: u32,
+    pub action: Action,
+}
+
+/// Ordered rules per tier and direction ([ingress, egress]).
+pub struct Tiers {
+    pub admin: [Vec<TierRule>; 2],
+    pub baseline: [Vec<TierRule>; 2],
+    /// Classes that some tier rule applies to, per direction.
+    pub subjects: [FixedBitSet; 2],
+}
+
+fn dir_index(d: Direction) -> usize {
+    if d == Direction::Ingress { 0 } else { 1 }
+}
+
+impl Tiers {
+    pub fn is_empty(&self) -> bool {
+        self.subjects.iter().all(|s| s.is_clear())
+    }
+
+    /// Builds the ordered rules; interns their port sets into `table` (before port classes are
+    /// built, so that port classes refine them too).
+    pub fn build(cluster: &Cluster, sel: &Selections, classes: &Classes, table: &mut GrantTable) -> Tiers {
+        let n = classes.len();
+        let class_set = |id: u32| classes.class_set(&sel.table.sets[id as usize]);
+        let mut order: Vec<usize> = (0..cluster.cluster_policies.len()).collect();
+        // Priority first; equal priorities are undefined upstream: name order keeps it stable.
+        order.sort_by_key(|&i| {
+            let p = &cluster.cluster_policies[i];
+            (p.tier, p.priority, p.kind.as_str(), p.name.clone())
+        });
+        let mut tiers = Tiers {
+            admin: [Vec::new(), Vec::new()],
+            baseline: [Vec::new(), Vec::new()],
+            subjects: [FixedBitSet::with_capacity(n), FixedBitSet::with_capacity(n)],
+        };
+        for i in order {
+            let policy = &cluster.cluster_policies[i];
+            let subject = class_set(sel.cluster_subjects[i]);
+            for direction in [Direction::Ingress, Direction::Egress] {
+                let d = dir_index(direction);
+                for (r, rule) in policy.rules(direction).iter().enumerate() {
+                    let peers = sel.cluster_peers[i][d][r].iter().map(|&id| class_set(id)).collect();
+                    let mut entries = Vec::new();
+                    match &rule.ports {
+                        None => entries.push((table.intern_ports(PortSet::all()), None)),
+                        Some(ports) => {
+                            for port in ports {
+                                match port {
+                                    ClusterPort::Number { protocol, port } => {
+                                        entries.push((table.intern_ports(PortSet::single(*protocol, *port)), None))
+                                    }
+                                    ClusterPort::Range { protocol, start, end } => {
+                                        entries.push((table.intern_ports(PortSet::range(*protocol, *start, *end)), None))
+                                    }
+                                    ClusterPort::Named(name) => {
+                                        for protocol in Protocol::ALL {
+                                            for (&port, &set) in sel.named_ports.get(&(name.clone(), protocol)).into_iter().flatten() {
+                                                entries.push((table.intern_ports(PortSet::single(protocol, port)), Some(class_set(set))));
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    tiers.subjects[d].union_with(&subject);
+                    let rule = TierRule { policy: i as u32, rule: r as u32, action: rule.action, subject: subject.clone(), peers, entries };
+                    match policy.tier {
+                        Tier::Admin => tiers.admin[d].push(rule),
+                        Tier::Baseline => tiers.baseline[d].push(rule),
+                    }
+                }
+            }
+        }
+        tiers
+    }
+
+    /// First-match evaluation of one tier for subject class `x`: (allowed, denied) peer classes
+    /// per port class. Passed and unmatched traffic is in neither.
+    fn evaluate(
+        rules: &[TierRule],
+        direction: Direction,
+        x: usize,
+        port_classes: &PortClasses,
+        class_count: usize,
+    ) -> (Vec<FixedBitSet>, Vec<FixedBitSet>) {
+        let a_count = port_classes.sets.len();
+        let mut undecided: Vec<FixedBitSet> = (0..a_count)
+            .map(|_| {
+                let mut b = FixedBitSet::with_capacity(class_count);
+                b.insert_range(..);
+                b
+            })
+            .collect();
+        let mut allow = vec![FixedBitSet::with_capacity(class_count); a_count];
+        let mut deny = vec![FixedBitSet::with_capacity(class_count); a_count];
+        for rule in rules.iter().filter(|r| r.subject.contains(x)) {
+            let mut peers = FixedBitSet::with_capacity(class_count);
+            for p in &rule.peers {
+                peers.union_with(p);
+            }
+            let mut matched: Vec<Option<FixedBitSet>> = vec![None; a_count];
+            for (ports, restriction) in &rule.entries {
+                let mut eff = peers.clone();
+                match (restriction, direction) {
+                    (Some(r), Direction::Egress) => eff.intersect_with(r),
+                    (Some(r), Direction::Ingress) if !r.contains(x) => continue,
+                    _ => {}
+                }
+                for &a in &port_classes.covering[*ports as usize] {
+                    matched[a as usize].get_or_insert_with(|| FixedBitSet::with_capacity(class_count)).union_with(&eff);
+                }
+            }
+            for (a, m) in matched.into_iter().enumerate() {
+                let Some(mut m) = m else { continue };
+                m.intersect_with(&undecided[a]);
+                undecided[a].difference_with(&m);
+                match rule.action {
+                    Action::Allow => allow[a].union_with(&m),
+                    Action::Deny => deny[a].union_with(&m),
+                    Action::Pass => {}
+                }
+            }
+        }
+        (allow, deny)
+    }
+
+    /// Applies the tiers to one subject's NetworkPolicy row (`np`, per port class, over peer
+    /// classes; it already says "everything" when NetworkPolicy does not isolate the subject).
+    pub fn apply(
+        &self,
+        direction: Direction,
+        x: usize,
+        np_isolated: bool,
+        np: &mut [Option<FixedBitSet>],
+        port_classes: &PortClasses,
+        class_count: usize,
+    ) {
+        let d = dir_index(direction);
+        if !self.subjects[d].contains(x) {
+            return;
+        }
+        let (admin_allow, admin_deny) = Tiers::evaluate(&self.admin[d], direction, x, port_classes, class_count);
+        let (_, baseline_deny) = Tiers::evaluate(&self.baseline[d], direction, x, port_classes, class_count);
+        for a in 0..port_classes.sets.len() {
+            let mut below = if np_isolated {
+                np[a].take().unwrap_or_else(|| FixedBitSet::with_capacity(class_count))
+            } else {
+                let mut all = FixedBitSet::with_capacity(class_count);
+                all.insert_range(..);
+                all.difference_with(&baseline_deny[a]);
+                all
+            };
+            below.difference_with(&admin_allow[a]);
+            below.difference_with(&admin_deny[a]);
+            below.union_with(&admin_allow[a]);
+            np[a] = if below.is_clear() { None } else { Some(below) };
+        }
+    }
+
+    /// The first tier rule matching one connection in one direction, per tier.
+    pub fn first_match(
+        &self,
+        tier: Tier,
+        direction: Direction,
+        subject: usize,
+        peer: usize,
+        protocol: Protocol,
+        port: u16,
+        table: &GrantTable,
+    ) -> Option<TierMatch> {
+        let d = dir_index(direction);
+        let rules = match tier {
+            Tier::Admin => &self.admin[d],
+            Tier::Baseline => &self.baseline[d],
+        };
+        let destination = if direction == Direction::Egress { peer } else { subject };
+        rules
+            .iter()
+            .find(|r| {
+                r.subject.contains(subject)
+                    && r.peers.iter().any(|p| p.contains(peer))
+                    && r.entries.iter().any(|(ports, restriction)| {
+                        table.port_sets[*ports as usize].contains(protocol, port)
+                            && restriction.as_ref().is_none_or(|set| set.contains(destination))
+                    })
+            })
+            .map(|r| TierMatch { tier, policy: r.policy, rule: r.rule, action: r.action })
+    }
+}

@@ -127,14 +127,30 @@ pub struct GraphNode {
     pub tooltip: Option<String>,
 }
 
+/// One end of an edge.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum End {
+    /// An index into [`ReachGraph::nodes`].
+    Node(usize),
+    /// Every node drawn in this namespace's cluster (the edge starts or ends at its box).
+    Namespace(String),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GraphEdge {
-    /// Indices into [`ReachGraph::nodes`].
-    pub src: usize,
-    pub dst: usize,
+    pub src: End,
+    pub dst: End,
     pub ports: PortSet,
+    /// Also allowed from `dst` to `src`, on these ports: drawn as one line with two arrowheads.
+    pub back: Option<PortSet>,
     pub style: EdgeStyle,
     pub tooltip: Option<String>,
+}
+
+impl GraphEdge {
+    pub fn new(src: usize, dst: usize, ports: PortSet, style: EdgeStyle) -> GraphEdge {
+        GraphEdge { src: End::Node(src), dst: End::Node(dst), ports, back: None, style, tooltip: None }
+    }
 }
 
 /// What is drawn, before it is DOT.
@@ -144,6 +160,11 @@ pub struct ReachGraph {
     pub level: Level,
     pub nodes: Vec<GraphNode>,
     pub edges: Vec<GraphEdge>,
+    /// A line under a namespace cluster's name, e.g. when every node in it reaches every other.
+    pub namespace_notes: BTreeMap<String, String>,
+    /// Namespaces of which a filter hides some nodes: their edges are never merged into
+    /// "every node of the namespace" edges.
+    pub partial_namespaces: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug)]
@@ -249,7 +270,7 @@ fn build(analysis: &Analysis, filter: &ConnectionFilter, level: Level, title: Op
         node_of[g] = nodes.len();
         nodes.push(group_node(analysis, group));
     }
-    let edges = connections
+    let edges: Vec<GraphEdge> = connections
         .into_iter()
         .map(|c| {
             let (s, d) = (&grouping.groups[c.src], &grouping.groups[c.dst]);
@@ -266,10 +287,163 @@ fn build(analysis: &Analysis, filter: &ConnectionFilter, level: Level, title: Op
             } else if c.possible_pairs > 1 {
                 tooltip.push_str(&format!(" (all {} endpoint pairs)", c.possible_pairs));
             }
-            GraphEdge { src: node_of[c.src], dst: node_of[c.dst], ports: c.ports, style, tooltip: Some(tooltip) }
+            GraphEdge { tooltip: Some(tooltip), ..GraphEdge::new(node_of[c.src], node_of[c.dst], c.ports, style) }
         })
         .collect();
-    ReachGraph { title, level, nodes, edges }
+    let partial_namespaces = grouping
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(g, _)| !shown[*g])
+        .filter_map(|(_, group)| group.namespace.clone())
+        .collect();
+    let mut graph = ReachGraph { title, level, nodes, edges, namespace_notes: BTreeMap::new(), partial_namespaces };
+    graph.simplify();
+    graph
+}
+
+impl ReachGraph {
+    fn clustered(&self) -> bool {
+        self.level != Level::Namespace
+    }
+
+    /// The namespace cluster an end is drawn in.
+    fn cluster_of<'a>(&'a self, end: &'a End) -> Option<&'a str> {
+        match end {
+            End::Node(i) => self.nodes[*i].namespace.as_deref().filter(|_| self.clustered()),
+            End::Namespace(ns) => Some(ns),
+        }
+    }
+
+    fn end_name(&self, end: &End) -> String {
+        match end {
+            End::Node(i) => self.nodes[*i].name.clone(),
+            End::Namespace(ns) => ns.clone(),
+        }
+    }
+
+    fn cluster_members(&self) -> BTreeMap<String, Vec<usize>> {
+        let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for i in 0..self.nodes.len() {
+            if let Some(ns) = self.cluster_of(&End::Node(i)) {
+                members.entry(ns.to_string()).or_default().push(i);
+            }
+        }
+        members
+    }
+
+    /// Fewer lines, same meaning (the legend says how to read them):
+    /// 1. a namespace of 3 or more nodes where every node reaches every other on the same ports
+    ///    gets a note on its box instead of n·(n-1) edges;
+    /// 2. when every node of a namespace has the same edge to one end, one edge leaves the
+    ///    namespace's box (DNS to kube-dns from everything is the usual case); likewise edges
+    ///    arriving at every node of a namespace;
+    /// 3. opposite edges with the same style become one line with two arrowheads.
+    pub fn simplify(&mut self) {
+        if self.clustered() {
+            self.collapse_complete_namespaces();
+            self.bundle(true);
+            self.bundle(false);
+        }
+        self.merge_opposites();
+        self.edges.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
+    }
+
+    fn collapse_complete_namespaces(&mut self) {
+        let what = if self.level == Level::Pod { "pod" } else { "workload" };
+        for (ns, members) in self.cluster_members() {
+            let n = members.len();
+            if n < 3 || self.partial_namespaces.contains(&ns) {
+                continue;
+            }
+            let inside: Vec<usize> = (0..self.edges.len())
+                .filter(|&i| {
+                    let e = &self.edges[i];
+                    e.src != e.dst && self.cluster_of(&e.src) == Some(&ns) && self.cluster_of(&e.dst) == Some(&ns) && matches!((&e.src, &e.dst), (End::Node(_), End::Node(_)))
+                })
+                .collect();
+            let first = inside.first().map(|&i| &self.edges[i]);
+            let uniform = first.is_some_and(|f| inside.iter().all(|&i| self.edges[i].ports == f.ports && self.edges[i].style == f.style));
+            if inside.len() == n * (n - 1) && uniform {
+                let ports = first.unwrap().ports.clone();
+                self.namespace_notes.insert(ns.clone(), format!("every {what} reaches every other: {ports}"));
+                let drop: std::collections::HashSet<usize> = inside.into_iter().collect();
+                let mut i = 0;
+                self.edges.retain(|_| {
+                    i += 1;
+                    !drop.contains(&(i - 1))
+                });
+            }
+        }
+    }
+
+    /// Replaces the edges from (`outgoing`) or to every node of a namespace by one edge at its box.
+    fn bundle(&mut self, outgoing: bool) {
+        let members = self.cluster_members();
+        let mut groups: BTreeMap<(String, End, PortSet, EdgeStyle), Vec<usize>> = BTreeMap::new();
+        for (i, e) in self.edges.iter().enumerate() {
+            let (near, far) = if outgoing { (&e.src, &e.dst) } else { (&e.dst, &e.src) };
+            let (End::Node(_), Some(ns)) = (near, self.cluster_of(near)) else { continue };
+            if self.cluster_of(far) == Some(ns) || e.back.is_some() {
+                continue;
+            }
+            groups.entry((ns.to_string(), far.clone(), e.ports.clone(), e.style)).or_default().push(i);
+        }
+        let what = if self.level == Level::Pod { "pod" } else { "workload" };
+        let mut drop = std::collections::HashSet::new();
+        let mut added = Vec::new();
+        for ((ns, far, ports, style), edges) in groups {
+            if edges.len() < 2 || edges.len() != members[&ns].len() || self.partial_namespaces.contains(&ns) {
+                continue;
+            }
+            let far_name = match &far {
+                End::Node(i) => self.nodes[*i].id.clone(),
+                End::Namespace(n) => format!("every {what} in {n}"),
+            };
+            let (src, dst, tooltip) = if outgoing {
+                (End::Namespace(ns.clone()), far, format!("every {what} in {ns} → {far_name}: {ports}"))
+            } else {
+                (far, End::Namespace(ns.clone()), format!("{far_name} → every {what} in {ns}: {ports}"))
+            };
+            drop.extend(edges);
+            added.push(GraphEdge { src, dst, ports, back: None, style, tooltip: Some(tooltip) });
+        }
+        let mut i = 0;
+        self.edges.retain(|_| {
+            i += 1;
+            !drop.contains(&(i - 1))
+        });
+        self.edges.extend(added);
+    }
+
+    fn merge_opposites(&mut self) {
+        let index: std::collections::HashMap<(End, End), usize> =
+            self.edges.iter().enumerate().map(|(i, e)| ((e.src.clone(), e.dst.clone()), i)).collect();
+        let mut drop = vec![false; self.edges.len()];
+        for i in 0..self.edges.len() {
+            let e = &self.edges[i];
+            if drop[i] || e.src == e.dst || e.back.is_some() {
+                continue;
+            }
+            let Some(&j) = index.get(&(e.dst.clone(), e.src.clone())) else { continue };
+            if j <= i || drop[j] || self.edges[j].style != e.style || self.edges[j].back.is_some() {
+                continue;
+            }
+            let other = self.edges[j].clone();
+            let e = &mut self.edges[i];
+            e.back = Some(other.ports);
+            e.tooltip = match (e.tooltip.take(), other.tooltip) {
+                (Some(a), Some(b)) => Some(format!("{a}\n{b}")),
+                (a, b) => a.or(b),
+            };
+            drop[j] = true;
+        }
+        let mut i = 0;
+        self.edges.retain(|_| {
+            i += 1;
+            !drop[i - 1]
+        });
+    }
 }
 
 fn group_node(analysis: &Analysis, group: &crate::aggregate::Group) -> GraphNode {
@@ -291,8 +465,22 @@ fn group_node(analysis: &Analysis, group: &crate::aggregate::Group) -> GraphNode
             pod.map_or_else(|| group.id.clone(), |p| p.name.clone())
         }
         GroupKind::Namespace => {
-            details.push(format!("{pods} pod{}", if pods == 1 { "" } else { "s" }));
-            group.id.clone()
+            // A namespace is not drawn as hostNetwork; its label counts such pods.
+            let host = group.members.iter().filter(|&&e| analysis.pod(e).is_some_and(|p| p.host_network)).count();
+            let mut line = format!("{pods} pod{}", if pods == 1 { "" } else { "s" });
+            if host > 0 {
+                line.push_str(&format!(", {host} hostNetwork"));
+            }
+            details.push(line);
+            return GraphNode {
+                id: group.id.clone(),
+                kind: group.kind,
+                namespace: group.namespace.clone(),
+                name: group.id.clone(),
+                details,
+                host_network: false,
+                tooltip: None,
+            };
         }
         GroupKind::External => {
             let ext = match analysis.reach.endpoint(group.members[0]) {
@@ -411,6 +599,11 @@ fn node_id(id: &str) -> NodeId {
     NodeId(quoted(id), None)
 }
 
+/// The node standing for every node of a namespace (`ns/*`: no pod or workload is named `*`).
+fn every_node_id(namespace: &str) -> String {
+    format!("{namespace}/*")
+}
+
 fn cluster_id(namespace: &str) -> String {
     format!("cluster_ns_{namespace}")
 }
@@ -454,12 +647,18 @@ fn legend(graph: &ReachGraph) -> Stmt {
             s.meaning()
         ));
     }
+    if graph.edges.iter().any(|e| e.back.is_some()) {
+        rows.push_str("<tr><td>&lt;——&gt;</td><td align=\"left\">both ways (→ name: ports towards name)</td></tr>");
+    }
+    if graph.edges.iter().any(|e| matches!(e.src, End::Namespace(_)) || matches!(e.dst, End::Namespace(_))) {
+        rows.push_str("<tr><td border=\"1\" style=\"dashed,rounded\"><font point-size=\"9\">every …</font></td><td align=\"left\">stands for each node in its namespace</td></tr>");
+    }
     if graph.nodes.iter().any(|n| n.host_network) {
         rows.push_str("<tr><td bgcolor=\"#fefcbf\" border=\"1\">  </td><td align=\"left\">hostNetwork pod (speaks with its node's IP)</td></tr>");
     }
     if graph.nodes.iter().any(|n| n.kind == GroupKind::External) {
         rows.push_str(&format!(
-            "<tr><td><font color=\"{}\">⬡</font></td><td align=\"left\">external address range (from ipBlocks)</td></tr>",
+            "<tr><td><font color=\"{}\">hexagon</font></td><td align=\"left\">external address range (from ipBlocks)</td></tr>",
             EdgeStyle::Internet.colour()
         ));
     }
@@ -509,9 +708,40 @@ pub fn to_graphviz(graph: &ReachGraph) -> Graph {
             _ => stmts.push(node_stmt(node)),
         }
     }
+    // Namespaces that edges start or end at as a whole get a node standing for every node.
+    let mut whole: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for e in &graph.edges {
+        for end in [&e.src, &e.dst] {
+            if let End::Namespace(ns) = end {
+                whole.insert(ns);
+                clusters.entry(ns).or_default();
+            }
+        }
+    }
+    let what = if graph.level == Level::Pod { "pod" } else { "workload" };
+    for (ns, nodes) in &mut clusters {
+        if whole.contains(ns) {
+            nodes.insert(
+                0,
+                Stmt::Node(Node::new(
+                    node_id(&every_node_id(ns)),
+                    vec![
+                        attr("label", quoted(&format!("every {what}"))),
+                        attr("style", quoted("rounded,dashed")),
+                        attr("fontsize", plain("9")),
+                        attr("tooltip", quoted(&format!("stands for each {what} in namespace {ns}"))),
+                    ],
+                )),
+            );
+        }
+    }
     for (ns, nodes) in clusters {
+        let label = match graph.namespace_notes.get(ns) {
+            Some(note) => Id::Html(format!("<{}<br/><font face=\"{FONT}\" point-size=\"10\">{}</font>>", html_escape(ns), html_escape(note))),
+            None => quoted(ns),
+        };
         let mut sub = vec![Stmt::GAttribute(GraphAttributes::Graph(vec![
-            attr("label", quoted(ns)),
+            attr("label", label),
             attr("style", quoted("rounded,filled")),
             attr("fillcolor", quoted("#f7fafc")),
             attr("color", quoted("#a0aec0")),
@@ -524,20 +754,31 @@ pub fn to_graphviz(graph: &ReachGraph) -> Graph {
         stmts.push(Stmt::Subgraph(Subgraph { id: quoted(&cluster_id(ns)), stmts: sub }));
     }
     for edge in &graph.edges {
-        let (s, d) = (&graph.nodes[edge.src], &graph.nodes[edge.dst]);
+        let end = |end: &End| match end {
+            End::Node(i) => node_id(&graph.nodes[*i].id),
+            End::Namespace(ns) => node_id(&every_node_id(ns)),
+        };
+        let (tail, head) = (end(&edge.src), end(&edge.dst));
+        let label = match &edge.back {
+            Some(back) if *back != edge.ports => {
+                let one_way = |to: &End, ports: &PortSet| format!("→ {}: {ports}", graph.end_name(to));
+                format!("{}\n{}", one_way(&edge.dst, &edge.ports), one_way(&edge.src, back))
+            }
+            _ => port_label(&edge.ports),
+        };
+        let mut attributes = Vec::new();
         let colour = edge.style.colour();
-        let mut attributes = vec![
-            attr("label", quoted(&port_label(&edge.ports))),
-            attr("color", quoted(colour)),
-            attr("fontcolor", quoted(colour)),
-        ];
+        attributes.extend([attr("label", quoted(&label)), attr("color", quoted(colour)), attr("fontcolor", quoted(colour))]);
+        if edge.back.is_some() {
+            attributes.push(attr("dir", plain("both")));
+        }
         if edge.style.line() != "solid" {
             attributes.push(attr("style", plain(edge.style.line())));
         }
         if let Some(t) = &edge.tooltip {
             attributes.push(attr("tooltip", quoted(t)));
         }
-        stmts.push(Stmt::Edge(Edge { ty: EdgeTy::Pair(Vertex::N(node_id(&s.id)), Vertex::N(node_id(&d.id))), attributes }));
+        stmts.push(Stmt::Edge(Edge { ty: EdgeTy::Pair(Vertex::N(tail), Vertex::N(head)), attributes }));
     }
     Graph::DiGraph { id: plain("netreach"), strict: false, stmts }
 }
@@ -588,6 +829,41 @@ mod tests {
             many.union_with(&PortSet::single(Protocol::Tcp, p));
         }
         assert_eq!(port_label(&many), "TCP 80,443,3550,5050,\n7070,8080-8081,9090,9092");
+    }
+
+    #[test]
+    fn complete_namespaces_get_a_note_and_shared_edges_start_at_the_namespace() {
+        use netreach_model::{Cluster, EngineOptions, Labels, Pod};
+        let pods = ["a", "b", "c"].map(|n| Pod::new("open", n, Labels::new())).to_vec();
+        let analysis = Analysis::new(Cluster { pods, ..Default::default() }, &EngineOptions::default());
+        let g = connectivity_graph(&analysis, &ConnectionFilter::none(), &GraphOptions::default()).unwrap();
+        assert_eq!(g.namespace_notes["open"], "every workload reaches every other: all");
+        let ext = g.nodes.iter().position(|n| n.kind == GroupKind::External).unwrap();
+        assert_eq!(g.edges.len(), 1, "{:?}", g.edges);
+        let e = &g.edges[0];
+        assert_eq!((&e.src, &e.dst, e.back.as_ref()), (&End::Namespace("open".into()), &End::Node(ext), Some(&PortSet::all())));
+        let dot = to_dot(&g);
+        assert!(dot.contains("\"open/*\" -> \"external:0.0.0.0/0\" [label=\"all\""), "{dot}");
+        assert!(dot.contains("every workload reaches every other: all"));
+
+        // With a filter hiding part of the namespace, nothing speaks for every node of it.
+        let filter = ConnectionFilter::new(&analysis, &[], &["open/a".into(), "open/b".into()], &["internet".into()]).unwrap();
+        let g = connectivity_graph(&analysis, &filter, &GraphOptions::default()).unwrap();
+        assert!(g.partial_namespaces.contains("open"));
+        assert_eq!(g.edges.len(), 2);
+        assert!(g.edges.iter().all(|e| matches!(e.src, End::Node(_))));
+    }
+
+    #[test]
+    fn too_big_names_the_sizes_and_the_ways_out() {
+        use netreach_model::{Cluster, EngineOptions, Labels, Pod};
+        let pods = (0..6).map(|i| Pod::new(if i < 4 { "big" } else { "small" }, &format!("p{i}"), Labels::new())).collect();
+        let analysis = Analysis::new(Cluster { pods, ..Default::default() }, &EngineOptions::default());
+        let options = GraphOptions { max_nodes: 5, ..Default::default() };
+        let err = connectivity_graph(&analysis, &ConnectionFilter::none(), &options).unwrap_err().to_string();
+        assert!(err.starts_with("the graph has 7 nodes and "), "{err}");
+        assert!(err.contains("--level namespace (3 nodes, ") && err.contains("--namespace NS (largest: big: 4 nodes, small: 2 nodes)"), "{err}");
+        assert!(connectivity_graph(&analysis, &ConnectionFilter::none(), &GraphOptions { force: true, ..options }).is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod analysis;
+pub mod diff;
 pub mod explain;
 pub mod filter;
 pub mod generate;

@@ -1,0 +1,131 @@
+//! `netreach diff`: what a change opens, closes or alters; and the what-if with `--apply`.
+
+use super::{finish_output, label, stdout, HostNetworkArg, IpBlockPodsArg, Outcome, EXIT_NO, EXIT_YES};
+use clap::Args;
+use netreach::aggregate::Level;
+use netreach::diff::{write_diff, Diff, DiffFormat};
+use netreach::load::{self, Input, LoadReport, LoadedCluster};
+use netreach::Analysis;
+use netreach_model::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
+use std::io::Write;
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The cluster before the change: a file, a folder (read recursively) or - for stdin.
+    #[arg(value_name = "BEFORE")]
+    pub before: String,
+
+    /// The cluster after the change. Omit it with --apply/--delete.
+    #[arg(value_name = "AFTER", required_unless_present_any = ["apply", "delete"], conflicts_with_all = ["apply", "delete"])]
+    pub after: Option<String>,
+
+    /// What-if: manifests to create, or to replace the object of the same kind/namespace/name, in BEFORE.
+    #[arg(long, value_name = "CHANGES", num_args = 1..)]
+    pub apply: Vec<String>,
+
+    /// What-if: manifests whose objects (by kind/namespace/name) are removed from BEFORE.
+    #[arg(long, value_name = "MANIFESTS", num_args = 1..)]
+    pub delete: Vec<String>,
+
+    /// Report pod pairs, or merge them per workload or per namespace.
+    #[arg(long, value_enum, default_value_t = Level::Workload)]
+    pub level: Level,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
+    pub output: DiffFormat,
+
+    /// Exit with 1 when anything differs and 0 when nothing does (like git diff --exit-code).
+    #[arg(long)]
+    pub exit_code: bool,
+
+    /// How hostNetwork pods are treated (implementation-defined upstream).
+    #[arg(long, value_enum, default_value_t = HostNetworkArg::Node)]
+    pub host_network: HostNetworkArg,
+
+    /// Whether ipBlock peers match pod IPs as well as external addresses.
+    #[arg(long, value_enum, default_value_t = IpBlockPodsArg::Match)]
+    pub ipblock_pods: IpBlockPodsArg,
+
+    /// Do not print notes (skipped objects, assumed namespaces) on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+impl DiffArgs {
+    /// The mapping of `InputArgs::engine_options` (diff reads two inputs, not one PATH list).
+    fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            host_network: match self.host_network {
+                HostNetworkArg::Node => HostNetworkSelection::NodeIdentity,
+                HostNetworkArg::Pod => HostNetworkSelection::LikePods,
+            },
+            ip_block_pods: match self.ipblock_pods {
+                IpBlockPodsArg::Match => IpBlockPodMatching::Match,
+                IpBlockPodsArg::Ignore => IpBlockPodMatching::Ignore,
+            },
+        }
+    }
+
+    fn print_report(&self, side: &str, report: &LoadReport, skip: Option<&LoadReport>) {
+        if self.quiet {
+            return;
+        }
+        let seen = |line: &String, pick: fn(&LoadReport) -> Vec<String>| skip.is_some_and(|r| pick(r).contains(line));
+        for warning in &report.warnings {
+            if !seen(warning, |r| r.warnings.clone()) {
+                eprintln!("{} {side}{warning}", label("warning:", "33"));
+            }
+        }
+        for note in report.notes() {
+            if !seen(&note, |r| r.notes()) {
+                eprintln!("{} {side}{note}", label("note:", "36"));
+            }
+        }
+    }
+}
+
+fn analyze(loaded: LoadedCluster, options: &EngineOptions) -> (Analysis, LoadReport) {
+    (Analysis::new(loaded.cluster, options), loaded.report)
+}
+
+pub fn run(args: DiffArgs) -> Outcome {
+    let inputs = |paths: &[String]| -> Vec<Input> { paths.iter().map(|p| Input::parse(p)).collect() };
+    let all: Vec<&String> = std::iter::once(&args.before).chain(&args.after).chain(&args.apply).chain(&args.delete).collect();
+    if all.iter().filter(|p| p.as_str() == "-").count() > 1 {
+        return Err("stdin (-) can be read only once: give it for one input at most".into());
+    }
+    let options = args.engine_options();
+    let (before, after, applied) = match &args.after {
+        Some(after_path) => {
+            // Both sides load and compute in parallel.
+            let (b, a) = std::thread::scope(|scope| {
+                let b = scope.spawn(|| load::load(&inputs(std::slice::from_ref(&args.before))).map(|l| analyze(l, &options)));
+                let a = load::load(&inputs(std::slice::from_ref(after_path))).map(|l| analyze(l, &options));
+                (b.join().expect("loader thread panicked"), a)
+            });
+            let (b, a) = (b.map_err(|e| e.to_string())?, a.map_err(|e| e.to_string())?);
+            args.print_report("before: ", &b.1, None);
+            args.print_report("after: ", &a.1, None);
+            (b.0, a.0, None)
+        }
+        None => {
+            let what_if = load::load_what_if(&inputs(std::slice::from_ref(&args.before)), &inputs(&args.apply), &inputs(&args.delete))
+                .map_err(|e| e.to_string())?;
+            let report_before = what_if.before.report.clone();
+            let (b, a) = std::thread::scope(|scope| {
+                let b = scope.spawn(|| analyze(what_if.before, &options));
+                let a = analyze(what_if.after, &options);
+                (b.join().expect("engine thread panicked"), a)
+            });
+            args.print_report("", &report_before, None);
+            args.print_report("after changes: ", &a.1, Some(&report_before));
+            (b.0, a.0, Some(what_if.changes))
+        }
+    };
+    let diff = Diff::new(&before, &after);
+    let view = diff.view(args.level);
+    let mut out = stdout();
+    finish_output(write_diff(&view, args.output, applied.as_ref(), &mut out).and_then(|_| out.flush()))?;
+    Ok(if args.exit_code && !diff.is_empty() { EXIT_NO } else { EXIT_YES })
+}

@@ -361,7 +361,7 @@ fn graphs_too_big_to_read_are_refused_with_smaller_views_suggested() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty() && !file.exists(), "nothing is written");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for part in ["too many to read", "limits: 150 nodes, 600 edges", "--level namespace (", "--namespace NS (largest: ", "--force"] {
+    for part in ["too many to read", "limits: 150 nodes, 200 edges", "--level namespace (", "--namespace NS (largest: ", "--force"] {
         assert!(stderr.contains(part), "{stderr:?} lacks {part:?}");
     }
     // What it suggests works, and --force draws it anyway.

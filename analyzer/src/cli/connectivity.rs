@@ -26,7 +26,7 @@ pub struct ConnectivityArgs {
     #[arg(long, value_enum)]
     pub level: Option<Level>,
 
-    /// Draw a graph even past the readability limits (150 nodes or 600 edges).
+    /// Draw a graph even past the readability limits (150 nodes or 200 edges).
     #[arg(long)]
     pub force: bool,
 

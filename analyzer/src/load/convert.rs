@@ -20,13 +20,13 @@ use std::net::IpAddr;
 const DEFAULT_NAMESPACE: &str = "default";
 
 /// Context for errors about one object.
-struct At<'a> {
-    origin: &'a Origin,
-    object: String,
+pub(super) struct At<'a> {
+    pub(super) origin: &'a Origin,
+    pub(super) object: String,
 }
 
 impl At<'_> {
-    fn err(&self, field: impl Into<String>, message: impl Into<String>) -> LoadError {
+    pub(super) fn err(&self, field: impl Into<String>, message: impl Into<String>) -> LoadError {
         LoadError::Invalid {
             origin: self.origin.clone(),
             object: self.object.clone(),
@@ -52,7 +52,7 @@ struct LivePod {
     owner: Option<(String, String)>,
 }
 
-fn typed<T: serde::de::DeserializeOwned>(value: Value, at: &At) -> Result<T, LoadError> {
+pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value, at: &At) -> Result<T, LoadError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "(object)".to_string() } else { path };
@@ -74,7 +74,10 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
         let api_version = str_field(&raw.value, "/apiVersion").unwrap_or("").to_string();
         let kind = str_field(&raw.value, "/kind").unwrap_or("").to_string();
         let name = str_field(&raw.value, "/metadata/name").unwrap_or("").to_string();
-        let cluster_scoped = matches!(kind.as_str(), "Namespace" | "Node");
+        let cluster_scoped = matches!(
+            kind.as_str(),
+            "Namespace" | "Node" | "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy"
+        );
         let namespace = if cluster_scoped {
             String::new()
         } else {
@@ -86,6 +89,8 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
                 | ("apps/v1", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
                 | ("batch/v1", "Job" | "CronJob")
                 | ("networking.k8s.io/v1", "NetworkPolicy")
+                | ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
+                | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
         );
         if !known {
             *report.skipped.entry(format!("{kind} ({api_version})")).or_default() += 1;
@@ -114,6 +119,9 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
             "Service" => {
                 let svc: core::Service = typed(raw.value, &at)?;
                 cluster.services.push(convert_service(svc, &namespace, &at)?);
+            }
+            "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy" => {
+                cluster.cluster_policies.push(super::admin::convert(&kind, &name, raw.value, &at, &mut report.warnings)?);
             }
             "NetworkPolicy" => {
                 let np: net::NetworkPolicy = typed(raw.value, &at)?;
@@ -216,6 +224,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
     cluster.policies.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.services.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+    cluster.cluster_policies.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
     Ok(cluster)
 }
 
@@ -336,7 +345,7 @@ fn parse_ip(s: &str, at: &At, field: &str) -> Result<IpAddr, LoadError> {
     s.parse().map_err(|_| at.err(field, format!("{s:?} is not an IP address")))
 }
 
-fn valid_port(n: i32, at: &At, field: &str) -> Result<u16, LoadError> {
+pub(super) fn valid_port(n: i32, at: &At, field: &str) -> Result<u16, LoadError> {
     if (1..=65535).contains(&n) {
         Ok(n as u16)
     } else {
@@ -344,7 +353,7 @@ fn valid_port(n: i32, at: &At, field: &str) -> Result<u16, LoadError> {
     }
 }
 
-fn protocol(p: Option<&str>, at: &At, field: &str) -> Result<Protocol, LoadError> {
+pub(super) fn protocol(p: Option<&str>, at: &At, field: &str) -> Result<Protocol, LoadError> {
     match p {
         None => Ok(Protocol::Tcp),
         Some(s) => Protocol::parse(s).ok_or_else(|| at.err(field, format!("unknown protocol {s:?} (expected TCP, UDP or SCTP)"))),
@@ -386,7 +395,7 @@ fn convert_service(svc: core::Service, namespace: &str, at: &At) -> Result<Servi
     })
 }
 
-fn convert_selector(sel: &K8sSelector, at: &At, field: &str) -> Result<LabelSelector, LoadError> {
+pub(super) fn convert_selector(sel: &K8sSelector, at: &At, field: &str) -> Result<LabelSelector, LoadError> {
     let mut out = LabelSelector { match_labels: sel.match_labels.clone().unwrap_or_default(), match_expressions: Vec::new() };
     for (i, e) in sel.match_expressions.iter().flatten().enumerate() {
         let req = Requirement::new(&e.key, &e.operator, e.values.clone().unwrap_or_default())

@@ -1,6 +1,7 @@
 //! Loading a cluster from manifests: read → type (k8s-openapi) → validate → [`Cluster`].
 //! Every error names the file, the document, the object and the field.
 
+mod admin;
 mod convert;
 mod documents;
 
@@ -114,6 +115,27 @@ pub fn load_str(name: &str, text: &str) -> Result<LoadedCluster, LoadError> {
     let mut objects = Vec::new();
     let mut stats = documents::ReadStats { files: 1, ..Default::default() };
     documents::parse_text(name, text, None, &mut objects, &mut stats)?;
+    build(objects, stats)
+}
+
+/// Loads objects that were read elsewhere (a live cluster): each value is a manifest document
+/// (an object, a `List` or a typed list such as `PodList`) and its origin. Each goes through
+/// exactly the reading a JSON file gets (Lists unpacked, typed-list items given their kind),
+/// then the same conversion, so the same objects give the same answers wherever they come from.
+pub fn load_values(values: Vec<(Origin, serde_json::Value)>) -> Result<LoadedCluster, LoadError> {
+    let mut objects = Vec::new();
+    let mut stats = documents::ReadStats::default();
+    for (origin, value) in values {
+        let text = serde_json::to_string(&value).expect("a JSON value always serializes");
+        let (first_object, first_other) = (objects.len(), stats.not_objects.len());
+        documents::parse_text(&origin.file, &text, Some(true), &mut objects, &mut stats)?;
+        // Locations inside this document count from the given origin.
+        let read = objects[first_object..].iter_mut().map(|o| &mut o.origin).chain(&mut stats.not_objects[first_other..]);
+        for o in read {
+            o.document = origin.document;
+            o.items.splice(0..0, origin.items.iter().copied());
+        }
+    }
     build(objects, stats)
 }
 

@@ -15,12 +15,14 @@ pub mod tiers;
 mod tests;
 
 use crate::addresses::IpFamily;
+use crate::admin::{Action, Tier};
 use crate::cluster::{Cluster, Direction, Peer};
 use crate::ports::{PortSet, Protocol};
 use classes::Classes;
 pub use externals::ExternalRange;
 use fixedbitset::FixedBitSet;
 pub use grants::{GrantOrigin, RuleRef};
+pub use tiers::TierMatch;
 use grants::{GrantTable, PortClasses};
 use std::collections::{BTreeSet, HashMap};
 
@@ -60,15 +62,38 @@ pub enum Endpoint {
 /// Why one direction of a connection is allowed or not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DirectionVerdict {
+    /// The first Admin-tier rule that matched (Allow and Deny decide; Pass goes on).
+    pub admin: Option<tiers::TierMatch>,
     /// Policies (indices into `Cluster::policies`) that isolate the endpoint in this direction.
     pub isolated_by: Vec<u32>,
-    /// Every grant that covers the connection; empty means denied in this direction.
+    /// Every NetworkPolicy grant that covers the connection (or `NotIsolated`).
     pub allowed_by: Vec<GrantOrigin>,
+    /// The first Baseline-tier rule that matched; it decides only for endpoints that no
+    /// NetworkPolicy isolates.
+    pub baseline: Option<tiers::TierMatch>,
 }
 
 impl DirectionVerdict {
     pub fn allows(&self) -> bool {
-        !self.allowed_by.is_empty()
+        match self.admin.map(|m| m.action) {
+            Some(Action::Allow) => return true,
+            Some(Action::Deny) => return false,
+            _ => {}
+        }
+        if !self.isolated_by.is_empty() {
+            return !self.allowed_by.is_empty();
+        }
+        !matches!(self.baseline.map(|m| m.action), Some(Action::Deny))
+    }
+
+    /// The tier that decided: `Admin`, `NetworkPolicy`, `Baseline` or `Default`.
+    pub fn deciding_tier(&self) -> &'static str {
+        match self.admin.map(|m| m.action) {
+            Some(Action::Allow | Action::Deny) => "Admin",
+            _ if !self.isolated_by.is_empty() => "NetworkPolicy",
+            _ if matches!(self.baseline.map(|m| m.action), Some(Action::Allow | Action::Deny)) => "Baseline",
+            _ => "Default",
+        }
     }
 }
 
@@ -504,7 +529,9 @@ impl Reachability {
                 })
                 .map(|g| g.origin)
                 .collect();
-            DirectionVerdict { isolated_by, allowed_by }
+            let (subject_class, peer_class) = if direction == Direction::Egress { (s, d) } else { (d, s) };
+            let tier = |t| self.tiers.first_match(t, direction, subject_class, peer_class, protocol, port, &self.table);
+            DirectionVerdict { admin: tier(Tier::Admin), isolated_by, allowed_by, baseline: tier(Tier::Baseline) }
         };
         Explanation { egress: verdict(Direction::Egress, src), ingress: verdict(Direction::Ingress, dst) }
     }

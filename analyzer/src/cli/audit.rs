@@ -1,0 +1,31 @@
+//! `netreach audit`: segmentation findings and per-namespace scores.
+
+use super::{finish_output, stdout, InputArgs, Outcome, EXIT_NO, EXIT_YES};
+use clap::Args;
+use netreach::audit::{self, AuditFormat, Severity};
+use std::io::Write;
+
+#[derive(Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Exit 1 when a finding of this severity or higher exists (without it, exit 0).
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = AuditFormat::Text)]
+    pub output: AuditFormat,
+}
+
+pub fn run(args: AuditArgs) -> Outcome {
+    let (analysis, _) = args.input.analyze().map_err(|e| e.to_string())?;
+    let report = audit::audit(&analysis, &args.input.engine_options());
+    let mut out = stdout();
+    finish_output(audit::write_audit(&report, args.output, &mut out).and_then(|_| out.flush()))?;
+    Ok(match args.fail_on {
+        Some(threshold) if report.fails(threshold) => EXIT_NO,
+        _ => EXIT_YES,
+    })
+}

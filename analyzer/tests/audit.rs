@@ -1,0 +1,371 @@
+//! `netreach audit` on fixtures whose findings are worked out by hand (fixtures/weak/README.md
+//! lists the planted weaknesses), plus exit codes and formats through the binary.
+//!
+//! The weak cluster has one (synthesized) pod per workload, none with an IP, and no Node:
+//!   kube-system/coredns                       Deployment  isolated I+E (default-deny-all)
+//!   web/frontend, web/api                     Deployment  isolated I+E (default-deny-all)
+//!   billing/invoice-api                       Deployment  isolated I only (policy invoice-api)
+//!   billing/invoice-worker                    Deployment  not isolated
+//!   analytics/dashboard                       Deployment  isolated I only (default-deny-ingress)
+//!   analytics/etl                             CronJob     isolated I+E (default-deny-ingress, etl-egress)
+//!   monitoring/node-agent (privileged)        DaemonSet   hostNetwork: never selected, never isolated
+//!   monitoring/node-exporter                  DaemonSet   hostNetwork: never selected, never isolated
+
+use netreach::audit::{audit, AuditReport, Finding, Severity};
+use netreach::load::{load, Input};
+use netreach::model::EngineOptions;
+use netreach::Analysis;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
+}
+
+fn report(folder: &str) -> AuditReport {
+    let loaded = load(&[Input::Path(fixtures().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
+    let analysis = Analysis::new(loaded.cluster, &EngineOptions::default());
+    audit(&analysis, &EngineOptions::default())
+}
+
+fn of<'a>(report: &'a AuditReport, id: &str) -> Vec<&'a Finding> {
+    report.findings.iter().filter(|f| f.id == id).collect()
+}
+
+/// (namespace, objects as displayed) of every finding with this id, in report order.
+fn found(report: &AuditReport, id: &str) -> Vec<(String, Vec<String>)> {
+    of(report, id)
+        .into_iter()
+        .map(|f| (f.namespace.clone().unwrap_or_default(), f.objects.iter().map(|o| o.to_string()).collect()))
+        .collect()
+}
+
+fn expect(list: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
+    list.iter().map(|(ns, objects)| (ns.to_string(), objects.iter().map(|o| o.to_string()).collect())).collect()
+}
+
+fn weak() -> AuditReport {
+    report("weak")
+}
+
+#[test]
+fn nr001_billing_forgot_its_ingress_default_deny() {
+    // kube-system, web: default-deny-all; analytics: default-deny-ingress; billing: only a policy
+    // for app=invoice-api. monitoring has only hostNetwork pods, which a default-deny cannot
+    // select, so it is not reported.
+    let r = weak();
+    assert_eq!(found(&r, "NR001"), expect(&[("billing", &["Namespace billing"])]));
+    assert!(of(&r, "NR001").iter().all(|f| f.severity == Severity::Medium && f.name == "namespace-without-default-deny-ingress"));
+}
+
+#[test]
+fn nr002_analytics_and_billing_have_no_egress_default_deny() {
+    // analytics' default-deny is Ingress only; etl-egress selects app=etl, not every pod.
+    let r = weak();
+    assert_eq!(
+        found(&r, "NR002"),
+        expect(&[("analytics", &["Namespace analytics"]), ("billing", &["Namespace billing"])])
+    );
+}
+
+#[test]
+fn nr003_the_invoice_worker_is_selected_by_no_ingress_policy() {
+    // invoice-api is selected by policy invoice-api; invoice-worker by nothing.
+    let r = weak();
+    assert_eq!(found(&r, "NR003"), expect(&[("billing", &["Deployment billing/invoice-worker"])]));
+    assert!(of(&r, "NR003")[0].message.contains("1 of 2 pod(s)"), "{}", of(&r, "NR003")[0].message);
+}
+
+#[test]
+fn nr004_pods_without_egress_policy_are_counted_per_namespace() {
+    // analytics: etl is selected by etl-egress, dashboard by nothing for Egress.
+    // billing: invoice-api's policy is Ingress only; nothing selects either pod for Egress.
+    let r = weak();
+    assert_eq!(
+        found(&r, "NR004"),
+        expect(&[
+            ("analytics", &["Deployment analytics/dashboard"]),
+            ("billing", &["Deployment billing/invoice-api", "Deployment billing/invoice-worker"]),
+        ])
+    );
+    let billing = of(&r, "NR004").into_iter().find(|f| f.namespace.as_deref() == Some("billing")).unwrap();
+    assert!(billing.message.contains("2 of 2 pod(s)"), "{}", billing.message);
+}
+
+#[test]
+fn nr005_host_network_agent_without_privileges() {
+    let r = weak();
+    assert_eq!(found(&r, "NR005"), expect(&[("monitoring", &["DaemonSet monitoring/node-exporter"])]));
+}
+
+#[test]
+fn nr006_privileged_host_network_agent() {
+    // node-agent: hostNetwork and securityContext.privileged; reported once, as NR006 only.
+    let r = weak();
+    assert_eq!(found(&r, "NR006"), expect(&[("monitoring", &["DaemonSet monitoring/node-agent"])]));
+    assert_eq!(of(&r, "NR006")[0].severity, Severity::High);
+}
+
+#[test]
+fn nr007_pods_reachable_from_the_internet_with_their_ports() {
+    // External ranges have no policies of their own, so they reach exactly what ingress admits:
+    // web/frontend admits ipBlock 0.0.0.0/0 on named port https = 8443; invoice-worker and the
+    // two hostNetwork agents are not isolated for ingress (every port). coredns admits pods only
+    // (namespaceSelector {}), api/invoice-api/dashboard/etl admit named pods only.
+    let r = weak();
+    assert_eq!(
+        found(&r, "NR007"),
+        expect(&[
+            ("billing", &["Deployment billing/invoice-worker"]),
+            ("monitoring", &["DaemonSet monitoring/node-agent", "DaemonSet monitoring/node-exporter"]),
+            ("web", &["Deployment web/frontend"]),
+        ])
+    );
+    let web = of(&r, "NR007").into_iter().find(|f| f.namespace.as_deref() == Some("web")).unwrap();
+    assert!(web.message.contains("on TCP 8443"), "{}", web.message);
+    let billing = of(&r, "NR007").into_iter().find(|f| f.namespace.as_deref() == Some("billing")).unwrap();
+    assert!(billing.message.contains("on every port"), "{}", billing.message);
+}
+
+#[test]
+fn nr008_frontend_egress_to_the_whole_internet_on_every_port() {
+    // web/frontend egress rule 1: to ipBlock 0.0.0.0/0, no ports. coredns' 0.0.0.0/0 rule is
+    // limited to port 53, etl's ipBlock is 10.20.0.0/16.
+    let r = weak();
+    assert_eq!(found(&r, "NR008"), expect(&[("web", &["NetworkPolicy web/frontend spec.egress[1].to[0]"])]));
+}
+
+#[test]
+fn nr009_dashboard_open_to_every_namespace_on_every_port() {
+    // allow-from-all-namespaces: from namespaceSelector {} without podSelector and without ports.
+    // coredns' namespaceSelector {} rules name ports, so they are not allow-all.
+    let r = weak();
+    assert_eq!(
+        found(&r, "NR009"),
+        expect(&[("analytics", &["NetworkPolicy analytics/allow-from-all-namespaces spec.ingress[0].from[0]"])])
+    );
+}
+
+#[test]
+fn nr010_pods_reaching_kube_system_beyond_dns() {
+    // coredns admits every selectable pod on 53/UDP, 53/TCP and (the mistake) 9153/TCP.
+    // Egress: web pods and etl only reach coredns on 53; invoice-api, invoice-worker and
+    // dashboard have open egress, so they reach 9153. The hostNetwork agents have open egress
+    // but namespaceSelector {} never matches hostNetwork pods.
+    let r = weak();
+    assert_eq!(
+        found(&r, "NR010"),
+        expect(&[
+            ("analytics", &["Deployment analytics/dashboard", "Deployment kube-system/coredns"]),
+            (
+                "billing",
+                &["Deployment billing/invoice-api", "Deployment billing/invoice-worker", "Deployment kube-system/coredns"],
+            ),
+        ])
+    );
+    for f in of(&r, "NR010") {
+        assert!(f.message.contains("Deployment kube-system/coredns on TCP 9153"), "{}", f.message);
+    }
+}
+
+#[test]
+fn nr011_policy_left_behind_for_a_removed_workload() {
+    let r = weak();
+    assert_eq!(found(&r, "NR011"), expect(&[("analytics", &["NetworkPolicy analytics/spark-history spec.podSelector"])]));
+}
+
+#[test]
+fn nr012_peer_for_a_namespace_that_does_not_exist() {
+    // No namespace carries team=reporting. Every other peer matches something (spark-history's
+    // peer app=dashboard matches the dashboard even though the policy selects nothing).
+    let r = weak();
+    assert_eq!(
+        found(&r, "NR012"),
+        expect(&[("analytics", &["NetworkPolicy analytics/dashboard-ingress spec.ingress[0].from[0]"])])
+    );
+}
+
+#[test]
+fn nr013_named_port_the_destination_does_not_declare() {
+    // etl-egress rule 1 goes to app=dashboard on port "api"; the dashboard declares only "http".
+    // The frontend's "https" resolves on the frontend itself.
+    let r = weak();
+    assert_eq!(found(&r, "NR013"), expect(&[("analytics", &["NetworkPolicy analytics/etl-egress spec.egress[1].ports[0]"])]));
+    assert!(of(&r, "NR013")[0].message.contains("\"api\""));
+}
+
+#[test]
+fn nr014_except_outside_its_cidr() {
+    let r = weak();
+    assert_eq!(
+        found(&r, "NR014"),
+        expect(&[("analytics", &["NetworkPolicy analytics/etl-egress spec.egress[0].to[0].ipBlock.except[0]"])])
+    );
+    assert!(of(&r, "NR014")[0].message.contains("10.30.0.0/24"));
+}
+
+#[test]
+fn weak_has_no_other_findings_and_sorts_by_severity() {
+    // 1+2+1+2+1+1+3+1+1+2+1+1+1+1 from the tests above.
+    let r = weak();
+    assert_eq!(r.findings.len(), 19);
+    assert_eq!((r.count(Severity::High), r.count(Severity::Medium), r.count(Severity::Low)), (5, 7, 7));
+    assert!(r.findings.windows(2).all(|w| w[0].severity >= w[1].severity));
+}
+
+#[test]
+fn weak_segmentation_scores_by_hand() {
+    // 9 pods: each namespace's possible pairs are its pods times the 8 other pods.
+    // Allowed pod pairs into each namespace (source ≠ destination, any port):
+    //   analytics: dashboard <- invoice-api, invoice-worker (open egress; admitted by the
+    //              namespaceSelector {} rule; etl's egress to it names an unresolved port) = 2
+    //   billing:   invoice-api <- web/api (8443) = 1; invoice-worker (open ingress) <- invoice-api,
+    //              dashboard, node-agent, node-exporter (the egress-open ones) = 4        -> 5
+    //   kube-system: coredns <- frontend, api, etl (DNS), invoice-api, invoice-worker,
+    //              dashboard (open egress); not the hostNetwork agents                     -> 6
+    //   monitoring: each agent <- invoice-api, invoice-worker, dashboard, the other agent  -> 8
+    //   web:       api <- frontend (8080); frontend admits ipBlocks only, pods have no IP  -> 1
+    let r = weak();
+    let got: Vec<(&str, u64, u64, u64)> =
+        r.segmentation.iter().map(|s| (s.namespace.as_str(), s.pods, s.allowed_pairs, s.possible_pairs)).collect();
+    assert_eq!(
+        got,
+        [("analytics", 2, 2, 16), ("billing", 2, 5, 16), ("kube-system", 1, 6, 8), ("monitoring", 2, 8, 16), ("web", 2, 1, 16)]
+    );
+    let web = r.segmentation.iter().find(|s| s.namespace == "web").unwrap();
+    assert_eq!(web.score(), Some(15.0 / 16.0));
+}
+
+#[test]
+fn shop_findings_by_hand() {
+    // shop, payments, data: default-deny for both directions. kube-system: coredns-allow-dns
+    // (Ingress, k8s-app=kube-dns) and node-agents-egress (tier=node: only the hostNetwork agent).
+    let r = report("shop");
+    assert_eq!(found(&r, "NR001"), expect(&[("kube-system", &["Namespace kube-system"])]));
+    assert_eq!(found(&r, "NR002"), expect(&[("kube-system", &["Namespace kube-system"])]));
+    // metrics-server: no ingress policy; coredns and metrics-server: no egress policy.
+    assert_eq!(found(&r, "NR003"), expect(&[("kube-system", &["Deployment kube-system/metrics-server"])]));
+    assert_eq!(
+        found(&r, "NR004"),
+        expect(&[("kube-system", &["Deployment kube-system/coredns", "Deployment kube-system/metrics-server"])])
+    );
+    assert_eq!(found(&r, "NR005"), expect(&[("kube-system", &["DaemonSet kube-system/node-log-agent"])]));
+    assert!(found(&r, "NR006").is_empty());
+    // frontend admits 0.0.0.0/0 on http = 8080; metrics-server and the agent are not isolated.
+    assert_eq!(
+        found(&r, "NR007"),
+        expect(&[
+            ("kube-system", &["DaemonSet kube-system/node-log-agent", "Deployment kube-system/metrics-server"]),
+            ("shop", &["Deployment shop/frontend"]),
+        ])
+    );
+    let shop = of(&r, "NR007").into_iter().find(|f| f.namespace.as_deref() == Some("shop")).unwrap();
+    assert!(shop.message.contains("on TCP 8080"), "{}", shop.message);
+    // payment-gateway's internet egress is 443 only; coredns' namespaceSelector {} names ports;
+    // every namespace but kube-system only reaches kube-system on DNS.
+    for id in ["NR008", "NR009", "NR010", "NR013", "NR014"] {
+        assert!(found(&r, id).is_empty(), "{id}: {:?}", found(&r, id));
+    }
+    assert_eq!(found(&r, "NR011"), expect(&[("kube-system", &["NetworkPolicy kube-system/node-agents-egress spec.podSelector"])]));
+    assert!(of(&r, "NR011")[0].message.contains("hostNetwork"));
+    // The two deliberate mistakes of EXPECTED.md: a bare podSelector for the ledger (namespace
+    // data has no ledger) and a peer naming the hostNetwork log agent.
+    assert_eq!(
+        found(&r, "NR012"),
+        expect(&[
+            ("data", &["NetworkPolicy data/kafka-ingress spec.ingress[1].from[0]"]),
+            ("data", &["NetworkPolicy data/postgres-ingress spec.ingress[1].from[0]"]),
+        ])
+    );
+    assert_eq!(r.findings.len(), 10);
+}
+
+// ---- through the binary ----
+
+fn netreach(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(args)
+        .current_dir(fixtures())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn clean_cluster() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("clean.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: app, labels: {app: web}}\n\
+         spec: {containers: [{name: web, image: nginx}]}\n---\n\
+         apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny, namespace: app}\n\
+         spec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn fail_on_sets_the_exit_code() {
+    // weak: highest severity high; shop: highest medium (see above); clean: no finding.
+    let code = |args: &[&str]| netreach(args).status.code();
+    assert_eq!(code(&["audit", "weak", "-q"]), Some(0), "without --fail-on always 0");
+    assert_eq!(code(&["audit", "weak", "-q", "--fail-on", "high"]), Some(1));
+    assert_eq!(code(&["audit", "shop", "--fail-on", "high"]), Some(0));
+    assert_eq!(code(&["audit", "shop", "--fail-on", "medium"]), Some(1));
+    assert_eq!(code(&["audit", "shop", "--fail-on", "low"]), Some(1));
+    let clean = clean_cluster();
+    let path = clean.path().to_str().unwrap();
+    let out = netreach(&["audit", path, "--fail-on", "low"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("no findings"));
+}
+
+#[test]
+fn bad_input_exits_2_with_nothing_on_stdout() {
+    let out = netreach(&["audit", "small/bad/bad-cidr.yaml", "--fail-on", "low"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
+    assert_eq!(netreach(&["audit", "weak", "--fail-on", "critical"]).status.code(), Some(2));
+}
+
+#[test]
+fn json_is_the_documented_contract() {
+    let out = netreach(&["audit", "weak", "-q", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schemaVersion"], 1);
+    let findings = doc["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 19);
+    for f in findings {
+        for key in ["id", "name", "severity", "namespace", "objects", "message", "fix"] {
+            assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
+        }
+        for o in f["objects"].as_array().unwrap() {
+            for key in ["kind", "namespace", "name", "field"] {
+                assert!(o.get(key).is_some(), "object lacks {key}: {o}");
+            }
+        }
+    }
+    let nr008 = findings.iter().find(|f| f["id"] == "NR008").unwrap();
+    assert_eq!(nr008["severity"], "high");
+    assert_eq!(nr008["name"], "egress-to-internet-all-ports");
+    assert_eq!(
+        nr008["objects"][0],
+        serde_json::json!({"kind": "NetworkPolicy", "namespace": "web", "name": "frontend", "field": "spec.egress[1].to[0]"})
+    );
+    let ns = findings.iter().find(|f| f["id"] == "NR001").unwrap();
+    assert_eq!(ns["objects"][0], serde_json::json!({"kind": "Namespace", "namespace": null, "name": "billing", "field": null}));
+    let web = doc["segmentation"].as_array().unwrap().iter().find(|s| s["namespace"] == "web").unwrap();
+    assert_eq!(
+        *web,
+        serde_json::json!({"namespace": "web", "pods": 2, "possiblePairs": 16, "allowedPairs": 1, "deniedPairs": 15, "score": 0.9375})
+    );
+}
+
+#[test]
+fn markdown_snapshot() {
+    let out = netreach(&["audit", "weak", "-q", "-o", "md"]);
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

@@ -28,12 +28,31 @@ pub struct SideVerdict {
     pub allowed_by: Vec<RuleMatch>,
     /// When nothing allowed it: the rules that came closest, most promising first.
     pub closest_misses: Vec<String>,
+    /// Cluster-scoped tier rules that matched (asked about one port only), e.g.
+    /// `Admin tier: AdminNetworkPolicy/protect-sensitive ingress[0] "deny-all": Deny (decides)`.
+    pub tiers: Vec<String>,
+    /// The verdict of this direction, all tiers included.
+    pub allows: bool,
 }
 
 impl SideVerdict {
     pub fn allows(&self) -> bool {
-        self.isolated_by.is_empty() || !self.allowed_by.is_empty()
+        self.allows
     }
+}
+
+fn tier_text(analysis: &Analysis, m: &netreach_model::TierMatch, direction: Direction, decides: bool) -> String {
+    let policy = &analysis.cluster.cluster_policies[m.policy as usize];
+    let rule = &policy.rules(direction)[m.rule as usize];
+    let dir = if direction == Direction::Ingress { "ingress" } else { "egress" };
+    let name = rule.name.as_deref().map(|n| format!(" {n:?}")).unwrap_or_default();
+    let effect = match (m.action, decides) {
+        (netreach_model::Action::Pass, _) => "Pass (the next tier decides)",
+        (netreach_model::Action::Allow, true) => "Allow (decides)",
+        (netreach_model::Action::Deny, true) => "Deny (decides)",
+        (_, false) => "applies only to pods no NetworkPolicy isolates",
+    };
+    format!("{:?} tier: {} {dir}[{}]{name}: {effect}", m.tier, policy.id(), m.rule)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,7 +181,20 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
                 }
             }
         }
-        SideVerdict { direction, isolated_by, allowed_by, closest_misses }
+        let mut tiers = Vec::new();
+        let mut allows = isolated_by.is_empty() || !allowed_by.is_empty();
+        if let Some((proto, port)) = query {
+            let verdict = reach.explain(s, d, proto, port);
+            let v = if direction == Direction::Egress { &verdict.egress } else { &verdict.ingress };
+            if let Some(m) = &v.admin {
+                tiers.push(tier_text(analysis, m, direction, true));
+            }
+            if let Some(m) = &v.baseline {
+                tiers.push(tier_text(analysis, m, direction, v.deciding_tier() == "Baseline"));
+            }
+            allows = v.allows();
+        }
+        SideVerdict { direction, isolated_by, allowed_by, closest_misses, tiers, allows }
     };
     let (egress, ingress) = (side(Direction::Egress), side(Direction::Ingress));
     let allowed = self_traffic
@@ -170,7 +202,10 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             Some((proto, port)) => allowed_ports.contains(proto, port),
             None => !allowed_ports.is_empty(),
         };
-    if query.is_none() && !allowed && egress.allows() && ingress.allows() {
+    if query.is_none() && !analysis.cluster.cluster_policies.is_empty() {
+        notes.push("cluster-scoped policies (admin/baseline tiers) exist: ask with --port to see which tier decides".to_string());
+    }
+    if query.is_none() && !allowed && egress.allows() && ingress.allows() && analysis.cluster.cluster_policies.is_empty() {
         notes.push("egress and ingress each allow some ports, but none in common".to_string());
     }
     PairVerdict { src, dst, query, allowed_ports, allowed, egress, ingress, notes }

@@ -86,6 +86,9 @@ fn write_side(analysis: &Analysis, side: &SideVerdict, endpoint: usize, md: bool
     let dir = if side.direction == netreach_model::Direction::Egress { "egress of" } else { "ingress of" };
     let (bullet, indent) = if md { ("- ", "  - ") } else { ("", "    ") };
     let name = analysis.display_name(endpoint);
+    for t in &side.tiers {
+        writeln!(out, "{bullet}{dir} {name}: {t}")?;
+    }
     if side.isolated_by.is_empty() {
         return writeln!(out, "{bullet}{dir} {name}: not isolated (no policy selects it for {}): allowed", side.direction.as_str().to_lowercase());
     }
@@ -160,6 +163,7 @@ fn side_json(side: &SideVerdict) -> serde_json::Value {
             "allowed": allowed_json(&m.ports), "text": m.text,
         })).collect::<Vec<_>>(),
         "closestMisses": side.closest_misses,
+        "tiers": side.tiers,
     })
 }
 

@@ -6,10 +6,12 @@
 
 pub mod aggregate;
 pub mod analysis;
+pub mod audit;
 pub mod diff;
 pub mod explain;
 pub mod filter;
 pub mod generate;
+pub mod live;
 pub mod load;
 pub mod render;
 pub mod select;

@@ -76,3 +76,61 @@ fn explain_names_the_deciding_tier_and_rule() {
     let why = a.reach.explain(a.reach.endpoint(b1), a.reach.endpoint(a1), Protocol::Tcp, 80);
     assert_eq!(why.ingress.deciding_tier(), "Baseline");
 }
+
+#[test]
+fn shadowed_rules_and_same_priority_conflicts_are_found() {
+    let text = std::fs::read_to_string(root().join("cluster.yaml")).unwrap()
+        + r#"
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: broad
+spec:
+  priority: 7
+  subject:
+    namespaces: {}
+  ingress:
+    - name: deny-tenants
+      action: Deny
+      from:
+        - namespaces:
+            matchExpressions:
+              - {key: tenant, operator: Exists}
+    - name: never-decides
+      action: Allow
+      from:
+        - namespaces:
+            matchLabels:
+              tenant: a
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata:
+  name: same-priority
+spec:
+  priority: 7
+  subject:
+    namespaces:
+      matchLabels:
+        kubernetes.io/metadata.name: apps
+  ingress:
+    - name: allow-tenant-a
+      action: Allow
+      from:
+        - namespaces:
+            matchLabels:
+              tenant: a
+"#;
+    let loaded = netreach::load::load_str("tiers.yaml", &text).unwrap();
+    let a = Analysis::new(loaded.cluster, &EngineOptions::default());
+    let findings = a.reach.tier_findings(&a.cluster);
+    let name = |p: u32| a.cluster.cluster_policies[p as usize].name.clone();
+    // broad ingress[1] (tenant a) is fully covered by broad ingress[0] (any tenant), which comes first.
+    let shadowed: Vec<(String, u32)> = findings.shadowed.iter().map(|&(p, _, r)| (name(p), r)).collect();
+    assert!(shadowed.contains(&("broad".into(), 1)), "{shadowed:?}");
+    assert!(!shadowed.contains(&("broad".into(), 0)), "{shadowed:?}");
+    // broad (Deny) and same-priority (Allow) share priority 7, both cover apps pods from tenant a.
+    let conflicts: Vec<(String, String)> = findings.same_priority_conflicts.iter().map(|&(p, q, _)| (name(p), name(q))).collect();
+    assert_eq!(conflicts, vec![("broad".to_string(), "same-priority".to_string())]);
+}

@@ -20,7 +20,7 @@ pub use cluster::{
 pub use engine::lateral::{HopKind, LateralReach, Parent};
 pub use engine::{
     ConnectionCounts,    DirectionVerdict, EngineOptions, EngineStats, Endpoint, Explanation, ExternalRange, GrantOrigin,
-    HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation, RuleRef, TierMatch,
+    HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation, RuleRef, TierFindings, TierMatch,
 };
 pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};
 pub use ports::{PortSet, Protocol};

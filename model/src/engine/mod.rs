@@ -22,7 +22,7 @@ use classes::Classes;
 pub use externals::ExternalRange;
 use fixedbitset::FixedBitSet;
 pub use grants::{GrantOrigin, RuleRef};
-pub use tiers::TierMatch;
+pub use tiers::{TierFindings, TierMatch};
 use grants::{GrantTable, PortClasses};
 use std::collections::{BTreeSet, HashMap};
 
@@ -591,6 +591,11 @@ impl Reachability {
             .filter(|&p| self.table.affects[p][dir] && self.table.subjects[p].contains(c))
             .map(|p| p as u32)
             .collect()
+    }
+
+    /// Shadowed cluster-policy rules and same-priority conflicts (see [`tiers::TierFindings`]).
+    pub fn tier_findings(&self, cluster: &Cluster) -> tiers::TierFindings {
+        self.tiers.findings(cluster, &self.table, &self.port_classes, self.classes.len())
     }
 
     /// Endpoints a policy selects (empty for a policy that selects no pod).

@@ -225,3 +225,79 @@ impl Tiers {
             .map(|r| TierMatch { tier, policy: r.policy, rule: r.rule, action: r.action })
     }
 }
+
+/// Rule-level problems in the cluster-scoped tiers, for audits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TierFindings {
+    /// (policy, direction, rule): rules that never decide anything because rules of higher
+    /// precedence in the same tier always match first.
+    pub shadowed: Vec<(u32, Direction, u32)>,
+    /// (policy, policy, direction): same tier and priority, overlapping subjects, peers and
+    /// ports, different actions — which one applies is undefined upstream.
+    pub same_priority_conflicts: Vec<(u32, u32, Direction)>,
+}
+
+impl Tiers {
+    pub fn findings(&self, cluster: &Cluster, table: &GrantTable, port_classes: &PortClasses, class_count: usize) -> TierFindings {
+        let mut out = TierFindings::default();
+        for direction in [Direction::Ingress, Direction::Egress] {
+            let d = dir_index(direction);
+            for rules in [&self.admin[d], &self.baseline[d]] {
+                // A rule is live if, for some subject class, it matches traffic still undecided.
+                let mut live = vec![false; rules.len()];
+                for x in self.subjects[d].ones() {
+                    let mut undecided: Vec<FixedBitSet> = (0..port_classes.sets.len())
+                        .map(|_| {
+                            let mut b = FixedBitSet::with_capacity(class_count);
+                            b.insert_range(..);
+                            b
+                        })
+                        .collect();
+                    for (i, rule) in rules.iter().enumerate().filter(|(_, r)| r.subject.contains(x)) {
+                        let mut peers = FixedBitSet::with_capacity(class_count);
+                        rule.peers.iter().for_each(|p| peers.union_with(p));
+                        for (ports, restriction) in &rule.entries {
+                            let mut eff = peers.clone();
+                            match (restriction, direction) {
+                                (Some(r), Direction::Egress) => eff.intersect_with(r),
+                                (Some(r), Direction::Ingress) if !r.contains(x) => continue,
+                                _ => {}
+                            }
+                            for &a in &port_classes.covering[*ports as usize] {
+                                let mut m = eff.clone();
+                                m.intersect_with(&undecided[a as usize]);
+                                if !m.is_clear() {
+                                    live[i] = true;
+                                    undecided[a as usize].difference_with(&m);
+                                }
+                            }
+                        }
+                    }
+                }
+                for (i, rule) in rules.iter().enumerate() {
+                    if !live[i] && !rule.subject.is_clear() {
+                        out.shadowed.push((rule.policy, direction, rule.rule));
+                    }
+                }
+                // Conflicts between rules of different policies sharing a priority.
+                for (i, a) in rules.iter().enumerate() {
+                    for b in &rules[i + 1..] {
+                        let (pa, pb) = (&cluster.cluster_policies[a.policy as usize], &cluster.cluster_policies[b.policy as usize]);
+                        if a.policy == b.policy || pa.priority != pb.priority || a.action == b.action || a.subject.is_disjoint(&b.subject) {
+                            continue;
+                        }
+                        let peers_overlap = a.peers.iter().any(|p| b.peers.iter().any(|q| !p.is_disjoint(q)));
+                        let ports_overlap = a.entries.iter().any(|(x, _)| {
+                            b.entries.iter().any(|(y, _)| !table.port_sets[*x as usize].intersection(&table.port_sets[*y as usize]).is_empty())
+                        });
+                        let pair = (a.policy.min(b.policy), a.policy.max(b.policy), direction);
+                        if peers_overlap && ports_overlap && !out.same_priority_conflicts.contains(&pair) {
+                            out.same_priority_conflicts.push(pair);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}

@@ -102,6 +102,11 @@ pub struct Pod {
     pub synthesized: bool,
     /// Some container runs with `securityContext.privileged: true`.
     pub privileged: bool,
+    /// `metadata.annotations` (service-mesh settings live here).
+    pub annotations: Labels,
+    /// Names of the containers, then of the init containers (an injected `istio-proxy` or
+    /// `linkerd-proxy` shows up here).
+    pub containers: Vec<String>,
 }
 
 impl Pod {
@@ -118,6 +123,8 @@ impl Pod {
             workload: None,
             synthesized: false,
             privileged: false,
+            annotations: Labels::new(),
+            containers: Vec::new(),
         }
     }
 

@@ -137,6 +137,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
                 let owner = controller_of(&pod.metadata);
                 let spec = pod.spec.as_ref().ok_or_else(|| at.err("spec", "missing"))?;
                 let mut model = pod_from_spec(&namespace, &name, labels_of(&pod.metadata), spec, &at, "spec")?;
+                model.annotations = pod.metadata.annotations.clone().unwrap_or_default();
                 model.node = spec.node_name.clone();
                 model.ips = pod_ips(pod.status.as_ref(), model.host_network, &at)?;
                 live.push(LivePod { pod: model, owner });
@@ -195,6 +196,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
             name = format!("{}-{}", c.name, c.kind.to_lowercase());
         }
         let mut pod = pod_from_spec(&c.namespace, &name, labels, spec, &at, field)?;
+        pod.annotations = c.template.metadata.as_ref().and_then(|m| m.annotations.clone()).unwrap_or_default();
         // A hostNetwork DaemonSet runs on every node: it speaks with every node address.
         if pod.host_network && c.kind == "DaemonSet" {
             pod.ips = node_ips.clone();
@@ -296,6 +298,7 @@ fn pod_from_spec(namespace: &str, name: &str, labels: Labels, spec: &core::PodSp
         .filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"))
         .map(|(i, c)| (format!("{field}.initContainers[{i}]"), c));
     let containers = spec.containers.iter().enumerate().map(|(i, c)| (format!("{field}.containers[{i}]"), c));
+    pod.containers = spec.containers.iter().chain(spec.init_containers.iter().flatten()).map(|c| c.name.clone()).collect();
     pod.privileged = spec
         .containers
         .iter()

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod explain;
 pub mod filter;
 pub mod generate;
+pub mod live;
 pub mod load;
 pub mod render;
 pub mod select;

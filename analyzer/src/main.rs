@@ -116,6 +116,23 @@ Namespaces are named per team and environment; deployments of 2-6 replicas; per 
 default-deny and a DNS allow policy, then allow rules by app and tier with named ports, endPort \
 ranges, namespace selectors and ipBlocks. kube-system adds 2 CoreDNS and 3 hostNetwork pods.")]
     Generate(cli::generate::GenerateArgs),
+
+    /// Write what netreach reads from a live cluster as one manifest file (read-only).
+    #[command(
+        long_about = "Read a live cluster through a kubeconfig, exactly as --cluster/--context/--kubeconfig do \
+for every command, and write what was read as one manifest (a kind: List) that every command accepts: \
+analyzing the file gives the same answers as analyzing the cluster. metadata.managedFields, the \
+kubectl.kubernetes.io/last-applied-configuration annotation and environment variable values (env[].value; \
+names stay) are dropped. Secrets are never read; nothing is written to the cluster.",
+        after_help = "Examples:\n  \
+netreach snapshot --cluster > cluster.yaml\n  \
+netreach snapshot --context prod -n shop -n payments -o json > shop.json\n  \
+netreach connectivity cluster.yaml\n\n\
+Resources a credential may not list (403) are skipped with a warning (also written as a YAML comment). \
+deploy/rbac.yaml is a ClusterRole with exactly the permissions needed.\n\n\
+Exit codes: 0 success, 2 no kubeconfig/context, 401, unreachable server, TLS error or timeout (nothing on stdout)."
+    )]
+    Snapshot(cli::snapshot::SnapshotArgs),
 }
 
 fn main() -> ExitCode {
@@ -126,6 +143,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => cli::diff::run(args),
         Command::Audit(args) => cli::audit::run(args),
         Command::Generate(args) => cli::generate::run(args),
+        Command::Snapshot(args) => cli::snapshot::run(args),
     };
     cli::exit(outcome)
 }

@@ -6,6 +6,7 @@ pub mod connectivity;
 pub mod diff;
 pub mod generate;
 pub mod paths;
+pub mod snapshot;
 
 use clap::{Args, ValueEnum};
 use netreach::load::{self, Input};
@@ -37,8 +38,11 @@ pub fn exit(outcome: Outcome) -> ExitCode {
 #[derive(Args)]
 pub struct InputArgs {
     /// Files, folders (read recursively: .yaml, .yml, .json) or - for stdin.
-    #[arg(value_name = "PATH", required = true)]
+    #[arg(value_name = "PATH", required_unless_present_any = ["cluster", "context", "kubeconfig"], conflicts_with_all = ["cluster", "context", "kubeconfig"])]
     pub paths: Vec<String>,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
 
     /// How hostNetwork pods are treated (implementation-defined upstream).
     #[arg(long, value_enum, default_value_t = HostNetworkArg::Node)]
@@ -83,11 +87,17 @@ impl InputArgs {
         }
     }
 
-    /// Loads the inputs, prints notes on stderr, and runs the engine.
-    pub fn analyze(&self) -> Result<(Analysis, PhaseTimes), load::LoadError> {
-        let inputs: Vec<Input> = self.paths.iter().map(|p| Input::parse(p)).collect();
+    /// Loads the inputs (files, or a live cluster with `--cluster/--context/--kubeconfig`),
+    /// prints warnings and notes on stderr, and runs the engine.
+    pub fn analyze(&self) -> Result<(Analysis, PhaseTimes), InputError> {
         let started = Instant::now();
-        let loaded = load::load(&inputs)?;
+        let loaded = if self.live.is_live() {
+            let read = self.live.read(self.quiet)?;
+            load::load_values(read.into_values())?
+        } else {
+            let inputs: Vec<Input> = self.paths.iter().map(|p| Input::parse(p)).collect();
+            load::load(&inputs)?
+        };
         let load_time = started.elapsed();
         if !self.quiet {
             for warning in &loaded.report.warnings {
@@ -100,6 +110,135 @@ impl InputArgs {
         let started = Instant::now();
         let analysis = Analysis::new(loaded.cluster, &self.engine_options());
         Ok((analysis, PhaseTimes { load: load_time, engine: started.elapsed() }))
+    }
+}
+
+/// Why inputs could not be analyzed: files, or a live cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error(transparent)]
+    Load(#[from] load::LoadError),
+    #[error(transparent)]
+    Live(#[from] netreach::live::LiveError),
+}
+
+/// Reading a live cluster instead of files (read-only: get and list, never Secrets).
+///
+/// `-n/--namespace` is shared with [`FilterArgs`] (connectivity's filter): both read it from
+/// the command line without consuming it, so their order in a command does not matter.
+#[derive(Clone, Default)]
+pub struct LiveArgs {
+    pub cluster: bool,
+    pub context: Option<String>,
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// `-n/--namespace`, repeatable; empty: every namespace.
+    pub namespaces: Vec<String>,
+    pub all_namespaces: bool,
+    pub request_timeout: std::time::Duration,
+}
+
+/// The live flags clap derives; `-n/--namespace` is added by hand (see [`LiveArgs`]).
+#[derive(Args)]
+struct LiveFlags {
+    /// Read the cluster of the current kubeconfig context instead of files (read-only).
+    #[arg(long, help_heading = "Live cluster")]
+    cluster: bool,
+
+    /// Read the cluster of kubeconfig context NAME (implies --cluster).
+    #[arg(long, value_name = "NAME", help_heading = "Live cluster")]
+    context: Option<String>,
+
+    /// Kubeconfig file (implies --cluster) [default: $KUBECONFIG, then ~/.kube/config].
+    #[arg(long, value_name = "FILE", help_heading = "Live cluster")]
+    kubeconfig: Option<std::path::PathBuf>,
+
+    /// Read every namespace (the default; for kubectl habits).
+    #[arg(short = 'A', long, conflicts_with = "namespaces", help_heading = "Live cluster")]
+    all_namespaces: bool,
+
+    /// Give up on a request after this long (e.g. 30s, 1m, 500ms; 0: never), like kubectl.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = netreach::live::parse_duration, help_heading = "Live cluster")]
+    request_timeout: std::time::Duration,
+}
+
+/// `-n NS` as given, without consuming it from the matches.
+fn namespaces_of(matches: &clap::ArgMatches) -> Vec<String> {
+    matches.try_get_many::<String>("namespaces").ok().flatten().map(|v| v.cloned().collect()).unwrap_or_default()
+}
+
+impl clap::FromArgMatches for LiveArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let f = LiveFlags::from_arg_matches(matches)?;
+        Ok(LiveArgs {
+            cluster: f.cluster,
+            context: f.context,
+            kubeconfig: f.kubeconfig,
+            namespaces: namespaces_of(matches),
+            all_namespaces: f.all_namespaces,
+            request_timeout: f.request_timeout,
+        })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for LiveArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        LiveFlags::augment_args(cmd).arg(
+            clap::Arg::new("namespaces")
+                .short('n')
+                .long("namespace")
+                .value_name("NS")
+                .action(clap::ArgAction::Append)
+                .help_heading("Live cluster")
+                .help(
+                    "With a cluster, read only namespace NS, like kubectl -n (repeatable); pods elsewhere are then \
+unknown. `connectivity` also shows only connections with an end in NS (with files too). Default: every namespace",
+                ),
+        )
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl LiveArgs {
+    /// True when a cluster is to be read instead of files.
+    pub fn is_live(&self) -> bool {
+        self.cluster || self.context.is_some() || self.kubeconfig.is_some()
+    }
+
+    pub fn options(&self, quiet: bool) -> netreach::live::LiveOptions {
+        netreach::live::LiveOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespaces: if self.all_namespaces { Vec::new() } else { self.namespaces.clone() },
+            request_timeout: Some(self.request_timeout).filter(|t| !t.is_zero()),
+            progress: !quiet,
+        }
+    }
+
+    /// Reads the cluster; prints the skipped resources (403) and, with -n, the scope on stderr.
+    pub fn read(&self, quiet: bool) -> Result<netreach::live::ClusterRead, netreach::live::LiveError> {
+        let read = netreach::live::read(&self.options(quiet))?;
+        if !quiet {
+            for warning in &read.warnings {
+                eprintln!("{} {warning}", label("warning:", "33"));
+            }
+            if !read.namespaces.is_empty() {
+                eprintln!(
+                    "{} read only namespace(s) {} of {}: pods elsewhere are unknown, so connections with them are missing (-A reads every namespace)",
+                    label("note:", "36"),
+                    read.namespaces.join(", "),
+                    read.describe()
+                );
+            }
+        }
+        Ok(read)
     }
 }
 
@@ -137,21 +276,51 @@ pub fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn std::io::Wr
     }
 }
 
-/// `--namespace`, `--from`, `--to`: which connections an output shows, in every format.
-#[derive(Args)]
+/// `-n/--namespace`, `--from`, `--to`: which connections an output shows, in every format.
+///
+/// `-n/--namespace` is one flag with [`LiveArgs`] (kubectl users type `-n` for both): it is
+/// declared there, and this struct reads its values from the same command line. So FilterArgs
+/// must be flattened next to an [`InputArgs`]; without one, `namespaces` stays empty.
 pub struct FilterArgs {
     /// Only connections with an end in namespace NS (repeatable: any of them).
-    #[arg(long = "namespace", value_name = "NS")]
     pub namespaces: Vec<String>,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+}
 
+/// The flags FilterArgs declares itself.
+#[derive(Args)]
+struct SelectorFlags {
     /// Only connections from what SEL selects (repeatable: any of them): ns/pod, ns/Kind/name,
     /// ns/workload, ns:NAME, a label selector (app=db,tier!=web), internet, any, an IP or a CIDR.
     #[arg(long, value_name = "SEL")]
-    pub from: Vec<String>,
+    from: Vec<String>,
 
     /// Only connections to what SEL selects (repeatable: any of them; same forms as --from).
     #[arg(long, value_name = "SEL")]
-    pub to: Vec<String>,
+    to: Vec<String>,
+}
+
+impl clap::FromArgMatches for FilterArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let flags = SelectorFlags::from_arg_matches(matches)?;
+        Ok(FilterArgs { namespaces: namespaces_of(matches), from: flags.from, to: flags.to })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for FilterArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        SelectorFlags::augment_args(cmd)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        SelectorFlags::augment_args_for_update(cmd)
+    }
 }
 
 impl FilterArgs {

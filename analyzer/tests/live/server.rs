@@ -1,0 +1,439 @@
+//! A loopback Kubernetes API server for tests: plain HTTP/1.1 on 127.0.0.1 (std::net, one
+//! thread per connection, keep-alive), serving list endpoints with the JSON a real API server
+//! returns (`kind: PodList`, items without apiVersion/kind, `metadata.continue`, Status bodies
+//! for errors), from objects read out of fixture manifests.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Resources the fake server knows: kind → (group version, plural, namespaced).
+pub fn resource_of(kind: &str) -> Option<(&'static str, &'static str, bool)> {
+    Some(match kind {
+        "Namespace" => ("v1", "namespaces", false),
+        "Node" => ("v1", "nodes", false),
+        "Pod" => ("v1", "pods", true),
+        "Service" => ("v1", "services", true),
+        "ReplicationController" => ("v1", "replicationcontrollers", true),
+        "Secret" => ("v1", "secrets", true),
+        "NetworkPolicy" => ("networking.k8s.io/v1", "networkpolicies", true),
+        "Deployment" => ("apps/v1", "deployments", true),
+        "ReplicaSet" => ("apps/v1", "replicasets", true),
+        "StatefulSet" => ("apps/v1", "statefulsets", true),
+        "DaemonSet" => ("apps/v1", "daemonsets", true),
+        "Job" => ("batch/v1", "jobs", true),
+        "CronJob" => ("batch/v1", "cronjobs", true),
+        "AdminNetworkPolicy" => ("policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", false),
+        "BaselineAdminNetworkPolicy" => ("policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies", false),
+        "ClusterNetworkPolicy" => ("policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", false),
+        "PeerAuthentication" => ("security.istio.io/v1", "peerauthentications", true),
+        _ => return None,
+    })
+}
+
+/// How the fake cluster behaves.
+pub struct Behaviour {
+    /// Objects, each with apiVersion and kind (as in manifests).
+    pub objects: Vec<Value>,
+    /// Items per page at most (the client's `limit` also applies).
+    pub page_size: usize,
+    /// Plurals whose list calls answer 403 (e.g. "pods").
+    pub forbidden: Vec<String>,
+    /// The bearer token accepted; other requests get 401.
+    pub token: String,
+    /// Never answer (the connection stays open).
+    pub hang: bool,
+    /// Answer 410 Gone to the first request carrying a continue token.
+    pub expire_first_continue: bool,
+    /// Plurals whose list calls answer 500.
+    pub broken: Vec<String>,
+}
+
+impl Behaviour {
+    pub fn new(objects: Vec<Value>) -> Behaviour {
+        Behaviour {
+            objects,
+            page_size: 500,
+            forbidden: Vec::new(),
+            token: "good-token".into(),
+            hang: false,
+            expire_first_continue: false,
+            broken: Vec::new(),
+        }
+    }
+}
+
+pub struct Server {
+    pub port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Server {
+    pub fn start(behaviour: Behaviour) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let behaviour = Arc::new(Mutex::new(behaviour));
+        let (log2, stop2) = (log.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (log, stop, behaviour) = (log2.clone(), stop2.clone(), behaviour.clone());
+                std::thread::spawn(move || serve_connection(stream, &behaviour, &log, &stop));
+            }
+        });
+        Server { port, log, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Request lines seen, e.g. `GET /api/v1/pods?limit=500`.
+    pub fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn serve_connection(stream: TcpStream, behaviour: &Mutex<Behaviour>, log: &Mutex<Vec<String>>, stop: &AtomicBool) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut authorization = None;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("authorization") {
+                    authorization = Some(value.trim().to_string());
+                }
+            }
+        }
+        let mut parts = request_line.split_whitespace();
+        let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+        log.lock().unwrap().push(format!("{method} {target}"));
+        let (hang, token) = {
+            let b = behaviour.lock().unwrap();
+            (b.hang, b.token.clone())
+        };
+        if hang {
+            while !stop.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            return;
+        }
+        let (code, body) = if authorization.as_deref() != Some(&format!("Bearer {token}")) {
+            status(401, "Unauthorized", "Unauthorized")
+        } else if method != "GET" {
+            status(405, "MethodNotAllowed", "the fake server is read-only")
+        } else {
+            let mut b = behaviour.lock().unwrap();
+            route(&target, &mut b)
+        };
+        let reason = match code {
+            200 => "OK",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not Found",
+            410 => "Gone",
+            _ => "Error",
+        };
+        let response = format!(
+            "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if writer.write_all(response.as_bytes()).and_then(|_| writer.flush()).is_err() {
+            return;
+        }
+    }
+}
+
+fn status(code: u16, reason: &str, message: &str) -> (u16, String) {
+    let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                      "message": message, "reason": reason, "code": code});
+    (code, body.to_string())
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// A continue token with characters that must be escaped in a query string.
+fn token_for(offset: usize) -> String {
+    format!("eyJvZmZzZXQi+{offset}/==")
+}
+
+fn route(target: &str, b: &mut Behaviour) -> (u16, String) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let params: BTreeMap<String, String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (k.to_string(), percent_decode(v))
+        })
+        .collect();
+    if path == "/apis" {
+        let mut versions: Vec<&str> = vec!["apps/v1", "batch/v1", "networking.k8s.io/v1"];
+        for o in &b.objects {
+            let gv = o["apiVersion"].as_str().unwrap_or("");
+            if gv.contains('/') && !versions.contains(&gv) {
+                versions.push(gv);
+            }
+        }
+        // One entry per group with all its versions, as a real server lists them.
+        let mut by_group: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+        for gv in &versions {
+            let (group, version) = gv.split_once('/').unwrap();
+            by_group.entry(group).or_default().push(json!({"groupVersion": gv, "version": version}));
+        }
+        let groups: Vec<Value> = by_group
+            .into_iter()
+            .map(|(group, versions)| json!({"name": group, "preferredVersion": versions[0].clone(), "versions": versions}))
+            .collect();
+        return (200, json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}).to_string());
+    }
+    // /api/v1/... or /apis/GROUP/VERSION/...
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let (group_version, rest) = match segments.as_slice() {
+        ["api", "v1", rest @ ..] => ("v1".to_string(), rest.to_vec()),
+        ["apis", group, version, rest @ ..] => (format!("{group}/{version}"), rest.to_vec()),
+        _ => return status(404, "NotFound", "the server could not find the requested resource"),
+    };
+    let (namespace, plural, name) = match rest.as_slice() {
+        [plural] => (None, *plural, None),
+        ["namespaces", name] => (None, "namespaces", Some(*name)),
+        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
+        _ => return status(404, "NotFound", "the server could not find the requested resource"),
+    };
+    let Some(kind) = b.objects.iter().chain(KNOWN.iter()).find_map(|o| {
+        let kind = o["kind"].as_str()?;
+        let (gv, p, _) = resource_of(kind)?;
+        (gv == group_version && p == plural).then(|| kind.to_string())
+    }) else {
+        return status(404, "NotFound", "the server could not find the requested resource");
+    };
+    let (_, _, namespaced) = resource_of(&kind).unwrap();
+    if b.forbidden.iter().any(|f| f == plural) {
+        let scope = match namespace {
+            Some(ns) => format!("in the namespace \"{ns}\""),
+            None => "at the cluster scope".to_string(),
+        };
+        let group = group_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let message = format!(
+            "{plural} is forbidden: User \"system:serviceaccount:default:netreach\" cannot list resource \"{plural}\" in API group \"{group}\" {scope}"
+        );
+        return status(403, "Forbidden", &message);
+    }
+    if b.broken.iter().any(|f| f == plural) {
+        return status(500, "InternalError", "etcdserver: request timed out");
+    }
+    let namespace_of = |o: &Value| o["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+    let mut items: Vec<Value> = b
+        .objects
+        .iter()
+        .filter(|o| o["kind"].as_str() == Some(kind.as_str()))
+        .filter(|o| namespace.is_none() || !namespaced || Some(namespace_of(o).as_str()) == namespace)
+        .cloned()
+        .collect();
+    if let Some(name) = name {
+        return match items.into_iter().find(|o| o["metadata"]["name"].as_str() == Some(name)) {
+            Some(o) => (200, o.to_string()),
+            None => status(404, "NotFound", &format!("namespaces \"{name}\" not found")),
+        };
+    }
+    let offset = match params.get("continue") {
+        None => 0,
+        Some(t) => {
+            if b.expire_first_continue {
+                b.expire_first_continue = false;
+                return status(410, "Expired", "The provided continue parameter is too old to display a consistent list result.");
+            }
+            match (0..=items.len()).find(|o| &token_for(*o) == t) {
+                Some(o) => o,
+                None => return status(400, "BadRequest", "invalid continue token"),
+            }
+        }
+    };
+    let limit = params.get("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(usize::MAX).min(b.page_size);
+    let end = (offset + limit).min(items.len());
+    let remaining = items.len() - end;
+    let page: Vec<Value> = items
+        .drain(offset..end)
+        .map(|mut o| {
+            // Typed lists' items carry neither apiVersion nor kind.
+            let map = o.as_object_mut().unwrap();
+            map.remove("apiVersion");
+            map.remove("kind");
+            o
+        })
+        .collect();
+    let mut metadata = json!({"resourceVersion": "4242"});
+    if remaining > 0 {
+        metadata["continue"] = json!(token_for(end));
+        metadata["remainingItemCount"] = json!(remaining);
+    }
+    (200, json!({"kind": format!("{kind}List"), "apiVersion": group_version, "metadata": metadata, "items": page}).to_string())
+}
+
+/// Kinds always served, even with no objects (an empty list, like a real cluster).
+static KNOWN: std::sync::LazyLock<Vec<Value>> = std::sync::LazyLock::new(|| {
+    ["Namespace", "Node", "Pod", "Service", "ReplicationController", "Secret", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"]
+        .iter()
+        .map(|k| json!({"kind": k}))
+        .collect()
+});
+
+/// Every object of the manifests under `dir`, Lists unpacked, namespaced objects given the
+/// namespace the API server would (`default`) and the decorations a live cluster has:
+/// managedFields, a last-applied-configuration annotation, environment variable values.
+pub fn objects_of(dir: &Path) -> Vec<Value> {
+    let mut files = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+                out.push(p);
+            }
+        }
+    }
+    if dir.is_dir() {
+        walk(dir, &mut files);
+    } else {
+        files.push(dir.to_path_buf());
+    }
+    let mut objects = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
+        for doc in docs {
+            flatten(doc, &mut objects);
+        }
+    }
+    for o in &mut objects {
+        let kind = o["kind"].as_str().unwrap_or("").to_string();
+        if let Some((_, _, true)) = resource_of(&kind) {
+            if o["metadata"]["namespace"].as_str().is_none() {
+                o["metadata"]["namespace"] = json!("default");
+            }
+        }
+        decorate(o);
+    }
+    objects
+}
+
+fn flatten(doc: Value, out: &mut Vec<Value>) {
+    if doc.is_null() {
+        return;
+    }
+    if doc["kind"].as_str().is_some_and(|k| k.ends_with("List")) {
+        for item in doc["items"].as_array().cloned().unwrap_or_default() {
+            flatten(item, out);
+        }
+    } else {
+        out.push(doc);
+    }
+}
+
+/// What a live cluster adds that snapshots must drop.
+fn decorate(o: &mut Value) {
+    let copy = o.to_string();
+    let metadata = o["metadata"].as_object_mut().unwrap();
+    metadata.insert("managedFields".into(), json!([{"manager": "kubectl-client-side-apply", "operation": "Update", "fieldsV1": {"f:metadata": {}}}]));
+    metadata.insert("uid".into(), json!("3f1c7a52-0000-4000-8000-000000000000"));
+    let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
+    annotations["kubectl.kubernetes.io/last-applied-configuration"] = json!(copy);
+    fn env(spec: &mut Value) {
+        if let Some(containers) = spec.get_mut("containers").and_then(Value::as_array_mut) {
+            for c in containers {
+                c["env"] = json!([{"name": "DB_PASSWORD", "value": "hunter2"}, {"name": "MODE", "value": "true"}]);
+            }
+        }
+    }
+    match o["kind"].as_str() {
+        Some("Pod") => env(&mut o["spec"]),
+        Some("Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicationController") => env(&mut o["spec"]["template"]["spec"]),
+        Some("CronJob") => env(&mut o["spec"]["jobTemplate"]["spec"]["template"]["spec"]),
+        _ => {}
+    }
+}
+
+/// A kubeconfig in `dir` pointing at `server`, with a bearer token; returns its path.
+pub fn kubeconfig(dir: &Path, server: &str, token: &str, namespace: Option<&str>) -> PathBuf {
+    let namespace = namespace.map(|n| format!("\n    namespace: {n}")).unwrap_or_default();
+    let text = format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: {server}
+contexts:
+- name: test
+  context:
+    cluster: test
+    user: tester{namespace}
+- name: other
+  context:
+    cluster: test
+    user: tester
+current-context: test
+users:
+- name: tester
+  user:
+    token: {token}
+"
+    );
+    let path = dir.join("kubeconfig");
+    std::fs::write(&path, text).unwrap();
+    path
+}

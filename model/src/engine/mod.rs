@@ -474,6 +474,20 @@ impl Reachability {
         counts
     }
 
+    pub fn class_count(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// Endpoint indices of one equivalence class, ascending.
+    pub fn class_members(&self, class: usize) -> &[u32] {
+        &self.classes.members[class]
+    }
+
+    /// Destination classes a class reaches, ascending, with what is allowed.
+    pub fn class_row(&self, class: usize) -> impl Iterator<Item = (usize, &PortSet)> + '_ {
+        self.rows[class].iter().map(|&(d, res)| (d as usize, &self.results[res as usize]))
+    }
+
     /// The equivalence class of an endpoint; endpoints of one class are treated identically.
     pub fn class_of(&self, endpoint: Endpoint) -> usize {
         self.classes.class_of[self.index_of(endpoint)] as usize
@@ -518,16 +532,10 @@ impl Reachability {
         let verdict = |direction: Direction, subject: Endpoint| {
             let isolated_by = self.isolating_policies(subject, direction);
             let allowed_by = self
-                .table
-                .grants
-                .iter()
-                .filter(|g| {
-                    g.direction == direction
-                        && self.table.class_sets[g.sources as usize].contains(s)
-                        && self.table.class_sets[g.destinations as usize].contains(d)
-                        && self.table.port_sets[g.ports as usize].contains(protocol, port)
-                })
-                .map(|g| g.origin)
+                .grants_between(src, dst, direction)
+                .into_iter()
+                .filter(|(_, ports)| ports.contains(protocol, port))
+                .map(|(origin, _)| origin)
                 .collect();
             let (subject_class, peer_class) = if direction == Direction::Egress { (s, d) } else { (d, s) };
             let tier = |t| self.tiers.first_match(t, direction, subject_class, peer_class, protocol, port, &self.table);

@@ -49,6 +49,40 @@ fn dir_index(d: Direction) -> usize {
     if d == Direction::Ingress { 0 } else { 1 }
 }
 
+
+/// The peer classes one rule matches for subject class `x`, per port class (`None` where the
+/// rule does not cover the port class).
+fn rule_matches(rule: &TierRule, direction: Direction, x: usize, port_classes: &PortClasses, class_count: usize) -> Vec<Option<FixedBitSet>> {
+    let mut peers = FixedBitSet::with_capacity(class_count);
+    for p in &rule.peers {
+        peers.union_with(p);
+    }
+    let mut matched: Vec<Option<FixedBitSet>> = vec![None; port_classes.sets.len()];
+    for (ports, restriction) in &rule.entries {
+        let mut eff = peers.clone();
+        match (restriction, direction) {
+            // A named port resolves on the destination: the peer for egress, the subject for ingress.
+            (Some(r), Direction::Egress) => eff.intersect_with(r),
+            (Some(r), Direction::Ingress) if !r.contains(x) => continue,
+            _ => {}
+        }
+        for &a in &port_classes.covering[*ports as usize] {
+            matched[a as usize].get_or_insert_with(|| FixedBitSet::with_capacity(class_count)).union_with(&eff);
+        }
+    }
+    matched
+}
+
+fn everything(a_count: usize, class_count: usize) -> Vec<FixedBitSet> {
+    (0..a_count)
+        .map(|_| {
+            let mut b = FixedBitSet::with_capacity(class_count);
+            b.insert_range(..);
+            b
+        })
+        .collect()
+}
+
 impl Tiers {
     pub fn is_empty(&self) -> bool {
         self.subjects.iter().all(|s| s.is_clear())
@@ -122,32 +156,11 @@ impl Tiers {
         class_count: usize,
     ) -> (Vec<FixedBitSet>, Vec<FixedBitSet>) {
         let a_count = port_classes.sets.len();
-        let mut undecided: Vec<FixedBitSet> = (0..a_count)
-            .map(|_| {
-                let mut b = FixedBitSet::with_capacity(class_count);
-                b.insert_range(..);
-                b
-            })
-            .collect();
+        let mut undecided = everything(a_count, class_count);
         let mut allow = vec![FixedBitSet::with_capacity(class_count); a_count];
         let mut deny = vec![FixedBitSet::with_capacity(class_count); a_count];
         for rule in rules.iter().filter(|r| r.subject.contains(x)) {
-            let mut peers = FixedBitSet::with_capacity(class_count);
-            for p in &rule.peers {
-                peers.union_with(p);
-            }
-            let mut matched: Vec<Option<FixedBitSet>> = vec![None; a_count];
-            for (ports, restriction) in &rule.entries {
-                let mut eff = peers.clone();
-                match (restriction, direction) {
-                    (Some(r), Direction::Egress) => eff.intersect_with(r),
-                    (Some(r), Direction::Ingress) if !r.contains(x) => continue,
-                    _ => {}
-                }
-                for &a in &port_classes.covering[*ports as usize] {
-                    matched[a as usize].get_or_insert_with(|| FixedBitSet::with_capacity(class_count)).union_with(&eff);
-                }
-            }
+            let matched = rule_matches(rule, direction, x, port_classes, class_count);
             for (a, m) in matched.into_iter().enumerate() {
                 let Some(mut m) = m else { continue };
                 m.intersect_with(&undecided[a]);
@@ -246,30 +259,14 @@ impl Tiers {
                 // A rule is live if, for some subject class, it matches traffic still undecided.
                 let mut live = vec![false; rules.len()];
                 for x in self.subjects[d].ones() {
-                    let mut undecided: Vec<FixedBitSet> = (0..port_classes.sets.len())
-                        .map(|_| {
-                            let mut b = FixedBitSet::with_capacity(class_count);
-                            b.insert_range(..);
-                            b
-                        })
-                        .collect();
+                    let mut undecided = everything(port_classes.sets.len(), class_count);
                     for (i, rule) in rules.iter().enumerate().filter(|(_, r)| r.subject.contains(x)) {
-                        let mut peers = FixedBitSet::with_capacity(class_count);
-                        rule.peers.iter().for_each(|p| peers.union_with(p));
-                        for (ports, restriction) in &rule.entries {
-                            let mut eff = peers.clone();
-                            match (restriction, direction) {
-                                (Some(r), Direction::Egress) => eff.intersect_with(r),
-                                (Some(r), Direction::Ingress) if !r.contains(x) => continue,
-                                _ => {}
-                            }
-                            for &a in &port_classes.covering[*ports as usize] {
-                                let mut m = eff.clone();
-                                m.intersect_with(&undecided[a as usize]);
-                                if !m.is_clear() {
-                                    live[i] = true;
-                                    undecided[a as usize].difference_with(&m);
-                                }
+                        for (a, m) in rule_matches(rule, direction, x, port_classes, class_count).into_iter().enumerate() {
+                            let Some(mut m) = m else { continue };
+                            m.intersect_with(&undecided[a]);
+                            if !m.is_clear() {
+                                live[i] = true;
+                                undecided[a].difference_with(&m);
                             }
                         }
                     }

@@ -146,8 +146,21 @@ pub const EXCEPT_OUTSIDE_CIDR: Check = Check {
     summary: "an ipBlock except entry that is not a strict subset of its cidr (the API server rejects it; it excludes nothing)",
 };
 
+pub const SHADOWED_TIER_RULE: Check = Check {
+    id: "NR015",
+    name: "cluster-policy-rule-shadowed",
+    severity: Severity::Low,
+    summary: "a cluster-scoped policy rule that never decides: rules of higher precedence in its tier always match first",
+};
+pub const SAME_PRIORITY_CONFLICT: Check = Check {
+    id: "NR016",
+    name: "cluster-policy-same-priority-conflict",
+    severity: Severity::High,
+    summary: "two cluster-scoped policies of one tier share a priority and overlap with different actions: upstream leaves undefined which applies",
+};
+
 /// Every check, in id order.
-pub const CHECKS: [Check; 14] = [
+pub const CHECKS: [Check; 16] = [
     NO_DEFAULT_DENY_INGRESS,
     NO_DEFAULT_DENY_EGRESS,
     PODS_WITHOUT_INGRESS_POLICY,
@@ -162,6 +175,8 @@ pub const CHECKS: [Check; 14] = [
     PEER_MATCHES_NOTHING,
     NAMED_PORT_UNRESOLVED,
     EXCEPT_OUTSIDE_CIDR,
+    SHADOWED_TIER_RULE,
+    SAME_PRIORITY_CONFLICT,
 ];
 
 /// A Kubernetes object a finding is about, optionally narrowed to a field
@@ -178,6 +193,10 @@ pub struct ObjectRef {
 impl ObjectRef {
     pub fn namespace(name: &str) -> ObjectRef {
         ObjectRef { kind: "Namespace".into(), namespace: None, name: name.into(), field: None }
+    }
+
+    pub fn cluster_policy(policy: &netreach_model::ClusterPolicy, field: Option<String>) -> ObjectRef {
+        ObjectRef { kind: policy.kind.as_str().into(), namespace: None, name: policy.name.clone(), field }
     }
 
     pub fn policy(policy: &NetworkPolicy, field: Option<String>) -> ObjectRef {
@@ -289,6 +308,7 @@ pub fn audit(analysis: &Analysis, options: &EngineOptions) -> AuditReport {
     ctx.dead_policies_and_peers(&mut findings);
     ctx.unresolved_named_ports(&mut findings);
     ctx.misplaced_excepts(&mut findings);
+    ctx.tier_rules(&mut findings);
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -830,6 +850,39 @@ impl<'a> Context<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// NR015, NR016: from the engine's first-match analysis of the tiers.
+    fn tier_rules(&self, out: &mut Vec<Finding>) {
+        let cluster = &self.a.cluster;
+        let findings = self.a.reach.tier_findings(cluster);
+        let dir = |d: Direction| if d == Direction::Ingress { "ingress" } else { "egress" };
+        for (p, direction, r) in findings.shadowed {
+            let policy = &cluster.cluster_policies[p as usize];
+            out.push(Finding::new(
+                SHADOWED_TIER_RULE,
+                None,
+                vec![ObjectRef::cluster_policy(policy, Some(format!("spec.{}[{r}]", dir(direction))))],
+                format!("{} {}[{r}] never decides: earlier rules of its tier (priority and rule order) match all its traffic first", policy.id(), dir(direction)),
+                "remove the rule, or give it precedence (a lower priority value or an earlier position)".to_string(),
+            ));
+        }
+        for (p, q, direction) in findings.same_priority_conflicts {
+            let (a, b) = (&cluster.cluster_policies[p as usize], &cluster.cluster_policies[q as usize]);
+            out.push(Finding::new(
+                SAME_PRIORITY_CONFLICT,
+                None,
+                vec![ObjectRef::cluster_policy(a, None), ObjectRef::cluster_policy(b, None)],
+                format!(
+                    "{} and {} both have priority {} and overlapping {} rules with different actions: which one applies is undefined",
+                    a.id(),
+                    b.id(),
+                    a.priority,
+                    dir(direction)
+                ),
+                "give the two policies distinct priorities".to_string(),
+            ));
         }
     }
 

@@ -390,7 +390,19 @@ impl<'a> Diff<'a> {
         if level == Level::Pod {
             let nodes = (0..self.shared.len()).map(|k| self.shared_node(k)).collect();
             let counts = self.pair_counts();
-            return DiffView { diff: self, level, nodes, entries: Vec::new(), counts: [counts.added, counts.removed, counts.changed] };
+            let mut view = DiffView {
+                diff: self,
+                level,
+                nodes,
+                external: Vec::new(),
+                sizes: Vec::new(),
+                by_group: Vec::new(),
+                split: Vec::new(),
+                counts: [counts.added, counts.removed, counts.changed],
+                widths: (0, 0),
+            };
+            view.widths = view.pod_widths();
+            return view;
         }
         // Group of each shared endpoint: the group both sides agree on; a pod whose group
         // differs between the sides (it moved to another workload) stands alone.
@@ -431,76 +443,45 @@ impl<'a> Diff<'a> {
         for &g in &group_of {
             sizes[g as usize] += 1;
         }
-        // Each joint class as (group, members in it).
-        let split: Vec<Vec<(u32, u64)>> = self
-            .members
-            .iter()
-            .map(|m| {
-                let mut v: Vec<(u32, u64)> = Vec::new();
-                for &e in m {
-                    let g = group_of[e as usize];
-                    match v.iter_mut().find(|(x, _)| *x == g) {
-                        Some(entry) => entry.1 += 1,
-                        None => v.push((g, 1)),
-                    }
-                }
-                v
-            })
-            .collect();
-        struct Acc {
-            deltas: Vec<u32>,
-            pairs: GroupPairs,
-        }
-        let mut merged: HashMap<(u32, u32), Acc> = HashMap::new();
-        for (s, row) in self.rows.iter().enumerate() {
-            for &(d, delta) in row {
-                let kind = self.deltas[delta as usize].kind();
-                for &(gs, cs) in &split[s] {
-                    for &(gd, cd) in &split[d as usize] {
-                        if external[gs as usize] && external[gd as usize] {
-                            continue;
-                        }
-                        let n = if s == d as usize && gs == gd { cs * (cs - 1) } else { cs * cd };
-                        if n == 0 {
-                            continue;
-                        }
-                        let acc = merged.entry((gs, gd)).or_insert_with(|| Acc { deltas: Vec::new(), pairs: GroupPairs::default() });
-                        if acc.deltas.last() != Some(&delta) {
-                            acc.deltas.push(delta);
-                        }
-                        match kind {
-                            ChangeKind::Added => acc.pairs.added += n,
-                            ChangeKind::Removed => acc.pairs.removed += n,
-                            ChangeKind::Changed => acc.pairs.changed += n,
-                        }
-                    }
+        // Each joint class as (group, members in it), and each group as (joint class, members).
+        let mut split: Vec<Vec<(u32, u64)>> = vec![Vec::new(); self.members.len()];
+        let mut by_group: Vec<Vec<(u32, u64)>> = vec![Vec::new(); nodes.len()];
+        for (j, m) in self.members.iter().enumerate() {
+            for &e in m {
+                let g = group_of[e as usize];
+                match split[j].iter_mut().find(|(x, _)| *x == g) {
+                    Some(entry) => entry.1 += 1,
+                    None => split[j].push((g, 1)),
                 }
             }
+            for &(g, n) in &split[j] {
+                by_group[g as usize].push((j as u32, n));
+            }
         }
-        let mut entries: Vec<GroupEntry> = merged
-            .into_iter()
-            .map(|((gs, gd), mut acc)| {
-                acc.deltas.sort_unstable();
-                acc.deltas.dedup();
-                let mut delta = Delta { before: PortSet::empty(), after: PortSet::empty(), gained: PortSet::empty(), lost: PortSet::empty() };
-                for &k in &acc.deltas {
-                    let d = &self.deltas[k as usize];
-                    delta.before.union_with(&d.before);
-                    delta.after.union_with(&d.after);
-                    delta.gained.union_with(&d.gained);
-                    delta.lost.union_with(&d.lost);
-                }
-                let (ns, nd) = (sizes[gs as usize], sizes[gd as usize]);
-                acc.pairs.of = if gs == gd { ns * (ns - 1) } else { ns * nd };
-                GroupEntry { src: gs, dst: gd, delta, pairs: acc.pairs }
-            })
-            .collect();
-        entries.sort_by_key(|e| (e.src, e.dst));
-        let mut counts = [0u64; 3];
-        for e in &entries {
-            counts[e.delta.kind() as usize] += 1;
-        }
-        DiffView { diff: self, level, nodes, entries, counts }
+        let mut view = DiffView { diff: self, level, nodes, external, sizes, by_group, split, counts: [0; 3], widths: (0, 0) };
+        // One pass to count entries and size the text columns; output passes stream again.
+        let (mut counts, mut widths) = ([0u64; 3], (0, 0));
+        let width = |n: &Node| n.name.chars().count();
+        let _ = view.walk_groups::<()>(|gs, gd, _, pairs| {
+            counts[group_kind(&pairs) as usize] += 1;
+            widths = (widths.0.max(width(&view.nodes[gs as usize])), widths.1.max(width(&view.nodes[gd as usize])));
+            Ok(())
+        });
+        view.counts = counts;
+        view.widths = widths;
+        view
+    }
+}
+
+/// The kind of a group-level entry: `added` when every pair that changed was added, `removed`
+/// when every one was removed, else `changed` (exactly the kinds of the merged before/after).
+fn group_kind(p: &GroupPairs) -> ChangeKind {
+    if p.removed == 0 && p.changed == 0 {
+        ChangeKind::Added
+    } else if p.added == 0 && p.changed == 0 {
+        ChangeKind::Removed
+    } else {
+        ChangeKind::Changed
     }
 }
 
@@ -576,20 +557,34 @@ pub struct Node {
     pub name: String,
 }
 
-struct GroupEntry {
-    src: u32,
-    dst: u32,
-    delta: Delta,
-    pairs: GroupPairs,
-}
-
 /// One difference: between two shared endpoints, or merged between two groups.
 pub struct Change<'v> {
     pub src: &'v Node,
     pub dst: &'v Node,
     pub delta: &'v Delta,
-    /// At workload and namespace level: the pod pairs behind the entry.
+    /// At workload and namespace level: the endpoint pairs behind the entry.
     pub pairs: Option<GroupPairs>,
+    /// Node indices, and the delta's index in the diff when it is one (not merged): writers
+    /// render each node and each delta once.
+    src_index: u32,
+    dst_index: u32,
+    delta_index: Option<u32>,
+}
+
+/// Renders each of the diff's deltas once, however many entries share it.
+struct DeltaCache(Vec<Option<String>>);
+
+impl DeltaCache {
+    fn new(diff: &Diff) -> DeltaCache {
+        DeltaCache(vec![None; diff.deltas.len()])
+    }
+
+    fn get(&mut self, c: &Change, render: impl Fn(&Delta) -> String) -> std::borrow::Cow<'_, str> {
+        match c.delta_index {
+            Some(k) => std::borrow::Cow::Borrowed(self.0[k as usize].get_or_insert_with(|| render(c.delta)).as_str()),
+            None => std::borrow::Cow::Owned(render(c.delta)),
+        }
+    }
 }
 
 impl Change<'_> {
@@ -598,17 +593,26 @@ impl Change<'_> {
     }
 }
 
-/// The diff at one `--level`. At group levels an entry merges the pod pairs that changed
+/// The diff at one `--level`. At group levels an entry merges the endpoint pairs that changed
 /// between two groups: `before`/`after`/`gained`/`lost` are unions over those pairs, and the
 /// entry is `added` when none of them allowed anything before, `removed` when none allows
-/// anything after, `changed` otherwise.
+/// anything after, `changed` otherwise. Entries are streamed one source at a time, never
+/// stored: a diff that opens every pair of a large cluster costs time, not memory.
 pub struct DiffView<'d, 'a> {
     pub diff: &'d Diff<'a>,
     pub level: Level,
+    /// Pod level: the shared endpoints; else the groups, sorted by (external, id).
     nodes: Vec<Node>,
-    entries: Vec<GroupEntry>,
+    /// Group levels: per group, external or not; shared members; members by joint class.
+    external: Vec<bool>,
+    sizes: Vec<u64>,
+    by_group: Vec<Vec<(u32, u64)>>,
+    /// Group levels: per joint class, its members by group.
+    split: Vec<Vec<(u32, u64)>>,
     /// Entries per kind (endpoint pairs at pod level).
     counts: [u64; 3],
+    /// Widest source and destination names among the entries.
+    widths: (usize, usize),
 }
 
 impl DiffView<'_, '_> {
@@ -619,11 +623,11 @@ impl DiffView<'_, '_> {
 
     /// The widest source and destination names among the entries (for aligned text columns).
     pub fn name_widths(&self) -> (usize, usize) {
+        self.widths
+    }
+
+    fn pod_widths(&self) -> (usize, usize) {
         let width = |g: u32| self.nodes[g as usize].name.chars().count();
-        if self.level != Level::Pod {
-            let src = self.entries.iter().map(|e| width(e.src)).max().unwrap_or(0);
-            return (src, self.entries.iter().map(|e| width(e.dst)).max().unwrap_or(0));
-        }
         let diff = self.diff;
         let (mut src, mut dst) = (vec![false; diff.members.len()], vec![false; diff.members.len()]);
         for (s, row) in diff.rows.iter().enumerate() {
@@ -639,16 +643,84 @@ impl DiffView<'_, '_> {
         (widest(src), widest(dst))
     }
 
-    /// Every entry of one kind, sorted by source then destination (pods in id order, then
-    /// external ranges). At pod level pairs are expanded here, one source at a time.
-    pub fn for_each_change<E>(&self, kind: ChangeKind, mut f: impl FnMut(Change<'_>) -> Result<(), E>) -> Result<(), E> {
-        if self.level != Level::Pod {
-            for e in self.entries.iter().filter(|e| e.delta.kind() == kind) {
-                f(Change { src: &self.nodes[e.src as usize], dst: &self.nodes[e.dst as usize], delta: &e.delta, pairs: Some(e.pairs) })?;
-            }
-            return Ok(());
-        }
+    /// Group levels: every group pair with a changed endpoint pair, in (source, destination)
+    /// order, with the deltas involved (sorted, distinct) and the pair counts. Work follows the
+    /// joint class rows; memory is one accumulator per group.
+    fn walk_groups<E>(&self, mut f: impl FnMut(u32, u32, &[u32], GroupPairs) -> Result<(), E>) -> Result<(), E> {
         let diff = self.diff;
+        let mut acc: Vec<(Vec<u32>, GroupPairs)> = vec![(Vec::new(), GroupPairs::default()); self.nodes.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        for gs in 0..self.nodes.len() {
+            for &(js, cs) in &self.by_group[gs] {
+                for &(jd, delta) in &diff.rows[js as usize] {
+                    let kind = diff.deltas[delta as usize].kind();
+                    for &(gd, cd) in &self.split[jd as usize] {
+                        if self.external[gs] && self.external[gd as usize] {
+                            continue;
+                        }
+                        let n = if js == jd && gs == gd as usize { cs * (cs - 1) } else { cs * cd };
+                        if n == 0 {
+                            continue;
+                        }
+                        let (deltas, pairs) = &mut acc[gd as usize];
+                        if deltas.is_empty() {
+                            touched.push(gd);
+                        }
+                        if deltas.last() != Some(&delta) {
+                            deltas.push(delta);
+                        }
+                        match kind {
+                            ChangeKind::Added => pairs.added += n,
+                            ChangeKind::Removed => pairs.removed += n,
+                            ChangeKind::Changed => pairs.changed += n,
+                        }
+                    }
+                }
+            }
+            touched.sort_unstable();
+            for &gd in &touched {
+                let (deltas, pairs) = &mut acc[gd as usize];
+                deltas.sort_unstable();
+                deltas.dedup();
+                let (ns, nd) = (self.sizes[gs], self.sizes[gd as usize]);
+                pairs.of = if gs == gd as usize { ns * (ns - 1) } else { ns * nd };
+                f(gs as u32, gd, deltas, *pairs)?;
+                deltas.clear();
+                *pairs = GroupPairs::default();
+            }
+            touched.clear();
+        }
+        Ok(())
+    }
+
+    /// Every entry of one kind, sorted by source then destination (pods in namespace/name
+    /// order, groups by id, external ranges last), expanded one source at a time.
+    pub fn for_each_change<E>(&self, kind: ChangeKind, mut f: impl FnMut(Change<'_>) -> Result<(), E>) -> Result<(), E> {
+        let diff = self.diff;
+        if self.level != Level::Pod {
+            return self.walk_groups(|gs, gd, deltas, pairs| {
+                if group_kind(&pairs) != kind {
+                    return Ok(());
+                }
+                let merged;
+                let (delta, delta_index) = if let [one] = deltas {
+                    (&diff.deltas[*one as usize], Some(*one))
+                } else {
+                    let mut m = Delta { before: PortSet::empty(), after: PortSet::empty(), gained: PortSet::empty(), lost: PortSet::empty() };
+                    for &k in deltas {
+                        let d = &diff.deltas[k as usize];
+                        m.before.union_with(&d.before);
+                        m.after.union_with(&d.after);
+                        m.gained.union_with(&d.gained);
+                        m.lost.union_with(&d.lost);
+                    }
+                    merged = m;
+                    (&merged, None)
+                };
+                let (src, dst) = (&self.nodes[gs as usize], &self.nodes[gd as usize]);
+                f(Change { src, dst, delta, pairs: Some(pairs), src_index: gs, dst_index: gd, delta_index })
+            });
+        }
         let mut dsts: Vec<(u32, u32)> = Vec::new();
         for src in 0..diff.shared.len() as u32 {
             let src_external = diff.is_external(src);
@@ -665,7 +737,15 @@ impl DiffView<'_, '_> {
             }
             dsts.sort_unstable();
             for &(dst, delta) in &dsts {
-                f(Change { src: &self.nodes[src as usize], dst: &self.nodes[dst as usize], delta: &diff.deltas[delta as usize], pairs: None })?;
+                f(Change {
+                    src: &self.nodes[src as usize],
+                    dst: &self.nodes[dst as usize],
+                    delta: &diff.deltas[delta as usize],
+                    pairs: None,
+                    src_index: src,
+                    dst_index: dst,
+                    delta_index: Some(delta),
+                })?;
             }
         }
         Ok(())
@@ -742,27 +822,6 @@ struct OnlyJson<'a> {
     externals: &'a [String],
 }
 
-#[derive(Serialize)]
-struct AllowedEntry<'a> {
-    src: &'a str,
-    dst: &'a str,
-    allowed: Vec<crate::render::Allowed>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pairs: Option<GroupPairs>,
-}
-
-#[derive(Serialize)]
-struct ChangedEntry<'a> {
-    src: &'a str,
-    dst: &'a str,
-    before: Vec<crate::render::Allowed>,
-    after: Vec<crate::render::Allowed>,
-    gained: Vec<crate::render::Allowed>,
-    lost: Vec<crate::render::Allowed>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pairs: Option<GroupPairs>,
-}
-
 fn write_json(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn Write) -> io::Result<()> {
     let diff = view.diff;
     let side = |a: &Analysis| SideJson { pods: a.reach.pod_count(), externals: a.reach.externals().len() };
@@ -787,30 +846,36 @@ fn write_json(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn W
             &serde_json::json!({"created": applied.created, "replaced": applied.replaced, "deleted": applied.deleted}),
         )?;
     }
+    // Entries are written from pieces rendered once: node ids, and each delta's fields.
+    let ids: Vec<String> = view.nodes.iter().map(|n| serde_json::to_string(&n.id)).collect::<Result<_, _>>()?;
+    let json = |p: &PortSet| serde_json::to_string(&allowed_json(p)).expect("port lists serialize");
     for kind in ChangeKind::ALL {
         write!(out, ",\n  \"{}\": [", kind.as_str())?;
         let mut first = true;
+        let mut cache = DeltaCache::new(diff);
         view.for_each_change(kind, |c| {
-            out.write_all(if first { b"\n    " } else { b",\n    " })?;
+            out.write_all(if first { b"\n    {\"src\":" } else { b",\n    {\"src\":" })?;
             first = false;
-            let (src, dst, d) = (c.src.id.as_str(), c.dst.id.as_str(), c.delta);
-            match kind {
-                ChangeKind::Added => serde_json::to_writer(&mut *out, &AllowedEntry { src, dst, allowed: allowed_json(&d.after), pairs: c.pairs }),
-                ChangeKind::Removed => serde_json::to_writer(&mut *out, &AllowedEntry { src, dst, allowed: allowed_json(&d.before), pairs: c.pairs }),
-                ChangeKind::Changed => serde_json::to_writer(
-                    &mut *out,
-                    &ChangedEntry {
-                        src,
-                        dst,
-                        before: allowed_json(&d.before),
-                        after: allowed_json(&d.after),
-                        gained: allowed_json(&d.gained),
-                        lost: allowed_json(&d.lost),
-                        pairs: c.pairs,
-                    },
+            out.write_all(ids[c.src_index as usize].as_bytes())?;
+            out.write_all(b",\"dst\":")?;
+            out.write_all(ids[c.dst_index as usize].as_bytes())?;
+            let fields = cache.get(&c, |d| match kind {
+                ChangeKind::Added => format!(",\"allowed\":{}", json(&d.after)),
+                ChangeKind::Removed => format!(",\"allowed\":{}", json(&d.before)),
+                ChangeKind::Changed => format!(
+                    ",\"before\":{},\"after\":{},\"gained\":{},\"lost\":{}",
+                    json(&d.before),
+                    json(&d.after),
+                    json(&d.gained),
+                    json(&d.lost)
                 ),
+            });
+            out.write_all(fields.as_bytes())?;
+            if let Some(pairs) = &c.pairs {
+                out.write_all(b",\"pairs\":")?;
+                serde_json::to_writer(&mut *out, pairs)?;
             }
-            .map_err(io::Error::from)
+            out.write_all(b"}")
         })?;
         out.write_all(if first { b"]" } else { b"\n  ]" })?;
     }
@@ -883,6 +948,21 @@ fn entry_unit(level: Level, n: u64) -> String {
     }
 }
 
+/// `2 added, 1 changed of 6`, written without building strings (one call per entry).
+fn write_pairs(out: &mut dyn Write, p: &GroupPairs) -> io::Result<()> {
+    let mut first = true;
+    for (n, what) in [(p.added, "added"), (p.removed, "removed"), (p.changed, "changed")] {
+        if n > 0 {
+            if !first {
+                out.write_all(b", ")?;
+            }
+            first = false;
+            write!(out, "{n} {what}")?;
+        }
+    }
+    write!(out, " of {}", p.of)
+}
+
 fn pairs_text(p: &Option<GroupPairs>) -> String {
     match p {
         None => String::new(),
@@ -916,15 +996,20 @@ fn write_text(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn W
             ChangeKind::Changed => writeln!(out, "  {:sw$}  {:dw$}  BEFORE -> AFTER (gained; lost){pairs_col}", "SOURCE", "DESTINATION")?,
             _ => writeln!(out, "  {:sw$}  {:dw$}  {}{pairs_col}", "SOURCE", "DESTINATION", if kind == ChangeKind::Added { "ALLOWED NOW" } else { "NO LONGER ALLOWED" })?,
         }
+        let mut cache = DeltaCache::new(view.diff);
         view.for_each_change(kind, |c| {
-            let d = c.delta;
-            let what = match kind {
+            let what = cache.get(&c, |d| match kind {
                 ChangeKind::Added => d.after.to_string(),
                 ChangeKind::Removed => d.before.to_string(),
                 ChangeKind::Changed => format!("{} -> {} ({})", d.before, d.after, gained_lost(d)),
-            };
-            let pairs = if grouped { format!("  [{}]", pairs_text(&c.pairs)) } else { String::new() };
-            writeln!(out, "  {:sw$}  {:dw$}  {what}{pairs}", c.src.name, c.dst.name)
+            });
+            if let Some(p) = &c.pairs {
+                write!(out, "  {:sw$}  {:dw$}  {what}  [", c.src.name, c.dst.name)?;
+                write_pairs(out, p)?;
+                out.write_all(b"]\n")
+            } else {
+                writeln!(out, "  {:sw$}  {:dw$}  {what}", c.src.name, c.dst.name)
+            }
         })?;
     }
     Ok(())
@@ -970,13 +1055,13 @@ fn write_md(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn Wri
             ChangeKind::Changed => writeln!(out, "| Source | Destination | Before | After | Gained | Lost |{pairs_head}\n|---|---|---|---|---|---|{pairs_rule}")?,
             _ => writeln!(out, "| Source | Destination | {} |{pairs_head}\n|---|---|---|{pairs_rule}", if kind == ChangeKind::Added { "Allowed now" } else { "No longer allowed" })?,
         }
+        let mut cache = DeltaCache::new(view.diff);
         view.for_each_change(kind, |c| {
-            let d = c.delta;
-            let cells = match kind {
+            let cells = cache.get(&c, |d| match kind {
                 ChangeKind::Added => d.after.to_string(),
                 ChangeKind::Removed => d.before.to_string(),
                 ChangeKind::Changed => format!("{} | {} | {} | {}", d.before, d.after, md_ports(&d.gained), md_ports(&d.lost)),
-            };
+            });
             let pairs = if grouped { format!(" {} |", pairs_text(&c.pairs)) } else { String::new() };
             writeln!(out, "| `{}` | `{}` | {cells} |{pairs}", md_cell(&c.src.name), md_cell(&c.dst.name))
         })?;

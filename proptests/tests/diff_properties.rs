@@ -134,6 +134,11 @@ fn reference_diff(before: &Analysis, after: &Analysis, diff: &Diff) -> BTreeMap<
     map
 }
 
+/// The namespace of a pod id, or the external atom id itself: the namespace-level group.
+fn namespace_group(id: &str) -> String {
+    if id.starts_with("external:") { id.to_string() } else { id.split('/').next().unwrap().to_string() }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -179,5 +184,41 @@ proptest! {
         let counts = diff.pair_counts();
         prop_assert_eq!(counts.total() as usize, got.len());
         prop_assert_eq!(diff.reachability_unchanged(), got.is_empty());
+    }
+
+    #[test]
+    fn namespace_level_merges_the_pod_level((a, b) in two_clusters(), o in 0..4usize) {
+        let (x, y) = (Analysis::new(a, &ALL_OPTIONS[o]), Analysis::new(b, &ALL_OPTIONS[o]));
+        let diff = Diff::new(&x, &y);
+        // Pod pairs merged by hand: (src ns, dst ns) -> (before ∪, after ∪, gained ∪, lost ∪, [added, removed, changed]).
+        type Merged = (PortSet, PortSet, PortSet, PortSet, [u64; 3]);
+        let mut expected: BTreeMap<(String, String), Merged> = BTreeMap::new();
+        for ((s, d), (before, after)) in pod_map(&diff) {
+            let e = expected.entry((namespace_group(&s), namespace_group(&d))).or_default();
+            let k = if before.is_empty() { 0 } else if after.is_empty() { 1 } else { 2 };
+            e.2.union_with(&after.difference(&before));
+            e.3.union_with(&before.difference(&after));
+            e.0.union_with(&before);
+            e.1.union_with(&after);
+            e.4[k] += 1;
+        }
+        let view = diff.view(Level::Namespace);
+        let mut got: BTreeMap<(String, String), Merged> = BTreeMap::new();
+        let mut entries_per_kind = [0u64; 3];
+        for kind in ChangeKind::ALL {
+            view.for_each_change::<()>(kind, |c| {
+                let p = c.pairs.expect("group-level entries carry pair counts");
+                assert!(p.added + p.removed + p.changed <= p.of);
+                entries_per_kind[kind as usize] += 1;
+                let d = c.delta;
+                assert_eq!(c.kind(), kind);
+                got.insert((c.src.id.clone(), c.dst.id.clone()), (d.before.clone(), d.after.clone(), d.gained.clone(), d.lost.clone(), [p.added, p.removed, p.changed]));
+                Ok(())
+            }).unwrap();
+        }
+        prop_assert_eq!(got, expected);
+        for kind in ChangeKind::ALL {
+            prop_assert_eq!(view.count(kind), entries_per_kind[kind as usize]);
+        }
     }
 }

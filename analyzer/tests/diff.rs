@@ -200,6 +200,14 @@ fn external_ranges_are_compared_on_their_common_parts() {
 }
 
 #[test]
+fn cluster_scoped_objects_are_applied_without_a_namespace() {
+    let doc = diff_json(&["--apply", &change("admin-protect-data"), "--level", "pod"]);
+    assert_eq!(doc["applied"]["created"], json!(["AdminNetworkPolicy protect-data"]));
+    assert_eq!(pairs(&doc, "removed"), cross(&[PROMETHEUS], &POSTGRES));
+    assert!(doc["added"].as_array().unwrap().is_empty() && doc["changed"].as_array().unwrap().is_empty());
+}
+
+#[test]
 fn pods_on_one_side_are_listed_not_diffed() {
     let out = netreach(&["diff", BEFORE, "--delete", &change("frontend-pod"), "-o", "json", "--exit-code"]);
     assert_eq!(out.status.code(), Some(1), "a pod less is a difference: {}", stderr(&out));

@@ -35,7 +35,8 @@ pub struct DiffArgs {
     #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
     pub output: DiffFormat,
 
-    /// Exit with 1 when anything differs and 0 when nothing does (like git diff --exit-code).
+    /// Exit with 1 when anything differs (reachability, or pods on one side only) and 0 when
+    /// nothing does (like git diff --exit-code).
     #[arg(long)]
     pub exit_code: bool,
 

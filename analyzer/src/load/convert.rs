@@ -17,7 +17,13 @@ use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
-const DEFAULT_NAMESPACE: &str = "default";
+pub(super) const DEFAULT_NAMESPACE: &str = "default";
+
+/// Kinds without a namespace (their `metadata.namespace` is ignored); shared with the what-if
+/// merge, which identifies objects by kind/namespace/name.
+pub(super) fn is_cluster_scoped(kind: &str) -> bool {
+    matches!(kind, "Namespace" | "Node" | "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy")
+}
 
 /// Context for errors about one object.
 pub(super) struct At<'a> {
@@ -74,10 +80,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
         let api_version = str_field(&raw.value, "/apiVersion").unwrap_or("").to_string();
         let kind = str_field(&raw.value, "/kind").unwrap_or("").to_string();
         let name = str_field(&raw.value, "/metadata/name").unwrap_or("").to_string();
-        let cluster_scoped = matches!(
-            kind.as_str(),
-            "Namespace" | "Node" | "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy"
-        );
+        let cluster_scoped = is_cluster_scoped(&kind);
         let namespace = if cluster_scoped {
             String::new()
         } else {

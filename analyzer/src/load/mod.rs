@@ -167,14 +167,15 @@ pub struct WhatIf {
     pub changes: AppliedChanges,
 }
 
-/// Kind, namespace (`default` when unset; empty for Namespace and Node, as in conversion) and
-/// name: the identity `kubectl apply` replaces by.
+/// Kind, namespace (as conversion reads it: `default` when unset, empty for cluster-scoped
+/// kinds) and name: the identity `kubectl apply` replaces by.
 fn object_key(value: &serde_json::Value) -> (String, String, String) {
     let field = |p: &str| value.pointer(p).and_then(serde_json::Value::as_str).unwrap_or("").to_string();
     let kind = field("/kind");
-    let namespace = match kind.as_str() {
-        "Namespace" | "Node" => String::new(),
-        _ => Some(field("/metadata/namespace")).filter(|s| !s.is_empty()).unwrap_or_else(|| "default".into()),
+    let namespace = if convert::is_cluster_scoped(&kind) {
+        String::new()
+    } else {
+        Some(field("/metadata/namespace")).filter(|s| !s.is_empty()).unwrap_or_else(|| convert::DEFAULT_NAMESPACE.into())
     };
     (kind, namespace, field("/metadata/name"))
 }

@@ -19,11 +19,12 @@
 
 use crate::aggregate::{GroupKind, Grouping, Level};
 use crate::analysis::Analysis;
+use crate::audit::{AuditReport, Finding, ObjectRef};
 use crate::load::AppliedChanges;
 use crate::render::allowed_json;
 use netreach_model::{IpFamily, IpRanges, PortSet};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 /// Output formats of `netreach diff`.
@@ -789,12 +790,74 @@ fn gained_lost(d: &Delta) -> String {
     parts.join("; ")
 }
 
-/// Writes a diff view. `applied`: the what-if changes, when AFTER was built with `--apply`.
-pub fn write_diff(view: &DiffView, format: DiffFormat, applied: Option<&AppliedChanges>, out: &mut dyn Write) -> io::Result<()> {
+/// Audit findings that differ between the sides. A finding is identified by its check,
+/// namespace and objects: present after only, it *appeared*; before only, it was *resolved*; on
+/// both sides with another message (more pods exposed, other ports, other range names), it
+/// *changed*.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FindingChanges {
+    pub appeared: Vec<Finding>,
+    pub resolved: Vec<Finding>,
+    /// (before, after).
+    pub changed: Vec<(Finding, Finding)>,
+}
+
+impl FindingChanges {
+    pub fn new(before: &AuditReport, after: &AuditReport) -> FindingChanges {
+        type Key<'f> = (&'f str, &'f Option<String>, &'f [ObjectRef]);
+        fn by_key(report: &AuditReport) -> BTreeMap<Key<'_>, Vec<&Finding>> {
+            let mut map: BTreeMap<Key, Vec<&Finding>> = BTreeMap::new();
+            for f in &report.findings {
+                map.entry((f.id, &f.namespace, &f.objects)).or_default().push(f);
+            }
+            map
+        }
+        let (b, a) = (by_key(before), by_key(after));
+        let mut changes = FindingChanges::default();
+        for (key, fb) in &b {
+            let fa = a.get(key).map(Vec::as_slice).unwrap_or_default();
+            match (fb.as_slice(), fa) {
+                ([x], [y]) if x.message != y.message => changes.changed.push(((*x).clone(), (*y).clone())),
+                _ => changes.resolved.extend(fb.iter().filter(|x| !fa.iter().any(|y| y.message == x.message)).map(|x| (*x).clone())),
+            }
+        }
+        for (key, fa) in &a {
+            let fb = b.get(key).map(Vec::as_slice).unwrap_or_default();
+            if !matches!((fb, fa.as_slice()), ([x], [y]) if x.message != y.message) {
+                changes.appeared.extend(fa.iter().filter(|y| !fb.iter().any(|x| x.message == y.message)).map(|y| (*y).clone()));
+            }
+        }
+        // The audit's order: severity (high first), check, namespace, objects.
+        let order = |f: &Finding| (std::cmp::Reverse(f.severity), f.id, f.namespace.clone(), f.objects.clone());
+        changes.appeared.sort_by_key(order);
+        changes.resolved.sort_by_key(order);
+        changes.changed.sort_by_key(|(x, _)| order(x));
+        changes
+    }
+
+    pub fn len(&self) -> usize {
+        self.appeared.len() + self.resolved.len() + self.changed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What the writers print besides the view: the what-if changes (when AFTER was built with
+/// `--apply`/`--delete`) and the audit findings that appeared or were resolved.
+#[derive(Clone, Copy, Default)]
+pub struct DiffNotes<'n> {
+    pub applied: Option<&'n AppliedChanges>,
+    pub findings: Option<&'n FindingChanges>,
+}
+
+/// Writes a diff view.
+pub fn write_diff(view: &DiffView, format: DiffFormat, notes: DiffNotes, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        DiffFormat::Json => write_json(view, applied, out),
-        DiffFormat::Text => write_text(view, applied, out),
-        DiffFormat::Md => write_md(view, applied, out),
+        DiffFormat::Json => write_json(view, notes, out),
+        DiffFormat::Text => write_text(view, notes, out),
+        DiffFormat::Md => write_md(view, notes, out),
     }
 }
 
@@ -822,7 +885,28 @@ struct OnlyJson<'a> {
     externals: &'a [String],
 }
 
-fn write_json(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn Write) -> io::Result<()> {
+#[derive(Serialize)]
+struct AppliedJson<'a> {
+    created: &'a [String],
+    replaced: &'a [String],
+    deleted: &'a [String],
+}
+
+/// Findings in the shape of `netreach audit -o json`.
+#[derive(Serialize)]
+struct FindingsJson<'a> {
+    appeared: &'a [Finding],
+    resolved: &'a [Finding],
+    changed: Vec<ChangedFindingJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ChangedFindingJson<'a> {
+    before: &'a Finding,
+    after: &'a Finding,
+}
+
+fn write_json(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Result<()> {
     let diff = view.diff;
     let side = |a: &Analysis| SideJson { pods: a.reach.pod_count(), externals: a.reach.externals().len() };
     let summary = SummaryJson {
@@ -839,12 +923,15 @@ fn write_json(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn W
     serde_json::to_writer(&mut *out, &OnlyJson { pods: &diff.pods_only_before, externals: &diff.externals_only_before })?;
     write!(out, ",\n  \"onlyAfter\": ")?;
     serde_json::to_writer(&mut *out, &OnlyJson { pods: &diff.pods_only_after, externals: &diff.externals_only_after })?;
-    if let Some(applied) = applied {
+    if let Some(applied) = notes.applied {
         write!(out, ",\n  \"applied\": ")?;
-        serde_json::to_writer(
-            &mut *out,
-            &serde_json::json!({"created": applied.created, "replaced": applied.replaced, "deleted": applied.deleted}),
-        )?;
+        let json = AppliedJson { created: &applied.created, replaced: &applied.replaced, deleted: &applied.deleted };
+        serde_json::to_writer(&mut *out, &json)?;
+    }
+    if let Some(findings) = notes.findings {
+        write!(out, ",\n  \"findings\": ")?;
+        let changed = findings.changed.iter().map(|(before, after)| ChangedFindingJson { before, after }).collect();
+        serde_json::to_writer(&mut *out, &FindingsJson { appeared: &findings.appeared, resolved: &findings.resolved, changed })?;
     }
     // Entries are written from pieces rendered once: node ids, and each delta's fields.
     let ids: Vec<String> = view.nodes.iter().map(|n| serde_json::to_string(&n.id)).collect::<Result<_, _>>()?;
@@ -892,7 +979,7 @@ fn name_list(names: &[String], quote: &str) -> String {
 }
 
 /// The lines every format starts with: sizes, what-if changes, pairs, one-sided endpoints.
-fn preamble(view: &DiffView, applied: Option<&AppliedChanges>, quote: &str) -> Vec<String> {
+fn preamble(view: &DiffView, notes: DiffNotes, quote: &str) -> Vec<String> {
     let diff = view.diff;
     let side = |a: &Analysis| {
         format!(
@@ -907,7 +994,7 @@ fn preamble(view: &DiffView, applied: Option<&AppliedChanges>, quote: &str) -> V
         side(diff.after),
         plural(diff.common_pods as u64, "pod", "pods")
     )];
-    if let Some(applied) = applied {
+    if let Some(applied) = notes.applied {
         let mut parts = Vec::new();
         for (what, list) in [("created", &applied.created), ("replaced", &applied.replaced), ("deleted", &applied.deleted)] {
             if !list.is_empty() {
@@ -927,6 +1014,9 @@ fn preamble(view: &DiffView, applied: Option<&AppliedChanges>, quote: &str) -> V
             thousands(pairs.changed)
         )
     });
+    if let Some(f) = notes.findings.filter(|f| !f.is_empty()) {
+        lines.push(format!("Audit findings: {} appeared, {} resolved, {} changed.", f.appeared.len(), f.resolved.len(), f.changed.len()));
+    }
     for (what, list) in [
         ("Pods only before", &diff.pods_only_before),
         ("Pods only after", &diff.pods_only_after),
@@ -978,8 +1068,8 @@ fn pairs_text(p: &Option<GroupPairs>) -> String {
     }
 }
 
-fn write_text(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn Write) -> io::Result<()> {
-    for line in preamble(view, applied, "") {
+fn write_text(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Result<()> {
+    for line in preamble(view, notes, "") {
         writeln!(out, "{line}")?;
     }
     let (sw, dw) = view.name_widths();
@@ -1012,7 +1102,29 @@ fn write_text(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn W
             }
         })?;
     }
+    if let Some(findings) = notes.findings {
+        for (what, list) in [("APPEARED", &findings.appeared), ("RESOLVED", &findings.resolved)] {
+            if list.is_empty() {
+                continue;
+            }
+            writeln!(out, "\nAUDIT FINDINGS {what} ({}):", list.len())?;
+            for f in list.iter() {
+                writeln!(out, "  {}: {}", finding_title(f), f.message)?;
+            }
+        }
+        if !findings.changed.is_empty() {
+            writeln!(out, "\nAUDIT FINDINGS CHANGED ({}):", findings.changed.len())?;
+            for (b, a) in &findings.changed {
+                writeln!(out, "  {}\n    before: {}\n    after:  {}", finding_title(a), b.message, a.message)?;
+            }
+        }
+    }
     Ok(())
+}
+
+fn finding_title(f: &Finding) -> String {
+    let ns = f.namespace.as_deref().map(|n| format!(" [{n}]")).unwrap_or_default();
+    format!("{:<7}{} {}{ns}", f.severity.as_str().to_uppercase(), f.id, f.name)
 }
 
 fn md_ports(p: &PortSet) -> String {
@@ -1023,7 +1135,7 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
-fn write_md(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn Write) -> io::Result<()> {
+fn write_md(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Result<()> {
     let diff = view.diff;
     let pairs = diff.pair_counts();
     let title = if diff.is_empty() {
@@ -1034,7 +1146,7 @@ fn write_md(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn Wri
         format!("{} added, {} removed, {} changed", pairs.added, pairs.removed, pairs.changed)
     };
     writeln!(out, "### netreach diff: {title}\n")?;
-    for line in preamble(view, applied, "`") {
+    for line in preamble(view, notes, "`") {
         writeln!(out, "{}  ", md_cell(&line))?;
     }
     let grouped = view.level != Level::Pod;
@@ -1065,6 +1177,23 @@ fn write_md(view: &DiffView, applied: Option<&AppliedChanges>, out: &mut dyn Wri
             let pairs = if grouped { format!(" {} |", pairs_text(&c.pairs)) } else { String::new() };
             writeln!(out, "| `{}` | `{}` | {cells} |{pairs}", md_cell(&c.src.name), md_cell(&c.dst.name))
         })?;
+    }
+    if let Some(findings) = notes.findings.filter(|f| !f.is_empty()) {
+        let (a, r, c) = (findings.appeared.len(), findings.resolved.len(), findings.changed.len());
+        writeln!(out, "\n#### Audit findings ({a} appeared, {r} resolved, {c} changed)\n")?;
+        writeln!(out, "| | Severity | Check | Namespace | Finding |\n|---|---|---|---|---|")?;
+        let row = |what: &str, f: &Finding, message: String| {
+            let ns = f.namespace.as_deref().unwrap_or("");
+            format!("| {what} | {} | {} `{}` | {ns} | {} |", f.severity.as_str(), f.id, f.name, md_cell(&message))
+        };
+        for (what, list) in [("appeared", &findings.appeared), ("resolved", &findings.resolved)] {
+            for f in list.iter() {
+                writeln!(out, "{}", row(what, f, f.message.clone()))?;
+            }
+        }
+        for (b, a) in &findings.changed {
+            writeln!(out, "{}", row("changed", a, format!("before: {}<br>after: {}", b.message, a.message)))?;
+        }
     }
     Ok(())
 }

@@ -199,6 +199,45 @@ fn external_ranges_are_compared_on_their_common_parts() {
     assert_eq!(doc["summary"]["after"]["externals"], 2);
 }
 
+/// (id, namespace) of the audit findings of one kind ("appeared", "resolved"; for "changed",
+/// of the `after` finding).
+fn findings(doc: &Value, kind: &str) -> Vec<(String, String)> {
+    doc["findings"][kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| if kind == "changed" { &f["after"] } else { f })
+        .map(|f| (f["id"].as_str().unwrap().to_string(), f["namespace"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+fn strings(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+#[test]
+fn audit_findings_that_appear_disappear_or_change_are_reported() {
+    // A default-deny in web resolves web's default-deny and egress-policy findings.
+    let doc = diff_json(&["--apply", &change("default-deny-web")]);
+    assert_eq!(findings(&doc, "resolved"), strings(&[("NR001", "web"), ("NR002", "web"), ("NR004", "web")]));
+    assert!(findings(&doc, "appeared").is_empty() && findings(&doc, "changed").is_empty());
+    // Deleting the frontend's only ingress policy: its pods are unselected, and the internet
+    // exposure finding for web changes from TCP 8080 to every port.
+    let doc = diff_json(&["--delete", &change("frontend-ingress")]);
+    assert_eq!(findings(&doc, "appeared"), strings(&[("NR003", "web")]));
+    assert_eq!(findings(&doc, "changed"), strings(&[("NR007", "web")]));
+    let changed = &doc["findings"]["changed"][0];
+    assert!(changed["before"]["message"].as_str().unwrap().contains("on TCP 8080"), "{changed}");
+    assert!(changed["after"]["message"].as_str().unwrap().contains("on every port"), "{changed}");
+    // Same findings, same reachability: a renamed policy changes nothing; findings never
+    // change the exit code (reachability and pods do).
+    let doc = diff_json(&["--apply", &change("api-renamed"), "--delete", &change("api-old-name")]);
+    assert_eq!(doc["findings"], json!({"appeared": [], "resolved": [], "changed": []}));
+    let text = stdout(&netreach(&["diff", BEFORE, "--apply", &change("default-deny-web")]));
+    assert!(text.contains("Audit findings: 0 appeared, 3 resolved, 0 changed."), "{text}");
+    assert!(text.contains("AUDIT FINDINGS RESOLVED (3):\n  MEDIUM NR001 namespace-without-default-deny-ingress [web]: "), "{text}");
+}
+
 #[test]
 fn cluster_scoped_objects_are_applied_without_a_namespace() {
     let doc = diff_json(&["--apply", &change("admin-protect-data"), "--level", "pod"]);

@@ -4,7 +4,8 @@
 //! present on both sides and every pod against every external atom.
 
 use netreach::aggregate::Level;
-use netreach::diff::{ChangeKind, Diff};
+use netreach::audit::audit;
+use netreach::diff::{ChangeKind, Diff, FindingChanges};
 use netreach::Analysis;
 use netreach_model::{Cluster, EngineOptions, HostNetworkSelection, IpBlockPodMatching, PortSet};
 use netreach_proptests::{generate, probes};
@@ -149,6 +150,7 @@ proptest! {
         let diff = Diff::new(&x, &y);
         prop_assert!(diff.is_empty());
         prop_assert_eq!(diff.pair_counts().total(), 0);
+        prop_assert!(FindingChanges::new(&audit(&x, &ALL_OPTIONS[o]), &audit(&y, &ALL_OPTIONS[o])).is_empty());
         for level in [Level::Pod, Level::Workload, Level::Namespace] {
             for kind in ChangeKind::ALL {
                 prop_assert!(entries(&diff, level, kind).is_empty());
@@ -172,6 +174,12 @@ proptest! {
         prop_assert_eq!(&xy.externals_only_before, &yx.externals_only_after);
         let atoms = |d: &Diff| d.atoms.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
         prop_assert_eq!(atoms(&xy), atoms(&yx));
+        let (ax, ay) = (audit(&x, &ALL_OPTIONS[o]), audit(&y, &ALL_OPTIONS[o]));
+        let (fxy, fyx) = (FindingChanges::new(&ax, &ay), FindingChanges::new(&ay, &ax));
+        prop_assert_eq!(&fxy.appeared, &fyx.resolved);
+        prop_assert_eq!(&fxy.resolved, &fyx.appeared);
+        let swapped_findings: Vec<_> = fyx.changed.iter().map(|(b, a)| (a.clone(), b.clone())).collect();
+        prop_assert_eq!(&fxy.changed, &swapped_findings);
     }
 
     #[test]

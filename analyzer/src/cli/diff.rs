@@ -3,7 +3,8 @@
 use super::{finish_output, label, stdout, HostNetworkArg, IpBlockPodsArg, Outcome, EXIT_NO, EXIT_YES};
 use clap::Args;
 use netreach::aggregate::Level;
-use netreach::diff::{write_diff, Diff, DiffFormat};
+use netreach::audit::audit;
+use netreach::diff::{write_diff, Diff, DiffFormat, DiffNotes, FindingChanges};
 use netreach::load::{self, Input, LoadReport, LoadedCluster};
 use netreach::Analysis;
 use netreach_model::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
@@ -36,7 +37,7 @@ pub struct DiffArgs {
     pub output: DiffFormat,
 
     /// Exit with 1 when anything differs (reachability, or pods on one side only) and 0 when
-    /// nothing does (like git diff --exit-code).
+    /// nothing does (like git diff --exit-code). Audit findings are reported, not counted.
     #[arg(long)]
     pub exit_code: bool,
 
@@ -125,8 +126,10 @@ pub fn run(args: DiffArgs) -> Outcome {
         }
     };
     let diff = Diff::new(&before, &after);
+    let findings = FindingChanges::new(&audit(&before, &options), &audit(&after, &options));
     let view = diff.view(args.level);
+    let notes = DiffNotes { applied: applied.as_ref(), findings: Some(&findings) };
     let mut out = stdout();
-    finish_output(write_diff(&view, args.output, applied.as_ref(), &mut out).and_then(|_| out.flush()))?;
+    finish_output(write_diff(&view, args.output, notes, &mut out).and_then(|_| out.flush()))?;
     Ok(if args.exit_code && !diff.is_empty() { EXIT_NO } else { EXIT_YES })
 }

@@ -13,6 +13,7 @@ pub mod filter;
 pub mod generate;
 pub mod live;
 pub mod load;
+pub mod mesh;
 pub mod render;
 pub mod select;
 

@@ -110,6 +110,25 @@ Exit codes: 0 no finding at or above --fail-on (always 0 without it), 1 such a f
     )]
     Audit(cli::audit::AuditArgs),
 
+    /// Service-mesh (Istio, Linkerd) mTLS coverage of the allowed connections.
+    #[command(
+        long_about = "For every connection NetworkPolicy allows between pods, the mTLS status on each port under \
+the service meshes the manifests configure: mtls, permissive (mTLS, but the destination also accepts \
+plaintext), plaintext, rejected (the network allows it; the destination requires mTLS the source cannot \
+speak) or not-applicable (external ranges). Reads Istio sidecar injection (istio-injection, istio.io/rev, \
+sidecar.istio.io/inject, injected istio-proxy containers), ambient mode (istio.io/dataplane-mode), \
+PeerAuthentications (security.istio.io v1 and v1beta1: mesh-wide, namespace-wide, workload, portLevelMtls) \
+and Linkerd (linkerd.io/inject, linkerd-proxy containers, config.linkerd.io/default-inbound-policy). Reports \
+coverage by pods and by connections per namespace, the plaintext and permissive connections, pods outside \
+the mesh their namespace enables, and findings NR101-NR106.",
+        after_help = "Examples:\n  \
+netreach mesh fixtures/mesh/istio-bookinfo-like\n  \
+netreach mesh cluster/ --level pod -o json | jq '.connections[] | select(.status == \"plaintext\")'\n  \
+netreach mesh cluster/ --istio-root-namespace istio-config -o md\n\n\
+Exit codes: 0 success, 2 invalid input or usage."
+    )]
+    Mesh(cli::mesh::MeshArgs),
+
     /// Write a deterministic synthetic cluster (one JSON List) for benchmarks and demos.
     #[command(after_help = "Example:\n  netreach generate --pods 5000 --policies 500 --namespaces 50 --seed 1 > cluster.json\n\n\
 Namespaces are named per team and environment; deployments of 2-6 replicas; per namespace a \
@@ -142,6 +161,7 @@ fn main() -> ExitCode {
         Command::Paths(args) => cli::paths::run(args),
         Command::Diff(args) => cli::diff::run(args),
         Command::Audit(args) => cli::audit::run(args),
+        Command::Mesh(args) => cli::mesh::run(args),
         Command::Generate(args) => cli::generate::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
     };

@@ -20,6 +20,8 @@ pub struct Cluster {
     pub services: Vec<Service>,
     /// AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy objects.
     pub cluster_policies: Vec<crate::admin::ClusterPolicy>,
+    /// Service-mesh settings: Istio PeerAuthentications, namespace annotations.
+    pub mesh: crate::mesh::MeshConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod cluster;
 pub mod engine;
 pub mod labels;
+pub mod mesh;
 pub mod ports;
 
 pub use admin::{Action, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject, Tier};
@@ -23,4 +24,5 @@ pub use engine::{
     HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation, RuleRef, TierFindings, TierMatch,
 };
 pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};
+pub use mesh::{MeshConfig, MeshKind, MeshOptions, MtlsMode, PeerAuthentication};
 pub use ports::{PortSet, Protocol};

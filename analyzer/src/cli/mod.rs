@@ -5,6 +5,7 @@ pub mod can;
 pub mod connectivity;
 pub mod diff;
 pub mod generate;
+pub mod mesh;
 pub mod paths;
 pub mod snapshot;
 

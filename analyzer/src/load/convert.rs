@@ -94,6 +94,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
                 | ("networking.k8s.io/v1", "NetworkPolicy")
                 | ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
                 | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
+                | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication")
         );
         if !known {
             *report.skipped.entry(format!("{kind} ({api_version})")).or_default() += 1;
@@ -114,6 +115,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
             "Namespace" => {
                 let ns: core::Namespace = typed(raw.value, &at)?;
                 cluster.namespaces.push(Namespace::new(&name, labels_of(&ns.metadata)));
+                super::mesh::keep_namespace_annotations(&mut cluster.mesh, &name, &ns.metadata);
             }
             "Node" => {
                 let node: core::Node = typed(raw.value, &at)?;
@@ -122,6 +124,10 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
             "Service" => {
                 let svc: core::Service = typed(raw.value, &at)?;
                 cluster.services.push(convert_service(svc, &namespace, &at)?);
+            }
+            "PeerAuthentication" => {
+                let pa = super::mesh::convert_peer_authentication(&namespace, &name, raw.value, &at, &mut report.warnings)?;
+                cluster.mesh.peer_authentications.push(pa);
             }
             "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy" => {
                 cluster.cluster_policies.push(super::admin::convert(&kind, &name, raw.value, &at, &mut report.warnings)?);
@@ -230,6 +236,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
     cluster.services.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
     cluster.cluster_policies.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
+    cluster.mesh.peer_authentications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     Ok(cluster)
 }
 

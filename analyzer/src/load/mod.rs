@@ -4,6 +4,7 @@
 mod admin;
 mod convert;
 mod documents;
+mod mesh;
 
 pub use documents::Input;
 use netreach_model::Cluster;

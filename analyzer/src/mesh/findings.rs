@@ -1,0 +1,368 @@
+//! Mesh findings in the audit's shape ([`crate::audit::Finding`]): stable ids NR101-NR106, a
+//! fixed severity, the objects involved and a one-line fix. `netreach mesh` shows them, and
+//! `netreach audit` can append [`mesh_findings`] to its own.
+
+use super::{MeshView, EXTERNAL, EXTERNAL_PROFILE};
+use crate::aggregate::{Grouping, Level};
+use crate::audit::{Check, Finding, ObjectRef, Severity};
+use netreach_model::mesh::{keys, MeshKind, MtlsMode, OutsideReason, PortMode, Status};
+use netreach_model::{PeerAuthentication, Pod, PortSet, Protocol};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub const POD_OUTSIDE_MESH: Check = Check {
+    id: "NR101",
+    name: "pod-outside-enabled-mesh",
+    severity: Severity::Medium,
+    summary: "pods outside the mesh their namespace enables: opted out, hostNetwork, or created before injection was enabled",
+};
+pub const PLAINTEXT_INTO_MESH: Check = Check {
+    id: "NR102",
+    name: "plaintext-into-mesh",
+    severity: Severity::Medium,
+    summary: "a meshed workload accepting plaintext that NetworkPolicy allows from pods outside its mesh (PERMISSIVE, unauthenticated Linkerd policy)",
+};
+pub const MTLS_DISABLED: Check = Check {
+    id: "NR103",
+    name: "mtls-disabled-or-bypassed",
+    severity: Severity::Medium,
+    summary: "a meshed workload with mTLS disabled (PeerAuthentication DISABLE) or inbound ports bypassing its proxy",
+};
+pub const PERMISSIVE_WITH_MESHED_CLIENTS: Check = Check {
+    id: "NR104",
+    name: "permissive-with-only-meshed-clients",
+    severity: Severity::Low,
+    summary: "a meshed workload accepting plaintext although every client NetworkPolicy allows is in its mesh: it can require mTLS",
+};
+pub const REJECTED_BY_MESH: Check = Check {
+    id: "NR105",
+    name: "allowed-but-rejected-by-mesh",
+    severity: Severity::Low,
+    summary: "connections NetworkPolicy allows that the destination's mesh rejects (it requires mTLS, the client cannot speak it)",
+};
+pub const PEER_AUTHENTICATION_IGNORED: Check = Check {
+    id: "NR106",
+    name: "peer-authentication-ignored",
+    severity: Severity::Low,
+    summary: "a PeerAuthentication Istio ignores (a newer second mesh- or namespace-wide policy, a selector in the root namespace, older workload policies win on every pod it selects) or that selects no pod",
+};
+
+/// Every mesh check, in id order.
+pub const MESH_CHECKS: [Check; 6] =
+    [POD_OUTSIDE_MESH, PLAINTEXT_INTO_MESH, MTLS_DISABLED, PERMISSIVE_WITH_MESHED_CLIENTS, REJECTED_BY_MESH, PEER_AUTHENTICATION_IGNORED];
+
+fn finding(check: Check, namespace: Option<&str>, objects: Vec<ObjectRef>, message: String, fix: String) -> Finding {
+    Finding {
+        id: check.id,
+        name: check.name,
+        severity: check.severity,
+        namespace: namespace.map(str::to_string),
+        objects,
+        message,
+        fix,
+    }
+}
+
+fn pa_ref(pa: &PeerAuthentication, field: Option<String>) -> ObjectRef {
+    ObjectRef { kind: "PeerAuthentication".into(), namespace: Some(pa.namespace.clone()), name: pa.name.clone(), field }
+}
+
+fn annotation_ref(pod: &Pod, key: &str) -> ObjectRef {
+    let mut r = ObjectRef::workload_of(pod);
+    let prefix = if pod.workload.is_some() { "spec.template.metadata" } else { "metadata" };
+    r.field = Some(format!("{prefix}.annotations[{key}]"));
+    r
+}
+
+/// The TCP ports of a set, as `80,9000-9100` (other protocols are never mTLS).
+fn tcp_ports(ports: &PortSet) -> String {
+    let ranges: Vec<String> = ports
+        .ranges(Protocol::Tcp)
+        .iter()
+        .map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
+        .collect();
+    if ranges.is_empty() {
+        "none".into()
+    } else {
+        ranges.join(",")
+    }
+}
+
+/// The mesh whose mTLS a destination profile speaks, if any.
+fn family(mode: PortMode) -> Option<MeshKind> {
+    match mode {
+        PortMode::IstioSidecar(_) | PortMode::IstioAmbient(_) => Some(MeshKind::IstioSidecar),
+        PortMode::Linkerd(_) => Some(MeshKind::Linkerd),
+        PortMode::Plain => None,
+    }
+}
+
+fn speaks(side: u8, family: MeshKind) -> bool {
+    if side == EXTERNAL {
+        return false;
+    }
+    let kind = MeshKind::ALL[side as usize];
+    match family {
+        MeshKind::Linkerd => kind == MeshKind::Linkerd,
+        _ => kind.is_istio(),
+    }
+}
+
+/// What flows into one destination workload, from the class pass.
+#[derive(Default)]
+struct Inbound {
+    /// Plaintext accepted (TCP) from sources that cannot speak the workload's mTLS, and pairs.
+    plaintext_from_outside: (PortSet, u64),
+    /// Any source that cannot speak its mTLS, external ranges included.
+    outside_sources: bool,
+    permissive: (PortSet, u64),
+    rejected: (PortSet, u64),
+}
+
+/// The mesh findings of an analysis with the default mesh options (Istio root namespace
+/// `istio-system`, Linkerd default policy `all-unauthenticated`): what `netreach audit` appends.
+pub fn audit_findings(analysis: &crate::analysis::Analysis) -> Vec<Finding> {
+    mesh_findings(&MeshView::new(analysis, netreach_model::mesh::MeshOptions::default()))
+}
+
+/// Findings about the meshes, sorted as the audit sorts (severity, id, namespace, objects).
+pub fn mesh_findings(view: &MeshView) -> Vec<Finding> {
+    let mut out = Vec::new();
+    outside(view, &mut out);
+    let grouping = Grouping::new(view.analysis, Level::Workload);
+    traffic(view, &grouping, &mut out);
+    disabled(view, &mut out);
+    ignored(view, &mut out);
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.id.cmp(b.id))
+            .then_with(|| a.namespace.cmp(&b.namespace))
+            .then_with(|| a.objects.cmp(&b.objects))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+    out
+}
+
+/// NR101: per workload and reason.
+fn outside(view: &MeshView, out: &mut Vec<Finding>) {
+    let pods = &view.analysis.cluster.pods;
+    let mut by: BTreeMap<(ObjectRef, MeshKind, OutsideReason), usize> = BTreeMap::new();
+    for o in view.outside() {
+        *by.entry((ObjectRef::workload_of(&pods[o.pod]), o.namespace_mesh, o.reason)).or_default() += 1;
+    }
+    for ((workload, mesh, reason), n) in by {
+        let ns = workload.namespace.clone();
+        let fix = match &reason {
+            OutsideReason::HostNetwork => "run it without hostNetwork if it serves mesh traffic, or accept it as outside the mesh".to_string(),
+            OutsideReason::OptedOut(how) => format!("remove {how} unless the workload cannot run in the mesh"),
+            OutsideReason::NotRestarted => "restart the workload (kubectl rollout restart) so the injector adds the proxy".to_string(),
+        };
+        let message = format!("{n} pod(s) of {workload} run outside the {mesh} mesh that namespace {} enables: {reason}", ns.as_deref().unwrap_or(""));
+        out.push(finding(POD_OUTSIDE_MESH, ns.as_deref(), vec![workload], message, fix));
+    }
+}
+
+/// NR102, NR104, NR105: per destination workload, from one pass over the class pairs.
+fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
+    let mut inbound: HashMap<u32, Inbound> = HashMap::new();
+    view.class_pass(
+        |e| grouping.group_of(e) as u32,
+        |_, side, gd, profile, pairs, split| {
+            if profile == EXTERNAL_PROFILE {
+                return;
+            }
+            let modes = &view.profiles[profile as usize];
+            let Some(fam) = family(modes.default) else { return };
+            let entry = inbound.entry(gd).or_default();
+            let outsider = !speaks(side, fam);
+            entry.outside_sources |= outsider;
+            for (status, ports) in split {
+                let tcp = ports.intersection(&PortSet::all_of(Protocol::Tcp));
+                if tcp.is_empty() {
+                    continue;
+                }
+                let slot = match status {
+                    // Plaintext from an outsider on a port where the proxy listens: the mode lets it in.
+                    Status::Plaintext if outsider => {
+                        let proxied: PortSet = modes
+                            .pieces()
+                            .into_iter()
+                            .filter(|(_, _, m)| *m != PortMode::Plain && *m != PortMode::IstioSidecar(MtlsMode::Disable))
+                            .map(|(lo, hi, _)| PortSet::range(Protocol::Tcp, lo, hi))
+                            .fold(PortSet::empty(), |a, b| a.union(&b));
+                        let accepted = tcp.intersection(&proxied);
+                        if accepted.is_empty() {
+                            continue;
+                        }
+                        let e = &mut entry.plaintext_from_outside;
+                        e.0.union_with(&accepted);
+                        e.1 += pairs;
+                        continue;
+                    }
+                    Status::Permissive => &mut entry.permissive,
+                    Status::Rejected => &mut entry.rejected,
+                    _ => continue,
+                };
+                slot.0.union_with(&tcp);
+                slot.1 += pairs;
+            }
+        },
+    );
+    let mut groups: Vec<_> = inbound.into_iter().collect();
+    groups.sort_by_key(|(g, _)| *g);
+    let pods = &view.analysis.cluster.pods;
+    for (g, inb) in groups {
+        let group = &grouping.groups[g as usize];
+        let Some(&first) = group.members.first() else { continue };
+        let Some(pod) = pods.get(first) else { continue };
+        let workload = ObjectRef::workload_of(pod);
+        let ns = Some(pod.namespace.as_str());
+        let mesh = view.membership[first].kind;
+        if inb.plaintext_from_outside.1 > 0 {
+            let (ports, n) = &inb.plaintext_from_outside;
+            out.push(finding(
+                PLAINTEXT_INTO_MESH,
+                ns,
+                vec![workload.clone()],
+                format!("{workload} ({mesh}) accepts plaintext on TCP {} in {n} pod pair(s) NetworkPolicy allows from pods outside its mesh", tcp_ports(ports)),
+                "require mTLS (PeerAuthentication STRICT, or a Linkerd *-authenticated policy) once its clients are meshed, or narrow the NetworkPolicy to meshed clients".into(),
+            ));
+        } else if inb.permissive.1 > 0 && !inb.outside_sources {
+            let (ports, n) = &inb.permissive;
+            out.push(finding(
+                PERMISSIVE_WITH_MESHED_CLIENTS,
+                ns,
+                vec![workload.clone()],
+                format!("{workload} ({mesh}) accepts plaintext on TCP {} although all {n} pod pair(s) NetworkPolicy allows into it come from its mesh", tcp_ports(ports)),
+                "require mTLS: PeerAuthentication mode STRICT (Istio) or default-inbound-policy all-authenticated (Linkerd)".into(),
+            ));
+        }
+        if inb.rejected.1 > 0 {
+            let (ports, n) = &inb.rejected;
+            out.push(finding(
+                REJECTED_BY_MESH,
+                ns,
+                vec![workload.clone()],
+                format!("{n} pod pair(s) NetworkPolicy allows into {workload} on TCP {} are rejected by its mesh: the clients cannot speak its mTLS", tcp_ports(ports)),
+                "narrow the NetworkPolicy to the clients that should connect, or mesh those clients".into(),
+            ));
+        }
+    }
+}
+
+/// NR103: DISABLE modes and bypassed ports, per workload and the object that says so.
+fn disabled(view: &MeshView, out: &mut Vec<Finding>) {
+    let cluster = &view.analysis.cluster;
+    let pas = &cluster.mesh.peer_authentications;
+    // (workload, object) -> (ports, mesh)
+    let mut by: BTreeMap<(ObjectRef, ObjectRef), (BTreeSet<String>, MeshKind)> = BTreeMap::new();
+    for (i, pod) in cluster.pods.iter().enumerate() {
+        let kind = view.membership[i].kind;
+        if !kind.in_mesh() {
+            continue;
+        }
+        let workload = ObjectRef::workload_of(pod);
+        if let Some(policy) = &view.istio[i] {
+            let deciding = [policy.workload, policy.namespace_wide, policy.mesh_wide].into_iter().flatten().find(|&p| pas[p].mode != MtlsMode::Unset);
+            if policy.mode == MtlsMode::Disable {
+                if let Some(p) = deciding {
+                    let e = by.entry((workload.clone(), pa_ref(&pas[p], Some("spec.mtls.mode".into())))).or_insert((BTreeSet::new(), kind));
+                    e.0.insert("every port".into());
+                }
+            }
+            if let Some(w) = policy.workload {
+                for (&port, &mode) in &policy.port_modes {
+                    if mode == MtlsMode::Disable && pas[w].port_modes.contains_key(&port) {
+                        let e = by.entry((workload.clone(), pa_ref(&pas[w], Some(format!("spec.portLevelMtls.{port}"))))).or_insert((BTreeSet::new(), kind));
+                        e.0.insert(format!("TCP {port}"));
+                    }
+                }
+            }
+        }
+        let annotations = cluster.mesh.namespace_annotations.get(&pod.namespace);
+        let keys: &[&str] = match kind {
+            MeshKind::IstioSidecar => &[keys::ISTIO_EXCLUDE_INBOUND_PORTS],
+            MeshKind::Linkerd => &[keys::LINKERD_SKIP_INBOUND_PORTS],
+            _ => &[],
+        };
+        for &key in keys {
+            let object = if let Some(v) = pod.annotations.get(key) {
+                Some((annotation_ref(pod, key), v))
+            } else if kind == MeshKind::Linkerd {
+                annotations.and_then(|a| a.get(key)).map(|v| {
+                    let mut r = ObjectRef::namespace(&pod.namespace);
+                    r.field = Some(format!("metadata.annotations[{key}]"));
+                    (r, v)
+                })
+            } else {
+                None
+            };
+            if let Some((object, value)) = object {
+                if netreach_model::mesh::parse_port_list(value).is_ok_and(|r| !r.is_empty()) {
+                    let e = by.entry((workload.clone(), object)).or_insert((BTreeSet::new(), kind));
+                    e.0.insert(format!("TCP {value} (bypassing the proxy)"));
+                }
+            }
+        }
+    }
+    for ((workload, object), (ports, mesh)) in by {
+        let ns = workload.namespace.clone();
+        let what = ports.into_iter().collect::<Vec<_>>().join(", ");
+        let note = if mesh == MeshKind::IstioAmbient { " (DISABLE is not supported in ambient mode: ztunnel keeps tunnelling but accepts plaintext)" } else { "" };
+        out.push(finding(
+            MTLS_DISABLED,
+            ns.as_deref(),
+            if object.kind == workload.kind && object.name == workload.name && object.namespace == workload.namespace {
+                vec![object.clone()]
+            } else {
+                vec![workload.clone(), object.clone()]
+            },
+            format!("{workload} ({mesh}) has mTLS disabled or bypassed on {what} by {object}{note}"),
+            "remove the exception, or keep it only for ports that cannot be meshed (health checks from outside the mesh, protocols the proxy breaks)".into(),
+        ));
+    }
+}
+
+/// NR106: PeerAuthentications Istio ignores, or that select nothing.
+fn ignored(view: &MeshView, out: &mut Vec<Finding>) {
+    let cluster = &view.analysis.cluster;
+    let cfg = &cluster.mesh;
+    let root = view.options.istio_root_namespace.as_str();
+    let pas = &cfg.peer_authentications;
+    let mut push = |i: usize, why: String| {
+        let pa = &pas[i];
+        out.push(finding(
+            PEER_AUTHENTICATION_IGNORED,
+            Some(&pa.namespace),
+            vec![pa_ref(pa, None)],
+            format!("PeerAuthentication {} {why}", pa.id()),
+            "delete it, or merge its settings into the policy that applies".into(),
+        ));
+    };
+    let (mesh_wide, newer) = cfg.mesh_wide(root);
+    for i in newer {
+        push(i, format!("is ignored: {} is the older mesh-wide policy", pas[mesh_wide.unwrap()].id()));
+    }
+    let namespaces: BTreeSet<&str> = pas.iter().map(|p| p.namespace.as_str()).collect();
+    for ns in namespaces {
+        let (kept, newer) = cfg.namespace_wide(root, ns);
+        for i in newer {
+            push(i, format!("is ignored: {} is the older namespace-wide policy of {ns}", pas[kept.unwrap()].id()));
+        }
+    }
+    for (i, pa) in pas.iter().enumerate() {
+        if !pa.has_selector() {
+            continue;
+        }
+        if pa.namespace == root {
+            push(i, format!("is ignored: policies with a workload selector are ignored in the root namespace {root}"));
+            continue;
+        }
+        let selected: Vec<usize> = (0..cluster.pods.len()).filter(|&p| cluster.pods[p].namespace == pa.namespace && pa.selects(&cluster.pods[p].labels)).collect();
+        if selected.is_empty() {
+            push(i, "selects no pod".into());
+        } else if selected.iter().all(|&p| view.istio[p].as_ref().is_some_and(|r| r.shadowed.contains(&i))) {
+            push(i, format!("is ignored on all {} pod(s) it selects: an older workload policy selects them too", selected.len()));
+        }
+    }
+}

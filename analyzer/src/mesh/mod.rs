@@ -1,0 +1,483 @@
+//! `netreach mesh`: service-mesh (Istio, Linkerd) mTLS coverage of the connections that
+//! NetworkPolicy allows.
+//!
+//! Each pod gets a mesh membership (`none`, `istio-sidecar`, `istio-ambient`, `linkerd`) and, as
+//! a destination, the mode of each of its TCP ports (Istio's resolved PeerAuthentication mode,
+//! Linkerd's default inbound policy, or plain when no proxy is on the path): the rules live in
+//! [`netreach_model::mesh`]. The status of a connection on a port depends only on the source's
+//! membership and the destination's port mode, so statuses are computed once per (source mesh,
+//! destination profile, allowed ports) and reused; counts and group-level listings run over the
+//! engine's equivalence classes with their members bucketed by (group, mesh) and (group,
+//! destination profile), never over pod pairs. Pods are expanded only for `--level pod` output.
+
+mod findings;
+mod render;
+
+pub use findings::{audit_findings, mesh_findings, MESH_CHECKS};
+pub use render::{write_mesh, MeshFormat};
+
+use crate::aggregate::{Grouping, Level};
+use crate::analysis::Analysis;
+use netreach_model::mesh::{
+    self as rules, keys, DestinationModes, IstioPolicy, Membership, MeshKind, MeshOptions, OutsideReason, PortMode, Status,
+};
+use netreach_model::{Labels, PortSet, Protocol};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// The source side of an external endpoint (mesh kinds are 0..=3).
+const EXTERNAL: u8 = 4;
+/// The destination profile of an external endpoint.
+const EXTERNAL_PROFILE: u32 = u32::MAX;
+
+fn kind_code(kind: MeshKind) -> u8 {
+    kind as u8
+}
+
+fn kind_of_code(code: u8) -> MeshKind {
+    MeshKind::ALL[code as usize]
+}
+
+/// Statuses of one allowed port set: each status with the ports it covers, in status order.
+pub type Split = Rc<[(Status, PortSet)]>;
+
+#[derive(Default)]
+struct Memo {
+    ports: HashMap<PortSet, u32>,
+    split: HashMap<(u8, u32, u32), Split>,
+}
+
+/// Mesh membership and destination modes of every pod of an analysis.
+pub struct MeshView<'a> {
+    pub analysis: &'a Analysis,
+    pub options: MeshOptions,
+    /// Per pod (`Cluster::pods` order).
+    pub membership: Vec<Membership>,
+    /// Per pod: the PeerAuthentications that decide its mode (pods in an Istio mesh only).
+    pub istio: Vec<Option<IstioPolicy>>,
+    /// Distinct destination profiles; `profile_of[pod]` indexes it.
+    pub profiles: Vec<DestinationModes>,
+    profile_of: Vec<u32>,
+    /// Settings that could not be read (unknown annotation values), for stderr.
+    pub notes: Vec<String>,
+    memo: RefCell<Memo>,
+}
+
+/// One namespace's coverage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NamespaceCoverage {
+    pub namespace: String,
+    /// The mesh the namespace enables, if any.
+    pub mesh: Option<MeshKind>,
+    pub pods: u64,
+    /// Pods per [`MeshKind`] (`MeshKind::ALL` order).
+    pub pods_by_mesh: [u64; 4],
+    /// Ordered pairs (source pod anywhere, destination pod here) with anything allowed.
+    pub pairs: u64,
+    /// Those pairs by their weakest status: plaintext if any allowed port is plaintext, else
+    /// permissive, else mtls; rejected when every allowed port is rejected.
+    pub mtls: u64,
+    pub permissive: u64,
+    pub plaintext: u64,
+    pub rejected: u64,
+    /// Pairs between a pod of this namespace and an external range, either way.
+    pub not_applicable: u64,
+}
+
+impl NamespaceCoverage {
+    pub fn pods_in_mesh(&self) -> u64 {
+        self.pods - self.pods_by_mesh[0]
+    }
+
+    /// Share of the namespace's pods in a mesh; `None` without pods.
+    pub fn pod_coverage(&self) -> Option<f64> {
+        (self.pods > 0).then(|| self.pods_in_mesh() as f64 / self.pods as f64)
+    }
+
+    /// Share of the allowed pairs into the namespace that are mTLS on every port.
+    pub fn connection_coverage(&self) -> Option<f64> {
+        (self.pairs > 0).then(|| self.mtls as f64 / self.pairs as f64)
+    }
+
+    fn add(&mut self, other: &NamespaceCoverage) {
+        self.pods += other.pods;
+        for (a, b) in self.pods_by_mesh.iter_mut().zip(other.pods_by_mesh) {
+            *a += b;
+        }
+        self.pairs += other.pairs;
+        self.mtls += other.mtls;
+        self.permissive += other.permissive;
+        self.plaintext += other.plaintext;
+        self.rejected += other.rejected;
+        self.not_applicable += other.not_applicable;
+    }
+}
+
+/// Allowed traffic between two groups with one status, merged over their member pairs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupStatus {
+    pub src: usize,
+    pub dst: usize,
+    pub status: Status,
+    /// Union of the ports with this status over the member pairs.
+    pub ports: PortSet,
+    /// Member pairs with this status on some port.
+    pub pairs: u64,
+}
+
+/// A pod outside the mesh its namespace enables.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutsidePod {
+    pub pod: usize,
+    pub namespace_mesh: MeshKind,
+    pub reason: OutsideReason,
+}
+
+/// The weakest status among a pair's ports (see [`NamespaceCoverage`]).
+pub fn weakest(split: &[(Status, PortSet)]) -> Status {
+    [Status::NotApplicable, Status::Plaintext, Status::Permissive, Status::Mtls]
+        .into_iter()
+        .find(|s| split.iter().any(|(x, _)| x == s))
+        .unwrap_or(Status::Rejected)
+}
+
+impl<'a> MeshView<'a> {
+    pub fn new(analysis: &'a Analysis, options: MeshOptions) -> MeshView<'a> {
+        let cluster = &analysis.cluster;
+        let empty = Labels::new();
+        let ns_labels: HashMap<&str, &Labels> = cluster.namespaces.iter().map(|n| (n.name.as_str(), &n.labels)).collect();
+        let mut notes = Vec::new();
+        let mut membership = Vec::with_capacity(cluster.pods.len());
+        let mut istio = Vec::with_capacity(cluster.pods.len());
+        let mut profiles: Vec<DestinationModes> = Vec::new();
+        let mut interned: HashMap<DestinationModes, u32> = HashMap::new();
+        let mut profile_of = Vec::with_capacity(cluster.pods.len());
+        let root = options.istio_root_namespace.as_str();
+        for pod in &cluster.pods {
+            let labels = ns_labels.get(pod.namespace.as_str()).copied().unwrap_or(&empty);
+            let annotations = cluster.mesh.namespace_annotations.get(&pod.namespace).unwrap_or(&empty);
+            let m = rules::membership(labels, annotations, pod);
+            let mut policy = None;
+            let modes = match m.kind {
+                MeshKind::None => DestinationModes::uniform(PortMode::Plain),
+                MeshKind::IstioSidecar | MeshKind::IstioAmbient => {
+                    let p = cluster.mesh.istio_policy(root, &pod.namespace, &pod.labels);
+                    let wrap = |mode| if m.kind == MeshKind::IstioSidecar { PortMode::IstioSidecar(mode) } else { PortMode::IstioAmbient(mode) };
+                    let mut layers: Vec<(u16, u16, PortMode)> = p.port_modes.iter().map(|(&port, &mode)| (port, port, wrap(mode))).collect();
+                    // Ports excluded from the sidecar's inbound capture reach the app directly.
+                    if m.kind == MeshKind::IstioSidecar {
+                        layers.extend(bypass(pod, None, keys::ISTIO_EXCLUDE_INBOUND_PORTS, &mut notes));
+                    }
+                    let modes = DestinationModes::layered(wrap(p.mode), layers);
+                    policy = Some(p);
+                    modes
+                }
+                MeshKind::Linkerd => {
+                    let policy = rules::linkerd_policy(annotations, pod, options.linkerd_default_policy).unwrap_or_else(|bad| {
+                        notes.push(format!(
+                            "{}: unknown {} {bad:?}; the default {} applies",
+                            pod.id(),
+                            keys::LINKERD_DEFAULT_INBOUND_POLICY,
+                            options.linkerd_default_policy
+                        ));
+                        options.linkerd_default_policy
+                    });
+                    let layers = bypass(pod, Some(annotations), keys::LINKERD_SKIP_INBOUND_PORTS, &mut notes);
+                    DestinationModes::layered(PortMode::Linkerd(policy), layers)
+                }
+            };
+            let id = *interned.entry(modes.clone()).or_insert_with(|| {
+                profiles.push(modes);
+                (profiles.len() - 1) as u32
+            });
+            profile_of.push(id);
+            membership.push(m);
+            istio.push(policy);
+        }
+        MeshView { analysis, options, membership, istio, profiles, profile_of, notes, memo: RefCell::default() }
+    }
+
+    fn side(&self, endpoint: usize) -> u8 {
+        self.membership.get(endpoint).map_or(EXTERNAL, |m| kind_code(m.kind))
+    }
+
+    fn profile(&self, endpoint: usize) -> u32 {
+        self.profile_of.get(endpoint).copied().unwrap_or(EXTERNAL_PROFILE)
+    }
+
+    /// The mesh of an endpoint: `None` for external ranges.
+    pub fn mesh_of(&self, endpoint: usize) -> Option<MeshKind> {
+        self.membership.get(endpoint).map(|m| m.kind)
+    }
+
+    /// The destination profile of a pod (index into `profiles`).
+    pub fn profile_of(&self, pod: usize) -> &DestinationModes {
+        &self.profiles[self.profile_of[pod] as usize]
+    }
+
+    fn split_for(&self, side: u8, profile: u32, ports: &PortSet) -> Split {
+        let mut memo = self.memo.borrow_mut();
+        let next = memo.ports.len() as u32;
+        let port_id = match memo.ports.get(ports) {
+            Some(&id) => id,
+            None => {
+                memo.ports.insert(ports.clone(), next);
+                next
+            }
+        };
+        if let Some(s) = memo.split.get(&(side, profile, port_id)) {
+            return s.clone();
+        }
+        let split: Split = self.compute_split(side, profile, ports).into();
+        memo.split.insert((side, profile, port_id), split.clone());
+        split
+    }
+
+    fn compute_split(&self, side: u8, profile: u32, ports: &PortSet) -> Vec<(Status, PortSet)> {
+        if side == EXTERNAL || profile == EXTERNAL_PROFILE {
+            return vec![(Status::NotApplicable, ports.clone())];
+        }
+        let source = kind_of_code(side);
+        let mut by_status: Vec<(Status, PortSet)> = Vec::new();
+        let mut add = |status: Status, set: PortSet| {
+            if set.is_empty() {
+                return;
+            }
+            match by_status.iter_mut().find(|(s, _)| *s == status) {
+                Some((_, p)) => p.union_with(&set),
+                None => by_status.push((status, set)),
+            }
+        };
+        // The meshes carry TCP only: UDP and SCTP travel in plaintext whatever the modes.
+        add(Status::Plaintext, ports.difference(&PortSet::all_of(Protocol::Tcp)));
+        for (lo, hi, mode) in self.profiles[profile as usize].pieces() {
+            let part = ports.intersection(&PortSet::range(Protocol::Tcp, lo, hi));
+            add(rules::status(source, mode), part);
+        }
+        by_status.sort_by_key(|(s, _)| *s);
+        by_status
+    }
+
+    /// Statuses of the connection `src → dst` (endpoint indices) on `ports`.
+    pub fn statuses(&self, src: usize, dst: usize, ports: &PortSet) -> Split {
+        self.split_for(self.side(src), self.profile(dst), ports)
+    }
+
+    /// Statuses of everything policy allows from `src` to `dst` (empty when denied).
+    pub fn between(&self, src: usize, dst: usize) -> Split {
+        let reach = &self.analysis.reach;
+        let ports = reach.allowed(reach.endpoint(src), reach.endpoint(dst));
+        if ports.is_empty() {
+            return Vec::new().into();
+        }
+        self.statuses(src, dst, &ports)
+    }
+
+    /// Every allowed connection with its statuses, in (source, destination) order, as
+    /// `connectivity` lists them: `f(src, dst, split)`.
+    pub fn for_each_connection<E>(&self, mut f: impl FnMut(usize, usize, &[(Status, PortSet)]) -> Result<(), E>) -> Result<(), E> {
+        self.analysis.reach.for_each_connection(|s, d, ports| f(s, d, &self.statuses(s, d, ports)))
+    }
+
+    /// Walks every class pair with anything allowed, its members bucketed by (group, source
+    /// mesh) and (group, destination profile): `visit(src group, source side, dst group,
+    /// destination profile, member pairs, split)`. Pairs of an endpoint with itself and of two
+    /// external ranges are not counted. Cost: per class pair, the product of its bucket counts.
+    fn class_pass(&self, group_of: impl Fn(usize) -> u32, mut visit: impl FnMut(u32, u8, u32, u32, u64, &[(Status, PortSet)])) {
+        let reach = &self.analysis.reach;
+        let classes = reach.class_count();
+        type Bucket<K> = Vec<(K, u64)>;
+        let mut srcs: Vec<Bucket<(u32, u8)>> = Vec::with_capacity(classes);
+        let mut dsts: Vec<Bucket<(u32, u32)>> = Vec::with_capacity(classes);
+        let mut selfs: Vec<HashMap<(u32, u8, u32), u64>> = Vec::with_capacity(classes);
+        for c in 0..classes {
+            let mut s: HashMap<(u32, u8), u64> = HashMap::new();
+            let mut d: HashMap<(u32, u32), u64> = HashMap::new();
+            let mut me: HashMap<(u32, u8, u32), u64> = HashMap::new();
+            for &e in reach.class_members(c) {
+                let e = e as usize;
+                let (g, side, profile) = (group_of(e), self.side(e), self.profile(e));
+                *s.entry((g, side)).or_default() += 1;
+                *d.entry((g, profile)).or_default() += 1;
+                *me.entry((g, side, profile)).or_default() += 1;
+            }
+            let mut s: Vec<_> = s.into_iter().collect();
+            let mut d: Vec<_> = d.into_iter().collect();
+            s.sort_unstable();
+            d.sort_unstable();
+            srcs.push(s);
+            dsts.push(d);
+            selfs.push(me);
+        }
+        for c in 0..classes {
+            for (dc, ports) in reach.class_row(c) {
+                for &((gs, side), ns) in &srcs[c] {
+                    for &((gd, profile), nd) in &dsts[dc] {
+                        if side == EXTERNAL && profile == EXTERNAL_PROFILE {
+                            continue;
+                        }
+                        let mut pairs = ns * nd;
+                        if c == dc && gs == gd {
+                            pairs -= selfs[c].get(&(gs, side, profile)).copied().unwrap_or(0);
+                        }
+                        if pairs == 0 {
+                            continue;
+                        }
+                        let split = self.split_for(side, profile, ports);
+                        visit(gs, side, gd, profile, pairs, &split);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Namespace names in order: those of the cluster, then any a pod uses without a Namespace.
+    fn namespace_names(&self) -> Vec<String> {
+        let cluster = &self.analysis.cluster;
+        let names: std::collections::BTreeSet<&str> =
+            cluster.namespaces.iter().map(|n| n.name.as_str()).chain(cluster.pods.iter().map(|p| p.namespace.as_str())).collect();
+        names.into_iter().map(str::to_string).collect()
+    }
+
+    /// Coverage per namespace with pods, by name; counts per class pair, never per pod pair.
+    pub fn coverage(&self) -> Vec<NamespaceCoverage> {
+        let cluster = &self.analysis.cluster;
+        let names = self.namespace_names();
+        let index: HashMap<&str, u32> = names.iter().enumerate().map(|(i, n)| (n.as_str(), i as u32)).collect();
+        let empty = Labels::new();
+        let mut out: Vec<NamespaceCoverage> = names
+            .iter()
+            .map(|n| {
+                let labels = cluster.namespaces.iter().find(|x| &x.name == n).map_or(&empty, |x| &x.labels);
+                let annotations = cluster.mesh.namespace_annotations.get(n).unwrap_or(&empty);
+                NamespaceCoverage { namespace: n.clone(), mesh: rules::namespace_mesh(labels, annotations), ..Default::default() }
+            })
+            .collect();
+        let pod_ns: Vec<u32> = cluster.pods.iter().map(|p| index[p.namespace.as_str()]).collect();
+        for (p, m) in self.membership.iter().enumerate() {
+            let c = &mut out[pod_ns[p] as usize];
+            c.pods += 1;
+            c.pods_by_mesh[kind_code(m.kind) as usize] += 1;
+        }
+        self.class_pass(
+            |e| pod_ns.get(e).copied().unwrap_or(u32::MAX),
+            |gs, side, gd, profile, pairs, split| {
+                if side == EXTERNAL {
+                    out[gd as usize].not_applicable += pairs;
+                } else if profile == EXTERNAL_PROFILE {
+                    out[gs as usize].not_applicable += pairs;
+                } else {
+                    let c = &mut out[gd as usize];
+                    c.pairs += pairs;
+                    match weakest(split) {
+                        Status::Mtls => c.mtls += pairs,
+                        Status::Permissive => c.permissive += pairs,
+                        Status::Plaintext => c.plaintext += pairs,
+                        _ => c.rejected += pairs,
+                    }
+                }
+            },
+        );
+        out.retain(|c| c.pods > 0);
+        out
+    }
+
+    /// The whole cluster's coverage (namespace `*`).
+    pub fn total(coverage: &[NamespaceCoverage]) -> NamespaceCoverage {
+        let mut total = NamespaceCoverage { namespace: "*".into(), ..Default::default() };
+        for c in coverage {
+            total.add(c);
+        }
+        total
+    }
+
+    /// Allowed traffic between groups of `grouping`, one entry per (group pair, status), sorted
+    /// by source, destination and status. A group's traffic to itself is included.
+    pub fn group_statuses(&self, grouping: &Grouping) -> Vec<GroupStatus> {
+        let mut merged: HashMap<(u32, u32, Status), (PortSet, u64)> = HashMap::new();
+        self.class_pass(
+            |e| grouping.group_of(e) as u32,
+            |gs, _, gd, _, pairs, split| {
+                for (status, ports) in split {
+                    let entry = merged.entry((gs, gd, *status)).or_insert_with(|| (PortSet::empty(), 0));
+                    entry.0.union_with(ports);
+                    entry.1 += pairs;
+                }
+            },
+        );
+        let mut out: Vec<GroupStatus> = merged
+            .into_iter()
+            .map(|((s, d, status), (ports, pairs))| GroupStatus { src: s as usize, dst: d as usize, status, ports, pairs })
+            .collect();
+        out.sort_by_key(|g| (g.src, g.dst, g.status));
+        out
+    }
+
+    /// Pods outside the mesh their namespace enables, in pod order.
+    pub fn outside(&self) -> Vec<OutsidePod> {
+        self.membership
+            .iter()
+            .enumerate()
+            .filter_map(|(pod, m)| {
+                let reason = m.outside.clone()?;
+                Some(OutsidePod { pod, namespace_mesh: m.namespace_mesh?, reason })
+            })
+            .collect()
+    }
+
+    /// The grouping of `level` over this analysis.
+    pub fn grouping(&self, level: Level) -> Grouping {
+        Grouping::new(self.analysis, level)
+    }
+}
+
+/// Ports of `key` on the pod (else, when `ns` is given, on its namespace) that bypass the
+/// proxy, as plain layers; an unreadable value is a note and bypasses nothing.
+fn bypass(pod: &netreach_model::Pod, ns: Option<&Labels>, key: &str, notes: &mut Vec<String>) -> Vec<(u16, u16, PortMode)> {
+    let Some(value) = pod.annotations.get(key).or_else(|| ns.and_then(|a| a.get(key))) else {
+        return Vec::new();
+    };
+    match rules::parse_port_list(value) {
+        Ok(ranges) => ranges.into_iter().map(|(lo, hi)| (lo, hi, PortMode::Plain)).collect(),
+        Err(e) => {
+            notes.push(format!("{}: {key}: {e}; ignored", pod.id()));
+            Vec::new()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netreach_model::{Cluster, EngineOptions, Namespace, Pod};
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn statuses_split_ports_and_protocols() {
+        // One sidecar namespace without PeerAuthentication (PERMISSIVE), a pod opting out.
+        let ns = Namespace::new("a", labels(&[("istio-injection", "enabled")]));
+        let meshed = Pod::new("a", "m", Labels::new());
+        let plain = Pod::new("a", "p", labels(&[("sidecar.istio.io/inject", "false")]));
+        let cluster = Cluster { namespaces: vec![ns], pods: vec![meshed, plain], ..Default::default() };
+        let analysis = Analysis::new(cluster, &EngineOptions::default());
+        let view = MeshView::new(&analysis, MeshOptions::default());
+        assert_eq!(view.mesh_of(0), Some(MeshKind::IstioSidecar));
+        assert_eq!(view.mesh_of(1), Some(MeshKind::None));
+        let split = view.between(0, 1);
+        assert_eq!(&*split, &[(Status::Plaintext, PortSet::all())]);
+        let split = view.between(1, 0);
+        assert_eq!(split.len(), 1);
+        let split = view.between(0, 0);
+        assert_eq!(
+            split.iter().map(|(s, p)| (*s, p.to_string())).collect::<Vec<_>>(),
+            [(Status::Permissive, "TCP all".to_string()), (Status::Plaintext, "UDP all; SCTP all".to_string())]
+        );
+        let cov = view.coverage();
+        assert_eq!((cov[0].pods, cov[0].pods_in_mesh(), cov[0].pairs, cov[0].plaintext), (2, 1, 2, 2));
+        assert_eq!(view.outside().len(), 1);
+    }
+}

@@ -1,0 +1,382 @@
+//! `netreach mesh` output: a readable report, Markdown, and JSON (schemaVersion 1, documented
+//! in the README). Connections stream: `--level pod` never builds the whole list.
+
+use super::{mesh_findings, GroupStatus, MeshView, NamespaceCoverage, OutsidePod};
+use crate::aggregate::{Grouping, Level};
+use crate::audit::{write_audit, AuditFormat, AuditReport, Finding};
+use crate::render::{allowed_json, Allowed};
+use netreach_model::mesh::Status;
+use netreach_model::PortSet;
+use serde::Serialize;
+use std::io::{self, Write};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MeshFormat {
+    /// A readable report (default).
+    Text,
+    /// The stable JSON contract for scripts (schemaVersion 1).
+    Json,
+    /// Markdown tables, for pull requests and wikis.
+    Md,
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Pod => "pod",
+        Level::Workload => "workload",
+        Level::Namespace => "namespace",
+    }
+}
+
+/// Everything but the connections, which stream.
+struct Report {
+    coverage: Vec<NamespaceCoverage>,
+    total: NamespaceCoverage,
+    outside: Vec<OutsidePod>,
+    findings: Vec<Finding>,
+}
+
+impl Report {
+    fn new(view: &MeshView) -> Report {
+        let coverage = view.coverage();
+        let total = MeshView::total(&coverage);
+        Report { coverage, total, outside: view.outside(), findings: mesh_findings(view) }
+    }
+}
+
+pub fn write_mesh(view: &MeshView, level: Level, format: MeshFormat, out: &mut dyn Write) -> io::Result<()> {
+    let report = Report::new(view);
+    match format {
+        MeshFormat::Text => write_text(view, &report, level, out),
+        MeshFormat::Md => write_md(view, &report, level, out),
+        MeshFormat::Json => write_json(view, &report, level, out),
+    }
+}
+
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "-".to_string(), |s| format!("{:.1}%", s * 100.0))
+}
+
+fn mesh_cell(c: &NamespaceCoverage) -> &'static str {
+    c.mesh.map_or("-", |m| m.as_str())
+}
+
+/// Group-level entries, or `None` at pod level (which streams).
+fn groups(view: &MeshView, level: Level) -> Option<(Grouping, Vec<GroupStatus>)> {
+    (level != Level::Pod).then(|| {
+        let grouping = view.grouping(level);
+        let statuses = view.group_statuses(&grouping);
+        (grouping, statuses)
+    })
+}
+
+/// Calls `f(src id, dst id, status, ports, pairs)` for every listed entry with a status that
+/// `keep` accepts, in (source, destination, status) order; `pairs` is `None` at pod level.
+fn each_entry(
+    view: &MeshView,
+    level: Level,
+    keep: impl Fn(Status) -> bool,
+    mut f: impl FnMut(&str, &str, Status, &PortSet, Option<u64>) -> io::Result<()>,
+) -> io::Result<()> {
+    match groups(view, level) {
+        Some((grouping, statuses)) => {
+            for g in statuses.iter().filter(|g| keep(g.status)) {
+                f(&grouping.groups[g.src].id, &grouping.groups[g.dst].id, g.status, &g.ports, Some(g.pairs))?;
+            }
+            Ok(())
+        }
+        None => {
+            let ids: Vec<String> = (0..view.analysis.reach.endpoint_count()).map(|i| view.analysis.id(i)).collect();
+            view.for_each_connection(|s, d, split| {
+                for (status, ports) in split.iter().filter(|(st, _)| keep(*st)) {
+                    f(&ids[s], &ids[d], *status, ports, None)?;
+                }
+                Ok(())
+            })
+        }
+    }
+}
+
+fn header(view: &MeshView) -> String {
+    format!(
+        "Istio root namespace {}; Linkerd default inbound policy {}",
+        view.options.istio_root_namespace, view.options.linkerd_default_policy
+    )
+}
+
+fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "mesh coverage ({})", header(view))?;
+    writeln!(out)?;
+    let width = r.coverage.iter().map(|c| c.namespace.len()).max().unwrap_or(0).max("NAMESPACE".len());
+    writeln!(
+        out,
+        "{:<width$}  {:<13}  {:>6}  {:>7}  {:>7}  {:>7}  {:>10}  {:>9}  {:>8}  {:>8}  {:>7}",
+        "NAMESPACE", "MESH", "PODS", "IN MESH", "PAIRS", "MTLS", "PERMISSIVE", "PLAINTEXT", "REJECTED", "EXTERNAL", "MTLS %"
+    )?;
+    for c in r.coverage.iter().chain(std::iter::once(&r.total)) {
+        writeln!(
+            out,
+            "{:<width$}  {:<13}  {:>6}  {:>7}  {:>7}  {:>7}  {:>10}  {:>9}  {:>8}  {:>8}  {:>7}",
+            c.namespace,
+            mesh_cell(c),
+            c.pods,
+            c.pods_in_mesh(),
+            c.pairs,
+            c.mtls,
+            c.permissive,
+            c.plaintext,
+            c.rejected,
+            c.not_applicable,
+            percent(c.connection_coverage())
+        )?;
+    }
+    writeln!(out, "(pairs: source pod anywhere, destination pod in the namespace, by their weakest port: plaintext, then permissive, then mtls; EXTERNAL: pairs with an external range, not applicable)")?;
+    for (title, keep) in [
+        ("plaintext and permissive connections", Status::is_gap as fn(Status) -> bool),
+        ("rejected by the mesh (NetworkPolicy allows; the destination requires mTLS the source cannot speak)", |s| s == Status::Rejected),
+    ] {
+        writeln!(out)?;
+        writeln!(out, "{title} ({} level)", level_name(level))?;
+        let mut any = false;
+        each_entry(view, level, keep, |src, dst, status, ports, pairs| {
+            any = true;
+            let pairs = pairs.map(|n| format!("  ({n} pair(s))")).unwrap_or_default();
+            writeln!(out, "  {:<10} {src} -> {dst}  {ports}{pairs}", status.as_str())
+        })?;
+        if !any {
+            writeln!(out, "  none")?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "pods outside the mesh their namespace enables")?;
+    if r.outside.is_empty() {
+        writeln!(out, "  none")?;
+    }
+    for o in &r.outside {
+        writeln!(out, "  {}  ({} namespace): {}", view.analysis.display_name(o.pod), o.namespace_mesh, o.reason)?;
+    }
+    writeln!(out)?;
+    writeln!(out, "findings")?;
+    write_audit(&AuditReport { findings: r.findings.clone(), segmentation: Vec::new() }, AuditFormat::Text, out)
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "## netreach mesh")?;
+    writeln!(out)?;
+    writeln!(out, "{}.", header(view))?;
+    writeln!(out)?;
+    writeln!(out, "| Namespace | Mesh | Pods | In mesh | Pairs | mTLS | Permissive | Plaintext | Rejected | External | mTLS share |")?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    for c in r.coverage.iter().chain(std::iter::once(&r.total)) {
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.namespace,
+            mesh_cell(c),
+            c.pods,
+            c.pods_in_mesh(),
+            c.pairs,
+            c.mtls,
+            c.permissive,
+            c.plaintext,
+            c.rejected,
+            c.not_applicable,
+            percent(c.connection_coverage())
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "### Plaintext, permissive and rejected connections ({} level)", level_name(level))?;
+    writeln!(out)?;
+    let mut any = false;
+    each_entry(view, level, |s| s.is_gap() || s == Status::Rejected, |src, dst, status, ports, pairs| {
+        if !any {
+            writeln!(out, "| Status | Source | Destination | Ports | Pairs |")?;
+            writeln!(out, "|---|---|---|---|---:|")?;
+            any = true;
+        }
+        let pairs = pairs.map_or_else(|| "1".to_string(), |n| n.to_string());
+        writeln!(out, "| {status} | `{}` | `{}` | {ports} | {pairs} |", md_cell(src), md_cell(dst))
+    })?;
+    if !any {
+        writeln!(out, "None.")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "### Pods outside the mesh their namespace enables")?;
+    writeln!(out)?;
+    if r.outside.is_empty() {
+        writeln!(out, "None.")?;
+    } else {
+        writeln!(out, "| Pod | Namespace mesh | Reason |")?;
+        writeln!(out, "|---|---|---|")?;
+        for o in &r.outside {
+            writeln!(out, "| `{}` | {} | {} |", md_cell(&view.analysis.display_name(o.pod)), o.namespace_mesh, md_cell(&o.reason.to_string()))?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "### Findings")?;
+    writeln!(out)?;
+    if r.findings.is_empty() {
+        writeln!(out, "None.")?;
+        return Ok(());
+    }
+    writeln!(out, "| Severity | Finding | Namespace | Objects | Message | Fix |")?;
+    writeln!(out, "|---|---|---|---|---|---|")?;
+    for f in &r.findings {
+        let objects: Vec<String> = f.objects.iter().map(|o| format!("`{}`", md_cell(&o.to_string()))).collect();
+        writeln!(
+            out,
+            "| {} | `{}` {} | {} | {} | {} | {} |",
+            f.severity,
+            f.id,
+            f.name,
+            f.namespace.as_deref().map(|n| format!("`{n}`")).unwrap_or_default(),
+            objects.join("<br>"),
+            md_cell(&f.message),
+            md_cell(&f.fix)
+        )?;
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonCoverage<'a> {
+    namespace: &'a str,
+    mesh: Option<&'static str>,
+    pods: u64,
+    pods_in_mesh: u64,
+    pods_by_mesh: JsonByMesh,
+    pairs: u64,
+    mtls: u64,
+    permissive: u64,
+    plaintext: u64,
+    rejected: u64,
+    not_applicable: u64,
+    pod_coverage: Option<f64>,
+    connection_coverage: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct JsonByMesh {
+    none: u64,
+    #[serde(rename = "istio-sidecar")]
+    istio_sidecar: u64,
+    #[serde(rename = "istio-ambient")]
+    istio_ambient: u64,
+    linkerd: u64,
+}
+
+impl<'a> From<&'a NamespaceCoverage> for JsonCoverage<'a> {
+    fn from(c: &'a NamespaceCoverage) -> JsonCoverage<'a> {
+        let [none, istio_sidecar, istio_ambient, linkerd] = c.pods_by_mesh;
+        JsonCoverage {
+            namespace: &c.namespace,
+            mesh: c.mesh.map(|m| m.as_str()),
+            pods: c.pods,
+            pods_in_mesh: c.pods_in_mesh(),
+            pods_by_mesh: JsonByMesh { none, istio_sidecar, istio_ambient, linkerd },
+            pairs: c.pairs,
+            mtls: c.mtls,
+            permissive: c.permissive,
+            plaintext: c.plaintext,
+            rejected: c.rejected,
+            not_applicable: c.not_applicable,
+            pod_coverage: c.pod_coverage(),
+            connection_coverage: c.connection_coverage(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonPod<'a> {
+    id: String,
+    mesh: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonOutside {
+    id: String,
+    workload: Option<String>,
+    namespace_mesh: &'static str,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct JsonConnection<'a> {
+    src: &'a str,
+    dst: &'a str,
+    #[serde(flatten)]
+    allowed: Allowed,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pairs: Option<u64>,
+}
+
+fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
+    writeln!(out, "  \"level\": \"{}\",", level_name(level))?;
+    write!(out, "  \"istioRootNamespace\": ")?;
+    json(out, &view.options.istio_root_namespace)?;
+    writeln!(out, ",\n  \"linkerdDefaultInboundPolicy\": \"{}\",", view.options.linkerd_default_policy)?;
+    write!(out, "  \"summary\": ")?;
+    json(out, &JsonCoverage::from(&r.total))?;
+    writeln!(out, ",\n  \"namespaces\": [")?;
+    for (i, c) in r.coverage.iter().enumerate() {
+        out.write_all(b"    ")?;
+        json(out, &JsonCoverage::from(c))?;
+        writeln!(out, "{}", if i + 1 < r.coverage.len() { "," } else { "" })?;
+    }
+    writeln!(out, "  ],\n  \"pods\": [")?;
+    let pods = &view.analysis.cluster.pods;
+    for (i, m) in view.membership.iter().enumerate() {
+        out.write_all(b"    ")?;
+        json(out, &JsonPod { id: pods[i].id(), mesh: m.kind.as_str() })?;
+        writeln!(out, "{}", if i + 1 < pods.len() { "," } else { "" })?;
+    }
+    writeln!(out, "  ],\n  \"outsideMesh\": [")?;
+    for (i, o) in r.outside.iter().enumerate() {
+        let pod = &pods[o.pod];
+        let entry = JsonOutside {
+            id: pod.id(),
+            workload: pod.workload.as_ref().map(|w| format!("{}/{}/{}", pod.namespace, w.kind, w.name)),
+            namespace_mesh: o.namespace_mesh.as_str(),
+            reason: o.reason.to_string(),
+        };
+        out.write_all(b"    ")?;
+        json(out, &entry)?;
+        writeln!(out, "{}", if i + 1 < r.outside.len() { "," } else { "" })?;
+    }
+    writeln!(out, "  ],\n  \"connections\": [")?;
+    let mut first = true;
+    each_entry(view, level, |_| true, |src, dst, status, ports, pairs| {
+        for allowed in allowed_json(ports) {
+            if !first {
+                writeln!(out, ",")?;
+            }
+            first = false;
+            out.write_all(b"    ")?;
+            json(out, &JsonConnection { src, dst, allowed, status: status.as_str(), pairs })?;
+        }
+        Ok(())
+    })?;
+    if !first {
+        writeln!(out)?;
+    }
+    writeln!(out, "  ],\n  \"findings\": [")?;
+    for (i, f) in r.findings.iter().enumerate() {
+        out.write_all(b"    ")?;
+        json(out, f)?;
+        writeln!(out, "{}", if i + 1 < r.findings.len() { "," } else { "" })?;
+    }
+    writeln!(out, "  ]\n}}")
+}
+
+/// Compact JSON for one value.
+fn json<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value).map_err(io::Error::other)
+}

@@ -352,6 +352,10 @@ fn invalid_peer_authentications_name_the_field() {
         "pa.yaml: document 1: PeerAuthentication ns1/p: field spec.portLevelMtls.0: invalid port \"0\" (expected 1-65535)"
     );
     assert!(err("{mtls: {mode: STRICT, extra: 1}}").contains("field spec.mtls"), "unknown fields are errors");
+    // YAML 1.1 reads `n` as false: a namespace that is not a string is an error, not `default`.
+    let bad_ns = "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: p, namespace: n}\nspec: {}\n";
+    let e = load_str("pa.yaml", bad_ns).err().expect("an error").to_string();
+    assert!(e.contains("field metadata.namespace: invalid type: boolean"), "{e}");
     // The same object in both versions is one object defined twice.
     let twice = format!("{}---\n{}", pa("security.istio.io/v1", "{}"), pa("security.istio.io/v1beta1", "{}"));
     assert!(load_str("pa.yaml", &twice).err().unwrap().to_string().contains("defined twice"));

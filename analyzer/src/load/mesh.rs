@@ -33,8 +33,13 @@ struct SpecWire {
     port_level_mtls: Option<BTreeMap<String, MutualTls>>,
 }
 
+/// The metadata read here; `name` and `namespace` are typed so that a non-string (YAML 1.1 reads
+/// `n` as a boolean) is an error, as it is for the kinds typed with k8s-openapi.
 #[derive(Deserialize, Default)]
+#[allow(dead_code)]
 struct MetaWire {
+    name: Option<String>,
+    namespace: Option<String>,
     #[serde(rename = "creationTimestamp")]
     creation_timestamp: Option<String>,
 }

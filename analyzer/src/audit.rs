@@ -309,6 +309,7 @@ pub fn audit(analysis: &Analysis, options: &EngineOptions) -> AuditReport {
     ctx.unresolved_named_ports(&mut findings);
     ctx.misplaced_excepts(&mut findings);
     ctx.tier_rules(&mut findings);
+    findings.extend(crate::mesh::audit_findings(analysis));
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -369,3 +369,13 @@ fn markdown_snapshot() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+#[test]
+fn mesh_findings_are_part_of_the_audit() {
+    // The Istio fixture has a pod opted out of injection in a meshed namespace and a port with
+    // mTLS disabled: the mesh checks (NR101+) report them inside `netreach audit` too.
+    let report = report("mesh/istio-bookinfo-like");
+    let mesh: Vec<&str> = report.findings.iter().map(|f| f.id).filter(|id| id.starts_with("NR1") && id.len() == 5).collect();
+    assert!(!mesh.is_empty(), "{:?}", report.findings.iter().map(|f| f.id).collect::<Vec<_>>());
+    assert!(of(&report, "NR101").iter().chain(of(&report, "NR103").iter()).count() > 0);
+}

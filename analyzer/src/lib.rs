@@ -11,11 +11,13 @@ pub mod diff;
 pub mod explain;
 pub mod filter;
 pub mod generate;
+pub mod invariants;
 pub mod live;
 pub mod load;
 pub mod mesh;
 pub mod render;
 pub mod select;
+pub mod testing;
 
 pub use analysis::Analysis;
 

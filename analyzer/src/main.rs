@@ -110,6 +110,24 @@ Exit codes: 0 no finding at or above --fail-on (always 0 without it), 1 such a f
     )]
     Audit(cli::audit::AuditArgs),
 
+    /// Check segmentation invariants (deny, allowOnly, allow, isolated, maxReach) from a YAML file.
+    #[command(
+        long_about = "Check named segmentation invariants, written once in a YAML file, against the cluster: \
+deny (no connection from/to, with except and ports), allowOnly (into a set, only these sources and ports), \
+allow (these pairs must be allowed), isolated (every pod of these namespaces selected by a policy for ingress, \
+egress or both), maxReach (blast radius of any one source within N hops) and mtls (parsed, reported as not \
+evaluable until the mesh analysis exists: skipped, never passed). Selectors are those of `netreach paths`. \
+Each failing invariant lists the first violating pairs (--limit), their count, and the policy rules that \
+allow them.",
+        after_help = "Examples:\n  \
+netreach check --invariants fixtures/invariants/shop.yaml fixtures/shop\n  \
+netreach check --invariants invariants.yaml cluster/ --junit report.xml\n  \
+netreach check --invariants invariants.yaml cluster/ -o json | jq '.invariants[] | select(.status == \"fail\")'\n\n\
+Exit codes: 0 every invariant passed (skipped ones allowed unless --strict), 1 an invariant failed, \
+2 invalid invariants file (the message names the invariant and the field), invalid input or usage."
+    )]
+    Check(cli::check::CheckArgs),
+
     /// Service-mesh (Istio, Linkerd) mTLS coverage of the allowed connections.
     #[command(
         long_about = "For every connection NetworkPolicy allows between pods, the mTLS status on each port under \
@@ -161,6 +179,7 @@ fn main() -> ExitCode {
         Command::Paths(args) => cli::paths::run(args),
         Command::Diff(args) => cli::diff::run(args),
         Command::Audit(args) => cli::audit::run(args),
+        Command::Check(args) => cli::check::run(args),
         Command::Mesh(args) => cli::mesh::run(args),
         Command::Generate(args) => cli::generate::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),

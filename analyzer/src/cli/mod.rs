@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod can;
+pub mod check;
 pub mod connectivity;
 pub mod diff;
 pub mod generate;

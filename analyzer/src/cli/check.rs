@@ -1,0 +1,74 @@
+//! `netreach check --invariants FILE PATH...`: segmentation invariants as a CI gate.
+
+use super::{finish_output, label, stdout, InputArgs, Outcome, EXIT_NO, EXIT_YES};
+use clap::Args;
+use netreach::invariants::{self, render, CheckFormat};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The invariants file (YAML): `invariants:` and a list of named deny, allowOnly, allow,
+    /// isolated, maxReach and mtls checks.
+    #[arg(long, value_name = "FILE")]
+    pub invariants: PathBuf,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Output format on stdout.
+    #[arg(short, long, value_enum, default_value_t = CheckFormat::Text)]
+    pub output: CheckFormat,
+
+    /// Also write JUnit XML (one test case per invariant) to FILE, whatever -o says.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Violations listed (and explained) per invariant; all are counted.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub limit: usize,
+
+    /// Count invariants that cannot be evaluated (mtls, for now) as failures: exit 1.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Print the time spent loading, computing reachability and checking on stderr.
+    #[arg(long)]
+    pub timings: bool,
+}
+
+pub fn run(args: CheckArgs) -> Outcome {
+    // The file first: a bad file is reported without loading the cluster.
+    let list = invariants::parse_file(&args.invariants).map_err(|e| e.to_string())?;
+    let (analysis, times) = args.input.analyze().map_err(|e| e.to_string())?;
+    let file = args.invariants.display().to_string();
+    let started = std::time::Instant::now();
+    let report = invariants::check(&analysis, &file, &list, args.limit).map_err(|e| e.to_string())?;
+    if args.timings {
+        eprintln!(
+            "{} load {:.3} s, engine {:.3} s, check {:.3} s ({} invariant(s), {} pod(s))",
+            label("timings:", "36"),
+            times.load.as_secs_f64(),
+            times.engine.as_secs_f64(),
+            started.elapsed().as_secs_f64(),
+            list.len(),
+            analysis.reach.pod_count()
+        );
+    }
+    if let Some(path) = &args.junit {
+        let mut xml = Vec::new();
+        render::write_junit(&report, &mut xml).map_err(|e| format!("cannot write JUnit: {e}"))?;
+        std::fs::write(path, xml).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let mut out = stdout();
+    finish_output(render::write_report(&report, args.output, &mut out).and_then(|_| out.flush()))?;
+    let skipped = report.not_evaluable();
+    if skipped > 0 && !args.input.quiet {
+        eprintln!(
+            "{} {skipped} invariant(s) could not be evaluated and are reported as skipped, not passed{}",
+            label("warning:", "33"),
+            if args.strict { " (--strict: they fail the check)" } else { " (--strict makes them fail the check)" }
+        );
+    }
+    Ok(if report.failed() > 0 || (args.strict && skipped > 0) { EXIT_NO } else { EXIT_YES })
+}

@@ -1,0 +1,576 @@
+//! Evaluating invariants on a computed reachability.
+//!
+//! Pair invariants (deny, allowOnly, allow) never walk pod pairs: endpoints are grouped by
+//! engine class and by the role they play in the invariant (e.g. "a source that an `except`
+//! exempts"), one `Reachability::allowed` call answers for each pair of classes, and pairs are
+//! counted by multiplying group sizes. Only the first `limit` violating pairs are expanded and
+//! explained (`explain_pair`, once per class pair).
+
+use super::{Check, Invariant, Selection};
+use crate::analysis::Analysis;
+use crate::explain::{explain_pair, PairVerdict, SideVerdict};
+use netreach_model::{Direction, PortSet};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// The outcome of one invariant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The invariant cannot be decided with what netreach knows (e.g. `mtls` before the mesh
+    /// analysis exists). Never a pass; `netreach check --strict` counts it as a failure.
+    NotEvaluable(String),
+}
+
+/// One thing that breaks an invariant, with endpoint ids (`namespace/name`, `external:…`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Violation {
+    /// A connection the invariant forbids (deny, allowOnly): the ports at fault and, one line
+    /// each, the rules that allow them on each side.
+    Allowed { src: String, dst: String, ports: PortSet, rules: Vec<String> },
+    /// A connection the invariant requires (allow) that policy does not allow: the ports
+    /// missing (`None`: nothing at all is allowed), what is allowed, and why.
+    Missing { src: String, dst: String, missing: Option<PortSet>, allowed: PortSet, reasons: Vec<String> },
+    /// A pod that no NetworkPolicy selects in these directions.
+    NotIsolated { pod: String, directions: Vec<Direction>, reason: String },
+    /// A source reaching more pods than allowed, with a few of the paths (the longest first).
+    Reach { src: String, reached: u64, hops: u32, paths: Vec<String> },
+}
+
+/// The result of one invariant on one cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluation {
+    pub name: String,
+    pub description: Option<String>,
+    /// `deny`, `allowOnly`, `allow`, `isolated`, `maxReach` or `mtls`.
+    pub kind: &'static str,
+    /// The invariant restated, e.g. `deny from "ns:dev" to "ns:prod"`.
+    pub statement: String,
+    pub status: Status,
+    /// How many violations there are in all (pairs, pods or sources).
+    pub count: u64,
+    /// How many pairs, pods or sources were checked.
+    pub checked: u64,
+    /// One line on the outcome: `3 of 40 pair(s) allowed`.
+    pub detail: String,
+    /// The first violations (at most the checker's limit), in endpoint order.
+    pub violations: Vec<Violation>,
+    /// What the reader should know, e.g. a selector that selects nothing.
+    pub notes: Vec<String>,
+}
+
+impl Evaluation {
+    pub fn passed(&self) -> bool {
+        self.status == Status::Pass
+    }
+
+    pub fn failed(&self) -> bool {
+        self.status == Status::Fail
+    }
+}
+
+/// An invariant that does not fit the cluster: a name that matches nothing (a typo is
+/// likelier than an intentionally empty set), as in `netreach connectivity --from`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "field {}: {}", self.field, self.message)
+    }
+}
+
+/// Evaluates invariants on one analysis; the class grouping is built once and shared.
+pub struct Checker<'a> {
+    analysis: &'a Analysis,
+    class_of: Vec<u32>,
+    members: Vec<Vec<u32>>,
+    limit: usize,
+}
+
+/// Roles of an endpoint in a pair invariant: 0 = not in it, 1..=3 = a group (see each kind).
+const ROLES: usize = 4;
+
+struct PairScan {
+    count: u64,
+    checked: u64,
+    /// (source, destination, offending ports) of the first violating pairs.
+    shown: Vec<(usize, usize, PortSet)>,
+}
+
+impl<'a> Checker<'a> {
+    /// At most 10 violations are listed per invariant (all are counted).
+    pub fn new(analysis: &'a Analysis) -> Checker<'a> {
+        let reach = &analysis.reach;
+        let n = reach.endpoint_count();
+        let class_of: Vec<u32> = (0..n).map(|e| reach.class_of(reach.endpoint(e)) as u32).collect();
+        let count = class_of.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+        let mut members = vec![Vec::new(); count];
+        for (e, &c) in class_of.iter().enumerate() {
+            members[c as usize].push(e as u32);
+        }
+        Checker { analysis, class_of, members, limit: 10 }
+    }
+
+    /// How many violations to list (and explain) per invariant.
+    pub fn with_limit(mut self, limit: usize) -> Checker<'a> {
+        self.limit = limit;
+        self
+    }
+
+    pub fn analysis(&self) -> &Analysis {
+        self.analysis
+    }
+
+    /// Evaluates one invariant. An error names the field whose selector matches no name of
+    /// this cluster (`no namespace "dev"`).
+    pub fn evaluate(&self, invariant: &Invariant) -> Result<Evaluation, FieldError> {
+        let kind = invariant.check.kind();
+        let mut eval = Evaluation {
+            name: invariant.name.clone(),
+            description: invariant.description.clone(),
+            kind,
+            statement: invariant.check.to_string(),
+            status: Status::Pass,
+            count: 0,
+            checked: 0,
+            detail: String::new(),
+            violations: Vec::new(),
+            notes: Vec::new(),
+        };
+        match &invariant.check {
+            Check::Deny { from, to, except, ports } => {
+                let from_set = self.resolve(from, "deny.from", &mut eval.notes)?;
+                let to_set = self.resolve(to, "deny.to", &mut eval.notes)?;
+                let ex_from = except.as_ref().and_then(|e| e.from.as_ref()).map(|s| self.resolve(s, "deny.except.from", &mut Vec::new())).transpose()?;
+                let ex_to = except.as_ref().and_then(|e| e.to.as_ref()).map(|s| self.resolve(s, "deny.except.to", &mut Vec::new())).transpose()?;
+                // Sources: 1 not exempt, 2 in except.from; destinations likewise with except.to.
+                let role = |set: &[bool], ex: &Option<Vec<bool>>| -> Vec<u8> {
+                    set.iter().enumerate().map(|(e, &i)| if !i { 0 } else if ex.as_ref().is_some_and(|x| x[e]) { 2 } else { 1 }).collect()
+                };
+                let (src, dst) = (role(&from_set, &ex_from), role(&to_set, &ex_to));
+                let has_except = except.is_some();
+                let (exempt_any_src, exempt_any_dst) = (ex_from.is_none(), ex_to.is_none());
+                let scan = self.scan_pairs(&src, &dst, false, |a, b, allowed| {
+                    let exempt = has_except && (exempt_any_src || a == 2) && (exempt_any_dst || b == 2);
+                    if exempt {
+                        return None;
+                    }
+                    let offending = match ports {
+                        Some(p) => allowed.intersection(p),
+                        None => allowed.clone(),
+                    };
+                    (!offending.is_empty()).then_some(offending)
+                });
+                eval.detail = format!("{} of {} pair(s) allowed", scan.count, scan.checked);
+                self.finish_pairs(&mut eval, scan, false);
+            }
+            Check::AllowOnly { to, from, ports } => {
+                let to_set = self.resolve(to, "allowOnly.to", &mut eval.notes)?;
+                let from_set = from.as_ref().map(|f| self.resolve(f, "allowOnly.from", &mut eval.notes)).transpose()?;
+                // Sources: 1 in `from` (or everyone without it), 2 anyone else.
+                let src: Vec<u8> = (0..self.class_of.len()).map(|e| if from_set.as_ref().is_none_or(|f| f[e]) { 1 } else { 2 }).collect();
+                let dst: Vec<u8> = to_set.iter().map(|&t| t as u8).collect();
+                let scan = self.scan_pairs(&src, &dst, false, |a, _, allowed| {
+                    let offending = match (a, ports) {
+                        (1, Some(p)) => allowed.difference(p),
+                        (1, None) => PortSet::empty(),
+                        _ => allowed.clone(),
+                    };
+                    (!offending.is_empty()).then_some(offending)
+                });
+                eval.detail = format!("{} of {} pair(s) into {to} break it", scan.count, scan.checked);
+                self.finish_pairs(&mut eval, scan, false);
+            }
+            Check::Allow { from, to, ports } => {
+                let src: Vec<u8> = self.resolve(from, "allow.from", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
+                let dst: Vec<u8> = self.resolve(to, "allow.to", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
+                let scan = self.scan_pairs(&src, &dst, true, |_, _, allowed| match ports {
+                    Some(p) => Some(p.difference(allowed)).filter(|m| !m.is_empty()),
+                    None => allowed.is_empty().then(PortSet::all),
+                });
+                eval.detail = match ports {
+                    Some(_) => format!("{} of {} pair(s) lack a port listed", scan.count, scan.checked),
+                    None => format!("{} of {} pair(s) not allowed", scan.count, scan.checked),
+                };
+                self.finish_pairs(&mut eval, scan, ports.is_none());
+            }
+            Check::Isolated { namespaces, except, ingress, egress } => self.isolated(&mut eval, namespaces.as_deref(), except, *ingress, *egress)?,
+            Check::MaxReach { from, hops, at_most, node_hops } => {
+                let sources = self.resolve(from, "maxReach.from", &mut eval.notes)?;
+                self.max_reach(&mut eval, &sources, *hops, *at_most, *node_hops);
+            }
+            Check::Mtls { from, to } => {
+                if let Some(from) = from {
+                    self.resolve(from, "mtls.from", &mut Vec::new())?;
+                }
+                self.resolve(to, "mtls.to", &mut Vec::new())?;
+                eval.status = Status::NotEvaluable("not evaluable yet: mesh analysis is not available".into());
+                eval.detail = "not evaluated".into();
+            }
+        }
+        if eval.status == Status::Pass && eval.count > 0 {
+            eval.status = Status::Fail;
+        }
+        Ok(eval)
+    }
+
+    /// Endpoints a selection selects, as a mask over endpoint indices.
+    fn resolve(&self, selection: &Selection, field: &str, notes: &mut Vec<String>) -> Result<Vec<bool>, FieldError> {
+        let mut mask = vec![false; self.class_of.len()];
+        for (i, (_, selector)) in selection.selectors.iter().enumerate() {
+            let field = if selection.selectors.len() > 1 { format!("{field}[{i}]") } else { field.to_string() };
+            let selected = selector.resolve(self.analysis).map_err(|message| FieldError { field, message })?;
+            for e in selected {
+                mask[e] = true;
+            }
+        }
+        if !mask.contains(&true) {
+            notes.push(format!("{field} {selection} selects no endpoint"));
+        }
+        Ok(mask)
+    }
+
+    /// Counts the violating pairs and lists the first ones. `src[e]`/`dst[e]` give each endpoint's
+    /// role (0: not a source / destination); `offending(src role, dst role, allowed ports)` gives
+    /// the ports at fault for a pair of that kind, `None` when it is fine. With `include_empty`,
+    /// pairs with nothing allowed are asked too (for `allow`).
+    fn scan_pairs(&self, src: &[u8], dst: &[u8], include_empty: bool, offending: impl Fn(u8, u8, &PortSet) -> Option<PortSet>) -> PairScan {
+        let reach = &self.analysis.reach;
+        let pods = reach.pod_count();
+        let classes = self.members.len();
+        // Per class and role: how many members are pods [0] and external ranges [1].
+        let mut src_n = vec![[[0u64; 2]; ROLES]; classes];
+        let mut dst_n = vec![[[0u64; 2]; ROLES]; classes];
+        // Pods that are source (role a) and destination (role b) at once: their self pair.
+        let mut selfs: HashMap<u32, [[u64; ROLES]; ROLES]> = HashMap::new();
+        let mut totals = ([[0u64; 2]; ROLES], [[0u64; 2]; ROLES], 0u64);
+        for e in 0..self.class_of.len() {
+            let c = self.class_of[e] as usize;
+            let ext = (e >= pods) as usize;
+            let (a, b) = (src[e] as usize, dst[e] as usize);
+            if a > 0 {
+                src_n[c][a][ext] += 1;
+                totals.0[a][ext] += 1;
+            }
+            if b > 0 {
+                dst_n[c][b][ext] += 1;
+                totals.1[b][ext] += 1;
+            }
+            if a > 0 && b > 0 && ext == 0 {
+                selfs.entry(c as u32).or_insert([[0; ROLES]; ROLES])[a][b] += 1;
+                totals.2 += 1;
+            }
+        }
+        let mut checked = 0u64;
+        for a in 1..ROLES {
+            for b in 1..ROLES {
+                let (s, d) = (totals.0[a], totals.1[b]);
+                checked += s[0] * (d[0] + d[1]) + s[1] * d[0];
+            }
+        }
+        checked -= totals.2;
+        let pairs = |sc: usize, dc: usize, a: usize, b: usize| -> u64 {
+            let (s, d) = (src_n[sc][a], dst_n[dc][b]);
+            let mut n = s[0] * (d[0] + d[1]) + s[1] * d[0];
+            if sc == dc {
+                n -= selfs.get(&(sc as u32)).map_or(0, |m| m[a][b]);
+            }
+            n
+        };
+        let nonzero = |n: &[[u64; 2]; ROLES]| n.iter().any(|r| r[0] + r[1] > 0);
+        let src_classes: Vec<usize> = (0..classes).filter(|&c| nonzero(&src_n[c])).collect();
+        let dst_classes: Vec<usize> = (0..classes).filter(|&c| nonzero(&dst_n[c])).collect();
+        let rep = |c: usize| reach.endpoint(self.members[c][0] as usize);
+        // Per source class: (destination class, src role, dst role, index into `faults`).
+        let mut violating: Vec<Vec<(u32, u8, u8, u32)>> = vec![Vec::new(); classes];
+        let mut faults: Vec<PortSet> = Vec::new();
+        let mut count = 0u64;
+        for &sc in &src_classes {
+            let s = rep(sc);
+            for &dc in &dst_classes {
+                let allowed = reach.allowed(s, rep(dc));
+                if allowed.is_empty() && !include_empty {
+                    continue;
+                }
+                for a in 1..ROLES {
+                    if src_n[sc][a] == [0, 0] {
+                        continue;
+                    }
+                    for b in 1..ROLES {
+                        if dst_n[dc][b] == [0, 0] {
+                            continue;
+                        }
+                        let n = pairs(sc, dc, a, b);
+                        if n == 0 {
+                            continue;
+                        }
+                        if let Some(fault) = offending(a as u8, b as u8, &allowed) {
+                            count += n;
+                            violating[sc].push((dc as u32, a as u8, b as u8, faults.len() as u32));
+                            faults.push(fault);
+                        }
+                    }
+                }
+            }
+        }
+        // The first violating pairs in (source, destination) order.
+        let mut shown = Vec::new();
+        let mut candidates: Vec<(u32, u32)> = Vec::new();
+        for s in 0..self.class_of.len() {
+            if shown.len() >= self.limit || count == 0 {
+                break;
+            }
+            let list = &violating[self.class_of[s] as usize];
+            if src[s] == 0 || list.is_empty() {
+                continue;
+            }
+            candidates.clear();
+            for &(dc, a, b, fault) in list {
+                if a != src[s] {
+                    continue;
+                }
+                for &d in &self.members[dc as usize] {
+                    let d_us = d as usize;
+                    if dst[d_us] == b && d_us != s && !(s >= pods && d_us >= pods) {
+                        candidates.push((d, fault));
+                    }
+                }
+            }
+            candidates.sort_unstable();
+            for &(d, fault) in candidates.iter().take(self.limit - shown.len()) {
+                shown.push((s, d as usize, faults[fault as usize].clone()));
+            }
+        }
+        PairScan { count, checked, shown }
+    }
+
+    /// Fills in the listed pair violations with their explanations (one per class pair).
+    fn finish_pairs(&self, eval: &mut Evaluation, scan: PairScan, nothing_required: bool) {
+        let reach = &self.analysis.reach;
+        eval.count = scan.count;
+        eval.checked = scan.checked;
+        let mut verdicts: HashMap<(u32, u32), PairVerdict> = HashMap::new();
+        for (s, d, fault) in scan.shown {
+            let key = (self.class_of[s], self.class_of[d]);
+            let verdict = verdicts.entry(key).or_insert_with(|| explain_pair(self.analysis, s, d, None));
+            let (src, dst) = (self.analysis.id(s), self.analysis.id(d));
+            let violation = if eval.kind == "allow" {
+                let allowed = reach.allowed(reach.endpoint(s), reach.endpoint(d));
+                let mut reasons = Vec::new();
+                for side in [&verdict.egress, &verdict.ingress] {
+                    reasons.extend(self.denial_lines(side, s, d));
+                }
+                for note in &verdict.notes {
+                    reasons.push(format!("note: {note}"));
+                }
+                Violation::Missing { src, dst, missing: (!nothing_required).then_some(fault), allowed, reasons }
+            } else {
+                let mut rules = Vec::new();
+                for side in [&verdict.egress, &verdict.ingress] {
+                    rules.extend(self.allow_lines(side, s, d, &fault));
+                }
+                for note in &verdict.notes {
+                    rules.push(format!("note: {note}"));
+                }
+                Violation::Allowed { src, dst, ports: fault, rules }
+            };
+            eval.violations.push(violation);
+        }
+    }
+
+    /// Why one side lets the offending ports through: its rules, or that nothing isolates it.
+    fn allow_lines(&self, side: &SideVerdict, s: usize, d: usize, fault: &PortSet) -> Vec<String> {
+        let (dir, subject) = direction_words(side.direction, s, d);
+        if side.isolated_by.is_empty() {
+            return vec![match self.analysis.pod(subject) {
+                None => format!("{dir}: {} is outside the cluster: no policy applies to it", self.analysis.id(subject)),
+                Some(pod) => format!("{dir}: {} is not isolated for {dir}: no NetworkPolicy selects it", pod.id()),
+            }];
+        }
+        let lines: Vec<String> = side
+            .allowed_by
+            .iter()
+            .filter(|r| !r.ports.intersection(fault).is_empty())
+            .map(|r| format!("{dir}: {}", r.text))
+            .collect();
+        if lines.is_empty() {
+            vec![format!("{dir}: no NetworkPolicy rule allows it; a cluster-scoped tier does (ask `netreach can` with --port)")]
+        } else {
+            lines
+        }
+    }
+
+    /// Why one side does not let a required connection through (nothing when it allows it).
+    fn denial_lines(&self, side: &SideVerdict, s: usize, d: usize) -> Vec<String> {
+        let (dir, subject) = direction_words(side.direction, s, d);
+        if side.isolated_by.is_empty() {
+            return Vec::new();
+        }
+        let id = self.analysis.id(subject);
+        if side.allowed_by.is_empty() {
+            let mut out = vec![format!("{dir}: {id} is isolated by {} and no {dir} rule admits the pair", side.isolated_by.join(", "))];
+            out.extend(side.closest_misses.iter().take(3).map(|m| format!("{dir}: closest: {m}")));
+            return out;
+        }
+        let mut ports = PortSet::empty();
+        for r in &side.allowed_by {
+            ports.union_with(&r.ports);
+        }
+        vec![format!("{dir}: the rules of {} admit only {ports} for this pair", side.isolated_by.join(", "))]
+    }
+
+    fn isolated(&self, eval: &mut Evaluation, namespaces: Option<&[String]>, except: &[String], ingress: bool, egress: bool) -> Result<(), FieldError> {
+        let cluster = &self.analysis.cluster;
+        let reach = &self.analysis.reach;
+        let known = |ns: &str| cluster.namespaces.iter().any(|n| n.name == ns) || cluster.pods.iter().any(|p| p.namespace == ns);
+        for (i, ns) in namespaces.unwrap_or(&[]).iter().enumerate() {
+            if !known(ns) {
+                return Err(FieldError { field: format!("isolated.namespaces[{i}]"), message: format!("no namespace {ns:?}") });
+            }
+        }
+        for (i, ns) in except.iter().enumerate() {
+            if !known(ns) {
+                return Err(FieldError { field: format!("isolated.except[{i}]"), message: format!("no namespace {ns:?}") });
+            }
+        }
+        let wanted = |ns: &str| namespaces.is_none_or(|list| list.iter().any(|n| n == ns)) && !except.iter().any(|n| n == ns);
+        let directions: Vec<Direction> =
+            [(ingress, Direction::Ingress), (egress, Direction::Egress)].into_iter().filter(|(on, _)| *on).map(|(_, d)| d).collect();
+        // Per class: the directions in which no policy isolates it.
+        let mut open_of: HashMap<u32, Vec<Direction>> = HashMap::new();
+        let mut per_ns: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        for (i, pod) in cluster.pods.iter().enumerate() {
+            if !wanted(&pod.namespace) {
+                continue;
+            }
+            let e = reach.index_of(netreach_model::Endpoint::Pod(i as u32));
+            let c = self.class_of[e];
+            let open = open_of
+                .entry(c)
+                .or_insert_with(|| directions.iter().copied().filter(|&d| reach.isolating_policies(reach.endpoint(e), d).is_empty()).collect());
+            let entry = per_ns.entry(pod.namespace.as_str()).or_default();
+            entry.1 += 1;
+            eval.checked += 1;
+            if open.is_empty() {
+                continue;
+            }
+            entry.0 += 1;
+            eval.count += 1;
+            if eval.violations.len() < self.limit {
+                let words: Vec<&str> = open.iter().map(|d| d.as_str()).collect();
+                let reason = if pod.host_network {
+                    "a hostNetwork pod: NetworkPolicy pod selectors do not select it (with the default --host-network node)".to_string()
+                } else {
+                    format!("no NetworkPolicy of namespace {} selects it for {}", pod.namespace, words.join(" or "))
+                };
+                eval.violations.push(Violation::NotIsolated { pod: pod.id(), directions: open.clone(), reason });
+            }
+        }
+        let listed: Vec<String> = match namespaces {
+            Some(list) => list.iter().filter(|n| wanted(n)).cloned().collect(),
+            None => {
+                let mut all: Vec<String> = cluster.namespaces.iter().map(|n| n.name.clone()).filter(|n| wanted(n)).collect();
+                all.sort();
+                all
+            }
+        };
+        let empty: Vec<&str> = listed.iter().map(String::as_str).filter(|n| !per_ns.contains_key(n)).collect();
+        if !empty.is_empty() {
+            eval.notes.push(format!("namespace(s) without pods: {}", empty.join(", ")));
+        }
+        if eval.count == 0 {
+            eval.detail = format!("{} pod(s) in {} namespace(s), all isolated", eval.checked, per_ns.len());
+        } else {
+            let bad: Vec<String> = per_ns.iter().filter(|(_, (open, _))| *open > 0).map(|(ns, (open, all))| format!("{ns} {open}/{all}")).collect();
+            eval.detail = format!("{} of {} pod(s) not isolated: {}", eval.count, eval.checked, bad.join(", "));
+        }
+        Ok(())
+    }
+
+    fn max_reach(&self, eval: &mut Evaluation, sources: &[bool], hops: u32, at_most: u64, node_hops: bool) {
+        let (cluster, reach) = (&self.analysis.cluster, &self.analysis.reach);
+        let is_pod = |e: usize| e < reach.pod_count();
+        // Sources of one class (and, for hostNetwork pods, one node) reach the same number of
+        // pods: one search per group, spread over threads.
+        let mut group_of: HashMap<(u32, Option<&str>), usize> = HashMap::new();
+        let mut reps: Vec<usize> = Vec::new();
+        let mut source_groups: Vec<(usize, usize)> = Vec::new();
+        for s in (0..sources.len()).filter(|&s| sources[s]) {
+            let node = self.analysis.pod(s).filter(|p| p.host_network).and_then(|p| p.node.as_deref());
+            let g = *group_of.entry((self.class_of[s], node)).or_insert_with(|| {
+                reps.push(s);
+                reps.len() - 1
+            });
+            source_groups.push((s, g));
+        }
+        let radius = |s: usize| reach.lateral(cluster, &[s], hops, node_hops).radius(hops, is_pod).last().copied().unwrap_or(0);
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(reps.len().max(1));
+        let reached_of: Vec<u64> = if threads <= 1 {
+            reps.iter().map(|&s| radius(s)).collect()
+        } else {
+            let parts: Vec<Vec<(usize, u64)>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (reps, radius) = (&reps, &radius);
+                        scope.spawn(move || reps.iter().enumerate().skip(t).step_by(threads).map(|(g, &s)| (g, radius(s))).collect())
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().expect("maxReach thread panicked")).collect()
+            });
+            let mut out = vec![0u64; reps.len()];
+            for (g, r) in parts.into_iter().flatten() {
+                out[g] = r;
+            }
+            out
+        };
+        let most = reached_of.iter().copied().max().unwrap_or(0);
+        for &(s, g) in &source_groups {
+            let reached = reached_of[g];
+            eval.checked += 1;
+            if reached <= at_most {
+                continue;
+            }
+            eval.count += 1;
+            if eval.violations.len() < self.limit {
+                let lateral = reach.lateral(cluster, &[s], hops, node_hops);
+                let mut targets: Vec<usize> = (0..lateral.distance.len()).filter(|&e| is_pod(e) && lateral.distance[e] >= 1 && lateral.distance[e] <= hops).collect();
+                // The farthest first: the long paths are the ones nobody planned.
+                targets.sort_by_key(|&e| (std::cmp::Reverse(lateral.distance[e]), e));
+                let paths = targets
+                    .iter()
+                    .take(5)
+                    .map(|&t| {
+                        let mut text = self.analysis.id(s);
+                        for (from, to, kind) in lateral.path(t) {
+                            let via = match kind {
+                                netreach_model::HopKind::Policy => reach.allowed(reach.endpoint(from), reach.endpoint(to)).to_string(),
+                                netreach_model::HopKind::NodeLocal => "node-local".to_string(),
+                            };
+                            text.push_str(&format!(" -[{via}]-> {}", self.analysis.id(to)));
+                        }
+                        text
+                    })
+                    .collect();
+                eval.violations.push(Violation::Reach { src: self.analysis.id(s), reached, hops, paths });
+            }
+        }
+        eval.detail = if eval.count == 0 {
+            format!("{} source(s); the most any reaches within {hops} hop(s) is {most} pod(s)", eval.checked)
+        } else {
+            format!("{} of {} source(s) reach more than {at_most} pod(s) within {hops} hop(s) (most: {most})", eval.count, eval.checked)
+        };
+    }
+}
+
+/// `egress`/`ingress`, and whose side it is: the source's egress, the destination's ingress.
+fn direction_words(direction: Direction, s: usize, d: usize) -> (&'static str, usize) {
+    match direction {
+        Direction::Egress => ("egress", s),
+        Direction::Ingress => ("ingress", d),
+    }
+}

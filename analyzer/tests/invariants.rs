@@ -1,0 +1,504 @@
+//! `netreach check --invariants` and the `netreach::testing` API.
+//!
+//! fixtures/invariants/shop.yaml holds on fixtures/shop; fixtures/invariants/shop-broken is the
+//! shop after three policy mistakes (its README lists them), which break exactly three of
+//! those invariants. Class-level counts are held to a brute-force pair-by-pair count.
+
+use netreach::invariants::{self, Check, Checker, Invariant, Status, Violation};
+use netreach::load::{load, load_str, Input};
+use netreach::model::{EngineOptions, PortSet};
+use netreach::testing::{Cluster, Isolation};
+use netreach::Analysis;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Runs the binary from the workspace root, so file names in the output are relative.
+fn netreach(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netreach")).current_dir(root()).args(args).env("NO_COLOR", "1").output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).unwrap()
+}
+
+const SHOP: &str = "fixtures/invariants/shop.yaml";
+const BROKEN: &str = "fixtures/invariants/shop-broken";
+
+/// Writes an invariants file in a temporary folder; returns (folder guard, path).
+fn invariants_file(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("invariants.yaml");
+    std::fs::write(&path, text).unwrap();
+    let path = path.display().to_string();
+    (dir, path)
+}
+
+fn analysis(folder: &str) -> Analysis {
+    let loaded = load(&[Input::Path(root().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
+    Analysis::new(loaded.cluster, &EngineOptions::default())
+}
+
+fn shop_invariants() -> Vec<Invariant> {
+    invariants::parse_file(&root().join(SHOP)).unwrap()
+}
+
+// ---- the fixture: passes on shop, three failures on shop-broken -------------------------------
+
+#[test]
+fn shop_invariants_pass() {
+    let out = netreach(&["check", "--invariants", SHOP, "fixtures/shop"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().filter(|l| l.starts_with("PASS  ")).count(), 10, "{text}");
+    assert!(!text.contains("FAIL") && !text.contains("SKIP"), "{text}");
+    assert!(text.ends_with("\n10 invariant(s): 10 passed, 0 failed\n"), "{text}");
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn broken_shop_fails_exactly_three() {
+    let out = netreach(&["check", "--invariants", SHOP, BROKEN]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let failed: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("FAIL  ")).collect();
+    assert_eq!(
+        failed,
+        [
+            "only catalog and the nightly report talk to postgres",
+            "checkout reaches the payment gateway on https",
+            "application namespaces default-deny both ways",
+        ]
+    );
+    assert!(text.ends_with("\n10 invariant(s): 7 passed, 3 failed\n"), "{text}");
+}
+
+#[test]
+fn broken_shop_violations_name_pairs_and_rules() {
+    let a = analysis(BROKEN);
+    let report = invariants::check(&a, SHOP, &shop_invariants(), 10).unwrap();
+    let failed: Vec<_> = report.evaluations.iter().filter(|e| e.failed()).collect();
+    assert_eq!(failed.len(), 3);
+
+    // Mistake 1: the ledger reaches postgres; both rules that allow it are named.
+    let postgres = failed[0];
+    assert_eq!((postgres.kind, postgres.count, postgres.checked), ("allowOnly", 1, 16));
+    let Violation::Allowed { src, dst, ports, rules } = &postgres.violations[0] else { panic!("{:?}", postgres.violations) };
+    assert_eq!((src.as_str(), dst.as_str(), ports.to_string().as_str()), ("payments/ledger", "data/postgres", "TCP 5432"));
+    assert_eq!(
+        rules,
+        &[
+            "egress: payments/ledger egress[0]: to[0] namespaceSelector kubernetes.io/metadata.name=data and podSelector app=postgres; ports[0] TCP port named postgres",
+            "ingress: data/postgres-ingress ingress[1]: from[0] namespaceSelector kubernetes.io/metadata.name=payments and podSelector app=ledger; ports[0] TCP port named postgres",
+        ]
+    );
+
+    // Mistake 3: checkout no longer reaches the gateway; the ingress side says why.
+    let gateway = failed[1];
+    assert_eq!((gateway.kind, gateway.count), ("allow", 1));
+    let Violation::Missing { src, dst, missing, allowed, reasons } = &gateway.violations[0] else { panic!() };
+    assert_eq!((src.as_str(), dst.as_str()), ("shop/checkout", "payments/payment-gateway"));
+    assert_eq!(missing.as_ref().map(|m| m.to_string()), Some("TCP 8443".into()));
+    assert!(allowed.is_empty());
+    assert!(reasons.iter().any(|r| r == "ingress: the rules of payments/default-deny-all, payments/payment-gateway admit only TCP 9443 for this pair"), "{reasons:?}");
+
+    // Mistake 2: kafka's egress is selected by no policy.
+    let isolated = failed[2];
+    assert_eq!((isolated.kind, isolated.count, isolated.checked), ("isolated", 1, 12));
+    assert_eq!(
+        isolated.violations,
+        [Violation::NotIsolated {
+            pod: "data/kafka".into(),
+            directions: vec![netreach::model::Direction::Egress],
+            reason: "no NetworkPolicy of namespace data selects it for Egress".into()
+        }]
+    );
+}
+
+// ---- exit code 2: the file (or its names) is wrong --------------------------------------------
+
+#[test]
+fn bad_files_exit_2_naming_invariant_and_field() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "invariants:\n  - name: a\n    deny: {from: \"ns:shop\", to: \"ns:data\"}\n  - name: b\n    isolated: {namespaces: \"*\"}\n  - name: only the API talks to the database\n    allowOnly: {to: \"app=db\", from: \"app=api\", ports: [\"5432/TCPX\"]}\n",
+            r#": invariant 3 "only the API talks to the database": field allowOnly.ports[0]: "5432/TCPX" is not PORT/PROTO"#,
+        ),
+        ("invariants:\n  - name: x\n    deny: {from: \"ns:shop\", to: \"ns:data\", port: [80]}\n", r#": invariant 1 "x": field deny.port: unknown field `port`"#),
+        ("invariants:\n  - name: x\n    denny: {from: \"ns:shop\", to: \"ns:data\"}\n", r#": invariant 1 "x": field denny: unknown field `denny`"#),
+        ("invariants:\n  - name: x\n    isolated: {namespaces: \"*\", direction: sideways}\n", r#": invariant 1 "x": field isolated.direction: unknown variant `sideways`"#),
+        ("invariants:\n  - name: x\n    maxReach: {from: \"app=frontend\", hops: 0, atMost: 3}\n", r#": invariant 1 "x": field maxReach.hops: must be at least 1"#),
+        ("invariants:\n  - name: x\n    maxReach: {from: \"app=frontend\", hops: 2}\n", r#": invariant 1 "x": field maxReach: missing field `atMost`"#),
+        ("invariants:\n  - name: x\n", r#": invariant 1 "x": no check: give one of deny, allowOnly, allow, isolated, maxReach, mtls"#),
+        ("invariants:\n  - name: \"\"\n    deny: {from: any, to: any}\n", r#": invariant 1 "": field name: is empty"#),
+        ("invariants:\n  - name: x\n    deny: {from: \"shop//x\", to: any}\n", r#": invariant 1 "x": field deny.from: invalid selector "shop//x""#),
+        ("invariants:\n  - name: x\n    allowOnly: {to: \"ns:data\"}\n", r#": invariant 1 "x": field allowOnly: give `from`, `ports` or both"#),
+        ("invariants:\n  - name: x\n    mtls: {to: \"ns:paymnts\"}\n", r#": invariant 1 "x": field mtls.to: no namespace "paymnts""#),
+        // Names that match nothing in the cluster are typos: an error, like `--from` elsewhere.
+        ("invariants:\n  - name: dev\n    deny: {from: \"ns:dev\", to: \"ns:shop\"}\n", r#": invariant 1 "dev": field deny.from: no namespace "dev""#),
+        (
+            "invariants:\n  - name: x\n    deny: {from: [\"ns:shop\", \"shop/nope\"], to: any}\n",
+            r#": invariant 1 "x": field deny.from[1]: no pod or workload shop/nope"#,
+        ),
+        ("invariants:\n  - name: x\n    isolated: {namespaces: [shop, dta]}\n", r#": invariant 1 "x": field isolated.namespaces[1]: no namespace "dta""#),
+        ("invariants: [\n", ": invalid YAML"),
+        ("", ": empty file"),
+    ];
+    for (text, expected) in cases {
+        let (_dir, path) = invariants_file(text);
+        let out = netreach(&["check", "--invariants", &path, "fixtures/shop"]);
+        assert_eq!(out.status.code(), Some(2), "{text}: {}", stderr(&out));
+        assert_eq!(stdout(&out), "", "{text}");
+        let err = stderr(&out);
+        let want = format!("error: {path}{expected}");
+        assert!(err.starts_with(&want), "{text}\n got: {err}\nwant: {want}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn missing_file_and_bad_cluster_exit_2() {
+    let out = netreach(&["check", "--invariants", "fixtures/invariants/nope.yaml", "fixtures/shop"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("error: fixtures/invariants/nope.yaml: cannot read: "), "{}", stderr(&out));
+    let out = netreach(&["check", "--invariants", SHOP, "fixtures/nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+}
+
+// ---- mtls: parsed, never passed -----------------------------------------------------------------
+
+#[test]
+fn mtls_is_skipped_never_passed() {
+    let (_dir, path) = invariants_file(
+        "invariants:\n  - name: data never calls shop\n    deny: {from: \"ns:data\", to: \"ns:shop\"}\n  - name: payments traffic is mTLS\n    mtls: {to: \"ns:payments\"}\n",
+    );
+    let out = netreach(&["check", "--invariants", &path, "fixtures/shop"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.contains("SKIP  payments traffic is mTLS\n      traffic to \"ns:payments\" is mTLS: not evaluable yet: mesh analysis is not available\n"), "{text}");
+    assert!(!text.contains("PASS  payments"), "{text}");
+    assert!(text.ends_with("2 invariant(s): 1 passed, 0 failed, 1 not evaluable\n"), "{text}");
+    assert!(stderr(&out).contains("1 invariant(s) could not be evaluated and are reported as skipped, not passed"), "{}", stderr(&out));
+
+    let strict = netreach(&["check", "--invariants", &path, "fixtures/shop", "--strict"]);
+    assert_eq!(strict.status.code(), Some(1));
+
+    let json: serde_json::Value = serde_json::from_slice(&netreach(&["check", "--invariants", &path, "fixtures/shop", "-o", "json"]).stdout).unwrap();
+    let mtls = &json["invariants"][1];
+    assert_eq!((mtls["status"].as_str(), mtls["reason"].as_str()), (Some("notEvaluable"), Some("not evaluable yet: mesh analysis is not available")));
+    assert_eq!(json["summary"], serde_json::json!({"invariants": 2, "passed": 1, "failed": 0, "notEvaluable": 1}));
+
+    let xml = stdout(&netreach(&["check", "--invariants", &path, "fixtures/shop", "-o", "junit"]));
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let case = doc.descendants().find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("payments traffic is mTLS")).unwrap();
+    let skipped = case.children().find(|n| n.has_tag_name("skipped")).expect("a <skipped> element");
+    assert_eq!(skipped.attribute("message"), Some("not evaluable yet: mesh analysis is not available"));
+    assert_eq!(doc.root_element().attribute("skipped"), Some("1"));
+
+    // In the Rust API a test cannot pass on it either.
+    let cluster = Cluster::load(root().join("fixtures/shop")).unwrap();
+    let failure = cluster.check_yaml("mtls: {to: \"ns:payments\"}").unwrap_err();
+    assert!(failure.to_string().contains("could not be evaluated"), "{failure}");
+}
+
+// ---- formats ---------------------------------------------------------------------------------
+
+/// Every testcase, with its failure/skipped child, as the XML parser reads it back.
+fn junit_cases(xml: &str) -> Vec<(String, String, Option<String>, Option<String>)> {
+    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("invalid XML: {e}\n{xml}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let suites: Vec<_> = root.children().filter(|n| n.is_element()).collect();
+    assert_eq!(suites.len(), 1);
+    assert_eq!(suites[0].tag_name().name(), "testsuite");
+    let cases: Vec<_> = suites[0].children().filter(|n| n.is_element()).collect();
+    for attr in ["tests", "failures", "skipped", "errors"] {
+        assert_eq!(root.attribute(attr), suites[0].attribute(attr), "{attr}");
+    }
+    assert_eq!(suites[0].attribute("tests"), Some(cases.len().to_string().as_str()));
+    cases
+        .iter()
+        .map(|c| {
+            assert_eq!(c.tag_name().name(), "testcase");
+            let failure = c.children().find(|n| n.has_tag_name("failure"));
+            (
+                c.attribute("name").unwrap().to_string(),
+                c.attribute("classname").unwrap().to_string(),
+                failure.and_then(|f| f.attribute("message")).map(str::to_string),
+                failure.and_then(|f| f.text()).map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn junit_is_valid_xml_with_one_testcase_per_invariant() {
+    let out = netreach(&["check", "--invariants", SHOP, BROKEN, "-o", "junit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let xml = stdout(&out);
+    let cases = junit_cases(&xml);
+    assert_eq!(cases.len(), 10);
+    let names: Vec<&str> = cases.iter().map(|c| c.0.as_str()).collect();
+    let expected: Vec<String> = shop_invariants().into_iter().map(|i| i.name).collect();
+    assert_eq!(names, expected);
+    let failed: Vec<&(String, String, Option<String>, Option<String>)> = cases.iter().filter(|c| c.2.is_some()).collect();
+    assert_eq!(failed.len(), 3);
+    assert_eq!(failed[0].1, "netreach.allowOnly");
+    assert_eq!(failed[0].2.as_deref(), Some(r#"1 of 16 pair(s) into "app=postgres" break it"#));
+    assert!(failed[0].3.as_deref().unwrap().contains("payments/ledger -> data/postgres: TCP 5432\n  egress: payments/ledger egress[0]"));
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    assert_eq!(doc.root_element().attribute("failures"), Some("3"));
+    assert_eq!(doc.root_element().attribute("skipped"), Some("0"));
+}
+
+#[test]
+fn junit_escapes_names_and_messages() {
+    let name = r#"a <tricky> & "quoted" 'name'"#;
+    let (_dir, path) = invariants_file(&format!(
+        "invariants:\n  - name: '{}'\n    description: \"line one\\nline <two> & \\u0001\"\n    deny: {{from: \"app in (frontend,checkout)\", to: \"ns:shop\"}}\n",
+        name.replace('\'', "''")
+    ));
+    let junit_path = std::env::temp_dir().join(format!("netreach-junit-{}.xml", std::process::id()));
+    let out = netreach(&["check", "--invariants", &path, "fixtures/shop", "--junit", junit_path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with(&format!("FAIL  {name}\n")), "text still goes to stdout with --junit");
+    let xml = std::fs::read_to_string(&junit_path).unwrap();
+    std::fs::remove_file(&junit_path).unwrap();
+    let cases = junit_cases(&xml);
+    assert_eq!(cases[0].0, name);
+    let body = cases[0].3.as_deref().unwrap();
+    assert!(body.contains("(line one\nline <two> & \u{FFFD})"), "{body}");
+    assert!(body.contains("shop/frontend -> shop/cart: TCP 7070"), "{body}");
+}
+
+#[test]
+fn json_report() {
+    let out = netreach(&["check", "--invariants", SHOP, BROKEN, "-o", "json", "--limit", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["schemaVersion"], 1);
+    assert_eq!(json["file"], SHOP);
+    assert_eq!(json["summary"], serde_json::json!({"invariants": 10, "passed": 7, "failed": 3, "notEvaluable": 0}));
+    let inv = json["invariants"].as_array().unwrap();
+    assert_eq!(inv.len(), 10);
+    let postgres = &inv[3];
+    assert_eq!(postgres["kind"], "allowOnly");
+    assert_eq!(postgres["status"], "fail");
+    assert_eq!(postgres["violations"]["count"], 1);
+    assert_eq!(postgres["violations"]["shown"][0]["src"], "payments/ledger");
+    assert_eq!(postgres["violations"]["shown"][0]["allowed"], serde_json::json!([{"protocol": "TCP", "ports": [[5432, 5432]]}]));
+    assert_eq!(inv[0]["status"], "pass");
+    assert_eq!(inv[0]["violations"], serde_json::json!({"count": 0, "shown": []}));
+    assert_eq!(inv[0]["checked"], 18);
+}
+
+#[test]
+fn limit_caps_the_list_not_the_count() {
+    let (_dir, path) = invariants_file("invariants:\n  - name: shop is silent\n    deny: {from: \"ns:shop\", to: any}\n");
+    let out = netreach(&["check", "--invariants", &path, "fixtures/shop", "--limit", "2", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = &json["invariants"][0]["violations"];
+    assert_eq!(v["shown"].as_array().unwrap().len(), 2);
+    // connectivity lists 18 connections out of shop pods (see the cli snapshot).
+    assert_eq!(v["count"], 18);
+    let text = stdout(&netreach(&["check", "--invariants", &path, "fixtures/shop", "--limit", "2"]));
+    assert!(text.contains("      … and 16 more\n"), "{text}");
+}
+
+#[test]
+fn text_snapshot_broken_shop() {
+    let out = netreach(&["check", "--invariants", SHOP, BROKEN]);
+    insta::assert_snapshot!(stdout(&out));
+}
+
+#[test]
+fn junit_snapshot_broken_shop() {
+    let out = netreach(&["check", "--invariants", SHOP, BROKEN, "-o", "junit"]);
+    insta::assert_snapshot!(stdout(&out));
+}
+
+// ---- semantics on the shop, through the Rust API ----------------------------------------------
+
+#[test]
+fn api_on_the_shop() {
+    let shop = Cluster::load(root().join("fixtures/shop")).unwrap();
+    shop.check_file(root().join(SHOP)).unwrap();
+    shop.denies("ns:data", "ns:shop").unwrap();
+    shop.denies_on("payments/payment-gateway", "internet", &["80/TCP"]).unwrap();
+    shop.allows("shop/frontend", "app in (cart,catalog,checkout,recommendations)", &[]).unwrap();
+    shop.allows_only("app=postgres", "app in (catalog,nightly-report)", &["5432/TCP"]).unwrap();
+    shop.isolated(&["shop", "payments", "data"], Isolation::Both).unwrap();
+    shop.isolated(&["kube-system"], Isolation::Ingress).unwrap_err();
+    shop.max_reach("app=frontend", 1, 5).unwrap();
+    shop.check_yaml("deny: {from: internet, to: [\"ns:shop\", \"ns:payments\", \"ns:data\"], except: {to: shop/frontend}}").unwrap();
+
+    // Failures read like assert_eq!: the invariant, the count, the pairs, the rules.
+    let failure = shop.max_reach("app=frontend", 1, 4).unwrap_err();
+    let text = failure.to_string();
+    assert!(
+        text.starts_with("invariant failed:\n  each endpoint of \"app=frontend\" reaches at most 4 pod(s) within 1 hop(s): 1 of 1 source(s) reach more than 4 pod(s) within 1 hop(s) (most: 5)\n"),
+        "{text}"
+    );
+    assert!(text.contains("shop/frontend reaches 5 pod(s) within 1 hop(s), e.g.:\n    shop/frontend -[TCP 53; UDP 53]-> kube-system/coredns"), "{text}");
+    assert_eq!(format!("{failure:?}"), text, "Debug is the readable message (unwrap shows it)");
+
+    let failure = shop.allows("shop/frontend", "shop/cart", &["8080/TCP"]).unwrap_err();
+    assert!(failure.to_string().contains("shop/frontend -> shop/cart: TCP 8080 not allowed (allowed: TCP 7070)"), "{failure}");
+
+    let invalid = shop.denies("ns:nope", "any").unwrap_err();
+    assert!(invalid.is_invalid());
+    assert_eq!(invalid.to_string(), r#"invalid invariant: "deny from \"ns:nope\" to \"any\"": field deny.from: no namespace "nope""#);
+    assert!(shop.allows("any", "any", &["5432/TCPX"]).unwrap_err().to_string().contains(r#""5432/TCPX" is not PORT/PROTO"#));
+
+    let broken = Cluster::load(root().join(BROKEN)).unwrap();
+    let failure = broken.check_file(root().join(SHOP)).unwrap_err();
+    assert_eq!(failure.evaluations.len(), 3);
+    assert!(failure.to_string().contains("payments/ledger -> data/postgres: TCP 5432"));
+}
+
+#[test]
+fn deny_except_and_ports() {
+    let shop = Cluster::load(root().join("fixtures/shop")).unwrap();
+    // The internet reaches the frontend and two kube-system pods (not isolated).
+    let failure = shop.check_yaml("deny: {from: internet, to: any, except: {to: shop/frontend}}").unwrap_err();
+    let e = &failure.evaluations[0];
+    assert_eq!(e.count, 4); // 2 external ranges x (metrics-server, node-log-agent)
+    let dsts: Vec<String> = e.violations.iter().map(|v| match v {
+        Violation::Allowed { dst, .. } => dst.clone(),
+        _ => panic!(),
+    }).collect();
+    assert_eq!(dsts, ["kube-system/metrics-server", "kube-system/node-log-agent", "kube-system/metrics-server", "kube-system/node-log-agent"]);
+    // except with both sides exempts only pairs matching both.
+    let e = &shop
+        .check_yaml("deny: {from: [\"shop/frontend\", \"shop/checkout\"], to: \"ns:shop\", except: {from: shop/frontend, to: shop/cart}}")
+        .unwrap_err()
+        .evaluations[0];
+    // frontend -> catalog, checkout, recommendations; checkout -> cart, catalog.
+    assert_eq!(e.count, 5);
+    // Ports narrow what counts.
+    shop.check_yaml("deny: {from: shop/frontend, to: shop/cart, ports: [\"8080/TCP\", \"53/UDP\"]}").unwrap();
+    let e = &shop.check_yaml("deny: {from: shop/frontend, to: shop/cart, ports: [\"7000-7100/TCP\"]}").unwrap_err().evaluations[0];
+    let Violation::Allowed { ports, .. } = &e.violations[0] else { panic!() };
+    assert_eq!(ports.to_string(), "TCP 7070");
+}
+
+// ---- class-level counts equal brute force --------------------------------------------------------
+
+fn generated(pods: usize, policies: usize, namespaces: usize, seed: u64) -> Analysis {
+    let mut json = Vec::new();
+    netreach::generate::write_cluster(&netreach::generate::GenerateParams { pods, policies, namespaces, seed }, &mut json).unwrap();
+    let loaded = load_str("generated.json", std::str::from_utf8(&json).unwrap()).unwrap();
+    Analysis::new(loaded.cluster, &EngineOptions::default())
+}
+
+/// Pair-by-pair: (count, first pairs) of `offending(src, dst, allowed)`.
+fn brute(a: &Analysis, from: &[usize], to: &[usize], offending: impl Fn(usize, usize, &PortSet) -> bool) -> (u64, Vec<(String, String)>) {
+    let r = &a.reach;
+    let (mut count, mut first) = (0u64, Vec::new());
+    for &s in from {
+        for &d in to {
+            if s == d || (s >= r.pod_count() && d >= r.pod_count()) {
+                continue;
+            }
+            if offending(s, d, &r.allowed(r.endpoint(s), r.endpoint(d))) {
+                count += 1;
+                if first.len() < 10 {
+                    first.push((a.id(s), a.id(d)));
+                }
+            }
+        }
+    }
+    (count, first)
+}
+
+fn pairs_of(e: &invariants::Evaluation) -> Vec<(String, String)> {
+    e.violations
+        .iter()
+        .map(|v| match v {
+            Violation::Allowed { src, dst, .. } | Violation::Missing { src, dst, .. } => (src.clone(), dst.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn select(a: &Analysis, sel: &str) -> Vec<usize> {
+    netreach::select::EndpointSelector::parse(sel).unwrap().resolve(a).unwrap()
+}
+
+#[test]
+fn class_level_counts_equal_brute_force() {
+    let clusters = [analysis("fixtures/shop"), analysis(BROKEN), generated(300, 40, 6, 7), generated(200, 30, 4, 11)];
+    for a in &clusters {
+        let checker = Checker::new(a);
+        let all: Vec<usize> = (0..a.reach.endpoint_count()).collect();
+        let eval = |yaml: &str| {
+            let e = checker.evaluate(&Invariant::from_yaml(yaml).unwrap()).unwrap();
+            assert!(matches!(e.status, Status::Pass | Status::Fail));
+            e
+        };
+        // deny any -> any counts exactly the connections `connectivity` lists.
+        let e = eval("deny: {from: any, to: any}");
+        assert_eq!(e.count, a.reach.count_connections().pairs);
+        assert_eq!(pairs_of(&e), brute(a, &all, &all, |_, _, p| !p.is_empty()).1);
+        let n = a.reach.endpoint_count() as u64;
+        let externals = a.reach.externals().len() as u64;
+        assert_eq!(e.checked, n * (n - 1) - externals * (externals - 1));
+
+        // deny with except on both sides and ports.
+        let any = select(a, "any");
+        let (ex_from, ex_to) = (select(a, "internet"), select(a, "k8s-app=kube-dns"));
+        let e = eval("deny: {from: any, to: any, except: {from: internet, to: \"k8s-app=kube-dns\"}, ports: [\"53/UDP\", \"1-1000/TCP\"]}");
+        let ports = PortSet::range(netreach::model::Protocol::Udp, 53, 53).union(&PortSet::range(netreach::model::Protocol::Tcp, 1, 1000));
+        let expected = brute(a, &any, &any, |s, d, p| !(ex_from.contains(&s) && ex_to.contains(&d)) && !p.intersection(&ports).is_empty());
+        assert_eq!((e.count, pairs_of(&e)), expected);
+
+        // allowOnly into kube-dns from kube-system only, on 53/UDP.
+        let (to, from) = (select(a, "k8s-app=kube-dns"), select(a, "ns:kube-system"));
+        let e = eval("allowOnly: {to: \"k8s-app=kube-dns\", from: \"ns:kube-system\", ports: [\"53/UDP\"]}");
+        let udp53 = PortSet::single(netreach::model::Protocol::Udp, 53);
+        let expected = brute(a, &all, &to, |s, _, p| if from.contains(&s) { !p.difference(&udp53).is_empty() } else { !p.is_empty() });
+        assert_eq!((e.count, pairs_of(&e)), expected);
+
+        // allow: everything reaches DNS on 53/UDP and 53/TCP.
+        let e = eval("allow: {from: any, to: \"k8s-app=kube-dns\", ports: [\"53/UDP\", \"53/TCP\"]}");
+        let dns = udp53.union(&PortSet::single(netreach::model::Protocol::Tcp, 53));
+        assert_eq!((e.count, pairs_of(&e)), brute(a, &all, &to, |_, _, p| !dns.is_subset(p)));
+        let e = eval("allow: {from: any, to: any}");
+        assert_eq!((e.count, pairs_of(&e)), brute(a, &all, &all, |_, _, p| p.is_empty()));
+    }
+}
+
+#[test]
+fn isolated_and_max_reach_agree_with_the_engine() {
+    let a = generated(300, 40, 6, 7);
+    let r = &a.reach;
+    let checker = Checker::new(&a).with_limit(1000);
+    let e = checker.evaluate(&Invariant::from_yaml("isolated: {namespaces: \"*\", direction: egress}").unwrap()).unwrap();
+    let open: Vec<String> = (0..r.pod_count())
+        .filter(|&p| r.isolating_policies(r.endpoint(p), netreach::model::Direction::Egress).is_empty())
+        .map(|p| a.id(p))
+        .collect();
+    let listed: Vec<String> = e.violations.iter().map(|v| match v {
+        Violation::NotIsolated { pod, .. } => pod.clone(),
+        _ => panic!(),
+    }).collect();
+    assert_eq!(listed, open);
+    assert_eq!(e.count, open.len() as u64);
+
+    // maxReach: the same radius as one lateral search per source.
+    let sources = select(&a, "tier=web");
+    let most = sources.iter().map(|&s| *r.lateral(&a.cluster, &[s], 2, true).radius(2, |e| e < r.pod_count()).last().unwrap()).max().unwrap();
+    let holds = Check::MaxReach { from: invariants::Selection::parse("tier=web").unwrap(), hops: 2, at_most: most, node_hops: true };
+    assert!(checker.evaluate(&Invariant { name: "x".into(), description: None, check: holds }).unwrap().passed());
+    let fails = Check::MaxReach { from: invariants::Selection::parse("tier=web").unwrap(), hops: 2, at_most: most - 1, node_hops: true };
+    let e = checker.evaluate(&Invariant { name: "x".into(), description: None, check: fails }).unwrap();
+    assert!(e.failed() && e.count >= 1);
+}

@@ -2,15 +2,18 @@
 //! label vocabularies small enough that selectors hit, all four selector operators, defined and
 //! merely referenced namespaces, IPv4/IPv6/dual-stack/no-IP pods, hostNetwork pods on node
 //! addresses, named container ports shared across pods with different numbers, every
-//! policyTypes form, and peers and port entries of every kind.
+//! policyTypes form, and peers and port entries of every kind; and cluster-scoped policies of
+//! both tiers (every kind, subject, peer, port and action; priorities from a tiny set so that
+//! ties happen) with nodes whose addresses are those of the hostNetwork pods, and one more.
 //!
 //! Strategies avoid `prop_flat_map` so that failures shrink well: every choice is an index into
 //! a fixed vocabulary, and vectors shrink by dropping elements.
 
 use ipnet::IpNet;
 use netreach_model::{
-    Cluster, ContainerPort, Direction, IpBlock, LabelSelector, Labels, Namespace, NetworkPolicy, Peer, Pod, PortEntry,
-    PortSpec, Protocol, Requirement, Rule, NAMESPACE_NAME_LABEL,
+    Action, Cluster, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject,
+    ContainerPort, Direction, IpBlock, LabelSelector, Labels, Namespace, NetworkPolicy, Node, Peer, Pod, PortEntry,
+    PortSpec, Protocol, Requirement, Rule, Tier, NAMESPACE_NAME_LABEL,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -33,16 +36,19 @@ pub const POD_V6: [&str; 5] = ["fd00::1", "fd00::2", "fd00::1:5", "fd00:1::1", "
 /// Node addresses, the IPs of hostNetwork pods.
 pub const NODE_V4: [&str; 2] = ["172.16.0.1", "172.16.0.2"];
 pub const NODE_V6: [&str; 2] = ["fd00:ffff::1", "fd00:ffff::2"];
+/// The addresses of a third node on which no pod runs.
+pub const LONE_NODE_V4: &str = "172.16.0.3";
+pub const LONE_NODE_V6: &str = "fd00:ffff::3";
 
 /// Bases for ipBlock CIDRs and excepts: the pod and node addresses and a few outside ones.
-const BLOCK_V4: [&str; 12] = [
+const BLOCK_V4: [&str; 13] = [
     "10.0.0.1", "10.0.0.2", "10.0.0.5", "10.0.0.130", "10.0.1.7", "10.1.0.1", "192.168.1.1", "172.16.0.1",
-    "172.16.0.2", "8.8.8.8", "0.0.0.0", "255.255.255.255",
+    "172.16.0.2", "172.16.0.3", "8.8.8.8", "0.0.0.0", "255.255.255.255",
 ];
 const PREFIX_V4: [u8; 11] = [0, 1, 8, 12, 16, 23, 24, 25, 30, 31, 32];
-const BLOCK_V6: [&str; 9] = [
-    "fd00::1", "fd00::2", "fd00::1:5", "fd00:1::1", "2001:db8::ffff", "fd00:ffff::1", "fd00:ffff::2", "::",
-    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+const BLOCK_V6: [&str; 10] = [
+    "fd00::1", "fd00::2", "fd00::1:5", "fd00:1::1", "2001:db8::ffff", "fd00:ffff::1", "fd00:ffff::2", "fd00:ffff::3",
+    "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
 ];
 const PREFIX_V6: [u8; 10] = [0, 1, 8, 16, 32, 64, 112, 120, 127, 128];
 
@@ -303,22 +309,142 @@ fn namespace() -> impl Strategy<Value = Namespace> {
     )
 }
 
-/// Namespaces 1–4 (a namespace pods or policies name may stay undefined), pods 1–8, policies 0–5.
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![2 => Just(Action::Allow), 2 => Just(Action::Deny), 1 => Just(Action::Pass)]
+}
+
+/// A cluster policy's subject: more often broad, so that the tiers apply.
+fn cluster_subject() -> impl Strategy<Value = ClusterSubject> {
+    prop_oneof![
+        2 => Just(ClusterSubject::Namespaces(LabelSelector::everything())),
+        2 => namespace_selector().prop_map(ClusterSubject::Namespaces),
+        3 => (namespace_selector(), subject_selector())
+            .prop_map(|(namespace_selector, pod_selector)| ClusterSubject::Pods { namespace_selector, pod_selector }),
+    ]
+}
+
+/// A `networks` entry: mostly a plain CIDR over pod, node and outside addresses (the API takes
+/// no excepts), sometimes any ipBlock the NetworkPolicy generator makes.
+fn network() -> impl Strategy<Value = IpBlock> {
+    let v4 = (select(&BLOCK_V4[..]), select(&PREFIX_V4[..])).prop_map(|(b, p)| block(parse(b), p, Vec::new()));
+    let v6 = (select(&BLOCK_V6[..]), select(&PREFIX_V6[..])).prop_map(|(b, p)| block(parse(b), p, Vec::new()));
+    prop_oneof![4 => v4, 2 => v6, 1 => ip_block()]
+}
+
+/// Peers of ingress rules: namespaces and pods (the API allows nothing else there).
+fn cluster_ingress_peer() -> impl Strategy<Value = ClusterPeer> {
+    prop_oneof![
+        2 => namespace_selector().prop_map(ClusterPeer::Namespaces),
+        3 => (namespace_selector(), pod_selector())
+            .prop_map(|(namespace_selector, pod_selector)| ClusterPeer::Pods { namespace_selector, pod_selector }),
+    ]
+}
+
+/// Peers of egress rules: namespaces, pods, networks, nodes and domain names.
+fn cluster_egress_peer() -> impl Strategy<Value = ClusterPeer> {
+    prop_oneof![
+        2 => namespace_selector().prop_map(ClusterPeer::Namespaces),
+        3 => (namespace_selector(), pod_selector())
+            .prop_map(|(namespace_selector, pod_selector)| ClusterPeer::Pods { namespace_selector, pod_selector }),
+        3 => vec(network(), 1..=2).prop_map(ClusterPeer::Networks),
+        2 => pod_selector().prop_map(ClusterPeer::Nodes),
+        1 => Just(ClusterPeer::DomainNames(vec!["example.com".to_string(), "*.example.org".to_string()])),
+    ]
+}
+
+fn cluster_port() -> impl Strategy<Value = ClusterPort> {
+    prop_oneof![
+        3 => (protocol(), select(&POLICY_PORTS[..])).prop_map(|(protocol, port)| ClusterPort::Number { protocol, port }),
+        2 => (protocol(), select(&POLICY_PORTS[..]), select(&END_DELTAS[..]))
+            .prop_map(|(protocol, start, d)| ClusterPort::Range { protocol, start, end: start.saturating_add(d) }),
+        3 => select(&POLICY_PORT_NAMES[..]).prop_map(|n| ClusterPort::Named(n.to_string())),
+    ]
+}
+
+fn cluster_rule(peer: impl Strategy<Value = ClusterPeer>) -> impl Strategy<Value = ClusterRule> {
+    (action(), vec(peer, 1..=3), prop::option::weighted(0.6, vec(cluster_port(), 1..=3)))
+        .prop_map(|(action, peers, ports)| ClusterRule { name: None, action, peers, ports })
+}
+
+/// Priorities from a tiny set so that ties (undefined upstream, ordered by kind and name by
+/// the engine) happen often.
+const PRIORITIES: [u32; 3] = [0, 1, 7];
+
+pub fn cluster_policy() -> impl Strategy<Value = ClusterPolicy> {
+    (
+        prop::bool::weighted(0.6),
+        prop::bool::ANY,
+        select(&PRIORITIES[..]),
+        cluster_subject(),
+        vec(cluster_rule(cluster_ingress_peer()), 0..=3),
+        vec(cluster_rule(cluster_egress_peer()), 0..=3),
+    )
+        .prop_map(|(admin, v1alpha2, priority, subject, ingress, egress)| {
+            let (tier, kind, priority) = match (admin, v1alpha2) {
+                (true, false) => (Tier::Admin, ClusterPolicyKind::AdminNetworkPolicy, priority),
+                (false, false) => (Tier::Baseline, ClusterPolicyKind::BaselineAdminNetworkPolicy, 0),
+                (true, true) => (Tier::Admin, ClusterPolicyKind::ClusterNetworkPolicy, priority),
+                (false, true) => (Tier::Baseline, ClusterPolicyKind::ClusterNetworkPolicy, priority),
+            };
+            ClusterPolicy { kind, name: String::new(), tier, priority, subject, ingress, egress }
+        })
+}
+
+/// A node: `node-0` and `node-1` carry the addresses of the hostNetwork pods that name them,
+/// `node-2` addresses no pod has. Some nodes list only one family.
+fn node() -> impl Strategy<Value = Node> {
+    (0..3usize, labels(&LABEL_KEYS, &LABEL_VALUES), 0..3usize).prop_map(|(i, labels, families)| {
+        let (v4, v6) = if i < NODE_V4.len() { (NODE_V4[i], NODE_V6[i]) } else { (LONE_NODE_V4, LONE_NODE_V6) };
+        let addresses = match families {
+            0 => vec![parse(v4)],
+            1 => vec![parse(v6)],
+            _ => vec![parse(v4), parse(v6)],
+        };
+        Node { name: format!("node-{i}"), labels, addresses }
+    })
+}
+
+/// Namespaces 1–4 (a namespace pods or policies name may stay undefined), pods 1–8, policies
+/// 0–5, nodes 0–3, cluster policies 0–3.
 pub fn cluster() -> impl Strategy<Value = Cluster> {
     cluster_sized(8, 5)
 }
 
 /// Like [`cluster`], with 1 to `max_pods` pods and up to `max_policies` policies.
 pub fn cluster_sized(max_pods: usize, max_policies: usize) -> impl Strategy<Value = Cluster> {
-    (vec(namespace(), 1..=4), vec(pod(), 1..=max_pods), vec(policy(), 0..=max_policies)).prop_map(|(mut namespaces, mut pods, mut policies)| {
-        let mut seen = std::collections::BTreeSet::new();
-        namespaces.retain(|ns| seen.insert(ns.name.clone()));
-        for (i, pod) in pods.iter_mut().enumerate() {
-            pod.name = format!("p{i}");
-        }
-        for (i, policy) in policies.iter_mut().enumerate() {
-            policy.name = format!("np{i}");
-        }
-        Cluster { namespaces, pods, policies, ..Default::default() }
-    })
+    cluster_with(max_pods, max_policies, 0..=3)
+}
+
+/// Like [`cluster`], with 1 to `max_pods` pods, up to `max_policies` policies and a number of
+/// cluster policies in `cluster_policies`.
+pub fn cluster_with(
+    max_pods: usize,
+    max_policies: usize,
+    cluster_policies: std::ops::RangeInclusive<usize>,
+) -> impl Strategy<Value = Cluster> {
+    (
+        vec(namespace(), 1..=4),
+        vec(pod(), 1..=max_pods),
+        vec(policy(), 0..=max_policies),
+        vec(node(), 0..=3),
+        vec(cluster_policy(), cluster_policies),
+    )
+        .prop_map(|(mut namespaces, mut pods, mut policies, mut nodes, mut cluster_policies)| {
+            let mut seen = std::collections::BTreeSet::new();
+            namespaces.retain(|ns| seen.insert(ns.name.clone()));
+            let mut seen = std::collections::BTreeSet::new();
+            nodes.retain(|n| seen.insert(n.name.clone()));
+            for (i, pod) in pods.iter_mut().enumerate() {
+                pod.name = format!("p{i}");
+            }
+            for (i, policy) in policies.iter_mut().enumerate() {
+                policy.name = format!("np{i}");
+            }
+            // Names against index order, so that ties by name are not ties by position.
+            let n = cluster_policies.len();
+            for (i, policy) in cluster_policies.iter_mut().enumerate() {
+                policy.name = format!("cp{}", n - 1 - i);
+            }
+            Cluster { namespaces, pods, policies, nodes, cluster_policies, ..Default::default() }
+        })
 }

@@ -1,12 +1,12 @@
 //! Where to look: the ports and external addresses at which an engine and the reference can
 //! disagree. Both are derived from the cluster alone: every boundary a policy or pod mentions.
 
-use netreach_model::{Cluster, IpBlock, IpFamily, Peer, PortSpec};
+use netreach_model::{Cluster, ClusterPeer, ClusterPort, IpBlock, IpFamily, Peer, PortSpec};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-/// Every port bound the cluster mentions (p-1, p, p+1, end, end+1), every container port, and 1
-/// and 65535; sorted, within 1..=65535.
+/// Every port bound the cluster mentions (p-1, p, p+1, end, end+1) in NetworkPolicies and
+/// cluster policies, every container port, and 1 and 65535; sorted, within 1..=65535.
 pub fn ports(cluster: &Cluster) -> Vec<u16> {
     let mut out: BTreeSet<u32> = BTreeSet::from([1, 65535]);
     let mut around = |p: u32| {
@@ -24,6 +24,20 @@ pub fn ports(cluster: &Cluster) -> Vec<u16> {
             }
         }
     }
+    for policy in &cluster.cluster_policies {
+        for rule in policy.ingress.iter().chain(&policy.egress) {
+            for entry in rule.ports.iter().flatten() {
+                match *entry {
+                    ClusterPort::Number { port, .. } => around(port as u32),
+                    ClusterPort::Range { start, end, .. } => {
+                        around(start as u32);
+                        around(end as u32);
+                    }
+                    ClusterPort::Named(_) => {}
+                }
+            }
+        }
+    }
     for pod in &cluster.pods {
         for port in &pod.ports {
             around(port.port as u32);
@@ -32,7 +46,7 @@ pub fn ports(cluster: &Cluster) -> Vec<u16> {
     out.into_iter().filter(|&p| (1..=65535).contains(&p)).map(|p| p as u16).collect()
 }
 
-/// Every ipBlock of every rule.
+/// Every ipBlock of every NetworkPolicy rule.
 pub fn ip_blocks(cluster: &Cluster) -> Vec<&IpBlock> {
     cluster
         .policies
@@ -46,11 +60,45 @@ pub fn ip_blocks(cluster: &Cluster) -> Vec<&IpBlock> {
         .collect()
 }
 
-/// The address families the engine must cover with external ranges: those of pod addresses and
-/// ipBlocks, or IPv4 alone when nothing names an address.
+/// Every `networks` block of every cluster policy rule.
+pub fn networks(cluster: &Cluster) -> Vec<&IpBlock> {
+    cluster
+        .cluster_policies
+        .iter()
+        .flat_map(|p| p.ingress.iter().chain(&p.egress))
+        .flat_map(|r| &r.peers)
+        .filter_map(|peer| match peer {
+            ClusterPeer::Networks(blocks) => Some(blocks),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// Whether some cluster policy rule has a `nodes` peer.
+pub fn names_nodes(cluster: &Cluster) -> bool {
+    cluster
+        .cluster_policies
+        .iter()
+        .flat_map(|p| p.ingress.iter().chain(&p.egress))
+        .flat_map(|r| &r.peers)
+        .any(|peer| matches!(peer, ClusterPeer::Nodes(_)))
+}
+
+/// Every address of every node.
+pub fn node_addresses(cluster: &Cluster) -> Vec<IpAddr> {
+    cluster.nodes.iter().flat_map(|n| n.addresses.iter().copied()).collect()
+}
+
+/// The address families the engine must cover with external ranges: those of pod addresses,
+/// ipBlocks, networks and (when some rule names nodes) node addresses, or IPv4 alone when
+/// nothing names an address.
 pub fn families(cluster: &Cluster) -> BTreeSet<IpFamily> {
     let mut families: BTreeSet<IpFamily> = cluster.pods.iter().flat_map(|p| &p.ips).map(IpFamily::of).collect();
-    families.extend(ip_blocks(cluster).iter().map(|b| IpFamily::of(&b.cidr.addr())));
+    families.extend(ip_blocks(cluster).iter().chain(&networks(cluster)).map(|b| IpFamily::of(&b.cidr.addr())));
+    if names_nodes(cluster) {
+        families.extend(node_addresses(cluster).iter().map(IpFamily::of));
+    }
     if families.is_empty() {
         families.insert(IpFamily::V4);
     }
@@ -91,11 +139,18 @@ fn edges(net: &ipnet::IpNet, out: &mut BTreeSet<IpAddr>) {
     }
 }
 
-/// Sample external addresses: the edges of every ipBlock cidr and except (first, last, just
-/// outside, one inside), a few fixed ones, minus every address a pod owns (pod and node IPs).
+/// Sample external addresses: the edges of every ipBlock and `networks` cidr and except (first,
+/// last, just outside, one inside), every node address and its neighbours when some rule names
+/// nodes, a few fixed ones, minus every address a pod owns (pod IPs, and the node IPs of
+/// hostNetwork pods).
 pub fn external_ips(cluster: &Cluster) -> Vec<IpAddr> {
     let mut out: BTreeSet<IpAddr> = BTreeSet::new();
-    for block in ip_blocks(cluster) {
+    if names_nodes(cluster) {
+        for ip in node_addresses(cluster) {
+            edges(&ipnet::IpNet::from(ip), &mut out);
+        }
+    }
+    for block in ip_blocks(cluster).into_iter().chain(networks(cluster)) {
         edges(&block.cidr, &mut out);
         for e in &block.except {
             edges(e, &mut out);
@@ -111,7 +166,64 @@ pub fn external_ips(cluster: &Cluster) -> Vec<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netreach_model::{NetworkPolicy, PortEntry, Protocol, Rule};
+    use netreach_model::{
+        Action, ClusterPolicy, ClusterPolicyKind, ClusterRule, ClusterSubject, LabelSelector, NetworkPolicy, Node, Pod,
+        PortEntry, Protocol, Rule, Tier,
+    };
+
+    #[test]
+    fn cluster_policies_add_networks_edges_node_addresses_and_port_bounds() {
+        let rule = |peers, ports| ClusterRule { name: None, action: Action::Deny, peers, ports };
+        let policy = ClusterPolicy {
+            kind: ClusterPolicyKind::ClusterNetworkPolicy,
+            name: "p".into(),
+            tier: Tier::Admin,
+            priority: 0,
+            subject: ClusterSubject::Namespaces(LabelSelector::everything()),
+            ingress: vec![],
+            egress: vec![
+                rule(
+                    vec![ClusterPeer::Networks(vec![IpBlock::parse("10.9.0.0/24", &[]).unwrap()])],
+                    Some(vec![
+                        ClusterPort::Number { protocol: Protocol::Udp, port: 53 },
+                        ClusterPort::Range { protocol: Protocol::Tcp, start: 8000, end: 8080 },
+                        ClusterPort::Named("http".into()),
+                    ]),
+                ),
+                rule(vec![ClusterPeer::Nodes(LabelSelector::everything())], None),
+            ],
+        };
+        let mut host = Pod::new("a", "host", Default::default());
+        host.host_network = true;
+        host.ips = vec!["172.16.0.1".parse().unwrap()];
+        let node = |name: &str, ips: &[&str]| Node {
+            name: name.into(),
+            labels: Default::default(),
+            addresses: ips.iter().map(|ip| ip.parse().unwrap()).collect(),
+        };
+        let mut cluster = Cluster {
+            pods: vec![host],
+            nodes: vec![node("n1", &["172.16.0.1"]), node("n2", &["172.16.0.3", "fd00:ffff::3"])],
+            cluster_policies: vec![policy],
+            ..Default::default()
+        };
+        assert_eq!(ports(&cluster), vec![1, 52, 53, 54, 7999, 8000, 8001, 8079, 8080, 8081, 65535]);
+        let ips: Vec<String> = external_ips(&cluster).iter().map(|i| i.to_string()).collect();
+        let expected_ips = [
+            "10.8.255.255", "10.9.0.0", "10.9.0.1", "10.9.0.255", "10.9.1.0", "172.16.0.3", "172.16.0.2", "172.16.0.4",
+            "fd00:ffff::3",
+        ];
+        for expected in expected_ips {
+            assert!(ips.contains(&expected.to_string()), "{expected} in {ips:?}");
+        }
+        assert!(!ips.contains(&"172.16.0.1".to_string()), "owned by the hostNetwork pod");
+        assert_eq!(families(&cluster), BTreeSet::from([IpFamily::V4, IpFamily::V6]));
+        // Without a nodes peer, node addresses are nothing special.
+        cluster.cluster_policies[0].egress.pop();
+        let ips = external_ips(&cluster);
+        assert!(!ips.contains(&"172.16.0.3".parse().unwrap()));
+        assert_eq!(families(&cluster), BTreeSet::from([IpFamily::V4]));
+    }
 
     #[test]
     fn ports_and_addresses_cover_the_boundaries() {

@@ -22,10 +22,31 @@
 //! - A port entry matches its protocol only: no port = every port; a number with optional
 //!   endPort = that inclusive range; a name = the ports the *destination* pod declares under
 //!   that name and the entry's protocol (an external destination declares none).
+//!
+//! Cluster-scoped tiers (policy.networking.k8s.io: AdminNetworkPolicy, BaselineAdminNetworkPolicy,
+//! ClusterNetworkPolicy), per direction, at the subject pod (egress: the source; ingress: the
+//! destination; an external address is never a subject):
+//! 1. Admin tier: the `Tier::Admin` policies whose subject selects the pod, by ascending
+//!    priority (ties by kind name, then name, as the engine orders them), rules in order. The
+//!    first rule whose peers match the other end AND whose ports match decides: Allow allows,
+//!    Deny denies (both final), Pass skips the rest of the Admin tier.
+//! 2. Undecided and the pod isolated by NetworkPolicy in that direction: NetworkPolicy decides.
+//! 3. Otherwise the Baseline tier, the same way: Allow allows, Deny denies, Pass goes on to
+//! 4. the default: allowed.
+//! - Subjects and `Namespaces`/`Pods` peers select pods only, by namespace labels (and pod
+//!   labels); hostNetwork pods only under `HostNetworkSelection::LikePods`, as for NetworkPolicy.
+//! - `Networks` matches an external address in any block, and a pod with any IP in any block,
+//!   whatever `IpBlockPodMatching` says. `Nodes` matches an address (external, or any IP of a
+//!   pod: hostNetwork pods carry their node's) equal to an address of a node it selects.
+//!   `DomainNames` matches nothing. A rule with no peers matches nothing.
+//! - Ports: `None` = every port of every protocol; a number or inclusive range of its protocol;
+//!   a name = a container port of the destination pod (the peer for egress, the subject for
+//!   ingress) with that name, the probed protocol and the probed number (externals have none).
 
 use netreach_model::{
-    Cluster, Direction, EngineOptions, HostNetworkSelection, IpBlockPodMatching, Labels, NetworkPolicy, Peer, Pod,
-    PortEntry, PortSpec, Protocol, Rule, NAMESPACE_NAME_LABEL,
+    Action, Cluster, ClusterPeer, ClusterPort, ClusterSubject, Direction, EngineOptions, HostNetworkSelection,
+    IpBlockPodMatching, LabelSelector, Labels, NetworkPolicy, Peer, Pod, PortEntry, PortSpec, Protocol, Rule, Tier,
+    NAMESPACE_NAME_LABEL,
 };
 use std::net::IpAddr;
 
@@ -65,19 +86,154 @@ pub fn direction_allows(
         Direction::Ingress => (dst, src),
     };
     let Addr::Pod(subject) = subject else {
-        return true; // external addresses are never isolated
+        return true; // external addresses are never isolated, nor subjects of cluster policies
     };
-    let isolating = isolating_policies(cluster, options, *subject, direction);
-    if isolating.is_empty() {
-        return true;
+    // 1. The Admin tier: Allow and Deny are final, Pass (or no match) goes on.
+    match tier_decision(cluster, options, Tier::Admin, direction, *subject, peer, dst, protocol, port) {
+        Some(TierDecision { action: Action::Allow, .. }) => return true,
+        Some(TierDecision { action: Action::Deny, .. }) => return false,
+        Some(TierDecision { action: Action::Pass, .. }) | None => {}
     }
-    isolating.iter().any(|&p| {
-        let policy = &cluster.policies[p];
-        policy
-            .rules(direction)
+    // 2. NetworkPolicy decides for the pods it isolates.
+    let isolating = isolating_policies(cluster, options, *subject, direction);
+    if !isolating.is_empty() {
+        return isolating.iter().any(|&p| {
+            let policy = &cluster.policies[p];
+            policy
+                .rules(direction)
+                .iter()
+                .any(|rule| rule_matches(cluster, options, policy, rule, peer, dst, protocol, port))
+        });
+    }
+    // 3. The Baseline tier, then 4. the default: allowed.
+    match tier_decision(cluster, options, Tier::Baseline, direction, *subject, peer, dst, protocol, port) {
+        Some(TierDecision { action: Action::Deny, .. }) => false,
+        Some(TierDecision { action: Action::Allow | Action::Pass, .. }) | None => true,
+    }
+}
+
+/// The rule of a cluster policy that decided (or passed) one connection in one direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierDecision {
+    /// Index into `Cluster::cluster_policies`.
+    pub policy: usize,
+    /// Index into the policy's rules of that direction.
+    pub rule: usize,
+    pub action: Action,
+}
+
+/// The policies of `tier` (indices into `Cluster::cluster_policies`) in evaluation order:
+/// ascending priority; equal priorities (undefined upstream) by kind name, then name.
+pub fn tier_order(cluster: &Cluster, tier: Tier) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..cluster.cluster_policies.len())
+        .filter(|&i| cluster.cluster_policies[i].tier == tier)
+        .collect();
+    order.sort_by_key(|&i| {
+        let p = &cluster.cluster_policies[i];
+        (p.priority, p.kind.as_str(), p.name.as_str())
+    });
+    order
+}
+
+/// The first rule of `tier` that matches: the subject pod `subject` (the source for egress, the
+/// destination for ingress), the address `peer` on the other end, `protocol`/`port` towards
+/// `dst`. `None` when no rule of the tier matches.
+#[allow(clippy::too_many_arguments)]
+pub fn tier_decision(
+    cluster: &Cluster,
+    options: &EngineOptions,
+    tier: Tier,
+    direction: Direction,
+    subject: usize,
+    peer: &Addr,
+    dst: &Addr,
+    protocol: Protocol,
+    port: u16,
+) -> Option<TierDecision> {
+    for p in tier_order(cluster, tier) {
+        let policy = &cluster.cluster_policies[p];
+        if !cluster_subject_matches(cluster, options, &policy.subject, subject) {
+            continue;
+        }
+        for (r, rule) in policy.rules(direction).iter().enumerate() {
+            let port_ok = match &rule.ports {
+                None => true,
+                Some(entries) => entries.iter().any(|e| cluster_port_matches(cluster, e, dst, protocol, port)),
+            };
+            if port_ok && rule.peers.iter().any(|x| cluster_peer_matches(cluster, options, x, peer)) {
+                return Some(TierDecision { policy: p, rule: r, action: rule.action });
+            }
+        }
+    }
+    None
+}
+
+/// Whether a pod's namespace and labels fit a (namespace selector, optional pod selector) pair;
+/// hostNetwork pods only when selectors may select them.
+fn cluster_selects(
+    cluster: &Cluster,
+    options: &EngineOptions,
+    namespace_selector: &LabelSelector,
+    pod_selector: Option<&LabelSelector>,
+    pod: &Pod,
+) -> bool {
+    selectable(options, pod)
+        && pod_selector.is_none_or(|s| s.matches(&pod.labels))
+        && namespace_matches(cluster, namespace_selector, &pod.namespace)
+}
+
+/// Whether a cluster policy's subject selects pod `pod`.
+pub fn cluster_subject_matches(cluster: &Cluster, options: &EngineOptions, subject: &ClusterSubject, pod: usize) -> bool {
+    let pod = &cluster.pods[pod];
+    match subject {
+        ClusterSubject::Namespaces(ns) => cluster_selects(cluster, options, ns, None, pod),
+        ClusterSubject::Pods { namespace_selector, pod_selector } => {
+            cluster_selects(cluster, options, namespace_selector, Some(pod_selector), pod)
+        }
+    }
+}
+
+/// Whether a cluster rule's peer matches the address on the other side of the connection.
+pub fn cluster_peer_matches(cluster: &Cluster, options: &EngineOptions, peer: &ClusterPeer, addr: &Addr) -> bool {
+    // The addresses an end of the connection has: an external one, or every IP of a pod.
+    let addresses: &[IpAddr] = match addr {
+        Addr::Pod(i) => &cluster.pods[*i].ips,
+        Addr::External(ip) => std::slice::from_ref(ip),
+    };
+    match peer {
+        ClusterPeer::Namespaces(ns) => match addr {
+            Addr::Pod(i) => cluster_selects(cluster, options, ns, None, &cluster.pods[*i]),
+            Addr::External(_) => false,
+        },
+        ClusterPeer::Pods { namespace_selector, pod_selector } => match addr {
+            Addr::Pod(i) => cluster_selects(cluster, options, namespace_selector, Some(pod_selector), &cluster.pods[*i]),
+            Addr::External(_) => false,
+        },
+        // Pods by their IPs whatever `IpBlockPodMatching` says: networks name addresses.
+        ClusterPeer::Networks(blocks) => addresses.iter().any(|ip| blocks.iter().any(|b| b.contains(ip))),
+        ClusterPeer::Nodes(selector) => cluster
+            .nodes
             .iter()
-            .any(|rule| rule_matches(cluster, options, policy, rule, peer, dst, protocol, port))
-    })
+            .filter(|node| selector.matches(&node.labels))
+            .any(|node| node.addresses.iter().any(|a| addresses.contains(a))),
+        ClusterPeer::DomainNames(_) => false,
+    }
+}
+
+/// Whether a cluster rule's port entry matches `protocol`/`port` towards `dst`.
+pub fn cluster_port_matches(cluster: &Cluster, entry: &ClusterPort, dst: &Addr, protocol: Protocol, port: u16) -> bool {
+    match entry {
+        ClusterPort::Number { protocol: p, port: n } => *p == protocol && *n == port,
+        ClusterPort::Range { protocol: p, start, end } => *p == protocol && *start <= port && port <= *end,
+        // The name carries no protocol: any container port of that name, protocol and number.
+        ClusterPort::Named(name) => match dst {
+            Addr::Pod(i) => cluster.pods[*i]
+                .ports
+                .iter()
+                .any(|c| c.name.as_deref() == Some(name.as_str()) && c.protocol == protocol && c.port == port),
+            Addr::External(_) => false,
+        },
+    }
 }
 
 /// The policies (indices into `Cluster::policies`) that isolate pod `pod` in `direction`: same
@@ -127,7 +283,7 @@ pub fn peer_matches(cluster: &Cluster, options: &EngineOptions, policy: &Network
             }
             let namespace_ok = match namespace_selector {
                 None => pod.namespace == policy.namespace,
-                Some(selector) => selector.matches(&namespace_labels(cluster, &pod.namespace)),
+                Some(selector) => namespace_matches(cluster, selector, &pod.namespace),
             };
             let pod_ok = match pod_selector {
                 None => true,
@@ -158,6 +314,15 @@ pub fn port_matches(cluster: &Cluster, entry: &PortEntry, dst: &Addr, protocol: 
             Addr::Pod(i) => cluster.pods[*i].resolve_named_port(name, protocol).any(|p| p == port),
             Addr::External(_) => false,
         },
+    }
+}
+
+/// Whether a namespace selector matches [`namespace_labels`] of namespace `name` (without
+/// copying the labels when the definition already carries the name label).
+pub fn namespace_matches(cluster: &Cluster, selector: &LabelSelector, name: &str) -> bool {
+    match cluster.namespaces.iter().find(|ns| ns.name == name) {
+        Some(ns) if ns.labels.contains_key(NAMESPACE_NAME_LABEL) => selector.matches(&ns.labels),
+        _ => selector.matches(&namespace_labels(cluster, name)),
     }
 }
 

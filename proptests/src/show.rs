@@ -1,6 +1,8 @@
 //! A compact, manifest-like rendering of a cluster, for failure messages and bug reports.
 
-use netreach_model::{Cluster, LabelSelector, Labels, Peer, PortEntry, PortSpec, Rule};
+use netreach_model::{
+    Cluster, ClusterPeer, ClusterPort, ClusterRule, ClusterSubject, LabelSelector, Labels, Peer, PortEntry, PortSpec, Rule,
+};
 use std::fmt::Write;
 
 fn labels(l: &Labels) -> String {
@@ -43,7 +45,41 @@ fn rule(r: &Rule) -> String {
     format!("peers: {peers}; ports: {ports}")
 }
 
-/// One line per namespace, pod and policy rule.
+fn cluster_peer(p: &ClusterPeer) -> String {
+    match p {
+        ClusterPeer::Namespaces(ns) => format!("namespaces {}", selector(ns)),
+        ClusterPeer::Pods { namespace_selector, pod_selector } => {
+            format!("pods namespaceSelector {} podSelector {}", selector(namespace_selector), selector(pod_selector))
+        }
+        ClusterPeer::Nodes(n) => format!("nodes {}", selector(n)),
+        ClusterPeer::Networks(blocks) => {
+            format!("networks {}", blocks.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(" "))
+        }
+        ClusterPeer::DomainNames(names) => format!("domainNames {}", names.join(" ")),
+    }
+}
+
+fn cluster_port(p: &ClusterPort) -> String {
+    match p {
+        ClusterPort::Number { protocol, port } => format!("{protocol} {port}"),
+        ClusterPort::Range { protocol, start, end } => format!("{protocol} {start}-{end}"),
+        ClusterPort::Named(n) => format!("named {n:?}"),
+    }
+}
+
+fn cluster_rule(r: &ClusterRule) -> String {
+    let peers = match r.peers.is_empty() {
+        true => "none".to_string(),
+        false => r.peers.iter().map(cluster_peer).collect::<Vec<_>>().join(" | "),
+    };
+    let ports = match &r.ports {
+        None => "any".to_string(),
+        Some(ports) => format!("[{}]", ports.iter().map(cluster_port).collect::<Vec<_>>().join(", ")),
+    };
+    format!("{:?} peers: {peers}; ports: {ports}", r.action)
+}
+
+/// One line per namespace, pod, node, policy rule and cluster policy rule.
 pub fn describe(cluster: &Cluster) -> String {
     let mut out = String::new();
     for ns in &cluster.namespaces {
@@ -80,6 +116,25 @@ pub fn describe(cluster: &Cluster) -> String {
         }
         for r in &p.egress {
             let _ = writeln!(out, "  egress  {}", rule(r));
+        }
+    }
+    for node in &cluster.nodes {
+        let ips: Vec<String> = node.addresses.iter().map(|ip| ip.to_string()).collect();
+        let _ = writeln!(out, "node {} {} addresses [{}]", node.name, labels(&node.labels), ips.join(","));
+    }
+    for (i, p) in cluster.cluster_policies.iter().enumerate() {
+        let subject = match &p.subject {
+            ClusterSubject::Namespaces(ns) => format!("namespaces {}", selector(ns)),
+            ClusterSubject::Pods { namespace_selector, pod_selector } => {
+                format!("pods namespaceSelector {} podSelector {}", selector(namespace_selector), selector(pod_selector))
+            }
+        };
+        let _ = writeln!(out, "cluster_policy[{i}] {} tier {:?} priority {} subject {subject}", p.id(), p.tier, p.priority);
+        for r in &p.ingress {
+            let _ = writeln!(out, "  ingress {}", cluster_rule(r));
+        }
+        for r in &p.egress {
+            let _ = writeln!(out, "  egress  {}", cluster_rule(r));
         }
     }
     out

@@ -1,10 +1,12 @@
-//! The engine against the reference reading of the spec, on random clusters, under every
-//! combination of `EngineOptions`: every ordered pod pair, every protocol, every interesting
-//! port; pods against sample external addresses; and `explain` against `allowed`.
+//! The engine against the reference reading of the spec, on random clusters (NetworkPolicies and
+//! cluster-scoped Admin/Baseline tiers), under every combination of `EngineOptions`: every
+//! ordered pod pair, every protocol, every interesting port; pods against sample external
+//! addresses (node addresses and `networks` edges included); and `explain` against `allowed`
+//! and the reference (each direction's verdict, isolating policies, deciding tier rules).
 
 use netreach_model::{
     Cluster, Direction, Endpoint, EngineOptions, HostNetworkSelection, IpBlockPodMatching, IpFamily, Protocol,
-    Reachability,
+    Reachability, Tier,
 };
 use netreach_proptests::reference::{self, Addr};
 use netreach_proptests::{generate, probes, show};
@@ -19,7 +21,7 @@ const ALL_OPTIONS: [EngineOptions; 4] = [
 ];
 
 /// `explain` is checked on one probe in this many (it walks every grant).
-const EXPLAIN_EVERY: usize = 7;
+const EXPLAIN_EVERY: usize = 13;
 
 struct Checker<'a> {
     cluster: &'a Cluster,
@@ -81,6 +83,24 @@ impl Checker<'_> {
                     context(),
                     verdict.isolated_by
                 ));
+            }
+            // The first matching rule of each tier: same policy, rule and action.
+            let (subject, peer) = match direction {
+                Direction::Egress => (&src.1, &dst.1),
+                Direction::Ingress => (&dst.1, &src.1),
+            };
+            for (tier, got) in [(Tier::Admin, verdict.admin), (Tier::Baseline, verdict.baseline)] {
+                let expected = match subject {
+                    Addr::Pod(i) => reference::tier_decision(
+                        self.cluster, &self.options, tier, direction, *i, peer, &dst.1, protocol, port,
+                    ),
+                    Addr::External(_) => None,
+                };
+                let got = got.map(|m| (m.tier, m.policy as usize, m.rule as usize, m.action));
+                let expected = expected.map(|d| (tier, d.policy, d.rule, d.action));
+                if got != expected {
+                    return Err(format!("{}: {direction:?} {tier:?} match {got:?} but reference {expected:?}", context()));
+                }
             }
         }
         Ok(())
@@ -197,14 +217,15 @@ fn check_cluster(cluster: &Cluster) -> Result<usize, String> {
     Ok(probes)
 }
 
-/// 2000 cases, or `NETREACH_PROPTEST_CASES` for longer hunts.
+/// 1000 cases, or `NETREACH_PROPTEST_CASES` for longer hunts (cluster policies made each case
+/// about 2.5 times dearer: 2000 cases no longer fit the suite's minute).
 fn cases(default: u32) -> u32 {
     std::env::var("NETREACH_PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: cases(2000),
+        cases: cases(1000),
         failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
         ..ProptestConfig::default()
     })]
@@ -217,7 +238,7 @@ proptest! {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: cases(2000) / 20,
+        cases: cases(1000) / 20,
         failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
         ..ProptestConfig::default()
     })]
@@ -229,6 +250,75 @@ proptest! {
     }
 }
 
+/// What the reference decided for one cluster, under the default options: per probe (pod pairs
+/// and pods against sample externals, every protocol and interesting port) and direction.
+#[derive(Default)]
+struct TierCoverage {
+    admin_allow: bool,
+    admin_deny: bool,
+    admin_pass: bool,
+    baseline_deny: bool,
+    baseline_allow_or_pass: bool,
+    /// A networks peer matched a pod, a nodes peer matched a pod or a node address.
+    networks_pod: bool,
+    nodes: bool,
+    /// Two policies of one tier with the same priority.
+    tie: bool,
+}
+
+fn tier_coverage(cluster: &Cluster) -> TierCoverage {
+    use netreach_model::{Action, ClusterPeer};
+    let options = EngineOptions::default();
+    let mut c = TierCoverage::default();
+    let ps = &cluster.cluster_policies;
+    c.tie = ps.iter().enumerate().any(|(i, a)| ps[i + 1..].iter().any(|b| a.tier == b.tier && a.priority == b.priority));
+    let n = cluster.pods.len();
+    let mut ends: Vec<Addr> = (0..n).map(Addr::Pod).collect();
+    ends.extend(probes::external_ips(cluster).into_iter().map(Addr::External));
+    let ports = probes::ports(cluster);
+    for s in 0..n {
+        for d in &ends {
+            for peer in ps.iter().flat_map(|p| &p.egress).flat_map(|r| &r.peers) {
+                if reference::cluster_peer_matches(cluster, &options, peer, d) {
+                    c.networks_pod |= matches!((peer, d), (ClusterPeer::Networks(_), Addr::Pod(_)));
+                    c.nodes |= matches!(peer, ClusterPeer::Nodes(_));
+                }
+            }
+            for protocol in Protocol::ALL {
+                for &port in &ports {
+                    // The pod `s` as the subject: the source for egress, the destination for ingress.
+                    for direction in [Direction::Egress, Direction::Ingress] {
+                        let (subject, peer) = (s, d);
+                        let dst = if direction == Direction::Egress { *d } else { Addr::Pod(s) };
+                        let decide = |tier| {
+                            reference::tier_decision(cluster, &options, tier, direction, subject, peer, &dst, protocol, port)
+                                .map(|t| t.action)
+                        };
+                        let admin = decide(Tier::Admin);
+                        match admin {
+                            Some(Action::Allow) => c.admin_allow = true,
+                            Some(Action::Deny) => c.admin_deny = true,
+                            Some(Action::Pass) => c.admin_pass = true,
+                            None => {}
+                        }
+                        if matches!(admin, Some(Action::Allow | Action::Deny))
+                            || !reference::isolating_policies(cluster, &options, subject, direction).is_empty()
+                        {
+                            continue;
+                        }
+                        match decide(Tier::Baseline) {
+                            Some(Action::Deny) => c.baseline_deny = true,
+                            Some(Action::Allow | Action::Pass) => c.baseline_allow_or_pass = true,
+                            None => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+    c
+}
+
 /// Not a property: how much the main property looks at, to keep the generators honest
 /// (run with `--nocapture` to see the figures).
 #[test]
@@ -238,7 +328,9 @@ fn generators_reach_the_interesting_cases() {
     let mut runner = TestRunner::deterministic();
     let strategy = generate::cluster();
     let (mut probes, mut isolated, mut allowed_some, mut denied_some, mut named, mut v6, mut host) = (0, 0, 0, 0, 0, 0, 0);
-    let cases = 300;
+    let (mut tiered, mut node_externals, mut network_edges) = (0, 0, 0);
+    let mut tiers = [0usize; 8];
+    let cases = 120;
     for _ in 0..cases {
         let cluster = strategy.new_tree(&mut runner).unwrap().current();
         probes += check_cluster(&cluster).expect("agreement");
@@ -259,11 +351,40 @@ fn generators_reach_the_interesting_cases() {
         named += usize::from(format!("{:?}", cluster.policies).contains("Name("));
         v6 += usize::from(cluster.pods.iter().flat_map(|p| &p.ips).any(|ip| ip.is_ipv6()));
         host += usize::from(cluster.pods.iter().any(|p| p.host_network));
+        tiered += usize::from(!cluster.cluster_policies.is_empty());
+        let externals = probes::external_ips(&cluster);
+        node_externals += usize::from(
+            probes::names_nodes(&cluster) && probes::node_addresses(&cluster).iter().any(|a| externals.contains(a)),
+        );
+        network_edges += usize::from(probes::networks(&cluster).iter().any(|b| {
+            externals.contains(&b.cidr.network()) && externals.contains(&b.cidr.broadcast())
+        }));
+        let t = tier_coverage(&cluster);
+        for (count, hit) in tiers.iter_mut().zip([
+            t.admin_allow,
+            t.admin_deny,
+            t.admin_pass,
+            t.baseline_deny,
+            t.baseline_allow_or_pass,
+            t.networks_pod,
+            t.nodes,
+            t.tie,
+        ]) {
+            *count += usize::from(hit);
+        }
     }
     println!(
         "{cases} clusters: {probes} probes; with an isolated pod {isolated}, with a partially allowed pair {allowed_some}, \
          with a fully denied pair {denied_some}, with named ports {named}, with IPv6 pods {v6}, with hostNetwork pods {host}"
     );
+    println!(
+        "with cluster policies {tiered}; deciding: admin Allow {}, admin Deny {}, admin Pass {}, baseline Deny {}, \
+         baseline Allow/Pass {}; networks matching a pod {}, nodes matching {}, same-priority ties {}; \
+         node addresses among sample externals {node_externals}, networks edges among them {network_edges}",
+        tiers[0], tiers[1], tiers[2], tiers[3], tiers[4], tiers[5], tiers[6], tiers[7]
+    );
     assert!(isolated > cases / 3 && allowed_some > cases / 10 && denied_some > cases / 10);
     assert!(named > cases / 4 && v6 > cases / 5 && host > cases / 5);
+    assert!(tiered > cases / 2 && tiers.iter().all(|&t| t > cases / 20), "{tiers:?}");
+    assert!(node_externals > cases / 10 && network_edges > cases / 10);
 }

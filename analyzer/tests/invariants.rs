@@ -173,40 +173,30 @@ fn missing_file_and_bad_cluster_exit_2() {
     assert_eq!(stdout(&out), "");
 }
 
-// ---- mtls: parsed, never passed -----------------------------------------------------------------
+// ---- mtls: evaluated with the mesh analysis --------------------------------------------------
 
 #[test]
-fn mtls_is_skipped_never_passed() {
+fn mtls_fails_where_traffic_runs_without_enforced_mtls() {
+    // fixtures/shop has no service mesh: every allowed connection into payments is plaintext.
+    // By hand from its policies: checkout -> payment-gateway (8443), payment-gateway ->
+    // fraud-check (50051), payment-gateway -> ledger (8080), nightly-report -> ledger (8080).
     let (_dir, path) = invariants_file(
         "invariants:\n  - name: data never calls shop\n    deny: {from: \"ns:data\", to: \"ns:shop\"}\n  - name: payments traffic is mTLS\n    mtls: {to: \"ns:payments\"}\n",
     );
     let out = netreach(&["check", "--invariants", &path, "fixtures/shop"]);
-    assert_eq!(out.status.code(), Some(0));
-    let text = stdout(&out);
-    assert!(text.contains("SKIP  payments traffic is mTLS\n      traffic to \"ns:payments\" is mTLS: not evaluable yet: mesh analysis is not available\n"), "{text}");
-    assert!(!text.contains("PASS  payments"), "{text}");
-    assert!(text.ends_with("2 invariant(s): 1 passed, 0 failed, 1 not evaluable\n"), "{text}");
-    assert!(stderr(&out).contains("1 invariant(s) could not be evaluated and are reported as skipped, not passed"), "{}", stderr(&out));
-
-    let strict = netreach(&["check", "--invariants", &path, "fixtures/shop", "--strict"]);
-    assert_eq!(strict.status.code(), Some(1));
-
+    assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&netreach(&["check", "--invariants", &path, "fixtures/shop", "-o", "json"]).stdout).unwrap();
     let mtls = &json["invariants"][1];
-    assert_eq!((mtls["status"].as_str(), mtls["reason"].as_str()), (Some("notEvaluable"), Some("not evaluable yet: mesh analysis is not available")));
-    assert_eq!(json["summary"], serde_json::json!({"invariants": 2, "passed": 1, "failed": 0, "notEvaluable": 1}));
+    assert_eq!(mtls["status"].as_str(), Some("fail"), "{mtls}");
+    assert_eq!(mtls["violations"]["count"].as_u64(), Some(4), "{mtls}");
+    assert_eq!(json["summary"], serde_json::json!({"invariants": 2, "passed": 1, "failed": 1, "notEvaluable": 0}));
+    let text = stdout(&out);
+    assert!(text.contains("plaintext on TCP 8443"), "{text}");
 
-    let xml = stdout(&netreach(&["check", "--invariants", &path, "fixtures/shop", "-o", "junit"]));
-    let doc = roxmltree::Document::parse(&xml).unwrap();
-    let case = doc.descendants().find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("payments traffic is mTLS")).unwrap();
-    let skipped = case.children().find(|n| n.has_tag_name("skipped")).expect("a <skipped> element");
-    assert_eq!(skipped.attribute("message"), Some("not evaluable yet: mesh analysis is not available"));
-    assert_eq!(doc.root_element().attribute("skipped"), Some("1"));
-
-    // In the Rust API a test cannot pass on it either.
+    // In the Rust API too.
     let cluster = Cluster::load(root().join("fixtures/shop")).unwrap();
     let failure = cluster.check_yaml("mtls: {to: \"ns:payments\"}").unwrap_err();
-    assert!(failure.to_string().contains("could not be evaluated"), "{failure}");
+    assert!(failure.to_string().contains("plaintext"), "{failure}");
 }
 
 // ---- formats ---------------------------------------------------------------------------------

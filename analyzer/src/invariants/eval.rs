@@ -205,18 +205,52 @@ impl<'a> Checker<'a> {
                 self.max_reach(&mut eval, &sources, *hops, *at_most, *node_hops);
             }
             Check::Mtls { from, to } => {
-                if let Some(from) = from {
-                    self.resolve(from, "mtls.from", &mut Vec::new())?;
-                }
-                self.resolve(to, "mtls.to", &mut Vec::new())?;
-                eval.status = Status::NotEvaluable("not evaluable yet: mesh analysis is not available".into());
-                eval.detail = "not evaluated".into();
+                let sources = match from {
+                    Some(from) => Some(self.resolve(from, "mtls.from", &mut eval.notes)?),
+                    None => None,
+                };
+                let destinations = self.resolve(to, "mtls.to", &mut eval.notes)?;
+                self.mtls(&mut eval, sources.as_deref(), &destinations);
             }
         }
         if eval.status == Status::Pass && eval.count > 0 {
             eval.status = Status::Fail;
         }
         Ok(eval)
+    }
+
+    /// Every connection policy allows from a pod (of `sources`, when given) into `destinations`
+    /// must run with enforced mTLS on every allowed port: plaintext and permissive ports are
+    /// violations; rejected ones are not (the mesh refuses them) and external ends are out of scope.
+    fn mtls(&self, eval: &mut Evaluation, sources: Option<&[bool]>, destinations: &[bool]) {
+        use netreach_model::mesh::{MeshOptions, Status as MeshStatus};
+        let view = crate::mesh::MeshView::new(self.analysis, MeshOptions::default());
+        let pods = self.analysis.reach.pod_count();
+        let _ = view.for_each_connection::<std::convert::Infallible>(|s, d, split| {
+            if s >= pods || d >= pods || !destinations[d] || sources.is_some_and(|m| !m[s]) {
+                return Ok(());
+            }
+            eval.checked += 1;
+            let mut bad = PortSet::empty();
+            let mut why = Vec::new();
+            for (status, ports) in split.iter().filter(|(st, _)| matches!(st, MeshStatus::Plaintext | MeshStatus::Permissive)) {
+                bad.union_with(ports);
+                why.push(format!("{} on {ports}", status.as_str()));
+            }
+            if !bad.is_empty() {
+                eval.count += 1;
+                if eval.violations.len() < self.limit {
+                    eval.violations.push(Violation::Allowed {
+                        src: self.analysis.id(s),
+                        dst: self.analysis.id(d),
+                        ports: bad,
+                        rules: why,
+                    });
+                }
+            }
+            Ok(())
+        });
+        eval.detail = format!("{} of {} allowed pod connection(s) run without enforced mTLS", eval.count, eval.checked);
     }
 
     /// Endpoints a selection selects, as a mask over endpoint indices.

@@ -239,7 +239,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(check: Check, namespace: Option<&str>, objects: Vec<ObjectRef>, message: String, fix: String) -> Finding {
+    pub(crate) fn new(check: Check, namespace: Option<&str>, objects: Vec<ObjectRef>, message: String, fix: String) -> Finding {
         Finding {
             id: check.id,
             name: check.name,

@@ -1,13 +1,13 @@
 //! `netreach diff`: what a change opens, closes or alters; and the what-if with `--apply`.
 
-use super::{finish_output, label, stdout, HostNetworkArg, IpBlockPodsArg, Outcome, EXIT_NO, EXIT_YES};
+use super::{finish_output, label, stdout, EngineArgs, Outcome, EXIT_NO, EXIT_YES};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::audit::audit;
 use netreach::diff::{write_diff, Diff, DiffFormat, DiffNotes, FindingChanges};
 use netreach::load::{self, Input, LoadReport, LoadedCluster};
 use netreach::Analysis;
-use netreach_model::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
+use netreach_model::EngineOptions;
 use std::io::Write;
 
 #[derive(Args)]
@@ -41,13 +41,8 @@ pub struct DiffArgs {
     #[arg(long)]
     pub exit_code: bool,
 
-    /// How hostNetwork pods are treated (implementation-defined upstream).
-    #[arg(long, value_enum, default_value_t = HostNetworkArg::Node)]
-    pub host_network: HostNetworkArg,
-
-    /// Whether ipBlock peers match pod IPs as well as external addresses.
-    #[arg(long, value_enum, default_value_t = IpBlockPodsArg::Match)]
-    pub ipblock_pods: IpBlockPodsArg,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 
     /// Do not print notes (skipped objects, assumed namespaces) on stderr.
     #[arg(short, long)]
@@ -55,20 +50,6 @@ pub struct DiffArgs {
 }
 
 impl DiffArgs {
-    /// The mapping of `InputArgs::engine_options` (diff reads two inputs, not one PATH list).
-    fn engine_options(&self) -> EngineOptions {
-        EngineOptions {
-            host_network: match self.host_network {
-                HostNetworkArg::Node => HostNetworkSelection::NodeIdentity,
-                HostNetworkArg::Pod => HostNetworkSelection::LikePods,
-            },
-            ip_block_pods: match self.ipblock_pods {
-                IpBlockPodsArg::Match => IpBlockPodMatching::Match,
-                IpBlockPodsArg::Ignore => IpBlockPodMatching::Ignore,
-            },
-        }
-    }
-
     fn print_report(&self, side: &str, report: &LoadReport, skip: Option<&LoadReport>) {
         if self.quiet {
             return;
@@ -97,7 +78,7 @@ pub fn run(args: DiffArgs) -> Outcome {
     if all.iter().filter(|p| p.as_str() == "-").count() > 1 {
         return Err("stdin (-) can be read only once: give it for one input at most".into());
     }
-    let options = args.engine_options();
+    let options = args.engine.options();
     let (before, after, applied) = match &args.after {
         Some(after_path) => {
             // Both sides load and compute in parallel.

@@ -46,6 +46,17 @@ pub struct InputArgs {
     #[command(flatten)]
     pub live: LiveArgs,
 
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    /// Do not print notes (skipped objects, assumed namespaces) on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// The implementation-defined choices of the engine, shared by every command that analyzes.
+#[derive(Args, Clone, Copy)]
+pub struct EngineArgs {
     /// How hostNetwork pods are treated (implementation-defined upstream).
     #[arg(long, value_enum, default_value_t = HostNetworkArg::Node)]
     pub host_network: HostNetworkArg,
@@ -53,10 +64,21 @@ pub struct InputArgs {
     /// Whether ipBlock peers match pod IPs as well as external addresses.
     #[arg(long, value_enum, default_value_t = IpBlockPodsArg::Match)]
     pub ipblock_pods: IpBlockPodsArg,
+}
 
-    /// Do not print notes (skipped objects, assumed namespaces) on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
+impl EngineArgs {
+    pub fn options(&self) -> EngineOptions {
+        EngineOptions {
+            host_network: match self.host_network {
+                HostNetworkArg::Node => HostNetworkSelection::NodeIdentity,
+                HostNetworkArg::Pod => HostNetworkSelection::LikePods,
+            },
+            ip_block_pods: match self.ipblock_pods {
+                IpBlockPodsArg::Match => IpBlockPodMatching::Match,
+                IpBlockPodsArg::Ignore => IpBlockPodMatching::Ignore,
+            },
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -77,16 +99,7 @@ pub enum IpBlockPodsArg {
 
 impl InputArgs {
     pub fn engine_options(&self) -> EngineOptions {
-        EngineOptions {
-            host_network: match self.host_network {
-                HostNetworkArg::Node => HostNetworkSelection::NodeIdentity,
-                HostNetworkArg::Pod => HostNetworkSelection::LikePods,
-            },
-            ip_block_pods: match self.ipblock_pods {
-                IpBlockPodsArg::Match => IpBlockPodMatching::Match,
-                IpBlockPodsArg::Ignore => IpBlockPodMatching::Ignore,
-            },
-        }
+        self.engine.options()
     }
 
     /// Loads the inputs (files, or a live cluster with `--cluster/--context/--kubeconfig`),

@@ -51,15 +51,7 @@ pub const MESH_CHECKS: [Check; 6] =
     [POD_OUTSIDE_MESH, PLAINTEXT_INTO_MESH, MTLS_DISABLED, PERMISSIVE_WITH_MESHED_CLIENTS, REJECTED_BY_MESH, PEER_AUTHENTICATION_IGNORED];
 
 fn finding(check: Check, namespace: Option<&str>, objects: Vec<ObjectRef>, message: String, fix: String) -> Finding {
-    Finding {
-        id: check.id,
-        name: check.name,
-        severity: check.severity,
-        namespace: namespace.map(str::to_string),
-        objects,
-        message,
-        fix,
-    }
+    Finding::new(check, namespace, objects, message, fix)
 }
 
 fn pa_ref(pa: &PeerAuthentication, field: Option<String>) -> ObjectRef {

@@ -292,6 +292,18 @@ impl AuditReport {
     }
 }
 
+/// The order every report lists findings in: most severe first, then by id, namespace, objects.
+pub(crate) fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.id.cmp(b.id))
+            .then_with(|| a.namespace.cmp(&b.namespace))
+            .then_with(|| a.objects.cmp(&b.objects))
+            .then_with(|| a.message.cmp(&b.message))
+    });
+}
+
 /// The namespace whose pods count as "kube-system" for NR010.
 pub const KUBE_SYSTEM: &str = "kube-system";
 
@@ -310,14 +322,7 @@ pub fn audit(analysis: &Analysis, options: &EngineOptions) -> AuditReport {
     ctx.misplaced_excepts(&mut findings);
     ctx.tier_rules(&mut findings);
     findings.extend(crate::mesh::audit_findings(analysis));
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.id.cmp(b.id))
-            .then_with(|| a.namespace.cmp(&b.namespace))
-            .then_with(|| a.objects.cmp(&b.objects))
-            .then_with(|| a.message.cmp(&b.message))
-    });
+    sort_findings(&mut findings);
     AuditReport { findings, segmentation: ctx.segmentation() }
 }
 

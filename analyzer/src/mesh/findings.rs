@@ -124,14 +124,7 @@ pub fn mesh_findings(view: &MeshView) -> Vec<Finding> {
     traffic(view, &grouping, &mut out);
     disabled(view, &mut out);
     ignored(view, &mut out);
-    out.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.id.cmp(b.id))
-            .then_with(|| a.namespace.cmp(&b.namespace))
-            .then_with(|| a.objects.cmp(&b.objects))
-            .then_with(|| a.message.cmp(&b.message))
-    });
+    crate::audit::sort_findings(&mut out);
     out
 }
 

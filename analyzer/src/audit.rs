@@ -12,7 +12,7 @@
 //! [`Reachability::peer_members`]: netreach_model::Reachability::peer_members
 
 mod classes;
-mod render;
+pub(crate) mod render;
 
 pub use render::{write_audit, AuditFormat};
 

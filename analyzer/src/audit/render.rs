@@ -85,8 +85,34 @@ fn write_text(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-fn md_cell(s: &str) -> String {
+pub(crate) fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The Markdown findings table shared by `audit` and `mesh`; `shown_objects` caps the objects
+/// listed per finding (`None`: all of them).
+pub(crate) fn write_findings_table(findings: &[Finding], shown_objects: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "| Severity | Finding | Namespace | Objects | Message | Fix |")?;
+    writeln!(out, "|---|---|---|---|---|---|")?;
+    for f in findings {
+        let cap = shown_objects.unwrap_or(f.objects.len());
+        let mut objects: Vec<String> = f.objects.iter().take(cap).map(|o| format!("`{}`", md_cell(&o.to_string()))).collect();
+        if f.objects.len() > cap {
+            objects.push(format!("and {} more", f.objects.len() - cap));
+        }
+        writeln!(
+            out,
+            "| {} | `{}` {} | {} | {} | {} | {} |",
+            f.severity,
+            f.id,
+            f.name,
+            f.namespace.as_deref().map(|n| format!("`{n}`")).unwrap_or_default(),
+            objects.join("<br>"),
+            md_cell(&f.message),
+            md_cell(&f.fix)
+        )?;
+    }
+    Ok(())
 }
 
 fn write_md(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
@@ -95,21 +121,7 @@ fn write_md(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "**{}**", summary(report))?;
     if !report.findings.is_empty() {
         writeln!(out)?;
-        writeln!(out, "| Severity | Finding | Namespace | Objects | Message | Fix |")?;
-        writeln!(out, "|---|---|---|---|---|---|")?;
-        for f in &report.findings {
-            writeln!(
-                out,
-                "| {} | `{}` {} | {} | {} | {} | {} |",
-                f.severity,
-                f.id,
-                f.name,
-                f.namespace.as_deref().map(|n| format!("`{n}`")).unwrap_or_default(),
-                objects_line(&f.objects, "<br>", |s| format!("`{}`", md_cell(&s))),
-                md_cell(&f.message),
-                md_cell(&f.fix)
-            )?;
-        }
+        write_findings_table(&report.findings, Some(SHOWN_OBJECTS), out)?;
     }
     if !report.segmentation.is_empty() {
         writeln!(out)?;

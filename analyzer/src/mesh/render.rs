@@ -3,6 +3,7 @@
 
 use super::{mesh_findings, GroupStatus, MeshView, NamespaceCoverage, OutsidePod};
 use crate::aggregate::{Grouping, Level};
+use crate::audit::render::md_cell;
 use crate::audit::{write_audit, AuditFormat, AuditReport, Finding};
 use crate::render::{allowed_json, Allowed};
 use netreach_model::mesh::Status;
@@ -160,9 +161,6 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     write_audit(&AuditReport { findings: r.findings.clone(), segmentation: Vec::new() }, AuditFormat::Text, out)
 }
 
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
 
 fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## netreach mesh")?;
@@ -223,23 +221,7 @@ fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> i
         writeln!(out, "None.")?;
         return Ok(());
     }
-    writeln!(out, "| Severity | Finding | Namespace | Objects | Message | Fix |")?;
-    writeln!(out, "|---|---|---|---|---|---|")?;
-    for f in &r.findings {
-        let objects: Vec<String> = f.objects.iter().map(|o| format!("`{}`", md_cell(&o.to_string()))).collect();
-        writeln!(
-            out,
-            "| {} | `{}` {} | {} | {} | {} | {} |",
-            f.severity,
-            f.id,
-            f.name,
-            f.namespace.as_deref().map(|n| format!("`{n}`")).unwrap_or_default(),
-            objects.join("<br>"),
-            md_cell(&f.message),
-            md_cell(&f.fix)
-        )?;
-    }
-    Ok(())
+    crate::audit::render::write_findings_table(&r.findings, None, out)
 }
 
 #[derive(Serialize)]

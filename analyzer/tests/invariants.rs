@@ -134,7 +134,7 @@ fn bad_files_exit_2_naming_invariant_and_field() {
         ("invariants:\n  - name: x\n    deny: {from: \"ns:shop\", to: \"ns:data\", port: [80]}\n", r#": invariant 1 "x": field deny.port: unknown field `port`"#),
         ("invariants:\n  - name: x\n    denny: {from: \"ns:shop\", to: \"ns:data\"}\n", r#": invariant 1 "x": field denny: unknown field `denny`"#),
         ("invariants:\n  - name: x\n    isolated: {namespaces: \"*\", direction: sideways}\n", r#": invariant 1 "x": field isolated.direction: unknown variant `sideways`"#),
-        ("invariants:\n  - name: x\n    maxReach: {from: \"app=frontend\", hops: 0, atMost: 3}\n", r#": invariant 1 "x": field maxReach.hops: must be at least 1"#),
+        ("invariants:\n  - name: x\n    maxReach: {from: \"app=frontend\", hops: 0, atMost: 3}\n", r#": invariant 1 "x": field maxReach.hops: must be between 1 and 1000"#),
         ("invariants:\n  - name: x\n    maxReach: {from: \"app=frontend\", hops: 2}\n", r#": invariant 1 "x": field maxReach: missing field `atMost`"#),
         ("invariants:\n  - name: x\n", r#": invariant 1 "x": no check: give one of deny, allowOnly, allow, isolated, maxReach, mtls"#),
         ("invariants:\n  - name: \"\"\n    deny: {from: any, to: any}\n", r#": invariant 1 "": field name: is empty"#),

@@ -440,3 +440,139 @@ fn usage_errors_and_help() {
     let all = netreach(&["connectivity", "shop", "-o", "json"], dir.path());
     assert_ne!(stdout(&out), stdout(&all));
 }
+
+// --- Hostile arguments, kubeconfigs and servers ---
+
+#[test]
+fn hostile_namespaces_are_refused_before_any_request() {
+    let live = Live::fixture("shop");
+    for namespace in ["default/secrets?x=", "..", ".", "default/../secrets", "Shop", "a%2Fsecrets", "kube-system#", "", &"n".repeat(64)] {
+        let out = live.run(&["snapshot", "-n", namespace]);
+        assert_fails(&out, &["invalid namespace", "RFC 1123"]);
+    }
+    assert!(live.server.requests().is_empty(), "no request at all: {:?}", live.server.requests());
+    // Valid names still read, and nothing anywhere names secrets.
+    let out = live.run(&["snapshot", "-n", "shop", "-n", "kube-system"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!live.server.requests().iter().any(|r| r.contains("secret")), "{:?}", live.server.requests());
+}
+
+/// A kubeconfig whose user runs `script` as an exec credential plugin, with an argument and
+/// an environment variable that must never be printed.
+fn exec_kubeconfig(dir: &Path, server: &str, script: &str) -> String {
+    let plugin = dir.join("plugin.sh");
+    std::fs::write(&plugin, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let text = format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: {server}
+contexts:
+- name: test
+  context:
+    cluster: test
+    user: plugin
+current-context: test
+users:
+- name: plugin
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: {}
+      args: [\"--oidc-client-secret=arg-secret-value\"]
+      env: [{{name: VAULT_TOKEN, value: env-secret-value}}]
+      interactiveMode: Never
+",
+        plugin.display()
+    );
+    let path = dir.join("exec-kubeconfig");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn a_failing_credential_plugin_shows_status_and_stderr_never_env_args_or_stdout() {
+    let live = Live::fixture("small/default-deny");
+    let config = exec_kubeconfig(
+        live.dir.path(),
+        &live.server.url(),
+        "echo '{\"status\":{\"token\":\"stdout-secret-value\"}}'; echo 'login expired: run vault login' >&2; exit 3",
+    );
+    let out = netreach(&["connectivity", "--kubeconfig", &config], live.dir.path());
+    assert_fails(&out, &["cannot obtain credentials: exec: executable", "plugin.sh failed with exit code 3", "login expired: run vault login"]);
+    let err = stderr(&out);
+    for secret in ["arg-secret-value", "env-secret-value", "stdout-secret-value", "VAULT_TOKEN", "oidc-client-secret"] {
+        assert!(!err.contains(secret), "{secret} printed: {err}");
+    }
+}
+
+#[test]
+fn request_timeout_bounds_a_credential_plugin_that_hangs() {
+    let live = Live::fixture("small/default-deny");
+    let config = exec_kubeconfig(live.dir.path(), &live.server.url(), "sleep 30");
+    let started = Instant::now();
+    let out = netreach(&["connectivity", "--kubeconfig", &config, "--request-timeout", "1s"], live.dir.path());
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert_fails(&out, &["obtaining credentials took longer than 1s (--request-timeout)", "plugin.sh"]);
+    assert!(live.server.requests().is_empty(), "{:?}", live.server.requests());
+}
+
+#[test]
+fn servers_whose_lists_never_end_are_stopped() {
+    let mut behaviour = Behaviour::new(objects_of(&fixtures().join("shop")));
+    behaviour.repeat_continue = true;
+    let live = Live::start(behaviour);
+    assert_fails(&live.run(&["snapshot"]), &["GET /api/v1/pods", "the same continue token twice"]);
+
+    let mut behaviour = Behaviour::new(objects_of(&fixtures().join("shop")));
+    behaviour.endless_pages = true;
+    let live = Live::start(behaviour);
+    let out = live.run(&["snapshot"]);
+    assert_fails(&out, &["GET /api/v1/pods", "remainingItemCount announced at most 12"]);
+    let pod_pages = live.server.requests().iter().filter(|r| r.starts_with("GET /api/v1/pods")).count();
+    assert_eq!(pod_pages, 13, "stopped right after the announced pages");
+
+    // Endless and slow: --list-timeout ends the listing.
+    let mut behaviour = Behaviour::new(objects_of(&fixtures().join("shop")));
+    behaviour.endless_pages = true;
+    let live = Live::start(behaviour);
+    let started = Instant::now();
+    let out = live.run(&["snapshot", "--list-timeout", "1ms"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_fails(&out, &["listing took longer than 1ms (--list-timeout)"]);
+}
+
+#[test]
+fn kubeconfig_list_skips_missing_files_like_kubectl() {
+    let live = Live::fixture("small/default-deny");
+    let missing = live.dir.path().join("missing-config");
+    let list = std::env::join_paths([missing.as_path(), Path::new(&live.kubeconfig)]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(["connectivity", "--cluster", "-o", "json"])
+        .env("HOME", live.dir.path())
+        .env("KUBECONFIG", &list)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // None of them exists: one line naming them.
+    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(["connectivity", "--cluster"])
+        .env("HOME", live.dir.path())
+        .env("KUBECONFIG", &missing)
+        .output()
+        .unwrap();
+    assert_fails(&out, &["none of the files in $KUBECONFIG exists", "missing-config"]);
+}
+
+#[test]
+fn out_of_range_durations_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for duration in ["99999999999999999999s", "99999999999999999999", "1e300s", "9999999h", "1.8446744073709552e19s"] {
+        let out = netreach(&["connectivity", "--cluster", "--request-timeout", duration], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{duration}: {}", stderr(&out));
+        assert!(out.stdout.is_empty());
+    }
+}

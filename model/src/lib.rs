@@ -18,7 +18,7 @@ pub use cluster::{
     ServicePort, WorkloadRef,
     NAMESPACE_NAME_LABEL,
 };
-pub use engine::lateral::{HopKind, LateralReach, Parent};
+pub use engine::lateral::{HopKind, LateralReach, Parent, MAX_HOPS};
 pub use engine::{
     ConnectionCounts,    DirectionVerdict, EngineOptions, EngineStats, Endpoint, Explanation, ExternalRange, GrantOrigin,
     HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation, RuleRef, TierFindings, TierMatch,

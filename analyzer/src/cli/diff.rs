@@ -1,6 +1,6 @@
 //! `netreach diff`: what a change opens, closes or alters; and the what-if with `--apply`.
 
-use super::{finish_output, label, stdout, EngineArgs, Outcome, EXIT_NO, EXIT_YES};
+use super::{finish_output, label, stdout, EngineArgs, Outcome, ReadArgs, EXIT_NO, EXIT_YES};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::audit::audit;
@@ -44,6 +44,9 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
 
+    #[command(flatten)]
+    pub read: ReadArgs,
+
     /// Do not print notes (skipped objects, assumed namespaces) on stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -79,12 +82,13 @@ pub fn run(args: DiffArgs) -> Outcome {
         return Err("stdin (-) can be read only once: give it for one input at most".into());
     }
     let options = args.engine.options();
+    let read = args.read.options();
     let (before, after, applied) = match &args.after {
         Some(after_path) => {
             // Both sides load and compute in parallel.
             let (b, a) = std::thread::scope(|scope| {
-                let b = scope.spawn(|| load::load(&inputs(std::slice::from_ref(&args.before))).map(|l| analyze(l, &options)));
-                let a = load::load(&inputs(std::slice::from_ref(after_path))).map(|l| analyze(l, &options));
+                let b = scope.spawn(|| load::load_with(&inputs(std::slice::from_ref(&args.before)), &read).map(|l| analyze(l, &options)));
+                let a = load::load_with(&inputs(std::slice::from_ref(after_path)), &read).map(|l| analyze(l, &options));
                 (b.join().expect("loader thread panicked"), a)
             });
             let (b, a) = (b.map_err(|e| e.to_string())?, a.map_err(|e| e.to_string())?);
@@ -93,7 +97,7 @@ pub fn run(args: DiffArgs) -> Outcome {
             (b.0, a.0, None)
         }
         None => {
-            let what_if = load::load_what_if(&inputs(std::slice::from_ref(&args.before)), &inputs(&args.apply), &inputs(&args.delete))
+            let what_if = load::load_what_if_with(&inputs(std::slice::from_ref(&args.before)), &inputs(&args.apply), &inputs(&args.delete), &read)
                 .map_err(|e| e.to_string())?;
             let report_before = what_if.before.report.clone();
             let (b, a) = std::thread::scope(|scope| {

@@ -6,18 +6,28 @@ use std::io::Write;
 
 #[derive(Args)]
 pub struct GenerateArgs {
-    /// Application pods (kube-system adds 5 more).
-    #[arg(long, default_value_t = 1000)]
+    /// Application pods (kube-system adds 5 more), at most 2,000,000.
+    #[arg(long, default_value_t = 1000, value_parser = at_most(2_000_000))]
     pods: usize,
-    /// NetworkPolicies, spread over the namespaces.
-    #[arg(long, default_value_t = 100)]
+    /// NetworkPolicies, spread over the namespaces, at most 1,000,000.
+    #[arg(long, default_value_t = 100, value_parser = at_most(1_000_000))]
     policies: usize,
-    /// Team namespaces (kube-system comes on top).
-    #[arg(long, default_value_t = 10)]
+    /// Team namespaces (kube-system comes on top), at most 100,000.
+    #[arg(long, default_value_t = 10, value_parser = at_most(100_000))]
     namespaces: usize,
     /// Seed: the same arguments always give the same bytes.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+}
+
+/// A count from 0 to `max`: the generator allocates per pod, policy and namespace, so no count
+/// may come from the command line unbounded.
+fn at_most(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
+    move |text: &str| match text.parse::<usize>() {
+        Ok(n) if n <= max => Ok(n),
+        Ok(_) => Err(format!("at most {max}")),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 pub fn run(a: GenerateArgs) -> Outcome {

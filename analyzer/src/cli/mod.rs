@@ -49,9 +49,26 @@ pub struct InputArgs {
     #[command(flatten)]
     pub engine: EngineArgs,
 
+    #[command(flatten)]
+    pub read: ReadArgs,
+
     /// Do not print notes (skipped objects, assumed namespaces) on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// How manifest files are read, shared by every command that reads them.
+#[derive(Args, Clone, Copy)]
+pub struct ReadArgs {
+    /// The largest file (or stdin) read, e.g. 512MiB, 4GiB: a guard against endless or hostile input.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = load::parse_size)]
+    pub max_input_size: u64,
+}
+
+impl ReadArgs {
+    pub fn options(&self) -> load::LoadOptions {
+        load::LoadOptions { max_file_bytes: self.max_input_size }
+    }
 }
 
 /// The implementation-defined choices of the engine, shared by every command that analyzes.
@@ -111,7 +128,7 @@ impl InputArgs {
             load::load_values(read.into_values())?
         } else {
             let inputs: Vec<Input> = self.paths.iter().map(|p| Input::parse(p)).collect();
-            load::load(&inputs)?
+            load::load_with(&inputs, &self.read.options())?
         };
         let load_time = started.elapsed();
         if !self.quiet {
@@ -150,6 +167,7 @@ pub struct LiveArgs {
     pub namespaces: Vec<String>,
     pub all_namespaces: bool,
     pub request_timeout: std::time::Duration,
+    pub list_timeout: std::time::Duration,
 }
 
 /// The live flags clap derives; `-n/--namespace` is added by hand (see [`LiveArgs`]).
@@ -174,6 +192,10 @@ struct LiveFlags {
     /// Give up on a request after this long (e.g. 30s, 1m, 500ms; 0: never), like kubectl.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = netreach::live::parse_duration, help_heading = "Live cluster")]
     request_timeout: std::time::Duration,
+
+    /// Give up on listing one resource (all its pages) after this long (0: never).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = netreach::live::parse_duration, help_heading = "Live cluster")]
+    list_timeout: std::time::Duration,
 }
 
 /// `-n NS` as given, without consuming it from the matches.
@@ -191,6 +213,7 @@ impl clap::FromArgMatches for LiveArgs {
             namespaces: namespaces_of(matches),
             all_namespaces: f.all_namespaces,
             request_timeout: f.request_timeout,
+            list_timeout: f.list_timeout,
         })
     }
 
@@ -233,6 +256,7 @@ impl LiveArgs {
             context: self.context.clone(),
             namespaces: if self.all_namespaces { Vec::new() } else { self.namespaces.clone() },
             request_timeout: Some(self.request_timeout).filter(|t| !t.is_zero()),
+            list_timeout: Some(self.list_timeout).filter(|t| !t.is_zero()),
             progress: !quiet,
         }
     }

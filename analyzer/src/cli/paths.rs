@@ -26,8 +26,8 @@ pub struct PathsArgs {
     /// The targets to report, in the same forms.
     #[arg(long, value_name = "SEL", default_value = "any")]
     pub to: String,
-    /// Longest path considered.
-    #[arg(long, value_name = "N", default_value_t = 3)]
+    /// Longest path considered (1 to 1000).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=netreach_model::MAX_HOPS as i64))]
     pub max_hops: u32,
     /// Do not model node-local hops (a hostNetwork pod reaching the pods on its node).
     #[arg(long)]
@@ -78,9 +78,6 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
 }
 
 pub fn run(args: PathsArgs) -> Outcome {
-    if args.max_hops == 0 {
-        return Err("--max-hops must be at least 1".into());
-    }
     let (analysis, _) = args.input.analyze().map_err(|e| e.to_string())?;
     let reach = &analysis.reach;
     let sources = resolve(&analysis, &args.from)?;

@@ -449,8 +449,8 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
                 };
                 Check::Isolated { namespaces, except: iso.except, ingress, egress }
             } else if let Some(m) = raw.max_reach {
-                if m.hops == 0 {
-                    return Err(("maxReach.hops".into(), "must be at least 1".into()));
+                if m.hops == 0 || m.hops > netreach_model::MAX_HOPS {
+                    return Err(("maxReach.hops".into(), format!("must be between 1 and {}", netreach_model::MAX_HOPS)));
                 }
                 Check::MaxReach { from: selection(&m.from, "maxReach.from")?, hops: m.hops, at_most: m.at_most, node_hops: m.node_hops.unwrap_or(true) }
             } else if let Some(m) = raw.mtls {

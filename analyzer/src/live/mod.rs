@@ -15,11 +15,14 @@
 //!   the same answers as analyzing the cluster.
 
 mod clean;
+mod credentials;
 mod progress;
 mod resources;
+mod url;
 
 pub use clean::{clean, LAST_APPLIED};
 pub use resources::{Resource, RESOURCES};
+pub use url::{api_path, validate_namespace, InvalidName};
 
 use crate::load::Origin;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -43,8 +46,11 @@ pub struct LiveOptions {
     pub context: Option<String>,
     /// Empty: every namespace.
     pub namespaces: Vec<String>,
-    /// Per request (each page), including connecting; `None`: wait forever.
+    /// Per request (each page), including connecting; also bounds building the client and
+    /// obtaining the first credentials (exec plugins). `None`: wait forever.
     pub request_timeout: Option<Duration>,
+    /// One resource's whole listing (every page); `None`: no limit.
+    pub list_timeout: Option<Duration>,
     /// A status line on stderr while listing (drawn only on a terminal).
     pub progress: bool,
 }
@@ -131,6 +137,10 @@ pub enum LiveError {
     Response { target: String, path: String, message: String },
     #[error("{target}: namespace {namespace:?} not found")]
     NoNamespace { target: String, namespace: String },
+    #[error("{target}: building the client and obtaining credentials took longer than {timeout} (--request-timeout){}", credentials::hint(.program))]
+    SetupTimeout { target: String, timeout: String, program: Option<String> },
+    #[error("{target}: GET {path}: listing took longer than {timeout} (--list-timeout)")]
+    ListTimeout { target: String, path: String, timeout: String },
 }
 
 /// `30s`, `1m30s`, `500ms`, `2h`, or a plain number of seconds; `0` means no timeout (kubectl's
@@ -141,8 +151,13 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err(bad());
     }
+    // A year is far beyond any request; larger numbers are typos (and would overflow).
+    let too_long = || format!("duration {text:?} is too long: at most {}h", MAX_DURATION.as_secs() / 3600);
     if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
+        return Some(Duration::from_secs(seconds)).filter(|d| *d <= MAX_DURATION).ok_or_else(too_long);
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(too_long());
     }
     let mut total = Duration::ZERO;
     let mut rest = text;
@@ -159,10 +174,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             _ => return Err(bad()),
         };
         rest = &rest[unit_len..];
-        total += Duration::from_secs_f64(seconds);
+        let part = Duration::try_from_secs_f64(seconds).map_err(|_| too_long())?;
+        total = total.checked_add(part).filter(|d| *d <= MAX_DURATION).ok_or_else(too_long)?;
     }
     Ok(total)
 }
+
+/// The longest `--request-timeout`/`--list-timeout` accepted: 366 days.
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
 
 /// `1.5s`, `300ms`, `30s` as written back in messages.
 pub fn format_duration(d: Duration) -> String {
@@ -177,18 +196,26 @@ pub fn format_duration(d: Duration) -> String {
 
 /// Reads the cluster: discovery, then every resource's list calls, several at once.
 pub fn read(options: &LiveOptions) -> Result<ClusterRead, LiveError> {
+    // Before anything is read or sent: every name that reaches a URL.
+    for namespace in &options.namespaces {
+        validate_namespace(namespace).map_err(|e| LiveError::Config(e.0))?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| LiveError::Config(format!("cannot start the HTTP client: {e}")))?;
-    runtime.block_on(read_async(options))
+    let result = runtime.block_on(read_async(options));
+    // A credential plugin that outlived its deadline still runs on a blocking thread: do not
+    // wait for it.
+    runtime.shutdown_background();
+    result
 }
 
 /// The kubeconfig (or in-cluster account) and the context chosen.
 async fn client_config(options: &LiveOptions) -> Result<(kube::Config, Option<String>, Option<String>), LiveError> {
     let kubeconfig = match &options.kubeconfig {
         Some(path) => Kubeconfig::read_from(path).map_err(|e| LiveError::Config(format!("kubeconfig {}: {e}", path.display())))?,
-        None => match Kubeconfig::from_env().map_err(|e| LiveError::Config(format!("kubeconfig from $KUBECONFIG: {e}")))? {
+        None => match credentials::kubeconfig_from_env()? {
             Some(k) => k,
             None => {
                 let default = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"));
@@ -233,6 +260,9 @@ struct Reader {
     client: kube::Client,
     target: String,
     timeout: Option<Duration>,
+    list_timeout: Option<Duration>,
+    /// The credential plugin the kubeconfig runs, named in errors (never its arguments).
+    program: Option<String>,
     progress: Progress,
 }
 
@@ -274,8 +304,12 @@ impl Reader {
                     message: status.message.trim().to_string(),
                 }),
             },
-            kube::Error::Auth(e) => Failure::Fatal(LiveError::Credentials { target, cause: chain(&e) }),
+            kube::Error::Auth(e) => Failure::Fatal(LiveError::Credentials { target, cause: credentials::describe(&e, self.program.as_deref()) }),
             other => {
+                // A credential refresh inside a request arrives wrapped in a service error.
+                if let Some(cause) = credentials::find_auth_error(&other, self.program.as_deref()) {
+                    return Failure::Fatal(LiveError::Credentials { target, cause });
+                }
                 let cause = chain(&other);
                 let lower = cause.to_lowercase();
                 if ["tls", "certificate", "handshake", "corrupt message", "invalidcontenttype"].iter().any(|w| lower.contains(w)) {
@@ -287,13 +321,29 @@ impl Reader {
         }
     }
 
-    /// Every page of one list.
+    /// Every page of one list, within `--list-timeout`.
     async fn list(&self, path: &str, resource: &Resource, version: &str) -> Result<Listed, LiveError> {
+        match self.list_timeout {
+            None => self.list_pages(path, resource, version).await,
+            Some(t) => tokio::time::timeout(t, self.list_pages(path, resource, version)).await.unwrap_or_else(|_| {
+                Err(LiveError::ListTimeout { target: self.target.clone(), path: path.to_string(), timeout: format_duration(t) })
+            }),
+        }
+    }
+
+    /// Every page of one list. A server that repeats a continue token, or sends far more pages
+    /// than its `remainingItemCount` announced, would keep the loop (and memory) growing
+    /// forever: both end the run.
+    async fn list_pages(&self, path: &str, resource: &Resource, version: &str) -> Result<Listed, LiveError> {
         let mut restarted = false;
         'whole: loop {
             let mut items: Vec<Value> = Vec::new();
             let mut token: Option<String> = None;
+            let mut tokens_seen: BTreeSet<String> = BTreeSet::new();
+            let mut pages: u64 = 0;
+            let mut page_limit: Option<u64> = None;
             let (mut api_version, mut kind) = (resource.api_version(version), resource.kind.to_string());
+            let misbehaving = |message: String| LiveError::Response { target: self.target.clone(), path: path.to_string(), message };
             loop {
                 let mut params = ListParams::default().limit(PAGE_SIZE);
                 if let Some(t) = &token {
@@ -343,8 +393,26 @@ impl Reader {
                     items.push(item);
                 }
                 token = page.pointer("/metadata/continue").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
-                if token.is_none() {
+                let Some(next) = &token else {
                     return Ok(Listed::Items(ObjectList { path: path.to_string(), api_version, kind, items }));
+                };
+                pages += 1;
+                if !tokens_seen.insert(next.clone()) {
+                    return Err(misbehaving(format!(
+                        "the server sent the same continue token twice (after {pages} pages): the list would never end; a proxy or the server is misbehaving"
+                    )));
+                }
+                // The first page's estimate of what is left bounds the pages to come, with
+                // generous room for objects created while listing.
+                if page_limit.is_none() {
+                    if let Some(remaining) = page.pointer("/metadata/remainingItemCount").and_then(Value::as_u64) {
+                        page_limit = Some(2 * (1 + remaining / u64::from(PAGE_SIZE)) + 10);
+                    }
+                }
+                if let Some(limit) = page_limit.filter(|l| pages > *l) {
+                    return Err(misbehaving(format!(
+                        "the server sent {pages} pages where its remainingItemCount announced at most {limit}: the list would never end; a proxy or the server is misbehaving"
+                    )));
                 }
             }
         }
@@ -352,10 +420,10 @@ impl Reader {
 
     /// One namespace object (with `-n`, namespaces are read by name, not listed).
     async fn namespace(&self, name: &str) -> Result<Listed, LiveError> {
-        let request = kube::core::Request::new("/api/v1/namespaces")
-            .get(name, &Default::default())
-            .map_err(|e| LiveError::Config(format!("invalid namespace name {name:?}: {e}")))?;
-        let path = format!("/api/v1/namespaces/{name}");
+        let path = api_path(&["api", "v1", "namespaces", name]).map_err(|e| LiveError::Config(e.0))?;
+        let request = http::Request::get(path.as_str())
+            .body(Vec::new())
+            .map_err(|e| LiveError::Config(format!("cannot build the request for {path}: {e}")))?;
         match self.get(request).await {
             Ok(text) => {
                 let mut object: Value = serde_json::from_str(&text).map_err(|e| LiveError::Response {
@@ -434,33 +502,62 @@ struct Task {
 }
 
 impl Task {
-    fn path(&self) -> String {
-        let base = self.resource.base(self.version);
+    fn path(&self) -> Result<String, InvalidName> {
+        let mut segments = self.resource.base(self.version);
         match &self.namespace {
-            Some(ns) if self.resource.namespaced => format!("{base}/namespaces/{ns}/{}", self.resource.plural),
-            Some(ns) => format!("{base}/{}/{ns}", self.resource.plural),
-            None => format!("{base}/{}", self.resource.plural),
+            Some(ns) if self.resource.namespaced => segments.extend(["namespaces", ns.as_str(), self.resource.plural]),
+            Some(ns) => segments.extend([self.resource.plural, ns.as_str()]),
+            None => segments.push(self.resource.plural),
         }
+        api_path(&segments)
     }
 }
 
-async fn read_async(options: &LiveOptions) -> Result<ClusterRead, LiveError> {
+/// The kubeconfig read and the client built — which runs an exec credential plugin — within
+/// one `--request-timeout`: a plugin that hangs must not hang netreach. Then API discovery, the
+/// first request (with its own timeout).
+async fn connect(options: &LiveOptions) -> Result<(Arc<Reader>, Option<BTreeSet<String>>, Option<String>, Option<String>, String), LiveError> {
     let (mut config, context, context_namespace) = client_config(options).await?;
     if let Some(t) = options.request_timeout {
         config.connect_timeout = Some(t);
     }
     let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
     let target = describe(context.as_deref(), &server);
-    let client = kube::Client::try_from(config).map_err(|e| LiveError::Config(format!("{target}: {}", chain(&e))))?;
+    let program = credentials::program(&config);
+    let build = tokio::task::spawn_blocking(move || kube::Client::try_from(config));
+    let built = match options.request_timeout {
+        None => build.await,
+        Some(t) => tokio::time::timeout(t, build)
+            .await
+            .map_err(|_| LiveError::SetupTimeout { target: target.clone(), timeout: format_duration(t), program: program.clone() })?,
+    };
+    let client = built
+        .map_err(|e| LiveError::Config(format!("{target}: the client could not be built: {e}")))?
+        .map_err(|e| match credentials::find_auth_error(&e, program.as_deref()) {
+            Some(cause) => LiveError::Credentials { target: target.clone(), cause },
+            None => LiveError::Config(format!("{target}: {}", chain(&e))),
+        })?;
+    let reader = Arc::new(Reader {
+        client,
+        target,
+        timeout: options.request_timeout,
+        list_timeout: options.list_timeout,
+        program,
+        progress: Progress::new(options.progress),
+    });
+    reader.progress.set_total(0);
+    let served = reader.discover().await?;
+    Ok((reader, served, context, context_namespace, server))
+}
+
+async fn read_async(options: &LiveOptions) -> Result<ClusterRead, LiveError> {
+    let (reader, served, context, context_namespace, server) = connect(options).await?;
     let namespaces: Vec<String> = {
         let mut seen = BTreeSet::new();
         options.namespaces.iter().filter(|n| seen.insert(n.as_str())).cloned().collect()
     };
-    let reader = Arc::new(Reader { client, target, timeout: options.request_timeout, progress: Progress::new(options.progress) });
-    reader.progress.set_total(0);
 
     let mut warnings = Vec::new();
-    let served = reader.discover().await?;
     if served.is_none() {
         warnings.push(
             "cannot discover API groups (403 on /apis): AdminNetworkPolicies, ClusterNetworkPolicies and Istio PeerAuthentications are not read"
@@ -495,7 +592,8 @@ async fn read_async(options: &LiveOptions) -> Result<ClusterRead, LiveError> {
     while next < tasks.len() || !running.is_empty() {
         while next < tasks.len() && running.len() < CONCURRENCY {
             let task = &tasks[next];
-            let (reader, path, resource, version) = (reader.clone(), task.path(), task.resource, task.version);
+            let path = task.path().map_err(|e| LiveError::Config(e.0))?;
+            let (reader, resource, version) = (reader.clone(), task.resource, task.version);
             let by_name = if resource.kind == "Namespace" { task.namespace.clone() } else { None };
             let index = next;
             running.spawn(async move {
@@ -574,7 +672,7 @@ mod tests {
     fn paths_per_scope() {
         let pods = RESOURCES.iter().find(|r| r.plural == "pods").unwrap();
         let deployments = RESOURCES.iter().find(|r| r.plural == "deployments").unwrap();
-        let path = |r: &Resource, ns: Option<&str>| Task { resource: *r, version: r.versions[0], namespace: ns.map(str::to_string) }.path();
+        let path = |r: &Resource, ns: Option<&str>| Task { resource: *r, version: r.versions[0], namespace: ns.map(str::to_string) }.path().unwrap();
         assert_eq!(path(pods, None), "/api/v1/pods");
         assert_eq!(path(pods, Some("shop")), "/api/v1/namespaces/shop/pods");
         assert_eq!(path(deployments, Some("shop")), "/apis/apps/v1/namespaces/shop/deployments");

@@ -20,9 +20,9 @@ pub struct Resource {
 }
 
 impl Resource {
-    /// `/api/v1` or `/apis/GROUP/VERSION`.
-    pub fn base(&self, version: &str) -> String {
-        if self.group.is_empty() { format!("/api/{version}") } else { format!("/apis/{}/{version}", self.group) }
+    /// The path segments `api, v1` or `apis, GROUP, VERSION`.
+    pub fn base<'a>(&'a self, version: &'a str) -> Vec<&'a str> {
+        if self.group.is_empty() { vec!["api", version] } else { vec!["apis", self.group, version] }
     }
 
     pub fn api_version(&self, version: &str) -> String {

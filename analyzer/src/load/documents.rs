@@ -1,6 +1,6 @@
 //! Reading inputs into Kubernetes objects: files, folders, stdin; YAML streams, JSON, Lists.
 
-use super::{LoadError, Origin};
+use super::{LoadError, LoadOptions, Origin};
 use serde_json::Value;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -31,6 +31,8 @@ pub struct ReadStats {
     pub files: usize,
     /// Documents that are not Kubernetes objects (no `kind`), e.g. Helm values files.
     pub not_objects: Vec<Origin>,
+    /// Symbolic links to folders inside input folders, not followed.
+    pub skipped_links: Vec<String>,
 }
 
 fn is_manifest(path: &Path) -> bool {
@@ -38,13 +40,22 @@ fn is_manifest(path: &Path) -> bool {
 }
 
 /// Files under `dir`, recursively, sorted so results never depend on directory order.
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+/// Symbolic links to folders are not followed, as `kubectl apply -R` does not follow them
+/// (a link to an ancestor would loop forever, a link to a sibling would read files twice);
+/// each is reported. Links to files are read.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, skipped_links: &mut Vec<String>) -> Result<(), LoadError> {
     let io = |e| LoadError::Io { path: dir.display().to_string(), source: e };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).map_err(io)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>().map_err(io)?;
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk(&path, out)?;
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.and_then(|e| Ok((e.path(), e.file_type()?))))
+        .collect::<Result<_, _>>()
+        .map_err(io)?;
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, file_type) in entries {
+        if file_type.is_dir() {
+            walk(&path, out, skipped_links)?;
+        } else if file_type.is_symlink() && path.is_dir() {
+            skipped_links.push(path.display().to_string());
         } else if is_manifest(&path) {
             out.push(path);
         }
@@ -52,14 +63,29 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     Ok(())
 }
 
-pub fn read_inputs(inputs: &[Input], objects: &mut Vec<RawObject>, stats: &mut ReadStats) -> Result<(), LoadError> {
+/// Reads at most `limit` bytes; a larger input is an error rather than memory exhausted
+/// (`/dev/zero` never ends).
+fn read_limited(mut reader: impl Read, name: &str, limit: u64) -> Result<String, LoadError> {
+    let mut bytes = Vec::new();
+    reader
+        .by_ref()
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| LoadError::Io { path: name.to_string(), source: e })?;
+    if bytes.len() as u64 > limit {
+        return Err(LoadError::TooLarge { path: name.to_string(), limit });
+    }
+    String::from_utf8(bytes).map_err(|e| LoadError::Io {
+        path: name.to_string(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, format!("not UTF-8 text: {e}")),
+    })
+}
+
+pub fn read_inputs(inputs: &[Input], options: &LoadOptions, objects: &mut Vec<RawObject>, stats: &mut ReadStats) -> Result<(), LoadError> {
     for input in inputs {
         match input {
             Input::Stdin => {
-                let mut text = String::new();
-                std::io::stdin()
-                    .read_to_string(&mut text)
-                    .map_err(|e| LoadError::Io { path: "<stdin>".into(), source: e })?;
+                let text = read_limited(std::io::stdin().lock(), "<stdin>", options.max_file_bytes)?;
                 stats.files += 1;
                 parse_text("<stdin>", &text, None, objects, stats)?;
             }
@@ -67,14 +93,15 @@ pub fn read_inputs(inputs: &[Input], objects: &mut Vec<RawObject>, stats: &mut R
                 let meta = std::fs::metadata(path).map_err(|e| LoadError::Io { path: path.display().to_string(), source: e })?;
                 let files = if meta.is_dir() {
                     let mut files = Vec::new();
-                    walk(path, &mut files)?;
+                    walk(path, &mut files, &mut stats.skipped_links)?;
                     files
                 } else {
                     vec![path.clone()]
                 };
                 for file in files {
                     let name = file.display().to_string();
-                    let text = std::fs::read_to_string(&file).map_err(|e| LoadError::Io { path: name.clone(), source: e })?;
+                    let opened = std::fs::File::open(&file).map_err(|e| LoadError::Io { path: name.clone(), source: e })?;
+                    let text = read_limited(opened, &name, options.max_file_bytes)?;
                     stats.files += 1;
                     let json = file.extension().and_then(|e| e.to_str()) == Some("json");
                     parse_text(&name, &text, Some(json), objects, stats)?;
@@ -93,6 +120,9 @@ pub fn parse_text(
     objects: &mut Vec<RawObject>,
     stats: &mut ReadStats,
 ) -> Result<(), LoadError> {
+    // A byte-order mark is not content (editors on Windows write one); kubectl accepts it in
+    // JSON and YAML alike.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let json = json.unwrap_or_else(|| text.trim_start().starts_with(['{', '[']));
     let documents: Vec<Value> = if json {
         // kubectl may print several JSON objects back to back; read them as a stream.
@@ -103,6 +133,7 @@ pub fn parse_text(
     } else {
         // Real exports exceed the default YAML budget (node and document counts); files on
         // disk are trusted input, so the budget is off.
+        super::aliases::check_expansion(text).map_err(|message| LoadError::Syntax { file: file.to_string(), message })?;
         let mut options = serde_saphyr::Options::default();
         options.budget = None;
         options.with_snippet = false;

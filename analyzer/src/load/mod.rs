@@ -2,6 +2,7 @@
 //! Every error names the file, the document, the object and the field.
 
 mod admin;
+mod aliases;
 mod convert;
 mod documents;
 mod mesh;
@@ -43,6 +44,55 @@ pub enum LoadError {
     NoInput,
     #[error("{origin}: {object} is not in the cluster, so it cannot be deleted")]
     NotFound { origin: Origin, object: String },
+    #[error("{path}: larger than the input limit of {} (raise it with --max-input-size if this really is one manifest file)", format_size(*limit))]
+    TooLarge { path: String, limit: u64 },
+}
+
+/// How inputs are read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The largest file (or stdin) read, in bytes.
+    pub max_file_bytes: u64,
+}
+
+/// 1 GiB: a kubectl export of 150,000 pods is well below it.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { max_file_bytes: DEFAULT_MAX_FILE_BYTES }
+    }
+}
+
+/// `512MiB`, `2GiB`, `100M`, `1G`, `4096` (bytes): the `--max-input-size` syntax.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let bad = || format!("invalid size {text:?}: use e.g. 512MiB, 2GiB, 100M or a number of bytes");
+    let number: u64 = t[..digits].parse().map_err(|_| bad())?;
+    let unit: u64 = match t[digits..].trim() {
+        "" | "B" => 1,
+        "K" | "KB" => 1_000,
+        "Ki" | "KiB" => 1 << 10,
+        "M" | "MB" => 1_000_000,
+        "Mi" | "MiB" => 1 << 20,
+        "G" | "GB" => 1_000_000_000,
+        "Gi" | "GiB" => 1 << 30,
+        "T" | "TB" => 1_000_000_000_000,
+        "Ti" | "TiB" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    number.checked_mul(unit).ok_or_else(|| format!("size {text:?} is too large"))
+}
+
+/// `1 GiB`, `512 MiB`, `1000 bytes`.
+pub fn format_size(bytes: u64) -> String {
+    for (unit, name) in [(1u64 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
+        if bytes >= unit && bytes % unit == 0 {
+            return format!("{} {name}", bytes / unit);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 /// What the loader did besides building the cluster; printed as notes on stderr.
@@ -102,12 +152,17 @@ pub struct LoadedCluster {
 /// Reads every input and builds the cluster. Pods, policies and namespaces come out sorted by
 /// namespace and name, so answers never depend on file layout.
 pub fn load(inputs: &[Input]) -> Result<LoadedCluster, LoadError> {
+    load_with(inputs, &LoadOptions::default())
+}
+
+/// [`load`] with options (input size limit).
+pub fn load_with(inputs: &[Input], options: &LoadOptions) -> Result<LoadedCluster, LoadError> {
     if inputs.is_empty() {
         return Err(LoadError::NoInput);
     }
     let mut objects = Vec::new();
     let mut stats = documents::ReadStats::default();
-    documents::read_inputs(inputs, &mut objects, &mut stats)?;
+    documents::read_inputs(inputs, options, &mut objects, &mut stats)?;
     build(objects, stats)
 }
 
@@ -146,6 +201,11 @@ fn build(objects: Vec<documents::RawObject>, stats: documents::ReadStats) -> Res
         objects: objects.len(),
         not_objects: stats.not_objects.len(),
         first_not_object: stats.not_objects.first().map(|o| o.to_string()),
+        warnings: stats
+            .skipped_links
+            .iter()
+            .map(|link| format!("{link}: a symbolic link to a folder, not followed (like kubectl -R); name the folder itself to read it"))
+            .collect(),
         ..Default::default()
     };
     let cluster = convert::build_cluster(objects, &mut report)?;
@@ -191,17 +251,22 @@ fn key_label((kind, namespace, name): &(String, String, String)) -> String {
 /// Objects are merged as read, before typing, so both sides go through the same conversion and
 /// validation; an object given twice in `apply` is an error like in any input.
 pub fn load_what_if(base: &[Input], apply: &[Input], delete: &[Input]) -> Result<WhatIf, LoadError> {
+    load_what_if_with(base, apply, delete, &LoadOptions::default())
+}
+
+/// [`load_what_if`] with options (input size limit).
+pub fn load_what_if_with(base: &[Input], apply: &[Input], delete: &[Input], options: &LoadOptions) -> Result<WhatIf, LoadError> {
     if base.is_empty() {
         return Err(LoadError::NoInput);
     }
     let mut objects = Vec::new();
     let mut stats = documents::ReadStats::default();
-    documents::read_inputs(base, &mut objects, &mut stats)?;
+    documents::read_inputs(base, options, &mut objects, &mut stats)?;
     let mut changes = Vec::new();
     let mut change_stats = documents::ReadStats::default();
-    documents::read_inputs(apply, &mut changes, &mut change_stats)?;
+    documents::read_inputs(apply, options, &mut changes, &mut change_stats)?;
     let mut deletions = Vec::new();
-    documents::read_inputs(delete, &mut deletions, &mut documents::ReadStats::default())?;
+    documents::read_inputs(delete, options, &mut deletions, &mut documents::ReadStats::default())?;
 
     let copy = |o: &documents::RawObject| documents::RawObject { origin: o.origin.clone(), value: o.value.clone() };
     let mut merged: Vec<Option<documents::RawObject>> = objects.iter().map(|o| Some(copy(o))).collect();
@@ -240,6 +305,7 @@ pub fn load_what_if(base: &[Input], apply: &[Input], delete: &[Input]) -> Result
     let after_stats = documents::ReadStats {
         files: stats.files + change_stats.files,
         not_objects: stats.not_objects.iter().chain(&change_stats.not_objects).cloned().collect(),
+        skipped_links: stats.skipped_links.iter().chain(&change_stats.skipped_links).cloned().collect(),
     };
     let before = build(objects, stats)?;
     let after = build(merged.into_iter().flatten().collect(), after_stats)?;

@@ -52,6 +52,10 @@ pub struct Behaviour {
     pub expire_first_continue: bool,
     /// Plurals whose list calls answer 500.
     pub broken: Vec<String>,
+    /// Hostile: every page of a pod list carries the same continue token.
+    pub repeat_continue: bool,
+    /// Hostile: pod lists never end (a new token every page) while announcing one item left.
+    pub endless_pages: bool,
 }
 
 impl Behaviour {
@@ -64,6 +68,8 @@ impl Behaviour {
             hang: false,
             expire_first_continue: false,
             broken: Vec::new(),
+            repeat_continue: false,
+            endless_pages: false,
         }
     }
 }
@@ -287,6 +293,12 @@ fn route(target: &str, b: &mut Behaviour) -> (u16, String) {
             Some(o) => (200, o.to_string()),
             None => status(404, "NotFound", &format!("namespaces \"{name}\" not found")),
         };
+    }
+    if plural == "pods" && (b.repeat_continue || b.endless_pages) {
+        let page_number = params.get("continue").and_then(|t| t.strip_prefix("page-")).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        let token = if b.repeat_continue { "page-1".to_string() } else { format!("page-{}", page_number + 1) };
+        let metadata = json!({"resourceVersion": "4242", "continue": token, "remainingItemCount": 1});
+        return (200, json!({"kind": "PodList", "apiVersion": "v1", "metadata": metadata, "items": items}).to_string());
     }
     let offset = match params.get("continue") {
         None => 0,

@@ -43,8 +43,11 @@ impl LateralReach {
     }
 
     /// How many endpoints (sources excluded) are within 1, 2, … `max_hops` hops, cumulative;
-    /// `counted` says which endpoints count (e.g. pods only).
+    /// `counted` says which endpoints count (e.g. pods only). At most [`MAX_HOPS`] entries:
+    /// no path is longer than the endpoints it visits, and the length must not come from
+    /// user input unchecked.
     pub fn radius(&self, max_hops: u32, counted: impl Fn(usize) -> bool) -> Vec<u64> {
+        let max_hops = max_hops.min(MAX_HOPS);
         let mut per_hop = vec![0u64; max_hops as usize];
         for (e, &d) in self.distance.iter().enumerate() {
             if d >= 1 && d <= max_hops && counted(e) {
@@ -57,6 +60,9 @@ impl LateralReach {
         per_hop
     }
 }
+
+/// The most hops a query may ask for (`paths --max-hops`, invariants' `maxReach.hops`).
+pub const MAX_HOPS: u32 = 1000;
 
 impl Reachability {
     /// Shortest hops from `sources` (endpoint indices) up to `max_hops`. External ranges can be

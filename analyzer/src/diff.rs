@@ -917,6 +917,12 @@ fn write_json(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
         entries: PairCounts { added: view.count(ChangeKind::Added), removed: view.count(ChangeKind::Removed), changed: view.count(ChangeKind::Changed) },
     };
     writeln!(out, "{{\n  \"schemaVersion\": 1,\n  \"level\": \"{}\",", level_str(view.level))?;
+    // Both sides' unevaluated policies, each once.
+    let mut unevaluated: Vec<netreach_model::UnevaluatedPolicy> =
+        diff.before.cluster.unevaluated_policies.iter().chain(&diff.after.cluster.unevaluated_policies).cloned().collect();
+    unevaluated.sort();
+    unevaluated.dedup();
+    writeln!(out, "  \"unevaluatedPolicies\": {},", crate::render::unevaluated_policies_json(&unevaluated))?;
     write!(out, "  \"summary\": ")?;
     serde_json::to_writer(&mut *out, &summary)?;
     write!(out, ",\n  \"onlyBefore\": ")?;

@@ -101,11 +101,34 @@ fn bad_addresses_in_pods() {
     assert_names(&msg, &["Pod ns/a", "status.podIP", "not an IP address"]);
 }
 
+/// Like `kubectl apply`, the later definition wins, with a warning naming both places;
+/// `--strict` (for CI) makes it an error.
 #[test]
 fn duplicates_name_both_places() {
-    let two = format!("{}---\n{}", policy("  podSelector: {}\n"), policy("  podSelector: {}\n"));
-    let msg = error_of(&two);
-    assert_names(&msg, &["input.yaml: document 2", "NetworkPolicy ns/p is defined twice", "first at input.yaml: document 1"]);
+    let two = format!("{}---\n{}", policy("  podSelector: {}\n"), policy("  podSelector: {matchLabels: {app: web}}\n"));
+    let loaded = load_str("input.yaml", &two).unwrap();
+    assert_eq!(loaded.cluster.policies.len(), 1);
+    assert!(!loaded.cluster.policies[0].pod_selector.is_everything(), "the later definition is the one used");
+    assert_eq!(loaded.report.warnings.len(), 1);
+    assert_names(
+        &loaded.report.warnings[0],
+        &["NetworkPolicy ns/p is defined twice, at input.yaml: document 1 and at input.yaml: document 2", "the later one is used", "--strict"],
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(["connectivity", "-", "--strict"])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(two.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_names(&stderr, &["error: <stdin>: document 2: NetworkPolicy ns/p is defined twice (first at <stdin>: document 1)"]);
 }
 
 #[test]

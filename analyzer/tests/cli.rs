@@ -32,7 +32,6 @@ fn every_bad_fixture_exits_2_and_names_file_object_and_field() {
         ("small/bad/wrong-type.yaml", vec!["document 1", "NetworkPolicy demo/allow-web", "spec.podSelector"]),
         ("small/bad/bad-cidr.yaml", vec!["document 1", "NetworkPolicy demo/egress-to-vpc", "ipBlock.cidr", "10.0.0.0/33"]),
         ("small/bad/bad-operator.yaml", vec!["NetworkPolicy demo/allow-clients", "matchExpressions[0]", "Maybe"]),
-        ("small/bad/duplicate.yaml", vec!["document 2", "NetworkPolicy demo/allow-web is defined twice"]),
     ];
     for (file, parts) in cases {
         let out = netreach(&["connectivity", file]);

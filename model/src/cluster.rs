@@ -22,6 +22,21 @@ pub struct Cluster {
     pub cluster_policies: Vec<crate::admin::ClusterPolicy>,
     /// Service-mesh settings: Istio PeerAuthentications, namespace annotations.
     pub mesh: crate::mesh::MeshConfig,
+    /// Policy objects of kinds the engine does not evaluate (Cilium, Calico, Antrea, Istio
+    /// authorization, …): every answer is computed without them, and says so.
+    pub unevaluated_policies: Vec<UnevaluatedPolicy>,
+}
+
+/// A policy object the engine does not evaluate, named as it was read.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnevaluatedPolicy {
+    pub kind: String,
+    pub api_version: String,
+    /// `None` for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    pub name: String,
+    /// What leaving it out does to the answers, in a few words.
+    pub effect: &'static str,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

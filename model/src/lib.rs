@@ -15,7 +15,7 @@ pub use admin::{Action, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPo
 pub use addresses::{IpBlock, IpBlockError, IpFamily, IpRanges};
 pub use cluster::{
     Cluster, ContainerPort, Direction, Namespace, NetworkPolicy, Node, Peer, Pod, PortEntry, PortSpec, Rule, Service,
-    ServicePort, WorkloadRef,
+    ServicePort, UnevaluatedPolicy, WorkloadRef,
     NAMESPACE_NAME_LABEL,
 };
 pub use engine::lateral::{HopKind, LateralReach, Parent, MAX_HOPS};

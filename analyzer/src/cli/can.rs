@@ -176,6 +176,7 @@ fn write_json(
 ) -> std::io::Result<()> {
     let doc = json!({
         "schemaVersion": 1,
+        "unevaluatedPolicies": netreach::render::unevaluated_policies_json(&analysis.cluster.unevaluated_policies),
         "from": args.from,
         "to": args.to,
         "protocol": args.port.map(|(p, _)| p.as_str()),

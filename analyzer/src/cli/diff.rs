@@ -54,10 +54,15 @@ pub struct DiffArgs {
 
 impl DiffArgs {
     fn print_report(&self, side: &str, report: &LoadReport, skip: Option<&LoadReport>) {
+        let seen = |line: &String, pick: fn(&LoadReport) -> Vec<String>| skip.is_some_and(|r| pick(r).contains(line));
+        for line in &report.unevaluated {
+            if !seen(line, |r| r.unevaluated.clone()) {
+                eprintln!("{} {side}{line}", label("warning:", "33"));
+            }
+        }
         if self.quiet {
             return;
         }
-        let seen = |line: &String, pick: fn(&LoadReport) -> Vec<String>| skip.is_some_and(|r| pick(r).contains(line));
         for warning in &report.warnings {
             if !seen(warning, |r| r.warnings.clone()) {
                 eprintln!("{} {side}{warning}", label("warning:", "33"));

@@ -31,7 +31,10 @@ pub fn exit(outcome: Outcome) -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(message) => {
-            eprintln!("{} {message}", label("error:", "31"));
+            // Several errors (every invalid document of a run) are one per line.
+            for line in message.lines() {
+                eprintln!("{} {line}", label("error:", "31"));
+            }
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -63,11 +66,16 @@ pub struct ReadArgs {
     /// The largest file (or stdin) read, e.g. 512MiB, 4GiB: a guard against endless or hostile input.
     #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = load::parse_size)]
     pub max_input_size: u64,
+
+    /// For CI: an object defined twice is an error (by default the later one wins, with a
+    /// warning, as kubectl apply does); with `check`, invariants that cannot be evaluated fail.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 impl ReadArgs {
     pub fn options(&self) -> load::LoadOptions {
-        load::LoadOptions { max_file_bytes: self.max_input_size }
+        load::LoadOptions { max_file_bytes: self.max_input_size, strict: self.strict }
     }
 }
 
@@ -131,6 +139,9 @@ impl InputArgs {
             load::load_with(&inputs, &self.read.options())?
         };
         let load_time = started.elapsed();
+        for line in &loaded.report.unevaluated {
+            eprintln!("{} {line}", label("warning:", "33"));
+        }
         if !self.quiet {
             for warning in &loaded.report.warnings {
                 eprintln!("{} {warning}", label("warning:", "33"));

@@ -18,6 +18,8 @@ pub struct Report {
     /// The invariants file, as named on the command line.
     pub file: String,
     pub evaluations: Vec<Evaluation>,
+    /// Policies the cluster holds that were not evaluated: a pass may be wrong.
+    pub unevaluated_policies: Vec<netreach_model::UnevaluatedPolicy>,
 }
 
 impl Report {
@@ -158,6 +160,7 @@ pub fn write_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let doc = json!({
         "schemaVersion": 1,
         "file": report.file,
+        "unevaluatedPolicies": crate::render::unevaluated_policies_json(&report.unevaluated_policies),
         "summary": {
             "invariants": report.evaluations.len(),
             "passed": report.passed(),

@@ -62,7 +62,16 @@ pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value, at: &At) -> Re
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "(object)".to_string() } else { path };
-        at.err(field, e.into_inner().to_string())
+        let mut message = e.into_inner().to_string();
+        // YAML 1.1 (what kubectl reads) makes unquoted y/no/on booleans and 0755 a number.
+        if message.contains("expected a string") {
+            if message.starts_with("invalid type: boolean") {
+                message.push_str(" (YAML 1.1, which kubectl reads, takes unquoted y, n, yes, no, on, off, true and false as booleans: quote it)");
+            } else if message.starts_with("invalid type: integer") || message.starts_with("invalid type: floating point") {
+                message.push_str(" (an unquoted number: quote it)");
+            }
+        }
+        at.err(field, message)
     })
 }
 
@@ -70,46 +79,121 @@ fn str_field<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value.pointer(pointer).and_then(Value::as_str)
 }
 
-pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result<Cluster, LoadError> {
-    let mut cluster = Cluster::default();
-    let mut seen: HashMap<(String, String, String), Origin> = HashMap::new();
-    let mut controllers: Vec<Controller> = Vec::new();
-    let mut live: Vec<LivePod> = Vec::new();
+/// Kinds netreach reads, by apiVersion. `extensions/v1beta1` NetworkPolicy was removed from
+/// the API in 1.16 but its schema is v1's, and old repositories still hold it: it is evaluated,
+/// with a warning.
+fn is_read(api_version: &str, kind: &str) -> bool {
+    matches!(
+        (api_version, kind),
+        ("v1", "Namespace" | "Pod" | "Node" | "Service" | "ReplicationController")
+            | ("apps/v1", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
+            | ("batch/v1", "Job" | "CronJob")
+            | ("networking.k8s.io/v1" | "extensions/v1beta1", "NetworkPolicy")
+            | ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
+            | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
+            | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication")
+    )
+}
 
-    for raw in objects {
-        let api_version = str_field(&raw.value, "/apiVersion").unwrap_or("").to_string();
-        let kind = str_field(&raw.value, "/kind").unwrap_or("").to_string();
-        let name = str_field(&raw.value, "/metadata/name").unwrap_or("").to_string();
-        let cluster_scoped = is_cluster_scoped(&kind);
-        let namespace = if cluster_scoped {
-            String::new()
-        } else {
-            str_field(&raw.value, "/metadata/namespace").filter(|s| !s.is_empty()).unwrap_or(DEFAULT_NAMESPACE).to_string()
-        };
-        let known = matches!(
-            (api_version.as_str(), kind.as_str()),
-            ("v1", "Namespace" | "Pod" | "Node" | "Service" | "ReplicationController")
-                | ("apps/v1", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
-                | ("batch/v1", "Job" | "CronJob")
-                | ("networking.k8s.io/v1", "NetworkPolicy")
-                | ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
-                | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
-                | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication")
-        );
-        if !known {
-            *report.skipped.entry(format!("{kind} ({api_version})")).or_default() += 1;
-            continue;
+/// Why a scalar is not the string a name must be: YAML 1.1 (what kubectl reads) turns unquoted
+/// `y`, `no`, `on`, `0755`, … into booleans and numbers.
+pub(super) fn quote_hint(value: &Value) -> Option<String> {
+    match value {
+        Value::Bool(b) => Some(format!(
+            "is the boolean {b}: YAML 1.1, which kubectl reads, takes unquoted y, n, yes, no, on, off, true and false as booleans; quote it"
+        )),
+        Value::Number(n) => Some(format!("is the number {n}: quote it to make it a string")),
+        _ => None,
+    }
+}
+
+/// Kind, namespace (`default` when unset, empty for cluster-scoped kinds) and name of an
+/// object as read: the identity `kubectl apply` replaces by.
+pub(super) fn identity(value: &Value) -> (String, String, String) {
+    let kind = str_field(value, "/kind").unwrap_or("").to_string();
+    let namespace = if is_cluster_scoped(&kind) {
+        String::new()
+    } else {
+        str_field(value, "/metadata/namespace").filter(|s| !s.is_empty()).unwrap_or(DEFAULT_NAMESPACE).to_string()
+    };
+    (kind, namespace, str_field(value, "/metadata/name").unwrap_or("").to_string())
+}
+
+/// The same object given twice: `kubectl apply` applies both, so the later one (in load order:
+/// arguments in order, files sorted within folders, documents in order) is the one in the
+/// cluster. Each earlier one is dropped with a warning naming both places; with `strict` it is
+/// an error instead.
+fn drop_redefined(objects: Vec<RawObject>, report: &mut LoadReport, strict: bool, errors: &mut Vec<LoadError>) -> Vec<RawObject> {
+    let key = |raw: &RawObject| {
+        let api_version = str_field(&raw.value, "/apiVersion").unwrap_or("");
+        let (kind, namespace, name) = identity(&raw.value);
+        (is_read(api_version, &kind) && !name.is_empty()).then_some((kind, namespace, name))
+    };
+    let mut last: HashMap<(String, String, String), usize> = HashMap::new();
+    for (i, raw) in objects.iter().enumerate() {
+        if let Some(k) = key(raw) {
+            last.insert(k, i);
         }
+    }
+    if last.len() == objects.iter().filter(|o| key(o).is_some()).count() {
+        return objects; // nothing is defined twice
+    }
+    let origins: Vec<Origin> = objects.iter().map(|o| o.origin.clone()).collect();
+    objects
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, raw)| {
+            let Some(k) = key(&raw) else { return Some(raw) };
+            let later = last[&k];
+            if later == i {
+                return Some(raw);
+            }
+            let object = super::key_label(&k);
+            if strict {
+                errors.push(LoadError::Duplicate { origin: origins[later].clone(), object, first: raw.origin });
+            } else {
+                report.warnings.push(format!(
+                    "{object} is defined twice, at {} and at {}: the later one is used, as kubectl apply would (--strict makes this an error)",
+                    raw.origin, origins[later]
+                ));
+            }
+            None
+        })
+        .collect()
+}
+
+/// The state of one conversion: what was built so far.
+struct Build<'r> {
+    cluster: Cluster,
+    controllers: Vec<Controller>,
+    live: Vec<LivePod>,
+    report: &'r mut LoadReport,
+}
+
+impl Build<'_> {
+    /// Converts one object into the cluster, or says what is wrong with it.
+    fn read(&mut self, mut raw: RawObject) -> Result<(), LoadError> {
+        let report = &mut *self.report;
+        let cluster = &mut self.cluster;
+        let api_version = str_field(&raw.value, "/apiVersion").unwrap_or("").to_string();
+        let (kind, namespace, _) = identity(&raw.value);
+        let cluster_scoped = is_cluster_scoped(&kind);
+        if !is_read(&api_version, &kind) {
+            return super::kinds::note_unread(&api_version, &kind, &raw, report, cluster);
+        }
+        let name_value = raw.value.pointer("/metadata/name").cloned().unwrap_or(Value::Null);
+        let name = name_value.as_str().unwrap_or("").to_string();
         let object = if cluster_scoped { format!("{kind} {name}") } else { format!("{kind} {namespace}/{name}") };
         let at = At { origin: &raw.origin, object };
+        if let Some(hint) = quote_hint(&name_value) {
+            return Err(at.err("metadata.name", hint));
+        }
+        if let Some(hint) = raw.value.pointer("/metadata/namespace").and_then(quote_hint) {
+            return Err(at.err("metadata.namespace", hint));
+        }
         if name.is_empty() {
             return Err(at.err("metadata.name", "missing or empty"));
         }
-        let key = (kind.clone(), namespace.clone(), name.clone());
-        if let Some(first) = seen.get(&key) {
-            return Err(LoadError::Duplicate { origin: raw.origin.clone(), object: at.object, first: first.clone() });
-        }
-        seen.insert(key, raw.origin.clone());
 
         match kind.as_str() {
             "Namespace" => {
@@ -133,6 +217,13 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
                 cluster.cluster_policies.push(super::admin::convert(&kind, &name, raw.value, &at, &mut report.warnings)?);
             }
             "NetworkPolicy" => {
+                if api_version == "extensions/v1beta1" {
+                    report.warnings.push(format!(
+                        "{}: {}: extensions/v1beta1 NetworkPolicy was removed in Kubernetes 1.16; evaluated as networking.k8s.io/v1 (the same schema): change its apiVersion",
+                        raw.origin, at.object
+                    ));
+                    raw.value["apiVersion"] = Value::from("networking.k8s.io/v1");
+                }
                 let np: net::NetworkPolicy = typed(raw.value, &at)?;
                 cluster.policies.push(convert_policy(np, &namespace, &at, &mut report.warnings)?);
             }
@@ -141,7 +232,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
                 let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
                 if matches!(phase, Some("Succeeded" | "Failed")) {
                     report.finished_pods += 1;
-                    continue;
+                    return Ok(());
                 }
                 let owner = controller_of(&pod.metadata);
                 let spec = pod.spec.as_ref().ok_or_else(|| at.err("spec", "missing"))?;
@@ -149,11 +240,11 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
                 model.annotations = pod.metadata.annotations.clone().unwrap_or_default();
                 model.node = spec.node_name.clone();
                 model.ips = pod_ips(pod.status.as_ref(), model.host_network, &at)?;
-                live.push(LivePod { pod: model, owner });
+                self.live.push(LivePod { pod: model, owner });
             }
             _ => {
                 let (kind, owner, template) = controller_template(&kind, raw.value, &at)?;
-                controllers.push(Controller {
+                self.controllers.push(Controller {
                     kind,
                     namespace,
                     name,
@@ -164,7 +255,20 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
                 });
             }
         }
+        Ok(())
     }
+}
+
+pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: &super::LoadOptions) -> Result<Cluster, Vec<LoadError>> {
+    let mut errors: Vec<LoadError> = Vec::new();
+    let objects = drop_redefined(objects, report, options.strict, &mut errors);
+    let mut build = Build { cluster: Cluster::default(), controllers: Vec::new(), live: Vec::new(), report };
+    for raw in objects {
+        if let Err(e) = build.read(raw) {
+            errors.push(e);
+        }
+    }
+    let Build { mut cluster, controllers, mut live, report } = build;
 
     // Owner chains: which controllers have live pods, and each pod's top-most workload.
     let owner_of: HashMap<(&str, &str, &str), &(String, String)> = controllers
@@ -198,13 +302,22 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
         }
         let at = At { origin: &c.origin, object: c.object.clone() };
         let field = if c.kind == "CronJob" { "spec.jobTemplate.spec.template.spec" } else { "spec.template.spec" };
-        let spec = c.template.spec.as_ref().ok_or_else(|| at.err(field, "missing pod template spec"))?;
+        let Some(spec) = c.template.spec.as_ref() else {
+            errors.push(at.err(field, "missing pod template spec"));
+            continue;
+        };
         let labels = c.template.metadata.as_ref().map(labels_of).unwrap_or_default();
         let mut name = c.name.clone();
         if live_names.contains(&(c.namespace.clone(), name.clone())) {
             name = format!("{}-{}", c.name, c.kind.to_lowercase());
         }
-        let mut pod = pod_from_spec(&c.namespace, &name, labels, spec, &at, field)?;
+        let mut pod = match pod_from_spec(&c.namespace, &name, labels, spec, &at, field) {
+            Ok(pod) => pod,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         pod.annotations = c.template.metadata.as_ref().and_then(|m| m.annotations.clone()).unwrap_or_default();
         // A hostNetwork DaemonSet runs on every node: it speaks with every node address.
         if pod.host_network && c.kind == "DaemonSet" {
@@ -237,7 +350,12 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
     cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
     cluster.cluster_policies.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
     cluster.mesh.peer_authentications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    Ok(cluster)
+    cluster.unevaluated_policies.sort();
+    if errors.is_empty() {
+        Ok(cluster)
+    } else {
+        Err(errors)
+    }
 }
 
 fn labels_of(meta: &ObjectMeta) -> Labels {

@@ -33,6 +33,8 @@ pub struct ReadStats {
     pub not_objects: Vec<Origin>,
     /// Symbolic links to folders inside input folders, not followed.
     pub skipped_links: Vec<String>,
+    /// Files that could not be read or parsed: every one is reported, not only the first.
+    pub errors: Vec<LoadError>,
 }
 
 fn is_manifest(path: &Path) -> bool {
@@ -81,32 +83,47 @@ fn read_limited(mut reader: impl Read, name: &str, limit: u64) -> Result<String,
     })
 }
 
-pub fn read_inputs(inputs: &[Input], options: &LoadOptions, objects: &mut Vec<RawObject>, stats: &mut ReadStats) -> Result<(), LoadError> {
+/// Reads every input. A file that cannot be read or parsed is recorded in `stats.errors` and
+/// the others are still read, so one run reports every bad file.
+pub fn read_inputs(inputs: &[Input], options: &LoadOptions, objects: &mut Vec<RawObject>, stats: &mut ReadStats) {
     for input in inputs {
-        match input {
-            Input::Stdin => {
-                let text = read_limited(std::io::stdin().lock(), "<stdin>", options.max_file_bytes)?;
+        let result = match input {
+            Input::Stdin => read_limited(std::io::stdin().lock(), "<stdin>", options.max_file_bytes).and_then(|text| {
                 stats.files += 1;
-                parse_text("<stdin>", &text, None, objects, stats)?;
-            }
-            Input::Path(path) => {
-                let meta = std::fs::metadata(path).map_err(|e| LoadError::Io { path: path.display().to_string(), source: e })?;
-                let files = if meta.is_dir() {
-                    let mut files = Vec::new();
-                    walk(path, &mut files, &mut stats.skipped_links)?;
-                    files
-                } else {
-                    vec![path.clone()]
-                };
-                for file in files {
-                    let name = file.display().to_string();
-                    let opened = std::fs::File::open(&file).map_err(|e| LoadError::Io { path: name.clone(), source: e })?;
-                    let text = read_limited(opened, &name, options.max_file_bytes)?;
-                    stats.files += 1;
-                    let json = file.extension().and_then(|e| e.to_str()) == Some("json");
-                    parse_text(&name, &text, Some(json), objects, stats)?;
-                }
-            }
+                parse_text("<stdin>", &text, None, objects, stats)
+            }),
+            Input::Path(path) => read_path(path, options, objects, stats),
+        };
+        if let Err(e) = result {
+            stats.errors.push(e);
+        }
+    }
+}
+
+fn read_path(path: &Path, options: &LoadOptions, objects: &mut Vec<RawObject>, stats: &mut ReadStats) -> Result<(), LoadError> {
+    let meta = std::fs::metadata(path).map_err(|e| LoadError::Io { path: path.display().to_string(), source: e })?;
+    let files = if meta.is_dir() {
+        let mut files = Vec::new();
+        walk(path, &mut files, &mut stats.skipped_links)?;
+        if files.is_empty() {
+            return Err(LoadError::NoManifests { path: path.display().to_string() });
+        }
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    for file in files {
+        let name = file.display().to_string();
+        let read = std::fs::File::open(&file)
+            .map_err(|e| LoadError::Io { path: name.clone(), source: e })
+            .and_then(|opened| read_limited(opened, &name, options.max_file_bytes));
+        let parsed = read.and_then(|text| {
+            stats.files += 1;
+            let json = file.extension().and_then(|e| e.to_str()) == Some("json");
+            parse_text(&name, &text, Some(json), objects, stats)
+        });
+        if let Err(e) = parsed {
+            stats.errors.push(e);
         }
     }
     Ok(())
@@ -137,8 +154,16 @@ pub fn parse_text(
         let mut options = serde_saphyr::Options::default();
         options.budget = None;
         options.with_snippet = false;
-        serde_saphyr::from_multiple_with_options::<Value>(text, options)
-            .map_err(|e| LoadError::Syntax { file: file.to_string(), message: format!("invalid YAML: {e}") })?
+        // Kubernetes reads YAML with go-yaml v2 (sigs.k8s.io/yaml): YAML 1.1 scalars, so
+        // `defaultMode: 0755` is octal 493 (bitnami charts write it so).
+        options.legacy_octal_numbers = true;
+        serde_saphyr::from_multiple_with_options::<Value>(text, options).map_err(|e| {
+            let mut message = format!("invalid YAML: {e}");
+            if text.contains("{{") {
+                message.push_str(" (this looks like an unrendered Helm template: render the chart first, e.g. `helm template RELEASE CHART | netreach connectivity -`)");
+            }
+            LoadError::Syntax { file: file.to_string(), message }
+        })?
     };
     for (i, doc) in documents.into_iter().enumerate() {
         let origin = Origin { file: file.to_string(), document: i + 1, items: Vec::new() };
@@ -178,4 +203,34 @@ fn flatten(mut value: Value, origin: Origin, inherited: Option<(&str, &str)>, ob
         return;
     }
     objects.push(RawObject { origin, value });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(text: &str) -> Value {
+        let mut objects = Vec::new();
+        let mut stats = ReadStats::default();
+        parse_text("t.yaml", text, Some(false), &mut objects, &mut stats).unwrap();
+        objects.remove(0).value
+    }
+
+    /// YAML 1.1 scalars as go-yaml v2 resolves them (sigs.k8s.io/yaml, what kubectl reads with).
+    #[test]
+    fn yaml_1_1_scalars_like_kubectl() {
+        let v = values("kind: X\na: 0755\nb: y\nc: on\nd: 1_000\ne: 0x1F\nf: 1:20\ng: ~\nh: 012.5\ni: NO\nj: 0\nk: -017\nl: 08\n");
+        eprintln!("{v}");
+        assert_eq!(v["a"], 493);
+        assert_eq!(v["b"], true);
+        assert_eq!(v["c"], true);
+        assert_eq!(v["d"], 1000);
+        assert_eq!(v["e"], 31);
+        assert_eq!(v["f"], "1:20");
+        assert!(v["g"].is_null());
+        assert_eq!(v["h"], 12.5);
+        assert_eq!(v["i"], false);
+        assert_eq!(v["j"], 0);
+        assert_eq!(v["k"], -15);
+    }
 }

@@ -5,6 +5,7 @@ mod admin;
 mod aliases;
 mod convert;
 mod documents;
+mod kinds;
 mod mesh;
 
 pub use documents::Input;
@@ -46,6 +47,24 @@ pub enum LoadError {
     NotFound { origin: Origin, object: String },
     #[error("{path}: larger than the input limit of {} (raise it with --max-input-size if this really is one manifest file)", format_size(*limit))]
     TooLarge { path: String, limit: u64 },
+    #[error("{path}: no .yaml, .yml or .json file in this folder (give the folder that holds the manifests, or render a chart or kustomization first)")]
+    NoManifests { path: String },
+    #[error("no Kubernetes object in the input ({files} file(s) read){}", if *helm { ": a Helm chart must be rendered first (`helm template RELEASE CHART | netreach connectivity -`)" } else { "" })]
+    NoObjects { files: usize, helm: bool },
+    /// Every invalid file and document of a run, in load order (one per line).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Several(Vec<LoadError>),
+}
+
+impl LoadError {
+    /// One error, or all of them.
+    pub fn from_all(mut errors: Vec<LoadError>) -> LoadError {
+        if errors.len() == 1 {
+            errors.remove(0)
+        } else {
+            LoadError::Several(errors)
+        }
+    }
 }
 
 /// How inputs are read.
@@ -53,6 +72,9 @@ pub enum LoadError {
 pub struct LoadOptions {
     /// The largest file (or stdin) read, in bytes.
     pub max_file_bytes: u64,
+    /// The same object defined twice is an error (default: the later one wins, with a warning,
+    /// as `kubectl apply` would do).
+    pub strict: bool,
 }
 
 /// 1 GiB: a kubectl export of 150,000 pods is well below it.
@@ -60,7 +82,7 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { max_file_bytes: DEFAULT_MAX_FILE_BYTES }
+        LoadOptions { max_file_bytes: DEFAULT_MAX_FILE_BYTES, strict: false }
     }
 }
 
@@ -113,6 +135,9 @@ pub struct LoadReport {
     pub undefined_namespaces: Vec<String>,
     /// Input the API server would reject but whose meaning is unambiguous, with its location.
     pub warnings: Vec<String>,
+    /// Policies the answers leave out (kinds not evaluated), one line per kind: shown even
+    /// with `-q`, since every answer is incomplete without them.
+    pub unevaluated: Vec<String>,
 }
 
 impl LoadReport {
@@ -162,8 +187,12 @@ pub fn load_with(inputs: &[Input], options: &LoadOptions) -> Result<LoadedCluste
     }
     let mut objects = Vec::new();
     let mut stats = documents::ReadStats::default();
-    documents::read_inputs(inputs, options, &mut objects, &mut stats)?;
-    build(objects, stats)
+    documents::read_inputs(inputs, options, &mut objects, &mut stats);
+    if objects.is_empty() && stats.errors.is_empty() {
+        let helm = inputs.iter().any(|i| matches!(i, Input::Path(p) if p.join("Chart.yaml").exists()));
+        return Err(LoadError::NoObjects { files: stats.files, helm });
+    }
+    build(objects, stats, options)
 }
 
 /// Loads from in-memory text, as if it were a file named `name` (tests, stdin-like callers).
@@ -171,7 +200,7 @@ pub fn load_str(name: &str, text: &str) -> Result<LoadedCluster, LoadError> {
     let mut objects = Vec::new();
     let mut stats = documents::ReadStats { files: 1, ..Default::default() };
     documents::parse_text(name, text, None, &mut objects, &mut stats)?;
-    build(objects, stats)
+    build(objects, stats, &LoadOptions::default())
 }
 
 /// Loads objects that were read elsewhere (a live cluster): each value is a manifest document
@@ -192,10 +221,12 @@ pub fn load_values(values: Vec<(Origin, serde_json::Value)>) -> Result<LoadedClu
             o.items.splice(0..0, origin.items.iter().copied());
         }
     }
-    build(objects, stats)
+    build(objects, stats, &LoadOptions::default())
 }
 
-fn build(objects: Vec<documents::RawObject>, stats: documents::ReadStats) -> Result<LoadedCluster, LoadError> {
+/// Converts what was read; every error of the run — files that could not be read or parsed,
+/// and invalid objects — is returned at once.
+fn build(objects: Vec<documents::RawObject>, mut stats: documents::ReadStats, options: &LoadOptions) -> Result<LoadedCluster, LoadError> {
     let mut report = LoadReport {
         files: stats.files,
         objects: objects.len(),
@@ -208,8 +239,18 @@ fn build(objects: Vec<documents::RawObject>, stats: documents::ReadStats) -> Res
             .collect(),
         ..Default::default()
     };
-    let cluster = convert::build_cluster(objects, &mut report)?;
-    Ok(LoadedCluster { cluster, report })
+    let mut errors = std::mem::take(&mut stats.errors);
+    match convert::build_cluster(objects, &mut report, options) {
+        Ok(cluster) if errors.is_empty() => {
+            kinds::warn_unevaluated(&cluster, &mut report);
+            Ok(LoadedCluster { cluster, report })
+        }
+        Ok(_) => Err(LoadError::from_all(errors)),
+        Err(invalid) => {
+            errors.extend(invalid);
+            Err(LoadError::from_all(errors))
+        }
+    }
 }
 
 /// What [`load_what_if`] did to the base objects, as `Kind namespace/name` (`Kind name` for
@@ -228,20 +269,8 @@ pub struct WhatIf {
     pub changes: AppliedChanges,
 }
 
-/// Kind, namespace (as conversion reads it: `default` when unset, empty for cluster-scoped
-/// kinds) and name: the identity `kubectl apply` replaces by.
-fn object_key(value: &serde_json::Value) -> (String, String, String) {
-    let field = |p: &str| value.pointer(p).and_then(serde_json::Value::as_str).unwrap_or("").to_string();
-    let kind = field("/kind");
-    let namespace = if convert::is_cluster_scoped(&kind) {
-        String::new()
-    } else {
-        Some(field("/metadata/namespace")).filter(|s| !s.is_empty()).unwrap_or_else(|| convert::DEFAULT_NAMESPACE.into())
-    };
-    (kind, namespace, field("/metadata/name"))
-}
-
-fn key_label((kind, namespace, name): &(String, String, String)) -> String {
+/// `Kind namespace/name`, or `Kind name` for cluster-scoped kinds.
+pub(crate) fn key_label((kind, namespace, name): &(String, String, String)) -> String {
     if namespace.is_empty() { format!("{kind} {name}") } else { format!("{kind} {namespace}/{name}") }
 }
 
@@ -261,20 +290,26 @@ pub fn load_what_if_with(base: &[Input], apply: &[Input], delete: &[Input], opti
     }
     let mut objects = Vec::new();
     let mut stats = documents::ReadStats::default();
-    documents::read_inputs(base, options, &mut objects, &mut stats)?;
+    documents::read_inputs(base, options, &mut objects, &mut stats);
     let mut changes = Vec::new();
     let mut change_stats = documents::ReadStats::default();
-    documents::read_inputs(apply, options, &mut changes, &mut change_stats)?;
+    documents::read_inputs(apply, options, &mut changes, &mut change_stats);
     let mut deletions = Vec::new();
-    documents::read_inputs(delete, options, &mut deletions, &mut documents::ReadStats::default())?;
+    let mut delete_stats = documents::ReadStats::default();
+    documents::read_inputs(delete, options, &mut deletions, &mut delete_stats);
+    let unreadable: Vec<LoadError> =
+        [&mut stats.errors, &mut change_stats.errors, &mut delete_stats.errors].into_iter().flat_map(std::mem::take).collect();
+    if !unreadable.is_empty() {
+        return Err(LoadError::from_all(unreadable));
+    }
 
     let copy = |o: &documents::RawObject| documents::RawObject { origin: o.origin.clone(), value: o.value.clone() };
     let mut merged: Vec<Option<documents::RawObject>> = objects.iter().map(|o| Some(copy(o))).collect();
     let mut index: std::collections::HashMap<(String, String, String), usize> =
-        objects.iter().enumerate().map(|(i, o)| (object_key(&o.value), i)).collect();
+        objects.iter().enumerate().map(|(i, o)| (convert::identity(&o.value), i)).collect();
     let mut applied = AppliedChanges::default();
     for raw in deletions {
-        let key = object_key(&raw.value);
+        let key = convert::identity(&raw.value);
         match index.remove(&key) {
             Some(i) => {
                 merged[i] = None;
@@ -285,7 +320,7 @@ pub fn load_what_if_with(base: &[Input], apply: &[Input], delete: &[Input], opti
     }
     let mut seen_changes: std::collections::HashMap<(String, String, String), Origin> = std::collections::HashMap::new();
     for raw in changes {
-        let key = object_key(&raw.value);
+        let key = convert::identity(&raw.value);
         if let Some(first) = seen_changes.get(&key) {
             return Err(LoadError::Duplicate { origin: raw.origin, object: key_label(&key), first: first.clone() });
         }
@@ -306,8 +341,9 @@ pub fn load_what_if_with(base: &[Input], apply: &[Input], delete: &[Input], opti
         files: stats.files + change_stats.files,
         not_objects: stats.not_objects.iter().chain(&change_stats.not_objects).cloned().collect(),
         skipped_links: stats.skipped_links.iter().chain(&change_stats.skipped_links).cloned().collect(),
+        errors: Vec::new(),
     };
-    let before = build(objects, stats)?;
-    let after = build(merged.into_iter().flatten().collect(), after_stats)?;
+    let before = build(objects, stats, options)?;
+    let after = build(merged.into_iter().flatten().collect(), after_stats, options)?;
     Ok(WhatIf { before, after, changes: applied })
 }

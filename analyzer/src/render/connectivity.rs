@@ -101,7 +101,11 @@ fn write_json(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
     // Filtered: only the nodes in a shown connection or selected by the filter.
     let shown = filter.is_active().then(|| filter.shown_endpoints(analysis));
     let last_shown = shown.as_ref().map_or(reach.endpoint_count(), |s| s.iter().rposition(|&x| x).map_or(0, |i| i + 1));
-    writeln!(out, "{{\n  \"schemaVersion\": 1,\n  \"nodes\": [")?;
+    writeln!(
+        out,
+        "{{\n  \"schemaVersion\": 1,\n  \"unevaluatedPolicies\": {},\n  \"nodes\": [",
+        super::unevaluated_policies_json(&analysis.cluster.unevaluated_policies)
+    )?;
     for i in 0..reach.endpoint_count() {
         if shown.as_ref().is_some_and(|s| !s[i]) {
             continue;

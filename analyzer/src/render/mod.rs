@@ -9,6 +9,17 @@ pub use connectivity::{allowed_json, write_connectivity, Allowed};
 pub use connectivity::{write_connectivity_filtered, write_filtered_counts};
 pub use summary::{peak_rss_bytes, write_summary, PhaseTimes};
 
+/// `unevaluatedPolicies`, in every JSON output: the policy objects the answer was computed
+/// without (kinds netreach does not evaluate yet), so a script never mistakes it for complete.
+pub fn unevaluated_policies_json(policies: &[netreach_model::UnevaluatedPolicy]) -> serde_json::Value {
+    policies
+        .iter()
+        .map(|p| {
+            serde_json::json!({"kind": p.kind, "apiVersion": p.api_version, "namespace": p.namespace, "name": p.name, "effect": p.effect})
+        })
+        .collect()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// A readable table (default).

@@ -1,0 +1,133 @@
+//! Real folders of manifests as users feed them: what kubectl accepts loads, every error of a
+//! run is reported at once, and a policy that is not evaluated is never silent.
+
+use netreach::load::load_str;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn netreach(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_netreach")).args(args).env("NO_COLOR", "1").output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: demo, labels: {app: a}}\nspec: {containers: [{name: c, image: nginx}]}\n";
+
+#[test]
+fn every_invalid_document_and_file_is_reported_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a-syntax.yaml", "kind: Pod\nmetadata: {name: x\n");
+    write(
+        dir.path(),
+        "b-two-bad.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: demo}\nspec: {podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/33}}]}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: demo}\nspec: {containers: [{name: c, ports: [{containerPort: 70000}]}]}\n",
+    );
+    write(dir.path(), "c-good.yaml", POD);
+    write(dir.path(), "d-bad.json", "{\"kind\": \"Pod\",}");
+    let out = netreach(&["connectivity", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+    assert!(lines.iter().all(|l| l.starts_with("error: ")), "{err}");
+    assert!(lines[0].contains("a-syntax.yaml: invalid YAML"), "{err}");
+    assert!(lines[1].contains("d-bad.json: invalid JSON"), "files that cannot be parsed come first: {err}");
+    assert!(lines[2].contains("b-two-bad.yaml: document 1: NetworkPolicy demo/p: field spec.ingress[0].from[0].ipBlock.cidr"), "{err}");
+    assert!(lines[3].contains("b-two-bad.yaml: document 2: Pod demo/b: field spec.containers[0].ports[0].containerPort"), "{err}");
+}
+
+#[test]
+fn yaml_1_1_as_kubectl_reads_it() {
+    // Octal file modes, as bitnami charts write them.
+    let octal = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: demo}\nspec:\n  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n    spec:\n      containers: [{name: c, image: nginx}]\n      volumes: [{name: v, configMap: {name: cm, defaultMode: 0755}}]\n";
+    assert!(load_str("octal.yaml", octal).is_ok());
+    // `name: y` is a boolean in YAML 1.1: kubectl rejects it too; say to quote it.
+    let e = load_str("y.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: y, namespace: demo}\nspec: {containers: [{name: c}]}\n").err().unwrap().to_string();
+    assert!(e.contains("field metadata.name: is the boolean true") && e.contains("quote it"), "{e}");
+    let e = load_str("on.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: demo}\nspec: {containers: [{name: on}]}\n").err().unwrap().to_string();
+    assert!(e.contains("spec.containers[0].name") && e.contains("quote it"), "{e}");
+}
+
+#[test]
+fn extensions_v1beta1_network_policy_is_evaluated_with_a_warning() {
+    let text = format!(
+        "{POD}---\napiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {{name: deny, namespace: demo}}\nspec: {{podSelector: {{}}}}\n"
+    );
+    let loaded = load_str("old.yaml", &text).unwrap();
+    assert_eq!(loaded.cluster.policies.len(), 1);
+    assert!(loaded.report.warnings.iter().any(|w| w.contains("extensions/v1beta1 NetworkPolicy was removed in Kubernetes 1.16")), "{:?}", loaded.report.warnings);
+}
+
+#[test]
+fn the_alpha_policy_format_is_an_error_that_says_what_it_is() {
+    let alpha = "apiVersion: net.alpha.kubernetes.io/v1alpha1\nkind: NetworkPolicy\nmetadata: {name: pol1}\nspec:\n  podSelector: {matchLabels: {role: backend}}\n  ingress:\n  - from: [{pods: {matchLabels: {role: frontend}}}]\n    ports: [{protocol: tcp, port: 80}]\n";
+    let e = load_str("alpha.yaml", alpha).err().unwrap().to_string();
+    assert!(e.contains("field apiVersion: net.alpha.kubernetes.io/v1alpha1 is the alpha network policy format"), "{e}");
+    assert!(e.contains("rewrite it as a networking.k8s.io/v1 NetworkPolicy"), "{e}");
+}
+
+#[test]
+fn unevaluated_policies_are_warnings_and_listed_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let cnp = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: l3, namespace: demo}\nspec: {endpointSelector: {}, ingress: []}\n";
+    let ap = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny, namespace: demo}\nspec: {}\n";
+    let file = write(dir.path(), "all.yaml", &format!("{POD}---\n{cnp}---\n{ap}"));
+    // -q hides notes, never these warnings.
+    let out = netreach(&["connectivity", file.to_str().unwrap(), "-o", "json", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("warning: the answers ignore 1 CiliumNetworkPolicy object(s) (cilium.io/v2): netreach does not evaluate this kind yet, so traffic they deny is reported as allowed"), "{err}");
+    assert!(err.contains("warning: the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1)"), "{err}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = json["unevaluatedPolicies"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["kind"], "AuthorizationPolicy");
+    assert_eq!(listed[1]["kind"], "CiliumNetworkPolicy");
+    assert_eq!(listed[1]["namespace"], "demo");
+    for command in [&["can", "demo/a", "demo/a"][..], &["paths", "--from", "any"], &["mesh"]] {
+        let mut args = command.to_vec();
+        args.extend([file.to_str().unwrap(), "-o", "json", "-q"]);
+        let out = netreach(&args);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stderr(&out)));
+        assert_eq!(json["unevaluatedPolicies"].as_array().map(Vec::len), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn build_files_and_templates_get_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [pod.yaml]\n");
+    write(dir.path(), "pod.yaml", POD);
+    let out = netreach(&["connectivity", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("Kustomization is a kustomize file, not an object: render the folder with `kubectl kustomize DIR"), "{}", stderr(&out));
+
+    let chart = tempfile::tempdir().unwrap();
+    write(chart.path(), "Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n");
+    std::fs::create_dir(chart.path().join("templates")).unwrap();
+    write(&chart.path().join("templates"), "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    {{- include \"x\" . | nindent 4 }}\n");
+    let out = netreach(&["connectivity", chart.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unrendered Helm template: render the chart first"), "{}", stderr(&out));
+}
+
+#[test]
+fn empty_inputs_are_errors_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = netreach(&["connectivity", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no .yaml, .yml or .json file in this folder"), "{}", stderr(&out));
+    write(dir.path(), "values.yaml", "replicaCount: 1\n");
+    let out = netreach(&["connectivity", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no Kubernetes object in the input (1 file(s) read)"), "{}", stderr(&out));
+}

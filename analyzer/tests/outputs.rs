@@ -3,6 +3,10 @@
 //! Every test works in a temp dir holding copies of the fixtures it needs, so a regression
 //! cannot damage the repository's fixtures.
 
+#[path = "live/server.rs"]
+#[allow(dead_code)]
+mod server;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -238,4 +242,52 @@ fn a_failed_run_leaves_the_out_file_untouched() {
         assert!(out.stdout.is_empty(), "{args:?}");
         assert!(contents(d) == before, "{args:?}: result.txt changed or a temporary file stayed");
     }
+}
+
+#[test]
+fn snapshot_out_is_written_with_credentials_redacted_and_never_over_its_kubeconfig() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cluster = d.join("cluster");
+    fs::create_dir(&cluster).unwrap();
+    fs::write(
+        cluster.join("pod.yaml"),
+        r#"apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: shop, labels: {app: api}}
+spec:
+  containers:
+  - name: api
+    image: api:1
+    command: [api, --token=s3cr3t-t0k3n]
+    args: [--db, "postgres://app:hunter2@db:5432/app", --client-secret, sh-h-h, --port=8080]
+    ports: [{containerPort: 8080}]
+"#,
+    )
+    .unwrap();
+    let server = server::Server::start(server::Behaviour::new(server::objects_of(&cluster)));
+    let kc = server::kubeconfig(d, &server.url(), "good-token", None);
+    let kc = kc.to_str().unwrap();
+
+    // Refused before the kubeconfig is read: the server sees no request.
+    assert_refused(d, &["snapshot", "--kubeconfig", kc, "--out", kc], &[], &["kubeconfig (--kubeconfig)"]);
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
+
+    fs::write(d.join("snap.yaml"), "old\n").unwrap();
+    let out = netreach(d, &["snapshot", "--kubeconfig", kc, "--out", "snap.yaml", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
+    let text = fs::read_to_string(d.join("snap.yaml")).unwrap();
+    assert!(text.contains("# Redacted: credential-looking command/args values"), "{text}");
+    for kept in ["--token=REDACTED", "postgres://app:REDACTED@db:5432/app", "--client-secret", "--port=8080", "containerPort: 8080"] {
+        assert!(text.contains(kept), "{kept:?} in {text}");
+    }
+    for secret in ["s3cr3t", "hunter2", "sh-h-h"] {
+        assert!(!text.contains(secret), "{secret:?} leaked: {text}");
+    }
+    // The snapshot analyzes like the cluster: the port is still there.
+    let from_file = netreach(d, &["connectivity", "snap.yaml", "-o", "json", "-q"]);
+    let from_cluster = netreach(d, &["connectivity", "--kubeconfig", kc, "-o", "json", "-q"]);
+    assert_eq!(from_file.status.code(), Some(0), "{}", stderr(&from_file));
+    assert_eq!(from_file.stdout, from_cluster.stdout);
 }

@@ -1,7 +1,8 @@
 //! `netreach snapshot`: what netreach reads from a live cluster, as one manifest file that every
 //! command accepts. Analyzing the file gives the same answers as analyzing the cluster: the
 //! objects are the ones the live path analyzes, already cleaned (managedFields, last-applied
-//! configurations and environment variable values dropped).
+//! configurations and environment variable values dropped, credential-looking command and args
+//! values redacted: see live::clean).
 
 use super::output::{live_inputs, refuse_if_input};
 use super::{label, open_output, LiveArgs, Outcome, EXIT_YES};
@@ -69,7 +70,8 @@ fn header(read: &netreach::live::ClusterRead) -> String {
     let scope = if read.namespaces.is_empty() { "every namespace".to_string() } else { format!("namespace(s) {}", read.namespaces.join(", ")) };
     let mut text = format!("# netreach snapshot of {}, {scope}, read at {}\n", read.describe(), now_rfc3339());
     text.push_str(&format!(
-        "# Dropped from every object: metadata.managedFields, the {} annotation, env[].value.\n",
+        "# Dropped from every object: metadata.managedFields, the {} annotation, env[].value.\n\
+# Redacted: credential-looking command/args values (--token=, --password VALUE, URL passwords) read REDACTED.\n",
         netreach::live::LAST_APPLIED
     ));
     for warning in &read.warnings {

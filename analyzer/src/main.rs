@@ -160,7 +160,9 @@ ranges, namespace selectors and ipBlocks. kube-system adds 2 CoreDNS and 3 hostN
 for every command, and write what was read as one manifest (a kind: List) that every command accepts: \
 analyzing the file gives the same answers as analyzing the cluster. metadata.managedFields, the \
 kubectl.kubernetes.io/last-applied-configuration annotation and environment variable values (env[].value; \
-names stay) are dropped. Secrets are never read; nothing is written to the cluster.",
+names stay) are dropped; credential-looking values in container command and args (--token=..., --password VALUE, \
+--client-secret=..., URL passwords) are replaced by REDACTED. Secrets are never read; nothing is written to the cluster. \
+--out FILE is replaced only once everything was written, and never when FILE is the kubeconfig.",
         after_help = "Examples:\n  \
 netreach snapshot --cluster > cluster.yaml\n  \
 netreach snapshot --context prod -n shop -n payments -o json > shop.json\n  \

@@ -1,5 +1,6 @@
 //! `netreach check --invariants FILE PATH...`: segmentation invariants as a CI gate.
 
+use super::output::{command_inputs, refuse_if_input, InputFile, OutputFile};
 use super::{finish_output, label, stdout, InputArgs, Outcome, EXIT_NO, EXIT_YES};
 use clap::Args;
 use netreach::invariants::{self, render, CheckFormat};
@@ -35,6 +36,12 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> Outcome {
+    if let Some(junit) = &args.junit {
+        // Before anything is read: the JUnit file must not replace an input.
+        let mut inputs = vec![InputFile::new("invariants file (--invariants)", &args.invariants)];
+        inputs.extend(command_inputs(&args.input));
+        refuse_if_input(junit, &inputs)?;
+    }
     // The file first: a bad file is reported without loading the cluster.
     let list = invariants::parse_file(&args.invariants).map_err(|e| e.to_string())?;
     let (analysis, times) = args.input.analyze().map_err(|e| e.to_string())?;
@@ -55,7 +62,9 @@ pub fn run(args: CheckArgs) -> Outcome {
     if let Some(path) = &args.junit {
         let mut xml = Vec::new();
         render::write_junit(&report, &mut xml).map_err(|e| format!("cannot write JUnit: {e}"))?;
-        std::fs::write(path, xml).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let mut file = OutputFile::create(path)?;
+        file.write_all(&xml).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        file.commit()?;
     }
     let mut out = stdout();
     finish_output(render::write_report(&report, args.output, &mut out).and_then(|_| out.flush()))?;

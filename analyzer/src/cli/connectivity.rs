@@ -1,6 +1,7 @@
 //! `netreach connectivity`: every allowed connection, as a table, data or a graph.
 
-use super::{finish_output, label, open_output, FilterArgs, InputArgs, Outcome, EXIT_YES};
+use super::output::{command_inputs, refuse_if_input};
+use super::{label, open_output, FilterArgs, InputArgs, Outcome, EXIT_YES};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::filter::ConnectionFilter;
@@ -53,6 +54,14 @@ pub fn run(args: ConnectivityArgs) -> Outcome {
     if !is_graph && (args.level.is_some() || args.force) {
         return Err("--level and --force apply to graphs (-o dot, -o svg); the other formats list every pod".to_string());
     }
+    if let Some(out) = &args.out {
+        // Before anything is read; SVG may fall back to FILE.dot (no Graphviz).
+        let inputs = command_inputs(&args.input);
+        refuse_if_input(out, &inputs)?;
+        if format == OutputFormat::Svg {
+            refuse_if_input(&out.with_extension("dot"), &inputs)?;
+        }
+    }
     let (analysis, times) = args.input.analyze().map_err(|e| e.to_string())?;
     let filter = args.filter.filter(&analysis)?;
     if is_graph {
@@ -65,7 +74,7 @@ pub fn run(args: ConnectivityArgs) -> Outcome {
         }
         format => render::write_connectivity_filtered(&analysis, format, &filter, &mut out),
     };
-    finish_output(written.and_then(|_| out.flush()))?;
+    out.finish(written)?;
     Ok(EXIT_YES)
 }
 
@@ -92,7 +101,8 @@ fn write_graph(args: &ConnectivityArgs, format: OutputFormat, analysis: &Analysi
         OutputFormat::Svg => match graph::dot_to_svg(&dot) {
             Ok(svg) => svg,
             Err(GraphError::DotMissing) => {
-                if let Some(p) = &mut path {
+                // FILE.dot, unless FILE is a device or a FIFO (--out /dev/null stays /dev/null).
+                if let Some(p) = path.as_mut().filter(|p| std::fs::metadata(p).map_or(true, |m| m.is_file())) {
                     *p = p.with_extension("dot");
                 }
                 let dest = path.as_ref().map_or("stdout".to_string(), |p| p.display().to_string());
@@ -108,6 +118,7 @@ fn write_graph(args: &ConnectivityArgs, format: OutputFormat, analysis: &Analysi
         _ => dot.into_bytes(),
     };
     let mut out = open_output(path.as_deref())?;
-    finish_output(out.write_all(&bytes).and_then(|_| out.flush()))?;
+    let written = out.write_all(&bytes);
+    out.finish(written)?;
     Ok(EXIT_YES)
 }

@@ -7,6 +7,7 @@ pub mod connectivity;
 pub mod diff;
 pub mod generate;
 pub mod mesh;
+pub mod output;
 pub mod paths;
 pub mod snapshot;
 
@@ -315,14 +316,13 @@ pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
     std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock())
 }
 
-/// Where output goes: stdout, or `--out FILE` (created when this is called, so call it only
-/// once there is something to write).
-pub fn open_output(path: Option<&std::path::Path>) -> Result<Box<dyn std::io::Write>, String> {
+/// Where output goes: stdout, or `--out FILE` through a temporary file that
+/// [`output::Output::finish`] renames over FILE only when everything was written. Call
+/// [`output::refuse_if_input`] on FILE before reading the inputs.
+pub fn open_output(path: Option<&std::path::Path>) -> Result<output::Output, String> {
     match path {
-        None => Ok(Box::new(stdout())),
-        Some(p) => std::fs::File::create(p)
-            .map(|f| Box::new(std::io::BufWriter::with_capacity(1 << 16, f)) as Box<dyn std::io::Write>)
-            .map_err(|e| format!("cannot write {}: {e}", p.display())),
+        None => Ok(output::Output::Stdout(stdout())),
+        Some(p) => output::OutputFile::create(p).map(output::Output::File),
     }
 }
 

@@ -1,9 +1,11 @@
 //! `netreach snapshot`: what netreach reads from a live cluster, as one manifest file that every
 //! command accepts. Analyzing the file gives the same answers as analyzing the cluster: the
 //! objects are the ones the live path analyzes, already cleaned (managedFields, last-applied
-//! configurations and environment variable values dropped).
+//! configurations and environment variable values dropped, credential-looking command and args
+//! values redacted: see live::clean).
 
-use super::{finish_output, label, open_output, LiveArgs, Outcome, EXIT_YES};
+use super::output::{live_inputs, refuse_if_input};
+use super::{label, open_output, LiveArgs, Outcome, EXIT_YES};
 use clap::{ArgGroup, Args, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,7 +20,7 @@ pub struct SnapshotArgs {
     #[arg(short, long, value_enum, default_value_t = SnapshotFormat::Yaml)]
     pub output: SnapshotFormat,
 
-    /// Write to FILE instead of stdout (created only once the cluster has been read).
+    /// Write to FILE instead of stdout (replaced only once the cluster has been read; never an input).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -35,6 +37,10 @@ pub enum SnapshotFormat {
 }
 
 pub fn run(args: SnapshotArgs) -> Outcome {
+    if let Some(out) = &args.out {
+        // Before the kubeconfig is read: --out must not replace it.
+        refuse_if_input(out, &live_inputs(&args.live))?;
+    }
     let read = args.live.read(args.quiet).map_err(|e| e.to_string())?;
     let manifest = read.to_manifest();
     let text = match args.output {
@@ -50,7 +56,8 @@ pub fn run(args: SnapshotArgs) -> Outcome {
         }
     };
     let mut out = open_output(args.out.as_deref())?;
-    finish_output(out.write_all(text.as_bytes()).and_then(|_| out.flush()))?;
+    let written = out.write_all(text.as_bytes());
+    out.finish(written)?;
     if !args.quiet {
         let scope = if read.namespaces.is_empty() { "every namespace".to_string() } else { format!("namespace(s) {}", read.namespaces.join(", ")) };
         eprintln!("{} wrote {} object(s) of {}, {scope}", label("note:", "36"), read.object_count(), read.describe());
@@ -63,7 +70,8 @@ fn header(read: &netreach::live::ClusterRead) -> String {
     let scope = if read.namespaces.is_empty() { "every namespace".to_string() } else { format!("namespace(s) {}", read.namespaces.join(", ")) };
     let mut text = format!("# netreach snapshot of {}, {scope}, read at {}\n", read.describe(), now_rfc3339());
     text.push_str(&format!(
-        "# Dropped from every object: metadata.managedFields, the {} annotation, env[].value.\n",
+        "# Dropped from every object: metadata.managedFields, the {} annotation, env[].value.\n\
+# Redacted: credential-looking command/args values (--token=, --password VALUE, URL passwords) read REDACTED.\n",
         netreach::live::LAST_APPLIED
     ));
     for warning in &read.warnings {

@@ -98,6 +98,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport) -> Result
         );
         if !known {
             *report.skipped.entry(format!("{kind} ({api_version})")).or_default() += 1;
+            report.skipped_objects.push(super::SkippedObject { api_version, kind, namespace, name });
             continue;
         }
         let object = if cluster_scoped { format!("{kind} {name}") } else { format!("{kind} {namespace}/{name}") };

@@ -12,12 +12,17 @@
 //! [`Reachability::peer_members`]: netreach_model::Reachability::peer_members
 
 mod classes;
+mod operators;
 pub(crate) mod render;
+mod tiers;
 
 pub use render::{write_audit, AuditFormat};
 
 use crate::analysis::Analysis;
+use crate::load::SkippedObject;
 use classes::ClassView;
+use operators::Operators;
+use tiers::{TierCover, TierView};
 use netreach_model::{
     Direction, EngineOptions, HostNetworkSelection, IpBlock, LabelSelector, NetworkPolicy, Peer, Pod, PortEntry, PortSet, PortSpec, Protocol,
     Rule,
@@ -30,6 +35,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Below every check's own severity: a finding lowered because it is probably intended
+    /// (NR011/NR012 about pods an operator will create).
+    Info,
     Low,
     Medium,
     High,
@@ -38,9 +46,21 @@ pub enum Severity {
 impl Severity {
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::Info => "info",
             Severity::Low => "low",
             Severity::Medium => "medium",
             Severity::High => "high",
+        }
+    }
+}
+
+impl Severity {
+    /// One level lower; `Info` stays `Info`.
+    pub fn lowered(self) -> Severity {
+        match self {
+            Severity::High => Severity::Medium,
+            Severity::Medium => Severity::Low,
+            Severity::Low | Severity::Info => Severity::Info,
         }
     }
 }
@@ -107,13 +127,13 @@ pub const EGRESS_TO_INTERNET_ALL_PORTS: Check = Check {
     id: "NR008",
     name: "egress-to-internet-all-ports",
     severity: Severity::High,
-    summary: "an egress rule to 0.0.0.0/0 or ::/0 (or to every destination) on every port",
+    summary: "an egress rule to 0.0.0.0/0 or ::/0 on every port, or without peers (every destination: the internet and every namespace)",
 };
 pub const CROSS_NAMESPACE_ALLOW_ALL: Check = Check {
     id: "NR009",
     name: "cross-namespace-allow-all",
     severity: Severity::High,
-    summary: "a rule allowing every pod of every namespace (namespaceSelector: {} without a narrower podSelector, or no peers at all) on every port",
+    summary: "a rule allowing every pod of every namespace on every port (namespaceSelector: {} without a narrower podSelector, or an ingress rule without peers); egress rules without peers are NR008",
 };
 pub const KUBE_SYSTEM_BEYOND_DNS: Check = Check {
     id: "NR010",
@@ -250,6 +270,12 @@ impl Finding {
             fix,
         }
     }
+
+    /// The same finding one severity level lower (see [`Severity::lowered`]).
+    fn lowered(mut self) -> Finding {
+        self.severity = self.severity.lowered();
+        self
+    }
 }
 
 /// How segmented the traffic into one namespace is: of the ordered pairs (source pod, destination
@@ -309,7 +335,13 @@ pub const KUBE_SYSTEM: &str = "kube-system";
 
 /// Runs every check. `options` must be the options `analysis` was computed with.
 pub fn audit(analysis: &Analysis, options: &EngineOptions) -> AuditReport {
-    let ctx = Context::new(analysis, options);
+    audit_with(analysis, options, &[])
+}
+
+/// [`audit`], knowing the objects the loader skipped (`LoadReport::skipped_objects`): operator
+/// custom resources among them explain policies that select no pod yet (NR011, NR012).
+pub fn audit_with(analysis: &Analysis, options: &EngineOptions, skipped: &[SkippedObject]) -> AuditReport {
+    let ctx = Context::new(analysis, options, skipped);
     let mut findings = Vec::new();
     ctx.default_deny(&mut findings);
     ctx.unsegmented_pods(&mut findings);
@@ -364,13 +396,17 @@ struct Context<'a> {
     peer_empty: RefCell<HashMap<PeerKey<'a>, bool>>,
     /// Per distinct peer and named port: whether a pod it matches declares the name.
     peer_resolves: RefCell<HashMap<(PeerKey<'a>, &'a str, Protocol), bool>>,
+    /// What the cluster-scoped tiers decide where NetworkPolicy does not (NR001-NR004).
+    tiers: TierView<'a>,
+    /// Operator custom resources that will create pods (NR011, NR012).
+    operators: Operators<'a>,
 }
 
 impl<'a> Context<'a> {
-    fn new(a: &'a Analysis, options: &EngineOptions) -> Context<'a> {
+    fn new(a: &'a Analysis, options: &EngineOptions, skipped: &'a [SkippedObject]) -> Context<'a> {
         let cluster = &a.cluster;
         let likes_pods = options.host_network == HostNetworkSelection::LikePods;
-        let selectable = cluster.pods.iter().map(|p| !p.host_network || likes_pods).collect();
+        let selectable: Vec<bool> = cluster.pods.iter().map(|p| !p.host_network || likes_pods).collect();
         let names: BTreeSet<&str> = cluster
             .namespaces
             .iter()
@@ -389,8 +425,11 @@ impl<'a> Context<'a> {
         let selected = (0..cluster.policies.len())
             .map(|p| a.reach.selected_by(p).into_iter().filter(|&e| e < pods).collect())
             .collect();
+        let tiers = TierView::new(cluster, &a.reach, &selectable);
         Context {
             a,
+            tiers,
+            operators: Operators::new(skipped),
             selectable,
             namespaces,
             pod_ns,
@@ -415,7 +454,29 @@ impl<'a> Context<'a> {
         (0..self.pods().len()).filter(|&i| self.selectable[i]).map(|i| self.pod_ns[i]).collect()
     }
 
-    /// NR001, NR002.
+    /// What the cluster-scoped tiers decide for this pod's traffic where no NetworkPolicy speaks.
+    fn tier_cover(&self, pod: usize, direction: Direction) -> TierCover {
+        if self.tiers.is_empty() {
+            return TierCover::default();
+        }
+        self.tiers.cover(&self.classes, self.classes.class_of(pod), direction)
+    }
+
+    /// What a tier default deny leaves open, for messages.
+    fn left_open(direction: Direction) -> &'static str {
+        match direction {
+            Direction::Ingress => {
+                "ingress from outside the cluster and from hostNetwork pods (node addresses), which tier ingress rules cannot \
+                 select, is still allowed"
+            }
+            Direction::Egress => "egress to addresses outside the cluster and to hostNetwork pods that no tier rule decides is still allowed",
+        }
+    }
+
+    /// NR001, NR002. A namespace whose pods are all default-denied by a namespace-wide tier
+    /// policy (see [`tiers`]) has a default deny: not reported when the tiers decide all of its
+    /// pods' traffic in that direction, reported one level lower (naming the tier policy) when
+    /// they decide the traffic with pods only.
     fn default_deny(&self, out: &mut Vec<Finding>) {
         for ns in self.namespaces_with_selectable_pods() {
             let name = &self.namespaces[ns as usize];
@@ -428,9 +489,42 @@ impl<'a> Context<'a> {
                     continue;
                 }
                 let dir = direction.as_str();
-                let (consequence, types) = match direction {
-                    Direction::Ingress => ("any pod that no other policy selects accepts connections from anywhere", "[Ingress]"),
-                    Direction::Egress => ("any pod that no other policy selects may connect anywhere", "[Egress]"),
+                let types = format!("[{dir}]");
+                let rules = dir.to_lowercase();
+                let way = if direction == Direction::Ingress { "from" } else { "to" };
+                if !self.tiers.is_empty() {
+                    let covers: Vec<TierCover> =
+                        self.ns_pods[ns as usize].iter().filter(|&&i| self.selectable[i]).map(|&i| self.tier_cover(i, direction)).collect();
+                    let deny: BTreeSet<u32> = covers.iter().flat_map(|c| c.deny_policies.iter().copied()).collect();
+                    if covers.iter().all(|c| c.pods) && self.tiers.namespace_wide(&deny) {
+                        if covers.iter().all(|c| c.everything) {
+                            continue; // the tiers decide everything: a default deny
+                        }
+                        out.push(
+                            Finding::new(
+                                check,
+                                Some(name),
+                                vec![ObjectRef::namespace(name)],
+                                format!(
+                                    "no NetworkPolicy in namespace {name} selects every pod (podSelector: {{}}) for {dir}, but {} \
+                                     denies by default (all that no tier rule allows) the {rules} of its pods {way} every pod; for any pod that no NetworkPolicy \
+                                     selects, {}",
+                                    self.tiers.names(&deny),
+                                    Self::left_open(direction)
+                                ),
+                                format!(
+                                    "to close the rest, add a default-deny NetworkPolicy in {name} (podSelector: {{}}, policyTypes: {types}, \
+                                     no {rules} rules), then allow what is needed"
+                                ),
+                            )
+                            .lowered(),
+                        );
+                        continue;
+                    }
+                }
+                let consequence = match direction {
+                    Direction::Ingress => "any pod that no other policy selects accepts connections from anywhere",
+                    Direction::Egress => "any pod that no other policy selects may connect anywhere",
                 };
                 out.push(Finding::new(
                     check,
@@ -438,15 +532,16 @@ impl<'a> Context<'a> {
                     vec![ObjectRef::namespace(name)],
                     format!("no NetworkPolicy in namespace {name} selects every pod (podSelector: {{}}) for {dir}: {consequence}"),
                     format!(
-                        "add a default-deny NetworkPolicy in {name} (podSelector: {{}}, policyTypes: {types}, no {} rules), then allow what is needed",
-                        dir.to_lowercase()
+                        "add a default-deny NetworkPolicy in {name} (podSelector: {{}}, policyTypes: {types}, no {rules} rules), then allow what is needed"
                     ),
                 ));
             }
         }
     }
 
-    /// NR003, NR004: pods selected by no policy of a direction, per namespace.
+    /// NR003, NR004: pods selected by no policy of a direction, per namespace. Pods that a tier
+    /// default-denies (see [`tiers`]) are left out when the tiers decide all their traffic, and
+    /// reported in a separate finding one level lower when they decide their traffic with pods.
     fn unsegmented_pods(&self, out: &mut Vec<Finding>) {
         let n = self.pods().len();
         let mut isolated = [vec![false; n], vec![false; n]];
@@ -459,42 +554,91 @@ impl<'a> Context<'a> {
                 }
             }
         }
+        #[derive(Default)]
+        struct Open {
+            total: usize,
+            /// Not default-denied by any tier.
+            open: Vec<usize>,
+            /// Default-denied by the tiers for traffic with pods only, and by which policies.
+            pods_only: Vec<usize>,
+            pods_only_by: BTreeSet<u32>,
+            /// Default-denied by the tiers for all traffic, and by which policies.
+            all: usize,
+            all_by: BTreeSet<u32>,
+        }
         for (d, (check, direction)) in
             [(PODS_WITHOUT_INGRESS_POLICY, Direction::Ingress), (PODS_WITHOUT_EGRESS_POLICY, Direction::Egress)].into_iter().enumerate()
         {
-            // namespace -> (selectable pods, open pods)
-            let mut per_ns: BTreeMap<u32, (usize, Vec<usize>)> = BTreeMap::new();
+            let mut per_ns: BTreeMap<u32, Open> = BTreeMap::new();
             for i in (0..n).filter(|&i| self.selectable[i]) {
                 let entry = per_ns.entry(self.pod_ns[i]).or_default();
-                entry.0 += 1;
-                if !isolated[d][i] {
-                    entry.1.push(i);
-                }
-            }
-            for (ns, (total, open)) in per_ns {
-                if open.is_empty() {
+                entry.total += 1;
+                if isolated[d][i] {
                     continue;
                 }
+                let cover = self.tier_cover(i, direction);
+                if cover.everything {
+                    entry.all += 1;
+                    entry.all_by.extend(cover.deny_policies);
+                } else if cover.pods {
+                    entry.pods_only.push(i);
+                    entry.pods_only_by.extend(cover.deny_policies);
+                } else {
+                    entry.open.push(i);
+                }
+            }
+            let dir = direction.as_str();
+            let rules = dir.to_lowercase();
+            let way = if direction == Direction::Ingress { "from" } else { "to" };
+            for (ns, group) in per_ns {
                 let name = &self.namespaces[ns as usize];
-                let objects = self.workloads(open.iter().copied());
-                let what = match direction {
-                    Direction::Ingress => "they accept connections from every pod and address",
-                    Direction::Egress => "they may connect to every pod and address",
+                let total = group.total;
+                let fully = if group.all > 0 {
+                    format!(
+                        " ({} more are selected by no NetworkPolicy for {dir} but {} denies all their {rules} by default)",
+                        group.all,
+                        self.tiers.names(&group.all_by)
+                    )
+                } else {
+                    String::new()
                 };
-                out.push(Finding::new(
-                    check,
-                    Some(name),
-                    objects,
-                    format!(
-                        "{} of {total} pod(s) in namespace {name} are selected by no NetworkPolicy for {}: {what}",
-                        open.len(),
-                        direction.as_str()
-                    ),
-                    format!(
-                        "add a default-deny {} policy in {name} (podSelector: {{}}) or a policy selecting these pods",
-                        direction.as_str().to_lowercase()
-                    ),
-                ));
+                if !group.open.is_empty() {
+                    let what = match direction {
+                        Direction::Ingress => "they accept connections from every pod and address",
+                        Direction::Egress => "they may connect to every pod and address",
+                    };
+                    out.push(Finding::new(
+                        check,
+                        Some(name),
+                        self.workloads(group.open.iter().copied()),
+                        format!(
+                            "{} of {total} pod(s) in namespace {name} are selected by no NetworkPolicy for {dir}: {what}{}",
+                            group.open.len(),
+                            if group.pods_only.is_empty() { fully.clone() } else { String::new() }
+                        ),
+                        format!("add a default-deny {rules} policy in {name} (podSelector: {{}}) or a policy selecting these pods"),
+                    ));
+                }
+                if !group.pods_only.is_empty() {
+                    out.push(
+                        Finding::new(
+                            check,
+                            Some(name),
+                            self.workloads(group.pods_only.iter().copied()),
+                            format!(
+                                "{} of {total} pod(s) in namespace {name} are selected by no NetworkPolicy for {dir}, but {} denies by \
+                                 default (all that no tier rule allows) their {rules} {way} every pod: {}{fully}",
+                                group.pods_only.len(),
+                                self.tiers.names(&group.pods_only_by),
+                                Self::left_open(direction)
+                            ),
+                            format!(
+                                "to close the rest, add a default-deny {rules} policy in {name} (podSelector: {{}}) or a policy selecting these pods"
+                            ),
+                        )
+                        .lowered(),
+                    );
+                }
             }
         }
     }
@@ -577,7 +721,8 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// NR008, NR009: rules that allow everything towards the internet or every namespace.
+    /// NR008, NR009: rules that allow everything towards the internet or every namespace; each
+    /// rule or peer gives at most one finding.
     fn broad_rules(&self, out: &mut Vec<Finding>) {
         for (p, policy) in self.policies().iter().enumerate() {
             let pods = self.selected[p].len();
@@ -595,29 +740,34 @@ impl<'a> Context<'a> {
                     }
                     let rule_field = format!("spec.{section}[{r}]");
                     if rule.peers.is_empty() {
-                        let towards = match direction {
-                            Direction::Ingress => "from every pod of every namespace and every address",
-                            Direction::Egress => "to every pod of every namespace and every address, the whole internet included",
-                        };
-                        let message = format!(
-                            "{} rule {r} has no {peers_key} and no ports: it allows the {pods} pod(s) it selects all traffic {towards}",
-                            section
-                        );
-                        if direction == Direction::Egress {
-                            out.push(Finding::new(
+                        // A rule without peers matches every source or destination: "If this
+                        // field is empty or missing, this rule matches all sources/destinations"
+                        // (https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/).
+                        // One weakness, one finding: for egress that is the whole internet *and*
+                        // every namespace, and NR008 (the more severe exposure) owns it, saying
+                        // both; NR009 reports only rules that open every namespace without the
+                        // internet. Ingress rules have no NR008 counterpart: NR009 owns them (NR007
+                        // reports the exposed pods, not the rule).
+                        let (check, towards, fix) = match direction {
+                            Direction::Ingress => (
+                                CROSS_NAMESPACE_ALLOW_ALL,
+                                "from every pod of every namespace and every address",
+                                format!("add {peers_key} peers naming the namespaces and pods that need access, and the ports"),
+                            ),
+                            Direction::Egress => (
                                 EGRESS_TO_INTERNET_ALL_PORTS,
-                                Some(&policy.namespace),
-                                vec![ObjectRef::policy(policy, Some(rule_field.clone()))],
-                                message.clone(),
-                                "list the destinations (ipBlock of the services used) and their ports".to_string(),
-                            ));
-                        }
+                                "to every address, the whole internet included, and to every pod of every namespace",
+                                "list the destinations (namespaces and pods, ipBlocks of the outside services used) and their ports".to_string(),
+                            ),
+                        };
                         out.push(Finding::new(
-                            CROSS_NAMESPACE_ALLOW_ALL,
+                            check,
                             Some(&policy.namespace),
                             vec![ObjectRef::policy(policy, Some(rule_field))],
-                            message,
-                            format!("add {peers_key} peers naming the namespaces and pods that need access, and the ports"),
+                            format!(
+                                "{section} rule {r} has no {peers_key} and no ports: it allows the {pods} pod(s) it selects all traffic {towards}"
+                            ),
+                            fix,
                         ));
                         continue;
                     }
@@ -734,7 +884,29 @@ impl<'a> Context<'a> {
         empty
     }
 
-    /// NR011, NR012.
+    /// Operator custom resources whose pods a pod peer may match once they exist: in the
+    /// policy's namespace (no namespaceSelector) or in the namespaces its namespaceSelector
+    /// matches. Explanatory only, like the hostNetwork note of NR011.
+    fn peer_creators(&self, policy: &NetworkPolicy, peer: &Peer) -> Vec<operators::Creator<'a>> {
+        let Peer::Pods { pod_selector, namespace_selector } = peer else { return Vec::new() };
+        let everything = LabelSelector::everything();
+        let pods = pod_selector.as_ref().unwrap_or(&everything);
+        let namespaces: BTreeSet<&str> = match namespace_selector {
+            None => BTreeSet::from([policy.namespace.as_str()]),
+            Some(sel) => self
+                .operators
+                .namespaces()
+                .filter(|ns| match self.a.cluster.namespaces.iter().find(|n| n.name == *ns) {
+                    Some(n) => sel.matches(&n.labels),
+                    None => sel.matches(&[(netreach_model::NAMESPACE_NAME_LABEL.to_string(), ns.to_string())].into()),
+                })
+                .collect(),
+        };
+        namespaces.into_iter().flat_map(|ns| self.operators.creators(ns, pods)).collect()
+    }
+
+    /// NR011, NR012; lowered one level, naming the custom resource, when an operator custom
+    /// resource in the input may create the pods (see [`operators`]).
     fn dead_policies_and_peers(&self, out: &mut Vec<Finding>) {
         for (p, policy) in self.policies().iter().enumerate() {
             if self.selected[p].is_empty() {
@@ -746,14 +918,18 @@ impl<'a> Context<'a> {
                     .iter()
                     .filter(|&&i| !self.selectable[i] && policy.pod_selector.matches(&self.pods()[i].labels))
                     .count();
+                let creators =
+                    if host_matches > 0 { Vec::new() } else { self.operators.creators(&policy.namespace, &policy.pod_selector) };
                 let why = if host_matches > 0 {
                     format!(
                         ": it fits {host_matches} hostNetwork pod(s), which NetworkPolicy never selects, so it restricts nothing"
                     )
+                } else if !creators.is_empty() {
+                    format!(" yet: the pods may be created later by an operator from {}", operators::describe(&creators))
                 } else {
                     String::new()
                 };
-                out.push(Finding::new(
+                let finding = Finding::new(
                     POLICY_SELECTS_NO_POD,
                     Some(&policy.namespace),
                     vec![ObjectRef::policy(policy, Some("spec.podSelector".into()))],
@@ -761,8 +937,16 @@ impl<'a> Context<'a> {
                         "podSelector {} selects no pod in namespace {}{why}",
                         policy.pod_selector, policy.namespace
                     ),
-                    "fix the podSelector to match the intended pods' labels, or delete the policy".to_string(),
-                ));
+                    if creators.is_empty() {
+                        "fix the podSelector to match the intended pods' labels, or delete the policy".to_string()
+                    } else {
+                        format!(
+                            "check that the operator's pods carry these labels (kubectl get pods -n {} -l '{}' once they run); otherwise fix the podSelector",
+                            policy.namespace, policy.pod_selector
+                        )
+                    },
+                );
+                out.push(if creators.is_empty() { finding } else { finding.lowered() });
             }
             for direction in [Direction::Ingress, Direction::Egress] {
                 let (section, peers_key) = field_names(direction);
@@ -771,16 +955,27 @@ impl<'a> Context<'a> {
                         if !self.peer_is_empty(p, policy, direction, r, k, peer) {
                             continue;
                         }
-                        out.push(Finding::new(
+                        let creators = self.peer_creators(policy, peer);
+                        let finding = Finding::new(
                             PEER_MATCHES_NOTHING,
                             Some(&policy.namespace),
                             vec![ObjectRef::policy(policy, Some(format!("spec.{section}[{r}].{peers_key}[{k}]")))],
-                            format!(
-                                "{} rule {r}, peer {k} ({peer}) matches no pod and no address: it allows nothing",
-                                section
-                            ),
-                            "fix the selectors to the labels the intended namespaces and pods carry (hostNetwork pods are never matched), or remove the peer".to_string(),
-                        ));
+                            if creators.is_empty() {
+                                format!("{section} rule {r}, peer {k} ({peer}) matches no pod and no address: it allows nothing")
+                            } else {
+                                format!(
+                                    "{section} rule {r}, peer {k} ({peer}) matches no pod yet: the pods may be created later by an \
+                                     operator from {}",
+                                    operators::describe(&creators)
+                                )
+                            },
+                            if creators.is_empty() {
+                                "fix the selectors to the labels the intended namespaces and pods carry (hostNetwork pods are never matched), or remove the peer".to_string()
+                            } else {
+                                "check that the operator's pods carry these labels once they run; otherwise fix the selectors".to_string()
+                            },
+                        );
+                        out.push(if creators.is_empty() { finding } else { finding.lowered() });
                     }
                 }
             }

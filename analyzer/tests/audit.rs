@@ -11,7 +11,7 @@
 //!   monitoring/node-agent (privileged)        DaemonSet   hostNetwork: never selected, never isolated
 //!   monitoring/node-exporter                  DaemonSet   hostNetwork: never selected, never isolated
 
-use netreach::audit::{audit, AuditReport, Finding, Severity};
+use netreach::audit::{audit, audit_with, AuditReport, Finding, Severity};
 use netreach::load::{load, Input};
 use netreach::model::EngineOptions;
 use netreach::Analysis;
@@ -278,6 +278,161 @@ fn shop_findings_by_hand() {
         ])
     );
     assert_eq!(r.findings.len(), 10);
+}
+
+// ---- fixtures/audit-real: findings worked out by hand in each fixture's header ----
+
+/// (id, severity, namespace, objects as displayed) of every finding, in report order.
+fn all(report: &AuditReport) -> Vec<(String, Severity, String, Vec<String>)> {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            (f.id.to_string(), f.severity, f.namespace.clone().unwrap_or_default(), f.objects.iter().map(|o| o.to_string()).collect())
+        })
+        .collect()
+}
+
+fn row(id: &str, severity: Severity, ns: &str, objects: &[&str]) -> (String, Severity, String, Vec<String>) {
+    (id.to_string(), severity, ns.to_string(), objects.iter().map(|o| o.to_string()).collect())
+}
+
+/// Every finding of these ids, sorted by (id, namespace, objects) for comparison.
+fn only(report: &AuditReport, ids: &[&str]) -> Vec<(String, Severity, String, Vec<String>)> {
+    let mut v: Vec<_> = all(report).into_iter().filter(|f| ids.contains(&f.0.as_str())).collect();
+    v.sort_by(|a, b| (&a.0, &a.2, &a.3).cmp(&(&b.0, &b.2, &b.3)));
+    v
+}
+
+/// The audit as `netreach audit` runs it: with the loader's skipped objects.
+fn report_with_skipped(folder: &str) -> AuditReport {
+    let loaded = load(&[Input::Path(fixtures().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
+    let skipped = loaded.report.skipped_objects.clone();
+    let analysis = Analysis::new(loaded.cluster, &EngineOptions::default());
+    audit_with(&analysis, &EngineOptions::default(), &skipped)
+}
+
+#[test]
+fn broad_rules_give_one_finding_per_rule_or_peer() {
+    use Severity::High;
+    let r = report("audit-real/broad");
+    assert_eq!(
+        only(&r, &["NR008", "NR009"]),
+        vec![
+            row("NR008", High, "app", &["NetworkPolicy app/allow-all-egress spec.egress[0]"]),
+            row("NR008", High, "app", &["NetworkPolicy app/peers spec.egress[0].to[0]"]),
+            row("NR009", High, "app", &["NetworkPolicy app/allow-all-ingress spec.ingress[0]"]),
+            row("NR009", High, "app", &["NetworkPolicy app/allow-all-ingress spec.ingress[1]"]),
+            row("NR009", High, "app", &["NetworkPolicy app/peers spec.egress[0].to[1]"]),
+        ]
+    );
+    let egress_all = of(&r, "NR008").into_iter().find(|f| f.objects[0].name == "allow-all-egress").unwrap();
+    assert!(
+        egress_all.message.contains("the whole internet included, and to every pod of every namespace"),
+        "{}",
+        egress_all.message
+    );
+    // No object (policy field) is the subject of two findings, across all checks.
+    let mut fields: Vec<String> = r.findings.iter().flat_map(|f| f.objects.iter()).filter(|o| o.field.is_some()).map(|o| o.to_string()).collect();
+    let n = fields.len();
+    fields.sort();
+    fields.dedup();
+    assert_eq!(fields.len(), n, "a field reported twice: {fields:?}");
+}
+
+#[test]
+fn weak_and_shop_report_no_field_twice() {
+    for folder in ["weak", "shop", "tiers", "audit-real/broad", "audit-real/operators", "audit-real/tiers"] {
+        let r = report_with_skipped(folder);
+        let mut fields: Vec<String> =
+            r.findings.iter().flat_map(|f| f.objects.iter()).filter(|o| o.field.is_some()).map(|o| o.to_string()).collect();
+        let n = fields.len();
+        fields.sort();
+        fields.dedup();
+        assert_eq!(fields.len(), n, "{folder}: a field reported twice");
+    }
+}
+
+#[test]
+fn tiers_default_deny_decides_nr001_to_nr004() {
+    use Severity::{Low, Medium};
+    let r = report("audit-real/tiers");
+    assert_eq!(
+        only(&r, &["NR001", "NR002", "NR003", "NR004"]),
+        vec![
+            row("NR001", Low, "guarded", &["Namespace guarded"]),
+            row("NR001", Low, "locked", &["Namespace locked"]),
+            row("NR001", Medium, "partial", &["Namespace partial"]),
+            row("NR001", Medium, "plain", &["Namespace plain"]),
+            // guarded: none, the BANP decides all egress (every namespace and 0.0.0.0/0).
+            row("NR002", Low, "locked", &["Namespace locked"]),
+            row("NR002", Low, "partial", &["Namespace partial"]),
+            row("NR002", Low, "plain", &["Namespace plain"]),
+            row("NR003", Low, "guarded", &["Pod guarded/api"]),
+            row("NR003", Low, "locked", &["Pod locked/vault"]),
+            row("NR003", Low, "partial", &["Pod partial/db"]),
+            row("NR003", Medium, "partial", &["Pod partial/web"]),
+            row("NR003", Medium, "plain", &["Pod plain/web"]),
+            row("NR004", Low, "locked", &["Pod locked/vault"]),
+            row("NR004", Low, "partial", &["Pod partial/db", "Pod partial/web"]),
+            row("NR004", Low, "plain", &["Pod plain/web"]),
+        ]
+    );
+    let message = |id: &str, ns: &str, severity: Severity| {
+        of(&r, id).into_iter().find(|f| f.namespace.as_deref() == Some(ns) && f.severity == severity).unwrap().message.clone()
+    };
+    let guarded = message("NR001", "guarded", Low);
+    assert!(guarded.contains("but BaselineAdminNetworkPolicy default (Baseline tier) denies by default"), "{guarded}");
+    assert!(guarded.contains("ingress from outside the cluster"), "{guarded}");
+    assert!(message("NR001", "locked", Low).contains("AdminNetworkPolicy lock (Admin tier)"));
+    assert!(message("NR003", "partial", Low).contains("1 of 2 pod(s) in namespace partial")
+        && message("NR003", "partial", Low).contains("ClusterNetworkPolicy db-baseline (Baseline tier)"));
+    assert!(message("NR003", "partial", Medium).starts_with("1 of 2 pod(s) in namespace partial are selected by no NetworkPolicy for Ingress: they accept"));
+}
+
+#[test]
+fn tiers_walkthrough_fixture_is_default_denied_by_the_baseline() {
+    // fixtures/tiers: the BANP denies ingress from every namespace to every namespace.
+    let r = report("tiers");
+    for f in of(&r, "NR001").into_iter().chain(of(&r, "NR003")) {
+        if f.severity == Severity::Low {
+            assert!(f.message.contains("Baseline tier"), "{}", f.message);
+        }
+    }
+}
+
+#[test]
+fn operators_lower_and_name_the_custom_resource() {
+    use Severity::{Info, Low};
+    let r = report_with_skipped("audit-real/operators");
+    assert_eq!(
+        only(&r, &["NR011", "NR012"]),
+        vec![
+            row("NR011", Low, "default", &["NetworkPolicy default/orphan spec.podSelector"]),
+            row("NR011", Info, "kafka", &["NetworkPolicy kafka/events-kafka spec.podSelector"]),
+            row("NR011", Info, "monitoring", &["NetworkPolicy monitoring/prometheus-k8s spec.podSelector"]),
+            row("NR011", Low, "monitoring", &["NetworkPolicy monitoring/wrong-instance spec.podSelector"]),
+            row("NR012", Info, "kafka", &["NetworkPolicy kafka/events-kafka spec.ingress[0].from[0]"]),
+            row("NR012", Info, "monitoring", &["NetworkPolicy monitoring/grafana spec.ingress[0].from[0]"]),
+            row("NR012", Low, "monitoring", &["NetworkPolicy monitoring/grafana spec.ingress[0].from[1]"]),
+        ]
+    );
+    let msg = |name: &str, id: &str| of(&r, id).into_iter().find(|f| f.objects[0].name == name).unwrap().message.clone();
+    assert!(msg("prometheus-k8s", "NR011").ends_with("yet: the pods may be created later by an operator from Prometheus monitoring/k8s (prometheus-operator)"));
+    assert!(msg("events-kafka", "NR011").contains("from Kafka kafka/events (Strimzi)"));
+    assert!(msg("events-kafka", "NR012").contains("from Alertmanager monitoring/main (prometheus-operator)"));
+    // Without the skipped objects (audit()), nothing is lowered.
+    let plain = report("audit-real/operators");
+    assert!(of(&plain, "NR011").iter().chain(of(&plain, "NR012").iter()).all(|f| f.severity == Low));
+}
+
+#[test]
+fn info_findings_are_counted_and_fail_only_at_info() {
+    let out = netreach(&["audit", "--fail-on", "low", fixtures().join("audit-real/operators").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1)); // Low findings remain
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("10 finding(s): 0 high, 1 medium, 5 low, 4 info"), "{text}");
+    assert!(text.contains("INFO   NR011"), "{text}");
 }
 
 // ---- through the binary ----

@@ -34,6 +34,10 @@ impl ClassView {
         &self.members[class]
     }
 
+    pub fn class_count(&self) -> usize {
+        self.members.len()
+    }
+
     pub fn pod_classes(&self) -> impl Iterator<Item = usize> + '_ {
         self.pod_classes.iter().copied()
     }

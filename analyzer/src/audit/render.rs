@@ -30,8 +30,12 @@ fn summary(report: &AuditReport) -> String {
     if report.findings.is_empty() {
         return "no findings".to_string();
     }
+    let info = match report.count(Severity::Info) {
+        0 => String::new(),
+        n => format!(", {n} info"),
+    };
     format!(
-        "{} finding(s): {} high, {} medium, {} low",
+        "{} finding(s): {} high, {} medium, {} low{info}",
         report.findings.len(),
         report.count(Severity::High),
         report.count(Severity::Medium),

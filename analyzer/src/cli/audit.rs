@@ -20,8 +20,8 @@ pub struct AuditArgs {
 }
 
 pub fn run(args: AuditArgs) -> Outcome {
-    let (analysis, _) = args.input.analyze().map_err(|e| e.to_string())?;
-    let report = audit::audit(&analysis, &args.input.engine_options());
+    let (analysis, _, loaded) = args.input.analyze_with_report().map_err(|e| e.to_string())?;
+    let report = audit::audit_with(&analysis, &args.input.engine_options(), &loaded.skipped_objects);
     let mut out = stdout();
     finish_output(audit::write_audit(&report, args.output, &mut out).and_then(|_| out.flush()))?;
     Ok(match args.fail_on {

@@ -131,6 +131,11 @@ impl InputArgs {
     /// Loads the inputs (files, or a live cluster with `--cluster/--context/--kubeconfig`),
     /// prints warnings and notes on stderr, and runs the engine.
     pub fn analyze(&self) -> Result<(Analysis, PhaseTimes), InputError> {
+        self.analyze_with_report().map(|(analysis, times, _)| (analysis, times))
+    }
+
+    /// [`InputArgs::analyze`], keeping the loader's report (the audit reads its skipped objects).
+    pub fn analyze_with_report(&self) -> Result<(Analysis, PhaseTimes, load::LoadReport), InputError> {
         let started = Instant::now();
         let loaded = if self.live.is_live() {
             let read = self.live.read(self.quiet)?;
@@ -153,7 +158,7 @@ impl InputArgs {
         }
         let started = Instant::now();
         let analysis = Analysis::new(loaded.cluster, &self.engine_options());
-        Ok((analysis, PhaseTimes { load: load_time, engine: started.elapsed() }))
+        Ok((analysis, PhaseTimes { load: load_time, engine: started.elapsed() }, loaded.report))
     }
 }
 

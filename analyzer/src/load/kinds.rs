@@ -62,6 +62,8 @@ pub(super) fn note_unread(api_version: &str, kind: &str, raw: &RawObject, report
         });
     }
     *report.skipped.entry(format!("{kind} ({api_version})")).or_default() += 1;
+    let (_, namespace, name) = super::convert::identity(&raw.value);
+    report.skipped_objects.push(super::SkippedObject { api_version: api_version.into(), kind: kind.into(), namespace, name });
     if let Some((_, _, hint)) = BUILD_FILES.iter().find(|(g, k, _)| *g == group && *k == kind) {
         report.warnings.push(format!("{}: {kind} is {hint}", raw.origin));
     }

@@ -124,6 +124,9 @@ pub struct LoadReport {
     pub objects: usize,
     /// Objects of kinds netreach does not evaluate, by `Kind (apiVersion)`.
     pub skipped: BTreeMap<String, usize>,
+    /// The same skipped objects one by one, in input order, for checks that name them (the
+    /// audit names operator custom resources that will create pods).
+    pub skipped_objects: Vec<SkippedObject>,
     /// Documents without a `kind` (not Kubernetes objects), with the first one's location.
     pub not_objects: usize,
     pub first_not_object: Option<String>,
@@ -138,6 +141,17 @@ pub struct LoadReport {
     /// Policies the answers leave out (kinds not evaluated), one line per kind: shown even
     /// with `-q`, since every answer is incomplete without them.
     pub unevaluated: Vec<String>,
+}
+
+/// An object of a kind netreach does not evaluate: its identity only.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SkippedObject {
+    pub api_version: String,
+    pub kind: String,
+    /// `metadata.namespace`, `default` when absent (for cluster-scoped kinds too: netreach
+    /// does not know which unknown kinds are cluster-scoped).
+    pub namespace: String,
+    pub name: String,
 }
 
 impl LoadReport {

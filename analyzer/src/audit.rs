@@ -305,6 +305,8 @@ pub struct AuditReport {
     pub findings: Vec<Finding>,
     /// Namespaces with at least one pod, by name.
     pub segmentation: Vec<NamespaceScore>,
+    /// Policies the findings were computed without (kinds not evaluated yet).
+    pub unevaluated_policies: Vec<netreach_model::UnevaluatedPolicy>,
 }
 
 impl AuditReport {
@@ -354,8 +356,33 @@ pub fn audit_with(analysis: &Analysis, options: &EngineOptions, skipped: &[Skipp
     ctx.misplaced_excepts(&mut findings);
     ctx.tier_rules(&mut findings);
     findings.extend(crate::mesh::audit_findings(analysis));
+    caveat_unevaluated(&mut findings, &analysis.cluster.unevaluated_policies);
     sort_findings(&mut findings);
-    AuditReport { findings, segmentation: ctx.segmentation() }
+    AuditReport { findings, segmentation: ctx.segmentation(), unevaluated_policies: analysis.cluster.unevaluated_policies.clone() }
+}
+
+/// Findings that say traffic is open can be falsified by a policy netreach does not evaluate
+/// (a CiliumNetworkPolicy may deny what NetworkPolicy leaves open): their message says so when
+/// such a policy is in their namespace or cluster-wide.
+fn caveat_unevaluated(findings: &mut [Finding], unevaluated: &[netreach_model::UnevaluatedPolicy]) {
+    const OPEN_TRAFFIC: &[&str] = &["NR001", "NR002", "NR003", "NR004", "NR007", "NR008", "NR009", "NR010"];
+    if unevaluated.is_empty() {
+        return;
+    }
+    for finding in findings.iter_mut().filter(|f| OPEN_TRAFFIC.contains(&f.id)) {
+        let applying: std::collections::BTreeSet<&str> = unevaluated
+            .iter()
+            .filter(|p| p.namespace.is_none() || p.namespace.as_deref() == finding.namespace.as_deref() || finding.namespace.is_none())
+            .map(|p| p.kind.as_str())
+            .collect();
+        if !applying.is_empty() {
+            let kinds: Vec<&str> = applying.into_iter().collect();
+            finding.message.push_str(&format!(
+                " (unverified: {} object(s) netreach does not evaluate apply here and may deny this traffic)",
+                kinds.join(", ")
+            ));
+        }
+    }
 }
 
 /// Peers that are written the same (in the same namespace, for selectors scoped to it) match

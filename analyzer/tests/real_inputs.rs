@@ -131,3 +131,16 @@ fn empty_inputs_are_errors_with_a_hint() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no Kubernetes object in the input (1 file(s) read)"), "{}", stderr(&out));
 }
+
+#[test]
+fn audit_findings_an_unevaluated_policy_could_falsify_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let cnp = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: l3, namespace: demo}\nspec: {endpointSelector: {}, ingress: []}\n";
+    let file = write(dir.path(), "all.yaml", &format!("{POD}---\n{cnp}"));
+    let out = netreach(&["audit", file.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["unevaluatedPolicies"][0]["kind"], "CiliumNetworkPolicy");
+    let nr001 = json["findings"].as_array().unwrap().iter().find(|f| f["id"] == "NR001").expect("demo has no default deny");
+    assert!(nr001["message"].as_str().unwrap().contains("unverified: CiliumNetworkPolicy object(s) netreach does not evaluate apply here"), "{nr001}");
+}

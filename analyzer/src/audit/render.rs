@@ -158,6 +158,7 @@ struct JsonScore<'a> {
 #[serde(rename_all = "camelCase")]
 struct JsonReport<'a> {
     schema_version: u32,
+    unevaluated_policies: serde_json::Value,
     findings: &'a [Finding],
     segmentation: Vec<JsonScore<'a>>,
 }
@@ -165,6 +166,7 @@ struct JsonReport<'a> {
 fn write_json(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     let doc = JsonReport {
         schema_version: 1,
+        unevaluated_policies: crate::render::unevaluated_policies_json(&report.unevaluated_policies),
         findings: &report.findings,
         segmentation: report
             .segmentation

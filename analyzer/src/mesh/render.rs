@@ -158,7 +158,7 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     }
     writeln!(out)?;
     writeln!(out, "findings")?;
-    write_audit(&AuditReport { findings: r.findings.clone(), segmentation: Vec::new() }, AuditFormat::Text, out)
+    write_audit(&AuditReport { findings: r.findings.clone(), segmentation: Vec::new(), unevaluated_policies: Vec::new() }, AuditFormat::Text, out)
 }
 
 

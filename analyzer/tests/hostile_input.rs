@@ -130,3 +130,19 @@ fn invariants_with_huge_hops_are_refused() {
     let out = netreach(&["check", "--invariants", file.to_str().unwrap(), "shop"]);
     assert_usage_or_input_error(&out, &["maxReach.hops", "between 1 and 1000"]);
 }
+
+#[test]
+fn fuzz_regressions_end_quickly_without_a_crash() {
+    let dir = fixtures().parent().unwrap().join("fuzz/regressions");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+            .args(["connectivity", "-", "-o", "summary"])
+            .stdin(std::fs::File::open(&path).unwrap())
+            .output()
+            .unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 2)), "{}: {:?} {}", path.display(), out.status, stderr(&out));
+        assert!(started.elapsed() < Duration::from_secs(10), "{}: {:?}", path.display(), started.elapsed());
+    }
+}

@@ -307,6 +307,8 @@ pub struct AuditReport {
     pub segmentation: Vec<NamespaceScore>,
     /// Policies the findings were computed without (kinds not evaluated yet).
     pub unevaluated_policies: Vec<netreach_model::UnevaluatedPolicy>,
+    /// Invalid documents left out (`--skip-invalid`).
+    pub incomplete: Vec<String>,
 }
 
 impl AuditReport {
@@ -358,7 +360,12 @@ pub fn audit_with(analysis: &Analysis, options: &EngineOptions, skipped: &[Skipp
     findings.extend(crate::mesh::audit_findings(analysis));
     caveat_unevaluated(&mut findings, &analysis.cluster.unevaluated_policies);
     sort_findings(&mut findings);
-    AuditReport { findings, segmentation: ctx.segmentation(), unevaluated_policies: analysis.cluster.unevaluated_policies.clone() }
+    AuditReport {
+        findings,
+        segmentation: ctx.segmentation(),
+        unevaluated_policies: analysis.cluster.unevaluated_policies.clone(),
+        incomplete: analysis.cluster.skipped_invalid.clone(),
+    }
 }
 
 /// Findings that say traffic is open can be falsified by a policy netreach does not evaluate

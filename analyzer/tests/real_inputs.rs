@@ -144,3 +144,33 @@ fn audit_findings_an_unevaluated_policy_could_falsify_say_so() {
     let nr001 = json["findings"].as_array().unwrap().iter().find(|f| f["id"] == "NR001").expect("demo has no default deny");
     assert!(nr001["message"].as_str().unwrap().contains("unverified: CiliumNetworkPolicy object(s) netreach does not evaluate apply here"), "{nr001}");
 }
+
+#[test]
+fn skip_invalid_analyzes_the_rest_and_every_output_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.yaml", POD);
+    write(dir.path(), "b.yaml", &POD.replace("name: a,", "name: b,").replace("image: nginx", "image: nginx, ports: [{containerPort: 0}]"));
+    write(dir.path(), "c.yaml", "kind: [\n");
+    let path = dir.path().to_str().unwrap();
+    let out = netreach(&["connectivity", path, "--skip-invalid"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("warning: left out (--skip-invalid): ") && err.contains("c.yaml: invalid YAML"), "{err}");
+    assert!(err.contains("b.yaml: document 1: Pod demo/b: field spec.containers[0].ports[0].containerPort"), "{err}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Incomplete: this answer leaves out 2 invalid document(s) left out (--skip-invalid)"), "{text}");
+    let out = netreach(&["connectivity", path, "--skip-invalid", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["incomplete"].as_array().unwrap().len(), 2);
+    let pods: Vec<&str> = json["nodes"].as_array().unwrap().iter().filter(|n| n["kind"] == "Pod").map(|n| n["name"].as_str().unwrap()).collect();
+    assert_eq!(pods, ["a"]);
+    let out = netreach(&["connectivity", path, "--skip-invalid", "-o", "summary"]);
+    assert!(String::from_utf8(out.stdout).unwrap().contains("Incomplete:"));
+    let out = netreach(&["audit", path, "--skip-invalid", "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["incomplete"].as_array().unwrap().len(), 2);
+    // Without it, both are errors.
+    let out = netreach(&["connectivity", path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr(&out).lines().count(), 2);
+}

@@ -25,6 +25,9 @@ pub struct Cluster {
     /// Policy objects of kinds the engine does not evaluate (Cilium, Calico, Antrea, Istio
     /// authorization, …): every answer is computed without them, and says so.
     pub unevaluated_policies: Vec<UnevaluatedPolicy>,
+    /// Invalid documents a loader left out on request (`--skip-invalid`), each with its error:
+    /// every answer is computed without them, and says so.
+    pub skipped_invalid: Vec<String>,
 }
 
 /// A policy object the engine does not evaluate, named as it was read.

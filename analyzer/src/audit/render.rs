@@ -159,6 +159,7 @@ struct JsonScore<'a> {
 struct JsonReport<'a> {
     schema_version: u32,
     unevaluated_policies: serde_json::Value,
+    incomplete: &'a [String],
     findings: &'a [Finding],
     segmentation: Vec<JsonScore<'a>>,
 }
@@ -167,6 +168,7 @@ fn write_json(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     let doc = JsonReport {
         schema_version: 1,
         unevaluated_policies: crate::render::unevaluated_policies_json(&report.unevaluated_policies),
+        incomplete: &report.incomplete,
         findings: &report.findings,
         segmentation: report
             .segmentation

@@ -72,11 +72,16 @@ pub struct ReadArgs {
     /// warning, as kubectl apply does); with `check`, invariants that cannot be evaluated fail.
     #[arg(long)]
     pub strict: bool,
+
+    /// Analyze what is valid: each invalid file or document is a warning, and every output says
+    /// the answer leaves it out (default: any invalid document is an error, exit 2).
+    #[arg(long)]
+    pub skip_invalid: bool,
 }
 
 impl ReadArgs {
     pub fn options(&self) -> load::LoadOptions {
-        load::LoadOptions { max_file_bytes: self.max_input_size, strict: self.strict }
+        load::LoadOptions { max_file_bytes: self.max_input_size, strict: self.strict, skip_invalid: self.skip_invalid }
     }
 }
 

@@ -352,7 +352,12 @@ pub fn check(analysis: &crate::Analysis, file: &str, invariants: &[Invariant], l
         })?;
         evaluations.push(eval);
     }
-    Ok(Report { file: file.to_string(), evaluations, unevaluated_policies: analysis.cluster.unevaluated_policies.clone() })
+    Ok(Report {
+        file: file.to_string(),
+        evaluations,
+        unevaluated_policies: analysis.cluster.unevaluated_policies.clone(),
+        incomplete: analysis.cluster.skipped_invalid.clone(),
+    })
 }
 
 /// Reads an invariants file from disk.

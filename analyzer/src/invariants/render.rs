@@ -20,6 +20,8 @@ pub struct Report {
     pub evaluations: Vec<Evaluation>,
     /// Policies the cluster holds that were not evaluated: a pass may be wrong.
     pub unevaluated_policies: Vec<netreach_model::UnevaluatedPolicy>,
+    /// Invalid documents left out (`--skip-invalid`): a pass may be wrong.
+    pub incomplete: Vec<String>,
 }
 
 impl Report {
@@ -161,6 +163,7 @@ pub fn write_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         "schemaVersion": 1,
         "file": report.file,
         "unevaluatedPolicies": crate::render::unevaluated_policies_json(&report.unevaluated_policies),
+        "incomplete": report.incomplete,
         "summary": {
             "invariants": report.evaluations.len(),
             "passed": report.passed(),

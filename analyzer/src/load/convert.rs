@@ -259,7 +259,8 @@ impl Build<'_> {
     }
 }
 
-pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: &super::LoadOptions) -> Result<Cluster, Vec<LoadError>> {
+/// The cluster of every valid object, and the errors of the invalid ones.
+pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: &super::LoadOptions) -> (Cluster, Vec<LoadError>) {
     let mut errors: Vec<LoadError> = Vec::new();
     let objects = drop_redefined(objects, report, options.strict, &mut errors);
     let mut build = Build { cluster: Cluster::default(), controllers: Vec::new(), live: Vec::new(), report };
@@ -351,11 +352,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: 
     cluster.cluster_policies.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
     cluster.mesh.peer_authentications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.unevaluated_policies.sort();
-    if errors.is_empty() {
-        Ok(cluster)
-    } else {
-        Err(errors)
-    }
+    (cluster, errors)
 }
 
 fn labels_of(meta: &ObjectMeta) -> Labels {

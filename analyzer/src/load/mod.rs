@@ -75,6 +75,9 @@ pub struct LoadOptions {
     /// The same object defined twice is an error (default: the later one wins, with a warning,
     /// as `kubectl apply` would do).
     pub strict: bool,
+    /// Analyze what is valid: each invalid file or document becomes a warning and is listed in
+    /// `Cluster::skipped_invalid`, which every output reports.
+    pub skip_invalid: bool,
 }
 
 /// 1 GiB: a kubectl export of 150,000 pods is well below it.
@@ -82,7 +85,7 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { max_file_bytes: DEFAULT_MAX_FILE_BYTES, strict: false }
+        LoadOptions { max_file_bytes: DEFAULT_MAX_FILE_BYTES, strict: false, skip_invalid: false }
     }
 }
 
@@ -254,17 +257,19 @@ fn build(objects: Vec<documents::RawObject>, mut stats: documents::ReadStats, op
         ..Default::default()
     };
     let mut errors = std::mem::take(&mut stats.errors);
-    match convert::build_cluster(objects, &mut report, options) {
-        Ok(cluster) if errors.is_empty() => {
-            kinds::warn_unevaluated(&cluster, &mut report);
-            Ok(LoadedCluster { cluster, report })
+    let (mut cluster, invalid) = convert::build_cluster(objects, &mut report, options);
+    errors.extend(invalid);
+    if !errors.is_empty() {
+        if !options.skip_invalid {
+            return Err(LoadError::from_all(errors));
         }
-        Ok(_) => Err(LoadError::from_all(errors)),
-        Err(invalid) => {
-            errors.extend(invalid);
-            Err(LoadError::from_all(errors))
+        cluster.skipped_invalid = errors.iter().map(ToString::to_string).collect();
+        for e in &cluster.skipped_invalid {
+            report.warnings.push(format!("left out (--skip-invalid): {e}"));
         }
     }
+    kinds::warn_unevaluated(&cluster, &mut report);
+    Ok(LoadedCluster { cluster, report })
 }
 
 /// What [`load_what_if`] did to the base objects, as `Kind namespace/name` (`Kind name` for

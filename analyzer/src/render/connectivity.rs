@@ -103,8 +103,9 @@ fn write_json(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
     let last_shown = shown.as_ref().map_or(reach.endpoint_count(), |s| s.iter().rposition(|&x| x).map_or(0, |i| i + 1));
     writeln!(
         out,
-        "{{\n  \"schemaVersion\": 1,\n  \"unevaluatedPolicies\": {},\n  \"nodes\": [",
-        super::unevaluated_policies_json(&analysis.cluster.unevaluated_policies)
+        "{{\n  \"schemaVersion\": 1,\n  \"unevaluatedPolicies\": {},\n  \"incomplete\": {},\n  \"nodes\": [",
+        super::unevaluated_policies_json(&analysis.cluster.unevaluated_policies),
+        super::incomplete_json(&analysis.cluster)
     )?;
     for i in 0..reach.endpoint_count() {
         if shown.as_ref().is_some_and(|s| !s[i]) {
@@ -188,6 +189,9 @@ fn write_text(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
     if filter.is_active() {
         writeln!(out, "Filtered by {}.", filter.description())?;
     }
+    if let Some(line) = super::incompleteness(&analysis.cluster) {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
 }
 
@@ -224,5 +228,9 @@ fn write_md(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write)
             return Ok(());
         }
         writeln!(out, "| `{}` | `{}` | {} |", names[src], names[dst], ports)
-    })
+    })?;
+    if let Some(line) = super::incompleteness(&analysis.cluster) {
+        writeln!(out, "\n{line}")?;
+    }
+    Ok(())
 }

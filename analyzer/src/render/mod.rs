@@ -9,6 +9,24 @@ pub use connectivity::{allowed_json, write_connectivity, Allowed};
 pub use connectivity::{write_connectivity_filtered, write_filtered_counts};
 pub use summary::{peak_rss_bytes, write_summary, PhaseTimes};
 
+/// One line for readable outputs when the answer leaves something out: invalid documents
+/// (`--skip-invalid`) or policies of kinds not evaluated.
+pub fn incompleteness(cluster: &netreach_model::Cluster) -> Option<String> {
+    let mut parts = Vec::new();
+    if !cluster.skipped_invalid.is_empty() {
+        parts.push(format!("{} invalid document(s) left out (--skip-invalid)", cluster.skipped_invalid.len()));
+    }
+    if !cluster.unevaluated_policies.is_empty() {
+        parts.push(format!("{} policy object(s) of kinds netreach does not evaluate", cluster.unevaluated_policies.len()));
+    }
+    (!parts.is_empty()).then(|| format!("Incomplete: this answer leaves out {} (see the warnings).", parts.join(" and ")))
+}
+
+/// `incomplete`, in every JSON output: the invalid documents `--skip-invalid` left out.
+pub fn incomplete_json(cluster: &netreach_model::Cluster) -> serde_json::Value {
+    serde_json::json!(cluster.skipped_invalid)
+}
+
 /// `unevaluatedPolicies`, in every JSON output: the policy objects the answer was computed
 /// without (kinds netreach does not evaluate yet), so a script never mistakes it for complete.
 pub fn unevaluated_policies_json(policies: &[netreach_model::UnevaluatedPolicy]) -> serde_json::Value {

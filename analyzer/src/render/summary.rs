@@ -60,5 +60,8 @@ pub fn write_summary(analysis: &Analysis, times: &PhaseTimes, out: &mut dyn Writ
     for (key, value) in rows {
         writeln!(out, "{:<20} {value}", format!("{key}:"))?;
     }
+    if let Some(line) = super::incompleteness(cluster) {
+        writeln!(out, "{line}")?;
+    }
     Ok(())
 }

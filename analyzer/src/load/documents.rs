@@ -233,4 +233,15 @@ mod tests {
         assert_eq!(v["j"], 0);
         assert_eq!(v["k"], -15);
     }
+
+    /// libyaml, and so kubectl, take a tab that starts a line inside a flow collection as
+    /// separation (vendor/granit-parser/PATCHES.md); in block context it still cannot indent.
+    #[test]
+    fn tabs_separate_flow_entries() {
+        let v = values("kind: X\nspec:\n  args: [\n\t\"--a\",\n\t\"--b\"\n    ]\n");
+        assert_eq!(v["spec"]["args"], serde_json::json!(["--a", "--b"]));
+        let mut objects = Vec::new();
+        let error = parse_text("t.yaml", "kind: X\nspec:\n\targs: 1\n", Some(false), &mut objects, &mut ReadStats::default());
+        assert!(error.is_err());
+    }
 }

@@ -84,7 +84,8 @@ fn query_text(args: &CanArgs) -> String {
 
 fn write_side(analysis: &Analysis, side: &SideVerdict, endpoint: usize, md: bool, out: &mut dyn Write) -> std::io::Result<()> {
     let dir = if side.direction == netreach_model::Direction::Egress { "egress of" } else { "ingress of" };
-    let (bullet, indent) = if md { ("- ", "  - ") } else { ("", "    ") };
+    // Every line of a side is indented (text) or bulleted (Markdown), tier lines included.
+    let (bullet, indent) = if md { ("- ", "  - ") } else { ("  ", "    ") };
     let name = analysis.display_name(endpoint);
     for t in &side.tiers {
         writeln!(out, "{bullet}{dir} {name}: {t}")?;
@@ -140,13 +141,7 @@ fn write_text(
             writeln!(out, "{}note: {note}", if md { "- " } else { "  " })?;
         }
         if v.src != v.dst {
-            if !md {
-                write!(out, "  ")?;
-            }
             write_side(analysis, &v.egress, v.src, md, out)?;
-            if !md {
-                write!(out, "  ")?;
-            }
             write_side(analysis, &v.ingress, v.dst, md, out)?;
         }
     }

@@ -11,22 +11,98 @@ use netreach_model::{
 use serde::Deserialize;
 use serde_json::Value;
 
+/// A label selector that refuses unknown fields, unlike k8s-openapi's: `namespaces:
+/// {namespaceSelector: …}` — the peer shape before network-policy-api #196 — must be an error,
+/// not silently `namespaces: {}` (every namespace).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SelectorWire {
+    #[serde(rename = "matchLabels")]
+    match_labels: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(rename = "matchExpressions")]
+    match_expressions: Option<Vec<RequirementWire>>,
+    /// The `namespaces` peer before network-policy-api #196 (v1alpha1 of 2023) was
+    /// `{namespaceSelector, sameLabels, notSameLabels}`; manifests of that time still exist.
+    #[serde(rename = "namespaceSelector")]
+    legacy_namespace_selector: Option<Box<SelectorWire>>,
+    #[serde(rename = "sameLabels")]
+    legacy_same_labels: Option<Vec<String>>,
+    #[serde(rename = "notSameLabels")]
+    legacy_not_same_labels: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequirementWire {
+    key: String,
+    operator: String,
+    values: Option<Vec<String>>,
+}
+
+impl SelectorWire {
+    /// The selector of a `namespaces` peer: the current shape, or the pre-#196 one
+    /// (`namespaceSelector`), read the same with a warning.
+    fn namespaces_peer(&self, at: &At, field: &str, warnings: &mut Vec<String>) -> Result<K8sSelector, LoadError> {
+        if self.legacy_same_labels.is_some() || self.legacy_not_same_labels.is_some() {
+            return Err(at.err(field, "sameLabels/notSameLabels were removed from the API (network-policy-api #196) and cannot be evaluated"));
+        }
+        match &self.legacy_namespace_selector {
+            None => Ok(self.k8s()),
+            Some(_) if self.match_labels.is_some() || self.match_expressions.is_some() => {
+                Err(at.err(format!("{field}.namespaceSelector"), "unknown field next to matchLabels/matchExpressions"))
+            }
+            Some(legacy) => {
+                warnings.push(format!(
+                    "{}: {}: field {field}: `namespaces: {{namespaceSelector: …}}` is the peer shape before network-policy-api #196; read as `namespaces: …` (the same namespaces): update the manifest",
+                    at.origin, at.object
+                ));
+                legacy.strict(at, &format!("{field}.namespaceSelector"))
+            }
+        }
+    }
+
+    /// The selector where only `matchLabels`/`matchExpressions` may be written.
+    fn strict(&self, at: &At, field: &str) -> Result<K8sSelector, LoadError> {
+        let legacy = [
+            ("namespaceSelector", self.legacy_namespace_selector.is_some()),
+            ("sameLabels", self.legacy_same_labels.is_some()),
+            ("notSameLabels", self.legacy_not_same_labels.is_some()),
+        ];
+        match legacy.iter().find(|(_, set)| *set) {
+            Some((name, _)) => Err(at.err(format!("{field}.{name}"), format!("unknown field `{name}`, expected `matchLabels` or `matchExpressions`"))),
+            None => Ok(self.k8s()),
+        }
+    }
+
+    fn k8s(&self) -> K8sSelector {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+        K8sSelector {
+            match_labels: self.match_labels.clone(),
+            match_expressions: self.match_expressions.as_ref().map(|list| {
+                list.iter()
+                    .map(|r| LabelSelectorRequirement { key: r.key.clone(), operator: r.operator.clone(), values: r.values.clone() })
+                    .collect()
+            }),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NamespacedPod {
     #[serde(rename = "namespaceSelector", default)]
-    namespace_selector: K8sSelector,
+    namespace_selector: SelectorWire,
     #[serde(rename = "podSelector", default)]
-    pod_selector: K8sSelector,
+    pod_selector: SelectorWire,
 }
 
 /// Subject and every kind of peer share one shape; which fields are allowed depends on where.
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct Selection {
-    namespaces: Option<K8sSelector>,
+    namespaces: Option<SelectorWire>,
     pods: Option<NamespacedPod>,
-    nodes: Option<K8sSelector>,
+    nodes: Option<SelectorWire>,
     networks: Option<Vec<String>>,
     #[serde(rename = "domainNames")]
     domain_names: Option<Vec<String>>,
@@ -131,12 +207,12 @@ fn subject(s: &Selection, at: &At) -> Result<ClusterSubject, LoadError> {
     let set = [s.namespaces.is_some(), s.pods.is_some(), s.nodes.is_some(), s.networks.is_some(), s.domain_names.is_some()];
     one_of(at, "spec.subject", set.iter().filter(|b| **b).count())?;
     if let Some(ns) = &s.namespaces {
-        return Ok(ClusterSubject::Namespaces(convert_selector(ns, at, "spec.subject.namespaces")?));
+        return Ok(ClusterSubject::Namespaces(convert_selector(&ns.strict(at, "spec.subject.namespaces")?, at, "spec.subject.namespaces")?));
     }
     match &s.pods {
         Some(p) => Ok(ClusterSubject::Pods {
-            namespace_selector: convert_selector(&p.namespace_selector, at, "spec.subject.pods.namespaceSelector")?,
-            pod_selector: convert_selector(&p.pod_selector, at, "spec.subject.pods.podSelector")?,
+            namespace_selector: convert_selector(&p.namespace_selector.strict(at, "spec.subject.pods.namespaceSelector")?, at, "spec.subject.pods.namespaceSelector")?,
+            pod_selector: convert_selector(&p.pod_selector.strict(at, "spec.subject.pods.podSelector")?, at, "spec.subject.pods.podSelector")?,
         }),
         None => Err(at.err("spec.subject", "only namespaces or pods can select a subject")),
     }
@@ -149,16 +225,24 @@ fn peer(s: &Selection, at: &At, field: &str, egress: bool, warnings: &mut Vec<St
         return Err(at.err(field, "ingress peers are namespaces or pods only"));
     }
     if let Some(ns) = &s.namespaces {
-        return Ok(ClusterPeer::Namespaces(convert_selector(ns, at, &format!("{field}.namespaces"))?));
+        let f = format!("{field}.namespaces");
+        return Ok(ClusterPeer::Namespaces(convert_selector(&ns.namespaces_peer(at, &f, warnings)?, at, &f)?));
     }
     if let Some(p) = &s.pods {
         return Ok(ClusterPeer::Pods {
-            namespace_selector: convert_selector(&p.namespace_selector, at, &format!("{field}.pods.namespaceSelector"))?,
-            pod_selector: convert_selector(&p.pod_selector, at, &format!("{field}.pods.podSelector"))?,
+            namespace_selector: {
+                let f = format!("{field}.pods.namespaceSelector");
+                convert_selector(&p.namespace_selector.strict(at, &f)?, at, &f)?
+            },
+            pod_selector: {
+                let f = format!("{field}.pods.podSelector");
+                convert_selector(&p.pod_selector.strict(at, &f)?, at, &f)?
+            },
         });
     }
     if let Some(nodes) = &s.nodes {
-        return Ok(ClusterPeer::Nodes(convert_selector(nodes, at, &format!("{field}.nodes"))?));
+        let f = format!("{field}.nodes");
+        return Ok(ClusterPeer::Nodes(convert_selector(&nodes.strict(at, &f)?, at, &f)?));
     }
     if let Some(networks) = &s.networks {
         let blocks = networks

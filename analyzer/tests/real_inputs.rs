@@ -174,3 +174,17 @@ fn skip_invalid_analyzes_the_rest_and_every_output_says_so() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr(&out).lines().count(), 2);
 }
+
+#[test]
+fn unknown_fields_are_named_as_written() {
+    let typo = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: demo}\nspec: {containers: [{name: c, ports: [{containerport: 80}]}]}\n";
+    let e = load_str("typo.yaml", typo).err().unwrap().to_string();
+    assert_eq!(
+        e,
+        "typo.yaml: document 1: Pod demo/a: field spec.containers[0].ports[0].containerport: unknown field `containerport`: did you mean `containerPort`? (kubectl's strict field validation rejects it; without it, 0 is not a valid port (1-65535))"
+    );
+    // An unknown field that breaks nothing is a warning (it may be newer than this netreach).
+    let extra = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: demo}\nspec: {containers: [{name: c, imagePullPolicyy: Always}]}\n";
+    let loaded = load_str("extra.yaml", extra).unwrap();
+    assert!(loaded.report.warnings.iter().any(|w| w.contains("field spec.containers[0].imagePullPolicyy: unknown field, ignored")), "{:?}", loaded.report.warnings);
+}

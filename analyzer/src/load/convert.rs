@@ -29,6 +29,8 @@ pub(super) fn is_cluster_scoped(kind: &str) -> bool {
 pub(super) struct At<'a> {
     pub(super) origin: &'a Origin,
     pub(super) object: String,
+    /// Fields of the object that no typed field took, as written (`spec.containers[0].ports[0].containerport`).
+    pub(super) unknown: std::cell::RefCell<Vec<String>>,
 }
 
 impl At<'_> {
@@ -58,8 +60,31 @@ struct LivePod {
     owner: Option<(String, String)>,
 }
 
+/// An unknown field's path in our notation: `spec.containers[0].ports[0].containerport`.
+fn field_path(path: &serde_ignored::Path) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => {
+            let parent = field_path(parent);
+            if parent.is_empty() { key.clone() } else { format!("{parent}.{key}") }
+        }
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => field_path(parent),
+    }
+}
+
 pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value, at: &At) -> Result<T, LoadError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    let mut unknown = Vec::new();
+    let result = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut |path: serde_ignored::Path| {
+        let field = field_path(&path);
+        // Wire types of CRDs declare only what is read: the top-level envelope is known.
+        if !matches!(field.as_str(), "apiVersion" | "kind" | "metadata" | "status") {
+            unknown.push(field);
+        }
+    }));
+    at.unknown.borrow_mut().extend(unknown);
+    result.map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "(object)".to_string() } else { path };
         let mut message = e.into_inner().to_string();
@@ -162,6 +187,37 @@ fn drop_redefined(objects: Vec<RawObject>, report: &mut LoadReport, strict: bool
         .collect()
 }
 
+/// An object whose conversion failed and that has unknown fields: when a field is missing
+/// because its name was mistyped (`containerport` for `containerPort`, which then reads as 0),
+/// the error names the field as the user wrote it, as kubectl's strict validation does.
+fn blame_unknown_field(error: LoadError, unknown: &[String]) -> LoadError {
+    let LoadError::Invalid { origin, object, field, message } = error else { return error };
+    let (parent, name) = field.rsplit_once('.').unwrap_or(("", field.as_str()));
+    let near = |candidate: &str| {
+        let (p, n) = candidate.rsplit_once('.').unwrap_or(("", candidate));
+        let normal = |s: &str| s.to_ascii_lowercase().replace(['-', '_'], "");
+        p == parent && normal(n) == normal(name)
+    };
+    match unknown.iter().find(|u| near(u)) {
+        Some(written) => {
+            let written_name = written.rsplit_once('.').map_or(written.as_str(), |(_, n)| n);
+            LoadError::Invalid {
+                origin,
+                object,
+                field: written.clone(),
+                message: format!("unknown field `{written_name}`: did you mean `{name}`? (kubectl's strict field validation rejects it; without it, {message})"),
+            }
+        }
+        None if !unknown.is_empty() => LoadError::Invalid {
+            origin,
+            object,
+            field,
+            message: format!("{message} (the object also has unknown field(s), ignored: {})", unknown.join(", ")),
+        },
+        None => LoadError::Invalid { origin, object, field, message },
+    }
+}
+
 /// The state of one conversion: what was built so far.
 struct Build<'r> {
     cluster: Cluster,
@@ -172,7 +228,7 @@ struct Build<'r> {
 
 impl Build<'_> {
     /// Converts one object into the cluster, or says what is wrong with it.
-    fn read(&mut self, mut raw: RawObject) -> Result<(), LoadError> {
+    fn read(&mut self, raw: RawObject) -> Result<(), LoadError> {
         let report = &mut *self.report;
         let cluster = &mut self.cluster;
         let api_version = str_field(&raw.value, "/apiVersion").unwrap_or("").to_string();
@@ -184,7 +240,7 @@ impl Build<'_> {
         let name_value = raw.value.pointer("/metadata/name").cloned().unwrap_or(Value::Null);
         let name = name_value.as_str().unwrap_or("").to_string();
         let object = if cluster_scoped { format!("{kind} {name}") } else { format!("{kind} {namespace}/{name}") };
-        let at = At { origin: &raw.origin, object };
+        let at = At { origin: &raw.origin, object, unknown: Default::default() };
         if let Some(hint) = quote_hint(&name_value) {
             return Err(at.err("metadata.name", hint));
         }
@@ -194,41 +250,59 @@ impl Build<'_> {
         if name.is_empty() {
             return Err(at.err("metadata.name", "missing or empty"));
         }
+        let converted = self.convert(raw.value, &at, &api_version, &kind, namespace, name);
+        let unknown = at.unknown.take();
+        match converted {
+            Ok(()) => {
+                for field in unknown {
+                    self.report.warnings.push(format!(
+                        "{}: {}: field {field}: unknown field, ignored (kubectl's strict field validation rejects it: a typo, or a field newer than this netreach knows?)",
+                        at.origin, at.object
+                    ));
+                }
+                Ok(())
+            }
+            Err(e) => Err(blame_unknown_field(e, &unknown)),
+        }
+    }
 
-        match kind.as_str() {
+    /// Types the object and adds it to the cluster.
+    fn convert(&mut self, mut value: Value, at: &At, api_version: &str, kind: &str, namespace: String, name: String) -> Result<(), LoadError> {
+        let (report, cluster) = (&mut *self.report, &mut self.cluster);
+        match kind {
             "Namespace" => {
-                let ns: core::Namespace = typed(raw.value, &at)?;
+                let ns: core::Namespace = typed(value, &at)?;
                 cluster.namespaces.push(Namespace::new(&name, labels_of(&ns.metadata)));
                 super::mesh::keep_namespace_annotations(&mut cluster.mesh, &name, &ns.metadata);
             }
             "Node" => {
-                let node: core::Node = typed(raw.value, &at)?;
+                let node: core::Node = typed(value, &at)?;
                 cluster.nodes.push(convert_node(node, &at)?);
             }
             "Service" => {
-                let svc: core::Service = typed(raw.value, &at)?;
+                let svc: core::Service = typed(value, &at)?;
                 cluster.services.push(convert_service(svc, &namespace, &at)?);
             }
             "PeerAuthentication" => {
-                let pa = super::mesh::convert_peer_authentication(&namespace, &name, raw.value, &at, &mut report.warnings)?;
+                let pa = super::mesh::convert_peer_authentication(&namespace, &name, value, &at, &mut report.warnings)?;
                 cluster.mesh.peer_authentications.push(pa);
             }
             "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy" => {
-                cluster.cluster_policies.push(super::admin::convert(&kind, &name, raw.value, &at, &mut report.warnings)?);
+                cluster.cluster_policies.push(super::admin::convert(kind, &name, value, at, &mut report.warnings)?);
             }
             "NetworkPolicy" => {
                 if api_version == "extensions/v1beta1" {
                     report.warnings.push(format!(
                         "{}: {}: extensions/v1beta1 NetworkPolicy was removed in Kubernetes 1.16; evaluated as networking.k8s.io/v1 (the same schema): change its apiVersion",
-                        raw.origin, at.object
+                        at.origin, at.object
                     ));
-                    raw.value["apiVersion"] = Value::from("networking.k8s.io/v1");
+                    value["apiVersion"] = Value::from("networking.k8s.io/v1");
                 }
-                let np: net::NetworkPolicy = typed(raw.value, &at)?;
+                let np: net::NetworkPolicy = typed(value, &at)?;
                 cluster.policies.push(convert_policy(np, &namespace, &at, &mut report.warnings)?);
             }
             "Pod" => {
-                let pod: core::Pod = typed(raw.value, &at)?;
+                let pod: core::Pod = typed(value, &at)?;
                 let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
                 if matches!(phase, Some("Succeeded" | "Failed")) {
                     report.finished_pods += 1;
@@ -243,14 +317,14 @@ impl Build<'_> {
                 self.live.push(LivePod { pod: model, owner });
             }
             _ => {
-                let (kind, owner, template) = controller_template(&kind, raw.value, &at)?;
+                let (kind, owner, template) = controller_template(kind, value, at)?;
                 self.controllers.push(Controller {
                     kind,
                     namespace,
                     name,
                     owner,
                     template,
-                    origin: raw.origin.clone(),
+                    origin: at.origin.clone(),
                     object: at.object.clone(),
                 });
             }
@@ -301,7 +375,7 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: 
         if owned_by_present || with_pods.contains(&(c.namespace.clone(), c.kind.to_string(), c.name.clone())) {
             continue;
         }
-        let at = At { origin: &c.origin, object: c.object.clone() };
+        let at = At { origin: &c.origin, object: c.object.clone(), unknown: Default::default() };
         let field = if c.kind == "CronJob" { "spec.jobTemplate.spec.template.spec" } else { "spec.template.spec" };
         let Some(spec) = c.template.spec.as_ref() else {
             errors.push(at.err(field, "missing pod template spec"));

@@ -831,7 +831,12 @@ impl FindingChanges {
         let order = |f: &Finding| (std::cmp::Reverse(f.severity), f.id, f.namespace.clone(), f.objects.clone());
         changes.appeared.sort_by_key(order);
         changes.resolved.sort_by_key(order);
-        changes.changed.sort_by_key(|(x, _)| order(x));
+        // A change may change the severity too: order by the higher one, so that swapping the
+        // sides gives the same order.
+        changes.changed.sort_by_key(|(x, y)| {
+            let (_, id, namespace, objects) = order(x);
+            (std::cmp::Reverse(x.severity.max(y.severity)), id, namespace, objects)
+        });
         changes
     }
 

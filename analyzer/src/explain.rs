@@ -125,7 +125,9 @@ fn miss_text(analysis: &Analysis, eval: &RuleEvaluation, query: Option<(Protocol
 pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(Protocol, u16)>) -> PairVerdict {
     let reach = &analysis.reach;
     let (s, d) = (reach.endpoint(src), reach.endpoint(dst));
-    let allowed_ports = reach.allowed(s, d);
+    let self_traffic = src == dst && matches!(s, Endpoint::Pod(_));
+    // A pod's traffic to itself is allowed on every port, whatever the policies say.
+    let allowed_ports = if self_traffic { PortSet::all() } else { reach.allowed(s, d) };
     let mut notes = Vec::new();
     for (e, who) in [(src, "source"), (dst, "destination")] {
         if let Some(pod) = analysis.pod(e).filter(|p| p.host_network) {
@@ -138,7 +140,6 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             ));
         }
     }
-    let self_traffic = src == dst && matches!(s, Endpoint::Pod(_));
     if self_traffic {
         notes.push("a pod can always reach itself: NetworkPolicy never blocks a pod's traffic to itself".to_string());
     }

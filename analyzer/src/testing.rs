@@ -18,11 +18,11 @@
 //! cluster.allows("shop/frontend", "shop/cart", &["7070/TCP"])?;
 //! cluster.allows_only("app=postgres", "app in (catalog,nightly-report)", &["5432/TCP"])?;
 //! cluster.isolated(&["shop", "payments", "data"], Isolation::Both)?;
-//! cluster.max_reach("app=frontend", 2, 10)?;
+//! cluster.max_reach("app=frontend", 2, 15)?;
 //!
 //! // A failure lists the violating pairs and the rules that allow them.
 //! let failure = cluster.denies("shop/checkout", "ns:payments").unwrap_err();
-//! assert!(failure.to_string().contains("shop/checkout -> payments/payment-gateway: TCP 8443"));
+//! assert!(failure.to_string().contains("shop/checkout-1 -> payments/payment-gateway-1: TCP 8443"));
 //! assert!(failure.to_string().contains("egress: shop/checkout egress[2]"));
 //! # Ok(())
 //! # }

@@ -70,16 +70,17 @@ fn nr002_analytics_and_billing_have_no_egress_default_deny() {
 
 #[test]
 fn nr003_the_invoice_worker_is_selected_by_no_ingress_policy() {
-    // invoice-api is selected by policy invoice-api; invoice-worker by nothing.
+    // invoice-api (2 replicas) is selected by policy invoice-api; invoice-worker (1) by nothing.
     let r = weak();
     assert_eq!(found(&r, "NR003"), expect(&[("billing", &["Deployment billing/invoice-worker"])]));
-    assert!(of(&r, "NR003")[0].message.contains("1 of 2 pod(s)"), "{}", of(&r, "NR003")[0].message);
+    assert!(of(&r, "NR003")[0].message.contains("1 of 3 pod(s)"), "{}", of(&r, "NR003")[0].message);
 }
 
 #[test]
 fn nr004_pods_without_egress_policy_are_counted_per_namespace() {
     // analytics: etl is selected by etl-egress, dashboard by nothing for Egress.
-    // billing: invoice-api's policy is Ingress only; nothing selects either pod for Egress.
+    // billing: invoice-api's policy is Ingress only; nothing selects any of the 3 pods
+    // (invoice-api's 2 replicas, invoice-worker) for Egress.
     let r = weak();
     assert_eq!(
         found(&r, "NR004"),
@@ -89,7 +90,7 @@ fn nr004_pods_without_egress_policy_are_counted_per_namespace() {
         ])
     );
     let billing = of(&r, "NR004").into_iter().find(|f| f.namespace.as_deref() == Some("billing")).unwrap();
-    assert!(billing.message.contains("2 of 2 pod(s)"), "{}", billing.message);
+    assert!(billing.message.contains("3 of 3 pod(s)"), "{}", billing.message);
 }
 
 #[test]
@@ -215,25 +216,31 @@ fn weak_has_no_other_findings_and_sorts_by_severity() {
 
 #[test]
 fn weak_segmentation_scores_by_hand() {
-    // 9 pods: each namespace's possible pairs are its pods times the 8 other pods.
+    // 14 pods, the controllers' replicas: web frontend ×3, api ×2; billing invoice-api ×2,
+    // invoice-worker; analytics dashboard, etl; kube-system coredns ×2; monitoring one pod per
+    // DaemonSet (no Nodes). Each namespace's possible pairs are its pods times the 13 others.
     // Allowed pod pairs into each namespace (source ≠ destination, any port):
-    //   analytics: dashboard <- invoice-api, invoice-worker (open egress; admitted by the
-    //              namespaceSelector {} rule; etl's egress to it names an unresolved port) = 2
-    //   billing:   invoice-api <- web/api (8443) = 1; invoice-worker (open ingress) <- invoice-api,
-    //              dashboard, node-agent, node-exporter (the egress-open ones) = 4        -> 5
-    //   kube-system: coredns <- frontend, api, etl (DNS), invoice-api, invoice-worker,
-    //              dashboard (open egress); not the hostNetwork agents                     -> 6
-    //   monitoring: each agent <- invoice-api, invoice-worker, dashboard, the other agent  -> 8
-    //   web:       api <- frontend (8080); frontend admits ipBlocks only, pods have no IP  -> 1
+    //   analytics: dashboard <- invoice-api ×2, invoice-worker (open egress; admitted by the
+    //              namespaceSelector {} rule; etl's egress to it names an unresolved port) = 3
+    //   billing:   invoice-api ×2 <- web/api ×2 (8443) = 4 (the replicas admit only web/api,
+    //              not each other); invoice-worker (open ingress) <- invoice-api ×2,
+    //              dashboard, node-agent, node-exporter (the egress-open ones) = 5         -> 9
+    //   kube-system: coredns ×2 <- frontend ×3, api ×2, etl (DNS), invoice-api ×2,
+    //              invoice-worker, dashboard (open egress) = 10 sources; not the hostNetwork
+    //              agents, and not each other (coredns' egress is an ipBlock, which pods
+    //              without IPs are not in)                                                 -> 20
+    //   monitoring: each agent <- invoice-api ×2, invoice-worker, dashboard, the other agent -> 10
+    //   web:       api ×2 <- frontend ×3 (8080); frontend admits ipBlocks only, pods have no
+    //              IP; api admits frontend only, not its own replicas                      -> 6
     let r = weak();
     let got: Vec<(&str, u64, u64, u64)> =
         r.segmentation.iter().map(|s| (s.namespace.as_str(), s.pods, s.allowed_pairs, s.possible_pairs)).collect();
     assert_eq!(
         got,
-        [("analytics", 2, 2, 16), ("billing", 2, 5, 16), ("kube-system", 1, 6, 8), ("monitoring", 2, 8, 16), ("web", 2, 1, 16)]
+        [("analytics", 2, 3, 26), ("billing", 3, 9, 39), ("kube-system", 2, 20, 26), ("monitoring", 2, 10, 26), ("web", 5, 6, 65)]
     );
     let web = r.segmentation.iter().find(|s| s.namespace == "web").unwrap();
-    assert_eq!(web.score(), Some(15.0 / 16.0));
+    assert_eq!(web.score(), Some(59.0 / 65.0));
 }
 
 #[test]
@@ -514,7 +521,7 @@ fn json_is_the_documented_contract() {
     let web = doc["segmentation"].as_array().unwrap().iter().find(|s| s["namespace"] == "web").unwrap();
     assert_eq!(
         *web,
-        serde_json::json!({"namespace": "web", "pods": 2, "possiblePairs": 16, "allowedPairs": 1, "deniedPairs": 15, "score": 0.9375})
+        serde_json::json!({"namespace": "web", "pods": 5, "possiblePairs": 65, "allowedPairs": 6, "deniedPairs": 59, "score": 0.9076923076923076})
     );
 }
 

@@ -51,13 +51,15 @@ fn allowed_names_the_exact_rule_on_both_sides() {
 
 #[test]
 fn denied_with_the_closest_miss() {
-    // cart's ingress rule matches the peer (app=frontend) but only lists TCP 7070.
+    // cart's ingress rule matches the peer (app=frontend) but only lists TCP 7070. The workloads
+    // run 3 and 2 replicas: one explanation stands for the 6 alike pairs, named by the first.
     let (code, out) = text("shop/frontend", "shop/cart", &["--port", "9999"]);
+    assert!(out.contains("shop/frontend-1 [Deployment] → shop/cart-1 [Deployment]: denied\n  (and 5 more pair(s) treated identically)"), "{out}");
     assert_eq!(code, 1);
     assert!(out.contains("DENIED"), "{out}");
-    assert!(out.contains("shop/cart ingress[0]: the peer matches shop/frontend, but TCP/9999 is not in [TCP 7070]"), "{out}");
+    assert!(out.contains("shop/cart ingress[0]: the peer matches shop/frontend-1, but TCP/9999 is not in [TCP 7070]"), "{out}");
     // frontend's egress rule matches cart (tier=backend) but its named port grpc resolves to 7070.
-    assert!(out.contains("shop/frontend egress[0]: the peer matches shop/cart, but TCP/9999 is not in [TCP port named grpc]"), "{out}");
+    assert!(out.contains("shop/frontend egress[0]: the peer matches shop/cart-1, but TCP/9999 is not in [TCP port named grpc]"), "{out}");
 }
 
 #[test]
@@ -79,7 +81,7 @@ fn without_a_port_every_allowed_port_is_reported() {
     let (code, v) = can("payments/ledger", "data/postgres", &[]);
     assert_eq!(code, 1);
     let misses = v["verdicts"][0]["ingress"]["closestMisses"].as_array().unwrap();
-    assert!(misses.iter().any(|m| m.as_str().unwrap().contains("no peer matches payments/ledger ([podSelector app=ledger (policy's namespace)])")), "{misses:?}");
+    assert!(misses.iter().any(|m| m.as_str().unwrap().contains("no peer matches payments/ledger-1 ([podSelector app=ledger (policy's namespace)])")), "{misses:?}");
 }
 
 #[test]
@@ -95,9 +97,27 @@ fn external_addresses_and_host_network() {
 
 #[test]
 fn self_traffic_is_always_allowed() {
-    let (code, out) = text("shop/cart", "shop/cart", &["--port", "1234"]);
+    let (code, out) = text("shop/cart-1", "shop/cart-1", &["--port", "1234"]);
     assert_eq!(code, 0);
     assert!(out.contains("a pod can always reach itself"), "{out}");
+    assert!(out.contains("allowed ports: all"), "{out}");
+}
+
+#[test]
+fn a_workload_to_itself_asks_about_two_different_replicas() {
+    // shop/cart runs 2 replicas; cart's ingress admits only frontend and checkout, so one
+    // replica may not reach the other. Each replica's traffic to itself is left out.
+    let (code, v) = can("shop/Deployment/cart", "shop/Deployment/cart", &["--port", "7070"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["allowed"], false);
+    let pairs: Vec<&serde_json::Value> = v["verdicts"].as_array().unwrap().iter().flat_map(|x| x["pairs"].as_array().unwrap()).collect();
+    assert_eq!(pairs, [&serde_json::json!(["shop/cart-1", "shop/cart-2"]), &serde_json::json!(["shop/cart-2", "shop/cart-1"])]);
+    let (_, out) = text("shop/cart", "shop/cart", &[]);
+    assert!(!out.contains("can always reach itself"), "{out}");
+    // kube-system/coredns (2 replicas) admits every namespace's pods on 53/UDP, its own too.
+    let (code, out) = text("kube-system/coredns", "kube-system/coredns", &["--port", "53/udp"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ALLOWED"), "{out}");
 }
 
 #[test]
@@ -114,4 +134,28 @@ fn bad_names_exit_2() {
 fn markdown_snapshot() {
     let (_, out) = text("shop/frontend", "data/postgres", &["--port", "5432", "-o", "md"]);
     insta::assert_snapshot!(out);
+}
+
+#[test]
+fn replicas_fixture_between_two_replicas() {
+    let run = |from: &str, to: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+            .args(["can", from, to, "small/replicas", "-q", "-o", "json"])
+            .current_dir(fixtures())
+            .output()
+            .unwrap();
+        (out.status.code().unwrap(), serde_json::from_slice::<Value>(&out.stdout).unwrap())
+    };
+    // api's ingress admits only app=client: its 3 replicas may not reach each other (6 pairs).
+    let (code, v) = run("web/Deployment/api", "web/Deployment/api");
+    assert_eq!(code, 1);
+    let pairs: usize = v["verdicts"].as_array().unwrap().iter().map(|x| x["pairs"].as_array().unwrap().len()).sum();
+    assert_eq!(pairs, 6);
+    // cache-peers admits app=cache on 6379: allowed between cache-1 and cache-2.
+    let (code, v) = run("web/cache", "web/cache");
+    assert_eq!(code, 0);
+    assert_eq!(v["verdicts"][0]["allowedPorts"], serde_json::json!([{"protocol": "TCP", "ports": [[6379, 6379]]}]));
+    // A pod to itself: always allowed.
+    let (code, _) = run("web/api-1", "web/api-1");
+    assert_eq!(code, 0);
 }

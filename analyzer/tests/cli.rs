@@ -70,7 +70,7 @@ fn json_is_the_documented_contract() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["schemaVersion"], 1);
     let nodes = doc["nodes"].as_array().unwrap();
-    let frontend = nodes.iter().find(|n| n["id"] == "shop/frontend").unwrap();
+    let frontend = nodes.iter().find(|n| n["id"] == "shop/frontend-1").unwrap();
     for key in ["kind", "namespace", "name", "workload", "labels", "ips", "hostNetwork", "node"] {
         assert!(frontend.get(key).is_some(), "pod node lacks {key}");
     }
@@ -98,7 +98,7 @@ fn json_is_the_documented_contract() {
     let mut deduped = pairs.clone();
     deduped.dedup();
     assert_eq!(deduped.len(), pairs.len(), "each pair once");
-    let frontend_cart = conns.iter().find(|c| c["src"] == "shop/frontend" && c["dst"] == "shop/cart").unwrap();
+    let frontend_cart = conns.iter().find(|c| c["src"] == "shop/frontend-1" && c["dst"] == "shop/cart-1").unwrap();
     assert_eq!(frontend_cart["allowed"], serde_json::json!([{"protocol": "TCP", "ports": [[7070, 7070]]}]));
 }
 
@@ -190,7 +190,9 @@ fn summary_counts_what_json_lists() {
     };
     assert_eq!(value("allowed pairs"), conns.len().to_string());
     assert_eq!(value("allowed pairs UDP"), udp.to_string());
-    assert!(value("pods").starts_with("15 (15 synthesized, 1 hostNetwork)"), "{summary}");
+    // shop 11 (frontend ×3; cart, catalog, checkout ×2), payments 6 (×2 each), data 3,
+    // kube-system 4 (coredns ×2).
+    assert!(value("pods").starts_with("24 (24 synthesized, 1 hostNetwork)"), "{summary}");
     for key in ["equivalence classes", "port classes", "time load", "time engine", "peak memory"] {
         assert!(!value(key).is_empty());
     }

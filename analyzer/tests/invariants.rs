@@ -89,9 +89,10 @@ fn broken_shop_violations_name_pairs_and_rules() {
 
     // Mistake 1: the ledger reaches postgres; both rules that allow it are named.
     let postgres = failed[0];
-    assert_eq!((postgres.kind, postgres.count, postgres.checked), ("allowOnly", 1, 16));
+    // Both ledger replicas; checked: the 23 other pods and the 2 external ranges into postgres-0.
+    assert_eq!((postgres.kind, postgres.count, postgres.checked), ("allowOnly", 2, 25));
     let Violation::Allowed { src, dst, ports, rules } = &postgres.violations[0] else { panic!("{:?}", postgres.violations) };
-    assert_eq!((src.as_str(), dst.as_str(), ports.to_string().as_str()), ("payments/ledger", "data/postgres", "TCP 5432"));
+    assert_eq!((src.as_str(), dst.as_str(), ports.to_string().as_str()), ("payments/ledger-1", "data/postgres-0", "TCP 5432"));
     assert_eq!(
         rules,
         &[
@@ -102,16 +103,17 @@ fn broken_shop_violations_name_pairs_and_rules() {
 
     // Mistake 3: checkout no longer reaches the gateway; the ingress side says why.
     let gateway = failed[1];
-    assert_eq!((gateway.kind, gateway.count), ("allow", 1));
+    assert_eq!((gateway.kind, gateway.count), ("allow", 4)); // 2 checkout × 2 gateway replicas
     let Violation::Missing { src, dst, missing, allowed, reasons } = &gateway.violations[0] else { panic!() };
-    assert_eq!((src.as_str(), dst.as_str()), ("shop/checkout", "payments/payment-gateway"));
+    assert_eq!((src.as_str(), dst.as_str()), ("shop/checkout-1", "payments/payment-gateway-1"));
     assert_eq!(missing.as_ref().map(|m| m.to_string()), Some("TCP 8443".into()));
     assert!(allowed.is_empty());
     assert!(reasons.iter().any(|r| r == "ingress: the rules of payments/default-deny-all, payments/payment-gateway admit only TCP 9443 for this pair"), "{reasons:?}");
 
     // Mistake 2: kafka's egress is selected by no policy.
     let isolated = failed[2];
-    assert_eq!((isolated.kind, isolated.count, isolated.checked), ("isolated", 1, 12));
+    // checked: the pods of shop (11), payments (6) and data (3).
+    assert_eq!((isolated.kind, isolated.count, isolated.checked), ("isolated", 1, 20));
     assert_eq!(
         isolated.violations,
         [Violation::NotIsolated {
@@ -179,7 +181,8 @@ fn missing_file_and_bad_cluster_exit_2() {
 fn mtls_fails_where_traffic_runs_without_enforced_mtls() {
     // fixtures/shop has no service mesh: every allowed connection into payments is plaintext.
     // By hand from its policies: checkout -> payment-gateway (8443), payment-gateway ->
-    // fraud-check (50051), payment-gateway -> ledger (8080), nightly-report -> ledger (8080).
+    // fraud-check (50051), payment-gateway -> ledger (8080), nightly-report -> ledger (8080);
+    // checkout, payment-gateway, fraud-check and ledger run 2 replicas: 4 + 4 + 4 + 2 pairs.
     let (_dir, path) = invariants_file(
         "invariants:\n  - name: data never calls shop\n    deny: {from: \"ns:data\", to: \"ns:shop\"}\n  - name: payments traffic is mTLS\n    mtls: {to: \"ns:payments\"}\n",
     );
@@ -188,7 +191,7 @@ fn mtls_fails_where_traffic_runs_without_enforced_mtls() {
     let json: serde_json::Value = serde_json::from_slice(&netreach(&["check", "--invariants", &path, "fixtures/shop", "-o", "json"]).stdout).unwrap();
     let mtls = &json["invariants"][1];
     assert_eq!(mtls["status"].as_str(), Some("fail"), "{mtls}");
-    assert_eq!(mtls["violations"]["count"].as_u64(), Some(4), "{mtls}");
+    assert_eq!(mtls["violations"]["count"].as_u64(), Some(14), "{mtls}");
     assert_eq!(json["summary"], serde_json::json!({"invariants": 2, "passed": 1, "failed": 1, "notEvaluable": 0}));
     let text = stdout(&out);
     assert!(text.contains("plaintext on TCP 8443"), "{text}");
@@ -242,8 +245,8 @@ fn junit_is_valid_xml_with_one_testcase_per_invariant() {
     let failed: Vec<&(String, String, Option<String>, Option<String>)> = cases.iter().filter(|c| c.2.is_some()).collect();
     assert_eq!(failed.len(), 3);
     assert_eq!(failed[0].1, "netreach.allowOnly");
-    assert_eq!(failed[0].2.as_deref(), Some(r#"1 of 16 pair(s) into "app=postgres" break it"#));
-    assert!(failed[0].3.as_deref().unwrap().contains("payments/ledger -> data/postgres: TCP 5432\n  egress: payments/ledger egress[0]"));
+    assert_eq!(failed[0].2.as_deref(), Some(r#"2 of 25 pair(s) into "app=postgres" break it"#));
+    assert!(failed[0].3.as_deref().unwrap().contains("payments/ledger-1 -> data/postgres-0: TCP 5432\n  egress: payments/ledger egress[0]"));
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(doc.root_element().attribute("failures"), Some("3"));
     assert_eq!(doc.root_element().attribute("skipped"), Some("0"));
@@ -266,7 +269,7 @@ fn junit_escapes_names_and_messages() {
     assert_eq!(cases[0].0, name);
     let body = cases[0].3.as_deref().unwrap();
     assert!(body.contains("(line one\nline <two> & \u{FFFD})"), "{body}");
-    assert!(body.contains("shop/frontend -> shop/cart: TCP 7070"), "{body}");
+    assert!(body.contains("shop/frontend-1 -> shop/cart-1: TCP 7070"), "{body}");
 }
 
 #[test]
@@ -282,12 +285,12 @@ fn json_report() {
     let postgres = &inv[3];
     assert_eq!(postgres["kind"], "allowOnly");
     assert_eq!(postgres["status"], "fail");
-    assert_eq!(postgres["violations"]["count"], 1);
-    assert_eq!(postgres["violations"]["shown"][0]["src"], "payments/ledger");
+    assert_eq!(postgres["violations"]["count"], 2);
+    assert_eq!(postgres["violations"]["shown"][0]["src"], "payments/ledger-1");
     assert_eq!(postgres["violations"]["shown"][0]["allowed"], serde_json::json!([{"protocol": "TCP", "ports": [[5432, 5432]]}]));
     assert_eq!(inv[0]["status"], "pass");
     assert_eq!(inv[0]["violations"], serde_json::json!({"count": 0, "shown": []}));
-    assert_eq!(inv[0]["checked"], 18);
+    assert_eq!(inv[0]["checked"], 33); // data (3 pods) × shop (11 pods)
 }
 
 #[test]
@@ -297,10 +300,14 @@ fn limit_caps_the_list_not_the_count() {
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let v = &json["invariants"][0]["violations"];
     assert_eq!(v["shown"].as_array().unwrap().len(), 2);
-    // connectivity lists 18 connections out of shop pods (see the cli snapshot).
-    assert_eq!(v["count"], 18);
+    // Connections out of shop pods, by hand: each frontend (3) reaches cart, catalog, checkout
+    // (2 each), recommendations and coredns (2): 27; each cart (2) redis and coredns: 6; each
+    // catalog (2) postgres-0 and coredns: 6; each checkout (2) cart, catalog, payment-gateway and
+    // coredns (2 each): 16; recommendations catalog and coredns: 4; nightly-report postgres-0,
+    // ledger (2) and coredns: 5. 64 in all.
+    assert_eq!(v["count"], 64);
     let text = stdout(&netreach(&["check", "--invariants", &path, "fixtures/shop", "--limit", "2"]));
-    assert!(text.contains("      … and 16 more\n"), "{text}");
+    assert!(text.contains("      … and 62 more\n"), "{text}");
 }
 
 #[test]
@@ -327,21 +334,22 @@ fn api_on_the_shop() {
     shop.allows_only("app=postgres", "app in (catalog,nightly-report)", &["5432/TCP"]).unwrap();
     shop.isolated(&["shop", "payments", "data"], Isolation::Both).unwrap();
     shop.isolated(&["kube-system"], Isolation::Ingress).unwrap_err();
-    shop.max_reach("app=frontend", 1, 5).unwrap();
+    // One hop: cart, catalog, checkout (2 replicas each), recommendations, coredns (2).
+    shop.max_reach("app=frontend", 1, 9).unwrap();
     shop.check_yaml("deny: {from: internet, to: [\"ns:shop\", \"ns:payments\", \"ns:data\"], except: {to: shop/frontend}}").unwrap();
 
     // Failures read like assert_eq!: the invariant, the count, the pairs, the rules.
-    let failure = shop.max_reach("app=frontend", 1, 4).unwrap_err();
+    let failure = shop.max_reach("app=frontend", 1, 8).unwrap_err();
     let text = failure.to_string();
     assert!(
-        text.starts_with("invariant failed:\n  each endpoint of \"app=frontend\" reaches at most 4 pod(s) within 1 hop(s): 1 of 1 source(s) reach more than 4 pod(s) within 1 hop(s) (most: 5)\n"),
+        text.starts_with("invariant failed:\n  each endpoint of \"app=frontend\" reaches at most 8 pod(s) within 1 hop(s): 3 of 3 source(s) reach more than 8 pod(s) within 1 hop(s) (most: 9)\n"),
         "{text}"
     );
-    assert!(text.contains("shop/frontend reaches 5 pod(s) within 1 hop(s), e.g.:\n    shop/frontend -[TCP 53; UDP 53]-> kube-system/coredns"), "{text}");
+    assert!(text.contains("shop/frontend-1 reaches 9 pod(s) within 1 hop(s), e.g.:\n    shop/frontend-1 -[TCP 53; UDP 53]-> kube-system/coredns-1"), "{text}");
     assert_eq!(format!("{failure:?}"), text, "Debug is the readable message (unwrap shows it)");
 
     let failure = shop.allows("shop/frontend", "shop/cart", &["8080/TCP"]).unwrap_err();
-    assert!(failure.to_string().contains("shop/frontend -> shop/cart: TCP 8080 not allowed (allowed: TCP 7070)"), "{failure}");
+    assert!(failure.to_string().contains("shop/frontend-1 -> shop/cart-1: TCP 8080 not allowed (allowed: TCP 7070)"), "{failure}");
 
     let invalid = shop.denies("ns:nope", "any").unwrap_err();
     assert!(invalid.is_invalid());
@@ -351,7 +359,7 @@ fn api_on_the_shop() {
     let broken = Cluster::load(root().join(BROKEN)).unwrap();
     let failure = broken.check_file(root().join(SHOP)).unwrap_err();
     assert_eq!(failure.evaluations.len(), 3);
-    assert!(failure.to_string().contains("payments/ledger -> data/postgres: TCP 5432"));
+    assert!(failure.to_string().contains("payments/ledger-1 -> data/postgres-0: TCP 5432"));
 }
 
 #[test]
@@ -371,8 +379,9 @@ fn deny_except_and_ports() {
         .check_yaml("deny: {from: [\"shop/frontend\", \"shop/checkout\"], to: \"ns:shop\", except: {from: shop/frontend, to: shop/cart}}")
         .unwrap_err()
         .evaluations[0];
-    // frontend -> catalog, checkout, recommendations; checkout -> cart, catalog.
-    assert_eq!(e.count, 5);
+    // each frontend (3) -> catalog (2), checkout (2), recommendations; each checkout (2) ->
+    // cart (2), catalog (2); replicas of one workload do not reach each other.
+    assert_eq!(e.count, 3 * 5 + 2 * 4);
     // Ports narrow what counts.
     shop.check_yaml("deny: {from: shop/frontend, to: shop/cart, ports: [\"8080/TCP\", \"53/UDP\"]}").unwrap();
     let e = &shop.check_yaml("deny: {from: shop/frontend, to: shop/cart, ports: [\"7000-7100/TCP\"]}").unwrap_err().evaluations[0];

@@ -150,8 +150,9 @@ fn workload_pairs(doc: &Value) -> BTreeSet<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
+        // A connection never joins a pod to itself, so a workload's pair with itself stands for
+        // two of its replicas reaching each other: a self-edge, drawn.
         .map(|c| (group[c["src"].as_str().unwrap()].clone(), group[c["dst"].as_str().unwrap()].clone()))
-        .filter(|(a, b)| a != b)
         .collect()
 }
 
@@ -211,6 +212,9 @@ fn shop_dot_at_workload_level_draws_every_connection_in_namespace_clusters() {
     let e = edge("kube-system/Deployment/coredns", "kube-system/Deployment/metrics-server");
     assert_eq!(e["dir"], "both");
     assert_eq!(e["label"], "→ metrics-server: all\n→ coredns: TCP 53; UDP 53");
+    // coredns runs 2 replicas, and its ingress admits every pod on DNS: a self-edge.
+    let e = edge("kube-system/Deployment/coredns", "kube-system/Deployment/coredns");
+    assert_eq!(e["label"], "TCP 53\nUDP 53");
 
     // Nothing lost, nothing invented: the edges stand for exactly the JSON connections.
     let doc = json(&["connectivity", "shop", "-o", "json"]);
@@ -224,14 +228,14 @@ fn namespace_and_pod_levels() {
     assert!(drawn.clusters.is_empty(), "namespaces are nodes at this level, not clusters");
     let ids: Vec<&str> = drawn.nodes.keys().map(String::as_str).collect();
     assert_eq!(ids, ["data", "external:0.0.0.0/0", "external:10.0.0.0/8,172.16.0.0/12,192.168.0.0/16", "kube-system", "legend", "payments", "shop"]);
-    assert!(drawn.nodes["kube-system"]["label"].contains("3 pods, 1 hostNetwork"));
+    assert!(drawn.nodes["kube-system"]["label"].contains("4 pods, 1 hostNetwork"));
     let within = &drawn.edges[&("shop".to_string(), "shop".to_string())];
     assert_eq!((within["label"].as_str(), within["color"].as_str()), ("TCP 3550,5050,7070,8081", WITHIN));
     assert_eq!(drawn.edges[&("shop".to_string(), "data".to_string())]["label"], "TCP 5432,6379");
 
     let drawn = parse_dot(&ok(&["connectivity", "shop", "-o", "dot", "--level", "pod"]));
-    assert!(drawn.nodes["shop/frontend"]["label"].contains("Deployment/frontend"));
-    assert!(drawn.clusters["cluster_ns_shop"].contains("shop/frontend"));
+    assert!(drawn.nodes["shop/frontend-1"]["label"].contains("Deployment/frontend"));
+    assert!(drawn.clusters["cluster_ns_shop"].contains("shop/frontend-3"));
 }
 
 #[test]
@@ -409,21 +413,24 @@ fn filters_keep_the_json_schema_and_select_the_right_connections() {
             assert_eq!(n, &all_nodes[n["id"].as_str().unwrap()]);
         }
     };
-    check(&["--from", "shop/frontend"], &|s, _| s == "shop/frontend", &|id| id == "shop/frontend");
+    // shop/frontend names the workload: its 3 replicas.
+    let frontend = |id: &str| id.starts_with("shop/frontend-");
+    check(&["--from", "shop/frontend"], &|s, _| frontend(s), &|id| frontend(id));
     check(&["--namespace", "payments"], &|s, d| ns_of(s).as_deref() == Some("payments") || ns_of(d).as_deref() == Some("payments"), &|id| {
         ns_of(id).as_deref() == Some("payments")
     });
     check(&["--to", "internet"], &|_, d| d.starts_with("external:"), &|id| id.starts_with("external:"));
     check(&["--from", "app=frontend", "--from", "shop/Deployment/checkout", "--to", "ns:payments"], &|s, d| {
-        (s == "shop/frontend" || s == "shop/checkout") && ns_of(d).as_deref() == Some("payments")
-    }, &|id| ["shop/frontend", "shop/checkout"].contains(&id) || ns_of(id).as_deref() == Some("payments"));
+        (frontend(s) || s.starts_with("shop/checkout-")) && ns_of(d).as_deref() == Some("payments")
+    }, &|id| frontend(id) || id.starts_with("shop/checkout-") || ns_of(id).as_deref() == Some("payments"));
 }
 
 #[test]
 fn a_filter_that_leaves_nothing_keeps_the_selected_nodes() {
     let doc = json(&["connectivity", "shop", "-o", "json", "--from", "data/postgres", "--to", "shop/frontend"]);
     assert!(connections(&doc).is_empty());
-    assert_eq!(node_ids(&doc), BTreeSet::from(["data/postgres".to_string(), "shop/frontend".to_string()]));
+    let ids = ["data/postgres-0", "shop/frontend-1", "shop/frontend-2", "shop/frontend-3"];
+    assert_eq!(node_ids(&doc), ids.into_iter().map(String::from).collect::<BTreeSet<_>>());
 }
 
 #[test]
@@ -431,16 +438,18 @@ fn every_format_applies_the_same_filter() {
     let args = ["connectivity", "shop", "--namespace", "data"];
     let with = |format: &str| ok(&[&args[..], &["-o", format]].concat());
     let pairs: BTreeSet<(String, String)> = connections(&serde_json::from_str(&with("json")).unwrap()).into_iter().map(|(s, d, _)| (s, d)).collect();
-    assert_eq!(pairs.len(), 8);
+    // Into data: cart ×2 -> redis, catalog ×2 and nightly-report -> postgres-0, ledger ×2 and
+    // fraud-check ×2 -> kafka (9); out of data: kafka, postgres-0, redis -> coredns ×2 (6).
+    assert_eq!(pairs.len(), 15);
     let csv: BTreeSet<(String, String)> =
         with("csv").lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()).map(|f| (f[0].to_string(), f[1].to_string())).collect();
     assert_eq!(csv, pairs);
     let text = with("text");
-    assert!(text.contains("\n8 connection(s) among 15 pod(s)") && text.contains("Filtered by --namespace data."), "{text}");
-    assert_eq!(with("md").lines().count(), 2 + 8);
+    assert!(text.contains("\n15 connection(s) among 24 pod(s)") && text.contains("Filtered by --namespace data."), "{text}");
+    assert_eq!(with("md").lines().count(), 2 + 15);
     let summary = with("summary");
     assert!(summary.contains("filter:              --namespace data"), "{summary}");
-    assert!(summary.contains("shown pairs:         8"), "{summary}");
+    assert!(summary.contains("shown pairs:         15"), "{summary}");
     let drawn = parse_dot(&with("dot"));
     assert!(drawn.edges.keys().all(|(a, b)| a.starts_with("data/") || b.starts_with("data/")), "{:?}", drawn.edges.keys());
     // Unfiltered outputs say nothing about filters.

@@ -55,10 +55,17 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
 pub fn run(args: CanArgs) -> Outcome {
     let (analysis, _) = args.input.analyze().map_err(|e| e.to_string())?;
     let (from, to) = (resolve(&analysis, &args.from)?, resolve(&analysis, &args.to)?);
-    // One explanation per pair of equivalence classes: their members are treated alike.
+    // One explanation per pair of equivalence classes: their members are treated alike. A
+    // pod's traffic to itself is always allowed and left out, unless it is all that is asked
+    // (`can ns/pod ns/pod`): `can ns/Deployment/x ns/Deployment/x` asks about two different
+    // replicas.
+    let only_self = from.iter().all(|s| to.iter().all(|d| s == d));
     let mut groups: BTreeMap<(usize, usize), Vec<(usize, usize)>> = BTreeMap::new();
     for &s in &from {
         for &d in &to {
+            if s == d && !only_self {
+                continue;
+            }
             let key = (analysis.reach.class_of(analysis.reach.endpoint(s)), analysis.reach.class_of(analysis.reach.endpoint(d)));
             let key = if s == d { (usize::MAX, s) } else { key }; // self-traffic is its own case
             groups.entry(key).or_default().push((s, d));

@@ -51,9 +51,33 @@ struct Controller {
     name: String,
     owner: Option<(String, String)>,
     template: core::PodTemplateSpec,
+    count: PodCount,
     origin: Origin,
     object: String,
 }
+
+/// How many pods a controller runs when they are not in the input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PodCount {
+    /// `spec.replicas` (Deployment, ReplicaSet, StatefulSet, ReplicationController) or a Job's
+    /// parallelism, with the field it was read from (for notes and warnings).
+    Fixed { pods: u64, field: &'static str },
+    /// A DaemonSet: one pod per node that its template's `nodeSelector` matches.
+    PerNode { node_selector: std::collections::BTreeMap<String, String> },
+}
+
+/// The kinds whose pods netreach synthesizes and groups pods under (`ownerReferences`).
+pub(super) fn is_controller_kind(kind: &str) -> bool {
+    matches!(kind, "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" | "ReplicationController")
+}
+
+/// The most pods synthesized for one workload: input is untrusted, and `replicas: 1000000`
+/// must not exhaust memory. Replicas are identical endpoints, so the answers for the first 1,000
+/// hold for the rest.
+pub const MAX_REPLICAS_PER_WORKLOAD: u64 = 1000;
+
+/// The most pods synthesized in all: past it, each further workload stands for one pod.
+pub const MAX_SYNTHESIZED_PODS: usize = 100_000;
 
 struct LivePod {
     pod: Pod,
@@ -317,13 +341,14 @@ impl Build<'_> {
                 self.live.push(LivePod { pod: model, owner });
             }
             _ => {
-                let (kind, owner, template) = controller_template(kind, value, at)?;
+                let (kind, owner, template, count) = controller_template(kind, value, at)?;
                 self.controllers.push(Controller {
                     kind,
                     namespace,
                     name,
                     owner,
                     template,
+                    count,
                     origin: at.origin.clone(),
                     object: at.object.clone(),
                 });
@@ -354,8 +379,8 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: 
         controllers.iter().map(|c| (c.namespace.as_str(), c.kind, c.name.as_str())).collect();
     let mut with_pods: HashSet<(String, String, String)> = HashSet::new();
     for lp in &mut live {
-        let Some(mut current) = lp.owner.clone() else { continue };
         let ns = lp.pod.namespace.clone();
+        let Some(mut current) = lp.owner.clone().and_then(|owner| workload_owner(owner, &ns, &controllers)) else { continue };
         for _ in 0..8 {
             with_pods.insert((ns.clone(), current.0.clone(), current.1.clone()));
             match owner_of.get(&(ns.as_str(), current.0.as_str(), current.1.as_str())) {
@@ -365,9 +390,13 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: 
         }
         lp.pod.workload = Some(WorkloadRef { kind: current.0, name: current.1 });
     }
-    let live_names: HashSet<(String, String)> = live.iter().map(|lp| (lp.pod.namespace.clone(), lp.pod.name.clone())).collect();
+    // Pod names in use per namespace: synthesized names must not collide with them.
+    let mut taken: HashSet<(String, String)> = live.iter().map(|lp| (lp.pod.namespace.clone(), lp.pod.name.clone())).collect();
     let node_ips: Vec<IpAddr> = cluster.nodes.iter().flat_map(|n| n.addresses.iter().copied()).collect();
-    for c in &controllers {
+    // In a fixed order, so that which workload keeps a contested name never depends on input order.
+    let mut order: Vec<&Controller> = controllers.iter().collect();
+    order.sort_by(|a, b| (&a.namespace, a.kind, &a.name).cmp(&(&b.namespace, b.kind, &b.name)));
+    for c in order {
         let owned_by_present = c
             .owner
             .as_ref()
@@ -382,26 +411,50 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: 
             continue;
         };
         let labels = c.template.metadata.as_ref().map(labels_of).unwrap_or_default();
-        let mut name = c.name.clone();
-        if live_names.contains(&(c.namespace.clone(), name.clone())) {
-            name = format!("{}-{}", c.name, c.kind.to_lowercase());
-        }
-        let mut pod = match pod_from_spec(&c.namespace, &name, labels, spec, &at, field) {
+        let mut template = match pod_from_spec(&c.namespace, &c.name, labels, spec, &at, field) {
             Ok(pod) => pod,
             Err(e) => {
                 errors.push(e);
                 continue;
             }
         };
-        pod.annotations = c.template.metadata.as_ref().and_then(|m| m.annotations.clone()).unwrap_or_default();
-        // A hostNetwork DaemonSet runs on every node: it speaks with every node address.
-        if pod.host_network && c.kind == "DaemonSet" {
-            pod.ips = node_ips.clone();
+        template.annotations = c.template.metadata.as_ref().and_then(|m| m.annotations.clone()).unwrap_or_default();
+        template.workload = Some(WorkloadRef { kind: c.kind.to_string(), name: c.name.clone() });
+        template.synthesized = true;
+        let workload = format!("{} {}/{}", c.kind, c.namespace, c.name);
+        let Some(placements) = placements(c, &cluster.nodes, &workload, report) else { continue };
+        // Replicas are identical but for their names (and a DaemonSet pod's node): same labels,
+        // same ports, so they land in one equivalence class and cost the engine nothing.
+        let candidates = |base: &str| -> Vec<String> {
+            placements.iter().map(|p| p.suffix.as_ref().map_or_else(|| base.to_string(), |s| format!("{base}-{s}"))).collect()
+        };
+        let free = |names: &[String]| names.iter().all(|n| !taken.contains(&(c.namespace.clone(), n.clone())));
+        let mut names = candidates(&c.name);
+        let kind_base = format!("{}-{}", c.name, c.kind.to_lowercase());
+        let mut k = 1;
+        while !free(&names) {
+            // A live pod (or another workload's replica) already has the name: NAME-kind, then
+            // NAME-kind-2, … (bounded: each try is a new name and only finitely many are taken).
+            names = candidates(&if k == 1 { kind_base.clone() } else { format!("{kind_base}-{k}") });
+            k += 1;
         }
-        pod.workload = Some(WorkloadRef { kind: c.kind.to_string(), name: c.name.clone() });
-        pod.synthesized = true;
-        report.synthesized_pods += 1;
-        live.push(LivePod { pod, owner: None });
+        for (placement, name) in placements.into_iter().zip(names) {
+            let mut pod = template.clone();
+            pod.name = name;
+            if let Some(node) = placement.node {
+                pod.node = Some(node.name.clone());
+                if pod.host_network {
+                    pod.ips = node.addresses.clone();
+                }
+            } else if pod.host_network && c.kind == "DaemonSet" {
+                // Without nodes to place it on, a hostNetwork DaemonSet's one pod stands for all
+                // of them: it speaks with every node address.
+                pod.ips = node_ips.clone();
+            }
+            taken.insert((pod.namespace.clone(), pod.name.clone()));
+            report.synthesized_pods += 1;
+            live.push(LivePod { pod, owner: None });
+        }
     }
     cluster.pods = live.into_iter().map(|lp| lp.pod).collect();
 
@@ -429,6 +482,93 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: 
     (cluster, errors)
 }
 
+/// One synthesized pod: its name suffix (none: the workload's own name) and, for a DaemonSet
+/// pod, its node.
+struct Placement<'n> {
+    suffix: Option<String>,
+    node: Option<&'n Node>,
+}
+
+/// The pods a controller without live pods stands for, and their names:
+/// - StatefulSet: `NAME-0` … `NAME-(n-1)`, as the StatefulSet controller names them
+///   (https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#ordinal-index);
+/// - DaemonSet, with Nodes in the input: `NAME-<node>` on every node whose labels its template's
+///   `nodeSelector` matches (https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/#running-pods-on-select-nodes);
+///   node affinity, taints and tolerations are not evaluated (a DaemonSet is placed on tainted
+///   nodes too). Without Nodes: one pod `NAME`;
+/// - every other kind: one pod is `NAME`; n > 1 pods are `NAME-1` … `NAME-n` (real pod names carry
+///   random suffixes netreach cannot know).
+///
+/// `None` when the controller runs no pod (scaled to 0, or no node matches), with a note;
+/// counts past [`MAX_REPLICAS_PER_WORKLOAD`] are cut, with a warning.
+fn placements<'n>(c: &Controller, nodes: &'n [Node], workload: &str, report: &mut LoadReport) -> Option<Vec<Placement<'n>>> {
+    let budget_left = MAX_SYNTHESIZED_PODS.saturating_sub(report.synthesized_pods) as u64;
+    let mut cap = |wanted: u64, what: &str| -> u64 {
+        let mut n = wanted;
+        if n > MAX_REPLICAS_PER_WORKLOAD {
+            report.warnings.push(format!(
+                "{}: {workload}: {what} is {wanted}: only {MAX_REPLICAS_PER_WORKLOAD} pods are synthesized for it (replicas are alike, so answers hold for the rest)",
+                c.origin
+            ));
+            n = MAX_REPLICAS_PER_WORKLOAD;
+        }
+        if n > 1 && n > budget_left {
+            report.warnings.push(format!(
+                "{}: {workload}: more than {MAX_SYNTHESIZED_PODS} pods synthesized in all: it stands for one pod instead of {n}",
+                c.origin
+            ));
+            n = 1;
+        }
+        n
+    };
+    match &c.count {
+        PodCount::Fixed { pods: 0, field } => {
+            report.no_pods.push(format!("{workload} scaled to 0 ({field} is 0): no pod"));
+            None
+        }
+        PodCount::Fixed { pods, field } => {
+            let n = cap(*pods, field);
+            Some(match (c.kind, n) {
+                ("StatefulSet", _) => (0..n).map(|i| Placement { suffix: Some(i.to_string()), node: None }).collect(),
+                (_, 1) => vec![Placement { suffix: None, node: None }],
+                _ => (1..=n).map(|i| Placement { suffix: Some(i.to_string()), node: None }).collect(),
+            })
+        }
+        PodCount::PerNode { .. } if nodes.is_empty() => Some(vec![Placement { suffix: None, node: None }]),
+        PodCount::PerNode { node_selector } => {
+            let mut matching: Vec<&Node> =
+                nodes.iter().filter(|n| node_selector.iter().all(|(k, v)| n.labels.get(k) == Some(v))).collect();
+            matching.sort_by(|a, b| a.name.cmp(&b.name));
+            if matching.is_empty() {
+                report.no_pods.push(format!("{workload}: its nodeSelector matches none of the {} node(s): no pod", nodes.len()));
+                return None;
+            }
+            let n = cap(matching.len() as u64, "the number of matching nodes") as usize;
+            Some(matching.into_iter().take(n).map(|node| Placement { suffix: Some(node.name.clone()), node: Some(node) }).collect())
+        }
+    }
+}
+
+/// The workload a pod's controlling owner makes it part of, if any. Only the controller kinds
+/// netreach knows group pods: a static pod's mirror is owned by its `Node`
+/// (https://kubernetes.io/docs/tasks/configure-pod-container/static-pod/) and is a pod of its
+/// own, as is a pod owned by a kind netreach does not read (an operator's custom resource). An
+/// owner reference without `kind` groups the pod only when exactly one controller of that name
+/// is in its namespace.
+fn workload_owner((kind, name): (String, String), namespace: &str, controllers: &[Controller]) -> Option<(String, String)> {
+    if is_controller_kind(&kind) {
+        return Some((kind, name));
+    }
+    if !kind.is_empty() {
+        return None;
+    }
+    let mut named = controllers.iter().filter(|c| c.namespace == namespace && c.name == name);
+    match (named.next(), named.next()) {
+        (Some(c), None) => Some((c.kind.to_string(), name)),
+        _ => None,
+    }
+}
+
 fn labels_of(meta: &ObjectMeta) -> Labels {
     meta.labels.clone().unwrap_or_default()
 }
@@ -442,43 +582,80 @@ fn controller_of(meta: &ObjectMeta) -> Option<(String, String)> {
         .map(|r| (r.kind.clone(), r.name.clone()))
 }
 
+/// A count field as the API server validates it: absent means the API default (1), negative
+/// is rejected ("must be greater than or equal to 0").
+fn count_field(value: Option<i32>, at: &At, field: &str) -> Result<u64, LoadError> {
+    match value {
+        None => Ok(1),
+        Some(n) if n < 0 => Err(at.err(field, format!("must be greater than or equal to 0, got {n}"))),
+        Some(n) => Ok(n as u64),
+    }
+}
+
+/// The pods a Job runs at once: `parallelism` (default 1), but never more than `completions`
+/// when that is set — "the actual number of pods running in parallel will not exceed the number
+/// of remaining completions" (https://kubernetes.io/docs/concepts/workloads/controllers/job/#controlling-parallelism).
+/// `parallelism: 0` is a paused Job: no pod.
+fn job_pods(spec: &k8s_openapi::api::batch::v1::JobSpec, at: &At, prefix: &str) -> Result<u64, LoadError> {
+    let parallelism = count_field(spec.parallelism, at, &format!("{prefix}parallelism"))?;
+    Ok(match spec.completions {
+        Some(c) => parallelism.min(count_field(Some(c), at, &format!("{prefix}completions"))?),
+        None => parallelism,
+    })
+}
+
+/// Kind, controlling owner, pod template and pod count of a controller.
 fn controller_template(
     kind: &str,
     value: Value,
     at: &At,
-) -> Result<(&'static str, Option<(String, String)>, core::PodTemplateSpec), LoadError> {
+) -> Result<(&'static str, Option<(String, String)>, core::PodTemplateSpec, PodCount), LoadError> {
     let missing = |f: &str| at.err(f, "missing");
+    // `spec.replicas` defaults to 1 when unset, as the API server defaults it (also under a
+    // HorizontalPodAutoscaler, which netreach does not read: the manifest's replicas are used).
+    let replicas = |r: Option<i32>| -> Result<PodCount, LoadError> {
+        Ok(PodCount::Fixed { pods: count_field(r, at, "spec.replicas")?, field: "spec.replicas" })
+    };
     Ok(match kind {
         "Deployment" => {
             let o: Deployment = typed(value, at)?;
-            ("Deployment", controller_of(&o.metadata), o.spec.ok_or_else(|| missing("spec"))?.template)
+            let spec = o.spec.ok_or_else(|| missing("spec"))?;
+            ("Deployment", controller_of(&o.metadata), spec.template, replicas(spec.replicas)?)
         }
         "ReplicaSet" => {
             let o: ReplicaSet = typed(value, at)?;
-            let t = o.spec.ok_or_else(|| missing("spec"))?.template.ok_or_else(|| missing("spec.template"))?;
-            ("ReplicaSet", controller_of(&o.metadata), t)
+            let spec = o.spec.ok_or_else(|| missing("spec"))?;
+            let t = spec.template.ok_or_else(|| missing("spec.template"))?;
+            ("ReplicaSet", controller_of(&o.metadata), t, replicas(spec.replicas)?)
         }
         "StatefulSet" => {
             let o: StatefulSet = typed(value, at)?;
-            ("StatefulSet", controller_of(&o.metadata), o.spec.ok_or_else(|| missing("spec"))?.template)
+            let spec = o.spec.ok_or_else(|| missing("spec"))?;
+            ("StatefulSet", controller_of(&o.metadata), spec.template, replicas(spec.replicas)?)
         }
         "DaemonSet" => {
             let o: DaemonSet = typed(value, at)?;
-            ("DaemonSet", controller_of(&o.metadata), o.spec.ok_or_else(|| missing("spec"))?.template)
+            let t = o.spec.ok_or_else(|| missing("spec"))?.template;
+            let node_selector = t.spec.as_ref().and_then(|s| s.node_selector.clone()).unwrap_or_default();
+            ("DaemonSet", controller_of(&o.metadata), t, PodCount::PerNode { node_selector })
         }
         "Job" => {
             let o: Job = typed(value, at)?;
-            ("Job", controller_of(&o.metadata), o.spec.ok_or_else(|| missing("spec"))?.template)
+            let spec = o.spec.ok_or_else(|| missing("spec"))?;
+            let pods = job_pods(&spec, at, "spec.")?;
+            ("Job", controller_of(&o.metadata), spec.template, PodCount::Fixed { pods, field: "spec.parallelism" })
         }
         "CronJob" => {
             let o: CronJob = typed(value, at)?;
             let job = o.spec.ok_or_else(|| missing("spec"))?.job_template.spec.ok_or_else(|| missing("spec.jobTemplate.spec"))?;
-            ("CronJob", controller_of(&o.metadata), job.template)
+            let pods = job_pods(&job, at, "spec.jobTemplate.spec.")?;
+            ("CronJob", controller_of(&o.metadata), job.template, PodCount::Fixed { pods, field: "spec.jobTemplate.spec.parallelism" })
         }
         "ReplicationController" => {
             let o: core::ReplicationController = typed(value, at)?;
-            let t = o.spec.ok_or_else(|| missing("spec"))?.template.ok_or_else(|| missing("spec.template"))?;
-            ("ReplicationController", controller_of(&o.metadata), t)
+            let spec = o.spec.ok_or_else(|| missing("spec"))?;
+            let t = spec.template.ok_or_else(|| missing("spec.template"))?;
+            ("ReplicationController", controller_of(&o.metadata), t, replicas(spec.replicas)?)
         }
         _ => unreachable!("dispatch covers every controller kind"),
     })

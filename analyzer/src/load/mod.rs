@@ -137,6 +137,9 @@ pub struct LoadReport {
     pub finished_pods: usize,
     /// Pods built from controller templates because the controller had no pods in the input.
     pub synthesized_pods: usize,
+    /// Controllers without live pods that stand for no pod (scaled to 0, a DaemonSet matching
+    /// no node), one note each.
+    pub no_pods: Vec<String>,
     /// Namespaces used by pods or policies but not defined.
     pub undefined_namespaces: Vec<String>,
     /// Input the API server would reject but whose meaning is unambiguous, with its location.
@@ -176,6 +179,7 @@ impl LoadReport {
         if self.finished_pods > 0 {
             notes.push(format!("ignored {} pod(s) in phase Succeeded or Failed", self.finished_pods));
         }
+        notes.extend(self.no_pods.iter().cloned());
         if !self.undefined_namespaces.is_empty() {
             notes.push(format!(
                 "namespace(s) used but not defined, assumed to carry only the kubernetes.io/metadata.name label: {}",

@@ -67,7 +67,7 @@ pub const MAX_HOPS: u32 = 1000;
 impl Reachability {
     /// Shortest hops from `sources` (endpoint indices) up to `max_hops`. External ranges can be
     /// sources and targets but never a stepping stone. With `node_hops`, a reached hostNetwork
-    /// pod also reaches every pod on its node (a synthesized DaemonSet pod: every pod).
+    /// pod also reaches every pod on its node (a synthesized DaemonSet pod without a node: every pod).
     pub fn lateral(&self, cluster: &Cluster, sources: &[usize], max_hops: u32, node_hops: bool) -> LateralReach {
         let n = self.endpoint_count();
         let mut distance = vec![u32::MAX; n];
@@ -144,9 +144,11 @@ impl Reachability {
                     if !pod.host_network {
                         continue;
                     }
-                    // A DaemonSet's template stands for a pod on every node: it shares a node
-                    // with every pod. Otherwise only the pods on its own (known) node.
-                    let on_every_node = pod.synthesized && pod.workload.as_ref().is_some_and(|w| w.kind == "DaemonSet");
+                    // A DaemonSet's template not placed on a node (no Nodes in the input) stands
+                    // for a pod on every node: it shares a node with every pod. Otherwise only
+                    // the pods on its own (known) node.
+                    let on_every_node =
+                        pod.synthesized && pod.node.is_none() && pod.workload.as_ref().is_some_and(|w| w.kind == "DaemonSet");
                     let neighbours: &[usize] = if on_every_node {
                         &all_pods
                     } else {

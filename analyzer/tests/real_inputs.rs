@@ -188,3 +188,29 @@ fn unknown_fields_are_named_as_written() {
     let loaded = load_str("extra.yaml", extra).unwrap();
     assert!(loaded.report.warnings.iter().any(|w| w.contains("field spec.containers[0].imagePullPolicyy: unknown field, ignored")), "{:?}", loaded.report.warnings);
 }
+
+#[test]
+fn selector_labels_are_validated_as_the_api_server_does() {
+    let policy = |selector: &str| {
+        format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p, namespace: demo}}\nspec:\n  podSelector: {selector}\n")
+    };
+    let e = load_str("p.yaml", &policy("{matchLabels: {\"app name\": web}}")).err().unwrap().to_string();
+    assert!(e.contains("field spec.podSelector.matchLabels: label key \"app name\""), "{e}");
+    let e = load_str("p.yaml", &policy("{matchLabels: {app: \"-web\"}}")).err().unwrap().to_string();
+    assert!(e.contains("label value \"-web\" must be alphanumerics"), "{e}");
+    let e = load_str("p.yaml", &policy("{matchExpressions: [{key: \"Example.COM/app\", operator: Exists}]}")).err().unwrap().to_string();
+    assert!(e.contains("spec.podSelector.matchExpressions[0].key: label key \"Example.COM/app\": the prefix must be a DNS subdomain"), "{e}");
+    let e = load_str("p.yaml", &policy(&format!("{{matchExpressions: [{{key: app, operator: In, values: [ok, \"{}\"]}}]}}", "x".repeat(64)))).err().unwrap().to_string();
+    assert!(e.contains("matchExpressions[0].values[1]: label value"), "{e}");
+    for good in ["{matchLabels: {app.kubernetes.io/name: web, tier: \"\"}}", "{matchExpressions: [{key: k8s-app, operator: NotIn, values: [a_b.c-d]}]}"] {
+        assert!(load_str("p.yaml", &policy(good)).is_ok(), "{good}");
+    }
+}
+
+#[test]
+fn helm_hooks_are_noted() {
+    let hook = "apiVersion: v1\nkind: Pod\nmetadata: {name: t, namespace: demo, annotations: {helm.sh/hook: test}}\nspec: {containers: [{name: c}]}\n";
+    let loaded = load_str("hook.yaml", &format!("{POD}---\n{hook}")).unwrap();
+    let notes = loaded.report.notes().join("\n");
+    assert!(notes.contains("1 Helm hook(s) analyzed as if running") && notes.contains("Pod demo/t (helm.sh/hook: test)"), "{notes}");
+}

@@ -274,6 +274,12 @@ impl Build<'_> {
         if name.is_empty() {
             return Err(at.err("metadata.name", "missing or empty"));
         }
+        // Helm hooks (tests, pre-install Jobs) run only around `helm install/upgrade/test`.
+        if let Some(hook) = raw.value.pointer("/metadata/annotations/helm.sh~1hook").and_then(Value::as_str) {
+            if matches!(kind.as_str(), "Pod" | "Job" | "CronJob" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") {
+                self.report.helm_hooks.push(format!("{} (helm.sh/hook: {hook})", at.object));
+            }
+        }
         let converted = self.convert(raw.value, &at, &api_version, &kind, namespace, name);
         let unknown = at.unknown.take();
         match converted {
@@ -774,11 +780,64 @@ fn convert_service(svc: core::Service, namespace: &str, at: &At) -> Result<Servi
     })
 }
 
+/// A label name, as the API server validates it (a qualified name): an optional DNS-1123
+/// subdomain prefix (at most 253 characters) and `/`, then at most 63 characters of
+/// alphanumerics, `-`, `_` and `.`, starting and ending with an alphanumeric.
+/// <https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set>
+fn label_key_problem(key: &str) -> Option<String> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(p) = prefix {
+        let subdomain = !p.is_empty()
+            && p.len() <= 253
+            && p.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !l.starts_with('-') && !l.ends_with('-')
+            });
+        if !subdomain {
+            return Some(format!("label key {key:?}: the prefix must be a DNS subdomain (lowercase letters, digits, '-', '.')"));
+        }
+    }
+    if name.is_empty() {
+        return Some(format!("label key {key:?}: the name part is empty"));
+    }
+    label_value_problem(name).map(|why| format!("label key {key:?}: {why}"))
+}
+
+/// A label value: empty, or at most 63 alphanumerics, `-`, `_`, `.`, starting and ending with
+/// an alphanumeric (same page).
+fn label_value_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    if value.len() > 63 {
+        return Some(format!("{value:?} is longer than 63 characters"));
+    }
+    let inner = value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    let ends = value.as_bytes()[0].is_ascii_alphanumeric() && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric();
+    (!inner || !ends).then(|| format!("{value:?} must be alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric"))
+}
+
 pub(super) fn convert_selector(sel: &K8sSelector, at: &At, field: &str) -> Result<LabelSelector, LoadError> {
-    let mut out = LabelSelector { match_labels: sel.match_labels.clone().unwrap_or_default(), match_expressions: Vec::new() };
+    let match_labels = sel.match_labels.clone().unwrap_or_default();
+    for (key, value) in &match_labels {
+        if let Some(why) = label_key_problem(key).or_else(|| label_value_problem(value).map(|w| format!("label value {w}"))) {
+            return Err(at.err(format!("{field}.matchLabels"), why));
+        }
+    }
+    let mut out = LabelSelector { match_labels, match_expressions: Vec::new() };
     for (i, e) in sel.match_expressions.iter().flatten().enumerate() {
-        let req = Requirement::new(&e.key, &e.operator, e.values.clone().unwrap_or_default())
-            .map_err(|err| at.err(format!("{field}.matchExpressions[{i}]"), err.to_string()))?;
+        let here = format!("{field}.matchExpressions[{i}]");
+        if let Some(why) = label_key_problem(&e.key) {
+            return Err(at.err(format!("{here}.key"), why));
+        }
+        for (j, v) in e.values.iter().flatten().enumerate() {
+            if let Some(why) = label_value_problem(v) {
+                return Err(at.err(format!("{here}.values[{j}]"), format!("label value {why}")));
+            }
+        }
+        let req = Requirement::new(&e.key, &e.operator, e.values.clone().unwrap_or_default()).map_err(|err| at.err(here, err.to_string()))?;
         out.match_expressions.push(req);
     }
     Ok(out)

@@ -147,6 +147,8 @@ pub struct LoadReport {
     /// Policies the answers leave out (kinds not evaluated), one line per kind: shown even
     /// with `-q`, since every answer is incomplete without them.
     pub unevaluated: Vec<String>,
+    /// Workloads that are Helm hooks (`helm.sh/hook`): analyzed as if they ran.
+    pub helm_hooks: Vec<String>,
 }
 
 /// An object of a kind netreach does not evaluate: its identity only.
@@ -174,6 +176,13 @@ impl LoadReport {
                 "skipped {} document(s) without a `kind` (not Kubernetes objects), first at {}",
                 self.not_objects,
                 self.first_not_object.as_deref().unwrap_or("?")
+            ));
+        }
+        if !self.helm_hooks.is_empty() {
+            notes.push(format!(
+                "{} Helm hook(s) analyzed as if running, though Helm runs them only around install, upgrade or test: {}",
+                self.helm_hooks.len(),
+                self.helm_hooks.join(", ")
             ));
         }
         if self.finished_pods > 0 {

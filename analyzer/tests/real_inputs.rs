@@ -214,3 +214,21 @@ fn helm_hooks_are_noted() {
     let notes = loaded.report.notes().join("\n");
     assert!(notes.contains("1 Helm hook(s) analyzed as if running") && notes.contains("Pod demo/t (helm.sh/hook: test)"), "{notes}");
 }
+
+/// Everything users are told about a real folder, as one snapshot: exit code, stdout, stderr.
+#[test]
+fn what_users_are_told_about_a_real_folder() {
+    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(["connectivity", "small/real-inputs"])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let shown = format!(
+        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    insta::assert_snapshot!(shown);
+}

@@ -11,8 +11,18 @@ fn error_of(yaml: &str) -> String {
         Ok(_) => panic!("expected an error for:\n{yaml}"),
         Err(e) => e.to_string(),
     };
+    let out = netreach_stdin(&["connectivity", "-", "-o", "json"], yaml);
+    assert_eq!(out.status.code(), Some(2), "exit code for:\n{yaml}");
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim_end(), format!("error: {}", message.replace("input.yaml", "<stdin>")));
+    message
+}
+
+/// The binary with `yaml` on stdin.
+fn netreach_stdin(args: &[&str], yaml: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(["connectivity", "-", "-o", "json"])
+        .args(args)
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -20,12 +30,7 @@ fn error_of(yaml: &str) -> String {
         .spawn()
         .unwrap();
     child.stdin.take().unwrap().write_all(yaml.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "exit code for:\n{yaml}");
-    assert!(out.stdout.is_empty());
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(stderr.trim_end(), format!("error: {}", message.replace("input.yaml", "<stdin>")));
-    message
+    child.wait_with_output().unwrap()
 }
 
 fn policy(spec: &str) -> String {
@@ -115,16 +120,7 @@ fn duplicates_name_both_places() {
         &["NetworkPolicy ns/p is defined twice, at input.yaml: document 1 and at input.yaml: document 2", "the later one is used", "--strict"],
     );
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(["connectivity", "-", "--strict"])
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(two.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = netreach_stdin(&["connectivity", "-", "--strict"], &two);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();

@@ -463,33 +463,16 @@ fn exec_kubeconfig(dir: &Path, server: &str, script: &str) -> String {
     let plugin = dir.join("plugin.sh");
     std::fs::write(&plugin, format!("#!/bin/sh\n{script}\n")).unwrap();
     std::fs::set_permissions(&plugin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let text = format!(
-        "apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: {server}
-contexts:
-- name: test
-  context:
-    cluster: test
-    user: plugin
-current-context: test
-users:
-- name: plugin
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1beta1
-      command: {}
-      args: [\"--oidc-client-secret=arg-secret-value\"]
-      env: [{{name: VAULT_TOKEN, value: env-secret-value}}]
-      interactiveMode: Never
-",
+    let user = format!(
+        "exec:
+  apiVersion: client.authentication.k8s.io/v1beta1
+  command: {}
+  args: [\"--oidc-client-secret=arg-secret-value\"]
+  env: [{{name: VAULT_TOKEN, value: env-secret-value}}]
+  interactiveMode: Never",
         plugin.display()
     );
-    let path = dir.join("exec-kubeconfig");
-    std::fs::write(&path, text).unwrap();
+    let path = server::kubeconfig_with_user(dir, "exec-kubeconfig", server, &user, None);
     path.display().to_string()
 }
 

@@ -421,7 +421,14 @@ fn decorate(o: &mut Value) {
 
 /// A kubeconfig in `dir` pointing at `server`, with a bearer token; returns its path.
 pub fn kubeconfig(dir: &Path, server: &str, token: &str, namespace: Option<&str>) -> PathBuf {
+    kubeconfig_with_user(dir, "kubeconfig", server, &format!("token: {token}"), namespace)
+}
+
+/// A kubeconfig file `name` in `dir` whose user `tester` is `user` (YAML lines under `user:`,
+/// e.g. `token: t` or an `exec:` block), with contexts `test` (current) and `other`.
+pub fn kubeconfig_with_user(dir: &Path, name: &str, server: &str, user: &str, namespace: Option<&str>) -> PathBuf {
     let namespace = namespace.map(|n| format!("\n    namespace: {n}")).unwrap_or_default();
+    let user: String = user.lines().map(|l| format!("    {l}\n")).collect();
     let text = format!(
         "apiVersion: v1
 kind: Config
@@ -442,10 +449,9 @@ current-context: test
 users:
 - name: tester
   user:
-    token: {token}
-"
+{user}"
     );
-    let path = dir.join("kubeconfig");
+    let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
 }

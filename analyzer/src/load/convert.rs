@@ -124,8 +124,14 @@ pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value, at: &At) -> Re
     })
 }
 
-fn str_field<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
-    value.pointer(pointer).and_then(Value::as_str)
+/// The value at `path` (object keys). Not `Value::pointer`: it unescapes (and allocates for)
+/// every token, and these lookups run several times per object of the largest inputs.
+pub(super) fn at_path<'v>(value: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter().try_fold(value, |v, key| v.get(key))
+}
+
+fn str_field<'v>(value: &'v Value, path: &[&str]) -> Option<&'v str> {
+    at_path(value, path).and_then(Value::as_str)
 }
 
 /// Kinds netreach reads, by apiVersion. `extensions/v1beta1` NetworkPolicy was removed from
@@ -159,13 +165,13 @@ pub(super) fn quote_hint(value: &Value) -> Option<String> {
 /// Kind, namespace (`default` when unset, empty for cluster-scoped kinds) and name of an
 /// object as read: the identity `kubectl apply` replaces by.
 pub(super) fn identity(value: &Value) -> (String, String, String) {
-    let kind = str_field(value, "/kind").unwrap_or("").to_string();
+    let kind = str_field(value, &["kind"]).unwrap_or("").to_string();
     let namespace = if is_cluster_scoped(&kind) {
         String::new()
     } else {
-        str_field(value, "/metadata/namespace").filter(|s| !s.is_empty()).unwrap_or(DEFAULT_NAMESPACE).to_string()
+        str_field(value, &["metadata", "namespace"]).filter(|s| !s.is_empty()).unwrap_or(DEFAULT_NAMESPACE).to_string()
     };
-    (kind, namespace, str_field(value, "/metadata/name").unwrap_or("").to_string())
+    (kind, namespace, str_field(value, &["metadata", "name"]).unwrap_or("").to_string())
 }
 
 /// The same object given twice: `kubectl apply` applies both, so the later one (in load order:
@@ -174,26 +180,28 @@ pub(super) fn identity(value: &Value) -> (String, String, String) {
 /// an error instead.
 fn drop_redefined(objects: Vec<RawObject>, report: &mut LoadReport, strict: bool, errors: &mut Vec<LoadError>) -> Vec<RawObject> {
     let key = |raw: &RawObject| {
-        let api_version = str_field(&raw.value, "/apiVersion").unwrap_or("");
+        let api_version = str_field(&raw.value, &["apiVersion"]).unwrap_or("");
         let (kind, namespace, name) = identity(&raw.value);
         (is_read(api_version, &kind) && !name.is_empty()).then_some((kind, namespace, name))
     };
-    let mut last: HashMap<(String, String, String), usize> = HashMap::new();
-    for (i, raw) in objects.iter().enumerate() {
-        if let Some(k) = key(raw) {
+    let keys: Vec<Option<(String, String, String)>> = objects.iter().map(key).collect();
+    let mut last: HashMap<&(String, String, String), usize> = HashMap::new();
+    for (i, k) in keys.iter().enumerate() {
+        if let Some(k) = k {
             last.insert(k, i);
         }
     }
-    if last.len() == objects.iter().filter(|o| key(o).is_some()).count() {
+    if last.len() == keys.iter().flatten().count() {
         return objects; // nothing is defined twice
     }
     let origins: Vec<Origin> = objects.iter().map(|o| o.origin.clone()).collect();
     objects
         .into_iter()
+        .zip(&keys)
         .enumerate()
-        .filter_map(|(i, raw)| {
-            let Some(k) = key(&raw) else { return Some(raw) };
-            let later = last[&k];
+        .filter_map(|(i, (raw, k))| {
+            let Some(k) = k else { return Some(raw) };
+            let later = last[k];
             if later == i {
                 return Some(raw);
             }
@@ -255,27 +263,27 @@ impl Build<'_> {
     fn read(&mut self, raw: RawObject) -> Result<(), LoadError> {
         let report = &mut *self.report;
         let cluster = &mut self.cluster;
-        let api_version = str_field(&raw.value, "/apiVersion").unwrap_or("").to_string();
+        let api_version = str_field(&raw.value, &["apiVersion"]).unwrap_or("").to_string();
         let (kind, namespace, _) = identity(&raw.value);
         let cluster_scoped = is_cluster_scoped(&kind);
         if !is_read(&api_version, &kind) {
             return super::kinds::note_unread(&api_version, &kind, &raw, report, cluster);
         }
-        let name_value = raw.value.pointer("/metadata/name").cloned().unwrap_or(Value::Null);
+        let name_value = at_path(&raw.value, &["metadata", "name"]).cloned().unwrap_or(Value::Null);
         let name = name_value.as_str().unwrap_or("").to_string();
         let object = if cluster_scoped { format!("{kind} {name}") } else { format!("{kind} {namespace}/{name}") };
         let at = At { origin: &raw.origin, object, unknown: Default::default() };
         if let Some(hint) = quote_hint(&name_value) {
             return Err(at.err("metadata.name", hint));
         }
-        if let Some(hint) = raw.value.pointer("/metadata/namespace").and_then(quote_hint) {
+        if let Some(hint) = at_path(&raw.value, &["metadata", "namespace"]).and_then(quote_hint) {
             return Err(at.err("metadata.namespace", hint));
         }
         if name.is_empty() {
             return Err(at.err("metadata.name", "missing or empty"));
         }
         // Helm hooks (tests, pre-install Jobs) run only around `helm install/upgrade/test`.
-        if let Some(hook) = raw.value.pointer("/metadata/annotations/helm.sh~1hook").and_then(Value::as_str) {
+        if let Some(hook) = str_field(&raw.value, &["metadata", "annotations", "helm.sh/hook"]) {
             if matches!(kind.as_str(), "Pod" | "Job" | "CronJob" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") {
                 self.report.helm_hooks.push(format!("{} (helm.sh/hook: {hook})", at.object));
             }

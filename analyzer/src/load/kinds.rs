@@ -54,7 +54,7 @@ pub(super) fn note_unread(api_version: &str, kind: &str, raw: &RawObject, report
     if group == "net.alpha.kubernetes.io" {
         return Err(LoadError::Invalid {
             origin: raw.origin.clone(),
-            object: format!("{kind} {}", raw.value.pointer("/metadata/name").and_then(|v| v.as_str()).unwrap_or("")),
+            object: format!("{kind} {}", super::convert::at_path(&raw.value, &["metadata", "name"]).and_then(|v| v.as_str()).unwrap_or("")),
             field: "apiVersion".into(),
             message: format!(
                 "{api_version} is the alpha network policy format of Kubernetes 1.2 (allowIncoming, toPorts), which no API server serves: rewrite it as a networking.k8s.io/v1 NetworkPolicy"

@@ -2,7 +2,8 @@
 //! apart. Each range becomes one `External` endpoint.
 
 use crate::addresses::{IpBlock, IpFamily, IpRanges};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use crate::engine::HashMap;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExternalRange {
@@ -38,7 +39,7 @@ pub fn external_ranges(blocks: &[&IpBlock], families: &BTreeSet<IpFamily>) -> Ve
         starts.dedup();
         let top = IpRanges::whole(family).intervals()[0].1;
         let mut active: BTreeSet<u32> = BTreeSet::new();
-        let mut groups: HashMap<Vec<u32>, Vec<(u128, u128)>> = HashMap::new();
+        let mut groups: HashMap<Vec<u32>, Vec<(u128, u128)>> = HashMap::default();
         let mut order: Vec<Vec<u32>> = Vec::new();
         let mut e = 0;
         for (k, &start) in starts.iter().enumerate() {

@@ -6,7 +6,7 @@ use super::selection::Selections;
 use crate::cluster::{Cluster, Direction, PortSpec};
 use crate::ports::{PortSet, Protocol, MAX_PORT, MIN_PORT};
 use fixedbitset::FixedBitSet;
-use std::collections::HashMap;
+use crate::engine::HashMap;
 
 /// Where a grant comes from: a rule, or a pod that no policy isolates in that direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,7 +79,7 @@ struct Interner<T: std::hash::Hash + Eq + Clone> {
 
 impl<T: std::hash::Hash + Eq + Clone> Interner<T> {
     fn new() -> Self {
-        Interner { items: Vec::new(), index: HashMap::new() }
+        Interner { items: Vec::new(), index: HashMap::default() }
     }
     fn intern(&mut self, item: T) -> u32 {
         if let Some(&i) = self.index.get(&item) {
@@ -226,7 +226,7 @@ pub struct PortClasses {
 
 impl PortClasses {
     pub fn build(port_sets: &[PortSet]) -> PortClasses {
-        let mut signature_class: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut signature_class: HashMap<Vec<u32>, u32> = HashMap::default();
         let mut sets: Vec<PortSet> = Vec::new();
         let mut covering: Vec<Vec<u32>> = vec![Vec::new(); port_sets.len()];
         for protocol in Protocol::ALL {

@@ -3,7 +3,7 @@
 
 use super::{Endpoint, Reachability};
 use crate::cluster::Cluster;
-use std::collections::HashMap;
+use crate::engine::HashMap;
 
 /// How a hop was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,7 +72,7 @@ impl Reachability {
         let n = self.endpoint_count();
         let mut distance = vec![u32::MAX; n];
         let mut parent: Vec<Option<Parent>> = vec![None; n];
-        let mut pods_on_node: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut pods_on_node: HashMap<&str, Vec<usize>> = HashMap::default();
         let all_pods: Vec<usize> = if node_hops { (0..self.pod_count).collect() } else { Vec::new() };
         if node_hops {
             for (i, pod) in cluster.pods.iter().enumerate() {

@@ -24,7 +24,13 @@ use fixedbitset::FixedBitSet;
 pub use grants::{GrantOrigin, RuleRef};
 pub use tiers::{TierFindings, TierMatch};
 use grants::{GrantTable, PortClasses};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+/// The engine's hash maps: keys are label maps, endpoint sets and small integers it built
+/// itself, so a fast non-cryptographic hasher (foldhash, already in the dependency tree
+/// through hashbrown) replaces SipHash; the seed stays random, so no answer may depend on
+/// iteration order.
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// How hostNetwork pods are treated; the behaviour is implementation-defined upstream.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -164,12 +170,12 @@ struct DirectionIndex {
 
 impl DirectionIndex {
     fn build(table: &GrantTable, port_classes: &PortClasses, direction: Direction, class_count: usize) -> DirectionIndex {
-        let mut group_of_sources: HashMap<u32, usize> = HashMap::new();
+        let mut group_of_sources: HashMap<u32, usize> = HashMap::default();
         let mut groups: Vec<HashMap<u32, FixedBitSet>> = Vec::new();
         let mut group_sources: Vec<u32> = Vec::new();
         for grant in table.grants.iter().filter(|g| g.direction == direction) {
             let g = *group_of_sources.entry(grant.sources).or_insert_with(|| {
-                groups.push(HashMap::new());
+                groups.push(HashMap::default());
                 group_sources.push(grant.sources);
                 groups.len() - 1
             });
@@ -294,7 +300,7 @@ impl Reachability {
                     let (egress, ingress, ingress_tiers) = (&egress, &ingress, &ingress_tiers);
                     let (table, tiers, port_classes) = (&self.table, &self.tiers, &self.port_classes);
                     scope.spawn(move || {
-                        let mut combos: HashMap<Vec<u32>, u32> = HashMap::new();
+                        let mut combos: HashMap<Vec<u32>, u32> = HashMap::default();
                         let mut combo_list: Vec<Vec<u32>> = Vec::new();
                         let mut rows = Vec::new();
                         let mut eg: Vec<Option<FixedBitSet>> = vec![None; a];
@@ -353,7 +359,7 @@ impl Reachability {
                 .collect();
             handles.into_iter().map(|h| h.join().expect("engine thread panicked")).collect()
         });
-        let mut global: HashMap<Vec<u32>, u32> = HashMap::new();
+        let mut global: HashMap<Vec<u32>, u32> = HashMap::default();
         for (rows, combo_list) in parts {
             let remap: Vec<u32> = combo_list
                 .into_iter()

@@ -8,7 +8,8 @@ use crate::admin::{ClusterPeer, ClusterPort, ClusterSubject};
 use crate::cluster::{Cluster, Peer, PortSpec, NAMESPACE_NAME_LABEL};
 use crate::labels::{LabelSelector, Labels};
 use crate::ports::Protocol;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use crate::engine::HashMap;
 use std::net::IpAddr;
 
 /// An interned set of endpoint indices, sorted.
@@ -72,7 +73,7 @@ pub fn select(
     let all = table.intern((0..endpoint_count as u32).collect());
 
     // Namespaces: defined ones plus any a pod or policy names (with only the name label).
-    let mut ns_index: HashMap<&str, usize> = HashMap::new();
+    let mut ns_index: HashMap<&str, usize> = HashMap::default();
     let mut ns_labels: Vec<Labels> = Vec::new();
     let defined = cluster.namespaces.iter().map(|ns| (ns.name.as_str(), Some(&ns.labels)));
     let referenced = cluster
@@ -92,7 +93,7 @@ pub fn select(
     // Label groups per namespace, of selectable pods only.
     let selectable = |host_network: bool| !host_network || options.host_network == HostNetworkSelection::LikePods;
     let mut groups: Vec<LabelGroup> = Vec::new();
-    let mut group_index: HashMap<(usize, &Labels), usize> = HashMap::new();
+    let mut group_index: HashMap<(usize, &Labels), usize> = HashMap::default();
     let mut groups_in_ns: Vec<Vec<usize>> = vec![Vec::new(); ns_labels.len()];
     for (i, pod) in cluster.pods.iter().enumerate() {
         if !selectable(pod.host_network) {
@@ -153,8 +154,8 @@ pub fn select(
 
     let mut subjects = Vec::with_capacity(cluster.policies.len());
     let mut peers = Vec::with_capacity(cluster.policies.len());
-    let mut peer_cache: HashMap<(Option<&LabelSelector>, Option<usize>, Option<&LabelSelector>), SetId> = HashMap::new();
-    let mut block_cache: HashMap<&IpBlock, SetId> = HashMap::new();
+    let mut peer_cache: HashMap<(Option<&LabelSelector>, Option<usize>, Option<&LabelSelector>), SetId> = HashMap::default();
+    let mut block_cache: HashMap<&IpBlock, SetId> = HashMap::default();
     for policy in &cluster.policies {
         let own_ns = ns_index[policy.namespace.as_str()];
         subjects.push(table.intern(pods_matching(&[own_ns], Some(&policy.pod_selector))));
@@ -244,7 +245,7 @@ pub fn select(
     }
 
     // Named ports: only pods declare container ports, so only pods resolve them.
-    let mut named_ports: HashMap<NamedPortKey, BTreeMap<u16, SetId>> = HashMap::new();
+    let mut named_ports: HashMap<NamedPortKey, BTreeMap<u16, SetId>> = HashMap::default();
     let keys: std::collections::BTreeSet<NamedPortKey> = cluster
         .policies
         .iter()

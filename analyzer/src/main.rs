@@ -98,9 +98,11 @@ Exit codes: 0 success (with --exit-code: no difference), 1 with --exit-code: som
         long_about = "Audit the cluster's segmentation: namespaces without default-deny, pods no policy \
 selects, hostNetwork and privileged pods, pods reachable from the internet, egress to the whole \
 internet on every port, cross-namespace allow-all rules, pods reaching kube-system beyond DNS, policies \
-selecting no pod, peers matching nothing, unresolved named ports and misplaced ipBlock excepts. Each \
-finding has a stable id (NR001..NR014), a severity, the objects involved and a one-line fix. A table \
-gives, per namespace, the share of (source pod, destination pod) pairs into it that policy denies.",
+selecting no pod, peers matching nothing, unresolved named ports, misplaced ipBlock excepts, shadowed and \
+conflicting cluster-policy rules (NR001..NR016) and service-mesh gaps (NR101..NR106). Each finding has a \
+stable id, a severity (high, medium, low, info), the objects involved and a one-line fix; findings that a \
+policy netreach does not evaluate could falsify say so. A table gives, per namespace, the share of (source \
+pod, destination pod) pairs into it that policy denies.",
         after_help = "Examples:\n  \
 netreach audit fixtures/weak\n  \
 netreach audit cluster/ --fail-on high -o md\n  \
@@ -115,8 +117,9 @@ Exit codes: 0 no finding at or above --fail-on (always 0 without it), 1 such a f
         long_about = "Check named segmentation invariants, written once in a YAML file, against the cluster: \
 deny (no connection from/to, with except and ports), allowOnly (into a set, only these sources and ports), \
 allow (these pairs must be allowed), isolated (every pod of these namespaces selected by a policy for ingress, \
-egress or both), maxReach (blast radius of any one source within N hops) and mtls (parsed, reported as not \
-evaluable until the mesh analysis exists: skipped, never passed). Selectors are those of `netreach paths`. \
+egress or both), maxReach (blast radius of any one source within N hops) and mtls (every connection between \
+the two sets uses mutual TLS under the service meshes the manifests configure). Selectors are those of \
+`netreach paths`. \
 Each failing invariant lists the first violating pairs (--limit), their count, and the policy rules that \
 allow them.",
         after_help = "Examples:\n  \

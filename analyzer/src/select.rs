@@ -78,7 +78,8 @@ impl EndpointSelector {
             EndpointSelector::Namespace(ns) => {
                 let v: Vec<usize> = pods().filter(|(_, p)| &p.namespace == ns).map(|(e, _)| e).collect();
                 if v.is_empty() && !analysis.cluster.namespaces.iter().any(|n| &n.name == ns) {
-                    return Err(format!("no namespace {ns:?}"));
+                    let names = analysis.cluster.namespaces.iter().map(|n| n.name.clone());
+                    return Err(format!("no namespace {ns:?}{}", did_you_mean(ns, names)));
                 }
                 v
             }
@@ -100,7 +101,11 @@ impl EndpointSelector {
                         return Err(format!("{namespace}/{name} names several workloads: use one of {}", list.join(", ")));
                     }
                     if w.is_empty() {
-                        return Err(format!("no pod or workload {namespace}/{name}"));
+                        let wanted = format!("{namespace}/{name}");
+                        let names = analysis.cluster.pods.iter().flat_map(|p| {
+                            std::iter::once(p.id()).chain(p.workload.as_ref().map(|w| format!("{}/{}", p.namespace, w.name)))
+                        });
+                        return Err(format!("no pod or workload {wanted}{}", did_you_mean(&wanted, names)));
                     }
                     w
                 }
@@ -111,7 +116,9 @@ impl EndpointSelector {
                     .map(|(e, _)| e)
                     .collect();
                 if w.is_empty() {
-                    return Err(format!("no workload {namespace}/{kind}/{name}"));
+                    let wanted = format!("{namespace}/{kind}/{name}");
+                    let names = analysis.cluster.pods.iter().filter_map(|p| p.workload.as_ref().map(|w| format!("{}/{}/{}", p.namespace, w.kind, w.name)));
+                    return Err(format!("no workload {wanted}{}", did_you_mean(&wanted, names)));
                 }
                 w
             }
@@ -217,4 +224,13 @@ mod tests {
         assert!(EndpointSelector::parse("ns:").is_err());
         assert!(EndpointSelector::parse("env in prod").is_err());
     }
+}
+
+/// ` (did you mean "shop/cart"?)` when one of `names` is close to `wanted` (a typo), else nothing.
+fn did_you_mean(wanted: &str, names: impl Iterator<Item = String>) -> String {
+    let best = names
+        .map(|n| (strsim::jaro_winkler(wanted, &n), n))
+        .filter(|(score, n)| *score >= 0.85 && n != wanted)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
+    best.map(|(_, n)| format!(" (did you mean {n:?}?)")).unwrap_or_default()
 }

@@ -232,3 +232,21 @@ fn what_users_are_told_about_a_real_folder() {
     );
     insta::assert_snapshot!(shown);
 }
+
+#[test]
+fn names_that_match_nothing_suggest_the_closest() {
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/shop");
+    let shop = shop.to_str().unwrap();
+    for (args, expected) in [
+        (vec!["can", "shop/frontnd", "shop/cart", shop], "error: no pod or workload shop/frontnd (did you mean \"shop/frontend\"?)"),
+        (vec!["paths", "--from", "ns:paymnts", shop], "error: no namespace \"paymnts\" (did you mean \"payments\"?)"),
+        (vec!["can", "shop/Deployment/chekout", "shop/cart", shop], "error: no workload shop/Deployment/chekout (did you mean \"shop/Deployment/checkout\"?)"),
+        (vec!["can", "shop/zzz", "shop/cart", shop], "error: no pod or workload shop/zzz"),
+    ] {
+        let mut args = args;
+        args.push("-q");
+        let out = netreach(&args);
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(stderr(&out).trim_end(), expected);
+    }
+}

@@ -928,8 +928,8 @@ fn write_json(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
     unevaluated.sort();
     unevaluated.dedup();
     writeln!(out, "  \"unevaluatedPolicies\": {},", crate::render::unevaluated_policies_json(&unevaluated))?;
-    let incomplete: Vec<&String> = diff.before.cluster.skipped_invalid.iter().chain(&diff.after.cluster.skipped_invalid).collect();
-    writeln!(out, "  \"incomplete\": {},", serde_json::json!(incomplete))?;
+    let incomplete: Vec<String> = diff.before.cluster.skipped_invalid.iter().chain(&diff.after.cluster.skipped_invalid).cloned().collect();
+    writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&incomplete))?;
     write!(out, "  \"summary\": ")?;
     serde_json::to_writer(&mut *out, &summary)?;
     write!(out, ",\n  \"onlyBefore\": ")?;

@@ -179,7 +179,7 @@ fn write_json(
     let doc = json!({
         "schemaVersion": 1,
         "unevaluatedPolicies": netreach::render::unevaluated_policies_json(&analysis.cluster.unevaluated_policies),
-        "incomplete": netreach::render::incomplete_json(&analysis.cluster),
+        "incomplete": netreach::render::incomplete_json(&analysis.cluster.skipped_invalid),
         "from": args.from,
         "to": args.to,
         "protocol": args.port.map(|(p, _)| p.as_str()),

@@ -55,16 +55,9 @@ pub fn live_inputs(live: &super::LiveArgs) -> Vec<InputFile> {
 
 /// `$KUBECONFIG` (colon-separated) and `~/.kube/config`, whether they exist or not.
 pub fn default_kubeconfigs() -> Vec<InputFile> {
-    let mut files = Vec::new();
-    if let Some(list) = std::env::var_os("KUBECONFIG") {
-        for path in std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()) {
-            files.push(InputFile::new("kubeconfig (listed in $KUBECONFIG)", path));
-        }
-    }
-    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
-        files.push(InputFile::new("kubeconfig (~/.kube/config)", PathBuf::from(home).join(".kube").join("config")));
-    }
-    files
+    let listed = netreach::live::kubeconfig_env_paths().into_iter().map(|p| InputFile::new("kubeconfig (listed in $KUBECONFIG)", p));
+    let home = netreach::live::home_kubeconfig().map(|p| InputFile::new("kubeconfig (~/.kube/config)", p));
+    listed.chain(home).collect()
 }
 
 /// The inputs of a command that analyzes (`connectivity`, `check`, ...): PATHs or kubeconfigs.
@@ -78,11 +71,6 @@ type FileId = (u64, u64);
 
 fn file_id(meta: &fs::Metadata) -> FileId {
     (meta.dev(), meta.ino())
-}
-
-/// The extensions the loader reads in folders (load::documents).
-fn is_manifest(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 
 /// The folder a path's file is in (`.` for a bare name).
@@ -99,7 +87,8 @@ fn resolved(path: &Path) -> PathBuf {
 }
 
 /// What the loader reads in a folder: the manifest files (by identity, with a path to name
-/// them) and every folder it enters (symlinks followed, like the loader; loops stop).
+/// them) and every folder it enters. Symlinked folders are followed here, though the loader
+/// does not follow them, so that an output reached through one is refused too; loops stop.
 #[derive(Default)]
 struct FolderContents {
     files: HashMap<FileId, PathBuf>,
@@ -116,7 +105,7 @@ impl FolderContents {
         for path in entries.flatten().map(|e| e.path()) {
             match fs::metadata(&path) {
                 Ok(m) if m.is_dir() => self.walk(&path),
-                Ok(m) if is_manifest(&path) => {
+                Ok(m) if netreach::load::is_manifest(&path) => {
                     self.files.entry(file_id(&m)).or_insert(path);
                 }
                 _ => {}
@@ -162,7 +151,7 @@ pub fn refuse_if_input(out: &Path, inputs: &[InputFile]) -> Result<(), String> {
                     input.path.display()
                 ));
             }
-            if is_manifest(out) && out_folder.is_some_and(|id| contents.folders.contains(&id)) {
+            if netreach::load::is_manifest(out) && out_folder.is_some_and(|id| contents.folders.contains(&id)) {
                 return refuse_new(format!(
                     "it is inside {} folder {}, whose .yaml, .yml and .json files are read recursively: the next run would read the output as input",
                     input.role,

@@ -203,7 +203,7 @@ fn write_json(
 ) -> std::io::Result<()> {
     writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
     writeln!(out, "  \"unevaluatedPolicies\": {},", netreach::render::unevaluated_policies_json(&analysis.cluster.unevaluated_policies))?;
-    writeln!(out, "  \"incomplete\": {},", netreach::render::incomplete_json(&analysis.cluster))?;
+    writeln!(out, "  \"incomplete\": {},", netreach::render::incomplete_json(&analysis.cluster.skipped_invalid))?;
     writeln!(out, "  \"from\": {},\n  \"to\": {},\n  \"maxHops\": {},\n  \"nodeHops\": {},", json!(args.from), json!(args.to), args.max_hops, !args.no_node_hops)?;
     writeln!(out, "  \"paths\": [")?;
     for (i, &t) in reached.iter().enumerate() {

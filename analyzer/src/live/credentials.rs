@@ -15,8 +15,10 @@ const STDERR_SHOWN: usize = 300;
 /// `$KUBECONFIG`, merged as kubectl merges it: empty entries and files that do not exist are
 /// skipped (client-go's loading rules); `None` when the variable is unset or names no file.
 pub fn kubeconfig_from_env() -> Result<Option<Kubeconfig>, LiveError> {
-    let Some(value) = std::env::var_os("KUBECONFIG") else { return Ok(None) };
-    let listed: Vec<PathBuf> = std::env::split_paths(&value).filter(|p| !p.as_os_str().is_empty()).collect();
+    if std::env::var_os("KUBECONFIG").is_none() {
+        return Ok(None);
+    }
+    let listed = kubeconfig_env_paths();
     let present: Vec<&PathBuf> = listed.iter().filter(|p| p.exists()).collect();
     if present.is_empty() {
         if listed.is_empty() {
@@ -34,6 +36,18 @@ pub fn kubeconfig_from_env() -> Result<Option<Kubeconfig>, LiveError> {
         merged = merged.merge(next).map_err(|e| LiveError::Config(format!("kubeconfig {} (from $KUBECONFIG): {e}", path.display())))?;
     }
     Ok(Some(merged))
+}
+
+/// The files `$KUBECONFIG` lists (empty entries skipped), whether they exist or not.
+pub fn kubeconfig_env_paths() -> Vec<PathBuf> {
+    std::env::var_os("KUBECONFIG")
+        .map(|list| std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// `~/.kube/config`, whether it exists or not.
+pub fn home_kubeconfig() -> Option<PathBuf> {
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(|h| PathBuf::from(h).join(".kube").join("config"))
 }
 
 /// The credential program the chosen user runs: `exec.command`, or a gcp provider's `cmd-path`.

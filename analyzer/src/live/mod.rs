@@ -22,6 +22,7 @@ mod url;
 
 pub use clean::{clean, LAST_APPLIED};
 pub use resources::{Resource, RESOURCES};
+pub use credentials::{home_kubeconfig, kubeconfig_env_paths};
 pub use url::{api_path, validate_namespace, InvalidName};
 
 use crate::load::Origin;
@@ -218,7 +219,7 @@ async fn client_config(options: &LiveOptions) -> Result<(kube::Config, Option<St
         None => match credentials::kubeconfig_from_env()? {
             Some(k) => k,
             None => {
-                let default = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"));
+                let default = credentials::home_kubeconfig();
                 match default {
                     Some(path) if path.exists() => {
                         Kubeconfig::read_from(&path).map_err(|e| LiveError::Config(format!("kubeconfig {}: {e}", path.display())))?

@@ -37,7 +37,8 @@ pub struct ReadStats {
     pub errors: Vec<LoadError>,
 }
 
-fn is_manifest(path: &Path) -> bool {
+/// The extensions read in folders.
+pub fn is_manifest(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))
 }
 

@@ -63,21 +63,20 @@ pub(super) fn note_unread(api_version: &str, kind: &str, raw: &RawObject, report
     }
     *report.skipped.entry(format!("{kind} ({api_version})")).or_default() += 1;
     let (_, namespace, name) = super::convert::identity(&raw.value);
-    report.skipped_objects.push(super::SkippedObject { api_version: api_version.into(), kind: kind.into(), namespace, name });
     if let Some((_, _, hint)) = BUILD_FILES.iter().find(|(g, k, _)| *g == group && *k == kind) {
         report.warnings.push(format!("{}: {kind} is {hint}", raw.origin));
     }
     if let Some((_, _, effect)) = POLICY_KINDS.iter().find(|(g, k, _)| *g == group && *k == kind) {
-        let (_, namespace, name) = super::convert::identity(&raw.value);
         let cluster_scoped = kind.starts_with("Global") || kind.contains("Cluster") || matches!(kind, "Tier" | "CiliumCIDRGroup");
         cluster.unevaluated_policies.push(UnevaluatedPolicy {
             kind: kind.to_string(),
             api_version: api_version.to_string(),
-            namespace: (!cluster_scoped).then_some(namespace),
-            name,
+            namespace: (!cluster_scoped).then(|| namespace.clone()),
+            name: name.clone(),
             effect,
         });
     }
+    report.skipped_objects.push(super::SkippedObject { api_version: api_version.into(), kind: kind.into(), namespace, name });
     Ok(())
 }
 

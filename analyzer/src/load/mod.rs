@@ -8,7 +8,7 @@ mod documents;
 mod kinds;
 mod mesh;
 
-pub use documents::Input;
+pub use documents::{is_manifest, Input};
 use netreach_model::Cluster;
 use std::collections::BTreeMap;
 use std::fmt;

@@ -302,7 +302,7 @@ struct JsonConnection<'a> {
 fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
     writeln!(out, "  \"unevaluatedPolicies\": {},", crate::render::unevaluated_policies_json(&view.analysis.cluster.unevaluated_policies))?;
-    writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&view.analysis.cluster))?;
+    writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&view.analysis.cluster.skipped_invalid))?;
     writeln!(out, "  \"level\": \"{}\",", level_name(level))?;
     write!(out, "  \"istioRootNamespace\": ")?;
     json(out, &view.options.istio_root_namespace)?;

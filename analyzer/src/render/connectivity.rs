@@ -105,7 +105,7 @@ fn write_json(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
         out,
         "{{\n  \"schemaVersion\": 1,\n  \"unevaluatedPolicies\": {},\n  \"incomplete\": {},\n  \"nodes\": [",
         super::unevaluated_policies_json(&analysis.cluster.unevaluated_policies),
-        super::incomplete_json(&analysis.cluster)
+        super::incomplete_json(&analysis.cluster.skipped_invalid)
     )?;
     for i in 0..reach.endpoint_count() {
         if shown.as_ref().is_some_and(|s| !s[i]) {

@@ -23,8 +23,8 @@ pub fn incompleteness(cluster: &netreach_model::Cluster) -> Option<String> {
 }
 
 /// `incomplete`, in every JSON output: the invalid documents `--skip-invalid` left out.
-pub fn incomplete_json(cluster: &netreach_model::Cluster) -> serde_json::Value {
-    serde_json::json!(cluster.skipped_invalid)
+pub fn incomplete_json(skipped_invalid: &[String]) -> serde_json::Value {
+    serde_json::json!(skipped_invalid)
 }
 
 /// `unevaluatedPolicies`, in every JSON output: the policy objects the answer was computed

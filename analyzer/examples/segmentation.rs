@@ -36,17 +36,30 @@ fn main() -> ExitCode {
     type Assertion<'a> = (&'a str, Box<dyn Fn(&Cluster) -> Result<(), Failure> + 'a>);
     let assertions: Vec<Assertion> = vec![
         ("data never opens connections into shop", Box::new(|c| c.denies("ns:data", "ns:shop"))),
-        ("the frontend reaches its backends", Box::new(|c| c.allows("shop/frontend", "app in (cart,catalog,checkout)", &[]))),
-        ("checkout reaches the payment gateway on https", Box::new(|c| c.allows("shop/checkout", "payments/payment-gateway", &["8443/TCP"]))),
+        (
+            "the frontend reaches its backends",
+            Box::new(|c| c.allows("shop/frontend", "app in (cart,catalog,checkout)", &[])),
+        ),
+        (
+            "checkout reaches the payment gateway on https",
+            Box::new(|c| c.allows("shop/checkout", "payments/payment-gateway", &["8443/TCP"])),
+        ),
         (
             "only catalog and the nightly report talk to postgres, on 5432",
             Box::new(|c| c.allows_only("app=postgres", "app in (catalog,nightly-report)", &["5432/TCP"])),
         ),
-        ("application namespaces default-deny both ways", Box::new(|c| c.isolated(&["shop", "payments", "data"], Isolation::Both))),
+        (
+            "application namespaces default-deny both ways",
+            Box::new(|c| c.isolated(&["shop", "payments", "data"], Isolation::Both)),
+        ),
         ("a compromised frontend reaches at most 5 pods directly", Box::new(|c| c.max_reach("app=frontend", 1, 5))),
         (
             "the internet reaches only the frontend",
-            Box::new(|c| c.check_yaml(r#"deny: {from: internet, to: ["ns:shop", "ns:payments", "ns:data"], except: {to: shop/frontend}}"#)),
+            Box::new(|c| {
+                c.check_yaml(
+                    r#"deny: {from: internet, to: ["ns:shop", "ns:payments", "ns:data"], except: {to: shop/frontend}}"#,
+                )
+            }),
         ),
     ];
 
@@ -61,5 +74,9 @@ fn main() -> ExitCode {
         }
     }
     println!("{} of {} held on {}", assertions.len() - failed, assertions.len(), folder.display());
-    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

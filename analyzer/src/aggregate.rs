@@ -55,7 +55,12 @@ impl Grouping {
                     let ns = Some(pod.namespace.clone());
                     match (level, &pod.workload) {
                         (Level::Namespace, _) => (GroupKind::Namespace, pod.namespace.clone(), ns, pod.host_network),
-                        (Level::Workload, Some(w)) => (GroupKind::Workload, format!("{}/{}/{}", pod.namespace, w.kind, w.name), ns, pod.host_network),
+                        (Level::Workload, Some(w)) => (
+                            GroupKind::Workload,
+                            format!("{}/{}/{}", pod.namespace, w.kind, w.name),
+                            ns,
+                            pod.host_network,
+                        ),
                         _ => (GroupKind::Pod, pod.id(), ns, pod.host_network),
                     }
                 }
@@ -113,7 +118,11 @@ pub fn aggregate(analysis: &Analysis, grouping: &Grouping) -> Vec<GroupConnectio
 
 /// [`aggregate`] over the endpoint connections that `keep(src, dst)` accepts (filters such as
 /// `--namespace`, `--from`, `--to`); `possible_pairs` still counts every member pair.
-pub fn aggregate_where(analysis: &Analysis, grouping: &Grouping, keep: impl Fn(usize, usize) -> bool) -> Vec<GroupConnection> {
+pub fn aggregate_where(
+    analysis: &Analysis,
+    grouping: &Grouping,
+    keep: impl Fn(usize, usize) -> bool,
+) -> Vec<GroupConnection> {
     let mut merged: HashMap<(u32, u32), (PortSet, u64)> = HashMap::new();
     let _ = analysis.reach.for_each_connection::<std::convert::Infallible>(|s, d, ports| {
         if !keep(s, d) {
@@ -132,13 +141,20 @@ pub fn aggregate_where(analysis: &Analysis, grouping: &Grouping, keep: impl Fn(u
         .into_iter()
         .map(|((s, d), (ports, connected))| {
             let (gs, gd) = (&grouping.groups[s as usize], &grouping.groups[d as usize]);
-            let count = |g: &Group| (g.members.len() as u64, g.members.iter().filter(|&&e| e >= pod_count).count() as u64);
+            let count =
+                |g: &Group| (g.members.len() as u64, g.members.iter().filter(|&&e| e >= pod_count).count() as u64);
             let ((ns, es), (nd, ed)) = (count(gs), count(gd));
             let mut possible = ns * nd - es * ed;
             if s == d {
                 possible -= ns - es;
             }
-            GroupConnection { src: s as usize, dst: d as usize, ports, connected_pairs: connected, possible_pairs: possible }
+            GroupConnection {
+                src: s as usize,
+                dst: d as usize,
+                ports,
+                connected_pairs: connected,
+                possible_pairs: possible,
+            }
         })
         .collect();
     out.sort_by_key(|c| (c.src, c.dst));
@@ -159,7 +175,12 @@ mod tests {
     #[test]
     fn workload_level_merges_replicas_and_counts_pairs() {
         let cluster = Cluster {
-            pods: vec![replica("a", "api-1", "api"), replica("a", "api-2", "api"), replica("b", "db-1", "db"), Pod::new("b", "lone", Labels::new())],
+            pods: vec![
+                replica("a", "api-1", "api"),
+                replica("a", "api-2", "api"),
+                replica("b", "db-1", "db"),
+                Pod::new("b", "lone", Labels::new()),
+            ],
             ..Default::default()
         };
         let analysis = Analysis::new(cluster, &EngineOptions::default());

@@ -1,6 +1,6 @@
 //! A loaded cluster together with its computed reachability: what every query starts from.
 
-use netreach_model::{Cluster, EngineOptions, Endpoint, Pod, Reachability};
+use netreach_model::{Cluster, Endpoint, EngineOptions, Pod, Reachability};
 
 pub struct Analysis {
     pub cluster: Cluster,
@@ -24,7 +24,11 @@ impl Analysis {
     /// The endpoint with this id (`namespace/name` or `external:…`).
     pub fn find(&self, id: &str) -> Option<usize> {
         if let Some((ns, name)) = id.split_once('/').filter(|_| !id.starts_with("external:")) {
-            let i = self.cluster.pods.binary_search_by(|p| (p.namespace.as_str(), p.name.as_str()).cmp(&(ns, name))).ok()
+            let i = self
+                .cluster
+                .pods
+                .binary_search_by(|p| (p.namespace.as_str(), p.name.as_str()).cmp(&(ns, name)))
+                .ok()
                 .or_else(|| self.cluster.pods.iter().position(|p| p.namespace == ns && p.name == name))?;
             return Some(self.reach.index_of(Endpoint::Pod(i as u32)));
         }

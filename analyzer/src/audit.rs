@@ -21,15 +21,15 @@ pub use render::{write_audit, AuditFormat};
 use crate::analysis::Analysis;
 use crate::load::SkippedObject;
 use classes::ClassView;
-use operators::Operators;
-use tiers::{TierCover, TierView};
 use netreach_model::{
-    Direction, EngineOptions, HostNetworkSelection, IpBlock, LabelSelector, NetworkPolicy, Peer, Pod, PortEntry, PortSet, PortSpec, Protocol,
-    Rule,
+    Direction, EngineOptions, HostNetworkSelection, IpBlock, LabelSelector, NetworkPolicy, Peer, Pod, PortEntry,
+    PortSet, PortSpec, Protocol, Rule,
 };
+use operators::Operators;
 use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use tiers::{TierCover, TierView};
 
 /// How bad a finding is; `--fail-on` compares against it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
@@ -170,7 +170,8 @@ pub const SHADOWED_TIER_RULE: Check = Check {
     id: "NR015",
     name: "cluster-policy-rule-shadowed",
     severity: Severity::Low,
-    summary: "a cluster-scoped policy rule that never decides: rules of higher precedence in its tier always match first",
+    summary:
+        "a cluster-scoped policy rule that never decides: rules of higher precedence in its tier always match first",
 };
 pub const SAME_PRIORITY_CONFLICT: Check = Check {
     id: "NR016",
@@ -220,14 +221,29 @@ impl ObjectRef {
     }
 
     pub fn policy(policy: &NetworkPolicy, field: Option<String>) -> ObjectRef {
-        ObjectRef { kind: "NetworkPolicy".into(), namespace: Some(policy.namespace.clone()), name: policy.name.clone(), field }
+        ObjectRef {
+            kind: "NetworkPolicy".into(),
+            namespace: Some(policy.namespace.clone()),
+            name: policy.name.clone(),
+            field,
+        }
     }
 
     /// The pod's top-most workload (`Deployment web/frontend`), or the pod itself.
     pub fn workload_of(pod: &Pod) -> ObjectRef {
         match &pod.workload {
-            Some(w) => ObjectRef { kind: w.kind.clone(), namespace: Some(pod.namespace.clone()), name: w.name.clone(), field: None },
-            None => ObjectRef { kind: "Pod".into(), namespace: Some(pod.namespace.clone()), name: pod.name.clone(), field: None },
+            Some(w) => ObjectRef {
+                kind: w.kind.clone(),
+                namespace: Some(pod.namespace.clone()),
+                name: w.name.clone(),
+                field: None,
+            },
+            None => ObjectRef {
+                kind: "Pod".into(),
+                namespace: Some(pod.namespace.clone()),
+                name: pod.name.clone(),
+                field: None,
+            },
         }
     }
 }
@@ -259,7 +275,13 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn new(check: Check, namespace: Option<&str>, objects: Vec<ObjectRef>, message: String, fix: String) -> Finding {
+    pub(crate) fn new(
+        check: Check,
+        namespace: Option<&str>,
+        objects: Vec<ObjectRef>,
+        message: String,
+        fix: String,
+    ) -> Finding {
         Finding {
             id: check.id,
             name: check.name,
@@ -379,7 +401,11 @@ fn caveat_unevaluated(findings: &mut [Finding], unevaluated: &[netreach_model::U
     for finding in findings.iter_mut().filter(|f| OPEN_TRAFFIC.contains(&f.id)) {
         let applying: std::collections::BTreeSet<&str> = unevaluated
             .iter()
-            .filter(|p| p.namespace.is_none() || p.namespace.as_deref() == finding.namespace.as_deref() || finding.namespace.is_none())
+            .filter(|p| {
+                p.namespace.is_none()
+                    || p.namespace.as_deref() == finding.namespace.as_deref()
+                    || finding.namespace.is_none()
+            })
             .map(|p| p.kind.as_str())
             .collect();
         if !applying.is_empty() {
@@ -514,7 +540,9 @@ impl<'a> Context<'a> {
     fn default_deny(&self, out: &mut Vec<Finding>) {
         for ns in self.namespaces_with_selectable_pods() {
             let name = &self.namespaces[ns as usize];
-            for (check, direction) in [(NO_DEFAULT_DENY_INGRESS, Direction::Ingress), (NO_DEFAULT_DENY_EGRESS, Direction::Egress)] {
+            for (check, direction) in
+                [(NO_DEFAULT_DENY_INGRESS, Direction::Ingress), (NO_DEFAULT_DENY_EGRESS, Direction::Egress)]
+            {
                 let has_baseline = self
                     .policies()
                     .iter()
@@ -527,8 +555,11 @@ impl<'a> Context<'a> {
                 let rules = dir.to_lowercase();
                 let way = if direction == Direction::Ingress { "from" } else { "to" };
                 if !self.tiers.is_empty() {
-                    let covers: Vec<TierCover> =
-                        self.ns_pods[ns as usize].iter().filter(|&&i| self.selectable[i]).map(|&i| self.tier_cover(i, direction)).collect();
+                    let covers: Vec<TierCover> = self.ns_pods[ns as usize]
+                        .iter()
+                        .filter(|&&i| self.selectable[i])
+                        .map(|&i| self.tier_cover(i, direction))
+                        .collect();
                     let deny: BTreeSet<u32> = covers.iter().flat_map(|c| c.deny_policies.iter().copied()).collect();
                     if covers.iter().all(|c| c.pods) && self.tiers.namespace_wide(&deny) {
                         if covers.iter().all(|c| c.everything) {
@@ -601,7 +632,9 @@ impl<'a> Context<'a> {
             all_by: BTreeSet<u32>,
         }
         for (d, (check, direction)) in
-            [(PODS_WITHOUT_INGRESS_POLICY, Direction::Ingress), (PODS_WITHOUT_EGRESS_POLICY, Direction::Egress)].into_iter().enumerate()
+            [(PODS_WITHOUT_INGRESS_POLICY, Direction::Ingress), (PODS_WITHOUT_EGRESS_POLICY, Direction::Egress)]
+                .into_iter()
+                .enumerate()
         {
             let mut per_ns: BTreeMap<u32, Open> = BTreeMap::new();
             for i in (0..n).filter(|&i| self.selectable[i]) {
@@ -711,7 +744,8 @@ impl<'a> Context<'a> {
     /// NR007: from each external class to each pod class, one `allowed` per class pair.
     fn reachable_from_internet(&self, out: &mut Vec<Finding>) {
         let reach = &self.a.reach;
-        let ext_classes: BTreeSet<usize> = (reach.pod_count()..reach.endpoint_count()).map(|e| self.classes.class_of(e)).collect();
+        let ext_classes: BTreeSet<usize> =
+            (reach.pod_count()..reach.endpoint_count()).map(|e| self.classes.class_of(e)).collect();
         // Per pod class: ports reachable from outside, and from which external ranges.
         let mut per_class: HashMap<usize, (PortSet, BTreeSet<usize>)> = HashMap::new();
         for &src in &ext_classes {
@@ -722,7 +756,9 @@ impl<'a> Context<'a> {
                 }
                 let entry = per_class.entry(dst).or_insert_with(|| (PortSet::empty(), BTreeSet::new()));
                 entry.0.union_with(&ports);
-                entry.1.extend(self.classes.members(src).iter().map(|&e| e as usize).filter(|&e| e >= reach.pod_count()));
+                entry
+                    .1
+                    .extend(self.classes.members(src).iter().map(|&e| e as usize).filter(|&e| e >= reach.pod_count()));
             }
         }
         // Group pods by (namespace, ports).
@@ -750,7 +786,8 @@ impl<'a> Context<'a> {
                     describe_ports(&ports),
                     from.join("; ")
                 ),
-                "restrict ingress ipBlock peers to the load balancer or proxy ranges, and the ports to the served ones".to_string(),
+                "restrict ingress ipBlock peers to the load balancer or proxy ranges, and the ports to the served ones"
+                    .to_string(),
             ));
         }
     }
@@ -820,7 +857,8 @@ impl<'a> Context<'a> {
                                 ));
                             }
                             Peer::Pods { pod_selector, namespace_selector: Some(ns_sel) }
-                                if ns_sel.is_everything() && pod_selector.as_ref().is_none_or(|s| s.is_everything()) =>
+                                if ns_sel.is_everything()
+                                    && pod_selector.as_ref().is_none_or(|s| s.is_everything()) =>
                             {
                                 let way = match direction {
                                     Direction::Ingress => "from",
@@ -885,9 +923,13 @@ impl<'a> Context<'a> {
             // Targets grouped by workload with the union of their ports.
             let mut by_workload: BTreeMap<ObjectRef, PortSet> = BTreeMap::new();
             for (d, ports) in &targets {
-                by_workload.entry(ObjectRef::workload_of(&self.pods()[*d])).or_insert_with(PortSet::empty).union_with(ports);
+                by_workload
+                    .entry(ObjectRef::workload_of(&self.pods()[*d]))
+                    .or_insert_with(PortSet::empty)
+                    .union_with(ports);
             }
-            let listed: Vec<String> = by_workload.iter().map(|(w, ports)| format!("{w} on {}", describe_ports(ports))).collect();
+            let listed: Vec<String> =
+                by_workload.iter().map(|(w, ports)| format!("{w} on {}", describe_ports(ports))).collect();
             let mut objects = self.workloads(sources.iter().copied());
             objects.extend(by_workload.into_keys());
             out.push(Finding::new(
@@ -908,7 +950,15 @@ impl<'a> Context<'a> {
 
     /// Whether peer `k` of rule `r` of policy `p` matches no endpoint (the engine's answer,
     /// remembered per distinct peer).
-    fn peer_is_empty(&self, p: usize, policy: &'a NetworkPolicy, direction: Direction, r: usize, k: usize, peer: &'a Peer) -> bool {
+    fn peer_is_empty(
+        &self,
+        p: usize,
+        policy: &'a NetworkPolicy,
+        direction: Direction,
+        r: usize,
+        k: usize,
+        peer: &'a Peer,
+    ) -> bool {
         let key = PeerKey::of(policy, peer);
         if let Some(&known) = self.peer_empty.borrow().get(&key) {
             return known;
@@ -952,14 +1002,20 @@ impl<'a> Context<'a> {
                     .iter()
                     .filter(|&&i| !self.selectable[i] && policy.pod_selector.matches(&self.pods()[i].labels))
                     .count();
-                let creators =
-                    if host_matches > 0 { Vec::new() } else { self.operators.creators(&policy.namespace, &policy.pod_selector) };
+                let creators = if host_matches > 0 {
+                    Vec::new()
+                } else {
+                    self.operators.creators(&policy.namespace, &policy.pod_selector)
+                };
                 let why = if host_matches > 0 {
                     format!(
                         ": it fits {host_matches} hostNetwork pod(s), which NetworkPolicy never selects, so it restricts nothing"
                     )
                 } else if !creators.is_empty() {
-                    format!(" yet: the pods may be created later by an operator from {}", operators::describe(&creators))
+                    format!(
+                        " yet: the pods may be created later by an operator from {}",
+                        operators::describe(&creators)
+                    )
                 } else {
                     String::new()
                 };
@@ -1041,7 +1097,11 @@ impl<'a> Context<'a> {
                         Direction::Ingress => self.selected[p].is_empty(),
                         Direction::Egress => {
                             !rule.peers.is_empty()
-                                && rule.peers.iter().enumerate().all(|(k, peer)| self.peer_is_empty(p, policy, direction, r, k, peer))
+                                && rule
+                                    .peers
+                                    .iter()
+                                    .enumerate()
+                                    .all(|(k, peer)| self.peer_is_empty(p, policy, direction, r, k, peer))
                         }
                     };
                     if reaches_nothing {
@@ -1196,5 +1256,9 @@ fn all_ports(rule: &Rule) -> bool {
 
 /// `TCP 8443`, `every port`.
 fn describe_ports(ports: &PortSet) -> String {
-    if ports.is_all() { "every port".to_string() } else { ports.to_string() }
+    if ports.is_all() {
+        "every port".to_string()
+    } else {
+        ports.to_string()
+    }
 }

@@ -431,7 +431,9 @@ impl<'a> Diff<'a> {
             group_of.push(g);
         }
         let mut order: Vec<u32> = (0..keys.len() as u32).collect();
-        order.sort_by(|&x, &y| (keys[x as usize].0, &keys[x as usize].1).cmp(&(keys[y as usize].0, &keys[y as usize].1)));
+        order.sort_by(|&x, &y| {
+            (keys[x as usize].0, &keys[x as usize].1).cmp(&(keys[y as usize].0, &keys[y as usize].1))
+        });
         let mut renumber = vec![0u32; keys.len()];
         for (new, &old) in order.iter().enumerate() {
             renumber[old as usize] = new as u32;
@@ -459,7 +461,8 @@ impl<'a> Diff<'a> {
                 by_group[g as usize].push((j as u32, n));
             }
         }
-        let mut view = DiffView { diff: self, level, nodes, external, sizes, by_group, split, counts: [0; 3], widths: (0, 0) };
+        let mut view =
+            DiffView { diff: self, level, nodes, external, sizes, by_group, split, counts: [0; 3], widths: (0, 0) };
         // One pass to count entries and size the text columns; output passes stream again.
         let (mut counts, mut widths) = ([0u64; 3], (0, 0));
         let width = |n: &Node| n.name.chars().count();
@@ -696,7 +699,11 @@ impl DiffView<'_, '_> {
 
     /// Every entry of one kind, sorted by source then destination (pods in namespace/name
     /// order, groups by id, external ranges last), expanded one source at a time.
-    pub fn for_each_change<E>(&self, kind: ChangeKind, mut f: impl FnMut(Change<'_>) -> Result<(), E>) -> Result<(), E> {
+    pub fn for_each_change<E>(
+        &self,
+        kind: ChangeKind,
+        mut f: impl FnMut(Change<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let diff = self.diff;
         if self.level != Level::Pod {
             return self.walk_groups(|gs, gd, deltas, pairs| {
@@ -707,7 +714,12 @@ impl DiffView<'_, '_> {
                 let (delta, delta_index) = if let [one] = deltas {
                     (&diff.deltas[*one as usize], Some(*one))
                 } else {
-                    let mut m = Delta { before: PortSet::empty(), after: PortSet::empty(), gained: PortSet::empty(), lost: PortSet::empty() };
+                    let mut m = Delta {
+                        before: PortSet::empty(),
+                        after: PortSet::empty(),
+                        gained: PortSet::empty(),
+                        lost: PortSet::empty(),
+                    };
                     for &k in deltas {
                         let d = &diff.deltas[k as usize];
                         m.before.union_with(&d.before);
@@ -818,13 +830,17 @@ impl FindingChanges {
             let fa = a.get(key).map(Vec::as_slice).unwrap_or_default();
             match (fb.as_slice(), fa) {
                 ([x], [y]) if x.message != y.message => changes.changed.push(((*x).clone(), (*y).clone())),
-                _ => changes.resolved.extend(fb.iter().filter(|x| !fa.iter().any(|y| y.message == x.message)).map(|x| (*x).clone())),
+                _ => changes
+                    .resolved
+                    .extend(fb.iter().filter(|x| !fa.iter().any(|y| y.message == x.message)).map(|x| (*x).clone())),
             }
         }
         for (key, fa) in &a {
             let fb = b.get(key).map(Vec::as_slice).unwrap_or_default();
             if !matches!((fb, fa.as_slice()), ([x], [y]) if x.message != y.message) {
-                changes.appeared.extend(fa.iter().filter(|y| !fb.iter().any(|x| x.message == y.message)).map(|y| (*y).clone()));
+                changes
+                    .appeared
+                    .extend(fa.iter().filter(|y| !fb.iter().any(|x| x.message == y.message)).map(|y| (*y).clone()));
             }
         }
         // The audit's order: severity (high first), check, namespace, objects.
@@ -919,21 +935,35 @@ fn write_json(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
         after: side(diff.after),
         common_pods: diff.common_pods,
         pairs: diff.pair_counts(),
-        entries: PairCounts { added: view.count(ChangeKind::Added), removed: view.count(ChangeKind::Removed), changed: view.count(ChangeKind::Changed) },
+        entries: PairCounts {
+            added: view.count(ChangeKind::Added),
+            removed: view.count(ChangeKind::Removed),
+            changed: view.count(ChangeKind::Changed),
+        },
     };
     writeln!(out, "{{\n  \"schemaVersion\": 1,\n  \"level\": \"{}\",", level_str(view.level))?;
     // Both sides' unevaluated policies, each once.
-    let mut unevaluated: Vec<netreach_model::UnevaluatedPolicy> =
-        diff.before.cluster.unevaluated_policies.iter().chain(&diff.after.cluster.unevaluated_policies).cloned().collect();
+    let mut unevaluated: Vec<netreach_model::UnevaluatedPolicy> = diff
+        .before
+        .cluster
+        .unevaluated_policies
+        .iter()
+        .chain(&diff.after.cluster.unevaluated_policies)
+        .cloned()
+        .collect();
     unevaluated.sort();
     unevaluated.dedup();
     writeln!(out, "  \"unevaluatedPolicies\": {},", crate::render::unevaluated_policies_json(&unevaluated))?;
-    let incomplete: Vec<String> = diff.before.cluster.skipped_invalid.iter().chain(&diff.after.cluster.skipped_invalid).cloned().collect();
+    let incomplete: Vec<String> =
+        diff.before.cluster.skipped_invalid.iter().chain(&diff.after.cluster.skipped_invalid).cloned().collect();
     writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&incomplete))?;
     write!(out, "  \"summary\": ")?;
     serde_json::to_writer(&mut *out, &summary)?;
     write!(out, ",\n  \"onlyBefore\": ")?;
-    serde_json::to_writer(&mut *out, &OnlyJson { pods: &diff.pods_only_before, externals: &diff.externals_only_before })?;
+    serde_json::to_writer(
+        &mut *out,
+        &OnlyJson { pods: &diff.pods_only_before, externals: &diff.externals_only_before },
+    )?;
     write!(out, ",\n  \"onlyAfter\": ")?;
     serde_json::to_writer(&mut *out, &OnlyJson { pods: &diff.pods_only_after, externals: &diff.externals_only_after })?;
     if let Some(applied) = notes.applied {
@@ -944,7 +974,10 @@ fn write_json(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
     if let Some(findings) = notes.findings {
         write!(out, ",\n  \"findings\": ")?;
         let changed = findings.changed.iter().map(|(before, after)| ChangedFindingJson { before, after }).collect();
-        serde_json::to_writer(&mut *out, &FindingsJson { appeared: &findings.appeared, resolved: &findings.resolved, changed })?;
+        serde_json::to_writer(
+            &mut *out,
+            &FindingsJson { appeared: &findings.appeared, resolved: &findings.resolved, changed },
+        )?;
     }
     // Entries are written from pieces rendered once: node ids, and each delta's fields.
     let ids: Vec<String> = view.nodes.iter().map(|n| serde_json::to_string(&n.id)).collect::<Result<_, _>>()?;
@@ -1009,7 +1042,9 @@ fn preamble(view: &DiffView, notes: DiffNotes, quote: &str) -> Vec<String> {
     )];
     if let Some(applied) = notes.applied {
         let mut parts = Vec::new();
-        for (what, list) in [("created", &applied.created), ("replaced", &applied.replaced), ("deleted", &applied.deleted)] {
+        for (what, list) in
+            [("created", &applied.created), ("replaced", &applied.replaced), ("deleted", &applied.deleted)]
+        {
             if !list.is_empty() {
                 parts.push(format!("{what} {}", name_list(list, quote)));
             }
@@ -1028,7 +1063,12 @@ fn preamble(view: &DiffView, notes: DiffNotes, quote: &str) -> Vec<String> {
         )
     });
     if let Some(f) = notes.findings.filter(|f| !f.is_empty()) {
-        lines.push(format!("Audit findings: {} appeared, {} resolved, {} changed.", f.appeared.len(), f.resolved.len(), f.changed.len()));
+        lines.push(format!(
+            "Audit findings: {} appeared, {} resolved, {} changed.",
+            f.appeared.len(),
+            f.resolved.len(),
+            f.changed.len()
+        ));
     }
     for (what, list) in [
         ("Pods only before", &diff.pods_only_before),
@@ -1096,8 +1136,16 @@ fn write_text(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
         writeln!(out, "\n{} ({}):", kind.as_str().to_uppercase(), entry_unit(view.level, n))?;
         let pairs_col = if grouped { "  PAIRS" } else { "" };
         match kind {
-            ChangeKind::Changed => writeln!(out, "  {:sw$}  {:dw$}  BEFORE -> AFTER (gained; lost){pairs_col}", "SOURCE", "DESTINATION")?,
-            _ => writeln!(out, "  {:sw$}  {:dw$}  {}{pairs_col}", "SOURCE", "DESTINATION", if kind == ChangeKind::Added { "ALLOWED NOW" } else { "NO LONGER ALLOWED" })?,
+            ChangeKind::Changed => {
+                writeln!(out, "  {:sw$}  {:dw$}  BEFORE -> AFTER (gained; lost){pairs_col}", "SOURCE", "DESTINATION")?
+            }
+            _ => writeln!(
+                out,
+                "  {:sw$}  {:dw$}  {}{pairs_col}",
+                "SOURCE",
+                "DESTINATION",
+                if kind == ChangeKind::Added { "ALLOWED NOW" } else { "NO LONGER ALLOWED" }
+            )?,
         }
         let mut cache = DeltaCache::new(view.diff);
         view.for_each_change(kind, |c| {
@@ -1141,7 +1189,11 @@ fn finding_title(f: &Finding) -> String {
 }
 
 fn md_ports(p: &PortSet) -> String {
-    if p.is_empty() { "—".to_string() } else { p.to_string() }
+    if p.is_empty() {
+        "—".to_string()
+    } else {
+        p.to_string()
+    }
 }
 
 fn md_cell(s: &str) -> String {
@@ -1185,7 +1237,9 @@ fn write_md(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Resul
             let cells = cache.get(&c, |d| match kind {
                 ChangeKind::Added => d.after.to_string(),
                 ChangeKind::Removed => d.before.to_string(),
-                ChangeKind::Changed => format!("{} | {} | {} | {}", d.before, d.after, md_ports(&d.gained), md_ports(&d.lost)),
+                ChangeKind::Changed => {
+                    format!("{} | {} | {} | {}", d.before, d.after, md_ports(&d.gained), md_ports(&d.lost))
+                }
             });
             let pairs = if grouped { format!(" {} |", pairs_text(&c.pairs)) } else { String::new() };
             writeln!(out, "| `{}` | `{}` | {cells} |{pairs}", md_cell(&c.src.name), md_cell(&c.dst.name))
@@ -1214,7 +1268,10 @@ fn write_md(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netreach_model::{Cluster, Direction, EngineOptions, IpBlock, LabelSelector, Labels, NetworkPolicy, Peer, Pod, PortEntry, PortSpec, Protocol, Rule};
+    use netreach_model::{
+        Cluster, Direction, EngineOptions, IpBlock, LabelSelector, Labels, NetworkPolicy, Peer, Pod, PortEntry,
+        PortSpec, Protocol, Rule,
+    };
 
     fn egress_policy(block: IpBlock, port: u16) -> NetworkPolicy {
         NetworkPolicy {

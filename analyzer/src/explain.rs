@@ -70,7 +70,14 @@ pub struct PairVerdict {
     pub notes: Vec<String>,
 }
 
-fn rule_text(analysis: &Analysis, policy: u32, direction: Direction, rule: u32, peer: Option<u32>, port: Option<u32>) -> String {
+fn rule_text(
+    analysis: &Analysis,
+    policy: u32,
+    direction: Direction,
+    rule: u32,
+    peer: Option<u32>,
+    port: Option<u32>,
+) -> String {
     let p = &analysis.cluster.policies[policy as usize];
     let r = &p.rules(direction)[rule as usize];
     let (dir, peers) = match direction {
@@ -88,7 +95,13 @@ fn rule_text(analysis: &Analysis, policy: u32, direction: Direction, rule: u32, 
     format!("{} {dir}[{rule}]: {peer_text}; {port_text}", p.id())
 }
 
-fn miss_text(analysis: &Analysis, eval: &RuleEvaluation, query: Option<(Protocol, u16)>, other: &str, dst: Endpoint) -> String {
+fn miss_text(
+    analysis: &Analysis,
+    eval: &RuleEvaluation,
+    query: Option<(Protocol, u16)>,
+    other: &str,
+    dst: Endpoint,
+) -> String {
     let policy = &analysis.cluster.policies[eval.policy as usize];
     let rule = &policy.rules(eval.direction)[eval.rule as usize];
     let dir = if eval.direction == Direction::Ingress { "ingress" } else { "egress" };
@@ -97,7 +110,9 @@ fn miss_text(analysis: &Analysis, eval: &RuleEvaluation, query: Option<(Protocol
     let peers: Vec<String> = rule.peers.iter().map(|p| p.to_string()).collect();
     let mut text = match (query, eval.peer_matches(), eval.port_matches()) {
         // Without a port only the peers can miss (or named ports that resolve to nothing).
-        (None, true, _) => format!("{head}: the peer matches {other}, but its ports [{}] admit nothing there", ports.join(", ")),
+        (None, true, _) => {
+            format!("{head}: the peer matches {other}, but its ports [{}] admit nothing there", ports.join(", "))
+        }
         (None, false, _) => format!("{head}: no peer matches {other} ([{}])", peers.join("; ")),
         (Some((proto, port)), true, false) => {
             format!("{head}: the peer matches {other}, but {proto}/{port} is not in [{}]", ports.join(", "))
@@ -113,7 +128,11 @@ fn miss_text(analysis: &Analysis, eval: &RuleEvaluation, query: Option<(Protocol
         for entry in &rule.ports {
             if let Some(netreach_model::PortSpec::Name(name)) = &entry.port {
                 if pod.resolve_named_port(name, entry.protocol).next().is_none() {
-                    text.push_str(&format!(" (the named port {name}/{} does not resolve on {}: no container port of that name)", entry.protocol, pod.id()));
+                    text.push_str(&format!(
+                        " (the named port {name}/{} does not resolve on {}: no container port of that name)",
+                        entry.protocol,
+                        pod.id()
+                    ));
                 }
             }
         }
@@ -146,8 +165,11 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
     let evaluations = query.map(|(proto, port)| reach.evaluate_rules(&analysis.cluster, s, d, proto, port));
     let side = |direction: Direction| {
         let (subject, other) = if direction == Direction::Egress { (s, dst) } else { (d, src) };
-        let isolated_by: Vec<String> =
-            reach.isolating_policies(subject, direction).iter().map(|&p| analysis.cluster.policies[p as usize].id()).collect();
+        let isolated_by: Vec<String> = reach
+            .isolating_policies(subject, direction)
+            .iter()
+            .map(|&p| analysis.cluster.policies[p as usize].id())
+            .collect();
         let mut allowed_by = Vec::new();
         for (origin, ports) in reach.grants_between(s, d, direction) {
             let GrantOrigin::Rule(r) = origin else { continue };
@@ -172,13 +194,19 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             };
             let mut mine: Vec<&RuleEvaluation> = evals.iter().filter(|e| e.direction == direction).collect();
             // Rules where one of peer/port matched are the closest; then the rest.
-            mine.sort_by_key(|e| if query.is_some() { !(e.peer_matches() ^ e.port_matches()) } else { !e.peer_matches() });
+            mine.sort_by_key(
+                |e| if query.is_some() { !(e.peer_matches() ^ e.port_matches()) } else { !e.peer_matches() },
+            );
             let other_id = analysis.id(other);
             closest_misses = mine.iter().take(5).map(|e| miss_text(analysis, e, query, &other_id, d)).collect();
             for p in reach.isolating_policies(subject, direction) {
                 let policy = &analysis.cluster.policies[p as usize];
                 if policy.rules(direction).is_empty() {
-                    closest_misses.push(format!("{} has no {} rules: it allows nothing in that direction", policy.id(), direction.as_str().to_lowercase()));
+                    closest_misses.push(format!(
+                        "{} has no {} rules: it allows nothing in that direction",
+                        policy.id(),
+                        direction.as_str().to_lowercase()
+                    ));
                 }
             }
         }
@@ -204,9 +232,17 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             None => !allowed_ports.is_empty(),
         };
     if query.is_none() && !analysis.cluster.cluster_policies.is_empty() {
-        notes.push("cluster-scoped policies (admin/baseline tiers) exist: ask with --port to see which tier decides".to_string());
+        notes.push(
+            "cluster-scoped policies (admin/baseline tiers) exist: ask with --port to see which tier decides"
+                .to_string(),
+        );
     }
-    if query.is_none() && !allowed && egress.allows() && ingress.allows() && analysis.cluster.cluster_policies.is_empty() {
+    if query.is_none()
+        && !allowed
+        && egress.allows()
+        && ingress.allows()
+        && analysis.cluster.cluster_policies.is_empty()
+    {
         notes.push("egress and ingress each allow some ports, but none in common".to_string());
     }
     PairVerdict { src, dst, query, allowed_ports, allowed, egress, ingress, notes }

@@ -41,7 +41,12 @@ impl ConnectionFilter {
 
     /// Parses the selectors and resolves everything against the analysis. An unknown namespace
     /// or a selector naming no pod or workload is an error (a typo is likelier than intent).
-    pub fn new(analysis: &Analysis, namespaces: &[String], from: &[String], to: &[String]) -> Result<ConnectionFilter, String> {
+    pub fn new(
+        analysis: &Analysis,
+        namespaces: &[String],
+        from: &[String],
+        to: &[String],
+    ) -> Result<ConnectionFilter, String> {
         let count = analysis.reach.endpoint_count();
         let resolve_all = |selectors: &[String], flag: &str| -> Result<Option<Vec<bool>>, String> {
             if selectors.is_empty() {
@@ -56,7 +61,11 @@ impl ConnectionFilter {
         };
         let mut ns_members = Vec::new();
         for ns in namespaces {
-            ns_members.extend(EndpointSelector::Namespace(ns.clone()).resolve(analysis).map_err(|e| format!("--namespace {ns}: {e}"))?);
+            ns_members.extend(
+                EndpointSelector::Namespace(ns.clone())
+                    .resolve(analysis)
+                    .map_err(|e| format!("--namespace {ns}: {e}"))?,
+            );
         }
         let mut description = Vec::new();
         description.extend(namespaces.iter().map(|n| format!("--namespace {n}")));
@@ -140,7 +149,11 @@ mod tests {
 
     fn analysis() -> Analysis {
         let cluster = Cluster {
-            pods: vec![Pod::new("a", "x", Labels::new()), Pod::new("a", "y", Labels::new()), Pod::new("b", "z", Labels::new())],
+            pods: vec![
+                Pod::new("a", "x", Labels::new()),
+                Pod::new("a", "y", Labels::new()),
+                Pod::new("b", "z", Labels::new()),
+            ],
             ..Default::default()
         };
         Analysis::new(cluster, &EngineOptions::default())

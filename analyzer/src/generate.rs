@@ -61,7 +61,10 @@ pub fn node_count(params: &GenerateParams) -> usize {
 /// flushed before returning.
 pub fn write_cluster(params: &GenerateParams, out: &mut dyn Write) -> io::Result<()> {
     if params.namespaces == 0 && (params.pods > 0 || params.policies > 0) {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "--namespaces must be at least 1 when there are pods or policies"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "--namespaces must be at least 1 when there are pods or policies",
+        ));
     }
     let nodes = node_count(params);
     if nodes > MAX_NODES || params.pods + EXTRA_PODS > nodes * NODE_CAPACITY {
@@ -237,10 +240,46 @@ impl Tier {
 }
 
 const DOMAINS: &[&str] = &[
-    "orders", "users", "payments", "catalog", "cart", "checkout", "billing", "invoices", "shipping", "inventory",
-    "search", "reviews", "accounts", "auth", "notifications", "emails", "reports", "analytics", "ledger", "pricing",
-    "promotions", "profiles", "sessions", "media", "uploads", "audit", "events", "gateway", "webhooks", "tickets",
-    "support", "loyalty", "quotes", "claims", "fraud", "risk", "ratings", "feeds", "tracking", "recommendations",
+    "orders",
+    "users",
+    "payments",
+    "catalog",
+    "cart",
+    "checkout",
+    "billing",
+    "invoices",
+    "shipping",
+    "inventory",
+    "search",
+    "reviews",
+    "accounts",
+    "auth",
+    "notifications",
+    "emails",
+    "reports",
+    "analytics",
+    "ledger",
+    "pricing",
+    "promotions",
+    "profiles",
+    "sessions",
+    "media",
+    "uploads",
+    "audit",
+    "events",
+    "gateway",
+    "webhooks",
+    "tickets",
+    "support",
+    "loyalty",
+    "quotes",
+    "claims",
+    "fraud",
+    "risk",
+    "ratings",
+    "feeds",
+    "tracking",
+    "recommendations",
 ];
 
 const ENVS: [&str; 3] = ["prod", "staging", "dev"];
@@ -351,7 +390,9 @@ struct ListWriter<'a> {
 impl<'a> ListWriter<'a> {
     fn begin(out: &'a mut dyn Write) -> io::Result<ListWriter<'a>> {
         let mut out = BufWriter::with_capacity(1 << 16, out);
-        out.write_all(b"{\"apiVersion\":\"v1\",\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"},\"items\":[\n")?;
+        out.write_all(
+            b"{\"apiVersion\":\"v1\",\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"},\"items\":[\n",
+        )?;
         Ok(ListWriter { out, first: true })
     }
 
@@ -611,7 +652,14 @@ fn internet_peer() -> Value {
     json!({ "ipBlock": { "cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "192.168.0.0/16"] } })
 }
 
-fn policy(namespace: &str, name: &str, pod_selector: Value, types: Option<&[&str]>, ingress: Vec<Value>, egress: Vec<Value>) -> Value {
+fn policy(
+    namespace: &str,
+    name: &str,
+    pod_selector: Value,
+    types: Option<&[&str]>,
+    ingress: Vec<Value>,
+    egress: Vec<Value>,
+) -> Value {
     let mut spec = json!({ "podSelector": pod_selector });
     if let Some(types) = types {
         spec["policyTypes"] = json!(types);
@@ -657,7 +705,11 @@ fn template(tier: Tier, which: usize, ns: &NamespacePlan, plan: &Plan, rng: &mut
     let t = |suffix, types, ingress, egress| Template { suffix, types, ingress, egress };
     let metrics = || {
         // Scraping by worker pods of any prod/staging namespace.
-        rule("ingress", vec![both_peer(prod_or_staging(), labels_selector(&[("tier", "worker")]))], vec![named("metrics")])
+        rule(
+            "ingress",
+            vec![both_peer(prod_or_staging(), labels_selector(&[("tier", "worker")]))],
+            vec![named("metrics")],
+        )
     };
     match (tier, which) {
         (Tier::Web, 0) => {
@@ -669,9 +721,11 @@ fn template(tier: Tier, which: usize, ns: &NamespacePlan, plan: &Plan, rng: &mut
                 INGRESS,
                 vec![
                     rule("ingress", peers, vec![named("http")]),
-                    rule("ingress", vec![both_peer(prod_or_staging(), labels_selector(&[("tier", "web")]))], vec![
-                        json!({ "port": 8000, "endPort": 8100, "protocol": "TCP" }),
-                    ]),
+                    rule(
+                        "ingress",
+                        vec![both_peer(prod_or_staging(), labels_selector(&[("tier", "web")]))],
+                        vec![json!({ "port": 8000, "endPort": 8100, "protocol": "TCP" })],
+                    ),
                 ],
                 vec![],
             )
@@ -689,7 +743,11 @@ fn template(tier: Tier, which: usize, ns: &NamespacePlan, plan: &Plan, rng: &mut
                 "ingress",
                 INGRESS,
                 vec![
-                    rule("ingress", vec![pods_peer(labels_selector(&[("tier", "web")]))], vec![named("http"), named("grpc")]),
+                    rule(
+                        "ingress",
+                        vec![pods_peer(labels_selector(&[("tier", "web")]))],
+                        vec![named("http"), named("grpc")],
+                    ),
                     rule("ingress", vec![namespaces_peer(labels_selector(&[("team", &team)]))], vec![tcp(9090)]),
                 ],
                 vec![],
@@ -700,17 +758,20 @@ fn template(tier: Tier, which: usize, ns: &NamespacePlan, plan: &Plan, rng: &mut
             EGRESS,
             vec![],
             vec![
-                rule("egress", vec![pods_peer(expression_selector("tier", "In", &["data", "cache"]))], vec![tcp(5432), tcp(6379)]),
-                rule("egress", vec![both_peer(prod_or_staging(), labels_selector(&[("tier", "api")]))], vec![named("grpc")]),
+                rule(
+                    "egress",
+                    vec![pods_peer(expression_selector("tier", "In", &["data", "cache"]))],
+                    vec![tcp(5432), tcp(6379)],
+                ),
+                rule(
+                    "egress",
+                    vec![both_peer(prod_or_staging(), labels_selector(&[("tier", "api")]))],
+                    vec![named("grpc")],
+                ),
                 rule("egress", vec![pods_peer(labels_selector(&[("tier", "worker")]))], vec![port(json!(8125), "UDP")]),
             ],
         ),
-        (Tier::Api, 2) => t(
-            "internet",
-            EGRESS,
-            vec![],
-            vec![rule("egress", vec![internet_peer()], vec![tcp(443)])],
-        ),
+        (Tier::Api, 2) => t("internet", EGRESS, vec![], vec![rule("egress", vec![internet_peer()], vec![tcp(443)])]),
         (Tier::Api, _) => t(
             "ports",
             BOTH,
@@ -742,7 +803,11 @@ fn template(tier: Tier, which: usize, ns: &NamespacePlan, plan: &Plan, rng: &mut
             "ingress",
             // policyTypes omitted: Ingress implied.
             None,
-            vec![rule("ingress", vec![pods_peer(expression_selector("tier", "In", &["api", "worker"]))], vec![named("redis")])],
+            vec![rule(
+                "ingress",
+                vec![pods_peer(expression_selector("tier", "In", &["api", "worker"]))],
+                vec![named("redis")],
+            )],
             vec![],
         ),
         (Tier::Cache, _) => t("metrics", INGRESS, vec![metrics()], vec![]),
@@ -751,16 +816,31 @@ fn template(tier: Tier, which: usize, ns: &NamespacePlan, plan: &Plan, rng: &mut
             EGRESS,
             vec![],
             vec![
-                rule("egress", vec![pods_peer(expression_selector("tier", "In", &["data", "cache"]))], vec![named("pg"), named("redis")]),
+                rule(
+                    "egress",
+                    vec![pods_peer(expression_selector("tier", "In", &["data", "cache"]))],
+                    vec![named("pg"), named("redis")],
+                ),
                 rule("egress", vec![internet_peer()], vec![tcp(443)]),
-                rule("egress", vec![both_peer(prod_or_staging(), expression_selector("tier", "In", &["web", "api", "data", "cache"]))], vec![named("metrics")]),
+                rule(
+                    "egress",
+                    vec![both_peer(
+                        prod_or_staging(),
+                        expression_selector("tier", "In", &["web", "api", "data", "cache"]),
+                    )],
+                    vec![named("metrics")],
+                ),
             ],
         ),
         (Tier::Worker, 1) => t(
             "ingress",
             INGRESS,
             vec![
-                rule("ingress", vec![pods_peer(expression_selector("tier", "In", &["api", "web"]))], vec![port(json!(8125), "UDP")]),
+                rule(
+                    "ingress",
+                    vec![pods_peer(expression_selector("tier", "In", &["api", "web"]))],
+                    vec![port(json!(8125), "UDP")],
+                ),
                 rule("ingress", vec![pods_peer(expression_selector("app", "Exists", &[]))], vec![named("metrics")]),
             ],
             vec![],
@@ -798,18 +878,19 @@ fn namespace_policies(ns: &NamespacePlan, plan: &Plan, rng: &mut Rng, names: &mu
                 labels_selector(&[("kubernetes.io/metadata.name", "kube-system")]),
                 labels_selector(&[("k8s-app", "kube-dns")]),
             );
-            policy(&ns.name, name, json!({}), EGRESS, vec![], vec![rule("egress", vec![dns], vec![
-                port(json!(53), "UDP"),
-                port(json!(53), "TCP"),
-            ])])
+            policy(
+                &ns.name,
+                name,
+                json!({}),
+                EGRESS,
+                vec![],
+                vec![rule("egress", vec![dns], vec![port(json!(53), "UDP"), port(json!(53), "TCP")])],
+            )
         });
     }
     // Allow rules: apps in a random order, each app's templates in turn from a random start.
-    let mut targets: Vec<(String, Tier, Value)> = ns
-        .deployments
-        .iter()
-        .map(|d| (d.app.clone(), d.tier, labels_selector(&[("app", &d.app)])))
-        .collect();
+    let mut targets: Vec<(String, Tier, Value)> =
+        ns.deployments.iter().map(|d| (d.app.clone(), d.tier, labels_selector(&[("app", &d.app)]))).collect();
     if targets.is_empty() {
         for tier in [Tier::Web, Tier::Api, Tier::Data, Tier::Cache, Tier::Worker] {
             targets.push((format!("tier-{}", tier.as_str()), tier, labels_selector(&[("tier", tier.as_str())])));

@@ -151,10 +151,12 @@ Exit codes: 0 success, 2 invalid input or usage."
     Mesh(cli::mesh::MeshArgs),
 
     /// Write a deterministic synthetic cluster (one JSON List) for benchmarks and demos.
-    #[command(after_help = "Example:\n  netreach generate --pods 5000 --policies 500 --namespaces 50 --seed 1 > cluster.json\n\n\
+    #[command(
+        after_help = "Example:\n  netreach generate --pods 5000 --policies 500 --namespaces 50 --seed 1 > cluster.json\n\n\
 Namespaces are named per team and environment; deployments of 2-6 replicas; per namespace a \
 default-deny and a DNS allow policy, then allow rules by app and tier with named ports, endPort \
-ranges, namespace selectors and ipBlocks. kube-system adds 2 CoreDNS and 3 hostNetwork pods.")]
+ranges, namespace selectors and ipBlocks. kube-system adds 2 CoreDNS and 3 hostNetwork pods."
+    )]
     Generate(cli::generate::GenerateArgs),
 
     /// Write what netreach reads from a live cluster as one manifest file (read-only).

@@ -14,8 +14,15 @@ pub enum EndpointSelector {
     Internet,
     Namespace(String),
     /// `ns/name`: a pod, or else a workload of that name in `ns`.
-    PodOrWorkload { namespace: String, name: String },
-    Workload { namespace: String, kind: String, name: String },
+    PodOrWorkload {
+        namespace: String,
+        name: String,
+    },
+    Workload {
+        namespace: String,
+        kind: String,
+        name: String,
+    },
     Labels(LabelSelector),
     /// A pod with this address, or else the external range holding it.
     Address(IpAddr),
@@ -49,7 +56,11 @@ impl EndpointSelector {
             return Ok(EndpointSelector::Cidr(net.trunc()));
         }
         if let Some(ns) = s.strip_prefix("ns:") {
-            return if ns.is_empty() { Err(fail("namespace name missing after ns:")) } else { Ok(EndpointSelector::Namespace(ns.to_string())) };
+            return if ns.is_empty() {
+                Err(fail("namespace name missing after ns:"))
+            } else {
+                Ok(EndpointSelector::Namespace(ns.to_string()))
+            };
         }
         if s.contains(['=', '!', '(']) || !s.contains('/') {
             return parse_label_selector(s).map(EndpointSelector::Labels).map_err(|r| fail(&r));
@@ -60,7 +71,11 @@ impl EndpointSelector {
                 Ok(EndpointSelector::PodOrWorkload { namespace: ns.to_string(), name: name.to_string() })
             }
             [ns, kind, name] if !ns.is_empty() && !kind.is_empty() && !name.is_empty() => {
-                Ok(EndpointSelector::Workload { namespace: ns.to_string(), kind: kind.to_string(), name: name.to_string() })
+                Ok(EndpointSelector::Workload {
+                    namespace: ns.to_string(),
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                })
             }
             _ => Err(fail("expected ns/pod, ns/Kind/name, ns:NAME, a label selector, an IP, a CIDR, internet or any")),
         }
@@ -70,8 +85,13 @@ impl EndpointSelector {
     /// likelier than an intentionally empty set), an empty set for selectors that may be empty.
     pub fn resolve(&self, analysis: &Analysis) -> Result<Vec<usize>, String> {
         let reach = &analysis.reach;
-        let pods = || (0..reach.pod_count()).map(move |i| (reach.index_of(Endpoint::Pod(i as u32)), &analysis.cluster.pods[i]));
-        let externals = || (0..reach.externals().len()).map(move |i| (reach.index_of(Endpoint::External(i as u32)), &reach.externals()[i]));
+        let pods = || {
+            (0..reach.pod_count()).map(move |i| (reach.index_of(Endpoint::Pod(i as u32)), &analysis.cluster.pods[i]))
+        };
+        let externals = || {
+            (0..reach.externals().len())
+                .map(move |i| (reach.index_of(Endpoint::External(i as u32)), &reach.externals()[i]))
+        };
         let out: Vec<usize> = match self {
             EndpointSelector::Any => (0..reach.endpoint_count()).collect(),
             EndpointSelector::Internet => externals().map(|(e, _)| e).collect(),
@@ -84,12 +104,15 @@ impl EndpointSelector {
                 v
             }
             EndpointSelector::PodOrWorkload { namespace, name } => {
-                let pod: Vec<usize> = pods().filter(|(_, p)| &p.namespace == namespace && &p.name == name).map(|(e, _)| e).collect();
+                let pod: Vec<usize> =
+                    pods().filter(|(_, p)| &p.namespace == namespace && &p.name == name).map(|(e, _)| e).collect();
                 if !pod.is_empty() {
                     pod
                 } else {
                     let w: Vec<usize> = pods()
-                        .filter(|(_, p)| &p.namespace == namespace && p.workload.as_ref().is_some_and(|w| &w.name == name))
+                        .filter(|(_, p)| {
+                            &p.namespace == namespace && p.workload.as_ref().is_some_and(|w| &w.name == name)
+                        })
                         .map(|(e, _)| e)
                         .collect();
                     let kinds: std::collections::BTreeSet<&str> = w
@@ -98,12 +121,16 @@ impl EndpointSelector {
                         .collect();
                     if kinds.len() > 1 {
                         let list: Vec<String> = kinds.iter().map(|k| format!("{namespace}/{k}/{name}")).collect();
-                        return Err(format!("{namespace}/{name} names several workloads: use one of {}", list.join(", ")));
+                        return Err(format!(
+                            "{namespace}/{name} names several workloads: use one of {}",
+                            list.join(", ")
+                        ));
                     }
                     if w.is_empty() {
                         let wanted = format!("{namespace}/{name}");
                         let names = analysis.cluster.pods.iter().flat_map(|p| {
-                            std::iter::once(p.id()).chain(p.workload.as_ref().map(|w| format!("{}/{}", p.namespace, w.name)))
+                            std::iter::once(p.id())
+                                .chain(p.workload.as_ref().map(|w| format!("{}/{}", p.namespace, w.name)))
                         });
                         return Err(format!("no pod or workload {wanted}{}", did_you_mean(&wanted, names)));
                     }
@@ -112,12 +139,18 @@ impl EndpointSelector {
             }
             EndpointSelector::Workload { namespace, kind, name } => {
                 let w: Vec<usize> = pods()
-                    .filter(|(_, p)| &p.namespace == namespace && p.workload.as_ref().is_some_and(|w| &w.kind == kind && &w.name == name))
+                    .filter(|(_, p)| {
+                        &p.namespace == namespace
+                            && p.workload.as_ref().is_some_and(|w| &w.kind == kind && &w.name == name)
+                    })
                     .map(|(e, _)| e)
                     .collect();
                 if w.is_empty() {
                     let wanted = format!("{namespace}/{kind}/{name}");
-                    let names = analysis.cluster.pods.iter().filter_map(|p| p.workload.as_ref().map(|w| format!("{}/{}/{}", p.namespace, w.kind, w.name)));
+                    let names =
+                        analysis.cluster.pods.iter().filter_map(|p| {
+                            p.workload.as_ref().map(|w| format!("{}/{}/{}", p.namespace, w.kind, w.name))
+                        });
                     return Err(format!("no workload {wanted}{}", did_you_mean(&wanted, names)));
                 }
                 w
@@ -132,9 +165,14 @@ impl EndpointSelector {
                 }
             }
             EndpointSelector::Cidr(net) => {
-                let mut v: Vec<usize> = pods().filter(|(_, p)| p.ips.iter().any(|ip| net.contains(ip))).map(|(e, _)| e).collect();
+                let mut v: Vec<usize> =
+                    pods().filter(|(_, p)| p.ips.iter().any(|ip| net.contains(ip))).map(|(e, _)| e).collect();
                 let block = netreach_model::IpRanges::from_net(net);
-                v.extend(externals().filter(|(_, x)| x.ranges.family == block.family && x.ranges.difference(&block) != x.ranges).map(|(e, _)| e));
+                v.extend(
+                    externals()
+                        .filter(|(_, x)| x.ranges.family == block.family && x.ranges.difference(&block) != x.ranges)
+                        .map(|(e, _)| e),
+                );
                 v
             }
         };
@@ -148,7 +186,9 @@ pub fn parse_label_selector(s: &str) -> Result<LabelSelector, String> {
     let mut sel = LabelSelector::everything();
     for term in split_terms(s) {
         let term = term.trim();
-        let req = |key: &str, op: &str, values: Vec<String>| Requirement::new(key.trim(), op, values).map_err(|e| e.to_string());
+        let req = |key: &str, op: &str, values: Vec<String>| {
+            Requirement::new(key.trim(), op, values).map_err(|e| e.to_string())
+        };
         if let Some(key) = term.strip_prefix('!') {
             sel.match_expressions.push(req(key, "DoesNotExist", vec![])?);
         } else if let Some((key, rest)) = split_word(term, " notin ") {
@@ -193,7 +233,11 @@ fn split_word<'a>(term: &'a str, word: &str) -> Option<(&'a str, &'a str)> {
 }
 
 fn set_values(rest: &str) -> Result<Vec<String>, String> {
-    let inner = rest.trim().strip_prefix('(').and_then(|r| r.strip_suffix(')')).ok_or_else(|| format!("expected (a,b) after the operator, got {rest:?}"))?;
+    let inner = rest
+        .trim()
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| format!("expected (a,b) after the operator, got {rest:?}"))?;
     Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
 }
 
@@ -214,9 +258,17 @@ mod tests {
             EndpointSelector::parse("shop/Deployment/cart").unwrap(),
             EndpointSelector::Workload { namespace: "shop".into(), kind: "Deployment".into(), name: "cart".into() }
         );
-        assert_eq!(EndpointSelector::parse("10.0.0.1").unwrap(), EndpointSelector::Address("10.0.0.1".parse().unwrap()));
-        assert_eq!(EndpointSelector::parse("10.0.0.1/8").unwrap(), EndpointSelector::Cidr("10.0.0.0/8".parse().unwrap()));
-        let EndpointSelector::Labels(sel) = EndpointSelector::parse("app=db,tier!=web,env in (prod, staging),!legacy,team").unwrap() else {
+        assert_eq!(
+            EndpointSelector::parse("10.0.0.1").unwrap(),
+            EndpointSelector::Address("10.0.0.1".parse().unwrap())
+        );
+        assert_eq!(
+            EndpointSelector::parse("10.0.0.1/8").unwrap(),
+            EndpointSelector::Cidr("10.0.0.0/8".parse().unwrap())
+        );
+        let EndpointSelector::Labels(sel) =
+            EndpointSelector::parse("app=db,tier!=web,env in (prod, staging),!legacy,team").unwrap()
+        else {
             panic!()
         };
         assert_eq!(sel.to_string(), "app=db,tier notin (web),env in (prod,staging),!legacy,team");

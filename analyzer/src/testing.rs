@@ -35,7 +35,9 @@
 //! not checked.
 
 use crate::analysis::Analysis;
-use crate::invariants::{self, render::evaluation_lines, Check, Checker, Evaluation, Invariant, Report, Selection, Status};
+use crate::invariants::{
+    self, render::evaluation_lines, Check, Checker, Evaluation, Invariant, Report, Selection, Status,
+};
 use crate::load::{self, Input, LoadError};
 use netreach_model::{EngineOptions, PortSet};
 use std::fmt;
@@ -121,7 +123,9 @@ fn ports(list: &[&str]) -> Result<Option<PortSet>, Failure> {
     }
     let mut set = PortSet::empty();
     for p in list {
-        set.union_with(&invariants::parse_ports(p).ok_or_else(|| Failure::invalid(format!("{p:?} is not PORT/PROTO")))?);
+        set.union_with(
+            &invariants::parse_ports(p).ok_or_else(|| Failure::invalid(format!("{p:?} is not PORT/PROTO")))?,
+        );
     }
     Ok(Some(set))
 }
@@ -183,7 +187,8 @@ impl Cluster {
     pub fn check_file(&self, path: impl AsRef<Path>) -> Result<Report, Failure> {
         let path = path.as_ref();
         let list = invariants::parse_file(path).map_err(|e| Failure::invalid(e.to_string()))?;
-        let report = invariants::check(&self.analysis, &path.display().to_string(), &list, self.limit).map_err(|e| Failure::invalid(e.to_string()))?;
+        let report = invariants::check(&self.analysis, &path.display().to_string(), &list, self.limit)
+            .map_err(|e| Failure::invalid(e.to_string()))?;
         let bad: Vec<Evaluation> = report.evaluations.iter().filter(|e| !e.passed()).cloned().collect();
         if bad.is_empty() {
             Ok(report)
@@ -218,13 +223,18 @@ impl Cluster {
 
     /// Into `to`, only `from` can connect, and only on `ports` (any port when empty).
     pub fn allows_only(&self, to: &str, from: &str, ports_: &[&str]) -> Result<(), Failure> {
-        self.run(Check::AllowOnly { to: selection(to, "to")?, from: Some(selection(from, "from")?), ports: ports(ports_)? })
+        self.run(Check::AllowOnly {
+            to: selection(to, "to")?,
+            from: Some(selection(from, "from")?),
+            ports: ports(ports_)?,
+        })
     }
 
     /// Every pod of these namespaces (`["*"]`: of every namespace) is selected by some
     /// NetworkPolicy in the given direction(s).
     pub fn isolated(&self, namespaces: &[&str], direction: Isolation) -> Result<(), Failure> {
-        let namespaces = if namespaces.contains(&"*") { None } else { Some(namespaces.iter().map(|s| s.to_string()).collect()) };
+        let namespaces =
+            if namespaces.contains(&"*") { None } else { Some(namespaces.iter().map(|s| s.to_string()).collect()) };
         let (ingress, egress) = match direction {
             Isolation::Ingress => (true, false),
             Isolation::Egress => (false, true),

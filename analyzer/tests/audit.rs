@@ -55,7 +55,9 @@ fn nr001_billing_forgot_its_ingress_default_deny() {
     // select, so it is not reported.
     let r = weak();
     assert_eq!(found(&r, "NR001"), expect(&[("billing", &["Namespace billing"])]));
-    assert!(of(&r, "NR001").iter().all(|f| f.severity == Severity::Medium && f.name == "namespace-without-default-deny-ingress"));
+    assert!(of(&r, "NR001")
+        .iter()
+        .all(|f| f.severity == Severity::Medium && f.name == "namespace-without-default-deny-ingress"));
 }
 
 #[test]
@@ -160,7 +162,11 @@ fn nr010_pods_reaching_kube_system_beyond_dns() {
             ("analytics", &["Deployment analytics/dashboard", "Deployment kube-system/coredns"]),
             (
                 "billing",
-                &["Deployment billing/invoice-api", "Deployment billing/invoice-worker", "Deployment kube-system/coredns"],
+                &[
+                    "Deployment billing/invoice-api",
+                    "Deployment billing/invoice-worker",
+                    "Deployment kube-system/coredns"
+                ],
             ),
         ])
     );
@@ -172,7 +178,10 @@ fn nr010_pods_reaching_kube_system_beyond_dns() {
 #[test]
 fn nr011_policy_left_behind_for_a_removed_workload() {
     let r = weak();
-    assert_eq!(found(&r, "NR011"), expect(&[("analytics", &["NetworkPolicy analytics/spark-history spec.podSelector"])]));
+    assert_eq!(
+        found(&r, "NR011"),
+        expect(&[("analytics", &["NetworkPolicy analytics/spark-history spec.podSelector"])])
+    );
 }
 
 #[test]
@@ -191,7 +200,10 @@ fn nr013_named_port_the_destination_does_not_declare() {
     // etl-egress rule 1 goes to app=dashboard on port "api"; the dashboard declares only "http".
     // The frontend's "https" resolves on the frontend itself.
     let r = weak();
-    assert_eq!(found(&r, "NR013"), expect(&[("analytics", &["NetworkPolicy analytics/etl-egress spec.egress[1].ports[0]"])]));
+    assert_eq!(
+        found(&r, "NR013"),
+        expect(&[("analytics", &["NetworkPolicy analytics/etl-egress spec.egress[1].ports[0]"])])
+    );
     assert!(of(&r, "NR013")[0].message.contains("\"api\""));
 }
 
@@ -237,7 +249,13 @@ fn weak_segmentation_scores_by_hand() {
         r.segmentation.iter().map(|s| (s.namespace.as_str(), s.pods, s.allowed_pairs, s.possible_pairs)).collect();
     assert_eq!(
         got,
-        [("analytics", 2, 3, 26), ("billing", 3, 9, 39), ("kube-system", 2, 20, 26), ("monitoring", 2, 10, 26), ("web", 5, 6, 65)]
+        [
+            ("analytics", 2, 3, 26),
+            ("billing", 3, 9, 39),
+            ("kube-system", 2, 20, 26),
+            ("monitoring", 2, 10, 26),
+            ("web", 5, 6, 65)
+        ]
     );
     let web = r.segmentation.iter().find(|s| s.namespace == "web").unwrap();
     assert_eq!(web.score(), Some(59.0 / 65.0));
@@ -273,7 +291,10 @@ fn shop_findings_by_hand() {
     for id in ["NR008", "NR009", "NR010", "NR013", "NR014"] {
         assert!(found(&r, id).is_empty(), "{id}: {:?}", found(&r, id));
     }
-    assert_eq!(found(&r, "NR011"), expect(&[("kube-system", &["NetworkPolicy kube-system/node-agents-egress spec.podSelector"])]));
+    assert_eq!(
+        found(&r, "NR011"),
+        expect(&[("kube-system", &["NetworkPolicy kube-system/node-agents-egress spec.podSelector"])])
+    );
     assert!(of(&r, "NR011")[0].message.contains("hostNetwork"));
     // The two deliberate mistakes of EXPECTED.md: a bare podSelector for the ledger (namespace
     // data has no ledger) and a peer naming the hostNetwork log agent.
@@ -295,7 +316,12 @@ fn all(report: &AuditReport) -> Vec<(String, Severity, String, Vec<String>)> {
         .findings
         .iter()
         .map(|f| {
-            (f.id.to_string(), f.severity, f.namespace.clone().unwrap_or_default(), f.objects.iter().map(|o| o.to_string()).collect())
+            (
+                f.id.to_string(),
+                f.severity,
+                f.namespace.clone().unwrap_or_default(),
+                f.objects.iter().map(|o| o.to_string()).collect(),
+            )
         })
         .collect()
 }
@@ -340,7 +366,8 @@ fn broad_rules_give_one_finding_per_rule_or_peer() {
         egress_all.message
     );
     // No object (policy field) is the subject of two findings, across all checks.
-    let mut fields: Vec<String> = r.findings.iter().flat_map(|f| f.objects.iter()).filter(|o| o.field.is_some()).map(|o| o.to_string()).collect();
+    let mut fields: Vec<String> =
+        r.findings.iter().flat_map(|f| f.objects.iter()).filter(|o| o.field.is_some()).map(|o| o.to_string()).collect();
     let n = fields.len();
     fields.sort();
     fields.dedup();
@@ -351,8 +378,13 @@ fn broad_rules_give_one_finding_per_rule_or_peer() {
 fn weak_and_shop_report_no_field_twice() {
     for folder in ["weak", "shop", "tiers", "audit-real/broad", "audit-real/operators", "audit-real/tiers"] {
         let r = report_with_skipped(folder);
-        let mut fields: Vec<String> =
-            r.findings.iter().flat_map(|f| f.objects.iter()).filter(|o| o.field.is_some()).map(|o| o.to_string()).collect();
+        let mut fields: Vec<String> = r
+            .findings
+            .iter()
+            .flat_map(|f| f.objects.iter())
+            .filter(|o| o.field.is_some())
+            .map(|o| o.to_string())
+            .collect();
         let n = fields.len();
         fields.sort();
         fields.dedup();
@@ -386,15 +418,23 @@ fn tiers_default_deny_decides_nr001_to_nr004() {
         ]
     );
     let message = |id: &str, ns: &str, severity: Severity| {
-        of(&r, id).into_iter().find(|f| f.namespace.as_deref() == Some(ns) && f.severity == severity).unwrap().message.clone()
+        of(&r, id)
+            .into_iter()
+            .find(|f| f.namespace.as_deref() == Some(ns) && f.severity == severity)
+            .unwrap()
+            .message
+            .clone()
     };
     let guarded = message("NR001", "guarded", Low);
     assert!(guarded.contains("but BaselineAdminNetworkPolicy default (Baseline tier) denies by default"), "{guarded}");
     assert!(guarded.contains("ingress from outside the cluster"), "{guarded}");
     assert!(message("NR001", "locked", Low).contains("AdminNetworkPolicy lock (Admin tier)"));
-    assert!(message("NR003", "partial", Low).contains("1 of 2 pod(s) in namespace partial")
-        && message("NR003", "partial", Low).contains("ClusterNetworkPolicy db-baseline (Baseline tier)"));
-    assert!(message("NR003", "partial", Medium).starts_with("1 of 2 pod(s) in namespace partial are selected by no NetworkPolicy for Ingress: they accept"));
+    assert!(
+        message("NR003", "partial", Low).contains("1 of 2 pod(s) in namespace partial")
+            && message("NR003", "partial", Low).contains("ClusterNetworkPolicy db-baseline (Baseline tier)")
+    );
+    assert!(message("NR003", "partial", Medium)
+        .starts_with("1 of 2 pod(s) in namespace partial are selected by no NetworkPolicy for Ingress: they accept"));
 }
 
 #[test]
@@ -424,8 +464,11 @@ fn operators_lower_and_name_the_custom_resource() {
             row("NR012", Low, "monitoring", &["NetworkPolicy monitoring/grafana spec.ingress[0].from[1]"]),
         ]
     );
-    let msg = |name: &str, id: &str| of(&r, id).into_iter().find(|f| f.objects[0].name == name).unwrap().message.clone();
-    assert!(msg("prometheus-k8s", "NR011").ends_with("yet: the pods may be created later by an operator from Prometheus monitoring/k8s (prometheus-operator)"));
+    let msg =
+        |name: &str, id: &str| of(&r, id).into_iter().find(|f| f.objects[0].name == name).unwrap().message.clone();
+    assert!(msg("prometheus-k8s", "NR011").ends_with(
+        "yet: the pods may be created later by an operator from Prometheus monitoring/k8s (prometheus-operator)"
+    ));
     assert!(msg("events-kafka", "NR011").contains("from Kafka kafka/events (Strimzi)"));
     assert!(msg("events-kafka", "NR012").contains("from Alertmanager monitoring/main (prometheus-operator)"));
     // Without the skipped objects (audit()), nothing is lowered.
@@ -517,7 +560,10 @@ fn json_is_the_documented_contract() {
         serde_json::json!({"kind": "NetworkPolicy", "namespace": "web", "name": "frontend", "field": "spec.egress[1].to[0]"})
     );
     let ns = findings.iter().find(|f| f["id"] == "NR001").unwrap();
-    assert_eq!(ns["objects"][0], serde_json::json!({"kind": "Namespace", "namespace": null, "name": "billing", "field": null}));
+    assert_eq!(
+        ns["objects"][0],
+        serde_json::json!({"kind": "Namespace", "namespace": null, "name": "billing", "field": null})
+    );
     let web = doc["segmentation"].as_array().unwrap().iter().find(|s| s["namespace"] == "web").unwrap();
     assert_eq!(
         *web,
@@ -537,7 +583,8 @@ fn mesh_findings_are_part_of_the_audit() {
     // The Istio fixture has a pod opted out of injection in a meshed namespace and a port with
     // mTLS disabled: the mesh checks (NR101+) report them inside `netreach audit` too.
     let report = report("mesh/istio-bookinfo-like");
-    let mesh: Vec<&str> = report.findings.iter().map(|f| f.id).filter(|id| id.starts_with("NR1") && id.len() == 5).collect();
+    let mesh: Vec<&str> =
+        report.findings.iter().map(|f| f.id).filter(|id| id.starts_with("NR1") && id.len() == 5).collect();
     assert!(!mesh.is_empty(), "{:?}", report.findings.iter().map(|f| f.id).collect::<Vec<_>>());
     assert!(of(&report, "NR101").iter().chain(of(&report, "NR103").iter()).count() > 0);
 }

@@ -34,7 +34,9 @@ fn netreach_stdin(args: &[&str], yaml: &str) -> std::process::Output {
 }
 
 fn policy(spec: &str) -> String {
-    format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\n  namespace: ns\nspec:\n{spec}")
+    format!(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: p\n  namespace: ns\nspec:\n{spec}"
+    )
 }
 
 #[track_caller]
@@ -47,14 +49,18 @@ fn assert_names(message: &str, parts: &[&str]) {
 #[test]
 fn invalid_cidr_names_the_field() {
     let msg = error_of(&policy("  podSelector: {}\n  egress:\n  - to:\n    - ipBlock:\n        cidr: 10.0.0.0/33\n"));
-    assert_names(&msg, &["input.yaml: document 1", "NetworkPolicy ns/p", "spec.egress[0].to[0].ipBlock.cidr", "10.0.0.0/33"]);
+    assert_names(
+        &msg,
+        &["input.yaml: document 1", "NetworkPolicy ns/p", "spec.egress[0].to[0].ipBlock.cidr", "10.0.0.0/33"],
+    );
     let msg = error_of(&policy("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock:\n        cidr: 10.0.0.0/8\n        except: [10.1.0.0/16, nonsense]\n"));
     assert_names(&msg, &["spec.ingress[0].from[0].ipBlock.except[1]", "nonsense"]);
 }
 
 #[test]
 fn unknown_selector_operator() {
-    let msg = error_of(&policy("  podSelector:\n    matchExpressions:\n    - {key: app, operator: Maybe, values: [x]}\n"));
+    let msg =
+        error_of(&policy("  podSelector:\n    matchExpressions:\n    - {key: app, operator: Maybe, values: [x]}\n"));
     assert_names(&msg, &["spec.podSelector.matchExpressions[0]", "unknown operator \"Maybe\""]);
     let msg = error_of(&policy("  podSelector:\n    matchExpressions:\n    - {key: app, operator: In}\n"));
     assert_names(&msg, &["spec.podSelector.matchExpressions[0]", "needs at least one value"]);
@@ -82,7 +88,9 @@ fn invalid_ports() {
 
 #[test]
 fn invalid_peers_and_policy_types() {
-    let msg = error_of(&policy("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/8}\n      podSelector: {}\n"));
+    let msg = error_of(&policy(
+        "  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/8}\n      podSelector: {}\n",
+    ));
     assert_names(&msg, &["spec.ingress[0].from[0]", "cannot be combined"]);
     let msg = error_of(&policy("  podSelector: {}\n  ingress:\n  - from:\n    - {}\n"));
     assert_names(&msg, &["spec.ingress[0].from[0]", "needs podSelector, namespaceSelector or ipBlock"]);
@@ -117,14 +125,21 @@ fn duplicates_name_both_places() {
     assert_eq!(loaded.report.warnings.len(), 1);
     assert_names(
         &loaded.report.warnings[0],
-        &["NetworkPolicy ns/p is defined twice, at input.yaml: document 1 and at input.yaml: document 2", "the later one is used", "--strict"],
+        &[
+            "NetworkPolicy ns/p is defined twice, at input.yaml: document 1 and at input.yaml: document 2",
+            "the later one is used",
+            "--strict",
+        ],
     );
 
     let out = netreach_stdin(&["connectivity", "-", "--strict"], &two);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert_names(&stderr, &["error: <stdin>: document 2: NetworkPolicy ns/p is defined twice (first at <stdin>: document 1)"]);
+    assert_names(
+        &stderr,
+        &["error: <stdin>: document 2: NetworkPolicy ns/p is defined twice (first at <stdin>: document 1)"],
+    );
 }
 
 #[test]
@@ -159,5 +174,8 @@ fn misplaced_except_is_a_warning_not_an_error() {
     )
     .unwrap();
     assert_eq!(loaded.report.warnings.len(), 1);
-    assert_names(&loaded.report.warnings[0], &["p.yaml: document 1", "NetworkPolicy ns/p", "spec.egress[0].to[0].ipBlock.except", "10.0.0.0/24"]);
+    assert_names(
+        &loaded.report.warnings[0],
+        &["p.yaml: document 1", "NetworkPolicy ns/p", "spec.egress[0].to[0].ipBlock.except", "10.0.0.0/24"],
+    );
 }

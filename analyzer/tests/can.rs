@@ -42,10 +42,17 @@ fn allowed_names_the_exact_rule_on_both_sides() {
     assert_eq!(v["allowed"], true);
     let verdict = &v["verdicts"][0];
     let egress = &verdict["egress"]["allowedBy"][0];
-    assert_eq!((egress["policy"].as_str(), egress["rule"].as_u64(), egress["peer"].as_u64(), egress["port"].as_u64()), (Some("shop/frontend"), Some(0), Some(0), Some(0)));
+    assert_eq!(
+        (egress["policy"].as_str(), egress["rule"].as_u64(), egress["peer"].as_u64(), egress["port"].as_u64()),
+        (Some("shop/frontend"), Some(0), Some(0), Some(0))
+    );
     let ingress = &verdict["ingress"]["allowedBy"][0];
-    assert_eq!((ingress["policy"].as_str(), ingress["rule"].as_u64(), ingress["peer"].as_u64(), ingress["port"].as_u64()), (Some("shop/cart"), Some(0), Some(0), Some(0)));
-    let isolated: Vec<&str> = verdict["ingress"]["isolatedBy"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert_eq!(
+        (ingress["policy"].as_str(), ingress["rule"].as_u64(), ingress["peer"].as_u64(), ingress["port"].as_u64()),
+        (Some("shop/cart"), Some(0), Some(0), Some(0))
+    );
+    let isolated: Vec<&str> =
+        verdict["ingress"]["isolatedBy"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
     assert_eq!(isolated, ["shop/cart", "shop/default-deny-all"]);
 }
 
@@ -57,9 +64,17 @@ fn denied_with_the_closest_miss() {
     assert!(out.contains("shop/frontend-1 [Deployment] → shop/cart-1 [Deployment]: denied\n  (and 5 more pair(s) treated identically)"), "{out}");
     assert_eq!(code, 1);
     assert!(out.contains("DENIED"), "{out}");
-    assert!(out.contains("shop/cart ingress[0]: the peer matches shop/frontend-1, but TCP/9999 is not in [TCP 7070]"), "{out}");
+    assert!(
+        out.contains("shop/cart ingress[0]: the peer matches shop/frontend-1, but TCP/9999 is not in [TCP 7070]"),
+        "{out}"
+    );
     // frontend's egress rule matches cart (tier=backend) but its named port grpc resolves to 7070.
-    assert!(out.contains("shop/frontend egress[0]: the peer matches shop/cart-1, but TCP/9999 is not in [TCP port named grpc]"), "{out}");
+    assert!(
+        out.contains(
+            "shop/frontend egress[0]: the peer matches shop/cart-1, but TCP/9999 is not in [TCP port named grpc]"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
@@ -81,7 +96,13 @@ fn without_a_port_every_allowed_port_is_reported() {
     let (code, v) = can("payments/ledger", "data/postgres", &[]);
     assert_eq!(code, 1);
     let misses = v["verdicts"][0]["ingress"]["closestMisses"].as_array().unwrap();
-    assert!(misses.iter().any(|m| m.as_str().unwrap().contains("no peer matches payments/ledger-1 ([podSelector app=ledger (policy's namespace)])")), "{misses:?}");
+    assert!(
+        misses.iter().any(|m| m
+            .as_str()
+            .unwrap()
+            .contains("no peer matches payments/ledger-1 ([podSelector app=ledger (policy's namespace)])")),
+        "{misses:?}"
+    );
 }
 
 #[test]
@@ -110,8 +131,12 @@ fn a_workload_to_itself_asks_about_two_different_replicas() {
     let (code, v) = can("shop/Deployment/cart", "shop/Deployment/cart", &["--port", "7070"]);
     assert_eq!(code, 1);
     assert_eq!(v["allowed"], false);
-    let pairs: Vec<&serde_json::Value> = v["verdicts"].as_array().unwrap().iter().flat_map(|x| x["pairs"].as_array().unwrap()).collect();
-    assert_eq!(pairs, [&serde_json::json!(["shop/cart-1", "shop/cart-2"]), &serde_json::json!(["shop/cart-2", "shop/cart-1"])]);
+    let pairs: Vec<&serde_json::Value> =
+        v["verdicts"].as_array().unwrap().iter().flat_map(|x| x["pairs"].as_array().unwrap()).collect();
+    assert_eq!(
+        pairs,
+        [&serde_json::json!(["shop/cart-1", "shop/cart-2"]), &serde_json::json!(["shop/cart-2", "shop/cart-1"])]
+    );
     let (_, out) = text("shop/cart", "shop/cart", &[]);
     assert!(!out.contains("can always reach itself"), "{out}");
     // kube-system/coredns (2 replicas) admits every namespace's pods on 53/UDP, its own too.

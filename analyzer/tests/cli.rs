@@ -30,7 +30,10 @@ fn every_bad_fixture_exits_2_and_names_file_object_and_field() {
     let cases = [
         ("small/bad/bad-yaml.yaml", vec!["small/bad/bad-yaml.yaml", "invalid YAML", "line 11"]),
         ("small/bad/wrong-type.yaml", vec!["document 1", "NetworkPolicy demo/allow-web", "spec.podSelector"]),
-        ("small/bad/bad-cidr.yaml", vec!["document 1", "NetworkPolicy demo/egress-to-vpc", "ipBlock.cidr", "10.0.0.0/33"]),
+        (
+            "small/bad/bad-cidr.yaml",
+            vec!["document 1", "NetworkPolicy demo/egress-to-vpc", "ipBlock.cidr", "10.0.0.0/33"],
+        ),
         ("small/bad/bad-operator.yaml", vec!["NetworkPolicy demo/allow-clients", "matchExpressions[0]", "Maybe"]),
     ];
     for (file, parts) in cases {
@@ -49,7 +52,11 @@ fn every_bad_fixture_exits_2_and_names_file_object_and_field() {
 fn unknown_kinds_are_skipped_and_counted() {
     let out = netreach(&["connectivity", "small/bad/unknown-kind.yaml", "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("skipped 1 object(s) of kinds netreach does not evaluate: 1 Widget"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("skipped 1 object(s) of kinds netreach does not evaluate: 1 Widget"),
+        "{}",
+        stderr(&out)
+    );
     let quiet = netreach(&["connectivity", "small/bad/unknown-kind.yaml", "-q"]);
     assert!(quiet.stderr.is_empty());
 }
@@ -90,8 +97,12 @@ fn json_is_the_documented_contract() {
         pairs.push((src, dst));
         for a in c["allowed"].as_array().unwrap() {
             assert!(["TCP", "UDP", "SCTP"].contains(&a["protocol"].as_str().unwrap()));
-            let ranges: Vec<(u64, u64)> =
-                a["ports"].as_array().unwrap().iter().map(|r| (r[0].as_u64().unwrap(), r[1].as_u64().unwrap())).collect();
+            let ranges: Vec<(u64, u64)> = a["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| (r[0].as_u64().unwrap(), r[1].as_u64().unwrap()))
+                .collect();
             assert!(ranges.windows(2).all(|w| w[0].1 + 1 < w[1].0), "sorted, merged ranges: {ranges:?}");
         }
     }
@@ -185,7 +196,10 @@ fn summary_counts_what_json_lists() {
     let udp = conns.iter().filter(|c| c["allowed"].as_array().unwrap().iter().any(|a| a["protocol"] == "UDP")).count();
     let summary = stdout(&netreach(&["connectivity", "shop", "-o", "summary", "-q"]));
     let value = |key: &str| -> String {
-        let line = summary.lines().find(|l| l.starts_with(&format!("{key}:"))).unwrap_or_else(|| panic!("no {key} in {summary}"));
+        let line = summary
+            .lines()
+            .find(|l| l.starts_with(&format!("{key}:")))
+            .unwrap_or_else(|| panic!("no {key} in {summary}"));
         line[key.len() + 1..].trim().to_string()
     };
     assert_eq!(value("allowed pairs"), conns.len().to_string());

@@ -17,7 +17,12 @@ fn fixtures() -> PathBuf {
 }
 
 fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach")).args(args).current_dir(fixtures()).env("NO_COLOR", "1").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(args)
+        .current_dir(fixtures())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -46,7 +51,12 @@ fn diff_json(args: &[&str]) -> Value {
 
 /// (src, dst) of every entry of a kind.
 fn pairs(doc: &Value, kind: &str) -> Vec<(String, String)> {
-    doc[kind].as_array().unwrap().iter().map(|e| (e["src"].as_str().unwrap().to_string(), e["dst"].as_str().unwrap().to_string())).collect()
+    doc[kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["src"].as_str().unwrap().to_string(), e["dst"].as_str().unwrap().to_string()))
+        .collect()
 }
 
 fn tcp(ports: &[u16]) -> Value {
@@ -59,8 +69,10 @@ const POSTGRES: [&str; 2] = ["data/postgres-0", "data/postgres-1"];
 const PROMETHEUS: &str = "ops/prometheus-0";
 
 fn cross(src: &[&str], dst: &[&str]) -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> =
-        src.iter().flat_map(|s| dst.iter().filter(move |d| *d != s).map(move |d| (s.to_string(), d.to_string()))).collect();
+    let mut v: Vec<(String, String)> = src
+        .iter()
+        .flat_map(|s| dst.iter().filter(move |d| *d != s).map(move |d| (s.to_string(), d.to_string())))
+        .collect();
     v.sort();
     v
 }
@@ -84,7 +96,10 @@ fn tightened_rule_shows_the_ports_lost() {
 
     let workload = diff_json(&["--apply", &change("tightened-api")]);
     assert_eq!(workload["level"], "workload");
-    assert_eq!(pairs(&workload, "changed"), [("web/Deployment/frontend".to_string(), "web/Deployment/api".to_string())]);
+    assert_eq!(
+        pairs(&workload, "changed"),
+        [("web/Deployment/frontend".to_string(), "web/Deployment/api".to_string())]
+    );
     assert_eq!(workload["changed"][0]["lost"], tcp(&[9090]));
     assert_eq!(workload["changed"][0]["pairs"], json!({"added": 0, "removed": 0, "changed": 6, "of": 6}));
 }
@@ -98,7 +113,14 @@ fn new_default_deny_loses_many_edges_summarised_per_workload() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["src"].as_str().unwrap().into(), e["dst"].as_str().unwrap().into(), e["allowed"].clone(), e["pairs"]["removed"].clone()))
+        .map(|e| {
+            (
+                e["src"].as_str().unwrap().into(),
+                e["dst"].as_str().unwrap().into(),
+                e["allowed"].clone(),
+                e["pairs"]["removed"].clone(),
+            )
+        })
         .collect();
     let all = json!([{"protocol": "TCP", "ports": [[1, 65535]]}, {"protocol": "UDP", "ports": [[1, 65535]]}, {"protocol": "SCTP", "ports": [[1, 65535]]}]);
     let expected = [
@@ -166,9 +188,15 @@ fn namespace_label_change_silently_opens_a_namespace_selector() {
 #[test]
 fn delete_removes_a_policy_and_reports_added_and_changed() {
     let doc = diff_json(&["--delete", &change("frontend-ingress")]);
-    assert_eq!(doc["applied"], json!({"created": [], "replaced": [], "deleted": ["NetworkPolicy web/frontend-ingress"]}));
+    assert_eq!(
+        doc["applied"],
+        json!({"created": [], "replaced": [], "deleted": ["NetworkPolicy web/frontend-ingress"]})
+    );
     // postgres may send 443 to any address: it now reaches the unisolated frontend.
-    assert_eq!(pairs(&doc, "added"), [("data/StatefulSet/postgres".to_string(), "web/Deployment/frontend".to_string())]);
+    assert_eq!(
+        pairs(&doc, "added"),
+        [("data/StatefulSet/postgres".to_string(), "web/Deployment/frontend".to_string())]
+    );
     assert_eq!(doc["added"][0]["allowed"], tcp(&[443]));
     assert_eq!(doc["added"][0]["pairs"]["of"], 4);
     let changed: Vec<(String, String)> = pairs(&doc, "changed");
@@ -235,7 +263,10 @@ fn audit_findings_that_appear_disappear_or_change_are_reported() {
     assert_eq!(doc["findings"], json!({"appeared": [], "resolved": [], "changed": []}));
     let text = stdout(&netreach(&["diff", BEFORE, "--apply", &change("default-deny-web")]));
     assert!(text.contains("Audit findings: 0 appeared, 3 resolved, 0 changed."), "{text}");
-    assert!(text.contains("AUDIT FINDINGS RESOLVED (3):\n  MEDIUM NR001 namespace-without-default-deny-ingress [web]: "), "{text}");
+    assert!(
+        text.contains("AUDIT FINDINGS RESOLVED (3):\n  MEDIUM NR001 namespace-without-default-deny-ingress [web]: "),
+        "{text}"
+    );
 }
 
 #[test]
@@ -310,7 +341,10 @@ fn exit_codes() {
     let errors: [(&[&str], &str); 5] = [
         (&["diff", BEFORE, "small/bad/bad-cidr.yaml", "--exit-code"], "10.0.0.0/33"),
         (&["diff", BEFORE, "--apply", "small/bad/bad-yaml.yaml", "--exit-code"], "invalid YAML"),
-        (&["diff", BEFORE, "--delete", "small/default-deny/cluster.yaml"], "is not in the cluster, so it cannot be deleted"),
+        (
+            &["diff", BEFORE, "--delete", "small/default-deny/cluster.yaml"],
+            "is not in the cluster, so it cannot be deleted",
+        ),
         (&["diff", "-", "-"], "stdin (-) can be read only once"),
         (&["diff", BEFORE, BEFORE, "--apply", "x.yaml"], "cannot be used with"),
     ];
@@ -334,14 +368,32 @@ fn markdown_snapshot_default_deny() {
 
 #[test]
 fn markdown_snapshot_delete_and_external_atoms() {
-    let out = netreach(&["diff", BEFORE, "--delete", &change("frontend-ingress"), &change("frontend-pod"), "--apply", &change("postgres-except"), "-o", "md"]);
+    let out = netreach(&[
+        "diff",
+        BEFORE,
+        "--delete",
+        &change("frontend-ingress"),
+        &change("frontend-pod"),
+        "--apply",
+        &change("postgres-except"),
+        "-o",
+        "md",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     insta::assert_snapshot!(stdout(&out));
 }
 
 #[test]
 fn text_snapshot_pod_level() {
-    let out = netreach(&["diff", BEFORE, "--apply", &change("tightened-api"), &change("web-team-platform"), "--level", "pod"]);
+    let out = netreach(&[
+        "diff",
+        BEFORE,
+        "--apply",
+        &change("tightened-api"),
+        &change("web-team-platform"),
+        "--level",
+        "pod",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     insta::assert_snapshot!(stdout(&out));
 }

@@ -46,10 +46,16 @@ fn check(folder: &str, expectations: &str) -> usize {
         for p in probes {
             let protocol = Protocol::parse(&p.protocol).unwrap();
             let (s, d) = (endpoint(&analysis, &p.from), endpoint(&analysis, &p.to));
-            let got = analysis.reach.allowed(analysis.reach.endpoint(s), analysis.reach.endpoint(d)).contains(protocol, p.port);
+            let got = analysis
+                .reach
+                .allowed(analysis.reach.endpoint(s), analysis.reach.endpoint(d))
+                .contains(protocol, p.port);
             checked += 1;
             if got != p.allowed {
-                wrong.push(format!("{} -> {} {}/{}: expected {}, got {} ({})", p.from, p.to, p.protocol, p.port, p.allowed, got, p.why));
+                wrong.push(format!(
+                    "{} -> {} {}/{}: expected {}, got {} ({})",
+                    p.from, p.to, p.protocol, p.port, p.allowed, got, p.why
+                ));
             }
         }
     }
@@ -104,7 +110,12 @@ fn replicas_are_the_pods_a_controller_runs() {
     let loaded = load(&[Input::Path(root().join("small/replicas"))]).unwrap();
     let notes = loaded.report.notes();
     assert!(notes.contains(&"Deployment web/idle scaled to 0 (spec.replicas is 0): no pod".to_string()), "{notes:?}");
-    assert!(notes.contains(&"DaemonSet infra/tpu-exporter: its nodeSelector matches none of the 3 node(s): no pod".to_string()), "{notes:?}");
+    assert!(
+        notes.contains(
+            &"DaemonSet infra/tpu-exporter: its nodeSelector matches none of the 3 node(s): no pod".to_string()
+        ),
+        "{notes:?}"
+    );
     assert_eq!(loaded.report.synthesized_pods, 17);
     let analysis = Analysis::new(loaded.cluster, &EngineOptions::default());
     let ids: Vec<String> = analysis.cluster.pods.iter().map(|p| p.id()).collect();
@@ -121,7 +132,10 @@ fn replicas_are_the_pods_a_controller_runs() {
     assert_eq!(workload("web/report").as_deref(), Some("CronJob/report"));
     // DaemonSets: one pod per matching node, placed on it; hostNetwork ones speak with that
     // node's address only.
-    assert_eq!((pod("infra/agent-node-a").node.as_deref(), pod("infra/agent-node-b").node.as_deref()), (Some("node-a"), Some("node-b")));
+    assert_eq!(
+        (pod("infra/agent-node-a").node.as_deref(), pod("infra/agent-node-b").node.as_deref()),
+        (Some("node-a"), Some("node-b"))
+    );
     assert!(pod("infra/agent-node-a").ips.is_empty());
     for (node, ip) in [("a", "10.0.0.1"), ("b", "10.0.0.2"), ("c", "10.0.0.3")] {
         let p = pod(&format!("infra/node-exporter-node-{node}"));

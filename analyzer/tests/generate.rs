@@ -53,11 +53,11 @@ fn different_seed_gives_different_output() {
 fn counts_match_the_parameters() {
     for p in [
         params(1000, 150, 12, 1),
-        params(37, 5, 4, 2),     // fewer policies than 2 per namespace
-        params(5, 9, 7, 3),      // fewer pods than namespaces
-        params(0, 0, 0, 4),      // only kube-system and nodes
-        params(100, 0, 3, 5),    // no policies at all
-        params(0, 20, 2, 6),     // policies without app pods
+        params(37, 5, 4, 2),  // fewer policies than 2 per namespace
+        params(5, 9, 7, 3),   // fewer pods than namespaces
+        params(0, 0, 0, 4),   // only kube-system and nodes
+        params(100, 0, 3, 5), // no policies at all
+        params(0, 20, 2, 6),  // policies without app pods
     ] {
         let text = generate(&p);
         let items = items(&text);
@@ -224,7 +224,11 @@ fn objects_are_valid_and_realistic() {
             for port in c["ports"].as_array().into_iter().flatten() {
                 let pn = s(&port["name"]);
                 assert!(port_name(pn), "{what}: {pn}");
-                port_names.insert((pn.to_string(), port["containerPort"].as_u64().unwrap(), s(&port["protocol"]).to_string()));
+                port_names.insert((
+                    pn.to_string(),
+                    port["containerPort"].as_u64().unwrap(),
+                    s(&port["protocol"]).to_string(),
+                ));
             }
         }
         if spec["hostNetwork"] == true {
@@ -253,7 +257,13 @@ fn objects_are_valid_and_realistic() {
     assert_eq!((host_network, coredns), (3, 2));
     assert_eq!(tiers.len(), 5, "{tiers:?}");
     assert!(replicas.values().all(|n| (2..=6).contains(n)), "{replicas:?}");
-    for expected in [("http", 8080, "TCP"), ("grpc", 9090, "TCP"), ("metrics", 9100, "TCP"), ("pg", 5432, "TCP"), ("redis", 6379, "TCP")] {
+    for expected in [
+        ("http", 8080, "TCP"),
+        ("grpc", 9090, "TCP"),
+        ("metrics", 9100, "TCP"),
+        ("pg", 5432, "TCP"),
+        ("redis", 6379, "TCP"),
+    ] {
         assert!(port_names.contains(&(expected.0.to_string(), expected.1, expected.2.to_string())), "{expected:?}");
     }
 

@@ -11,7 +11,12 @@ fn fixtures() -> PathBuf {
 }
 
 fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach")).args(args).current_dir(fixtures()).env("NO_COLOR", "1").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(args)
+        .current_dir(fixtures())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -27,13 +32,17 @@ fn assert_usage_or_input_error(out: &Output, parts: &[&str]) {
     }
 }
 
-const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: demo}\nspec: {containers: [{name: c, image: nginx}]}\n";
+const POD: &str =
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: demo}\nspec: {containers: [{name: c, image: nginx}]}\n";
 
 #[test]
 fn wide_yaml_aliases_are_refused_by_size() {
     let dir = tempfile::tempdir().unwrap();
     // 400 kB that would expand to about 10 GB: one 100 kB anchor, 100,000 aliases.
-    let mut text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: bomb}}\ndata:\n  a: &a \"{}\"\n  b: [", "x".repeat(100_000));
+    let mut text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: bomb}}\ndata:\n  a: &a \"{}\"\n  b: [",
+        "x".repeat(100_000)
+    );
     text.push_str(&vec!["*a"; 100_000].join(","));
     text.push_str("]\n");
     let file = dir.path().join("bomb.yaml");
@@ -83,7 +92,13 @@ fn symlinked_folders_are_not_followed() {
     assert!(started.elapsed() < Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let pods: Vec<&str> = json["nodes"].as_array().unwrap().iter().filter(|p| p["kind"] == "Pod").map(|p| p["name"].as_str().unwrap()).collect();
+    let pods: Vec<&str> = json["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] == "Pod")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(pods, ["a", "linked"], "each file once");
     let err = stderr(&out);
     assert!(err.contains("loop-a: a symbolic link to a folder, not followed"), "{err}");
@@ -126,7 +141,8 @@ fn huge_numeric_arguments_are_usage_errors_not_aborts() {
 fn invariants_with_huge_hops_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("inv.yaml");
-    std::fs::write(&file, "invariants:\n- name: reach\n  maxReach: {from: any, hops: 4294967295, atMost: 5}\n").unwrap();
+    std::fs::write(&file, "invariants:\n- name: reach\n  maxReach: {from: any, hops: 4294967295, atMost: 5}\n")
+        .unwrap();
     let out = netreach(&["check", "--invariants", file.to_str().unwrap(), "shop"]);
     assert_usage_or_input_error(&out, &["maxReach.hops", "between 1 and 1000"]);
 }

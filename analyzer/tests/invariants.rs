@@ -91,8 +91,13 @@ fn broken_shop_violations_name_pairs_and_rules() {
     let postgres = failed[0];
     // Both ledger replicas; checked: the 23 other pods and the 2 external ranges into postgres-0.
     assert_eq!((postgres.kind, postgres.count, postgres.checked), ("allowOnly", 2, 25));
-    let Violation::Allowed { src, dst, ports, rules } = &postgres.violations[0] else { panic!("{:?}", postgres.violations) };
-    assert_eq!((src.as_str(), dst.as_str(), ports.to_string().as_str()), ("payments/ledger-1", "data/postgres-0", "TCP 5432"));
+    let Violation::Allowed { src, dst, ports, rules } = &postgres.violations[0] else {
+        panic!("{:?}", postgres.violations)
+    };
+    assert_eq!(
+        (src.as_str(), dst.as_str(), ports.to_string().as_str()),
+        ("payments/ledger-1", "data/postgres-0", "TCP 5432")
+    );
     assert_eq!(
         rules,
         &[
@@ -188,7 +193,9 @@ fn mtls_fails_where_traffic_runs_without_enforced_mtls() {
     );
     let out = netreach(&["check", "--invariants", &path, "fixtures/shop"]);
     assert_eq!(out.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&netreach(&["check", "--invariants", &path, "fixtures/shop", "-o", "json"]).stdout).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&netreach(&["check", "--invariants", &path, "fixtures/shop", "-o", "json"]).stdout)
+            .unwrap();
     let mtls = &json["invariants"][1];
     assert_eq!(mtls["status"].as_str(), Some("fail"), "{mtls}");
     assert_eq!(mtls["violations"]["count"].as_u64(), Some(14), "{mtls}");
@@ -242,11 +249,16 @@ fn junit_is_valid_xml_with_one_testcase_per_invariant() {
     let names: Vec<&str> = cases.iter().map(|c| c.0.as_str()).collect();
     let expected: Vec<String> = shop_invariants().into_iter().map(|i| i.name).collect();
     assert_eq!(names, expected);
-    let failed: Vec<&(String, String, Option<String>, Option<String>)> = cases.iter().filter(|c| c.2.is_some()).collect();
+    let failed: Vec<&(String, String, Option<String>, Option<String>)> =
+        cases.iter().filter(|c| c.2.is_some()).collect();
     assert_eq!(failed.len(), 3);
     assert_eq!(failed[0].1, "netreach.allowOnly");
     assert_eq!(failed[0].2.as_deref(), Some(r#"2 of 25 pair(s) into "app=postgres" break it"#));
-    assert!(failed[0].3.as_deref().unwrap().contains("payments/ledger-1 -> data/postgres-0: TCP 5432\n  egress: payments/ledger egress[0]"));
+    assert!(failed[0]
+        .3
+        .as_deref()
+        .unwrap()
+        .contains("payments/ledger-1 -> data/postgres-0: TCP 5432\n  egress: payments/ledger egress[0]"));
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(doc.root_element().attribute("failures"), Some("3"));
     assert_eq!(doc.root_element().attribute("skipped"), Some("0"));
@@ -287,7 +299,10 @@ fn json_report() {
     assert_eq!(postgres["status"], "fail");
     assert_eq!(postgres["violations"]["count"], 2);
     assert_eq!(postgres["violations"]["shown"][0]["src"], "payments/ledger-1");
-    assert_eq!(postgres["violations"]["shown"][0]["allowed"], serde_json::json!([{"protocol": "TCP", "ports": [[5432, 5432]]}]));
+    assert_eq!(
+        postgres["violations"]["shown"][0]["allowed"],
+        serde_json::json!([{"protocol": "TCP", "ports": [[5432, 5432]]}])
+    );
     assert_eq!(inv[0]["status"], "pass");
     assert_eq!(inv[0]["violations"], serde_json::json!({"count": 0, "shown": []}));
     assert_eq!(inv[0]["checked"], 33); // data (3 pods) × shop (11 pods)
@@ -295,7 +310,8 @@ fn json_report() {
 
 #[test]
 fn limit_caps_the_list_not_the_count() {
-    let (_dir, path) = invariants_file("invariants:\n  - name: shop is silent\n    deny: {from: \"ns:shop\", to: any}\n");
+    let (_dir, path) =
+        invariants_file("invariants:\n  - name: shop is silent\n    deny: {from: \"ns:shop\", to: any}\n");
     let out = netreach(&["check", "--invariants", &path, "fixtures/shop", "--limit", "2", "-o", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let v = &json["invariants"][0]["violations"];
@@ -336,7 +352,10 @@ fn api_on_the_shop() {
     shop.isolated(&["kube-system"], Isolation::Ingress).unwrap_err();
     // One hop: cart, catalog, checkout (2 replicas each), recommendations, coredns (2).
     shop.max_reach("app=frontend", 1, 9).unwrap();
-    shop.check_yaml("deny: {from: internet, to: [\"ns:shop\", \"ns:payments\", \"ns:data\"], except: {to: shop/frontend}}").unwrap();
+    shop.check_yaml(
+        "deny: {from: internet, to: [\"ns:shop\", \"ns:payments\", \"ns:data\"], except: {to: shop/frontend}}",
+    )
+    .unwrap();
 
     // Failures read like assert_eq!: the invariant, the count, the pairs, the rules.
     let failure = shop.max_reach("app=frontend", 1, 8).unwrap_err();
@@ -349,12 +368,22 @@ fn api_on_the_shop() {
     assert_eq!(format!("{failure:?}"), text, "Debug is the readable message (unwrap shows it)");
 
     let failure = shop.allows("shop/frontend", "shop/cart", &["8080/TCP"]).unwrap_err();
-    assert!(failure.to_string().contains("shop/frontend-1 -> shop/cart-1: TCP 8080 not allowed (allowed: TCP 7070)"), "{failure}");
+    assert!(
+        failure.to_string().contains("shop/frontend-1 -> shop/cart-1: TCP 8080 not allowed (allowed: TCP 7070)"),
+        "{failure}"
+    );
 
     let invalid = shop.denies("ns:nope", "any").unwrap_err();
     assert!(invalid.is_invalid());
-    assert_eq!(invalid.to_string(), r#"invalid invariant: "deny from \"ns:nope\" to \"any\"": field deny.from: no namespace "nope""#);
-    assert!(shop.allows("any", "any", &["5432/TCPX"]).unwrap_err().to_string().contains(r#""5432/TCPX" is not PORT/PROTO"#));
+    assert_eq!(
+        invalid.to_string(),
+        r#"invalid invariant: "deny from \"ns:nope\" to \"any\"": field deny.from: no namespace "nope""#
+    );
+    assert!(shop
+        .allows("any", "any", &["5432/TCPX"])
+        .unwrap_err()
+        .to_string()
+        .contains(r#""5432/TCPX" is not PORT/PROTO"#));
 
     let broken = Cluster::load(root().join(BROKEN)).unwrap();
     let failure = broken.check_file(root().join(SHOP)).unwrap_err();
@@ -369,11 +398,23 @@ fn deny_except_and_ports() {
     let failure = shop.check_yaml("deny: {from: internet, to: any, except: {to: shop/frontend}}").unwrap_err();
     let e = &failure.evaluations[0];
     assert_eq!(e.count, 4); // 2 external ranges x (metrics-server, node-log-agent)
-    let dsts: Vec<String> = e.violations.iter().map(|v| match v {
-        Violation::Allowed { dst, .. } => dst.clone(),
-        _ => panic!(),
-    }).collect();
-    assert_eq!(dsts, ["kube-system/metrics-server", "kube-system/node-log-agent", "kube-system/metrics-server", "kube-system/node-log-agent"]);
+    let dsts: Vec<String> = e
+        .violations
+        .iter()
+        .map(|v| match v {
+            Violation::Allowed { dst, .. } => dst.clone(),
+            _ => panic!(),
+        })
+        .collect();
+    assert_eq!(
+        dsts,
+        [
+            "kube-system/metrics-server",
+            "kube-system/node-log-agent",
+            "kube-system/metrics-server",
+            "kube-system/node-log-agent"
+        ]
+    );
     // except with both sides exempts only pairs matching both.
     let e = &shop
         .check_yaml("deny: {from: [\"shop/frontend\", \"shop/checkout\"], to: \"ns:shop\", except: {from: shop/frontend, to: shop/cart}}")
@@ -384,7 +425,10 @@ fn deny_except_and_ports() {
     assert_eq!(e.count, 3 * 5 + 2 * 4);
     // Ports narrow what counts.
     shop.check_yaml("deny: {from: shop/frontend, to: shop/cart, ports: [\"8080/TCP\", \"53/UDP\"]}").unwrap();
-    let e = &shop.check_yaml("deny: {from: shop/frontend, to: shop/cart, ports: [\"7000-7100/TCP\"]}").unwrap_err().evaluations[0];
+    let e = &shop
+        .check_yaml("deny: {from: shop/frontend, to: shop/cart, ports: [\"7000-7100/TCP\"]}")
+        .unwrap_err()
+        .evaluations[0];
     let Violation::Allowed { ports, .. } = &e.violations[0] else { panic!() };
     assert_eq!(ports.to_string(), "TCP 7070");
 }
@@ -393,13 +437,22 @@ fn deny_except_and_ports() {
 
 fn generated(pods: usize, policies: usize, namespaces: usize, seed: u64) -> Analysis {
     let mut json = Vec::new();
-    netreach::generate::write_cluster(&netreach::generate::GenerateParams { pods, policies, namespaces, seed }, &mut json).unwrap();
+    netreach::generate::write_cluster(
+        &netreach::generate::GenerateParams { pods, policies, namespaces, seed },
+        &mut json,
+    )
+    .unwrap();
     let loaded = load_str("generated.json", std::str::from_utf8(&json).unwrap()).unwrap();
     Analysis::new(loaded.cluster, &EngineOptions::default())
 }
 
 /// Pair-by-pair: (count, first pairs) of `offending(src, dst, allowed)`.
-fn brute(a: &Analysis, from: &[usize], to: &[usize], offending: impl Fn(usize, usize, &PortSet) -> bool) -> (u64, Vec<(String, String)>) {
+fn brute(
+    a: &Analysis,
+    from: &[usize],
+    to: &[usize],
+    offending: impl Fn(usize, usize, &PortSet) -> bool,
+) -> (u64, Vec<(String, String)>) {
     let r = &a.reach;
     let (mut count, mut first) = (0u64, Vec::new());
     for &s in from {
@@ -455,15 +508,27 @@ fn class_level_counts_equal_brute_force() {
         let any = select(a, "any");
         let (ex_from, ex_to) = (select(a, "internet"), select(a, "k8s-app=kube-dns"));
         let e = eval("deny: {from: any, to: any, except: {from: internet, to: \"k8s-app=kube-dns\"}, ports: [\"53/UDP\", \"1-1000/TCP\"]}");
-        let ports = PortSet::range(netreach::model::Protocol::Udp, 53, 53).union(&PortSet::range(netreach::model::Protocol::Tcp, 1, 1000));
-        let expected = brute(a, &any, &any, |s, d, p| !(ex_from.contains(&s) && ex_to.contains(&d)) && !p.intersection(&ports).is_empty());
+        let ports = PortSet::range(netreach::model::Protocol::Udp, 53, 53).union(&PortSet::range(
+            netreach::model::Protocol::Tcp,
+            1,
+            1000,
+        ));
+        let expected = brute(a, &any, &any, |s, d, p| {
+            !(ex_from.contains(&s) && ex_to.contains(&d)) && !p.intersection(&ports).is_empty()
+        });
         assert_eq!((e.count, pairs_of(&e)), expected);
 
         // allowOnly into kube-dns from kube-system only, on 53/UDP.
         let (to, from) = (select(a, "k8s-app=kube-dns"), select(a, "ns:kube-system"));
         let e = eval("allowOnly: {to: \"k8s-app=kube-dns\", from: \"ns:kube-system\", ports: [\"53/UDP\"]}");
         let udp53 = PortSet::single(netreach::model::Protocol::Udp, 53);
-        let expected = brute(a, &all, &to, |s, _, p| if from.contains(&s) { !p.difference(&udp53).is_empty() } else { !p.is_empty() });
+        let expected =
+            brute(
+                a,
+                &all,
+                &to,
+                |s, _, p| if from.contains(&s) { !p.difference(&udp53).is_empty() } else { !p.is_empty() },
+            );
         assert_eq!((e.count, pairs_of(&e)), expected);
 
         // allow: everything reaches DNS on 53/UDP and 53/TCP.
@@ -480,24 +545,43 @@ fn isolated_and_max_reach_agree_with_the_engine() {
     let a = generated(300, 40, 6, 7);
     let r = &a.reach;
     let checker = Checker::new(&a).with_limit(1000);
-    let e = checker.evaluate(&Invariant::from_yaml("isolated: {namespaces: \"*\", direction: egress}").unwrap()).unwrap();
+    let e =
+        checker.evaluate(&Invariant::from_yaml("isolated: {namespaces: \"*\", direction: egress}").unwrap()).unwrap();
     let open: Vec<String> = (0..r.pod_count())
         .filter(|&p| r.isolating_policies(r.endpoint(p), netreach::model::Direction::Egress).is_empty())
         .map(|p| a.id(p))
         .collect();
-    let listed: Vec<String> = e.violations.iter().map(|v| match v {
-        Violation::NotIsolated { pod, .. } => pod.clone(),
-        _ => panic!(),
-    }).collect();
+    let listed: Vec<String> = e
+        .violations
+        .iter()
+        .map(|v| match v {
+            Violation::NotIsolated { pod, .. } => pod.clone(),
+            _ => panic!(),
+        })
+        .collect();
     assert_eq!(listed, open);
     assert_eq!(e.count, open.len() as u64);
 
     // maxReach: the same radius as one lateral search per source.
     let sources = select(&a, "tier=web");
-    let most = sources.iter().map(|&s| *r.lateral(&a.cluster, &[s], 2, true).radius(2, |e| e < r.pod_count()).last().unwrap()).max().unwrap();
-    let holds = Check::MaxReach { from: invariants::Selection::parse("tier=web").unwrap(), hops: 2, at_most: most, node_hops: true };
+    let most = sources
+        .iter()
+        .map(|&s| *r.lateral(&a.cluster, &[s], 2, true).radius(2, |e| e < r.pod_count()).last().unwrap())
+        .max()
+        .unwrap();
+    let holds = Check::MaxReach {
+        from: invariants::Selection::parse("tier=web").unwrap(),
+        hops: 2,
+        at_most: most,
+        node_hops: true,
+    };
     assert!(checker.evaluate(&Invariant { name: "x".into(), description: None, check: holds }).unwrap().passed());
-    let fails = Check::MaxReach { from: invariants::Selection::parse("tier=web").unwrap(), hops: 2, at_most: most - 1, node_hops: true };
+    let fails = Check::MaxReach {
+        from: invariants::Selection::parse("tier=web").unwrap(),
+        hops: 2,
+        at_most: most - 1,
+        node_hops: true,
+    };
     let e = checker.evaluate(&Invariant { name: "x".into(), description: None, check: fails }).unwrap();
     assert!(e.failed() && e.count >= 1);
 }

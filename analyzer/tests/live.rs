@@ -114,7 +114,10 @@ fn admin_policy_tiers_from_the_cluster_give_the_fixture_answers() {
         assert_eq!(from_cluster.status.code(), Some(0), "{generation}: {}", stderr(&from_cluster));
         assert_eq!(stdout(&from_cluster), stdout(&from_files), "{generation}");
         let requests = live.server.requests();
-        assert!(requests.iter().any(|r| r.starts_with(&format!("GET /apis/policy.networking.k8s.io/{generation}/"))), "{requests:?}");
+        assert!(
+            requests.iter().any(|r| r.starts_with(&format!("GET /apis/policy.networking.k8s.io/{generation}/"))),
+            "{requests:?}"
+        );
     }
 }
 
@@ -170,7 +173,9 @@ fn reads_only_with_get_and_never_secrets() {
     for r in &requests {
         let path = r.trim_start_matches("GET ").split('?').next().unwrap();
         let plural = path.rsplit('/').next().unwrap();
-        let granted = netreach::live::RESOURCES.iter().any(|res| res.plural == plural) || path == "/apis" || path.starts_with("/api/v1/namespaces/");
+        let granted = netreach::live::RESOURCES.iter().any(|res| res.plural == plural)
+            || path == "/apis"
+            || path.starts_with("/api/v1/namespaces/");
         assert!(granted, "{path}");
     }
 }
@@ -231,7 +236,26 @@ fn snapshot_drops_bookkeeping_and_env_values_and_gives_the_same_answers() {
 
 #[test]
 fn snapshot_yaml_keeps_strings_that_look_like_other_types() {
-    let odd = ["true", "yes", "no", "on", "null", "~", "1", "1.0", "0x1F", "012", "1e3", "", " lead", "a: b", "- x", "#c", "multi\nline", "ünï"];
+    let odd = [
+        "true",
+        "yes",
+        "no",
+        "on",
+        "null",
+        "~",
+        "1",
+        "1.0",
+        "0x1F",
+        "012",
+        "1e3",
+        "",
+        " lead",
+        "a: b",
+        "- x",
+        "#c",
+        "multi\nline",
+        "ünï",
+    ];
     let mut objects = Vec::new();
     for (i, v) in odd.iter().enumerate() {
         objects.push(serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
@@ -317,7 +341,8 @@ fn an_unreachable_server_and_tls_errors_are_one_line() {
     // https to a server speaking plain HTTP: the handshake fails.
     let live = Live::fixture("small/default-deny");
     let config = kubeconfig(dir.path(), &format!("https://127.0.0.1:{}", live.server.port), "good-token", None);
-    let out = netreach(&["connectivity", "--kubeconfig", config.to_str().unwrap(), "--request-timeout", "5s"], dir.path());
+    let out =
+        netreach(&["connectivity", "--kubeconfig", config.to_str().unwrap(), "--request-timeout", "5s"], dir.path());
     assert_fails(&out, &["error: TLS with context \"test\" (https://127.0.0.1:"]);
 }
 
@@ -326,7 +351,10 @@ fn server_errors_and_expired_continue_tokens() {
     let mut behaviour = Behaviour::new(objects_of(&fixtures().join("shop")));
     behaviour.broken = vec!["services".into()];
     let live = Live::start(behaviour);
-    assert_fails(&live.run(&["connectivity"]), &["GET /api/v1/services: 500 InternalError: etcdserver: request timed out"]);
+    assert_fails(
+        &live.run(&["connectivity"]),
+        &["GET /api/v1/services: 500 InternalError: etcdserver: request timed out"],
+    );
 
     // A continue token that expires mid-list: the list starts over once.
     let mut behaviour = Behaviour::new(objects_of(&fixtures().join("shop")));
@@ -342,7 +370,10 @@ fn server_errors_and_expired_continue_tokens() {
 fn kubeconfig_and_context_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = netreach(&["connectivity", "--cluster"], dir.path());
-    assert_fails(&out, &["no kubeconfig: $KUBECONFIG is not set and ~/.kube/config does not exist (give --kubeconfig FILE)"]);
+    assert_fails(
+        &out,
+        &["no kubeconfig: $KUBECONFIG is not set and ~/.kube/config does not exist (give --kubeconfig FILE)"],
+    );
     let out = netreach(&["snapshot", "--kubeconfig", "/nonexistent/kubeconfig"], dir.path());
     assert_fails(&out, &["kubeconfig /nonexistent/kubeconfig:"]);
 
@@ -384,7 +415,11 @@ fn namespaces_scope_what_is_read() {
     let namespaces: std::collections::BTreeSet<&str> =
         manifest["items"].as_array().unwrap().iter().filter_map(|o| o["metadata"]["namespace"].as_str()).collect();
     assert_eq!(namespaces.into_iter().collect::<Vec<_>>(), ["payments", "shop"]);
-    assert!(stderr(&out).contains("note: read only namespace(s) payments, shop of context \"test\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("note: read only namespace(s) payments, shop of context \"test\""),
+        "{}",
+        stderr(&out)
+    );
 
     // -A reads everything, like no -n; it conflicts with -n.
     let all = live.run(&["connectivity", "-A", "-o", "json"]);
@@ -411,7 +446,9 @@ fn optional_api_groups_are_read_when_served() {
     let manifest: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert!(manifest["items"].as_array().unwrap().iter().any(|o| o["kind"] == "AdminNetworkPolicy"));
     let requests = live.server.requests();
-    assert!(requests.iter().any(|r| r.starts_with("GET /apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies?")));
+    assert!(requests
+        .iter()
+        .any(|r| r.starts_with("GET /apis/policy.networking.k8s.io/v1alpha1/adminnetworkpolicies?")));
     // Groups the cluster does not serve are not asked for.
     assert!(!requests.iter().any(|r| r.contains("security.istio.io") || r.contains("v1alpha2")), "{requests:?}");
 }
@@ -446,7 +483,17 @@ fn usage_errors_and_help() {
 #[test]
 fn hostile_namespaces_are_refused_before_any_request() {
     let live = Live::fixture("shop");
-    for namespace in ["default/secrets?x=", "..", ".", "default/../secrets", "Shop", "a%2Fsecrets", "kube-system#", "", &"n".repeat(64)] {
+    for namespace in [
+        "default/secrets?x=",
+        "..",
+        ".",
+        "default/../secrets",
+        "Shop",
+        "a%2Fsecrets",
+        "kube-system#",
+        "",
+        &"n".repeat(64),
+    ] {
         let out = live.run(&["snapshot", "-n", namespace]);
         assert_fails(&out, &["invalid namespace", "RFC 1123"]);
     }
@@ -485,7 +532,14 @@ fn a_failing_credential_plugin_shows_status_and_stderr_never_env_args_or_stdout(
         "echo '{\"status\":{\"token\":\"stdout-secret-value\"}}'; echo 'login expired: run vault login' >&2; exit 3",
     );
     let out = netreach(&["connectivity", "--kubeconfig", &config], live.dir.path());
-    assert_fails(&out, &["cannot obtain credentials: exec: executable", "plugin.sh failed with exit code 3", "login expired: run vault login"]);
+    assert_fails(
+        &out,
+        &[
+            "cannot obtain credentials: exec: executable",
+            "plugin.sh failed with exit code 3",
+            "login expired: run vault login",
+        ],
+    );
     let err = stderr(&out);
     for secret in ["arg-secret-value", "env-secret-value", "stdout-secret-value", "VAULT_TOKEN", "oidc-client-secret"] {
         assert!(!err.contains(secret), "{secret} printed: {err}");

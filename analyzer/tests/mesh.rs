@@ -79,7 +79,11 @@ fn istio_memberships() {
     let view = MeshView::new(&a, MeshOptions::default());
     let kind = |id: &str| view.mesh_of(a.find(id).unwrap()).unwrap();
     for id in ["bookinfo/productpage", "bookinfo/details", "bookinfo/reviews", "frontend/web", "frontend/auth"] {
-        assert_eq!(kind(id), MeshKind::IstioSidecar, "{id}: its namespace enables injection (istio-injection or istio.io/rev)");
+        assert_eq!(
+            kind(id),
+            MeshKind::IstioSidecar,
+            "{id}: its namespace enables injection (istio-injection or istio.io/rev)"
+        );
     }
     assert_eq!(kind("ratings/ratings"), MeshKind::IstioAmbient, "ambient namespace");
     for id in ["bookinfo/debug", "bookinfo/node-agent", "legacy/batch", "monitoring/prometheus"] {
@@ -94,7 +98,8 @@ fn istio_every_connection_hand_worked() {
     let a = analysis(ISTIO);
     let view = MeshView::new(&a, MeshOptions::default());
     let all = all_statuses(&view);
-    let pods: BTreeSet<(String, String, Status, String)> = all.iter().filter(|c| !c.1.starts_with("external:") && !c.0.starts_with("external:")).cloned().collect();
+    let pods: BTreeSet<(String, String, Status, String)> =
+        all.iter().filter(|c| !c.1.starts_with("external:") && !c.0.starts_with("external:")).cloned().collect();
     let mut expected = expect(&[
         // sidecar -> sidecar under the mesh-wide STRICT
         ("frontend/web", "bookinfo/productpage", Mtls, "TCP 9080"),
@@ -162,7 +167,8 @@ fn istio_coverage_per_namespace() {
 fn istio_outside_the_mesh_and_findings() {
     let a = analysis(ISTIO);
     let view = MeshView::new(&a, MeshOptions::default());
-    let outside: Vec<(String, String)> = view.outside().iter().map(|o| (a.cluster.pods[o.pod].id(), o.reason.to_string())).collect();
+    let outside: Vec<(String, String)> =
+        view.outside().iter().map(|o| (a.cluster.pods[o.pod].id(), o.reason.to_string())).collect();
     assert_eq!(
         outside,
         [
@@ -170,8 +176,10 @@ fn istio_outside_the_mesh_and_findings() {
             ("bookinfo/node-agent".to_string(), "hostNetwork (never injected)".to_string()),
         ]
     );
-    let findings: Vec<(&str, String)> =
-        mesh_findings(&view).iter().map(|f| (f.id, f.objects.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(" + "))).collect();
+    let findings: Vec<(&str, String)> = mesh_findings(&view)
+        .iter()
+        .map(|f| (f.id, f.objects.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(" + ")))
+        .collect();
     let expected: Vec<(&str, String)> = [
         ("NR101", "DaemonSet bookinfo/node-agent"),
         ("NR101", "Pod bookinfo/debug"),
@@ -283,7 +291,8 @@ fn linkerd_every_connection_hand_worked() {
 fn linkerd_outside_and_findings() {
     let a = analysis(LINKERD);
     let view = MeshView::new(&a, MeshOptions::default());
-    let outside: Vec<(String, String)> = view.outside().iter().map(|o| (a.cluster.pods[o.pod].id(), o.reason.to_string())).collect();
+    let outside: Vec<(String, String)> =
+        view.outside().iter().map(|o| (a.cluster.pods[o.pod].id(), o.reason.to_string())).collect();
     assert_eq!(
         outside,
         [
@@ -298,7 +307,11 @@ fn linkerd_outside_and_findings() {
             ("NR101", "Deployment vote/vote-bot".to_string()),
             ("NR101", "Pod vote/legacy-worker".to_string()),
             ("NR102", "Deployment vote/web".to_string()),
-            ("NR103", "Deployment vote/voting spec.template.metadata.annotations[config.linkerd.io/skip-inbound-ports]".to_string()),
+            (
+                "NR103",
+                "Deployment vote/voting spec.template.metadata.annotations[config.linkerd.io/skip-inbound-ports]"
+                    .to_string()
+            ),
             ("NR105", "Deployment vote/emoji".to_string()),
         ]
     );
@@ -313,16 +326,22 @@ fn linkerd_cluster_default_policy_applies_without_annotations() {
     let loaded = load_str("linkerd.yaml", text).unwrap();
     let a = Analysis::new(loaded.cluster, &EngineOptions::default());
     let (server, client) = (a.find("a/server").unwrap(), a.find("a/client").unwrap());
-    let tcp = |view: &MeshView| view.between(client, server).iter().find(|(_, p)| p.contains(Protocol::Tcp, 80)).unwrap().0;
+    let tcp =
+        |view: &MeshView| view.between(client, server).iter().find(|(_, p)| p.contains(Protocol::Tcp, 80)).unwrap().0;
     assert_eq!(tcp(&MeshView::new(&a, MeshOptions::default())), Status::Plaintext);
-    let strict = MeshOptions { linkerd_default_policy: netreach::model::mesh::LinkerdPolicy::ClusterAuthenticated, ..Default::default() };
+    let strict = MeshOptions {
+        linkerd_default_policy: netreach::model::mesh::LinkerdPolicy::ClusterAuthenticated,
+        ..Default::default()
+    };
     assert_eq!(tcp(&MeshView::new(&a, strict)), Status::Rejected);
 }
 
 // ---- loading PeerAuthentications ------------------------------------------------------------
 
 fn pa(api_version: &str, spec: &str) -> String {
-    format!("apiVersion: {api_version}\nkind: PeerAuthentication\nmetadata: {{name: p, namespace: ns1}}\nspec: {spec}\n")
+    format!(
+        "apiVersion: {api_version}\nkind: PeerAuthentication\nmetadata: {{name: p, namespace: ns1}}\nspec: {spec}\n"
+    )
 }
 
 #[test]
@@ -353,7 +372,8 @@ fn invalid_peer_authentications_name_the_field() {
     );
     assert!(err("{mtls: {mode: STRICT, extra: 1}}").contains("field spec.mtls"), "unknown fields are errors");
     // YAML 1.1 reads `n` as false: a namespace that is not a string is an error, not `default`.
-    let bad_ns = "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: p, namespace: n}\nspec: {}\n";
+    let bad_ns =
+        "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: p, namespace: n}\nspec: {}\n";
     let e = load_str("pa.yaml", bad_ns).err().expect("an error").to_string();
     assert!(e.contains("field metadata.namespace: is the boolean false"), "{e}");
     // The same object in both versions is one object defined twice: the later one is used.
@@ -365,16 +385,26 @@ fn invalid_peer_authentications_name_the_field() {
 
 #[test]
 fn port_level_mtls_without_selector_is_dropped_with_a_warning() {
-    let loaded = load_str("pa.yaml", &pa("security.istio.io/v1", "{mtls: {mode: STRICT}, portLevelMtls: {8080: {mode: DISABLE}}}")).unwrap();
+    let loaded = load_str(
+        "pa.yaml",
+        &pa("security.istio.io/v1", "{mtls: {mode: STRICT}, portLevelMtls: {8080: {mode: DISABLE}}}"),
+    )
+    .unwrap();
     assert!(loaded.cluster.mesh.peer_authentications[0].port_modes.is_empty());
     assert_eq!(loaded.report.warnings.len(), 1);
-    assert!(loaded.report.warnings[0].contains("field spec.portLevelMtls: port-level mTLS only applies with a workload selector"));
+    assert!(loaded.report.warnings[0]
+        .contains("field spec.portLevelMtls: port-level mTLS only applies with a workload selector"));
 }
 
 // ---- through the binary ---------------------------------------------------------------------
 
 fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach")).args(args).current_dir(fixtures()).env("NO_COLOR", "1").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_netreach"))
+        .args(args)
+        .current_dir(fixtures())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
@@ -393,7 +423,8 @@ fn pod_level_json_contract_and_agreement_with_connectivity() {
     assert!(conns.contains(&entry), "{conns:#?}");
     assert!(conns.contains(&serde_json::json!({"src": "bookinfo/reviews", "dst": "ratings/ratings", "protocol": "TCP", "ports": [[9080, 9080]], "status": "mtls"})));
     // One entry per pair, protocol and status: the agent's all-ports plaintext is three entries.
-    let agent: Vec<_> = conns.iter().filter(|c| c["src"] == "legacy/batch" && c["dst"] == "bookinfo/node-agent").collect();
+    let agent: Vec<_> =
+        conns.iter().filter(|c| c["src"] == "legacy/batch" && c["dst"] == "bookinfo/node-agent").collect();
     assert_eq!(agent.len(), 3);
     assert!(agent.iter().all(|c| c["status"] == "plaintext" && c["ports"] == serde_json::json!([[1, 65535]])));
     let pods = doc["pods"].as_array().unwrap();
@@ -409,7 +440,12 @@ fn pod_level_json_contract_and_agreement_with_connectivity() {
     let mut from_connectivity = BTreeSet::new();
     for c in connectivity["connections"].as_array().unwrap() {
         for a in c["allowed"].as_array().unwrap() {
-            from_connectivity.insert((c["src"].to_string(), c["dst"].to_string(), a["protocol"].to_string(), a["ports"].to_string()));
+            from_connectivity.insert((
+                c["src"].to_string(),
+                c["dst"].to_string(),
+                a["protocol"].to_string(),
+                a["ports"].to_string(),
+            ));
         }
     }
     let mut merged: std::collections::BTreeMap<(String, String, String), PortSet> = Default::default();
@@ -418,7 +454,10 @@ fn pod_level_json_contract_and_agreement_with_connectivity() {
         let set = c["ports"].as_array().unwrap().iter().fold(PortSet::empty(), |acc, r| {
             acc.union(&PortSet::range(protocol, r[0].as_u64().unwrap() as u16, r[1].as_u64().unwrap() as u16))
         });
-        merged.entry((c["src"].to_string(), c["dst"].to_string(), c["protocol"].to_string())).or_insert_with(PortSet::empty).union_with(&set);
+        merged
+            .entry((c["src"].to_string(), c["dst"].to_string(), c["protocol"].to_string()))
+            .or_insert_with(PortSet::empty)
+            .union_with(&set);
     }
     let from_mesh: BTreeSet<_> = merged
         .into_iter()

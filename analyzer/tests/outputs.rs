@@ -59,7 +59,11 @@ fn workspace() -> tempfile::TempDir {
     // The shop fixture as one file: its manifests joined into one YAML stream.
     let mut files: Vec<PathBuf> = fs::read_dir(fixtures().join("shop")).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
-    let stream: Vec<String> = files.iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")).map(|p| fs::read_to_string(p).unwrap()).collect();
+    let stream: Vec<String> = files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| fs::read_to_string(p).unwrap())
+        .collect();
     fs::write(dir.path().join("shop.yaml"), stream.join("\n---\n")).unwrap();
     copy_dir(&fixtures().join("shop"), &dir.path().join("shop"));
     fs::copy(fixtures().join("invariants/shop.yaml"), dir.path().join("shop.inv.yaml")).unwrap();
@@ -116,7 +120,12 @@ fn out_naming_an_input_file_is_refused() {
     let dir = workspace();
     let d = dir.path();
     for out in ["shop.yaml", "./shop.yaml", "shop/../shop.yaml"] {
-        assert_refused(d, &["connectivity", "shop.yaml", "--out", out], &[], &["it is the input shop.yaml", "choose an output path"]);
+        assert_refused(
+            d,
+            &["connectivity", "shop.yaml", "--out", out],
+            &[],
+            &["it is the input shop.yaml", "choose an output path"],
+        );
     }
     assert_refused(d, &["connectivity", "shop.yaml", "-o", "json", "--out", "shop.yaml"], &[], &["input shop.yaml"]);
     // The second of several inputs, and -o svg (whose DOT fallback FILE.dot is checked too).
@@ -142,12 +151,22 @@ fn out_inside_an_input_folder_is_refused() {
     let dir = workspace();
     let d = dir.path();
     // An existing manifest of the folder, directly and through a symlinked folder.
-    assert_refused(d, &["connectivity", "shop", "--out", "shop/payments.yaml"], &[], &["shop/payments.yaml", "input folder shop"]);
+    assert_refused(
+        d,
+        &["connectivity", "shop", "--out", "shop/payments.yaml"],
+        &[],
+        &["shop/payments.yaml", "input folder shop"],
+    );
     std::os::unix::fs::symlink("shop", d.join("alias")).unwrap();
     assert_refused(d, &["connectivity", "shop", "--out", "alias/payments.yaml"], &[], &["input folder shop"]);
     // A new .json/.yaml file in it would be read by the next run.
     fs::create_dir(d.join("shop/sub")).unwrap();
-    assert_refused(d, &["connectivity", "shop", "-o", "json", "--out", "shop/sub/result.json"], &[], &["inside input folder shop", ".txt"]);
+    assert_refused(
+        d,
+        &["connectivity", "shop", "-o", "json", "--out", "shop/sub/result.json"],
+        &[],
+        &["inside input folder shop", ".txt"],
+    );
     assert!(!d.join("shop/sub/result.json").exists());
     // The folder itself.
     assert_refused(d, &["connectivity", "shop", "--out", "shop"], &[], &["input folder shop"]);
@@ -167,10 +186,20 @@ fn junit_naming_an_input_is_refused() {
         &[],
         &["it is the invariants file (--invariants) shop.inv.yaml"],
     );
-    assert_refused(d, &["check", "--invariants", "shop.inv.yaml", "shop", "--junit", "./shop/payments.yaml"], &[], &["input folder shop"]);
+    assert_refused(
+        d,
+        &["check", "--invariants", "shop.inv.yaml", "shop", "--junit", "./shop/payments.yaml"],
+        &[],
+        &["input folder shop"],
+    );
     // Refused before the invariants file is read: a broken one is not reported.
     fs::write(d.join("broken.yaml"), "invariants: [{{{").unwrap();
-    assert_refused(d, &["check", "--invariants", "broken.yaml", "shop", "--junit", "broken.yaml"], &[], &["invariants file"]);
+    assert_refused(
+        d,
+        &["check", "--invariants", "broken.yaml", "shop", "--junit", "broken.yaml"],
+        &[],
+        &["invariants file"],
+    );
     // A good run writes the JUnit file.
     let out = netreach(d, &["check", "--invariants", "shop.inv.yaml", "shop", "--junit", "report.xml"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -185,18 +214,33 @@ fn out_naming_the_kubeconfig_is_refused_before_it_is_read() {
     for command in ["snapshot", "connectivity"] {
         // The server does not exist: an error about it would mean the kubeconfig was read first.
         for out in ["kc", "./kc"] {
-            assert_refused(d, &[command, "--kubeconfig", "kc", "--out", out], &[], &["it is the kubeconfig (--kubeconfig) kc"]);
+            assert_refused(
+                d,
+                &[command, "--kubeconfig", "kc", "--out", out],
+                &[],
+                &["it is the kubeconfig (--kubeconfig) kc"],
+            );
         }
         // The default kubeconfigs: every file of $KUBECONFIG, and ~/.kube/config.
         kubeconfig(&d.join("kc2"));
         let list = format!("{}:{}", d.join("kc").display(), d.join("kc2").display());
-        assert_refused(d, &[command, "--cluster", "--out", "kc2"], &[("KUBECONFIG", &list)], &["kubeconfig (listed in $KUBECONFIG)"]);
+        assert_refused(
+            d,
+            &[command, "--cluster", "--out", "kc2"],
+            &[("KUBECONFIG", &list)],
+            &["kubeconfig (listed in $KUBECONFIG)"],
+        );
         fs::create_dir_all(d.join(".kube")).unwrap();
         kubeconfig(&d.join(".kube/config"));
         assert_refused(d, &[command, "--cluster", "--out", ".kube/config"], &[], &["kubeconfig (~/.kube/config)"]);
     }
     // A kubeconfig that does not exist yet is compared by path.
-    assert_refused(d, &["snapshot", "--kubeconfig", "missing", "--out", "./missing"], &[], &["kubeconfig (--kubeconfig) missing"]);
+    assert_refused(
+        d,
+        &["snapshot", "--kubeconfig", "missing", "--out", "./missing"],
+        &[],
+        &["kubeconfig (--kubeconfig) missing"],
+    );
     assert!(!d.join("missing").exists());
 }
 
@@ -219,7 +263,8 @@ fn a_successful_out_writes_the_file_and_leaves_no_temporary_file() {
     assert_ne!(fs::read_to_string(d.join("result.txt")).unwrap(), "old\n");
     assert_eq!(fs::metadata(d.join("result.txt")).unwrap().permissions().mode() & 0o777, 0o640);
 
-    let mut names: Vec<String> = fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> =
+        fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert_eq!(names, ["result.json", "result.txt", "shop", "shop.inv.yaml", "shop.yaml"]);
 }
@@ -279,7 +324,13 @@ spec:
     assert!(out.stdout.is_empty());
     let text = fs::read_to_string(d.join("snap.yaml")).unwrap();
     assert!(text.contains("# Redacted: credential-looking command/args values"), "{text}");
-    for kept in ["--token=REDACTED", "postgres://app:REDACTED@db:5432/app", "--client-secret", "--port=8080", "containerPort: 8080"] {
+    for kept in [
+        "--token=REDACTED",
+        "postgres://app:REDACTED@db:5432/app",
+        "--client-secret",
+        "--port=8080",
+        "containerPort: 8080",
+    ] {
         assert!(text.contains(kept), "{kept:?} in {text}");
     }
     for secret in ["s3cr3t", "hunter2", "sh-h-h"] {

@@ -37,7 +37,15 @@ fn hops_of(doc: &Value, target: &str) -> Option<Vec<(String, String, Value, Valu
             .as_array()
             .unwrap()
             .iter()
-            .map(|h| (h["src"].as_str().unwrap().into(), h["dst"].as_str().unwrap().into(), h["protocol"].clone(), h["port"].clone(), h["kind"].as_str().unwrap().into()))
+            .map(|h| {
+                (
+                    h["src"].as_str().unwrap().into(),
+                    h["dst"].as_str().unwrap().into(),
+                    h["protocol"].clone(),
+                    h["port"].clone(),
+                    h["kind"].as_str().unwrap().into(),
+                )
+            })
             .collect(),
     )
 }
@@ -64,7 +72,10 @@ fn host_network_agent_gives_a_node_local_hop() {
     let doc = json(&["--from", "lat/a", "--to", "lat/e"]);
     assert_eq!(
         hops_of(&doc, "lat/e").unwrap(),
-        vec![hop("lat/a", "lat/agent", "TCP".into(), 1.into(), "policy"), hop("lat/agent", "lat/e", Value::Null, Value::Null, "node-local")]
+        vec![
+            hop("lat/a", "lat/agent", "TCP".into(), 1.into(), "policy"),
+            hop("lat/agent", "lat/e", Value::Null, Value::Null, "node-local")
+        ]
     );
     let off = json(&["--from", "lat/a", "--to", "lat/e", "--no-node-hops"]);
     assert!(hops_of(&off, "lat/e").is_none(), "e is isolated: only the node-local hop reaches it");
@@ -96,7 +107,10 @@ fn from_the_internet() {
 fn text_output_and_errors() {
     let (code, out) = paths(&["--from", "lat/a", "--to", "lat/d", "small/lateral", "-q"]);
     assert_eq!(code, 0);
-    assert!(out.contains("lat/d  3 hop(s): lat/a -[TCP 8080]-> lat/b -[TCP 9090]-> lat/c -[TCP 5432]-> lat/d"), "{out}");
+    assert!(
+        out.contains("lat/d  3 hop(s): lat/a -[TCP 8080]-> lat/b -[TCP 9090]-> lat/c -[TCP 5432]-> lat/d"),
+        "{out}"
+    );
     let (code, out) = paths(&["--from", "lat/nobody", "small/lateral"]);
     assert_eq!(code, 2);
     assert!(out.contains("no pod or workload lat/nobody"), "{out}");

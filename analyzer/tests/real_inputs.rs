@@ -41,8 +41,15 @@ fn every_invalid_document_and_file_is_reported_at_once() {
     assert!(lines.iter().all(|l| l.starts_with("error: ")), "{err}");
     assert!(lines[0].contains("a-syntax.yaml: invalid YAML"), "{err}");
     assert!(lines[1].contains("d-bad.json: invalid JSON"), "files that cannot be parsed come first: {err}");
-    assert!(lines[2].contains("b-two-bad.yaml: document 1: NetworkPolicy demo/p: field spec.ingress[0].from[0].ipBlock.cidr"), "{err}");
-    assert!(lines[3].contains("b-two-bad.yaml: document 2: Pod demo/b: field spec.containers[0].ports[0].containerPort"), "{err}");
+    assert!(
+        lines[2]
+            .contains("b-two-bad.yaml: document 1: NetworkPolicy demo/p: field spec.ingress[0].from[0].ipBlock.cidr"),
+        "{err}"
+    );
+    assert!(
+        lines[3].contains("b-two-bad.yaml: document 2: Pod demo/b: field spec.containers[0].ports[0].containerPort"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -51,9 +58,21 @@ fn yaml_1_1_as_kubectl_reads_it() {
     let octal = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: demo}\nspec:\n  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n    spec:\n      containers: [{name: c, image: nginx}]\n      volumes: [{name: v, configMap: {name: cm, defaultMode: 0755}}]\n";
     assert!(load_str("octal.yaml", octal).is_ok());
     // `name: y` is a boolean in YAML 1.1: kubectl rejects it too; say to quote it.
-    let e = load_str("y.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: y, namespace: demo}\nspec: {containers: [{name: c}]}\n").err().unwrap().to_string();
+    let e = load_str(
+        "y.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: y, namespace: demo}\nspec: {containers: [{name: c}]}\n",
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("field metadata.name: is the boolean true") && e.contains("quote it"), "{e}");
-    let e = load_str("on.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: demo}\nspec: {containers: [{name: on}]}\n").err().unwrap().to_string();
+    let e = load_str(
+        "on.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: demo}\nspec: {containers: [{name: on}]}\n",
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("spec.containers[0].name") && e.contains("quote it"), "{e}");
 }
 
@@ -64,7 +83,15 @@ fn extensions_v1beta1_network_policy_is_evaluated_with_a_warning() {
     );
     let loaded = load_str("old.yaml", &text).unwrap();
     assert_eq!(loaded.cluster.policies.len(), 1);
-    assert!(loaded.report.warnings.iter().any(|w| w.contains("extensions/v1beta1 NetworkPolicy was removed in Kubernetes 1.16")), "{:?}", loaded.report.warnings);
+    assert!(
+        loaded
+            .report
+            .warnings
+            .iter()
+            .any(|w| w.contains("extensions/v1beta1 NetworkPolicy was removed in Kubernetes 1.16")),
+        "{:?}",
+        loaded.report.warnings
+    );
 }
 
 #[test]
@@ -86,7 +113,10 @@ fn unevaluated_policies_are_warnings_and_listed_in_json() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("warning: the answers ignore 1 CiliumNetworkPolicy object(s) (cilium.io/v2): netreach does not evaluate this kind yet, so traffic they deny is reported as allowed"), "{err}");
-    assert!(err.contains("warning: the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1)"), "{err}");
+    assert!(
+        err.contains("warning: the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1)"),
+        "{err}"
+    );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let listed = json["unevaluatedPolicies"].as_array().unwrap();
     assert_eq!(listed.len(), 2);
@@ -97,7 +127,8 @@ fn unevaluated_policies_are_warnings_and_listed_in_json() {
         let mut args = command.to_vec();
         args.extend([file.to_str().unwrap(), "-o", "json", "-q"]);
         let out = netreach(&args);
-        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stderr(&out)));
+        let json: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", stderr(&out)));
         assert_eq!(json["unevaluatedPolicies"].as_array().map(Vec::len), Some(2), "{args:?}");
     }
 }
@@ -105,11 +136,21 @@ fn unevaluated_policies_are_warnings_and_listed_in_json() {
 #[test]
 fn build_files_and_templates_get_a_hint() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [pod.yaml]\n");
+    write(
+        dir.path(),
+        "kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [pod.yaml]\n",
+    );
     write(dir.path(), "pod.yaml", POD);
     let out = netreach(&["connectivity", dir.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("Kustomization is a kustomize file, not an object: render the folder with `kubectl kustomize DIR"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "Kustomization is a kustomize file, not an object: render the folder with `kubectl kustomize DIR"
+        ),
+        "{}",
+        stderr(&out)
+    );
 
     let chart = tempfile::tempdir().unwrap();
     write(chart.path(), "Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n");
@@ -141,15 +182,26 @@ fn audit_findings_an_unevaluated_policy_could_falsify_say_so() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["unevaluatedPolicies"][0]["kind"], "CiliumNetworkPolicy");
-    let nr001 = json["findings"].as_array().unwrap().iter().find(|f| f["id"] == "NR001").expect("demo has no default deny");
-    assert!(nr001["message"].as_str().unwrap().contains("unverified: CiliumNetworkPolicy object(s) netreach does not evaluate apply here"), "{nr001}");
+    let nr001 =
+        json["findings"].as_array().unwrap().iter().find(|f| f["id"] == "NR001").expect("demo has no default deny");
+    assert!(
+        nr001["message"]
+            .as_str()
+            .unwrap()
+            .contains("unverified: CiliumNetworkPolicy object(s) netreach does not evaluate apply here"),
+        "{nr001}"
+    );
 }
 
 #[test]
 fn skip_invalid_analyzes_the_rest_and_every_output_says_so() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.yaml", POD);
-    write(dir.path(), "b.yaml", &POD.replace("name: a,", "name: b,").replace("image: nginx", "image: nginx, ports: [{containerPort: 0}]"));
+    write(
+        dir.path(),
+        "b.yaml",
+        &POD.replace("name: a,", "name: b,").replace("image: nginx", "image: nginx, ports: [{containerPort: 0}]"),
+    );
     write(dir.path(), "c.yaml", "kind: [\n");
     let path = dir.path().to_str().unwrap();
     let out = netreach(&["connectivity", path, "--skip-invalid"]);
@@ -158,11 +210,20 @@ fn skip_invalid_analyzes_the_rest_and_every_output_says_so() {
     assert!(err.contains("warning: left out (--skip-invalid): ") && err.contains("c.yaml: invalid YAML"), "{err}");
     assert!(err.contains("b.yaml: document 1: Pod demo/b: field spec.containers[0].ports[0].containerPort"), "{err}");
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("Incomplete: this answer leaves out 2 invalid document(s) left out (--skip-invalid)"), "{text}");
+    assert!(
+        text.contains("Incomplete: this answer leaves out 2 invalid document(s) left out (--skip-invalid)"),
+        "{text}"
+    );
     let out = netreach(&["connectivity", path, "--skip-invalid", "-o", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["incomplete"].as_array().unwrap().len(), 2);
-    let pods: Vec<&str> = json["nodes"].as_array().unwrap().iter().filter(|n| n["kind"] == "Pod").map(|n| n["name"].as_str().unwrap()).collect();
+    let pods: Vec<&str> = json["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "Pod")
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
     assert_eq!(pods, ["a"]);
     let out = netreach(&["connectivity", path, "--skip-invalid", "-o", "summary"]);
     assert!(String::from_utf8(out.stdout).unwrap().contains("Incomplete:"));
@@ -186,7 +247,15 @@ fn unknown_fields_are_named_as_written() {
     // An unknown field that breaks nothing is a warning (it may be newer than this netreach).
     let extra = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: demo}\nspec: {containers: [{name: c, imagePullPolicyy: Always}]}\n";
     let loaded = load_str("extra.yaml", extra).unwrap();
-    assert!(loaded.report.warnings.iter().any(|w| w.contains("field spec.containers[0].imagePullPolicyy: unknown field, ignored")), "{:?}", loaded.report.warnings);
+    assert!(
+        loaded
+            .report
+            .warnings
+            .iter()
+            .any(|w| w.contains("field spec.containers[0].imagePullPolicyy: unknown field, ignored")),
+        "{:?}",
+        loaded.report.warnings
+    );
 }
 
 #[test]
@@ -198,11 +267,23 @@ fn selector_labels_are_validated_as_the_api_server_does() {
     assert!(e.contains("field spec.podSelector.matchLabels: label key \"app name\""), "{e}");
     let e = load_str("p.yaml", &policy("{matchLabels: {app: \"-web\"}}")).err().unwrap().to_string();
     assert!(e.contains("label value \"-web\" must be alphanumerics"), "{e}");
-    let e = load_str("p.yaml", &policy("{matchExpressions: [{key: \"Example.COM/app\", operator: Exists}]}")).err().unwrap().to_string();
+    let e = load_str("p.yaml", &policy("{matchExpressions: [{key: \"Example.COM/app\", operator: Exists}]}"))
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("spec.podSelector.matchExpressions[0].key: label key \"Example.COM/app\": the prefix must be a DNS subdomain"), "{e}");
-    let e = load_str("p.yaml", &policy(&format!("{{matchExpressions: [{{key: app, operator: In, values: [ok, \"{}\"]}}]}}", "x".repeat(64)))).err().unwrap().to_string();
+    let e = load_str(
+        "p.yaml",
+        &policy(&format!("{{matchExpressions: [{{key: app, operator: In, values: [ok, \"{}\"]}}]}}", "x".repeat(64))),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(e.contains("matchExpressions[0].values[1]: label value"), "{e}");
-    for good in ["{matchLabels: {app.kubernetes.io/name: web, tier: \"\"}}", "{matchExpressions: [{key: k8s-app, operator: NotIn, values: [a_b.c-d]}]}"] {
+    for good in [
+        "{matchLabels: {app.kubernetes.io/name: web, tier: \"\"}}",
+        "{matchExpressions: [{key: k8s-app, operator: NotIn, values: [a_b.c-d]}]}",
+    ] {
         assert!(load_str("p.yaml", &policy(good)).is_ok(), "{good}");
     }
 }
@@ -212,7 +293,10 @@ fn helm_hooks_are_noted() {
     let hook = "apiVersion: v1\nkind: Pod\nmetadata: {name: t, namespace: demo, annotations: {helm.sh/hook: test}}\nspec: {containers: [{name: c}]}\n";
     let loaded = load_str("hook.yaml", &format!("{POD}---\n{hook}")).unwrap();
     let notes = loaded.report.notes().join("\n");
-    assert!(notes.contains("1 Helm hook(s) analyzed as if running") && notes.contains("Pod demo/t (helm.sh/hook: test)"), "{notes}");
+    assert!(
+        notes.contains("1 Helm hook(s) analyzed as if running") && notes.contains("Pod demo/t (helm.sh/hook: test)"),
+        "{notes}"
+    );
 }
 
 /// Everything users are told about a real folder, as one snapshot: exit code, stdout, stderr.
@@ -238,9 +322,15 @@ fn names_that_match_nothing_suggest_the_closest() {
     let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/shop");
     let shop = shop.to_str().unwrap();
     for (args, expected) in [
-        (vec!["can", "shop/frontnd", "shop/cart", shop], "error: no pod or workload shop/frontnd (did you mean \"shop/frontend\"?)"),
+        (
+            vec!["can", "shop/frontnd", "shop/cart", shop],
+            "error: no pod or workload shop/frontnd (did you mean \"shop/frontend\"?)",
+        ),
         (vec!["paths", "--from", "ns:paymnts", shop], "error: no namespace \"paymnts\" (did you mean \"payments\"?)"),
-        (vec!["can", "shop/Deployment/chekout", "shop/cart", shop], "error: no workload shop/Deployment/chekout (did you mean \"shop/Deployment/checkout\"?)"),
+        (
+            vec!["can", "shop/Deployment/chekout", "shop/cart", shop],
+            "error: no workload shop/Deployment/chekout (did you mean \"shop/Deployment/checkout\"?)",
+        ),
         (vec!["can", "shop/zzz", "shop/cart", shop], "error: no pod or workload shop/zzz"),
     ] {
         let mut args = args;

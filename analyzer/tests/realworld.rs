@@ -169,7 +169,11 @@ fn every_set_loads_and_audits() {
                     let dir = dir.to_str().unwrap();
                     let out = netreach(&["connectivity", dir, "-o", "summary"]);
                     if out.status.code() != Some(0) {
-                        return Err(format!("{name}: connectivity exit {:?}: {}", out.status.code(), text(&out.stderr)));
+                        return Err(format!(
+                            "{name}: connectivity exit {:?}: {}",
+                            out.status.code(),
+                            text(&out.stderr)
+                        ));
                     }
                     let n = pods(&text(&out.stdout));
                     if n == 0 {
@@ -179,8 +183,14 @@ fn every_set_loads_and_audits() {
                     if out.status.code() != Some(0) {
                         return Err(format!("{name}: audit exit {:?}: {}", out.status.code(), text(&out.stderr)));
                     }
-                    let json: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("{name}: audit JSON: {e}"))?;
-                    let segmented: u64 = json["segmentation"].as_array().ok_or(format!("{name}: no segmentation"))?.iter().map(|s| s["pods"].as_u64().unwrap()).sum();
+                    let json: serde_json::Value =
+                        serde_json::from_slice(&out.stdout).map_err(|e| format!("{name}: audit JSON: {e}"))?;
+                    let segmented: u64 = json["segmentation"]
+                        .as_array()
+                        .ok_or(format!("{name}: no segmentation"))?
+                        .iter()
+                        .map(|s| s["pods"].as_u64().unwrap())
+                        .sum();
                     if segmented == 0 {
                         return Err(format!("{name}: audit counts no pod"));
                     }
@@ -602,8 +612,18 @@ fn npa_k8s_ingress_test() {
 fn npa_minikube_resources() {
     let Some(s) = set("npa-minikube-resources") else { return };
     // A minikube export without any NetworkPolicy: everything is allowed.
-    allowed(&s, "ingress-nginx/ingress-nginx-controller-6d5f55986b-nqq7m", "kube-system/coredns-64897985d-vgg4l", "53/UDP");
-    allowed(&s, "kube-system/coredns-64897985d-vgg4l", "ingress-nginx/ingress-nginx-controller-6d5f55986b-nqq7m", "443/TCP");
+    allowed(
+        &s,
+        "ingress-nginx/ingress-nginx-controller-6d5f55986b-nqq7m",
+        "kube-system/coredns-64897985d-vgg4l",
+        "53/UDP",
+    );
+    allowed(
+        &s,
+        "kube-system/coredns-64897985d-vgg4l",
+        "ingress-nginx/ingress-nginx-controller-6d5f55986b-nqq7m",
+        "443/TCP",
+    );
 }
 
 #[test]
@@ -700,7 +720,8 @@ fn unevaluated_policies_are_warned_about_and_listed() {
                 })
                 .collect();
             listed.sort();
-            let mut expected: Vec<(String, String)> = objects.iter().map(|(n, m)| (n.to_string(), m.to_string())).collect();
+            let mut expected: Vec<(String, String)> =
+                objects.iter().map(|(n, m)| (n.to_string(), m.to_string())).collect();
             expected.sort();
             assert_eq!(listed, expected, "{name} {command}");
         }

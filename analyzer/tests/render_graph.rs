@@ -39,7 +39,10 @@ fn json(args: &[&str]) -> Value {
 fn has_dot() -> bool {
     let found = Command::new("dot").arg("-V").output().is_ok();
     if !found {
-        assert!(std::env::var_os("CI").is_none(), "Graphviz's dot is missing in CI: .ci/run installs the graphviz package");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Graphviz's dot is missing in CI: .ci/run installs the graphviz package"
+        );
         eprintln!("skipped: Graphviz's dot is not on PATH (apt-get install graphviz)");
     }
     found
@@ -91,7 +94,9 @@ fn walk(stmts: &[Stmt], cluster: Option<&str>, drawn: &mut Drawn) {
                 walk(&s.stmts, Some(&id), drawn);
             }
             Stmt::Edge(e) => {
-                let EdgeTy::Pair(Vertex::N(a), Vertex::N(b)) = &e.ty else { panic!("netreach writes plain edges: {e:?}") };
+                let EdgeTy::Pair(Vertex::N(a), Vertex::N(b)) = &e.ty else {
+                    panic!("netreach writes plain edges: {e:?}")
+                };
                 let prev = drawn.edges.insert((text(&a.0), text(&b.0)), attrs(&e.attributes));
                 assert!(prev.is_none(), "one edge per pair");
             }
@@ -101,7 +106,8 @@ fn walk(stmts: &[Stmt], cluster: Option<&str>, drawn: &mut Drawn) {
 }
 
 fn parse_dot(dot: &str) -> Drawn {
-    let graph = graphviz_rust::parse(dot).unwrap_or_else(|e| panic!("netreach wrote DOT that does not parse: {e}\n{dot}"));
+    let graph =
+        graphviz_rust::parse(dot).unwrap_or_else(|e| panic!("netreach wrote DOT that does not parse: {e}\n{dot}"));
     let Graph::DiGraph { stmts, .. } = graph else { panic!("a digraph") };
     let mut drawn = Drawn::default();
     walk(&stmts, None, &mut drawn);
@@ -113,7 +119,9 @@ fn parse_dot(dot: &str) -> Drawn {
 fn expand(drawn: &Drawn) -> BTreeSet<(String, String)> {
     let members = |id: &str| -> Vec<String> {
         match id.strip_suffix("/*") {
-            Some(ns) => drawn.clusters[&format!("cluster_ns_{ns}")].iter().filter(|n| !n.ends_with("/*")).cloned().collect(),
+            Some(ns) => {
+                drawn.clusters[&format!("cluster_ns_{ns}")].iter().filter(|n| !n.ends_with("/*")).cloned().collect()
+            }
             None => vec![id.to_string()],
         }
     };
@@ -196,7 +204,9 @@ fn shop_dot_at_workload_level_draws_every_connection_in_namespace_clusters() {
     assert!(drawn.nodes["legend"]["label"].contains("within a namespace"));
 
     // Edge labels are the merged ports, coloured by where the traffic goes.
-    let edge = |a: &str, b: &str| drawn.edges.get(&(a.to_string(), b.to_string())).unwrap_or_else(|| panic!("no edge {a} -> {b}"));
+    let edge = |a: &str, b: &str| {
+        drawn.edges.get(&(a.to_string(), b.to_string())).unwrap_or_else(|| panic!("no edge {a} -> {b}"))
+    };
     let e = edge("shop/Deployment/frontend", "shop/Deployment/cart");
     assert_eq!((e["label"].as_str(), e["color"].as_str()), ("TCP 7070", WITHIN));
     let e = edge("shop/Deployment/checkout", "payments/Deployment/payment-gateway");
@@ -227,7 +237,18 @@ fn namespace_and_pod_levels() {
     let drawn = parse_dot(&ok(&["connectivity", "shop", "-o", "dot", "--level", "namespace"]));
     assert!(drawn.clusters.is_empty(), "namespaces are nodes at this level, not clusters");
     let ids: Vec<&str> = drawn.nodes.keys().map(String::as_str).collect();
-    assert_eq!(ids, ["data", "external:0.0.0.0/0", "external:10.0.0.0/8,172.16.0.0/12,192.168.0.0/16", "kube-system", "legend", "payments", "shop"]);
+    assert_eq!(
+        ids,
+        [
+            "data",
+            "external:0.0.0.0/0",
+            "external:10.0.0.0/8,172.16.0.0/12,192.168.0.0/16",
+            "kube-system",
+            "legend",
+            "payments",
+            "shop"
+        ]
+    );
     assert!(drawn.nodes["kube-system"]["label"].contains("4 pods, 1 hostNetwork"));
     let within = &drawn.edges[&("shop".to_string(), "shop".to_string())];
     assert_eq!((within["label"].as_str(), within["color"].as_str()), ("TCP 3550,5050,7070,8081", WITHIN));
@@ -240,9 +261,26 @@ fn namespace_and_pod_levels() {
 
 #[test]
 fn filtered_graphs_never_speak_for_hidden_nodes() {
-    let drawn = parse_dot(&ok(&["connectivity", "shop", "-o", "dot", "--from", "shop/frontend", "--from", "shop/cart", "--to", "kube-system/coredns"]));
+    let drawn = parse_dot(&ok(&[
+        "connectivity",
+        "shop",
+        "-o",
+        "dot",
+        "--from",
+        "shop/frontend",
+        "--from",
+        "shop/cart",
+        "--to",
+        "kube-system/coredns",
+    ]));
     let edges: Vec<(&str, &str)> = drawn.edges.keys().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    assert_eq!(edges, [("shop/Deployment/cart", "kube-system/Deployment/coredns"), ("shop/Deployment/frontend", "kube-system/Deployment/coredns")]);
+    assert_eq!(
+        edges,
+        [
+            ("shop/Deployment/cart", "kube-system/Deployment/coredns"),
+            ("shop/Deployment/frontend", "kube-system/Deployment/coredns")
+        ]
+    );
     assert!(!drawn.nodes.contains_key("shop/*"), "two of six shop workloads are not every workload");
 }
 
@@ -250,7 +288,10 @@ fn filtered_graphs_never_speak_for_hidden_nodes() {
 fn dot_snapshots() {
     insta::assert_snapshot!("shop_workloads_dot", ok(&["connectivity", "shop", "-o", "dot"]));
     insta::assert_snapshot!("shop_namespaces_dot", ok(&["connectivity", "shop", "-o", "dot", "--level", "namespace"]));
-    insta::assert_snapshot!("shop_payments_pods_dot", ok(&["connectivity", "shop", "-o", "dot", "--level", "pod", "--namespace", "payments"]));
+    insta::assert_snapshot!(
+        "shop_payments_pods_dot",
+        ok(&["connectivity", "shop", "-o", "dot", "--level", "pod", "--namespace", "payments"])
+    );
 }
 
 // ---- SVG ----------------------------------------------------------------------------------
@@ -271,7 +312,8 @@ fn svg_groups(svg: &str) -> (BTreeMap<String, BTreeSet<String>>, Vec<SvgText>) {
     let mut texts = Vec::new();
     for g in doc.descendants().filter(|n| n.has_tag_name("g")) {
         let Some(class) = g.attribute("class").filter(|c| ["cluster", "node", "edge"].contains(c)) else { continue };
-        let title = g.children().find(|c| c.has_tag_name("title")).and_then(|t| t.text()).unwrap_or_default().to_string();
+        let title =
+            g.children().find(|c| c.has_tag_name("title")).and_then(|t| t.text()).unwrap_or_default().to_string();
         titles.entry(class.to_string()).or_default().insert(title.clone());
         for t in g.descendants().filter(|n| n.has_tag_name("text")) {
             let num = |a: &str| t.attribute(a).unwrap().parse::<f64>().unwrap();
@@ -284,7 +326,14 @@ fn svg_groups(svg: &str) -> (BTreeMap<String, BTreeSet<String>>, Vec<SvgText>) {
                 Some("end") => x - w,
                 _ => x,
             };
-            texts.push(SvgText { group: title.clone(), x0, y0: y - size * 0.8, x1: x0 + w, y1: y + size * 0.2, text: s });
+            texts.push(SvgText {
+                group: title.clone(),
+                x0,
+                y0: y - size * 0.8,
+                x1: x0 + w,
+                y1: y + size * 0.2,
+                text: s,
+            });
         }
     }
     (titles, texts)
@@ -299,11 +348,14 @@ fn shop_svg_has_boxed_namespaces_labelled_edges_and_no_overlapping_labels() {
     let (titles, texts) = svg_groups(&svg);
     let clusters: Vec<&str> = titles["cluster"].iter().map(String::as_str).collect();
     assert_eq!(clusters, ["cluster_ns_data", "cluster_ns_kube-system", "cluster_ns_payments", "cluster_ns_shop"]);
-    for node in ["shop/Deployment/frontend", "kube-system/DaemonSet/node-log-agent", "external:0.0.0.0/0", "shop/*", "legend"] {
+    for node in
+        ["shop/Deployment/frontend", "kube-system/DaemonSet/node-log-agent", "external:0.0.0.0/0", "shop/*", "legend"]
+    {
         assert!(titles["node"].contains(node), "no node {node}");
     }
     assert!(titles["edge"].contains("shop/Deployment/frontend->shop/Deployment/cart"));
-    let label_of = |edge: &str| -> Vec<&str> { texts.iter().filter(|t| t.group == edge).map(|t| t.text.as_str()).collect() };
+    let label_of =
+        |edge: &str| -> Vec<&str> { texts.iter().filter(|t| t.group == edge).map(|t| t.text.as_str()).collect() };
     assert_eq!(label_of("shop/Deployment/frontend->shop/Deployment/cart"), ["TCP 7070"]);
     assert_eq!(label_of("shop/*->kube-system/Deployment/coredns"), ["TCP 53", "UDP 53"]);
     assert_eq!(label_of("cluster_ns_shop"), ["shop"]);
@@ -343,7 +395,10 @@ fn without_graphviz_svg_falls_back_to_dot_and_names_the_package() {
     let out = run_with(&["connectivity", "shop", "-o", "svg"], Some(empty_path));
     assert_eq!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("warning:") && stderr.contains("graphviz") && stderr.contains("apt-get install graphviz"), "{stderr}");
+    assert!(
+        stderr.contains("warning:") && stderr.contains("graphviz") && stderr.contains("apt-get install graphviz"),
+        "{stderr}"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("digraph netreach {"));
 
     let svg = dir.path().join("shop.svg");
@@ -361,11 +416,18 @@ fn graphs_too_big_to_read_are_refused_with_smaller_views_suggested() {
     let generated = ok(&["generate", "--pods", "400", "--policies", "40", "--namespaces", "8", "--seed", "1"]);
     std::fs::write(&cluster, generated).unwrap();
     let file = dir.path().join("big.dot");
-    let out = netreach(&["connectivity", cluster.to_str().unwrap(), "-q", "-o", "dot", "--out", file.to_str().unwrap()]);
+    let out =
+        netreach(&["connectivity", cluster.to_str().unwrap(), "-q", "-o", "dot", "--out", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty() && !file.exists(), "nothing is written");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for part in ["too many to read", "limits: 150 nodes, 200 edges", "--level namespace (", "--namespace NS (largest: ", "--force"] {
+    for part in [
+        "too many to read",
+        "limits: 150 nodes, 200 edges",
+        "--level namespace (",
+        "--namespace NS (largest: ",
+        "--force",
+    ] {
         assert!(stderr.contains(part), "{stderr:?} lacks {part:?}");
     }
     // What it suggests works, and --force draws it anyway.
@@ -394,7 +456,8 @@ fn node_ids(doc: &Value) -> BTreeSet<String> {
 fn filters_keep_the_json_schema_and_select_the_right_connections() {
     let all = json(&["connectivity", "shop", "-o", "json"]);
     let all_conns = connections(&all);
-    let all_nodes: BTreeMap<String, Value> = all["nodes"].as_array().unwrap().iter().map(|n| (n["id"].as_str().unwrap().to_string(), n.clone())).collect();
+    let all_nodes: BTreeMap<String, Value> =
+        all["nodes"].as_array().unwrap().iter().map(|n| (n["id"].as_str().unwrap().to_string(), n.clone())).collect();
     let ns_of = |id: &str| id.split_once('/').map(|(ns, _)| ns.to_string()).filter(|_| !id.starts_with("external:"));
 
     let check = |args: &[&str], keep: &dyn Fn(&str, &str) -> bool, selected: &dyn Fn(&str) -> bool| {
@@ -416,13 +479,17 @@ fn filters_keep_the_json_schema_and_select_the_right_connections() {
     // shop/frontend names the workload: its 3 replicas.
     let frontend = |id: &str| id.starts_with("shop/frontend-");
     check(&["--from", "shop/frontend"], &|s, _| frontend(s), &|id| frontend(id));
-    check(&["--namespace", "payments"], &|s, d| ns_of(s).as_deref() == Some("payments") || ns_of(d).as_deref() == Some("payments"), &|id| {
-        ns_of(id).as_deref() == Some("payments")
-    });
+    check(
+        &["--namespace", "payments"],
+        &|s, d| ns_of(s).as_deref() == Some("payments") || ns_of(d).as_deref() == Some("payments"),
+        &|id| ns_of(id).as_deref() == Some("payments"),
+    );
     check(&["--to", "internet"], &|_, d| d.starts_with("external:"), &|id| id.starts_with("external:"));
-    check(&["--from", "app=frontend", "--from", "shop/Deployment/checkout", "--to", "ns:payments"], &|s, d| {
-        (frontend(s) || s.starts_with("shop/checkout-")) && ns_of(d).as_deref() == Some("payments")
-    }, &|id| frontend(id) || id.starts_with("shop/checkout-") || ns_of(id).as_deref() == Some("payments"));
+    check(
+        &["--from", "app=frontend", "--from", "shop/Deployment/checkout", "--to", "ns:payments"],
+        &|s, d| (frontend(s) || s.starts_with("shop/checkout-")) && ns_of(d).as_deref() == Some("payments"),
+        &|id| frontend(id) || id.starts_with("shop/checkout-") || ns_of(id).as_deref() == Some("payments"),
+    );
 }
 
 #[test]
@@ -437,21 +504,33 @@ fn a_filter_that_leaves_nothing_keeps_the_selected_nodes() {
 fn every_format_applies_the_same_filter() {
     let args = ["connectivity", "shop", "--namespace", "data"];
     let with = |format: &str| ok(&[&args[..], &["-o", format]].concat());
-    let pairs: BTreeSet<(String, String)> = connections(&serde_json::from_str(&with("json")).unwrap()).into_iter().map(|(s, d, _)| (s, d)).collect();
+    let pairs: BTreeSet<(String, String)> =
+        connections(&serde_json::from_str(&with("json")).unwrap()).into_iter().map(|(s, d, _)| (s, d)).collect();
     // Into data: cart ×2 -> redis, catalog ×2 and nightly-report -> postgres-0, ledger ×2 and
     // fraud-check ×2 -> kafka (9); out of data: kafka, postgres-0, redis -> coredns ×2 (6).
     assert_eq!(pairs.len(), 15);
-    let csv: BTreeSet<(String, String)> =
-        with("csv").lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()).map(|f| (f[0].to_string(), f[1].to_string())).collect();
+    let csv: BTreeSet<(String, String)> = with("csv")
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .map(|f| (f[0].to_string(), f[1].to_string()))
+        .collect();
     assert_eq!(csv, pairs);
     let text = with("text");
-    assert!(text.contains("\n15 connection(s) among 24 pod(s)") && text.contains("Filtered by --namespace data."), "{text}");
+    assert!(
+        text.contains("\n15 connection(s) among 24 pod(s)") && text.contains("Filtered by --namespace data."),
+        "{text}"
+    );
     assert_eq!(with("md").lines().count(), 2 + 15);
     let summary = with("summary");
     assert!(summary.contains("filter:              --namespace data"), "{summary}");
     assert!(summary.contains("shown pairs:         15"), "{summary}");
     let drawn = parse_dot(&with("dot"));
-    assert!(drawn.edges.keys().all(|(a, b)| a.starts_with("data/") || b.starts_with("data/")), "{:?}", drawn.edges.keys());
+    assert!(
+        drawn.edges.keys().all(|(a, b)| a.starts_with("data/") || b.starts_with("data/")),
+        "{:?}",
+        drawn.edges.keys()
+    );
     // Unfiltered outputs say nothing about filters.
     assert!(!ok(&["connectivity", "shop"]).contains("Filtered"));
     assert!(!ok(&["connectivity", "shop", "-o", "summary"]).contains("shown pairs"));

@@ -14,7 +14,10 @@ fn deployment(name: &str, replicas: &str) -> String {
 const POLICIES: &str = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: ns}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web-from-client, namespace: ns}\nspec:\n  podSelector: {matchLabels: {app: web}}\n  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}], ports: [{port: 80}]}]\n";
 
 fn classes(replicas: u32) -> (usize, usize) {
-    let text = deployment("web", &format!("  replicas: {replicas}\n")) + "---\n" + &deployment("client", &format!("  replicas: {replicas}\n")) + POLICIES;
+    let text = deployment("web", &format!("  replicas: {replicas}\n"))
+        + "---\n"
+        + &deployment("client", &format!("  replicas: {replicas}\n"))
+        + POLICIES;
     let loaded = load_str("t.yaml", &text).unwrap();
     let pods = loaded.cluster.pods.len();
     (pods, Analysis::new(loaded.cluster, &EngineOptions::default()).reach.class_count())
@@ -41,14 +44,23 @@ fn replicas_are_capped_with_a_warning() {
     assert_eq!(loaded.cluster.pods.len(), 1000);
     assert_eq!(loaded.cluster.pods.last().unwrap().name, "big-999");
     assert_eq!(loaded.report.warnings.len(), 1);
-    assert!(loaded.report.warnings[0].contains("Deployment ns/big: spec.replicas is 2000000000: only 1000 pods"), "{:?}", loaded.report.warnings);
+    assert!(
+        loaded.report.warnings[0].contains("Deployment ns/big: spec.replicas is 2000000000: only 1000 pods"),
+        "{:?}",
+        loaded.report.warnings
+    );
 }
 
 #[test]
 fn negative_replicas_are_an_error() {
     let Err(err) = load_str("t.yaml", &deployment("bad", "  replicas: -1\n")) else { panic!("loaded") };
     let err = err.to_string();
-    assert!(err.contains("Deployment ns/bad") && err.contains("spec.replicas") && err.contains("greater than or equal to 0"), "{err}");
+    assert!(
+        err.contains("Deployment ns/bad")
+            && err.contains("spec.replicas")
+            && err.contains("greater than or equal to 0"),
+        "{err}"
+    );
 }
 
 #[test]

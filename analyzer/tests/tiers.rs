@@ -43,10 +43,20 @@ const PROBES: &[(&str, &str, bool, &str)] = &[
     ("tenant-b/b1", "tenant-a/a1", false, "no NetworkPolicy isolates a1: the baseline Deny decides"),
     ("monitoring/prometheus", "tenant-a/a1", true, "admin Allow overrides the baseline Deny"),
     ("tenant-a/a1", "8.8.8.8", false, "tenants' egress: 10/8 allowed, then 0/0 denied"),
-    ("tenant-a/a1", "monitoring/prometheus", false, "egress allowed (10/8) but prometheus's ingress hits the baseline Deny"),
+    (
+        "tenant-a/a1",
+        "monitoring/prometheus",
+        false,
+        "egress allowed (10/8) but prometheus's ingress hits the baseline Deny",
+    ),
     ("8.8.8.8", "apps/web", false, "NetworkPolicy apps-internal admits only apps pods"),
     ("monitoring/prometheus", "8.8.8.8", true, "no tier or NetworkPolicy restricts prometheus's egress"),
-    ("8.8.8.8", "tenant-b/b1", true, "the baseline Deny's peer is namespaces {}: pods only, so an external source falls to default allow"),
+    (
+        "8.8.8.8",
+        "tenant-b/b1",
+        true,
+        "the baseline Deny's peer is namespaces {}: pods only, so an external source falls to default allow",
+    ),
 ];
 
 #[test]
@@ -131,12 +141,15 @@ spec:
     assert!(shadowed.contains(&("broad".into(), 1)), "{shadowed:?}");
     assert!(!shadowed.contains(&("broad".into(), 0)), "{shadowed:?}");
     // broad (Deny) and same-priority (Allow) share priority 7, both cover apps pods from tenant a.
-    let conflicts: Vec<(String, String)> = findings.same_priority_conflicts.iter().map(|&(p, q, _)| (name(p), name(q))).collect();
+    let conflicts: Vec<(String, String)> =
+        findings.same_priority_conflicts.iter().map(|&(p, q, _)| (name(p), name(q))).collect();
     assert_eq!(conflicts, vec![("broad".to_string(), "same-priority".to_string())]);
     let report = netreach::audit::audit(&a, &EngineOptions::default());
     let nr015: Vec<&str> = report.findings.iter().filter(|f| f.id == "NR015").map(|f| f.message.as_str()).collect();
     assert!(nr015.iter().any(|m| m.starts_with("AdminNetworkPolicy/broad ingress[1] never decides")), "{nr015:?}");
-    assert!(report.findings.iter().any(|f| f.id == "NR016" && f.message.contains("AdminNetworkPolicy/broad and AdminNetworkPolicy/same-priority")));
+    assert!(report.findings.iter().any(
+        |f| f.id == "NR016" && f.message.contains("AdminNetworkPolicy/broad and AdminNetworkPolicy/same-priority")
+    ));
 }
 
 #[test]

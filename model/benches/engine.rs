@@ -17,8 +17,8 @@
 
 use divan::{black_box, Bencher};
 use netreach_model::{
-    Cluster, ContainerPort, Direction, EngineOptions, IpBlock, LabelSelector, Labels, Namespace, NetworkPolicy, Peer, Pod,
-    PortEntry, PortSet, PortSpec, Protocol, Reachability, Requirement, Rule,
+    Cluster, ContainerPort, Direction, EngineOptions, IpBlock, LabelSelector, Labels, Namespace, NetworkPolicy, Peer,
+    Pod, PortEntry, PortSet, PortSpec, Protocol, Reachability, Requirement, Rule,
 };
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -46,8 +46,9 @@ impl Rng {
     }
 }
 
-const DOMAINS: [&str; 12] =
-    ["orders", "users", "payments", "catalog", "cart", "billing", "search", "auth", "ledger", "media", "events", "risk"];
+const DOMAINS: [&str; 12] = [
+    "orders", "users", "payments", "catalog", "cart", "billing", "search", "auth", "ledger", "media", "events", "risk",
+];
 const ENVS: [&str; 3] = ["prod", "staging", "dev"];
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -81,8 +82,22 @@ fn named(name: &str) -> PortEntry {
     port(Protocol::Tcp, PortSpec::Name(name.into()), None)
 }
 
-fn policy(ns: &str, name: String, subject: LabelSelector, types: &[Direction], ingress: Vec<Rule>, egress: Vec<Rule>) -> NetworkPolicy {
-    NetworkPolicy { namespace: ns.into(), name, pod_selector: subject, policy_types: Some(types.to_vec()), ingress, egress }
+fn policy(
+    ns: &str,
+    name: String,
+    subject: LabelSelector,
+    types: &[Direction],
+    ingress: Vec<Rule>,
+    egress: Vec<Rule>,
+) -> NetworkPolicy {
+    NetworkPolicy {
+        namespace: ns.into(),
+        name,
+        pod_selector: subject,
+        policy_types: Some(types.to_vec()),
+        ingress,
+        egress,
+    }
 }
 
 fn ip(n: usize) -> IpAddr {
@@ -134,7 +149,11 @@ fn cluster(pods: usize) -> Cluster {
             };
             let app = format!("{}-{tier}-{}", DOMAINS[rng.below(DOMAINS.len())], apps.len());
             for r in 0..replicas {
-                let mut p = Pod::new(&ns, &format!("{app}-{r}"), labels(&[("app", &app), ("tier", tier), ("team", &team), ("version", "v1")]));
+                let mut p = Pod::new(
+                    &ns,
+                    &format!("{app}-{r}"),
+                    labels(&[("app", &app), ("tier", tier), ("team", &team), ("version", "v1")]),
+                );
                 p.ips = vec![ip(c.pods.len() + 16)];
                 let mut ports = match tier {
                     "web" => vec![("http", 8080, Protocol::Tcp)],
@@ -144,14 +163,24 @@ fn cluster(pods: usize) -> Cluster {
                     _ => vec![("statsd", 8125, Protocol::Udp)],
                 };
                 ports.push(("metrics", 9100, Protocol::Tcp));
-                p.ports = ports.into_iter().map(|(n, port, protocol)| ContainerPort { name: Some(n.into()), port, protocol }).collect();
+                p.ports = ports
+                    .into_iter()
+                    .map(|(n, port, protocol)| ContainerPort { name: Some(n.into()), port, protocol })
+                    .collect();
                 c.pods.push(p);
             }
             apps.push((app, tier));
         }
         // Policies: default deny, DNS, then allow rules per app.
         let quota = policies / namespaces + usize::from(k < policies % namespaces);
-        c.policies.push(policy(&ns, "default-deny-all".into(), LabelSelector::everything(), &[Direction::Ingress, Direction::Egress], vec![], vec![]));
+        c.policies.push(policy(
+            &ns,
+            "default-deny-all".into(),
+            LabelSelector::everything(),
+            &[Direction::Ingress, Direction::Egress],
+            vec![],
+            vec![],
+        ));
         c.policies.push(policy(
             &ns,
             "allow-dns".into(),
@@ -159,7 +188,10 @@ fn cluster(pods: usize) -> Cluster {
             &[Direction::Egress],
             vec![],
             vec![Rule {
-                peers: vec![pods_peer(Some(sel(&[("k8s-app", "kube-dns")])), Some(sel(&[("kubernetes.io/metadata.name", "kube-system")])))],
+                peers: vec![pods_peer(
+                    Some(sel(&[("k8s-app", "kube-dns")])),
+                    Some(sel(&[("kubernetes.io/metadata.name", "kube-system")])),
+                )],
                 ports: vec![port(Protocol::Udp, PortSpec::Number(53), None), tcp(53)],
             }],
         ));
@@ -171,7 +203,17 @@ fn cluster(pods: usize) -> Cluster {
             let which = (offsets[i] + j / apps.len()) % template_count(tier);
             let team_peer = format!("team-{:02}", rng.below(namespaces.div_ceil(3)) + 1);
             let office = offices[rng.below(offices.len())];
-            c.policies.push(template(&ns, &team, format!("allow-{app}-{j}"), sel(&[("app", app)]), tier, which, &team_peer, office, &internet));
+            c.policies.push(template(
+                &ns,
+                &team,
+                format!("allow-{app}-{j}"),
+                sel(&[("app", app)]),
+                tier,
+                which,
+                &team_peer,
+                office,
+                &internet,
+            ));
         }
     }
     c
@@ -201,52 +243,128 @@ fn template(
 ) -> NetworkPolicy {
     use Direction::{Egress, Ingress};
     let prod_or_staging = || Some(expr("env", "In", &["prod", "staging"]));
-    let metrics = || Rule { peers: vec![pods_peer(Some(sel(&[("tier", "worker")])), prod_or_staging())], ports: vec![named("metrics")] };
+    let metrics = || Rule {
+        peers: vec![pods_peer(Some(sel(&[("tier", "worker")])), prod_or_staging())],
+        ports: vec![named("metrics")],
+    };
     let rule = |peers: Vec<Peer>, ports: Vec<PortEntry>| Rule { peers, ports };
     let pods = |s: LabelSelector| pods_peer(Some(s), None);
     let range = |lo: u16, hi: u16| port(Protocol::Tcp, PortSpec::Number(lo), Some(hi));
     let udp = |n: u16| port(Protocol::Udp, PortSpec::Number(n), None);
     let internet = || Peer::IpBlock(internet.clone());
     match (tier, which) {
-        ("web", 0) => policy(ns, name, subject, &[Ingress], vec![
-            rule(vec![Peer::IpBlock(IpBlock::parse(office, &[]).unwrap())], vec![named("http")]),
-            rule(vec![pods_peer(Some(sel(&[("tier", "web")])), prod_or_staging())], vec![range(8000, 8100)]),
-        ], vec![]),
-        ("web", 1) => policy(ns, name, subject, &[Egress], vec![], vec![rule(vec![pods(sel(&[("tier", "api")]))], vec![named("http"), tcp(9090)])]),
+        ("web", 0) => policy(
+            ns,
+            name,
+            subject,
+            &[Ingress],
+            vec![
+                rule(vec![Peer::IpBlock(IpBlock::parse(office, &[]).unwrap())], vec![named("http")]),
+                rule(vec![pods_peer(Some(sel(&[("tier", "web")])), prod_or_staging())], vec![range(8000, 8100)]),
+            ],
+            vec![],
+        ),
+        ("web", 1) => policy(
+            ns,
+            name,
+            subject,
+            &[Egress],
+            vec![],
+            vec![rule(vec![pods(sel(&[("tier", "api")]))], vec![named("http"), tcp(9090)])],
+        ),
         ("web", _) => policy(ns, name, subject, &[Ingress], vec![metrics()], vec![]),
-        ("api", 0) => policy(ns, name, subject, &[Ingress], vec![
-            rule(vec![pods(sel(&[("tier", "web")]))], vec![named("http"), named("grpc")]),
-            rule(vec![pods_peer(None, Some(sel(&[("team", other_team)])))], vec![tcp(9090)]),
-        ], vec![]),
-        ("api", 1) => policy(ns, name, subject, &[Egress], vec![], vec![
-            rule(vec![pods(expr("tier", "In", &["data", "cache"]))], vec![tcp(5432), tcp(6379)]),
-            rule(vec![pods_peer(Some(sel(&[("tier", "api")])), prod_or_staging())], vec![named("grpc")]),
-            rule(vec![pods(sel(&[("tier", "worker")]))], vec![udp(8125)]),
-        ]),
+        ("api", 0) => policy(
+            ns,
+            name,
+            subject,
+            &[Ingress],
+            vec![
+                rule(vec![pods(sel(&[("tier", "web")]))], vec![named("http"), named("grpc")]),
+                rule(vec![pods_peer(None, Some(sel(&[("team", other_team)])))], vec![tcp(9090)]),
+            ],
+            vec![],
+        ),
+        ("api", 1) => policy(
+            ns,
+            name,
+            subject,
+            &[Egress],
+            vec![],
+            vec![
+                rule(vec![pods(expr("tier", "In", &["data", "cache"]))], vec![tcp(5432), tcp(6379)]),
+                rule(vec![pods_peer(Some(sel(&[("tier", "api")])), prod_or_staging())], vec![named("grpc")]),
+                rule(vec![pods(sel(&[("tier", "worker")]))], vec![udp(8125)]),
+            ],
+        ),
         ("api", 2) => policy(ns, name, subject, &[Egress], vec![], vec![rule(vec![internet()], vec![tcp(443)])]),
-        ("api", _) => policy(ns, name, subject, &[Ingress, Egress], vec![
-            rule(vec![pods(expr("tier", "NotIn", &["data"]))], vec![range(8000, 8100)]),
-            metrics(),
-        ], vec![]),
-        ("data", 0) => policy(ns, name, subject, &[Ingress, Egress], vec![
-            rule(vec![pods(sel(&[("tier", "api")]))], vec![tcp(5432)]),
-            rule(vec![pods_peer(Some(sel(&[("tier", "worker")])), Some(sel(&[("team", team)])))], vec![named("pg")]),
-        ], vec![]),
+        ("api", _) => policy(
+            ns,
+            name,
+            subject,
+            &[Ingress, Egress],
+            vec![rule(vec![pods(expr("tier", "NotIn", &["data"]))], vec![range(8000, 8100)]), metrics()],
+            vec![],
+        ),
+        ("data", 0) => policy(
+            ns,
+            name,
+            subject,
+            &[Ingress, Egress],
+            vec![
+                rule(vec![pods(sel(&[("tier", "api")]))], vec![tcp(5432)]),
+                rule(
+                    vec![pods_peer(Some(sel(&[("tier", "worker")])), Some(sel(&[("team", team)])))],
+                    vec![named("pg")],
+                ),
+            ],
+            vec![],
+        ),
         ("cache", 0) => NetworkPolicy {
             policy_types: None, // omitted: Ingress implied
-            ..policy(ns, name, subject, &[], vec![rule(vec![pods(expr("tier", "In", &["api", "worker"]))], vec![named("redis")])], vec![])
+            ..policy(
+                ns,
+                name,
+                subject,
+                &[],
+                vec![rule(vec![pods(expr("tier", "In", &["api", "worker"]))], vec![named("redis")])],
+                vec![],
+            )
         },
         ("data" | "cache", _) => policy(ns, name, subject, &[Ingress], vec![metrics()], vec![]),
-        (_, 0) => policy(ns, name, subject, &[Egress], vec![], vec![
-            rule(vec![pods(expr("tier", "In", &["data", "cache"]))], vec![named("pg"), named("redis")]),
-            rule(vec![internet()], vec![tcp(443)]),
-            rule(vec![pods_peer(Some(expr("tier", "In", &["web", "api", "data", "cache"])), prod_or_staging())], vec![named("metrics")]),
-        ]),
-        (_, 1) => policy(ns, name, subject, &[Ingress], vec![
-            rule(vec![pods(expr("tier", "In", &["api", "web"]))], vec![udp(8125)]),
-            rule(vec![pods(expr("app", "Exists", &[]))], vec![named("metrics")]),
-        ], vec![]),
-        _ => policy(ns, name, subject, &[Egress], vec![], vec![rule(vec![pods(expr("tier", "Exists", &[]))], vec![range(8000, 8100), udp(5000)])]),
+        (_, 0) => policy(
+            ns,
+            name,
+            subject,
+            &[Egress],
+            vec![],
+            vec![
+                rule(vec![pods(expr("tier", "In", &["data", "cache"]))], vec![named("pg"), named("redis")]),
+                rule(vec![internet()], vec![tcp(443)]),
+                rule(
+                    vec![pods_peer(Some(expr("tier", "In", &["web", "api", "data", "cache"])), prod_or_staging())],
+                    vec![named("metrics")],
+                ),
+            ],
+        ),
+        (_, 1) => policy(
+            ns,
+            name,
+            subject,
+            &[Ingress],
+            vec![
+                rule(vec![pods(expr("tier", "In", &["api", "web"]))], vec![udp(8125)]),
+                rule(vec![pods(expr("app", "Exists", &[]))], vec![named("metrics")]),
+            ],
+            vec![],
+        ),
+        _ => policy(
+            ns,
+            name,
+            subject,
+            &[Egress],
+            vec![],
+            vec![rule(vec![pods(expr("tier", "Exists", &[]))], vec![range(8000, 8100), udp(5000)])],
+        ),
     }
 }
 
@@ -256,7 +374,9 @@ const SIZES: [usize; 3] = [1_000, 10_000, 50_000];
 #[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
 fn compute(bencher: Bencher, pods: usize) {
     let c = cluster(pods);
-    bencher.counter(divan::counter::ItemsCount::new(c.pods.len())).bench(|| Reachability::compute(black_box(&c), &EngineOptions::default()));
+    bencher
+        .counter(divan::counter::ItemsCount::new(c.pods.len()))
+        .bench(|| Reachability::compute(black_box(&c), &EngineOptions::default()));
 }
 
 /// `-o summary`'s counting: allowed pairs per class pair, never per pod pair.
@@ -294,7 +414,8 @@ fn portset_intersection(bencher: Bencher, ranges: usize) {
 /// The rows' inner step: OR-ing many grants' port sets into one accumulator.
 #[divan::bench(args = [16, 256])]
 fn portset_union_with_many(bencher: Bencher, grants: usize) {
-    let sets: Vec<PortSet> = (0..grants).map(|i| PortSet::single(Protocol::Tcp, 1000 + (i as u16 * 7) % 5000)).collect();
+    let sets: Vec<PortSet> =
+        (0..grants).map(|i| PortSet::single(Protocol::Tcp, 1000 + (i as u16 * 7) % 5000)).collect();
     bencher.bench(|| {
         let mut acc = PortSet::empty();
         for s in black_box(&sets) {

@@ -12,7 +12,11 @@ pub enum IpFamily {
 
 impl IpFamily {
     pub fn of(addr: &IpAddr) -> IpFamily {
-        if addr.is_ipv4() { IpFamily::V4 } else { IpFamily::V6 }
+        if addr.is_ipv4() {
+            IpFamily::V4
+        } else {
+            IpFamily::V6
+        }
     }
 
     fn bits(self) -> u32 {
@@ -245,7 +249,11 @@ impl IpRanges {
 
 /// Number of addresses in a block of 2^size_log; 2^128 wraps to 0, which callers treat as "all".
 fn block_len(size_log: u32) -> u128 {
-    if size_log >= 128 { 0 } else { 1u128 << size_log }
+    if size_log >= 128 {
+        0
+    } else {
+        1u128 << size_log
+    }
 }
 
 #[cfg(test)]
@@ -290,7 +298,19 @@ mod tests {
     fn cidr_decomposition_is_exact_and_minimal() {
         let r = ranges("0.0.0.0/0", &["10.0.0.0/8"]);
         let cidrs: Vec<String> = r.to_cidrs().iter().map(|c| c.to_string()).collect();
-        assert_eq!(cidrs, ["0.0.0.0/5", "8.0.0.0/7", "11.0.0.0/8", "12.0.0.0/6", "16.0.0.0/4", "32.0.0.0/3", "64.0.0.0/2", "128.0.0.0/1"]);
+        assert_eq!(
+            cidrs,
+            [
+                "0.0.0.0/5",
+                "8.0.0.0/7",
+                "11.0.0.0/8",
+                "12.0.0.0/6",
+                "16.0.0.0/4",
+                "32.0.0.0/3",
+                "64.0.0.0/2",
+                "128.0.0.0/1"
+            ]
+        );
         let (cover, holes) = r.describe();
         assert_eq!(cover, vec!["0.0.0.0/0".parse::<IpNet>().unwrap()]);
         assert_eq!(holes, vec!["10.0.0.0/8".parse::<IpNet>().unwrap()]);

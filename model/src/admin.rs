@@ -51,7 +51,10 @@ pub enum ClusterSubject {
 pub enum ClusterPeer {
     /// Every pod of the selected namespaces.
     Namespaces(LabelSelector),
-    Pods { namespace_selector: LabelSelector, pod_selector: LabelSelector },
+    Pods {
+        namespace_selector: LabelSelector,
+        pod_selector: LabelSelector,
+    },
     /// Egress: the addresses of the selected nodes (hostNetwork pods speak with them).
     Nodes(LabelSelector),
     /// Egress: CIDRs, matching pod addresses as well as external ones.
@@ -62,8 +65,15 @@ pub enum ClusterPeer {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClusterPort {
-    Number { protocol: Protocol, port: u16 },
-    Range { protocol: Protocol, start: u16, end: u16 },
+    Number {
+        protocol: Protocol,
+        port: u16,
+    },
+    Range {
+        protocol: Protocol,
+        start: u16,
+        end: u16,
+    },
     /// A container port name on the destination pod, whatever its protocol.
     Named(String),
 }

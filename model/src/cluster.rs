@@ -227,7 +227,10 @@ pub struct Rule {
 pub enum Peer {
     /// `podSelector` and/or `namespaceSelector`. A missing namespace selector means the
     /// policy's own namespace; a missing pod selector means every pod.
-    Pods { pod_selector: Option<LabelSelector>, namespace_selector: Option<LabelSelector> },
+    Pods {
+        pod_selector: Option<LabelSelector>,
+        namespace_selector: Option<LabelSelector>,
+    },
     IpBlock(IpBlock),
 }
 
@@ -240,12 +243,16 @@ pub enum PortSpec {
 impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Peer::Pods { pod_selector: Some(p), namespace_selector: None } => write!(f, "podSelector {p} (policy's namespace)"),
+            Peer::Pods { pod_selector: Some(p), namespace_selector: None } => {
+                write!(f, "podSelector {p} (policy's namespace)")
+            }
             Peer::Pods { pod_selector: None, namespace_selector: Some(n) } => write!(f, "namespaceSelector {n}"),
             Peer::Pods { pod_selector: Some(p), namespace_selector: Some(n) } => {
                 write!(f, "namespaceSelector {n} and podSelector {p}")
             }
-            Peer::Pods { pod_selector: None, namespace_selector: None } => f.write_str("every pod of the policy's namespace"),
+            Peer::Pods { pod_selector: None, namespace_selector: None } => {
+                f.write_str("every pod of the policy's namespace")
+            }
             Peer::IpBlock(b) => write!(f, "ipBlock {b}"),
         }
     }

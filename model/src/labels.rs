@@ -51,8 +51,7 @@ impl Requirement {
         if key.is_empty() {
             return Err(SelectorError::EmptyKey);
         }
-        let op = Operator::parse(operator)
-            .ok_or_else(|| SelectorError::UnknownOperator(operator.to_string()))?;
+        let op = Operator::parse(operator).ok_or_else(|| SelectorError::UnknownOperator(operator.to_string()))?;
         match op {
             Operator::In | Operator::NotIn if values.is_empty() => {
                 return Err(SelectorError::MissingValues { key: key.into(), operator: operator.into() })
@@ -137,9 +136,8 @@ mod tests {
     #[test]
     fn operators_follow_kubernetes_semantics() {
         let l = labels(&[("app", "web"), ("tier", "front")]);
-        let req = |k: &str, op: &str, v: &[&str]| {
-            Requirement::new(k, op, v.iter().map(|s| s.to_string()).collect()).unwrap()
-        };
+        let req =
+            |k: &str, op: &str, v: &[&str]| Requirement::new(k, op, v.iter().map(|s| s.to_string()).collect()).unwrap();
         assert!(req("app", "In", &["web", "db"]).matches(&l));
         assert!(!req("app", "In", &["db"]).matches(&l));
         assert!(!req("missing", "In", &["x"]).matches(&l));
@@ -152,10 +150,7 @@ mod tests {
 
     #[test]
     fn invalid_requirements_are_rejected() {
-        assert_eq!(
-            Requirement::new("a", "Maybe", vec![]),
-            Err(SelectorError::UnknownOperator("Maybe".into()))
-        );
+        assert_eq!(Requirement::new("a", "Maybe", vec![]), Err(SelectorError::UnknownOperator("Maybe".into())));
         assert!(matches!(Requirement::new("a", "In", vec![]), Err(SelectorError::MissingValues { .. })));
         assert!(matches!(
             Requirement::new("a", "Exists", vec!["x".into()]),

@@ -11,16 +11,17 @@ pub mod labels;
 pub mod mesh;
 pub mod ports;
 
-pub use admin::{Action, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject, Tier};
 pub use addresses::{IpBlock, IpBlockError, IpFamily, IpRanges};
+pub use admin::{
+    Action, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject, Tier,
+};
 pub use cluster::{
     Cluster, ContainerPort, Direction, Namespace, NetworkPolicy, Node, Peer, Pod, PortEntry, PortSpec, Rule, Service,
-    ServicePort, UnevaluatedPolicy, WorkloadRef,
-    NAMESPACE_NAME_LABEL,
+    ServicePort, UnevaluatedPolicy, WorkloadRef, NAMESPACE_NAME_LABEL,
 };
 pub use engine::lateral::{HopKind, LateralReach, Parent, MAX_HOPS};
 pub use engine::{
-    ConnectionCounts,    DirectionVerdict, EngineOptions, EngineStats, Endpoint, Explanation, ExternalRange, GrantOrigin,
+    ConnectionCounts, DirectionVerdict, Endpoint, EngineOptions, EngineStats, Explanation, ExternalRange, GrantOrigin,
     HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation, RuleRef, TierFindings, TierMatch,
 };
 pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};

@@ -235,7 +235,10 @@ pub struct MeshOptions {
 
 impl Default for MeshOptions {
     fn default() -> MeshOptions {
-        MeshOptions { istio_root_namespace: ISTIO_ROOT_NAMESPACE.to_string(), linkerd_default_policy: LinkerdPolicy::AllUnauthenticated }
+        MeshOptions {
+            istio_root_namespace: ISTIO_ROOT_NAMESPACE.to_string(),
+            linkerd_default_policy: LinkerdPolicy::AllUnauthenticated,
+        }
     }
 }
 
@@ -256,7 +259,8 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [Status::Mtls, Status::Permissive, Status::Plaintext, Status::Rejected, Status::NotApplicable];
+    pub const ALL: [Status; 5] =
+        [Status::Mtls, Status::Permissive, Status::Plaintext, Status::Rejected, Status::NotApplicable];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -467,7 +471,11 @@ pub fn linkerd_injects(ns_annotations: &Labels, pod: &Pod) -> bool {
 /// specific resources by setting the annotation `config.linkerd.io/default-inbound-policy` on
 /// either a pod spec or its namespace" (the pod's annotation wins, being the more specific).
 /// An unknown value is returned as `Err` with the value, and the caller falls back.
-pub fn linkerd_policy(ns_annotations: &Labels, pod: &Pod, cluster_default: LinkerdPolicy) -> Result<LinkerdPolicy, String> {
+pub fn linkerd_policy(
+    ns_annotations: &Labels,
+    pod: &Pod,
+    cluster_default: LinkerdPolicy,
+) -> Result<LinkerdPolicy, String> {
     let value = pod
         .annotations
         .get(keys::LINKERD_DEFAULT_INBOUND_POLICY)
@@ -617,7 +625,9 @@ impl MeshConfig {
             .find(|m| *m != MtlsMode::Unset)
             .unwrap_or(MtlsMode::Permissive);
         let port_modes = pa(workload)
-            .map(|p| p.port_modes.iter().map(|(&port, &m)| (port, if m == MtlsMode::Unset { mode } else { m })).collect())
+            .map(|p| {
+                p.port_modes.iter().map(|(&port, &m)| (port, if m == MtlsMode::Unset { mode } else { m })).collect()
+            })
             .unwrap_or_default();
         IstioPolicy { mode, port_modes, mesh_wide, namespace_wide, workload, shadowed }
     }
@@ -632,7 +642,9 @@ pub fn parse_port_list(value: &str) -> Result<Vec<(u16, u16)>, String> {
             out.push((1, 65535));
             continue;
         }
-        let port = |s: &str| s.trim().parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| format!("invalid port {s:?} in {value:?}"));
+        let port = |s: &str| {
+            s.trim().parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(|| format!("invalid port {s:?} in {value:?}"))
+        };
         match part.split_once('-') {
             Some((lo, hi)) => {
                 let (lo, hi) = (port(lo)?, port(hi)?);
@@ -730,7 +742,14 @@ mod tests {
         p
     }
 
-    fn pa(ns: &str, name: &str, selector: &[(&str, &str)], mode: MtlsMode, ports: &[(u16, MtlsMode)], created: Option<&str>) -> PeerAuthentication {
+    fn pa(
+        ns: &str,
+        name: &str,
+        selector: &[(&str, &str)],
+        mode: MtlsMode,
+        ports: &[(u16, MtlsMode)],
+        created: Option<&str>,
+    ) -> PeerAuthentication {
         PeerAuthentication {
             namespace: ns.into(),
             name: name.into(),
@@ -800,7 +819,10 @@ mod tests {
         assert!(!istio_injects(&labels(ENABLED), &pod(&[], &[("sidecar.istio.io/inject", "false")])));
         assert!(!istio_injects(&Labels::new(), &pod(&[], &[("sidecar.istio.io/inject", "true")])));
         // The label wins over the annotation.
-        assert!(istio_injects(&labels(ENABLED), &pod(&[("sidecar.istio.io/inject", "true")], &[("sidecar.istio.io/inject", "false")])));
+        assert!(istio_injects(
+            &labels(ENABLED),
+            &pod(&[("sidecar.istio.io/inject", "true")], &[("sidecar.istio.io/inject", "false")])
+        ));
     }
 
     #[test]
@@ -852,7 +874,10 @@ mod tests {
         // them to the mesh": a created pod in an ambient namespace is in; a created pod in a
         // sidecar namespace without the proxy is not (injection happens at pod creation).
         let p = created(pod(&[], &[]));
-        assert_eq!(membership(&labels(&[("istio.io/dataplane-mode", "ambient")]), &Labels::new(), &p).kind, MeshKind::IstioAmbient);
+        assert_eq!(
+            membership(&labels(&[("istio.io/dataplane-mode", "ambient")]), &Labels::new(), &p).kind,
+            MeshKind::IstioAmbient
+        );
         let m = membership(&labels(ENABLED), &Labels::new(), &p);
         assert_eq!((m.kind, m.outside), (MeshKind::None, Some(OutsideReason::NotRestarted)));
     }
@@ -917,7 +942,14 @@ mod tests {
         // (mtls.mode UNSET with a port-level DISABLE).
         let c = config(vec![
             pa(ROOT, "default", &[], MtlsMode::Strict, &[], None),
-            pa("foo", "finance", &[("app", "finance")], MtlsMode::Unset, &[(8080, MtlsMode::Disable), (9090, MtlsMode::Unset)], None),
+            pa(
+                "foo",
+                "finance",
+                &[("app", "finance")],
+                MtlsMode::Unset,
+                &[(8080, MtlsMode::Disable), (9090, MtlsMode::Unset)],
+                None,
+            ),
         ]);
         let p = c.istio_policy(ROOT, "foo", &labels(&[("app", "finance")]));
         assert_eq!(p.mode, MtlsMode::Strict);
@@ -946,7 +978,10 @@ mod tests {
         assert_eq!(c.istio_policy(ROOT, "m", &Labels::new()).mode, MtlsMode::Strict);
         assert_eq!(c.istio_policy(ROOT, "n", &Labels::new()).mode, MtlsMode::Permissive);
         // Not yet created (a manifest) is newer than anything that exists.
-        let c = config(vec![pa("n", "a", &[], MtlsMode::Disable, &[], None), pa("n", "b", &[], MtlsMode::Strict, &[], Some("2023-01-01T00:00:00Z"))]);
+        let c = config(vec![
+            pa("n", "a", &[], MtlsMode::Disable, &[], None),
+            pa("n", "b", &[], MtlsMode::Strict, &[], Some("2023-01-01T00:00:00Z")),
+        ]);
         assert_eq!(c.istio_policy(ROOT, "n", &Labels::new()).mode, MtlsMode::Strict);
     }
 
@@ -1069,7 +1104,10 @@ mod tests {
         assert!(parse_port_list("80-70").is_err());
         assert!(parse_port_list("0").is_err());
         let strict = PortMode::IstioSidecar(MtlsMode::Strict);
-        let d = DestinationModes::layered(strict, [(9080, 9080, PortMode::IstioSidecar(MtlsMode::Disable)), (9000, 9100, PortMode::Plain)]);
+        let d = DestinationModes::layered(
+            strict,
+            [(9080, 9080, PortMode::IstioSidecar(MtlsMode::Disable)), (9000, 9100, PortMode::Plain)],
+        );
         assert_eq!(d.exceptions, vec![(9000, 9100, PortMode::Plain)]);
         assert_eq!(d.mode_at(9080), PortMode::Plain);
         assert_eq!(d.mode_at(80), strict);

@@ -103,8 +103,7 @@ impl PortSet {
     pub fn union(&self, other: &PortSet) -> PortSet {
         let mut out = PortSet::empty();
         for p in Protocol::ALL {
-            let mut all: Vec<(u16, u16)> =
-                self.ranges(p).iter().chain(other.ranges(p)).copied().collect();
+            let mut all: Vec<(u16, u16)> = self.ranges(p).iter().chain(other.ranges(p)).copied().collect();
             all.sort_unstable();
             out.ranges[p.index()] = merge_sorted(all);
         }
@@ -170,10 +169,7 @@ impl PortSet {
 
     /// Protocols with at least one port, with their ranges, in TCP, UDP, SCTP order.
     pub fn iter(&self) -> impl Iterator<Item = (Protocol, &[(u16, u16)])> {
-        Protocol::ALL
-            .into_iter()
-            .map(|p| (p, self.ranges(p)))
-            .filter(|(_, r)| !r.is_empty())
+        Protocol::ALL.into_iter().map(|p| (p, self.ranges(p))).filter(|(_, r)| !r.is_empty())
     }
 }
 
@@ -241,10 +237,7 @@ mod tests {
         let a = PortSet::range(Protocol::Tcp, 1, 1000).union(&PortSet::single(Protocol::Udp, 53));
         let b = PortSet::range(Protocol::Tcp, 500, 2000);
         assert_eq!(a.intersection(&b), PortSet::range(Protocol::Tcp, 500, 1000));
-        assert_eq!(
-            a.difference(&b),
-            PortSet::range(Protocol::Tcp, 1, 499).union(&PortSet::single(Protocol::Udp, 53))
-        );
+        assert_eq!(a.difference(&b), PortSet::range(Protocol::Tcp, 1, 499).union(&PortSet::single(Protocol::Udp, 53)));
         assert!(PortSet::all().complement().is_empty());
         assert_eq!(PortSet::empty().complement(), PortSet::all());
         assert!(a.contains(Protocol::Udp, 53) && !a.contains(Protocol::Udp, 54));

@@ -42,13 +42,32 @@ pub const LONE_NODE_V6: &str = "fd00:ffff::3";
 
 /// Bases for ipBlock CIDRs and excepts: the pod and node addresses and a few outside ones.
 const BLOCK_V4: [&str; 13] = [
-    "10.0.0.1", "10.0.0.2", "10.0.0.5", "10.0.0.130", "10.0.1.7", "10.1.0.1", "192.168.1.1", "172.16.0.1",
-    "172.16.0.2", "172.16.0.3", "8.8.8.8", "0.0.0.0", "255.255.255.255",
+    "10.0.0.1",
+    "10.0.0.2",
+    "10.0.0.5",
+    "10.0.0.130",
+    "10.0.1.7",
+    "10.1.0.1",
+    "192.168.1.1",
+    "172.16.0.1",
+    "172.16.0.2",
+    "172.16.0.3",
+    "8.8.8.8",
+    "0.0.0.0",
+    "255.255.255.255",
 ];
 const PREFIX_V4: [u8; 11] = [0, 1, 8, 12, 16, 23, 24, 25, 30, 31, 32];
 const BLOCK_V6: [&str; 10] = [
-    "fd00::1", "fd00::2", "fd00::1:5", "fd00:1::1", "2001:db8::ffff", "fd00:ffff::1", "fd00:ffff::2", "fd00:ffff::3",
-    "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "fd00::1",
+    "fd00::2",
+    "fd00::1:5",
+    "fd00:1::1",
+    "2001:db8::ffff",
+    "fd00:ffff::1",
+    "fd00:ffff::2",
+    "fd00:ffff::3",
+    "::",
+    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
 ];
 const PREFIX_V6: [u8; 10] = [0, 1, 8, 16, 32, 64, 112, 120, 127, 128];
 
@@ -274,11 +293,7 @@ pub fn pod() -> impl Strategy<Value = Pod> {
                 Addressing::AllNodes if !host_network => Addressing::Dual,
                 other => other,
             };
-            let (v4, v6) = if host_network {
-                (NODE_V4[node], NODE_V6[node])
-            } else {
-                (POD_V4[v4], POD_V6[v6])
-            };
+            let (v4, v6) = if host_network { (NODE_V4[node], NODE_V6[node]) } else { (POD_V4[v4], POD_V6[v6]) };
             pod.ips = match addressing {
                 Addressing::None => vec![],
                 Addressing::V4 => vec![parse(v4)],

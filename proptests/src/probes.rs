@@ -210,7 +210,14 @@ mod tests {
         assert_eq!(ports(&cluster), vec![1, 52, 53, 54, 7999, 8000, 8001, 8079, 8080, 8081, 65535]);
         let ips: Vec<String> = external_ips(&cluster).iter().map(|i| i.to_string()).collect();
         let expected_ips = [
-            "10.8.255.255", "10.9.0.0", "10.9.0.1", "10.9.0.255", "10.9.1.0", "172.16.0.3", "172.16.0.2", "172.16.0.4",
+            "10.8.255.255",
+            "10.9.0.0",
+            "10.9.0.1",
+            "10.9.0.255",
+            "10.9.1.0",
+            "172.16.0.3",
+            "172.16.0.2",
+            "172.16.0.4",
             "fd00:ffff::3",
         ];
         for expected in expected_ips {
@@ -235,7 +242,11 @@ mod tests {
             policy_types: None,
             ingress: vec![Rule {
                 peers: vec![Peer::IpBlock(block)],
-                ports: vec![PortEntry { protocol: Protocol::Tcp, port: Some(PortSpec::Number(80)), end_port: Some(65535) }],
+                ports: vec![PortEntry {
+                    protocol: Protocol::Tcp,
+                    port: Some(PortSpec::Number(80)),
+                    end_port: Some(65535),
+                }],
             }],
             egress: vec![],
         };

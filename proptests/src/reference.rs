@@ -125,9 +125,8 @@ pub struct TierDecision {
 /// The policies of `tier` (indices into `Cluster::cluster_policies`) in evaluation order:
 /// ascending priority; equal priorities (undefined upstream) by kind name, then name.
 pub fn tier_order(cluster: &Cluster, tier: Tier) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..cluster.cluster_policies.len())
-        .filter(|&i| cluster.cluster_policies[i].tier == tier)
-        .collect();
+    let mut order: Vec<usize> =
+        (0..cluster.cluster_policies.len()).filter(|&i| cluster.cluster_policies[i].tier == tier).collect();
     order.sort_by_key(|&i| {
         let p = &cluster.cluster_policies[i];
         (p.priority, p.kind.as_str(), p.name.as_str())
@@ -183,7 +182,12 @@ fn cluster_selects(
 }
 
 /// Whether a cluster policy's subject selects pod `pod`.
-pub fn cluster_subject_matches(cluster: &Cluster, options: &EngineOptions, subject: &ClusterSubject, pod: usize) -> bool {
+pub fn cluster_subject_matches(
+    cluster: &Cluster,
+    options: &EngineOptions,
+    subject: &ClusterSubject,
+    pod: usize,
+) -> bool {
     let pod = &cluster.pods[pod];
     match subject {
         ClusterSubject::Namespaces(ns) => cluster_selects(cluster, options, ns, None, pod),
@@ -206,7 +210,9 @@ pub fn cluster_peer_matches(cluster: &Cluster, options: &EngineOptions, peer: &C
             Addr::External(_) => false,
         },
         ClusterPeer::Pods { namespace_selector, pod_selector } => match addr {
-            Addr::Pod(i) => cluster_selects(cluster, options, namespace_selector, Some(pod_selector), &cluster.pods[*i]),
+            Addr::Pod(i) => {
+                cluster_selects(cluster, options, namespace_selector, Some(pod_selector), &cluster.pods[*i])
+            }
             Addr::External(_) => false,
         },
         // Pods by their IPs whatever `IpBlockPodMatching` says: networks name addresses.
@@ -274,7 +280,13 @@ fn rule_matches(
 }
 
 /// Whether a rule's peer entry matches the address on the other side of the connection.
-pub fn peer_matches(cluster: &Cluster, options: &EngineOptions, policy: &NetworkPolicy, peer: &Peer, addr: &Addr) -> bool {
+pub fn peer_matches(
+    cluster: &Cluster,
+    options: &EngineOptions,
+    policy: &NetworkPolicy,
+    peer: &Peer,
+    addr: &Addr,
+) -> bool {
     match (peer, addr) {
         (Peer::Pods { pod_selector, namespace_selector }, Addr::Pod(i)) => {
             let pod = &cluster.pods[*i];
@@ -294,7 +306,8 @@ pub fn peer_matches(cluster: &Cluster, options: &EngineOptions, policy: &Network
         (Peer::Pods { .. }, Addr::External(_)) => false,
         (Peer::IpBlock(block), Addr::External(ip)) => block.contains(ip),
         (Peer::IpBlock(block), Addr::Pod(i)) => {
-            options.ip_block_pods == IpBlockPodMatching::Match && cluster.pods[*i].ips.iter().any(|ip| block.contains(ip))
+            options.ip_block_pods == IpBlockPodMatching::Match
+                && cluster.pods[*i].ips.iter().any(|ip| block.contains(ip))
         }
     }
 }
@@ -329,12 +342,8 @@ pub fn namespace_matches(cluster: &Cluster, selector: &LabelSelector, name: &str
 /// A namespace's labels: those of its definition (the first one, if repeated) or none if it is
 /// only referenced, plus `kubernetes.io/metadata.name` when missing.
 pub fn namespace_labels(cluster: &Cluster, name: &str) -> Labels {
-    let mut labels = cluster
-        .namespaces
-        .iter()
-        .find(|ns| ns.name == name)
-        .map(|ns| ns.labels.clone())
-        .unwrap_or_default();
+    let mut labels =
+        cluster.namespaces.iter().find(|ns| ns.name == name).map(|ns| ns.labels.clone()).unwrap_or_default();
     labels.entry(NAMESPACE_NAME_LABEL.to_string()).or_insert_with(|| name.to_string());
     labels
 }
@@ -382,10 +391,8 @@ mod tests {
         }
     }
 
-    const O: EngineOptions = EngineOptions {
-        host_network: HostNetworkSelection::NodeIdentity,
-        ip_block_pods: IpBlockPodMatching::Match,
-    };
+    const O: EngineOptions =
+        EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Match };
 
     fn ok(c: &Cluster, src: Addr, dst: Addr, protocol: Protocol, port: u16) -> bool {
         allowed(c, &O, &src, &dst, protocol, port)
@@ -496,7 +503,11 @@ mod tests {
         let mut deny_b = policy("b", "deny", LabelSelector::everything());
         deny_b.ingress = vec![Rule { peers: vec![], ports: vec![tcp(80)] }];
         let c = cluster(
-            vec![pod("a", "web", &[("app", "web")], "10.0.0.1"), pod("b", "y", &[], "10.0.0.2"), pod("a", "z", &[], "10.0.0.3")],
+            vec![
+                pod("a", "web", &[("app", "web")], "10.0.0.1"),
+                pod("b", "y", &[], "10.0.0.2"),
+                pod("a", "z", &[], "10.0.0.3"),
+            ],
             vec![deny_egress, allow_to_b, deny_b],
         );
         assert!(ok(&c, Addr::Pod(0), Addr::Pod(1), Protocol::Tcp, 80));
@@ -589,7 +600,10 @@ mod tests {
     fn pod_peers_never_match_externals_and_namespace_defaults_to_own() {
         let mut p = policy("a", "p", LabelSelector::everything());
         p.ingress = vec![Rule { peers: vec![pods_peer(Some(LabelSelector::everything()), None)], ports: vec![] }];
-        let c = cluster(vec![pod("a", "x", &[], "10.0.0.1"), pod("a", "y", &[], "10.0.0.2"), pod("b", "z", &[], "10.0.0.3")], vec![p]);
+        let c = cluster(
+            vec![pod("a", "x", &[], "10.0.0.1"), pod("a", "y", &[], "10.0.0.2"), pod("b", "z", &[], "10.0.0.3")],
+            vec![p],
+        );
         assert!(ok(&c, Addr::Pod(1), Addr::Pod(0), Protocol::Tcp, 80));
         assert!(!ok(&c, Addr::Pod(2), Addr::Pod(0), Protocol::Tcp, 80), "other namespace");
         assert!(!ok(&c, ip("10.0.0.3"), Addr::Pod(0), Protocol::Tcp, 80), "pod selectors see no externals");
@@ -610,7 +624,10 @@ mod tests {
             match_expressions: vec![Requirement::new("team", "NotIn", vec!["x".into()]).unwrap()],
         };
         p.ingress = vec![Rule { peers: vec![pods_peer(None, Some(not_x))], ports: vec![] }];
-        let c = cluster(vec![pod("a", "x", &[], "10.0.0.1"), pod("ghost", "g", &[], "10.0.0.2"), pod("a", "y", &[], "10.0.0.3")], vec![p]);
+        let c = cluster(
+            vec![pod("a", "x", &[], "10.0.0.1"), pod("ghost", "g", &[], "10.0.0.2"), pod("a", "y", &[], "10.0.0.3")],
+            vec![p],
+        );
         assert!(ok(&c, Addr::Pod(1), Addr::Pod(0), Protocol::Tcp, 80));
         assert!(!ok(&c, Addr::Pod(2), Addr::Pod(0), Protocol::Tcp, 80));
     }
@@ -627,7 +644,8 @@ mod tests {
             ports: vec![],
         }];
         let mut allow_nodes = policy("a", "allow-nodes", LabelSelector::from_labels([("app", "metrics")]));
-        allow_nodes.ingress = vec![Rule { peers: vec![Peer::IpBlock(IpBlock::parse("172.16.0.0/12", &[]).unwrap())], ports: vec![] }];
+        allow_nodes.ingress =
+            vec![Rule { peers: vec![Peer::IpBlock(IpBlock::parse("172.16.0.0/12", &[]).unwrap())], ports: vec![] }];
         let c = cluster(
             vec![
                 host,

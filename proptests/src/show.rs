@@ -1,7 +1,8 @@
 //! A compact, manifest-like rendering of a cluster, for failure messages and bug reports.
 
 use netreach_model::{
-    Cluster, ClusterPeer, ClusterPort, ClusterRule, ClusterSubject, LabelSelector, Labels, Peer, PortEntry, PortSpec, Rule,
+    Cluster, ClusterPeer, ClusterPort, ClusterRule, ClusterSubject, LabelSelector, Labels, Peer, PortEntry, PortSpec,
+    Rule,
 };
 use std::fmt::Write;
 
@@ -40,8 +41,10 @@ fn port(e: &PortEntry) -> String {
 }
 
 fn rule(r: &Rule) -> String {
-    let peers = if r.peers.is_empty() { "any".to_string() } else { r.peers.iter().map(peer).collect::<Vec<_>>().join(" | ") };
-    let ports = if r.ports.is_empty() { "any".to_string() } else { r.ports.iter().map(port).collect::<Vec<_>>().join(", ") };
+    let peers =
+        if r.peers.is_empty() { "any".to_string() } else { r.peers.iter().map(peer).collect::<Vec<_>>().join(" | ") };
+    let ports =
+        if r.ports.is_empty() { "any".to_string() } else { r.ports.iter().map(port).collect::<Vec<_>>().join(", ") };
     format!("peers: {peers}; ports: {ports}")
 }
 
@@ -126,10 +129,15 @@ pub fn describe(cluster: &Cluster) -> String {
         let subject = match &p.subject {
             ClusterSubject::Namespaces(ns) => format!("namespaces {}", selector(ns)),
             ClusterSubject::Pods { namespace_selector, pod_selector } => {
-                format!("pods namespaceSelector {} podSelector {}", selector(namespace_selector), selector(pod_selector))
+                format!(
+                    "pods namespaceSelector {} podSelector {}",
+                    selector(namespace_selector),
+                    selector(pod_selector)
+                )
             }
         };
-        let _ = writeln!(out, "cluster_policy[{i}] {} tier {:?} priority {} subject {subject}", p.id(), p.tier, p.priority);
+        let _ =
+            writeln!(out, "cluster_policy[{i}] {} tier {:?} priority {} subject {subject}", p.id(), p.tier, p.priority);
         for r in &p.ingress {
             let _ = writeln!(out, "  ingress {}", cluster_rule(r));
         }

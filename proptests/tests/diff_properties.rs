@@ -73,7 +73,13 @@ fn pod_map(diff: &Diff) -> BTreeMap<(String, String), (PortSet, PortSet)> {
     let mut map = BTreeMap::new();
     for kind in ChangeKind::ALL {
         for (s, d, b, a) in entries(diff, Level::Pod, kind) {
-            let kind_of = if b.is_empty() { ChangeKind::Added } else if a.is_empty() { ChangeKind::Removed } else { ChangeKind::Changed };
+            let kind_of = if b.is_empty() {
+                ChangeKind::Added
+            } else if a.is_empty() {
+                ChangeKind::Removed
+            } else {
+                ChangeKind::Changed
+            };
             assert_eq!(kind_of, kind, "{s} -> {d} listed under the wrong kind");
             assert_ne!(b, a, "{s} -> {d} listed without a difference");
             assert!(map.insert((s.clone(), d.clone()), (b, a)).is_none(), "{s} -> {d} listed twice");
@@ -90,7 +96,8 @@ fn reference_diff(before: &Analysis, after: &Analysis, diff: &Diff) -> BTreeMap<
         (0..a.reach.pod_count()).map(|i| (a.cluster.pods[i].id(), i)).collect()
     };
     let (pb, pa) = (find(before), find(after));
-    let common: Vec<(&String, usize, usize)> = pb.iter().filter_map(|(id, &b)| pa.get(id).map(|&a| (id, b, a))).collect();
+    let common: Vec<(&String, usize, usize)> =
+        pb.iter().filter_map(|(id, &b)| pa.get(id).map(|&a| (id, b, a))).collect();
     let mut map = BTreeMap::new();
     let mut note = |s: &str, d: &str, b: PortSet, a: PortSet| {
         if b != a {
@@ -137,7 +144,11 @@ fn reference_diff(before: &Analysis, after: &Analysis, diff: &Diff) -> BTreeMap<
 
 /// The namespace of a pod id, or the external atom id itself: the namespace-level group.
 fn namespace_group(id: &str) -> String {
-    if id.starts_with("external:") { id.to_string() } else { id.split('/').next().unwrap().to_string() }
+    if id.starts_with("external:") {
+        id.to_string()
+    } else {
+        id.split('/').next().unwrap().to_string()
+    }
 }
 
 proptest! {

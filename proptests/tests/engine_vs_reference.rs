@@ -56,11 +56,22 @@ impl Checker<'_> {
 
     /// `explain` must agree with `allowed`, each direction with the reference, and its
     /// `isolated_by` with the reference's isolating policies.
-    fn explain(&self, src: (Endpoint, Addr), dst: (Endpoint, Addr), protocol: Protocol, port: u16, allowed: bool) -> Result<(), String> {
+    fn explain(
+        &self,
+        src: (Endpoint, Addr),
+        dst: (Endpoint, Addr),
+        protocol: Protocol,
+        port: u16,
+        allowed: bool,
+    ) -> Result<(), String> {
         let explanation = self.reach.explain(src.0, dst.0, protocol, port);
         let context = || format!("{:?}: explain({:?} -> {:?} {protocol} {port})", self.options, src.1, dst.1);
         if explanation.allowed() != allowed {
-            return Err(format!("{}: allowed() {} but allowed says {allowed}\n{explanation:?}", context(), explanation.allowed()));
+            return Err(format!(
+                "{}: allowed() {} but allowed says {allowed}\n{explanation:?}",
+                context(),
+                explanation.allowed()
+            ));
         }
         for (direction, verdict, subject) in
             [(Direction::Egress, &explanation.egress, &src.1), (Direction::Ingress, &explanation.ingress, &dst.1)]
@@ -68,7 +79,11 @@ impl Checker<'_> {
             let expected =
                 reference::direction_allows(self.cluster, &self.options, direction, &src.1, &dst.1, protocol, port);
             if verdict.allows() != expected {
-                return Err(format!("{}: {direction:?} allows {} but reference {expected}\n{explanation:?}", context(), verdict.allows()));
+                return Err(format!(
+                    "{}: {direction:?} allows {} but reference {expected}\n{explanation:?}",
+                    context(),
+                    verdict.allows()
+                ));
             }
             let isolating: Vec<u32> = match subject {
                 Addr::Pod(i) => reference::isolating_policies(self.cluster, &self.options, *i, direction)
@@ -92,14 +107,25 @@ impl Checker<'_> {
             for (tier, got) in [(Tier::Admin, verdict.admin), (Tier::Baseline, verdict.baseline)] {
                 let expected = match subject {
                     Addr::Pod(i) => reference::tier_decision(
-                        self.cluster, &self.options, tier, direction, *i, peer, &dst.1, protocol, port,
+                        self.cluster,
+                        &self.options,
+                        tier,
+                        direction,
+                        *i,
+                        peer,
+                        &dst.1,
+                        protocol,
+                        port,
                     ),
                     Addr::External(_) => None,
                 };
                 let got = got.map(|m| (m.tier, m.policy as usize, m.rule as usize, m.action));
                 let expected = expected.map(|d| (tier, d.policy, d.rule, d.action));
                 if got != expected {
-                    return Err(format!("{}: {direction:?} {tier:?} match {got:?} but reference {expected:?}", context()));
+                    return Err(format!(
+                        "{}: {direction:?} {tier:?} match {got:?} but reference {expected:?}",
+                        context()
+                    ));
                 }
             }
         }
@@ -112,7 +138,10 @@ fn check_externals_partition(cluster: &Cluster, reach: &Reachability) -> Result<
     let families = probes::families(cluster);
     let ids: BTreeSet<&str> = reach.externals().iter().map(|e| e.id.as_str()).collect();
     if ids.len() != reach.externals().len() {
-        return Err(format!("duplicate external ids: {:?}", reach.externals().iter().map(|e| &e.id).collect::<Vec<_>>()));
+        return Err(format!(
+            "duplicate external ids: {:?}",
+            reach.externals().iter().map(|e| &e.id).collect::<Vec<_>>()
+        ));
     }
     for family in [IpFamily::V4, IpFamily::V6] {
         let mut intervals: Vec<(u128, u128)> = reach
@@ -202,7 +231,10 @@ fn check_cluster(cluster: &Cluster) -> Result<usize, String> {
                 .collect();
             let expected_owners = usize::from(families.contains(&IpFamily::of(ip)));
             if owners.len() != expected_owners {
-                return Err(format!("{ip} is in {} external ranges (expected {expected_owners}): {owners:?}", owners.len()));
+                return Err(format!(
+                    "{ip} is in {} external ranges (expected {expected_owners}): {owners:?}",
+                    owners.len()
+                ));
             }
             let Some(&j) = owners.first() else { continue };
             let ext = (Endpoint::External(j as u32), Addr::External(*ip));
@@ -271,7 +303,8 @@ fn tier_coverage(cluster: &Cluster) -> TierCoverage {
     let options = EngineOptions::default();
     let mut c = TierCoverage::default();
     let ps = &cluster.cluster_policies;
-    c.tie = ps.iter().enumerate().any(|(i, a)| ps[i + 1..].iter().any(|b| a.tier == b.tier && a.priority == b.priority));
+    c.tie =
+        ps.iter().enumerate().any(|(i, a)| ps[i + 1..].iter().any(|b| a.tier == b.tier && a.priority == b.priority));
     let n = cluster.pods.len();
     let mut ends: Vec<Addr> = (0..n).map(Addr::Pod).collect();
     ends.extend(probes::external_ips(cluster).into_iter().map(Addr::External));
@@ -291,8 +324,10 @@ fn tier_coverage(cluster: &Cluster) -> TierCoverage {
                         let (subject, peer) = (s, d);
                         let dst = if direction == Direction::Egress { *d } else { Addr::Pod(s) };
                         let decide = |tier| {
-                            reference::tier_decision(cluster, &options, tier, direction, subject, peer, &dst, protocol, port)
-                                .map(|t| t.action)
+                            reference::tier_decision(
+                                cluster, &options, tier, direction, subject, peer, &dst, protocol, port,
+                            )
+                            .map(|t| t.action)
                         };
                         let admin = decide(Tier::Admin);
                         match admin {
@@ -327,7 +362,8 @@ fn generators_reach_the_interesting_cases() {
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
     let strategy = generate::cluster();
-    let (mut probes, mut isolated, mut allowed_some, mut denied_some, mut named, mut v6, mut host) = (0, 0, 0, 0, 0, 0, 0);
+    let (mut probes, mut isolated, mut allowed_some, mut denied_some, mut named, mut v6, mut host) =
+        (0, 0, 0, 0, 0, 0, 0);
     let (mut tiered, mut node_externals, mut network_edges) = (0, 0, 0);
     let mut tiers = [0usize; 8];
     let cases = 120;
@@ -336,8 +372,9 @@ fn generators_reach_the_interesting_cases() {
         probes += check_cluster(&cluster).expect("agreement");
         let options = EngineOptions::default();
         let n = cluster.pods.len();
-        let isolated_pods =
-            (0..n).filter(|&i| !reference::isolating_policies(&cluster, &options, i, Direction::Ingress).is_empty()).count();
+        let isolated_pods = (0..n)
+            .filter(|&i| !reference::isolating_policies(&cluster, &options, i, Direction::Ingress).is_empty())
+            .count();
         isolated += usize::from(isolated_pods > 0);
         let reach = Reachability::compute(&cluster, &options);
         let pairs: Vec<_> = (0..n).flat_map(|s| (0..n).map(move |d| (s, d))).filter(|(s, d)| s != d).collect();
@@ -356,9 +393,11 @@ fn generators_reach_the_interesting_cases() {
         node_externals += usize::from(
             probes::names_nodes(&cluster) && probes::node_addresses(&cluster).iter().any(|a| externals.contains(a)),
         );
-        network_edges += usize::from(probes::networks(&cluster).iter().any(|b| {
-            externals.contains(&b.cidr.network()) && externals.contains(&b.cidr.broadcast())
-        }));
+        network_edges += usize::from(
+            probes::networks(&cluster)
+                .iter()
+                .any(|b| externals.contains(&b.cidr.network()) && externals.contains(&b.cidr.broadcast())),
+        );
         let t = tier_coverage(&cluster);
         for (count, hit) in tiers.iter_mut().zip([
             t.admin_allow,

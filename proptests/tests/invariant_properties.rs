@@ -15,8 +15,8 @@ use netreach::explain::explain_pair;
 use netreach::invariants::{Checker, Invariant, Status};
 use netreach::Analysis;
 use netreach_model::{
-    Cluster, Direction, EngineOptions, Endpoint, GrantOrigin, HostNetworkSelection, IpBlockPodMatching, IpFamily, LabelSelector,
-    NetworkPolicy, Peer, PortSet, PortSpec, Reachability, Rule,
+    Cluster, Direction, Endpoint, EngineOptions, GrantOrigin, HostNetworkSelection, IpBlockPodMatching, IpFamily,
+    LabelSelector, NetworkPolicy, Peer, PortSet, PortSpec, Reachability, Rule,
 };
 use netreach_proptests::{generate, reference};
 use proptest::prelude::*;
@@ -354,21 +354,40 @@ proptest! {
 /// Invariants over the generator's vocabulary (namespaces, label values, pod names p0..p3).
 fn invariant_text() -> impl Strategy<Value = String> {
     let sel = || {
-        select(&[
-            "any", "internet", "app=x", "app=y", "tier=z", "env!=x", "app", "!tier", "ns:alpha", "ns:beta", "0.0.0.0/0", "10.0.0.0/8",
-            "fd00::/16", "10.0.0.1",
-        ][..])
+        select(
+            &[
+                "any",
+                "internet",
+                "app=x",
+                "app=y",
+                "tier=z",
+                "env!=x",
+                "app",
+                "!tier",
+                "ns:alpha",
+                "ns:beta",
+                "0.0.0.0/0",
+                "10.0.0.0/8",
+                "fd00::/16",
+                "10.0.0.1",
+            ][..],
+        )
     };
-    let ports = select(&["[\"53/UDP\"]", "[\"80/TCP\", \"443/TCP\"]", "[\"1-1000/TCP\", \"53/UDP\"]", "[\"8080/TCP\"]"][..]);
+    let ports =
+        select(&["[\"53/UDP\"]", "[\"80/TCP\", \"443/TCP\"]", "[\"1-1000/TCP\", \"53/UDP\"]", "[\"8080/TCP\"]"][..]);
     prop_oneof![
         (sel(), sel()).prop_map(|(f, t)| format!("deny: {{from: \"{f}\", to: \"{t}\"}}")),
-        (sel(), sel(), sel(), ports.clone()).prop_map(|(f, t, e, p)| format!("deny: {{from: \"{f}\", to: \"{t}\", except: {{to: \"{e}\"}}, ports: {p}}}")),
-        (sel(), sel(), ports.clone()).prop_map(|(t, f, p)| format!("allowOnly: {{to: \"{t}\", from: \"{f}\", ports: {p}}}")),
+        (sel(), sel(), sel(), ports.clone()).prop_map(|(f, t, e, p)| format!(
+            "deny: {{from: \"{f}\", to: \"{t}\", except: {{to: \"{e}\"}}, ports: {p}}}"
+        )),
+        (sel(), sel(), ports.clone())
+            .prop_map(|(t, f, p)| format!("allowOnly: {{to: \"{t}\", from: \"{f}\", ports: {p}}}")),
         (sel(), sel()).prop_map(|(f, t)| format!("allow: {{from: \"{f}\", to: \"{t}\"}}")),
         (sel(), sel(), ports).prop_map(|(f, t, p)| format!("allow: {{from: \"{f}\", to: \"{t}\", ports: {p}}}")),
         (select(&["\"*\"", "[alpha]", "[alpha, beta]"][..]), select(&["ingress", "egress", "both"][..]))
             .prop_map(|(n, d)| format!("isolated: {{namespaces: {n}, direction: {d}}}")),
-        (sel(), 1..=3u32, 0..=8u64).prop_map(|(f, h, m)| format!("maxReach: {{from: \"{f}\", hops: {h}, atMost: {m}}}")),
+        (sel(), 1..=3u32, 0..=8u64)
+            .prop_map(|(f, h, m)| format!("maxReach: {{from: \"{f}\", hops: {h}, atMost: {m}}}")),
     ]
 }
 
@@ -427,7 +446,10 @@ impl J {
             J::Num(n) => n.to_string(),
             J::Bool(b) => b.to_string(),
             J::Arr(a) => format!("[{}]", a.iter().map(J::json).collect::<Vec<_>>().join(",")),
-            J::Obj(m) => format!("{{{}}}", m.iter().map(|(k, v)| format!("{}:{}", quote(k), v.json())).collect::<Vec<_>>().join(",")),
+            J::Obj(m) => format!(
+                "{{{}}}",
+                m.iter().map(|(k, v)| format!("{}:{}", quote(k), v.json())).collect::<Vec<_>>().join(",")
+            ),
         }
     }
 
@@ -551,10 +573,15 @@ fn rule_json(rule: &Rule, peers_key: &str) -> J {
 fn manifests(cluster: &Cluster) -> Vec<J> {
     let mut out = Vec::new();
     for ns in &cluster.namespaces {
-        out.push(obj(vec![("apiVersion", s("v1")), ("kind", s("Namespace")), ("metadata", obj(vec![("name", s(&ns.name)), ("labels", labels(&ns.labels))]))]));
+        out.push(obj(vec![
+            ("apiVersion", s("v1")),
+            ("kind", s("Namespace")),
+            ("metadata", obj(vec![("name", s(&ns.name)), ("labels", labels(&ns.labels))])),
+        ]));
     }
     for node in &cluster.nodes {
-        let addresses = node.addresses.iter().map(|a| obj(vec![("type", s("InternalIP")), ("address", s(a))])).collect();
+        let addresses =
+            node.addresses.iter().map(|a| obj(vec![("type", s("InternalIP")), ("address", s(a))])).collect();
         out.push(obj(vec![
             ("apiVersion", s("v1")),
             ("kind", s("Node")),
@@ -594,7 +621,10 @@ fn manifests(cluster: &Cluster) -> Vec<J> {
         out.push(obj(vec![
             ("apiVersion", s("v1")),
             ("kind", s("Pod")),
-            ("metadata", obj(vec![("name", s(&pod.name)), ("namespace", s(&pod.namespace)), ("labels", labels(&pod.labels))])),
+            (
+                "metadata",
+                obj(vec![("name", s(&pod.name)), ("namespace", s(&pod.namespace)), ("labels", labels(&pod.labels))]),
+            ),
             ("spec", obj(spec)),
             ("status", obj(status)),
         ]));
@@ -645,7 +675,8 @@ impl Drop for TempDir {
 fn write_folder(folder: &std::path::Path, objects: &[J]) {
     let kind = |o: &J| o.get("kind").unwrap().text().to_string();
     std::fs::create_dir_all(folder.join("policies")).unwrap();
-    let namespaces: Vec<String> = objects.iter().filter(|o| kind(o) == "Namespace").map(|o| format!("---\n{}", o.to_yaml())).collect();
+    let namespaces: Vec<String> =
+        objects.iter().filter(|o| kind(o) == "Namespace").map(|o| format!("---\n{}", o.to_yaml())).collect();
     std::fs::write(folder.join("namespaces.yaml"), namespaces.concat()).unwrap();
     let nodes: Vec<String> = objects.iter().filter(|o| kind(o) == "Node").map(J::json).collect();
     std::fs::write(folder.join("nodes.json"), nodes.join("\n")).unwrap();
@@ -686,7 +717,8 @@ spec:
   podSelector: {matchLabels: {app: a}}
   ingress: [{from: [{podSelector: {}}]}]
 "#;
-    let with_egress = format!("{text}  egress: [{{to: [{{podSelector: {{matchLabels: {{app: b}}}}}}], ports: [{{port: 80}}]}}]\n");
+    let with_egress =
+        format!("{text}  egress: [{{to: [{{podSelector: {{matchLabels: {{app: b}}}}}}], ports: [{{port: 80}}]}}]\n");
     let before = netreach::testing::Cluster::from_manifests(text).unwrap();
     let after = netreach::testing::Cluster::from_manifests(&with_egress).unwrap();
     before.allows("alpha/a", "alpha/b", &["53/UDP", "80/TCP"]).unwrap();

@@ -13,8 +13,9 @@
 
 use netreach_model::{
     Action, Cluster, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject,
-    ContainerPort, Direction, Endpoint, EngineOptions, HostNetworkSelection, IpBlock, IpBlockPodMatching, LabelSelector,
-    Labels, Namespace, NetworkPolicy, Node, Peer, Pod, Protocol, Reachability, Rule, Tier, NAMESPACE_NAME_LABEL,
+    ContainerPort, Direction, Endpoint, EngineOptions, HostNetworkSelection, IpBlock, IpBlockPodMatching,
+    LabelSelector, Labels, Namespace, NetworkPolicy, Node, Peer, Pod, Protocol, Reachability, Rule, Tier,
+    NAMESPACE_NAME_LABEL,
 };
 use netreach_proptests::reference::{self, Addr};
 use netreach_proptests::{generate, probes, show};
@@ -323,7 +324,8 @@ fn baseline_pass_means_the_default_allow() {
     allowed(&c, "8.8.8.8", "a/x", Tcp, 80); // namespaces peers never match externals
     assert_eq!(decision(&c, Tier::Baseline, Direction::Ingress, "b/z", "a/x", Tcp, 80), Some((1, 0, Action::Pass)));
     // An admin Pass ends in the same default allow.
-    let admin_pass = cnp(Tier::Admin, "admin-pass", 0, everyone(), vec![rule(Action::Pass, vec![any_ns()], None)], vec![]);
+    let admin_pass =
+        cnp(Tier::Admin, "admin-pass", 0, everyone(), vec![rule(Action::Pass, vec![any_ns()], None)], vec![]);
     let c = cluster(three_pods(), vec![], vec![admin_pass]);
     allowed(&c, "a/y", "a/x", Tcp, 80);
 }
@@ -335,7 +337,7 @@ fn egress_allow_still_needs_the_destination_ingress() {
     let deny_a_egress = np("a", all(), &[Direction::Egress], vec![], vec![]);
     let c = cluster(three_pods(), vec![deny_b_ingress.clone(), deny_a_egress.clone()], vec![allow_egress.clone()]);
     denied(&c, "a/x", "b/z", Tcp, 80); // b/z's ingress is denied by its NetworkPolicy
-    // Without b's ingress policy, the admin egress allow overrides a's egress deny.
+                                       // Without b's ingress policy, the admin egress allow overrides a's egress deny.
     let c = cluster(three_pods(), vec![deny_a_egress], vec![allow_egress.clone()]);
     allowed(&c, "a/x", "b/z", Tcp, 80);
     denied(&c, "a/x", "a/y", Tcp, 80);
@@ -496,17 +498,15 @@ fn port_numbers_ranges_and_protocols() {
 #[test]
 fn pods_subjects_and_peers_and_domain_names() {
     let web = LabelSelector::from_labels([("app", "web")]);
-    let web_in_team_x =
-        ClusterSubject::Pods { namespace_selector: LabelSelector::from_labels([("team", "x")]), pod_selector: web.clone() };
+    let web_in_team_x = ClusterSubject::Pods {
+        namespace_selector: LabelSelector::from_labels([("team", "x")]),
+        pod_selector: web.clone(),
+    };
     let deny = anp(
         "web",
         0,
         web_in_team_x,
-        vec![rule(
-            Action::Deny,
-            vec![ClusterPeer::Pods { namespace_selector: all(), pod_selector: web }],
-            None,
-        )],
+        vec![rule(Action::Deny, vec![ClusterPeer::Pods { namespace_selector: all(), pod_selector: web }], None)],
         vec![rule(Action::Deny, vec![ClusterPeer::DomainNames(vec!["example.com".into()])], None)],
     );
     let c = cluster(three_pods(), vec![], vec![deny]);

@@ -56,7 +56,10 @@ const OPERATOR_KINDS: &[OperatorKind] = &[
         group: "monitoring.coreos.com",
         kind: "PrometheusAgent",
         operator: "prometheus-operator",
-        labels: &[("app.kubernetes.io/instance", Value::Name), ("app.kubernetes.io/managed-by", Value::Fixed("prometheus-operator"))],
+        labels: &[
+            ("app.kubernetes.io/instance", Value::Name),
+            ("app.kubernetes.io/managed-by", Value::Fixed("prometheus-operator")),
+        ],
     },
     OperatorKind {
         group: "monitoring.coreos.com",
@@ -83,17 +86,40 @@ const OPERATOR_KINDS: &[OperatorKind] = &[
     // Strimzi: every pod of a Kafka cluster (brokers, controllers, entity operator, Cruise
     // Control, exporter) carries strimzi.io/cluster=<Kafka name>; node pools and Connect,
     // MirrorMaker 2 and Bridge clusters carry their own resource's name.
-    OperatorKind { group: "kafka.strimzi.io", kind: "Kafka", operator: "Strimzi", labels: &[("strimzi.io/cluster", Value::Name)] },
+    OperatorKind {
+        group: "kafka.strimzi.io",
+        kind: "Kafka",
+        operator: "Strimzi",
+        labels: &[("strimzi.io/cluster", Value::Name)],
+    },
     OperatorKind { group: "kafka.strimzi.io", kind: "KafkaNodePool", operator: "Strimzi", labels: &[] },
-    OperatorKind { group: "kafka.strimzi.io", kind: "KafkaConnect", operator: "Strimzi", labels: &[("strimzi.io/cluster", Value::Name)] },
-    OperatorKind { group: "kafka.strimzi.io", kind: "KafkaMirrorMaker2", operator: "Strimzi", labels: &[("strimzi.io/cluster", Value::Name)] },
-    OperatorKind { group: "kafka.strimzi.io", kind: "KafkaBridge", operator: "Strimzi", labels: &[("strimzi.io/cluster", Value::Name)] },
+    OperatorKind {
+        group: "kafka.strimzi.io",
+        kind: "KafkaConnect",
+        operator: "Strimzi",
+        labels: &[("strimzi.io/cluster", Value::Name)],
+    },
+    OperatorKind {
+        group: "kafka.strimzi.io",
+        kind: "KafkaMirrorMaker2",
+        operator: "Strimzi",
+        labels: &[("strimzi.io/cluster", Value::Name)],
+    },
+    OperatorKind {
+        group: "kafka.strimzi.io",
+        kind: "KafkaBridge",
+        operator: "Strimzi",
+        labels: &[("strimzi.io/cluster", Value::Name)],
+    },
     // Elastic Cloud on Kubernetes.
     OperatorKind {
         group: "elasticsearch.k8s.elastic.co",
         kind: "Elasticsearch",
         operator: "ECK",
-        labels: &[("elasticsearch.k8s.elastic.co/cluster-name", Value::Name), ("common.k8s.elastic.co/type", Value::Fixed("elasticsearch"))],
+        labels: &[
+            ("elasticsearch.k8s.elastic.co/cluster-name", Value::Name),
+            ("common.k8s.elastic.co/type", Value::Fixed("elasticsearch")),
+        ],
     },
     OperatorKind {
         group: "kibana.k8s.elastic.co",
@@ -108,8 +134,18 @@ const OPERATOR_KINDS: &[OperatorKind] = &[
     OperatorKind { group: "enterprisesearch.k8s.elastic.co", kind: "EnterpriseSearch", operator: "ECK", labels: &[] },
     // CloudNativePG: instance pods carry cnpg.io/cluster=<Cluster name>; PgBouncer poolers
     // cnpg.io/poolerName=<Pooler name>.
-    OperatorKind { group: "postgresql.cnpg.io", kind: "Cluster", operator: "CloudNativePG", labels: &[("cnpg.io/cluster", Value::Name)] },
-    OperatorKind { group: "postgresql.cnpg.io", kind: "Pooler", operator: "CloudNativePG", labels: &[("cnpg.io/poolerName", Value::Name)] },
+    OperatorKind {
+        group: "postgresql.cnpg.io",
+        kind: "Cluster",
+        operator: "CloudNativePG",
+        labels: &[("cnpg.io/cluster", Value::Name)],
+    },
+    OperatorKind {
+        group: "postgresql.cnpg.io",
+        kind: "Pooler",
+        operator: "CloudNativePG",
+        labels: &[("cnpg.io/poolerName", Value::Name)],
+    },
     // Zalando postgres-operator: cluster_name_label (default `cluster-name`) = <postgresql name>.
     // The label key is configurable, so it is not used to rule the resource out.
     OperatorKind { group: "acid.zalan.do", kind: "postgresql", operator: "postgres-operator", labels: &[] },
@@ -173,15 +209,16 @@ fn fits(selector: &LabelSelector, kind: &OperatorKind, name: &str) -> bool {
     let names_one = kind.labels.iter().any(|(key, _)| {
         selector.match_labels.contains_key(*key) || selector.match_expressions.iter().any(|r| r.key == *key)
     });
-    (selector.is_everything() || kind.labels.is_empty() || names_one) && kind.labels.iter().all(|(key, value)| {
-        let value = match value {
-            Value::Fixed(v) => *v,
-            Value::Name => name,
-        };
-        let labels: Labels = [(key.to_string(), value.to_string())].into();
-        selector.match_labels.get(*key).is_none_or(|v| v == value)
-            && selector.match_expressions.iter().filter(|r| r.key == *key).all(|r| r.matches(&labels))
-    })
+    (selector.is_everything() || kind.labels.is_empty() || names_one)
+        && kind.labels.iter().all(|(key, value)| {
+            let value = match value {
+                Value::Fixed(v) => *v,
+                Value::Name => name,
+            };
+            let labels: Labels = [(key.to_string(), value.to_string())].into();
+            selector.match_labels.get(*key).is_none_or(|v| v == value)
+                && selector.match_expressions.iter().filter(|r| r.key == *key).all(|r| r.matches(&labels))
+        })
 }
 
 /// `Prometheus monitoring/k8s (prometheus-operator)`, joined with "or".
@@ -194,7 +231,12 @@ mod tests {
     use super::*;
 
     fn object(api_version: &str, kind: &str, namespace: &str, name: &str) -> SkippedObject {
-        SkippedObject { api_version: api_version.into(), kind: kind.into(), namespace: namespace.into(), name: name.into() }
+        SkippedObject {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 
     #[test]
@@ -206,14 +248,21 @@ mod tests {
             object("example.com/v1", "Prometheus", "monitoring", "other-group"),
         ];
         let ops = Operators::new(&skipped);
-        let names = |sel: LabelSelector, ns: &str| ops.creators(ns, &sel).iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        let names =
+            |sel: LabelSelector, ns: &str| ops.creators(ns, &sel).iter().map(|c| c.to_string()).collect::<Vec<_>>();
         let sel = |pairs: &[(&str, &str)]| LabelSelector::from_labels(pairs.iter().copied());
         assert_eq!(
-            names(sel(&[("app.kubernetes.io/name", "prometheus"), ("app.kubernetes.io/component", "prometheus")]), "monitoring"),
+            names(
+                sel(&[("app.kubernetes.io/name", "prometheus"), ("app.kubernetes.io/component", "prometheus")]),
+                "monitoring"
+            ),
             ["Prometheus monitoring/k8s (prometheus-operator)"]
         );
         assert_eq!(
-            names(sel(&[("app.kubernetes.io/name", "alertmanager"), ("app.kubernetes.io/instance", "main")]), "monitoring"),
+            names(
+                sel(&[("app.kubernetes.io/name", "alertmanager"), ("app.kubernetes.io/instance", "main")]),
+                "monitoring"
+            ),
             ["Alertmanager monitoring/main (prometheus-operator)"]
         );
         // Wrong instance name: not this Alertmanager's pods.
@@ -226,11 +275,17 @@ mod tests {
         // matchExpressions on operator labels.
         let expr = |key: &str, op: &str, values: &[&str]| LabelSelector {
             match_labels: Default::default(),
-            match_expressions: vec![
-                netreach_model::Requirement::new(key, op, values.iter().map(|v| v.to_string()).collect()).unwrap(),
-            ],
+            match_expressions: vec![netreach_model::Requirement::new(
+                key,
+                op,
+                values.iter().map(|v| v.to_string()).collect(),
+            )
+            .unwrap()],
         };
-        assert_eq!(names(expr("prometheus", "Exists", &[]), "monitoring"), ["Prometheus monitoring/k8s (prometheus-operator)"]);
+        assert_eq!(
+            names(expr("prometheus", "Exists", &[]), "monitoring"),
+            ["Prometheus monitoring/k8s (prometheus-operator)"]
+        );
         assert!(names(expr("alertmanager", "NotIn", &["main"]), "monitoring").is_empty());
         assert_eq!(
             names(expr("app.kubernetes.io/instance", "In", &["main", "k8s"]), "monitoring"),

@@ -72,7 +72,10 @@ fn write_text(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         return Ok(());
     }
     writeln!(out)?;
-    writeln!(out, "segmentation: of the (source pod, destination pod) pairs into each namespace, the share policy denies")?;
+    writeln!(
+        out,
+        "segmentation: of the (source pod, destination pod) pairs into each namespace, the share policy denies"
+    )?;
     let width = report.segmentation.iter().map(|s| s.namespace.len()).max().unwrap_or(0).max("NAMESPACE".len());
     writeln!(out, "{:<width$}  {:>8}  {:>14}  {:>14}  {:>7}", "NAMESPACE", "PODS", "ALLOWED", "POSSIBLE", "DENIED")?;
     for s in &report.segmentation {
@@ -95,12 +98,17 @@ pub(crate) fn md_cell(s: &str) -> String {
 
 /// The Markdown findings table shared by `audit` and `mesh`; `shown_objects` caps the objects
 /// listed per finding (`None`: all of them).
-pub(crate) fn write_findings_table(findings: &[Finding], shown_objects: Option<usize>, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn write_findings_table(
+    findings: &[Finding],
+    shown_objects: Option<usize>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "| Severity | Finding | Namespace | Objects | Message | Fix |")?;
     writeln!(out, "|---|---|---|---|---|---|")?;
     for f in findings {
         let cap = shown_objects.unwrap_or(f.objects.len());
-        let mut objects: Vec<String> = f.objects.iter().take(cap).map(|o| format!("`{}`", md_cell(&o.to_string()))).collect();
+        let mut objects: Vec<String> =
+            f.objects.iter().take(cap).map(|o| format!("`{}`", md_cell(&o.to_string()))).collect();
         if f.objects.len() > cap {
             objects.push(format!("and {} more", f.objects.len() - cap));
         }
@@ -136,7 +144,15 @@ fn write_md(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "| Namespace | Pods | Allowed pairs | Possible pairs | Denied |")?;
         writeln!(out, "|---|---:|---:|---:|---:|")?;
         for s in &report.segmentation {
-            writeln!(out, "| `{}` | {} | {} | {} | {} |", s.namespace, s.pods, s.allowed_pairs, s.possible_pairs, percent(s))?;
+            writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                s.namespace,
+                s.pods,
+                s.allowed_pairs,
+                s.possible_pairs,
+                percent(s)
+            )?;
         }
     }
     Ok(())

@@ -38,7 +38,8 @@ pub struct CanArgs {
 
 fn parse_port(s: &str) -> Result<(Protocol, u16), String> {
     let (port, proto) = s.split_once('/').unwrap_or((s, "TCP"));
-    let protocol = Protocol::parse(&proto.to_uppercase()).ok_or_else(|| format!("unknown protocol {proto:?} (TCP, UDP or SCTP)"))?;
+    let protocol = Protocol::parse(&proto.to_uppercase())
+        .ok_or_else(|| format!("unknown protocol {proto:?} (TCP, UDP or SCTP)"))?;
     let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(|| format!("{port:?} is not a port (1-65535)"))?;
     Ok((protocol, port))
 }
@@ -66,7 +67,10 @@ pub fn run(args: CanArgs) -> Outcome {
             if s == d && !only_self {
                 continue;
             }
-            let key = (analysis.reach.class_of(analysis.reach.endpoint(s)), analysis.reach.class_of(analysis.reach.endpoint(d)));
+            let key = (
+                analysis.reach.class_of(analysis.reach.endpoint(s)),
+                analysis.reach.class_of(analysis.reach.endpoint(d)),
+            );
             let key = if s == d { (usize::MAX, s) } else { key }; // self-traffic is its own case
             groups.entry(key).or_default().push((s, d));
         }
@@ -89,7 +93,13 @@ fn query_text(args: &CanArgs) -> String {
     args.port.map_or("any port".to_string(), |(p, n)| format!("{p}/{n}"))
 }
 
-fn write_side(analysis: &Analysis, side: &SideVerdict, endpoint: usize, md: bool, out: &mut dyn Write) -> std::io::Result<()> {
+fn write_side(
+    analysis: &Analysis,
+    side: &SideVerdict,
+    endpoint: usize,
+    md: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
     let dir = if side.direction == netreach_model::Direction::Egress { "egress of" } else { "ingress of" };
     // Every line of a side is indented (text) or bulleted (Markdown), tier lines included.
     let (bullet, indent) = if md { ("- ", "  - ") } else { ("  ", "    ") };
@@ -98,7 +108,11 @@ fn write_side(analysis: &Analysis, side: &SideVerdict, endpoint: usize, md: bool
         writeln!(out, "{bullet}{dir} {name}: {t}")?;
     }
     if side.isolated_by.is_empty() {
-        return writeln!(out, "{bullet}{dir} {name}: not isolated (no policy selects it for {}): allowed", side.direction.as_str().to_lowercase());
+        return writeln!(
+            out,
+            "{bullet}{dir} {name}: not isolated (no policy selects it for {}): allowed",
+            side.direction.as_str().to_lowercase()
+        );
     }
     writeln!(out, "{bullet}{dir} {name}: isolated by {}", side.isolated_by.join(", "))?;
     for m in &side.allowed_by {

@@ -29,7 +29,6 @@ pub struct CheckArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub limit: usize,
 
-
     /// Print the time spent loading, computing reachability and checking on stderr.
     #[arg(long)]
     pub timings: bool,
@@ -73,7 +72,11 @@ pub fn run(args: CheckArgs) -> Outcome {
         eprintln!(
             "{} {skipped} invariant(s) could not be evaluated and are reported as skipped, not passed{}",
             label("warning:", "33"),
-            if args.input.read.strict { " (--strict: they fail the check)" } else { " (--strict makes them fail the check)" }
+            if args.input.read.strict {
+                " (--strict: they fail the check)"
+            } else {
+                " (--strict makes them fail the check)"
+            }
         );
     }
     Ok(if report.failed() > 0 || (args.input.read.strict && skipped > 0) { EXIT_NO } else { EXIT_YES })

@@ -49,10 +49,14 @@ fn format_from_extension(path: &Path) -> Option<OutputFormat> {
 }
 
 pub fn run(args: ConnectivityArgs) -> Outcome {
-    let format = args.output.unwrap_or_else(|| args.out.as_deref().and_then(format_from_extension).unwrap_or(OutputFormat::Text));
+    let format = args
+        .output
+        .unwrap_or_else(|| args.out.as_deref().and_then(format_from_extension).unwrap_or(OutputFormat::Text));
     let is_graph = matches!(format, OutputFormat::Dot | OutputFormat::Svg);
     if !is_graph && (args.level.is_some() || args.force) {
-        return Err("--level and --force apply to graphs (-o dot, -o svg); the other formats list every pod".to_string());
+        return Err(
+            "--level and --force apply to graphs (-o dot, -o svg); the other formats list every pod".to_string()
+        );
     }
     if let Some(out) = &args.out {
         // Before anything is read; SVG may fall back to FILE.dot (no Graphviz).
@@ -69,9 +73,8 @@ pub fn run(args: ConnectivityArgs) -> Outcome {
     }
     let mut out = open_output(args.out.as_deref())?;
     let written = match format {
-        OutputFormat::Summary => {
-            render::write_summary(&analysis, &times, &mut out).and_then(|_| render::write_filtered_counts(&analysis, &filter, &mut out))
-        }
+        OutputFormat::Summary => render::write_summary(&analysis, &times, &mut out)
+            .and_then(|_| render::write_filtered_counts(&analysis, &filter, &mut out)),
         format => render::write_connectivity_filtered(&analysis, format, &filter, &mut out),
     };
     out.finish(written)?;
@@ -80,7 +83,12 @@ pub fn run(args: ConnectivityArgs) -> Outcome {
 
 /// DOT or SVG. Nothing is written when the graph is too big (exit 2); without Graphviz, SVG
 /// falls back to DOT (to FILE.dot with --out) with a warning naming the package, exit 0.
-fn write_graph(args: &ConnectivityArgs, format: OutputFormat, analysis: &Analysis, filter: &ConnectionFilter) -> Outcome {
+fn write_graph(
+    args: &ConnectivityArgs,
+    format: OutputFormat,
+    analysis: &Analysis,
+    filter: &ConnectionFilter,
+) -> Outcome {
     let level = args.level.unwrap_or(Level::Workload);
     let options = GraphOptions { level, force: args.force, ..Default::default() };
     let mut reach_graph = graph::connectivity_graph(analysis, filter, &options).map_err(|e| e.to_string())?;

@@ -82,7 +82,8 @@ fn analyze(loaded: LoadedCluster, options: &EngineOptions) -> (Analysis, LoadRep
 
 pub fn run(args: DiffArgs) -> Outcome {
     let inputs = |paths: &[String]| -> Vec<Input> { paths.iter().map(|p| Input::parse(p)).collect() };
-    let all: Vec<&String> = std::iter::once(&args.before).chain(&args.after).chain(&args.apply).chain(&args.delete).collect();
+    let all: Vec<&String> =
+        std::iter::once(&args.before).chain(&args.after).chain(&args.apply).chain(&args.delete).collect();
     if all.iter().filter(|p| p.as_str() == "-").count() > 1 {
         return Err("stdin (-) can be read only once: give it for one input at most".into());
     }
@@ -92,7 +93,9 @@ pub fn run(args: DiffArgs) -> Outcome {
         Some(after_path) => {
             // Both sides load and compute in parallel.
             let (b, a) = std::thread::scope(|scope| {
-                let b = scope.spawn(|| load::load_with(&inputs(std::slice::from_ref(&args.before)), &read).map(|l| analyze(l, &options)));
+                let b = scope.spawn(|| {
+                    load::load_with(&inputs(std::slice::from_ref(&args.before)), &read).map(|l| analyze(l, &options))
+                });
                 let a = load::load_with(&inputs(std::slice::from_ref(after_path)), &read).map(|l| analyze(l, &options));
                 (b.join().expect("loader thread panicked"), a)
             });
@@ -102,8 +105,13 @@ pub fn run(args: DiffArgs) -> Outcome {
             (b.0, a.0, None)
         }
         None => {
-            let what_if = load::load_what_if_with(&inputs(std::slice::from_ref(&args.before)), &inputs(&args.apply), &inputs(&args.delete), &read)
-                .map_err(|e| e.to_string())?;
+            let what_if = load::load_what_if_with(
+                &inputs(std::slice::from_ref(&args.before)),
+                &inputs(&args.apply),
+                &inputs(&args.delete),
+                &read,
+            )
+            .map_err(|e| e.to_string())?;
             let report_before = what_if.before.report.clone();
             let (b, a) = std::thread::scope(|scope| {
                 let b = scope.spawn(|| analyze(what_if.before, &options));

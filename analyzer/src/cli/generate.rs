@@ -31,7 +31,12 @@ fn at_most(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
 }
 
 pub fn run(a: GenerateArgs) -> Outcome {
-    let params = netreach::generate::GenerateParams { pods: a.pods, policies: a.policies, namespaces: a.namespaces, seed: a.seed };
+    let params = netreach::generate::GenerateParams {
+        pods: a.pods,
+        policies: a.policies,
+        namespaces: a.namespaces,
+        seed: a.seed,
+    };
     let mut out = stdout();
     finish_output(netreach::generate::write_cluster(&params, &mut out).and_then(|_| out.flush()))?;
     Ok(EXIT_YES)

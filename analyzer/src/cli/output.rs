@@ -55,7 +55,9 @@ pub fn live_inputs(live: &super::LiveArgs) -> Vec<InputFile> {
 
 /// `$KUBECONFIG` (colon-separated) and `~/.kube/config`, whether they exist or not.
 pub fn default_kubeconfigs() -> Vec<InputFile> {
-    let listed = netreach::live::kubeconfig_env_paths().into_iter().map(|p| InputFile::new("kubeconfig (listed in $KUBECONFIG)", p));
+    let listed = netreach::live::kubeconfig_env_paths()
+        .into_iter()
+        .map(|p| InputFile::new("kubeconfig (listed in $KUBECONFIG)", p));
     let home = netreach::live::home_kubeconfig().map(|p| InputFile::new("kubeconfig (~/.kube/config)", p));
     listed.chain(home).collect()
 }
@@ -120,8 +122,12 @@ pub fn refuse_if_input(out: &Path, inputs: &[InputFile]) -> Result<(), String> {
     let out_id = fs::metadata(out).ok().map(|m| file_id(&m));
     let out_folder = fs::metadata(parent_of(out)).ok().map(|m| file_id(&m));
     let out_resolved = resolved(out);
-    let refuse =
-        |what: String| Err(format!("refusing to write {}: {what}. Nothing was read or written; choose an output path outside the inputs", out.display()));
+    let refuse = |what: String| {
+        Err(format!(
+            "refusing to write {}: {what}. Nothing was read or written; choose an output path outside the inputs",
+            out.display()
+        ))
+    };
     let refuse_new = |what: String| {
         Err(format!(
             "refusing to write {}: {what}. Nothing was read or written; write it outside the folder, or with an extension the loader skips (e.g. .txt)",
@@ -138,7 +144,10 @@ pub fn refuse_if_input(out: &Path, inputs: &[InputFile]) -> Result<(), String> {
         };
         if out_id == Some(file_id(&meta)) {
             let what = if meta.is_dir() { format!("{} folder", input.role) } else { input.role.clone() };
-            return refuse(format!("it is the {what} {}, which this command reads; writing it would destroy that input", input.path.display()));
+            return refuse(format!(
+                "it is the {what} {}, which this command reads; writing it would destroy that input",
+                input.path.display()
+            ));
         }
         if meta.is_dir() {
             let mut contents = FolderContents::default();
@@ -194,11 +203,16 @@ impl OutputFile {
             }
             Err(_) => (path.to_path_buf(), None),
         };
-        let name = target.file_name().ok_or_else(|| format!("cannot write {}: not a file name", path.display()))?.to_string_lossy().into_owned();
+        let name = target
+            .file_name()
+            .ok_or_else(|| format!("cannot write {}: not a file name", path.display()))?
+            .to_string_lossy()
+            .into_owned();
         let folder = parent_of(&target).to_path_buf();
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         for attempt in 0..64u32 {
-            let temp = folder.join(format!(".{name}.netreach-{}-{:08x}.tmp", std::process::id(), nanos.wrapping_add(attempt)));
+            let temp =
+                folder.join(format!(".{name}.netreach-{}-{:08x}.tmp", std::process::id(), nanos.wrapping_add(attempt)));
             // create_new: O_EXCL, never an existing file or a symlink planted in its place.
             match OpenOptions::new().write(true).create_new(true).mode(mode.unwrap_or(0o666)).open(&temp) {
                 Ok(file) => {
@@ -309,7 +323,8 @@ mod tests {
     use super::*;
 
     fn listing(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> =
+            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         names
     }
@@ -364,7 +379,8 @@ mod tests {
         fs::write(folder.join("sub/a.yaml"), "x").unwrap();
         fs::write(dir.path().join("kc"), "x").unwrap();
         fs::hard_link(dir.path().join("kc"), dir.path().join("kc-link")).unwrap();
-        let inputs = [InputFile::new("input", &folder), InputFile::new("kubeconfig (--kubeconfig)", dir.path().join("kc"))];
+        let inputs =
+            [InputFile::new("input", &folder), InputFile::new("kubeconfig (--kubeconfig)", dir.path().join("kc"))];
 
         let refused = |p: PathBuf| refuse_if_input(&p, &inputs).unwrap_err();
         assert!(refused(dir.path().join("kc-link")).contains("kubeconfig (--kubeconfig)"));

@@ -87,7 +87,8 @@ pub fn run(args: PathsArgs) -> Outcome {
     let targets = resolve(&analysis, &args.to)?;
     let node_hops = !args.no_node_hops;
     let lateral = reach.lateral(&analysis.cluster, &sources, args.max_hops, node_hops);
-    let reached: Vec<usize> = targets.iter().copied().filter(|&t| lateral.distance[t] >= 1 && lateral.distance[t] != u32::MAX).collect();
+    let reached: Vec<usize> =
+        targets.iter().copied().filter(|&t| lateral.distance[t] >= 1 && lateral.distance[t] != u32::MAX).collect();
 
     // Blast radius per source. Sources of one class on one node reach the same number of pods,
     // so one search serves them all.
@@ -99,7 +100,9 @@ pub fn run(args: PathsArgs) -> Outcome {
         let key = (reach.class_of(reach.endpoint(s)), node);
         let r = radius_of
             .entry(key)
-            .or_insert_with(|| reach.lateral(&analysis.cluster, &[s], args.max_hops, node_hops).radius(args.max_hops, is_pod))
+            .or_insert_with(|| {
+                reach.lateral(&analysis.cluster, &[s], args.max_hops, node_hops).radius(args.max_hops, is_pod)
+            })
             .clone();
         radius.push((s, r));
     }
@@ -107,9 +110,17 @@ pub fn run(args: PathsArgs) -> Outcome {
     let mut out = stdout();
     let written = match args.output {
         PathsFormat::Json => write_json(&analysis, &args, &lateral, &reached, &radius, &mut out),
-        PathsFormat::Text | PathsFormat::Md => {
-            write_text(&analysis, &args, &sources, &targets, &lateral, &reached, &radius, args.output == PathsFormat::Md, &mut out)
-        }
+        PathsFormat::Text | PathsFormat::Md => write_text(
+            &analysis,
+            &args,
+            &sources,
+            &targets,
+            &lateral,
+            &reached,
+            &radius,
+            args.output == PathsFormat::Md,
+            &mut out,
+        ),
     };
     finish_output(written.and_then(|_| out.flush()))?;
     Ok(EXIT_YES)
@@ -184,7 +195,12 @@ fn write_text(
         if md {
             writeln!(out, "| `{}` | {} |", analysis.id(*s), counts.join(" | "))?;
         } else {
-            writeln!(out, "{:width$}  {}", analysis.id(*s), counts.iter().map(|n| format!("{n:>7}")).collect::<String>())?;
+            writeln!(
+                out,
+                "{:width$}  {}",
+                analysis.id(*s),
+                counts.iter().map(|n| format!("{n:>7}")).collect::<String>()
+            )?;
         }
     }
     if rows.len() > args.limit {
@@ -202,9 +218,20 @@ fn write_json(
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
     writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
-    writeln!(out, "  \"unevaluatedPolicies\": {},", netreach::render::unevaluated_policies_json(&analysis.cluster.unevaluated_policies))?;
+    writeln!(
+        out,
+        "  \"unevaluatedPolicies\": {},",
+        netreach::render::unevaluated_policies_json(&analysis.cluster.unevaluated_policies)
+    )?;
     writeln!(out, "  \"incomplete\": {},", netreach::render::incomplete_json(&analysis.cluster.skipped_invalid))?;
-    writeln!(out, "  \"from\": {},\n  \"to\": {},\n  \"maxHops\": {},\n  \"nodeHops\": {},", json!(args.from), json!(args.to), args.max_hops, !args.no_node_hops)?;
+    writeln!(
+        out,
+        "  \"from\": {},\n  \"to\": {},\n  \"maxHops\": {},\n  \"nodeHops\": {},",
+        json!(args.from),
+        json!(args.to),
+        args.max_hops,
+        !args.no_node_hops
+    )?;
     writeln!(out, "  \"paths\": [")?;
     for (i, &t) in reached.iter().enumerate() {
         let hops: Vec<serde_json::Value> = hops(analysis, lateral, t)

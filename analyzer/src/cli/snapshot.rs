@@ -59,7 +59,11 @@ pub fn run(args: SnapshotArgs) -> Outcome {
     let written = out.write_all(text.as_bytes());
     out.finish(written)?;
     if !args.quiet {
-        let scope = if read.namespaces.is_empty() { "every namespace".to_string() } else { format!("namespace(s) {}", read.namespaces.join(", ")) };
+        let scope = if read.namespaces.is_empty() {
+            "every namespace".to_string()
+        } else {
+            format!("namespace(s) {}", read.namespaces.join(", "))
+        };
         eprintln!("{} wrote {} object(s) of {}, {scope}", label("note:", "36"), read.object_count(), read.describe());
     }
     Ok(EXIT_YES)
@@ -67,7 +71,11 @@ pub fn run(args: SnapshotArgs) -> Outcome {
 
 /// YAML comments: where and when the snapshot was read, what was dropped, what was not read.
 fn header(read: &netreach::live::ClusterRead) -> String {
-    let scope = if read.namespaces.is_empty() { "every namespace".to_string() } else { format!("namespace(s) {}", read.namespaces.join(", ")) };
+    let scope = if read.namespaces.is_empty() {
+        "every namespace".to_string()
+    } else {
+        format!("namespace(s) {}", read.namespaces.join(", "))
+    };
     let mut text = format!("# netreach snapshot of {}, {scope}, read at {}\n", read.describe(), now_rfc3339());
     text.push_str(&format!(
         "# Dropped from every object: metadata.managedFields, the {} annotation, env[].value.\n\

@@ -146,11 +146,30 @@ impl<'a> Checker<'a> {
             Check::Deny { from, to, except, ports } => {
                 let from_set = self.resolve(from, "deny.from", &mut eval.notes)?;
                 let to_set = self.resolve(to, "deny.to", &mut eval.notes)?;
-                let ex_from = except.as_ref().and_then(|e| e.from.as_ref()).map(|s| self.resolve(s, "deny.except.from", &mut Vec::new())).transpose()?;
-                let ex_to = except.as_ref().and_then(|e| e.to.as_ref()).map(|s| self.resolve(s, "deny.except.to", &mut Vec::new())).transpose()?;
+                let ex_from = except
+                    .as_ref()
+                    .and_then(|e| e.from.as_ref())
+                    .map(|s| self.resolve(s, "deny.except.from", &mut Vec::new()))
+                    .transpose()?;
+                let ex_to = except
+                    .as_ref()
+                    .and_then(|e| e.to.as_ref())
+                    .map(|s| self.resolve(s, "deny.except.to", &mut Vec::new()))
+                    .transpose()?;
                 // Sources: 1 not exempt, 2 in except.from; destinations likewise with except.to.
                 let role = |set: &[bool], ex: &Option<Vec<bool>>| -> Vec<u8> {
-                    set.iter().enumerate().map(|(e, &i)| if !i { 0 } else if ex.as_ref().is_some_and(|x| x[e]) { 2 } else { 1 }).collect()
+                    set.iter()
+                        .enumerate()
+                        .map(|(e, &i)| {
+                            if !i {
+                                0
+                            } else if ex.as_ref().is_some_and(|x| x[e]) {
+                                2
+                            } else {
+                                1
+                            }
+                        })
+                        .collect()
                 };
                 let (src, dst) = (role(&from_set, &ex_from), role(&to_set, &ex_to));
                 let has_except = except.is_some();
@@ -173,7 +192,9 @@ impl<'a> Checker<'a> {
                 let to_set = self.resolve(to, "allowOnly.to", &mut eval.notes)?;
                 let from_set = from.as_ref().map(|f| self.resolve(f, "allowOnly.from", &mut eval.notes)).transpose()?;
                 // Sources: 1 in `from` (or everyone without it), 2 anyone else.
-                let src: Vec<u8> = (0..self.class_of.len()).map(|e| if from_set.as_ref().is_none_or(|f| f[e]) { 1 } else { 2 }).collect();
+                let src: Vec<u8> = (0..self.class_of.len())
+                    .map(|e| if from_set.as_ref().is_none_or(|f| f[e]) { 1 } else { 2 })
+                    .collect();
                 let dst: Vec<u8> = to_set.iter().map(|&t| t as u8).collect();
                 let scan = self.scan_pairs(&src, &dst, false, |a, _, allowed| {
                     let offending = match (a, ports) {
@@ -187,7 +208,8 @@ impl<'a> Checker<'a> {
                 self.finish_pairs(&mut eval, scan, false);
             }
             Check::Allow { from, to, ports } => {
-                let src: Vec<u8> = self.resolve(from, "allow.from", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
+                let src: Vec<u8> =
+                    self.resolve(from, "allow.from", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
                 let dst: Vec<u8> = self.resolve(to, "allow.to", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
                 let scan = self.scan_pairs(&src, &dst, true, |_, _, allowed| match ports {
                     Some(p) => Some(p.difference(allowed)).filter(|m| !m.is_empty()),
@@ -199,7 +221,9 @@ impl<'a> Checker<'a> {
                 };
                 self.finish_pairs(&mut eval, scan, ports.is_none());
             }
-            Check::Isolated { namespaces, except, ingress, egress } => self.isolated(&mut eval, namespaces.as_deref(), except, *ingress, *egress)?,
+            Check::Isolated { namespaces, except, ingress, egress } => {
+                self.isolated(&mut eval, namespaces.as_deref(), except, *ingress, *egress)?
+            }
             Check::MaxReach { from, hops, at_most, node_hops } => {
                 let sources = self.resolve(from, "maxReach.from", &mut eval.notes)?;
                 self.max_reach(&mut eval, &sources, *hops, *at_most, *node_hops);
@@ -233,7 +257,9 @@ impl<'a> Checker<'a> {
             eval.checked += 1;
             let mut bad = PortSet::empty();
             let mut why = Vec::new();
-            for (status, ports) in split.iter().filter(|(st, _)| matches!(st, MeshStatus::Plaintext | MeshStatus::Permissive)) {
+            for (status, ports) in
+                split.iter().filter(|(st, _)| matches!(st, MeshStatus::Plaintext | MeshStatus::Permissive))
+            {
                 bad.union_with(ports);
                 why.push(format!("{} on {ports}", status.as_str()));
             }
@@ -273,7 +299,13 @@ impl<'a> Checker<'a> {
     /// role (0: not a source / destination); `offending(src role, dst role, allowed ports)` gives
     /// the ports at fault for a pair of that kind, `None` when it is fine. With `include_empty`,
     /// pairs with nothing allowed are asked too (for `allow`).
-    fn scan_pairs(&self, src: &[u8], dst: &[u8], include_empty: bool, offending: impl Fn(u8, u8, &PortSet) -> Option<PortSet>) -> PairScan {
+    fn scan_pairs(
+        &self,
+        src: &[u8],
+        dst: &[u8],
+        include_empty: bool,
+        offending: impl Fn(u8, u8, &PortSet) -> Option<PortSet>,
+    ) -> PairScan {
         let reach = &self.analysis.reach;
         let pods = reach.pod_count();
         let classes = self.members.len();
@@ -433,7 +465,9 @@ impl<'a> Checker<'a> {
             .map(|r| format!("{dir}: {}", r.text))
             .collect();
         if lines.is_empty() {
-            vec![format!("{dir}: no NetworkPolicy rule allows it; a cluster-scoped tier does (ask `netreach can` with --port)")]
+            vec![format!(
+                "{dir}: no NetworkPolicy rule allows it; a cluster-scoped tier does (ask `netreach can` with --port)"
+            )]
         } else {
             lines
         }
@@ -447,7 +481,10 @@ impl<'a> Checker<'a> {
         }
         let id = self.analysis.id(subject);
         if side.allowed_by.is_empty() {
-            let mut out = vec![format!("{dir}: {id} is isolated by {} and no {dir} rule admits the pair", side.isolated_by.join(", "))];
+            let mut out = vec![format!(
+                "{dir}: {id} is isolated by {} and no {dir} rule admits the pair",
+                side.isolated_by.join(", ")
+            )];
             out.extend(side.closest_misses.iter().take(3).map(|m| format!("{dir}: closest: {m}")));
             return out;
         }
@@ -458,23 +495,42 @@ impl<'a> Checker<'a> {
         vec![format!("{dir}: the rules of {} admit only {ports} for this pair", side.isolated_by.join(", "))]
     }
 
-    fn isolated(&self, eval: &mut Evaluation, namespaces: Option<&[String]>, except: &[String], ingress: bool, egress: bool) -> Result<(), FieldError> {
+    fn isolated(
+        &self,
+        eval: &mut Evaluation,
+        namespaces: Option<&[String]>,
+        except: &[String],
+        ingress: bool,
+        egress: bool,
+    ) -> Result<(), FieldError> {
         let cluster = &self.analysis.cluster;
         let reach = &self.analysis.reach;
-        let known = |ns: &str| cluster.namespaces.iter().any(|n| n.name == ns) || cluster.pods.iter().any(|p| p.namespace == ns);
+        let known = |ns: &str| {
+            cluster.namespaces.iter().any(|n| n.name == ns) || cluster.pods.iter().any(|p| p.namespace == ns)
+        };
         for (i, ns) in namespaces.unwrap_or(&[]).iter().enumerate() {
             if !known(ns) {
-                return Err(FieldError { field: format!("isolated.namespaces[{i}]"), message: format!("no namespace {ns:?}") });
+                return Err(FieldError {
+                    field: format!("isolated.namespaces[{i}]"),
+                    message: format!("no namespace {ns:?}"),
+                });
             }
         }
         for (i, ns) in except.iter().enumerate() {
             if !known(ns) {
-                return Err(FieldError { field: format!("isolated.except[{i}]"), message: format!("no namespace {ns:?}") });
+                return Err(FieldError {
+                    field: format!("isolated.except[{i}]"),
+                    message: format!("no namespace {ns:?}"),
+                });
             }
         }
-        let wanted = |ns: &str| namespaces.is_none_or(|list| list.iter().any(|n| n == ns)) && !except.iter().any(|n| n == ns);
-        let directions: Vec<Direction> =
-            [(ingress, Direction::Ingress), (egress, Direction::Egress)].into_iter().filter(|(on, _)| *on).map(|(_, d)| d).collect();
+        let wanted =
+            |ns: &str| namespaces.is_none_or(|list| list.iter().any(|n| n == ns)) && !except.iter().any(|n| n == ns);
+        let directions: Vec<Direction> = [(ingress, Direction::Ingress), (egress, Direction::Egress)]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, d)| d)
+            .collect();
         // Per class: the directions in which no policy isolates it.
         let mut open_of: HashMap<u32, Vec<Direction>> = HashMap::new();
         let mut per_ns: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
@@ -484,9 +540,13 @@ impl<'a> Checker<'a> {
             }
             let e = reach.index_of(netreach_model::Endpoint::Pod(i as u32));
             let c = self.class_of[e];
-            let open = open_of
-                .entry(c)
-                .or_insert_with(|| directions.iter().copied().filter(|&d| reach.isolating_policies(reach.endpoint(e), d).is_empty()).collect());
+            let open = open_of.entry(c).or_insert_with(|| {
+                directions
+                    .iter()
+                    .copied()
+                    .filter(|&d| reach.isolating_policies(reach.endpoint(e), d).is_empty())
+                    .collect()
+            });
             let entry = per_ns.entry(pod.namespace.as_str()).or_default();
             entry.1 += 1;
             eval.checked += 1;
@@ -508,7 +568,8 @@ impl<'a> Checker<'a> {
         let listed: Vec<String> = match namespaces {
             Some(list) => list.iter().filter(|n| wanted(n)).cloned().collect(),
             None => {
-                let mut all: Vec<String> = cluster.namespaces.iter().map(|n| n.name.clone()).filter(|n| wanted(n)).collect();
+                let mut all: Vec<String> =
+                    cluster.namespaces.iter().map(|n| n.name.clone()).filter(|n| wanted(n)).collect();
                 all.sort();
                 all
             }
@@ -520,7 +581,11 @@ impl<'a> Checker<'a> {
         if eval.count == 0 {
             eval.detail = format!("{} pod(s) in {} namespace(s), all isolated", eval.checked, per_ns.len());
         } else {
-            let bad: Vec<String> = per_ns.iter().filter(|(_, (open, _))| *open > 0).map(|(ns, (open, all))| format!("{ns} {open}/{all}")).collect();
+            let bad: Vec<String> = per_ns
+                .iter()
+                .filter(|(_, (open, _))| *open > 0)
+                .map(|(ns, (open, all))| format!("{ns} {open}/{all}"))
+                .collect();
             eval.detail = format!("{} of {} pod(s) not isolated: {}", eval.count, eval.checked, bad.join(", "));
         }
         Ok(())
@@ -542,7 +607,8 @@ impl<'a> Checker<'a> {
             });
             source_groups.push((s, g));
         }
-        let radius = |s: usize| reach.lateral(cluster, &[s], hops, node_hops).radius(hops, is_pod).last().copied().unwrap_or(0);
+        let radius =
+            |s: usize| reach.lateral(cluster, &[s], hops, node_hops).radius(hops, is_pod).last().copied().unwrap_or(0);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(reps.len().max(1));
         let reached_of: Vec<u64> = if threads <= 1 {
             reps.iter().map(|&s| radius(s)).collect()
@@ -551,7 +617,9 @@ impl<'a> Checker<'a> {
                 let handles: Vec<_> = (0..threads)
                     .map(|t| {
                         let (reps, radius) = (&reps, &radius);
-                        scope.spawn(move || reps.iter().enumerate().skip(t).step_by(threads).map(|(g, &s)| (g, radius(s))).collect())
+                        scope.spawn(move || {
+                            reps.iter().enumerate().skip(t).step_by(threads).map(|(g, &s)| (g, radius(s))).collect()
+                        })
                     })
                     .collect();
                 handles.into_iter().map(|h| h.join().expect("maxReach thread panicked")).collect()
@@ -572,7 +640,9 @@ impl<'a> Checker<'a> {
             eval.count += 1;
             if eval.violations.len() < self.limit {
                 let lateral = reach.lateral(cluster, &[s], hops, node_hops);
-                let mut targets: Vec<usize> = (0..lateral.distance.len()).filter(|&e| is_pod(e) && lateral.distance[e] >= 1 && lateral.distance[e] <= hops).collect();
+                let mut targets: Vec<usize> = (0..lateral.distance.len())
+                    .filter(|&e| is_pod(e) && lateral.distance[e] >= 1 && lateral.distance[e] <= hops)
+                    .collect();
                 // The farthest first: the long paths are the ones nobody planned.
                 targets.sort_by_key(|&e| (std::cmp::Reverse(lateral.distance[e]), e));
                 let paths = targets
@@ -582,7 +652,9 @@ impl<'a> Checker<'a> {
                         let mut text = self.analysis.id(s);
                         for (from, to, kind) in lateral.path(t) {
                             let via = match kind {
-                                netreach_model::HopKind::Policy => reach.allowed(reach.endpoint(from), reach.endpoint(to)).to_string(),
+                                netreach_model::HopKind::Policy => {
+                                    reach.allowed(reach.endpoint(from), reach.endpoint(to)).to_string()
+                                }
                                 netreach_model::HopKind::NodeLocal => "node-local".to_string(),
                             };
                             text.push_str(&format!(" -[{via}]-> {}", self.analysis.id(to)));
@@ -596,7 +668,10 @@ impl<'a> Checker<'a> {
         eval.detail = if eval.count == 0 {
             format!("{} source(s); the most any reaches within {hops} hop(s) is {most} pod(s)", eval.checked)
         } else {
-            format!("{} of {} source(s) reach more than {at_most} pod(s) within {hops} hop(s) (most: {most})", eval.count, eval.checked)
+            format!(
+                "{} of {} source(s) reach more than {at_most} pod(s) within {hops} hop(s) (most: {most})",
+                eval.count, eval.checked
+            )
         };
     }
 }

@@ -139,9 +139,17 @@ impl fmt::Display for Check {
                 if let Some(from) = from {
                     write!(f, " from {from}")?;
                 }
-                write!(f, "{}", ports.as_ref().map(|p| format!(" on {p}")).unwrap_or_else(|| " on any port".to_string()))
+                write!(
+                    f,
+                    "{}",
+                    ports.as_ref().map(|p| format!(" on {p}")).unwrap_or_else(|| " on any port".to_string())
+                )
             }
-            Check::Allow { from, to, ports } => write!(f, "allow from {from} to {to}{}", ports.as_ref().map_or(" on some port".to_string(), |p| format!(" on {p}"))),
+            Check::Allow { from, to, ports } => write!(
+                f,
+                "allow from {from} to {to}{}",
+                ports.as_ref().map_or(" on some port".to_string(), |p| format!(" on {p}"))
+            ),
             Check::Isolated { namespaces, except, ingress, egress } => {
                 let dirs = match (ingress, egress) {
                     (true, true) => "ingress and egress",
@@ -305,10 +313,16 @@ type RawError = (String, String);
 
 /// Parses the text of an invariants file; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Vec<Invariant>, InvariantError> {
-    let err = |field: Option<String>, message: String| InvariantError { file: file.to_string(), invariant: None, field, message };
+    let err = |field: Option<String>, message: String| InvariantError {
+        file: file.to_string(),
+        invariant: None,
+        field,
+        message,
+    };
     let mut options = serde_saphyr::Options::default();
     options.with_snippet = false;
-    let value: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| err(None, format!("invalid YAML: {e}")))?;
+    let value: Value =
+        serde_saphyr::from_str_with_options(text, options).map_err(|e| err(None, format!("invalid YAML: {e}")))?;
     if value.is_null() {
         return Err(err(None, "empty file: expected `invariants:` and a list of invariants".into()));
     }
@@ -330,7 +344,13 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Invariant>, InvariantError> {
         };
         let invariant = parse_value(value, true).map_err(located)?;
         if let Some(first) = out.iter().position(|o| o.name == invariant.name) {
-            return Err(located(("name".into(), format!("the same name as invariant {}: names must be unique (they name the JUnit test cases)", first + 1))));
+            return Err(located((
+                "name".into(),
+                format!(
+                    "the same name as invariant {}: names must be unique (they name the JUnit test cases)",
+                    first + 1
+                ),
+            )));
         }
         out.push(invariant);
     }
@@ -340,7 +360,12 @@ pub fn parse(file: &str, text: &str) -> Result<Vec<Invariant>, InvariantError> {
 /// Evaluates every invariant of a file on one analysis, listing at most `limit` violations
 /// each. An invariant whose selector names nothing in this cluster (`no namespace "dev"`) is an
 /// error that names the invariant and the field, like a bad file.
-pub fn check(analysis: &crate::Analysis, file: &str, invariants: &[Invariant], limit: usize) -> Result<Report, InvariantError> {
+pub fn check(
+    analysis: &crate::Analysis,
+    file: &str,
+    invariants: &[Invariant],
+    limit: usize,
+) -> Result<Report, InvariantError> {
     let checker = Checker::new(analysis).with_limit(limit);
     let mut evaluations = Vec::with_capacity(invariants.len());
     for (i, invariant) in invariants.iter().enumerate() {
@@ -363,8 +388,12 @@ pub fn check(analysis: &crate::Analysis, file: &str, invariants: &[Invariant], l
 /// Reads an invariants file from disk.
 pub fn parse_file(path: &std::path::Path) -> Result<Vec<Invariant>, InvariantError> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InvariantError { file: file.clone(), invariant: None, field: None, message: format!("cannot read: {e}") })?;
+    let text = std::fs::read_to_string(path).map_err(|e| InvariantError {
+        file: file.clone(),
+        invariant: None,
+        field: None,
+        message: format!("cannot read: {e}"),
+    })?;
     parse(&file, &text)
 }
 
@@ -377,7 +406,13 @@ impl Invariant {
         if let (Value::Object(map), false) = (&mut value, named) {
             map.insert("name".into(), Value::String(String::new()));
         }
-        let mut invariant = parse_value(value, false).map_err(|(field, message)| if field.is_empty() { message } else { format!("field {field}: {message}") })?;
+        let mut invariant = parse_value(value, false).map_err(|(field, message)| {
+            if field.is_empty() {
+                message
+            } else {
+                format!("field {field}: {message}")
+            }
+        })?;
         if !named {
             invariant.name = invariant.check.to_string();
         }
@@ -387,7 +422,10 @@ impl Invariant {
 
 fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> {
     if !value.is_object() {
-        return Err((String::new(), "expected a mapping with `name` and one of deny, allowOnly, allow, isolated, maxReach, mtls".into()));
+        return Err((
+            String::new(),
+            "expected a mapping with `name` and one of deny, allowOnly, allow, isolated, maxReach, mtls".into(),
+        ));
     }
     let raw: RawInvariant = serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
@@ -410,7 +448,12 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
         }
     }
     let check = match kinds.as_slice() {
-        [] => return Err((String::new(), "no check: give one of deny, allowOnly, allow, isolated, maxReach, mtls".into())),
+        [] => {
+            return Err((
+                String::new(),
+                "no check: give one of deny, allowOnly, allow, isolated, maxReach, mtls".into(),
+            ))
+        }
         [_] => {
             if let Some(d) = raw.deny {
                 let except = match d.except {
@@ -419,18 +462,33 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
                         if e.from.is_none() && e.to.is_none() {
                             return Err(("deny.except".into(), "give `from`, `to` or both".into()));
                         }
-                        Some(Except { from: opt_selection(e.from, "deny.except.from")?, to: opt_selection(e.to, "deny.except.to")? })
+                        Some(Except {
+                            from: opt_selection(e.from, "deny.except.from")?,
+                            to: opt_selection(e.to, "deny.except.to")?,
+                        })
                     }
                 };
-                Check::Deny { from: selection(&d.from, "deny.from")?, to: selection(&d.to, "deny.to")?, except, ports: opt_ports(d.ports, "deny.ports")? }
+                Check::Deny {
+                    from: selection(&d.from, "deny.from")?,
+                    to: selection(&d.to, "deny.to")?,
+                    except,
+                    ports: opt_ports(d.ports, "deny.ports")?,
+                }
             } else if let Some(a) = raw.allow_only {
                 let (from, ports) = (opt_selection(a.from, "allowOnly.from")?, opt_ports(a.ports, "allowOnly.ports")?);
                 if from.is_none() && ports.is_none() {
-                    return Err(("allowOnly".into(), "give `from`, `ports` or both: without them nothing is restricted".into()));
+                    return Err((
+                        "allowOnly".into(),
+                        "give `from`, `ports` or both: without them nothing is restricted".into(),
+                    ));
                 }
                 Check::AllowOnly { to: selection(&a.to, "allowOnly.to")?, from, ports }
             } else if let Some(a) = raw.allow {
-                Check::Allow { from: selection(&a.from, "allow.from")?, to: selection(&a.to, "allow.to")?, ports: opt_ports(a.ports, "allow.ports")? }
+                Check::Allow {
+                    from: selection(&a.from, "allow.from")?,
+                    to: selection(&a.to, "allow.to")?,
+                    ports: opt_ports(a.ports, "allow.ports")?,
+                }
             } else if let Some(iso) = raw.isolated {
                 let namespaces = match &iso.namespaces {
                     Value::String(s) if s == "*" => None,
@@ -445,7 +503,12 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
                             })
                             .collect::<Result<Vec<String>, RawError>>()?,
                     ),
-                    other => return Err(("isolated.namespaces".into(), format!("{other} is neither \"*\" nor a list of namespace names"))),
+                    other => {
+                        return Err((
+                            "isolated.namespaces".into(),
+                            format!("{other} is neither \"*\" nor a list of namespace names"),
+                        ))
+                    }
                 };
                 let (ingress, egress) = match iso.direction.unwrap_or(RawDirection::Both) {
                     RawDirection::Ingress => (true, false),
@@ -455,9 +518,17 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
                 Check::Isolated { namespaces, except: iso.except, ingress, egress }
             } else if let Some(m) = raw.max_reach {
                 if m.hops == 0 || m.hops > netreach_model::MAX_HOPS {
-                    return Err(("maxReach.hops".into(), format!("must be between 1 and {}", netreach_model::MAX_HOPS)));
+                    return Err((
+                        "maxReach.hops".into(),
+                        format!("must be between 1 and {}", netreach_model::MAX_HOPS),
+                    ));
                 }
-                Check::MaxReach { from: selection(&m.from, "maxReach.from")?, hops: m.hops, at_most: m.at_most, node_hops: m.node_hops.unwrap_or(true) }
+                Check::MaxReach {
+                    from: selection(&m.from, "maxReach.from")?,
+                    hops: m.hops,
+                    at_most: m.at_most,
+                    node_hops: m.node_hops.unwrap_or(true),
+                }
             } else if let Some(m) = raw.mtls {
                 Check::Mtls { from: opt_selection(m.from, "mtls.from")?, to: selection(&m.to, "mtls.to")? }
             } else {
@@ -473,7 +544,12 @@ fn selection(value: &Value, field: &str) -> Result<Selection, RawError> {
     let one = |v: &Value, field: String| -> Result<(String, EndpointSelector), RawError> {
         let text = match v {
             Value::String(s) => s.clone(),
-            other => return Err((field, format!("{other} is not a selector (ns/pod, ns/Kind/name, ns:NAME, app=db, internet, any, an IP or a CIDR)"))),
+            other => return Err((
+                field,
+                format!(
+                    "{other} is not a selector (ns/pod, ns/Kind/name, ns:NAME, app=db, internet, any, an IP or a CIDR)"
+                ),
+            )),
         };
         let selector = EndpointSelector::parse(&text).map_err(|e| (field, e.to_string()))?;
         Ok((text, selector))
@@ -504,7 +580,8 @@ fn opt_ports(values: Option<Vec<Value>>, field: &str) -> Result<Option<PortSet>,
             Value::Number(n) => n.to_string(),
             other => other.to_string(),
         };
-        let ports = parse_ports(&text).ok_or_else(|| (format!("{field}[{i}]"), format!("{text:?} is not PORT/PROTO")))?;
+        let ports =
+            parse_ports(&text).ok_or_else(|| (format!("{field}[{i}]"), format!("{text:?} is not PORT/PROTO")))?;
         set.union_with(&ports);
     }
     Ok(Some(set))
@@ -533,7 +610,10 @@ mod tests {
     #[test]
     fn names_the_invariant_and_the_field() {
         let text = "invariants:\n  - name: a\n    deny: {from: \"ns:a\", to: \"ns:b\"}\n  - name: b\n    deny: {from: \"ns:a\", to: \"ns:b\"}\n  - name: only the API talks to the database\n    allowOnly: {to: app=db, from: app=api, ports: [\"5432/TCPX\"]}\n";
-        assert_eq!(error(text), r#"inv.yaml: invariant 3 "only the API talks to the database": field allowOnly.ports[0]: "5432/TCPX" is not PORT/PROTO"#);
+        assert_eq!(
+            error(text),
+            r#"inv.yaml: invariant 3 "only the API talks to the database": field allowOnly.ports[0]: "5432/TCPX" is not PORT/PROTO"#
+        );
         let e = error("invariants:\n  - name: x\n    deny: {from: a=b, too: c=d}\n");
         assert!(e.starts_with(r#"inv.yaml: invariant 1 "x": field deny"#) && e.contains("unknown field `too`"), "{e}");
         let e = error("invariants:\n  - name: x\n    maxReach: {from: a=b, hops: three, atMost: 5}\n");
@@ -546,7 +626,9 @@ mod tests {
         assert_eq!(e, r#"inv.yaml: invariant 1 "x": field isolated.namespaces[1]: 3 is not a namespace name"#);
         let e = error("invariants:\n  - name: x\n    deny: {from: \"a/b/c/d\", to: any}\n");
         assert!(e.starts_with(r#"inv.yaml: invariant 1 "x": field deny.from: invalid selector "a/b/c/d""#), "{e}");
-        let e = error("invariants:\n  - name: x\n    deny: {from: any, to: any}\n  - name: x\n    deny: {from: any, to: any}\n");
+        let e = error(
+            "invariants:\n  - name: x\n    deny: {from: any, to: any}\n  - name: x\n    deny: {from: any, to: any}\n",
+        );
         assert!(e.starts_with(r#"inv.yaml: invariant 2 "x": field name: the same name as invariant 1"#), "{e}");
         assert!(error("rules: []").contains("unknown field `rules`"));
         assert_eq!(error("invariants: []"), "inv.yaml: field invariants: the list is empty: nothing would be checked");

@@ -39,7 +39,8 @@ impl Report {
 
     /// `6 invariant(s): 4 passed, 1 failed, 1 not evaluable`
     pub fn summary(&self) -> String {
-        let mut s = format!("{} invariant(s): {} passed, {} failed", self.evaluations.len(), self.passed(), self.failed());
+        let mut s =
+            format!("{} invariant(s): {} passed, {} failed", self.evaluations.len(), self.passed(), self.failed());
         if self.not_evaluable() > 0 {
             s.push_str(&format!(", {} not evaluable", self.not_evaluable()));
         }
@@ -125,7 +126,9 @@ fn status_word(status: &Status) -> &'static str {
 
 fn violation_json(v: &Violation) -> Value {
     match v {
-        Violation::Allowed { src, dst, ports, rules } => json!({"src": src, "dst": dst, "allowed": allowed_json(ports), "rules": rules}),
+        Violation::Allowed { src, dst, ports, rules } => {
+            json!({"src": src, "dst": dst, "allowed": allowed_json(ports), "rules": rules})
+        }
         Violation::Missing { src, dst, missing, allowed, reasons } => json!({
             "src": src, "dst": dst,
             "missing": missing.as_ref().map(allowed_json),
@@ -135,7 +138,9 @@ fn violation_json(v: &Violation) -> Value {
         Violation::NotIsolated { pod, directions, reason } => {
             json!({"pod": pod, "directions": directions.iter().map(|d| d.as_str()).collect::<Vec<_>>(), "reason": reason})
         }
-        Violation::Reach { src, reached, hops, paths } => json!({"src": src, "reached": reached, "hops": hops, "paths": paths}),
+        Violation::Reach { src, reached, hops, paths } => {
+            json!({"src": src, "reached": reached, "hops": hops, "paths": paths})
+        }
     }
 }
 
@@ -205,8 +210,15 @@ pub fn write_junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let a = |s: &str| xml_escape(s, true);
     let (tests, failures, skipped) = (report.evaluations.len(), report.failed(), report.not_evaluable());
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(out, r#"<testsuites name="netreach check" tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}">"#)?;
-    writeln!(out, r#"  <testsuite name="{}" tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}">"#, a(&report.file))?;
+    writeln!(
+        out,
+        r#"<testsuites name="netreach check" tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}">"#
+    )?;
+    writeln!(
+        out,
+        r#"  <testsuite name="{}" tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}">"#,
+        a(&report.file)
+    )?;
     for eval in &report.evaluations {
         write!(out, r#"    <testcase name="{}" classname="netreach.{}""#, a(&eval.name), eval.kind)?;
         let body = evaluation_lines(eval).join("\n");
@@ -217,7 +229,13 @@ pub fn write_junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             }
             Status::Fail => {
                 writeln!(out, ">")?;
-                writeln!(out, r#"      <failure message="{}" type="{}">{}</failure>"#, a(&eval.detail), eval.kind, xml_escape(&body, false))?;
+                writeln!(
+                    out,
+                    r#"      <failure message="{}" type="{}">{}</failure>"#,
+                    a(&eval.detail),
+                    eval.kind,
+                    xml_escape(&body, false)
+                )?;
             }
             Status::NotEvaluable(reason) => {
                 writeln!(out, ">")?;

@@ -115,7 +115,8 @@ fn redact_list(items: &mut [Value]) {
 /// A name that suggests a credential (see the module documentation).
 fn is_sensitive_name(name: &str) -> bool {
     let name: String = name.chars().filter(|c| !matches!(c, '-' | '_' | '.')).flat_map(char::to_lowercase).collect();
-    const WORDS: [&str; 9] = ["token", "password", "passwd", "secret", "apikey", "credential", "privatekey", "accesskey", "bearer"];
+    const WORDS: [&str; 9] =
+        ["token", "password", "passwd", "secret", "apikey", "credential", "privatekey", "accesskey", "bearer"];
     WORDS.iter().any(|w| name.contains(w)) || name.ends_with("auth") || name.ends_with("key")
 }
 
@@ -198,7 +199,8 @@ fn secret_ranges(text: &str, offset: usize, found: &mut Vec<(usize, usize)>) {
         }
         if let Some(eq) = word.find('=') {
             let name = word[..eq].trim_start_matches('-');
-            let plain = word.starts_with('-') || name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            let plain = word.starts_with('-')
+                || name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
             // A shell word may end the command: `DB_PASSWORD=x;`.
             let value_end = word.trim_end_matches([';', '&', '|', ')']).len().max(eq + 1);
             if plain && !name.is_empty() && eq + 1 < value_end && is_sensitive_name(name) {
@@ -207,7 +209,8 @@ fn secret_ranges(text: &str, offset: usize, found: &mut Vec<(usize, usize)>) {
                 continue;
             }
         }
-        redact_next = takes_secret_value(word) || (word.eq_ignore_ascii_case("basic") && previous.to_ascii_lowercase().ends_with("authorization:"));
+        redact_next = takes_secret_value(word)
+            || (word.eq_ignore_ascii_case("basic") && previous.to_ascii_lowercase().ends_with("authorization:"));
         found.extend(url_secrets(word).into_iter().map(|(s, e)| (offset + start + s, offset + start + e)));
         previous = word;
     }
@@ -337,7 +340,17 @@ mod tests {
     #[test]
     fn flag_then_value_redacts_the_next_element_unless_it_is_a_flag() {
         assert_eq!(
-            redacted(&["serve", "--token", "abc", "--password", "two words", "--use-token", "--port", "8080", "--secret"]),
+            redacted(&[
+                "serve",
+                "--token",
+                "abc",
+                "--password",
+                "two words",
+                "--use-token",
+                "--port",
+                "8080",
+                "--secret"
+            ]),
             ["serve", "--token", "REDACTED", "--password", "REDACTED", "--use-token", "--port", "8080", "--secret"]
         );
     }
@@ -389,7 +402,10 @@ mod tests {
         let spec = &cron["spec"]["jobTemplate"]["spec"]["template"]["spec"];
         assert_eq!(spec["initContainers"][0]["command"], json!(["init", "--secret=REDACTED"]));
         assert_eq!(spec["containers"][0]["args"], json!(["--token=REDACTED"]));
-        assert_eq!(spec["containers"][0]["livenessProbe"]["exec"]["command"], json!(["check", "--password", "REDACTED"]));
+        assert_eq!(
+            spec["containers"][0]["livenessProbe"]["exec"]["command"],
+            json!(["check", "--password", "REDACTED"])
+        );
         assert_eq!(spec["ephemeralContainers"][0]["args"], json!(["--access-key=REDACTED"]));
     }
 
@@ -418,6 +434,9 @@ mod tests {
     fn typed_items_lead_with_api_version_and_kind() {
         let mut item = json!({"metadata": {"name": "a"}});
         set_type(&mut item, "apps/v1", "Deployment");
-        assert_eq!(serde_json::to_string(&item).unwrap(), r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"a"}}"#);
+        assert_eq!(
+            serde_json::to_string(&item).unwrap(),
+            r#"{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"a"}}"#
+        );
     }
 }

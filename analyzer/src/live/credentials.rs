@@ -32,8 +32,11 @@ pub fn kubeconfig_from_env() -> Result<Option<Kubeconfig>, LiveError> {
     }
     let mut merged = Kubeconfig::default();
     for path in present {
-        let next = Kubeconfig::read_from(path).map_err(|e| LiveError::Config(format!("kubeconfig {} (from $KUBECONFIG): {e}", path.display())))?;
-        merged = merged.merge(next).map_err(|e| LiveError::Config(format!("kubeconfig {} (from $KUBECONFIG): {e}", path.display())))?;
+        let next = Kubeconfig::read_from(path)
+            .map_err(|e| LiveError::Config(format!("kubeconfig {} (from $KUBECONFIG): {e}", path.display())))?;
+        merged = merged
+            .merge(next)
+            .map_err(|e| LiveError::Config(format!("kubeconfig {} (from $KUBECONFIG): {e}", path.display())))?;
     }
     Ok(Some(merged))
 }
@@ -135,7 +138,12 @@ mod tests {
             out: Box::new(out),
         };
         let text = describe(&error, Some("vault-login"));
-        assert!(text.starts_with("exec: executable vault-login failed with exit code 3; it said: login failed retry later x"), "{text}");
+        assert!(
+            text.starts_with(
+                "exec: executable vault-login failed with exit code 3; it said: login failed retry later x"
+            ),
+            "{text}"
+        );
         assert!(text.ends_with("… (truncated)"), "{text}");
         for secret in ["hunter2", "abc", "sekret-token", "VAULT_TOKEN", "\n"] {
             assert!(!text.contains(secret), "{secret} in {text}");

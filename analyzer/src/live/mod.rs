@@ -21,8 +21,8 @@ mod resources;
 mod url;
 
 pub use clean::{clean, LAST_APPLIED};
-pub use resources::{Resource, RESOURCES};
 pub use credentials::{home_kubeconfig, kubeconfig_env_paths};
+pub use resources::{Resource, RESOURCES};
 pub use url::{api_path, validate_namespace, InvalidName};
 
 use crate::load::Origin;
@@ -215,7 +215,9 @@ pub fn read(options: &LiveOptions) -> Result<ClusterRead, LiveError> {
 /// The kubeconfig (or in-cluster account) and the context chosen.
 async fn client_config(options: &LiveOptions) -> Result<(kube::Config, Option<String>, Option<String>), LiveError> {
     let kubeconfig = match &options.kubeconfig {
-        Some(path) => Kubeconfig::read_from(path).map_err(|e| LiveError::Config(format!("kubeconfig {}: {e}", path.display())))?,
+        Some(path) => {
+            Kubeconfig::read_from(path).map_err(|e| LiveError::Config(format!("kubeconfig {}: {e}", path.display())))?
+        }
         None => match credentials::kubeconfig_from_env()? {
             Some(k) => k,
             None => {
@@ -238,7 +240,9 @@ async fn client_config(options: &LiveOptions) -> Result<(kube::Config, Option<St
             }
         },
     };
-    let Some(context) = options.context.clone().or_else(|| kubeconfig.current_context.clone().filter(|c| !c.is_empty())) else {
+    let Some(context) =
+        options.context.clone().or_else(|| kubeconfig.current_context.clone().filter(|c| !c.is_empty()))
+    else {
         return Err(LiveError::Config("the kubeconfig has no current context: give --context NAME".into()));
     };
     let Some(named) = kubeconfig.contexts.iter().find(|c| c.name == context) else {
@@ -281,7 +285,11 @@ impl Reader {
         let call = self.client.request_text(request);
         let result = match self.timeout {
             Some(t) => tokio::time::timeout(t, call).await.map_err(|_| {
-                Failure::Fatal(LiveError::Timeout { target: self.target.clone(), path: path.clone(), timeout: format_duration(t) })
+                Failure::Fatal(LiveError::Timeout {
+                    target: self.target.clone(),
+                    path: path.clone(),
+                    timeout: format_duration(t),
+                })
             })?,
             None => call.await,
         };
@@ -305,7 +313,10 @@ impl Reader {
                     message: status.message.trim().to_string(),
                 }),
             },
-            kube::Error::Auth(e) => Failure::Fatal(LiveError::Credentials { target, cause: credentials::describe(&e, self.program.as_deref()) }),
+            kube::Error::Auth(e) => Failure::Fatal(LiveError::Credentials {
+                target,
+                cause: credentials::describe(&e, self.program.as_deref()),
+            }),
             other => {
                 // A credential refresh inside a request arrives wrapped in a service error.
                 if let Some(cause) = credentials::find_auth_error(&other, self.program.as_deref()) {
@@ -313,7 +324,10 @@ impl Reader {
                 }
                 let cause = chain(&other);
                 let lower = cause.to_lowercase();
-                if ["tls", "certificate", "handshake", "corrupt message", "invalidcontenttype"].iter().any(|w| lower.contains(w)) {
+                if ["tls", "certificate", "handshake", "corrupt message", "invalidcontenttype"]
+                    .iter()
+                    .any(|w| lower.contains(w))
+                {
                     Failure::Fatal(LiveError::Tls { target, cause })
                 } else {
                     Failure::Fatal(LiveError::Unreachable { target, cause })
@@ -327,7 +341,11 @@ impl Reader {
         match self.list_timeout {
             None => self.list_pages(path, resource, version).await,
             Some(t) => tokio::time::timeout(t, self.list_pages(path, resource, version)).await.unwrap_or_else(|_| {
-                Err(LiveError::ListTimeout { target: self.target.clone(), path: path.to_string(), timeout: format_duration(t) })
+                Err(LiveError::ListTimeout {
+                    target: self.target.clone(),
+                    path: path.to_string(),
+                    timeout: format_duration(t),
+                })
             }),
         }
     }
@@ -344,7 +362,8 @@ impl Reader {
             let mut pages: u64 = 0;
             let mut page_limit: Option<u64> = None;
             let (mut api_version, mut kind) = (resource.api_version(version), resource.kind.to_string());
-            let misbehaving = |message: String| LiveError::Response { target: self.target.clone(), path: path.to_string(), message };
+            let misbehaving =
+                |message: String| LiveError::Response { target: self.target.clone(), path: path.to_string(), message };
             loop {
                 let mut params = ListParams::default().limit(PAGE_SIZE);
                 if let Some(t) = &token {
@@ -384,7 +403,12 @@ impl Reader {
                 if let Some(v) = page.get("apiVersion").and_then(Value::as_str) {
                     api_version = v.to_string();
                 }
-                if let Some(k) = page.get("kind").and_then(Value::as_str).and_then(|k| k.strip_suffix("List")).filter(|k| !k.is_empty()) {
+                if let Some(k) = page
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .and_then(|k| k.strip_suffix("List"))
+                    .filter(|k| !k.is_empty())
+                {
                     kind = k.to_string();
                 }
                 self.progress.page(page_items.len());
@@ -393,7 +417,11 @@ impl Reader {
                     clean::clean(&mut item);
                     items.push(item);
                 }
-                token = page.pointer("/metadata/continue").and_then(Value::as_str).filter(|t| !t.is_empty()).map(str::to_string);
+                token = page
+                    .pointer("/metadata/continue")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string);
                 let Some(next) = &token else {
                     return Ok(Listed::Items(ObjectList { path: path.to_string(), api_version, kind, items }));
                 };
@@ -435,11 +463,18 @@ impl Reader {
                 clean::set_type(&mut object, "v1", "Namespace");
                 clean::clean(&mut object);
                 self.progress.page(1);
-                Ok(Listed::Items(ObjectList { path, api_version: "v1".into(), kind: "Namespace".into(), items: vec![object] }))
+                Ok(Listed::Items(ObjectList {
+                    path,
+                    api_version: "v1".into(),
+                    kind: "Namespace".into(),
+                    items: vec![object],
+                }))
             }
             Err(Failure::Fatal(e)) => Err(e),
             Err(Failure::Forbidden(message)) => Ok(Listed::Forbidden(message)),
-            Err(Failure::NotFound) => Err(LiveError::NoNamespace { target: self.target.clone(), namespace: name.to_string() }),
+            Err(Failure::NotFound) => {
+                Err(LiveError::NoNamespace { target: self.target.clone(), namespace: name.to_string() })
+            }
             Err(Failure::Expired) => Ok(Listed::NotServed),
         }
     }
@@ -517,7 +552,9 @@ impl Task {
 /// The kubeconfig read and the client built — which runs an exec credential plugin — within
 /// one `--request-timeout`: a plugin that hangs must not hang netreach. Then API discovery, the
 /// first request (with its own timeout).
-async fn connect(options: &LiveOptions) -> Result<(Arc<Reader>, Option<BTreeSet<String>>, Option<String>, Option<String>, String), LiveError> {
+async fn connect(
+    options: &LiveOptions,
+) -> Result<(Arc<Reader>, Option<BTreeSet<String>>, Option<String>, Option<String>, String), LiveError> {
     let (mut config, context, context_namespace) = client_config(options).await?;
     if let Some(t) = options.request_timeout {
         config.connect_timeout = Some(t);
@@ -528,9 +565,11 @@ async fn connect(options: &LiveOptions) -> Result<(Arc<Reader>, Option<BTreeSet<
     let build = tokio::task::spawn_blocking(move || kube::Client::try_from(config));
     let built = match options.request_timeout {
         None => build.await,
-        Some(t) => tokio::time::timeout(t, build)
-            .await
-            .map_err(|_| LiveError::SetupTimeout { target: target.clone(), timeout: format_duration(t), program: program.clone() })?,
+        Some(t) => tokio::time::timeout(t, build).await.map_err(|_| LiveError::SetupTimeout {
+            target: target.clone(),
+            timeout: format_duration(t),
+            program: program.clone(),
+        })?,
     };
     let client = built
         .map_err(|e| LiveError::Config(format!("{target}: the client could not be built: {e}")))?
@@ -579,7 +618,11 @@ async fn read_async(options: &LiveOptions) -> Result<ClusterRead, LiveError> {
         };
         let scoped = !namespaces.is_empty() && (resource.namespaced || resource.kind == "Namespace");
         if scoped {
-            tasks.extend(namespaces.iter().map(|ns| Task { resource: *resource, version, namespace: Some(ns.clone()) }));
+            tasks.extend(namespaces.iter().map(|ns| Task {
+                resource: *resource,
+                version,
+                namespace: Some(ns.clone()),
+            }));
         } else {
             tasks.push(Task { resource: *resource, version, namespace: None });
         }
@@ -621,7 +664,11 @@ async fn read_async(options: &LiveOptions) -> Result<ClusterRead, LiveError> {
             Listed::Items(list) => lists.push(list),
             Listed::NotServed => {
                 if !task.resource.optional {
-                    warnings.push(format!("{} is not served by this cluster (404): {}", task.resource.display(), task.resource.impact));
+                    warnings.push(format!(
+                        "{} is not served by this cluster (404): {}",
+                        task.resource.display(),
+                        task.resource.impact
+                    ));
                 }
             }
             Listed::Forbidden(message) => {
@@ -673,7 +720,9 @@ mod tests {
     fn paths_per_scope() {
         let pods = RESOURCES.iter().find(|r| r.plural == "pods").unwrap();
         let deployments = RESOURCES.iter().find(|r| r.plural == "deployments").unwrap();
-        let path = |r: &Resource, ns: Option<&str>| Task { resource: *r, version: r.versions[0], namespace: ns.map(str::to_string) }.path().unwrap();
+        let path = |r: &Resource, ns: Option<&str>| {
+            Task { resource: *r, version: r.versions[0], namespace: ns.map(str::to_string) }.path().unwrap()
+        };
         assert_eq!(path(pods, None), "/api/v1/pods");
         assert_eq!(path(pods, Some("shop")), "/api/v1/namespaces/shop/pods");
         assert_eq!(path(deployments, Some("shop")), "/apis/apps/v1/namespaces/shop/deployments");

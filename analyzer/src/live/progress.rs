@@ -54,7 +54,12 @@ impl Progress {
         let line = if s.resources == 0 {
             "reading the cluster…".to_string()
         } else {
-            format!("reading the cluster: {}/{} resources, {} objects", s.resources_done, s.resources, thousands(s.objects))
+            format!(
+                "reading the cluster: {}/{} resources, {} objects",
+                s.resources_done,
+                s.resources,
+                thousands(s.objects)
+            )
         };
         let _ = write!(std::io::stderr(), "\r\x1b[2K{line}");
         s.drawn = true;

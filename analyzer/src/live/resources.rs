@@ -22,16 +22,28 @@ pub struct Resource {
 impl Resource {
     /// The path segments `api, v1` or `apis, GROUP, VERSION`.
     pub fn base<'a>(&'a self, version: &'a str) -> Vec<&'a str> {
-        if self.group.is_empty() { vec!["api", version] } else { vec!["apis", self.group, version] }
+        if self.group.is_empty() {
+            vec!["api", version]
+        } else {
+            vec!["apis", self.group, version]
+        }
     }
 
     pub fn api_version(&self, version: &str) -> String {
-        if self.group.is_empty() { version.to_string() } else { format!("{}/{version}", self.group) }
+        if self.group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{}/{version}", self.group)
+        }
     }
 
     /// `pods`, `deployments.apps`: the name kubectl and RBAC use.
     pub fn display(&self) -> String {
-        if self.group.is_empty() { self.plural.to_string() } else { format!("{}.{}", self.plural, self.group) }
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
     }
 }
 
@@ -39,7 +51,13 @@ const fn core(plural: &'static str, kind: &'static str, namespaced: bool, impact
     Resource { group: "", versions: &["v1"], plural, kind, namespaced, optional: false, impact }
 }
 
-const fn builtin(group: &'static str, version: &'static [&'static str], plural: &'static str, kind: &'static str, impact: &'static str) -> Resource {
+const fn builtin(
+    group: &'static str,
+    version: &'static [&'static str],
+    plural: &'static str,
+    kind: &'static str,
+    impact: &'static str,
+) -> Resource {
     Resource { group, versions: version, plural, kind, namespaced: true, optional: false, impact }
 }
 

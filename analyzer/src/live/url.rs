@@ -10,7 +10,9 @@ pub struct InvalidName(pub String);
 /// lowercase letters, digits and `-`, starting and ending with a letter or digit.
 /// <https://kubernetes.io/docs/concepts/overview/working-with-objects/names/#dns-label-names>
 pub fn validate_namespace(name: &str) -> Result<(), InvalidName> {
-    let bad = |why: &str| Err(InvalidName(format!("invalid namespace {name:?}: {why} (namespaces are RFC 1123 labels, like kubectl's)")));
+    let bad = |why: &str| {
+        Err(InvalidName(format!("invalid namespace {name:?}: {why} (namespaces are RFC 1123 labels, like kubectl's)")))
+    };
     if name.is_empty() {
         return bad("it is empty");
     }
@@ -57,7 +59,20 @@ mod tests {
         for good in ["default", "kube-system", "a", "0", "a-b-c", &"x".repeat(63)] {
             assert_eq!(validate_namespace(good), Ok(()), "{good}");
         }
-        for bad in ["", "default/secrets?x=", "..", ".", "Shop", "a_b", "-a", "a-", "a.b", "a b", "ns%2Fsecrets", &"x".repeat(64)] {
+        for bad in [
+            "",
+            "default/secrets?x=",
+            "..",
+            ".",
+            "Shop",
+            "a_b",
+            "-a",
+            "a-",
+            "a.b",
+            "a b",
+            "ns%2Fsecrets",
+            &"x".repeat(64),
+        ] {
             assert!(validate_namespace(bad).is_err(), "{bad}");
         }
     }

@@ -44,7 +44,10 @@ impl SelectorWire {
     /// (`namespaceSelector`), read the same with a warning.
     fn namespaces_peer(&self, at: &At, field: &str, warnings: &mut Vec<String>) -> Result<K8sSelector, LoadError> {
         if self.legacy_same_labels.is_some() || self.legacy_not_same_labels.is_some() {
-            return Err(at.err(field, "sameLabels/notSameLabels were removed from the API (network-policy-api #196) and cannot be evaluated"));
+            return Err(at.err(
+                field,
+                "sameLabels/notSameLabels were removed from the API (network-policy-api #196) and cannot be evaluated",
+            ));
         }
         match &self.legacy_namespace_selector {
             None => Ok(self.k8s()),
@@ -69,7 +72,10 @@ impl SelectorWire {
             ("notSameLabels", self.legacy_not_same_labels.is_some()),
         ];
         match legacy.iter().find(|(_, set)| *set) {
-            Some((name, _)) => Err(at.err(format!("{field}.{name}"), format!("unknown field `{name}`, expected `matchLabels` or `matchExpressions`"))),
+            Some((name, _)) => Err(at.err(
+                format!("{field}.{name}"),
+                format!("unknown field `{name}`, expected `matchLabels` or `matchExpressions`"),
+            )),
             None => Ok(self.k8s()),
         }
     }
@@ -80,7 +86,11 @@ impl SelectorWire {
             match_labels: self.match_labels.clone(),
             match_expressions: self.match_expressions.as_ref().map(|list| {
                 list.iter()
-                    .map(|r| LabelSelectorRequirement { key: r.key.clone(), operator: r.operator.clone(), values: r.values.clone() })
+                    .map(|r| LabelSelectorRequirement {
+                        key: r.key.clone(),
+                        operator: r.operator.clone(),
+                        values: r.values.clone(),
+                    })
                     .collect()
             }),
         }
@@ -204,22 +214,42 @@ fn one_of(at: &At, field: &str, set: usize) -> Result<(), LoadError> {
 }
 
 fn subject(s: &Selection, at: &At) -> Result<ClusterSubject, LoadError> {
-    let set = [s.namespaces.is_some(), s.pods.is_some(), s.nodes.is_some(), s.networks.is_some(), s.domain_names.is_some()];
+    let set =
+        [s.namespaces.is_some(), s.pods.is_some(), s.nodes.is_some(), s.networks.is_some(), s.domain_names.is_some()];
     one_of(at, "spec.subject", set.iter().filter(|b| **b).count())?;
     if let Some(ns) = &s.namespaces {
-        return Ok(ClusterSubject::Namespaces(convert_selector(&ns.strict(at, "spec.subject.namespaces")?, at, "spec.subject.namespaces")?));
+        return Ok(ClusterSubject::Namespaces(convert_selector(
+            &ns.strict(at, "spec.subject.namespaces")?,
+            at,
+            "spec.subject.namespaces",
+        )?));
     }
     match &s.pods {
         Some(p) => Ok(ClusterSubject::Pods {
-            namespace_selector: convert_selector(&p.namespace_selector.strict(at, "spec.subject.pods.namespaceSelector")?, at, "spec.subject.pods.namespaceSelector")?,
-            pod_selector: convert_selector(&p.pod_selector.strict(at, "spec.subject.pods.podSelector")?, at, "spec.subject.pods.podSelector")?,
+            namespace_selector: convert_selector(
+                &p.namespace_selector.strict(at, "spec.subject.pods.namespaceSelector")?,
+                at,
+                "spec.subject.pods.namespaceSelector",
+            )?,
+            pod_selector: convert_selector(
+                &p.pod_selector.strict(at, "spec.subject.pods.podSelector")?,
+                at,
+                "spec.subject.pods.podSelector",
+            )?,
         }),
         None => Err(at.err("spec.subject", "only namespaces or pods can select a subject")),
     }
 }
 
-fn peer(s: &Selection, at: &At, field: &str, egress: bool, warnings: &mut Vec<String>) -> Result<ClusterPeer, LoadError> {
-    let set = [s.namespaces.is_some(), s.pods.is_some(), s.nodes.is_some(), s.networks.is_some(), s.domain_names.is_some()];
+fn peer(
+    s: &Selection,
+    at: &At,
+    field: &str,
+    egress: bool,
+    warnings: &mut Vec<String>,
+) -> Result<ClusterPeer, LoadError> {
+    let set =
+        [s.namespaces.is_some(), s.pods.is_some(), s.nodes.is_some(), s.networks.is_some(), s.domain_names.is_some()];
     one_of(at, field, set.iter().filter(|b| **b).count())?;
     if !egress && (s.nodes.is_some() || s.networks.is_some() || s.domain_names.is_some()) {
         return Err(at.err(field, "ingress peers are namespaces or pods only"));
@@ -248,7 +278,9 @@ fn peer(s: &Selection, at: &At, field: &str, egress: bool, warnings: &mut Vec<St
         let blocks = networks
             .iter()
             .enumerate()
-            .map(|(i, cidr)| IpBlock::parse(cidr, &[]).map_err(|e| at.err(format!("{field}.networks[{i}]"), e.to_string())))
+            .map(|(i, cidr)| {
+                IpBlock::parse(cidr, &[]).map_err(|e| at.err(format!("{field}.networks[{i}]"), e.to_string()))
+            })
             .collect::<Result<_, _>>()?;
         return Ok(ClusterPeer::Networks(blocks));
     }
@@ -266,7 +298,11 @@ fn ports_v1(ports: &[PortV1], at: &At, field: &str) -> Result<Vec<ClusterPort>, 
     let mut out = Vec::new();
     for (i, p) in ports.iter().enumerate() {
         let f = format!("{field}.ports[{i}]");
-        one_of(at, &f, [p.port_number.is_some(), p.named_port.is_some(), p.port_range.is_some()].iter().filter(|b| **b).count())?;
+        one_of(
+            at,
+            &f,
+            [p.port_number.is_some(), p.named_port.is_some(), p.port_range.is_some()].iter().filter(|b| **b).count(),
+        )?;
         if let Some(n) = &p.port_number {
             let protocol = protocol(n.protocol.as_deref(), at, &format!("{f}.portNumber.protocol"))?;
             out.push(ClusterPort::Number { protocol, port: valid_port(n.port, at, &format!("{f}.portNumber.port"))? });
@@ -306,7 +342,9 @@ fn protocols_v2(protocols: &[ProtocolV2], at: &At, field: &str) -> Result<Vec<Cl
         };
         let pf = format!("{f}.{key}.destinationPort");
         match (dp.number, &dp.range) {
-            (Some(n), None) => out.push(ClusterPort::Number { protocol: proto, port: valid_port(n, at, &format!("{pf}.number"))? }),
+            (Some(n), None) => {
+                out.push(ClusterPort::Number { protocol: proto, port: valid_port(n, at, &format!("{pf}.number"))? })
+            }
             (None, Some(r)) => {
                 let start = valid_port(r.start, at, &format!("{pf}.range.start"))?;
                 let end = valid_port(r.end, at, &format!("{pf}.range.end"))?;
@@ -321,7 +359,13 @@ fn protocols_v2(protocols: &[ProtocolV2], at: &At, field: &str) -> Result<Vec<Cl
     Ok(out)
 }
 
-pub(super) fn convert(kind: &str, name: &str, value: Value, at: &At, warnings: &mut Vec<String>) -> Result<ClusterPolicy, LoadError> {
+pub(super) fn convert(
+    kind: &str,
+    name: &str,
+    value: Value,
+    at: &At,
+    warnings: &mut Vec<String>,
+) -> Result<ClusterPolicy, LoadError> {
     let wire: ObjectWire = typed(value, at)?;
     let spec = wire.spec;
     let (kind, v2) = match kind {
@@ -347,7 +391,9 @@ pub(super) fn convert(kind: &str, name: &str, value: Value, at: &At, warnings: &
     }
     let subject = subject(&spec.subject, at)?;
     let mut rules = [Vec::new(), Vec::new()];
-    for (d, (list, dir, peers_key)) in [(&spec.ingress, "ingress", "from"), (&spec.egress, "egress", "to")].into_iter().enumerate() {
+    for (d, (list, dir, peers_key)) in
+        [(&spec.ingress, "ingress", "from"), (&spec.egress, "egress", "to")].into_iter().enumerate()
+    {
         for (i, r) in list.iter().enumerate() {
             let field = format!("spec.{dir}[{i}]");
             let action = match (r.action.as_str(), v2, kind) {

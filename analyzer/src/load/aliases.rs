@@ -99,7 +99,8 @@ mod tests {
 
     #[test]
     fn nested_laughs_are_refused() {
-        let mut text = String::from("l0: &l0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
+        let mut text =
+            String::from("l0: &l0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
         for i in 1..9 {
             let prev = format!("*l{}", i - 1);
             text.push_str(&format!("l{i}: &l{i} [{}]\n", vec![prev.as_str(); 9].join(", ")));

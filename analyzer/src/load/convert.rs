@@ -68,7 +68,10 @@ enum PodCount {
 
 /// The kinds whose pods netreach synthesizes and groups pods under (`ownerReferences`).
 pub(super) fn is_controller_kind(kind: &str) -> bool {
-    matches!(kind, "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" | "ReplicationController")
+    matches!(
+        kind,
+        "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob" | "ReplicationController"
+    )
 }
 
 /// The most pods synthesized for one workload: input is untrusted, and `replicas: 1000000`
@@ -92,7 +95,11 @@ fn field_path(path: &serde_ignored::Path) -> String {
         Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
         Path::Map { parent, key } => {
             let parent = field_path(parent);
-            if parent.is_empty() { key.clone() } else { format!("{parent}.{key}") }
+            if parent.is_empty() {
+                key.clone()
+            } else {
+                format!("{parent}.{key}")
+            }
         }
         Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => field_path(parent),
     }
@@ -100,13 +107,14 @@ fn field_path(path: &serde_ignored::Path) -> String {
 
 pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value, at: &At) -> Result<T, LoadError> {
     let mut unknown = Vec::new();
-    let result = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut |path: serde_ignored::Path| {
-        let field = field_path(&path);
-        // Wire types of CRDs declare only what is read: the top-level envelope is known.
-        if !matches!(field.as_str(), "apiVersion" | "kind" | "metadata" | "status") {
-            unknown.push(field);
-        }
-    }));
+    let result =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut |path: serde_ignored::Path| {
+            let field = field_path(&path);
+            // Wire types of CRDs declare only what is read: the top-level envelope is known.
+            if !matches!(field.as_str(), "apiVersion" | "kind" | "metadata" | "status") {
+                unknown.push(field);
+            }
+        }));
     at.unknown.borrow_mut().extend(unknown);
     result.map_err(|e| {
         let path = e.path().to_string();
@@ -178,7 +186,12 @@ pub(super) fn identity(value: &Value) -> (String, String, String) {
 /// arguments in order, files sorted within folders, documents in order) is the one in the
 /// cluster. Each earlier one is dropped with a warning naming both places; with `strict` it is
 /// an error instead.
-fn drop_redefined(objects: Vec<RawObject>, report: &mut LoadReport, strict: bool, errors: &mut Vec<LoadError>) -> Vec<RawObject> {
+fn drop_redefined(
+    objects: Vec<RawObject>,
+    report: &mut LoadReport,
+    strict: bool,
+    errors: &mut Vec<LoadError>,
+) -> Vec<RawObject> {
     let key = |raw: &RawObject| {
         let api_version = str_field(&raw.value, &["apiVersion"]).unwrap_or("");
         let (kind, namespace, name) = identity(&raw.value);
@@ -284,7 +297,10 @@ impl Build<'_> {
         }
         // Helm hooks (tests, pre-install Jobs) run only around `helm install/upgrade/test`.
         if let Some(hook) = str_field(&raw.value, &["metadata", "annotations", "helm.sh/hook"]) {
-            if matches!(kind.as_str(), "Pod" | "Job" | "CronJob" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") {
+            if matches!(
+                kind.as_str(),
+                "Pod" | "Job" | "CronJob" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
+            ) {
                 self.report.helm_hooks.push(format!("{} (helm.sh/hook: {hook})", at.object));
             }
         }
@@ -305,7 +321,15 @@ impl Build<'_> {
     }
 
     /// Types the object and adds it to the cluster.
-    fn convert(&mut self, mut value: Value, at: &At, api_version: &str, kind: &str, namespace: String, name: String) -> Result<(), LoadError> {
+    fn convert(
+        &mut self,
+        mut value: Value,
+        at: &At,
+        api_version: &str,
+        kind: &str,
+        namespace: String,
+        name: String,
+    ) -> Result<(), LoadError> {
         let (report, cluster) = (&mut *self.report, &mut self.cluster);
         match kind {
             "Namespace" => {
@@ -373,7 +397,11 @@ impl Build<'_> {
 }
 
 /// The cluster of every valid object, and the errors of the invalid ones.
-pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: &super::LoadOptions) -> (Cluster, Vec<LoadError>) {
+pub fn build_cluster(
+    objects: Vec<RawObject>,
+    report: &mut LoadReport,
+    options: &super::LoadOptions,
+) -> (Cluster, Vec<LoadError>) {
     let mut errors: Vec<LoadError> = Vec::new();
     let objects = drop_redefined(objects, report, options.strict, &mut errors);
     let mut build = Build { cluster: Cluster::default(), controllers: Vec::new(), live: Vec::new(), report };
@@ -394,7 +422,9 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: 
     let mut with_pods: HashSet<(String, String, String)> = HashSet::new();
     for lp in &mut live {
         let ns = lp.pod.namespace.clone();
-        let Some(mut current) = lp.owner.clone().and_then(|owner| workload_owner(owner, &ns, &controllers)) else { continue };
+        let Some(mut current) = lp.owner.clone().and_then(|owner| workload_owner(owner, &ns, &controllers)) else {
+            continue;
+        };
         for _ in 0..8 {
             with_pods.insert((ns.clone(), current.0.clone(), current.1.clone()));
             match owner_of.get(&(ns.as_str(), current.0.as_str(), current.1.as_str())) {
@@ -405,16 +435,15 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: 
         lp.pod.workload = Some(WorkloadRef { kind: current.0, name: current.1 });
     }
     // Pod names in use per namespace: synthesized names must not collide with them.
-    let mut taken: HashSet<(String, String)> = live.iter().map(|lp| (lp.pod.namespace.clone(), lp.pod.name.clone())).collect();
+    let mut taken: HashSet<(String, String)> =
+        live.iter().map(|lp| (lp.pod.namespace.clone(), lp.pod.name.clone())).collect();
     let node_ips: Vec<IpAddr> = cluster.nodes.iter().flat_map(|n| n.addresses.iter().copied()).collect();
     // In a fixed order, so that which workload keeps a contested name never depends on input order.
     let mut order: Vec<&Controller> = controllers.iter().collect();
     order.sort_by(|a, b| (&a.namespace, a.kind, &a.name).cmp(&(&b.namespace, b.kind, &b.name)));
     for c in order {
-        let owned_by_present = c
-            .owner
-            .as_ref()
-            .is_some_and(|(k, n)| present.contains(&(c.namespace.as_str(), k.as_str(), n.as_str())));
+        let owned_by_present =
+            c.owner.as_ref().is_some_and(|(k, n)| present.contains(&(c.namespace.as_str(), k.as_str(), n.as_str())));
         if owned_by_present || with_pods.contains(&(c.namespace.clone(), c.kind.to_string(), c.name.clone())) {
             continue;
         }
@@ -440,7 +469,10 @@ pub fn build_cluster(objects: Vec<RawObject>, report: &mut LoadReport, options: 
         // Replicas are identical but for their names (and a DaemonSet pod's node): same labels,
         // same ports, so they land in one equivalence class and cost the engine nothing.
         let candidates = |base: &str| -> Vec<String> {
-            placements.iter().map(|p| p.suffix.as_ref().map_or_else(|| base.to_string(), |s| format!("{base}-{s}"))).collect()
+            placements
+                .iter()
+                .map(|p| p.suffix.as_ref().map_or_else(|| base.to_string(), |s| format!("{base}-{s}")))
+                .collect()
         };
         let free = |names: &[String]| names.iter().all(|n| !taken.contains(&(c.namespace.clone(), n.clone())));
         let mut names = candidates(&c.name);
@@ -515,7 +547,12 @@ struct Placement<'n> {
 ///
 /// `None` when the controller runs no pod (scaled to 0, or no node matches), with a note;
 /// counts past [`MAX_REPLICAS_PER_WORKLOAD`] are cut, with a warning.
-fn placements<'n>(c: &Controller, nodes: &'n [Node], workload: &str, report: &mut LoadReport) -> Option<Vec<Placement<'n>>> {
+fn placements<'n>(
+    c: &Controller,
+    nodes: &'n [Node],
+    workload: &str,
+    report: &mut LoadReport,
+) -> Option<Vec<Placement<'n>>> {
     let budget_left = MAX_SYNTHESIZED_PODS.saturating_sub(report.synthesized_pods) as u64;
     let mut cap = |wanted: u64, what: &str| -> u64 {
         let mut n = wanted;
@@ -554,11 +591,19 @@ fn placements<'n>(c: &Controller, nodes: &'n [Node], workload: &str, report: &mu
                 nodes.iter().filter(|n| node_selector.iter().all(|(k, v)| n.labels.get(k) == Some(v))).collect();
             matching.sort_by(|a, b| a.name.cmp(&b.name));
             if matching.is_empty() {
-                report.no_pods.push(format!("{workload}: its nodeSelector matches none of the {} node(s): no pod", nodes.len()));
+                report
+                    .no_pods
+                    .push(format!("{workload}: its nodeSelector matches none of the {} node(s): no pod", nodes.len()));
                 return None;
             }
             let n = cap(matching.len() as u64, "the number of matching nodes") as usize;
-            Some(matching.into_iter().take(n).map(|node| Placement { suffix: Some(node.name.clone()), node: Some(node) }).collect())
+            Some(
+                matching
+                    .into_iter()
+                    .take(n)
+                    .map(|node| Placement { suffix: Some(node.name.clone()), node: Some(node) })
+                    .collect(),
+            )
         }
     }
 }
@@ -569,7 +614,11 @@ fn placements<'n>(c: &Controller, nodes: &'n [Node], workload: &str, report: &mu
 /// own, as is a pod owned by a kind netreach does not read (an operator's custom resource). An
 /// owner reference without `kind` groups the pod only when exactly one controller of that name
 /// is in its namespace.
-fn workload_owner((kind, name): (String, String), namespace: &str, controllers: &[Controller]) -> Option<(String, String)> {
+fn workload_owner(
+    (kind, name): (String, String),
+    namespace: &str,
+    controllers: &[Controller],
+) -> Option<(String, String)> {
     if is_controller_kind(&kind) {
         return Some((kind, name));
     }
@@ -590,10 +639,7 @@ fn labels_of(meta: &ObjectMeta) -> Labels {
 /// The controlling owner (`controller: true`), else the first owner.
 fn controller_of(meta: &ObjectMeta) -> Option<(String, String)> {
     let refs: &[OwnerReference] = meta.owner_references.as_deref().unwrap_or(&[]);
-    refs.iter()
-        .find(|r| r.controller == Some(true))
-        .or(refs.first())
-        .map(|r| (r.kind.clone(), r.name.clone()))
+    refs.iter().find(|r| r.controller == Some(true)).or(refs.first()).map(|r| (r.kind.clone(), r.name.clone()))
 }
 
 /// A count field as the API server validates it: absent means the API default (1), negative
@@ -661,9 +707,19 @@ fn controller_template(
         }
         "CronJob" => {
             let o: CronJob = typed(value, at)?;
-            let job = o.spec.ok_or_else(|| missing("spec"))?.job_template.spec.ok_or_else(|| missing("spec.jobTemplate.spec"))?;
+            let job = o
+                .spec
+                .ok_or_else(|| missing("spec"))?
+                .job_template
+                .spec
+                .ok_or_else(|| missing("spec.jobTemplate.spec"))?;
             let pods = job_pods(&job, at, "spec.jobTemplate.spec.")?;
-            ("CronJob", controller_of(&o.metadata), job.template, PodCount::Fixed { pods, field: "spec.jobTemplate.spec.parallelism" })
+            (
+                "CronJob",
+                controller_of(&o.metadata),
+                job.template,
+                PodCount::Fixed { pods, field: "spec.jobTemplate.spec.parallelism" },
+            )
         }
         "ReplicationController" => {
             let o: core::ReplicationController = typed(value, at)?;
@@ -675,7 +731,14 @@ fn controller_template(
     })
 }
 
-fn pod_from_spec(namespace: &str, name: &str, labels: Labels, spec: &core::PodSpec, at: &At, field: &str) -> Result<Pod, LoadError> {
+fn pod_from_spec(
+    namespace: &str,
+    name: &str,
+    labels: Labels,
+    spec: &core::PodSpec,
+    at: &At,
+    field: &str,
+) -> Result<Pod, LoadError> {
     let mut pod = Pod::new(namespace, name, labels);
     pod.host_network = spec.host_network == Some(true);
     pod.node = spec.node_name.clone();
@@ -688,7 +751,8 @@ fn pod_from_spec(namespace: &str, name: &str, labels: Labels, spec: &core::PodSp
         .filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"))
         .map(|(i, c)| (format!("{field}.initContainers[{i}]"), c));
     let containers = spec.containers.iter().enumerate().map(|(i, c)| (format!("{field}.containers[{i}]"), c));
-    pod.containers = spec.containers.iter().chain(spec.init_containers.iter().flatten()).map(|c| c.name.clone()).collect();
+    pod.containers =
+        spec.containers.iter().chain(spec.init_containers.iter().flatten()).map(|c| c.name.clone()).collect();
     pod.privileged = spec
         .containers
         .iter()
@@ -749,7 +813,8 @@ pub(super) fn valid_port(n: i32, at: &At, field: &str) -> Result<u16, LoadError>
 pub(super) fn protocol(p: Option<&str>, at: &At, field: &str) -> Result<Protocol, LoadError> {
     match p {
         None => Ok(Protocol::Tcp),
-        Some(s) => Protocol::parse(s).ok_or_else(|| at.err(field, format!("unknown protocol {s:?} (expected TCP, UDP or SCTP)"))),
+        Some(s) => Protocol::parse(s)
+            .ok_or_else(|| at.err(field, format!("unknown protocol {s:?} (expected TCP, UDP or SCTP)"))),
     }
 }
 
@@ -778,7 +843,13 @@ fn convert_service(svc: core::Service, namespace: &str, at: &At) -> Result<Servi
         ports.push(ServicePort { name: p.name.clone(), port, target_port, protocol });
     }
     // Headless services say "None"; only real addresses are kept.
-    let cluster_ips = spec.cluster_ips.iter().flatten().chain(spec.cluster_ip.iter()).filter_map(|s| s.parse().ok()).collect::<BTreeSet<IpAddr>>();
+    let cluster_ips = spec
+        .cluster_ips
+        .iter()
+        .flatten()
+        .chain(spec.cluster_ip.iter())
+        .filter_map(|s| s.parse().ok())
+        .collect::<BTreeSet<IpAddr>>();
     Ok(Service {
         namespace: namespace.to_string(),
         name: svc.metadata.name.clone().unwrap_or_default(),
@@ -801,10 +872,15 @@ fn label_key_problem(key: &str) -> Option<String> {
         let subdomain = !p.is_empty()
             && p.len() <= 253
             && p.split('.').all(|l| {
-                !l.is_empty() && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && !l.starts_with('-') && !l.ends_with('-')
+                !l.is_empty()
+                    && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
             });
         if !subdomain {
-            return Some(format!("label key {key:?}: the prefix must be a DNS subdomain (lowercase letters, digits, '-', '.')"));
+            return Some(format!(
+                "label key {key:?}: the prefix must be a DNS subdomain (lowercase letters, digits, '-', '.')"
+            ));
         }
     }
     if name.is_empty() {
@@ -824,13 +900,16 @@ fn label_value_problem(value: &str) -> Option<String> {
     }
     let inner = value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     let ends = value.as_bytes()[0].is_ascii_alphanumeric() && value.as_bytes()[value.len() - 1].is_ascii_alphanumeric();
-    (!inner || !ends).then(|| format!("{value:?} must be alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric"))
+    (!inner || !ends)
+        .then(|| format!("{value:?} must be alphanumerics, '-', '_' or '.', starting and ending with an alphanumeric"))
 }
 
 pub(super) fn convert_selector(sel: &K8sSelector, at: &At, field: &str) -> Result<LabelSelector, LoadError> {
     let match_labels = sel.match_labels.clone().unwrap_or_default();
     for (key, value) in &match_labels {
-        if let Some(why) = label_key_problem(key).or_else(|| label_value_problem(value).map(|w| format!("label value {w}"))) {
+        if let Some(why) =
+            label_key_problem(key).or_else(|| label_value_problem(value).map(|w| format!("label value {w}")))
+        {
             return Err(at.err(format!("{field}.matchLabels"), why));
         }
     }
@@ -845,13 +924,19 @@ pub(super) fn convert_selector(sel: &K8sSelector, at: &At, field: &str) -> Resul
                 return Err(at.err(format!("{here}.values[{j}]"), format!("label value {why}")));
             }
         }
-        let req = Requirement::new(&e.key, &e.operator, e.values.clone().unwrap_or_default()).map_err(|err| at.err(here, err.to_string()))?;
+        let req = Requirement::new(&e.key, &e.operator, e.values.clone().unwrap_or_default())
+            .map_err(|err| at.err(here, err.to_string()))?;
         out.match_expressions.push(req);
     }
     Ok(out)
 }
 
-fn convert_policy(np: net::NetworkPolicy, namespace: &str, at: &At, warnings: &mut Vec<String>) -> Result<NetworkPolicy, LoadError> {
+fn convert_policy(
+    np: net::NetworkPolicy,
+    namespace: &str,
+    at: &At,
+    warnings: &mut Vec<String>,
+) -> Result<NetworkPolicy, LoadError> {
     let spec = np.spec.ok_or_else(|| at.err("spec", "missing"))?;
     // The API requires podSelector; an empty one (`{}`) selects every pod in the namespace.
     let pod_selector = match &spec.pod_selector {
@@ -867,7 +952,10 @@ fn convert_policy(np: net::NetworkPolicy, namespace: &str, at: &At, warnings: &m
                     "Ingress" => Direction::Ingress,
                     "Egress" => Direction::Egress,
                     other => {
-                        return Err(at.err(format!("spec.policyTypes[{i}]"), format!("unknown policy type {other:?} (expected Ingress or Egress)")))
+                        return Err(at.err(
+                            format!("spec.policyTypes[{i}]"),
+                            format!("unknown policy type {other:?} (expected Ingress or Egress)"),
+                        ))
                     }
                 });
             }
@@ -925,10 +1013,15 @@ fn convert_rule(
                 }
                 Peer::IpBlock(parsed)
             }
-            (Some(_), _, _) => return Err(at.err(pfield, "ipBlock cannot be combined with podSelector or namespaceSelector")),
+            (Some(_), _, _) => {
+                return Err(at.err(pfield, "ipBlock cannot be combined with podSelector or namespaceSelector"))
+            }
             (None, None, None) => return Err(at.err(pfield, "a peer needs podSelector, namespaceSelector or ipBlock")),
             (None, pods, namespaces) => Peer::Pods {
-                pod_selector: pods.as_ref().map(|s| convert_selector(s, at, &format!("{pfield}.podSelector"))).transpose()?,
+                pod_selector: pods
+                    .as_ref()
+                    .map(|s| convert_selector(s, at, &format!("{pfield}.podSelector")))
+                    .transpose()?,
                 namespace_selector: namespaces
                     .as_ref()
                     .map(|s| convert_selector(s, at, &format!("{pfield}.namespaceSelector")))
@@ -942,7 +1035,9 @@ fn convert_rule(
         let port = match &p.port {
             None => None,
             Some(IntOrString::Int(n)) => Some(PortSpec::Number(valid_port(*n, at, &format!("{pfield}.port"))?)),
-            Some(IntOrString::String(s)) if s.is_empty() => return Err(at.err(format!("{pfield}.port"), "empty port name")),
+            Some(IntOrString::String(s)) if s.is_empty() => {
+                return Err(at.err(format!("{pfield}.port"), "empty port name"))
+            }
             Some(IntOrString::String(s)) => Some(PortSpec::Name(s.clone())),
         };
         let end_port = match (p.end_port, &port) {
@@ -960,4 +1055,3 @@ fn convert_rule(
     }
     Ok(rule)
 }
-

@@ -15,7 +15,11 @@ pub enum Input {
 impl Input {
     /// `-` is stdin, anything else a path.
     pub fn parse(arg: &str) -> Input {
-        if arg == "-" { Input::Stdin } else { Input::Path(PathBuf::from(arg)) }
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(arg))
+        }
     }
 }
 
@@ -101,7 +105,12 @@ pub fn read_inputs(inputs: &[Input], options: &LoadOptions, objects: &mut Vec<Ra
     }
 }
 
-fn read_path(path: &Path, options: &LoadOptions, objects: &mut Vec<RawObject>, stats: &mut ReadStats) -> Result<(), LoadError> {
+fn read_path(
+    path: &Path,
+    options: &LoadOptions,
+    objects: &mut Vec<RawObject>,
+    stats: &mut ReadStats,
+) -> Result<(), LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| LoadError::Io { path: path.display().to_string(), source: e })?;
     let files = if meta.is_dir() {
         let mut files = Vec::new();
@@ -151,7 +160,8 @@ pub fn parse_text(
     } else {
         // Real exports exceed the default YAML budget (node and document counts); files on
         // disk are trusted input, so the budget is off.
-        super::aliases::check_expansion(text).map_err(|message| LoadError::Syntax { file: file.to_string(), message })?;
+        super::aliases::check_expansion(text)
+            .map_err(|message| LoadError::Syntax { file: file.to_string(), message })?;
         let mut options = serde_saphyr::Options::default();
         options.budget = None;
         options.with_snippet = false;
@@ -175,7 +185,13 @@ pub fn parse_text(
 
 /// Unpacks `List`, `PodList`, … recursively. Items of typed lists as the API returns them lack
 /// `apiVersion`/`kind`; they inherit them from the list.
-fn flatten(mut value: Value, origin: Origin, inherited: Option<(&str, &str)>, objects: &mut Vec<RawObject>, stats: &mut ReadStats) {
+fn flatten(
+    mut value: Value,
+    origin: Origin,
+    inherited: Option<(&str, &str)>,
+    objects: &mut Vec<RawObject>,
+    stats: &mut ReadStats,
+) {
     let Some(obj) = value.as_object_mut() else {
         if !value.is_null() {
             stats.not_objects.push(origin);
@@ -220,7 +236,9 @@ mod tests {
     /// YAML 1.1 scalars as go-yaml v2 resolves them (sigs.k8s.io/yaml, what kubectl reads with).
     #[test]
     fn yaml_1_1_scalars_like_kubectl() {
-        let v = values("kind: X\na: 0755\nb: y\nc: on\nd: 1_000\ne: 0x1F\nf: 1:20\ng: ~\nh: 012.5\ni: NO\nj: 0\nk: -017\nl: 08\n");
+        let v = values(
+            "kind: X\na: 0755\nb: y\nc: on\nd: 1_000\ne: 0x1F\nf: 1:20\ng: ~\nh: 012.5\ni: NO\nj: 0\nk: -017\nl: 08\n",
+        );
         eprintln!("{v}");
         assert_eq!(v["a"], 493);
         assert_eq!(v["b"], true);
@@ -242,7 +260,8 @@ mod tests {
         let v = values("kind: X\nspec:\n  args: [\n\t\"--a\",\n\t\"--b\"\n    ]\n");
         assert_eq!(v["spec"]["args"], serde_json::json!(["--a", "--b"]));
         let mut objects = Vec::new();
-        let error = parse_text("t.yaml", "kind: X\nspec:\n\targs: 1\n", Some(false), &mut objects, &mut ReadStats::default());
+        let error =
+            parse_text("t.yaml", "kind: X\nspec:\n\targs: 1\n", Some(false), &mut objects, &mut ReadStats::default());
         assert!(error.is_err());
     }
 }

@@ -49,7 +49,13 @@ const BUILD_FILES: &[(&str, &str, &str)] = &[
 
 /// A kind that is not read: counted in the report; a policy kind is recorded in the cluster;
 /// a build file gets a hint. The pre-1.3 alpha policy format is an error, never skipped.
-pub(super) fn note_unread(api_version: &str, kind: &str, raw: &RawObject, report: &mut LoadReport, cluster: &mut Cluster) -> Result<(), LoadError> {
+pub(super) fn note_unread(
+    api_version: &str,
+    kind: &str,
+    raw: &RawObject,
+    report: &mut LoadReport,
+    cluster: &mut Cluster,
+) -> Result<(), LoadError> {
     let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
     if group == "net.alpha.kubernetes.io" {
         return Err(LoadError::Invalid {
@@ -67,7 +73,8 @@ pub(super) fn note_unread(api_version: &str, kind: &str, raw: &RawObject, report
         report.warnings.push(format!("{}: {kind} is {hint}", raw.origin));
     }
     if let Some((_, _, effect)) = POLICY_KINDS.iter().find(|(g, k, _)| *g == group && *k == kind) {
-        let cluster_scoped = kind.starts_with("Global") || kind.contains("Cluster") || matches!(kind, "Tier" | "CiliumCIDRGroup");
+        let cluster_scoped =
+            kind.starts_with("Global") || kind.contains("Cluster") || matches!(kind, "Tier" | "CiliumCIDRGroup");
         cluster.unevaluated_policies.push(UnevaluatedPolicy {
             kind: kind.to_string(),
             api_version: api_version.to_string(),
@@ -76,7 +83,12 @@ pub(super) fn note_unread(api_version: &str, kind: &str, raw: &RawObject, report
             effect,
         });
     }
-    report.skipped_objects.push(super::SkippedObject { api_version: api_version.into(), kind: kind.into(), namespace, name });
+    report.skipped_objects.push(super::SkippedObject {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        namespace,
+        name,
+    });
     Ok(())
 }
 

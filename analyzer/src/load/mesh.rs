@@ -55,8 +55,9 @@ struct ObjectWire {
 fn mode(m: Option<&MutualTls>, at: &At, field: &str) -> Result<MtlsMode, LoadError> {
     match m.and_then(|m| m.mode.as_deref()) {
         None => Ok(MtlsMode::Unset),
-        Some(s) => MtlsMode::parse(s)
-            .ok_or_else(|| at.err(field, format!("unknown mode {s:?} (expected UNSET, DISABLE, PERMISSIVE or STRICT)"))),
+        Some(s) => MtlsMode::parse(s).ok_or_else(|| {
+            at.err(field, format!("unknown mode {s:?} (expected UNSET, DISABLE, PERMISSIVE or STRICT)"))
+        }),
     }
 }
 

@@ -245,7 +245,8 @@ pub fn load_values(values: Vec<(Origin, serde_json::Value)>) -> Result<LoadedClu
         let (first_object, first_other) = (objects.len(), stats.not_objects.len());
         documents::parse_text(&origin.file, &text, Some(true), &mut objects, &mut stats)?;
         // Locations inside this document count from the given origin.
-        let read = objects[first_object..].iter_mut().map(|o| &mut o.origin).chain(&mut stats.not_objects[first_other..]);
+        let read =
+            objects[first_object..].iter_mut().map(|o| &mut o.origin).chain(&mut stats.not_objects[first_other..]);
         for o in read {
             o.document = origin.document;
             o.items.splice(0..0, origin.items.iter().copied());
@@ -256,7 +257,11 @@ pub fn load_values(values: Vec<(Origin, serde_json::Value)>) -> Result<LoadedClu
 
 /// Converts what was read; every error of the run — files that could not be read or parsed,
 /// and invalid objects — is returned at once.
-fn build(objects: Vec<documents::RawObject>, mut stats: documents::ReadStats, options: &LoadOptions) -> Result<LoadedCluster, LoadError> {
+fn build(
+    objects: Vec<documents::RawObject>,
+    mut stats: documents::ReadStats,
+    options: &LoadOptions,
+) -> Result<LoadedCluster, LoadError> {
     let mut report = LoadReport {
         files: stats.files,
         objects: objects.len(),
@@ -303,7 +308,11 @@ pub struct WhatIf {
 
 /// `Kind namespace/name`, or `Kind name` for cluster-scoped kinds.
 pub(crate) fn key_label((kind, namespace, name): &(String, String, String)) -> String {
-    if namespace.is_empty() { format!("{kind} {name}") } else { format!("{kind} {namespace}/{name}") }
+    if namespace.is_empty() {
+        format!("{kind} {name}")
+    } else {
+        format!("{kind} {namespace}/{name}")
+    }
 }
 
 /// What-if loading: BEFORE is `base`; AFTER is `base` with every object of `apply` created or
@@ -316,7 +325,12 @@ pub fn load_what_if(base: &[Input], apply: &[Input], delete: &[Input]) -> Result
 }
 
 /// [`load_what_if`] with options (input size limit).
-pub fn load_what_if_with(base: &[Input], apply: &[Input], delete: &[Input], options: &LoadOptions) -> Result<WhatIf, LoadError> {
+pub fn load_what_if_with(
+    base: &[Input],
+    apply: &[Input],
+    delete: &[Input],
+    options: &LoadOptions,
+) -> Result<WhatIf, LoadError> {
     if base.is_empty() {
         return Err(LoadError::NoInput);
     }
@@ -329,8 +343,10 @@ pub fn load_what_if_with(base: &[Input], apply: &[Input], delete: &[Input], opti
     let mut deletions = Vec::new();
     let mut delete_stats = documents::ReadStats::default();
     documents::read_inputs(delete, options, &mut deletions, &mut delete_stats);
-    let unreadable: Vec<LoadError> =
-        [&mut stats.errors, &mut change_stats.errors, &mut delete_stats.errors].into_iter().flat_map(std::mem::take).collect();
+    let unreadable: Vec<LoadError> = [&mut stats.errors, &mut change_stats.errors, &mut delete_stats.errors]
+        .into_iter()
+        .flat_map(std::mem::take)
+        .collect();
     if !unreadable.is_empty() {
         return Err(LoadError::from_all(unreadable));
     }
@@ -350,7 +366,8 @@ pub fn load_what_if_with(base: &[Input], apply: &[Input], delete: &[Input], opti
             None => return Err(LoadError::NotFound { origin: raw.origin, object: key_label(&key) }),
         }
     }
-    let mut seen_changes: std::collections::HashMap<(String, String, String), Origin> = std::collections::HashMap::new();
+    let mut seen_changes: std::collections::HashMap<(String, String, String), Origin> =
+        std::collections::HashMap::new();
     for raw in changes {
         let key = convert::identity(&raw.value);
         if let Some(first) = seen_changes.get(&key) {

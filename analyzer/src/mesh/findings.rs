@@ -13,7 +13,8 @@ pub const POD_OUTSIDE_MESH: Check = Check {
     id: "NR101",
     name: "pod-outside-enabled-mesh",
     severity: Severity::Medium,
-    summary: "pods outside the mesh their namespace enables: opted out, hostNetwork, or created before injection was enabled",
+    summary:
+        "pods outside the mesh their namespace enables: opted out, hostNetwork, or created before injection was enabled",
 };
 pub const PLAINTEXT_INTO_MESH: Check = Check {
     id: "NR102",
@@ -47,8 +48,14 @@ pub const PEER_AUTHENTICATION_IGNORED: Check = Check {
 };
 
 /// Every mesh check, in id order.
-pub const MESH_CHECKS: [Check; 6] =
-    [POD_OUTSIDE_MESH, PLAINTEXT_INTO_MESH, MTLS_DISABLED, PERMISSIVE_WITH_MESHED_CLIENTS, REJECTED_BY_MESH, PEER_AUTHENTICATION_IGNORED];
+pub const MESH_CHECKS: [Check; 6] = [
+    POD_OUTSIDE_MESH,
+    PLAINTEXT_INTO_MESH,
+    MTLS_DISABLED,
+    PERMISSIVE_WITH_MESHED_CLIENTS,
+    REJECTED_BY_MESH,
+    PEER_AUTHENTICATION_IGNORED,
+];
 
 fn finding(check: Check, namespace: Option<&str>, objects: Vec<ObjectRef>, message: String, fix: String) -> Finding {
     Finding::new(check, namespace, objects, message, fix)
@@ -138,11 +145,18 @@ fn outside(view: &MeshView, out: &mut Vec<Finding>) {
     for ((workload, mesh, reason), n) in by {
         let ns = workload.namespace.clone();
         let fix = match &reason {
-            OutsideReason::HostNetwork => "run it without hostNetwork if it serves mesh traffic, or accept it as outside the mesh".to_string(),
+            OutsideReason::HostNetwork => {
+                "run it without hostNetwork if it serves mesh traffic, or accept it as outside the mesh".to_string()
+            }
             OutsideReason::OptedOut(how) => format!("remove {how} unless the workload cannot run in the mesh"),
-            OutsideReason::NotRestarted => "restart the workload (kubectl rollout restart) so the injector adds the proxy".to_string(),
+            OutsideReason::NotRestarted => {
+                "restart the workload (kubectl rollout restart) so the injector adds the proxy".to_string()
+            }
         };
-        let message = format!("{n} pod(s) of {workload} run outside the {mesh} mesh that namespace {} enables: {reason}", ns.as_deref().unwrap_or(""));
+        let message = format!(
+            "{n} pod(s) of {workload} run outside the {mesh} mesh that namespace {} enables: {reason}",
+            ns.as_deref().unwrap_or("")
+        );
         out.push(finding(POD_OUTSIDE_MESH, ns.as_deref(), vec![workload], message, fix));
     }
 }
@@ -172,7 +186,9 @@ fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
                         let proxied: PortSet = modes
                             .pieces()
                             .into_iter()
-                            .filter(|(_, _, m)| *m != PortMode::Plain && *m != PortMode::IstioSidecar(MtlsMode::Disable))
+                            .filter(|(_, _, m)| {
+                                *m != PortMode::Plain && *m != PortMode::IstioSidecar(MtlsMode::Disable)
+                            })
                             .map(|(lo, hi, _)| PortSet::range(Protocol::Tcp, lo, hi))
                             .fold(PortSet::empty(), |a, b| a.union(&b));
                         let accepted = tcp.intersection(&proxied);
@@ -248,17 +264,24 @@ fn disabled(view: &MeshView, out: &mut Vec<Finding>) {
         }
         let workload = ObjectRef::workload_of(pod);
         if let Some(policy) = &view.istio[i] {
-            let deciding = [policy.workload, policy.namespace_wide, policy.mesh_wide].into_iter().flatten().find(|&p| pas[p].mode != MtlsMode::Unset);
+            let deciding = [policy.workload, policy.namespace_wide, policy.mesh_wide]
+                .into_iter()
+                .flatten()
+                .find(|&p| pas[p].mode != MtlsMode::Unset);
             if policy.mode == MtlsMode::Disable {
                 if let Some(p) = deciding {
-                    let e = by.entry((workload.clone(), pa_ref(&pas[p], Some("spec.mtls.mode".into())))).or_insert((BTreeSet::new(), kind));
+                    let e = by
+                        .entry((workload.clone(), pa_ref(&pas[p], Some("spec.mtls.mode".into()))))
+                        .or_insert((BTreeSet::new(), kind));
                     e.0.insert("every port".into());
                 }
             }
             if let Some(w) = policy.workload {
                 for (&port, &mode) in &policy.port_modes {
                     if mode == MtlsMode::Disable && pas[w].port_modes.contains_key(&port) {
-                        let e = by.entry((workload.clone(), pa_ref(&pas[w], Some(format!("spec.portLevelMtls.{port}"))))).or_insert((BTreeSet::new(), kind));
+                        let e = by
+                            .entry((workload.clone(), pa_ref(&pas[w], Some(format!("spec.portLevelMtls.{port}")))))
+                            .or_insert((BTreeSet::new(), kind));
                         e.0.insert(format!("TCP {port}"));
                     }
                 }
@@ -293,7 +316,11 @@ fn disabled(view: &MeshView, out: &mut Vec<Finding>) {
     for ((workload, object), (ports, mesh)) in by {
         let ns = workload.namespace.clone();
         let what = ports.into_iter().collect::<Vec<_>>().join(", ");
-        let note = if mesh == MeshKind::IstioAmbient { " (DISABLE is not supported in ambient mode: ztunnel keeps tunnelling but accepts plaintext)" } else { "" };
+        let note = if mesh == MeshKind::IstioAmbient {
+            " (DISABLE is not supported in ambient mode: ztunnel keeps tunnelling but accepts plaintext)"
+        } else {
+            ""
+        };
         out.push(finding(
             MTLS_DISABLED,
             ns.as_deref(),
@@ -343,11 +370,19 @@ fn ignored(view: &MeshView, out: &mut Vec<Finding>) {
             push(i, format!("is ignored: policies with a workload selector are ignored in the root namespace {root}"));
             continue;
         }
-        let selected: Vec<usize> = (0..cluster.pods.len()).filter(|&p| cluster.pods[p].namespace == pa.namespace && pa.selects(&cluster.pods[p].labels)).collect();
+        let selected: Vec<usize> = (0..cluster.pods.len())
+            .filter(|&p| cluster.pods[p].namespace == pa.namespace && pa.selects(&cluster.pods[p].labels))
+            .collect();
         if selected.is_empty() {
             push(i, "selects no pod".into());
         } else if selected.iter().all(|&p| view.istio[p].as_ref().is_some_and(|r| r.shadowed.contains(&i))) {
-            push(i, format!("is ignored on all {} pod(s) it selects: an older workload policy selects them too", selected.len()));
+            push(
+                i,
+                format!(
+                    "is ignored on all {} pod(s) it selects: an older workload policy selects them too",
+                    selected.len()
+                ),
+            );
         }
     }
 }

@@ -19,7 +19,8 @@ pub use render::{write_mesh, MeshFormat};
 use crate::aggregate::{Grouping, Level};
 use crate::analysis::Analysis;
 use netreach_model::mesh::{
-    self as rules, keys, DestinationModes, IstioPolicy, Membership, MeshKind, MeshOptions, OutsideReason, PortMode, Status,
+    self as rules, keys, DestinationModes, IstioPolicy, Membership, MeshKind, MeshOptions, OutsideReason, PortMode,
+    Status,
 };
 use netreach_model::{Labels, PortSet, Protocol};
 use std::cell::RefCell;
@@ -146,7 +147,8 @@ impl<'a> MeshView<'a> {
     pub fn new(analysis: &'a Analysis, options: MeshOptions) -> MeshView<'a> {
         let cluster = &analysis.cluster;
         let empty = Labels::new();
-        let ns_labels: HashMap<&str, &Labels> = cluster.namespaces.iter().map(|n| (n.name.as_str(), &n.labels)).collect();
+        let ns_labels: HashMap<&str, &Labels> =
+            cluster.namespaces.iter().map(|n| (n.name.as_str(), &n.labels)).collect();
         let mut notes = Vec::new();
         let mut membership = Vec::with_capacity(cluster.pods.len());
         let mut istio = Vec::with_capacity(cluster.pods.len());
@@ -163,8 +165,15 @@ impl<'a> MeshView<'a> {
                 MeshKind::None => DestinationModes::uniform(PortMode::Plain),
                 MeshKind::IstioSidecar | MeshKind::IstioAmbient => {
                     let p = cluster.mesh.istio_policy(root, &pod.namespace, &pod.labels);
-                    let wrap = |mode| if m.kind == MeshKind::IstioSidecar { PortMode::IstioSidecar(mode) } else { PortMode::IstioAmbient(mode) };
-                    let mut layers: Vec<(u16, u16, PortMode)> = p.port_modes.iter().map(|(&port, &mode)| (port, port, wrap(mode))).collect();
+                    let wrap = |mode| {
+                        if m.kind == MeshKind::IstioSidecar {
+                            PortMode::IstioSidecar(mode)
+                        } else {
+                            PortMode::IstioAmbient(mode)
+                        }
+                    };
+                    let mut layers: Vec<(u16, u16, PortMode)> =
+                        p.port_modes.iter().map(|(&port, &mode)| (port, port, wrap(mode))).collect();
                     // Ports excluded from the sidecar's inbound capture reach the app directly.
                     if m.kind == MeshKind::IstioSidecar {
                         layers.extend(bypass(pod, None, keys::ISTIO_EXCLUDE_INBOUND_PORTS, &mut notes));
@@ -174,15 +183,16 @@ impl<'a> MeshView<'a> {
                     modes
                 }
                 MeshKind::Linkerd => {
-                    let policy = rules::linkerd_policy(annotations, pod, options.linkerd_default_policy).unwrap_or_else(|bad| {
-                        notes.push(format!(
-                            "{}: unknown {} {bad:?}; the default {} applies",
-                            pod.id(),
-                            keys::LINKERD_DEFAULT_INBOUND_POLICY,
+                    let policy = rules::linkerd_policy(annotations, pod, options.linkerd_default_policy)
+                        .unwrap_or_else(|bad| {
+                            notes.push(format!(
+                                "{}: unknown {} {bad:?}; the default {} applies",
+                                pod.id(),
+                                keys::LINKERD_DEFAULT_INBOUND_POLICY,
+                                options.linkerd_default_policy
+                            ));
                             options.linkerd_default_policy
-                        ));
-                        options.linkerd_default_policy
-                    });
+                        });
                     let layers = bypass(pod, Some(annotations), keys::LINKERD_SKIP_INBOUND_PORTS, &mut notes);
                     DestinationModes::layered(PortMode::Linkerd(policy), layers)
                 }
@@ -276,7 +286,10 @@ impl<'a> MeshView<'a> {
 
     /// Every allowed connection with its statuses, in (source, destination) order, as
     /// `connectivity` lists them: `f(src, dst, split)`.
-    pub fn for_each_connection<E>(&self, mut f: impl FnMut(usize, usize, &[(Status, PortSet)]) -> Result<(), E>) -> Result<(), E> {
+    pub fn for_each_connection<E>(
+        &self,
+        mut f: impl FnMut(usize, usize, &[(Status, PortSet)]) -> Result<(), E>,
+    ) -> Result<(), E> {
         self.analysis.reach.for_each_connection(|s, d, ports| f(s, d, &self.statuses(s, d, ports)))
     }
 
@@ -284,7 +297,11 @@ impl<'a> MeshView<'a> {
     /// mesh) and (group, destination profile): `visit(src group, source side, dst group,
     /// destination profile, member pairs, split)`. Pairs of an endpoint with itself and of two
     /// external ranges are not counted. Cost: per class pair, the product of its bucket counts.
-    fn class_pass(&self, group_of: impl Fn(usize) -> u32, mut visit: impl FnMut(u32, u8, u32, u32, u64, &[(Status, PortSet)])) {
+    fn class_pass(
+        &self,
+        group_of: impl Fn(usize) -> u32,
+        mut visit: impl FnMut(u32, u8, u32, u32, u64, &[(Status, PortSet)]),
+    ) {
         let reach = &self.analysis.reach;
         let classes = reach.class_count();
         type Bucket<K> = Vec<(K, u64)>;
@@ -335,8 +352,12 @@ impl<'a> MeshView<'a> {
     /// Namespace names in order: those of the cluster, then any a pod uses without a Namespace.
     fn namespace_names(&self) -> Vec<String> {
         let cluster = &self.analysis.cluster;
-        let names: std::collections::BTreeSet<&str> =
-            cluster.namespaces.iter().map(|n| n.name.as_str()).chain(cluster.pods.iter().map(|p| p.namespace.as_str())).collect();
+        let names: std::collections::BTreeSet<&str> = cluster
+            .namespaces
+            .iter()
+            .map(|n| n.name.as_str())
+            .chain(cluster.pods.iter().map(|p| p.namespace.as_str()))
+            .collect();
         names.into_iter().map(str::to_string).collect()
     }
 
@@ -351,7 +372,11 @@ impl<'a> MeshView<'a> {
             .map(|n| {
                 let labels = cluster.namespaces.iter().find(|x| &x.name == n).map_or(&empty, |x| &x.labels);
                 let annotations = cluster.mesh.namespace_annotations.get(n).unwrap_or(&empty);
-                NamespaceCoverage { namespace: n.clone(), mesh: rules::namespace_mesh(labels, annotations), ..Default::default() }
+                NamespaceCoverage {
+                    namespace: n.clone(),
+                    mesh: rules::namespace_mesh(labels, annotations),
+                    ..Default::default()
+                }
             })
             .collect();
         let pod_ns: Vec<u32> = cluster.pods.iter().map(|p| index[p.namespace.as_str()]).collect();
@@ -408,7 +433,13 @@ impl<'a> MeshView<'a> {
         );
         let mut out: Vec<GroupStatus> = merged
             .into_iter()
-            .map(|((s, d, status), (ports, pairs))| GroupStatus { src: s as usize, dst: d as usize, status, ports, pairs })
+            .map(|((s, d, status), (ports, pairs))| GroupStatus {
+                src: s as usize,
+                dst: d as usize,
+                status,
+                ports,
+                pairs,
+            })
             .collect();
         out.sort_by_key(|g| (g.src, g.dst, g.status));
         out
@@ -434,7 +465,12 @@ impl<'a> MeshView<'a> {
 
 /// Ports of `key` on the pod (else, when `ns` is given, on its namespace) that bypass the
 /// proxy, as plain layers; an unreadable value is a note and bypasses nothing.
-fn bypass(pod: &netreach_model::Pod, ns: Option<&Labels>, key: &str, notes: &mut Vec<String>) -> Vec<(u16, u16, PortMode)> {
+fn bypass(
+    pod: &netreach_model::Pod,
+    ns: Option<&Labels>,
+    key: &str,
+    notes: &mut Vec<String>,
+) -> Vec<(u16, u16, PortMode)> {
     let Some(value) = pod.annotations.get(key).or_else(|| ns.and_then(|a| a.get(key))) else {
         return Vec::new();
     };

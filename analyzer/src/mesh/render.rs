@@ -112,7 +112,17 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     writeln!(
         out,
         "{:<width$}  {:<13}  {:>6}  {:>7}  {:>7}  {:>7}  {:>10}  {:>9}  {:>8}  {:>8}  {:>7}",
-        "NAMESPACE", "MESH", "PODS", "IN MESH", "PAIRS", "MTLS", "PERMISSIVE", "PLAINTEXT", "REJECTED", "EXTERNAL", "MTLS %"
+        "NAMESPACE",
+        "MESH",
+        "PODS",
+        "IN MESH",
+        "PAIRS",
+        "MTLS",
+        "PERMISSIVE",
+        "PLAINTEXT",
+        "REJECTED",
+        "EXTERNAL",
+        "MTLS %"
     )?;
     for c in r.coverage.iter().chain(std::iter::once(&r.total)) {
         writeln!(
@@ -134,7 +144,9 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     writeln!(out, "(pairs: source pod anywhere, destination pod in the namespace, by their weakest port: plaintext, then permissive, then mtls; EXTERNAL: pairs with an external range, not applicable)")?;
     for (title, keep) in [
         ("plaintext and permissive connections", Status::is_gap as fn(Status) -> bool),
-        ("rejected by the mesh (NetworkPolicy allows; the destination requires mTLS the source cannot speak)", |s| s == Status::Rejected),
+        ("rejected by the mesh (NetworkPolicy allows; the destination requires mTLS the source cannot speak)", |s| {
+            s == Status::Rejected
+        }),
     ] {
         writeln!(out)?;
         writeln!(out, "{title} ({} level)", level_name(level))?;
@@ -158,9 +170,17 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     }
     writeln!(out)?;
     writeln!(out, "findings")?;
-    write_audit(&AuditReport { findings: r.findings.clone(), segmentation: Vec::new(), unevaluated_policies: Vec::new(), incomplete: Vec::new() }, AuditFormat::Text, out)
+    write_audit(
+        &AuditReport {
+            findings: r.findings.clone(),
+            segmentation: Vec::new(),
+            unevaluated_policies: Vec::new(),
+            incomplete: Vec::new(),
+        },
+        AuditFormat::Text,
+        out,
+    )
 }
-
 
 fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## netreach mesh")?;
@@ -190,15 +210,20 @@ fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> i
     writeln!(out, "### Plaintext, permissive and rejected connections ({} level)", level_name(level))?;
     writeln!(out)?;
     let mut any = false;
-    each_entry(view, level, |s| s.is_gap() || s == Status::Rejected, |src, dst, status, ports, pairs| {
-        if !any {
-            writeln!(out, "| Status | Source | Destination | Ports | Pairs |")?;
-            writeln!(out, "|---|---|---|---|---:|")?;
-            any = true;
-        }
-        let pairs = pairs.map_or_else(|| "1".to_string(), |n| n.to_string());
-        writeln!(out, "| {status} | `{}` | `{}` | {ports} | {pairs} |", md_cell(src), md_cell(dst))
-    })?;
+    each_entry(
+        view,
+        level,
+        |s| s.is_gap() || s == Status::Rejected,
+        |src, dst, status, ports, pairs| {
+            if !any {
+                writeln!(out, "| Status | Source | Destination | Ports | Pairs |")?;
+                writeln!(out, "|---|---|---|---|---:|")?;
+                any = true;
+            }
+            let pairs = pairs.map_or_else(|| "1".to_string(), |n| n.to_string());
+            writeln!(out, "| {status} | `{}` | `{}` | {ports} | {pairs} |", md_cell(src), md_cell(dst))
+        },
+    )?;
     if !any {
         writeln!(out, "None.")?;
     }
@@ -211,7 +236,13 @@ fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> i
         writeln!(out, "| Pod | Namespace mesh | Reason |")?;
         writeln!(out, "|---|---|---|")?;
         for o in &r.outside {
-            writeln!(out, "| `{}` | {} | {} |", md_cell(&view.analysis.display_name(o.pod)), o.namespace_mesh, md_cell(&o.reason.to_string()))?;
+            writeln!(
+                out,
+                "| `{}` | {} | {} |",
+                md_cell(&view.analysis.display_name(o.pod)),
+                o.namespace_mesh,
+                md_cell(&o.reason.to_string())
+            )?;
         }
     }
     writeln!(out)?;
@@ -301,7 +332,11 @@ struct JsonConnection<'a> {
 
 fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
-    writeln!(out, "  \"unevaluatedPolicies\": {},", crate::render::unevaluated_policies_json(&view.analysis.cluster.unevaluated_policies))?;
+    writeln!(
+        out,
+        "  \"unevaluatedPolicies\": {},",
+        crate::render::unevaluated_policies_json(&view.analysis.cluster.unevaluated_policies)
+    )?;
     writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&view.analysis.cluster.skipped_invalid))?;
     writeln!(out, "  \"level\": \"{}\",", level_name(level))?;
     write!(out, "  \"istioRootNamespace\": ")?;
@@ -337,17 +372,22 @@ fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     }
     writeln!(out, "  ],\n  \"connections\": [")?;
     let mut first = true;
-    each_entry(view, level, |_| true, |src, dst, status, ports, pairs| {
-        for allowed in allowed_json(ports) {
-            if !first {
-                writeln!(out, ",")?;
+    each_entry(
+        view,
+        level,
+        |_| true,
+        |src, dst, status, ports, pairs| {
+            for allowed in allowed_json(ports) {
+                if !first {
+                    writeln!(out, ",")?;
+                }
+                first = false;
+                out.write_all(b"    ")?;
+                json(out, &JsonConnection { src, dst, allowed, status: status.as_str(), pairs })?;
             }
-            first = false;
-            out.write_all(b"    ")?;
-            json(out, &JsonConnection { src, dst, allowed, status: status.as_str(), pairs })?;
-        }
-        Ok(())
-    })?;
+            Ok(())
+        },
+    )?;
     if !first {
         writeln!(out)?;
     }

@@ -62,7 +62,12 @@ pub fn write_connectivity(analysis: &Analysis, format: OutputFormat, out: &mut d
 /// [`write_connectivity`] showing only the connections `filter` keeps (`--namespace`, `--from`,
 /// `--to`); with an inactive filter the output is exactly the unfiltered one. Graphs use the
 /// default [`super::graph::GraphOptions`].
-pub fn write_connectivity_filtered(analysis: &Analysis, format: OutputFormat, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_connectivity_filtered(
+    analysis: &Analysis,
+    format: OutputFormat,
+    filter: &ConnectionFilter,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     match format {
         OutputFormat::Summary => {
             super::write_summary(analysis, &super::PhaseTimes::default(), out)?;

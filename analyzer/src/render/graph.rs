@@ -19,7 +19,9 @@ use crate::aggregate::{aggregate_where, GroupKind, Grouping, Level};
 use crate::analysis::Analysis;
 use crate::filter::ConnectionFilter;
 use graphviz_rust::cmd::{CommandArg, Format};
-use graphviz_rust::dot_structures::{Attribute, Edge, EdgeTy, Graph, GraphAttributes, Id, Node, NodeId, Stmt, Subgraph, Vertex};
+use graphviz_rust::dot_structures::{
+    Attribute, Edge, EdgeTy, Graph, GraphAttributes, Id, Node, NodeId, Stmt, Subgraph, Vertex,
+};
 use graphviz_rust::printer::{DotPrinter, PrinterContext};
 use netreach_model::PortSet;
 use std::collections::BTreeMap;
@@ -172,7 +174,15 @@ pub struct ReachGraph {
 #[derive(Debug)]
 pub enum GraphError {
     /// Past the limits; `alternatives` are smaller views worth suggesting, with their sizes.
-    TooBig { nodes: usize, edges: usize, level: Level, max_nodes: usize, max_edges: usize, namespace_level: Option<(usize, usize)>, busiest: Vec<String> },
+    TooBig {
+        nodes: usize,
+        edges: usize,
+        level: Level,
+        max_nodes: usize,
+        max_edges: usize,
+        namespace_level: Option<(usize, usize)>,
+        busiest: Vec<String>,
+    },
     /// Graphviz's `dot` is not on `PATH`.
     DotMissing,
     /// `dot` ran and failed.
@@ -230,7 +240,11 @@ pub const DOT_MISSING: &str =
 
 /// The connectivity graph at `options.level`, with the filter applied: nodes are the groups
 /// that appear in a shown connection or that the filter selects (every group when unfiltered).
-pub fn connectivity_graph(analysis: &Analysis, filter: &ConnectionFilter, options: &GraphOptions) -> Result<ReachGraph, GraphError> {
+pub fn connectivity_graph(
+    analysis: &Analysis,
+    filter: &ConnectionFilter,
+    options: &GraphOptions,
+) -> Result<ReachGraph, GraphError> {
     let graph = build(analysis, filter, options.level, options.title.clone());
     let (nodes, edges) = (graph.nodes.len(), graph.edges.len());
     if !options.force && (nodes > options.max_nodes || edges > options.max_edges) {
@@ -261,7 +275,15 @@ pub fn connectivity_graph(analysis: &Analysis, filter: &ConnectionFilter, option
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         let unit = if options.level == Level::Namespace { "edges" } else { "nodes" };
         let busiest = ranked.iter().take(3).map(|(ns, n)| format!("{ns}: {n} {unit}")).collect();
-        return Err(GraphError::TooBig { nodes, edges, level: options.level, max_nodes: options.max_nodes, max_edges: options.max_edges, namespace_level, busiest });
+        return Err(GraphError::TooBig {
+            nodes,
+            edges,
+            level: options.level,
+            max_nodes: options.max_nodes,
+            max_edges: options.max_edges,
+            namespace_level,
+            busiest,
+        });
     }
     Ok(graph)
 }
@@ -371,11 +393,16 @@ impl ReachGraph {
             let inside: Vec<usize> = (0..self.edges.len())
                 .filter(|&i| {
                     let e = &self.edges[i];
-                    e.src != e.dst && self.cluster_of(&e.src) == Some(&ns) && self.cluster_of(&e.dst) == Some(&ns) && matches!((&e.src, &e.dst), (End::Node(_), End::Node(_)))
+                    e.src != e.dst
+                        && self.cluster_of(&e.src) == Some(&ns)
+                        && self.cluster_of(&e.dst) == Some(&ns)
+                        && matches!((&e.src, &e.dst), (End::Node(_), End::Node(_)))
                 })
                 .collect();
             let first = inside.first().map(|&i| &self.edges[i]);
-            let uniform = first.is_some_and(|f| inside.iter().all(|&i| self.edges[i].ports == f.ports && self.edges[i].style == f.style));
+            let uniform = first.is_some_and(|f| {
+                inside.iter().all(|&i| self.edges[i].ports == f.ports && self.edges[i].style == f.style)
+            });
             if inside.len() == n * (n - 1) && uniform {
                 let ports = first.unwrap().ports.clone();
                 self.namespace_notes.insert(ns.clone(), format!("every {what} reaches every other: {ports}"));
@@ -535,7 +562,15 @@ fn group_node(analysis: &Analysis, group: &crate::aggregate::Group) -> GraphNode
         }
         names.join("\n")
     });
-    GraphNode { id: group.id.clone(), kind: group.kind, namespace: group.namespace.clone(), name, details, host_network: group.host_network, tooltip }
+    GraphNode {
+        id: group.id.clone(),
+        kind: group.kind,
+        namespace: group.namespace.clone(),
+        name,
+        details,
+        host_network: group.host_network,
+        tooltip,
+    }
 }
 
 /// Joins items with `, `, breaking lines past `width` characters.
@@ -675,8 +710,13 @@ fn legend(graph: &ReachGraph) -> Stmt {
         ));
     }
     rows.push_str("<tr><td colspan=\"2\" align=\"left\"><font point-size=\"9\">edge labels: allowed protocols and ports</font></td></tr>");
-    let label = format!("<<table border=\"1\" cellborder=\"0\" cellspacing=\"1\" cellpadding=\"2\" color=\"#a0aec0\">{rows}</table>>");
-    Stmt::Node(Node::new(node_id("legend"), vec![attr("shape", plain("plaintext")), attr("style", quoted("")), attr("label", Id::Html(label))]))
+    let label = format!(
+        "<<table border=\"1\" cellborder=\"0\" cellspacing=\"1\" cellpadding=\"2\" color=\"#a0aec0\">{rows}</table>>"
+    );
+    Stmt::Node(Node::new(
+        node_id("legend"),
+        vec![attr("shape", plain("plaintext")), attr("style", quoted("")), attr("label", Id::Html(label))],
+    ))
 }
 
 /// The graph as a `graphviz-rust` structure (what [`to_dot`] prints).
@@ -749,7 +789,11 @@ pub fn to_graphviz(graph: &ReachGraph) -> Graph {
     }
     for (ns, nodes) in clusters {
         let label = match graph.namespace_notes.get(ns) {
-            Some(note) => Id::Html(format!("<{}<br/><font face=\"{FONT}\" point-size=\"10\">{}</font>>", html_escape(ns), html_escape(note))),
+            Some(note) => Id::Html(format!(
+                "<{}<br/><font face=\"{FONT}\" point-size=\"10\">{}</font>>",
+                html_escape(ns),
+                html_escape(note)
+            )),
             None => quoted(ns),
         };
         let mut sub = vec![Stmt::GAttribute(GraphAttributes::Graph(vec![
@@ -780,7 +824,11 @@ pub fn to_graphviz(graph: &ReachGraph) -> Graph {
         };
         let mut attributes = Vec::new();
         let colour = edge.style.colour();
-        attributes.extend([attr("label", quoted(&label)), attr("color", quoted(colour)), attr("fontcolor", quoted(colour))]);
+        attributes.extend([
+            attr("label", quoted(&label)),
+            attr("color", quoted(colour)),
+            attr("fontcolor", quoted(colour)),
+        ]);
         if edge.back.is_some() {
             attributes.push(attr("dir", plain("both")));
         }
@@ -853,13 +901,17 @@ mod tests {
         let ext = g.nodes.iter().position(|n| n.kind == GroupKind::External).unwrap();
         assert_eq!(g.edges.len(), 1, "{:?}", g.edges);
         let e = &g.edges[0];
-        assert_eq!((&e.src, &e.dst, e.back.as_ref()), (&End::Namespace("open".into()), &End::Node(ext), Some(&PortSet::all())));
+        assert_eq!(
+            (&e.src, &e.dst, e.back.as_ref()),
+            (&End::Namespace("open".into()), &End::Node(ext), Some(&PortSet::all()))
+        );
         let dot = to_dot(&g);
         assert!(dot.contains("\"open/*\" -> \"external:0.0.0.0/0\" [label=\"all\""), "{dot}");
         assert!(dot.contains("every workload reaches every other: all"));
 
         // With a filter hiding part of the namespace, nothing speaks for every node of it.
-        let filter = ConnectionFilter::new(&analysis, &[], &["open/a".into(), "open/b".into()], &["internet".into()]).unwrap();
+        let filter =
+            ConnectionFilter::new(&analysis, &[], &["open/a".into(), "open/b".into()], &["internet".into()]).unwrap();
         let g = connectivity_graph(&analysis, &filter, &GraphOptions::default()).unwrap();
         assert!(g.partial_namespaces.contains("open"));
         assert_eq!(g.edges.len(), 2);
@@ -869,19 +921,29 @@ mod tests {
     #[test]
     fn too_big_names_the_sizes_and_the_ways_out() {
         use netreach_model::{Cluster, EngineOptions, Labels, Pod};
-        let pods = (0..6).map(|i| Pod::new(if i < 4 { "big" } else { "small" }, &format!("p{i}"), Labels::new())).collect();
+        let pods =
+            (0..6).map(|i| Pod::new(if i < 4 { "big" } else { "small" }, &format!("p{i}"), Labels::new())).collect();
         let analysis = Analysis::new(Cluster { pods, ..Default::default() }, &EngineOptions::default());
         let options = GraphOptions { max_nodes: 5, ..Default::default() };
         let err = connectivity_graph(&analysis, &ConnectionFilter::none(), &options).unwrap_err().to_string();
         assert!(err.starts_with("the graph has 7 nodes and "), "{err}");
-        assert!(err.contains("--level namespace (3 nodes, ") && err.contains("--namespace NS (largest: big: 4 nodes, small: 2 nodes)"), "{err}");
-        assert!(connectivity_graph(&analysis, &ConnectionFilter::none(), &GraphOptions { force: true, ..options }).is_ok());
+        assert!(
+            err.contains("--level namespace (3 nodes, ")
+                && err.contains("--namespace NS (largest: big: 4 nodes, small: 2 nodes)"),
+            "{err}"
+        );
+        assert!(
+            connectivity_graph(&analysis, &ConnectionFilter::none(), &GraphOptions { force: true, ..options }).is_ok()
+        );
     }
 
     #[test]
     fn ids_are_quoted_and_escaped() {
         assert_eq!(quoted("a\"b\\c"), Id::Escaped("\"a\\\"b\\\\c\"".into()));
         assert_eq!(html_escape("<a&b>"), "&lt;a&amp;b&gt;");
-        assert_eq!(wrap_list(&["10.0.0.0/8".into(), "172.16.0.0/12".into(), "192.168.0.0/16".into()], 30), ["10.0.0.0/8, 172.16.0.0/12,", "192.168.0.0/16"]);
+        assert_eq!(
+            wrap_list(&["10.0.0.0/8".into(), "172.16.0.0/12".into(), "192.168.0.0/16".into()], 30),
+            ["10.0.0.0/8, 172.16.0.0/12,", "192.168.0.0/16"]
+        );
     }
 }

@@ -17,9 +17,13 @@ pub fn incompleteness(cluster: &netreach_model::Cluster) -> Option<String> {
         parts.push(format!("{} invalid document(s) left out (--skip-invalid)", cluster.skipped_invalid.len()));
     }
     if !cluster.unevaluated_policies.is_empty() {
-        parts.push(format!("{} policy object(s) of kinds netreach does not evaluate", cluster.unevaluated_policies.len()));
+        parts.push(format!(
+            "{} policy object(s) of kinds netreach does not evaluate",
+            cluster.unevaluated_policies.len()
+        ));
     }
-    (!parts.is_empty()).then(|| format!("Incomplete: this answer leaves out {} (see the warnings).", parts.join(" and ")))
+    (!parts.is_empty())
+        .then(|| format!("Incomplete: this answer leaves out {} (see the warnings).", parts.join(" and ")))
 }
 
 /// `incomplete`, in every JSON output: the invalid documents `--skip-invalid` left out.

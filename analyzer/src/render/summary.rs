@@ -41,11 +41,22 @@ pub fn write_summary(analysis: &Analysis, times: &PhaseTimes, out: &mut dyn Writ
     let synthesized = cluster.pods.iter().filter(|p| p.synthesized).count() as u64;
     let host_network = cluster.pods.iter().filter(|p| p.host_network).count() as u64;
     let rows: Vec<(&str, String)> = vec![
-        ("pods", format!("{} ({} synthesized, {} hostNetwork)", thousands(cluster.pods.len() as u64), thousands(synthesized), thousands(host_network))),
+        (
+            "pods",
+            format!(
+                "{} ({} synthesized, {} hostNetwork)",
+                thousands(cluster.pods.len() as u64),
+                thousands(synthesized),
+                thousands(host_network)
+            ),
+        ),
         ("external ranges", thousands(analysis.reach.externals().len() as u64)),
         ("namespaces", thousands(cluster.namespaces.len() as u64)),
         ("policies", thousands(cluster.policies.len() as u64)),
-        ("equivalence classes", format!("{} (of {} endpoints)", thousands(stats.classes as u64), thousands(stats.endpoints as u64))),
+        (
+            "equivalence classes",
+            format!("{} (of {} endpoints)", thousands(stats.classes as u64), thousands(stats.endpoints as u64)),
+        ),
         ("port classes", thousands(stats.port_classes as u64)),
         ("grants", thousands(stats.grants as u64)),
         ("allowed pairs", thousands(counts.pairs)),
@@ -55,7 +66,10 @@ pub fn write_summary(analysis: &Analysis, times: &PhaseTimes, out: &mut dyn Writ
         ("time load", format!("{:.3} s", times.load.as_secs_f64())),
         ("time engine", format!("{:.3} s", times.engine.as_secs_f64())),
         ("time output", format!("{:.3} s", output.as_secs_f64())),
-        ("peak memory", peak_rss_bytes().map_or("unknown".to_string(), |b| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0)))),
+        (
+            "peak memory",
+            peak_rss_bytes().map_or("unknown".to_string(), |b| format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))),
+        ),
     ];
     for (key, value) in rows {
         writeln!(out, "{:<20} {value}", format!("{key}:"))?;

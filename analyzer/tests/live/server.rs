@@ -295,7 +295,11 @@ fn route(target: &str, b: &mut Behaviour) -> (u16, String) {
         };
     }
     if plural == "pods" && (b.repeat_continue || b.endless_pages) {
-        let page_number = params.get("continue").and_then(|t| t.strip_prefix("page-")).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        let page_number = params
+            .get("continue")
+            .and_then(|t| t.strip_prefix("page-"))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
         let token = if b.repeat_continue { "page-1".to_string() } else { format!("page-{}", page_number + 1) };
         let metadata = json!({"resourceVersion": "4242", "continue": token, "remainingItemCount": 1});
         return (200, json!({"kind": "PodList", "apiVersion": "v1", "metadata": metadata, "items": items}).to_string());
@@ -305,7 +309,11 @@ fn route(target: &str, b: &mut Behaviour) -> (u16, String) {
         Some(t) => {
             if b.expire_first_continue {
                 b.expire_first_continue = false;
-                return status(410, "Expired", "The provided continue parameter is too old to display a consistent list result.");
+                return status(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to display a consistent list result.",
+                );
             }
             match (0..=items.len()).find(|o| &token_for(*o) == t) {
                 Some(o) => o,
@@ -331,15 +339,33 @@ fn route(target: &str, b: &mut Behaviour) -> (u16, String) {
         metadata["continue"] = json!(token_for(end));
         metadata["remainingItemCount"] = json!(remaining);
     }
-    (200, json!({"kind": format!("{kind}List"), "apiVersion": group_version, "metadata": metadata, "items": page}).to_string())
+    (
+        200,
+        json!({"kind": format!("{kind}List"), "apiVersion": group_version, "metadata": metadata, "items": page})
+            .to_string(),
+    )
 }
 
 /// Kinds always served, even with no objects (an empty list, like a real cluster).
 static KNOWN: std::sync::LazyLock<Vec<Value>> = std::sync::LazyLock::new(|| {
-    ["Namespace", "Node", "Pod", "Service", "ReplicationController", "Secret", "NetworkPolicy", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"]
-        .iter()
-        .map(|k| json!({"kind": k}))
-        .collect()
+    [
+        "Namespace",
+        "Node",
+        "Pod",
+        "Service",
+        "ReplicationController",
+        "Secret",
+        "NetworkPolicy",
+        "Deployment",
+        "ReplicaSet",
+        "StatefulSet",
+        "DaemonSet",
+        "Job",
+        "CronJob",
+    ]
+    .iter()
+    .map(|k| json!({"kind": k}))
+    .collect()
 });
 
 /// Every object of the manifests under `dir`, Lists unpacked, namespaced objects given the
@@ -400,7 +426,10 @@ fn flatten(doc: Value, out: &mut Vec<Value>) {
 fn decorate(o: &mut Value) {
     let copy = o.to_string();
     let metadata = o["metadata"].as_object_mut().unwrap();
-    metadata.insert("managedFields".into(), json!([{"manager": "kubectl-client-side-apply", "operation": "Update", "fieldsV1": {"f:metadata": {}}}]));
+    metadata.insert(
+        "managedFields".into(),
+        json!([{"manager": "kubectl-client-side-apply", "operation": "Update", "fieldsV1": {"f:metadata": {}}}]),
+    );
     metadata.insert("uid".into(), json!("3f1c7a52-0000-4000-8000-000000000000"));
     let annotations = metadata.entry("annotations").or_insert_with(|| json!({}));
     annotations["kubectl.kubernetes.io/last-applied-configuration"] = json!(copy);
@@ -413,7 +442,9 @@ fn decorate(o: &mut Value) {
     }
     match o["kind"].as_str() {
         Some("Pod") => env(&mut o["spec"]),
-        Some("Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicationController") => env(&mut o["spec"]["template"]["spec"]),
+        Some("Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet" | "Job" | "ReplicationController") => {
+            env(&mut o["spec"]["template"]["spec"])
+        }
         Some("CronJob") => env(&mut o["spec"]["jobTemplate"]["spec"]["template"]["spec"]),
         _ => {}
     }

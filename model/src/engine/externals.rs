@@ -2,8 +2,8 @@
 //! apart. Each range becomes one `External` endpoint.
 
 use crate::addresses::{IpBlock, IpFamily, IpRanges};
-use std::collections::BTreeSet;
 use crate::engine::HashMap;
+use std::collections::BTreeSet;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExternalRange {
@@ -67,10 +67,7 @@ pub fn external_ranges(blocks: &[&IpBlock], families: &BTreeSet<IpFamily>) -> Ve
         atoms.sort_by_key(|r| r.intervals()[0].0);
         for ranges in atoms {
             let (cidrs, except) = ranges.describe();
-            let mut id = format!(
-                "external:{}",
-                cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
-            );
+            let mut id = format!("external:{}", cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","));
             if out.iter().any(|o: &ExternalRange| o.id == id) {
                 let ex: Vec<String> = except.iter().map(|c| c.to_string()).collect();
                 id = format!("{id}-except-{}", ex.join(","));

@@ -4,9 +4,9 @@
 use super::classes::Classes;
 use super::selection::Selections;
 use crate::cluster::{Cluster, Direction, PortSpec};
+use crate::engine::HashMap;
 use crate::ports::{PortSet, Protocol, MAX_PORT, MIN_PORT};
 use fixedbitset::FixedBitSet;
-use crate::engine::HashMap;
 
 /// Where a grant comes from: a rule, or a pod that no policy isolates in that direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,7 +118,11 @@ pub fn build(cluster: &Cluster, sel: &Selections, classes: &Classes) -> GrantTab
                 let peer_sets: Vec<(Option<u32>, &FixedBitSet)> = if rule.peers.is_empty() {
                     vec![(None, &all)]
                 } else {
-                    sel.peers[p][d][r].iter().enumerate().map(|(i, &s)| (Some(i as u32), &endpoint_classes[s as usize])).collect()
+                    sel.peers[p][d][r]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &s)| (Some(i as u32), &endpoint_classes[s as usize]))
+                        .collect()
                 };
                 // Port entries as (entry index, port set, restriction of the destination).
                 let mut entries: Vec<(Option<u32>, PortSet, Option<&FixedBitSet>)> = Vec::new();
@@ -195,15 +199,19 @@ pub fn build(cluster: &Cluster, sel: &Selections, classes: &Classes) -> GrantTab
     let peers = sel
         .peers
         .iter()
-        .map(|dirs| dirs.clone().map(|rules| {
-            rules.into_iter().map(|ids| ids.into_iter().map(|id| class_sets.intern(endpoint_classes[id as usize].clone())).collect()).collect()
-        }))
+        .map(|dirs| {
+            dirs.clone().map(|rules| {
+                rules
+                    .into_iter()
+                    .map(|ids| {
+                        ids.into_iter().map(|id| class_sets.intern(endpoint_classes[id as usize].clone())).collect()
+                    })
+                    .collect()
+            })
+        })
         .collect();
-    let affects = cluster
-        .policies
-        .iter()
-        .map(|p| [p.affects(Direction::Ingress), p.affects(Direction::Egress)])
-        .collect();
+    let affects =
+        cluster.policies.iter().map(|p| [p.affects(Direction::Ingress), p.affects(Direction::Egress)]).collect();
     GrantTable {
         class_sets: class_sets.items,
         port_sets: port_sets.items,

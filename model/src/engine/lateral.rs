@@ -147,8 +147,9 @@ impl Reachability {
                     // A DaemonSet's template not placed on a node (no Nodes in the input) stands
                     // for a pod on every node: it shares a node with every pod. Otherwise only
                     // the pods on its own (known) node.
-                    let on_every_node =
-                        pod.synthesized && pod.node.is_none() && pod.workload.as_ref().is_some_and(|w| w.kind == "DaemonSet");
+                    let on_every_node = pod.synthesized
+                        && pod.node.is_none()
+                        && pod.workload.as_ref().is_some_and(|w| w.kind == "DaemonSet");
                     let neighbours: &[usize] = if on_every_node {
                         &all_pods
                     } else {

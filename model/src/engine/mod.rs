@@ -10,9 +10,9 @@ pub mod externals;
 pub mod grants;
 pub mod lateral;
 pub mod selection;
-pub mod tiers;
 #[cfg(test)]
 mod tests;
+pub mod tiers;
 
 use crate::addresses::IpFamily;
 use crate::admin::{Action, Tier};
@@ -22,9 +22,9 @@ use classes::Classes;
 pub use externals::ExternalRange;
 use fixedbitset::FixedBitSet;
 pub use grants::{GrantOrigin, RuleRef};
-pub use tiers::{TierFindings, TierMatch};
 use grants::{GrantTable, PortClasses};
 use std::collections::BTreeSet;
+pub use tiers::{TierFindings, TierMatch};
 
 /// The engine's hash maps: keys are label maps, endpoint sets and small integers it built
 /// itself, so a fast non-cryptographic hasher (foldhash, already in the dependency tree
@@ -169,7 +169,12 @@ struct DirectionIndex {
 }
 
 impl DirectionIndex {
-    fn build(table: &GrantTable, port_classes: &PortClasses, direction: Direction, class_count: usize) -> DirectionIndex {
+    fn build(
+        table: &GrantTable,
+        port_classes: &PortClasses,
+        direction: Direction,
+        class_count: usize,
+    ) -> DirectionIndex {
         let mut group_of_sources: HashMap<u32, usize> = HashMap::default();
         let mut groups: Vec<HashMap<u32, FixedBitSet>> = Vec::new();
         let mut group_sources: Vec<u32> = Vec::new();
@@ -181,10 +186,7 @@ impl DirectionIndex {
             });
             let dst = &table.class_sets[grant.destinations as usize];
             for &a in &port_classes.covering[grant.ports as usize] {
-                groups[g]
-                    .entry(a)
-                    .or_insert_with(|| FixedBitSet::with_capacity(class_count))
-                    .union_with(dst);
+                groups[g].entry(a).or_insert_with(|| FixedBitSet::with_capacity(class_count)).union_with(dst);
             }
         }
         let mut groups_of_class = vec![Vec::new(); class_count];
@@ -208,9 +210,7 @@ impl DirectionIndex {
     fn row(&self, class: usize, scratch: &mut [Option<FixedBitSet>], class_count: usize) {
         for &g in &self.groups_of_class[class] {
             for (a, dst) in &self.groups[g as usize] {
-                scratch[*a as usize]
-                    .get_or_insert_with(|| FixedBitSet::with_capacity(class_count))
-                    .union_with(dst);
+                scratch[*a as usize].get_or_insert_with(|| FixedBitSet::with_capacity(class_count)).union_with(dst);
             }
         }
     }
@@ -309,7 +309,14 @@ impl Reachability {
                         let mut touched: Vec<u32> = Vec::new();
                         for src in start..(start + chunk).min(c) {
                             egress.row(src, &mut eg, c);
-                            tiers.apply(Direction::Egress, src, table.isolated[1].contains(src), &mut eg, port_classes, c);
+                            tiers.apply(
+                                Direction::Egress,
+                                src,
+                                table.isolated[1].contains(src),
+                                &mut eg,
+                                port_classes,
+                                c,
+                            );
                             ingress.row(src, &mut ing, c);
                             if let Some((columns, per_source)) = ingress_tiers {
                                 // Destinations under cluster policies get their verdict from the tiers.
@@ -553,7 +560,14 @@ impl Reachability {
     /// Every rule of every policy that isolates `src` for egress or `dst` for ingress, evaluated
     /// against one (protocol, port): which peers and port entries match. `cluster` must be the
     /// cluster this was computed from.
-    pub fn evaluate_rules(&self, cluster: &Cluster, src: Endpoint, dst: Endpoint, protocol: Protocol, port: u16) -> Vec<RuleEvaluation> {
+    pub fn evaluate_rules(
+        &self,
+        cluster: &Cluster,
+        src: Endpoint,
+        dst: Endpoint,
+        protocol: Protocol,
+        port: u16,
+    ) -> Vec<RuleEvaluation> {
         let destination = match dst {
             Endpoint::Pod(i) => Some(&cluster.pods[i as usize]),
             Endpoint::External(_) => None,
@@ -624,7 +638,8 @@ impl Reachability {
     }
 
     fn expand(&self, classes: &FixedBitSet) -> Vec<usize> {
-        let mut out: Vec<usize> = classes.ones().flat_map(|c| self.classes.members[c].iter().map(|&e| e as usize)).collect();
+        let mut out: Vec<usize> =
+            classes.ones().flat_map(|c| self.classes.members[c].iter().map(|&e| e as usize)).collect();
         out.sort_unstable();
         out
     }

@@ -6,10 +6,10 @@ use super::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
 use crate::addresses::{IpBlock, IpFamily};
 use crate::admin::{ClusterPeer, ClusterPort, ClusterSubject};
 use crate::cluster::{Cluster, Peer, PortSpec, NAMESPACE_NAME_LABEL};
+use crate::engine::HashMap;
 use crate::labels::{LabelSelector, Labels};
 use crate::ports::Protocol;
 use std::collections::BTreeMap;
-use crate::engine::HashMap;
 use std::net::IpAddr;
 
 /// An interned set of endpoint indices, sorted.
@@ -62,11 +62,7 @@ struct LabelGroup<'a> {
     pods: Vec<u32>,
 }
 
-pub fn select(
-    cluster: &Cluster,
-    externals: &[ExternalRange],
-    options: &EngineOptions,
-) -> Selections {
+pub fn select(cluster: &Cluster, externals: &[ExternalRange], options: &EngineOptions) -> Selections {
     let pod_count = cluster.pods.len();
     let endpoint_count = pod_count + externals.len();
     let mut table = SetTable::default();
@@ -154,7 +150,8 @@ pub fn select(
 
     let mut subjects = Vec::with_capacity(cluster.policies.len());
     let mut peers = Vec::with_capacity(cluster.policies.len());
-    let mut peer_cache: HashMap<(Option<&LabelSelector>, Option<usize>, Option<&LabelSelector>), SetId> = HashMap::default();
+    let mut peer_cache: HashMap<(Option<&LabelSelector>, Option<usize>, Option<&LabelSelector>), SetId> =
+        HashMap::default();
     let mut block_cache: HashMap<&IpBlock, SetId> = HashMap::default();
     for policy in &cluster.policies {
         let own_ns = ns_index[policy.namespace.as_str()];
@@ -184,7 +181,8 @@ pub fn select(
                             if let Some(&id) = block_cache.get(block) {
                                 id
                             } else {
-                                let id = table.intern(block_members(block, options.ip_block_pods == IpBlockPodMatching::Match));
+                                let id = table
+                                    .intern(block_members(block, options.ip_block_pods == IpBlockPodMatching::Match));
                                 block_cache.insert(block, id);
                                 id
                             }
@@ -232,7 +230,9 @@ pub fn select(
                                 .flat_map(|n| &n.addresses)
                                 .flat_map(|ip| block_members(&IpBlock::host(*ip), true))
                                 .collect(),
-                            ClusterPeer::Networks(blocks) => blocks.iter().flat_map(|b| block_members(b, true)).collect(),
+                            ClusterPeer::Networks(blocks) => {
+                                blocks.iter().flat_map(|b| block_members(b, true)).collect()
+                            }
                             ClusterPeer::DomainNames(_) => Vec::new(),
                         };
                         table.intern(members)

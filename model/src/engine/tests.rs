@@ -35,18 +35,24 @@ fn tcp(port: PortSpec) -> PortEntry {
 fn shop() -> Cluster {
     let mut db_policy = policy("shop", "db-from-api", "db");
     db_policy.ingress.push(Rule {
-        peers: vec![Peer::Pods { pod_selector: Some(LabelSelector::from_labels([("app", "api")])), namespace_selector: None }],
+        peers: vec![Peer::Pods {
+            pod_selector: Some(LabelSelector::from_labels([("app", "api")])),
+            namespace_selector: None,
+        }],
         ports: vec![tcp(PortSpec::Number(5432)), tcp(PortSpec::Name("http".into()))],
     });
     let mut api_egress = policy("shop", "api-egress", "api");
     api_egress.policy_types = Some(vec![]); // defaults like a missing list: Ingress (+Egress: has rules)
-    api_egress.egress.push(Rule {
-        peers: vec![Peer::IpBlock(IpBlock::parse("10.0.0.0/8", &[]).unwrap())],
-        ports: vec![],
-    });
+    api_egress
+        .egress
+        .push(Rule { peers: vec![Peer::IpBlock(IpBlock::parse("10.0.0.0/8", &[]).unwrap())], ports: vec![] });
     Cluster {
         namespaces: vec![Namespace::new("shop", Labels::new())],
-        pods: vec![pod("shop", "api", "api", "10.0.0.1"), pod("shop", "db", "db", "10.0.0.2"), pod("shop", "web", "web", "10.0.0.3")],
+        pods: vec![
+            pod("shop", "api", "api", "10.0.0.1"),
+            pod("shop", "db", "db", "10.0.0.2"),
+            pod("shop", "web", "web", "10.0.0.3"),
+        ],
         policies: vec![db_policy, api_egress],
         ..Default::default()
     }
@@ -67,12 +73,24 @@ fn rules_decide_with_provenance() {
     assert_eq!(why.ingress.isolated_by, vec![0]);
     assert_eq!(
         why.ingress.allowed_by,
-        vec![GrantOrigin::Rule(RuleRef { policy: 0, direction: Direction::Ingress, rule: 0, peer: Some(0), port: Some(1) })]
+        vec![GrantOrigin::Rule(RuleRef {
+            policy: 0,
+            direction: Direction::Ingress,
+            rule: 0,
+            peer: Some(0),
+            port: Some(1)
+        })]
     );
     assert_eq!(why.egress.isolated_by, vec![1]);
     assert_eq!(
         why.egress.allowed_by,
-        vec![GrantOrigin::Rule(RuleRef { policy: 1, direction: Direction::Egress, rule: 0, peer: Some(0), port: None })]
+        vec![GrantOrigin::Rule(RuleRef {
+            policy: 1,
+            direction: Direction::Egress,
+            rule: 0,
+            peer: Some(0),
+            port: None
+        })]
     );
     let denied = reach.explain(web, db, Protocol::Tcp, 5432);
     assert!(!denied.allowed());
@@ -168,7 +186,10 @@ fn chain() -> Cluster {
     for (from, to) in [("a", "b"), ("b", "c"), ("c", "d")] {
         let mut p = policy("x", &format!("{to}-from-{from}"), to);
         p.ingress.push(Rule {
-            peers: vec![Peer::Pods { pod_selector: Some(LabelSelector::from_labels([("app", from)])), namespace_selector: None }],
+            peers: vec![Peer::Pods {
+                pod_selector: Some(LabelSelector::from_labels([("app", from)])),
+                namespace_selector: None,
+            }],
             ports: vec![tcp(PortSpec::Number(80))],
         });
         policies.push(p);
@@ -184,7 +205,10 @@ fn lateral_paths_follow_policies_and_node_local_hops() {
     let (a, b, c, d, e, h) = (idx("a"), idx("b"), idx("c"), idx("d"), idx("e"), idx("h"));
     let lateral = reach.lateral(&cluster, &[a], 5, true);
     assert_eq!([b, c, d, h, e].map(|i| lateral.distance[i]), [1, 2, 3, 1, 2]);
-    assert_eq!(lateral.path(d), vec![(a, b, lateral::HopKind::Policy), (b, c, lateral::HopKind::Policy), (c, d, lateral::HopKind::Policy)]);
+    assert_eq!(
+        lateral.path(d),
+        vec![(a, b, lateral::HopKind::Policy), (b, c, lateral::HopKind::Policy), (c, d, lateral::HopKind::Policy)]
+    );
     assert_eq!(lateral.path(e), vec![(a, h, lateral::HopKind::Policy), (h, e, lateral::HopKind::NodeLocal)]);
     // Pods only: b and h at 1; c and e at 2; d at 3 (cumulative).
     assert_eq!(lateral.radius(3, |i| i < reach.pod_count()), vec![2, 4, 5]);

@@ -46,13 +46,22 @@ pub struct Tiers {
 }
 
 fn dir_index(d: Direction) -> usize {
-    if d == Direction::Ingress { 0 } else { 1 }
+    if d == Direction::Ingress {
+        0
+    } else {
+        1
+    }
 }
-
 
 /// The peer classes one rule matches for subject class `x`, per port class (`None` where the
 /// rule does not cover the port class).
-fn rule_matches(rule: &TierRule, direction: Direction, x: usize, port_classes: &PortClasses, class_count: usize) -> Vec<Option<FixedBitSet>> {
+fn rule_matches(
+    rule: &TierRule,
+    direction: Direction,
+    x: usize,
+    port_classes: &PortClasses,
+    class_count: usize,
+) -> Vec<Option<FixedBitSet>> {
     let mut peers = FixedBitSet::with_capacity(class_count);
     for p in &rule.peers {
         peers.union_with(p);
@@ -120,13 +129,17 @@ impl Tiers {
                                     ClusterPort::Number { protocol, port } => {
                                         entries.push((table.intern_ports(PortSet::single(*protocol, *port)), None))
                                     }
-                                    ClusterPort::Range { protocol, start, end } => {
-                                        entries.push((table.intern_ports(PortSet::range(*protocol, *start, *end)), None))
-                                    }
+                                    ClusterPort::Range { protocol, start, end } => entries
+                                        .push((table.intern_ports(PortSet::range(*protocol, *start, *end)), None)),
                                     ClusterPort::Named(name) => {
                                         for protocol in Protocol::ALL {
-                                            for (&port, &set) in sel.named_ports.get(&(name.clone(), protocol)).into_iter().flatten() {
-                                                entries.push((table.intern_ports(PortSet::single(protocol, port)), Some(class_set(set))));
+                                            for (&port, &set) in
+                                                sel.named_ports.get(&(name.clone(), protocol)).into_iter().flatten()
+                                            {
+                                                entries.push((
+                                                    table.intern_ports(PortSet::single(protocol, port)),
+                                                    Some(class_set(set)),
+                                                ));
                                             }
                                         }
                                     }
@@ -135,7 +148,14 @@ impl Tiers {
                         }
                     }
                     tiers.subjects[d].union_with(&subject);
-                    let rule = TierRule { policy: i as u32, rule: r as u32, action: rule.action, subject: subject.clone(), peers, entries };
+                    let rule = TierRule {
+                        policy: i as u32,
+                        rule: r as u32,
+                        action: rule.action,
+                        subject: subject.clone(),
+                        peers,
+                        entries,
+                    };
                     match policy.tier {
                         Tier::Admin => tiers.admin[d].push(rule),
                         Tier::Baseline => tiers.baseline[d].push(rule),
@@ -251,7 +271,13 @@ pub struct TierFindings {
 }
 
 impl Tiers {
-    pub fn findings(&self, cluster: &Cluster, table: &GrantTable, port_classes: &PortClasses, class_count: usize) -> TierFindings {
+    pub fn findings(
+        &self,
+        cluster: &Cluster,
+        table: &GrantTable,
+        port_classes: &PortClasses,
+        class_count: usize,
+    ) -> TierFindings {
         let mut out = TierFindings::default();
         for direction in [Direction::Ingress, Direction::Egress] {
             let d = dir_index(direction);
@@ -261,7 +287,9 @@ impl Tiers {
                 for x in self.subjects[d].ones() {
                     let mut undecided = everything(port_classes.sets.len(), class_count);
                     for (i, rule) in rules.iter().enumerate().filter(|(_, r)| r.subject.contains(x)) {
-                        for (a, m) in rule_matches(rule, direction, x, port_classes, class_count).into_iter().enumerate() {
+                        for (a, m) in
+                            rule_matches(rule, direction, x, port_classes, class_count).into_iter().enumerate()
+                        {
                             let Some(mut m) = m else { continue };
                             m.intersect_with(&undecided[a]);
                             if !m.is_clear() {
@@ -279,13 +307,22 @@ impl Tiers {
                 // Conflicts between rules of different policies sharing a priority.
                 for (i, a) in rules.iter().enumerate() {
                     for b in &rules[i + 1..] {
-                        let (pa, pb) = (&cluster.cluster_policies[a.policy as usize], &cluster.cluster_policies[b.policy as usize]);
-                        if a.policy == b.policy || pa.priority != pb.priority || a.action == b.action || a.subject.is_disjoint(&b.subject) {
+                        let (pa, pb) = (
+                            &cluster.cluster_policies[a.policy as usize],
+                            &cluster.cluster_policies[b.policy as usize],
+                        );
+                        if a.policy == b.policy
+                            || pa.priority != pb.priority
+                            || a.action == b.action
+                            || a.subject.is_disjoint(&b.subject)
+                        {
                             continue;
                         }
                         let peers_overlap = a.peers.iter().any(|p| b.peers.iter().any(|q| !p.is_disjoint(q)));
                         let ports_overlap = a.entries.iter().any(|(x, _)| {
-                            b.entries.iter().any(|(y, _)| !table.port_sets[*x as usize].intersection(&table.port_sets[*y as usize]).is_empty())
+                            b.entries.iter().any(|(y, _)| {
+                                !table.port_sets[*x as usize].intersection(&table.port_sets[*y as usize]).is_empty()
+                            })
                         });
                         let pair = (a.policy.min(b.policy), a.policy.max(b.policy), direction);
                         if peers_overlap && ports_overlap && !out.same_priority_conflicts.contains(&pair) {

@@ -241,6 +241,15 @@ fn set_values(rest: &str) -> Result<Vec<String>, String> {
     Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
 }
 
+/// ` (did you mean "shop/cart"?)` when one of `names` is close to `wanted` (a typo), else nothing.
+fn did_you_mean(wanted: &str, names: impl Iterator<Item = String>) -> String {
+    let best = names
+        .map(|n| (strsim::jaro_winkler(wanted, &n), n))
+        .filter(|(score, n)| *score >= 0.85 && n != wanted)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
+    best.map(|(_, n)| format!(" (did you mean {n:?}?)")).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,13 +285,4 @@ mod tests {
         assert!(EndpointSelector::parse("ns:").is_err());
         assert!(EndpointSelector::parse("env in prod").is_err());
     }
-}
-
-/// ` (did you mean "shop/cart"?)` when one of `names` is close to `wanted` (a typo), else nothing.
-fn did_you_mean(wanted: &str, names: impl Iterator<Item = String>) -> String {
-    let best = names
-        .map(|n| (strsim::jaro_winkler(wanted, &n), n))
-        .filter(|(score, n)| *score >= 0.85 && n != wanted)
-        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
-    best.map(|(_, n)| format!(" (did you mean {n:?}?)")).unwrap_or_default()
 }

@@ -29,8 +29,11 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
-/// target -> list of (src, dst, protocol, port, kind)
-fn hops_of(doc: &Value, target: &str) -> Option<Vec<(String, String, Value, Value, String)>> {
+/// (src, dst, protocol, port, kind)
+type Hop = (String, String, Value, Value, String);
+
+/// target -> list of hops
+fn hops_of(doc: &Value, target: &str) -> Option<Vec<Hop>> {
     let path = doc["paths"].as_array().unwrap().iter().find(|p| p["target"] == target)?;
     Some(
         path["hops"]

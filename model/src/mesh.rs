@@ -599,8 +599,8 @@ impl MeshConfig {
 
     /// The mTLS mode Istio applies to a workload of `namespace` with `labels`.
     ///
-    /// "Istio applies the narrowest matching policy for each workload using the following order:
-    /// 1. workload-specific 2. namespace-wide 3. mesh-wide"; "there can be only one mesh-wide
+    /// "Istio applies the narrowest matching policy for each workload using the following order: 1.
+    /// workload-specific 2. namespace-wide 3. mesh-wide"; "there can be only one mesh-wide
     /// peer authentication policy, and only one namespace-wide peer authentication policy per
     /// namespace. When you configure multiple ... Istio ignores the newer policies. When more
     /// than one workload-specific peer authentication policy matches, Istio picks the oldest

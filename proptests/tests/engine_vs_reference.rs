@@ -46,7 +46,7 @@ impl Checker<'_> {
                     ));
                 }
                 self.probes += 1;
-                if self.probes % EXPLAIN_EVERY == 0 {
+                if self.probes.is_multiple_of(EXPLAIN_EVERY) {
                     self.explain(src, dst, protocol, port, got)?;
                 }
             }

@@ -363,12 +363,12 @@ impl<'a> Checker<'a> {
                 if allowed.is_empty() && !include_empty {
                     continue;
                 }
-                for a in 1..ROLES {
-                    if src_n[sc][a] == [0, 0] {
+                for (a, src_count) in src_n[sc].iter().enumerate().skip(1) {
+                    if *src_count == [0, 0] {
                         continue;
                     }
-                    for b in 1..ROLES {
-                        if dst_n[dc][b] == [0, 0] {
+                    for (b, dst_count) in dst_n[dc].iter().enumerate().skip(1) {
+                        if *dst_count == [0, 0] {
                             continue;
                         }
                         let n = pairs(sc, dc, a, b);

@@ -544,12 +544,14 @@ fn selection(value: &Value, field: &str) -> Result<Selection, RawError> {
     let one = |v: &Value, field: String| -> Result<(String, EndpointSelector), RawError> {
         let text = match v {
             Value::String(s) => s.clone(),
-            other => return Err((
-                field,
-                format!(
+            other => {
+                return Err((
+                    field,
+                    format!(
                     "{other} is not a selector (ns/pod, ns/Kind/name, ns:NAME, app=db, internet, any, an IP or a CIDR)"
                 ),
-            )),
+                ))
+            }
         };
         let selector = EndpointSelector::parse(&text).map_err(|e| (field, e.to_string()))?;
         Ok((text, selector))

@@ -224,7 +224,7 @@ fn url_secrets(word: &str) -> Vec<(usize, usize)> {
     while let Some(i) = word[from..].find("://") {
         let authority_start = from + i + 3;
         let rest = &word[authority_start..];
-        let authority_len = rest.find(|c: char| matches!(c, '/' | '?' | '#' | '\'' | '"')).unwrap_or(rest.len());
+        let authority_len = rest.find(['/', '?', '#', '\'', '"']).unwrap_or(rest.len());
         let authority = &rest[..authority_len];
         if let Some(at) = authority.rfind('@') {
             let userinfo = &authority[..at];

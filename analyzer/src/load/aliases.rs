@@ -32,7 +32,7 @@ pub fn check_expansion(text: &str) -> Result<(), String> {
         return Ok(());
     }
     let size = text.len() as u64;
-    let limit = (size.saturating_mul(ALIAS_FACTOR)).max(ALIAS_FLOOR).min(ALIAS_CEILING);
+    let limit = size.saturating_mul(ALIAS_FACTOR).clamp(ALIAS_FLOOR, ALIAS_CEILING);
     // Expanded bytes so far; an anchored node's size is the growth of this counter between its
     // start and its end (aliases inside it included).
     let mut total: u64 = 0;
@@ -103,7 +103,7 @@ mod tests {
             String::from("l0: &l0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
         for i in 1..9 {
             let prev = format!("*l{}", i - 1);
-            text.push_str(&format!("l{i}: &l{i} [{}]\n", vec![prev.as_str(); 9].join(", ")));
+            text.push_str(&format!("l{i}: &l{i} [{}]\n", [prev.as_str(); 9].join(", ")));
         }
         assert!(check_expansion(&text).is_err());
     }

@@ -218,7 +218,7 @@ fn drop_redefined(
             if later == i {
                 return Some(raw);
             }
-            let object = super::key_label(&k);
+            let object = super::key_label(k);
             if strict {
                 errors.push(LoadError::Duplicate { origin: origins[later].clone(), object, first: raw.origin });
             } else {
@@ -333,20 +333,20 @@ impl Build<'_> {
         let (report, cluster) = (&mut *self.report, &mut self.cluster);
         match kind {
             "Namespace" => {
-                let ns: core::Namespace = typed(value, &at)?;
+                let ns: core::Namespace = typed(value, at)?;
                 cluster.namespaces.push(Namespace::new(&name, labels_of(&ns.metadata)));
                 super::mesh::keep_namespace_annotations(&mut cluster.mesh, &name, &ns.metadata);
             }
             "Node" => {
-                let node: core::Node = typed(value, &at)?;
-                cluster.nodes.push(convert_node(node, &at)?);
+                let node: core::Node = typed(value, at)?;
+                cluster.nodes.push(convert_node(node, at)?);
             }
             "Service" => {
-                let svc: core::Service = typed(value, &at)?;
-                cluster.services.push(convert_service(svc, &namespace, &at)?);
+                let svc: core::Service = typed(value, at)?;
+                cluster.services.push(convert_service(svc, &namespace, at)?);
             }
             "PeerAuthentication" => {
-                let pa = super::mesh::convert_peer_authentication(&namespace, &name, value, &at, &mut report.warnings)?;
+                let pa = super::mesh::convert_peer_authentication(&namespace, &name, value, at, &mut report.warnings)?;
                 cluster.mesh.peer_authentications.push(pa);
             }
             "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy" => {
@@ -360,11 +360,11 @@ impl Build<'_> {
                     ));
                     value["apiVersion"] = Value::from("networking.k8s.io/v1");
                 }
-                let np: net::NetworkPolicy = typed(value, &at)?;
-                cluster.policies.push(convert_policy(np, &namespace, &at, &mut report.warnings)?);
+                let np: net::NetworkPolicy = typed(value, at)?;
+                cluster.policies.push(convert_policy(np, &namespace, at, &mut report.warnings)?);
             }
             "Pod" => {
-                let pod: core::Pod = typed(value, &at)?;
+                let pod: core::Pod = typed(value, at)?;
                 let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
                 if matches!(phase, Some("Succeeded" | "Failed")) {
                     report.finished_pods += 1;
@@ -372,10 +372,10 @@ impl Build<'_> {
                 }
                 let owner = controller_of(&pod.metadata);
                 let spec = pod.spec.as_ref().ok_or_else(|| at.err("spec", "missing"))?;
-                let mut model = pod_from_spec(&namespace, &name, labels_of(&pod.metadata), spec, &at, "spec")?;
+                let mut model = pod_from_spec(&namespace, &name, labels_of(&pod.metadata), spec, at, "spec")?;
                 model.annotations = pod.metadata.annotations.clone().unwrap_or_default();
                 model.node = spec.node_name.clone();
-                model.ips = pod_ips(pod.status.as_ref(), model.host_network, &at)?;
+                model.ips = pod_ips(pod.status.as_ref(), model.host_network, at)?;
                 self.live.push(LivePod { pod: model, owner });
             }
             _ => {
@@ -665,11 +665,10 @@ fn job_pods(spec: &k8s_openapi::api::batch::v1::JobSpec, at: &At, prefix: &str) 
 }
 
 /// Kind, controlling owner, pod template and pod count of a controller.
-fn controller_template(
-    kind: &str,
-    value: Value,
-    at: &At,
-) -> Result<(&'static str, Option<(String, String)>, core::PodTemplateSpec, PodCount), LoadError> {
+/// A controller's kind, its owner (kind, name), pod template and pod count.
+type ControllerTemplate = (&'static str, Option<(String, String)>, core::PodTemplateSpec, PodCount);
+
+fn controller_template(kind: &str, value: Value, at: &At) -> Result<ControllerTemplate, LoadError> {
     let missing = |f: &str| at.err(f, "missing");
     // `spec.replicas` defaults to 1 when unset, as the API server defaults it (also under a
     // HorizontalPodAutoscaler, which netreach does not read: the manifest's replicas are used).

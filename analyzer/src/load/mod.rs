@@ -113,7 +113,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 /// `1 GiB`, `512 MiB`, `1000 bytes`.
 pub fn format_size(bytes: u64) -> String {
     for (unit, name) in [(1u64 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
-        if bytes >= unit && bytes % unit == 0 {
+        if bytes >= unit && bytes.is_multiple_of(unit) {
             return format!("{} {name}", bytes / unit);
         }
     }

@@ -79,6 +79,9 @@ pub struct DirectionVerdict {
     pub baseline: Option<tiers::TierMatch>,
 }
 
+/// One thread's rows (destination class, combination) and the port-class combinations it interned.
+type RowsPart = (Vec<Vec<(u32, u32)>>, Vec<Vec<u32>>);
+
 impl DirectionVerdict {
     pub fn allows(&self) -> bool {
         match self.admin.map(|m| m.action) {
@@ -293,7 +296,7 @@ impl Reachability {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
         let chunk = c.div_ceil(threads).max(1);
         // Each thread interns the port-class combinations it meets; merged afterwards.
-        let parts: Vec<(Vec<Vec<(u32, u32)>>, Vec<Vec<u32>>)> = std::thread::scope(|scope| {
+        let parts: Vec<RowsPart> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..c)
                 .step_by(chunk)
                 .map(|start| {
@@ -551,7 +554,8 @@ impl Reachability {
                 .map(|(origin, _)| origin)
                 .collect();
             let (subject_class, peer_class) = if direction == Direction::Egress { (s, d) } else { (d, s) };
-            let tier = |t| self.tiers.first_match(t, direction, subject_class, peer_class, protocol, port, &self.table);
+            let tier =
+                |t| self.tiers.first_match(t, direction, subject_class, peer_class, (protocol, port), &self.table);
             DirectionVerdict { admin: tier(Tier::Admin), isolated_by, allowed_by, baseline: tier(Tier::Baseline) }
         };
         Explanation { egress: verdict(Direction::Egress, src), ingress: verdict(Direction::Ingress, dst) }

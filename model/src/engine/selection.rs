@@ -54,6 +54,9 @@ pub struct Selections {
     pub cluster_peers: Vec<[Vec<Vec<SetId>>; 2]>,
 }
 
+/// A peer as the cache keys it: pod selector, namespace (a rule's own), namespace selector.
+type PeerKey<'a> = (Option<&'a LabelSelector>, Option<usize>, Option<&'a LabelSelector>);
+
 /// Pods that selectors cannot tell apart share labels, namespace and selectability; evaluating
 /// selectors once per such group instead of per pod keeps large replica sets cheap.
 struct LabelGroup<'a> {
@@ -150,8 +153,7 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], options: &EngineOp
 
     let mut subjects = Vec::with_capacity(cluster.policies.len());
     let mut peers = Vec::with_capacity(cluster.policies.len());
-    let mut peer_cache: HashMap<(Option<&LabelSelector>, Option<usize>, Option<&LabelSelector>), SetId> =
-        HashMap::default();
+    let mut peer_cache: HashMap<PeerKey, SetId> = HashMap::default();
     let mut block_cache: HashMap<&IpBlock, SetId> = HashMap::default();
     for policy in &cluster.policies {
         let own_ns = ns_index[policy.namespace.as_str()];

@@ -235,8 +235,7 @@ impl Tiers {
         direction: Direction,
         subject: usize,
         peer: usize,
-        protocol: Protocol,
-        port: u16,
+        (protocol, port): (Protocol, u16),
         table: &GrantTable,
     ) -> Option<TierMatch> {
         let d = dir_index(direction);

@@ -15,6 +15,17 @@ pub enum Level {
     Namespace,
 }
 
+impl Level {
+    /// The level as `--level` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Pod => "pod",
+            Level::Workload => "workload",
+            Level::Namespace => "namespace",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum GroupKind {
     Pod,

@@ -16,7 +16,7 @@ mod operators;
 pub(crate) mod render;
 mod tiers;
 
-pub use render::{write_audit, AuditFormat};
+pub use render::write_audit;
 
 use crate::analysis::Analysis;
 use crate::load::SkippedObject;

@@ -22,21 +22,12 @@ use crate::analysis::Analysis;
 use crate::audit::{AuditReport, Finding, ObjectRef};
 use crate::load::AppliedChanges;
 use crate::render::allowed_json;
+use crate::render::text::{md_cell, plural, thousands};
+use crate::render::Format;
 use netreach_model::{IpFamily, IpRanges, PortSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
-
-/// Output formats of `netreach diff`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum DiffFormat {
-    /// Readable sections (default).
-    Text,
-    /// The stable JSON contract (schemaVersion 1).
-    Json,
-    /// Markdown, to paste into a pull-request comment.
-    Md,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ChangeKind {
@@ -765,30 +756,8 @@ impl DiffView<'_, '_> {
     }
 }
 
-fn level_str(level: Level) -> &'static str {
-    match level {
-        Level::Pod => "pod",
-        Level::Workload => "workload",
-        Level::Namespace => "namespace",
-    }
-}
-
 /// How many names of one-sided pods text and Markdown show (JSON lists them all).
 pub const SHOWN_NAMES: usize = 10;
-
-fn thousands(n: u64) -> String {
-    let mut digits = n.to_string();
-    let mut i = digits.len();
-    while i > 3 {
-        i -= 3;
-        digits.insert(i, ',');
-    }
-    digits
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
-}
 
 /// `gained …; lost …`, leaving out an empty side.
 fn gained_lost(d: &Delta) -> String {
@@ -874,11 +843,11 @@ pub struct DiffNotes<'n> {
 }
 
 /// Writes a diff view.
-pub fn write_diff(view: &DiffView, format: DiffFormat, notes: DiffNotes, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_diff(view: &DiffView, format: Format, notes: DiffNotes, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        DiffFormat::Json => write_json(view, notes, out),
-        DiffFormat::Text => write_text(view, notes, out),
-        DiffFormat::Md => write_md(view, notes, out),
+        Format::Json => write_json(view, notes, out),
+        Format::Text => write_text(view, notes, out),
+        Format::Md => write_md(view, notes, out),
     }
 }
 
@@ -941,7 +910,7 @@ fn write_json(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
             changed: view.count(ChangeKind::Changed),
         },
     };
-    writeln!(out, "{{\n  \"schemaVersion\": 1,\n  \"level\": \"{}\",", level_str(view.level))?;
+    writeln!(out, "{{\n  \"schemaVersion\": 1,\n  \"level\": \"{}\",", Level::name(view.level))?;
     // Both sides' unevaluated policies, each once.
     let mut unevaluated: Vec<netreach_model::UnevaluatedPolicy> = diff
         .before
@@ -1194,10 +1163,6 @@ fn md_ports(p: &PortSet) -> String {
     } else {
         p.to_string()
     }
-}
-
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|")
 }
 
 fn write_md(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Result<()> {

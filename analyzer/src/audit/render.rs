@@ -2,27 +2,19 @@
 //! (schemaVersion 1, documented in the README).
 
 use super::{AuditReport, Finding, NamespaceScore, ObjectRef, Severity};
+pub(crate) use crate::render::text::md_cell;
+use crate::render::Format;
 use serde::Serialize;
 use std::io::{self, Write};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum AuditFormat {
-    /// A readable report (default).
-    Text,
-    /// The stable JSON contract for scripts (schemaVersion 1).
-    Json,
-    /// Markdown tables, for pull requests and wikis.
-    Md,
-}
 
 /// Objects listed per finding in text and Markdown; JSON lists all.
 const SHOWN_OBJECTS: usize = 10;
 
-pub fn write_audit(report: &AuditReport, format: AuditFormat, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_audit(report: &AuditReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        AuditFormat::Text => write_text(report, out),
-        AuditFormat::Md => write_md(report, out),
-        AuditFormat::Json => write_json(report, out),
+        Format::Text => write_text(report, out),
+        Format::Md => write_md(report, out),
+        Format::Json => write_json(report, out),
     }
 }
 
@@ -90,10 +82,6 @@ fn write_text(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-pub(crate) fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }
 
 /// The Markdown findings table shared by `audit` and `mesh`; `shown_objects` caps the objects

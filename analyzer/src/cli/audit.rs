@@ -2,7 +2,8 @@
 
 use super::{finish_output, stdout, InputArgs, Outcome, EXIT_NO, EXIT_YES};
 use clap::Args;
-use netreach::audit::{self, AuditFormat, Severity};
+use netreach::audit::{self, Severity};
+use netreach::render::Format;
 use std::io::Write;
 
 #[derive(Args)]
@@ -15,8 +16,8 @@ pub struct AuditArgs {
     pub fail_on: Option<Severity>,
 
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = AuditFormat::Text)]
-    pub output: AuditFormat,
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
 }
 
 pub fn run(args: AuditArgs) -> Outcome {

@@ -4,19 +4,13 @@ use super::{finish_output, stdout, InputArgs, Outcome, EXIT_NO, EXIT_YES};
 use clap::Args;
 use netreach::explain::{explain_pair, PairVerdict, SideVerdict};
 use netreach::render::allowed_json;
+use netreach::render::Format;
 use netreach::select::EndpointSelector;
 use netreach::Analysis;
 use netreach_model::Protocol;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::Write;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum CanFormat {
-    Text,
-    Json,
-    Md,
-}
 
 #[derive(Args)]
 pub struct CanArgs {
@@ -32,8 +26,8 @@ pub struct CanArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = CanFormat::Text)]
-    pub output: CanFormat,
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
 }
 
 fn parse_port(s: &str) -> Result<(Protocol, u16), String> {
@@ -81,9 +75,9 @@ pub fn run(args: CanArgs) -> Outcome {
     let total: usize = verdicts.iter().map(|(_, p)| p.len()).sum();
     let mut out = stdout();
     let written = match args.output {
-        CanFormat::Json => write_json(&analysis, &args, &verdicts, allowed_pairs, &mut out),
-        CanFormat::Text => write_text(&analysis, &args, &verdicts, allowed_pairs, total, &mut out, false),
-        CanFormat::Md => write_text(&analysis, &args, &verdicts, allowed_pairs, total, &mut out, true),
+        Format::Json => write_json(&analysis, &args, &verdicts, allowed_pairs, &mut out),
+        Format::Text => write_text(&analysis, &args, &verdicts, allowed_pairs, total, &mut out, false),
+        Format::Md => write_text(&analysis, &args, &verdicts, allowed_pairs, total, &mut out, true),
     };
     finish_output(written.and_then(|_| out.flush()))?;
     Ok(if allowed_pairs > 0 { EXIT_YES } else { EXIT_NO })

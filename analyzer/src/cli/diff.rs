@@ -4,8 +4,9 @@ use super::{finish_output, label, stdout, EngineArgs, Outcome, ReadArgs, EXIT_NO
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::audit::audit;
-use netreach::diff::{write_diff, Diff, DiffFormat, DiffNotes, FindingChanges};
+use netreach::diff::{write_diff, Diff, DiffNotes, FindingChanges};
 use netreach::load::{self, Input, LoadReport, LoadedCluster};
+use netreach::render::Format;
 use netreach::Analysis;
 use netreach_model::EngineOptions;
 use std::io::Write;
@@ -33,8 +34,8 @@ pub struct DiffArgs {
     pub level: Level,
 
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = DiffFormat::Text)]
-    pub output: DiffFormat,
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
 
     /// Exit with 1 when anything differs (reachability, or pods on one side only) and 0 when
     /// nothing does (like git diff --exit-code). Audit findings are reported, not counted.

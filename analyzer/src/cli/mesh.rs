@@ -3,7 +3,8 @@
 use super::{finish_output, label, stdout, InputArgs, Outcome, EXIT_YES};
 use clap::Args;
 use netreach::aggregate::Level;
-use netreach::mesh::{write_mesh, MeshFormat, MeshView};
+use netreach::mesh::{write_mesh, MeshView};
+use netreach::render::Format;
 use netreach_model::mesh::{LinkerdPolicy, MeshOptions, ISTIO_ROOT_NAMESPACE};
 use std::io::Write;
 
@@ -17,8 +18,8 @@ pub struct MeshArgs {
     pub level: Level,
 
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = MeshFormat::Text)]
-    pub output: MeshFormat,
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
 
     /// Istio's root namespace (meshConfig.rootNamespace): where mesh-wide PeerAuthentications live.
     #[arg(long, value_name = "NS", default_value = ISTIO_ROOT_NAMESPACE)]

@@ -3,19 +3,13 @@
 use super::{finish_output, stdout, InputArgs, Outcome, EXIT_YES};
 use clap::Args;
 use netreach::render::allowed_json;
+use netreach::render::Format;
 use netreach::select::EndpointSelector;
 use netreach::Analysis;
 use netreach_model::{HopKind, LateralReach, PortSet};
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::Write;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum PathsFormat {
-    Text,
-    Json,
-    Md,
-}
 
 #[derive(Args)]
 pub struct PathsArgs {
@@ -38,8 +32,8 @@ pub struct PathsArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format.
-    #[arg(short, long, value_enum, default_value_t = PathsFormat::Text)]
-    pub output: PathsFormat,
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub output: Format,
 }
 
 /// One hop as printed: the port used is the lowest allowed one of the first protocol.
@@ -109,8 +103,8 @@ pub fn run(args: PathsArgs) -> Outcome {
 
     let mut out = stdout();
     let written = match args.output {
-        PathsFormat::Json => write_json(&analysis, &args, &lateral, &reached, &radius, &mut out),
-        PathsFormat::Text | PathsFormat::Md => write_text(
+        Format::Json => write_json(&analysis, &args, &lateral, &reached, &radius, &mut out),
+        Format::Text | Format::Md => write_text(
             &analysis,
             &args,
             &sources,
@@ -118,7 +112,7 @@ pub fn run(args: PathsArgs) -> Outcome {
             &lateral,
             &reached,
             &radius,
-            args.output == PathsFormat::Md,
+            args.output == Format::Md,
             &mut out,
         ),
     };

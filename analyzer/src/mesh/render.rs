@@ -4,30 +4,13 @@
 use super::{mesh_findings, GroupStatus, MeshView, NamespaceCoverage, OutsidePod};
 use crate::aggregate::{Grouping, Level};
 use crate::audit::render::md_cell;
-use crate::audit::{write_audit, AuditFormat, AuditReport, Finding};
+use crate::audit::{write_audit, AuditReport, Finding};
+use crate::render::Format;
 use crate::render::{allowed_json, Allowed};
 use netreach_model::mesh::Status;
 use netreach_model::PortSet;
 use serde::Serialize;
 use std::io::{self, Write};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum MeshFormat {
-    /// A readable report (default).
-    Text,
-    /// The stable JSON contract for scripts (schemaVersion 1).
-    Json,
-    /// Markdown tables, for pull requests and wikis.
-    Md,
-}
-
-fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Pod => "pod",
-        Level::Workload => "workload",
-        Level::Namespace => "namespace",
-    }
-}
 
 /// Everything but the connections, which stream.
 struct Report {
@@ -45,12 +28,12 @@ impl Report {
     }
 }
 
-pub fn write_mesh(view: &MeshView, level: Level, format: MeshFormat, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_mesh(view: &MeshView, level: Level, format: Format, out: &mut dyn Write) -> io::Result<()> {
     let report = Report::new(view);
     match format {
-        MeshFormat::Text => write_text(view, &report, level, out),
-        MeshFormat::Md => write_md(view, &report, level, out),
-        MeshFormat::Json => write_json(view, &report, level, out),
+        Format::Text => write_text(view, &report, level, out),
+        Format::Md => write_md(view, &report, level, out),
+        Format::Json => write_json(view, &report, level, out),
     }
 }
 
@@ -149,7 +132,7 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
         }),
     ] {
         writeln!(out)?;
-        writeln!(out, "{title} ({} level)", level_name(level))?;
+        writeln!(out, "{title} ({} level)", Level::name(level))?;
         let mut any = false;
         each_entry(view, level, keep, |src, dst, status, ports, pairs| {
             any = true;
@@ -177,7 +160,7 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
             unevaluated_policies: Vec::new(),
             incomplete: Vec::new(),
         },
-        AuditFormat::Text,
+        Format::Text,
         out,
     )
 }
@@ -207,7 +190,7 @@ fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> i
         )?;
     }
     writeln!(out)?;
-    writeln!(out, "### Plaintext, permissive and rejected connections ({} level)", level_name(level))?;
+    writeln!(out, "### Plaintext, permissive and rejected connections ({} level)", Level::name(level))?;
     writeln!(out)?;
     let mut any = false;
     each_entry(
@@ -338,7 +321,7 @@ fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
         crate::render::unevaluated_policies_json(&view.analysis.cluster.unevaluated_policies)
     )?;
     writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&view.analysis.cluster.skipped_invalid))?;
-    writeln!(out, "  \"level\": \"{}\",", level_name(level))?;
+    writeln!(out, "  \"level\": \"{}\",", Level::name(level))?;
     write!(out, "  \"istioRootNamespace\": ")?;
     json(out, &view.options.istio_root_namespace)?;
     writeln!(out, ",\n  \"linkerdDefaultInboundPolicy\": \"{}\",", view.options.linkerd_default_policy)?;

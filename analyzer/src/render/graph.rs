@@ -190,14 +190,6 @@ pub enum GraphError {
     Io(io::Error),
 }
 
-fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Pod => "pod",
-        Level::Workload => "workload",
-        Level::Namespace => "namespace",
-    }
-}
-
 impl fmt::Display for GraphError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -205,7 +197,7 @@ impl fmt::Display for GraphError {
                 write!(
                     f,
                     "the graph has {nodes} nodes and {edges} edges at {} level, too many to read (limits: {max_nodes} nodes, {max_edges} edges). ",
-                    level_name(*level)
+                    Level::name(*level)
                 )?;
                 let mut ways = Vec::new();
                 if let Some((n, e)) = namespace_level {

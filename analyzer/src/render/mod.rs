@@ -2,11 +2,14 @@
 //! giant string; JSON is the stable contract (schemaVersion 1, documented in the README).
 
 mod connectivity;
+pub mod format;
 pub mod graph;
 mod summary;
+pub mod text;
 
 pub use connectivity::{allowed_json, write_connectivity, Allowed};
 pub use connectivity::{write_connectivity_filtered, write_filtered_counts};
+pub use format::Format;
 pub use summary::{peak_rss_bytes, write_summary, PhaseTimes};
 
 /// One line for readable outputs when the answer leaves something out: invalid documents

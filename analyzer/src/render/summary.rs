@@ -1,6 +1,7 @@
 //! `-o summary`: the figures a user needs to trust a big run — sizes, classes, counted pairs,
 //! and the time and peak memory of each phase.
 
+use super::text::thousands;
 use crate::analysis::Analysis;
 use std::io::{self, Write};
 use std::time::Duration;
@@ -18,18 +19,6 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 pub fn write_summary(analysis: &Analysis, times: &PhaseTimes, out: &mut dyn Write) -> io::Result<()> {

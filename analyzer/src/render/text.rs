@@ -1,0 +1,49 @@
+//! One home for the spellings every readable output shares: numbers, plurals, Markdown cells and
+//! capped lists.
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let mut digits = n.to_string();
+    let mut i = digits.len();
+    while i > 3 {
+        i -= 3;
+        digits.insert(i, ',');
+    }
+    digits
+}
+
+/// `1 pod`, `2,000 pods`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// A Markdown table cell: `|` escaped, a line break turned into a space.
+pub fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separates_groups_of_three_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(u64::MAX), "18,446,744,073,709,551,615");
+    }
+
+    #[test]
+    fn plural_picks_the_form_by_count() {
+        assert_eq!(plural(1, "pod", "pods"), "1 pod");
+        assert_eq!(plural(0, "pod", "pods"), "0 pods");
+        assert_eq!(plural(12000, "pod", "pods"), "12,000 pods");
+    }
+
+    #[test]
+    fn md_cell_keeps_a_table_row_on_one_line() {
+        assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+    }
+}

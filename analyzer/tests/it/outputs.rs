@@ -3,9 +3,7 @@
 //! Every test works in a temp dir holding copies of the fixtures it needs, so a regression
 //! cannot damage the repository's fixtures.
 
-#[path = "live/server.rs"]
-#[allow(dead_code)]
-mod server;
+use crate::live::server;
 
 use std::fs;
 use std::path::{Path, PathBuf};

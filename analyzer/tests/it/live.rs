@@ -1,9 +1,8 @@
 //! Live clusters through a kubeconfig: the real kube client against a loopback API server
-//! (tests/live/server.rs) that serves fixture objects the way a real API server lists them.
+//! (tests/it/live/server.rs) that serves fixture objects the way a real API server lists them.
 //! Traffic goes to 127.0.0.1 only.
 
-#[path = "live/server.rs"]
-mod server;
+pub(crate) mod server;
 
 use serde_json::Value;
 use server::{kubeconfig, objects_of, Behaviour, Server};

@@ -1,0 +1,28 @@
+//! The integration tests of `netreach`, linked once into one binary (`cargo test -p netreach --test it`),
+//! as ripgrep's tests/tests.rs does: one link instead of one per file, and one home for shared helpers.
+
+// The library through its API: the engine, loader and queries on hand-worked fixtures.
+mod fixtures; // fixtures/* against fixtures/expectations/ (hand-worked probes)
+mod generate; // the synthetic cluster generator: determinism, counts, validity
+mod replicas; // controllers without live pods stand for spec.replicas pods
+mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy tiers
+
+// One command each, through the library and the binary.
+mod audit; // `netreach audit`: every finding id, scores, exit codes, formats
+mod can; // `netreach can`: verdicts and the rules behind them
+mod diff; // `netreach diff`: what-if apply/delete and before/after folders
+mod invariants; // `netreach check --invariants` and the netreach::testing API
+mod mesh; // `netreach mesh`: Istio and Linkerd mTLS statuses and coverage
+mod paths; // `netreach paths`: multi-hop paths and blast radius
+mod render_graph; // `connectivity -o dot|svg` and the graph filters
+
+// The binary as users and scripts see it: exit codes, streams, files written.
+mod cli; // exit codes, streams, the connectivity formats
+mod outputs; // --out and --junit never replace an input
+
+// Inputs: what users feed, what attackers feed, what live clusters serve.
+mod bad_input; // every class of bad input names the file, document, object and field
+mod hostile_input; // hostile input ends in a clear error, never a hang or a crash
+mod live; // live clusters through a kubeconfig against a loopback API server (live/server.rs)
+mod real_inputs; // real folders as users feed them: warnings, hints, --skip-invalid
+mod realworld; // acceptance on third-party manifest sets (../shared/realworld, skipped when absent)

@@ -2,6 +2,13 @@
 //! one (source, destination, protocol, port) at a time, with no precomputation and nothing from
 //! the engine. It is slow on purpose; its only job is to be obviously right.
 //!
+//! What it shares with the engine: the model types and three leaf predicates the engine also
+//! calls, `LabelSelector::matches` (engine/selection.rs), `NetworkPolicy::affects`
+//! (engine/grants.rs) and `Pod::resolve_named_port` (engine/selection.rs). A bug in one of those
+//! would fool both sides; their own unit tests in `model/` are what hold them. Everything else
+//! (isolation, peers, ports, ipBlocks through `IpBlock::contains` where the engine cuts ranges,
+//! tier order) is written here again.
+//!
 //! The reading, clause by clause:
 //! - A connection is allowed iff the source's egress allows it AND the destination's ingress
 //!   allows it. An external address is never isolated (its egress and ingress allow all).

@@ -7,17 +7,11 @@ use netreach::aggregate::Level;
 use netreach::audit::audit;
 use netreach::diff::{ChangeKind, Diff, FindingChanges};
 use netreach::Analysis;
-use netreach_model::{Cluster, EngineOptions, HostNetworkSelection, IpBlockPodMatching, PortSet};
+use netreach_model::{Cluster, PortSet};
+use netreach_proptests::ALL_OPTIONS;
 use netreach_proptests::{generate, probes};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-
-const ALL_OPTIONS: [EngineOptions; 4] = [
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Match },
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Ignore },
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Match },
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Ignore },
-];
 
 /// Two related clusters: B shares A's pods with other policies, other namespace labels, a
 /// mix of kept, dropped and new pods and policies, or is independent (pods `ns/pN` then

@@ -4,21 +4,12 @@
 //! addresses (node addresses and `networks` edges included); and `explain` against `allowed`
 //! and the reference (each direction's verdict, isolating policies, deciding tier rules).
 
-use netreach_model::{
-    Cluster, Direction, Endpoint, EngineOptions, HostNetworkSelection, IpBlockPodMatching, IpFamily, Protocol,
-    Reachability, Tier,
-};
+use netreach_model::{Cluster, Direction, Endpoint, EngineOptions, IpFamily, Protocol, Reachability, Tier};
 use netreach_proptests::reference::{self, Addr};
+use netreach_proptests::ALL_OPTIONS;
 use netreach_proptests::{generate, probes, show};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
-
-const ALL_OPTIONS: [EngineOptions; 4] = [
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Match },
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Ignore },
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Match },
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Ignore },
-];
 
 /// `explain` is checked on one probe in this many (it walks every grant).
 const EXPLAIN_EVERY: usize = 13;

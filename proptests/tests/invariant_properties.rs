@@ -15,20 +15,14 @@ use netreach::explain::explain_pair;
 use netreach::invariants::{Checker, Invariant, Status};
 use netreach::Analysis;
 use netreach_model::{
-    Cluster, Direction, Endpoint, EngineOptions, GrantOrigin, HostNetworkSelection, IpBlockPodMatching, IpFamily,
-    LabelSelector, NetworkPolicy, Peer, PortSet, PortSpec, Reachability, Rule,
+    Cluster, Direction, Endpoint, GrantOrigin, HostNetworkSelection, IpFamily, LabelSelector, NetworkPolicy, Peer,
+    PortSet, PortSpec, Reachability, Rule,
 };
+use netreach_proptests::ALL_OPTIONS;
 use netreach_proptests::{generate, reference};
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
 use std::net::IpAddr;
-
-const ALL_OPTIONS: [EngineOptions; 4] = [
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Match },
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Ignore },
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Match },
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Ignore },
-];
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }

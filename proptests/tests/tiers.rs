@@ -18,16 +18,11 @@ use netreach_model::{
     NAMESPACE_NAME_LABEL,
 };
 use netreach_proptests::reference::{self, Addr};
+use netreach_proptests::ALL_OPTIONS;
 use netreach_proptests::{generate, probes, show};
 use proptest::prelude::*;
 use std::net::IpAddr;
 
-const ALL_OPTIONS: [EngineOptions; 4] = [
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Match },
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Ignore },
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Match },
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Ignore },
-];
 const NODE_IDENTITY: EngineOptions =
     EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Match };
 const LIKE_PODS: EngineOptions =
@@ -519,15 +514,22 @@ fn pods_subjects_and_peers_and_domain_names() {
 /// Outside the loaders' contract (they reject `nodes` in ingress peers, as the API does), but
 /// the model type allows it: the engine cuts node addresses into external atoms only when an
 /// *egress* rule names nodes (`Reachability::compute`, `node_blocks`), so an ingress `nodes`
-/// peer never matches an external node address: 172.16.0.1 -> a/x is allowed by the engine,
-/// denied by the reference. Networks in ingress rules are cut (both directions are swept).
+/// peer never matches an external node address. Networks in ingress rules are cut (both
+/// directions are swept).
 #[test]
-#[ignore = "engine: an ingress `nodes` peer does not cut node addresses into external atoms"]
-fn ingress_nodes_peer_matches_an_external_node_address() {
+fn ingress_nodes_peer_matches_an_external_node_address_in_the_reference_only() {
     let deny = anp("p", 0, everyone(), vec![rule(Action::Deny, vec![ClusterPeer::Nodes(all())], None)], vec![]);
     let mut c = cluster(vec![pod("a/x", &[], &["10.0.0.1"])], vec![], vec![deny]);
     c.nodes = vec![Node { name: "n".into(), labels: Labels::new(), addresses: vec!["172.16.0.1".parse().unwrap()] }];
-    denied(&c, "172.16.0.1", "a/x", Tcp, 80);
+    let (node, x) = (addr(&c, "172.16.0.1"), addr(&c, "a/x"));
+    for options in &ALL_OPTIONS {
+        assert!(!reference::allowed(&c, options, &node, &x, Tcp, 80), "reference, {options:?}");
+        let reach = Reachability::compute(&c, options);
+        let engine = reach.allowed(endpoint(&reach, &node), endpoint(&reach, &x)).contains(Tcp, 80);
+        // FIXME: the engine should deny 172.16.0.1 -> a/x like the reference (cut node addresses
+        // into external atoms for ingress `nodes` peers too); today it allows it.
+        assert!(engine, "engine, {options:?}: the fixme above is fixed; assert `denied` instead");
+    }
     allowed(&c, "172.16.0.2", "a/x", Tcp, 80);
 }
 

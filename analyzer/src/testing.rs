@@ -30,8 +30,8 @@
 //!
 //! Every kind of the invariants file is available through [`Cluster::check_yaml`], e.g.
 //! `cluster.check_yaml("deny: {from: internet, to: any, except: {to: shop/frontend}}")`, and a
-//! whole file through [`Cluster::check_file`]. An invariant that cannot be evaluated (`mtls`,
-//! until netreach analyses service meshes) is a failure here: a test cannot pass on what was
+//! whole file through [`Cluster::check_file`]; `mtls` uses the mesh analysis, as `netreach check`
+//! does. An invariant that cannot be evaluated is a failure here: a test cannot pass on what was
 //! not checked.
 
 use crate::analysis::Analysis;

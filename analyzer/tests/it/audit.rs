@@ -11,16 +11,11 @@
 //!   monitoring/node-agent (privileged)        DaemonSet   hostNetwork: never selected, never isolated
 //!   monitoring/node-exporter                  DaemonSet   hostNetwork: never selected, never isolated
 
+use crate::support::{assert_run_snapshot, fixtures, netreach};
 use netreach::audit::{audit, audit_with, AuditReport, Finding, Severity};
 use netreach::load::{load, Input};
 use netreach::model::EngineOptions;
 use netreach::Analysis;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
 
 fn report(folder: &str) -> AuditReport {
     let loaded = load(&[Input::Path(fixtures().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
@@ -487,15 +482,6 @@ fn info_findings_are_counted_and_fail_only_at_info() {
 
 // ---- through the binary ----
 
-fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(args)
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
 fn clean_cluster() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -575,7 +561,7 @@ fn json_is_the_documented_contract() {
 fn markdown_snapshot() {
     let out = netreach(&["audit", "weak", "-q", "-o", "md"]);
     assert_eq!(out.status.code(), Some(0));
-    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+    assert_run_snapshot!(out);
 }
 
 #[test]
@@ -587,4 +573,9 @@ fn mesh_findings_are_part_of_the_audit() {
         report.findings.iter().map(|f| f.id).filter(|id| id.starts_with("NR1") && id.len() == 5).collect();
     assert!(!mesh.is_empty(), "{:?}", report.findings.iter().map(|f| f.id).collect::<Vec<_>>());
     assert!(of(&report, "NR101").iter().chain(of(&report, "NR103").iter()).count() > 0);
+}
+
+#[test]
+fn json_snapshot_shop() {
+    assert_run_snapshot!(netreach(&["audit", "shop", "-o", "json"]));
 }

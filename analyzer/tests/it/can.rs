@@ -1,36 +1,21 @@
 //! `netreach can`: verdicts and reasons on the shop fixture, worked out by hand from
 //! fixtures/shop/policies (not copied from the program's output).
 
+use crate::support::{assert_run_snapshot, netreach, stderr, stdout};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
 
 /// Runs `netreach can FROM TO [args] shop -o json`; returns (exit code, JSON).
 fn can(from: &str, to: &str, extra: &[&str]) -> (i32, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(["can", from, to, "shop", "-o", "json", "-q"])
-        .args(extra)
-        .current_dir(fixtures())
-        .output()
-        .unwrap();
+    let out = netreach(&[&["can", from, to, "shop", "-o", "json", "-q"], extra].concat());
     let code = out.status.code().unwrap();
-    assert!(code != 2, "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(code != 2, "{}", stderr(&out));
     (code, serde_json::from_slice(&out.stdout).unwrap())
 }
 
+/// Runs `netreach can FROM TO [args] shop`; returns (exit code, stdout then stderr).
 fn text(from: &str, to: &str, extra: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(["can", from, to, "shop", "-q"])
-        .args(extra)
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap())
+    let out = netreach(&[&["can", from, to, "shop", "-q"], extra].concat());
+    (out.status.code().unwrap(), stdout(&out) + &stderr(&out))
 }
 
 #[test]
@@ -157,18 +142,23 @@ fn bad_names_exit_2() {
 
 #[test]
 fn markdown_snapshot() {
-    let (_, out) = text("shop/frontend", "data/postgres", &["--port", "5432", "-o", "md"]);
-    insta::assert_snapshot!(out);
+    assert_run_snapshot!(netreach(&[
+        "can",
+        "shop/frontend",
+        "data/postgres",
+        "shop",
+        "-q",
+        "--port",
+        "5432",
+        "-o",
+        "md"
+    ]));
 }
 
 #[test]
 fn replicas_fixture_between_two_replicas() {
     let run = |from: &str, to: &str| {
-        let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
-            .args(["can", from, to, "small/replicas", "-q", "-o", "json"])
-            .current_dir(fixtures())
-            .output()
-            .unwrap();
+        let out = netreach(&["can", from, to, "small/replicas", "-q", "-o", "json"]);
         (out.status.code().unwrap(), serde_json::from_slice::<Value>(&out.stdout).unwrap())
     };
     // api's ingress admits only app=client: its 3 replicas may not reach each other (6 pairs).
@@ -183,4 +173,14 @@ fn replicas_fixture_between_two_replicas() {
     // A pod to itself: always allowed.
     let (code, _) = run("web/api-1", "web/api-1");
     assert_eq!(code, 0);
+}
+
+/// The text and JSON of the Markdown snapshot's question, each run frozen whole.
+#[test]
+fn text_and_json_snapshots() {
+    for format in ["text", "json"] {
+        let out = netreach(&["can", "shop/frontend", "data/postgres", "shop", "--port", "5432", "-o", format]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_run_snapshot!(format!("frontend_to_postgres_{format}"), out);
+    }
 }

@@ -1,29 +1,8 @@
 //! The `netreach` binary as users and scripts see it: exit codes, streams, formats.
 
+use crate::support::{assert_run_snapshot, fixtures, netreach, netreach_command, stderr, stdout};
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
-
-fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(args)
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use std::process::Stdio;
 
 #[test]
 fn every_bad_fixture_exits_2_and_names_file_object_and_field() {
@@ -117,7 +96,7 @@ fn json_is_the_documented_contract() {
 fn stdin_and_files_give_the_same_answer() {
     let file = netreach(&["connectivity", "small/named-ports/cluster.yaml", "-o", "json"]);
     let text = std::fs::read(fixtures().join("small/named-ports/cluster.yaml")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netreach"))
+    let mut child = netreach_command()
         .args(["connectivity", "-", "-o", "json"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -137,7 +116,7 @@ fn a_closed_pipe_is_not_an_error() {
         .map(|i| format!(r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{i}","namespace":"ns"}},"spec":{{"containers":[{{"name":"c"}}]}}}}"#))
         .collect();
     let list = format!(r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#, pods.join(","));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netreach"))
+    let mut child = netreach_command()
         .args(["connectivity", "-", "-o", "csv", "-q"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -167,25 +146,25 @@ fn help_teaches_and_version_prints() {
 #[test]
 fn text_output_snapshot() {
     let out = netreach(&["connectivity", "small/default-deny"]);
-    insta::assert_snapshot!(stdout(&out));
+    assert_run_snapshot!(out);
 }
 
 #[test]
 fn csv_output_snapshot() {
     let out = netreach(&["connectivity", "small/named-ports", "-o", "csv"]);
-    insta::assert_snapshot!(stdout(&out));
+    assert_run_snapshot!(out);
 }
 
 #[test]
 fn markdown_output_snapshot() {
     let out = netreach(&["connectivity", "small/host-network", "-o", "md"]);
-    insta::assert_snapshot!(stdout(&out));
+    assert_run_snapshot!(out);
 }
 
 #[test]
 fn json_output_snapshot() {
     let out = netreach(&["connectivity", "small/ipblock-except", "-o", "json"]);
-    insta::assert_snapshot!(stdout(&out));
+    assert_run_snapshot!(out);
 }
 
 #[test]

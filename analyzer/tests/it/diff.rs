@@ -2,6 +2,7 @@
 //! cluster and the reasoning behind every expected entry), what-if apply/delete, exit codes,
 //! and the Markdown output as a snapshot.
 
+use crate::support::{assert_run_snapshot, fixtures, netreach, netreach_command, stderr, stdout};
 use netreach::aggregate::Level;
 use netreach::diff::{ChangeKind, Diff};
 use netreach::load::{self, Input};
@@ -9,29 +10,8 @@ use netreach::Analysis;
 use netreach_model::EngineOptions;
 use serde_json::{json, Value};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
-
-fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(args)
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
+use std::path::PathBuf;
+use std::process::Stdio;
 
 const BEFORE: &str = "diff/before";
 
@@ -310,7 +290,7 @@ fn before_and_after_folders_give_the_same_diff_as_the_what_if() {
         assert_eq!(two_paths, what_if, "{level}");
     }
     // BEFORE from stdin.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netreach"))
+    let mut child = netreach_command()
         .args(["diff", "-", after, "-o", "json", "--exit-code"])
         .current_dir(fixtures())
         .stdin(Stdio::piped())
@@ -331,7 +311,7 @@ fn before_and_after_folders_give_the_same_diff_as_the_what_if() {
 }
 
 #[test]
-fn exit_codes() {
+fn exit_code_1_only_with_exit_code_and_a_difference_2_on_bad_input() {
     let same = netreach(&["diff", BEFORE, BEFORE, "--exit-code"]);
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
     let differs = netreach(&["diff", BEFORE, "--apply", &change("tightened-api"), "--exit-code"]);
@@ -363,7 +343,7 @@ fn exit_codes() {
 fn markdown_snapshot_default_deny() {
     let out = netreach(&["diff", BEFORE, "--apply", &change("default-deny-web"), "-o", "md"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    insta::assert_snapshot!(stdout(&out));
+    assert_run_snapshot!(out);
 }
 
 #[test]
@@ -380,7 +360,7 @@ fn markdown_snapshot_delete_and_external_atoms() {
         "md",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    insta::assert_snapshot!(stdout(&out));
+    assert_run_snapshot!(out);
 }
 
 #[test]
@@ -395,7 +375,7 @@ fn text_snapshot_pod_level() {
         "pod",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    insta::assert_snapshot!(stdout(&out));
+    assert_run_snapshot!(out);
 }
 
 /// The library: diff(A, B) is diff(B, A) with added and removed swapped, on every scenario.
@@ -434,4 +414,10 @@ fn swapping_the_sides_swaps_added_and_removed() {
         assert!(!ab.is_empty(), "{name}");
         assert!(Diff::new(&a, &a).is_empty());
     }
+}
+
+/// The shop against the shop after three policy mistakes (fixtures/invariants/shop-broken).
+#[test]
+fn json_snapshot_shop_broken() {
+    assert_run_snapshot!(netreach(&["diff", "shop", "invariants/shop-broken", "-o", "json"]));
 }

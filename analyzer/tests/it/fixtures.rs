@@ -1,10 +1,10 @@
 //! The bundled fixtures against their hand-worked expectations (fixtures/expectations/).
 
+use crate::support::fixtures;
 use netreach::load::{load, Input};
 use netreach::model::{EngineOptions, Protocol};
 use netreach::Analysis;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
 
 #[derive(Deserialize)]
 struct Probe {
@@ -17,12 +17,8 @@ struct Probe {
     why: String,
 }
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
-
 fn analyze(folder: &str) -> Analysis {
-    let loaded = load(&[Input::Path(root().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
+    let loaded = load(&[Input::Path(fixtures().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
     assert!(loaded.report.warnings.is_empty(), "{folder}: {:?}", loaded.report.warnings);
     Analysis::new(loaded.cluster, &EngineOptions::default())
 }
@@ -40,7 +36,7 @@ fn check(folder: &str, expectations: &str) -> usize {
     let mut wrong = Vec::new();
     let mut checked = 0;
     for file in ["expected.json", "expected-external.json"] {
-        let path = root().join("expectations").join(expectations).join(file);
+        let path = fixtures().join("expectations").join(expectations).join(file);
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
         let probes: Vec<Probe> = serde_json::from_str(&text).unwrap();
         for p in probes {
@@ -94,7 +90,7 @@ fn workloads_synthesize_pods_only_without_live_ones() {
     check("small/workloads", "workloads");
     let analysis = analyze("small/workloads");
     let ids: Vec<String> = analysis.cluster.pods.iter().map(|p| p.id()).collect();
-    let text = std::fs::read_to_string(root().join("expectations/workloads/expected-pods.json")).unwrap();
+    let text = std::fs::read_to_string(fixtures().join("expectations/workloads/expected-pods.json")).unwrap();
     let expected: Vec<String> = serde_json::from_str(&text).unwrap();
     assert_eq!(ids, expected);
     let worker = analysis.cluster.pods.iter().find(|p| p.name == "worker").unwrap();
@@ -107,7 +103,7 @@ fn workloads_synthesize_pods_only_without_live_ones() {
 #[test]
 fn replicas_are_the_pods_a_controller_runs() {
     check("small/replicas", "replicas");
-    let loaded = load(&[Input::Path(root().join("small/replicas"))]).unwrap();
+    let loaded = load(&[Input::Path(fixtures().join("small/replicas"))]).unwrap();
     let notes = loaded.report.notes();
     assert!(notes.contains(&"Deployment web/idle scaled to 0 (spec.replicas is 0): no pod".to_string()), "{notes:?}");
     assert!(
@@ -119,7 +115,7 @@ fn replicas_are_the_pods_a_controller_runs() {
     assert_eq!(loaded.report.synthesized_pods, 17);
     let analysis = Analysis::new(loaded.cluster, &EngineOptions::default());
     let ids: Vec<String> = analysis.cluster.pods.iter().map(|p| p.id()).collect();
-    let text = std::fs::read_to_string(root().join("expectations/replicas/expected-pods.json")).unwrap();
+    let text = std::fs::read_to_string(fixtures().join("expectations/replicas/expected-pods.json")).unwrap();
     let expected: Vec<String> = serde_json::from_str(&text).unwrap();
     assert_eq!(ids, expected);
     let pod = |id: &str| &analysis.cluster.pods[analysis.cluster.pods.iter().position(|p| p.id() == id).unwrap()];

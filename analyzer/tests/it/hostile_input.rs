@@ -2,26 +2,9 @@
 //! variables): every case ends with a clear error and exit 2, or with the right answer — never
 //! a hang, a panic, an abort or memory exhaustion.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use crate::support::{fixtures, netreach, netreach_command, stderr};
+use std::process::Output;
 use std::time::{Duration, Instant};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
-
-fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(args)
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn assert_usage_or_input_error(out: &Output, parts: &[&str]) {
     let err = stderr(out);
@@ -153,7 +136,7 @@ fn fuzz_regressions_end_quickly_without_a_crash() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let started = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+        let out = netreach_command()
             .args(["connectivity", "-", "-o", "summary"])
             .stdin(std::fs::File::open(&path).unwrap())
             .output()

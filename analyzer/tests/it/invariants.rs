@@ -4,29 +4,17 @@
 //! shop after three policy mistakes (its README lists them), which break exactly three of
 //! those invariants. Class-level counts are held to a brute-force pair-by-pair count.
 
+use crate::support::{assert_run_snapshot, netreach_command, repo, stderr, stdout};
 use netreach::invariants::{self, Check, Checker, Invariant, Status, Violation};
 use netreach::load::{load, load_str, Input};
 use netreach::model::{EngineOptions, PortSet};
 use netreach::testing::{Cluster, Isolation};
 use netreach::Analysis;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use std::process::Output;
 
 /// Runs the binary from the workspace root, so file names in the output are relative.
 fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach")).current_dir(root()).args(args).env("NO_COLOR", "1").output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).unwrap()
+    netreach_command().current_dir(repo()).args(args).output().unwrap()
 }
 
 const SHOP: &str = "fixtures/invariants/shop.yaml";
@@ -42,12 +30,12 @@ fn invariants_file(text: &str) -> (tempfile::TempDir, String) {
 }
 
 fn analysis(folder: &str) -> Analysis {
-    let loaded = load(&[Input::Path(root().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
+    let loaded = load(&[Input::Path(repo().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
     Analysis::new(loaded.cluster, &EngineOptions::default())
 }
 
 fn shop_invariants() -> Vec<Invariant> {
-    invariants::parse_file(&root().join(SHOP)).unwrap()
+    invariants::parse_file(&repo().join(SHOP)).unwrap()
 }
 
 // ---- the fixture: passes on shop, three failures on shop-broken -------------------------------
@@ -204,7 +192,7 @@ fn mtls_fails_where_traffic_runs_without_enforced_mtls() {
     assert!(text.contains("plaintext on TCP 8443"), "{text}");
 
     // In the Rust API too.
-    let cluster = Cluster::load(root().join("fixtures/shop")).unwrap();
+    let cluster = Cluster::load(repo().join("fixtures/shop")).unwrap();
     let failure = cluster.check_yaml("mtls: {to: \"ns:payments\"}").unwrap_err();
     assert!(failure.to_string().contains("plaintext"), "{failure}");
 }
@@ -285,7 +273,7 @@ fn junit_escapes_names_and_messages() {
 }
 
 #[test]
-fn json_report() {
+fn json_counts_every_status_and_shows_violations_up_to_the_limit() {
     let out = netreach(&["check", "--invariants", SHOP, BROKEN, "-o", "json", "--limit", "1"]);
     assert_eq!(out.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -329,21 +317,21 @@ fn limit_caps_the_list_not_the_count() {
 #[test]
 fn text_snapshot_broken_shop() {
     let out = netreach(&["check", "--invariants", SHOP, BROKEN]);
-    insta::assert_snapshot!(stdout(&out));
+    assert_run_snapshot!(out);
 }
 
 #[test]
 fn junit_snapshot_broken_shop() {
     let out = netreach(&["check", "--invariants", SHOP, BROKEN, "-o", "junit"]);
-    insta::assert_snapshot!(stdout(&out));
+    assert_run_snapshot!(out);
 }
 
 // ---- semantics on the shop, through the Rust API ----------------------------------------------
 
 #[test]
 fn api_on_the_shop() {
-    let shop = Cluster::load(root().join("fixtures/shop")).unwrap();
-    shop.check_file(root().join(SHOP)).unwrap();
+    let shop = Cluster::load(repo().join("fixtures/shop")).unwrap();
+    shop.check_file(repo().join(SHOP)).unwrap();
     shop.denies("ns:data", "ns:shop").unwrap();
     shop.denies_on("payments/payment-gateway", "internet", &["80/TCP"]).unwrap();
     shop.allows("shop/frontend", "app in (cart,catalog,checkout,recommendations)", &[]).unwrap();
@@ -385,15 +373,15 @@ fn api_on_the_shop() {
         .to_string()
         .contains(r#""5432/TCPX" is not PORT/PROTO"#));
 
-    let broken = Cluster::load(root().join(BROKEN)).unwrap();
-    let failure = broken.check_file(root().join(SHOP)).unwrap_err();
+    let broken = Cluster::load(repo().join(BROKEN)).unwrap();
+    let failure = broken.check_file(repo().join(SHOP)).unwrap_err();
     assert_eq!(failure.evaluations.len(), 3);
     assert!(failure.to_string().contains("payments/ledger-1 -> data/postgres-0: TCP 5432"));
 }
 
 #[test]
 fn deny_except_and_ports() {
-    let shop = Cluster::load(root().join("fixtures/shop")).unwrap();
+    let shop = Cluster::load(repo().join("fixtures/shop")).unwrap();
     // The internet reaches the frontend and two kube-system pods (not isolated).
     let failure = shop.check_yaml("deny: {from: internet, to: any, except: {to: shop/frontend}}").unwrap_err();
     let e = &failure.evaluations[0];
@@ -585,4 +573,9 @@ fn isolated_and_max_reach_agree_with_the_engine() {
     };
     let e = checker.evaluate(&Invariant { name: "x".into(), description: None, check: fails }).unwrap();
     assert!(e.failed() && e.count >= 1);
+}
+
+#[test]
+fn json_snapshot_shop() {
+    assert_run_snapshot!(netreach(&["check", "--invariants", SHOP, "fixtures/shop", "-o", "json"]));
 }

@@ -4,35 +4,16 @@
 
 pub(crate) mod server;
 
+use crate::support::{fixtures, netreach_command, netreach_isolated, stderr, stdout};
 use serde_json::Value;
 use server::{kubeconfig, objects_of, Behaviour, Server};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 use std::time::{Duration, Instant};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
 
 /// The binary, isolated from the user's kubeconfig: HOME is a temp dir, KUBECONFIG unset.
 fn netreach(args: &[&str], home: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(args)
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .env("HOME", home)
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
+    netreach_isolated(home).args(args).current_dir(fixtures()).output().unwrap()
 }
 
 /// A fake cluster serving the objects of a fixture, and a kubeconfig for it.
@@ -384,7 +365,7 @@ fn kubeconfig_and_context_errors() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     // $KUBECONFIG and ~/.kube/config are found like kubectl finds them.
-    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+    let out = netreach_command()
         .args(["connectivity", "--cluster", "-o", "json"])
         .env("HOME", dir.path())
         .env("KUBECONFIG", &live.kubeconfig)
@@ -586,7 +567,7 @@ fn kubeconfig_list_skips_missing_files_like_kubectl() {
     let live = Live::fixture("small/default-deny");
     let missing = live.dir.path().join("missing-config");
     let list = std::env::join_paths([missing.as_path(), Path::new(&live.kubeconfig)]).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+    let out = netreach_command()
         .args(["connectivity", "--cluster", "-o", "json"])
         .env("HOME", live.dir.path())
         .env("KUBECONFIG", &list)
@@ -594,7 +575,7 @@ fn kubeconfig_list_skips_missing_files_like_kubectl() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // None of them exists: one line naming them.
-    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
+    let out = netreach_command()
         .args(["connectivity", "--cluster"])
         .env("HOME", live.dir.path())
         .env("KUBECONFIG", &missing)

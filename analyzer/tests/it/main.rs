@@ -1,6 +1,9 @@
 //! The integration tests of `netreach`, linked once into one binary (`cargo test -p netreach --test it`),
 //! as ripgrep's tests/tests.rs does: one link instead of one per file, and one home for shared helpers.
 
+mod support; // fixtures(), netreach(), run_report() and assert_run_snapshot!: shared by every module below
+mod tidy; // the source tree's own rules: //! headers, ARCHITECTURE.md's module map, no stale "not yet"
+
 // The library through its API: the engine, loader and queries on hand-worked fixtures.
 mod fixtures; // fixtures/* against fixtures/expectations/ (hand-worked probes)
 mod generate; // the synthetic cluster generator: determinism, counts, validity

@@ -22,6 +22,7 @@
 //! (created before injection was enabled); ingress is a running pod with linkerd-proxy.
 //! `tools` (no mesh) holds prometheus.
 
+use crate::support::{assert_run_snapshot, fixtures, netreach};
 use netreach::aggregate::Level;
 use netreach::load::{load, load_str, Input};
 use netreach::mesh::{mesh_findings, MeshView, NamespaceCoverage};
@@ -29,12 +30,6 @@ use netreach::model::mesh::{MeshKind, MeshOptions, Status};
 use netreach::model::{EngineOptions, PortSet, Protocol};
 use netreach::Analysis;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
 
 fn analysis(folder: &str) -> Analysis {
     let loaded = load(&[Input::Path(fixtures().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
@@ -398,15 +393,6 @@ fn port_level_mtls_without_selector_is_dropped_with_a_warning() {
 
 // ---- through the binary ---------------------------------------------------------------------
 
-fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(args)
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
 fn json(args: &[&str]) -> serde_json::Value {
     let out = netreach(args);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -493,12 +479,22 @@ fn root_namespace_flag_and_bad_policy_flag() {
 fn markdown_snapshot() {
     let out = netreach(&["mesh", ISTIO, "-q", "-o", "md"]);
     assert_eq!(out.status.code(), Some(0));
-    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+    assert_run_snapshot!(out);
 }
 
 #[test]
 fn text_snapshot_linkerd_pod_level() {
     let out = netreach(&["mesh", LINKERD, "-q", "--level", "pod"]);
     assert_eq!(out.status.code(), Some(0));
-    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+    assert_run_snapshot!(out);
+}
+
+#[test]
+fn json_snapshot_shop() {
+    assert_run_snapshot!(netreach(&["mesh", "shop", "-o", "json"]));
+}
+
+#[test]
+fn json_snapshot_istio() {
+    assert_run_snapshot!(netreach(&["mesh", ISTIO, "-o", "json"]));
 }

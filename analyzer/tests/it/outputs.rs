@@ -4,25 +4,16 @@
 //! cannot damage the repository's fixtures.
 
 use crate::live::server;
+use crate::support::{fixtures, netreach_isolated, stderr};
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
+use std::process::Output;
 
 /// The binary in `dir`, isolated from the user's kubeconfig (HOME is `dir`, KUBECONFIG unset).
 fn netreach_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_netreach"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("HOME", dir)
-        .env_remove("KUBECONFIG")
-        .env_remove("KUBERNETES_SERVICE_HOST");
+    let mut command = netreach_isolated(dir);
+    command.args(args).current_dir(dir);
     for (key, value) in env {
         command.env(key, value);
     }
@@ -31,10 +22,6 @@ fn netreach_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 fn netreach(dir: &Path, args: &[&str]) -> Output {
     netreach_in(dir, args, &[])
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn copy_dir(from: &Path, to: &Path) {

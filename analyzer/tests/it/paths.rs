@@ -2,23 +2,12 @@
 //! a → b (TCP 8080) → c (named port metrics = 9090) → d (TCP 5432) over a default deny;
 //! the hostNetwork agent on node-3 is never isolated, and shares node-3 with e.
 
+use crate::support::{assert_run_snapshot, netreach, stderr, stdout};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
 
 fn paths(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .arg("paths")
-        .args(args)
-        .current_dir(fixtures())
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (out.status.code().unwrap(), String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap())
+    let out = netreach(&[&["paths"], args].concat());
+    (out.status.code().unwrap(), stdout(&out) + &stderr(&out))
 }
 
 fn json(args: &[&str]) -> Value {
@@ -119,4 +108,14 @@ fn text_output_and_errors() {
     assert!(out.contains("no pod or workload lat/nobody"), "{out}");
     let (code, _) = paths(&["--from", "lat/a", "--max-hops", "0", "small/lateral"]);
     assert_eq!(code, 2);
+}
+
+/// Every format of one query, each run frozen whole (exit code, stdout, stderr).
+#[test]
+fn every_format_snapshot() {
+    for format in ["text", "json", "md"] {
+        let out = netreach(&["paths", "small/lateral", "--from", "lat/a", "-o", format]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_run_snapshot!(format!("from_a_{format}"), out);
+    }
 }

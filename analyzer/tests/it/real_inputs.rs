@@ -1,17 +1,9 @@
 //! Real folders of manifests as users feed them: what kubectl accepts loads, every error of a
 //! run is reported at once, and a policy that is not evaluated is never silent.
 
+use crate::support::{assert_run_snapshot, fixtures, netreach, stderr};
 use netreach::load::load_str;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach")).args(args).env("NO_COLOR", "1").output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
@@ -302,24 +294,12 @@ fn helm_hooks_are_noted() {
 /// Everything users are told about a real folder, as one snapshot: exit code, stdout, stderr.
 #[test]
 fn what_users_are_told_about_a_real_folder() {
-    let out = Command::new(env!("CARGO_BIN_EXE_netreach"))
-        .args(["connectivity", "small/real-inputs"])
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures"))
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let shown = format!(
-        "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    insta::assert_snapshot!(shown);
+    assert_run_snapshot!(netreach(&["connectivity", "small/real-inputs"]));
 }
 
 #[test]
 fn names_that_match_nothing_suggest_the_closest() {
-    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/shop");
+    let shop = fixtures().join("shop");
     let shop = shop.to_str().unwrap();
     for (args, expected) in [
         (

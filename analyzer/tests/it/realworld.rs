@@ -19,9 +19,9 @@
 //! those are written to a temporary file, labelled exactly as the manifests say, and passed as an
 //! extra PATH.
 
+use crate::support::netreach;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Once;
 
 /// Every set of the folder, each with its verdict test below (a new set without verdicts fails
@@ -78,10 +78,6 @@ fn root() -> Option<PathBuf> {
         );
     });
     None
-}
-
-fn netreach(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_netreach")).args(args).env("NO_COLOR", "1").output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -2,19 +2,15 @@
 //! the DOT is parsed back (graphviz-rust's parser) and the SVG read as XML, and what they draw
 //! is checked against the JSON connection list of the same cluster.
 
+use crate::support::{assert_run_snapshot, fixtures, netreach_command};
 use graphviz_rust::dot_structures::{Attribute, EdgeTy, Graph, Id, Stmt, Vertex};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures")
-}
-
 fn run_with(args: &[&str], path_env: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_netreach"));
-    cmd.args(args).current_dir(fixtures()).env("NO_COLOR", "1");
+    let mut cmd = netreach_command();
+    cmd.args(args).current_dir(fixtures());
     if let Some(p) = path_env {
         cmd.env("PATH", p);
     }
@@ -286,11 +282,14 @@ fn filtered_graphs_never_speak_for_hidden_nodes() {
 
 #[test]
 fn dot_snapshots() {
-    insta::assert_snapshot!("shop_workloads_dot", ok(&["connectivity", "shop", "-o", "dot"]));
-    insta::assert_snapshot!("shop_namespaces_dot", ok(&["connectivity", "shop", "-o", "dot", "--level", "namespace"]));
-    insta::assert_snapshot!(
+    assert_run_snapshot!("shop_workloads_dot", netreach(&["connectivity", "shop", "-o", "dot"]));
+    assert_run_snapshot!(
+        "shop_namespaces_dot",
+        netreach(&["connectivity", "shop", "-o", "dot", "--level", "namespace"])
+    );
+    assert_run_snapshot!(
         "shop_payments_pods_dot",
-        ok(&["connectivity", "shop", "-o", "dot", "--level", "pod", "--namespace", "payments"])
+        netreach(&["connectivity", "shop", "-o", "dot", "--level", "pod", "--namespace", "payments"])
     );
 }
 

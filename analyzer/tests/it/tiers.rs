@@ -2,17 +2,19 @@
 //! the same answers: v1alpha1 (AdminNetworkPolicy + BaselineAdminNetworkPolicy) and v1alpha2
 //! (ClusterNetworkPolicy with tiers Admin and Baseline).
 
+use crate::support::fixtures;
 use netreach::load::{load, Input};
 use netreach::model::{Action, EngineOptions, Protocol, Tier};
 use netreach::Analysis;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures/tiers")
+fn tiers_folder() -> PathBuf {
+    fixtures().join("tiers")
 }
 
 fn analyze(version: &str) -> Analysis {
-    let loaded = load(&[Input::Path(root().join("cluster.yaml")), Input::Path(root().join(version))]).unwrap();
+    let loaded =
+        load(&[Input::Path(tiers_folder().join("cluster.yaml")), Input::Path(tiers_folder().join(version))]).unwrap();
     assert_eq!(loaded.cluster.cluster_policies.len(), 5);
     Analysis::new(loaded.cluster, &EngineOptions::default())
 }
@@ -89,7 +91,7 @@ fn explain_names_the_deciding_tier_and_rule() {
 
 #[test]
 fn shadowed_rules_and_same_priority_conflicts_are_found() {
-    let text = std::fs::read_to_string(root().join("cluster.yaml")).unwrap()
+    let text = std::fs::read_to_string(tiers_folder().join("cluster.yaml")).unwrap()
         + r#"
 ---
 apiVersion: policy.networking.k8s.io/v1alpha1

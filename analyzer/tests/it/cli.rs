@@ -1,8 +1,7 @@
 //! The `netreach` binary as users and scripts see it: exit codes, streams, formats.
 
-use crate::support::{assert_run_snapshot, fixtures, netreach, netreach_command, stderr, stdout};
+use crate::support::{assert_run_snapshot, fixtures, netreach, netreach_piped, netreach_stdin, stderr, stdout};
 use std::io::{Read, Write};
-use std::process::Stdio;
 
 #[test]
 fn every_bad_fixture_exits_2_and_names_file_object_and_field() {
@@ -95,16 +94,8 @@ fn json_is_the_documented_contract() {
 #[test]
 fn stdin_and_files_give_the_same_answer() {
     let file = netreach(&["connectivity", "small/named-ports/cluster.yaml", "-o", "json"]);
-    let text = std::fs::read(fixtures().join("small/named-ports/cluster.yaml")).unwrap();
-    let mut child = netreach_command()
-        .args(["connectivity", "-", "-o", "json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&text).unwrap();
-    let piped = child.wait_with_output().unwrap();
+    let text = std::fs::read_to_string(fixtures().join("small/named-ports/cluster.yaml")).unwrap();
+    let piped = netreach_stdin(&["connectivity", "-", "-o", "json"], &text);
     assert_eq!(piped.status.code(), Some(0));
     assert_eq!(stdout(&piped), stdout(&file));
 }
@@ -116,13 +107,7 @@ fn a_closed_pipe_is_not_an_error() {
         .map(|i| format!(r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"p{i}","namespace":"ns"}},"spec":{{"containers":[{{"name":"c"}}]}}}}"#))
         .collect();
     let list = format!(r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#, pods.join(","));
-    let mut child = netreach_command()
-        .args(["connectivity", "-", "-o", "csv", "-q"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = netreach_piped(&["connectivity", "-", "-o", "csv", "-q"]);
     child.stdin.take().unwrap().write_all(list.as_bytes()).unwrap();
     let mut first = [0u8; 64];
     child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();

@@ -2,16 +2,14 @@
 //! cluster and the reasoning behind every expected entry), what-if apply/delete, exit codes,
 //! and the Markdown output as a snapshot.
 
-use crate::support::{assert_run_snapshot, fixtures, netreach, netreach_command, stderr, stdout};
+use crate::support::{assert_run_snapshot, fixtures, netreach, netreach_stdin, stderr, stdout};
 use netreach::aggregate::Level;
 use netreach::diff::{ChangeKind, Diff};
 use netreach::load::{self, Input};
 use netreach::Analysis;
 use netreach_model::EngineOptions;
 use serde_json::{json, Value};
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::Stdio;
 
 const BEFORE: &str = "diff/before";
 
@@ -290,28 +288,19 @@ fn before_and_after_folders_give_the_same_diff_as_the_what_if() {
         assert_eq!(two_paths, what_if, "{level}");
     }
     // BEFORE from stdin.
-    let mut child = netreach_command()
-        .args(["diff", "-", after, "-o", "json", "--exit-code"])
-        .current_dir(fixtures())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let mut all = String::new();
     for f in ["namespaces.yaml", "workloads.yaml", "policies/api.yaml", "policies/web.yaml", "policies/data.yaml"] {
         all.push_str(&std::fs::read_to_string(before.join(f)).unwrap());
         all.push_str("\n---\n");
     }
-    child.stdin.take().unwrap().write_all(all.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = netreach_stdin(&["diff", "-", after, "-o", "json", "--exit-code"], &all);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["summary"]["pairs"], json!({"added": 0, "removed": 0, "changed": 6}));
 }
 
 #[test]
-fn exit_code_1_only_with_exit_code_and_a_difference_2_on_bad_input() {
+fn exit_code_is_1_on_a_difference_with_the_flag_and_2_on_bad_input() {
     let same = netreach(&["diff", BEFORE, BEFORE, "--exit-code"]);
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
     let differs = netreach(&["diff", BEFORE, "--apply", &change("tightened-api"), "--exit-code"]);

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The workspace root (the parent of `analyzer/`).
 pub fn repo() -> PathBuf {
@@ -36,16 +36,21 @@ pub fn netreach(args: &[&str]) -> Output {
     netreach_command().args(args).current_dir(fixtures()).output().unwrap()
 }
 
-/// Runs `netreach ARGS…` in `fixtures/` with `input` on stdin.
-pub fn netreach_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = netreach_command()
+/// Starts `netreach ARGS…` in `fixtures/` with stdin, stdout and stderr piped.
+pub fn netreach_piped(args: &[&str]) -> Child {
+    netreach_command()
         .args(args)
         .current_dir(fixtures())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `netreach ARGS…` in `fixtures/` with `input` on stdin.
+pub fn netreach_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = netreach_piped(args);
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }

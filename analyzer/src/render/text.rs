@@ -22,6 +22,16 @@ pub fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// The first `shown` items as `show` spells them, then `{more}and N more` for the rest
+/// (`more` is `""` or `"… "`).
+pub fn capped<T>(items: &[T], shown: usize, show: impl FnMut(&T) -> String, more: &str) -> Vec<String> {
+    let mut out: Vec<String> = items.iter().take(shown).map(show).collect();
+    if items.len() > shown {
+        out.push(format!("{more}and {} more", items.len() - shown));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -45,5 +55,12 @@ mod tests {
     #[test]
     fn md_cell_keeps_a_table_row_on_one_line() {
         assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+    }
+
+    #[test]
+    fn capped_counts_what_it_leaves_out() {
+        let items = [1, 2, 3];
+        assert_eq!(capped(&items, 2, |n| n.to_string(), "… "), ["1", "2", "… and 1 more"]);
+        assert_eq!(capped(&items, 3, |n| n.to_string(), ""), ["1", "2", "3"]);
     }
 }

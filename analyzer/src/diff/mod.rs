@@ -8,14 +8,14 @@
 //!   atom is a set of addresses that both sides treat alike, so every address in it has one
 //!   verdict before and one after. "Egress to 0.0.0.0/0 on 443" becoming "egress to 0.0.0.0/0
 //!   except 10.0.0.0/8 on 443" shows as removed for the atom 10.0.0.0/8 only. Atom ids are
-//!   built like the engine's (`external:` and the CIDRs), so with unchanged ipBlocks they are
+//!   named as the engine names its ranges ([`ExternalRange::new`]), so with unchanged ipBlocks they are
 //!   exactly the ids `connectivity` prints. An address family that has external ranges on one
 //!   side only (e.g. the first IPv6 ipBlock) is listed as present on that side only.
 //!
 //! Nothing is compared pair by pair: shared endpoints are grouped into *joint classes* (same
 //! engine class before and same class after), each joint class pair is compared once through
 //! `Reachability::allowed`, and pairs are expanded only when output is written (`--level pod`)
-//! or counted per group pair (`--level workload|namespace`, through [`Grouping`]).
+//! or counted per group pair (`--level workload|namespace`, through [`Grouping`](crate::aggregate::Grouping)).
 
 mod render;
 mod view;

@@ -8,6 +8,7 @@ use crate::analysis::Analysis;
 use crate::findings::{self, FindingChanges};
 use crate::load::AppliedChanges;
 use crate::render::allowed_json;
+use crate::render::json::JsonArray;
 use crate::render::text::{capped, md_cell, plural, thousands};
 use crate::render::Format;
 use netreach_model::PortSet;
@@ -146,11 +147,11 @@ fn write_json(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
     let json = |p: &PortSet| serde_json::to_string(&allowed_json(p)).expect("port lists serialize");
     for kind in ChangeKind::ALL {
         write!(out, ",\n  \"{}\": [", kind.as_str())?;
-        let mut first = true;
+        let mut entries = JsonArray::new("    ");
         let mut cache = DeltaCache::new(diff);
         view.for_each_change(kind, |c| {
-            out.write_all(if first { b"\n    {\"src\":" } else { b",\n    {\"src\":" })?;
-            first = false;
+            entries.element(out)?;
+            out.write_all(b"{\"src\":")?;
             out.write_all(ids[c.src_index as usize].as_bytes())?;
             out.write_all(b",\"dst\":")?;
             out.write_all(ids[c.dst_index as usize].as_bytes())?;
@@ -172,7 +173,7 @@ fn write_json(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
             }
             out.write_all(b"}")
         })?;
-        out.write_all(if first { b"]" } else { b"\n  ]" })?;
+        out.write_all(if entries.is_empty() { b"]" } else { b"\n  ]" })?;
     }
     writeln!(out, "\n}}")
 }

@@ -1,8 +1,9 @@
 //! `netreach audit` output: a readable report, Markdown for pull requests, and JSON
 //! (schemaVersion 1, documented in the README).
 
-use super::{AuditReport, Finding, NamespaceScore};
+use super::{AuditReport, Finding};
 use crate::findings::render::{self as findings, SHOWN_OBJECTS};
+use crate::render::text::percent;
 use crate::render::Format;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -12,13 +13,6 @@ pub fn write_audit(report: &AuditReport, format: Format, out: &mut dyn Write) ->
         Format::Text => write_text(report, out),
         Format::Md => write_md(report, out),
         Format::Json => write_json(report, out),
-    }
-}
-
-fn percent(score: &NamespaceScore) -> String {
-    match score.score() {
-        Some(s) => format!("{:.1}%", s * 100.0),
-        None => "-".to_string(),
     }
 }
 
@@ -42,7 +36,7 @@ fn write_text(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
             s.pods,
             s.allowed_pairs,
             s.possible_pairs,
-            percent(s)
+            percent(s.score())
         )?;
     }
     Ok(())
@@ -72,7 +66,7 @@ fn write_md(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
                 s.pods,
                 s.allowed_pairs,
                 s.possible_pairs,
-                percent(s)
+                percent(s.score())
             )?;
         }
     }

@@ -261,18 +261,11 @@ fn write_pairs(out: &mut dyn Write, p: &GroupPairs) -> io::Result<()> {
 }
 
 fn pairs_text(p: &Option<GroupPairs>) -> String {
-    match p {
-        None => String::new(),
-        Some(p) => {
-            let mut parts = Vec::new();
-            for (n, what) in [(p.added, "added"), (p.removed, "removed"), (p.changed, "changed")] {
-                if n > 0 {
-                    parts.push(format!("{n} {what}"));
-                }
-            }
-            format!("{} of {}", parts.join(", "), p.of)
-        }
+    let mut text = Vec::new();
+    if let Some(p) = p {
+        write_pairs(&mut text, p).expect("writing to memory does not fail");
     }
+    String::from_utf8(text).expect("pair counts are UTF-8")
 }
 
 fn write_text(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Result<()> {

@@ -4,7 +4,7 @@
 use super::{mesh_findings, GroupStatus, MeshView, NamespaceCoverage, OutsidePod};
 use crate::aggregate::{Grouping, Level};
 use crate::findings::{self, Finding};
-use crate::render::text::md_cell;
+use crate::render::text::{md_cell, percent};
 use crate::render::Format;
 use crate::render::{allowed_json, Allowed};
 use netreach_model::mesh::Status;
@@ -35,10 +35,6 @@ pub fn write_mesh(view: &MeshView, level: Level, format: Format, out: &mut dyn W
         Format::Md => write_md(view, &report, level, out),
         Format::Json => write_json(view, &report, level, out),
     }
-}
-
-fn percent(share: Option<f64>) -> String {
-    share.map_or_else(|| "-".to_string(), |s| format!("{:.1}%", s * 100.0))
 }
 
 fn mesh_cell(c: &NamespaceCoverage) -> &'static str {

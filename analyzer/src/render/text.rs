@@ -1,5 +1,5 @@
-//! One home for the spellings every readable output shares: numbers, plurals, Markdown cells and
-//! capped lists.
+//! One home for the spellings every readable output shares: numbers, plurals, percentages,
+//! Markdown cells and capped lists.
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -15,6 +15,11 @@ pub fn thousands(n: u64) -> String {
 /// `1 pod`, `2,000 pods`.
 pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// A share in [0, 1] as `12.5%`, or `-` when there is nothing to share.
+pub fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "-".to_string(), |s| format!("{:.1}%", s * 100.0))
 }
 
 /// A Markdown table cell: `|` escaped, a line break turned into a space.
@@ -50,6 +55,12 @@ mod tests {
         assert_eq!(plural(1, "pod", "pods"), "1 pod");
         assert_eq!(plural(0, "pod", "pods"), "0 pods");
         assert_eq!(plural(12000, "pod", "pods"), "12,000 pods");
+    }
+
+    #[test]
+    fn percent_has_one_decimal() {
+        assert_eq!(percent(Some(0.125)), "12.5%");
+        assert_eq!(percent(None), "-");
     }
 
     #[test]

@@ -155,10 +155,7 @@ pub fn aggregate_where(
             let count =
                 |g: &Group| (g.members.len() as u64, g.members.iter().filter(|&&e| e >= pod_count).count() as u64);
             let ((ns, es), (nd, ed)) = (count(gs), count(gd));
-            let mut possible = ns * nd - es * ed;
-            if s == d {
-                possible -= ns - es;
-            }
+            let possible = netreach_model::ordered_pairs((ns, es), (nd, ed), s == d);
             GroupConnection {
                 src: s as usize,
                 dst: d as usize,

@@ -61,16 +61,7 @@ impl Analysis {
                     None => pod.id(),
                 }
             }
-            Endpoint::External(i) => {
-                let ext = &self.reach.externals()[i as usize];
-                let cidrs: Vec<String> = ext.cidrs.iter().map(|c| c.to_string()).collect();
-                let mut s = format!("external {}", cidrs.join(","));
-                if !ext.except.is_empty() {
-                    let ex: Vec<String> = ext.except.iter().map(|c| c.to_string()).collect();
-                    s.push_str(&format!(" except {}", ex.join(",")));
-                }
-                s
-            }
+            Endpoint::External(i) => self.reach.externals()[i as usize].to_string(),
         }
     }
 }

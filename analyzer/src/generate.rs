@@ -21,6 +21,7 @@
 //! - NetworkPolicies: exactly `policies`, all in team namespaces, spread evenly. Each namespace's
 //!   first policy is `default-deny-all`, its second `allow-dns`, the rest allow rules per app.
 
+use crate::render::json::JsonArray;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
@@ -384,23 +385,18 @@ fn plan_deployments(rng: &mut Rng, mut pods: usize) -> Vec<Deployment> {
 
 struct ListWriter<'a> {
     out: BufWriter<&'a mut dyn Write>,
-    first: bool,
+    items: JsonArray,
 }
 
 impl<'a> ListWriter<'a> {
     fn begin(out: &'a mut dyn Write) -> io::Result<ListWriter<'a>> {
         let mut out = BufWriter::with_capacity(1 << 16, out);
-        out.write_all(
-            b"{\"apiVersion\":\"v1\",\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"},\"items\":[\n",
-        )?;
-        Ok(ListWriter { out, first: true })
+        out.write_all(b"{\"apiVersion\":\"v1\",\"kind\":\"List\",\"metadata\":{\"resourceVersion\":\"\"},\"items\":[")?;
+        Ok(ListWriter { out, items: JsonArray::new("") })
     }
 
     fn item(&mut self, value: &Value) -> io::Result<()> {
-        if !self.first {
-            self.out.write_all(b",\n")?;
-        }
-        self.first = false;
+        self.items.element(&mut self.out)?;
         serde_json::to_writer(&mut self.out, value).map_err(io::Error::from)
     }
 

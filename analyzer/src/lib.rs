@@ -10,6 +10,7 @@ pub mod audit;
 pub mod diff;
 pub mod explain;
 pub mod filter;
+pub mod findings;
 pub mod generate;
 pub mod invariants;
 pub mod live;

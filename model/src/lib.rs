@@ -21,8 +21,9 @@ pub use cluster::{
 };
 pub use engine::lateral::{HopKind, LateralReach, Parent, MAX_HOPS};
 pub use engine::{
-    ConnectionCounts, DirectionVerdict, Endpoint, EngineOptions, EngineStats, Explanation, ExternalRange, GrantOrigin,
-    HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation, RuleRef, TierFindings, TierMatch,
+    ordered_pairs, ConnectionCounts, DirectionVerdict, Endpoint, EngineOptions, EngineStats, Explanation,
+    ExternalRange, GrantOrigin, HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation, RuleRef,
+    TierFindings, TierMatch,
 };
 pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};
 pub use mesh::{MeshConfig, MeshKind, MeshOptions, MtlsMode, PeerAuthentication};

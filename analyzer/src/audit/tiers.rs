@@ -1,4 +1,5 @@
-//! Default deny provided by the cluster-scoped tiers, for NR001-NR004.
+//! The cluster-scoped tiers: the default deny they provide, for NR001-NR004, and their rules
+//! that never decide or conflict (NR015, NR016).
 //!
 //! NetworkPolicy is not the only way a pod gets a default deny. A BaselineAdminNetworkPolicy
 //! (policy.networking.k8s.io/v1alpha1) or a ClusterNetworkPolicy in the Baseline tier
@@ -24,7 +25,10 @@
 //!
 //! [`Reachability::explain`]: netreach_model::Reachability::explain
 
+use super::checks::{SAME_PRIORITY_CONFLICT, SHADOWED_TIER_RULE};
 use super::classes::ClassView;
+use super::Context;
+use crate::findings::{Finding, ObjectRef};
 use netreach_model::{Action, Cluster, ClusterPort, ClusterSubject, Direction, Protocol, Reachability, TierMatch};
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -161,5 +165,40 @@ impl<'a> TierView<'a> {
             ClusterSubject::Namespaces(_) => true,
             ClusterSubject::Pods { pod_selector, .. } => pod_selector.is_everything(),
         })
+    }
+}
+
+impl Context<'_> {
+    /// NR015, NR016: from the engine's first-match analysis of the tiers.
+    pub(super) fn tier_rules(&self, out: &mut Vec<Finding>) {
+        let cluster = &self.a.cluster;
+        let findings = self.a.reach.tier_findings(cluster);
+        let dir = |d: Direction| if d == Direction::Ingress { "ingress" } else { "egress" };
+        for (p, direction, r) in findings.shadowed {
+            let policy = &cluster.cluster_policies[p as usize];
+            out.push(Finding::new(
+                SHADOWED_TIER_RULE,
+                None,
+                vec![ObjectRef::cluster_policy(policy, Some(format!("spec.{}[{r}]", dir(direction))))],
+                format!("{} {}[{r}] never decides: earlier rules of its tier (priority and rule order) match all its traffic first", policy.id(), dir(direction)),
+                "remove the rule, or give it precedence (a lower priority value or an earlier position)".to_string(),
+            ));
+        }
+        for (p, q, direction) in findings.same_priority_conflicts {
+            let (a, b) = (&cluster.cluster_policies[p as usize], &cluster.cluster_policies[q as usize]);
+            out.push(Finding::new(
+                SAME_PRIORITY_CONFLICT,
+                None,
+                vec![ObjectRef::cluster_policy(a, None), ObjectRef::cluster_policy(b, None)],
+                format!(
+                    "{} and {} both have priority {} and overlapping {} rules with different actions: which one applies is undefined",
+                    a.id(),
+                    b.id(),
+                    a.priority,
+                    dir(direction)
+                ),
+                "give the two policies distinct priorities".to_string(),
+            ));
+        }
     }
 }

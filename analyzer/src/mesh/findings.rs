@@ -1,10 +1,10 @@
-//! Mesh findings in the audit's shape ([`crate::audit::Finding`]): stable ids NR101-NR106, a
+//! Mesh findings ([`crate::findings::Finding`], like the audit's): stable ids NR101-NR106, a
 //! fixed severity, the objects involved and a one-line fix. `netreach mesh` shows them, and
-//! `netreach audit` can append [`mesh_findings`] to its own.
+//! `netreach audit` appends [`audit_findings`] to its own.
 
 use super::{MeshView, EXTERNAL, EXTERNAL_PROFILE};
 use crate::aggregate::{Grouping, Level};
-use crate::audit::{Check, Finding, ObjectRef, Severity};
+use crate::findings::{Check, Finding, ObjectRef, Severity};
 use netreach_model::mesh::{keys, MeshKind, MtlsMode, OutsideReason, PortMode, Status};
 use netreach_model::{PeerAuthentication, Pod, PortSet, Protocol};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -56,10 +56,6 @@ pub const MESH_CHECKS: [Check; 6] = [
     REJECTED_BY_MESH,
     PEER_AUTHENTICATION_IGNORED,
 ];
-
-fn finding(check: Check, namespace: Option<&str>, objects: Vec<ObjectRef>, message: String, fix: String) -> Finding {
-    Finding::new(check, namespace, objects, message, fix)
-}
 
 fn pa_ref(pa: &PeerAuthentication, field: Option<String>) -> ObjectRef {
     ObjectRef { kind: "PeerAuthentication".into(), namespace: Some(pa.namespace.clone()), name: pa.name.clone(), field }
@@ -131,7 +127,7 @@ pub fn mesh_findings(view: &MeshView) -> Vec<Finding> {
     traffic(view, &grouping, &mut out);
     disabled(view, &mut out);
     ignored(view, &mut out);
-    crate::audit::sort_findings(&mut out);
+    crate::findings::sort(&mut out);
     out
 }
 
@@ -157,7 +153,7 @@ fn outside(view: &MeshView, out: &mut Vec<Finding>) {
             "{n} pod(s) of {workload} run outside the {mesh} mesh that namespace {} enables: {reason}",
             ns.as_deref().unwrap_or("")
         );
-        out.push(finding(POD_OUTSIDE_MESH, ns.as_deref(), vec![workload], message, fix));
+        out.push(Finding::new(POD_OUTSIDE_MESH, ns.as_deref(), vec![workload], message, fix));
     }
 }
 
@@ -221,7 +217,7 @@ fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
         let mesh = view.membership[first].kind;
         if inb.plaintext_from_outside.1 > 0 {
             let (ports, n) = &inb.plaintext_from_outside;
-            out.push(finding(
+            out.push(Finding::new(
                 PLAINTEXT_INTO_MESH,
                 ns,
                 vec![workload.clone()],
@@ -230,7 +226,7 @@ fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
             ));
         } else if inb.permissive.1 > 0 && !inb.outside_sources {
             let (ports, n) = &inb.permissive;
-            out.push(finding(
+            out.push(Finding::new(
                 PERMISSIVE_WITH_MESHED_CLIENTS,
                 ns,
                 vec![workload.clone()],
@@ -240,7 +236,7 @@ fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
         }
         if inb.rejected.1 > 0 {
             let (ports, n) = &inb.rejected;
-            out.push(finding(
+            out.push(Finding::new(
                 REJECTED_BY_MESH,
                 ns,
                 vec![workload.clone()],
@@ -321,7 +317,7 @@ fn disabled(view: &MeshView, out: &mut Vec<Finding>) {
         } else {
             ""
         };
-        out.push(finding(
+        out.push(Finding::new(
             MTLS_DISABLED,
             ns.as_deref(),
             if object.kind == workload.kind && object.name == workload.name && object.namespace == workload.namespace {
@@ -343,7 +339,7 @@ fn ignored(view: &MeshView, out: &mut Vec<Finding>) {
     let pas = &cfg.peer_authentications;
     let mut push = |i: usize, why: String| {
         let pa = &pas[i];
-        out.push(finding(
+        out.push(Finding::new(
             PEER_AUTHENTICATION_IGNORED,
             Some(&pa.namespace),
             vec![pa_ref(pa, None)],

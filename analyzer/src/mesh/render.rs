@@ -3,8 +3,8 @@
 
 use super::{mesh_findings, GroupStatus, MeshView, NamespaceCoverage, OutsidePod};
 use crate::aggregate::{Grouping, Level};
-use crate::audit::render::md_cell;
-use crate::audit::{write_audit, AuditReport, Finding};
+use crate::findings::{self, Finding};
+use crate::render::text::{md_cell, percent};
 use crate::render::Format;
 use crate::render::{allowed_json, Allowed};
 use netreach_model::mesh::Status;
@@ -35,10 +35,6 @@ pub fn write_mesh(view: &MeshView, level: Level, format: Format, out: &mut dyn W
         Format::Md => write_md(view, &report, level, out),
         Format::Json => write_json(view, &report, level, out),
     }
-}
-
-fn percent(share: Option<f64>) -> String {
-    share.map_or_else(|| "-".to_string(), |s| format!("{:.1}%", s * 100.0))
 }
 
 fn mesh_cell(c: &NamespaceCoverage) -> &'static str {
@@ -153,16 +149,7 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     }
     writeln!(out)?;
     writeln!(out, "findings")?;
-    write_audit(
-        &AuditReport {
-            findings: r.findings.clone(),
-            segmentation: Vec::new(),
-            unevaluated_policies: Vec::new(),
-            incomplete: Vec::new(),
-        },
-        Format::Text,
-        out,
-    )
+    findings::render::write_text(&r.findings, out)
 }
 
 fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
@@ -235,7 +222,7 @@ fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> i
         writeln!(out, "None.")?;
         return Ok(());
     }
-    crate::audit::render::write_findings_table(&r.findings, None, out)
+    findings::render::write_md_table(&r.findings, None, out)
 }
 
 #[derive(Serialize)]

@@ -1,5 +1,6 @@
 //! `netreach connectivity` output in every format.
 
+use super::json::JsonArray;
 use super::OutputFormat;
 use crate::analysis::Analysis;
 use crate::filter::ConnectionFilter;
@@ -105,19 +106,18 @@ fn write_json(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
     let ids: Vec<String> = (0..reach.endpoint_count()).map(|i| analysis.id(i)).collect();
     // Filtered: only the nodes in a shown connection or selected by the filter.
     let shown = filter.is_active().then(|| filter.shown_endpoints(analysis));
-    let last_shown = shown.as_ref().map_or(reach.endpoint_count(), |s| s.iter().rposition(|&x| x).map_or(0, |i| i + 1));
-    writeln!(
+    write!(
         out,
         "{{\n  \"schemaVersion\": 1,\n  \"unevaluatedPolicies\": {},\n  \"incomplete\": {},\n  \"nodes\": [",
         super::unevaluated_policies_json(&analysis.cluster.unevaluated_policies),
         super::incomplete_json(&analysis.cluster.skipped_invalid)
     )?;
+    let mut nodes = JsonArray::new("    ");
     for i in 0..reach.endpoint_count() {
         if shown.as_ref().is_some_and(|s| !s[i]) {
             continue;
         }
-        let sep = if i + 1 < last_shown { "," } else { "" };
-        out.write_all(b"    ")?;
+        nodes.element(out)?;
         match reach.endpoint(i) {
             Endpoint::Pod(p) => {
                 let pod = &analysis.cluster.pods[p as usize];
@@ -150,26 +150,18 @@ fn write_json(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
                 )?;
             }
         }
-        writeln!(out, "{sep}")?;
     }
-    writeln!(out, "  ],\n  \"connections\": [")?;
-    let mut first = true;
+    write!(out, "\n  ],\n  \"connections\": [")?;
+    let mut connections = JsonArray::new("    ");
     reach.for_each_connection(|src, dst, ports| {
         if !filter.keeps(src, dst) {
             return Ok(());
         }
-        if !first {
-            out.write_all(b",\n")?;
-        }
-        first = false;
-        out.write_all(b"    ")?;
+        connections.element(out)?;
         serde_json::to_writer(&mut *out, &Connection { src: &ids[src], dst: &ids[dst], allowed: allowed_json(ports) })?;
         Ok::<(), io::Error>(())
     })?;
-    if !first {
-        out.write_all(b"\n")?;
-    }
-    writeln!(out, "  ]\n}}")
+    writeln!(out, "\n  ]\n}}")
 }
 
 fn write_text(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {

@@ -4,6 +4,7 @@
 mod connectivity;
 pub mod format;
 pub mod graph;
+pub mod json;
 mod summary;
 pub mod text;
 

@@ -1,5 +1,5 @@
-//! One home for the spellings every readable output shares: numbers, plurals, Markdown cells and
-//! capped lists.
+//! One home for the spellings every readable output shares: numbers, plurals, percentages,
+//! Markdown cells and capped lists.
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -17,9 +17,24 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
+/// A share in [0, 1] as `12.5%`, or `-` when there is nothing to share.
+pub fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "-".to_string(), |s| format!("{:.1}%", s * 100.0))
+}
+
 /// A Markdown table cell: `|` escaped, a line break turned into a space.
 pub fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The first `shown` items as `show` spells them, then `{more}and N more` for the rest
+/// (`more` is `""` or `"… "`).
+pub fn capped<T>(items: &[T], shown: usize, show: impl FnMut(&T) -> String, more: &str) -> Vec<String> {
+    let mut out: Vec<String> = items.iter().take(shown).map(show).collect();
+    if items.len() > shown {
+        out.push(format!("{more}and {} more", items.len() - shown));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -43,7 +58,20 @@ mod tests {
     }
 
     #[test]
+    fn percent_has_one_decimal() {
+        assert_eq!(percent(Some(0.125)), "12.5%");
+        assert_eq!(percent(None), "-");
+    }
+
+    #[test]
     fn md_cell_keeps_a_table_row_on_one_line() {
         assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+    }
+
+    #[test]
+    fn capped_counts_what_it_leaves_out() {
+        let items = [1, 2, 3];
+        assert_eq!(capped(&items, 2, |n| n.to_string(), "… "), ["1", "2", "… and 1 more"]);
+        assert_eq!(capped(&items, 3, |n| n.to_string(), ""), ["1", "2", "3"]);
     }
 }

@@ -1,5 +1,6 @@
 //! The address space outside the pods, cut into the disjoint ranges that no ipBlock can tell
-//! apart. Each range becomes one `External` endpoint.
+//! apart. Each range becomes one `External` endpoint. Owns how a range is named (its id and its
+//! name for people) and how many endpoint pairs a set of endpoints with ranges among them has.
 
 use crate::addresses::{IpBlock, IpFamily, IpRanges};
 use crate::engine::HashMap;
@@ -13,6 +14,48 @@ pub struct ExternalRange {
     /// The exact set as `cidrs` minus `except`, for display.
     pub cidrs: Vec<ipnet::IpNet>,
     pub except: Vec<ipnet::IpNet>,
+}
+
+impl ExternalRange {
+    /// The range of these addresses, named `external:<cidrs>`, or `external:<cidrs>-except-<cidrs>`
+    /// when one of the `earlier` ranges already has the shorter id.
+    pub fn new(ranges: IpRanges, earlier: &[ExternalRange]) -> ExternalRange {
+        let (cidrs, except) = ranges.describe();
+        let mut id = format!("external:{}", join(&cidrs));
+        if earlier.iter().any(|o| o.id == id) {
+            id = format!("{id}-except-{}", join(&except));
+        }
+        ExternalRange { id, ranges, cidrs, except }
+    }
+}
+
+impl std::fmt::Display for ExternalRange {
+    /// For people: `external 0.0.0.0/0 except 10.0.0.0/8`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "external {}", join(&self.cidrs))?;
+        if !self.except.is_empty() {
+            write!(f, " except {}", join(&self.except))?;
+        }
+        Ok(())
+    }
+}
+
+/// `10.0.0.0/8,192.168.0.0/16`.
+fn join(nets: &[ipnet::IpNet]) -> String {
+    nets.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
+}
+
+/// Ordered pairs of distinct endpoints from a source set to a destination set, pairs of two
+/// external ranges left out (no traffic is computed between them). `src` and `dst` are
+/// (endpoints, external ranges among them); `same_set` when they are one set.
+pub fn ordered_pairs(src: (u64, u64), dst: (u64, u64), same_set: bool) -> u64 {
+    let ((ns, es), (nd, ed)) = (src, dst);
+    let pairs = ns * nd - es * ed;
+    if same_set {
+        pairs - (ns - es) // pods to themselves; external self-pairs are already out
+    } else {
+        pairs
+    }
 }
 
 /// Splits each family present into atoms: maximal sets of addresses that belong to exactly the
@@ -66,13 +109,8 @@ pub fn external_ranges(blocks: &[&IpBlock], families: &BTreeSet<IpFamily>) -> Ve
             order.into_iter().map(|k| IpRanges::from_intervals(family, groups.remove(&k).unwrap())).collect();
         atoms.sort_by_key(|r| r.intervals()[0].0);
         for ranges in atoms {
-            let (cidrs, except) = ranges.describe();
-            let mut id = format!("external:{}", cidrs.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(","));
-            if out.iter().any(|o: &ExternalRange| o.id == id) {
-                let ex: Vec<String> = except.iter().map(|c| c.to_string()).collect();
-                id = format!("{id}-except-{}", ex.join(","));
-            }
-            out.push(ExternalRange { id, ranges, cidrs, except });
+            let range = ExternalRange::new(ranges, &out);
+            out.push(range);
         }
     }
     out
@@ -105,5 +143,20 @@ mod tests {
         let atoms = external_ranges(&[], &fams);
         let ids: Vec<&str> = atoms.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(ids, ["external:0.0.0.0/0", "external:::/0"]);
+    }
+
+    #[test]
+    fn a_range_is_named_with_its_exceptions_for_people() {
+        let a = IpBlock::parse("0.0.0.0/0", &["10.0.0.0/8".into()]).unwrap();
+        let atoms = external_ranges(&[&a], &BTreeSet::from([IpFamily::V4]));
+        assert_eq!(atoms[0].to_string(), "external 0.0.0.0/0 except 10.0.0.0/8");
+        assert_eq!(atoms[1].to_string(), "external 10.0.0.0/8");
+    }
+
+    #[test]
+    fn ordered_pairs_leave_out_self_pairs_and_external_pairs() {
+        // 3 pods and 2 ranges to themselves: 5*5 - 2*2 external pairs - 3 pod self-pairs.
+        assert_eq!(ordered_pairs((5, 2), (5, 2), true), 18);
+        assert_eq!(ordered_pairs((5, 2), (4, 1), false), 18);
     }
 }

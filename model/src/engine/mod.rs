@@ -19,7 +19,7 @@ use crate::admin::{Action, Tier};
 use crate::cluster::{Cluster, Direction, Peer};
 use crate::ports::{PortSet, Protocol};
 use classes::Classes;
-pub use externals::ExternalRange;
+pub use externals::{ordered_pairs, ExternalRange};
 use fixedbitset::FixedBitSet;
 pub use grants::{GrantOrigin, RuleRef};
 use grants::{GrantTable, PortClasses};
@@ -475,10 +475,7 @@ impl Reachability {
             let (ns, es) = (self.classes.members[s].len() as u64, externals_in[s]);
             for &(d, res) in row {
                 let (nd, ed) = (self.classes.members[d as usize].len() as u64, externals_in[d as usize]);
-                let mut n = ns * nd - es * ed;
-                if s == d as usize {
-                    n -= ns - es; // pods to themselves; external self-pairs are already out
-                }
+                let n = ordered_pairs((ns, es), (nd, ed), s == d as usize);
                 counts.pairs += n;
                 for (k, protocol) in Protocol::ALL.into_iter().enumerate() {
                     if !self.results[res as usize].ranges(protocol).is_empty() {

@@ -1,0 +1,123 @@
+//! The audit's check registry: every NR0xx check's id, name, severity and summary, defined once.
+//! Findings name their check through these constants; nothing else spells an id.
+
+use crate::findings::{Check, Severity};
+
+pub const NO_DEFAULT_DENY_INGRESS: Check = Check {
+    id: "NR001",
+    name: "namespace-without-default-deny-ingress",
+    severity: Severity::Medium,
+    summary: "a namespace with pods where no policy selects every pod (podSelector: {}) for Ingress",
+};
+pub const NO_DEFAULT_DENY_EGRESS: Check = Check {
+    id: "NR002",
+    name: "namespace-without-default-deny-egress",
+    severity: Severity::Low,
+    summary: "a namespace with pods where no policy selects every pod (podSelector: {}) for Egress",
+};
+pub const PODS_WITHOUT_INGRESS_POLICY: Check = Check {
+    id: "NR003",
+    name: "pods-without-ingress-policy",
+    severity: Severity::Medium,
+    summary: "pods that no policy selects for Ingress, counted per namespace (hostNetwork pods are NR005/NR006)",
+};
+pub const PODS_WITHOUT_EGRESS_POLICY: Check = Check {
+    id: "NR004",
+    name: "pods-without-egress-policy",
+    severity: Severity::Low,
+    summary: "pods that no policy selects for Egress, counted per namespace (hostNetwork pods are NR005/NR006)",
+};
+pub const HOST_NETWORK_POD: Check = Check {
+    id: "NR005",
+    name: "host-network-pod",
+    severity: Severity::Medium,
+    summary: "a workload with hostNetwork pods: NetworkPolicy does not restrict them",
+};
+pub const PRIVILEGED_HOST_NETWORK_POD: Check = Check {
+    id: "NR006",
+    name: "privileged-host-network-pod",
+    severity: Severity::High,
+    summary: "a workload with privileged hostNetwork pods",
+};
+pub const REACHABLE_FROM_INTERNET: Check = Check {
+    id: "NR007",
+    name: "pod-reachable-from-internet",
+    severity: Severity::Medium,
+    summary: "pods that an external address range can reach, with the ports, per namespace",
+};
+pub const EGRESS_TO_INTERNET_ALL_PORTS: Check = Check {
+    id: "NR008",
+    name: "egress-to-internet-all-ports",
+    severity: Severity::High,
+    summary: "an egress rule to 0.0.0.0/0 or ::/0 on every port, or without peers (every destination: the internet and every namespace)",
+};
+pub const CROSS_NAMESPACE_ALLOW_ALL: Check = Check {
+    id: "NR009",
+    name: "cross-namespace-allow-all",
+    severity: Severity::High,
+    summary: "a rule allowing every pod of every namespace on every port (namespaceSelector: {} without a narrower podSelector, or an ingress rule without peers); egress rules without peers are NR008",
+};
+pub const KUBE_SYSTEM_BEYOND_DNS: Check = Check {
+    id: "NR010",
+    name: "kube-system-reachable-beyond-dns",
+    severity: Severity::High,
+    summary: "pods of another namespace that can reach kube-system pods on ports other than 53/UDP and 53/TCP",
+};
+pub const POLICY_SELECTS_NO_POD: Check = Check {
+    id: "NR011",
+    name: "policy-selects-no-pod",
+    severity: Severity::Low,
+    summary: "a policy whose podSelector selects no pod",
+};
+pub const PEER_MATCHES_NOTHING: Check = Check {
+    id: "NR012",
+    name: "rule-peer-matches-nothing",
+    severity: Severity::Low,
+    summary: "a rule peer that matches no pod and no address: it allows nothing",
+};
+pub const NAMED_PORT_UNRESOLVED: Check = Check {
+    id: "NR013",
+    name: "named-port-unresolved",
+    severity: Severity::Low,
+    summary: "a named port that no destination pod of the rule declares: it allows nothing",
+};
+pub const EXCEPT_OUTSIDE_CIDR: Check = Check {
+    id: "NR014",
+    name: "ipblock-except-outside-cidr",
+    severity: Severity::Medium,
+    summary: "an ipBlock except entry that is not a strict subset of its cidr (the API server rejects it; it excludes nothing)",
+};
+
+pub const SHADOWED_TIER_RULE: Check = Check {
+    id: "NR015",
+    name: "cluster-policy-rule-shadowed",
+    severity: Severity::Low,
+    summary:
+        "a cluster-scoped policy rule that never decides: rules of higher precedence in its tier always match first",
+};
+pub const SAME_PRIORITY_CONFLICT: Check = Check {
+    id: "NR016",
+    name: "cluster-policy-same-priority-conflict",
+    severity: Severity::High,
+    summary: "two cluster-scoped policies of one tier share a priority and overlap with different actions: upstream leaves undefined which applies",
+};
+
+/// Every check, in id order.
+pub const CHECKS: [Check; 16] = [
+    NO_DEFAULT_DENY_INGRESS,
+    NO_DEFAULT_DENY_EGRESS,
+    PODS_WITHOUT_INGRESS_POLICY,
+    PODS_WITHOUT_EGRESS_POLICY,
+    HOST_NETWORK_POD,
+    PRIVILEGED_HOST_NETWORK_POD,
+    REACHABLE_FROM_INTERNET,
+    EGRESS_TO_INTERNET_ALL_PORTS,
+    CROSS_NAMESPACE_ALLOW_ALL,
+    KUBE_SYSTEM_BEYOND_DNS,
+    POLICY_SELECTS_NO_POD,
+    PEER_MATCHES_NOTHING,
+    NAMED_PORT_UNRESOLVED,
+    EXCEPT_OUTSIDE_CIDR,
+    SHADOWED_TIER_RULE,
+    SAME_PRIORITY_CONFLICT,
+];

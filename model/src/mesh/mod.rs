@@ -1,20 +1,20 @@
 //! Service-mesh settings (Istio, Linkerd) and the rules by which the meshes apply them: which
-//! pods are in which mesh ([`injection`]), which mTLS mode a destination port enforces
-//! ([`istio`], [`linkerd`], [`ports`]), and what that means for one connection ([`status`]).
+//! pods are in which mesh (`injection.rs`), which mTLS mode a destination port enforces
+//! (`istio.rs`, `linkerd.rs`, `ports.rs`), and what that means for one connection ([`status`]).
 //! Pure functions over the model; loaders fill [`MeshConfig`].
 //!
 //! This module owns the shared vocabulary (mesh kinds, port modes, statuses, the keys the meshes
 //! read) and [`status`]. Every precedence rule cites the documentation it follows, in the file
 //! that implements it, and has a unit test beside it that cites it again:
 //! - Istio sidecar injection: istio.io, "Installing the Sidecar" › "Controlling the injection
-//!   policy" (docs/setup/additional-setup/sidecar-injection) — [`injection`].
+//!   policy" (docs/setup/additional-setup/sidecar-injection) — `injection.rs`.
 //! - Istio ambient: istio.io, "Add workloads to the mesh" › "Pod selection logic for ambient and
-//!   sidecar modes" (docs/ambient/usage/add-workloads) — [`injection`], and [`status`].
+//!   sidecar modes" (docs/ambient/usage/add-workloads) — `injection.rs`, and [`status`].
 //! - PeerAuthentication: istio.io, "Security" concepts › "Policy storage", "Selector field",
 //!   "Peer authentication" (docs/concepts/security), and the PeerAuthentication reference
-//!   (docs/reference/config/security/peer_authentication) — [`istio`], and [`status`].
-//! - Linkerd: linkerd.io, "Automatic Proxy Injection" (features/proxy-injection) — [`injection`];
-//!   "Authorization Policy" › "Default policies" (reference/authorization-policy) — [`linkerd`],
+//!   (docs/reference/config/security/peer_authentication) — `istio.rs`, and [`status`].
+//! - Linkerd: linkerd.io, "Automatic Proxy Injection" (features/proxy-injection) — `injection.rs`;
+//!   "Authorization Policy" › "Default policies" (reference/authorization-policy) — `linkerd.rs`,
 //!   and [`status`].
 
 mod injection;

@@ -3,12 +3,12 @@
 //! Endpoints are grouped at a [`Level`] (workloads by default) with the shared
 //! [`aggregate`](crate::aggregate) module, connections between groups are merged (ports joined
 //! with [`PortSet`]'s `TCP 80,443; UDP 53` / `all`), and the result is drawn as Graphviz DOT
-//! ([`dot`]): namespaces are clusters, external address ranges are hexagons outside them,
+//! (`dot.rs`): namespaces are clusters, external address ranges are hexagons outside them,
 //! hostNetwork pods are yellow with a double border, and each edge is coloured by an
 //! [`EdgeStyle`] that a legend explains. SVG is drawn by Graphviz's `dot` from `PATH`.
 //!
 //! This module owns the drawing model ([`ReachGraph`]), building it from an analysis, and the
-//! size limits; [`simplify`] makes it readable, [`dot`] prints it. The picture is a
+//! size limits; `simplify.rs` makes it readable, `dot.rs` prints it. The picture is a
 //! `ReachGraph` first and DOT second, so other views (a diff, a mesh view) can build a
 //! `ReachGraph` and reuse [`to_dot`] and [`dot_to_svg`].
 //!

@@ -2,7 +2,7 @@
 //!
 //! [`write_cluster`] writes one `kind: List` JSON document (apiVersion v1) holding, in this
 //! order, Namespaces, Nodes, Pods and NetworkPolicies. The output depends only on the
-//! [`GenerateParams`]: a hand-written SplitMix64 generator seeded from `seed` drives every
+//! [`GenerateParams`]: a SplitMix64 generator (`netreach_model::rng`) seeded from `seed` drives every
 //! choice, and JSON objects have sorted keys, so the same parameters give byte-identical output.
 //!
 //! Objects are written one at a time; only a compact plan (one small record per deployment and
@@ -22,6 +22,7 @@
 //!   first policy is `default-deny-all`, its second `allow-dns`, the rest allow rules per app.
 
 use crate::render::json::JsonArray;
+use netreach_model::rng::SplitMix64 as Rng;
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
@@ -129,55 +130,11 @@ pub fn write_cluster(params: &GenerateParams, out: &mut dyn Write) -> io::Result
 // ---------------------------------------------------------------------------------------------
 // Randomness.
 
+// One SplitMix64 stream per phase, so that one phase's draws never shift another's.
 const STREAM_PLAN: u64 = 1;
 const STREAM_NODES: u64 = 2;
 const STREAM_PODS: u64 = 3;
 const STREAM_POLICIES: u64 = 4;
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for synthetic data.
-/// Separate streams per phase keep one phase's draws from shifting another's.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64, stream: u64) -> Rng {
-        let mut r = Rng(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
-        r.next_u64();
-        r
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform-enough in `0..n` (multiply-shift; the bias is irrelevant here). `n` > 0.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-
-    /// In `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-
-    /// True with probability `percent`/100.
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, self.below(i + 1));
-        }
-    }
-}
 
 /// The alphabet Kubernetes uses for generated name parts (no vowels, no look-alikes).
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";

@@ -16,6 +16,7 @@
 //! measured by `bench/run`; these isolate the engine from parsing.
 
 use divan::{black_box, Bencher};
+use netreach_model::rng::SplitMix64;
 use netreach_model::{
     Cluster, ContainerPort, Direction, EngineOptions, IpBlock, LabelSelector, Labels, Namespace, NetworkPolicy, Peer,
     Pod, PortEntry, PortSet, PortSpec, Protocol, Reachability, Requirement, Rule,
@@ -28,23 +29,6 @@ fn main() {
 
 // ---------------------------------------------------------------------------------------------
 // Generated-shaped clusters.
-
-/// SplitMix64: deterministic inputs without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next()) * n as u128) >> 64) as usize
-    }
-}
 
 const DOMAINS: [&str; 12] = [
     "orders", "users", "payments", "catalog", "cart", "billing", "search", "auth", "ledger", "media", "events", "risk",
@@ -106,7 +90,7 @@ fn ip(n: usize) -> IpAddr {
 
 /// About `pods` application pods, `pods / 10` policies, `pods / 300` namespaces.
 fn cluster(pods: usize) -> Cluster {
-    let mut rng = Rng(pods as u64);
+    let mut rng = SplitMix64::from_state(pods as u64);
     let namespaces = (pods / 300).max(1);
     let policies = (pods / 10).max(2 * namespaces);
     let mut c = Cluster::default();

@@ -10,6 +10,8 @@ pub mod engine;
 pub mod labels;
 pub mod mesh;
 pub mod ports;
+#[doc(hidden)]
+pub mod rng;
 
 pub use addresses::{IpBlock, IpBlockError, IpFamily, IpRanges};
 pub use admin::{

@@ -644,18 +644,6 @@ impl Reachability {
         out.sort_unstable();
         out
     }
-
-    /// The pod-level directed graph (nodes: endpoint indices; edges: allowed ports). Its size is
-    /// the number of allowed pairs: meant for queries on small and mid-size clusters.
-    pub fn to_graph(&self) -> petgraph::Graph<Endpoint, PortSet> {
-        let mut graph = petgraph::Graph::with_capacity(self.endpoint_count(), 0);
-        let nodes: Vec<_> = (0..self.endpoint_count()).map(|i| graph.add_node(self.endpoint(i))).collect();
-        let _ = self.for_each_connection::<std::convert::Infallible>(|s, d, ports| {
-            graph.add_edge(nodes[s], nodes[d], ports.clone());
-            Ok(())
-        });
-        graph
-    }
 }
 
 /// Families that get external ranges: any family a pod address or an ipBlock uses; IPv4 when

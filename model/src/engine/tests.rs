@@ -99,7 +99,7 @@ fn rules_decide_with_provenance() {
 }
 
 #[test]
-fn graph_has_one_edge_per_connection() {
+fn counted_pairs_are_the_listed_connections() {
     let cluster = shop();
     let reach = Reachability::compute(&cluster, &EngineOptions::default());
     let mut count = 0;
@@ -113,9 +113,6 @@ fn graph_has_one_edge_per_connection() {
         .unwrap();
     let counts = reach.count_connections();
     assert_eq!(counts.pairs, count as u64);
-    let graph = reach.to_graph();
-    assert_eq!(graph.node_count(), reach.endpoint_count());
-    assert_eq!(graph.edge_count(), count);
 }
 
 #[test]

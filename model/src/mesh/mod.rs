@@ -1,0 +1,270 @@
+//! Service-mesh settings (Istio, Linkerd) and the rules by which the meshes apply them: which
+//! pods are in which mesh (`injection.rs`), which mTLS mode a destination port enforces
+//! (`istio.rs`, `linkerd.rs`, `ports.rs`), and what that means for one connection ([`status`]).
+//! Pure functions over the model; loaders fill [`MeshConfig`].
+//!
+//! This module owns the shared vocabulary (mesh kinds, port modes, statuses, the keys the meshes
+//! read) and [`status`]. Every precedence rule cites the documentation it follows, in the file
+//! that implements it, and has a unit test beside it that cites it again:
+//! - Istio sidecar injection: istio.io, "Installing the Sidecar" › "Controlling the injection
+//!   policy" (docs/setup/additional-setup/sidecar-injection) — `injection.rs`.
+//! - Istio ambient: istio.io, "Add workloads to the mesh" › "Pod selection logic for ambient and
+//!   sidecar modes" (docs/ambient/usage/add-workloads) — `injection.rs`, and [`status`].
+//! - PeerAuthentication: istio.io, "Security" concepts › "Policy storage", "Selector field",
+//!   "Peer authentication" (docs/concepts/security), and the PeerAuthentication reference
+//!   (docs/reference/config/security/peer_authentication) — `istio.rs`, and [`status`].
+//! - Linkerd: linkerd.io, "Automatic Proxy Injection" (features/proxy-injection) — `injection.rs`;
+//!   "Authorization Policy" › "Default policies" (reference/authorization-policy) — `linkerd.rs`,
+//!   and [`status`].
+
+mod injection;
+mod istio;
+mod linkerd;
+mod ports;
+
+pub use injection::{
+    is_created, istio_ambient, istio_injects, linkerd_injects, membership, namespace_mesh, Membership, OutsideReason,
+};
+pub use istio::{oldest_first, IstioPolicy, MeshConfig, MtlsMode, PeerAuthentication, ISTIO_ROOT_NAMESPACE};
+pub use linkerd::{linkerd_policy, LinkerdPolicy, UnknownLinkerdPolicy};
+pub use ports::{parse_port_list, DestinationModes, PortListError};
+
+/// Labels, annotations and container names the meshes read.
+pub mod keys {
+    /// Namespace label: `enabled` | `disabled`.
+    pub const ISTIO_INJECTION: &str = "istio-injection";
+    /// Namespace or pod label naming a control-plane revision: injection with that revision.
+    pub const ISTIO_REV: &str = "istio.io/rev";
+    /// Pod label (and, deprecated, annotation): `"true"` | `"false"`.
+    pub const SIDECAR_INJECT: &str = "sidecar.istio.io/inject";
+    /// Annotation the injector writes on the pods it injected.
+    pub const SIDECAR_STATUS: &str = "sidecar.istio.io/status";
+    /// Namespace or pod label: `ambient` | `none`.
+    pub const DATAPLANE_MODE: &str = "istio.io/dataplane-mode";
+    /// Pod annotation: inbound ports that bypass the sidecar (`"8080,9090"`, `"*"`).
+    pub const ISTIO_EXCLUDE_INBOUND_PORTS: &str = "traffic.sidecar.istio.io/excludeInboundPorts";
+    pub const ISTIO_PROXY_CONTAINER: &str = "istio-proxy";
+    /// Namespace or pod annotation: `enabled` | `ingress` | `disabled`.
+    pub const LINKERD_INJECT: &str = "linkerd.io/inject";
+    pub const LINKERD_PROXY_CONTAINER: &str = "linkerd-proxy";
+    /// Namespace or pod annotation overriding the cluster's default inbound policy.
+    pub const LINKERD_DEFAULT_INBOUND_POLICY: &str = "config.linkerd.io/default-inbound-policy";
+    /// Namespace or pod annotation: inbound ports that bypass the proxy (`"3306,5000-5010"`).
+    pub const LINKERD_SKIP_INBOUND_PORTS: &str = "config.linkerd.io/skip-inbound-ports";
+}
+
+/// Which data plane carries a pod's traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MeshKind {
+    None,
+    IstioSidecar,
+    IstioAmbient,
+    Linkerd,
+}
+
+impl MeshKind {
+    pub const ALL: [MeshKind; 4] = [MeshKind::None, MeshKind::IstioSidecar, MeshKind::IstioAmbient, MeshKind::Linkerd];
+
+    /// `none`, `istio-sidecar`, `istio-ambient`, `linkerd`: the spelling of every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeshKind::None => "none",
+            MeshKind::IstioSidecar => "istio-sidecar",
+            MeshKind::IstioAmbient => "istio-ambient",
+            MeshKind::Linkerd => "linkerd",
+        }
+    }
+
+    pub fn in_mesh(self) -> bool {
+        self != MeshKind::None
+    }
+
+    /// Speaks Istio mTLS (a sidecar, or ztunnel's HBONE).
+    pub fn is_istio(self) -> bool {
+        matches!(self, MeshKind::IstioSidecar | MeshKind::IstioAmbient)
+    }
+}
+
+impl std::fmt::Display for MeshKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Installation-wide settings that manifests do not carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeshOptions {
+    /// Where mesh-wide PeerAuthentications live (`istio-system` by default).
+    pub istio_root_namespace: String,
+    /// Linkerd's `proxy.defaultInboundPolicy` (`all-unauthenticated` by default).
+    pub linkerd_default_policy: LinkerdPolicy,
+}
+
+impl Default for MeshOptions {
+    fn default() -> MeshOptions {
+        MeshOptions {
+            istio_root_namespace: ISTIO_ROOT_NAMESPACE.to_string(),
+            linkerd_default_policy: LinkerdPolicy::AllUnauthenticated,
+        }
+    }
+}
+
+/// The mTLS status of an allowed connection on one port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// Both ends in the mesh and the destination requires mTLS on the port.
+    Mtls,
+    /// Both ends in the mesh, the traffic is mTLS, but the destination also accepts plaintext.
+    Permissive,
+    /// Plaintext, and the destination accepts it: an end outside the mesh, mTLS disabled on the
+    /// port, the port bypassing the proxy, or a protocol the meshes do not carry (UDP, SCTP).
+    Plaintext,
+    /// The network allows it, but the destination requires mTLS and the source cannot speak it.
+    Rejected,
+    /// An end is an external address range.
+    NotApplicable,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] =
+        [Status::Mtls, Status::Permissive, Status::Plaintext, Status::Rejected, Status::NotApplicable];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Mtls => "mtls",
+            Status::Permissive => "permissive",
+            Status::Plaintext => "plaintext",
+            Status::Rejected => "rejected",
+            Status::NotApplicable => "not-applicable",
+        }
+    }
+
+    /// Traffic that flows without enforced mTLS: what a coverage report lists.
+    pub fn is_gap(self) -> bool {
+        matches!(self, Status::Plaintext | Status::Permissive)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a destination does with inbound TCP connections on one port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PortMode {
+    /// No proxy on the path: the pod is outside the mesh, or the port bypasses the proxy.
+    Plain,
+    /// An Istio sidecar enforcing this (resolved, never `Unset`) mode.
+    IstioSidecar(MtlsMode),
+    /// Istio ambient (ztunnel) enforcing this (resolved) mode.
+    IstioAmbient(MtlsMode),
+    /// A Linkerd proxy with this default inbound policy.
+    Linkerd(LinkerdPolicy),
+}
+
+/// The status of a TCP connection from a pod of mesh `source` to a destination port in `mode`.
+///
+/// - Istio: "for peer authentication, Istio automatically upgrades all traffic between two PEPs
+///   to mutual TLS. If authentication policies disable mutual TLS mode, Istio continues to use
+///   plain text between PEPs"; STRICT: "workloads only accept mutual TLS traffic"; PERMISSIVE:
+///   "workloads accept both mutual TLS and plain text traffic" (concepts/security).
+/// - Ambient: "setting a PeerAuthentication policy with mTLS mode set to STRICT, in the ambient
+///   namespace will cause traffic from outside the mesh to be denied", and STRICT "will allow
+///   traffic from a pod with an Istio sidecar proxy" (ambient/usage/add-workloads); "in ambient
+///   mode ... DISABLE mode is not supported" (PeerAuthentication reference): ztunnel still
+///   tunnels, so DISABLE behaves like PERMISSIVE.
+/// - Linkerd: meshed pods talk mTLS to each other; the `*-authenticated` policies "allow
+///   traffic from meshed clients", the `*-unauthenticated` ones from "both meshed and non-meshed
+///   clients" (reference/authorization-policy). Istio and Linkerd proxies do not speak each
+///   other's mTLS.
+pub fn status(source: MeshKind, mode: PortMode) -> Status {
+    match mode {
+        PortMode::Plain => Status::Plaintext,
+        PortMode::IstioSidecar(MtlsMode::Disable) => Status::Plaintext,
+        PortMode::IstioSidecar(MtlsMode::Strict) | PortMode::IstioAmbient(MtlsMode::Strict) => {
+            if source.is_istio() {
+                Status::Mtls
+            } else {
+                Status::Rejected
+            }
+        }
+        PortMode::IstioSidecar(_) | PortMode::IstioAmbient(_) => {
+            if source.is_istio() {
+                Status::Permissive
+            } else {
+                Status::Plaintext
+            }
+        }
+        PortMode::Linkerd(policy) => match (source == MeshKind::Linkerd, policy.requires_authentication()) {
+            (true, true) => Status::Mtls,
+            (true, false) => Status::Permissive,
+            (false, true) => Status::Rejected,
+            (false, false) => Status::Plaintext,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{cluster::Pod, labels::Labels};
+
+    /// Labels (or annotations) from pairs.
+    pub(super) fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// A pod `ns/p` not created yet, with these labels and annotations.
+    pub(super) fn pod(pod_labels: &[(&str, &str)], annotations: &[(&str, &str)]) -> Pod {
+        let mut p = Pod::new("ns", "p", labels(pod_labels));
+        p.annotations = labels(annotations);
+        p
+    }
+
+    // --- Statuses ------------------------------------------------------------------------------
+
+    #[test]
+    fn statuses_for_istio_sidecar_destinations() {
+        // STRICT: "Workloads only accept mutual TLS traffic"; PERMISSIVE: "accept both mutual TLS
+        // and plain text traffic"; DISABLE: "Istio continues to use plain text between PEPs".
+        use MeshKind::*;
+        let s = |src, m| status(src, PortMode::IstioSidecar(m));
+        assert_eq!(s(IstioSidecar, MtlsMode::Strict), Status::Mtls);
+        assert_eq!(s(IstioAmbient, MtlsMode::Strict), Status::Mtls);
+        assert_eq!(s(None, MtlsMode::Strict), Status::Rejected);
+        assert_eq!(s(Linkerd, MtlsMode::Strict), Status::Rejected);
+        assert_eq!(s(IstioSidecar, MtlsMode::Permissive), Status::Permissive);
+        assert_eq!(s(None, MtlsMode::Permissive), Status::Plaintext);
+        assert_eq!(s(IstioSidecar, MtlsMode::Disable), Status::Plaintext);
+        assert_eq!(status(IstioSidecar, PortMode::Plain), Status::Plaintext);
+    }
+
+    #[test]
+    fn statuses_for_ambient_destinations() {
+        // "STRICT in the ambient namespace will cause traffic from outside the mesh to be
+        // denied"; "STRICT will allow traffic from a pod with an Istio sidecar proxy"; DISABLE
+        // "is not supported" in ambient: ztunnel still tunnels and accepts plaintext.
+        use MeshKind::*;
+        let s = |src, m| status(src, PortMode::IstioAmbient(m));
+        assert_eq!(s(IstioSidecar, MtlsMode::Strict), Status::Mtls);
+        assert_eq!(s(None, MtlsMode::Strict), Status::Rejected);
+        assert_eq!(s(IstioAmbient, MtlsMode::Disable), Status::Permissive);
+        assert_eq!(s(None, MtlsMode::Disable), Status::Plaintext);
+    }
+
+    #[test]
+    fn statuses_for_linkerd_destinations() {
+        // all-authenticated: "allow traffic from meshed clients"; all-unauthenticated: "allow
+        // all traffic"; cluster-unauthenticated: "from both meshed and non-meshed clients".
+        use MeshKind::*;
+        let s = |src, p| status(src, PortMode::Linkerd(p));
+        assert_eq!(s(Linkerd, LinkerdPolicy::AllAuthenticated), Status::Mtls);
+        assert_eq!(s(None, LinkerdPolicy::AllAuthenticated), Status::Rejected);
+        assert_eq!(s(IstioSidecar, LinkerdPolicy::ClusterAuthenticated), Status::Rejected);
+        assert_eq!(s(Linkerd, LinkerdPolicy::AllUnauthenticated), Status::Permissive);
+        assert_eq!(s(None, LinkerdPolicy::ClusterUnauthenticated), Status::Plaintext);
+        assert_eq!(s(None, LinkerdPolicy::Deny), Status::Rejected);
+    }
+}

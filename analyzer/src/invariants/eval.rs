@@ -9,6 +9,7 @@
 use super::{Check, Invariant, Selection};
 use crate::analysis::Analysis;
 use crate::explain::{explain_pair, PairVerdict, SideVerdict};
+use crate::render;
 use netreach_model::{Direction, PortSet};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -429,29 +430,30 @@ impl<'a> Checker<'a> {
                 let allowed = reach.allowed(reach.endpoint(s), reach.endpoint(d));
                 let mut reasons = Vec::new();
                 for side in [&verdict.egress, &verdict.ingress] {
-                    reasons.extend(self.denial_lines(side, s, d));
+                    reasons.extend(self.denial_lines(verdict, side, s, d));
                 }
-                for note in &verdict.notes {
-                    reasons.push(format!("note: {note}"));
-                }
+                reasons.extend(self.note_lines(verdict));
                 Violation::Missing { src, dst, missing: (!nothing_required).then_some(fault), allowed, reasons }
             } else {
                 let mut rules = Vec::new();
                 for side in [&verdict.egress, &verdict.ingress] {
                     rules.extend(self.allow_lines(side, s, d, &fault));
                 }
-                for note in &verdict.notes {
-                    rules.push(format!("note: {note}"));
-                }
+                rules.extend(self.note_lines(verdict));
                 Violation::Allowed { src, dst, ports: fault, rules }
             };
             eval.violations.push(violation);
         }
     }
 
+    /// `note: …`, one line per note of the explanation.
+    fn note_lines(&self, verdict: &PairVerdict) -> Vec<String> {
+        verdict.notes.iter().map(|note| format!("note: {}", render::can::note_text(self.analysis, note))).collect()
+    }
+
     /// Why one side lets the offending ports through: its rules, or that nothing isolates it.
     fn allow_lines(&self, side: &SideVerdict, s: usize, d: usize, fault: &PortSet) -> Vec<String> {
-        let (dir, subject) = direction_words(side.direction, s, d);
+        let (dir, subject) = (side.direction.field(), subject(side.direction, s, d));
         if side.isolated_by.is_empty() {
             return vec![match self.analysis.pod(subject) {
                 None => format!("{dir}: {} is outside the cluster: no policy applies to it", self.analysis.id(subject)),
@@ -462,7 +464,7 @@ impl<'a> Checker<'a> {
             .allowed_by
             .iter()
             .filter(|r| !r.ports.intersection(fault).is_empty())
-            .map(|r| format!("{dir}: {}", r.text))
+            .map(|r| format!("{dir}: {}", render::can::rule_text(self.analysis, &r.rule)))
             .collect();
         if lines.is_empty() {
             vec![format!(
@@ -474,8 +476,9 @@ impl<'a> Checker<'a> {
     }
 
     /// Why one side does not let a required connection through (nothing when it allows it).
-    fn denial_lines(&self, side: &SideVerdict, s: usize, d: usize) -> Vec<String> {
-        let (dir, subject) = direction_words(side.direction, s, d);
+    /// (`verdict` explains the first pair of the class pair: its misses name that pair.)
+    fn denial_lines(&self, verdict: &PairVerdict, side: &SideVerdict, s: usize, d: usize) -> Vec<String> {
+        let (dir, subject) = (side.direction.field(), subject(side.direction, s, d));
         if side.isolated_by.is_empty() {
             return Vec::new();
         }
@@ -485,7 +488,12 @@ impl<'a> Checker<'a> {
                 "{dir}: {id} is isolated by {} and no {dir} rule admits the pair",
                 side.isolated_by.join(", ")
             )];
-            out.extend(side.closest_misses.iter().take(3).map(|m| format!("{dir}: closest: {m}")));
+            out.extend(
+                side.closest_misses
+                    .iter()
+                    .take(3)
+                    .map(|m| format!("{dir}: closest: {}", render::can::miss_text(self.analysis, verdict, side, m))),
+            );
             return out;
         }
         let mut ports = PortSet::empty();
@@ -676,10 +684,10 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// `egress`/`ingress`, and whose side it is: the source's egress, the destination's ingress.
-fn direction_words(direction: Direction, s: usize, d: usize) -> (&'static str, usize) {
+/// Whose side it is: the source's egress, the destination's ingress.
+fn subject(direction: Direction, s: usize, d: usize) -> usize {
     match direction {
-        Direction::Egress => ("egress", s),
-        Direction::Ingress => ("ingress", d),
+        Direction::Egress => s,
+        Direction::Ingress => d,
     }
 }

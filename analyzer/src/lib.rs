@@ -12,6 +12,7 @@ pub mod explain;
 pub mod filter;
 pub mod generate;
 pub mod invariants;
+pub mod lateral;
 pub mod live;
 pub mod load;
 pub mod mesh;

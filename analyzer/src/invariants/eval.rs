@@ -9,6 +9,7 @@
 use super::{Check, Invariant, Selection};
 use crate::analysis::Analysis;
 use crate::explain::{explain_pair, PairVerdict, SideVerdict};
+use crate::lateral::{self, BlastRadius};
 use crate::render;
 use netreach_model::{Direction, PortSet};
 use std::collections::{BTreeMap, HashMap};
@@ -601,74 +602,27 @@ impl<'a> Checker<'a> {
 
     fn max_reach(&self, eval: &mut Evaluation, sources: &[bool], hops: u32, at_most: u64, node_hops: bool) {
         let (cluster, reach) = (&self.analysis.cluster, &self.analysis.reach);
-        let is_pod = |e: usize| e < reach.pod_count();
-        // Sources of one class (and, for hostNetwork pods, one node) reach the same number of
-        // pods: one search per group, spread over threads.
-        let mut group_of: HashMap<(u32, Option<&str>), usize> = HashMap::new();
-        let mut reps: Vec<usize> = Vec::new();
-        let mut source_groups: Vec<(usize, usize)> = Vec::new();
-        for s in (0..sources.len()).filter(|&s| sources[s]) {
-            let node = self.analysis.pod(s).filter(|p| p.host_network).and_then(|p| p.node.as_deref());
-            let g = *group_of.entry((self.class_of[s], node)).or_insert_with(|| {
-                reps.push(s);
-                reps.len() - 1
-            });
-            source_groups.push((s, g));
-        }
-        let radius =
-            |s: usize| reach.lateral(cluster, &[s], hops, node_hops).radius(hops, is_pod).last().copied().unwrap_or(0);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(reps.len().max(1));
-        let reached_of: Vec<u64> = if threads <= 1 {
-            reps.iter().map(|&s| radius(s)).collect()
-        } else {
-            let parts: Vec<Vec<(usize, u64)>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|t| {
-                        let (reps, radius) = (&reps, &radius);
-                        scope.spawn(move || {
-                            reps.iter().enumerate().skip(t).step_by(threads).map(|(g, &s)| (g, radius(s))).collect()
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().expect("maxReach thread panicked")).collect()
-            });
-            let mut out = vec![0u64; reps.len()];
-            for (g, r) in parts.into_iter().flatten() {
-                out[g] = r;
-            }
-            out
-        };
-        let most = reached_of.iter().copied().max().unwrap_or(0);
-        for &(s, g) in &source_groups {
-            let reached = reached_of[g];
+        let sources: Vec<usize> = (0..sources.len()).filter(|&s| sources[s]).collect();
+        let radius = lateral::blast_radius(self.analysis, &sources, hops, node_hops);
+        let most = radius.iter().map(BlastRadius::total).max().unwrap_or(0);
+        for r in &radius {
+            let (s, reached) = (r.source, r.total());
             eval.checked += 1;
             if reached <= at_most {
                 continue;
             }
             eval.count += 1;
             if eval.violations.len() < self.limit {
-                let lateral = reach.lateral(cluster, &[s], hops, node_hops);
-                let mut targets: Vec<usize> = (0..lateral.distance.len())
-                    .filter(|&e| is_pod(e) && lateral.distance[e] >= 1 && lateral.distance[e] <= hops)
+                let search = reach.lateral(cluster, &[s], hops, node_hops);
+                let mut targets: Vec<usize> = (0..search.distance.len())
+                    .filter(|&e| e < reach.pod_count() && search.distance[e] >= 1 && search.distance[e] <= hops)
                     .collect();
                 // The farthest first: the long paths are the ones nobody planned.
-                targets.sort_by_key(|&e| (std::cmp::Reverse(lateral.distance[e]), e));
+                targets.sort_by_key(|&e| (std::cmp::Reverse(search.distance[e]), e));
                 let paths = targets
                     .iter()
                     .take(5)
-                    .map(|&t| {
-                        let mut text = self.analysis.id(s);
-                        for (from, to, kind) in lateral.path(t) {
-                            let via = match kind {
-                                netreach_model::HopKind::Policy => {
-                                    reach.allowed(reach.endpoint(from), reach.endpoint(to)).to_string()
-                                }
-                                netreach_model::HopKind::NodeLocal => "node-local".to_string(),
-                            };
-                            text.push_str(&format!(" -[{via}]-> {}", self.analysis.id(to)));
-                        }
-                        text
-                    })
+                    .map(|&t| render::paths::path_text(self.analysis, s, &lateral::path(self.analysis, &search, t)))
                     .collect();
                 eval.violations.push(Violation::Reach { src: self.analysis.id(s), reached, hops, paths });
             }

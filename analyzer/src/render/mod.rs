@@ -5,6 +5,7 @@ pub mod can;
 mod connectivity;
 pub mod format;
 pub mod graph;
+pub mod paths;
 mod summary;
 pub mod text;
 

@@ -89,8 +89,6 @@ impl fmt::Display for FieldError {
 /// Evaluates invariants on one analysis; the class grouping is built once and shared.
 pub struct Checker<'a> {
     analysis: &'a Analysis,
-    class_of: Vec<u32>,
-    members: Vec<Vec<u32>>,
     limit: usize,
 }
 
@@ -107,15 +105,7 @@ struct PairScan {
 impl<'a> Checker<'a> {
     /// At most 10 violations are listed per invariant (all are counted).
     pub fn new(analysis: &'a Analysis) -> Checker<'a> {
-        let reach = &analysis.reach;
-        let n = reach.endpoint_count();
-        let class_of: Vec<u32> = (0..n).map(|e| reach.class_of(reach.endpoint(e)) as u32).collect();
-        let count = class_of.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
-        let mut members = vec![Vec::new(); count];
-        for (e, &c) in class_of.iter().enumerate() {
-            members[c as usize].push(e as u32);
-        }
-        Checker { analysis, class_of, members, limit: 10 }
+        Checker { analysis, limit: 10 }
     }
 
     /// How many violations to list (and explain) per invariant.
@@ -126,6 +116,16 @@ impl<'a> Checker<'a> {
 
     pub fn analysis(&self) -> &Analysis {
         self.analysis
+    }
+
+    fn endpoint_count(&self) -> usize {
+        self.analysis.reach.endpoint_count()
+    }
+
+    /// The equivalence class of an endpoint index.
+    fn class(&self, e: usize) -> usize {
+        let reach = &self.analysis.reach;
+        reach.class_of(reach.endpoint(e))
     }
 
     /// Evaluates one invariant. An error names the field whose selector matches no name of
@@ -194,7 +194,7 @@ impl<'a> Checker<'a> {
                 let to_set = self.resolve(to, "allowOnly.to", &mut eval.notes)?;
                 let from_set = from.as_ref().map(|f| self.resolve(f, "allowOnly.from", &mut eval.notes)).transpose()?;
                 // Sources: 1 in `from` (or everyone without it), 2 anyone else.
-                let src: Vec<u8> = (0..self.class_of.len())
+                let src: Vec<u8> = (0..self.endpoint_count())
                     .map(|e| if from_set.as_ref().is_none_or(|f| f[e]) { 1 } else { 2 })
                     .collect();
                 let dst: Vec<u8> = to_set.iter().map(|&t| t as u8).collect();
@@ -283,7 +283,7 @@ impl<'a> Checker<'a> {
 
     /// Endpoints a selection selects, as a mask over endpoint indices.
     fn resolve(&self, selection: &Selection, field: &str, notes: &mut Vec<String>) -> Result<Vec<bool>, FieldError> {
-        let mut mask = vec![false; self.class_of.len()];
+        let mut mask = vec![false; self.endpoint_count()];
         for (i, (_, selector)) in selection.selectors.iter().enumerate() {
             let field = if selection.selectors.len() > 1 { format!("{field}[{i}]") } else { field.to_string() };
             let selected = selector.resolve(self.analysis).map_err(|message| FieldError { field, message })?;
@@ -310,15 +310,15 @@ impl<'a> Checker<'a> {
     ) -> PairScan {
         let reach = &self.analysis.reach;
         let pods = reach.pod_count();
-        let classes = self.members.len();
+        let classes = reach.class_count();
         // Per class and role: how many members are pods [0] and external ranges [1].
         let mut src_n = vec![[[0u64; 2]; ROLES]; classes];
         let mut dst_n = vec![[[0u64; 2]; ROLES]; classes];
         // Pods that are source (role a) and destination (role b) at once: their self pair.
         let mut selfs: HashMap<u32, [[u64; ROLES]; ROLES]> = HashMap::new();
         let mut totals = ([[0u64; 2]; ROLES], [[0u64; 2]; ROLES], 0u64);
-        for e in 0..self.class_of.len() {
-            let c = self.class_of[e] as usize;
+        for e in 0..self.endpoint_count() {
+            let c = self.class(e);
             let ext = (e >= pods) as usize;
             let (a, b) = (src[e] as usize, dst[e] as usize);
             if a > 0 {
@@ -353,7 +353,7 @@ impl<'a> Checker<'a> {
         let nonzero = |n: &[[u64; 2]; ROLES]| n.iter().any(|r| r[0] + r[1] > 0);
         let src_classes: Vec<usize> = (0..classes).filter(|&c| nonzero(&src_n[c])).collect();
         let dst_classes: Vec<usize> = (0..classes).filter(|&c| nonzero(&dst_n[c])).collect();
-        let rep = |c: usize| reach.endpoint(self.members[c][0] as usize);
+        let rep = |c: usize| reach.endpoint(reach.class_members(c)[0] as usize);
         // Per source class: (destination class, src role, dst role, index into `faults`).
         let mut violating: Vec<Vec<(u32, u8, u8, u32)>> = vec![Vec::new(); classes];
         let mut faults: Vec<PortSet> = Vec::new();
@@ -389,11 +389,11 @@ impl<'a> Checker<'a> {
         // The first violating pairs in (source, destination) order.
         let mut shown = Vec::new();
         let mut candidates: Vec<(u32, u32)> = Vec::new();
-        for s in 0..self.class_of.len() {
+        for s in 0..self.endpoint_count() {
             if shown.len() >= self.limit || count == 0 {
                 break;
             }
-            let list = &violating[self.class_of[s] as usize];
+            let list = &violating[self.class(s)];
             if src[s] == 0 || list.is_empty() {
                 continue;
             }
@@ -402,7 +402,7 @@ impl<'a> Checker<'a> {
                 if a != src[s] {
                     continue;
                 }
-                for &d in &self.members[dc as usize] {
+                for &d in reach.class_members(dc as usize) {
                     let d_us = d as usize;
                     if dst[d_us] == b && d_us != s && !(s >= pods && d_us >= pods) {
                         candidates.push((d, fault));
@@ -422,9 +422,9 @@ impl<'a> Checker<'a> {
         let reach = &self.analysis.reach;
         eval.count = scan.count;
         eval.checked = scan.checked;
-        let mut verdicts: HashMap<(u32, u32), PairVerdict> = HashMap::new();
+        let mut verdicts: HashMap<(usize, usize), PairVerdict> = HashMap::new();
         for (s, d, fault) in scan.shown {
-            let key = (self.class_of[s], self.class_of[d]);
+            let key = (self.class(s), self.class(d));
             let verdict = verdicts.entry(key).or_insert_with(|| explain_pair(self.analysis, s, d, None));
             let (src, dst) = (self.analysis.id(s), self.analysis.id(d));
             let violation = if eval.kind == "allow" {
@@ -541,14 +541,14 @@ impl<'a> Checker<'a> {
             .map(|(_, d)| d)
             .collect();
         // Per class: the directions in which no policy isolates it.
-        let mut open_of: HashMap<u32, Vec<Direction>> = HashMap::new();
+        let mut open_of: HashMap<usize, Vec<Direction>> = HashMap::new();
         let mut per_ns: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
         for (i, pod) in cluster.pods.iter().enumerate() {
             if !wanted(&pod.namespace) {
                 continue;
             }
             let e = reach.index_of(netreach_model::Endpoint::Pod(i as u32));
-            let c = self.class_of[e];
+            let c = self.class(e);
             let open = open_of.entry(c).or_insert_with(|| {
                 directions
                     .iter()

@@ -34,7 +34,7 @@ pub use eval::{Checker, Evaluation, FieldError, Status, Violation};
 pub use render::{CheckFormat, Report};
 
 use crate::select::EndpointSelector;
-use netreach_model::{PortSet, Protocol};
+use netreach_model::{PortRange, PortSet};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
@@ -589,21 +589,15 @@ fn opt_ports(values: Option<Vec<Value>>, field: &str) -> Result<Option<PortSet>,
     Ok(Some(set))
 }
 
-/// `5432/TCP`, `53/udp`, `9092-9094/TCP`, `8080` (TCP).
+/// `5432/TCP`, `53/udp`, `9092-9094/TCP`, `8080` (TCP); space around the whole is allowed.
 pub fn parse_ports(text: &str) -> Option<PortSet> {
-    let (ports, proto) = text.trim().split_once('/').unwrap_or((text.trim(), "TCP"));
-    let protocol = Protocol::parse(&proto.to_uppercase())?;
-    let number = |s: &str| s.trim().parse::<u16>().ok().filter(|p| *p > 0);
-    let (lo, hi) = match ports.split_once('-') {
-        Some((lo, hi)) => (number(lo)?, number(hi)?),
-        None => (number(ports)?, number(ports)?),
-    };
-    (lo <= hi).then(|| PortSet::range(protocol, lo, hi))
+    PortRange::parse(text.trim()).ok().map(PortRange::to_set)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netreach_model::Protocol;
 
     fn error(text: &str) -> String {
         parse("inv.yaml", text).unwrap_err().to_string()

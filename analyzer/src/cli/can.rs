@@ -38,7 +38,7 @@ fn parse_port(s: &str) -> Result<(Protocol, u16), PortParseError> {
 
 fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
     let selector = EndpointSelector::parse(text).map_err(|e| e.to_string())?;
-    let endpoints = selector.resolve(analysis)?;
+    let endpoints = selector.resolve(analysis).map_err(|e| e.to_string())?;
     if endpoints.is_empty() {
         return Err(format!("{text:?} selects no pod or address range"));
     }

@@ -34,7 +34,7 @@ pub struct PathsArgs {
 }
 
 fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
-    EndpointSelector::parse(text).map_err(|e| e.to_string())?.resolve(analysis)
+    EndpointSelector::parse(text).map_err(|e| e.to_string())?.resolve(analysis).map_err(|e| e.to_string())
 }
 
 pub fn run(args: PathsArgs) -> Outcome {

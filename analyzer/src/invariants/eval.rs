@@ -286,7 +286,7 @@ impl<'a> Checker<'a> {
         let mut mask = vec![false; self.endpoint_count()];
         for (i, (_, selector)) in selection.selectors.iter().enumerate() {
             let field = if selection.selectors.len() > 1 { format!("{field}[{i}]") } else { field.to_string() };
-            let selected = selector.resolve(self.analysis).map_err(|message| FieldError { field, message })?;
+            let selected = selector.resolve(self.analysis).map_err(|e| FieldError { field, message: e.to_string() })?;
             for e in selected {
                 mask[e] = true;
             }

@@ -1,21 +1,47 @@
 //! Why a connection is allowed or denied, as a reviewer would reconstruct it by hand: per
-//! direction, the isolating policies, the rules that allowed it, or the closest misses.
+//! direction, the isolating policies, the rules that allowed it, or the closest misses; and the
+//! `can` query, which asks that of every pair between two endpoint sets, once per pair of
+//! equivalence classes. Answers are values: `render::can` words them.
 
 use crate::analysis::Analysis;
-use netreach_model::{Direction, Endpoint, GrantOrigin, PortSet, Protocol, RuleEvaluation};
+use netreach_model::{
+    Decider, Direction, Endpoint, GrantOrigin, PortSet, Protocol, RuleEvaluation, RuleRef, TierMatch,
+};
+use std::collections::BTreeMap;
 
 /// One rule (peer, port entry) that admits the connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleMatch {
-    /// `namespace/name` of the policy.
-    pub policy: String,
-    pub rule: u32,
-    pub peer: Option<u32>,
-    pub port: Option<u32>,
+    pub rule: RuleRef,
     /// The ports this rule admits between the two endpoints.
     pub ports: PortSet,
-    /// `shop/allow-web ingress[0]: from[1] podSelector app=web; ports[0] TCP 8080`
-    pub text: String,
+}
+
+/// A rule of an isolating policy that does not admit the connection, or a policy with no rule
+/// at all in that direction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Miss {
+    Rule {
+        /// Index into `Cluster::policies`.
+        policy: u32,
+        rule: u32,
+        /// Whether some peer of the rule matches the other end (any port when asked for none).
+        peer_matches: bool,
+        /// Whether some port entry admits the port asked about.
+        port_matches: bool,
+        /// Named ports of the rule that the destination pod does not declare: they never match.
+        unresolved_ports: Vec<(String, Protocol)>,
+    },
+    /// An isolating policy without rules in this direction: it allows nothing.
+    NoRules { policy: u32 },
+}
+
+/// A cluster-scoped tier rule that matched, and whether it decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TierDecision {
+    pub matched: TierMatch,
+    /// False for a Baseline rule on an endpoint that a NetworkPolicy isolates.
+    pub decides: bool,
 }
 
 /// One direction of the verdict: the source's egress or the destination's ingress.
@@ -27,10 +53,9 @@ pub struct SideVerdict {
     pub isolated_by: Vec<String>,
     pub allowed_by: Vec<RuleMatch>,
     /// When nothing allowed it: the rules that came closest, most promising first.
-    pub closest_misses: Vec<String>,
-    /// Cluster-scoped tier rules that matched (asked about one port only), e.g.
-    /// `Admin tier: AdminNetworkPolicy/protect-sensitive ingress[0] "deny-all": Deny (decides)`.
-    pub tiers: Vec<String>,
+    pub closest_misses: Vec<Miss>,
+    /// Cluster-scoped tier rules that matched (asked about one port only): Admin, then Baseline.
+    pub tiers: Vec<TierDecision>,
     /// The verdict of this direction, all tiers included.
     pub allows: bool,
 }
@@ -41,18 +66,17 @@ impl SideVerdict {
     }
 }
 
-fn tier_text(analysis: &Analysis, m: &netreach_model::TierMatch, direction: Direction, decides: bool) -> String {
-    let policy = &analysis.cluster.cluster_policies[m.policy as usize];
-    let rule = &policy.rules(direction)[m.rule as usize];
-    let dir = if direction == Direction::Ingress { "ingress" } else { "egress" };
-    let name = rule.name.as_deref().map(|n| format!(" {n:?}")).unwrap_or_default();
-    let effect = match (m.action, decides) {
-        (netreach_model::Action::Pass, _) => "Pass (the next tier decides)",
-        (netreach_model::Action::Allow, true) => "Allow (decides)",
-        (netreach_model::Action::Deny, true) => "Deny (decides)",
-        (_, false) => "applies only to pods no NetworkPolicy isolates",
-    };
-    format!("{:?} tier: {} {dir}[{}]{name}: {effect}", m.tier, policy.id(), m.rule)
+/// A special case of a pair, said plainly in the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// The source (or destination) is a hostNetwork pod: no selector selects it.
+    HostNetwork { endpoint: usize, is_source: bool },
+    /// A pod's traffic to itself, always allowed.
+    SelfTraffic,
+    /// Cluster-scoped policies exist, but only a query on one port shows which tier decides.
+    TiersNeedAPort,
+    /// Both directions allow some ports, none in common.
+    NoCommonPort,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,78 +90,41 @@ pub struct PairVerdict {
     pub allowed: bool,
     pub egress: SideVerdict,
     pub ingress: SideVerdict,
-    /// Special cases said plainly: self-traffic, hostNetwork endpoints, unresolved named ports.
-    pub notes: Vec<String>,
+    /// Special cases: self-traffic, hostNetwork endpoints, tiers that need a port.
+    pub notes: Vec<Note>,
 }
 
-fn rule_text(
-    analysis: &Analysis,
-    policy: u32,
-    direction: Direction,
-    rule: u32,
-    peer: Option<u32>,
-    port: Option<u32>,
-) -> String {
-    let p = &analysis.cluster.policies[policy as usize];
-    let r = &p.rules(direction)[rule as usize];
-    let (dir, peers) = match direction {
-        Direction::Ingress => ("ingress", "from"),
-        Direction::Egress => ("egress", "to"),
-    };
-    let peer_text = match peer {
-        Some(i) => format!("{peers}[{i}] {}", r.peers[i as usize]),
-        None => format!("any peer (no {peers})"),
-    };
-    let port_text = match port {
-        Some(i) => format!("ports[{i}] {}", r.ports[i as usize]),
-        None => "any port (no ports)".to_string(),
-    };
-    format!("{} {dir}[{rule}]: {peer_text}; {port_text}", p.id())
+impl PairVerdict {
+    /// The endpoint at the far end of a side: the destination of the egress side, the source
+    /// of the ingress side.
+    pub fn other_end(&self, side: &SideVerdict) -> usize {
+        match side.direction {
+            Direction::Egress => self.dst,
+            Direction::Ingress => self.src,
+        }
+    }
 }
 
-fn miss_text(
-    analysis: &Analysis,
-    eval: &RuleEvaluation,
-    query: Option<(Protocol, u16)>,
-    other: &str,
-    dst: Endpoint,
-) -> String {
-    let policy = &analysis.cluster.policies[eval.policy as usize];
-    let rule = &policy.rules(eval.direction)[eval.rule as usize];
-    let dir = if eval.direction == Direction::Ingress { "ingress" } else { "egress" };
-    let head = format!("{} {dir}[{}]", policy.id(), eval.rule);
-    let ports: Vec<String> = rule.ports.iter().map(|p| p.to_string()).collect();
-    let peers: Vec<String> = rule.peers.iter().map(|p| p.to_string()).collect();
-    let mut text = match (query, eval.peer_matches(), eval.port_matches()) {
-        // Without a port only the peers can miss (or named ports that resolve to nothing).
-        (None, true, _) => {
-            format!("{head}: the peer matches {other}, but its ports [{}] admit nothing there", ports.join(", "))
-        }
-        (None, false, _) => format!("{head}: no peer matches {other} ([{}])", peers.join("; ")),
-        (Some((proto, port)), true, false) => {
-            format!("{head}: the peer matches {other}, but {proto}/{port} is not in [{}]", ports.join(", "))
-        }
-        (Some((proto, port)), false, true) => {
-            format!("{head}: the ports admit {proto}/{port}, but no peer matches {other} ([{}])", peers.join("; "))
-        }
-        _ => format!("{head}: neither a peer ([{}]) nor a port ([{}]) matches", peers.join("; "), ports.join(", ")),
-    };
-    // A named port that the destination does not declare can never match: say so.
+fn miss(analysis: &Analysis, eval: &RuleEvaluation, dst: Endpoint) -> Miss {
+    let rule = &analysis.cluster.policies[eval.policy as usize].rules(eval.direction)[eval.rule as usize];
+    let mut unresolved_ports = Vec::new();
     if let Endpoint::Pod(d) = dst {
         let pod = &analysis.cluster.pods[d as usize];
         for entry in &rule.ports {
             if let Some(netreach_model::PortSpec::Name(name)) = &entry.port {
                 if pod.resolve_named_port(name, entry.protocol).next().is_none() {
-                    text.push_str(&format!(
-                        " (the named port {name}/{} does not resolve on {}: no container port of that name)",
-                        entry.protocol,
-                        pod.id()
-                    ));
+                    unresolved_ports.push((name.clone(), entry.protocol));
                 }
             }
         }
     }
-    text
+    Miss::Rule {
+        policy: eval.policy,
+        rule: eval.rule,
+        peer_matches: eval.peer_matches(),
+        port_matches: eval.port_matches(),
+        unresolved_ports,
+    }
 }
 
 /// Explains the verdict between two endpoints, for one port or for every port.
@@ -148,42 +135,26 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
     // A pod's traffic to itself is allowed on every port, whatever the policies say.
     let allowed_ports = if self_traffic { PortSet::all() } else { reach.allowed(s, d) };
     let mut notes = Vec::new();
-    for (e, who) in [(src, "source"), (dst, "destination")] {
-        if let Some(pod) = analysis.pod(e).filter(|p| p.host_network) {
-            let ips: Vec<String> = pod.ips.iter().map(|ip| ip.to_string()).collect();
-            notes.push(format!(
-                "the {who} {} is a hostNetwork pod: no pod or namespace selector selects it, so no policy isolates it; \
-                 its traffic carries its node's address ({}), which ipBlocks can match",
-                pod.id(),
-                if ips.is_empty() { "unknown".to_string() } else { ips.join(", ") }
-            ));
+    for (endpoint, is_source) in [(src, true), (dst, false)] {
+        if analysis.pod(endpoint).is_some_and(|p| p.host_network) {
+            notes.push(Note::HostNetwork { endpoint, is_source });
         }
     }
     if self_traffic {
-        notes.push("a pod can always reach itself: NetworkPolicy never blocks a pod's traffic to itself".to_string());
+        notes.push(Note::SelfTraffic);
     }
     let evaluations = query.map(|(proto, port)| reach.evaluate_rules(&analysis.cluster, s, d, proto, port));
     let side = |direction: Direction| {
-        let (subject, other) = if direction == Direction::Egress { (s, dst) } else { (d, src) };
-        let isolated_by: Vec<String> = reach
-            .isolating_policies(subject, direction)
-            .iter()
-            .map(|&p| analysis.cluster.policies[p as usize].id())
-            .collect();
+        let subject = if direction == Direction::Egress { s } else { d };
+        let isolating = reach.isolating_policies(subject, direction);
+        let isolated_by: Vec<String> = isolating.iter().map(|&p| analysis.cluster.policies[p as usize].id()).collect();
         let mut allowed_by = Vec::new();
         for (origin, ports) in reach.grants_between(s, d, direction) {
-            let GrantOrigin::Rule(r) = origin else { continue };
+            let GrantOrigin::Rule(rule) = origin else { continue };
             if query.is_some_and(|(proto, port)| !ports.contains(proto, port)) {
                 continue;
             }
-            allowed_by.push(RuleMatch {
-                policy: analysis.cluster.policies[r.policy as usize].id(),
-                rule: r.rule,
-                peer: r.peer,
-                port: r.port,
-                ports: ports.clone(),
-                text: rule_text(analysis, r.policy, direction, r.rule, r.peer, r.port),
-            });
+            allowed_by.push(RuleMatch { rule, ports: ports.clone() });
         }
         let mut closest_misses = Vec::new();
         if !isolated_by.is_empty() && allowed_by.is_empty() {
@@ -197,16 +168,10 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             mine.sort_by_key(
                 |e| if query.is_some() { !(e.peer_matches() ^ e.port_matches()) } else { !e.peer_matches() },
             );
-            let other_id = analysis.id(other);
-            closest_misses = mine.iter().take(5).map(|e| miss_text(analysis, e, query, &other_id, d)).collect();
-            for p in reach.isolating_policies(subject, direction) {
-                let policy = &analysis.cluster.policies[p as usize];
-                if policy.rules(direction).is_empty() {
-                    closest_misses.push(format!(
-                        "{} has no {} rules: it allows nothing in that direction",
-                        policy.id(),
-                        direction.as_str().to_lowercase()
-                    ));
+            closest_misses = mine.iter().take(5).map(|e| miss(analysis, e, d)).collect();
+            for &policy in &isolating {
+                if analysis.cluster.policies[policy as usize].rules(direction).is_empty() {
+                    closest_misses.push(Miss::NoRules { policy });
                 }
             }
         }
@@ -215,11 +180,11 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
         if let Some((proto, port)) = query {
             let verdict = reach.explain(s, d, proto, port);
             let v = if direction == Direction::Egress { &verdict.egress } else { &verdict.ingress };
-            if let Some(m) = &v.admin {
-                tiers.push(tier_text(analysis, m, direction, true));
+            if let Some(matched) = v.admin {
+                tiers.push(TierDecision { matched, decides: true });
             }
-            if let Some(m) = &v.baseline {
-                tiers.push(tier_text(analysis, m, direction, v.deciding_tier() == "Baseline"));
+            if let Some(matched) = v.baseline {
+                tiers.push(TierDecision { matched, decides: v.decider() == Decider::Baseline });
             }
             allows = v.allows();
         }
@@ -231,19 +196,82 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             Some((proto, port)) => allowed_ports.contains(proto, port),
             None => !allowed_ports.is_empty(),
         };
-    if query.is_none() && !analysis.cluster.cluster_policies.is_empty() {
-        notes.push(
-            "cluster-scoped policies (admin/baseline tiers) exist: ask with --port to see which tier decides"
-                .to_string(),
-        );
+    let no_tiers = analysis.cluster.cluster_policies.is_empty();
+    if query.is_none() && !no_tiers {
+        notes.push(Note::TiersNeedAPort);
     }
-    if query.is_none()
-        && !allowed
-        && egress.allows()
-        && ingress.allows()
-        && analysis.cluster.cluster_policies.is_empty()
-    {
-        notes.push("egress and ingress each allow some ports, but none in common".to_string());
+    if query.is_none() && !allowed && egress.allows() && ingress.allows() && no_tiers {
+        notes.push(Note::NoCommonPort);
     }
     PairVerdict { src, dst, query, allowed_ports, allowed, egress, ingress, notes }
+}
+
+/// The pairs one explanation answers for: pairs of two equivalence classes, or a pod's traffic
+/// to itself (its own case, whatever its class). The order is the order of the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum PairGroup {
+    Classes(usize, usize),
+    SelfTraffic(usize),
+}
+
+/// One explanation and every (source, destination) pair it answers for; the verdict is
+/// computed on the first pair.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerdictGroup {
+    pub verdict: PairVerdict,
+    pub pairs: Vec<(usize, usize)>,
+}
+
+/// The answer of `can FROM TO`: one verdict per group of pairs treated alike.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanAnswer {
+    /// The (protocol, port) asked about; `None` asks for every port.
+    pub query: Option<(Protocol, u16)>,
+    pub groups: Vec<VerdictGroup>,
+}
+
+impl CanAnswer {
+    /// How many pairs are allowed.
+    pub fn allowed_pairs(&self) -> usize {
+        self.groups.iter().filter(|g| g.verdict.allowed).map(|g| g.pairs.len()).sum()
+    }
+
+    /// How many pairs were asked about.
+    pub fn pair_count(&self) -> usize {
+        self.groups.iter().map(|g| g.pairs.len()).sum()
+    }
+
+    /// Whether some pair is allowed.
+    pub fn allowed(&self) -> bool {
+        self.allowed_pairs() > 0
+    }
+}
+
+/// Whether each source of `from` reaches each destination of `to` (endpoint indices), on one
+/// port or on any. One explanation per pair of equivalence classes: their members are treated
+/// alike. A pod's traffic to itself is always allowed and left out, unless it is all that is
+/// asked (`can ns/pod ns/pod`): `can ns/Deployment/x ns/Deployment/x` asks about two different
+/// replicas.
+pub fn can(analysis: &Analysis, from: &[usize], to: &[usize], query: Option<(Protocol, u16)>) -> CanAnswer {
+    let reach = &analysis.reach;
+    let only_self = from.iter().all(|s| to.iter().all(|d| s == d));
+    let mut groups: BTreeMap<PairGroup, Vec<(usize, usize)>> = BTreeMap::new();
+    for &s in from {
+        for &d in to {
+            if s == d && !only_self {
+                continue;
+            }
+            let group = if s == d {
+                PairGroup::SelfTraffic(s)
+            } else {
+                PairGroup::Classes(reach.class_of(reach.endpoint(s)), reach.class_of(reach.endpoint(d)))
+            };
+            groups.entry(group).or_default().push((s, d));
+        }
+    }
+    let groups = groups
+        .into_values()
+        .map(|pairs| VerdictGroup { verdict: explain_pair(analysis, pairs[0].0, pairs[0].1, query), pairs })
+        .collect();
+    CanAnswer { query, groups }
 }

@@ -12,7 +12,7 @@
 //! selected pod that reaches nothing still appears.
 
 use crate::analysis::Analysis;
-use crate::select::EndpointSelector;
+use crate::select::{EndpointSelector, ResolveError, SelectorParseError};
 use netreach_model::{ConnectionCounts, Protocol};
 
 /// A predicate on (source endpoint, destination endpoint), built once per run.
@@ -33,6 +33,15 @@ fn member_set(count: usize, members: impl IntoIterator<Item = usize>) -> Vec<boo
     set
 }
 
+/// A filter selector that does not parse, or names nothing; `flag` is the option it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    #[error("{flag}: {source}")]
+    Parse { flag: &'static str, source: SelectorParseError },
+    #[error("{flag} {selector}: {source}")]
+    Resolve { flag: &'static str, selector: String, source: ResolveError },
+}
+
 impl ConnectionFilter {
     /// Shows everything.
     pub fn none() -> ConnectionFilter {
@@ -46,25 +55,32 @@ impl ConnectionFilter {
         namespaces: &[String],
         from: &[String],
         to: &[String],
-    ) -> Result<ConnectionFilter, String> {
+    ) -> Result<ConnectionFilter, FilterError> {
         let count = analysis.reach.endpoint_count();
-        let resolve_all = |selectors: &[String], flag: &str| -> Result<Option<Vec<bool>>, String> {
+        let resolve_all = |selectors: &[String], flag: &'static str| -> Result<Option<Vec<bool>>, FilterError> {
             if selectors.is_empty() {
                 return Ok(None);
             }
             let mut members = Vec::new();
             for s in selectors {
-                let selector = EndpointSelector::parse(s).map_err(|e| format!("{flag}: {e}"))?;
-                members.extend(selector.resolve(analysis).map_err(|e| format!("{flag} {s}: {e}"))?);
+                let selector = EndpointSelector::parse(s).map_err(|source| FilterError::Parse { flag, source })?;
+                let resolved = selector.resolve(analysis);
+                members.extend(resolved.map_err(|source| FilterError::Resolve {
+                    flag,
+                    selector: s.clone(),
+                    source,
+                })?);
             }
             Ok(Some(member_set(count, members)))
         };
         let mut ns_members = Vec::new();
         for ns in namespaces {
             ns_members.extend(
-                EndpointSelector::Namespace(ns.clone())
-                    .resolve(analysis)
-                    .map_err(|e| format!("--namespace {ns}: {e}"))?,
+                EndpointSelector::Namespace(ns.clone()).resolve(analysis).map_err(|source| FilterError::Resolve {
+                    flag: "--namespace",
+                    selector: ns.clone(),
+                    source,
+                })?,
             );
         }
         let mut description = Vec::new();
@@ -181,8 +197,14 @@ mod tests {
     #[test]
     fn unknown_names_are_errors() {
         let a = analysis();
-        assert!(ConnectionFilter::new(&a, &["nope".into()], &[], &[]).unwrap_err().contains("--namespace nope"));
-        assert!(ConnectionFilter::new(&a, &[], &["a/nope".into()], &[]).unwrap_err().contains("--from a/nope"));
-        assert!(ConnectionFilter::new(&a, &[], &[], &["a/b/c/d".into()]).unwrap_err().contains("--to"));
+        assert!(ConnectionFilter::new(&a, &["nope".into()], &[], &[])
+            .unwrap_err()
+            .to_string()
+            .contains("--namespace nope"));
+        assert!(ConnectionFilter::new(&a, &[], &["a/nope".into()], &[])
+            .unwrap_err()
+            .to_string()
+            .contains("--from a/nope"));
+        assert!(ConnectionFilter::new(&a, &[], &[], &["a/b/c/d".into()]).unwrap_err().to_string().contains("--to"));
     }
 }

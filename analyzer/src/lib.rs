@@ -13,6 +13,7 @@ pub mod filter;
 pub mod findings;
 pub mod generate;
 pub mod invariants;
+pub mod lateral;
 pub mod live;
 pub mod load;
 pub mod mesh;

@@ -37,6 +37,23 @@ pub struct SelectorParseError {
     pub reason: String,
 }
 
+/// Why a selector selects nothing it names: a typo is likelier than an intentionally empty set.
+/// `suggestion` is the closest existing name, when one is close.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no namespace {name:?}{}", did_you_mean(suggestion))]
+    NoNamespace { name: String, suggestion: Option<String> },
+    /// `ns/name` with no pod of that name, and no workload either.
+    #[error("no pod or workload {name}{}", did_you_mean(suggestion))]
+    NoPodOrWorkload { name: String, suggestion: Option<String> },
+    /// `ns/Kind/name` naming no workload.
+    #[error("no workload {name}{}", did_you_mean(suggestion))]
+    NoWorkload { name: String, suggestion: Option<String> },
+    /// `ns/name` naming workloads of several kinds: `candidates` are their `ns/Kind/name`.
+    #[error("{name} names several workloads: use one of {}", candidates.join(", "))]
+    SeveralWorkloads { name: String, candidates: Vec<String> },
+}
+
 impl EndpointSelector {
     pub fn parse(input: &str) -> Result<EndpointSelector, SelectorParseError> {
         let s = input.trim();
@@ -83,7 +100,7 @@ impl EndpointSelector {
 
     /// The endpoints selected, ascending; an error when nothing matches a name (a typo is
     /// likelier than an intentionally empty set), an empty set for selectors that may be empty.
-    pub fn resolve(&self, analysis: &Analysis) -> Result<Vec<usize>, String> {
+    pub fn resolve(&self, analysis: &Analysis) -> Result<Vec<usize>, ResolveError> {
         let reach = &analysis.reach;
         let pods = || {
             (0..reach.pod_count()).map(move |i| (reach.index_of(Endpoint::Pod(i as u32)), &analysis.cluster.pods[i]))
@@ -99,7 +116,7 @@ impl EndpointSelector {
                 let v: Vec<usize> = pods().filter(|(_, p)| &p.namespace == ns).map(|(e, _)| e).collect();
                 if v.is_empty() && !analysis.cluster.namespaces.iter().any(|n| &n.name == ns) {
                     let names = analysis.cluster.namespaces.iter().map(|n| n.name.clone());
-                    return Err(format!("no namespace {ns:?}{}", did_you_mean(ns, names)));
+                    return Err(ResolveError::NoNamespace { name: ns.clone(), suggestion: closest(ns, names) });
                 }
                 v
             }
@@ -120,11 +137,8 @@ impl EndpointSelector {
                         .filter_map(|&e| analysis.pod(e).and_then(|p| p.workload.as_ref()).map(|w| w.kind.as_str()))
                         .collect();
                     if kinds.len() > 1 {
-                        let list: Vec<String> = kinds.iter().map(|k| format!("{namespace}/{k}/{name}")).collect();
-                        return Err(format!(
-                            "{namespace}/{name} names several workloads: use one of {}",
-                            list.join(", ")
-                        ));
+                        let candidates = kinds.iter().map(|k| format!("{namespace}/{k}/{name}")).collect();
+                        return Err(ResolveError::SeveralWorkloads { name: format!("{namespace}/{name}"), candidates });
                     }
                     if w.is_empty() {
                         let wanted = format!("{namespace}/{name}");
@@ -132,7 +146,8 @@ impl EndpointSelector {
                             std::iter::once(p.id())
                                 .chain(p.workload.as_ref().map(|w| format!("{}/{}", p.namespace, w.name)))
                         });
-                        return Err(format!("no pod or workload {wanted}{}", did_you_mean(&wanted, names)));
+                        let suggestion = closest(&wanted, names);
+                        return Err(ResolveError::NoPodOrWorkload { name: wanted, suggestion });
                     }
                     w
                 }
@@ -151,7 +166,8 @@ impl EndpointSelector {
                         analysis.cluster.pods.iter().filter_map(|p| {
                             p.workload.as_ref().map(|w| format!("{}/{}/{}", p.namespace, w.kind, w.name))
                         });
-                    return Err(format!("no workload {wanted}{}", did_you_mean(&wanted, names)));
+                    let suggestion = closest(&wanted, names);
+                    return Err(ResolveError::NoWorkload { name: wanted, suggestion });
                 }
                 w
             }
@@ -242,12 +258,18 @@ fn set_values(rest: &str) -> Result<Vec<String>, String> {
 }
 
 /// ` (did you mean "shop/cart"?)` when one of `names` is close to `wanted` (a typo), else nothing.
-fn did_you_mean(wanted: &str, names: impl Iterator<Item = String>) -> String {
+/// The existing name most like `wanted`, when one is close enough to be a typo of it.
+fn closest(wanted: &str, names: impl Iterator<Item = String>) -> Option<String> {
     let best = names
         .map(|n| (strsim::jaro_winkler(wanted, &n), n))
         .filter(|(score, n)| *score >= 0.85 && n != wanted)
         .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
-    best.map(|(_, n)| format!(" (did you mean {n:?}?)")).unwrap_or_default()
+    best.map(|(_, n)| n)
+}
+
+/// ` (did you mean "shop"?)`, or nothing.
+fn did_you_mean(suggestion: &Option<String>) -> String {
+    suggestion.as_ref().map(|n| format!(" (did you mean {n:?}?)")).unwrap_or_default()
 }
 
 #[cfg(test)]

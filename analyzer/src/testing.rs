@@ -179,7 +179,7 @@ impl Cluster {
     /// Evaluates one invariant written as in the invariants file (the `name` may be left out):
     /// `deny: {from: internet, to: any, except: {to: "shop/frontend"}}`.
     pub fn check_yaml(&self, text: &str) -> Result<(), Failure> {
-        self.check(&Invariant::from_yaml(text).map_err(Failure::invalid)?)
+        self.check(&Invariant::from_yaml(text).map_err(|e| Failure::invalid(e.to_string()))?)
     }
 
     /// Evaluates every invariant of a file; the failure lists every invariant that did not

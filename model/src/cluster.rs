@@ -176,6 +176,22 @@ impl Direction {
             Direction::Egress => "Egress",
         }
     }
+
+    /// The field of a NetworkPolicy spec holding this direction's rules: `ingress`, `egress`.
+    pub fn field(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+
+    /// The field of a rule listing its peers: `from` (ingress), `to` (egress).
+    pub fn peers_field(self) -> &'static str {
+        match self {
+            Direction::Ingress => "from",
+            Direction::Egress => "to",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

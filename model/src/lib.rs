@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod engine;
 pub mod labels;
 pub mod mesh;
+pub mod parallel;
 pub mod ports;
 #[doc(hidden)]
 pub mod rng;
@@ -23,10 +24,10 @@ pub use cluster::{
 };
 pub use engine::lateral::{HopKind, LateralReach, Parent, MAX_HOPS};
 pub use engine::{
-    ordered_pairs, ConnectionCounts, DirectionVerdict, Endpoint, EngineOptions, EngineStats, Explanation,
+    ordered_pairs, ConnectionCounts, Decider, DirectionVerdict, Endpoint, EngineOptions, EngineStats, Explanation,
     ExternalRange, GrantOrigin, HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation, RuleRef,
     TierFindings, TierMatch,
 };
 pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};
 pub use mesh::{MeshConfig, MeshKind, MeshOptions, MtlsMode, PeerAuthentication};
-pub use ports::{PortSet, Protocol};
+pub use ports::{PortParseError, PortRange, PortSet, Protocol};

@@ -45,6 +45,50 @@ impl fmt::Display for Protocol {
 pub const MIN_PORT: u16 = 1;
 pub const MAX_PORT: u16 = 65535;
 
+/// Why `PORT[-PORT][/PROTO]` text is not a port range.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PortParseError {
+    /// The text after `/` names no protocol.
+    #[error("unknown protocol {0:?} (TCP, UDP or SCTP)")]
+    UnknownProtocol(String),
+    /// The text before `/` is not a port or a range of ports.
+    #[error("{0:?} is not a port (1-65535)")]
+    NotAPort(String),
+}
+
+/// One protocol and an inclusive range of its ports, as people write it: `5432`, `53/udp`,
+/// `9092-9094/TCP` (the protocol is TCP when left out, and case-insensitive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortRange {
+    pub protocol: Protocol,
+    pub lo: u16,
+    pub hi: u16,
+}
+
+impl PortRange {
+    /// Parses `PORT[-PORT][/PROTO]`; whitespace around the port numbers is allowed, around the
+    /// protocol it is not. The protocol is checked first.
+    pub fn parse(text: &str) -> Result<PortRange, PortParseError> {
+        let (ports, proto) = text.split_once('/').unwrap_or((text, "TCP"));
+        let protocol =
+            Protocol::parse(&proto.to_uppercase()).ok_or_else(|| PortParseError::UnknownProtocol(proto.to_string()))?;
+        let not_a_port = || PortParseError::NotAPort(ports.to_string());
+        let number = |s: &str| s.trim().parse::<u16>().ok().filter(|p| *p >= MIN_PORT).ok_or_else(not_a_port);
+        let (lo, hi) = match ports.split_once('-') {
+            Some((lo, hi)) => (number(lo)?, number(hi)?),
+            None => (number(ports)?, number(ports)?),
+        };
+        if lo > hi {
+            return Err(not_a_port());
+        }
+        Ok(PortRange { protocol, lo, hi })
+    }
+
+    pub fn to_set(self) -> PortSet {
+        PortSet::range(self.protocol, self.lo, self.hi)
+    }
+}
+
 /// A set of (protocol, port) pairs, kept per protocol as sorted, disjoint, non-adjacent
 /// inclusive ranges so that equal sets compare equal.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]

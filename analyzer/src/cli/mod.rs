@@ -390,5 +390,6 @@ impl Args for FilterArgs {
 impl FilterArgs {
     pub fn filter(&self, analysis: &Analysis) -> Result<netreach::filter::ConnectionFilter, String> {
         netreach::filter::ConnectionFilter::new(analysis, &self.namespaces, &self.from, &self.to)
+            .map_err(|e| e.to_string())
     }
 }

@@ -9,6 +9,8 @@
 use super::{Check, Invariant, Selection};
 use crate::analysis::Analysis;
 use crate::explain::{explain_pair, PairVerdict, SideVerdict};
+use crate::lateral::{self, BlastRadius};
+use crate::render;
 use netreach_model::{Direction, PortSet};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -87,8 +89,6 @@ impl fmt::Display for FieldError {
 /// Evaluates invariants on one analysis; the class grouping is built once and shared.
 pub struct Checker<'a> {
     analysis: &'a Analysis,
-    class_of: Vec<u32>,
-    members: Vec<Vec<u32>>,
     limit: usize,
 }
 
@@ -105,15 +105,7 @@ struct PairScan {
 impl<'a> Checker<'a> {
     /// At most 10 violations are listed per invariant (all are counted).
     pub fn new(analysis: &'a Analysis) -> Checker<'a> {
-        let reach = &analysis.reach;
-        let n = reach.endpoint_count();
-        let class_of: Vec<u32> = (0..n).map(|e| reach.class_of(reach.endpoint(e)) as u32).collect();
-        let count = class_of.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
-        let mut members = vec![Vec::new(); count];
-        for (e, &c) in class_of.iter().enumerate() {
-            members[c as usize].push(e as u32);
-        }
-        Checker { analysis, class_of, members, limit: 10 }
+        Checker { analysis, limit: 10 }
     }
 
     /// How many violations to list (and explain) per invariant.
@@ -124,6 +116,16 @@ impl<'a> Checker<'a> {
 
     pub fn analysis(&self) -> &Analysis {
         self.analysis
+    }
+
+    fn endpoint_count(&self) -> usize {
+        self.analysis.reach.endpoint_count()
+    }
+
+    /// The equivalence class of an endpoint index.
+    fn class(&self, e: usize) -> usize {
+        let reach = &self.analysis.reach;
+        reach.class_of(reach.endpoint(e))
     }
 
     /// Evaluates one invariant. An error names the field whose selector matches no name of
@@ -192,7 +194,7 @@ impl<'a> Checker<'a> {
                 let to_set = self.resolve(to, "allowOnly.to", &mut eval.notes)?;
                 let from_set = from.as_ref().map(|f| self.resolve(f, "allowOnly.from", &mut eval.notes)).transpose()?;
                 // Sources: 1 in `from` (or everyone without it), 2 anyone else.
-                let src: Vec<u8> = (0..self.class_of.len())
+                let src: Vec<u8> = (0..self.endpoint_count())
                     .map(|e| if from_set.as_ref().is_none_or(|f| f[e]) { 1 } else { 2 })
                     .collect();
                 let dst: Vec<u8> = to_set.iter().map(|&t| t as u8).collect();
@@ -281,10 +283,10 @@ impl<'a> Checker<'a> {
 
     /// Endpoints a selection selects, as a mask over endpoint indices.
     fn resolve(&self, selection: &Selection, field: &str, notes: &mut Vec<String>) -> Result<Vec<bool>, FieldError> {
-        let mut mask = vec![false; self.class_of.len()];
+        let mut mask = vec![false; self.endpoint_count()];
         for (i, (_, selector)) in selection.selectors.iter().enumerate() {
             let field = if selection.selectors.len() > 1 { format!("{field}[{i}]") } else { field.to_string() };
-            let selected = selector.resolve(self.analysis).map_err(|message| FieldError { field, message })?;
+            let selected = selector.resolve(self.analysis).map_err(|e| FieldError { field, message: e.to_string() })?;
             for e in selected {
                 mask[e] = true;
             }
@@ -308,15 +310,15 @@ impl<'a> Checker<'a> {
     ) -> PairScan {
         let reach = &self.analysis.reach;
         let pods = reach.pod_count();
-        let classes = self.members.len();
+        let classes = reach.class_count();
         // Per class and role: how many members are pods [0] and external ranges [1].
         let mut src_n = vec![[[0u64; 2]; ROLES]; classes];
         let mut dst_n = vec![[[0u64; 2]; ROLES]; classes];
         // Pods that are source (role a) and destination (role b) at once: their self pair.
         let mut selfs: HashMap<u32, [[u64; ROLES]; ROLES]> = HashMap::new();
         let mut totals = ([[0u64; 2]; ROLES], [[0u64; 2]; ROLES], 0u64);
-        for e in 0..self.class_of.len() {
-            let c = self.class_of[e] as usize;
+        for e in 0..self.endpoint_count() {
+            let c = self.class(e);
             let ext = (e >= pods) as usize;
             let (a, b) = (src[e] as usize, dst[e] as usize);
             if a > 0 {
@@ -351,7 +353,7 @@ impl<'a> Checker<'a> {
         let nonzero = |n: &[[u64; 2]; ROLES]| n.iter().any(|r| r[0] + r[1] > 0);
         let src_classes: Vec<usize> = (0..classes).filter(|&c| nonzero(&src_n[c])).collect();
         let dst_classes: Vec<usize> = (0..classes).filter(|&c| nonzero(&dst_n[c])).collect();
-        let rep = |c: usize| reach.endpoint(self.members[c][0] as usize);
+        let rep = |c: usize| reach.endpoint(reach.class_members(c)[0] as usize);
         // Per source class: (destination class, src role, dst role, index into `faults`).
         let mut violating: Vec<Vec<(u32, u8, u8, u32)>> = vec![Vec::new(); classes];
         let mut faults: Vec<PortSet> = Vec::new();
@@ -387,11 +389,11 @@ impl<'a> Checker<'a> {
         // The first violating pairs in (source, destination) order.
         let mut shown = Vec::new();
         let mut candidates: Vec<(u32, u32)> = Vec::new();
-        for s in 0..self.class_of.len() {
+        for s in 0..self.endpoint_count() {
             if shown.len() >= self.limit || count == 0 {
                 break;
             }
-            let list = &violating[self.class_of[s] as usize];
+            let list = &violating[self.class(s)];
             if src[s] == 0 || list.is_empty() {
                 continue;
             }
@@ -400,7 +402,7 @@ impl<'a> Checker<'a> {
                 if a != src[s] {
                     continue;
                 }
-                for &d in &self.members[dc as usize] {
+                for &d in reach.class_members(dc as usize) {
                     let d_us = d as usize;
                     if dst[d_us] == b && d_us != s && !(s >= pods && d_us >= pods) {
                         candidates.push((d, fault));
@@ -420,38 +422,39 @@ impl<'a> Checker<'a> {
         let reach = &self.analysis.reach;
         eval.count = scan.count;
         eval.checked = scan.checked;
-        let mut verdicts: HashMap<(u32, u32), PairVerdict> = HashMap::new();
+        let mut verdicts: HashMap<(usize, usize), PairVerdict> = HashMap::new();
         for (s, d, fault) in scan.shown {
-            let key = (self.class_of[s], self.class_of[d]);
+            let key = (self.class(s), self.class(d));
             let verdict = verdicts.entry(key).or_insert_with(|| explain_pair(self.analysis, s, d, None));
             let (src, dst) = (self.analysis.id(s), self.analysis.id(d));
             let violation = if eval.kind == "allow" {
                 let allowed = reach.allowed(reach.endpoint(s), reach.endpoint(d));
                 let mut reasons = Vec::new();
                 for side in [&verdict.egress, &verdict.ingress] {
-                    reasons.extend(self.denial_lines(side, s, d));
+                    reasons.extend(self.denial_lines(verdict, side, s, d));
                 }
-                for note in &verdict.notes {
-                    reasons.push(format!("note: {note}"));
-                }
+                reasons.extend(self.note_lines(verdict));
                 Violation::Missing { src, dst, missing: (!nothing_required).then_some(fault), allowed, reasons }
             } else {
                 let mut rules = Vec::new();
                 for side in [&verdict.egress, &verdict.ingress] {
                     rules.extend(self.allow_lines(side, s, d, &fault));
                 }
-                for note in &verdict.notes {
-                    rules.push(format!("note: {note}"));
-                }
+                rules.extend(self.note_lines(verdict));
                 Violation::Allowed { src, dst, ports: fault, rules }
             };
             eval.violations.push(violation);
         }
     }
 
+    /// `note: …`, one line per note of the explanation.
+    fn note_lines(&self, verdict: &PairVerdict) -> Vec<String> {
+        verdict.notes.iter().map(|note| format!("note: {}", render::can::note_text(self.analysis, note))).collect()
+    }
+
     /// Why one side lets the offending ports through: its rules, or that nothing isolates it.
     fn allow_lines(&self, side: &SideVerdict, s: usize, d: usize, fault: &PortSet) -> Vec<String> {
-        let (dir, subject) = direction_words(side.direction, s, d);
+        let (dir, subject) = (side.direction.field(), subject(side.direction, s, d));
         if side.isolated_by.is_empty() {
             return vec![match self.analysis.pod(subject) {
                 None => format!("{dir}: {} is outside the cluster: no policy applies to it", self.analysis.id(subject)),
@@ -462,7 +465,7 @@ impl<'a> Checker<'a> {
             .allowed_by
             .iter()
             .filter(|r| !r.ports.intersection(fault).is_empty())
-            .map(|r| format!("{dir}: {}", r.text))
+            .map(|r| format!("{dir}: {}", render::can::rule_text(self.analysis, &r.rule)))
             .collect();
         if lines.is_empty() {
             vec![format!(
@@ -474,8 +477,9 @@ impl<'a> Checker<'a> {
     }
 
     /// Why one side does not let a required connection through (nothing when it allows it).
-    fn denial_lines(&self, side: &SideVerdict, s: usize, d: usize) -> Vec<String> {
-        let (dir, subject) = direction_words(side.direction, s, d);
+    /// (`verdict` explains the first pair of the class pair: its misses name that pair.)
+    fn denial_lines(&self, verdict: &PairVerdict, side: &SideVerdict, s: usize, d: usize) -> Vec<String> {
+        let (dir, subject) = (side.direction.field(), subject(side.direction, s, d));
         if side.isolated_by.is_empty() {
             return Vec::new();
         }
@@ -485,7 +489,12 @@ impl<'a> Checker<'a> {
                 "{dir}: {id} is isolated by {} and no {dir} rule admits the pair",
                 side.isolated_by.join(", ")
             )];
-            out.extend(side.closest_misses.iter().take(3).map(|m| format!("{dir}: closest: {m}")));
+            out.extend(
+                side.closest_misses
+                    .iter()
+                    .take(3)
+                    .map(|m| format!("{dir}: closest: {}", render::can::miss_text(self.analysis, verdict, side, m))),
+            );
             return out;
         }
         let mut ports = PortSet::empty();
@@ -532,14 +541,14 @@ impl<'a> Checker<'a> {
             .map(|(_, d)| d)
             .collect();
         // Per class: the directions in which no policy isolates it.
-        let mut open_of: HashMap<u32, Vec<Direction>> = HashMap::new();
+        let mut open_of: HashMap<usize, Vec<Direction>> = HashMap::new();
         let mut per_ns: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
         for (i, pod) in cluster.pods.iter().enumerate() {
             if !wanted(&pod.namespace) {
                 continue;
             }
             let e = reach.index_of(netreach_model::Endpoint::Pod(i as u32));
-            let c = self.class_of[e];
+            let c = self.class(e);
             let open = open_of.entry(c).or_insert_with(|| {
                 directions
                     .iter()
@@ -593,74 +602,27 @@ impl<'a> Checker<'a> {
 
     fn max_reach(&self, eval: &mut Evaluation, sources: &[bool], hops: u32, at_most: u64, node_hops: bool) {
         let (cluster, reach) = (&self.analysis.cluster, &self.analysis.reach);
-        let is_pod = |e: usize| e < reach.pod_count();
-        // Sources of one class (and, for hostNetwork pods, one node) reach the same number of
-        // pods: one search per group, spread over threads.
-        let mut group_of: HashMap<(u32, Option<&str>), usize> = HashMap::new();
-        let mut reps: Vec<usize> = Vec::new();
-        let mut source_groups: Vec<(usize, usize)> = Vec::new();
-        for s in (0..sources.len()).filter(|&s| sources[s]) {
-            let node = self.analysis.pod(s).filter(|p| p.host_network).and_then(|p| p.node.as_deref());
-            let g = *group_of.entry((self.class_of[s], node)).or_insert_with(|| {
-                reps.push(s);
-                reps.len() - 1
-            });
-            source_groups.push((s, g));
-        }
-        let radius =
-            |s: usize| reach.lateral(cluster, &[s], hops, node_hops).radius(hops, is_pod).last().copied().unwrap_or(0);
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8).min(reps.len().max(1));
-        let reached_of: Vec<u64> = if threads <= 1 {
-            reps.iter().map(|&s| radius(s)).collect()
-        } else {
-            let parts: Vec<Vec<(usize, u64)>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..threads)
-                    .map(|t| {
-                        let (reps, radius) = (&reps, &radius);
-                        scope.spawn(move || {
-                            reps.iter().enumerate().skip(t).step_by(threads).map(|(g, &s)| (g, radius(s))).collect()
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().expect("maxReach thread panicked")).collect()
-            });
-            let mut out = vec![0u64; reps.len()];
-            for (g, r) in parts.into_iter().flatten() {
-                out[g] = r;
-            }
-            out
-        };
-        let most = reached_of.iter().copied().max().unwrap_or(0);
-        for &(s, g) in &source_groups {
-            let reached = reached_of[g];
+        let sources: Vec<usize> = (0..sources.len()).filter(|&s| sources[s]).collect();
+        let radius = lateral::blast_radius(self.analysis, &sources, hops, node_hops);
+        let most = radius.iter().map(BlastRadius::total).max().unwrap_or(0);
+        for r in &radius {
+            let (s, reached) = (r.source, r.total());
             eval.checked += 1;
             if reached <= at_most {
                 continue;
             }
             eval.count += 1;
             if eval.violations.len() < self.limit {
-                let lateral = reach.lateral(cluster, &[s], hops, node_hops);
-                let mut targets: Vec<usize> = (0..lateral.distance.len())
-                    .filter(|&e| is_pod(e) && lateral.distance[e] >= 1 && lateral.distance[e] <= hops)
+                let search = reach.lateral(cluster, &[s], hops, node_hops);
+                let mut targets: Vec<usize> = (0..search.distance.len())
+                    .filter(|&e| e < reach.pod_count() && search.distance[e] >= 1 && search.distance[e] <= hops)
                     .collect();
                 // The farthest first: the long paths are the ones nobody planned.
-                targets.sort_by_key(|&e| (std::cmp::Reverse(lateral.distance[e]), e));
+                targets.sort_by_key(|&e| (std::cmp::Reverse(search.distance[e]), e));
                 let paths = targets
                     .iter()
                     .take(5)
-                    .map(|&t| {
-                        let mut text = self.analysis.id(s);
-                        for (from, to, kind) in lateral.path(t) {
-                            let via = match kind {
-                                netreach_model::HopKind::Policy => {
-                                    reach.allowed(reach.endpoint(from), reach.endpoint(to)).to_string()
-                                }
-                                netreach_model::HopKind::NodeLocal => "node-local".to_string(),
-                            };
-                            text.push_str(&format!(" -[{via}]-> {}", self.analysis.id(to)));
-                        }
-                        text
-                    })
+                    .map(|&t| render::paths::path_text(self.analysis, s, &lateral::path(self.analysis, &search, t)))
                     .collect();
                 eval.violations.push(Violation::Reach { src: self.analysis.id(s), reached, hops, paths });
             }
@@ -676,10 +638,10 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// `egress`/`ingress`, and whose side it is: the source's egress, the destination's ingress.
-fn direction_words(direction: Direction, s: usize, d: usize) -> (&'static str, usize) {
+/// Whose side it is: the source's egress, the destination's ingress.
+fn subject(direction: Direction, s: usize, d: usize) -> usize {
     match direction {
-        Direction::Egress => ("egress", s),
-        Direction::Ingress => ("ingress", d),
+        Direction::Egress => s,
+        Direction::Ingress => d,
     }
 }

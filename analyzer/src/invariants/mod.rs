@@ -33,8 +33,8 @@ pub mod render;
 pub use eval::{Checker, Evaluation, FieldError, Status, Violation};
 pub use render::{CheckFormat, Report};
 
-use crate::select::EndpointSelector;
-use netreach_model::{PortSet, Protocol};
+use crate::select::{EndpointSelector, SelectorParseError};
+use netreach_model::{PortRange, PortSet};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
@@ -87,10 +87,15 @@ pub struct Selection {
     pub selectors: Vec<(String, EndpointSelector)>,
 }
 
+/// Why a selection does not parse: the reason alone (the caller names the text).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.reason)]
+pub struct SelectionError(pub SelectorParseError);
+
 impl Selection {
     /// Parses one selector in the syntax of `netreach paths --from`.
-    pub fn parse(text: &str) -> Result<Selection, String> {
-        let selector = EndpointSelector::parse(text).map_err(|e| e.reason)?;
+    pub fn parse(text: &str) -> Result<Selection, SelectionError> {
+        let selector = EndpointSelector::parse(text).map_err(SelectionError)?;
         Ok(Selection { selectors: vec![(text.to_string(), selector)] })
     }
 }
@@ -397,22 +402,35 @@ pub fn parse_file(path: &std::path::Path) -> Result<Vec<Invariant>, InvariantErr
     parse(&file, &text)
 }
 
+/// Why one invariant's YAML cannot be used: the field (when known) and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct YamlInvariantError {
+    /// Dotted path inside the invariant (`deny.from`).
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for YamlInvariantError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(field) = &self.field {
+            write!(f, "field {field}: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
 impl Invariant {
     /// One invariant from YAML, as an item of the file's `invariants` list; `name` may be left
     /// out (the restated invariant is used). For tests: `deny: {from: internet, to: "ns:data"}`.
-    pub fn from_yaml(text: &str) -> Result<Invariant, String> {
-        let mut value: Value = serde_saphyr::from_str(text).map_err(|e| format!("invalid YAML: {e}"))?;
+    pub fn from_yaml(text: &str) -> Result<Invariant, YamlInvariantError> {
+        let mut value: Value = serde_saphyr::from_str(text)
+            .map_err(|e| YamlInvariantError { field: None, message: format!("invalid YAML: {e}") })?;
         let named = value.get("name").is_some();
         if let (Value::Object(map), false) = (&mut value, named) {
             map.insert("name".into(), Value::String(String::new()));
         }
-        let mut invariant = parse_value(value, false).map_err(|(field, message)| {
-            if field.is_empty() {
-                message
-            } else {
-                format!("field {field}: {message}")
-            }
-        })?;
+        let mut invariant = parse_value(value, false)
+            .map_err(|(field, message)| YamlInvariantError { field: (!field.is_empty()).then_some(field), message })?;
         if !named {
             invariant.name = invariant.check.to_string();
         }
@@ -589,21 +607,15 @@ fn opt_ports(values: Option<Vec<Value>>, field: &str) -> Result<Option<PortSet>,
     Ok(Some(set))
 }
 
-/// `5432/TCP`, `53/udp`, `9092-9094/TCP`, `8080` (TCP).
+/// `5432/TCP`, `53/udp`, `9092-9094/TCP`, `8080` (TCP); space around the whole is allowed.
 pub fn parse_ports(text: &str) -> Option<PortSet> {
-    let (ports, proto) = text.trim().split_once('/').unwrap_or((text.trim(), "TCP"));
-    let protocol = Protocol::parse(&proto.to_uppercase())?;
-    let number = |s: &str| s.trim().parse::<u16>().ok().filter(|p| *p > 0);
-    let (lo, hi) = match ports.split_once('-') {
-        Some((lo, hi)) => (number(lo)?, number(hi)?),
-        None => (number(ports)?, number(ports)?),
-    };
-    (lo <= hi).then(|| PortSet::range(protocol, lo, hi))
+    PortRange::parse(text.trim()).ok().map(PortRange::to_set)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netreach_model::Protocol;
 
     fn error(text: &str) -> String {
         parse("inv.yaml", text).unwrap_err().to_string()
@@ -651,6 +663,6 @@ mod tests {
     fn single_invariant_from_yaml() {
         let inv = Invariant::from_yaml("deny: {from: internet, to: any, except: {to: \"ns:ingress\"}}").unwrap();
         assert_eq!(inv.name, r#"deny from "internet" to "any" except from any to "ns:ingress""#);
-        assert!(Invariant::from_yaml("deny: {from: internet}").unwrap_err().contains("missing field `to`"));
+        assert!(Invariant::from_yaml("deny: {from: internet}").unwrap_err().to_string().contains("missing field `to`"));
     }
 }

@@ -1,10 +1,12 @@
 //! Printing answers. Every renderer streams to a `Write` so large clusters never build one
 //! giant string; JSON is the stable contract (schemaVersion 1, documented in the README).
 
+pub mod can;
 mod connectivity;
 pub mod format;
 pub mod graph;
 pub mod json;
+pub mod paths;
 mod summary;
 pub mod text;
 

@@ -82,11 +82,11 @@ fn explain_names_the_deciding_tier_and_rule() {
     let admin = why.ingress.admin.expect("an admin rule decides");
     assert_eq!((admin.tier, admin.action, admin.rule), (Tier::Admin, Action::Deny, 0));
     assert_eq!(a.cluster.cluster_policies[admin.policy as usize].name, "protect-sensitive");
-    assert_eq!(why.ingress.deciding_tier(), "Admin");
+    assert_eq!(why.ingress.decider(), netreach::model::Decider::Admin);
     assert!(!why.ingress.allowed_by.is_empty(), "NetworkPolicy alone would have allowed it");
     let (b1, a1) = (endpoint(&a, "tenant-b/b1"), endpoint(&a, "tenant-a/a1"));
     let why = a.reach.explain(a.reach.endpoint(b1), a.reach.endpoint(a1), Protocol::Tcp, 80);
-    assert_eq!(why.ingress.deciding_tier(), "Baseline");
+    assert_eq!(why.ingress.decider(), netreach::model::Decider::Baseline);
 }
 
 #[test]

@@ -95,15 +95,28 @@ impl DirectionVerdict {
         !matches!(self.baseline.map(|m| m.action), Some(Action::Deny))
     }
 
-    /// The tier that decided: `Admin`, `NetworkPolicy`, `Baseline` or `Default`.
-    pub fn deciding_tier(&self) -> &'static str {
+    /// The tier that decided.
+    pub fn decider(&self) -> Decider {
         match self.admin.map(|m| m.action) {
-            Some(Action::Allow | Action::Deny) => "Admin",
-            _ if !self.isolated_by.is_empty() => "NetworkPolicy",
-            _ if matches!(self.baseline.map(|m| m.action), Some(Action::Allow | Action::Deny)) => "Baseline",
-            _ => "Default",
+            Some(Action::Allow | Action::Deny) => Decider::Admin,
+            _ if !self.isolated_by.is_empty() => Decider::NetworkPolicy,
+            _ if matches!(self.baseline.map(|m| m.action), Some(Action::Allow | Action::Deny)) => Decider::Baseline,
+            _ => Decider::Default,
         }
     }
+}
+
+/// Which tier decides one direction of a connection, in the order they are asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Decider {
+    /// An Admin-tier rule that allows or denies.
+    Admin,
+    /// The NetworkPolicies that isolate the endpoint.
+    NetworkPolicy,
+    /// A Baseline-tier rule, for an endpoint no NetworkPolicy isolates.
+    Baseline,
+    /// Nothing: the endpoint is not isolated, so everything is allowed.
+    Default,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -293,81 +306,63 @@ impl Reachability {
         let ingress = DirectionIndex::build(&self.table, &self.port_classes, Direction::Ingress, c);
         let a = self.port_classes.sets.len();
         let ingress_tiers = self.ingress_tier_columns();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-        let chunk = c.div_ceil(threads).max(1);
+        let (table, tiers, port_classes) = (&self.table, &self.tiers, &self.port_classes);
         // Each thread interns the port-class combinations it meets; merged afterwards.
-        let parts: Vec<RowsPart> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..c)
-                .step_by(chunk)
-                .map(|start| {
-                    let (egress, ingress, ingress_tiers) = (&egress, &ingress, &ingress_tiers);
-                    let (table, tiers, port_classes) = (&self.table, &self.tiers, &self.port_classes);
-                    scope.spawn(move || {
-                        let mut combos: HashMap<Vec<u32>, u32> = HashMap::default();
-                        let mut combo_list: Vec<Vec<u32>> = Vec::new();
-                        let mut rows = Vec::new();
-                        let mut eg: Vec<Option<FixedBitSet>> = vec![None; a];
-                        let mut ing: Vec<Option<FixedBitSet>> = vec![None; a];
-                        let mut per_dst: Vec<Vec<u32>> = vec![Vec::new(); c];
-                        let mut touched: Vec<u32> = Vec::new();
-                        for src in start..(start + chunk).min(c) {
-                            egress.row(src, &mut eg, c);
-                            tiers.apply(
-                                Direction::Egress,
-                                src,
-                                table.isolated[1].contains(src),
-                                &mut eg,
-                                port_classes,
-                                c,
-                            );
-                            ingress.row(src, &mut ing, c);
-                            if let Some((columns, per_source)) = ingress_tiers {
-                                // Destinations under cluster policies get their verdict from the tiers.
-                                for k in 0..a {
-                                    if let Some(row) = &mut ing[k] {
-                                        row.difference_with(columns);
-                                    }
-                                    if let Some(extra) = &per_source[src][k] {
-                                        ing[k].get_or_insert_with(|| FixedBitSet::with_capacity(c)).union_with(extra);
-                                    }
-                                }
-                            }
-                            for k in 0..a {
-                                if let (Some(e), Some(i)) = (&mut eg[k], &ing[k]) {
-                                    e.intersect_with(i);
-                                    for d in e.ones() {
-                                        if per_dst[d].is_empty() {
-                                            touched.push(d as u32);
-                                        }
-                                        per_dst[d].push(k as u32);
-                                    }
-                                }
-                                eg[k] = None;
-                                ing[k] = None;
-                            }
-                            touched.sort_unstable();
-                            let mut row = Vec::with_capacity(touched.len());
-                            for &d in &touched {
-                                let combo = std::mem::take(&mut per_dst[d as usize]);
-                                let id = match combos.get(&combo) {
-                                    Some(&id) => id,
-                                    None => {
-                                        let id = combo_list.len() as u32;
-                                        combo_list.push(combo.clone());
-                                        combos.insert(combo, id);
-                                        id
-                                    }
-                                };
-                                row.push((d, id));
-                            }
-                            touched.clear();
-                            rows.push(row);
+        let parts: Vec<RowsPart> = crate::parallel::map_ranges(c, |sources| {
+            let mut combos: HashMap<Vec<u32>, u32> = HashMap::default();
+            let mut combo_list: Vec<Vec<u32>> = Vec::new();
+            let mut rows = Vec::new();
+            let mut eg: Vec<Option<FixedBitSet>> = vec![None; a];
+            let mut ing: Vec<Option<FixedBitSet>> = vec![None; a];
+            let mut per_dst: Vec<Vec<u32>> = vec![Vec::new(); c];
+            let mut touched: Vec<u32> = Vec::new();
+            for src in sources {
+                egress.row(src, &mut eg, c);
+                tiers.apply(Direction::Egress, src, table.isolated[1].contains(src), &mut eg, port_classes, c);
+                ingress.row(src, &mut ing, c);
+                if let Some((columns, per_source)) = &ingress_tiers {
+                    // Destinations under cluster policies get their verdict from the tiers.
+                    for k in 0..a {
+                        if let Some(row) = &mut ing[k] {
+                            row.difference_with(columns);
                         }
-                        (rows, combo_list)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("engine thread panicked")).collect()
+                        if let Some(extra) = &per_source[src][k] {
+                            ing[k].get_or_insert_with(|| FixedBitSet::with_capacity(c)).union_with(extra);
+                        }
+                    }
+                }
+                for k in 0..a {
+                    if let (Some(e), Some(i)) = (&mut eg[k], &ing[k]) {
+                        e.intersect_with(i);
+                        for d in e.ones() {
+                            if per_dst[d].is_empty() {
+                                touched.push(d as u32);
+                            }
+                            per_dst[d].push(k as u32);
+                        }
+                    }
+                    eg[k] = None;
+                    ing[k] = None;
+                }
+                touched.sort_unstable();
+                let mut row = Vec::with_capacity(touched.len());
+                for &d in &touched {
+                    let combo = std::mem::take(&mut per_dst[d as usize]);
+                    let id = match combos.get(&combo) {
+                        Some(&id) => id,
+                        None => {
+                            let id = combo_list.len() as u32;
+                            combo_list.push(combo.clone());
+                            combos.insert(combo, id);
+                            id
+                        }
+                    };
+                    row.push((d, id));
+                }
+                touched.clear();
+                rows.push(row);
+            }
+            (rows, combo_list)
         });
         let mut global: HashMap<Vec<u32>, u32> = HashMap::default();
         for (rows, combo_list) in parts {

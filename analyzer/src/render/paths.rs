@@ -1,0 +1,169 @@
+//! The `paths` answer ([`crate::lateral`]) in text, Markdown and JSON (schemaVersion 1), and the
+//! one spelling of a path (`a -[TCP 8080]-> b -[node-local]-> c`) that `invariants` shares.
+
+use crate::analysis::Analysis;
+use crate::lateral::{BlastRadius, Hop, PathsAnswer};
+use crate::render::allowed_json;
+use crate::render::text::md_cell;
+use netreach_model::HopKind;
+use serde_json::json;
+use std::io::{self, Write};
+
+/// What was asked, as typed, and how many rows readable outputs list.
+pub struct Asked<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    /// Targets (and sources) listed in text and Markdown; JSON lists all.
+    pub limit: usize,
+}
+
+/// `a -[TCP 8080]-> b -[node-local]-> c`: the source, then each hop.
+pub fn path_text(analysis: &Analysis, source: usize, hops: &[Hop]) -> String {
+    let mut text = analysis.id(source);
+    for hop in hops {
+        let via = match hop.kind {
+            HopKind::Policy => hop.ports.to_string(),
+            HopKind::NodeLocal => "node-local".to_string(),
+        };
+        text.push_str(&format!(" -[{via}]-> {}", analysis.id(hop.dst)));
+    }
+    text
+}
+
+/// The two summary lines, the second one never a heading.
+fn summary(heading: &str, asked: &Asked, answer: &PathsAnswer, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{heading}Compromised: {} endpoint(s) selected by {:?}", answer.sources.len(), asked.from)?;
+    writeln!(
+        out,
+        "Reached within {} hop(s): {} of {} target(s) selected by {:?}{}",
+        answer.max_hops,
+        answer.reached.len(),
+        answer.target_count(),
+        asked.to,
+        if answer.node_hops { "" } else { " (node-local hops off)" }
+    )
+}
+
+/// The reached targets, the nearest first, each with its path.
+fn shown_paths(analysis: &Analysis, answer: &PathsAnswer) -> Vec<(usize, Vec<Hop>)> {
+    let mut shown: Vec<usize> = answer.reached.clone();
+    shown.sort_by_key(|&t| (answer.lateral.distance[t], t));
+    shown.into_iter().map(|t| (t, answer.path(analysis, t))).collect()
+}
+
+/// The sources, the widest blast radius first.
+fn radius_rows(answer: &PathsAnswer) -> Vec<&BlastRadius> {
+    let mut rows: Vec<&BlastRadius> = answer.blast_radius.iter().collect();
+    rows.sort_by(|a, b| b.total().cmp(&a.total()).then(a.source.cmp(&b.source)));
+    rows
+}
+
+fn more_targets(shown: usize, asked: &Asked, out: &mut dyn Write) -> io::Result<()> {
+    if shown > asked.limit {
+        writeln!(out, "… and {} more target(s) (--limit, or -o json for all)", shown - asked.limit)?;
+    }
+    Ok(())
+}
+
+fn more_sources(rows: usize, asked: &Asked, out: &mut dyn Write) -> io::Result<()> {
+    if rows > asked.limit {
+        writeln!(out, "… and {} more source(s)", rows - asked.limit)?;
+    }
+    Ok(())
+}
+
+fn radius_heading(heading: &str, answer: &PathsAnswer, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{heading}Blast radius: pods reached within 1..{} hop(s), per source", answer.max_hops)
+}
+
+/// The answer as readable text: paths, then a blast-radius table in aligned columns.
+pub fn text(analysis: &Analysis, asked: &Asked, answer: &PathsAnswer, out: &mut dyn Write) -> io::Result<()> {
+    summary("", asked, answer, out)?;
+    writeln!(out)?;
+    let shown = shown_paths(analysis, answer);
+    for (t, path) in shown.iter().take(asked.limit) {
+        writeln!(out, "{}  {} hop(s): {}", analysis.id(*t), path.len(), path_text(analysis, path[0].src, path))?;
+    }
+    more_targets(shown.len(), asked, out)?;
+    writeln!(out)?;
+    radius_heading("", answer, out)?;
+    let rows = radius_rows(answer);
+    let width = rows.iter().take(asked.limit).map(|r| analysis.id(r.source).len()).max().unwrap_or(6).max(6);
+    let column = |k: String| format!("{k:>7}");
+    writeln!(out, "{:width$}  {}", "SOURCE", (1..=answer.max_hops).map(|k| column(k.to_string())).collect::<String>())?;
+    for r in rows.iter().take(asked.limit) {
+        let counts: String = r.reached.iter().map(|n| column(n.to_string())).collect();
+        writeln!(out, "{:width$}  {counts}", analysis.id(r.source))?;
+    }
+    more_sources(rows.len(), asked, out)
+}
+
+/// The answer as Markdown: a table of paths and a blast-radius table.
+pub fn markdown(analysis: &Analysis, asked: &Asked, answer: &PathsAnswer, out: &mut dyn Write) -> io::Result<()> {
+    summary("## ", asked, answer, out)?;
+    writeln!(out)?;
+    writeln!(out, "| Target | Hops | Path |\n|---|---|---|")?;
+    let shown = shown_paths(analysis, answer);
+    for (t, path) in shown.iter().take(asked.limit) {
+        let text = path_text(analysis, path[0].src, path);
+        writeln!(out, "| `{}` | {} | `{}` |", analysis.id(*t), path.len(), md_cell(&text))?;
+    }
+    more_targets(shown.len(), asked, out)?;
+    writeln!(out)?;
+    radius_heading("## ", answer, out)?;
+    let heads: Vec<String> = (1..=answer.max_hops).map(|k| k.to_string()).collect();
+    writeln!(out, "| Source | {} |\n|---|{}", heads.join(" | "), "---|".repeat(heads.len()))?;
+    let rows = radius_rows(answer);
+    for r in rows.iter().take(asked.limit) {
+        let counts: Vec<String> = r.reached.iter().map(|n| n.to_string()).collect();
+        writeln!(out, "| `{}` | {} |", analysis.id(r.source), counts.join(" | "))?;
+    }
+    more_sources(rows.len(), asked, out)
+}
+
+fn hop_json(analysis: &Analysis, hop: &Hop) -> serde_json::Value {
+    let (protocol, port) = match (hop.kind, hop.port()) {
+        (HopKind::Policy, Some((p, n))) => (json!(p), json!(n)),
+        _ => (json!(null), json!(null)),
+    };
+    json!({
+        "src": analysis.id(hop.src),
+        "dst": analysis.id(hop.dst),
+        "protocol": protocol,
+        "port": port,
+        "kind": match hop.kind { HopKind::Policy => "policy", HopKind::NodeLocal => "node-local" },
+        "allowed": allowed_json(&hop.ports),
+    })
+}
+
+/// The answer as JSON (schemaVersion 1), one path and one source per line; every target and
+/// source, whatever the limit.
+pub fn json(analysis: &Analysis, asked: &Asked, answer: &PathsAnswer, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
+    writeln!(
+        out,
+        "  \"unevaluatedPolicies\": {},",
+        crate::render::unevaluated_policies_json(&analysis.cluster.unevaluated_policies)
+    )?;
+    writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&analysis.cluster.skipped_invalid))?;
+    writeln!(
+        out,
+        "  \"from\": {},\n  \"to\": {},\n  \"maxHops\": {},\n  \"nodeHops\": {},",
+        json!(asked.from),
+        json!(asked.to),
+        answer.max_hops,
+        answer.node_hops
+    )?;
+    writeln!(out, "  \"paths\": [")?;
+    for (i, &t) in answer.reached.iter().enumerate() {
+        let hops: Vec<serde_json::Value> = answer.path(analysis, t).iter().map(|hop| hop_json(analysis, hop)).collect();
+        let sep = if i + 1 < answer.reached.len() { "," } else { "" };
+        writeln!(out, "    {}{sep}", json!({"target": analysis.id(t), "hops": hops}))?;
+    }
+    writeln!(out, "  ],\n  \"blastRadius\": [")?;
+    for (i, r) in answer.blast_radius.iter().enumerate() {
+        let sep = if i + 1 < answer.blast_radius.len() { "," } else { "" };
+        writeln!(out, "    {}{sep}", json!({"source": analysis.id(r.source), "reached": r.reached}))?;
+    }
+    writeln!(out, "  ]\n}}")
+}

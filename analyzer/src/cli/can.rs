@@ -1,6 +1,6 @@
 //! `netreach can FROM TO`: the verdict and the full reason.
 
-use super::{finish_output, stdout, InputArgs, Outcome, EXIT_NO, EXIT_YES};
+use super::{write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
 use netreach::explain::{explain_pair, PairVerdict, SideVerdict};
 use netreach::render::allowed_json;
@@ -48,7 +48,7 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
 }
 
 pub fn run(args: CanArgs) -> Outcome {
-    let (analysis, _) = args.input.analyze().map_err(|e| e.to_string())?;
+    let (analysis, _) = args.input.analyze()?;
     let (from, to) = (resolve(&analysis, &args.from)?, resolve(&analysis, &args.to)?);
     // One explanation per pair of equivalence classes: their members are treated alike. A
     // pod's traffic to itself is always allowed and left out, unless it is all that is asked
@@ -73,14 +73,12 @@ pub fn run(args: CanArgs) -> Outcome {
         groups.into_values().map(|pairs| (explain_pair(&analysis, pairs[0].0, pairs[0].1, args.port), pairs)).collect();
     let allowed_pairs: usize = verdicts.iter().filter(|(v, _)| v.allowed).map(|(_, p)| p.len()).sum();
     let total: usize = verdicts.iter().map(|(_, p)| p.len()).sum();
-    let mut out = stdout();
-    let written = match args.output {
-        Format::Json => write_json(&analysis, &args, &verdicts, allowed_pairs, &mut out),
-        Format::Text => write_text(&analysis, &args, &verdicts, allowed_pairs, total, &mut out, false),
-        Format::Md => write_text(&analysis, &args, &verdicts, allowed_pairs, total, &mut out, true),
-    };
-    finish_output(written.and_then(|_| out.flush()))?;
-    Ok(if allowed_pairs > 0 { EXIT_YES } else { EXIT_NO })
+    write_stdout(|out| match args.output {
+        Format::Json => write_json(&analysis, &args, &verdicts, allowed_pairs, out),
+        Format::Text => write_text(&analysis, &args, &verdicts, allowed_pairs, total, out, false),
+        Format::Md => write_text(&analysis, &args, &verdicts, allowed_pairs, total, out, true),
+    })?;
+    Ok(if allowed_pairs > 0 { ExitStatus::Success } else { ExitStatus::No })
 }
 
 fn query_text(args: &CanArgs) -> String {

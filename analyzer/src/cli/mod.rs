@@ -1,4 +1,5 @@
-//! Pieces every subcommand shares: input arguments, exit codes, stderr labels, output.
+//! Pieces every subcommand shares: the argument groups (input, live cluster, engine, mesh,
+//! filter, notes), exit statuses, the error type, and where output goes.
 
 pub mod audit;
 pub mod can;
@@ -7,40 +8,50 @@ pub mod connectivity;
 pub mod diff;
 pub mod generate;
 pub mod mesh;
+pub mod messages;
 pub mod output;
 pub mod paths;
 pub mod snapshot;
 
 use clap::{Args, ValueEnum};
-use netreach::load::{self, Input};
+use netreach::load::{self, Input, LoadReport};
 use netreach::render::PhaseTimes;
 use netreach::Analysis;
+use netreach_model::mesh::{LinkerdPolicy, MeshOptions, ISTIO_ROOT_NAMESPACE};
 use netreach_model::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
-use std::io::IsTerminal;
+use std::io::{self, Write};
 use std::mem::ManuallyDrop;
 use std::process::ExitCode;
 use std::time::Instant;
 
-/// Exit codes, stable for scripts.
-pub const EXIT_YES: u8 = 0;
-pub const EXIT_NO: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+/// How a command ends, as scripts see it (exit codes are stable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// 0: done, or "yes" to a command that asks a question.
+    Success,
+    /// 1: "no" (`can` denied, `check` failed, `audit --fail-on`, `diff --exit-code`).
+    No,
+    /// 2: invalid input or usage; what `main` exits with when a command returns an [`Error`]
+    /// (clap exits 2 on usage errors too).
+    Error,
+}
 
-/// What a subcommand ends with: an exit code (0 or 1), or an error message (exit 2).
-pub type Outcome = Result<u8, String>;
-
-pub fn exit(outcome: Outcome) -> ExitCode {
-    match outcome {
-        Ok(code) => ExitCode::from(code),
-        Err(message) => {
-            // Several errors (every invalid document of a run) are one per line.
-            for line in message.lines() {
-                eprintln!("{} {line}", label("error:", "31"));
-            }
-            ExitCode::from(EXIT_ERROR)
-        }
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::No => 1,
+            ExitStatus::Error => 2,
+        })
     }
 }
+
+/// Why a command stopped: a message, or any library error (`?` converts both). `main` prints
+/// it once, one `error:` line per line of its message.
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a subcommand ends with.
+pub type Outcome = Result<ExitStatus, Error>;
 
 #[derive(Args)]
 pub struct InputArgs {
@@ -57,9 +68,44 @@ pub struct InputArgs {
     #[command(flatten)]
     pub read: ReadArgs,
 
+    #[command(flatten)]
+    pub notes: NotesArgs,
+}
+
+/// `-q/--quiet`, and the loader's report printed under it, for every command that loads manifests.
+#[derive(Args, Clone, Copy)]
+pub struct NotesArgs {
     /// Do not print notes (skipped objects, assumed namespaces) on stderr.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+impl NotesArgs {
+    /// The loader's report on stderr: policies netreach does not evaluate always (the answer
+    /// leaves them out), warnings and notes unless `--quiet`. Each line starts with `side`
+    /// (`before: ` in a diff); lines already in `printed` are not repeated.
+    pub fn print_load_report(&self, side: &str, report: &LoadReport, printed: Option<&LoadReport>) {
+        let seen =
+            |line: &String, pick: fn(&LoadReport) -> Vec<String>| printed.is_some_and(|r| pick(r).contains(line));
+        for line in &report.unevaluated {
+            if !seen(line, |r| r.unevaluated.clone()) {
+                messages::warning(format_args!("{side}{line}"));
+            }
+        }
+        if self.quiet {
+            return;
+        }
+        for warning in &report.warnings {
+            if !seen(warning, |r| r.warnings.clone()) {
+                messages::warning(format_args!("{side}{warning}"));
+            }
+        }
+        for note in report.notes() {
+            if !seen(&note, |r| r.notes()) {
+                messages::note(format_args!("{side}{note}"));
+            }
+        }
+    }
 }
 
 /// How manifest files are read, shared by every command that reads them.
@@ -129,45 +175,74 @@ pub enum IpBlockPodsArg {
     Ignore,
 }
 
+/// The installation-wide service-mesh settings that manifests do not carry, shared by every
+/// command that reads the meshes (`mesh`, and the NR1xx findings and `mtls` invariants of
+/// `audit`, `check` and `diff`).
+#[derive(Args, Clone)]
+pub struct MeshArgs {
+    /// Istio's root namespace (meshConfig.rootNamespace): where mesh-wide PeerAuthentications live.
+    #[arg(long, value_name = "NS", default_value = ISTIO_ROOT_NAMESPACE)]
+    pub istio_root_namespace: String,
+
+    /// Linkerd's cluster-wide default inbound policy (proxy.defaultInboundPolicy at install).
+    #[arg(long, value_name = "POLICY", default_value = "all-unauthenticated", value_parser = parse_linkerd_policy)]
+    pub linkerd_default_inbound_policy: LinkerdPolicy,
+}
+
+impl MeshArgs {
+    pub fn options(&self) -> MeshOptions {
+        MeshOptions {
+            istio_root_namespace: self.istio_root_namespace.clone(),
+            linkerd_default_policy: self.linkerd_default_inbound_policy,
+        }
+    }
+}
+
+fn parse_linkerd_policy(s: &str) -> Result<LinkerdPolicy, String> {
+    LinkerdPolicy::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = LinkerdPolicy::ALL.iter().map(|p| p.as_str()).collect();
+        format!("expected one of {}", all.join(", "))
+    })
+}
+
+/// An analysis with how it was obtained: the phase times and the loader's report.
+pub struct Analyzed {
+    pub analysis: ManuallyDrop<Analysis>,
+    pub times: PhaseTimes,
+    /// The audit reads its skipped objects.
+    pub report: LoadReport,
+}
+
 impl InputArgs {
-    pub fn engine_options(&self) -> EngineOptions {
-        self.engine.options()
+    /// [`analyze_with`](Self::analyze_with) for commands that do not read the meshes.
+    pub fn analyze(&self) -> Result<(ManuallyDrop<Analysis>, PhaseTimes), InputError> {
+        self.analyze_with(MeshOptions::default()).map(|analyzed| (analyzed.analysis, analyzed.times))
     }
 
     /// Loads the inputs (files, or a live cluster with `--cluster/--context/--kubeconfig`),
-    /// prints warnings and notes on stderr, and runs the engine.
+    /// prints warnings and notes on stderr, and runs the engine; the analysis reads the meshes
+    /// with `mesh_options`.
     ///
     /// The analysis is never freed: a command runs once and exits, and freeing a large one
     /// (millions of small allocations) costs a noticeable share of a run; the process's end frees it.
-    pub fn analyze(&self) -> Result<(ManuallyDrop<Analysis>, PhaseTimes), InputError> {
-        self.analyze_with_report().map(|(analysis, times, _)| (analysis, times))
-    }
-
-    /// [`InputArgs::analyze`], keeping the loader's report (the audit reads its skipped objects).
-    pub fn analyze_with_report(&self) -> Result<(ManuallyDrop<Analysis>, PhaseTimes, load::LoadReport), InputError> {
+    pub fn analyze_with(&self, mesh_options: MeshOptions) -> Result<Analyzed, InputError> {
         let started = Instant::now();
         let loaded = if self.live.is_live() {
-            let read = self.live.read(self.quiet)?;
+            let read = self.live.read(self.notes.quiet)?;
             load::load_values(read.into_values())?
         } else {
             let inputs: Vec<Input> = self.paths.iter().map(|p| Input::parse(p)).collect();
             load::load_with(&inputs, &self.read.options())?
         };
         let load_time = started.elapsed();
-        for line in &loaded.report.unevaluated {
-            eprintln!("{} {line}", label("warning:", "33"));
-        }
-        if !self.quiet {
-            for warning in &loaded.report.warnings {
-                eprintln!("{} {warning}", label("warning:", "33"));
-            }
-            for note in loaded.report.notes() {
-                eprintln!("{} {note}", label("note:", "36"));
-            }
-        }
+        self.notes.print_load_report("", &loaded.report, None);
         let started = Instant::now();
-        let analysis = Analysis::new(loaded.cluster, &self.engine_options());
-        Ok((ManuallyDrop::new(analysis), PhaseTimes { load: load_time, engine: started.elapsed() }, loaded.report))
+        let analysis = Analysis::new(loaded.cluster, &self.engine.options()).with_mesh_options(mesh_options);
+        Ok(Analyzed {
+            analysis: ManuallyDrop::new(analysis),
+            times: PhaseTimes { load: load_time, engine: started.elapsed() },
+            report: loaded.report,
+        })
     }
 }
 
@@ -181,93 +256,43 @@ pub enum InputError {
 }
 
 /// Reading a live cluster instead of files (read-only: get and list, never Secrets).
-///
-/// `-n/--namespace` is shared with [`FilterArgs`] (connectivity's filter): both read it from
-/// the command line without consuming it, so their order in a command does not matter.
-#[derive(Clone, Default)]
+#[derive(Args, Clone)]
 pub struct LiveArgs {
-    pub cluster: bool,
-    pub context: Option<String>,
-    pub kubeconfig: Option<std::path::PathBuf>,
-    /// `-n/--namespace`, repeatable; empty: every namespace.
-    pub namespaces: Vec<String>,
-    pub all_namespaces: bool,
-    pub request_timeout: std::time::Duration,
-    pub list_timeout: std::time::Duration,
-}
-
-/// The live flags clap derives; `-n/--namespace` is added by hand (see [`LiveArgs`]).
-#[derive(Args)]
-struct LiveFlags {
     /// Read the cluster of the current kubeconfig context instead of files (read-only).
     #[arg(long, help_heading = "Live cluster")]
-    cluster: bool,
+    pub cluster: bool,
 
     /// Read the cluster of kubeconfig context NAME (implies --cluster).
     #[arg(long, value_name = "NAME", help_heading = "Live cluster")]
-    context: Option<String>,
+    pub context: Option<String>,
 
     /// Kubeconfig file (implies --cluster) [default: $KUBECONFIG, then ~/.kube/config].
     #[arg(long, value_name = "FILE", help_heading = "Live cluster")]
-    kubeconfig: Option<std::path::PathBuf>,
+    pub kubeconfig: Option<std::path::PathBuf>,
 
     /// Read every namespace (the default; for kubectl habits).
     #[arg(short = 'A', long, conflicts_with = "namespaces", help_heading = "Live cluster")]
-    all_namespaces: bool,
+    pub all_namespaces: bool,
 
     /// Give up on a request after this long (e.g. 30s, 1m, 500ms; 0: never), like kubectl.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = netreach::live::parse_duration, help_heading = "Live cluster")]
-    request_timeout: std::time::Duration,
+    pub request_timeout: std::time::Duration,
 
     /// Give up on listing one resource (all its pages) after this long (0: never).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = netreach::live::parse_duration, help_heading = "Live cluster")]
-    list_timeout: std::time::Duration,
-}
+    pub list_timeout: std::time::Duration,
 
-/// `-n NS` as given, without consuming it from the matches.
-fn namespaces_of(matches: &clap::ArgMatches) -> Vec<String> {
-    matches.try_get_many::<String>("namespaces").ok().flatten().map(|v| v.cloned().collect()).unwrap_or_default()
-}
-
-impl clap::FromArgMatches for LiveArgs {
-    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        let f = LiveFlags::from_arg_matches(matches)?;
-        Ok(LiveArgs {
-            cluster: f.cluster,
-            context: f.context,
-            kubeconfig: f.kubeconfig,
-            namespaces: namespaces_of(matches),
-            all_namespaces: f.all_namespaces,
-            request_timeout: f.request_timeout,
-            list_timeout: f.list_timeout,
-        })
-    }
-
-    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
-        *self = Self::from_arg_matches(matches)?;
-        Ok(())
-    }
-}
-
-impl Args for LiveArgs {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        LiveFlags::augment_args(cmd).arg(
-            clap::Arg::new("namespaces")
-                .short('n')
-                .long("namespace")
-                .value_name("NS")
-                .action(clap::ArgAction::Append)
-                .help_heading("Live cluster")
-                .help(
-                    "With a cluster, read only namespace NS, like kubectl -n (repeatable); pods elsewhere are then \
-unknown. `connectivity` also shows only connections with an end in NS (with files too). Default: every namespace",
-                ),
-        )
-    }
-
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        Self::augment_args(cmd)
-    }
+    /// `-n/--namespace`, repeatable; empty: every namespace. One flag for the live read and for
+    /// `connectivity`'s filter ([`FilterArgs::filter`] takes it), as kubectl users type `-n` for both.
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NS",
+        help_heading = "Live cluster",
+        help = "With a cluster, read only namespace NS, like kubectl -n (repeatable); pods elsewhere are then \
+unknown. `connectivity` also shows only connections with an end in NS (with files too). Default: every namespace"
+    )]
+    pub namespaces: Vec<String>,
 }
 
 impl LiveArgs {
@@ -292,42 +317,42 @@ impl LiveArgs {
         let read = netreach::live::read(&self.options(quiet))?;
         if !quiet {
             for warning in &read.warnings {
-                eprintln!("{} {warning}", label("warning:", "33"));
+                messages::warning(warning);
             }
             if !read.namespaces.is_empty() {
-                eprintln!(
-                    "{} read only namespace(s) {} of {}: pods elsewhere are unknown, so connections with them are missing (-A reads every namespace)",
-                    label("note:", "36"),
+                messages::note(format_args!(
+                    "read only namespace(s) {} of {}: pods elsewhere are unknown, so connections with them are missing (-A reads every namespace)",
                     read.namespaces.join(", "),
                     read.describe()
-                );
+                ));
             }
         }
         Ok(read)
     }
 }
 
-/// Colour only on a terminal, and never with NO_COLOR set.
-pub fn label(text: &str, colour: &str) -> String {
-    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-        format!("\x1b[1;{colour}m{text}\x1b[0m")
-    } else {
-        text.to_string()
-    }
+/// A buffered, locked stdout for streaming output.
+pub type Stdout = io::BufWriter<io::StdoutLock<'static>>;
+
+/// Writes a command's answer on stdout, buffered and flushed. A reader that stops early
+/// (`netreach … | head`) is no error: the command ends as if everything had been written.
+pub fn write_stdout(write: impl FnOnce(&mut Stdout) -> io::Result<()>) -> Result<(), Error> {
+    let mut out = stdout();
+    let written = write(&mut out);
+    finish_stdout(written.and_then(|_| out.flush()))
 }
 
-/// `netreach … | head` closes the pipe early: that is not an error.
-pub fn finish_output(written: std::io::Result<()>) -> Result<(), String> {
+fn stdout() -> Stdout {
+    io::BufWriter::with_capacity(1 << 16, io::stdout().lock())
+}
+
+/// How writing to stdout went, as a command's result: a closed pipe is not an error.
+pub(super) fn finish_stdout(written: io::Result<()>) -> Result<(), Error> {
     match written {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!("cannot write output: {e}")),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(format!("cannot write output: {e}").into()),
         Ok(()) => Ok(()),
     }
-}
-
-/// A buffered, locked stdout for streaming output.
-pub fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
-    std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock())
 }
 
 /// Where output goes: stdout, or `--out FILE` through a temporary file that
@@ -340,55 +365,27 @@ pub fn open_output(path: Option<&std::path::Path>) -> Result<output::Output, Str
     }
 }
 
-/// `-n/--namespace`, `--from`, `--to`: which connections an output shows, in every format.
-///
-/// `-n/--namespace` is one flag with [`LiveArgs`] (kubectl users type `-n` for both): it is
-/// declared there, and this struct reads its values from the same command line. So FilterArgs
-/// must be flattened next to an [`InputArgs`]; without one, `namespaces` stays empty.
-pub struct FilterArgs {
-    /// Only connections with an end in namespace NS (repeatable: any of them).
-    pub namespaces: Vec<String>,
-    pub from: Vec<String>,
-    pub to: Vec<String>,
-}
-
-/// The flags FilterArgs declares itself.
+/// `--from`, `--to` (and `-n/--namespace`, declared in [`LiveArgs`]): which connections an
+/// output shows, in every format.
 #[derive(Args)]
-struct SelectorFlags {
+pub struct FilterArgs {
     /// Only connections from what SEL selects (repeatable: any of them): ns/pod, ns/Kind/name,
     /// ns/workload, ns:NAME, a label selector (app=db,tier!=web), internet, any, an IP or a CIDR.
     #[arg(long, value_name = "SEL")]
-    from: Vec<String>,
+    pub from: Vec<String>,
 
     /// Only connections to what SEL selects (repeatable: any of them; same forms as --from).
     #[arg(long, value_name = "SEL")]
-    to: Vec<String>,
-}
-
-impl clap::FromArgMatches for FilterArgs {
-    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        let flags = SelectorFlags::from_arg_matches(matches)?;
-        Ok(FilterArgs { namespaces: namespaces_of(matches), from: flags.from, to: flags.to })
-    }
-
-    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
-        *self = Self::from_arg_matches(matches)?;
-        Ok(())
-    }
-}
-
-impl Args for FilterArgs {
-    fn augment_args(cmd: clap::Command) -> clap::Command {
-        SelectorFlags::augment_args(cmd)
-    }
-
-    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        SelectorFlags::augment_args_for_update(cmd)
-    }
+    pub to: Vec<String>,
 }
 
 impl FilterArgs {
-    pub fn filter(&self, analysis: &Analysis) -> Result<netreach::filter::ConnectionFilter, String> {
-        netreach::filter::ConnectionFilter::new(analysis, &self.namespaces, &self.from, &self.to)
+    /// The filter, given `-n/--namespace` (only connections with an end in one of `namespaces`).
+    pub fn filter(
+        &self,
+        analysis: &Analysis,
+        namespaces: &[String],
+    ) -> Result<netreach::filter::ConnectionFilter, String> {
+        netreach::filter::ConnectionFilter::new(analysis, namespaces, &self.from, &self.to)
     }
 }

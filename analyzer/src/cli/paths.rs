@@ -1,6 +1,6 @@
 //! `netreach paths`: lateral movement from a compromised set, with blast radius.
 
-use super::{finish_output, stdout, InputArgs, Outcome, EXIT_YES};
+use super::{write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
 use netreach::render::allowed_json;
 use netreach::render::Format;
@@ -72,11 +72,11 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
 }
 
 pub fn run(args: PathsArgs) -> Outcome {
-    let (analysis, _) = args.input.analyze().map_err(|e| e.to_string())?;
+    let (analysis, _) = args.input.analyze()?;
     let reach = &analysis.reach;
     let sources = resolve(&analysis, &args.from)?;
     if sources.is_empty() {
-        return Err(format!("--from {:?} selects nothing", args.from));
+        return Err(format!("--from {:?} selects nothing", args.from).into());
     }
     let targets = resolve(&analysis, &args.to)?;
     let node_hops = !args.no_node_hops;
@@ -101,9 +101,8 @@ pub fn run(args: PathsArgs) -> Outcome {
         radius.push((s, r));
     }
 
-    let mut out = stdout();
-    let written = match args.output {
-        Format::Json => write_json(&analysis, &args, &lateral, &reached, &radius, &mut out),
+    write_stdout(|out| match args.output {
+        Format::Json => write_json(&analysis, &args, &lateral, &reached, &radius, out),
         Format::Text | Format::Md => write_text(
             &analysis,
             &args,
@@ -113,11 +112,10 @@ pub fn run(args: PathsArgs) -> Outcome {
             &reached,
             &radius,
             args.output == Format::Md,
-            &mut out,
+            out,
         ),
-    };
-    finish_output(written.and_then(|_| out.flush()))?;
-    Ok(EXIT_YES)
+    })?;
+    Ok(ExitStatus::Success)
 }
 
 fn hop_text(analysis: &Analysis, hop: &Hop) -> String {

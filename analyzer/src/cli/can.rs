@@ -48,7 +48,7 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
 }
 
 pub fn run(args: CanArgs) -> Outcome {
-    let (analysis, _) = args.input.analyze()?;
+    let analysis = args.input.analyze()?.analysis;
     let (from, to) = (resolve(&analysis, &args.from)?, resolve(&analysis, &args.to)?);
     // One explanation per pair of equivalence classes: their members are treated alike. A
     // pod's traffic to itself is always allowed and left out, unless it is all that is asked

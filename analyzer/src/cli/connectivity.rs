@@ -1,7 +1,7 @@
 //! `netreach connectivity`: every allowed connection, as a table, data or a graph.
 
 use super::output::{command_inputs, refuse_if_input};
-use super::{messages, open_output, ExitStatus, FilterArgs, InputArgs, Outcome};
+use super::{messages, open_output, Analyzed, ExitStatus, FilterArgs, InputArgs, Outcome};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::filter::ConnectionFilter;
@@ -64,7 +64,7 @@ pub fn run(args: ConnectivityArgs) -> Outcome {
             refuse_if_input(&out.with_extension("dot"), &inputs)?;
         }
     }
-    let (analysis, times) = args.input.analyze()?;
+    let Analyzed { analysis, times, .. } = args.input.analyze()?;
     let filter = args.filter.filter(&analysis, &args.input.live.namespaces)?;
     if is_graph {
         return write_graph(&args, format, &analysis, &filter);
@@ -90,12 +90,7 @@ fn write_graph(
     let level = args.level.unwrap_or(Level::Workload);
     let options = GraphOptions { level, force: args.force, ..Default::default() };
     let mut reach_graph = graph::connectivity_graph(analysis, filter, &options)?;
-    let level_name = match level {
-        Level::Pod => "pods",
-        Level::Workload => "workloads",
-        Level::Namespace => "namespaces",
-    };
-    let mut title = format!("netreach connectivity {}: {level_name}", args.input.paths.join(" "));
+    let mut title = format!("netreach connectivity {}: {}s", args.input.paths.join(" "), level.name());
     if filter.is_active() {
         title.push_str(&format!(", {}", filter.description()));
     }

@@ -215,8 +215,8 @@ pub struct Analyzed {
 
 impl InputArgs {
     /// [`analyze_with`](Self::analyze_with) for commands that do not read the meshes.
-    pub fn analyze(&self) -> Result<(ManuallyDrop<Analysis>, PhaseTimes), InputError> {
-        self.analyze_with(MeshOptions::default()).map(|analyzed| (analyzed.analysis, analyzed.times))
+    pub fn analyze(&self) -> Result<Analyzed, InputError> {
+        self.analyze_with(MeshOptions::default())
     }
 
     /// Loads the inputs (files, or a live cluster with `--cluster/--context/--kubeconfig`),

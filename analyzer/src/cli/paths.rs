@@ -72,7 +72,7 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
 }
 
 pub fn run(args: PathsArgs) -> Outcome {
-    let (analysis, _) = args.input.analyze()?;
+    let analysis = args.input.analyze()?.analysis;
     let reach = &analysis.reach;
     let sources = resolve(&analysis, &args.from)?;
     if sources.is_empty() {

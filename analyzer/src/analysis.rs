@@ -1,16 +1,30 @@
 //! A loaded cluster together with its computed reachability: what every query starts from.
 
+use netreach_model::mesh::MeshOptions;
 use netreach_model::{Cluster, Endpoint, EngineOptions, Pod, Reachability};
 
 pub struct Analysis {
     pub cluster: Cluster,
     pub reach: Reachability,
+    /// The engine options `reach` was computed with: queries that recompute or explain a
+    /// verdict (the audit) read them here rather than being handed a second copy.
+    pub engine_options: EngineOptions,
+    /// How the service meshes are read (Istio root namespace, Linkerd default policy): every
+    /// mesh view of this analysis (`mesh`, the audit's NR1xx findings, `mtls` invariants).
+    pub mesh_options: MeshOptions,
 }
 
 impl Analysis {
+    /// Computes reachability; the meshes are read with [`MeshOptions::default`] until
+    /// [`with_mesh_options`](Self::with_mesh_options) says otherwise.
     pub fn new(cluster: Cluster, options: &EngineOptions) -> Analysis {
         let reach = Reachability::compute(&cluster, options);
-        Analysis { cluster, reach }
+        Analysis { cluster, reach, engine_options: *options, mesh_options: MeshOptions::default() }
+    }
+
+    /// The same analysis, reading the meshes with `mesh_options` (they do not change reachability).
+    pub fn with_mesh_options(self, mesh_options: MeshOptions) -> Analysis {
+        Analysis { mesh_options, ..self }
     }
 
     /// The stable id of an endpoint: `namespace/name` for pods, `external:<cidrs>` for ranges.

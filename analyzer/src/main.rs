@@ -1,5 +1,5 @@
 //! The `netreach` command: a thin layer of argument parsing and exit codes over the library.
-//! Each subcommand lives in its own module under `cli/`.
+//! Each subcommand lives in its own module under `cli/`; errors are printed here, once.
 
 mod cli;
 
@@ -148,7 +148,7 @@ netreach mesh cluster/ --level pod -o json | jq '.connections[] | select(.status
 netreach mesh cluster/ --istio-root-namespace istio-config -o md\n\n\
 Exit codes: 0 success, 2 invalid input or usage."
     )]
-    Mesh(cli::mesh::MeshArgs),
+    Mesh(cli::mesh::MeshCoverageArgs),
 
     /// Write a deterministic synthetic cluster (one JSON List) for benchmarks and demos.
     #[command(
@@ -191,5 +191,11 @@ fn main() -> ExitCode {
         Command::Generate(args) => cli::generate::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
     };
-    cli::exit(outcome)
+    match outcome {
+        Ok(status) => status.into(),
+        Err(error) => {
+            cli::messages::error(&error);
+            cli::ExitStatus::Error.into()
+        }
+    }
 }

@@ -1,10 +1,9 @@
 //! `netreach audit`: segmentation findings and per-namespace scores.
 
-use super::{finish_output, stdout, InputArgs, Outcome, EXIT_NO, EXIT_YES};
+use super::{write_stdout, ExitStatus, InputArgs, MeshArgs, Outcome};
 use clap::Args;
 use netreach::audit::{self, Severity};
 use netreach::render::Format;
-use std::io::Write;
 
 #[derive(Args)]
 pub struct AuditArgs {
@@ -18,15 +17,18 @@ pub struct AuditArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
+
+    #[command(flatten)]
+    pub mesh: MeshArgs,
 }
 
 pub fn run(args: AuditArgs) -> Outcome {
-    let (analysis, _, loaded) = args.input.analyze_with_report().map_err(|e| e.to_string())?;
-    let report = audit::audit_with(&analysis, &args.input.engine_options(), &loaded.skipped_objects);
-    let mut out = stdout();
-    finish_output(audit::write_audit(&report, args.output, &mut out).and_then(|_| out.flush()))?;
+    let analyzed = args.input.analyze_with(args.mesh.options())?;
+    let analysis = &analyzed.analysis;
+    let report = audit::audit_with(analysis, &analysis.engine_options, &analyzed.report.skipped_objects);
+    write_stdout(|out| audit::write_audit(&report, args.output, out))?;
     Ok(match args.fail_on {
-        Some(threshold) if report.fails(threshold) => EXIT_NO,
-        _ => EXIT_YES,
+        Some(threshold) if report.fails(threshold) => ExitStatus::No,
+        _ => ExitStatus::Success,
     })
 }

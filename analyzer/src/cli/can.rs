@@ -1,13 +1,12 @@
 //! `netreach can FROM TO`: the verdict and the full reason.
 
-use super::{finish_output, stdout, InputArgs, Outcome, EXIT_NO, EXIT_YES};
+use super::{write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
 use netreach::explain;
 use netreach::render::{self, Format};
 use netreach::select::EndpointSelector;
 use netreach::Analysis;
 use netreach_model::{PortParseError, PortRange, Protocol};
-use std::io::Write;
 
 #[derive(Args)]
 pub struct CanArgs {
@@ -46,7 +45,7 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
 }
 
 pub fn run(args: CanArgs) -> Outcome {
-    let (analysis, _) = args.input.analyze().map_err(|e| e.to_string())?;
+    let analysis = args.input.analyze()?.analysis;
     let (from, to) = (resolve(&analysis, &args.from)?, resolve(&analysis, &args.to)?);
     let answer = explain::can(&analysis, &from, &to, args.port);
     let write = match args.output {
@@ -54,7 +53,6 @@ pub fn run(args: CanArgs) -> Outcome {
         Format::Md => render::can::markdown,
         Format::Json => render::can::json,
     };
-    let mut out = stdout();
-    finish_output(write(&analysis, &args.from, &args.to, &answer, &mut out).and_then(|_| out.flush()))?;
-    Ok(if answer.allowed() { EXIT_YES } else { EXIT_NO })
+    write_stdout(|out| write(&analysis, &args.from, &args.to, &answer, out))?;
+    Ok(if answer.allowed() { ExitStatus::Success } else { ExitStatus::No })
 }

@@ -1,7 +1,7 @@
 //! `netreach check --invariants FILE PATH...`: segmentation invariants as a CI gate.
 
 use super::output::{command_inputs, refuse_if_input, InputFile, OutputFile};
-use super::{finish_output, label, stdout, InputArgs, Outcome, EXIT_NO, EXIT_YES};
+use super::{messages, write_stdout, ExitStatus, InputArgs, MeshArgs, Outcome};
 use clap::Args;
 use netreach::invariants::{self, render, CheckFormat};
 use std::io::Write;
@@ -32,6 +32,9 @@ pub struct CheckArgs {
     /// Print the time spent loading, computing reachability and checking on stderr.
     #[arg(long)]
     pub timings: bool,
+
+    #[command(flatten)]
+    pub mesh: MeshArgs,
 }
 
 pub fn run(args: CheckArgs) -> Outcome {
@@ -42,21 +45,21 @@ pub fn run(args: CheckArgs) -> Outcome {
         refuse_if_input(junit, &inputs)?;
     }
     // The file first: a bad file is reported without loading the cluster.
-    let list = invariants::parse_file(&args.invariants).map_err(|e| e.to_string())?;
-    let (analysis, times) = args.input.analyze().map_err(|e| e.to_string())?;
+    let list = invariants::parse_file(&args.invariants)?;
+    let analyzed = args.input.analyze_with(args.mesh.options())?;
+    let (analysis, times) = (&analyzed.analysis, &analyzed.times);
     let file = args.invariants.display().to_string();
     let started = std::time::Instant::now();
-    let report = invariants::check(&analysis, &file, &list, args.limit).map_err(|e| e.to_string())?;
+    let report = invariants::check(analysis, &file, &list, args.limit)?;
     if args.timings {
-        eprintln!(
-            "{} load {:.3} s, engine {:.3} s, check {:.3} s ({} invariant(s), {} pod(s))",
-            label("timings:", "36"),
+        messages::timings(format_args!(
+            "load {:.3} s, engine {:.3} s, check {:.3} s ({} invariant(s), {} pod(s))",
             times.load.as_secs_f64(),
             times.engine.as_secs_f64(),
             started.elapsed().as_secs_f64(),
             list.len(),
             analysis.reach.pod_count()
-        );
+        ));
     }
     if let Some(path) = &args.junit {
         let mut xml = Vec::new();
@@ -65,19 +68,21 @@ pub fn run(args: CheckArgs) -> Outcome {
         file.write_all(&xml).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         file.commit()?;
     }
-    let mut out = stdout();
-    finish_output(render::write_report(&report, args.output, &mut out).and_then(|_| out.flush()))?;
+    write_stdout(|out| render::write_report(&report, args.output, out))?;
     let skipped = report.not_evaluable();
-    if skipped > 0 && !args.input.quiet {
-        eprintln!(
-            "{} {skipped} invariant(s) could not be evaluated and are reported as skipped, not passed{}",
-            label("warning:", "33"),
+    if skipped > 0 && !args.input.notes.quiet {
+        messages::warning(format_args!(
+            "{skipped} invariant(s) could not be evaluated and are reported as skipped, not passed{}",
             if args.input.read.strict {
                 " (--strict: they fail the check)"
             } else {
                 " (--strict makes them fail the check)"
             }
-        );
+        ));
     }
-    Ok(if report.failed() > 0 || (args.input.read.strict && skipped > 0) { EXIT_NO } else { EXIT_YES })
+    Ok(if report.failed() > 0 || (args.input.read.strict && skipped > 0) {
+        ExitStatus::No
+    } else {
+        ExitStatus::Success
+    })
 }

@@ -1,7 +1,7 @@
 //! `netreach connectivity`: every allowed connection, as a table, data or a graph.
 
 use super::output::{command_inputs, refuse_if_input};
-use super::{label, open_output, FilterArgs, InputArgs, Outcome, EXIT_YES};
+use super::{messages, open_output, Analyzed, ExitStatus, FilterArgs, InputArgs, Outcome};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::filter::ConnectionFilter;
@@ -54,9 +54,7 @@ pub fn run(args: ConnectivityArgs) -> Outcome {
         .unwrap_or_else(|| args.out.as_deref().and_then(format_from_extension).unwrap_or(OutputFormat::Text));
     let is_graph = matches!(format, OutputFormat::Dot | OutputFormat::Svg);
     if !is_graph && (args.level.is_some() || args.force) {
-        return Err(
-            "--level and --force apply to graphs (-o dot, -o svg); the other formats list every pod".to_string()
-        );
+        return Err("--level and --force apply to graphs (-o dot, -o svg); the other formats list every pod".into());
     }
     if let Some(out) = &args.out {
         // Before anything is read; SVG may fall back to FILE.dot (no Graphviz).
@@ -66,8 +64,8 @@ pub fn run(args: ConnectivityArgs) -> Outcome {
             refuse_if_input(&out.with_extension("dot"), &inputs)?;
         }
     }
-    let (analysis, times) = args.input.analyze().map_err(|e| e.to_string())?;
-    let filter = args.filter.filter(&analysis)?;
+    let Analyzed { analysis, times, .. } = args.input.analyze()?;
+    let filter = args.filter.filter(&analysis, &args.input.live.namespaces)?;
     if is_graph {
         return write_graph(&args, format, &analysis, &filter);
     }
@@ -78,7 +76,7 @@ pub fn run(args: ConnectivityArgs) -> Outcome {
         format => render::write_connectivity_filtered(&analysis, format, &filter, &mut out),
     };
     out.finish(written)?;
-    Ok(EXIT_YES)
+    Ok(ExitStatus::Success)
 }
 
 /// DOT or SVG. Nothing is written when the graph is too big (exit 2); without Graphviz, SVG
@@ -91,13 +89,8 @@ fn write_graph(
 ) -> Outcome {
     let level = args.level.unwrap_or(Level::Workload);
     let options = GraphOptions { level, force: args.force, ..Default::default() };
-    let mut reach_graph = graph::connectivity_graph(analysis, filter, &options).map_err(|e| e.to_string())?;
-    let level_name = match level {
-        Level::Pod => "pods",
-        Level::Workload => "workloads",
-        Level::Namespace => "namespaces",
-    };
-    let mut title = format!("netreach connectivity {}: {level_name}", args.input.paths.join(" "));
+    let mut reach_graph = graph::connectivity_graph(analysis, filter, &options)?;
+    let mut title = format!("netreach connectivity {}: {}s", args.input.paths.join(" "), level.name());
     if filter.is_active() {
         title.push_str(&format!(", {}", filter.description()));
     }
@@ -114,19 +107,18 @@ fn write_graph(
                     *p = p.with_extension("dot");
                 }
                 let dest = path.as_ref().map_or("stdout".to_string(), |p| p.display().to_string());
-                eprintln!(
-                    "{} {}. Wrote DOT to {dest} instead; draw it later with `dot -Tsvg`.",
-                    label("warning:", "33"),
+                messages::warning(format_args!(
+                    "{}. Wrote DOT to {dest} instead; draw it later with `dot -Tsvg`.",
                     graph::DOT_MISSING
-                );
+                ));
                 dot.into_bytes()
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         },
         _ => dot.into_bytes(),
     };
     let mut out = open_output(path.as_deref())?;
     let written = out.write_all(&bytes);
     out.finish(written)?;
-    Ok(EXIT_YES)
+    Ok(ExitStatus::Success)
 }

@@ -1,6 +1,6 @@
 //! `netreach diff`: what a change opens, closes or alters; and the what-if with `--apply`.
 
-use super::{finish_output, label, stdout, EngineArgs, Outcome, ReadArgs, EXIT_NO, EXIT_YES};
+use super::{write_stdout, EngineArgs, ExitStatus, MeshArgs, NotesArgs, Outcome, ReadArgs};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::audit::audit;
@@ -8,8 +8,8 @@ use netreach::diff::{write_diff, Diff, DiffNotes, FindingChanges};
 use netreach::load::{self, Input, LoadReport, LoadedCluster};
 use netreach::render::Format;
 use netreach::Analysis;
+use netreach_model::mesh::MeshOptions;
 use netreach_model::EngineOptions;
-use std::io::Write;
 
 #[derive(Args)]
 pub struct DiffArgs {
@@ -46,39 +46,17 @@ pub struct DiffArgs {
     pub engine: EngineArgs,
 
     #[command(flatten)]
+    pub mesh: MeshArgs,
+
+    #[command(flatten)]
     pub read: ReadArgs,
 
-    /// Do not print notes (skipped objects, assumed namespaces) on stderr.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub notes: NotesArgs,
 }
 
-impl DiffArgs {
-    fn print_report(&self, side: &str, report: &LoadReport, skip: Option<&LoadReport>) {
-        let seen = |line: &String, pick: fn(&LoadReport) -> Vec<String>| skip.is_some_and(|r| pick(r).contains(line));
-        for line in &report.unevaluated {
-            if !seen(line, |r| r.unevaluated.clone()) {
-                eprintln!("{} {side}{line}", label("warning:", "33"));
-            }
-        }
-        if self.quiet {
-            return;
-        }
-        for warning in &report.warnings {
-            if !seen(warning, |r| r.warnings.clone()) {
-                eprintln!("{} {side}{warning}", label("warning:", "33"));
-            }
-        }
-        for note in report.notes() {
-            if !seen(&note, |r| r.notes()) {
-                eprintln!("{} {side}{note}", label("note:", "36"));
-            }
-        }
-    }
-}
-
-fn analyze(loaded: LoadedCluster, options: &EngineOptions) -> (Analysis, LoadReport) {
-    (Analysis::new(loaded.cluster, options), loaded.report)
+fn analyze(loaded: LoadedCluster, options: &EngineOptions, mesh_options: &MeshOptions) -> (Analysis, LoadReport) {
+    (Analysis::new(loaded.cluster, options).with_mesh_options(mesh_options.clone()), loaded.report)
 }
 
 pub fn run(args: DiffArgs) -> Outcome {
@@ -89,20 +67,23 @@ pub fn run(args: DiffArgs) -> Outcome {
         return Err("stdin (-) can be read only once: give it for one input at most".into());
     }
     let options = args.engine.options();
+    let mesh_options = args.mesh.options();
     let read = args.read.options();
     let (before, after, applied) = match &args.after {
         Some(after_path) => {
             // Both sides load and compute in parallel.
             let (b, a) = std::thread::scope(|scope| {
                 let b = scope.spawn(|| {
-                    load::load_with(&inputs(std::slice::from_ref(&args.before)), &read).map(|l| analyze(l, &options))
+                    load::load_with(&inputs(std::slice::from_ref(&args.before)), &read)
+                        .map(|l| analyze(l, &options, &mesh_options))
                 });
-                let a = load::load_with(&inputs(std::slice::from_ref(after_path)), &read).map(|l| analyze(l, &options));
+                let a = load::load_with(&inputs(std::slice::from_ref(after_path)), &read)
+                    .map(|l| analyze(l, &options, &mesh_options));
                 (b.join().expect("loader thread panicked"), a)
             });
-            let (b, a) = (b.map_err(|e| e.to_string())?, a.map_err(|e| e.to_string())?);
-            args.print_report("before: ", &b.1, None);
-            args.print_report("after: ", &a.1, None);
+            let (b, a) = (b?, a?);
+            args.notes.print_load_report("before: ", &b.1, None);
+            args.notes.print_load_report("after: ", &a.1, None);
             (b.0, a.0, None)
         }
         None => {
@@ -111,16 +92,15 @@ pub fn run(args: DiffArgs) -> Outcome {
                 &inputs(&args.apply),
                 &inputs(&args.delete),
                 &read,
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             let report_before = what_if.before.report.clone();
             let (b, a) = std::thread::scope(|scope| {
-                let b = scope.spawn(|| analyze(what_if.before, &options));
-                let a = analyze(what_if.after, &options);
+                let b = scope.spawn(|| analyze(what_if.before, &options, &mesh_options));
+                let a = analyze(what_if.after, &options, &mesh_options);
                 (b.join().expect("engine thread panicked"), a)
             });
-            args.print_report("", &report_before, None);
-            args.print_report("after changes: ", &a.1, Some(&report_before));
+            args.notes.print_load_report("", &report_before, None);
+            args.notes.print_load_report("after changes: ", &a.1, Some(&report_before));
             (b.0, a.0, Some(what_if.changes))
         }
     };
@@ -128,7 +108,6 @@ pub fn run(args: DiffArgs) -> Outcome {
     let findings = FindingChanges::new(&audit(&before, &options), &audit(&after, &options));
     let view = diff.view(args.level);
     let notes = DiffNotes { applied: applied.as_ref(), findings: Some(&findings) };
-    let mut out = stdout();
-    finish_output(write_diff(&view, args.output, notes, &mut out).and_then(|_| out.flush()))?;
-    Ok(if args.exit_code && !diff.is_empty() { EXIT_NO } else { EXIT_YES })
+    write_stdout(|out| write_diff(&view, args.output, notes, out))?;
+    Ok(if args.exit_code && !diff.is_empty() { ExitStatus::No } else { ExitStatus::Success })
 }

@@ -1,8 +1,7 @@
 //! `netreach generate`: deterministic synthetic clusters.
 
-use super::{finish_output, stdout, Outcome, EXIT_YES};
+use super::{write_stdout, ExitStatus, Outcome};
 use clap::Args;
-use std::io::Write;
 
 #[derive(Args)]
 pub struct GenerateArgs {
@@ -37,7 +36,6 @@ pub fn run(a: GenerateArgs) -> Outcome {
         namespaces: a.namespaces,
         seed: a.seed,
     };
-    let mut out = stdout();
-    finish_output(netreach::generate::write_cluster(&params, &mut out).and_then(|_| out.flush()))?;
-    Ok(EXIT_YES)
+    write_stdout(|out| netreach::generate::write_cluster(&params, out))?;
+    Ok(ExitStatus::Success)
 }

@@ -1,15 +1,13 @@
 //! `netreach mesh`: service-mesh mTLS coverage of the connections NetworkPolicy allows.
 
-use super::{finish_output, label, stdout, InputArgs, Outcome, EXIT_YES};
+use super::{messages, write_stdout, ExitStatus, InputArgs, MeshArgs, Outcome};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::mesh::{write_mesh, MeshView};
 use netreach::render::Format;
-use netreach_model::mesh::{LinkerdPolicy, MeshOptions, ISTIO_ROOT_NAMESPACE};
-use std::io::Write;
 
 #[derive(Args)]
-pub struct MeshArgs {
+pub struct MeshCoverageArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
@@ -21,35 +19,18 @@ pub struct MeshArgs {
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub output: Format,
 
-    /// Istio's root namespace (meshConfig.rootNamespace): where mesh-wide PeerAuthentications live.
-    #[arg(long, value_name = "NS", default_value = ISTIO_ROOT_NAMESPACE)]
-    pub istio_root_namespace: String,
-
-    /// Linkerd's cluster-wide default inbound policy (proxy.defaultInboundPolicy at install).
-    #[arg(long, value_name = "POLICY", default_value = "all-unauthenticated", value_parser = parse_policy)]
-    pub linkerd_default_inbound_policy: LinkerdPolicy,
+    #[command(flatten)]
+    pub mesh: MeshArgs,
 }
 
-fn parse_policy(s: &str) -> Result<LinkerdPolicy, String> {
-    LinkerdPolicy::parse(s).ok_or_else(|| {
-        let all: Vec<&str> = LinkerdPolicy::ALL.iter().map(|p| p.as_str()).collect();
-        format!("expected one of {}", all.join(", "))
-    })
-}
-
-pub fn run(args: MeshArgs) -> Outcome {
-    let (analysis, _) = args.input.analyze().map_err(|e| e.to_string())?;
-    let options = MeshOptions {
-        istio_root_namespace: args.istio_root_namespace.clone(),
-        linkerd_default_policy: args.linkerd_default_inbound_policy,
-    };
-    let view = MeshView::new(&analysis, options);
-    if !args.input.quiet {
+pub fn run(args: MeshCoverageArgs) -> Outcome {
+    let analyzed = args.input.analyze_with(args.mesh.options())?;
+    let view = MeshView::new(&analyzed.analysis, analyzed.analysis.mesh_options.clone());
+    if !args.input.notes.quiet {
         for note in &view.notes {
-            eprintln!("{} {note}", label("note:", "36"));
+            messages::note(note);
         }
     }
-    let mut out = stdout();
-    finish_output(write_mesh(&view, args.level, args.output, &mut out).and_then(|_| out.flush()))?;
-    Ok(EXIT_YES)
+    write_stdout(|out| write_mesh(&view, args.level, args.output, out))?;
+    Ok(ExitStatus::Success)
 }

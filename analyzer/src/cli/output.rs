@@ -284,12 +284,12 @@ impl Output {
     /// Ends the output, given how writing it went: stdout is flushed (a closed pipe, as with
     /// `| head`, is no error); a file is committed only when everything was written, and
     /// otherwise removed, leaving the target as it was.
-    pub fn finish(self, written: io::Result<()>) -> Result<(), String> {
+    pub fn finish(self, written: io::Result<()>) -> Result<(), super::Error> {
         match self {
-            Output::Stdout(mut out) => super::finish_output(written.and_then(|_| out.flush())),
+            Output::Stdout(mut out) => super::finish_stdout(written.and_then(|_| out.flush())),
             Output::File(file) => {
                 written.map_err(|e| format!("cannot write {}: {e}", file.path().display()))?;
-                file.commit()
+                Ok(file.commit()?)
             }
         }
     }

@@ -1,12 +1,11 @@
 //! `netreach paths`: lateral movement from a compromised set, with blast radius.
 
-use super::{finish_output, stdout, InputArgs, Outcome, EXIT_YES};
+use super::{write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
 use netreach::lateral;
 use netreach::render::{self, Format};
 use netreach::select::EndpointSelector;
 use netreach::Analysis;
-use std::io::Write;
 
 #[derive(Args)]
 pub struct PathsArgs {
@@ -38,10 +37,10 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
 }
 
 pub fn run(args: PathsArgs) -> Outcome {
-    let (analysis, _) = args.input.analyze().map_err(|e| e.to_string())?;
+    let analysis = args.input.analyze()?.analysis;
     let sources = resolve(&analysis, &args.from)?;
     if sources.is_empty() {
-        return Err(format!("--from {:?} selects nothing", args.from));
+        return Err(format!("--from {:?} selects nothing", args.from).into());
     }
     let targets = resolve(&analysis, &args.to)?;
     let answer = lateral::paths(&analysis, &sources, &targets, args.max_hops, !args.no_node_hops);
@@ -51,7 +50,6 @@ pub fn run(args: PathsArgs) -> Outcome {
         Format::Md => render::paths::markdown,
         Format::Json => render::paths::json,
     };
-    let mut out = stdout();
-    finish_output(write(&analysis, &asked, &answer, &mut out).and_then(|_| out.flush()))?;
-    Ok(EXIT_YES)
+    write_stdout(|out| write(&analysis, &asked, &answer, out))?;
+    Ok(ExitStatus::Success)
 }

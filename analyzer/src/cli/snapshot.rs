@@ -5,7 +5,7 @@
 //! values redacted: see live::clean).
 
 use super::output::{live_inputs, refuse_if_input};
-use super::{label, open_output, LiveArgs, Outcome, EXIT_YES};
+use super::{messages, open_output, ExitStatus, LiveArgs, Outcome};
 use clap::{ArgGroup, Args, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
@@ -41,7 +41,7 @@ pub fn run(args: SnapshotArgs) -> Outcome {
         // Before the kubeconfig is read: --out must not replace it.
         refuse_if_input(out, &live_inputs(&args.live))?;
     }
-    let read = args.live.read(args.quiet).map_err(|e| e.to_string())?;
+    let read = args.live.read(args.quiet)?;
     let manifest = read.to_manifest();
     let text = match args.output {
         SnapshotFormat::Json => {
@@ -64,9 +64,9 @@ pub fn run(args: SnapshotArgs) -> Outcome {
         } else {
             format!("namespace(s) {}", read.namespaces.join(", "))
         };
-        eprintln!("{} wrote {} object(s) of {}, {scope}", label("note:", "36"), read.object_count(), read.describe());
+        messages::note(format_args!("wrote {} object(s) of {}, {scope}", read.object_count(), read.describe()));
     }
-    Ok(EXIT_YES)
+    Ok(ExitStatus::Success)
 }
 
 /// YAML comments: where and when the snapshot was read, what was dropped, what was not read.

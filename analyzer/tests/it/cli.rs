@@ -175,3 +175,43 @@ fn summary_counts_what_json_lists() {
         assert!(!value(key).is_empty());
     }
 }
+
+/// `netreach ARGS` with the colour variables set as given and every other one removed.
+fn netreach_with_colour_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_netreach"));
+    command.args(args).current_dir(fixtures());
+    for name in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied()).output().unwrap()
+}
+
+#[test]
+fn labels_are_coloured_only_where_anstream_allows() {
+    let note = ["connectivity", "small/bad/unknown-kind.yaml"];
+    let error = ["connectivity", "no/such/dir"];
+    for args in [&note[..], &error[..]] {
+        let piped = netreach_with_colour_env(args, &[]);
+        assert!(!stderr(&piped).contains('\x1b'), "a pipe gets no colour: {:?}", stderr(&piped));
+        let forced = netreach_with_colour_env(args, &[("CLICOLOR_FORCE", "1")]);
+        assert!(stderr(&forced).contains("\x1b["), "CLICOLOR_FORCE colours: {:?}", stderr(&forced));
+        let no_color = netreach_with_colour_env(args, &[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]);
+        assert_eq!(stderr(&no_color), stderr(&piped), "NO_COLOR wins");
+        assert_eq!(forced.status.code(), piped.status.code());
+    }
+}
+
+#[test]
+fn mesh_options_are_shared_by_every_command_that_reads_the_meshes() {
+    let fixture = "mesh/istio-bookinfo-like";
+    let elsewhere = ["--istio-root-namespace", "elsewhere", "--linkerd-default-inbound-policy", "deny"];
+    let mesh = |extra: &[&str]| stdout(&netreach(&[&["mesh", fixture, "-o", "json"], extra].concat()));
+    assert_ne!(mesh(&[]), mesh(&elsewhere), "no mesh-wide STRICT outside the root namespace");
+    let invariants = "invariants/shop.yaml";
+    for args in
+        [vec!["audit", fixture], vec!["check", "--invariants", invariants, "shop"], vec!["diff", fixture, fixture]]
+    {
+        let out = netreach(&[&args[..], &elsewhere].concat());
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{args:?}: {}", stderr(&out));
+    }
+}

@@ -39,10 +39,12 @@ fn write_text(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         "segmentation: of the (source pod, destination pod) pairs into each namespace, the share policy denies"
     )?;
     let width = report.segmentation.iter().map(|s| s.namespace.len()).max().unwrap_or(0).max("NAMESPACE".len());
-    writeln!(out, "{:<width$}  {:>8}  {:>14}  {:>14}  {:>7}", "NAMESPACE", "PODS", "ALLOWED", "POSSIBLE", "DENIED")?;
+    let line = |out: &mut dyn Write, [namespace, pods, allowed, possible, denied]: [&str; 5]| {
+        writeln!(out, "{namespace:<width$}  {pods:>8}  {allowed:>14}  {possible:>14}  {denied:>7}")
+    };
+    line(out, ["NAMESPACE", "PODS", "ALLOWED", "POSSIBLE", "DENIED"])?;
     for s in &report.segmentation {
-        let [namespace, pods, allowed, possible, denied] = score_cells(s);
-        writeln!(out, "{namespace:<width$}  {pods:>8}  {allowed:>14}  {possible:>14}  {denied:>7}")?;
+        line(out, score_cells(s).each_ref().map(String::as_str))?;
     }
     Ok(())
 }

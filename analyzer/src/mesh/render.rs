@@ -98,13 +98,21 @@ fn header(view: &MeshView) -> String {
     )
 }
 
+/// One line of the text coverage table (the header, or a namespace's cells).
+fn write_coverage_line(out: &mut dyn Write, width: usize, cells: [&str; 11]) -> io::Result<()> {
+    let [namespace, mesh, pods, in_mesh, pairs, mtls, permissive, plaintext, rejected, external, share] = cells;
+    writeln!(
+        out,
+        "{namespace:<width$}  {mesh:<13}  {pods:>6}  {in_mesh:>7}  {pairs:>7}  {mtls:>7}  {permissive:>10}  \
+         {plaintext:>9}  {rejected:>8}  {external:>8}  {share:>7}"
+    )
+}
+
 fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "mesh coverage ({})", header(view))?;
     writeln!(out)?;
     let width = r.coverage.iter().map(|c| c.namespace.len()).max().unwrap_or(0).max("NAMESPACE".len());
-    writeln!(
-        out,
-        "{:<width$}  {:<13}  {:>6}  {:>7}  {:>7}  {:>7}  {:>10}  {:>9}  {:>8}  {:>8}  {:>7}",
+    let header = [
         "NAMESPACE",
         "MESH",
         "PODS",
@@ -115,16 +123,11 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
         "PLAINTEXT",
         "REJECTED",
         "EXTERNAL",
-        "MTLS %"
-    )?;
+        "MTLS %",
+    ];
+    write_coverage_line(out, width, header)?;
     for c in r.coverage.iter().chain(std::iter::once(&r.total)) {
-        let [namespace, mesh, pods, in_mesh, pairs, mtls, permissive, plaintext, rejected, external, share] =
-            coverage_cells(c);
-        writeln!(
-            out,
-            "{namespace:<width$}  {mesh:<13}  {pods:>6}  {in_mesh:>7}  {pairs:>7}  {mtls:>7}  {permissive:>10}  \
-             {plaintext:>9}  {rejected:>8}  {external:>8}  {share:>7}"
-        )?;
+        write_coverage_line(out, width, coverage_cells(c).each_ref().map(String::as_str))?;
     }
     writeln!(out, "(pairs: source pod anywhere, destination pod in the namespace, by their weakest port: plaintext, then permissive, then mtls; EXTERNAL: pairs with an external range, not applicable)")?;
     for (title, keep) in [

@@ -7,6 +7,12 @@
 //! ([`Reachability::selected_by`], [`Reachability::peer_members`]); nothing here evaluates a
 //! selector to decide a verdict, and nothing iterates over pod pairs.
 //!
+//! One file per kind of input a check reads: `checks` is the registry, `coverage` (NR001-NR006)
+//! reads pod selection and hostNetwork, `exposure` (NR007-NR010) what is allowed, `dead_rules`
+//! (NR011-NR014) what a rule matches, `tiers` the cluster-scoped tiers (NR015, NR016 and the
+//! default deny NR001-NR004 account for). The mesh checks (NR101-NR106) are [`crate::mesh`]'s;
+//! [`audit`] adds them and sorts everything into the one findings order.
+//!
 //! [`Reachability::allowed`]: netreach_model::Reachability::allowed
 //! [`Reachability::selected_by`]: netreach_model::Reachability::selected_by
 //! [`Reachability::peer_members`]: netreach_model::Reachability::peer_members

@@ -1,7 +1,7 @@
 //! `netreach audit` output: a readable report, Markdown for pull requests, and JSON
 //! (schemaVersion 1, documented in the README).
 
-use super::{AuditReport, Finding};
+use super::{AuditReport, Finding, NamespaceScore};
 use crate::findings::render::{self as findings, SHOWN_OBJECTS};
 use crate::render::text::percent;
 use crate::render::Format;
@@ -16,6 +16,18 @@ pub fn write_audit(report: &AuditReport, format: Format, out: &mut dyn Write) ->
     }
 }
 
+/// A segmentation row, for the text and Markdown tables: namespace, pods, allowed and possible
+/// pairs, denied share.
+fn score_cells(s: &NamespaceScore) -> [String; 5] {
+    [
+        s.namespace.clone(),
+        s.pods.to_string(),
+        s.allowed_pairs.to_string(),
+        s.possible_pairs.to_string(),
+        percent(s.score()),
+    ]
+}
+
 fn write_text(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     findings::write_text(&report.findings, out)?;
     if report.segmentation.is_empty() {
@@ -27,17 +39,12 @@ fn write_text(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         "segmentation: of the (source pod, destination pod) pairs into each namespace, the share policy denies"
     )?;
     let width = report.segmentation.iter().map(|s| s.namespace.len()).max().unwrap_or(0).max("NAMESPACE".len());
-    writeln!(out, "{:<width$}  {:>8}  {:>14}  {:>14}  {:>7}", "NAMESPACE", "PODS", "ALLOWED", "POSSIBLE", "DENIED")?;
+    let line = |out: &mut dyn Write, [namespace, pods, allowed, possible, denied]: [&str; 5]| {
+        writeln!(out, "{namespace:<width$}  {pods:>8}  {allowed:>14}  {possible:>14}  {denied:>7}")
+    };
+    line(out, ["NAMESPACE", "PODS", "ALLOWED", "POSSIBLE", "DENIED"])?;
     for s in &report.segmentation {
-        writeln!(
-            out,
-            "{:<width$}  {:>8}  {:>14}  {:>14}  {:>7}",
-            s.namespace,
-            s.pods,
-            s.allowed_pairs,
-            s.possible_pairs,
-            percent(s.score())
-        )?;
+        line(out, score_cells(s).each_ref().map(String::as_str))?;
     }
     Ok(())
 }
@@ -59,15 +66,8 @@ fn write_md(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "| Namespace | Pods | Allowed pairs | Possible pairs | Denied |")?;
         writeln!(out, "|---|---:|---:|---:|---:|")?;
         for s in &report.segmentation {
-            writeln!(
-                out,
-                "| `{}` | {} | {} | {} | {} |",
-                s.namespace,
-                s.pods,
-                s.allowed_pairs,
-                s.possible_pairs,
-                percent(s.score())
-            )?;
+            let [namespace, pods, allowed, possible, denied] = score_cells(s);
+            writeln!(out, "| `{namespace}` | {pods} | {allowed} | {possible} | {denied} |")?;
         }
     }
     Ok(())

@@ -6,10 +6,10 @@
 //! (v1alpha2) with a Deny rule from every namespace denies by default what no NetworkPolicy
 //! allows: "BANP ... allows cluster administrators to set a default security posture ... which
 //! namespace owners can override with NetworkPolicy"
-//! (https://network-policy-api.sigs.k8s.io/api-overview/#the-baselineadminnetworkpolicy-resource).
+//! (<https://network-policy-api.sigs.k8s.io/api-overview/#the-baselineadminnetworkpolicy-resource>).
 //! An AdminNetworkPolicy (or Admin-tier ClusterNetworkPolicy) Deny covers what it denies, and
 //! nothing below it can allow it again
-//! (https://network-policy-api.sigs.k8s.io/api-overview/#the-adminnetworkpolicy-resource).
+//! (<https://network-policy-api.sigs.k8s.io/api-overview/#the-adminnetworkpolicy-resource>).
 //!
 //! The answer comes from the engine, not from reading rules here: for one representative per
 //! peer class and per port interval, [`Reachability::explain`] gives the first matching Admin

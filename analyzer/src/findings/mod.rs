@@ -193,7 +193,7 @@ pub struct FindingChanges {
 
 impl FindingChanges {
     /// Compares two lists of findings (an `AuditReport` is one).
-    pub fn new(before: impl AsRef<[Finding]>, after: impl AsRef<[Finding]>) -> FindingChanges {
+    pub fn new(before: &(impl AsRef<[Finding]> + ?Sized), after: &(impl AsRef<[Finding]> + ?Sized)) -> FindingChanges {
         type Key<'f> = (&'f str, &'f Option<String>, &'f [ObjectRef]);
         fn by_key(findings: &[Finding]) -> BTreeMap<Key<'_>, Vec<&Finding>> {
             let mut map: BTreeMap<Key, Vec<&Finding>> = BTreeMap::new();

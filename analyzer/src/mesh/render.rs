@@ -37,8 +37,22 @@ pub fn write_mesh(view: &MeshView, level: Level, format: Format, out: &mut dyn W
     }
 }
 
-fn mesh_cell(c: &NamespaceCoverage) -> &'static str {
-    c.mesh.map_or("-", |m| m.as_str())
+/// A coverage row, for the text and Markdown tables: namespace, mesh, pods, pods in the mesh,
+/// pairs, pairs by status, mTLS share.
+fn coverage_cells(c: &NamespaceCoverage) -> [String; 11] {
+    [
+        c.namespace.clone(),
+        c.mesh.map_or("-", |m| m.as_str()).to_string(),
+        c.pods.to_string(),
+        c.pods_in_mesh().to_string(),
+        c.pairs.to_string(),
+        c.mtls.to_string(),
+        c.permissive.to_string(),
+        c.plaintext.to_string(),
+        c.rejected.to_string(),
+        c.not_applicable.to_string(),
+        percent(c.connection_coverage()),
+    ]
 }
 
 /// Group-level entries, or `None` at pod level (which streams).
@@ -84,13 +98,21 @@ fn header(view: &MeshView) -> String {
     )
 }
 
+/// One line of the text coverage table (the header, or a namespace's cells).
+fn write_coverage_line(out: &mut dyn Write, width: usize, cells: [&str; 11]) -> io::Result<()> {
+    let [namespace, mesh, pods, in_mesh, pairs, mtls, permissive, plaintext, rejected, external, share] = cells;
+    writeln!(
+        out,
+        "{namespace:<width$}  {mesh:<13}  {pods:>6}  {in_mesh:>7}  {pairs:>7}  {mtls:>7}  {permissive:>10}  \
+         {plaintext:>9}  {rejected:>8}  {external:>8}  {share:>7}"
+    )
+}
+
 fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "mesh coverage ({})", header(view))?;
     writeln!(out)?;
     let width = r.coverage.iter().map(|c| c.namespace.len()).max().unwrap_or(0).max("NAMESPACE".len());
-    writeln!(
-        out,
-        "{:<width$}  {:<13}  {:>6}  {:>7}  {:>7}  {:>7}  {:>10}  {:>9}  {:>8}  {:>8}  {:>7}",
+    let header = [
         "NAMESPACE",
         "MESH",
         "PODS",
@@ -101,24 +123,11 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
         "PLAINTEXT",
         "REJECTED",
         "EXTERNAL",
-        "MTLS %"
-    )?;
+        "MTLS %",
+    ];
+    write_coverage_line(out, width, header)?;
     for c in r.coverage.iter().chain(std::iter::once(&r.total)) {
-        writeln!(
-            out,
-            "{:<width$}  {:<13}  {:>6}  {:>7}  {:>7}  {:>7}  {:>10}  {:>9}  {:>8}  {:>8}  {:>7}",
-            c.namespace,
-            mesh_cell(c),
-            c.pods,
-            c.pods_in_mesh(),
-            c.pairs,
-            c.mtls,
-            c.permissive,
-            c.plaintext,
-            c.rejected,
-            c.not_applicable,
-            percent(c.connection_coverage())
-        )?;
+        write_coverage_line(out, width, coverage_cells(c).each_ref().map(String::as_str))?;
     }
     writeln!(out, "(pairs: source pod anywhere, destination pod in the namespace, by their weakest port: plaintext, then permissive, then mtls; EXTERNAL: pairs with an external range, not applicable)")?;
     for (title, keep) in [
@@ -160,21 +169,8 @@ fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> i
     writeln!(out, "| Namespace | Mesh | Pods | In mesh | Pairs | mTLS | Permissive | Plaintext | Rejected | External | mTLS share |")?;
     writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for c in r.coverage.iter().chain(std::iter::once(&r.total)) {
-        writeln!(
-            out,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            c.namespace,
-            mesh_cell(c),
-            c.pods,
-            c.pods_in_mesh(),
-            c.pairs,
-            c.mtls,
-            c.permissive,
-            c.plaintext,
-            c.rejected,
-            c.not_applicable,
-            percent(c.connection_coverage())
-        )?;
+        let cells = coverage_cells(c);
+        writeln!(out, "| `{}` | {} |", cells[0], cells[1..].join(" | "))?;
     }
     writeln!(out)?;
     writeln!(out, "### Plaintext, permissive and rejected connections ({} level)", Level::name(level))?;

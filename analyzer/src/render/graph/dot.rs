@@ -5,7 +5,7 @@
 //! clusters and edges with quoted or HTML attribute values) and escapes every id itself, so a
 //! DOT library would only add its structures and a parser to the build.
 
-use super::{EdgeStyle, End, GraphError, GraphNode, ReachGraph};
+use super::{EdgeStyle, End, GraphEdge, GraphError, GraphNode, ReachGraph};
 use crate::aggregate::{GroupKind, Level};
 use netreach_model::PortSet;
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,7 +151,7 @@ pub fn port_label(ports: &PortSet) -> String {
     lines.join("\n")
 }
 
-fn edge_line(graph: &ReachGraph, edge: &super::GraphEdge) -> String {
+fn edge_line(graph: &ReachGraph, edge: &GraphEdge) -> String {
     let end = |end: &End| match end {
         End::Node(i) => quoted(&graph.nodes[*i].id),
         End::Namespace(ns) => quoted(&every_node_id(ns)),

@@ -275,3 +275,35 @@ pub fn can(analysis: &Analysis, from: &[usize], to: &[usize], query: Option<(Pro
         .collect();
     CanAnswer { query, groups }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{load, Input};
+    use netreach_model::EngineOptions;
+    use std::path::Path;
+
+    fn shop() -> Analysis {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let loaded = load(&[Input::Path(root.join("fixtures/shop"))]).unwrap();
+        Analysis::new(loaded.cluster, &EngineOptions::default())
+    }
+
+    #[test]
+    fn can_groups_pairs_by_class_and_leaves_self_traffic_out_unless_asked_alone() {
+        let analysis = shop();
+        let reach = &analysis.reach;
+        let pods: Vec<usize> = (0..reach.pod_count()).collect();
+        let answer = can(&analysis, &pods, &pods, None);
+        assert_eq!(answer.pair_count(), pods.len() * (pods.len() - 1));
+        for group in &answer.groups {
+            let class = |e: usize| reach.class_of(reach.endpoint(e));
+            let (s, d) = group.pairs[0];
+            assert!(group.pairs.iter().all(|&(a, b)| a != b && class(a) == class(s) && class(b) == class(d)));
+            assert_eq!(group.verdict.allowed, !reach.allowed(reach.endpoint(s), reach.endpoint(d)).is_empty());
+        }
+        let alone = can(&analysis, &[0], &[0], None);
+        assert_eq!(alone.groups.len(), 1);
+        assert!(alone.allowed() && alone.groups[0].verdict.notes.contains(&Note::SelfTraffic));
+    }
+}

@@ -125,3 +125,45 @@ pub fn paths(analysis: &Analysis, sources: &[usize], targets: &[usize], max_hops
         lateral,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{load, Input};
+    use netreach_model::EngineOptions;
+    use std::path::Path;
+
+    /// fixtures/small/lateral: a → b → c → d over a default deny, and a hostNetwork agent on
+    /// node-3 next to e (see tests/paths.rs for the hand-worked story).
+    fn lateral_fixture() -> Analysis {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let loaded = load(&[Input::Path(root.join("fixtures/small/lateral"))]).unwrap();
+        Analysis::new(loaded.cluster, &EngineOptions::default())
+    }
+
+    #[test]
+    fn the_blast_radius_of_each_source_is_its_own_search() {
+        let analysis = lateral_fixture();
+        let reach = &analysis.reach;
+        let sources: Vec<usize> = (0..reach.endpoint_count()).collect();
+        for hops in [1, 3] {
+            for r in blast_radius(&analysis, &sources, hops, true) {
+                let alone = reach.lateral(&analysis.cluster, &[r.source], hops, true);
+                assert_eq!(r.reached, alone.radius(hops, |e| e < reach.pod_count()), "{}", analysis.id(r.source));
+            }
+        }
+        let a = analysis.find("lat/a").unwrap();
+        assert_eq!(blast_radius(&analysis, &[a], 2, true)[0].reached, [2, 4]);
+    }
+
+    #[test]
+    fn paths_lists_reached_targets_with_their_hops() {
+        let analysis = lateral_fixture();
+        let (a, d) = (analysis.find("lat/a").unwrap(), analysis.find("lat/d").unwrap());
+        let answer = paths(&analysis, &[a], &[a, d], 3, true);
+        assert_eq!((answer.reached.clone(), answer.target_count()), (vec![d], 1));
+        let hops: Vec<String> = answer.path(&analysis, d).iter().map(|h| analysis.id(h.dst)).collect();
+        assert_eq!(hops, ["lat/b", "lat/c", "lat/d"]);
+        assert!(paths(&analysis, &[a], &[d], 2, true).reached.is_empty(), "d is 3 hops away");
+    }
+}

@@ -268,6 +268,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn port_ranges_parse_as_written() {
+        let range = |protocol, lo, hi| Ok(PortRange { protocol, lo, hi });
+        assert_eq!(PortRange::parse("5432"), range(Protocol::Tcp, 5432, 5432));
+        assert_eq!(PortRange::parse("53/udp"), range(Protocol::Udp, 53, 53));
+        assert_eq!(PortRange::parse(" 9092 - 9094 /SCTP"), range(Protocol::Sctp, 9092, 9094));
+        assert_eq!(PortRange::parse("80/XTP"), Err(PortParseError::UnknownProtocol("XTP".into())));
+        assert_eq!(PortRange::parse("x/XTP").unwrap_err().to_string(), "unknown protocol \"XTP\" (TCP, UDP or SCTP)");
+        for bad in ["0", "70000", "9-3", "", "http", "-", "1-2-3"] {
+            assert_eq!(PortRange::parse(bad), Err(PortParseError::NotAPort(bad.into())), "{bad}");
+        }
+        assert_eq!(PortRange::parse("0/TCP").unwrap_err().to_string(), "\"0\" is not a port (1-65535)");
+    }
+
+    #[test]
     fn union_merges_adjacent_and_overlapping_ranges() {
         let a = PortSet::range(Protocol::Tcp, 80, 90).union(&PortSet::range(Protocol::Tcp, 91, 100));
         assert_eq!(a.ranges(Protocol::Tcp), &[(80, 100)]);

@@ -35,7 +35,7 @@ use crate::analysis::Analysis;
 use crate::load::SkippedObject;
 use classes::ClassView;
 use dead_rules::PeerKey;
-use netreach_model::{Direction, EngineOptions, HostNetworkSelection, NetworkPolicy, Pod, Protocol};
+use netreach_model::{Direction, HostNetworkSelection, NetworkPolicy, Pod, Protocol};
 use operators::Operators;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -95,15 +95,15 @@ impl AsRef<[Finding]> for AuditReport {
 /// The namespace whose pods count as "kube-system" for NR010.
 pub const KUBE_SYSTEM: &str = "kube-system";
 
-/// Runs every check. `options` must be the options `analysis` was computed with.
-pub fn audit(analysis: &Analysis, options: &EngineOptions) -> AuditReport {
-    audit_with(analysis, options, &[])
+/// Runs every check, with the engine and mesh options `analysis` was computed with.
+pub fn audit(analysis: &Analysis) -> AuditReport {
+    audit_with(analysis, &[])
 }
 
 /// [`audit`], knowing the objects the loader skipped (`LoadReport::skipped_objects`): operator
 /// custom resources among them explain policies that select no pod yet (NR011, NR012).
-pub fn audit_with(analysis: &Analysis, options: &EngineOptions, skipped: &[SkippedObject]) -> AuditReport {
-    let ctx = Context::new(analysis, options, skipped);
+pub fn audit_with(analysis: &Analysis, skipped: &[SkippedObject]) -> AuditReport {
+    let ctx = Context::new(analysis, skipped);
     let mut findings = Vec::new();
     ctx.default_deny(&mut findings);
     ctx.unsegmented_pods(&mut findings);
@@ -187,9 +187,9 @@ struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(a: &'a Analysis, options: &EngineOptions, skipped: &'a [SkippedObject]) -> Context<'a> {
+    fn new(a: &'a Analysis, skipped: &'a [SkippedObject]) -> Context<'a> {
         let cluster = &a.cluster;
-        let likes_pods = options.host_network == HostNetworkSelection::LikePods;
+        let likes_pods = a.engine_options.host_network == HostNetworkSelection::LikePods;
         let selectable: Vec<bool> = cluster.pods.iter().map(|p| !p.host_network || likes_pods).collect();
         let names: BTreeSet<&str> = cluster
             .namespaces

@@ -25,7 +25,7 @@ pub struct AuditArgs {
 pub fn run(args: AuditArgs) -> Outcome {
     let analyzed = args.input.analyze_with(args.mesh.options())?;
     let analysis = &analyzed.analysis;
-    let report = audit::audit_with(analysis, &analysis.engine_options, &analyzed.report.skipped_objects);
+    let report = audit::audit_with(analysis, &analyzed.report.skipped_objects);
     write_stdout(|out| audit::write_audit(&report, args.output, out))?;
     Ok(match args.fail_on {
         Some(threshold) if report.fails(threshold) => ExitStatus::No,

@@ -105,7 +105,7 @@ pub fn run(args: DiffArgs) -> Outcome {
         }
     };
     let diff = Diff::new(&before, &after);
-    let findings = FindingChanges::new(&audit(&before, &options), &audit(&after, &options));
+    let findings = FindingChanges::new(&audit(&before), &audit(&after));
     let view = diff.view(args.level);
     let notes = DiffNotes { applied: applied.as_ref(), findings: Some(&findings) };
     write_stdout(|out| write_diff(&view, args.output, notes, out))?;

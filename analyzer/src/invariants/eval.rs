@@ -249,8 +249,8 @@ impl<'a> Checker<'a> {
     /// must run with enforced mTLS on every allowed port: plaintext and permissive ports are
     /// violations; rejected ones are not (the mesh refuses them) and external ends are out of scope.
     fn mtls(&self, eval: &mut Evaluation, sources: Option<&[bool]>, destinations: &[bool]) {
-        use netreach_model::mesh::{MeshOptions, Status as MeshStatus};
-        let view = crate::mesh::MeshView::new(self.analysis, MeshOptions::default());
+        use netreach_model::mesh::Status as MeshStatus;
+        let view = crate::mesh::MeshView::new(self.analysis, self.analysis.mesh_options.clone());
         let pods = self.analysis.reach.pod_count();
         let _ = view.for_each_connection::<std::convert::Infallible>(|s, d, split| {
             if s >= pods || d >= pods || !destinations[d] || sources.is_some_and(|m| !m[s]) {

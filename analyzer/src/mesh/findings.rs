@@ -116,7 +116,7 @@ struct Inbound {
 /// The mesh findings of an analysis with the default mesh options (Istio root namespace
 /// `istio-system`, Linkerd default policy `all-unauthenticated`): what `netreach audit` appends.
 pub fn audit_findings(analysis: &crate::analysis::Analysis) -> Vec<Finding> {
-    mesh_findings(&MeshView::new(analysis, netreach_model::mesh::MeshOptions::default()))
+    mesh_findings(&MeshView::new(analysis, analysis.mesh_options.clone()))
 }
 
 /// Findings about the meshes, sorted as the audit sorts (severity, id, namespace, objects).

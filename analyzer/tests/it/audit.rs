@@ -20,7 +20,7 @@ use netreach::Analysis;
 fn report(folder: &str) -> AuditReport {
     let loaded = load(&[Input::Path(fixtures().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
     let analysis = Analysis::new(loaded.cluster, &EngineOptions::default());
-    audit(&analysis, &EngineOptions::default())
+    audit(&analysis)
 }
 
 fn of<'a>(report: &'a AuditReport, id: &str) -> Vec<&'a Finding> {
@@ -337,7 +337,7 @@ fn report_with_skipped(folder: &str) -> AuditReport {
     let loaded = load(&[Input::Path(fixtures().join(folder))]).unwrap_or_else(|e| panic!("{folder}: {e}"));
     let skipped = loaded.report.skipped_objects.clone();
     let analysis = Analysis::new(loaded.cluster, &EngineOptions::default());
-    audit_with(&analysis, &EngineOptions::default(), &skipped)
+    audit_with(&analysis, &skipped)
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! The `netreach` binary as users and scripts see it: exit codes, streams, formats.
 
-use crate::support::{assert_run_snapshot, fixtures, netreach, netreach_piped, netreach_stdin, stderr, stdout};
+use crate::support::{
+    assert_run_snapshot, fixtures, netreach, netreach_command, netreach_piped, netreach_stdin, stderr, stdout,
+};
 use std::io::{Read, Write};
+use std::process::Output;
 
 #[test]
 fn every_bad_fixture_exits_2_and_names_file_object_and_field() {
@@ -178,7 +181,7 @@ fn summary_counts_what_json_lists() {
 
 /// `netreach ARGS` with the colour variables set as given and every other one removed.
 fn netreach_with_colour_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_netreach"));
+    let mut command = netreach_command();
     command.args(args).current_dir(fixtures());
     for name in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"] {
         command.env_remove(name);

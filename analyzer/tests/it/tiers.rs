@@ -146,7 +146,7 @@ spec:
     let conflicts: Vec<(String, String)> =
         findings.same_priority_conflicts.iter().map(|&(p, q, _)| (name(p), name(q))).collect();
     assert_eq!(conflicts, vec![("broad".to_string(), "same-priority".to_string())]);
-    let report = netreach::audit::audit(&a, &EngineOptions::default());
+    let report = netreach::audit::audit(&a);
     let nr015: Vec<&str> = report.findings.iter().filter(|f| f.id == "NR015").map(|f| f.message.as_str()).collect();
     assert!(nr015.iter().any(|m| m.starts_with("AdminNetworkPolicy/broad ingress[1] never decides")), "{nr015:?}");
     assert!(report.findings.iter().any(
@@ -158,6 +158,6 @@ spec:
 fn audit_reports_tier_findings() {
     // fixtures/tiers has no shadowed rule and distinct priorities: no NR015/NR016.
     let a = analyze("v1alpha1");
-    let report = netreach::audit::audit(&a, &EngineOptions::default());
+    let report = netreach::audit::audit(&a);
     assert!(!report.findings.iter().any(|f| f.id == "NR015" || f.id == "NR016"));
 }

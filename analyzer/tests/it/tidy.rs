@@ -69,7 +69,6 @@ fn names_module(map: &str, module: &Path, file_name_count: usize) -> bool {
 }
 
 #[test]
-#[ignore = "ARCHITECTURE.md's map does not name every module yet: the failure lists them (fixed at the merge of issue 15)"]
 fn architecture_md_names_every_module() {
     let map = read(Path::new("ARCHITECTURE.md"));
     let modules: Vec<(PathBuf, PathBuf)> = ["model/src", "analyzer/src"]

@@ -279,14 +279,9 @@ pub fn can(analysis: &Analysis, from: &[usize], to: &[usize], query: Option<(Pro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{load, Input};
-    use netreach_model::EngineOptions;
-    use std::path::Path;
 
     fn shop() -> Analysis {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let loaded = load(&[Input::Path(root.join("fixtures/shop"))]).unwrap();
-        Analysis::new(loaded.cluster, &EngineOptions::default())
+        crate::lateral::tests::fixture("shop")
     }
 
     #[test]

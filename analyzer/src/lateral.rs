@@ -127,18 +127,23 @@ pub fn paths(analysis: &Analysis, sources: &[usize], targets: &[usize], max_hops
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::load::{load, Input};
     use netreach_model::EngineOptions;
     use std::path::Path;
 
+    /// The analysis of a folder of the repository's `fixtures/`, with the default options.
+    pub(crate) fn fixture(folder: &str) -> Analysis {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let loaded = load(&[Input::Path(root.join("fixtures").join(folder))]).unwrap();
+        Analysis::new(loaded.cluster, &EngineOptions::default())
+    }
+
     /// fixtures/small/lateral: a → b → c → d over a default deny, and a hostNetwork agent on
     /// node-3 next to e (see tests/paths.rs for the hand-worked story).
     fn lateral_fixture() -> Analysis {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let loaded = load(&[Input::Path(root.join("fixtures/small/lateral"))]).unwrap();
-        Analysis::new(loaded.cluster, &EngineOptions::default())
+        fixture("small/lateral")
     }
 
     #[test]

@@ -2,40 +2,35 @@
 //! representative each. Endpoints of one class are treated identically by every policy, so one
 //! `Reachability::allowed` call per class pair answers for all their member pairs.
 
-use netreach_model::{Endpoint, PortSet, Reachability};
+use netreach_model::{parallel, Endpoint, PortSet, Reachability};
 
-pub struct ClassView {
-    class_of: Vec<u32>,
-    members: Vec<Vec<u32>>,
+/// The engine's classes with the pod classes picked out; class membership is the engine's own.
+pub struct ClassView<'r> {
+    reach: &'r Reachability,
     /// Classes with at least one pod, in class order.
     pod_classes: Vec<usize>,
 }
 
-impl ClassView {
-    pub fn new(reach: &Reachability) -> ClassView {
-        let n = reach.endpoint_count();
-        let class_of: Vec<u32> = (0..n).map(|e| reach.class_of(reach.endpoint(e)) as u32).collect();
-        let count = class_of.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
-        let mut members = vec![Vec::new(); count];
-        for (e, &c) in class_of.iter().enumerate() {
-            members[c as usize].push(e as u32);
-        }
+impl<'r> ClassView<'r> {
+    pub fn new(reach: &'r Reachability) -> ClassView<'r> {
         let pods = reach.pod_count();
-        let pod_classes = (0..count).filter(|&c| members[c].first().is_some_and(|&e| (e as usize) < pods)).collect();
-        ClassView { class_of, members, pod_classes }
+        let pod_classes = (0..reach.class_count())
+            .filter(|&c| reach.class_members(c).first().is_some_and(|&e| (e as usize) < pods))
+            .collect();
+        ClassView { reach, pod_classes }
     }
 
     pub fn class_of(&self, endpoint: usize) -> usize {
-        self.class_of[endpoint] as usize
+        self.reach.class_of(self.reach.endpoint(endpoint))
     }
 
     /// Endpoint indices of a class, ascending (pods first, then external ranges).
-    pub fn members(&self, class: usize) -> &[u32] {
-        &self.members[class]
+    pub fn members(&self, class: usize) -> &'r [u32] {
+        self.reach.class_members(class)
     }
 
     pub fn class_count(&self) -> usize {
-        self.members.len()
+        self.reach.class_count()
     }
 
     pub fn pod_classes(&self) -> impl Iterator<Item = usize> + '_ {
@@ -44,7 +39,7 @@ impl ClassView {
 
     /// What policy allows from any member of `src` to any member of `dst`.
     pub fn allowed(&self, reach: &Reachability, src: usize, dst: usize) -> PortSet {
-        let (s, d) = (self.members[src][0] as usize, self.members[dst][0] as usize);
+        let (s, d) = (self.members(src)[0] as usize, self.members(dst)[0] as usize);
         reach.allowed(reach.endpoint(s), reach.endpoint(d))
     }
 
@@ -54,9 +49,9 @@ impl ClassView {
     pub fn allowed_pairs_into(&self, reach: &Reachability, pod_ns: &[u32], namespaces: usize) -> Vec<u64> {
         let pods = reach.pod_count();
         // Per class: its pods, and how many of them are in each namespace.
-        let pod_members = |c: usize| self.members[c].iter().take_while(|&&e| (e as usize) < pods);
-        let src_pods: Vec<u64> = (0..self.members.len()).map(|c| pod_members(c).count() as u64).collect();
-        let dst_ns: Vec<Vec<(u32, u64)>> = (0..self.members.len())
+        let pod_members = |c: usize| self.members(c).iter().take_while(|&&e| (e as usize) < pods);
+        let src_pods: Vec<u64> = (0..self.class_count()).map(|c| pod_members(c).count() as u64).collect();
+        let dst_ns: Vec<Vec<(u32, u64)>> = (0..self.class_count())
             .map(|c| {
                 let mut counts: Vec<(u32, u64)> = Vec::new();
                 for &e in pod_members(c) {
@@ -69,31 +64,22 @@ impl ClassView {
                 counts
             })
             .collect();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
         let classes = &self.pod_classes;
-        let reps: Vec<Endpoint> = classes.iter().map(|&c| reach.endpoint(self.members[c][0] as usize)).collect();
-        let parts: Vec<Vec<u64>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let (src_pods, dst_ns, reps) = (&src_pods, &dst_ns, &reps);
-                    scope.spawn(move || {
-                        let mut acc = vec![0u64; namespaces];
-                        for (si, &s) in classes.iter().enumerate().skip(t).step_by(threads) {
-                            let rep = reps[si];
-                            for (&d, &dst) in classes.iter().zip(reps) {
-                                if reach.allowed(rep, dst).is_empty() {
-                                    continue;
-                                }
-                                for &(ns, count) in &dst_ns[d] {
-                                    acc[ns as usize] += src_pods[s] * count - if s == d { count } else { 0 };
-                                }
-                            }
-                        }
-                        acc
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("audit thread panicked")).collect()
+        let reps: Vec<Endpoint> = classes.iter().map(|&c| reach.endpoint(self.members(c)[0] as usize)).collect();
+        let parts = parallel::map_ranges(classes.len(), |range| {
+            let mut acc = vec![0u64; namespaces];
+            for si in range {
+                let (s, rep) = (classes[si], reps[si]);
+                for (&d, &dst) in classes.iter().zip(&reps) {
+                    if reach.allowed(rep, dst).is_empty() {
+                        continue;
+                    }
+                    for &(ns, count) in &dst_ns[d] {
+                        acc[ns as usize] += src_pods[s] * count - if s == d { count } else { 0 };
+                    }
+                }
+            }
+            acc
         });
         let mut total = vec![0u64; namespaces];
         for part in parts {

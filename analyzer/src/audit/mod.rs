@@ -175,7 +175,7 @@ struct Context<'a> {
     selected: Vec<Vec<usize>>,
     /// Pods per namespace (index as in `namespaces`).
     ns_pods: Vec<Vec<usize>>,
-    classes: ClassView,
+    classes: ClassView<'a>,
     /// Per distinct peer: whether it matches nothing.
     peer_empty: RefCell<HashMap<PeerKey<'a>, bool>>,
     /// Per distinct peer and named port: whether a pod it matches declares the name.

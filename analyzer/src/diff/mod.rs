@@ -25,7 +25,7 @@ pub use render::{write_diff, DiffNotes, SHOWN_NAMES};
 pub use view::{Change, DiffView, Node};
 
 use crate::analysis::Analysis;
-use netreach_model::{ordered_pairs, ExternalRange, IpFamily, IpRanges, PortSet};
+use netreach_model::{ordered_pairs, CommonRanges, ExternalRange, PortSet};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -340,62 +340,16 @@ impl<'a> Diff<'a> {
     }
 }
 
-/// Builds the common atoms of both sides' external ranges, family by family.
-#[allow(clippy::type_complexity)]
+/// The common atoms of both sides' external ranges (the model cuts them), with each atom's
+/// endpoint on either side.
 fn refine_externals(before: &Analysis, after: &Analysis) -> (Vec<ExternalAtom>, Vec<Shared>, Vec<String>, Vec<String>) {
-    let mut atoms: Vec<(IpRanges, Shared)> = Vec::new();
-    let (mut only_before, mut only_after) = (Vec::new(), Vec::new());
-    for family in [IpFamily::V4, IpFamily::V6] {
-        // (lo, hi, endpoint index), sorted by lo: the ranges of one family partition it.
-        let intervals = |a: &Analysis| {
-            let mut v: Vec<(u128, u128, usize)> = Vec::new();
-            for (k, ext) in a.reach.externals().iter().enumerate() {
-                if ext.ranges.family == family {
-                    let e = a.reach.pod_count() + k;
-                    v.extend(ext.ranges.intervals().iter().map(|&(lo, hi)| (lo, hi, e)));
-                }
-            }
-            v.sort_unstable();
-            v
-        };
-        let ids = |a: &Analysis| -> Vec<String> {
-            a.reach.externals().iter().filter(|e| e.ranges.family == family).map(|e| e.id.clone()).collect()
-        };
-        let (vb, va) = (intervals(before), intervals(after));
-        if vb.is_empty() || va.is_empty() {
-            only_before.extend(if va.is_empty() { ids(before) } else { Vec::new() });
-            only_after.extend(if vb.is_empty() { ids(after) } else { Vec::new() });
-            continue;
-        }
-        let mut groups: HashMap<(usize, usize), Vec<(u128, u128)>> = HashMap::new();
-        let (mut i, mut j) = (0, 0);
-        while i < vb.len() && j < va.len() {
-            let (lo, hi) = (vb[i].0.max(va[j].0), vb[i].1.min(va[j].1));
-            if lo <= hi {
-                groups.entry((vb[i].2, va[j].2)).or_default().push((lo, hi));
-            }
-            if vb[i].1 < va[j].1 {
-                i += 1;
-            } else {
-                j += 1;
-            }
-        }
-        let mut family_atoms: Vec<(IpRanges, Shared)> = groups
-            .into_iter()
-            .map(|((b, a), v)| (IpRanges::from_intervals(family, v), Shared { before: b, after: a }))
-            .collect();
-        family_atoms.sort_by_key(|(r, _)| r.intervals()[0].0);
-        atoms.extend(family_atoms);
-    }
-    let mut out: Vec<ExternalAtom> = Vec::with_capacity(atoms.len());
-    let mut shared = Vec::with_capacity(atoms.len());
-    for (ranges, s) in atoms {
-        // The engine's naming, so unchanged ranges keep their ids.
-        let atom = ExternalRange::new(ranges, &out);
-        out.push(atom);
-        shared.push(s);
-    }
-    (out, shared, only_before, only_after)
+    let common = CommonRanges::new(before.reach.externals(), after.reach.externals());
+    let shared = common
+        .sides
+        .iter()
+        .map(|&(b, a)| Shared { before: before.reach.pod_count() + b, after: after.reach.pod_count() + a })
+        .collect();
+    (common.ranges, shared, common.only_before, common.only_after)
 }
 
 #[cfg(test)]

@@ -45,6 +45,75 @@ fn join(nets: &[ipnet::IpNet]) -> String {
     nets.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",")
 }
 
+/// What two cuts of the address space (two clusters' external ranges) have in common: the atoms
+/// where both are constant, each with the range it lies in on either side (indices into the two
+/// slices), and the ids of ranges of a family only one side cuts. `netreach diff` compares the
+/// two sides on these atoms, so an unchanged range keeps its id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommonRanges {
+    /// The atoms, family by family, ascending, named as the engine names ranges.
+    pub ranges: Vec<ExternalRange>,
+    /// Per atom: (index in `before`, index in `after`).
+    pub sides: Vec<(usize, usize)>,
+    /// Ranges of a family that only `before` has (the other side has no range of that family).
+    pub only_before: Vec<String>,
+    /// Ranges of a family that only `after` has.
+    pub only_after: Vec<String>,
+}
+
+impl CommonRanges {
+    /// Intersects the two partitions family by family with one merge of their sorted intervals.
+    pub fn new(before: &[ExternalRange], after: &[ExternalRange]) -> CommonRanges {
+        let mut atoms: Vec<(IpRanges, (usize, usize))> = Vec::new();
+        let (mut only_before, mut only_after) = (Vec::new(), Vec::new());
+        for family in [IpFamily::V4, IpFamily::V6] {
+            // (lo, hi, range index), sorted by lo: the ranges of one family partition it.
+            let intervals = |side: &[ExternalRange]| {
+                let mut v: Vec<(u128, u128, usize)> = Vec::new();
+                for (k, ext) in side.iter().enumerate().filter(|(_, e)| e.ranges.family == family) {
+                    v.extend(ext.ranges.intervals().iter().map(|&(lo, hi)| (lo, hi, k)));
+                }
+                v.sort_unstable();
+                v
+            };
+            let ids = |side: &[ExternalRange]| -> Vec<String> {
+                side.iter().filter(|e| e.ranges.family == family).map(|e| e.id.clone()).collect()
+            };
+            let (vb, va) = (intervals(before), intervals(after));
+            if vb.is_empty() || va.is_empty() {
+                only_before.extend(if va.is_empty() { ids(before) } else { Vec::new() });
+                only_after.extend(if vb.is_empty() { ids(after) } else { Vec::new() });
+                continue;
+            }
+            let mut groups: HashMap<(usize, usize), Vec<(u128, u128)>> = HashMap::default();
+            let (mut i, mut j) = (0, 0);
+            while i < vb.len() && j < va.len() {
+                let (lo, hi) = (vb[i].0.max(va[j].0), vb[i].1.min(va[j].1));
+                if lo <= hi {
+                    groups.entry((vb[i].2, va[j].2)).or_default().push((lo, hi));
+                }
+                if vb[i].1 < va[j].1 {
+                    i += 1;
+                } else {
+                    j += 1;
+                }
+            }
+            let mut family_atoms: Vec<(IpRanges, (usize, usize))> =
+                groups.into_iter().map(|(sides, v)| (IpRanges::from_intervals(family, v), sides)).collect();
+            family_atoms.sort_by_key(|(r, _)| r.intervals()[0].0);
+            atoms.extend(family_atoms);
+        }
+        let mut ranges: Vec<ExternalRange> = Vec::with_capacity(atoms.len());
+        let mut sides = Vec::with_capacity(atoms.len());
+        for (atom, side) in atoms {
+            let range = ExternalRange::new(atom, &ranges);
+            ranges.push(range);
+            sides.push(side);
+        }
+        CommonRanges { ranges, sides, only_before, only_after }
+    }
+}
+
 /// Ordered pairs of distinct endpoints from a source set to a destination set, pairs of two
 /// external ranges left out (no traffic is computed between them). `src` and `dst` are
 /// (endpoints, external ranges among them); `same_set` when they are one set.

@@ -19,7 +19,7 @@ use crate::admin::{Action, Tier};
 use crate::cluster::{Cluster, Direction, Peer};
 use crate::ports::{PortSet, Protocol};
 use classes::Classes;
-pub use externals::{ordered_pairs, ExternalRange};
+pub use externals::{ordered_pairs, CommonRanges, ExternalRange};
 use fixedbitset::FixedBitSet;
 pub use grants::{GrantOrigin, RuleRef};
 use grants::{GrantTable, PortClasses};

@@ -251,9 +251,9 @@ impl Segmentation {
     }
 
     /// Every connection policy allows from a pod of `from` to a pod of `to` runs with enforced
-    /// mutual TLS on every allowed port, as `netreach mesh` sees it (default mesh options, or
-    /// those of the analysis): plaintext and permissive ports break it; ports the mesh rejects
-    /// and external ends do not count.
+    /// mutual TLS on every allowed port, as `netreach mesh` sees it with the analysis's mesh
+    /// options (the defaults unless [`Segmentation::from_analysis`] got others): plaintext and
+    /// permissive ports break it; ports the mesh rejects and external ends do not count.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -277,7 +277,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_every_form() {
+    fn every_selector_form_parses_and_malformed_ones_are_rejected() {
         assert_eq!(EndpointSelector::parse("any").unwrap(), EndpointSelector::Any);
         assert_eq!(EndpointSelector::parse("internet").unwrap(), EndpointSelector::Internet);
         assert_eq!(EndpointSelector::parse("ns:prod").unwrap(), EndpointSelector::Namespace("prod".into()));

@@ -713,10 +713,10 @@ spec:
 "#;
     let with_egress =
         format!("{text}  egress: [{{to: [{{podSelector: {{matchLabels: {{app: b}}}}}}], ports: [{{port: 80}}]}}]\n");
-    let before = netreach::testing::Cluster::from_manifests(text).unwrap();
-    let after = netreach::testing::Cluster::from_manifests(&with_egress).unwrap();
-    before.allows("alpha/a", "alpha/b", &["53/UDP", "80/TCP"]).unwrap();
-    after.allows("alpha/a", "alpha/b", &["80/TCP"]).unwrap();
-    let failure = after.allows("alpha/a", "alpha/b", &["53/UDP"]).unwrap_err();
+    let before = netreach::testing::Segmentation::from_manifests(text).unwrap();
+    let after = netreach::testing::Segmentation::from_manifests(&with_egress).unwrap();
+    before.allows_on("alpha/a", "alpha/b", &["53/UDP", "80/TCP"]).unwrap();
+    after.allows_on("alpha/a", "alpha/b", &["80/TCP"]).unwrap();
+    let failure = after.allows_on("alpha/a", "alpha/b", &["53/UDP"]).unwrap_err();
     assert!(failure.to_string().contains("alpha/a -> alpha/b: UDP 53 not allowed (allowed: TCP 80)"), "{failure}");
 }

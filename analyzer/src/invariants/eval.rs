@@ -6,7 +6,7 @@
 //! counted by multiplying group sizes. Only the first `limit` violating pairs are expanded and
 //! explained (`explain_pair`, once per class pair).
 
-use super::{Check, Invariant, Selection};
+use super::{Assertion, Invariant, Selection};
 use crate::analysis::Analysis;
 use crate::explain::{explain_pair, PairVerdict, SideVerdict};
 use crate::lateral::{self, BlastRadius};
@@ -20,8 +20,9 @@ use std::fmt;
 pub enum Status {
     Pass,
     Fail,
-    /// The invariant cannot be decided with what netreach knows (e.g. `mtls` before the mesh
-    /// analysis exists). Never a pass; `netreach check --strict` counts it as a failure.
+    /// The invariant cannot be decided with what netreach knows. No kind produces it today
+    /// (every kind, `mtls` included, is evaluated); it stays because the check output has it
+    /// (`SKIP`, JSON `notEvaluable`, JUnit `<skipped>`) and `netreach check --strict` fails on it.
     NotEvaluable(String),
 }
 
@@ -131,12 +132,12 @@ impl<'a> Checker<'a> {
     /// Evaluates one invariant. An error names the field whose selector matches no name of
     /// this cluster (`no namespace "dev"`).
     pub fn evaluate(&self, invariant: &Invariant) -> Result<Evaluation, FieldError> {
-        let kind = invariant.check.kind();
+        let kind = invariant.assertion.kind();
         let mut eval = Evaluation {
             name: invariant.name.clone(),
             description: invariant.description.clone(),
             kind,
-            statement: invariant.check.to_string(),
+            statement: invariant.assertion.to_string(),
             status: Status::Pass,
             count: 0,
             checked: 0,
@@ -144,8 +145,8 @@ impl<'a> Checker<'a> {
             violations: Vec::new(),
             notes: Vec::new(),
         };
-        match &invariant.check {
-            Check::Deny { from, to, except, ports } => {
+        match &invariant.assertion {
+            Assertion::Deny { from, to, except, ports } => {
                 let from_set = self.resolve(from, "deny.from", &mut eval.notes)?;
                 let to_set = self.resolve(to, "deny.to", &mut eval.notes)?;
                 let ex_from = except
@@ -190,7 +191,7 @@ impl<'a> Checker<'a> {
                 eval.detail = format!("{} of {} pair(s) allowed", scan.count, scan.checked);
                 self.finish_pairs(&mut eval, scan, false);
             }
-            Check::AllowOnly { to, from, ports } => {
+            Assertion::AllowOnly { to, from, ports } => {
                 let to_set = self.resolve(to, "allowOnly.to", &mut eval.notes)?;
                 let from_set = from.as_ref().map(|f| self.resolve(f, "allowOnly.from", &mut eval.notes)).transpose()?;
                 // Sources: 1 in `from` (or everyone without it), 2 anyone else.
@@ -209,7 +210,7 @@ impl<'a> Checker<'a> {
                 eval.detail = format!("{} of {} pair(s) into {to} break it", scan.count, scan.checked);
                 self.finish_pairs(&mut eval, scan, false);
             }
-            Check::Allow { from, to, ports } => {
+            Assertion::Allow { from, to, ports } => {
                 let src: Vec<u8> =
                     self.resolve(from, "allow.from", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
                 let dst: Vec<u8> = self.resolve(to, "allow.to", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
@@ -223,14 +224,14 @@ impl<'a> Checker<'a> {
                 };
                 self.finish_pairs(&mut eval, scan, ports.is_none());
             }
-            Check::Isolated { namespaces, except, ingress, egress } => {
+            Assertion::Isolated { namespaces, except, ingress, egress } => {
                 self.isolated(&mut eval, namespaces.as_deref(), except, *ingress, *egress)?
             }
-            Check::MaxReach { from, hops, at_most, node_hops } => {
+            Assertion::MaxReach { from, hops, at_most, node_hops } => {
                 let sources = self.resolve(from, "maxReach.from", &mut eval.notes)?;
                 self.max_reach(&mut eval, &sources, *hops, *at_most, *node_hops);
             }
-            Check::Mtls { from, to } => {
+            Assertion::Mtls { from, to } => {
                 let sources = match from {
                     Some(from) => Some(self.resolve(from, "mtls.from", &mut eval.notes)?),
                     None => None,
@@ -249,7 +250,7 @@ impl<'a> Checker<'a> {
     /// must run with enforced mTLS on every allowed port: plaintext and permissive ports are
     /// violations; rejected ones are not (the mesh refuses them) and external ends are out of scope.
     fn mtls(&self, eval: &mut Evaluation, sources: Option<&[bool]>, destinations: &[bool]) {
-        use netreach_model::mesh::Status as MeshStatus;
+        use netreach_model::mesh::MtlsStatus;
         let view = crate::mesh::MeshView::new(self.analysis, self.analysis.mesh_options.clone());
         let pods = self.analysis.reach.pod_count();
         let _ = view.for_each_connection::<std::convert::Infallible>(|s, d, split| {
@@ -260,7 +261,7 @@ impl<'a> Checker<'a> {
             let mut bad = PortSet::empty();
             let mut why = Vec::new();
             for (status, ports) in
-                split.iter().filter(|(st, _)| matches!(st, MeshStatus::Plaintext | MeshStatus::Permissive))
+                split.iter().filter(|(st, _)| matches!(st, MtlsStatus::Plaintext | MtlsStatus::Permissive))
             {
                 bad.union_with(ports);
                 why.push(format!("{} on {ports}", status.as_str()));

@@ -23,7 +23,7 @@
 //!
 //! Selectors are [`EndpointSelector`]s (`ns/pod`, `ns/Kind/name`, `ns:NAME`, label selectors,
 //! `internet`, `any`, an IP, a CIDR), or a list of them (any of them). Ports are `PORT/PROTO`
-//! (`5432/TCP`, `53/UDP`, `9092-9094/TCP`; a bare number is TCP). See [`Check`] for what each
+//! (`5432/TCP`, `53/UDP`, `9092-9094/TCP`; a bare number is TCP). See [`Assertion`] for what each
 //! kind asserts. [`parse`] reads a file into [`Invariant`]s, [`Checker`] evaluates them on an
 //! [`Analysis`](crate::Analysis) into [`Evaluation`]s, and [`render`] writes text, JSON or JUnit.
 
@@ -44,20 +44,20 @@ use std::fmt;
 pub struct Invariant {
     pub name: String,
     pub description: Option<String>,
-    pub check: Check,
+    pub assertion: Assertion,
 }
 
 /// What an invariant asserts. Pairs are ordered (source, destination) pairs of distinct
 /// endpoints, never two external ranges (as `netreach connectivity` lists them); a pod's traffic
 /// to itself is always allowed and never counts.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Check {
+pub enum Assertion {
     /// No connection from `from` to `to` (on `ports`, or on any port), except the pairs that
     /// `except` describes.
     Deny { from: Selection, to: Selection, except: Option<Except>, ports: Option<PortSet> },
     /// Into `to`, only `from` (every source when absent) connects, and only on `ports` (any
     /// port when absent): any other source with anything allowed, or an allowed port outside
-    /// `ports`, violates it. It does not require `from` to reach `to`: that is [`Check::Allow`].
+    /// `ports`, violates it. It does not require `from` to reach `to`: that is [`Assertion::Allow`].
     AllowOnly { to: Selection, from: Option<Selection>, ports: Option<PortSet> },
     /// Every pair from `from` to `to` is allowed on all of `ports` (on some port when absent).
     Allow { from: Selection, to: Selection, ports: Option<PortSet> },
@@ -68,8 +68,9 @@ pub enum Check {
     /// `hops` hops (as `netreach paths` counts its blast radius, node-local hops included
     /// unless `node_hops` is false).
     MaxReach { from: Selection, hops: u32, at_most: u64, node_hops: bool },
-    /// Traffic to `to` (from `from`) is mutual TLS. Needs the service-mesh analysis, which
-    /// netreach does not have yet: always [`Status::NotEvaluable`], never a pass.
+    /// Every connection policy allows into `to` (from `from`, or from any pod when absent) runs
+    /// with enforced mutual TLS on every allowed port, as the service-mesh analysis
+    /// (`netreach mesh`) sees it: plaintext and permissive ports violate it.
     Mtls { from: Option<Selection>, to: Selection },
 }
 
@@ -112,26 +113,26 @@ impl fmt::Display for Selection {
     }
 }
 
-impl Check {
+impl Assertion {
     /// The key of this kind in the file: `deny`, `allowOnly`, `allow`, `isolated`, `maxReach`, `mtls`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Check::Deny { .. } => "deny",
-            Check::AllowOnly { .. } => "allowOnly",
-            Check::Allow { .. } => "allow",
-            Check::Isolated { .. } => "isolated",
-            Check::MaxReach { .. } => "maxReach",
-            Check::Mtls { .. } => "mtls",
+            Assertion::Deny { .. } => "deny",
+            Assertion::AllowOnly { .. } => "allowOnly",
+            Assertion::Allow { .. } => "allow",
+            Assertion::Isolated { .. } => "isolated",
+            Assertion::MaxReach { .. } => "maxReach",
+            Assertion::Mtls { .. } => "mtls",
         }
     }
 }
 
-impl fmt::Display for Check {
+impl fmt::Display for Assertion {
     /// The invariant restated in one line, e.g. `deny from "ns:dev" to "ns:prod"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let on = |ports: &Option<PortSet>| ports.as_ref().map(|p| format!(" on {p}")).unwrap_or_default();
         match self {
-            Check::Deny { from, to, except, ports } => {
+            Assertion::Deny { from, to, except, ports } => {
                 write!(f, "deny from {from} to {to}{}", on(ports))?;
                 if let Some(e) = except {
                     let side = |s: &Option<Selection>| s.as_ref().map_or("any".to_string(), |s| s.to_string());
@@ -139,7 +140,7 @@ impl fmt::Display for Check {
                 }
                 Ok(())
             }
-            Check::AllowOnly { to, from, ports } => {
+            Assertion::AllowOnly { to, from, ports } => {
                 write!(f, "into {to} allow only")?;
                 if let Some(from) = from {
                     write!(f, " from {from}")?;
@@ -150,12 +151,12 @@ impl fmt::Display for Check {
                     ports.as_ref().map(|p| format!(" on {p}")).unwrap_or_else(|| " on any port".to_string())
                 )
             }
-            Check::Allow { from, to, ports } => write!(
+            Assertion::Allow { from, to, ports } => write!(
                 f,
                 "allow from {from} to {to}{}",
                 ports.as_ref().map_or(" on some port".to_string(), |p| format!(" on {p}"))
             ),
-            Check::Isolated { namespaces, except, ingress, egress } => {
+            Assertion::Isolated { namespaces, except, ingress, egress } => {
                 let dirs = match (ingress, egress) {
                     (true, true) => "ingress and egress",
                     (true, false) => "ingress",
@@ -170,12 +171,12 @@ impl fmt::Display for Check {
                 }
                 write!(f, " isolated for {dirs}")
             }
-            Check::MaxReach { from, hops, at_most, node_hops } => write!(
+            Assertion::MaxReach { from, hops, at_most, node_hops } => write!(
                 f,
                 "each endpoint of {from} reaches at most {at_most} pod(s) within {hops} hop(s){}",
                 if *node_hops { "" } else { " (node-local hops off)" }
             ),
-            Check::Mtls { from, to } => match from {
+            Assertion::Mtls { from, to } => match from {
                 Some(from) => write!(f, "traffic from {from} to {to} is mTLS"),
                 None => write!(f, "traffic to {to} is mTLS"),
             },
@@ -432,7 +433,7 @@ impl Invariant {
         let mut invariant = parse_value(value, false)
             .map_err(|(field, message)| YamlInvariantError { field: (!field.is_empty()).then_some(field), message })?;
         if !named {
-            invariant.name = invariant.check.to_string();
+            invariant.name = invariant.assertion.to_string();
         }
         Ok(invariant)
     }
@@ -465,7 +466,7 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
             kinds.push(key);
         }
     }
-    let check = match kinds.as_slice() {
+    let assertion = match kinds.as_slice() {
         [] => {
             return Err((
                 String::new(),
@@ -486,7 +487,7 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
                         })
                     }
                 };
-                Check::Deny {
+                Assertion::Deny {
                     from: selection(&d.from, "deny.from")?,
                     to: selection(&d.to, "deny.to")?,
                     except,
@@ -500,9 +501,9 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
                         "give `from`, `ports` or both: without them nothing is restricted".into(),
                     ));
                 }
-                Check::AllowOnly { to: selection(&a.to, "allowOnly.to")?, from, ports }
+                Assertion::AllowOnly { to: selection(&a.to, "allowOnly.to")?, from, ports }
             } else if let Some(a) = raw.allow {
-                Check::Allow {
+                Assertion::Allow {
                     from: selection(&a.from, "allow.from")?,
                     to: selection(&a.to, "allow.to")?,
                     ports: opt_ports(a.ports, "allow.ports")?,
@@ -533,7 +534,7 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
                     RawDirection::Egress => (false, true),
                     RawDirection::Both => (true, true),
                 };
-                Check::Isolated { namespaces, except: iso.except, ingress, egress }
+                Assertion::Isolated { namespaces, except: iso.except, ingress, egress }
             } else if let Some(m) = raw.max_reach {
                 if m.hops == 0 || m.hops > netreach_model::MAX_HOPS {
                     return Err((
@@ -541,21 +542,21 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
                         format!("must be between 1 and {}", netreach_model::MAX_HOPS),
                     ));
                 }
-                Check::MaxReach {
+                Assertion::MaxReach {
                     from: selection(&m.from, "maxReach.from")?,
                     hops: m.hops,
                     at_most: m.at_most,
                     node_hops: m.node_hops.unwrap_or(true),
                 }
             } else if let Some(m) = raw.mtls {
-                Check::Mtls { from: opt_selection(m.from, "mtls.from")?, to: selection(&m.to, "mtls.to")? }
+                Assertion::Mtls { from: opt_selection(m.from, "mtls.from")?, to: selection(&m.to, "mtls.to")? }
             } else {
                 unreachable!("one kind is present")
             }
         }
         many => return Err((String::new(), format!("one check per invariant, found {}", many.join(" and ")))),
     };
-    Ok(Invariant { name: raw.name, description: raw.description, check })
+    Ok(Invariant { name: raw.name, description: raw.description, assertion })
 }
 
 fn selection(value: &Value, field: &str) -> Result<Selection, RawError> {
@@ -649,7 +650,7 @@ mod tests {
     }
 
     #[test]
-    fn ports() {
+    fn parse_ports_reads_port_or_range_with_protocol_tcp_by_default() {
         assert_eq!(parse_ports("5432/TCP"), Some(PortSet::single(Protocol::Tcp, 5432)));
         assert_eq!(parse_ports("53/udp"), Some(PortSet::single(Protocol::Udp, 53)));
         assert_eq!(parse_ports("8080"), Some(PortSet::single(Protocol::Tcp, 8080)));

@@ -5,7 +5,7 @@
 use super::{MeshView, EXTERNAL, EXTERNAL_PROFILE};
 use crate::aggregate::{Grouping, Level};
 use crate::findings::{Check, Finding, ObjectRef, Severity};
-use netreach_model::mesh::{keys, MeshKind, MtlsMode, OutsideReason, PortMode, Status};
+use netreach_model::mesh::{keys, MeshKind, MtlsMode, MtlsStatus, OutsideReason, PortMode};
 use netreach_model::{PeerAuthentication, Pod, PortSet, Protocol};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -178,7 +178,7 @@ fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
                 }
                 let slot = match status {
                     // Plaintext from an outsider on a port where the proxy listens: the mode lets it in.
-                    Status::Plaintext if outsider => {
+                    MtlsStatus::Plaintext if outsider => {
                         let proxied: PortSet = modes
                             .pieces()
                             .into_iter()
@@ -196,8 +196,8 @@ fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
                         e.1 += pairs;
                         continue;
                     }
-                    Status::Permissive => &mut entry.permissive,
-                    Status::Rejected => &mut entry.rejected,
+                    MtlsStatus::Permissive => &mut entry.permissive,
+                    MtlsStatus::Rejected => &mut entry.rejected,
                     _ => continue,
                 };
                 slot.0.union_with(&tcp);

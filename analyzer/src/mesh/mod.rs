@@ -19,8 +19,8 @@ pub use render::write_mesh;
 use crate::aggregate::{Grouping, Level};
 use crate::analysis::Analysis;
 use netreach_model::mesh::{
-    self as rules, keys, DestinationModes, IstioPolicy, Membership, MeshKind, MeshOptions, OutsideReason, PortMode,
-    Status,
+    self as rules, keys, DestinationModes, IstioPolicy, Membership, MeshKind, MeshOptions, MtlsStatus, OutsideReason,
+    PortMode,
 };
 use netreach_model::{Labels, PortSet, Protocol};
 use std::cell::RefCell;
@@ -41,7 +41,7 @@ fn kind_of_code(code: u8) -> MeshKind {
 }
 
 /// Statuses of one allowed port set: each status with the ports it covers, in status order.
-pub type Split = Rc<[(Status, PortSet)]>;
+pub type Split = Rc<[(MtlsStatus, PortSet)]>;
 
 #[derive(Default)]
 struct Memo {
@@ -120,7 +120,7 @@ impl NamespaceCoverage {
 pub struct GroupStatus {
     pub src: usize,
     pub dst: usize,
-    pub status: Status,
+    pub status: MtlsStatus,
     /// Union of the ports with this status over the member pairs.
     pub ports: PortSet,
     /// Member pairs with this status on some port.
@@ -136,11 +136,11 @@ pub struct OutsidePod {
 }
 
 /// The weakest status among a pair's ports (see [`NamespaceCoverage`]).
-pub fn weakest(split: &[(Status, PortSet)]) -> Status {
-    [Status::NotApplicable, Status::Plaintext, Status::Permissive, Status::Mtls]
+pub fn weakest(split: &[(MtlsStatus, PortSet)]) -> MtlsStatus {
+    [MtlsStatus::NotApplicable, MtlsStatus::Plaintext, MtlsStatus::Permissive, MtlsStatus::Mtls]
         .into_iter()
         .find(|s| split.iter().any(|(x, _)| x == s))
-        .unwrap_or(Status::Rejected)
+        .unwrap_or(MtlsStatus::Rejected)
 }
 
 impl<'a> MeshView<'a> {
@@ -244,13 +244,13 @@ impl<'a> MeshView<'a> {
         split
     }
 
-    fn compute_split(&self, side: u8, profile: u32, ports: &PortSet) -> Vec<(Status, PortSet)> {
+    fn compute_split(&self, side: u8, profile: u32, ports: &PortSet) -> Vec<(MtlsStatus, PortSet)> {
         if side == EXTERNAL || profile == EXTERNAL_PROFILE {
-            return vec![(Status::NotApplicable, ports.clone())];
+            return vec![(MtlsStatus::NotApplicable, ports.clone())];
         }
         let source = kind_of_code(side);
-        let mut by_status: Vec<(Status, PortSet)> = Vec::new();
-        let mut add = |status: Status, set: PortSet| {
+        let mut by_status: Vec<(MtlsStatus, PortSet)> = Vec::new();
+        let mut add = |status: MtlsStatus, set: PortSet| {
             if set.is_empty() {
                 return;
             }
@@ -260,7 +260,7 @@ impl<'a> MeshView<'a> {
             }
         };
         // The meshes carry TCP only: UDP and SCTP travel in plaintext whatever the modes.
-        add(Status::Plaintext, ports.difference(&PortSet::all_of(Protocol::Tcp)));
+        add(MtlsStatus::Plaintext, ports.difference(&PortSet::all_of(Protocol::Tcp)));
         for (lo, hi, mode) in self.profiles[profile as usize].pieces() {
             let part = ports.intersection(&PortSet::range(Protocol::Tcp, lo, hi));
             add(rules::status(source, mode), part);
@@ -288,7 +288,7 @@ impl<'a> MeshView<'a> {
     /// `connectivity` lists them: `f(src, dst, split)`.
     pub fn for_each_connection<E>(
         &self,
-        mut f: impl FnMut(usize, usize, &[(Status, PortSet)]) -> Result<(), E>,
+        mut f: impl FnMut(usize, usize, &[(MtlsStatus, PortSet)]) -> Result<(), E>,
     ) -> Result<(), E> {
         self.analysis.reach.for_each_connection(|s, d, ports| f(s, d, &self.statuses(s, d, ports)))
     }
@@ -300,7 +300,7 @@ impl<'a> MeshView<'a> {
     fn class_pass(
         &self,
         group_of: impl Fn(usize) -> u32,
-        mut visit: impl FnMut(u32, u8, u32, u32, u64, &[(Status, PortSet)]),
+        mut visit: impl FnMut(u32, u8, u32, u32, u64, &[(MtlsStatus, PortSet)]),
     ) {
         let reach = &self.analysis.reach;
         let classes = reach.class_count();
@@ -396,9 +396,9 @@ impl<'a> MeshView<'a> {
                     let c = &mut out[gd as usize];
                     c.pairs += pairs;
                     match weakest(split) {
-                        Status::Mtls => c.mtls += pairs,
-                        Status::Permissive => c.permissive += pairs,
-                        Status::Plaintext => c.plaintext += pairs,
+                        MtlsStatus::Mtls => c.mtls += pairs,
+                        MtlsStatus::Permissive => c.permissive += pairs,
+                        MtlsStatus::Plaintext => c.plaintext += pairs,
                         _ => c.rejected += pairs,
                     }
                 }
@@ -420,7 +420,7 @@ impl<'a> MeshView<'a> {
     /// Allowed traffic between groups of `grouping`, one entry per (group pair, status), sorted
     /// by source, destination and status. A group's traffic to itself is included.
     pub fn group_statuses(&self, grouping: &Grouping) -> Vec<GroupStatus> {
-        let mut merged: HashMap<(u32, u32, Status), (PortSet, u64)> = HashMap::new();
+        let mut merged: HashMap<(u32, u32, MtlsStatus), (PortSet, u64)> = HashMap::new();
         self.class_pass(
             |e| grouping.group_of(e) as u32,
             |gs, _, gd, _, pairs, split| {
@@ -504,13 +504,13 @@ mod tests {
         assert_eq!(view.mesh_of(0), Some(MeshKind::IstioSidecar));
         assert_eq!(view.mesh_of(1), Some(MeshKind::None));
         let split = view.between(0, 1);
-        assert_eq!(&*split, &[(Status::Plaintext, PortSet::all())]);
+        assert_eq!(&*split, &[(MtlsStatus::Plaintext, PortSet::all())]);
         let split = view.between(1, 0);
         assert_eq!(split.len(), 1);
         let split = view.between(0, 0);
         assert_eq!(
             split.iter().map(|(s, p)| (*s, p.to_string())).collect::<Vec<_>>(),
-            [(Status::Permissive, "TCP all".to_string()), (Status::Plaintext, "UDP all; SCTP all".to_string())]
+            [(MtlsStatus::Permissive, "TCP all".to_string()), (MtlsStatus::Plaintext, "UDP all; SCTP all".to_string())]
         );
         let cov = view.coverage();
         assert_eq!((cov[0].pods, cov[0].pods_in_mesh(), cov[0].pairs, cov[0].plaintext), (2, 1, 2, 2));

@@ -7,7 +7,7 @@ use crate::findings::{self, Finding};
 use crate::render::text::{md_cell, percent};
 use crate::render::Format;
 use crate::render::{allowed_json, Allowed};
-use netreach_model::mesh::Status;
+use netreach_model::mesh::MtlsStatus;
 use netreach_model::PortSet;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -69,8 +69,8 @@ fn groups(view: &MeshView, level: Level) -> Option<(Grouping, Vec<GroupStatus>)>
 fn each_entry(
     view: &MeshView,
     level: Level,
-    keep: impl Fn(Status) -> bool,
-    mut f: impl FnMut(&str, &str, Status, &PortSet, Option<u64>) -> io::Result<()>,
+    keep: impl Fn(MtlsStatus) -> bool,
+    mut f: impl FnMut(&str, &str, MtlsStatus, &PortSet, Option<u64>) -> io::Result<()>,
 ) -> io::Result<()> {
     match groups(view, level) {
         Some((grouping, statuses)) => {
@@ -131,9 +131,9 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     }
     writeln!(out, "(pairs: source pod anywhere, destination pod in the namespace, by their weakest port: plaintext, then permissive, then mtls; EXTERNAL: pairs with an external range, not applicable)")?;
     for (title, keep) in [
-        ("plaintext and permissive connections", Status::is_gap as fn(Status) -> bool),
+        ("plaintext and permissive connections", MtlsStatus::is_gap as fn(MtlsStatus) -> bool),
         ("rejected by the mesh (NetworkPolicy allows; the destination requires mTLS the source cannot speak)", |s| {
-            s == Status::Rejected
+            s == MtlsStatus::Rejected
         }),
     ] {
         writeln!(out)?;
@@ -179,7 +179,7 @@ fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> i
     each_entry(
         view,
         level,
-        |s| s.is_gap() || s == Status::Rejected,
+        |s| s.is_gap() || s == MtlsStatus::Rejected,
         |src, dst, status, ports, pairs| {
             if !any {
                 writeln!(out, "| Status | Source | Destination | Ports | Pairs |")?;

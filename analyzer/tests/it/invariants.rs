@@ -5,10 +5,10 @@
 //! those invariants. Class-level counts are held to a brute-force pair-by-pair count.
 
 use crate::support::{assert_run_snapshot, netreach_command, repo, stderr, stdout};
-use netreach::invariants::{self, Check, Checker, Invariant, Status, Violation};
+use netreach::invariants::{self, Assertion, Checker, Invariant, Status, Violation};
 use netreach::load::{load, load_str, Input};
 use netreach::model::{EngineOptions, PortSet};
-use netreach::testing::{Cluster, Isolation};
+use netreach::testing::{Failure, Isolation, Segmentation};
 use netreach::Analysis;
 use std::process::Output;
 
@@ -192,9 +192,11 @@ fn mtls_fails_where_traffic_runs_without_enforced_mtls() {
     assert!(text.contains("plaintext on TCP 8443"), "{text}");
 
     // In the Rust API too.
-    let cluster = Cluster::load(repo().join("fixtures/shop")).unwrap();
+    let cluster = Segmentation::load(repo().join("fixtures/shop")).unwrap();
     let failure = cluster.check_yaml("mtls: {to: \"ns:payments\"}").unwrap_err();
     assert!(failure.to_string().contains("plaintext"), "{failure}");
+    let failure = cluster.mtls("shop/checkout", "payments/payment-gateway").unwrap_err();
+    assert!(failure.to_string().contains("shop/checkout-1 -> payments/payment-gateway-1: TCP 8443"), "{failure}");
 }
 
 // ---- formats ---------------------------------------------------------------------------------
@@ -330,12 +332,12 @@ fn junit_snapshot_broken_shop() {
 
 #[test]
 fn api_on_the_shop() {
-    let shop = Cluster::load(repo().join("fixtures/shop")).unwrap();
+    let shop = Segmentation::load(repo().join("fixtures/shop")).unwrap();
     shop.check_file(repo().join(SHOP)).unwrap();
     shop.denies("ns:data", "ns:shop").unwrap();
     shop.denies_on("payments/payment-gateway", "internet", &["80/TCP"]).unwrap();
-    shop.allows("shop/frontend", "app in (cart,catalog,checkout,recommendations)", &[]).unwrap();
-    shop.allows_only("app=postgres", "app in (catalog,nightly-report)", &["5432/TCP"]).unwrap();
+    shop.allows("shop/frontend", "app in (cart,catalog,checkout,recommendations)").unwrap();
+    shop.allows_only_on("app in (catalog,nightly-report)", "app=postgres", &["5432/TCP"]).unwrap();
     shop.isolated(&["shop", "payments", "data"], Isolation::Both).unwrap();
     shop.isolated(&["kube-system"], Isolation::Ingress).unwrap_err();
     // One hop: cart, catalog, checkout (2 replicas each), recommendations, coredns (2).
@@ -355,36 +357,54 @@ fn api_on_the_shop() {
     assert!(text.contains("shop/frontend-1 reaches 9 pod(s) within 1 hop(s), e.g.:\n    shop/frontend-1 -[TCP 53; UDP 53]-> kube-system/coredns-1"), "{text}");
     assert_eq!(format!("{failure:?}"), text, "Debug is the readable message (unwrap shows it)");
 
-    let failure = shop.allows("shop/frontend", "shop/cart", &["8080/TCP"]).unwrap_err();
+    let failure = shop.allows_on("shop/frontend", "shop/cart", &["8080/TCP"]).unwrap_err();
     assert!(
         failure.to_string().contains("shop/frontend-1 -> shop/cart-1: TCP 8080 not allowed (allowed: TCP 7070)"),
         "{failure}"
     );
 
     let invalid = shop.denies("ns:nope", "any").unwrap_err();
-    assert!(invalid.is_invalid());
+    assert!(matches!(invalid, Failure::Invalid(_)));
     assert_eq!(
         invalid.to_string(),
         r#"invalid invariant: "deny from \"ns:nope\" to \"any\"": field deny.from: no namespace "nope""#
     );
     assert!(shop
-        .allows("any", "any", &["5432/TCPX"])
+        .allows_on("any", "any", &["5432/TCPX"])
         .unwrap_err()
         .to_string()
         .contains(r#""5432/TCPX" is not PORT/PROTO"#));
 
-    let broken = Cluster::load(repo().join(BROKEN)).unwrap();
+    // Without `_on` a pair assertion is about any port; with it, an empty list is a mistake.
+    shop.allows_only("app in (catalog,nightly-report,postgres)", "app=postgres").unwrap();
+    shop.allows_only("app=catalog", "app=postgres").unwrap_err();
+    for (function, failure) in [
+        ("denies", shop.denies_on("ns:data", "ns:shop", &[])),
+        ("allows", shop.allows_on("shop/frontend", "shop/cart", &[])),
+        ("allows_only", shop.allows_only_on("any", "app=postgres", &[])),
+    ] {
+        let failure = failure.unwrap_err();
+        assert!(failure.evaluations().is_empty());
+        assert_eq!(
+            failure.to_string(),
+            format!(
+                "invalid invariant: {function}_on needs at least one port ({function} is the assertion without ports)"
+            )
+        );
+    }
+
+    let broken = Segmentation::load(repo().join(BROKEN)).unwrap();
     let failure = broken.check_file(repo().join(SHOP)).unwrap_err();
-    assert_eq!(failure.evaluations.len(), 3);
+    assert_eq!(failure.evaluations().len(), 3);
     assert!(failure.to_string().contains("payments/ledger-1 -> data/postgres-0: TCP 5432"));
 }
 
 #[test]
 fn deny_except_and_ports() {
-    let shop = Cluster::load(repo().join("fixtures/shop")).unwrap();
+    let shop = Segmentation::load(repo().join("fixtures/shop")).unwrap();
     // The internet reaches the frontend and two kube-system pods (not isolated).
     let failure = shop.check_yaml("deny: {from: internet, to: any, except: {to: shop/frontend}}").unwrap_err();
-    let e = &failure.evaluations[0];
+    let e = &failure.evaluations()[0];
     assert_eq!(e.count, 4); // 2 external ranges x (metrics-server, node-log-agent)
     let dsts: Vec<String> = e
         .violations
@@ -404,19 +424,18 @@ fn deny_except_and_ports() {
         ]
     );
     // except with both sides exempts only pairs matching both.
-    let e = &shop
+    let failure = shop
         .check_yaml("deny: {from: [\"shop/frontend\", \"shop/checkout\"], to: \"ns:shop\", except: {from: shop/frontend, to: shop/cart}}")
-        .unwrap_err()
-        .evaluations[0];
+        .unwrap_err();
+    let e = &failure.evaluations()[0];
     // each frontend (3) -> catalog (2), checkout (2), recommendations; each checkout (2) ->
     // cart (2), catalog (2); replicas of one workload do not reach each other.
     assert_eq!(e.count, 3 * 5 + 2 * 4);
     // Ports narrow what counts.
     shop.check_yaml("deny: {from: shop/frontend, to: shop/cart, ports: [\"8080/TCP\", \"53/UDP\"]}").unwrap();
-    let e = &shop
-        .check_yaml("deny: {from: shop/frontend, to: shop/cart, ports: [\"7000-7100/TCP\"]}")
-        .unwrap_err()
-        .evaluations[0];
+    let failure =
+        shop.check_yaml("deny: {from: shop/frontend, to: shop/cart, ports: [\"7000-7100/TCP\"]}").unwrap_err();
+    let e = &failure.evaluations()[0];
     let Violation::Allowed { ports, .. } = &e.violations[0] else { panic!() };
     assert_eq!(ports.to_string(), "TCP 7070");
 }
@@ -558,20 +577,20 @@ fn isolated_and_max_reach_agree_with_the_engine() {
         .map(|&s| *r.lateral(&a.cluster, &[s], 2, true).radius(2, |e| e < r.pod_count()).last().unwrap())
         .max()
         .unwrap();
-    let holds = Check::MaxReach {
+    let holds = Assertion::MaxReach {
         from: invariants::Selection::parse("tier=web").unwrap(),
         hops: 2,
         at_most: most,
         node_hops: true,
     };
-    assert!(checker.evaluate(&Invariant { name: "x".into(), description: None, check: holds }).unwrap().passed());
-    let fails = Check::MaxReach {
+    assert!(checker.evaluate(&Invariant { name: "x".into(), description: None, assertion: holds }).unwrap().passed());
+    let fails = Assertion::MaxReach {
         from: invariants::Selection::parse("tier=web").unwrap(),
         hops: 2,
         at_most: most - 1,
         node_hops: true,
     };
-    let e = checker.evaluate(&Invariant { name: "x".into(), description: None, check: fails }).unwrap();
+    let e = checker.evaluate(&Invariant { name: "x".into(), description: None, assertion: fails }).unwrap();
     assert!(e.failed() && e.count >= 1);
 }
 

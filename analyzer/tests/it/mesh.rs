@@ -26,7 +26,7 @@ use crate::support::{assert_run_snapshot, fixtures, netreach};
 use netreach::aggregate::Level;
 use netreach::load::{load, load_str, Input};
 use netreach::mesh::{mesh_findings, MeshView, NamespaceCoverage};
-use netreach::model::mesh::{MeshKind, MeshOptions, Status};
+use netreach::model::mesh::{MeshKind, MeshOptions, MtlsStatus};
 use netreach::model::{EngineOptions, PortSet, Protocol};
 use netreach::Analysis;
 use std::collections::BTreeSet;
@@ -40,7 +40,7 @@ const ISTIO: &str = "mesh/istio-bookinfo-like";
 const LINKERD: &str = "mesh/linkerd";
 
 /// (src, dst, status, ports) of every allowed connection, ports as displayed.
-fn all_statuses(view: &MeshView) -> BTreeSet<(String, String, Status, String)> {
+fn all_statuses(view: &MeshView) -> BTreeSet<(String, String, MtlsStatus, String)> {
     let a = view.analysis;
     let mut out = BTreeSet::new();
     view.for_each_connection::<()>(|s, d, split| {
@@ -53,7 +53,7 @@ fn all_statuses(view: &MeshView) -> BTreeSet<(String, String, Status, String)> {
     out
 }
 
-fn expect(list: &[(&str, &str, Status, &str)]) -> BTreeSet<(String, String, Status, String)> {
+fn expect(list: &[(&str, &str, MtlsStatus, &str)]) -> BTreeSet<(String, String, MtlsStatus, String)> {
     list.iter().map(|(s, d, st, p)| (s.to_string(), d.to_string(), *st, p.to_string())).collect()
 }
 
@@ -89,11 +89,11 @@ fn istio_memberships() {
 
 #[test]
 fn istio_every_connection_hand_worked() {
-    use Status::*;
+    use MtlsStatus::*;
     let a = analysis(ISTIO);
     let view = MeshView::new(&a, MeshOptions::default());
     let all = all_statuses(&view);
-    let pods: BTreeSet<(String, String, Status, String)> =
+    let pods: BTreeSet<(String, String, MtlsStatus, String)> =
         all.iter().filter(|c| !c.1.starts_with("external:") && !c.0.starts_with("external:")).cloned().collect();
     let mut expected = expect(&[
         // sidecar -> sidecar under the mesh-wide STRICT
@@ -198,10 +198,10 @@ fn istio_root_namespace_is_configurable() {
     // With another root namespace, istio-system/default is an ordinary namespace-wide policy
     // of a namespace without pods: every workload falls back to PERMISSIVE (frontend's own
     // policy was PERMISSIVE already), and reviews:9091 stays DISABLE.
-    use Status::*;
+    use MtlsStatus::*;
     let a = analysis(ISTIO);
     let view = MeshView::new(&a, MeshOptions { istio_root_namespace: "mesh-root".into(), ..Default::default() });
-    let status = |src: &str, dst: &str| -> Vec<(Status, String)> {
+    let status = |src: &str, dst: &str| -> Vec<(MtlsStatus, String)> {
         view.between(a.find(src).unwrap(), a.find(dst).unwrap()).iter().map(|(s, p)| (*s, p.to_string())).collect()
     };
     assert_eq!(status("frontend/web", "bookinfo/productpage"), [(Permissive, "TCP 9080".to_string())]);
@@ -217,7 +217,7 @@ fn workload_level_merges_and_namespace_level_counts() {
     let view = MeshView::new(&a, MeshOptions::default());
     let grouping = view.grouping(Level::Namespace);
     let entries = view.group_statuses(&grouping);
-    let find = |src: &str, dst: &str, status: Status| {
+    let find = |src: &str, dst: &str, status: MtlsStatus| {
         entries
             .iter()
             .find(|e| grouping.groups[e.src].id == src && grouping.groups[e.dst].id == dst && e.status == status)
@@ -226,13 +226,13 @@ fn workload_level_merges_and_namespace_level_counts() {
     // Within bookinfo: productpage -> details and -> reviews (mTLS on 9080), debug ->
     // productpage (rejected), productpage, details, reviews and debug -> the agent (plaintext,
     // every port). From monitoring: Prometheus -> reviews:9091 and -> the agent, merged.
-    assert_eq!(find("bookinfo", "bookinfo", Status::Mtls), Some(("TCP 9080".into(), 2)));
-    assert_eq!(find("bookinfo", "bookinfo", Status::Rejected), Some(("TCP 9080".into(), 1)));
-    assert_eq!(find("bookinfo", "bookinfo", Status::Plaintext), Some(("all".into(), 4)));
-    assert_eq!(find("monitoring", "bookinfo", Status::Plaintext), Some(("all".into(), 2)));
-    assert_eq!(find("frontend", "bookinfo", Status::Mtls), Some(("TCP 9080".into(), 1)));
-    assert_eq!(find("frontend", "bookinfo", Status::Plaintext), Some(("all".into(), 2)));
-    assert_eq!(find("legacy", "ratings", Status::Rejected), Some(("TCP 9080".into(), 1)));
+    assert_eq!(find("bookinfo", "bookinfo", MtlsStatus::Mtls), Some(("TCP 9080".into(), 2)));
+    assert_eq!(find("bookinfo", "bookinfo", MtlsStatus::Rejected), Some(("TCP 9080".into(), 1)));
+    assert_eq!(find("bookinfo", "bookinfo", MtlsStatus::Plaintext), Some(("all".into(), 4)));
+    assert_eq!(find("monitoring", "bookinfo", MtlsStatus::Plaintext), Some(("all".into(), 2)));
+    assert_eq!(find("frontend", "bookinfo", MtlsStatus::Mtls), Some(("TCP 9080".into(), 1)));
+    assert_eq!(find("frontend", "bookinfo", MtlsStatus::Plaintext), Some(("all".into(), 2)));
+    assert_eq!(find("legacy", "ratings", MtlsStatus::Rejected), Some(("TCP 9080".into(), 1)));
     // Group statuses agree with the pod-level expansion, pair for pair.
     let pod_level = view.group_statuses(&view.grouping(Level::Pod));
     let mut n = 0;
@@ -249,7 +249,7 @@ fn workload_level_merges_and_namespace_level_counts() {
 
 #[test]
 fn linkerd_every_connection_hand_worked() {
-    use Status::*;
+    use MtlsStatus::*;
     let a = analysis(LINKERD);
     let view = MeshView::new(&a, MeshOptions::default());
     let kind = |id: &str| view.mesh_of(a.find(id).unwrap()).unwrap();
@@ -323,12 +323,12 @@ fn linkerd_cluster_default_policy_applies_without_annotations() {
     let (server, client) = (a.find("a/server").unwrap(), a.find("a/client").unwrap());
     let tcp =
         |view: &MeshView| view.between(client, server).iter().find(|(_, p)| p.contains(Protocol::Tcp, 80)).unwrap().0;
-    assert_eq!(tcp(&MeshView::new(&a, MeshOptions::default())), Status::Plaintext);
+    assert_eq!(tcp(&MeshView::new(&a, MeshOptions::default())), MtlsStatus::Plaintext);
     let strict = MeshOptions {
         linkerd_default_policy: netreach::model::mesh::LinkerdPolicy::ClusterAuthenticated,
         ..Default::default()
     };
-    assert_eq!(tcp(&MeshView::new(&a, strict)), Status::Rejected);
+    assert_eq!(tcp(&MeshView::new(&a, strict)), MtlsStatus::Rejected);
 }
 
 // ---- loading PeerAuthentications ------------------------------------------------------------

@@ -111,7 +111,7 @@ impl Default for MeshOptions {
 
 /// The mTLS status of an allowed connection on one port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Status {
+pub enum MtlsStatus {
     /// Both ends in the mesh and the destination requires mTLS on the port.
     Mtls,
     /// Both ends in the mesh, the traffic is mTLS, but the destination also accepts plaintext.
@@ -125,27 +125,32 @@ pub enum Status {
     NotApplicable,
 }
 
-impl Status {
-    pub const ALL: [Status; 5] =
-        [Status::Mtls, Status::Permissive, Status::Plaintext, Status::Rejected, Status::NotApplicable];
+impl MtlsStatus {
+    pub const ALL: [MtlsStatus; 5] = [
+        MtlsStatus::Mtls,
+        MtlsStatus::Permissive,
+        MtlsStatus::Plaintext,
+        MtlsStatus::Rejected,
+        MtlsStatus::NotApplicable,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Status::Mtls => "mtls",
-            Status::Permissive => "permissive",
-            Status::Plaintext => "plaintext",
-            Status::Rejected => "rejected",
-            Status::NotApplicable => "not-applicable",
+            MtlsStatus::Mtls => "mtls",
+            MtlsStatus::Permissive => "permissive",
+            MtlsStatus::Plaintext => "plaintext",
+            MtlsStatus::Rejected => "rejected",
+            MtlsStatus::NotApplicable => "not-applicable",
         }
     }
 
     /// Traffic that flows without enforced mTLS: what a coverage report lists.
     pub fn is_gap(self) -> bool {
-        matches!(self, Status::Plaintext | Status::Permissive)
+        matches!(self, MtlsStatus::Plaintext | MtlsStatus::Permissive)
     }
 }
 
-impl std::fmt::Display for Status {
+impl std::fmt::Display for MtlsStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -179,29 +184,29 @@ pub enum PortMode {
 ///   traffic from meshed clients", the `*-unauthenticated` ones from "both meshed and non-meshed
 ///   clients" (reference/authorization-policy). Istio and Linkerd proxies do not speak each
 ///   other's mTLS.
-pub fn status(source: MeshKind, mode: PortMode) -> Status {
+pub fn status(source: MeshKind, mode: PortMode) -> MtlsStatus {
     match mode {
-        PortMode::Plain => Status::Plaintext,
-        PortMode::IstioSidecar(MtlsMode::Disable) => Status::Plaintext,
+        PortMode::Plain => MtlsStatus::Plaintext,
+        PortMode::IstioSidecar(MtlsMode::Disable) => MtlsStatus::Plaintext,
         PortMode::IstioSidecar(MtlsMode::Strict) | PortMode::IstioAmbient(MtlsMode::Strict) => {
             if source.is_istio() {
-                Status::Mtls
+                MtlsStatus::Mtls
             } else {
-                Status::Rejected
+                MtlsStatus::Rejected
             }
         }
         PortMode::IstioSidecar(_) | PortMode::IstioAmbient(_) => {
             if source.is_istio() {
-                Status::Permissive
+                MtlsStatus::Permissive
             } else {
-                Status::Plaintext
+                MtlsStatus::Plaintext
             }
         }
         PortMode::Linkerd(policy) => match (source == MeshKind::Linkerd, policy.requires_authentication()) {
-            (true, true) => Status::Mtls,
-            (true, false) => Status::Permissive,
-            (false, true) => Status::Rejected,
-            (false, false) => Status::Plaintext,
+            (true, true) => MtlsStatus::Mtls,
+            (true, false) => MtlsStatus::Permissive,
+            (false, true) => MtlsStatus::Rejected,
+            (false, false) => MtlsStatus::Plaintext,
         },
     }
 }
@@ -231,14 +236,14 @@ mod tests {
         // and plain text traffic"; DISABLE: "Istio continues to use plain text between PEPs".
         use MeshKind::*;
         let s = |src, m| status(src, PortMode::IstioSidecar(m));
-        assert_eq!(s(IstioSidecar, MtlsMode::Strict), Status::Mtls);
-        assert_eq!(s(IstioAmbient, MtlsMode::Strict), Status::Mtls);
-        assert_eq!(s(None, MtlsMode::Strict), Status::Rejected);
-        assert_eq!(s(Linkerd, MtlsMode::Strict), Status::Rejected);
-        assert_eq!(s(IstioSidecar, MtlsMode::Permissive), Status::Permissive);
-        assert_eq!(s(None, MtlsMode::Permissive), Status::Plaintext);
-        assert_eq!(s(IstioSidecar, MtlsMode::Disable), Status::Plaintext);
-        assert_eq!(status(IstioSidecar, PortMode::Plain), Status::Plaintext);
+        assert_eq!(s(IstioSidecar, MtlsMode::Strict), MtlsStatus::Mtls);
+        assert_eq!(s(IstioAmbient, MtlsMode::Strict), MtlsStatus::Mtls);
+        assert_eq!(s(None, MtlsMode::Strict), MtlsStatus::Rejected);
+        assert_eq!(s(Linkerd, MtlsMode::Strict), MtlsStatus::Rejected);
+        assert_eq!(s(IstioSidecar, MtlsMode::Permissive), MtlsStatus::Permissive);
+        assert_eq!(s(None, MtlsMode::Permissive), MtlsStatus::Plaintext);
+        assert_eq!(s(IstioSidecar, MtlsMode::Disable), MtlsStatus::Plaintext);
+        assert_eq!(status(IstioSidecar, PortMode::Plain), MtlsStatus::Plaintext);
     }
 
     #[test]
@@ -248,10 +253,10 @@ mod tests {
         // "is not supported" in ambient: ztunnel still tunnels and accepts plaintext.
         use MeshKind::*;
         let s = |src, m| status(src, PortMode::IstioAmbient(m));
-        assert_eq!(s(IstioSidecar, MtlsMode::Strict), Status::Mtls);
-        assert_eq!(s(None, MtlsMode::Strict), Status::Rejected);
-        assert_eq!(s(IstioAmbient, MtlsMode::Disable), Status::Permissive);
-        assert_eq!(s(None, MtlsMode::Disable), Status::Plaintext);
+        assert_eq!(s(IstioSidecar, MtlsMode::Strict), MtlsStatus::Mtls);
+        assert_eq!(s(None, MtlsMode::Strict), MtlsStatus::Rejected);
+        assert_eq!(s(IstioAmbient, MtlsMode::Disable), MtlsStatus::Permissive);
+        assert_eq!(s(None, MtlsMode::Disable), MtlsStatus::Plaintext);
     }
 
     #[test]
@@ -260,11 +265,11 @@ mod tests {
         // all traffic"; cluster-unauthenticated: "from both meshed and non-meshed clients".
         use MeshKind::*;
         let s = |src, p| status(src, PortMode::Linkerd(p));
-        assert_eq!(s(Linkerd, LinkerdPolicy::AllAuthenticated), Status::Mtls);
-        assert_eq!(s(None, LinkerdPolicy::AllAuthenticated), Status::Rejected);
-        assert_eq!(s(IstioSidecar, LinkerdPolicy::ClusterAuthenticated), Status::Rejected);
-        assert_eq!(s(Linkerd, LinkerdPolicy::AllUnauthenticated), Status::Permissive);
-        assert_eq!(s(None, LinkerdPolicy::ClusterUnauthenticated), Status::Plaintext);
-        assert_eq!(s(None, LinkerdPolicy::Deny), Status::Rejected);
+        assert_eq!(s(Linkerd, LinkerdPolicy::AllAuthenticated), MtlsStatus::Mtls);
+        assert_eq!(s(None, LinkerdPolicy::AllAuthenticated), MtlsStatus::Rejected);
+        assert_eq!(s(IstioSidecar, LinkerdPolicy::ClusterAuthenticated), MtlsStatus::Rejected);
+        assert_eq!(s(Linkerd, LinkerdPolicy::AllUnauthenticated), MtlsStatus::Permissive);
+        assert_eq!(s(None, LinkerdPolicy::ClusterUnauthenticated), MtlsStatus::Plaintext);
+        assert_eq!(s(None, LinkerdPolicy::Deny), MtlsStatus::Rejected);
     }
 }

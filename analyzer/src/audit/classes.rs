@@ -4,7 +4,7 @@
 
 use netreach_model::{Endpoint, PortSet, Reachability};
 
-pub struct ClassView {
+pub(super) struct ClassView {
     class_of: Vec<u32>,
     members: Vec<Vec<u32>>,
     /// Classes with at least one pod, in class order.
@@ -12,7 +12,7 @@ pub struct ClassView {
 }
 
 impl ClassView {
-    pub fn new(reach: &Reachability) -> ClassView {
+    pub(super) fn new(reach: &Reachability) -> ClassView {
         let n = reach.endpoint_count();
         let class_of: Vec<u32> = (0..n).map(|e| reach.class_of(reach.endpoint(e)) as u32).collect();
         let count = class_of.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
@@ -25,25 +25,25 @@ impl ClassView {
         ClassView { class_of, members, pod_classes }
     }
 
-    pub fn class_of(&self, endpoint: usize) -> usize {
+    pub(super) fn class_of(&self, endpoint: usize) -> usize {
         self.class_of[endpoint] as usize
     }
 
     /// Endpoint indices of a class, ascending (pods first, then external ranges).
-    pub fn members(&self, class: usize) -> &[u32] {
+    pub(super) fn members(&self, class: usize) -> &[u32] {
         &self.members[class]
     }
 
-    pub fn class_count(&self) -> usize {
+    pub(super) fn class_count(&self) -> usize {
         self.members.len()
     }
 
-    pub fn pod_classes(&self) -> impl Iterator<Item = usize> + '_ {
+    pub(super) fn pod_classes(&self) -> impl Iterator<Item = usize> + '_ {
         self.pod_classes.iter().copied()
     }
 
     /// What policy allows from any member of `src` to any member of `dst`.
-    pub fn allowed(&self, reach: &Reachability, src: usize, dst: usize) -> PortSet {
+    pub(super) fn allowed(&self, reach: &Reachability, src: usize, dst: usize) -> PortSet {
         let (s, d) = (self.members[src][0] as usize, self.members[dst][0] as usize);
         reach.allowed(reach.endpoint(s), reach.endpoint(d))
     }
@@ -51,7 +51,7 @@ impl ClassView {
     /// Per namespace (`pod_ns[pod]` indexes `0..namespaces`): ordered pairs of distinct pods
     /// (source anywhere, destination in the namespace) with anything allowed. One `allowed` call
     /// per pair of pod classes, spread over threads; pod pairs are counted, never listed.
-    pub fn allowed_pairs_into(&self, reach: &Reachability, pod_ns: &[u32], namespaces: usize) -> Vec<u64> {
+    pub(super) fn allowed_pairs_into(&self, reach: &Reachability, pod_ns: &[u32], namespaces: usize) -> Vec<u64> {
         let pods = reach.pod_count();
         // Per class: its pods, and how many of them are in each namespace.
         let pod_members = |c: usize| self.members[c].iter().take_while(|&&e| (e as usize) < pods);

@@ -5,7 +5,8 @@ use crate::analysis::Analysis;
 use netreach_model::{Endpoint, PortSet};
 use std::collections::HashMap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Level {
     /// Every pod on its own.
     Pod,

@@ -1,11 +1,12 @@
-//! Which connections an output shows: `--namespace NS`, `--from SEL` and `--to SEL`, applied
-//! once, here, for every format of `connectivity` (tables, JSON, CSV, summary, graphs).
+//! Which connections an output shows, by namespace, source and destination, applied once,
+//! here, for every format of `connectivity` (tables, JSON, CSV, summary, graphs).
 //!
-//! - `--namespace NS` (repeatable): connections with at least one end in one of these
+//! - [`Criterion::Namespace`] (any of them): connections with at least one end in one of these
 //!   namespaces, so a namespace is shown with its neighbours.
-//! - `--from SEL` / `--to SEL` (each repeatable, any of them): the source / destination is one
+//! - [`Criterion::From`] / [`Criterion::To`] (any of them): the source / destination is one
 //!   of the endpoints a selector resolves to ([`EndpointSelector`]).
-//! - Given together, every criterion must hold.
+//! - Given together, every criterion must hold. The caller words the criteria (the CLI as its
+//!   `--namespace`, `--from` and `--to` options, [`ConnectionFilter::described_as`]).
 //!
 //! Lists of nodes (JSON `nodes`, graph nodes) keep the endpoints that appear in a shown
 //! connection and the endpoints the filter itself names ([`ConnectionFilter::selects`]), so a
@@ -18,11 +19,37 @@ use netreach_model::{ConnectionCounts, Protocol};
 /// A predicate on (source endpoint, destination endpoint), built once per run.
 #[derive(Clone, Debug, Default)]
 pub struct ConnectionFilter {
-    /// Per endpoint: in one of the `--namespace` namespaces (None: no such criterion).
+    /// Per endpoint: in one of the filter's namespaces (None: no such criterion).
     namespaces: Option<Vec<bool>>,
     from: Option<Vec<bool>>,
     to: Option<Vec<bool>>,
-    description: Vec<String>,
+    /// The criteria as given, in order (namespaces, then sources, then destinations).
+    criteria: Vec<(Criterion, String)>,
+    /// The caller's wording of the criteria ([`ConnectionFilter::described_as`]).
+    description: Option<String>,
+}
+
+/// Which side of a connection a filter criterion constrains; the caller names it (the CLI
+/// as the option the value came from).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Criterion {
+    /// An end of the connection is in this namespace.
+    Namespace,
+    /// The source is an endpoint the selector resolves to.
+    From,
+    /// The destination is an endpoint the selector resolves to.
+    To,
+}
+
+impl Criterion {
+    /// The criterion in plain words, e.g. `from`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Criterion::Namespace => "namespace",
+            Criterion::From => "from",
+            Criterion::To => "to",
+        }
+    }
 }
 
 fn member_set(count: usize, members: impl IntoIterator<Item = usize>) -> Vec<bool> {
@@ -33,13 +60,13 @@ fn member_set(count: usize, members: impl IntoIterator<Item = usize>) -> Vec<boo
     set
 }
 
-/// A filter selector that does not parse, or names nothing; `flag` is the option it came from.
+/// A filter selector that does not parse, or names nothing; `criterion` is the one it was given for.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
-    #[error("{flag}: {source}")]
-    Parse { flag: &'static str, source: SelectorParseError },
-    #[error("{flag} {selector}: {source}")]
-    Resolve { flag: &'static str, selector: String, source: ResolveError },
+    #[error("{}: {source}", criterion.name())]
+    Parse { criterion: Criterion, source: SelectorParseError },
+    #[error("{} {selector}: {source}", criterion.name())]
+    Resolve { criterion: Criterion, selector: String, source: ResolveError },
 }
 
 impl ConnectionFilter {
@@ -57,16 +84,16 @@ impl ConnectionFilter {
         to: &[String],
     ) -> Result<ConnectionFilter, FilterError> {
         let count = analysis.reach.endpoint_count();
-        let resolve_all = |selectors: &[String], flag: &'static str| -> Result<Option<Vec<bool>>, FilterError> {
+        let resolve_all = |selectors: &[String], criterion: Criterion| -> Result<Option<Vec<bool>>, FilterError> {
             if selectors.is_empty() {
                 return Ok(None);
             }
             let mut members = Vec::new();
             for s in selectors {
-                let selector = EndpointSelector::parse(s).map_err(|source| FilterError::Parse { flag, source })?;
+                let selector = EndpointSelector::parse(s).map_err(|source| FilterError::Parse { criterion, source })?;
                 let resolved = selector.resolve(analysis);
                 members.extend(resolved.map_err(|source| FilterError::Resolve {
-                    flag,
+                    criterion,
                     selector: s.clone(),
                     source,
                 })?);
@@ -75,24 +102,31 @@ impl ConnectionFilter {
         };
         let mut ns_members = Vec::new();
         for ns in namespaces {
-            ns_members.extend(
-                EndpointSelector::Namespace(ns.clone()).resolve(analysis).map_err(|source| FilterError::Resolve {
-                    flag: "--namespace",
-                    selector: ns.clone(),
-                    source,
-                })?,
-            );
+            ns_members.extend(EndpointSelector::Namespace(ns.clone()).resolve(analysis).map_err(|source| {
+                FilterError::Resolve { criterion: Criterion::Namespace, selector: ns.clone(), source }
+            })?);
         }
-        let mut description = Vec::new();
-        description.extend(namespaces.iter().map(|n| format!("--namespace {n}")));
-        description.extend(from.iter().map(|s| format!("--from {s}")));
-        description.extend(to.iter().map(|s| format!("--to {s}")));
+        let criteria = [(Criterion::Namespace, namespaces), (Criterion::From, from), (Criterion::To, to)]
+            .into_iter()
+            .flat_map(|(criterion, values)| values.iter().map(move |v| (criterion, v.clone())))
+            .collect();
         Ok(ConnectionFilter {
             namespaces: (!namespaces.is_empty()).then(|| member_set(count, ns_members)),
-            from: resolve_all(from, "--from")?,
-            to: resolve_all(to, "--to")?,
-            description,
+            from: resolve_all(from, Criterion::From)?,
+            to: resolve_all(to, Criterion::To)?,
+            criteria,
+            description: None,
         })
+    }
+
+    /// The same filter, described in the caller's words (the CLI spells its options).
+    pub fn described_as(self, description: String) -> ConnectionFilter {
+        ConnectionFilter { description: Some(description), ..self }
+    }
+
+    /// The criteria as given, in order: namespaces, sources, destinations.
+    pub fn criteria(&self) -> &[(Criterion, String)] {
+        &self.criteria
     }
 
     /// False when the filter shows everything: outputs are then exactly the unfiltered ones.
@@ -100,9 +134,13 @@ impl ConnectionFilter {
         self.namespaces.is_some() || self.from.is_some() || self.to.is_some()
     }
 
-    /// The flags as given, e.g. `--namespace shop --to internet`; empty when inactive.
+    /// The caller's description, else the criteria in plain words, e.g. `namespace shop to internet`;
+    /// empty when inactive.
     pub fn description(&self) -> String {
-        self.description.join(" ")
+        match &self.description {
+            Some(description) => description.clone(),
+            None => self.criteria.iter().map(|(c, v)| format!("{} {v}", c.name())).collect::<Vec<_>>().join(" "),
+        }
     }
 
     /// Whether the connection from endpoint `src` to endpoint `dst` is shown.
@@ -113,7 +151,7 @@ impl ConnectionFilter {
     }
 
     /// Whether the filter itself names this endpoint (it is listed as a node even when none of
-    /// its connections is shown): in the namespaces, if given, and among the `--from` or `--to`
+    /// its connections is shown): in the namespaces, if given, and among the source or destination
     /// endpoints, if given. Everything when inactive.
     pub fn selects(&self, endpoint: usize) -> bool {
         let in_namespaces = self.namespaces.as_ref().is_none_or(|ns| ns[endpoint]);
@@ -187,7 +225,9 @@ mod tests {
         let from = ConnectionFilter::new(&a, &[], &["a/x".into()], &["internet".into(), "b/z".into()]).unwrap();
         assert!(from.keeps(x, ext) && from.keeps(x, z) && !from.keeps(x, y) && !from.keeps(y, z));
         assert!(from.selects(x) && from.selects(ext) && !from.selects(y));
-        assert_eq!(from.description(), "--from a/x --to internet --to b/z");
+        assert_eq!(from.description(), "from a/x to internet to b/z");
+        assert_eq!(from.criteria()[0], (Criterion::From, "a/x".to_string()));
+        assert_eq!(from.clone().described_as("--from a/x".into()).description(), "--from a/x");
         let both = ConnectionFilter::new(&a, &["a".into()], &[], &["internet".into()]).unwrap();
         assert!(both.keeps(y, ext) && !both.keeps(z, ext) && !both.selects(ext), "externals are in no namespace");
         assert_eq!(both.count(&a).pairs, 2);
@@ -200,11 +240,11 @@ mod tests {
         assert!(ConnectionFilter::new(&a, &["nope".into()], &[], &[])
             .unwrap_err()
             .to_string()
-            .contains("--namespace nope"));
+            .contains("namespace nope"));
         assert!(ConnectionFilter::new(&a, &[], &["a/nope".into()], &[])
             .unwrap_err()
             .to_string()
-            .contains("--from a/nope"));
-        assert!(ConnectionFilter::new(&a, &[], &[], &["a/b/c/d".into()]).unwrap_err().to_string().contains("--to"));
+            .contains("from a/nope"));
+        assert!(ConnectionFilter::new(&a, &[], &[], &["a/b/c/d".into()]).unwrap_err().to_string().starts_with("to: "));
     }
 }

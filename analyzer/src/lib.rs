@@ -14,6 +14,7 @@ pub mod findings;
 pub mod generate;
 pub mod invariants;
 pub mod lateral;
+#[cfg(feature = "live")]
 pub mod live;
 pub mod load;
 pub mod mesh;

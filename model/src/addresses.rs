@@ -1,16 +1,22 @@
 //! IP address sets: `ipBlock`s and the disjoint external ranges they carve out of the address space.
 
+#![warn(missing_docs)]
+
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+/// An IP address family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IpFamily {
+    /// IPv4.
     V4,
+    /// IPv6.
     V6,
 }
 
 impl IpFamily {
+    /// The family of an address.
     pub fn of(addr: &IpAddr) -> IpFamily {
         if addr.is_ipv4() {
             IpFamily::V4
@@ -53,8 +59,10 @@ fn make_net(family: IpFamily, start: u128, prefix: u8) -> IpNet {
     }
 }
 
+/// Why an `ipBlock` is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IpBlockError {
+    /// `cidr` or an `except` entry is not a CIDR.
     #[error("invalid CIDR {0:?}")]
     InvalidCidr(String),
 }
@@ -62,7 +70,9 @@ pub enum IpBlockError {
 /// A NetworkPolicy `ipBlock`: `cidr` minus the `except` ranges.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IpBlock {
+    /// The block's range.
     pub cidr: IpNet,
+    /// Ranges inside `cidr` that the block leaves out.
     pub except: Vec<IpNet>,
 }
 
@@ -95,14 +105,17 @@ impl IpBlock {
             .collect()
     }
 
+    /// The family of `cidr`.
     pub fn family(&self) -> IpFamily {
         IpFamily::of(&self.cidr.addr())
     }
 
+    /// Whether the address is in `cidr` and in no `except` range.
     pub fn contains(&self, addr: &IpAddr) -> bool {
         self.cidr.contains(addr) && !self.except.iter().any(|e| e.contains(addr))
     }
 
+    /// The block as address intervals.
     pub fn to_ranges(&self) -> IpRanges {
         let mut set = IpRanges::from_net(&self.cidr);
         for e in &self.except {
@@ -126,16 +139,19 @@ impl fmt::Display for IpBlock {
 /// A set of addresses of one family as sorted, disjoint, non-adjacent inclusive intervals.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct IpRanges {
+    /// The family of every address in the set.
     pub family: IpFamily,
     intervals: Vec<(u128, u128)>,
 }
 
 impl IpRanges {
+    /// The addresses of one network.
     pub fn from_net(net: &IpNet) -> IpRanges {
         let (family, lo, hi) = net_bounds(net);
         IpRanges { family, intervals: vec![(lo, hi)] }
     }
 
+    /// The set of these inclusive intervals, sorted and merged.
     pub fn from_intervals(family: IpFamily, mut intervals: Vec<(u128, u128)>) -> IpRanges {
         intervals.sort_unstable();
         let mut merged: Vec<(u128, u128)> = Vec::with_capacity(intervals.len());
@@ -148,18 +164,22 @@ impl IpRanges {
         IpRanges { family, intervals: merged }
     }
 
+    /// Every address of the family.
     pub fn whole(family: IpFamily) -> IpRanges {
         IpRanges { family, intervals: vec![(0, family.max())] }
     }
 
+    /// The sorted, disjoint, non-adjacent inclusive intervals.
     pub fn intervals(&self) -> &[(u128, u128)] {
         &self.intervals
     }
 
+    /// Whether the set has no address.
     pub fn is_empty(&self) -> bool {
         self.intervals.is_empty()
     }
 
+    /// Whether the address is in the set.
     pub fn contains(&self, addr: &IpAddr) -> bool {
         if IpFamily::of(addr) != self.family {
             return false;
@@ -169,6 +189,7 @@ impl IpRanges {
         i < self.intervals.len() && self.intervals[i].0 <= v
     }
 
+    /// The addresses in this set and not in `other`.
     pub fn difference(&self, other: &IpRanges) -> IpRanges {
         if other.family != self.family {
             return self.clone();

@@ -1,6 +1,8 @@
 //! The cluster as the engine sees it: namespaces, pods and NetworkPolicies, already validated.
 //! Built by a loader (manifests, live API) or directly by tests; never parsed here.
 
+#![warn(missing_docs)]
+
 use crate::addresses::IpBlock;
 use crate::labels::{LabelSelector, Labels};
 use crate::ports::Protocol;
@@ -9,10 +11,14 @@ use std::net::IpAddr;
 /// The label the API server puts on every Namespace.
 pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
+/// Everything the engine reads: namespaces, pods, policies and what names them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Cluster {
+    /// Every namespace, in load order.
     pub namespaces: Vec<Namespace>,
+    /// Every pod, in load order: endpoints are numbered in this order.
     pub pods: Vec<Pod>,
+    /// Every NetworkPolicy, in load order.
     pub policies: Vec<NetworkPolicy>,
     /// Nodes and their addresses: hostNetwork pods speak with these.
     pub nodes: Vec<Node>,
@@ -33,43 +39,61 @@ pub struct Cluster {
 /// A policy object the engine does not evaluate, named as it was read.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UnevaluatedPolicy {
+    /// `kind`.
     pub kind: String,
+    /// `apiVersion`.
     pub api_version: String,
     /// `None` for cluster-scoped kinds.
     pub namespace: Option<String>,
+    /// `metadata.name`.
     pub name: String,
     /// What leaving it out does to the answers, in a few words.
     pub effect: &'static str,
 }
 
+/// A node: hostNetwork pods speak with its addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
+    /// `metadata.name`.
     pub name: String,
+    /// `metadata.labels`.
     pub labels: Labels,
     /// `status.addresses` of type InternalIP and ExternalIP.
     pub addresses: Vec<IpAddr>,
 }
 
+/// A Service (NetworkPolicy does not look at Services).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Service {
+    /// `metadata.namespace`.
     pub namespace: String,
+    /// `metadata.name`.
     pub name: String,
     /// `spec.selector`; `None` for services without a selector (manual endpoints).
     pub selector: Option<Labels>,
+    /// `spec.ports`.
     pub ports: Vec<ServicePort>,
+    /// `spec.clusterIPs` (or `spec.clusterIP`).
     pub cluster_ips: Vec<IpAddr>,
 }
 
+/// One entry of a Service's `spec.ports`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServicePort {
+    /// `name`, if given.
     pub name: Option<String>,
+    /// The Service's port.
     pub port: u16,
+    /// `targetPort`: a number or a container port name.
     pub target_port: PortSpec,
+    /// `protocol` (TCP when omitted).
     pub protocol: Protocol,
 }
 
+/// A namespace and its labels.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Namespace {
+    /// `metadata.name`.
     pub name: String,
     /// Includes `kubernetes.io/metadata.name` (loaders add it when a manifest omits it).
     pub labels: Labels,
@@ -87,7 +111,9 @@ impl Namespace {
 /// The controller a pod belongs to, e.g. `Deployment/cart`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct WorkloadRef {
+    /// The controller's kind, e.g. `Deployment`.
     pub kind: String,
+    /// The controller's name.
     pub name: String,
 }
 
@@ -97,26 +123,37 @@ impl std::fmt::Display for WorkloadRef {
     }
 }
 
+/// One container port of a pod.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContainerPort {
+    /// `name`, if given (named NetworkPolicy ports resolve through it).
     pub name: Option<String>,
+    /// `containerPort`.
     pub port: u16,
+    /// `protocol` (TCP when omitted).
     pub protocol: Protocol,
 }
 
+/// A pod: an endpoint of the reachability graph.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pod {
+    /// `metadata.namespace`.
     pub namespace: String,
+    /// `metadata.name`.
     pub name: String,
+    /// `metadata.labels`.
     pub labels: Labels,
     /// `status.podIPs`; for a hostNetwork pod these are its node's addresses. Empty when unknown
     /// (pending pods, pods synthesized from templates): no ipBlock can match such a pod.
     pub ips: Vec<IpAddr>,
+    /// `spec.hostNetwork`.
     pub host_network: bool,
+    /// `spec.nodeName`, if scheduled.
     pub node: Option<String>,
     /// Ports of all containers (and restartable init containers); named ones resolve named
     /// NetworkPolicy ports.
     pub ports: Vec<ContainerPort>,
+    /// The controller the pod belongs to, if known.
     pub workload: Option<WorkloadRef>,
     /// True when the pod stands in for a controller whose pods were not in the input.
     pub synthesized: bool,
@@ -163,13 +200,17 @@ impl Pod {
     }
 }
 
+/// The direction of traffic a policy or rule governs, from the selected pod's side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Direction {
+    /// Traffic into the pod.
     Ingress,
+    /// Traffic out of the pod.
     Egress,
 }
 
 impl Direction {
+    /// `Ingress` or `Egress`, as `policyTypes` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Ingress => "Ingress",
@@ -194,14 +235,20 @@ impl Direction {
     }
 }
 
+/// A networking.k8s.io/v1 NetworkPolicy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetworkPolicy {
+    /// `metadata.namespace`.
     pub namespace: String,
+    /// `metadata.name`.
     pub name: String,
+    /// `spec.podSelector`: the pods it applies to, in its namespace.
     pub pod_selector: LabelSelector,
     /// `spec.policyTypes` as written; `None` when omitted (see [`NetworkPolicy::affects`]).
     pub policy_types: Option<Vec<Direction>>,
+    /// `spec.ingress`.
     pub ingress: Vec<Rule>,
+    /// `spec.egress`.
     pub egress: Vec<Rule>,
 }
 
@@ -219,6 +266,7 @@ impl NetworkPolicy {
         }
     }
 
+    /// The rules of one direction.
     pub fn rules(&self, direction: Direction) -> &[Rule] {
         match direction {
             Direction::Ingress => &self.ingress,
@@ -226,6 +274,7 @@ impl NetworkPolicy {
         }
     }
 
+    /// `namespace/name`.
     pub fn id(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
@@ -235,24 +284,33 @@ impl NetworkPolicy {
 /// list matches every port, exactly as a missing or empty `from`/`to`/`ports` in the API.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Rule {
+    /// `from` (ingress) or `to` (egress).
     pub peers: Vec<Peer>,
+    /// `ports`.
     pub ports: Vec<PortEntry>,
 }
 
+/// One entry of a rule's `from` or `to`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Peer {
     /// `podSelector` and/or `namespaceSelector`. A missing namespace selector means the
     /// policy's own namespace; a missing pod selector means every pod.
     Pods {
+        /// `podSelector`, if given.
         pod_selector: Option<LabelSelector>,
+        /// `namespaceSelector`, if given.
         namespace_selector: Option<LabelSelector>,
     },
+    /// `ipBlock`.
     IpBlock(IpBlock),
 }
 
+/// A port as a rule or a Service names it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PortSpec {
+    /// A port number.
     Number(u16),
+    /// A container port name.
     Name(String),
 }
 
@@ -306,6 +364,7 @@ impl PortEntry {
 /// One entry of a rule's `ports`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PortEntry {
+    /// `protocol` (TCP when omitted).
     pub protocol: Protocol,
     /// `None`: every port of `protocol`.
     pub port: Option<PortSpec>,

@@ -1,19 +1,28 @@
 //! Labels and label selectors, with the matching rules of `metav1.LabelSelector`.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// Label keys to values, as in `metadata.labels`.
 pub type Labels = BTreeMap<String, String>;
 
+/// A `matchExpressions` operator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operator {
+    /// The key's value is one of `values`.
     In,
+    /// The key is missing or its value is none of `values`.
     NotIn,
+    /// The key is present.
     Exists,
+    /// The key is missing.
     DoesNotExist,
 }
 
 impl Operator {
+    /// The operator as Kubernetes spells it, if it is one.
     pub fn parse(s: &str) -> Option<Operator> {
         match s {
             "In" => Some(Operator::In),
@@ -28,19 +37,37 @@ impl Operator {
 /// One `matchExpressions` entry.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Requirement {
+    /// The label key.
     pub key: String,
+    /// How the key is tested.
     pub operator: Operator,
+    /// The values `In`/`NotIn` compare with (empty for `Exists`/`DoesNotExist`).
     pub values: Vec<String>,
 }
 
+/// Why a `matchExpressions` entry is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectorError {
+    /// Not one of the four operators.
     #[error("unknown operator {0:?} (expected In, NotIn, Exists or DoesNotExist)")]
     UnknownOperator(String),
+    /// `In`/`NotIn` with no value.
     #[error("operator {operator:?} on key {key:?} needs at least one value")]
-    MissingValues { key: String, operator: String },
+    MissingValues {
+        /// The requirement's key.
+        key: String,
+        /// The operator as written.
+        operator: String,
+    },
+    /// `Exists`/`DoesNotExist` with values.
     #[error("operator {operator:?} on key {key:?} must not have values")]
-    UnexpectedValues { key: String, operator: String },
+    UnexpectedValues {
+        /// The requirement's key.
+        key: String,
+        /// The operator as written.
+        operator: String,
+    },
+    /// An empty key.
     #[error("empty label key")]
     EmptyKey,
 }
@@ -64,6 +91,7 @@ impl Requirement {
         Ok(Requirement { key: key.to_string(), operator: op, values })
     }
 
+    /// Whether these labels satisfy the requirement.
     pub fn matches(&self, labels: &Labels) -> bool {
         let value = labels.get(&self.key);
         match self.operator {
@@ -80,15 +108,19 @@ impl Requirement {
 /// The empty selector matches everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LabelSelector {
+    /// `matchLabels`: every pair must be present.
     pub match_labels: Labels,
+    /// `matchExpressions`: every requirement must hold.
     pub match_expressions: Vec<Requirement>,
 }
 
 impl LabelSelector {
+    /// The empty selector, which selects everything.
     pub fn everything() -> LabelSelector {
         LabelSelector::default()
     }
 
+    /// A selector of `matchLabels` only.
     pub fn from_labels<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> LabelSelector {
         LabelSelector {
             match_labels: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
@@ -96,10 +128,12 @@ impl LabelSelector {
         }
     }
 
+    /// Whether the selector is empty (selects everything).
     pub fn is_everything(&self) -> bool {
         self.match_labels.is_empty() && self.match_expressions.is_empty()
     }
 
+    /// Whether these labels satisfy every part of the selector.
     pub fn matches(&self, labels: &Labels) -> bool {
         self.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
             && self.match_expressions.iter().all(|r| r.matches(labels))

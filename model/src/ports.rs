@@ -1,18 +1,25 @@
 //! Protocols and sets of ports: the edge weight of the reachability graph.
 
+#![warn(missing_docs)]
+
 use std::fmt;
 
 /// The protocols a NetworkPolicy port entry can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Protocol {
+    /// TCP (the default).
     Tcp,
+    /// UDP.
     Udp,
+    /// SCTP.
     Sctp,
 }
 
 impl Protocol {
+    /// Every protocol, in this order.
     pub const ALL: [Protocol; 3] = [Protocol::Tcp, Protocol::Udp, Protocol::Sctp];
 
+    /// The protocol as Kubernetes spells it: `TCP`, `UDP`, `SCTP`.
     pub fn as_str(self) -> &'static str {
         match self {
             Protocol::Tcp => "TCP",
@@ -42,7 +49,9 @@ impl fmt::Display for Protocol {
     }
 }
 
+/// The lowest valid port number.
 pub const MIN_PORT: u16 = 1;
+/// The highest valid port number.
 pub const MAX_PORT: u16 = 65535;
 
 /// Why `PORT[-PORT][/PROTO]` text is not a port range.
@@ -60,8 +69,11 @@ pub enum PortParseError {
 /// `9092-9094/TCP` (the protocol is TCP when left out, and case-insensitive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PortRange {
+    /// The protocol of every port in the range.
     pub protocol: Protocol,
+    /// The first port (inclusive).
     pub lo: u16,
+    /// The last port (inclusive).
     pub hi: u16,
 }
 
@@ -84,6 +96,7 @@ impl PortRange {
         Ok(PortRange { protocol, lo, hi })
     }
 
+    /// The range as a [`PortSet`].
     pub fn to_set(self) -> PortSet {
         PortSet::range(self.protocol, self.lo, self.hi)
     }
@@ -97,6 +110,7 @@ pub struct PortSet {
 }
 
 impl PortSet {
+    /// No port at all.
     pub fn empty() -> PortSet {
         PortSet::default()
     }
@@ -112,6 +126,7 @@ impl PortSet {
         PortSet::range(protocol, MIN_PORT, MAX_PORT)
     }
 
+    /// One port of one protocol.
     pub fn single(protocol: Protocol, port: u16) -> PortSet {
         PortSet::range(protocol, port, port)
     }
@@ -125,10 +140,12 @@ impl PortSet {
         set
     }
 
+    /// Whether the set has no port.
     pub fn is_empty(&self) -> bool {
         self.ranges.iter().all(Vec::is_empty)
     }
 
+    /// Whether the set has every port of every protocol.
     pub fn is_all(&self) -> bool {
         *self == PortSet::all()
     }
@@ -138,12 +155,14 @@ impl PortSet {
         &self.ranges[protocol.index()]
     }
 
+    /// Whether the set has this port.
     pub fn contains(&self, protocol: Protocol, port: u16) -> bool {
         let ranges = self.ranges(protocol);
         let i = ranges.partition_point(|&(_, hi)| hi < port);
         i < ranges.len() && ranges[i].0 <= port
     }
 
+    /// The ports in either set.
     pub fn union(&self, other: &PortSet) -> PortSet {
         let mut out = PortSet::empty();
         for p in Protocol::ALL {
@@ -154,12 +173,14 @@ impl PortSet {
         out
     }
 
+    /// Adds the ports of `other` to this set.
     pub fn union_with(&mut self, other: &PortSet) {
         if !other.is_empty() {
             *self = self.union(other);
         }
     }
 
+    /// The ports in both sets.
     pub fn intersection(&self, other: &PortSet) -> PortSet {
         let mut out = PortSet::empty();
         for p in Protocol::ALL {
@@ -188,6 +209,7 @@ impl PortSet {
         self.intersection(&other.complement())
     }
 
+    /// Every port not in this set.
     pub fn complement(&self) -> PortSet {
         let mut out = PortSet::empty();
         for p in Protocol::ALL {
@@ -207,6 +229,7 @@ impl PortSet {
         out
     }
 
+    /// Whether every port of this set is in `other`.
     pub fn is_subset(&self, other: &PortSet) -> bool {
         self.difference(other).is_empty()
     }

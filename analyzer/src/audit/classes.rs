@@ -5,14 +5,14 @@
 use netreach_model::{parallel, Endpoint, PortSet, Reachability};
 
 /// The engine's classes with the pod classes picked out; class membership is the engine's own.
-pub struct ClassView<'r> {
+pub(super) struct ClassView<'r> {
     reach: &'r Reachability,
     /// Classes with at least one pod, in class order.
     pod_classes: Vec<usize>,
 }
 
 impl<'r> ClassView<'r> {
-    pub fn new(reach: &'r Reachability) -> ClassView<'r> {
+    pub(super) fn new(reach: &'r Reachability) -> ClassView<'r> {
         let pods = reach.pod_count();
         let pod_classes = (0..reach.class_count())
             .filter(|&c| reach.class_members(c).first().is_some_and(|&e| (e as usize) < pods))
@@ -20,25 +20,25 @@ impl<'r> ClassView<'r> {
         ClassView { reach, pod_classes }
     }
 
-    pub fn class_of(&self, endpoint: usize) -> usize {
+    pub(super) fn class_of(&self, endpoint: usize) -> usize {
         self.reach.class_of(self.reach.endpoint(endpoint))
     }
 
     /// Endpoint indices of a class, ascending (pods first, then external ranges).
-    pub fn members(&self, class: usize) -> &'r [u32] {
+    pub(super) fn members(&self, class: usize) -> &'r [u32] {
         self.reach.class_members(class)
     }
 
-    pub fn class_count(&self) -> usize {
+    pub(super) fn class_count(&self) -> usize {
         self.reach.class_count()
     }
 
-    pub fn pod_classes(&self) -> impl Iterator<Item = usize> + '_ {
+    pub(super) fn pod_classes(&self) -> impl Iterator<Item = usize> + '_ {
         self.pod_classes.iter().copied()
     }
 
     /// What policy allows from any member of `src` to any member of `dst`.
-    pub fn allowed(&self, reach: &Reachability, src: usize, dst: usize) -> PortSet {
+    pub(super) fn allowed(&self, reach: &Reachability, src: usize, dst: usize) -> PortSet {
         let (s, d) = (self.members(src)[0] as usize, self.members(dst)[0] as usize);
         reach.allowed(reach.endpoint(s), reach.endpoint(d))
     }
@@ -46,7 +46,7 @@ impl<'r> ClassView<'r> {
     /// Per namespace (`pod_ns[pod]` indexes `0..namespaces`): ordered pairs of distinct pods
     /// (source anywhere, destination in the namespace) with anything allowed. One `allowed` call
     /// per pair of pod classes, spread over threads; pod pairs are counted, never listed.
-    pub fn allowed_pairs_into(&self, reach: &Reachability, pod_ns: &[u32], namespaces: usize) -> Vec<u64> {
+    pub(super) fn allowed_pairs_into(&self, reach: &Reachability, pod_ns: &[u32], namespaces: usize) -> Vec<u64> {
         let pods = reach.pod_count();
         // Per class: its pods, and how many of them are in each namespace.
         let pod_members = |c: usize| self.members(c).iter().take_while(|&&e| (e as usize) < pods);

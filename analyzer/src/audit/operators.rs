@@ -178,7 +178,7 @@ pub(super) struct Operators<'a> {
 }
 
 impl<'a> Operators<'a> {
-    pub fn new(skipped: &'a [SkippedObject]) -> Operators<'a> {
+    pub(super) fn new(skipped: &'a [SkippedObject]) -> Operators<'a> {
         let mut resources: Vec<_> = skipped.iter().filter_map(|o| operator_kind(o).map(|k| (o, k))).collect();
         resources.sort_by(|a, b| a.0.cmp(b.0));
         resources.dedup_by(|a, b| a.0 == b.0);
@@ -186,12 +186,12 @@ impl<'a> Operators<'a> {
     }
 
     /// Namespaces that hold an operator custom resource.
-    pub fn namespaces(&self) -> impl Iterator<Item = &'a str> + '_ {
+    pub(super) fn namespaces(&self) -> impl Iterator<Item = &'a str> + '_ {
         self.resources.iter().map(|(o, _)| o.namespace.as_str())
     }
 
     /// The custom resources in `namespace` whose operator's pod labels fit `pods`.
-    pub fn creators(&self, namespace: &str, pods: &LabelSelector) -> Vec<Creator<'a>> {
+    pub(super) fn creators(&self, namespace: &str, pods: &LabelSelector) -> Vec<Creator<'a>> {
         self.resources
             .iter()
             .filter(|(o, k)| o.namespace == namespace && fits(pods, k, &o.name))

@@ -57,7 +57,7 @@ pub(super) struct TierView<'a> {
 }
 
 impl<'a> TierView<'a> {
-    pub fn new(cluster: &'a Cluster, reach: &'a Reachability, selectable_pods: &[bool]) -> TierView<'a> {
+    pub(super) fn new(cluster: &'a Cluster, reach: &'a Reachability, selectable_pods: &[bool]) -> TierView<'a> {
         let mut probes = Vec::new();
         if !cluster.cluster_policies.is_empty() {
             for protocol in Protocol::ALL {
@@ -92,12 +92,12 @@ impl<'a> TierView<'a> {
         TierView { cluster, reach, probes, selectable, memo: RefCell::default() }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.cluster.cluster_policies.is_empty()
     }
 
     /// What the tiers decide for the pods of class `x` (subject) in `direction`.
-    pub fn cover(&self, classes: &ClassView, x: usize, direction: Direction) -> TierCover {
+    pub(super) fn cover(&self, classes: &ClassView, x: usize, direction: Direction) -> TierCover {
         let key = (x, direction == Direction::Ingress);
         if let Some(known) = self.memo.borrow().get(&key) {
             return known.clone();
@@ -147,7 +147,7 @@ impl<'a> TierView<'a> {
     }
 
     /// `BaselineAdminNetworkPolicy default (Baseline tier)`, joined with "and".
-    pub fn names(&self, policies: &BTreeSet<u32>) -> String {
+    pub(super) fn names(&self, policies: &BTreeSet<u32>) -> String {
         let names: Vec<String> = policies
             .iter()
             .map(|&p| {
@@ -160,7 +160,7 @@ impl<'a> TierView<'a> {
 
     /// Whether every one of these policies applies to whole namespaces (its subject has no
     /// pod-level selector), so that pods created later in a namespace it covers are subjects too.
-    pub fn namespace_wide(&self, policies: &BTreeSet<u32>) -> bool {
+    pub(super) fn namespace_wide(&self, policies: &BTreeSet<u32>) -> bool {
         policies.iter().all(|&p| match &self.cluster.cluster_policies[p as usize].subject {
             ClusterSubject::Namespaces(_) => true,
             ClusterSubject::Pods { pod_selector, .. } => pod_selector.is_everything(),

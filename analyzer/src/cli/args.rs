@@ -17,37 +17,37 @@ use std::time::Instant;
 /// The inputs of a command that analyzes one cluster state: PATHs or a live cluster, how they
 /// are read, the engine's options, and `-q`.
 #[derive(Args)]
-pub struct InputArgs {
+pub(crate) struct InputArgs {
     /// Files, folders (read recursively: .yaml, .yml, .json) or - for stdin.
     #[arg(value_name = "PATH", required_unless_present_any = ["cluster", "context", "kubeconfig"], conflicts_with_all = ["cluster", "context", "kubeconfig"])]
-    pub paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
 
     #[command(flatten)]
-    pub live: LiveArgs,
+    pub(crate) live: LiveArgs,
 
     #[command(flatten)]
-    pub engine: EngineArgs,
+    pub(crate) engine: EngineArgs,
 
     #[command(flatten)]
-    pub read: ReadArgs,
+    pub(crate) read: ReadArgs,
 
     #[command(flatten)]
-    pub notes: NotesArgs,
+    pub(crate) notes: NotesArgs,
 }
 
 /// `-q/--quiet`, and the loader's report printed under it, for every command that loads manifests.
 #[derive(Args, Clone, Copy)]
-pub struct NotesArgs {
+pub(crate) struct NotesArgs {
     /// Do not print notes (skipped objects, assumed namespaces) on stderr.
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 impl NotesArgs {
     /// The loader's report on stderr: policies netreach does not evaluate always (the answer
     /// leaves them out), warnings and notes unless `--quiet`. Each line starts with `side`
     /// (`before: ` in a diff); lines already in `printed` are not repeated.
-    pub fn print_load_report(&self, side: &str, report: &LoadReport, printed: Option<&LoadReport>) {
+    pub(crate) fn print_load_report(&self, side: &str, report: &LoadReport, printed: Option<&LoadReport>) {
         let seen =
             |line: &String, pick: fn(&LoadReport) -> Vec<String>| printed.is_some_and(|r| pick(r).contains(line));
         for line in &report.unevaluated {
@@ -73,42 +73,42 @@ impl NotesArgs {
 
 /// How manifest files are read, shared by every command that reads them.
 #[derive(Args, Clone, Copy)]
-pub struct ReadArgs {
+pub(crate) struct ReadArgs {
     /// The largest file (or stdin) read, e.g. 512MiB, 4GiB: a guard against endless or hostile input.
     #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = load::parse_size)]
-    pub max_input_size: u64,
+    pub(crate) max_input_size: u64,
 
     /// For CI: an object defined twice is an error (by default the later one wins, with a
     /// warning, as kubectl apply does); with `check`, invariants that cannot be evaluated fail.
     #[arg(long)]
-    pub strict: bool,
+    pub(crate) strict: bool,
 
     /// Analyze what is valid: each invalid file or document is a warning, and every output says
     /// the answer leaves it out (default: any invalid document is an error, exit 2).
     #[arg(long)]
-    pub skip_invalid: bool,
+    pub(crate) skip_invalid: bool,
 }
 
 impl ReadArgs {
-    pub fn options(&self) -> load::LoadOptions {
+    pub(crate) fn options(&self) -> load::LoadOptions {
         load::LoadOptions { max_file_bytes: self.max_input_size, strict: self.strict, skip_invalid: self.skip_invalid }
     }
 }
 
 /// The implementation-defined choices of the engine, shared by every command that analyzes.
 #[derive(Args, Clone, Copy)]
-pub struct EngineArgs {
+pub(crate) struct EngineArgs {
     /// How hostNetwork pods are treated (implementation-defined upstream).
     #[arg(long, value_enum, default_value_t = HostNetworkArg::Node)]
-    pub host_network: HostNetworkArg,
+    pub(crate) host_network: HostNetworkArg,
 
     /// Whether ipBlock peers match pod IPs as well as external addresses.
     #[arg(long, value_enum, default_value_t = IpBlockPodsArg::Match)]
-    pub ipblock_pods: IpBlockPodsArg,
+    pub(crate) ipblock_pods: IpBlockPodsArg,
 }
 
 impl EngineArgs {
-    pub fn options(&self) -> EngineOptions {
+    pub(crate) fn options(&self) -> EngineOptions {
         EngineOptions {
             host_network: match self.host_network {
                 HostNetworkArg::Node => HostNetworkSelection::NodeIdentity,
@@ -123,7 +123,7 @@ impl EngineArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum HostNetworkArg {
+pub(crate) enum HostNetworkArg {
     /// The pod is its node: never selected by selectors; ipBlocks match the node IP (most common).
     Node,
     /// Selectors match hostNetwork pods like any other pod.
@@ -131,7 +131,7 @@ pub enum HostNetworkArg {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum IpBlockPodsArg {
+pub(crate) enum IpBlockPodsArg {
     /// ipBlocks match pod IPs too, as the upstream conformance tests assume.
     Match,
     /// ipBlocks match only addresses outside the cluster's pods.
@@ -142,18 +142,18 @@ pub enum IpBlockPodsArg {
 /// command that reads the meshes (`mesh`, and the NR1xx findings and `mtls` invariants of
 /// `audit`, `check` and `diff`).
 #[derive(Args, Clone)]
-pub struct MeshArgs {
+pub(crate) struct MeshArgs {
     /// Istio's root namespace (meshConfig.rootNamespace): where mesh-wide PeerAuthentications live.
     #[arg(long, value_name = "NS", default_value = ISTIO_ROOT_NAMESPACE)]
-    pub istio_root_namespace: String,
+    pub(crate) istio_root_namespace: String,
 
     /// Linkerd's cluster-wide default inbound policy (proxy.defaultInboundPolicy at install).
     #[arg(long, value_name = "POLICY", default_value = "all-unauthenticated", value_parser = parse_linkerd_policy)]
-    pub linkerd_default_inbound_policy: LinkerdPolicy,
+    pub(crate) linkerd_default_inbound_policy: LinkerdPolicy,
 }
 
 impl MeshArgs {
-    pub fn options(&self) -> MeshOptions {
+    pub(crate) fn options(&self) -> MeshOptions {
         MeshOptions {
             istio_root_namespace: self.istio_root_namespace.clone(),
             linkerd_default_policy: self.linkerd_default_inbound_policy,
@@ -169,16 +169,16 @@ fn parse_linkerd_policy(s: &str) -> Result<LinkerdPolicy, String> {
 }
 
 /// An analysis with how it was obtained: the phase times and the loader's report.
-pub struct Analyzed {
-    pub analysis: ManuallyDrop<Analysis>,
-    pub times: PhaseTimes,
+pub(crate) struct Analyzed {
+    pub(crate) analysis: ManuallyDrop<Analysis>,
+    pub(crate) times: PhaseTimes,
     /// The audit reads its skipped objects.
-    pub report: LoadReport,
+    pub(crate) report: LoadReport,
 }
 
 impl InputArgs {
     /// [`analyze_with`](Self::analyze_with) for commands that do not read the meshes.
-    pub fn analyze(&self) -> Result<Analyzed, InputError> {
+    pub(crate) fn analyze(&self) -> Result<Analyzed, InputError> {
         self.analyze_with(MeshOptions::default())
     }
 
@@ -188,7 +188,7 @@ impl InputArgs {
     ///
     /// The analysis is never freed: a command runs once and exits, and freeing a large one
     /// (millions of small allocations) costs a noticeable share of a run; the process's end frees it.
-    pub fn analyze_with(&self, mesh_options: MeshOptions) -> Result<Analyzed, InputError> {
+    pub(crate) fn analyze_with(&self, mesh_options: MeshOptions) -> Result<Analyzed, InputError> {
         let started = Instant::now();
         let loaded = if self.live.is_live() {
             let read = self.live.read(self.notes.quiet)?;
@@ -211,7 +211,7 @@ impl InputArgs {
 
 /// Why inputs could not be analyzed: files, or a live cluster.
 #[derive(Debug, thiserror::Error)]
-pub enum InputError {
+pub(crate) enum InputError {
     #[error(transparent)]
     Load(#[from] load::LoadError),
     #[error(transparent)]
@@ -220,30 +220,30 @@ pub enum InputError {
 
 /// Reading a live cluster instead of files (read-only: get and list, never Secrets).
 #[derive(Args, Clone)]
-pub struct LiveArgs {
+pub(crate) struct LiveArgs {
     /// Read the cluster of the current kubeconfig context instead of files (read-only).
     #[arg(long, help_heading = "Live cluster")]
-    pub cluster: bool,
+    pub(crate) cluster: bool,
 
     /// Read the cluster of kubeconfig context NAME (implies --cluster).
     #[arg(long, value_name = "NAME", help_heading = "Live cluster")]
-    pub context: Option<String>,
+    pub(crate) context: Option<String>,
 
     /// Kubeconfig file (implies --cluster) [default: $KUBECONFIG, then ~/.kube/config].
     #[arg(long, value_name = "FILE", help_heading = "Live cluster")]
-    pub kubeconfig: Option<std::path::PathBuf>,
+    pub(crate) kubeconfig: Option<std::path::PathBuf>,
 
     /// Read every namespace (the default; for kubectl habits).
     #[arg(short = 'A', long, conflicts_with = "namespaces", help_heading = "Live cluster")]
-    pub all_namespaces: bool,
+    pub(crate) all_namespaces: bool,
 
     /// Give up on a request after this long (e.g. 30s, 1m, 500ms; 0: never), like kubectl.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = netreach::live::parse_duration, help_heading = "Live cluster")]
-    pub request_timeout: std::time::Duration,
+    pub(crate) request_timeout: std::time::Duration,
 
     /// Give up on listing one resource (all its pages) after this long (0: never).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = netreach::live::parse_duration, help_heading = "Live cluster")]
-    pub list_timeout: std::time::Duration,
+    pub(crate) list_timeout: std::time::Duration,
 
     /// `-n/--namespace`, repeatable; empty: every namespace. One flag for the live read and for
     /// `connectivity`'s filter ([`FilterArgs::filter`] takes it), as kubectl users type `-n` for both.
@@ -255,16 +255,16 @@ pub struct LiveArgs {
         help = "With a cluster, read only namespace NS, like kubectl -n (repeatable); pods elsewhere are then \
 unknown. `connectivity` also shows only connections with an end in NS (with files too). Default: every namespace"
     )]
-    pub namespaces: Vec<String>,
+    pub(crate) namespaces: Vec<String>,
 }
 
 impl LiveArgs {
     /// True when a cluster is to be read instead of files.
-    pub fn is_live(&self) -> bool {
+    pub(crate) fn is_live(&self) -> bool {
         self.cluster || self.context.is_some() || self.kubeconfig.is_some()
     }
 
-    pub fn options(&self, quiet: bool) -> netreach::live::LiveOptions {
+    pub(crate) fn options(&self, quiet: bool) -> netreach::live::LiveOptions {
         netreach::live::LiveOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
@@ -276,7 +276,7 @@ impl LiveArgs {
     }
 
     /// Reads the cluster; prints the skipped resources (403) and, with -n, the scope on stderr.
-    pub fn read(&self, quiet: bool) -> Result<netreach::live::ClusterRead, netreach::live::LiveError> {
+    pub(crate) fn read(&self, quiet: bool) -> Result<netreach::live::ClusterRead, netreach::live::LiveError> {
         let read = netreach::live::read(&self.options(quiet))?;
         if !quiet {
             for warning in &read.warnings {
@@ -297,24 +297,43 @@ impl LiveArgs {
 /// `--from`, `--to` (and `-n/--namespace`, declared in [`LiveArgs`]): which connections an
 /// output shows, in every format.
 #[derive(Args)]
-pub struct FilterArgs {
+pub(crate) struct FilterArgs {
     /// Only connections from what SEL selects (repeatable: any of them): ns/pod, ns/Kind/name,
     /// ns/workload, ns:NAME, a label selector (app=db,tier!=web), internet, any, an IP or a CIDR.
     #[arg(long, value_name = "SEL")]
-    pub from: Vec<String>,
+    pub(crate) from: Vec<String>,
 
     /// Only connections to what SEL selects (repeatable: any of them; same forms as --from).
     #[arg(long, value_name = "SEL")]
-    pub to: Vec<String>,
+    pub(crate) to: Vec<String>,
 }
 
 impl FilterArgs {
     /// The filter, given `-n/--namespace` (only connections with an end in one of `namespaces`).
-    pub fn filter(
+    pub(crate) fn filter(
         &self,
         analysis: &Analysis,
         namespaces: &[String],
-    ) -> Result<netreach::filter::ConnectionFilter, netreach::filter::FilterError> {
-        netreach::filter::ConnectionFilter::new(analysis, namespaces, &self.from, &self.to)
+    ) -> Result<netreach::filter::ConnectionFilter, String> {
+        use netreach::filter::{ConnectionFilter, FilterError};
+        let filter = ConnectionFilter::new(analysis, namespaces, &self.from, &self.to).map_err(|e| match e {
+            FilterError::Parse { criterion, source } => format!("{}: {source}", filter_flag(criterion)),
+            FilterError::Resolve { criterion, selector, source } => {
+                format!("{} {selector}: {source}", filter_flag(criterion))
+            }
+        })?;
+        let flags: Vec<String> =
+            filter.criteria().iter().map(|(criterion, value)| format!("{} {value}", filter_flag(*criterion))).collect();
+        Ok(filter.described_as(flags.join(" ")))
+    }
+}
+
+/// The option a filter criterion is given with.
+fn filter_flag(criterion: netreach::filter::Criterion) -> &'static str {
+    use netreach::filter::Criterion;
+    match criterion {
+        Criterion::Namespace => "--namespace",
+        Criterion::From => "--from",
+        Criterion::To => "--to",
     }
 }

@@ -6,23 +6,23 @@ use netreach::audit::{self, Severity};
 use netreach::render::Format;
 
 #[derive(Args)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     #[command(flatten)]
-    pub input: InputArgs,
+    pub(crate) input: InputArgs,
 
     /// Exit 1 when a finding of this severity or higher exists (without it, exit 0).
     #[arg(long, value_enum, value_name = "SEVERITY")]
-    pub fail_on: Option<Severity>,
+    pub(crate) fail_on: Option<Severity>,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
+    pub(crate) output: Format,
 
     #[command(flatten)]
-    pub mesh: MeshArgs,
+    pub(crate) mesh: MeshArgs,
 }
 
-pub fn run(args: AuditArgs) -> Outcome {
+pub(crate) fn run(args: AuditArgs) -> Outcome {
     let analyzed = args.input.analyze_with(args.mesh.options())?;
     let analysis = &analyzed.analysis;
     let report = audit::audit_with(analysis, &analyzed.report.skipped_objects);

@@ -9,21 +9,21 @@ use netreach::Analysis;
 use netreach_model::{PortParseError, PortRange, Protocol};
 
 #[derive(Args)]
-pub struct CanArgs {
+pub(crate) struct CanArgs {
     /// The source: ns/pod, ns/Kind/name, ns/workload, an IP address or a CIDR.
     #[arg(value_name = "FROM")]
-    pub from: String,
+    pub(crate) from: String,
     /// The destination, in the same forms.
     #[arg(value_name = "TO")]
-    pub to: String,
+    pub(crate) to: String,
     /// Ask about one port: 5432, 5432/TCP, 53/UDP. Without it, every allowed port is reported.
     #[arg(long, value_name = "PORT[/PROTO]", value_parser = parse_port)]
-    pub port: Option<(Protocol, u16)>,
+    pub(crate) port: Option<(Protocol, u16)>,
     #[command(flatten)]
-    pub input: InputArgs,
+    pub(crate) input: InputArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
+    pub(crate) output: Format,
 }
 
 /// One port, as `PortRange::parse` reads it, but neither a range nor space around the number.
@@ -44,7 +44,7 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
     Ok(endpoints)
 }
 
-pub fn run(args: CanArgs) -> Outcome {
+pub(crate) fn run(args: CanArgs) -> Outcome {
     let analysis = args.input.analyze()?.analysis;
     let (from, to) = (resolve(&analysis, &args.from)?, resolve(&analysis, &args.to)?);
     let answer = explain::can(&analysis, &from, &to, args.port);

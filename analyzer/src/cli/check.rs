@@ -8,36 +8,36 @@ use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The invariants file (YAML): `invariants:` and a list of named deny, allowOnly, allow,
     /// isolated, maxReach and mtls checks.
     #[arg(long, value_name = "FILE")]
-    pub invariants: PathBuf,
+    pub(crate) invariants: PathBuf,
 
     #[command(flatten)]
-    pub input: InputArgs,
+    pub(crate) input: InputArgs,
 
     /// Output format on stdout.
     #[arg(short, long, value_enum, default_value_t = CheckFormat::Text)]
-    pub output: CheckFormat,
+    pub(crate) output: CheckFormat,
 
     /// Also write JUnit XML (one test case per invariant) to FILE, whatever -o says.
     #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
+    pub(crate) junit: Option<PathBuf>,
 
     /// Violations listed (and explained) per invariant; all are counted.
     #[arg(long, value_name = "N", default_value_t = 10)]
-    pub limit: usize,
+    pub(crate) limit: usize,
 
     /// Print the time spent loading, computing reachability and checking on stderr.
     #[arg(long)]
-    pub timings: bool,
+    pub(crate) timings: bool,
 
     #[command(flatten)]
-    pub mesh: MeshArgs,
+    pub(crate) mesh: MeshArgs,
 }
 
-pub fn run(args: CheckArgs) -> Outcome {
+pub(crate) fn run(args: CheckArgs) -> Outcome {
     if let Some(junit) = &args.junit {
         // Before anything is read: the JUnit file must not replace an input.
         let mut inputs = vec![InputFile::new("invariants file (--invariants)", &args.invariants)];

@@ -1,7 +1,7 @@
 //! `netreach connectivity`: every allowed connection, as a table, data or a graph.
 
 use super::output::{command_inputs, refuse_if_input};
-use super::{messages, open_output, Analyzed, ExitStatus, FilterArgs, InputArgs, Outcome};
+use super::{messages, open_output, Analyzed, Error, ExitStatus, FilterArgs, InputArgs, Outcome};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::filter::ConnectionFilter;
@@ -12,28 +12,28 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
-pub struct ConnectivityArgs {
+pub(crate) struct ConnectivityArgs {
     #[command(flatten)]
-    pub input: InputArgs,
+    pub(crate) input: InputArgs,
 
     /// Output format [default: text, or the --out file's extension: .json .csv .md .dot .gv .svg].
     #[arg(short, long, value_enum)]
-    pub output: Option<OutputFormat>,
+    pub(crate) output: Option<OutputFormat>,
 
     #[command(flatten)]
-    pub filter: FilterArgs,
+    pub(crate) filter: FilterArgs,
 
     /// How graph nodes (-o dot, -o svg) group endpoints [default: workload].
     #[arg(long, value_enum)]
-    pub level: Option<Level>,
+    pub(crate) level: Option<Level>,
 
     /// Draw a graph even past the readability limits (150 nodes or 200 edges).
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 
     /// Write to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 fn format_from_extension(path: &Path) -> Option<OutputFormat> {
@@ -48,7 +48,7 @@ fn format_from_extension(path: &Path) -> Option<OutputFormat> {
     }
 }
 
-pub fn run(args: ConnectivityArgs) -> Outcome {
+pub(crate) fn run(args: ConnectivityArgs) -> Outcome {
     let format = args
         .output
         .unwrap_or_else(|| args.out.as_deref().and_then(format_from_extension).unwrap_or(OutputFormat::Text));
@@ -79,6 +79,22 @@ pub fn run(args: ConnectivityArgs) -> Outcome {
     Ok(ExitStatus::Success)
 }
 
+/// A graph too big to draw, with the options that narrow it; other errors as they are.
+fn with_ways_out(e: GraphError) -> Error {
+    let GraphError::TooBig { namespace_level, busiest, .. } = &e else { return e.into() };
+    let mut ways = Vec::new();
+    if let Some((nodes, edges)) = namespace_level {
+        ways.push(format!("--level namespace ({nodes} nodes, {edges} edges)"));
+    }
+    if !busiest.is_empty() {
+        ways.push(format!("--namespace NS (largest: {})", busiest.join(", ")));
+    } else {
+        ways.push("--namespace NS".to_string());
+    }
+    ways.push("--from SEL / --to SEL".to_string());
+    format!("{e} Narrow it with {}; or pass --force to draw it anyway", ways.join(", or ")).into()
+}
+
 /// DOT or SVG. Nothing is written when the graph is too big (exit 2); without Graphviz, SVG
 /// falls back to DOT (to FILE.dot with --out) with a warning naming the package, exit 0.
 fn write_graph(
@@ -89,7 +105,7 @@ fn write_graph(
 ) -> Outcome {
     let level = args.level.unwrap_or(Level::Workload);
     let options = GraphOptions { level, force: args.force, ..Default::default() };
-    let mut reach_graph = graph::connectivity_graph(analysis, filter, &options)?;
+    let mut reach_graph = graph::connectivity_graph(analysis, filter, &options).map_err(with_ways_out)?;
     let mut title = format!("netreach connectivity {}: {}s", args.input.paths.join(" "), level.name());
     if filter.is_active() {
         title.push_str(&format!(", {}", filter.description()));

@@ -12,54 +12,54 @@ use netreach_model::mesh::MeshOptions;
 use netreach_model::EngineOptions;
 
 #[derive(Args)]
-pub struct DiffArgs {
+pub(crate) struct DiffArgs {
     /// The cluster before the change: a file, a folder (read recursively) or - for stdin.
     #[arg(value_name = "BEFORE")]
-    pub before: String,
+    pub(crate) before: String,
 
     /// The cluster after the change. Omit it with --apply/--delete.
     #[arg(value_name = "AFTER", required_unless_present_any = ["apply", "delete"], conflicts_with_all = ["apply", "delete"])]
-    pub after: Option<String>,
+    pub(crate) after: Option<String>,
 
     /// What-if: manifests to create, or to replace the object of the same kind/namespace/name, in BEFORE.
     #[arg(long, value_name = "CHANGES", num_args = 1..)]
-    pub apply: Vec<String>,
+    pub(crate) apply: Vec<String>,
 
     /// What-if: manifests whose objects (by kind/namespace/name) are removed from BEFORE.
     #[arg(long, value_name = "MANIFESTS", num_args = 1..)]
-    pub delete: Vec<String>,
+    pub(crate) delete: Vec<String>,
 
     /// Report pod pairs, or merge them per workload or per namespace.
     #[arg(long, value_enum, default_value_t = Level::Workload)]
-    pub level: Level,
+    pub(crate) level: Level,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
+    pub(crate) output: Format,
 
     /// Exit with 1 when anything differs (reachability, or pods on one side only) and 0 when
     /// nothing does (like git diff --exit-code). Audit findings are reported, not counted.
     #[arg(long)]
-    pub exit_code: bool,
+    pub(crate) exit_code: bool,
 
     #[command(flatten)]
-    pub engine: EngineArgs,
+    pub(crate) engine: EngineArgs,
 
     #[command(flatten)]
-    pub mesh: MeshArgs,
+    pub(crate) mesh: MeshArgs,
 
     #[command(flatten)]
-    pub read: ReadArgs,
+    pub(crate) read: ReadArgs,
 
     #[command(flatten)]
-    pub notes: NotesArgs,
+    pub(crate) notes: NotesArgs,
 }
 
 fn analyze(loaded: LoadedCluster, options: &EngineOptions, mesh_options: &MeshOptions) -> (Analysis, LoadReport) {
     (Analysis::new(loaded.cluster, options).with_mesh_options(mesh_options.clone()), loaded.report)
 }
 
-pub fn run(args: DiffArgs) -> Outcome {
+pub(crate) fn run(args: DiffArgs) -> Outcome {
     let inputs = |paths: &[String]| -> Vec<Input> { paths.iter().map(|p| Input::parse(p)).collect() };
     let all: Vec<&String> =
         std::iter::once(&args.before).chain(&args.after).chain(&args.apply).chain(&args.delete).collect();

@@ -4,7 +4,7 @@ use super::{write_stdout, ExitStatus, Outcome};
 use clap::Args;
 
 #[derive(Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// Application pods (kube-system adds 5 more), at most 2,000,000.
     #[arg(long, default_value_t = 1000, value_parser = at_most(2_000_000))]
     pods: usize,
@@ -29,7 +29,7 @@ fn at_most(max: usize) -> impl Fn(&str) -> Result<usize, String> + Clone {
     }
 }
 
-pub fn run(a: GenerateArgs) -> Outcome {
+pub(crate) fn run(a: GenerateArgs) -> Outcome {
     let params = netreach::generate::GenerateParams {
         pods: a.pods,
         policies: a.policies,

@@ -7,23 +7,23 @@ use netreach::mesh::{write_mesh, MeshView};
 use netreach::render::Format;
 
 #[derive(Args)]
-pub struct MeshCoverageArgs {
+pub(crate) struct MeshCoverageArgs {
     #[command(flatten)]
-    pub input: InputArgs,
+    pub(crate) input: InputArgs,
 
     /// List connections per pod pair, or merged per workload or per namespace.
     #[arg(long, value_enum, default_value_t = Level::Workload)]
-    pub level: Level,
+    pub(crate) level: Level,
 
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
+    pub(crate) output: Format,
 
     #[command(flatten)]
-    pub mesh: MeshArgs,
+    pub(crate) mesh: MeshArgs,
 }
 
-pub fn run(args: MeshCoverageArgs) -> Outcome {
+pub(crate) fn run(args: MeshCoverageArgs) -> Outcome {
     let analyzed = args.input.analyze_with(args.mesh.options())?;
     let view = MeshView::new(&analyzed.analysis, analyzed.analysis.mesh_options.clone());
     if !args.input.notes.quiet {

@@ -13,7 +13,7 @@ static STDERR_COLOUR: LazyLock<bool> =
 
 /// The word in front of a stderr line.
 #[derive(Clone, Copy)]
-pub enum Label {
+pub(crate) enum Label {
     Error,
     Warning,
     Note,
@@ -53,23 +53,23 @@ impl Display for Label {
 
 /// `error: MESSAGE`, one labelled line per line of the message (a run that finds several
 /// invalid documents reports them together).
-pub fn error(message: &dyn Display) {
+pub(crate) fn error(message: &dyn Display) {
     for line in message.to_string().lines() {
         eprintln!("{} {line}", Label::Error);
     }
 }
 
 /// `warning: MESSAGE`.
-pub fn warning(message: impl Display) {
+pub(crate) fn warning(message: impl Display) {
     eprintln!("{} {message}", Label::Warning);
 }
 
 /// `note: MESSAGE`.
-pub fn note(message: impl Display) {
+pub(crate) fn note(message: impl Display) {
     eprintln!("{} {message}", Label::Note);
 }
 
 /// `timings: MESSAGE`.
-pub fn timings(message: impl Display) {
+pub(crate) fn timings(message: impl Display) {
     eprintln!("{} {message}", Label::Timings);
 }

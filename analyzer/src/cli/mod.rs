@@ -3,25 +3,25 @@
 //! `output`).
 
 mod args;
-pub mod audit;
-pub mod can;
-pub mod check;
-pub mod connectivity;
-pub mod diff;
-pub mod generate;
-pub mod mesh;
-pub mod messages;
-pub mod output;
-pub mod paths;
-pub mod snapshot;
+pub(crate) mod audit;
+pub(crate) mod can;
+pub(crate) mod check;
+pub(crate) mod connectivity;
+pub(crate) mod diff;
+pub(crate) mod generate;
+pub(crate) mod mesh;
+pub(crate) mod messages;
+pub(crate) mod output;
+pub(crate) mod paths;
+pub(crate) mod snapshot;
 
-pub use args::{Analyzed, EngineArgs, FilterArgs, InputArgs, LiveArgs, MeshArgs, NotesArgs, ReadArgs};
+pub(crate) use args::{Analyzed, EngineArgs, FilterArgs, InputArgs, LiveArgs, MeshArgs, NotesArgs, ReadArgs};
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 /// How a command ends, as scripts see it (exit codes are stable).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitStatus {
+pub(crate) enum ExitStatus {
     /// 0: done, or "yes" to a command that asks a question.
     Success,
     /// 1: "no" (`can` denied, `check` failed, `audit --fail-on`, `diff --exit-code`).
@@ -43,17 +43,17 @@ impl From<ExitStatus> for ExitCode {
 
 /// Why a command stopped: a message, or any library error (`?` converts both). `main` prints
 /// it once, one `error:` line per line of its message.
-pub type Error = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a subcommand ends with.
-pub type Outcome = Result<ExitStatus, Error>;
+pub(crate) type Outcome = Result<ExitStatus, Error>;
 
 /// A buffered, locked stdout for streaming output.
-pub type Stdout = io::BufWriter<io::StdoutLock<'static>>;
+pub(crate) type Stdout = io::BufWriter<io::StdoutLock<'static>>;
 
 /// Writes a command's answer on stdout, buffered and flushed. A reader that stops early
 /// (`netreach … | head`) is no error: the command ends as if everything had been written.
-pub fn write_stdout(write: impl FnOnce(&mut Stdout) -> io::Result<()>) -> Result<(), Error> {
+pub(crate) fn write_stdout(write: impl FnOnce(&mut Stdout) -> io::Result<()>) -> Result<(), Error> {
     let mut out = stdout();
     let written = write(&mut out);
     finish_stdout(written.and_then(|_| out.flush()))
@@ -77,7 +77,7 @@ fn finish_stdout(written: io::Result<()>) -> Result<(), Error> {
 /// Where output goes: stdout, or `--out FILE` through a temporary file that
 /// [`output::Output::finish`] renames over FILE only when everything was written. Call
 /// [`output::refuse_if_input`] on FILE before reading the inputs.
-pub fn open_output(path: Option<&std::path::Path>) -> Result<output::Output, String> {
+pub(crate) fn open_output(path: Option<&std::path::Path>) -> Result<output::Output, String> {
     match path {
         None => Ok(output::Output::Stdout(stdout())),
         Some(p) => output::OutputFile::create(p).map(output::Output::File),

@@ -24,26 +24,26 @@ use std::path::{Path, PathBuf};
 
 /// One input of a command, for [`refuse_if_input`]: what it is (for the message) and its path.
 #[derive(Clone, Debug)]
-pub struct InputFile {
+pub(crate) struct InputFile {
     /// e.g. "input", "invariants file (--invariants)", "kubeconfig (--kubeconfig)".
-    pub role: String,
-    pub path: PathBuf,
+    pub(crate) role: String,
+    pub(crate) path: PathBuf,
 }
 
 impl InputFile {
-    pub fn new(role: impl Into<String>, path: impl Into<PathBuf>) -> InputFile {
+    pub(crate) fn new(role: impl Into<String>, path: impl Into<PathBuf>) -> InputFile {
         InputFile { role: role.into(), path: path.into() }
     }
 }
 
 /// PATH arguments (files or folders); `-` is stdin, no file.
-pub fn path_inputs(paths: &[String], role: &str) -> Vec<InputFile> {
+pub(crate) fn path_inputs(paths: &[String], role: &str) -> Vec<InputFile> {
     paths.iter().filter(|p| p.as_str() != "-").map(|p| InputFile::new(role, p)).collect()
 }
 
 /// The kubeconfig files a live read may use: `--kubeconfig FILE`; else, when a cluster is read
 /// at all, every file listed in `$KUBECONFIG` and `~/.kube/config`.
-pub fn live_inputs(live: &super::LiveArgs) -> Vec<InputFile> {
+pub(crate) fn live_inputs(live: &super::LiveArgs) -> Vec<InputFile> {
     if !live.is_live() {
         return Vec::new();
     }
@@ -54,7 +54,7 @@ pub fn live_inputs(live: &super::LiveArgs) -> Vec<InputFile> {
 }
 
 /// `$KUBECONFIG` (colon-separated) and `~/.kube/config`, whether they exist or not.
-pub fn default_kubeconfigs() -> Vec<InputFile> {
+pub(crate) fn default_kubeconfigs() -> Vec<InputFile> {
     let listed = netreach::live::kubeconfig_env_paths()
         .into_iter()
         .map(|p| InputFile::new("kubeconfig (listed in $KUBECONFIG)", p));
@@ -63,7 +63,7 @@ pub fn default_kubeconfigs() -> Vec<InputFile> {
 }
 
 /// The inputs of a command that analyzes (`connectivity`, `check`, ...): PATHs or kubeconfigs.
-pub fn command_inputs(input: &super::InputArgs) -> Vec<InputFile> {
+pub(crate) fn command_inputs(input: &super::InputArgs) -> Vec<InputFile> {
     let mut inputs = path_inputs(&input.paths, "input");
     inputs.extend(live_inputs(&input.live));
     inputs
@@ -118,7 +118,7 @@ impl FolderContents {
 
 /// Refuses an output that is one of `inputs`, or that lies in an input folder the loader reads.
 /// Call it before reading anything: the error names the input and what to do.
-pub fn refuse_if_input(out: &Path, inputs: &[InputFile]) -> Result<(), String> {
+pub(crate) fn refuse_if_input(out: &Path, inputs: &[InputFile]) -> Result<(), String> {
     let out_id = fs::metadata(out).ok().map(|m| file_id(&m));
     let out_folder = fs::metadata(parent_of(out)).ok().map(|m| file_id(&m));
     let out_resolved = resolved(out);
@@ -174,7 +174,7 @@ pub fn refuse_if_input(out: &Path, inputs: &[InputFile]) -> Result<(), String> {
 
 /// A file written through a temporary file and renamed over the target by [`commit`](Self::commit).
 /// Dropped without `commit`, it removes the temporary file: the target is untouched.
-pub struct OutputFile {
+pub(crate) struct OutputFile {
     /// As given, for messages.
     shown: PathBuf,
     /// Where the result goes: the path, or the file a symlink points to.
@@ -187,7 +187,7 @@ pub struct OutputFile {
 impl OutputFile {
     /// Creates the temporary file next to `path` (or opens `path` itself when it is a device or
     /// a FIFO). The target is not touched until [`commit`](Self::commit).
-    pub fn create(path: &Path) -> Result<OutputFile, String> {
+    pub(crate) fn create(path: &Path) -> Result<OutputFile, String> {
         let err = |e: io::Error| format!("cannot write {}: {e}", path.display());
         let (target, mode) = match fs::metadata(path) {
             Ok(meta) if meta.is_dir() => return Err(format!("cannot write {}: it is a folder", path.display())),
@@ -231,12 +231,12 @@ impl OutputFile {
     }
 
     /// The path as given.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.shown
     }
 
     /// Flushes and syncs the temporary file, then renames it over the target.
-    pub fn commit(mut self) -> Result<(), String> {
+    pub(crate) fn commit(mut self) -> Result<(), String> {
         let err = |e: io::Error| format!("cannot write {}: {e}", self.shown.display());
         self.writer.flush().map_err(err)?;
         if let Some(temp) = &self.temp {
@@ -275,7 +275,7 @@ impl Drop for OutputFile {
 }
 
 /// Where a command's output goes: stdout, or an [`OutputFile`]. End it with [`finish`](Self::finish).
-pub enum Output {
+pub(crate) enum Output {
     Stdout(BufWriter<StdoutLock<'static>>),
     File(OutputFile),
 }
@@ -284,7 +284,7 @@ impl Output {
     /// Ends the output, given how writing it went: stdout is flushed (a closed pipe, as with
     /// `| head`, is no error); a file is committed only when everything was written, and
     /// otherwise removed, leaving the target as it was.
-    pub fn finish(self, written: io::Result<()>) -> Result<(), super::Error> {
+    pub(crate) fn finish(self, written: io::Result<()>) -> Result<(), super::Error> {
         match self {
             Output::Stdout(mut out) => super::finish_stdout(written.and_then(|_| out.flush())),
             Output::File(file) => {

@@ -8,35 +8,35 @@ use netreach::select::EndpointSelector;
 use netreach::Analysis;
 
 #[derive(Args)]
-pub struct PathsArgs {
+pub(crate) struct PathsArgs {
     /// The compromised set: ns/pod, ns/Kind/name, ns:NAME, a label selector (app=db,tier!=web),
     /// internet, any, an IP or a CIDR.
     #[arg(long, value_name = "SEL")]
-    pub from: String,
+    pub(crate) from: String,
     /// The targets to report, in the same forms.
     #[arg(long, value_name = "SEL", default_value = "any")]
-    pub to: String,
+    pub(crate) to: String,
     /// Longest path considered (1 to 1000).
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=netreach_model::MAX_HOPS as i64))]
-    pub max_hops: u32,
+    pub(crate) max_hops: u32,
     /// Do not model node-local hops (a hostNetwork pod reaching the pods on its node).
     #[arg(long)]
-    pub no_node_hops: bool,
+    pub(crate) no_node_hops: bool,
     /// Targets listed in text and Markdown output (JSON lists all).
     #[arg(long, value_name = "N", default_value_t = 50)]
-    pub limit: usize,
+    pub(crate) limit: usize,
     #[command(flatten)]
-    pub input: InputArgs,
+    pub(crate) input: InputArgs,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub output: Format,
+    pub(crate) output: Format,
 }
 
 fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
     EndpointSelector::parse(text).map_err(|e| e.to_string())?.resolve(analysis).map_err(|e| e.to_string())
 }
 
-pub fn run(args: PathsArgs) -> Outcome {
+pub(crate) fn run(args: PathsArgs) -> Outcome {
     let analysis = args.input.analyze()?.analysis;
     let sources = resolve(&analysis, &args.from)?;
     if sources.is_empty() {

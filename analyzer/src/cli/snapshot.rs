@@ -12,31 +12,31 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("source").required(true).multiple(true).args(["cluster", "context", "kubeconfig"])))]
-pub struct SnapshotArgs {
+pub(crate) struct SnapshotArgs {
     #[command(flatten)]
-    pub live: LiveArgs,
+    pub(crate) live: LiveArgs,
 
     /// Output format: YAML (a `kind: List`, like kubectl get -o yaml) or JSON.
     #[arg(short, long, value_enum, default_value_t = SnapshotFormat::Yaml)]
-    pub output: SnapshotFormat,
+    pub(crate) output: SnapshotFormat,
 
     /// Write to FILE instead of stdout (replaced only once the cluster has been read; never an input).
     #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 
     /// Do not print warnings, notes or progress on stderr (the YAML header still lists what
     /// could not be read).
     #[arg(short, long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum SnapshotFormat {
+pub(crate) enum SnapshotFormat {
     Yaml,
     Json,
 }
 
-pub fn run(args: SnapshotArgs) -> Outcome {
+pub(crate) fn run(args: SnapshotArgs) -> Outcome {
     if let Some(out) = &args.out {
         // Before the kubeconfig is read: --out must not replace it.
         refuse_if_input(out, &live_inputs(&args.live))?;

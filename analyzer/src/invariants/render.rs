@@ -5,7 +5,8 @@ use crate::render::allowed_json;
 use serde_json::{json, Value};
 use std::io::{self, Write};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum CheckFormat {
     Text,
     Json,

@@ -70,7 +70,7 @@ fn drop_env_values(value: &mut Value) {
 }
 
 /// What replaces a credential-looking value.
-pub const REDACTED: &str = "REDACTED";
+pub(super) const REDACTED: &str = "REDACTED";
 
 /// Every `command` and `args` list of strings, wherever it is: credential-looking values go
 /// (see the module documentation for the rule).
@@ -253,7 +253,7 @@ fn url_secrets(word: &str) -> Vec<(usize, usize)> {
 
 /// Gives a list item the `apiVersion` and `kind` its list implies (the API leaves them out of
 /// typed lists' items), so that it stands alone in a snapshot's `kind: List`.
-pub fn set_type(item: &mut Value, api_version: &str, kind: &str) {
+pub(super) fn set_type(item: &mut Value, api_version: &str, kind: &str) {
     if let Some(map) = item.as_object_mut() {
         let mut typed = Map::with_capacity(map.len() + 2);
         typed.insert("apiVersion".into(), map.remove("apiVersion").unwrap_or_else(|| api_version.into()));

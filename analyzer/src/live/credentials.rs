@@ -14,7 +14,7 @@ const STDERR_SHOWN: usize = 300;
 
 /// `$KUBECONFIG`, merged as kubectl merges it: empty entries and files that do not exist are
 /// skipped (client-go's loading rules); `None` when the variable is unset or names no file.
-pub fn kubeconfig_from_env() -> Result<Option<Kubeconfig>, LiveError> {
+pub(super) fn kubeconfig_from_env() -> Result<Option<Kubeconfig>, LiveError> {
     if std::env::var_os("KUBECONFIG").is_none() {
         return Ok(None);
     }
@@ -54,7 +54,7 @@ pub fn home_kubeconfig() -> Option<PathBuf> {
 }
 
 /// The credential program the chosen user runs: `exec.command`, or a gcp provider's `cmd-path`.
-pub fn program(config: &kube::Config) -> Option<String> {
+pub(super) fn program(config: &kube::Config) -> Option<String> {
     let auth = &config.auth_info;
     auth.exec
         .as_ref()
@@ -63,12 +63,12 @@ pub fn program(config: &kube::Config) -> Option<String> {
 }
 
 /// ` (exec plugin "NAME")` for messages, or nothing.
-pub fn hint(program: &Option<String>) -> String {
+pub(super) fn hint(program: &Option<String>) -> String {
     program.as_ref().map(|p| format!(" (credential plugin {p:?})")).unwrap_or_default()
 }
 
 /// The first credential error in an error's chain, described safely.
-pub fn find_auth_error(error: &(dyn std::error::Error + 'static), program: Option<&str>) -> Option<String> {
+pub(super) fn find_auth_error(error: &(dyn std::error::Error + 'static), program: Option<&str>) -> Option<String> {
     let mut current = Some(error);
     while let Some(e) = current {
         if let Some(auth) = e.downcast_ref::<AuthError>() {
@@ -83,7 +83,7 @@ pub fn find_auth_error(error: &(dyn std::error::Error + 'static), program: Optio
 }
 
 /// A credential error without the plugin's environment, arguments or standard output.
-pub fn describe(error: &AuthError, program: Option<&str>) -> String {
+pub(super) fn describe(error: &AuthError, program: Option<&str>) -> String {
     let name = program.unwrap_or("the credential plugin");
     match error {
         AuthError::AuthExecRun { out, .. } => {

@@ -5,7 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 
-pub struct Progress {
+pub(super) struct Progress {
     state: Option<Mutex<State>>,
 }
 
@@ -22,20 +22,20 @@ fn thousands(n: usize) -> String {
 
 impl Progress {
     /// Draws only when `wanted` and stderr is a terminal.
-    pub fn new(wanted: bool) -> Progress {
+    pub(super) fn new(wanted: bool) -> Progress {
         let on = wanted && std::io::stderr().is_terminal();
         Progress { state: on.then(|| Mutex::new(State { resources_done: 0, resources: 0, objects: 0, drawn: false })) }
     }
 
-    pub fn set_total(&self, resources: usize) {
+    pub(super) fn set_total(&self, resources: usize) {
         self.update(|s| s.resources = resources);
     }
 
-    pub fn page(&self, objects: usize) {
+    pub(super) fn page(&self, objects: usize) {
         self.update(|s| s.objects += objects);
     }
 
-    pub fn resource_done(&self) {
+    pub(super) fn resource_done(&self) {
         self.update(|s| s.resources_done += 1);
     }
 
@@ -58,7 +58,7 @@ impl Progress {
     }
 
     /// Erases the line.
-    pub fn finish(&self) {
+    pub(super) fn finish(&self) {
         let Some(state) = &self.state else { return };
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
         if s.drawn {

@@ -9,11 +9,11 @@ use granit_parser::{Event, Parser};
 use std::collections::HashMap;
 
 /// Aliases may add at most this many times the file's size…
-pub const ALIAS_FACTOR: u64 = 100;
+pub(super) const ALIAS_FACTOR: u64 = 100;
 /// …or this many bytes, whichever is larger…
-pub const ALIAS_FLOOR: u64 = 1 << 20;
+pub(super) const ALIAS_FLOOR: u64 = 1 << 20;
 /// …and never more than this.
-pub const ALIAS_CEILING: u64 = 1 << 30;
+pub(super) const ALIAS_CEILING: u64 = 1 << 30;
 
 /// The bytes a node costs once built: its scalar text, or a small constant per collection.
 fn cost(event: &Event<'_>) -> u64 {
@@ -26,7 +26,7 @@ fn cost(event: &Event<'_>) -> u64 {
 
 /// `Err(message)` when the aliases of `text` expand beyond the limit. Syntax errors are left
 /// to the real reader, which reports them with their location.
-pub fn check_expansion(text: &str) -> Result<(), String> {
+pub(super) fn check_expansion(text: &str) -> Result<(), String> {
     // Without a `*` there is no alias.
     if !text.contains('*') {
         return Ok(());

@@ -77,10 +77,10 @@ pub(super) fn is_controller_kind(kind: &str) -> bool {
 /// The most pods synthesized for one workload: input is untrusted, and `replicas: 1000000`
 /// must not exhaust memory. Replicas are identical endpoints, so the answers for the first 1,000
 /// hold for the rest.
-pub const MAX_REPLICAS_PER_WORKLOAD: u64 = 1000;
+pub(super) const MAX_REPLICAS_PER_WORKLOAD: u64 = 1000;
 
 /// The most pods synthesized in all: past it, each further workload stands for one pod.
-pub const MAX_SYNTHESIZED_PODS: usize = 100_000;
+pub(super) const MAX_SYNTHESIZED_PODS: usize = 100_000;
 
 struct LivePod {
     pod: Pod,
@@ -397,7 +397,7 @@ impl Build<'_> {
 }
 
 /// The cluster of every valid object, and the errors of the invalid ones.
-pub fn build_cluster(
+pub(super) fn build_cluster(
     objects: Vec<RawObject>,
     report: &mut LoadReport,
     options: &super::LoadOptions,

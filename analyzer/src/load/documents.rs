@@ -24,14 +24,14 @@ impl Input {
 }
 
 /// An object as read, before it is typed: where it came from and its JSON value.
-pub struct RawObject {
+pub(super) struct RawObject {
     pub origin: Origin,
     pub value: Value,
 }
 
 /// What was read besides the objects: counts for the report.
 #[derive(Default)]
-pub struct ReadStats {
+pub(super) struct ReadStats {
     pub files: usize,
     /// Documents that are not Kubernetes objects (no `kind`), e.g. Helm values files.
     pub not_objects: Vec<Origin>,
@@ -90,7 +90,12 @@ fn read_limited(mut reader: impl Read, name: &str, limit: u64) -> Result<String,
 
 /// Reads every input. A file that cannot be read or parsed is recorded in `stats.errors` and
 /// the others are still read, so one run reports every bad file.
-pub fn read_inputs(inputs: &[Input], options: &LoadOptions, objects: &mut Vec<RawObject>, stats: &mut ReadStats) {
+pub(super) fn read_inputs(
+    inputs: &[Input],
+    options: &LoadOptions,
+    objects: &mut Vec<RawObject>,
+    stats: &mut ReadStats,
+) {
     for input in inputs {
         let result = match input {
             Input::Stdin => read_limited(std::io::stdin().lock(), "<stdin>", options.max_file_bytes).and_then(|text| {
@@ -140,7 +145,7 @@ fn read_path(
 }
 
 /// Parses one file's text. `json`: `None` to sniff (stdin), else by extension.
-pub fn parse_text(
+pub(super) fn parse_text(
     file: &str,
     text: &str,
     json: Option<bool>,

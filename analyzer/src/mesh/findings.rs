@@ -9,38 +9,38 @@ use netreach_model::mesh::{keys, MeshKind, MtlsMode, MtlsStatus, OutsideReason, 
 use netreach_model::{PeerAuthentication, Pod, PortSet, Protocol};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-pub const POD_OUTSIDE_MESH: Check = Check {
+pub(super) const POD_OUTSIDE_MESH: Check = Check {
     id: "NR101",
     name: "pod-outside-enabled-mesh",
     severity: Severity::Medium,
     summary:
         "pods outside the mesh their namespace enables: opted out, hostNetwork, or created before injection was enabled",
 };
-pub const PLAINTEXT_INTO_MESH: Check = Check {
+pub(super) const PLAINTEXT_INTO_MESH: Check = Check {
     id: "NR102",
     name: "plaintext-into-mesh",
     severity: Severity::Medium,
     summary: "a meshed workload accepting plaintext that NetworkPolicy allows from pods outside its mesh (PERMISSIVE, unauthenticated Linkerd policy)",
 };
-pub const MTLS_DISABLED: Check = Check {
+pub(super) const MTLS_DISABLED: Check = Check {
     id: "NR103",
     name: "mtls-disabled-or-bypassed",
     severity: Severity::Medium,
     summary: "a meshed workload with mTLS disabled (PeerAuthentication DISABLE) or inbound ports bypassing its proxy",
 };
-pub const PERMISSIVE_WITH_MESHED_CLIENTS: Check = Check {
+pub(super) const PERMISSIVE_WITH_MESHED_CLIENTS: Check = Check {
     id: "NR104",
     name: "permissive-with-only-meshed-clients",
     severity: Severity::Low,
     summary: "a meshed workload accepting plaintext although every client NetworkPolicy allows is in its mesh: it can require mTLS",
 };
-pub const REJECTED_BY_MESH: Check = Check {
+pub(super) const REJECTED_BY_MESH: Check = Check {
     id: "NR105",
     name: "allowed-but-rejected-by-mesh",
     severity: Severity::Low,
     summary: "connections NetworkPolicy allows that the destination's mesh rejects (it requires mTLS, the client cannot speak it)",
 };
-pub const PEER_AUTHENTICATION_IGNORED: Check = Check {
+pub(super) const PEER_AUTHENTICATION_IGNORED: Check = Check {
     id: "NR106",
     name: "peer-authentication-ignored",
     severity: Severity::Low,

@@ -48,7 +48,8 @@ pub fn unevaluated_policies_json(policies: &[netreach_model::UnevaluatedPolicy])
         .collect()
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum OutputFormat {
     /// A readable table (default).
     Text,

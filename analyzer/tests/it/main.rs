@@ -1,6 +1,9 @@
 //! The integration tests of `netreach`, linked once into one binary (`cargo test -p netreach --test it`),
 //! as ripgrep's tests/tests.rs does: one link instead of one per file, and one home for shared helpers.
 
+// A test binary has no outside users: `pub` in its modules only shares helpers between them.
+#![allow(unreachable_pub)]
+
 mod support; // fixtures(), netreach(), run_report() and assert_run_snapshot!: shared by every module below
 mod tidy; // the source tree's own rules: //! headers, ARCHITECTURE.md's module map, no stale "not yet"
 

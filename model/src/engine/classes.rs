@@ -1,16 +1,21 @@
 //! Equivalence classes: endpoints that belong to exactly the same selection sets are treated
 //! identically by every policy, so the engine computes once per class.
 
+#![warn(missing_docs)]
+
 use fixedbitset::FixedBitSet;
 
 /// `class_of[endpoint]` and the members of each class, from a partition refinement: every set
 /// splits the classes it cuts, in time linear in the set's size.
 pub struct Classes {
+    /// Per endpoint: the index of its class.
     pub class_of: Vec<u32>,
+    /// Per class: its endpoints, in index order.
     pub members: Vec<Vec<u32>>,
 }
 
 impl Classes {
+    /// Splits `endpoint_count` endpoints into the classes no set in `sets` tells apart.
     pub fn refine(endpoint_count: usize, sets: &[Vec<u32>]) -> Classes {
         let mut class_of = vec![0u32; endpoint_count];
         let mut size: Vec<usize> = vec![endpoint_count];
@@ -52,10 +57,12 @@ impl Classes {
         Classes { class_of, members }
     }
 
+    /// The number of classes.
     pub fn len(&self) -> usize {
         self.members.len()
     }
 
+    /// Whether there are no classes (no endpoints).
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
     }

@@ -2,17 +2,22 @@
 //! apart. Each range becomes one `External` endpoint. Owns how a range is named (its id and its
 //! name for people) and how many endpoint pairs a set of endpoints with ranges among them has.
 
+#![warn(missing_docs)]
+
 use crate::addresses::{IpBlock, IpFamily, IpRanges};
 use crate::engine::HashMap;
 use std::collections::BTreeSet;
 
+/// One disjoint range of the address space outside the pods: one `External` endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExternalRange {
     /// `external:<cidrs>`: stable for the same set of ipBlocks.
     pub id: String,
+    /// The addresses the range covers.
     pub ranges: IpRanges,
     /// The exact set as `cidrs` minus `except`, for display.
     pub cidrs: Vec<ipnet::IpNet>,
+    /// The blocks carved out of `cidrs`, for display.
     pub except: Vec<ipnet::IpNet>,
 }
 

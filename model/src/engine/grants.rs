@@ -1,6 +1,8 @@
 //! Grants: what each policy rule (or the absence of isolation) allows, as class-level
 //! rectangles `sources × destinations × ports`, each carrying the rule it came from.
 
+#![warn(missing_docs)]
+
 use super::classes::Classes;
 use super::selection::Selections;
 use crate::cluster::{Cluster, Direction, PortSpec};
@@ -11,7 +13,9 @@ use fixedbitset::FixedBitSet;
 /// Where a grant comes from: a rule, or a pod that no policy isolates in that direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum GrantOrigin {
+    /// The destination (ingress) or source (egress) is not isolated: everything is allowed.
     NotIsolated,
+    /// A policy rule allows it.
     Rule(RuleRef),
 }
 
@@ -19,27 +23,40 @@ pub enum GrantOrigin {
 /// rule's `from`/`to` or `ports` list is empty (matching everything).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RuleRef {
+    /// Index into `Cluster::policies`.
     pub policy: u32,
+    /// The direction of the rule.
     pub direction: Direction,
+    /// Index of the rule within its direction.
     pub rule: u32,
+    /// Index of the matching peer, `None` when the rule has no peers.
     pub peer: Option<u32>,
+    /// Index of the port entry, `None` when the rule has no ports.
     pub port: Option<u32>,
 }
 
+/// One rectangle of allowed traffic, at class level.
 #[derive(Clone, Debug)]
 pub struct Grant {
+    /// The direction of the rule it comes from.
     pub direction: Direction,
+    /// Index into [`GrantTable::class_sets`]: the source classes.
     pub sources: u32,
+    /// Index into [`GrantTable::class_sets`]: the destination classes.
     pub destinations: u32,
+    /// Index into [`GrantTable::port_sets`]: the ports.
     pub ports: u32,
+    /// The rule (or the absence of isolation) it comes from.
     pub origin: GrantOrigin,
 }
 
+/// Every grant of the cluster, with the class and port sets they refer to.
 pub struct GrantTable {
     /// Interned class bitsets that grants refer to.
     pub class_sets: Vec<FixedBitSet>,
     /// Interned port sets that grants refer to.
     pub port_sets: Vec<PortSet>,
+    /// The grants, in policy order.
     pub grants: Vec<Grant>,
     /// Per policy: the classes it selects.
     pub subjects: Vec<FixedBitSet>,
@@ -92,6 +109,7 @@ impl<T: std::hash::Hash + Eq + Clone> Interner<T> {
     }
 }
 
+/// The grants of every policy rule and of every pod no policy isolates, at class level.
 pub fn build(cluster: &Cluster, sel: &Selections, classes: &Classes) -> GrantTable {
     let n = classes.len();
     let mut class_sets: Interner<FixedBitSet> = Interner::new();
@@ -227,12 +245,14 @@ pub fn build(cluster: &Cluster, sel: &Selections, classes: &Classes) -> GrantTab
 /// Port classes: maximal sets of (protocol, port) that every grant either fully contains or
 /// misses, so the engine runs once per port class instead of once per port.
 pub struct PortClasses {
+    /// The port classes.
     pub sets: Vec<PortSet>,
     /// Per grant port set: the port classes it is made of.
     pub covering: Vec<Vec<u32>>,
 }
 
 impl PortClasses {
+    /// The port classes of these port sets.
     pub fn build(port_sets: &[PortSet]) -> PortClasses {
         let mut signature_class: HashMap<Vec<u32>, u32> = HashMap::default();
         let mut sets: Vec<PortSet> = Vec::new();

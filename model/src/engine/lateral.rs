@@ -1,6 +1,8 @@
 //! Lateral movement: breadth-first search from a compromised set, over the class-level graph
 //! (one step per class row, not per pod pair), plus node-local hops.
 
+#![warn(missing_docs)]
+
 use super::{Endpoint, Reachability};
 use crate::cluster::Cluster;
 use crate::engine::HashMap;
@@ -18,14 +20,18 @@ pub enum HopKind {
 /// Where a reached endpoint was reached from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Parent {
+    /// The endpoint the hop came from.
     pub endpoint: usize,
+    /// How the hop was made.
     pub kind: HopKind,
 }
 
+/// The result of a lateral-movement search: distances and the path back to a source.
 #[derive(Clone, Debug)]
 pub struct LateralReach {
     /// Hops from the nearest source: 0 for sources, `u32::MAX` when not reached.
     pub distance: Vec<u32>,
+    /// Per endpoint: the hop it was first reached by (`None` for sources and unreached endpoints).
     pub parent: Vec<Option<Parent>>,
 }
 

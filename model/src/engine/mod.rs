@@ -5,6 +5,8 @@
 //! (class-level rectangles with provenance) → port classes → per-class rows on bitsets.
 //! A connection is allowed iff some egress grant and some ingress grant both cover it.
 
+#![warn(missing_docs)]
+
 pub mod classes;
 pub mod externals;
 pub mod grants;
@@ -46,22 +48,28 @@ pub enum HostNetworkSelection {
 /// Whether ipBlock peers match pod IPs (the upstream conformance tests assume they do).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum IpBlockPodMatching {
+    /// ipBlocks match pod IPs too (the default).
     #[default]
     Match,
     /// ipBlocks only match addresses outside the cluster's pods.
     Ignore,
 }
 
+/// How the engine reads what the specification leaves to implementations.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct EngineOptions {
+    /// How pod selectors treat hostNetwork pods.
     pub host_network: HostNetworkSelection,
+    /// Whether ipBlocks match pod IPs.
     pub ip_block_pods: IpBlockPodMatching,
 }
 
 /// An endpoint of the reachability graph: `Cluster::pods[i]` or `Reachability::externals()[i]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Endpoint {
+    /// A pod, by index into `Cluster::pods`.
     Pod(u32),
+    /// An external range, by index into `Reachability::externals()`.
     External(u32),
 }
 
@@ -83,6 +91,7 @@ pub struct DirectionVerdict {
 type RowsPart = (Vec<Vec<(u32, u32)>>, Vec<Vec<u32>>);
 
 impl DirectionVerdict {
+    /// Whether this direction allows the connection: the admin tier, then NetworkPolicy, then the baseline tier.
     pub fn allows(&self) -> bool {
         match self.admin.map(|m| m.action) {
             Some(Action::Allow) => return true,
@@ -119,13 +128,17 @@ pub enum Decider {
     Default,
 }
 
+/// Why a connection is allowed or not, per direction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Explanation {
+    /// The source's side: its egress.
     pub egress: DirectionVerdict,
+    /// The destination's side: its ingress.
     pub ingress: DirectionVerdict,
 }
 
 impl Explanation {
+    /// Whether both directions allow the connection.
     pub fn allowed(&self) -> bool {
         self.egress.allows() && self.ingress.allows()
     }
@@ -135,8 +148,11 @@ impl Explanation {
 /// explanations, including the closest miss when nothing allowed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleEvaluation {
+    /// Index into `Cluster::policies`.
     pub policy: u32,
+    /// The direction of the rule.
     pub direction: Direction,
+    /// Index of the rule within its direction.
     pub rule: u32,
     /// Per peer of the rule, whether it matches the other end; empty when the rule has no
     /// peers (it matches every peer).
@@ -146,14 +162,17 @@ pub struct RuleEvaluation {
 }
 
 impl RuleEvaluation {
+    /// Whether some peer matches the other end (every peer when the rule lists none).
     pub fn peer_matches(&self) -> bool {
         self.peers.is_empty() || self.peers.contains(&true)
     }
 
+    /// Whether some port entry admits the port (every port when the rule lists none).
     pub fn port_matches(&self) -> bool {
         self.ports.is_empty() || self.ports.contains(&true)
     }
 
+    /// Whether the rule allows the connection: a peer and a port both match.
     pub fn allows(&self) -> bool {
         self.peer_matches() && self.port_matches()
     }
@@ -162,9 +181,13 @@ impl RuleEvaluation {
 /// Size figures of a computation, for summaries and benchmarks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EngineStats {
+    /// Pods and external ranges.
     pub endpoints: usize,
+    /// Equivalence classes of endpoints.
     pub classes: usize,
+    /// Class-level grants.
     pub grants: usize,
+    /// Port classes.
     pub port_classes: usize,
 }
 
@@ -247,6 +270,7 @@ pub struct Reachability {
 }
 
 impl Reachability {
+    /// Runs the engine: selections, classes, grants and tiers, then every class-to-class row.
     pub fn compute(cluster: &Cluster, options: &EngineOptions) -> Reachability {
         // Every address set a policy can name cuts the external address space.
         let node_blocks: Vec<crate::addresses::IpBlock> = if cluster.cluster_policies.iter().any(|p| {
@@ -420,14 +444,17 @@ impl Reachability {
         Some((columns.clone(), per_source))
     }
 
+    /// The number of pods (the first endpoints).
     pub fn pod_count(&self) -> usize {
         self.pod_count
     }
 
+    /// The external ranges, in endpoint order after the pods.
     pub fn externals(&self) -> &[ExternalRange] {
         &self.externals
     }
 
+    /// Pods and external ranges.
     pub fn endpoint_count(&self) -> usize {
         self.pod_count + self.externals.len()
     }
@@ -441,6 +468,7 @@ impl Reachability {
         }
     }
 
+    /// The index of an endpoint ([`Reachability::endpoint`] in reverse).
     pub fn index_of(&self, endpoint: Endpoint) -> usize {
         match endpoint {
             Endpoint::Pod(i) => i as usize,
@@ -448,6 +476,7 @@ impl Reachability {
         }
     }
 
+    /// Size figures of the computation.
     pub fn stats(&self) -> EngineStats {
         EngineStats {
             endpoints: self.endpoint_count(),
@@ -482,6 +511,7 @@ impl Reachability {
         counts
     }
 
+    /// The number of endpoint equivalence classes.
     pub fn class_count(&self) -> usize {
         self.classes.len()
     }

@@ -1,6 +1,8 @@
 //! Which endpoints each selector, ipBlock and named port picks out. Everything the policies can
 //! observe about an endpoint is one of these sets, so they also define the equivalence classes.
 
+#![warn(missing_docs)]
+
 use super::externals::ExternalRange;
 use super::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
 use crate::addresses::{IpBlock, IpFamily};
@@ -15,13 +17,16 @@ use std::net::IpAddr;
 /// An interned set of endpoint indices, sorted.
 pub type SetId = u32;
 
+/// Interns endpoint sets so equal sets share one [`SetId`].
 #[derive(Default)]
 pub struct SetTable {
+    /// The sets, indexed by [`SetId`].
     pub sets: Vec<Vec<u32>>,
     index: HashMap<Vec<u32>, SetId>,
 }
 
 impl SetTable {
+    /// The id of this set of endpoints (sorted and deduplicated first), adding it if new.
     pub fn intern(&mut self, mut members: Vec<u32>) -> SetId {
         members.sort_unstable();
         members.dedup();
@@ -40,7 +45,9 @@ pub type NamedPortKey = (String, Protocol);
 
 /// The endpoint sets the grants are built from.
 pub struct Selections {
+    /// Every endpoint set the selections refer to.
     pub table: SetTable,
+    /// The set of every endpoint.
     pub all: SetId,
     /// Per policy: the pods it selects.
     pub subjects: Vec<SetId>,
@@ -65,6 +72,7 @@ struct LabelGroup<'a> {
     pods: Vec<u32>,
 }
 
+/// Resolves every selector of the cluster's policies to endpoint sets, once per label group.
 pub fn select(cluster: &Cluster, externals: &[ExternalRange], options: &EngineOptions) -> Selections {
     let pod_count = cluster.pods.len();
     let endpoint_count = pod_count + externals.len();

@@ -6,6 +6,8 @@
 //! where admin and baseline rules are matched in order, first match wins, and Pass leaves the
 //! connection undecided for the next tier. Rows are computed on bitsets over peer classes.
 
+#![warn(missing_docs)]
+
 use super::classes::Classes;
 use super::grants::{GrantTable, PortClasses};
 use super::selection::Selections;
@@ -16,9 +18,13 @@ use fixedbitset::FixedBitSet;
 
 /// One rule of a cluster policy, at class level, in evaluation order.
 pub struct TierRule {
+    /// Index into `Cluster::cluster_policies`.
     pub policy: u32,
+    /// Index of the rule within its policy and direction.
     pub rule: u32,
+    /// What the rule does when it matches.
     pub action: Action,
+    /// The classes the policy applies to.
     pub subject: FixedBitSet,
     /// Per peer: the classes it matches.
     pub peers: Vec<FixedBitSet>,
@@ -30,16 +36,21 @@ pub struct TierRule {
 /// The decision a tier rule made, for explanations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TierMatch {
+    /// The tier of the deciding policy.
     pub tier: Tier,
     /// Index into `Cluster::cluster_policies`.
     pub policy: u32,
+    /// Index of the rule within its policy and direction.
     pub rule: u32,
+    /// What the rule did.
     pub action: Action,
 }
 
 /// Ordered rules per tier and direction ([ingress, egress]).
 pub struct Tiers {
+    /// Admin tier rules, [ingress, egress], in precedence order.
     pub admin: [Vec<TierRule>; 2],
+    /// Baseline tier rules, [ingress, egress], in precedence order.
     pub baseline: [Vec<TierRule>; 2],
     /// Classes that some tier rule applies to, per direction.
     pub subjects: [FixedBitSet; 2],
@@ -93,6 +104,7 @@ fn everything(a_count: usize, class_count: usize) -> Vec<FixedBitSet> {
 }
 
 impl Tiers {
+    /// Whether no tier rule applies to anything (no cluster policies, or none selecting).
     pub fn is_empty(&self) -> bool {
         self.subjects.iter().all(|s| s.is_clear())
     }
@@ -270,6 +282,7 @@ pub struct TierFindings {
 }
 
 impl Tiers {
+    /// Rules that never decide and same-priority conflicts, for the audit.
     pub fn findings(
         &self,
         cluster: &Cluster,

@@ -7,6 +7,8 @@
 //!   sidecar modes" (docs/ambient/usage/add-workloads).
 //! - Linkerd: linkerd.io, "Automatic Proxy Injection" (features/proxy-injection).
 
+#![warn(missing_docs)]
+
 use super::{keys, MeshKind};
 use crate::cluster::Pod;
 use crate::labels::Labels;
@@ -36,6 +38,7 @@ impl std::fmt::Display for OutsideReason {
 /// A pod's place in the meshes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Membership {
+    /// The mesh the pod is in, if any, and how.
     pub kind: MeshKind,
     /// The mesh the pod's namespace enables for its pods, if any.
     pub namespace_mesh: Option<MeshKind>,

@@ -5,6 +5,8 @@
 //! authentication" (docs/concepts/security), and the PeerAuthentication reference
 //! (docs/reference/config/security/peer_authentication).
 
+#![warn(missing_docs)]
+
 use crate::labels::Labels;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -17,12 +19,16 @@ pub const ISTIO_ROOT_NAMESPACE: &str = "istio-system";
 pub enum MtlsMode {
     /// Inherit from the parent scope; PERMISSIVE when there is none.
     Unset,
+    /// `DISABLE`: plaintext only.
     Disable,
+    /// `PERMISSIVE`: mutual TLS and plaintext both accepted.
     Permissive,
+    /// `STRICT`: mutual TLS only.
     Strict,
 }
 
 impl MtlsMode {
+    /// The mode as written in `spec.mtls.mode` (upper case), if it is one.
     pub fn parse(s: &str) -> Option<MtlsMode> {
         match s {
             "UNSET" => Some(MtlsMode::Unset),
@@ -33,6 +39,7 @@ impl MtlsMode {
         }
     }
 
+    /// The mode as Istio spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             MtlsMode::Unset => "UNSET",
@@ -52,7 +59,9 @@ impl std::fmt::Display for MtlsMode {
 /// An Istio `PeerAuthentication` (security.istio.io v1 or v1beta1).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerAuthentication {
+    /// `metadata.namespace`.
     pub namespace: String,
+    /// `metadata.name`.
     pub name: String,
     /// `spec.selector.matchLabels`; empty when the selector is missing or empty.
     pub selector: Labels,
@@ -66,14 +75,17 @@ pub struct PeerAuthentication {
 }
 
 impl PeerAuthentication {
+    /// `namespace/name`.
     pub fn id(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
 
+    /// Whether the policy selects workloads (else it is namespace- or mesh-wide).
     pub fn has_selector(&self) -> bool {
         !self.selector.is_empty()
     }
 
+    /// Whether the selector matches these pod labels.
     pub fn selects(&self, labels: &Labels) -> bool {
         self.selector.iter().all(|(k, v)| labels.get(k) == Some(v))
     }
@@ -110,7 +122,9 @@ pub struct IstioPolicy {
     pub port_modes: BTreeMap<u16, MtlsMode>,
     /// Indices into [`MeshConfig::peer_authentications`] of the deciding policies.
     pub mesh_wide: Option<usize>,
+    /// The namespace-wide policy that decides, if any.
     pub namespace_wide: Option<usize>,
+    /// The workload-specific policy that decides, if any.
     pub workload: Option<usize>,
     /// Workload-specific policies that also select the workload but are newer (ignored).
     pub shadowed: Vec<usize>,

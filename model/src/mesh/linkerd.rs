@@ -3,6 +3,8 @@
 //!
 //! Linkerd: linkerd.io, "Authorization Policy" › "Default policies" (reference/authorization-policy).
 
+#![warn(missing_docs)]
+
 use super::keys;
 use crate::cluster::Pod;
 use crate::labels::Labels;
@@ -11,15 +13,22 @@ use crate::labels::Labels;
 /// `config.linkerd.io/default-inbound-policy` annotation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LinkerdPolicy {
+    /// `all-unauthenticated`: every client may connect.
     AllUnauthenticated,
+    /// `all-authenticated`: clients with a mesh identity may connect.
     AllAuthenticated,
+    /// `cluster-unauthenticated`: clients from the cluster's networks may connect.
     ClusterUnauthenticated,
+    /// `cluster-authenticated`: meshed clients from the cluster's networks may connect.
     ClusterAuthenticated,
+    /// `deny`: nobody may connect without an explicit authorization.
     Deny,
+    /// `audit`: every client may connect; denials are only logged.
     Audit,
 }
 
 impl LinkerdPolicy {
+    /// Every policy, in the order Linkerd documents them.
     pub const ALL: [LinkerdPolicy; 6] = [
         LinkerdPolicy::AllUnauthenticated,
         LinkerdPolicy::AllAuthenticated,
@@ -29,10 +38,12 @@ impl LinkerdPolicy {
         LinkerdPolicy::Audit,
     ];
 
+    /// The policy an annotation value names, if any.
     pub fn parse(s: &str) -> Option<LinkerdPolicy> {
         LinkerdPolicy::ALL.into_iter().find(|p| p.as_str() == s)
     }
 
+    /// The policy as Linkerd spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             LinkerdPolicy::AllUnauthenticated => "all-unauthenticated",

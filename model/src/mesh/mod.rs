@@ -43,9 +43,11 @@ pub mod keys {
     pub const DATAPLANE_MODE: &str = "istio.io/dataplane-mode";
     /// Pod annotation: inbound ports that bypass the sidecar (`"8080,9090"`, `"*"`).
     pub const ISTIO_EXCLUDE_INBOUND_PORTS: &str = "traffic.sidecar.istio.io/excludeInboundPorts";
+    /// The name of Istio's sidecar container.
     pub const ISTIO_PROXY_CONTAINER: &str = "istio-proxy";
     /// Namespace or pod annotation: `enabled` | `ingress` | `disabled`.
     pub const LINKERD_INJECT: &str = "linkerd.io/inject";
+    /// The name of Linkerd's proxy container.
     pub const LINKERD_PROXY_CONTAINER: &str = "linkerd-proxy";
     /// Namespace or pod annotation overriding the cluster's default inbound policy.
     pub const LINKERD_DEFAULT_INBOUND_POLICY: &str = "config.linkerd.io/default-inbound-policy";
@@ -56,13 +58,18 @@ pub mod keys {
 /// Which data plane carries a pod's traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MeshKind {
+    /// No mesh: the pod's traffic is plain.
     None,
+    /// Istio with a sidecar proxy in the pod.
     IstioSidecar,
+    /// Istio's ambient mode (the node's ztunnel).
     IstioAmbient,
+    /// Linkerd's proxy in the pod.
     Linkerd,
 }
 
 impl MeshKind {
+    /// Every kind, in output order.
     pub const ALL: [MeshKind; 4] = [MeshKind::None, MeshKind::IstioSidecar, MeshKind::IstioAmbient, MeshKind::Linkerd];
 
     /// `none`, `istio-sidecar`, `istio-ambient`, `linkerd`: the spelling of every output.
@@ -75,6 +82,7 @@ impl MeshKind {
         }
     }
 
+    /// Whether a mesh carries the pod's traffic.
     pub fn in_mesh(self) -> bool {
         self != MeshKind::None
     }

@@ -2,6 +2,8 @@
 //! range) and [`parse_port_list`] for the annotations that let ports bypass the proxy
 //! (`traffic.sidecar.istio.io/excludeInboundPorts`, `config.linkerd.io/skip-inbound-ports`).
 
+#![warn(missing_docs)]
+
 use super::PortMode;
 
 /// Why a port list annotation does not parse.
@@ -9,10 +11,20 @@ use super::PortMode;
 pub enum PortListError {
     /// Not a number from 1 to 65535.
     #[error("invalid port {port:?} in {list:?}")]
-    Port { port: String, list: String },
+    Port {
+        /// The entry as written.
+        port: String,
+        /// The whole annotation value.
+        list: String,
+    },
     /// A range whose low end is above its high end.
     #[error("invalid port range {range:?} in {list:?}")]
-    Range { range: String, list: String },
+    Range {
+        /// The entry as written.
+        range: String,
+        /// The whole annotation value.
+        list: String,
+    },
 }
 
 /// Parses a port list annotation: `"80,8080-8090"` (and `"*"` for every port, returned as
@@ -51,12 +63,14 @@ pub fn parse_port_list(value: &str) -> Result<Vec<(u16, u16)>, PortListError> {
 /// A destination pod's TCP ports: a default mode and exceptions, per port range.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DestinationModes {
+    /// The mode of every port not in `exceptions`.
     pub default: PortMode,
     /// Inclusive ranges, sorted and disjoint, whose mode differs from `default`.
     pub exceptions: Vec<(u16, u16, PortMode)>,
 }
 
 impl DestinationModes {
+    /// Every port in `mode`.
     pub fn uniform(mode: PortMode) -> DestinationModes {
         DestinationModes { default: mode, exceptions: Vec::new() }
     }
@@ -87,6 +101,7 @@ impl DestinationModes {
         out
     }
 
+    /// The mode of one port.
     pub fn mode_at(&self, port: u16) -> PortMode {
         self.exceptions.iter().find(|(lo, hi, _)| (*lo..=*hi).contains(&port)).map_or(self.default, |e| e.2)
     }

@@ -154,7 +154,8 @@ impl ReachGraph {
 
 #[derive(Debug)]
 pub enum GraphError {
-    /// Past the limits; `alternatives` are smaller views worth suggesting, with their sizes.
+    /// Past the limits. The smaller views worth suggesting: the namespace level's (nodes, edges)
+    /// when it fits, and the busiest namespaces with their sizes.
     TooBig {
         nodes: usize,
         edges: usize,
@@ -174,23 +175,13 @@ pub enum GraphError {
 impl fmt::Display for GraphError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GraphError::TooBig { nodes, edges, level, max_nodes, max_edges, namespace_level, busiest } => {
+            // The ways out (`namespace_level`, `busiest`) are the caller's to word: the CLI names its options.
+            GraphError::TooBig { nodes, edges, level, max_nodes, max_edges, .. } => {
                 write!(
                     f,
-                    "the graph has {nodes} nodes and {edges} edges at {} level, too many to read (limits: {max_nodes} nodes, {max_edges} edges). ",
+                    "the graph has {nodes} nodes and {edges} edges at {} level, too many to read (limits: {max_nodes} nodes, {max_edges} edges).",
                     Level::name(*level)
-                )?;
-                let mut ways = Vec::new();
-                if let Some((n, e)) = namespace_level {
-                    ways.push(format!("--level namespace ({n} nodes, {e} edges)"));
-                }
-                if !busiest.is_empty() {
-                    ways.push(format!("--namespace NS (largest: {})", busiest.join(", ")));
-                } else {
-                    ways.push("--namespace NS".to_string());
-                }
-                ways.push("--from SEL / --to SEL".to_string());
-                write!(f, "Narrow it with {}; or pass --force to draw it anyway", ways.join(", or "))
+                )
             }
             GraphError::DotMissing => f.write_str(DOT_MISSING),
             GraphError::Dot(message) => write!(f, "Graphviz's dot failed: {}", message.trim()),
@@ -469,13 +460,11 @@ mod tests {
             (0..6).map(|i| Pod::new(if i < 4 { "big" } else { "small" }, &format!("p{i}"), Labels::new())).collect();
         let analysis = Analysis::new(Cluster { pods, ..Default::default() }, &EngineOptions::default());
         let options = GraphOptions { max_nodes: 5, ..Default::default() };
-        let err = connectivity_graph(&analysis, &ConnectionFilter::none(), &options).unwrap_err().to_string();
-        assert!(err.starts_with("the graph has 7 nodes and "), "{err}");
-        assert!(
-            err.contains("--level namespace (3 nodes, ")
-                && err.contains("--namespace NS (largest: big: 4 nodes, small: 2 nodes)"),
-            "{err}"
-        );
+        let err = connectivity_graph(&analysis, &ConnectionFilter::none(), &options).unwrap_err();
+        assert!(err.to_string().starts_with("the graph has 7 nodes and "), "{err}");
+        let GraphError::TooBig { namespace_level, busiest, .. } = err else { panic!("{err}") };
+        assert_eq!(namespace_level.map(|(nodes, _)| nodes), Some(3));
+        assert_eq!(busiest, ["big: 4 nodes", "small: 2 nodes"]);
         assert!(
             connectivity_graph(&analysis, &ConnectionFilter::none(), &GraphOptions { force: true, ..options }).is_ok()
         );

@@ -1,7 +1,6 @@
 //! The cluster as the engine sees it: namespaces, pods and NetworkPolicies, already validated.
 //! Built by a loader (manifests, live API) or directly by tests; never parsed here.
 
-#![warn(missing_docs)]
 
 use crate::addresses::IpBlock;
 use crate::labels::{LabelSelector, Labels};

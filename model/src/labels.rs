@@ -1,6 +1,5 @@
 //! Labels and label selectors, with the matching rules of `metav1.LabelSelector`.
 
-#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,6 +1,5 @@
 //! Protocols and sets of ports: the edge weight of the reachability graph.
 
-#![warn(missing_docs)]
 
 use std::fmt;
 

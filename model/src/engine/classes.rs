@@ -1,7 +1,6 @@
 //! Equivalence classes: endpoints that belong to exactly the same selection sets are treated
 //! identically by every policy, so the engine computes once per class.
 
-#![warn(missing_docs)]
 
 use fixedbitset::FixedBitSet;
 

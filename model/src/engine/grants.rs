@@ -1,7 +1,6 @@
 //! Grants: what each policy rule (or the absence of isolation) allows, as class-level
 //! rectangles `sources × destinations × ports`, each carrying the rule it came from.
 
-#![warn(missing_docs)]
 
 use super::classes::Classes;
 use super::selection::Selections;

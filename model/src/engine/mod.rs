@@ -5,7 +5,6 @@
 //! (class-level rectangles with provenance) → port classes → per-class rows on bitsets.
 //! A connection is allowed iff some egress grant and some ingress grant both cover it.
 
-#![warn(missing_docs)]
 
 pub mod classes;
 pub mod externals;

@@ -1,7 +1,6 @@
 //! Which endpoints each selector, ipBlock and named port picks out. Everything the policies can
 //! observe about an endpoint is one of these sets, so they also define the equivalence classes.
 
-#![warn(missing_docs)]
 
 use super::externals::ExternalRange;
 use super::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};

@@ -3,7 +3,6 @@
 //!
 //! Linkerd: linkerd.io, "Authorization Policy" › "Default policies" (reference/authorization-policy).
 
-#![warn(missing_docs)]
 
 use super::keys;
 use crate::cluster::Pod;

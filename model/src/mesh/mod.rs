@@ -134,6 +134,7 @@ pub enum MtlsStatus {
 }
 
 impl MtlsStatus {
+    /// Every status, in the order reports list them.
     pub const ALL: [MtlsStatus; 5] = [
         MtlsStatus::Mtls,
         MtlsStatus::Permissive,
@@ -142,6 +143,7 @@ impl MtlsStatus {
         MtlsStatus::NotApplicable,
     ];
 
+    /// The status as JSON and tables spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             MtlsStatus::Mtls => "mtls",

@@ -1,6 +1,5 @@
 //! IP address sets: `ipBlock`s and the disjoint external ranges they carve out of the address space.
 
-
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

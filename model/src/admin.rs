@@ -4,7 +4,6 @@
 //! first match decides or passes), then NetworkPolicy for the pods it isolates, then Baseline,
 //! then default allow.
 
-
 use crate::addresses::IpBlock;
 use crate::labels::LabelSelector;
 use crate::ports::Protocol;

@@ -1,6 +1,5 @@
 //! Labels and label selectors, with the matching rules of `metav1.LabelSelector`.
 
-
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod engine;
 pub mod labels;
 pub mod mesh;
+pub mod networkpolicy;
 pub mod parallel;
 pub mod ports;
 #[doc(hidden)]
@@ -19,8 +20,8 @@ pub use admin::{
     Action, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject, Tier,
 };
 pub use cluster::{
-    Cluster, ContainerPort, Direction, Namespace, NetworkPolicy, Node, Peer, Pod, PortEntry, PortSpec, Rule, Service,
-    ServicePort, UnevaluatedPolicy, WorkloadRef, NAMESPACE_NAME_LABEL,
+    Cluster, ContainerPort, Direction, Namespace, Node, Pod, Service, ServicePort, UnevaluatedPolicy, WorkloadRef,
+    NAMESPACE_NAME_LABEL,
 };
 pub use engine::lateral::{HopKind, LateralReach, Parent, MAX_HOPS};
 pub use engine::{
@@ -30,4 +31,5 @@ pub use engine::{
 };
 pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};
 pub use mesh::{MeshConfig, MeshKind, MeshOptions, MtlsMode, PeerAuthentication};
+pub use networkpolicy::{NetworkPolicy, Peer, PortEntry, PortSpec, Rule};
 pub use ports::{PortParseError, PortRange, PortSet, Protocol};

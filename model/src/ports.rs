@@ -1,6 +1,5 @@
 //! Protocols and sets of ports: the edge weight of the reachability graph.
 
-
 use std::fmt;
 
 /// The protocols a NetworkPolicy port entry can name.

@@ -7,6 +7,7 @@ mod convert;
 mod documents;
 mod kinds;
 mod mesh;
+mod networkpolicy;
 
 pub use documents::{is_manifest, Input};
 use netreach_model::Cluster;

@@ -1,7 +1,6 @@
 //! Equivalence classes: endpoints that belong to exactly the same selection sets are treated
 //! identically by every policy, so the engine computes once per class.
 
-
 use fixedbitset::FixedBitSet;
 
 /// `class_of[endpoint]` and the members of each class, from a partition refinement: every set

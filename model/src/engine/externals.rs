@@ -2,7 +2,6 @@
 //! apart. Each range becomes one `External` endpoint. Owns how a range is named (its id and its
 //! name for people) and how many endpoint pairs a set of endpoints with ranges among them has.
 
-
 use crate::addresses::{IpBlock, IpFamily, IpRanges};
 use crate::engine::HashMap;
 use std::collections::BTreeSet;

@@ -1,11 +1,11 @@
 //! Grants: what each policy rule (or the absence of isolation) allows, as class-level
 //! rectangles `sources × destinations × ports`, each carrying the rule it came from.
 
-
 use super::classes::Classes;
 use super::selection::Selections;
-use crate::cluster::{Cluster, Direction, PortSpec};
+use crate::cluster::{Cluster, Direction};
 use crate::engine::HashMap;
+use crate::networkpolicy::PortSpec;
 use crate::ports::{PortSet, Protocol, MAX_PORT, MIN_PORT};
 use fixedbitset::FixedBitSet;
 

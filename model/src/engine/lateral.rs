@@ -1,7 +1,6 @@
 //! Lateral movement: breadth-first search from a compromised set, over the class-level graph
 //! (one step per class row, not per pod pair), plus node-local hops.
 
-
 use super::{Endpoint, Reachability};
 use crate::cluster::Cluster;
 use crate::engine::HashMap;

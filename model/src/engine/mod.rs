@@ -5,7 +5,6 @@
 //! (class-level rectangles with provenance) → port classes → per-class rows on bitsets.
 //! A connection is allowed iff some egress grant and some ingress grant both cover it.
 
-
 pub mod classes;
 pub mod externals;
 pub mod grants;
@@ -17,7 +16,8 @@ pub mod tiers;
 
 use crate::addresses::IpFamily;
 use crate::admin::{Action, Tier};
-use crate::cluster::{Cluster, Direction, Peer};
+use crate::cluster::{Cluster, Direction};
+use crate::networkpolicy::Peer;
 use crate::ports::{PortSet, Protocol};
 use classes::Classes;
 pub use externals::{ordered_pairs, CommonRanges, ExternalRange};

@@ -1,14 +1,14 @@
 //! Which endpoints each selector, ipBlock and named port picks out. Everything the policies can
 //! observe about an endpoint is one of these sets, so they also define the equivalence classes.
 
-
 use super::externals::ExternalRange;
 use super::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
 use crate::addresses::{IpBlock, IpFamily};
 use crate::admin::{ClusterPeer, ClusterPort, ClusterSubject};
-use crate::cluster::{Cluster, Peer, PortSpec, NAMESPACE_NAME_LABEL};
+use crate::cluster::{Cluster, NAMESPACE_NAME_LABEL};
 use crate::engine::HashMap;
 use crate::labels::{LabelSelector, Labels};
+use crate::networkpolicy::{Peer, PortSpec};
 use crate::ports::Protocol;
 use std::collections::BTreeMap;
 use std::net::IpAddr;

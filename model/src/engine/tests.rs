@@ -2,8 +2,9 @@
 //! reference evaluator.
 
 use super::*;
-use crate::cluster::{ContainerPort, Namespace, NetworkPolicy, Peer, Pod, PortEntry, PortSpec, Rule};
+use crate::cluster::{ContainerPort, Namespace, Pod};
 use crate::labels::{LabelSelector, Labels};
+use crate::networkpolicy::{NetworkPolicy, Peer, PortEntry, PortSpec, Rule};
 use crate::IpBlock;
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {

@@ -6,7 +6,6 @@
 //! where admin and baseline rules are matched in order, first match wins, and Pass leaves the
 //! connection undecided for the next tier. Rows are computed on bitsets over peer classes.
 
-
 use super::classes::Classes;
 use super::grants::{GrantTable, PortClasses};
 use super::selection::Selections;

@@ -7,7 +7,6 @@
 //!   sidecar modes" (docs/ambient/usage/add-workloads).
 //! - Linkerd: linkerd.io, "Automatic Proxy Injection" (features/proxy-injection).
 
-
 use super::{keys, MeshKind};
 use crate::cluster::Pod;
 use crate::labels::Labels;

@@ -5,7 +5,6 @@
 //! authentication" (docs/concepts/security), and the PeerAuthentication reference
 //! (docs/reference/config/security/peer_authentication).
 
-
 use crate::labels::Labels;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

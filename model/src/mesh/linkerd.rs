@@ -3,7 +3,6 @@
 //!
 //! Linkerd: linkerd.io, "Authorization Policy" › "Default policies" (reference/authorization-policy).
 
-
 use super::keys;
 use crate::cluster::Pod;
 use crate::labels::Labels;

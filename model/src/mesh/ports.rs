@@ -2,7 +2,6 @@
 //! range) and [`parse_port_list`] for the annotations that let ports bypass the proxy
 //! (`traffic.sidecar.istio.io/excludeInboundPorts`, `config.linkerd.io/skip-inbound-ports`).
 
-
 use super::PortMode;
 
 /// Why a port list annotation does not parse.

@@ -20,6 +20,10 @@
 //!   A namespace whose share of pods is 1 has a single 1-replica deployment.
 //! - NetworkPolicies: exactly `policies`, all in team namespaces, spread evenly. Each namespace's
 //!   first policy is `default-deny-all`, its second `allow-dns`, the rest allow rules per app.
+//! - Density: without it every team namespace is isolated both ways, so few pairs are allowed.
+//!   `unisolated_per_mille` namespaces get no policy (their share of policies goes to the
+//!   others) and `ingress_only_per_mille` get `default-deny-ingress` and ingress allows only
+//!   (an egress-only template becomes an allow from every namespace), as most real clusters are.
 
 use crate::render::json::JsonArray;
 use netreach_model::rng::SplitMix64 as Rng;
@@ -28,7 +32,7 @@ use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 
 /// What to generate. See the module documentation for the exact shape.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GenerateParams {
     /// Application pods in the team namespaces (kube-system pods come on top: [`EXTRA_PODS`]).
     pub pods: usize,
@@ -37,6 +41,23 @@ pub struct GenerateParams {
     /// Team namespaces (kube-system comes on top). Must be at least 1 when `pods` or `policies` is not 0.
     pub namespaces: usize,
     pub seed: u64,
+    /// Density: per mille of team namespaces with no NetworkPolicy at all (every pod in them
+    /// reaches and is reached by everything). Real clusters are mostly like this.
+    pub unisolated_per_mille: u16,
+    /// Density: per mille of team namespaces isolated for ingress only: `default-deny-ingress`,
+    /// ingress allow rules (or an allow from every namespace), egress open.
+    pub ingress_only_per_mille: u16,
+}
+
+/// How a team namespace is segmented (see the density fields of [`GenerateParams`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Segmentation {
+    /// Default deny both ways, DNS allowed, allow rules per app.
+    Full,
+    /// Default deny ingress; ingress allow rules only.
+    IngressOnly,
+    /// No policy.
+    None,
 }
 
 /// Pods written besides `params.pods`: 2 CoreDNS pods and 3 hostNetwork node-exporter pods, in kube-system.
@@ -62,6 +83,15 @@ pub fn node_count(params: &GenerateParams) -> usize {
 /// Writes the cluster as one `kind: List` JSON document. Output is buffered internally and
 /// flushed before returning.
 pub fn write_cluster(params: &GenerateParams, out: &mut dyn Write) -> io::Result<()> {
+    if params.unisolated_per_mille > 1000
+        || params.ingress_only_per_mille > 1000
+        || params.unisolated_per_mille + params.ingress_only_per_mille > 1000
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the unisolated and ingress-only fractions must add up to at most 1",
+        ));
+    }
     if params.namespaces == 0 && (params.pods > 0 || params.policies > 0) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -135,6 +165,9 @@ const STREAM_PLAN: u64 = 1;
 const STREAM_NODES: u64 = 2;
 const STREAM_PODS: u64 = 3;
 const STREAM_POLICIES: u64 = 4;
+/// Which namespaces are unisolated or ingress-only: its own stream, so that without density the
+/// output is what it always was.
+const STREAM_DENSITY: u64 = 5;
 
 /// The alphabet Kubernetes uses for generated name parts (no vowels, no look-alikes).
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -262,6 +295,7 @@ struct NamespacePlan {
     env: &'static str,
     deployments: Vec<Deployment>,
     policies: usize,
+    segmentation: Segmentation,
 }
 
 struct Plan {
@@ -288,17 +322,41 @@ impl Plan {
             left -= 1;
             i += 1;
         }
+        let mut density = Rng::new(params.seed, STREAM_DENSITY);
+        let (unisolated, ingress_only) = (params.unisolated_per_mille as usize, params.ingress_only_per_mille as usize);
+        let segmentation: Vec<Segmentation> = (0..k)
+            .map(|_| {
+                if unisolated + ingress_only == 0 {
+                    return Segmentation::Full;
+                }
+                match density.below(1000) {
+                    r if r < unisolated => Segmentation::None,
+                    r if r < unisolated + ingress_only => Segmentation::IngressOnly,
+                    _ => Segmentation::Full,
+                }
+            })
+            .collect();
+        // Policies go to the namespaces that have any, evenly.
+        let with_policies = segmentation.iter().filter(|s| **s != Segmentation::None).count();
         let mut namespaces = Vec::with_capacity(k);
+        let mut j = 0;
         for (i, &share) in shares.iter().enumerate() {
             let team = team_name(i / 3);
             let env = ENVS[i % 3];
-            let policies = params.policies / k + usize::from(i < params.policies % k);
+            let policies = match segmentation[i] {
+                Segmentation::None => 0,
+                _ => {
+                    j += 1;
+                    params.policies / with_policies + usize::from(j - 1 < params.policies % with_policies)
+                }
+            };
             namespaces.push(NamespacePlan {
                 name: format!("{team}-{env}"),
                 deployments: plan_deployments(&mut rng, share),
                 team,
                 env,
                 policies,
+                segmentation: segmentation[i],
             });
         }
         Plan { namespaces, teams: (0..k.div_ceil(3)).map(team_name).collect() }
@@ -822,10 +880,15 @@ fn namespace_policies(ns: &NamespacePlan, plan: &Plan, rng: &mut Rng, names: &mu
         }
         out.push(make(&name));
     };
-    if ns.policies >= 1 {
+    let ingress_only = ns.segmentation == Segmentation::IngressOnly;
+    if ns.policies >= 1 && ingress_only {
+        add(&mut out, "default-deny-ingress".into(), &|name| {
+            policy(&ns.name, name, json!({}), INGRESS, vec![], vec![])
+        });
+    } else if ns.policies >= 1 {
         add(&mut out, "default-deny-all".into(), &|name| policy(&ns.name, name, json!({}), BOTH, vec![], vec![]));
     }
-    if ns.policies >= 2 {
+    if ns.policies >= 2 && !ingress_only {
         add(&mut out, "allow-dns".into(), &|name| {
             let dns = both_peer(
                 labels_selector(&[("kubernetes.io/metadata.name", "kube-system")]),
@@ -851,11 +914,27 @@ fn namespace_policies(ns: &NamespacePlan, plan: &Plan, rng: &mut Rng, names: &mu
     }
     rng.shuffle(&mut targets);
     let offsets: Vec<usize> = targets.iter().map(|(_, tier, _)| rng.below(template_count(*tier))).collect();
-    for j in 0..ns.policies.saturating_sub(2) {
+    let allows = ns.policies.saturating_sub(if ingress_only { 1 } else { 2 });
+    for j in 0..allows {
         let i = j % targets.len();
         let (target, tier, selector) = &targets[i];
         let which = (offsets[i] + j / targets.len()) % template_count(*tier);
-        let tpl = template(*tier, which, ns, plan, rng);
+        let mut tpl = template(*tier, which, ns, plan, rng);
+        if ingress_only {
+            // Egress stays open: keep the ingress rules, or let every namespace in.
+            if tpl.ingress.is_empty() {
+                let everyone = namespaces_peer(json!({}));
+                tpl = Template {
+                    suffix: "from-cluster",
+                    types: INGRESS,
+                    ingress: vec![rule("ingress", vec![everyone], vec![])],
+                    egress: vec![],
+                };
+            } else {
+                tpl.types = INGRESS;
+                tpl.egress.clear();
+            }
+        }
         add(&mut out, format!("allow-{target}-{}", tpl.suffix), &|name| {
             policy(&ns.name, name, selector.clone(), tpl.types, tpl.ingress.clone(), tpl.egress.clone())
         });

@@ -17,6 +17,22 @@ pub(crate) struct GenerateArgs {
     /// Seed: the same arguments always give the same bytes.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Density: the fraction (0 to 1) of team namespaces with no NetworkPolicy, whose pods reach
+    /// and are reached by everything, as in most real clusters.
+    #[arg(long, value_name = "FRACTION", default_value = "0", value_parser = per_mille)]
+    unisolated_namespaces: u16,
+    /// Density: the fraction (0 to 1) of team namespaces isolated for ingress only (egress open).
+    #[arg(long, value_name = "FRACTION", default_value = "0", value_parser = per_mille)]
+    ingress_only_namespaces: u16,
+}
+
+/// A fraction from 0 to 1, kept in thousandths so the parameters stay exact and comparable.
+fn per_mille(text: &str) -> Result<u16, String> {
+    match text.parse::<f64>() {
+        Ok(f) if (0.0..=1.0).contains(&f) => Ok((f * 1000.0).round() as u16),
+        Ok(_) => Err("a fraction from 0 to 1".into()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// A count from 0 to `max`: the generator allocates per pod, policy and namespace, so no count
@@ -35,6 +51,8 @@ pub(crate) fn run(a: GenerateArgs) -> Outcome {
         policies: a.policies,
         namespaces: a.namespaces,
         seed: a.seed,
+        unisolated_per_mille: a.unisolated_namespaces,
+        ingress_only_per_mille: a.ingress_only_namespaces,
     };
     write_stdout(|out| netreach::generate::write_cluster(&params, out))?;
     Ok(ExitStatus::Success)

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 fn params(pods: usize, policies: usize, namespaces: usize, seed: u64) -> GenerateParams {
-    GenerateParams { pods, policies, namespaces, seed }
+    GenerateParams { pods, policies, namespaces, seed, ..Default::default() }
 }
 
 fn generate(p: &GenerateParams) -> String {
@@ -359,4 +359,55 @@ fn generated_policies_take_effect() {
     assert!(analysis.reach.allowed(a, dns).contains(Protocol::Tcp, 53));
     // Default deny: no port nobody opens.
     assert!(!analysis.reach.allowed(a, b).contains(Protocol::Tcp, 31337));
+}
+
+#[test]
+fn density_leaves_namespaces_unisolated_or_ingress_only_and_keeps_the_counts() {
+    let p = GenerateParams { unisolated_per_mille: 500, ingress_only_per_mille: 300, ..params(3000, 300, 30, 5) };
+    let text = generate(&p);
+    let all = items(&text);
+    let policies = of_kind(&all, "NetworkPolicy");
+    assert_eq!(policies.len(), 300, "exactly the policies asked for");
+    assert_eq!(of_kind(&all, "Pod").len(), 3000 + EXTRA_PODS);
+    let mut by_ns: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
+    for p in &policies {
+        by_ns.entry(s(&p["metadata"]["namespace"])).or_default().push(p);
+    }
+    fn types(p: &Value) -> Option<Vec<&str>> {
+        p["spec"]["policyTypes"].as_array().map(|t| t.iter().map(s).collect())
+    }
+    let ingress_only: Vec<&str> = by_ns
+        .iter()
+        .filter(|(_, ps)| ps.iter().all(|p| types(p) == Some(vec!["Ingress"])))
+        .map(|(ns, _)| *ns)
+        .collect();
+    let unisolated = 30 - by_ns.len();
+    // 30 draws at 50% and 30%: far from 0 and from all, whatever the seed's luck.
+    assert!((5..=25).contains(&unisolated), "{unisolated} namespaces without policy");
+    assert!(!ingress_only.is_empty() && ingress_only.len() < by_ns.len(), "{ingress_only:?}");
+    for ns in &ingress_only {
+        assert!(by_ns[ns].iter().any(|p| s(&p["metadata"]["name"]) == "default-deny-ingress"), "{ns}");
+    }
+    // Pods of unisolated namespaces reach, and are reached by, every other pod.
+    let a = Analysis::new(load_str("dense", &text).unwrap().cluster, &EngineOptions::default());
+    let open: Vec<usize> = (0..a.cluster.pods.len())
+        .filter(|&i| {
+            a.cluster.pods[i].namespace.starts_with("team-")
+                && !by_ns.contains_key(a.cluster.pods[i].namespace.as_str())
+        })
+        .collect();
+    // A pod whose egress is open: in an ingress-only namespace.
+    let isolated = a.cluster.pods.iter().position(|pod| ingress_only.contains(&pod.namespace.as_str())).unwrap();
+    let (o, p, i) = (a.reach.endpoint(open[0]), a.reach.endpoint(open[open.len() - 1]), a.reach.endpoint(isolated));
+    assert!(
+        a.reach.allowed(i, o).contains(Protocol::Tcp, 1),
+        "from an ingress-only namespace into an open one, on any port"
+    );
+    assert!(a.reach.allowed(o, p).contains(Protocol::Udp, 65535), "between open namespaces on any port");
+}
+
+#[test]
+fn density_fractions_above_one_are_refused() {
+    let p = GenerateParams { unisolated_per_mille: 700, ingress_only_per_mille: 400, ..params(10, 2, 1, 0) };
+    assert!(write_cluster(&p, &mut Vec::new()).is_err());
 }

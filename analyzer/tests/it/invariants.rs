@@ -445,7 +445,7 @@ fn deny_except_and_ports() {
 fn generated(pods: usize, policies: usize, namespaces: usize, seed: u64) -> Analysis {
     let mut json = Vec::new();
     netreach::generate::write_cluster(
-        &netreach::generate::GenerateParams { pods, policies, namespaces, seed },
+        &netreach::generate::GenerateParams { pods, policies, namespaces, seed, ..Default::default() },
         &mut json,
     )
     .unwrap();

@@ -48,10 +48,13 @@ impl NotesArgs {
     /// leaves them out), warnings and notes unless `--quiet`. Each line starts with `side`
     /// (`before: ` in a diff); lines already in `printed` are not repeated.
     pub(crate) fn print_load_report(&self, side: &str, report: &LoadReport, printed: Option<&LoadReport>) {
-        let seen =
-            |line: &String, pick: fn(&LoadReport) -> Vec<String>| printed.is_some_and(|r| pick(r).contains(line));
+        // What the other side printed, gathered once (not once per line).
+        let (printed_unevaluated, printed_warnings, printed_notes) = match printed {
+            Some(r) => (r.unevaluated.as_slice(), r.warnings.as_slice(), r.notes()),
+            None => (&[][..], &[][..], Vec::new()),
+        };
         for line in &report.unevaluated {
-            if !seen(line, |r| r.unevaluated.clone()) {
+            if !printed_unevaluated.contains(line) {
                 messages::warning(format_args!("{side}{line}"));
             }
         }
@@ -59,12 +62,12 @@ impl NotesArgs {
             return;
         }
         for warning in &report.warnings {
-            if !seen(warning, |r| r.warnings.clone()) {
+            if !printed_warnings.contains(warning) {
                 messages::warning(format_args!("{side}{warning}"));
             }
         }
         for note in report.notes() {
-            if !seen(&note, |r| r.notes()) {
+            if !printed_notes.contains(&note) {
                 messages::note(format_args!("{side}{note}"));
             }
         }

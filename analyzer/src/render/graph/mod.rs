@@ -20,6 +20,7 @@ mod simplify;
 
 pub use dot::{dot_to_svg, port_label, to_dot};
 
+use super::text::capped;
 use super::OutputFormat;
 use crate::aggregate::{aggregate_where, GroupKind, Grouping, Level};
 use crate::analysis::Analysis;
@@ -370,13 +371,7 @@ fn group_node(analysis: &Analysis, group: &crate::aggregate::Group) -> GraphNode
     if group.host_network {
         details.push("hostNetwork".to_string());
     }
-    let tooltip = (pods > 1).then(|| {
-        let mut names: Vec<String> = group.members.iter().take(TOOLTIP_MEMBERS).map(|&e| analysis.id(e)).collect();
-        if pods > TOOLTIP_MEMBERS {
-            names.push(format!("… and {} more", pods - TOOLTIP_MEMBERS));
-        }
-        names.join("\n")
-    });
+    let tooltip = (pods > 1).then(|| capped(&group.members, TOOLTIP_MEMBERS, |&e| analysis.id(e), "… ").join("\n"));
     GraphNode {
         id: group.id.clone(),
         kind: group.kind,

@@ -522,7 +522,24 @@ impl Reachability {
 
     /// Destination classes a class reaches, ascending, with what is allowed.
     pub fn class_row(&self, class: usize) -> impl Iterator<Item = (usize, &PortSet)> + '_ {
-        self.rows[class].iter().map(|&(d, res)| (d as usize, &self.results[res as usize]))
+        self.rows[self.row_of(class)].iter().map(|&(d, res)| (d as usize, &self.results[res as usize]))
+    }
+
+    /// The row a class reads: classes with the same row id reach exactly the same destination
+    /// classes on the same ports, so a query may work once per row instead of once per class.
+    pub fn row_of(&self, class: usize) -> usize {
+        class
+    }
+
+    /// The number of distinct rows (`row_of` maps classes onto `0..row_count()`).
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// What one class allows to another, without cloning: `None` when nothing is allowed.
+    pub fn class_allowed(&self, src_class: usize, dst_class: usize) -> Option<&PortSet> {
+        let row = &self.rows[self.row_of(src_class)];
+        row.binary_search_by_key(&(dst_class as u32), |e| e.0).ok().map(|i| &self.results[row[i].1 as usize])
     }
 
     /// The equivalence class of an endpoint; endpoints of one class are treated identically.
@@ -533,12 +550,7 @@ impl Reachability {
     /// What policy allows from `src` to `dst` (empty when denied). Traffic from a pod to itself
     /// is always allowed and is not a policy verdict; this returns the policy answer regardless.
     pub fn allowed(&self, src: Endpoint, dst: Endpoint) -> PortSet {
-        let (s, d) = (self.class_of(src), self.class_of(dst) as u32);
-        let row = &self.rows[s];
-        match row.binary_search_by_key(&d, |e| e.0) {
-            Ok(i) => self.results[row[i].1 as usize].clone(),
-            Err(_) => PortSet::empty(),
-        }
+        self.class_allowed(self.class_of(src), self.class_of(dst)).cloned().unwrap_or_else(PortSet::empty)
     }
 
     /// Every allowed connection between distinct endpoints, except external-to-external, in
@@ -548,7 +560,7 @@ impl Reachability {
         for src in 0..self.endpoint_count() {
             let src_external = src >= self.pod_count;
             dsts.clear();
-            for &(dc, res) in &self.rows[self.classes.class_of[src] as usize] {
+            for &(dc, res) in &self.rows[self.row_of(self.classes.class_of[src] as usize)] {
                 for &dst in &self.classes.members[dc as usize] {
                     if dst as usize != src && !(src_external && dst as usize >= self.pod_count) {
                         dsts.push((dst, res));

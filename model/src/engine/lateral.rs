@@ -124,7 +124,7 @@ impl Reachability {
                 let from = class_rep[c] as usize;
                 // An external source steps to pods only.
                 let from_external = from >= self.pod_count;
-                for &(d, _) in &self.rows[c] {
+                for &(d, _) in self.rows[self.row_of(c)].iter() {
                     if remaining[d as usize] == 0 {
                         continue;
                     }

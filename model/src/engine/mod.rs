@@ -86,8 +86,9 @@ pub struct DirectionVerdict {
     pub baseline: Option<tiers::TierMatch>,
 }
 
-/// One thread's rows (destination class, combination) and the port-class combinations it interned.
-type RowsPart = (Vec<Vec<(u32, u32)>>, Vec<Vec<u32>>);
+/// One thread's rows (destination class, combination) and the port-class combinations (bit
+/// masks over port classes) it interned.
+type RowsPart = (Vec<Box<[(u32, u32)]>>, Vec<Box<[u64]>>);
 
 impl DirectionVerdict {
     /// Whether this direction allows the connection: the admin tier, then NetworkPolicy, then the baseline tier.
@@ -263,8 +264,10 @@ pub struct Reachability {
     table: GrantTable,
     tiers: tiers::Tiers,
     port_classes: PortClasses,
-    /// Per source class: (destination class, index into `results`), sorted by destination.
-    rows: Vec<Vec<(u32, u32)>>,
+    /// Per distinct row: (destination class, index into `results`), sorted by destination.
+    rows: Vec<Box<[(u32, u32)]>>,
+    /// Per class: the index of its row in `rows`; classes that reach alike share one.
+    row_of: Vec<u32>,
     results: Vec<PortSet>,
 }
 
@@ -317,6 +320,7 @@ impl Reachability {
             tiers,
             port_classes,
             rows: Vec::new(),
+            row_of: Vec::new(),
             results: Vec::new(),
         };
         reach.compute_rows();
@@ -330,16 +334,38 @@ impl Reachability {
         let a = self.port_classes.sets.len();
         let ingress_tiers = self.ingress_tier_columns();
         let (table, tiers, port_classes) = (&self.table, &self.tiers, &self.port_classes);
-        // Each thread interns the port-class combinations it meets; merged afterwards.
-        let parts: Vec<RowsPart> = crate::parallel::map_ranges(c, |sources| {
-            let mut combos: HashMap<Vec<u32>, u32> = HashMap::default();
-            let mut combo_list: Vec<Vec<u32>> = Vec::new();
-            let mut rows = Vec::new();
+        // A row depends only on the grant groups a class is a source of, in both directions,
+        // unless a tier rule (or a tier verdict on its ingress peers) singles the class out.
+        let mut row_ids: HashMap<(&[u32], &[u32], u32), u32> = HashMap::default();
+        let mut representatives: Vec<u32> = Vec::new();
+        self.row_of = (0..c)
+            .map(|s| {
+                let own = tiers.subjects[1].contains(s)
+                    || ingress_tiers.as_ref().is_some_and(|(_, per_source)| per_source[s].iter().any(Option::is_some));
+                let key = (
+                    egress.groups_of_class[s].as_slice(),
+                    ingress.groups_of_class[s].as_slice(),
+                    if own { s as u32 } else { u32::MAX },
+                );
+                *row_ids.entry(key).or_insert_with(|| {
+                    representatives.push(s as u32);
+                    representatives.len() as u32 - 1
+                })
+            })
+            .collect();
+        drop(row_ids);
+        let mask_words = a.div_ceil(64).max(1);
+        // Each thread interns the port-class combinations (bit masks) it meets; merged afterwards.
+        let parts: Vec<RowsPart> = crate::parallel::map_ranges(representatives.len(), |rows_range| {
+            let mut combos: HashMap<Box<[u64]>, u32> = HashMap::default();
+            let mut combo_list: Vec<Box<[u64]>> = Vec::new();
+            let mut rows = Vec::with_capacity(rows_range.len());
             let mut eg: Vec<Option<FixedBitSet>> = vec![None; a];
             let mut ing: Vec<Option<FixedBitSet>> = vec![None; a];
-            let mut per_dst: Vec<Vec<u32>> = vec![Vec::new(); c];
-            let mut touched: Vec<u32> = Vec::new();
-            for src in sources {
+            let mut mask = vec![0u64; mask_words];
+            let mut last: Option<(Vec<u64>, u32)> = None;
+            for &src in &representatives[rows_range] {
+                let src = src as usize;
                 egress.row(src, &mut eg, c);
                 tiers.apply(Direction::Egress, src, table.isolated[1].contains(src), &mut eg, port_classes, c);
                 ingress.row(src, &mut ing, c);
@@ -354,48 +380,59 @@ impl Reachability {
                         }
                     }
                 }
+                // Per port class, the destinations both sides allow.
+                let mut allowed: Vec<(usize, FixedBitSet)> = Vec::new();
                 for k in 0..a {
-                    if let (Some(e), Some(i)) = (&mut eg[k], &ing[k]) {
-                        e.intersect_with(i);
-                        for d in e.ones() {
-                            if per_dst[d].is_empty() {
-                                touched.push(d as u32);
-                            }
-                            per_dst[d].push(k as u32);
+                    if let (Some(mut e), Some(i)) = (eg[k].take(), ing[k].take()) {
+                        e.intersect_with(&i);
+                        if !e.is_clear() {
+                            allowed.push((k, e));
                         }
                     }
-                    eg[k] = None;
-                    ing[k] = None;
                 }
-                touched.sort_unstable();
-                let mut row = Vec::with_capacity(touched.len());
-                for &d in &touched {
-                    let combo = std::mem::take(&mut per_dst[d as usize]);
-                    let id = match combos.get(&combo) {
-                        Some(&id) => id,
-                        None => {
-                            let id = combo_list.len() as u32;
-                            combo_list.push(combo.clone());
-                            combos.insert(combo, id);
-                            id
+                // Transposed a block of 64 destinations at a time: each destination's port-class
+                // mask comes out in destination order, with no per-pair allocation.
+                let blocks: Vec<&[usize]> = allowed.iter().map(|(_, set)| set.as_slice()).collect();
+                let mut row: Vec<(u32, u32)> = Vec::new();
+                for w in 0..blocks.first().map_or(0, |b| b.len()) {
+                    let mut any = blocks.iter().fold(0, |acc, b| acc | b[w]);
+                    while any != 0 {
+                        let bit = any.trailing_zeros();
+                        any &= any - 1;
+                        mask.fill(0);
+                        for (j, block) in blocks.iter().enumerate() {
+                            if block[w] >> bit & 1 != 0 {
+                                let k = allowed[j].0;
+                                mask[k / 64] |= 1 << (k % 64);
+                            }
                         }
-                    };
-                    row.push((d, id));
+                        let id = match &last {
+                            Some((m, id)) if *m == mask => *id,
+                            _ => {
+                                let id = *combos.entry(mask.clone().into_boxed_slice()).or_insert_with(|| {
+                                    combo_list.push(mask.clone().into_boxed_slice());
+                                    combo_list.len() as u32 - 1
+                                });
+                                last = Some((mask.clone(), id));
+                                id
+                            }
+                        };
+                        row.push(((w * usize::BITS as usize) as u32 + bit, id));
+                    }
                 }
-                touched.clear();
-                rows.push(row);
+                rows.push(row.into_boxed_slice());
             }
             (rows, combo_list)
         });
-        let mut global: HashMap<Vec<u32>, u32> = HashMap::default();
+        let mut global: HashMap<Box<[u64]>, u32> = HashMap::default();
         for (rows, combo_list) in parts {
             let remap: Vec<u32> = combo_list
                 .into_iter()
                 .map(|combo| {
                     *global.entry(combo.clone()).or_insert_with(|| {
                         let mut set = PortSet::empty();
-                        for k in &combo {
-                            set.union_with(&self.port_classes.sets[*k as usize]);
+                        for k in (0..a).filter(|k| combo[k / 64] >> (k % 64) & 1 != 0) {
+                            set.union_with(&self.port_classes.sets[k]);
                         }
                         self.results.push(set);
                         self.results.len() as u32 - 1
@@ -403,7 +440,7 @@ impl Reachability {
                 })
                 .collect();
             for mut row in rows {
-                for entry in &mut row {
+                for entry in row.iter_mut() {
                     entry.1 = remap[entry.1 as usize];
                 }
                 self.rows.push(row);
@@ -485,26 +522,42 @@ impl Reachability {
         }
     }
 
-    /// Counts the connections `for_each_connection` would list, in time linear in the rows.
+    /// Counts the connections `for_each_connection` would list, in time linear in the distinct
+    /// rows: pair counts are linear in the source's size, so classes sharing a row add up first.
     pub fn count_connections(&self) -> ConnectionCounts {
-        let externals_in: Vec<u64> = self
+        let sizes: Vec<(u64, u64)> = self
             .classes
             .members
             .iter()
-            .map(|m| m.iter().filter(|&&e| e as usize >= self.pod_count).count() as u64)
+            .map(|m| (m.len() as u64, m.iter().filter(|&&e| e as usize >= self.pod_count).count() as u64))
             .collect();
+        let mut row_sizes = vec![(0u64, 0u64); self.rows.len()];
+        for (class, &(n, e)) in sizes.iter().enumerate() {
+            let r = &mut row_sizes[self.row_of(class)];
+            *r = (r.0 + n, r.1 + e);
+        }
+        let protocols: Vec<[bool; 3]> =
+            self.results.iter().map(|set| Protocol::ALL.map(|p| !set.ranges(p).is_empty())).collect();
         let mut counts = ConnectionCounts::default();
-        for (s, row) in self.rows.iter().enumerate() {
-            let (ns, es) = (self.classes.members[s].len() as u64, externals_in[s]);
-            for &(d, res) in row {
-                let (nd, ed) = (self.classes.members[d as usize].len() as u64, externals_in[d as usize]);
-                let n = ordered_pairs((ns, es), (nd, ed), s == d as usize);
-                counts.pairs += n;
-                for (k, protocol) in Protocol::ALL.into_iter().enumerate() {
-                    if !self.results[res as usize].ranges(protocol).is_empty() {
-                        counts.by_protocol[k] += n;
-                    }
+        let mut add = |n: u64, res: u32, sign_negative: bool| {
+            let apply = |total: &mut u64| if sign_negative { *total -= n } else { *total += n };
+            apply(&mut counts.pairs);
+            for (k, has) in protocols[res as usize].iter().enumerate() {
+                if *has {
+                    apply(&mut counts.by_protocol[k]);
                 }
+            }
+        };
+        for (row, &(ns, es)) in self.rows.iter().zip(&row_sizes) {
+            for &(d, res) in row.iter() {
+                add(ordered_pairs((ns, es), sizes[d as usize], false), res, false);
+            }
+        }
+        // A class in its own row: its endpoints are not paired with themselves.
+        for (class, &(n, e)) in sizes.iter().enumerate() {
+            let row = &self.rows[self.row_of(class)];
+            if let Ok(i) = row.binary_search_by_key(&(class as u32), |entry| entry.0) {
+                add(n - e, row[i].1, true);
             }
         }
         counts
@@ -528,7 +581,7 @@ impl Reachability {
     /// The row a class reads: classes with the same row id reach exactly the same destination
     /// classes on the same ports, so a query may work once per row instead of once per class.
     pub fn row_of(&self, class: usize) -> usize {
-        class
+        self.row_of[class] as usize
     }
 
     /// The number of distinct rows (`row_of` maps classes onto `0..row_count()`).

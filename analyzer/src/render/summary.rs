@@ -48,12 +48,26 @@ pub fn write_summary(analysis: &Analysis, times: &PhaseTimes, out: &mut dyn Writ
         ),
         ("port classes", thousands(stats.port_classes as u64)),
         ("grants", thousands(stats.grants as u64)),
+        (
+            "distinct rows",
+            format!("{} ({} entries)", thousands(stats.rows as u64), thousands(stats.row_entries as u64)),
+        ),
         ("allowed pairs", thousands(counts.pairs)),
         ("allowed pairs TCP", thousands(counts.by_protocol[0])),
         ("allowed pairs UDP", thousands(counts.by_protocol[1])),
         ("allowed pairs SCTP", thousands(counts.by_protocol[2])),
         ("time load", format!("{:.3} s", times.load.as_secs_f64())),
-        ("time engine", format!("{:.3} s", times.engine.as_secs_f64())),
+        ("time engine", {
+            let p = stats.phases;
+            format!(
+                "{:.3} s (externals {:.3}, select {:.3}, classes and grants {:.3}, rows {:.3})",
+                times.engine.as_secs_f64(),
+                p.externals.as_secs_f64(),
+                p.select.as_secs_f64(),
+                p.classes.as_secs_f64(),
+                p.rows.as_secs_f64()
+            )
+        }),
         ("time output", format!("{:.3} s", output.as_secs_f64())),
         (
             "peak memory",

@@ -25,6 +25,7 @@ use fixedbitset::FixedBitSet;
 pub use grants::{GrantOrigin, RuleRef};
 use grants::{GrantTable, PortClasses};
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 pub use tiers::{TierFindings, TierMatch};
 
 /// The engine's hash maps: keys are label maps, endpoint sets and small integers it built
@@ -189,6 +190,25 @@ pub struct EngineStats {
     pub grants: usize,
     /// Port classes.
     pub port_classes: usize,
+    /// Distinct rows: classes that reach the same destinations on the same ports share one.
+    pub rows: usize,
+    /// (destination class, ports) entries over all distinct rows: what the answer occupies.
+    pub row_entries: usize,
+    /// Wall-clock time of each phase of the computation.
+    pub phases: EnginePhases,
+}
+
+/// Wall-clock time of the engine's phases, so benchmarks can say where the time went.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EnginePhases {
+    /// Cutting the external address space into ranges.
+    pub externals: Duration,
+    /// Evaluating every selector into endpoint sets.
+    pub select: Duration,
+    /// Equivalence classes, grants, tier rules and port classes.
+    pub classes: Duration,
+    /// Every distinct row.
+    pub rows: Duration,
 }
 
 /// How many endpoint pairs are connected, counted per class pair without expanding them.
@@ -268,12 +288,19 @@ pub struct Reachability {
     rows: Vec<Box<[(u32, u32)]>>,
     /// Per class: the index of its row in `rows`; classes that reach alike share one.
     row_of: Vec<u32>,
+    phases: EnginePhases,
     results: Vec<PortSet>,
 }
 
 impl Reachability {
     /// Runs the engine: selections, classes, grants and tiers, then every class-to-class row.
     pub fn compute(cluster: &Cluster, options: &EngineOptions) -> Reachability {
+        let mut phases = EnginePhases::default();
+        let mut clock = Instant::now();
+        let mut lap = |phase: &mut Duration| {
+            *phase = clock.elapsed();
+            clock = Instant::now();
+        };
         // Every address set a policy can name cuts the external address space.
         let node_blocks: Vec<crate::addresses::IpBlock> = if cluster.cluster_policies.iter().any(|p| {
             p.egress.iter().flat_map(|r| &r.peers).any(|peer| matches!(peer, crate::admin::ClusterPeer::Nodes(_)))
@@ -306,12 +333,15 @@ impl Reachability {
             .chain(node_blocks.iter())
             .collect();
         let externals = externals::external_ranges(&blocks, &address_families(cluster, &blocks));
+        lap(&mut phases.externals);
         let selections = selection::select(cluster, &externals, options);
+        lap(&mut phases.select);
         let endpoint_count = cluster.pods.len() + externals.len();
         let classes = Classes::refine(endpoint_count, &selections.table.sets);
         let mut table = grants::build(cluster, &selections, &classes);
         let tiers = tiers::Tiers::build(cluster, &selections, &classes, &mut table);
         let port_classes = PortClasses::build(&table.port_sets);
+        lap(&mut phases.classes);
         let mut reach = Reachability {
             pod_count: cluster.pods.len(),
             externals,
@@ -322,8 +352,10 @@ impl Reachability {
             rows: Vec::new(),
             row_of: Vec::new(),
             results: Vec::new(),
+            phases,
         };
         reach.compute_rows();
+        lap(&mut reach.phases.rows);
         reach
     }
 
@@ -363,6 +395,7 @@ impl Reachability {
             let mut eg: Vec<Option<FixedBitSet>> = vec![None; a];
             let mut ing: Vec<Option<FixedBitSet>> = vec![None; a];
             let mut mask = vec![0u64; mask_words];
+            let mut base = vec![0u64; mask_words];
             let mut last: Option<(Vec<u64>, u32)> = None;
             for &src in &representatives[rows_range] {
                 let src = src as usize;
@@ -392,16 +425,32 @@ impl Reachability {
                 }
                 // Transposed a block of 64 destinations at a time: each destination's port-class
                 // mask comes out in destination order, with no per-pair allocation.
+                // Port classes whose block holds every destination of the word set their bit for
+                // all of them; only the others are tested bit by bit.
                 let blocks: Vec<&[usize]> = allowed.iter().map(|(_, set)| set.as_slice()).collect();
                 let mut row: Vec<(u32, u32)> = Vec::new();
+                let mut partial: Vec<usize> = Vec::new();
                 for w in 0..blocks.first().map_or(0, |b| b.len()) {
                     let mut any = blocks.iter().fold(0, |acc, b| acc | b[w]);
+                    if any == 0 {
+                        continue;
+                    }
+                    base.fill(0);
+                    partial.clear();
+                    for (j, block) in blocks.iter().enumerate() {
+                        let k = allowed[j].0;
+                        if block[w] == any {
+                            base[k / 64] |= 1 << (k % 64);
+                        } else if block[w] != 0 {
+                            partial.push(j);
+                        }
+                    }
                     while any != 0 {
                         let bit = any.trailing_zeros();
                         any &= any - 1;
-                        mask.fill(0);
-                        for (j, block) in blocks.iter().enumerate() {
-                            if block[w] >> bit & 1 != 0 {
+                        mask.copy_from_slice(&base);
+                        for &j in &partial {
+                            if blocks[j][w] >> bit & 1 != 0 {
                                 let k = allowed[j].0;
                                 mask[k / 64] |= 1 << (k % 64);
                             }
@@ -519,6 +568,9 @@ impl Reachability {
             classes: self.classes.len(),
             grants: self.table.grants.len(),
             port_classes: self.port_classes.sets.len(),
+            rows: self.rows.len(),
+            row_entries: self.rows.iter().map(|row| row.len()).sum(),
+            phases: self.phases,
         }
     }
 

@@ -6,7 +6,7 @@ use crate::analysis::Analysis;
 use crate::filter::ConnectionFilter;
 use netreach_model::{Endpoint, PortSet};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 
 #[derive(Serialize)]
@@ -37,13 +37,6 @@ struct ExternalNode<'a> {
 pub struct Allowed {
     protocol: &'static str,
     ports: Vec<[u16; 2]>,
-}
-
-#[derive(Serialize)]
-struct Connection<'a> {
-    src: &'a str,
-    dst: &'a str,
-    allowed: Vec<Allowed>,
 }
 
 /// `allowed` of the JSON contract: one entry per protocol, merged inclusive ranges.
@@ -153,13 +146,19 @@ fn write_json(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
     }
     write!(out, "\n  ],\n  \"connections\": [")?;
     let mut connections = JsonArray::new("    ");
+    // Each pair is written from pieces serialized once: the ids, and `allowed` per port set (a
+    // cluster has few distinct ones; keyed by address, the engine's sets live as long as it).
+    let id_json: Vec<String> = ids.iter().map(|id| serde_json::to_string(id).expect("strings serialize")).collect();
+    let mut allowed_cache: HashMap<*const PortSet, String> = HashMap::new();
     reach.for_each_connection(|src, dst, ports| {
         if !filter.keeps(src, dst) {
             return Ok(());
         }
         connections.element(out)?;
-        serde_json::to_writer(&mut *out, &Connection { src: &ids[src], dst: &ids[dst], allowed: allowed_json(ports) })?;
-        Ok::<(), io::Error>(())
+        let allowed = allowed_cache
+            .entry(ports as *const PortSet)
+            .or_insert_with(|| serde_json::to_string(&allowed_json(ports)).expect("port lists serialize"));
+        write!(out, "{{\"src\":{},\"dst\":{},\"allowed\":{allowed}}}", id_json[src], id_json[dst])
     })?;
     writeln!(out, "\n  ]\n}}")
 }

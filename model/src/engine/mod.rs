@@ -661,20 +661,31 @@ impl Reachability {
     /// Every allowed connection between distinct endpoints, except external-to-external, in
     /// (source index, destination index) order: `f(src, dst, ports)`.
     pub fn for_each_connection<E>(&self, mut f: impl FnMut(usize, usize, &PortSet) -> Result<(), E>) -> Result<(), E> {
+        // Sorted destinations of the row last expanded: consecutive sources (replicas, pods of
+        // one namespace) often read the same row, and sorting is the cost of a dense row.
         let mut dsts: Vec<(u32, u32)> = Vec::new();
+        let mut expanded: Option<(usize, bool)> = None;
         for src in 0..self.endpoint_count() {
             let src_external = src >= self.pod_count;
-            dsts.clear();
-            for &(dc, res) in &self.rows[self.row_of(self.classes.class_of[src] as usize)] {
-                for &dst in &self.classes.members[dc as usize] {
-                    if dst as usize != src && !(src_external && dst as usize >= self.pod_count) {
-                        dsts.push((dst, res));
-                    }
+            let row = self.row_of(self.classes.class_of[src] as usize);
+            if expanded != Some((row, src_external)) {
+                dsts.clear();
+                for &(dc, res) in self.rows[row].iter() {
+                    let members = &self.classes.members[dc as usize];
+                    let members = if src_external {
+                        &members[..members.partition_point(|&m| (m as usize) < self.pod_count)]
+                    } else {
+                        members
+                    };
+                    dsts.extend(members.iter().map(|&dst| (dst, res)));
                 }
+                dsts.sort_unstable();
+                expanded = Some((row, src_external));
             }
-            dsts.sort_unstable();
             for &(dst, res) in &dsts {
-                f(src, dst as usize, &self.results[res as usize])?;
+                if dst as usize != src {
+                    f(src, dst as usize, &self.results[res as usize])?;
+                }
             }
         }
         Ok(())

@@ -24,6 +24,9 @@
 //!   `unisolated_per_mille` namespaces get no policy (their share of policies goes to the
 //!   others) and `ingress_only_per_mille` get `default-deny-ingress` and ingress allows only
 //!   (an egress-only template becomes an allow from every namespace), as most real clusters are.
+//! - Controllers (`controllers`): after the pods, each deployment's Deployment and ReplicaSet
+//!   (`<app>-<hash>`, owned by the Deployment), and each pod gets an `ownerReference` to its
+//!   ReplicaSet. No RNG stream is used, so everything else stays byte-identical.
 
 use crate::render::json::JsonArray;
 use netreach_model::rng::SplitMix64 as Rng;
@@ -47,6 +50,9 @@ pub struct GenerateParams {
     /// Density: per mille of team namespaces isolated for ingress only: `default-deny-ingress`,
     /// ingress allow rules (or an allow from every namespace), egress open.
     pub ingress_only_per_mille: u16,
+    /// Ownership as a kubectl export has it: a Deployment and a ReplicaSet per deployment, and
+    /// `ownerReferences` on its pods, so the workload level names Deployments.
+    pub controllers: bool,
 }
 
 /// How a team namespace is segmented (see the density fields of [`GenerateParams`]).
@@ -141,7 +147,20 @@ pub fn write_cluster(params: &GenerateParams, out: &mut dyn Write) -> io::Result
             for _ in 0..d.replicas {
                 let name = format!("{}-{}-{}", d.app, d.hash, unique_suffix(&mut rng, &mut suffixes));
                 let (node, ip) = ipam.assign();
-                w.item(&app_pod(ns, d, &name, node, &ip))?;
+                let mut pod = app_pod(ns, d, &name, node, &ip);
+                if params.controllers {
+                    pod["metadata"]["ownerReferences"] = owner_reference(&ns.name, "ReplicaSet", &replica_set_name(d));
+                }
+                w.item(&pod)?;
+            }
+        }
+    }
+    if params.controllers {
+        for ns in &plan.namespaces {
+            for d in &ns.deployments {
+                for controller in controller_objects(ns, d) {
+                    w.item(&controller)?;
+                }
             }
         }
     }
@@ -552,6 +571,88 @@ fn app_pod(ns: &NamespacePlan, d: &Deployment, name: &str, node: usize, ip: &str
         },
         "status": pod_status(node, ip)
     })
+}
+
+fn replica_set_name(d: &Deployment) -> String {
+    format!("{}-{}", d.app, d.hash)
+}
+
+/// A stable UID for an object: the same parameters give the same bytes.
+fn uid(namespace: &str, kind: &str, name: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a, then two SplitMix64 outputs for 128 bits
+    for b in namespace.bytes().chain([0]).chain(kind.bytes()).chain([0]).chain(name.bytes()) {
+        h = (h ^ b as u64).wrapping_mul(0x100_0000_01b3);
+    }
+    let mut rng = Rng::new(h, 0);
+    let (a, b) = (rng.next_u64(), rng.next_u64());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        b >> 52,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+fn owner_reference(namespace: &str, kind: &str, name: &str) -> Value {
+    json!([{
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "name": name,
+        "uid": uid(namespace, kind, name),
+        "controller": true,
+        "blockOwnerDeletion": true
+    }])
+}
+
+/// The Deployment and its ReplicaSet, with the pod template their pods were made from.
+fn controller_objects(ns: &NamespacePlan, d: &Deployment) -> [Value; 2] {
+    let pod = app_pod(ns, d, "template", 0, "");
+    let labels = pod["metadata"]["labels"].clone();
+    let mut template = json!({ "metadata": { "labels": labels }, "spec": pod["spec"].clone() });
+    if let Some(spec) = template["spec"].as_object_mut() {
+        spec.remove("nodeName");
+    }
+    let replica_set = replica_set_name(d);
+    let mut selector = labels.clone();
+    let mut deployment_template = template.clone();
+    if let Some(map) = selector.as_object_mut() {
+        map.retain(|k, _| k == "app" || k == "tier");
+    }
+    if let Some(map) = deployment_template["metadata"]["labels"].as_object_mut() {
+        map.remove("pod-template-hash");
+    }
+    let mut rs_selector = selector.clone();
+    rs_selector["pod-template-hash"] = json!(d.hash);
+    [
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": { "name": d.app, "namespace": ns.name, "uid": uid(&ns.name, "Deployment", &d.app) },
+            "spec": {
+                "replicas": d.replicas,
+                "selector": { "matchLabels": selector },
+                "template": deployment_template
+            }
+        }),
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": replica_set,
+                "namespace": ns.name,
+                "uid": uid(&ns.name, "ReplicaSet", &replica_set),
+                "labels": rs_selector.clone(),
+                "ownerReferences": owner_reference(&ns.name, "Deployment", &d.app)
+            },
+            "spec": {
+                "replicas": d.replicas,
+                "selector": { "matchLabels": rs_selector },
+                "template": template
+            }
+        }),
+    ]
 }
 
 fn coredns_pod(name: &str, hash: &str, node: usize, ip: &str) -> Value {

@@ -24,6 +24,10 @@ pub(crate) struct GenerateArgs {
     /// Density: the fraction (0 to 1) of team namespaces isolated for ingress only (egress open).
     #[arg(long, value_name = "FRACTION", default_value = "0", value_parser = per_mille)]
     ingress_only_namespaces: u16,
+    /// Also write each deployment's Deployment and ReplicaSet, and ownerReferences on its pods,
+    /// as a kubectl export has them (the workload level then names Deployments).
+    #[arg(long)]
+    controllers: bool,
 }
 
 /// A fraction from 0 to 1, kept in thousandths so the parameters stay exact and comparable.
@@ -53,6 +57,7 @@ pub(crate) fn run(a: GenerateArgs) -> Outcome {
         seed: a.seed,
         unisolated_per_mille: a.unisolated_namespaces,
         ingress_only_per_mille: a.ingress_only_namespaces,
+        controllers: a.controllers,
     };
     write_stdout(|out| netreach::generate::write_cluster(&params, out))?;
     Ok(ExitStatus::Success)

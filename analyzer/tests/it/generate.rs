@@ -411,3 +411,32 @@ fn density_fractions_above_one_are_refused() {
     let p = GenerateParams { unisolated_per_mille: 700, ingress_only_per_mille: 400, ..params(10, 2, 1, 0) };
     assert!(write_cluster(&p, &mut Vec::new()).is_err());
 }
+
+#[test]
+fn controllers_give_every_app_pod_its_deployment_and_change_no_answer() {
+    let plain = params(600, 120, 6, 3);
+    let with = GenerateParams { controllers: true, ..plain.clone() };
+    let (a, b) = (generate(&plain), generate(&with));
+    let (plain_items, with_items) = (items(&a), items(&b));
+    // The pods are the same but for their ownerReferences; the controllers come on top.
+    let strip = |pod: &Value| {
+        let mut pod = pod.clone();
+        pod["metadata"].as_object_mut().unwrap().remove("ownerReferences");
+        pod
+    };
+    let plain_pods: Vec<Value> = of_kind(&plain_items, "Pod").into_iter().cloned().collect();
+    let with_pods: Vec<Value> = of_kind(&with_items, "Pod").into_iter().map(strip).collect();
+    assert_eq!(plain_pods, with_pods);
+    let deployments = of_kind(&with_items, "Deployment");
+    assert_eq!(deployments.len(), of_kind(&with_items, "ReplicaSet").len());
+    assert!(deployments.len() >= 600 / 6, "{} deployments", deployments.len());
+    let analysis = |text: &str| Analysis::new(load_str("g", text).unwrap().cluster, &EngineOptions::default());
+    let (x, y) = (analysis(&a), analysis(&b));
+    assert_eq!(y.cluster.pods.len(), 600 + EXTRA_PODS, "live pods only: no template is synthesized");
+    for pod in y.cluster.pods.iter().filter(|p| p.namespace.starts_with("team-")) {
+        let workload = pod.workload.as_ref().unwrap_or_else(|| panic!("{} has no workload", pod.name));
+        assert_eq!(workload.kind, "Deployment", "{}", pod.name);
+        assert!(pod.name.starts_with(&format!("{}-", workload.name)), "{} of {}", pod.name, workload.name);
+    }
+    assert_eq!(x.reach.count_connections(), y.reach.count_connections());
+}

@@ -3,7 +3,7 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -177,6 +177,22 @@ deploy/rbac.yaml is a ClusterRole with exactly the permissions needed.\n\n\
 Exit codes: 0 success, 2 no kubeconfig/context, 401, unreachable server, TLS error or timeout (nothing on stdout)."
     )]
     Snapshot(cli::snapshot::SnapshotArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = "Examples:\n  \
+source <(netreach completion bash)\n  \
+netreach completion zsh > \"${fpath[1]}/_netreach\"\n  \
+netreach completion fish > ~/.config/fish/completions/netreach.fish\n  \
+netreach completion powershell | Out-String | Invoke-Expression\n\n\
+Exit codes: 0 success, 2 usage.")]
+    Completion(cli::completion::CompletionArgs),
+
+    /// Print the manual page (roff) of netreach or of one command.
+    #[command(after_help = "Examples:\n  \
+netreach man | man -l -\n  \
+netreach man audit > netreach-audit.1\n\n\
+Exit codes: 0 success, 2 unknown command or usage.")]
+    Man(cli::man::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -190,6 +206,8 @@ fn main() -> ExitCode {
         Command::Mesh(args) => cli::mesh::run(args),
         Command::Generate(args) => cli::generate::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
+        Command::Completion(args) => cli::completion::run(args, Cli::command()),
+        Command::Man(args) => cli::man::run(args, Cli::command()),
     };
     match outcome {
         Ok(status) => status.into(),

@@ -89,3 +89,10 @@ macro_rules! assert_run_snapshot {
     };
 }
 pub(crate) use assert_run_snapshot;
+
+/// Asserts that `program` is on PATH: a test that needs it fails, naming the Debian package,
+/// rather than passing without having checked anything (.ci/run installs every one).
+pub fn require_program(program: &str, package: &str) {
+    let found = std::process::Command::new(program).arg("--version").output().is_ok();
+    assert!(found, "{program} is not on PATH and this test needs it: apt-get install {package}");
+}

@@ -3,7 +3,7 @@
 
 mod cli;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -195,8 +195,33 @@ Exit codes: 0 success, 2 unknown command or usage.")]
     Man(cli::man::ManArgs),
 }
 
+/// What kubectl runs for `kubectl netreach …`: a file of this name on PATH.
+const KUBECTL_PLUGIN: &str = "kubectl-netreach";
+
+/// The command line as the user typed it: `kubectl netreach` in usage, help and the examples
+/// when this binary was run as the kubectl plugin, `netreach` otherwise.
+fn command() -> clap::Command {
+    let invoked_as = std::env::args_os().next().map(std::path::PathBuf::from);
+    let plugin = invoked_as.as_deref().and_then(|p| p.file_stem()).is_some_and(|name| name == KUBECTL_PLUGIN);
+    if !plugin {
+        return Cli::command();
+    }
+    let as_plugin = |text: &str| {
+        text.replace("\n  netreach ", "\n  kubectl netreach ").replace("| netreach ", "| kubectl netreach ")
+    };
+    let mut command = Cli::command().bin_name("kubectl netreach");
+    if let Some(help) = command.get_after_help().map(|h| as_plugin(&h.to_string())) {
+        command = command.after_help(help);
+    }
+    command.mut_subcommands(|sub| match sub.get_after_help().map(|h| as_plugin(&h.to_string())) {
+        Some(help) => sub.after_help(help),
+        None => sub,
+    })
+}
+
 fn main() -> ExitCode {
-    let outcome = match Cli::parse().command {
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
+    let outcome = match cli.command {
         Command::Connectivity(args) => cli::connectivity::run(args),
         Command::Can(args) => cli::can::run(args),
         Command::Paths(args) => cli::paths::run(args),
@@ -206,8 +231,8 @@ fn main() -> ExitCode {
         Command::Mesh(args) => cli::mesh::run(args),
         Command::Generate(args) => cli::generate::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
-        Command::Completion(args) => cli::completion::run(args, Cli::command()),
-        Command::Man(args) => cli::man::run(args, Cli::command()),
+        Command::Completion(args) => cli::completion::run(args, command()),
+        Command::Man(args) => cli::man::run(args, command()),
     };
     match outcome {
         Ok(status) => status.into(),

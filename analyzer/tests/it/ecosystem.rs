@@ -1,7 +1,7 @@
 //! netreach beside the tools around it: shell completion scripts, the man page, and the
 //! kubectl plugin name.
 
-use crate::support::{assert_run_snapshot, netreach, require_program, stdout};
+use crate::support::{assert_run_snapshot, fixtures, netreach, require_program, stdout};
 use std::process::Command;
 
 /// The commands `netreach --help` lists (its "Commands:" section), less clap's `help`.
@@ -82,4 +82,40 @@ fn man_page_names_every_command_and_each_command_has_its_page() {
 #[test]
 fn man_for_an_unknown_command_names_the_commands() {
     assert_run_snapshot!(netreach(&["man", "audits"]));
+}
+
+/// The built binary linked as `kubectl-netreach` in a folder, run through PATH as kubectl runs
+/// its plugins.
+fn kubectl_plugin(args: &[&str]) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_netreach"), dir.path().join("kubectl-netreach")).unwrap();
+    Command::new("kubectl-netreach")
+        .args(args)
+        .env("PATH", dir.path())
+        .env("NO_COLOR", "1")
+        .current_dir(fixtures())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn as_a_kubectl_plugin_usage_and_help_say_kubectl_netreach() {
+    let help = stdout(&kubectl_plugin(&["--help"]));
+    assert!(help.contains("Usage: kubectl netreach <COMMAND>"), "{help}");
+    assert!(help.contains("\n  kubectl netreach connectivity fixtures/shop\n"), "the examples too: {help}");
+    assert!(help.contains("| kubectl netreach connectivity -"), "{help}");
+    assert!(!help.contains("\n  netreach "), "{help}");
+    let can = stdout(&kubectl_plugin(&["can", "--help"]));
+    assert!(can.contains("Usage: kubectl netreach can [OPTIONS] <FROM> <TO>"), "{can}");
+    assert!(can.contains("\n  kubectl netreach can shop/frontend shop/cart"), "{can}");
+    assert_run_snapshot!(kubectl_plugin(&["can", "shop/frontend"]));
+    // It is the same program: it answers as netreach does.
+    let out = kubectl_plugin(&["can", "shop/frontend", "shop/cart", "--port", "7070", "shop", "-q"]);
+    assert_eq!(out.stdout, netreach(&["can", "shop/frontend", "shop/cart", "--port", "7070", "shop", "-q"]).stdout);
+}
+
+#[test]
+fn as_netreach_usage_says_netreach() {
+    let help = stdout(&netreach(&["--help"]));
+    assert!(help.contains("Usage: netreach <COMMAND>") && !help.contains("kubectl netreach"), "{help}");
 }

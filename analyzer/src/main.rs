@@ -20,7 +20,7 @@ netreach connectivity fixtures/shop\n  \
 kubectl get ns,pods,networkpolicies -A -o yaml | netreach connectivity -\n  \
 netreach connectivity cluster/ -o json | jq '.connections | length'\n\n\
 Exit codes: 0 success (or \"yes\"), 1 a \"no\" answer (commands that ask a question), 2 invalid \
-input or usage."
+input, nothing to analyze (empty stdin, no manifests) or usage."
 )]
 struct Cli {
     #[command(subcommand)]

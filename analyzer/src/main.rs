@@ -40,8 +40,9 @@ netreach connectivity fixtures/shop\n  \
 netreach connectivity manifests/ policies.yaml -o json\n  \
 netreach connectivity - -o csv < export.yaml\n\n\
 Controllers (Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, ReplicationController) \
-without live pods in the input stand in as one pod built from their template, named after the \
-workload.\n\nExit codes: 0 success, 2 invalid input (the message names file, document, object and field)."
+without live pods in the input stand for the pods they would run, built from their template: \
+spec.replicas of them (NAME when one, NAME-1... when more; a StatefulSet's NAME-0...), a Job's \
+parallelism, a DaemonSet's one per matching Node.\n\nExit codes: 0 success, 2 invalid input (the message names file, document, object and field)."
     )]
     Connectivity(cli::connectivity::ConnectivityArgs),
 
@@ -126,7 +127,7 @@ allow them.",
 netreach check --invariants fixtures/invariants/shop.yaml fixtures/shop\n  \
 netreach check --invariants invariants.yaml cluster/ --junit report.xml\n  \
 netreach check --invariants invariants.yaml cluster/ -o json | jq '.invariants[] | select(.status == \"fail\")'\n\n\
-Exit codes: 0 every invariant passed (skipped ones allowed unless --strict), 1 an invariant failed, \
+Exit codes: 0 every invariant passed, 1 an invariant failed, \
 2 invalid invariants file (the message names the invariant and the field), invalid input or usage."
     )]
     Check(cli::check::CheckArgs),

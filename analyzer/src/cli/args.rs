@@ -82,7 +82,7 @@ pub(crate) struct ReadArgs {
     pub(crate) max_input_size: u64,
 
     /// For CI: an object defined twice is an error (by default the later one wins, with a
-    /// warning, as kubectl apply does); with `check`, invariants that cannot be evaluated fail.
+    /// warning, as kubectl apply does).
     #[arg(long)]
     pub(crate) strict: bool,
 

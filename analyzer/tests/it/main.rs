@@ -25,6 +25,7 @@ mod render_graph; // `connectivity -o dot|svg` and the graph filters
 // The binary as users and scripts see it: exit codes, streams, files written.
 mod cli; // exit codes, streams, the connectivity formats
 mod ecosystem; // completion scripts, the man page, the kubectl plugin name
+mod help; // every command's --help, frozen, and the check ids it names
 mod outputs; // --out and --junit never replace an input
 
 // Inputs: what users feed, what attackers feed, what live clusters serve.

@@ -16,10 +16,11 @@ pub fn fixtures() -> PathBuf {
     repo().join("fixtures")
 }
 
-/// The `netreach` binary with colour off (`NO_COLOR`), ready for arguments.
+/// The `netreach` binary with colour off (`NO_COLOR`) and help wrapped at clap's default width
+/// (no `COLUMNS` from the shell), ready for arguments.
 pub fn netreach_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_netreach"));
-    command.env("NO_COLOR", "1");
+    command.env("NO_COLOR", "1").env_remove("COLUMNS");
     command
 }
 

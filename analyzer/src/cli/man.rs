@@ -3,6 +3,7 @@
 
 use super::{write_stdout, ExitStatus, Outcome};
 use clap::Args;
+use netreach::suggest::{closest, did_you_mean};
 
 #[derive(Args)]
 pub(crate) struct ManArgs {
@@ -24,7 +25,13 @@ pub(crate) fn run(args: ManArgs, command: clap::Command) -> Outcome {
             Some(sub) => sub.clone().version(env!("CARGO_PKG_VERSION")),
             None => {
                 let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
-                return Err(format!("no command {name:?}; the commands are {}", names.join(", ")).into());
+                let suggestions = closest(name, names.iter().map(|n| n.to_string()));
+                return Err(format!(
+                    "no command {name:?}{}; the commands are {}",
+                    did_you_mean(&suggestions),
+                    names.join(", ")
+                )
+                .into());
             }
         },
     };

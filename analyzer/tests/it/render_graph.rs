@@ -6,7 +6,7 @@ use crate::support::{assert_run_snapshot, fixtures, netreach_command, require_pr
 use graphviz_rust::dot_structures::{Attribute, EdgeTy, Graph, Id, Stmt, Vertex};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn run_with(args: &[&str], path_env: Option<&str>) -> Output {
     let mut cmd = netreach_command();

@@ -20,6 +20,7 @@ pub mod load;
 pub mod mesh;
 pub mod render;
 pub mod select;
+pub mod suggest;
 pub mod testing;
 
 pub use analysis::Analysis;

@@ -3,7 +3,7 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -20,7 +20,7 @@ netreach connectivity fixtures/shop\n  \
 kubectl get ns,pods,networkpolicies -A -o yaml | netreach connectivity -\n  \
 netreach connectivity cluster/ -o json | jq '.connections | length'\n\n\
 Exit codes: 0 success (or \"yes\"), 1 a \"no\" answer (commands that ask a question), 2 invalid \
-input or usage."
+input, nothing to analyze (empty stdin, no manifests) or usage."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -40,8 +40,9 @@ netreach connectivity fixtures/shop\n  \
 netreach connectivity manifests/ policies.yaml -o json\n  \
 netreach connectivity - -o csv < export.yaml\n\n\
 Controllers (Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet, ReplicationController) \
-without live pods in the input stand in as one pod built from their template, named after the \
-workload.\n\nExit codes: 0 success, 2 invalid input (the message names file, document, object and field)."
+without live pods in the input stand for the pods they would run, built from their template: \
+spec.replicas of them (NAME when one, NAME-1... when more; a StatefulSet's NAME-0...), a Job's \
+parallelism, a DaemonSet's one per matching Node.\n\nExit codes: 0 success, 2 invalid input (the message names file, document, object and field)."
     )]
     Connectivity(cli::connectivity::ConnectivityArgs),
 
@@ -126,7 +127,7 @@ allow them.",
 netreach check --invariants fixtures/invariants/shop.yaml fixtures/shop\n  \
 netreach check --invariants invariants.yaml cluster/ --junit report.xml\n  \
 netreach check --invariants invariants.yaml cluster/ -o json | jq '.invariants[] | select(.status == \"fail\")'\n\n\
-Exit codes: 0 every invariant passed (skipped ones allowed unless --strict), 1 an invariant failed, \
+Exit codes: 0 every invariant passed, 1 an invariant failed, \
 2 invalid invariants file (the message names the invariant and the field), invalid input or usage."
     )]
     Check(cli::check::CheckArgs),
@@ -177,10 +178,51 @@ deploy/rbac.yaml is a ClusterRole with exactly the permissions needed.\n\n\
 Exit codes: 0 success, 2 no kubeconfig/context, 401, unreachable server, TLS error or timeout (nothing on stdout)."
     )]
     Snapshot(cli::snapshot::SnapshotArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = "Examples:\n  \
+source <(netreach completion bash)\n  \
+netreach completion zsh > \"${fpath[1]}/_netreach\"\n  \
+netreach completion fish > ~/.config/fish/completions/netreach.fish\n  \
+netreach completion powershell | Out-String | Invoke-Expression\n\n\
+Exit codes: 0 success, 2 usage.")]
+    Completion(cli::completion::CompletionArgs),
+
+    /// Print the manual page (roff) of netreach or of one command.
+    #[command(after_help = "Examples:\n  \
+netreach man | man -l -\n  \
+netreach man audit > netreach-audit.1\n\n\
+Exit codes: 0 success, 2 unknown command or usage.")]
+    Man(cli::man::ManArgs),
+}
+
+/// What kubectl runs for `kubectl netreach …`: a file of this name on PATH.
+const KUBECTL_PLUGIN: &str = "kubectl-netreach";
+
+/// The command line as the user typed it: `kubectl netreach` in usage, help and the examples
+/// when this binary was run as the kubectl plugin, `netreach` otherwise.
+fn command() -> clap::Command {
+    let invoked_as = std::env::args_os().next().map(std::path::PathBuf::from);
+    let plugin = invoked_as.as_deref().and_then(|p| p.file_stem()).is_some_and(|name| name == KUBECTL_PLUGIN);
+    if !plugin {
+        return Cli::command();
+    }
+    let as_plugin = |text: &str| {
+        text.replace("\n  netreach ", "\n  kubectl netreach ").replace("| netreach ", "| kubectl netreach ")
+    };
+    let mut command = Cli::command().bin_name("kubectl netreach");
+    if let Some(help) = command.get_after_help().map(|h| as_plugin(&h.to_string())) {
+        command = command.after_help(help);
+    }
+    command.mut_subcommands(|sub| match sub.get_after_help().map(|h| as_plugin(&h.to_string())) {
+        Some(help) => sub.after_help(help),
+        None => sub,
+    })
 }
 
 fn main() -> ExitCode {
-    let outcome = match Cli::parse().command {
+    let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
+    let outcome = match cli.command {
         Command::Connectivity(args) => cli::connectivity::run(args),
         Command::Can(args) => cli::can::run(args),
         Command::Paths(args) => cli::paths::run(args),
@@ -190,6 +232,8 @@ fn main() -> ExitCode {
         Command::Mesh(args) => cli::mesh::run(args),
         Command::Generate(args) => cli::generate::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
+        Command::Completion(args) => cli::completion::run(args, command()),
+        Command::Man(args) => cli::man::run(args, command()),
     };
     match outcome {
         Ok(status) => status.into(),

@@ -3,8 +3,9 @@
 //! an IP address or a CIDR.
 
 use crate::analysis::Analysis;
+use crate::suggest::{closest, did_you_mean, merge};
 use ipnet::IpNet;
-use netreach_model::{Endpoint, LabelSelector, Requirement};
+use netreach_model::{Endpoint, LabelSelector, Operator, Requirement};
 use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,14 +42,14 @@ pub struct SelectorParseError {
 /// `suggestion` is the closest existing name, when one is close.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
-    #[error("no namespace {name:?}{}", did_you_mean(suggestion))]
-    NoNamespace { name: String, suggestion: Option<String> },
+    #[error("no namespace {name:?}{}", did_you_mean(suggestions))]
+    NoNamespace { name: String, suggestions: Vec<String> },
     /// `ns/name` with no pod of that name, and no workload either.
-    #[error("no pod or workload {name}{}", did_you_mean(suggestion))]
-    NoPodOrWorkload { name: String, suggestion: Option<String> },
+    #[error("no pod or workload {name}{}", did_you_mean(suggestions))]
+    NoPodOrWorkload { name: String, suggestions: Vec<String> },
     /// `ns/Kind/name` naming no workload.
-    #[error("no workload {name}{}", did_you_mean(suggestion))]
-    NoWorkload { name: String, suggestion: Option<String> },
+    #[error("no workload {name}{}", did_you_mean(suggestions))]
+    NoWorkload { name: String, suggestions: Vec<String> },
     /// `ns/name` naming workloads of several kinds: `candidates` are their `ns/Kind/name`.
     #[error("{name} names several workloads: use one of {}", candidates.join(", "))]
     SeveralWorkloads { name: String, candidates: Vec<String> },
@@ -116,7 +117,7 @@ impl EndpointSelector {
                 let v: Vec<usize> = pods().filter(|(_, p)| &p.namespace == ns).map(|(e, _)| e).collect();
                 if v.is_empty() && !analysis.cluster.namespaces.iter().any(|n| &n.name == ns) {
                     let names = analysis.cluster.namespaces.iter().map(|n| n.name.clone());
-                    return Err(ResolveError::NoNamespace { name: ns.clone(), suggestion: closest(ns, names) });
+                    return Err(ResolveError::NoNamespace { name: ns.clone(), suggestions: closest(ns, names) });
                 }
                 v
             }
@@ -142,12 +143,8 @@ impl EndpointSelector {
                     }
                     if w.is_empty() {
                         let wanted = format!("{namespace}/{name}");
-                        let names = analysis.cluster.pods.iter().flat_map(|p| {
-                            std::iter::once(p.id())
-                                .chain(p.workload.as_ref().map(|w| format!("{}/{}", p.namespace, w.name)))
-                        });
-                        let suggestion = closest(&wanted, names);
-                        return Err(ResolveError::NoPodOrWorkload { name: wanted, suggestion });
+                        let suggestions = pod_or_workload_suggestions(analysis, &wanted, name);
+                        return Err(ResolveError::NoPodOrWorkload { name: wanted, suggestions });
                     }
                     w
                 }
@@ -166,8 +163,8 @@ impl EndpointSelector {
                         analysis.cluster.pods.iter().filter_map(|p| {
                             p.workload.as_ref().map(|w| format!("{}/{}/{}", p.namespace, w.kind, w.name))
                         });
-                    let suggestion = closest(&wanted, names);
-                    return Err(ResolveError::NoWorkload { name: wanted, suggestion });
+                    let suggestions = closest(&wanted, names);
+                    return Err(ResolveError::NoWorkload { name: wanted, suggestions });
                 }
                 w
             }
@@ -257,19 +254,75 @@ fn set_values(rest: &str) -> Result<Vec<String>, String> {
     Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
 }
 
-/// ` (did you mean "shop/cart"?)` when one of `names` is close to `wanted` (a typo), else nothing.
-/// The existing name most like `wanted`, when one is close enough to be a typo of it.
-fn closest(wanted: &str, names: impl Iterator<Item = String>) -> Option<String> {
-    let best = names
-        .map(|n| (strsim::jaro_winkler(wanted, &n), n))
-        .filter(|(score, n)| *score >= 0.85 && n != wanted)
-        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
-    best.map(|(_, n)| n)
+impl EndpointSelector {
+    /// What a selector that selected nothing may have meant, as whole selectors to type instead
+    /// of `input`. Label selectors only: the forms that name something fail in [`resolve`]
+    /// (`Self::resolve`) with their own suggestions. A `key=value` no pod carries suggests the
+    /// closest value of that key or the closest key with that value; a bare word that is no
+    /// label key (`frontend`) suggests the pods and workloads of that name (`shop/frontend`).
+    pub fn suggestions(&self, input: &str, analysis: &Analysis) -> Vec<String> {
+        let EndpointSelector::Labels(selector) = self else { return Vec::new() };
+        let pods = &analysis.cluster.pods;
+        let replace = |typed: &str, fix: &str| {
+            if input.contains(typed) {
+                input.replacen(typed, fix, 1)
+            } else {
+                fix.to_string()
+            }
+        };
+        let mut out = Vec::new();
+        for (key, value) in &selector.match_labels {
+            if pods.iter().any(|p| p.labels.get(key) == Some(value)) {
+                continue;
+            }
+            let typed = format!("{key}={value}");
+            let values = pods.iter().filter_map(|p| p.labels.get(key).map(|v| format!("{key}={v}")));
+            let keys = pods.iter().flat_map(|p| {
+                p.labels.iter().filter(|(_, v)| *v == value).map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>()
+            });
+            let fixes: std::collections::BTreeSet<String> = values.chain(keys).collect();
+            out = merge(out, closest(&typed, fixes).iter().map(|fix| replace(&typed, fix)).collect());
+        }
+        for requirement in &selector.match_expressions {
+            let key = requirement.key.as_str();
+            if requirement.operator != Operator::Exists || pods.iter().any(|p| p.labels.contains_key(key)) {
+                continue;
+            }
+            let mut named = Vec::new();
+            for pod in pods {
+                let short = pod.workload.as_ref().map_or(pod.name.as_str(), |w| w.name.as_str());
+                let id = format!("{}/{short}", pod.namespace);
+                if short == key && !named.contains(&id) {
+                    named.push(id);
+                }
+            }
+            let keys: std::collections::BTreeSet<String> = pods.iter().flat_map(|p| p.labels.keys().cloned()).collect();
+            let fixes = merge(named, closest(key, keys));
+            out = merge(out, fixes.iter().map(|fix| replace(key, fix)).collect());
+        }
+        out
+    }
 }
 
-/// ` (did you mean "shop"?)`, or nothing.
-fn did_you_mean(suggestion: &Option<String>) -> String {
-    suggestion.as_ref().map(|n| format!(" (did you mean {n:?}?)")).unwrap_or_default()
+/// What `wanted` (`ns/name`) may have meant: the pod or workload `name` in other namespaces
+/// (`data/postgres` for `shop/postgres`), else close names. A workload's pods are
+/// suggested by the workload's name, not replica by replica.
+fn pod_or_workload_suggestions(analysis: &Analysis, wanted: &str, name: &str) -> Vec<String> {
+    let mut elsewhere = Vec::new();
+    let mut names = Vec::new();
+    for pod in &analysis.cluster.pods {
+        let short = pod.workload.as_ref().map_or(pod.name.as_str(), |w| w.name.as_str());
+        let id = format!("{}/{short}", pod.namespace);
+        if short == name && !elsewhere.contains(&id) {
+            elsewhere.push(id.clone());
+        }
+        names.push(id);
+    }
+    if elsewhere.is_empty() {
+        closest(wanted, names)
+    } else {
+        elsewhere
+    }
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ pub(crate) struct ReadArgs {
     pub(crate) max_input_size: u64,
 
     /// For CI: an object defined twice is an error (by default the later one wins, with a
-    /// warning, as kubectl apply does); with `check`, invariants that cannot be evaluated fail.
+    /// warning, as kubectl apply does).
     #[arg(long)]
     pub(crate) strict: bool,
 
@@ -198,10 +198,11 @@ impl InputArgs {
             load::load_values(read.into_values())?
         } else {
             let inputs: Vec<Input> = self.paths.iter().map(|p| Input::parse(p)).collect();
-            load::load_with(&inputs, &self.read.options())?
+            load::load_with(&inputs, &self.read.options()).map_err(|e| no_object_hint("", e, &self.paths))?
         };
         let load_time = started.elapsed();
         self.notes.print_load_report("", &loaded.report, None);
+        refuse_empty("", &loaded)?;
         let started = Instant::now();
         let analysis = Analysis::new(loaded.cluster, &self.engine.options()).with_mesh_options(mesh_options);
         Ok(Analyzed {
@@ -219,6 +220,51 @@ pub(crate) enum InputError {
     Load(#[from] load::LoadError),
     #[error(transparent)]
     Live(#[from] netreach::live::LiveError),
+    /// Input read without error that holds nothing to analyze, or no object at all.
+    #[error("{0}")]
+    Empty(String),
+}
+
+/// Input holding no namespace, pod, workload or policy (only kinds netreach does not read, or
+/// only invalid documents left out by `--skip-invalid`) is an error: an empty answer ("no
+/// findings", exit 0) would turn a broken pipeline green. `side` starts the message (`after: `).
+pub(crate) fn refuse_empty(side: &str, loaded: &load::LoadedCluster) -> Result<(), InputError> {
+    let cluster = &loaded.cluster;
+    // Namespaces only assumed (named by a Service, say) are no input of their own.
+    let nothing = cluster.namespaces.len() == loaded.report.undefined_namespaces.len()
+        && cluster.pods.is_empty()
+        && cluster.policies.is_empty()
+        && cluster.cluster_policies.is_empty()
+        && cluster.unevaluated_policies.is_empty();
+    if !nothing {
+        return Ok(());
+    }
+    let mut left_out = Vec::new();
+    let skipped: usize = loaded.report.skipped.values().sum();
+    if skipped > 0 {
+        left_out.push(format!("{skipped} object(s) of kinds netreach does not read"));
+    }
+    if !cluster.skipped_invalid.is_empty() {
+        left_out.push(format!("{} invalid document(s) left out (--skip-invalid)", cluster.skipped_invalid.len()));
+    }
+    let only = if left_out.is_empty() { String::new() } else { format!(": only {}", left_out.join(" and ")) };
+    Err(InputError::Empty(format!(
+        "{side}nothing to analyze: no namespace, pod, workload or policy in the input{only}"
+    )))
+}
+
+/// "No object in the input", said of one `side` of a diff (`after: `), and when stdin was among
+/// the inputs, with what usually causes it.
+pub(crate) fn no_object_hint(side: &str, error: load::LoadError, paths: &[impl AsRef<str>]) -> InputError {
+    if !matches!(error, load::LoadError::NoObjects { .. }) {
+        return InputError::Load(error);
+    }
+    let hint = if paths.iter().any(|p| p.as_ref() == "-") {
+        ": stdin (-) was empty or held only comments; did the command feeding the pipe fail?"
+    } else {
+        ""
+    };
+    InputError::Empty(format!("{side}{error}{hint}"))
 }
 
 /// Reading a live cluster instead of files (read-only: get and list, never Secrets).

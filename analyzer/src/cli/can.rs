@@ -5,6 +5,7 @@ use clap::Args;
 use netreach::explain;
 use netreach::render::{self, Format};
 use netreach::select::EndpointSelector;
+use netreach::suggest::did_you_mean;
 use netreach::Analysis;
 use netreach_model::{PortParseError, PortRange, Protocol};
 
@@ -39,7 +40,8 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
     let selector = EndpointSelector::parse(text).map_err(|e| e.to_string())?;
     let endpoints = selector.resolve(analysis).map_err(|e| e.to_string())?;
     if endpoints.is_empty() {
-        return Err(format!("{text:?} selects no pod or address range"));
+        let suggestions = selector.suggestions(text, analysis);
+        return Err(format!("{text:?} selects no pod or address range{}", did_you_mean(&suggestions)));
     }
     Ok(endpoints)
 }

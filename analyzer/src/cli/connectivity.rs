@@ -1,7 +1,7 @@
 //! `netreach connectivity`: every allowed connection, as a table, data or a graph.
 
 use super::output::{command_inputs, refuse_if_input};
-use super::{messages, open_output, Analyzed, Error, ExitStatus, FilterArgs, InputArgs, Outcome};
+use super::{open_output, Analyzed, Error, ExitStatus, FilterArgs, InputArgs, Outcome};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::filter::ConnectionFilter;
@@ -57,12 +57,8 @@ pub(crate) fn run(args: ConnectivityArgs) -> Outcome {
         return Err("--level and --force apply to graphs (-o dot, -o svg); the other formats list every pod".into());
     }
     if let Some(out) = &args.out {
-        // Before anything is read; SVG may fall back to FILE.dot (no Graphviz).
-        let inputs = command_inputs(&args.input);
-        refuse_if_input(out, &inputs)?;
-        if format == OutputFormat::Svg {
-            refuse_if_input(&out.with_extension("dot"), &inputs)?;
-        }
+        // Before anything is read.
+        refuse_if_input(out, &command_inputs(&args.input))?;
     }
     let Analyzed { analysis, times, .. } = args.input.analyze()?;
     let filter = args.filter.filter(&analysis, &args.input.live.namespaces)?;
@@ -95,8 +91,9 @@ fn with_ways_out(e: GraphError) -> Error {
     format!("{e} Narrow it with {}; or pass --force to draw it anyway", ways.join(", or ")).into()
 }
 
-/// DOT or SVG. Nothing is written when the graph is too big (exit 2); without Graphviz, SVG
-/// falls back to DOT (to FILE.dot with --out) with a warning naming the package, exit 0.
+/// DOT or SVG. Nothing is written when the graph is too big or, for SVG, when Graphviz's `dot`
+/// is missing (exit 2 with the package to install: a `.dot` in place of the SVG would pass a
+/// script that expects a picture).
 fn write_graph(
     args: &ConnectivityArgs,
     format: OutputFormat,
@@ -113,27 +110,14 @@ fn write_graph(
     title.push_str(&format!(" ({} nodes, {} edges)", reach_graph.nodes.len(), reach_graph.edges.len()));
     reach_graph.title = Some(title);
     let dot = graph::to_dot(&reach_graph);
-    let mut path = args.out.clone();
     let bytes = match format {
-        OutputFormat::Svg => match graph::dot_to_svg(&dot) {
-            Ok(svg) => svg,
-            Err(GraphError::DotMissing) => {
-                // FILE.dot, unless FILE is a device or a FIFO (--out /dev/null stays /dev/null).
-                if let Some(p) = path.as_mut().filter(|p| std::fs::metadata(p).map_or(true, |m| m.is_file())) {
-                    *p = p.with_extension("dot");
-                }
-                let dest = path.as_ref().map_or("stdout".to_string(), |p| p.display().to_string());
-                messages::warning(format_args!(
-                    "{}. Wrote DOT to {dest} instead; draw it later with `dot -Tsvg`.",
-                    graph::DOT_MISSING
-                ));
-                dot.into_bytes()
-            }
-            Err(e) => return Err(e.into()),
-        },
+        OutputFormat::Svg => graph::dot_to_svg(&dot).map_err(|e| match e {
+            GraphError::DotMissing => format!("{e}; or write DOT with -o dot and draw it elsewhere (dot -Tsvg)").into(),
+            e => Error::from(e),
+        })?,
         _ => dot.into_bytes(),
     };
-    let mut out = open_output(path.as_deref())?;
+    let mut out = open_output(args.out.as_deref())?;
     let written = out.write_all(&bytes);
     out.finish(written)?;
     Ok(ExitStatus::Success)

@@ -1,11 +1,12 @@
 //! `netreach diff`: what a change opens, closes or alters; and the what-if with `--apply`.
 
+use super::args::{no_object_hint, refuse_empty, InputError};
 use super::{write_stdout, EngineArgs, ExitStatus, MeshArgs, NotesArgs, Outcome, ReadArgs};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::audit::audit;
 use netreach::diff::{write_diff, Diff, DiffNotes, FindingChanges};
-use netreach::load::{self, Input, LoadReport, LoadedCluster};
+use netreach::load::{self, AppliedChanges, Input, LoadReport, LoadedCluster};
 use netreach::render::Format;
 use netreach::Analysis;
 use netreach_model::mesh::MeshOptions;
@@ -59,6 +60,22 @@ fn analyze(loaded: LoadedCluster, options: &EngineOptions, mesh_options: &MeshOp
     (Analysis::new(loaded.cluster, options).with_mesh_options(mesh_options.clone()), loaded.report)
 }
 
+/// `--apply` or `--delete` manifests holding no object: an error, not "What-if: no changes"
+/// (`false | netreach diff cluster/ --apply -` would otherwise pass a gate).
+fn refuse_no_change(args: &DiffArgs, changes: &AppliedChanges) -> Result<(), String> {
+    let empty = |flag: &str, paths: &[String]| {
+        let hint = if paths.iter().any(|p| p == "-") { "; did the command feeding the pipe fail?" } else { "" };
+        format!("{flag} {}: no Kubernetes object to {}{hint}", paths.join(" "), &flag[2..])
+    };
+    if !args.apply.is_empty() && changes.created.is_empty() && changes.replaced.is_empty() {
+        return Err(empty("--apply", &args.apply));
+    }
+    if !args.delete.is_empty() && changes.deleted.is_empty() {
+        return Err(empty("--delete", &args.delete));
+    }
+    Ok(())
+}
+
 pub(crate) fn run(args: DiffArgs) -> Outcome {
     let inputs = |paths: &[String]| -> Vec<Input> { paths.iter().map(|p| Input::parse(p)).collect() };
     let all: Vec<&String> =
@@ -72,13 +89,15 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
     let (before, after, applied) = match &args.after {
         Some(after_path) => {
             // Both sides load and compute in parallel.
+            let side = |side: &'static str, path: &String| {
+                let loaded = load::load_with(&inputs(std::slice::from_ref(path)), &read)
+                    .map_err(|e| no_object_hint(side, e, std::slice::from_ref(path)))?;
+                refuse_empty(side, &loaded)?;
+                Ok::<_, InputError>(analyze(loaded, &options, &mesh_options))
+            };
             let (b, a) = std::thread::scope(|scope| {
-                let b = scope.spawn(|| {
-                    load::load_with(&inputs(std::slice::from_ref(&args.before)), &read)
-                        .map(|l| analyze(l, &options, &mesh_options))
-                });
-                let a = load::load_with(&inputs(std::slice::from_ref(after_path)), &read)
-                    .map(|l| analyze(l, &options, &mesh_options));
+                let b = scope.spawn(|| side("before: ", &args.before));
+                let a = side("after: ", after_path);
                 (b.join().expect("loader thread panicked"), a)
             });
             let (b, a) = (b?, a?);
@@ -92,7 +111,10 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
                 &inputs(&args.apply),
                 &inputs(&args.delete),
                 &read,
-            )?;
+            )
+            .map_err(|e| no_object_hint("", e, std::slice::from_ref(&args.before)))?;
+            refuse_empty("", &what_if.before)?;
+            refuse_no_change(&args, &what_if.changes)?;
             let report_before = what_if.before.report.clone();
             let (b, a) = std::thread::scope(|scope| {
                 let b = scope.spawn(|| analyze(what_if.before, &options, &mesh_options));

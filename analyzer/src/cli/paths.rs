@@ -5,6 +5,7 @@ use clap::Args;
 use netreach::lateral;
 use netreach::render::{self, Format};
 use netreach::select::EndpointSelector;
+use netreach::suggest::did_you_mean;
 use netreach::Analysis;
 
 #[derive(Args)]
@@ -32,17 +33,21 @@ pub(crate) struct PathsArgs {
     pub(crate) output: Format,
 }
 
-fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
-    EndpointSelector::parse(text).map_err(|e| e.to_string())?.resolve(analysis).map_err(|e| e.to_string())
+/// The endpoints `text` selects, and what it may have meant when that is none.
+fn resolve(analysis: &Analysis, text: &str) -> Result<(Vec<usize>, Vec<String>), String> {
+    let selector = EndpointSelector::parse(text).map_err(|e| e.to_string())?;
+    let endpoints = selector.resolve(analysis).map_err(|e| e.to_string())?;
+    let suggestions = if endpoints.is_empty() { selector.suggestions(text, analysis) } else { Vec::new() };
+    Ok((endpoints, suggestions))
 }
 
 pub(crate) fn run(args: PathsArgs) -> Outcome {
     let analysis = args.input.analyze()?.analysis;
-    let sources = resolve(&analysis, &args.from)?;
+    let (sources, suggestions) = resolve(&analysis, &args.from)?;
     if sources.is_empty() {
-        return Err(format!("--from {:?} selects nothing", args.from).into());
+        return Err(format!("--from {:?} selects nothing{}", args.from, did_you_mean(&suggestions)).into());
     }
-    let targets = resolve(&analysis, &args.to)?;
+    let (targets, _) = resolve(&analysis, &args.to)?;
     let answer = lateral::paths(&analysis, &sources, &targets, args.max_hops, !args.no_node_hops);
     let asked = render::paths::Asked { from: &args.from, to: &args.to, limit: args.limit };
     let write = match args.output {

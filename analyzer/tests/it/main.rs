@@ -24,10 +24,13 @@ mod render_graph; // `connectivity -o dot|svg` and the graph filters
 
 // The binary as users and scripts see it: exit codes, streams, files written.
 mod cli; // exit codes, streams, the connectivity formats
+mod ecosystem; // completion scripts, the man page, the kubectl plugin name
+mod help; // every command's --help, frozen, and the check ids it names
 mod outputs; // --out and --junit never replace an input
 
 // Inputs: what users feed, what attackers feed, what live clusters serve.
 mod bad_input; // every class of bad input names the file, document, object and field
+mod empty_input; // nothing to analyze (empty stdin, folders, comments) is exit 2 in every command
 mod hostile_input; // hostile input ends in a clear error, never a hang or a crash
 mod live; // live clusters through a kubeconfig against a loopback API server (live/server.rs)
 mod real_inputs; // real folders as users feed them: warnings, hints, --skip-invalid

@@ -312,6 +312,31 @@ fn names_that_match_nothing_suggest_the_closest() {
             "error: no workload shop/Deployment/chekout (did you mean \"shop/Deployment/checkout\"?)",
         ),
         (vec!["can", "shop/zzz", "shop/cart", shop], "error: no pod or workload shop/zzz"),
+        // The same name in another namespace, before any look-alike in this one.
+        (
+            vec!["can", "shop/postgres", "shop/cart", shop],
+            "error: no pod or workload shop/postgres (did you mean \"data/postgres\"?)",
+        ),
+        // Short names: one edit is a typo too; a shared "shop/" makes no two names alike.
+        (vec!["paths", "--from", "ns:dta", shop], "error: no namespace \"dta\" (did you mean \"data\"?)"),
+        (
+            vec!["can", "shop/Deployment/cart-service", "shop/cart", shop],
+            "error: no workload shop/Deployment/cart-service (did you mean \"shop/Deployment/cart\"?)",
+        ),
+        // Label selectors that select nothing: the closest value, the closest key, a pod's name.
+        (
+            vec!["can", "app=frontedn,tier=web", "shop/cart", shop],
+            "error: \"app=frontedn,tier=web\" selects no pod or address range (did you mean \"app=frontend,tier=web\"?)",
+        ),
+        (
+            vec!["can", "shop/cart", "ap=postgres", shop],
+            "error: \"ap=postgres\" selects no pod or address range (did you mean \"app=postgres\"?)",
+        ),
+        (
+            vec!["paths", "--from", "frontend", shop],
+            "error: --from \"frontend\" selects nothing (did you mean \"shop/frontend\"?)",
+        ),
+        (vec!["paths", "--from", "tier=zzz", shop], "error: --from \"tier=zzz\" selects nothing"),
     ] {
         let mut args = args;
         args.push("-q");

@@ -2,11 +2,11 @@
 //! the DOT is parsed back (graphviz-rust's parser) and the SVG read as XML, and what they draw
 //! is checked against the JSON connection list of the same cluster.
 
-use crate::support::{assert_run_snapshot, fixtures, netreach_command};
+use crate::support::{assert_run_snapshot, fixtures, netreach_command, require_program};
 use graphviz_rust::dot_structures::{Attribute, EdgeTy, Graph, Id, Stmt, Vertex};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn run_with(args: &[&str], path_env: Option<&str>) -> Output {
     let mut cmd = netreach_command();
@@ -31,17 +31,9 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_str(&ok(args)).unwrap()
 }
 
-/// Graphviz's `dot` is needed for SVG; CI installs it (.ci/run), so there it must be present.
-fn has_dot() -> bool {
-    let found = Command::new("dot").arg("-V").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Graphviz's dot is missing in CI: .ci/run installs the graphviz package"
-        );
-        eprintln!("skipped: Graphviz's dot is not on PATH (apt-get install graphviz)");
-    }
-    found
+/// Graphviz's `dot` draws SVG: a test that needs it fails without it (.ci/run installs it).
+fn require_dot() {
+    require_program("dot", "graphviz");
 }
 
 // ---- reading DOT back ----------------------------------------------------------------------
@@ -340,9 +332,7 @@ fn svg_groups(svg: &str) -> (BTreeMap<String, BTreeSet<String>>, Vec<SvgText>) {
 
 #[test]
 fn shop_svg_has_boxed_namespaces_labelled_edges_and_no_overlapping_labels() {
-    if !has_dot() {
-        return;
-    }
+    require_dot();
     let svg = ok(&["connectivity", "shop", "-o", "svg"]);
     let (titles, texts) = svg_groups(&svg);
     let clusters: Vec<&str> = titles["cluster"].iter().map(String::as_str).collect();
@@ -379,33 +369,31 @@ fn out_writes_the_file_and_infers_the_format_from_its_extension() {
     ok(&["connectivity", "shop", "--out", json_file.to_str().unwrap()]);
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
     assert_eq!(doc["schemaVersion"], 1);
-    if has_dot() {
-        let svg = dir.path().join("picture.svg");
-        ok(&["connectivity", "shop", "--level", "namespace", "--out", svg.to_str().unwrap()]);
-        let (titles, _) = svg_groups(&std::fs::read_to_string(&svg).unwrap());
-        assert!(titles["node"].contains("payments"));
-    }
+    require_dot();
+    let svg = dir.path().join("picture.svg");
+    ok(&["connectivity", "shop", "--level", "namespace", "--out", svg.to_str().unwrap()]);
+    let (titles, _) = svg_groups(&std::fs::read_to_string(&svg).unwrap());
+    assert!(titles["node"].contains("payments"));
 }
 
 #[test]
-fn without_graphviz_svg_falls_back_to_dot_and_names_the_package() {
+fn without_graphviz_svg_is_an_error_that_names_the_package() {
     let dir = tempfile::tempdir().unwrap();
     let empty_path = dir.path().to_str().unwrap();
     let out = run_with(&["connectivity", "shop", "-o", "svg"], Some(empty_path));
-    assert_eq!(out.status.code(), Some(0));
+    assert_run_snapshot!(out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no DOT in place of the SVG");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("warning:") && stderr.contains("graphviz") && stderr.contains("apt-get install graphviz"),
-        "{stderr}"
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("digraph netreach {"));
+    assert!(stderr.starts_with("error: ") && stderr.contains("apt-get install graphviz"), "{stderr}");
 
     let svg = dir.path().join("shop.svg");
-    let out = run_with(&["connectivity", "shop", "-o", "svg", "--out", svg.to_str().unwrap()], Some(empty_path));
+    let out = run_with(&["connectivity", "shop", "--out", svg.to_str().unwrap()], Some(empty_path));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!svg.exists() && !dir.path().join("shop.dot").exists(), "nothing is written");
+    // DOT needs no Graphviz.
+    let out = run_with(&["connectivity", "shop", "-o", "dot"], Some(empty_path));
     assert_eq!(out.status.code(), Some(0));
-    assert!(!svg.exists(), "DOT is never written under an .svg name");
-    assert!(std::fs::read_to_string(dir.path().join("shop.dot")).unwrap().starts_with("digraph"));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("shop.dot"));
 }
 
 #[test]

@@ -16,10 +16,11 @@ pub fn fixtures() -> PathBuf {
     repo().join("fixtures")
 }
 
-/// The `netreach` binary with colour off (`NO_COLOR`), ready for arguments.
+/// The `netreach` binary with colour off (`NO_COLOR`) and help wrapped at clap's default width
+/// (no `COLUMNS` from the shell), ready for arguments.
 pub fn netreach_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_netreach"));
-    command.env("NO_COLOR", "1");
+    command.env("NO_COLOR", "1").env_remove("COLUMNS");
     command
 }
 
@@ -89,3 +90,10 @@ macro_rules! assert_run_snapshot {
     };
 }
 pub(crate) use assert_run_snapshot;
+
+/// Asserts that `program` is on PATH: a test that needs it fails, naming the Debian package,
+/// rather than passing without having checked anything (.ci/run installs every one).
+pub fn require_program(program: &str, package: &str) {
+    let found = std::process::Command::new(program).arg("--version").output().is_ok();
+    assert!(found, "{program} is not on PATH and this test needs it: apt-get install {package}");
+}

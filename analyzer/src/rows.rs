@@ -1,19 +1,10 @@
-//! The engine's class rows as the queries read them: classes grouped by the row they share, and
-//! one row walked against a sorted list of classes. Queries that work once per distinct row
-//! (`Reachability::row_of`) and borrow port sets (`class_allowed`) cost what the rows cost, not
-//! class pairs, and get faster by themselves as the engine shares more rows.
+//! The engine's class rows as the queries read them: one class per distinct row, a row walked
+//! against a sorted list of classes, and port sets numbered by value. Queries that work once per
+//! distinct row (`Reachability::row_of`) and borrow port sets (`class_allowed`) cost what the
+//! rows cost, not class pairs, and get faster by themselves as the engine shares more rows.
 
 use netreach_model::{PortSet, Reachability};
 use std::collections::HashMap;
-
-/// The classes reading each row id, ascending; `classes_by_row(r)[reach.row_of(c)]` holds `c`.
-pub(crate) fn classes_by_row(reach: &Reachability) -> Vec<Vec<usize>> {
-    let mut by_row = vec![Vec::new(); reach.row_count()];
-    for c in 0..reach.class_count() {
-        by_row[reach.row_of(c)].push(c);
-    }
-    by_row
-}
 
 /// One class reading each row id, the lowest (`usize::MAX` for a row no class reads).
 pub(crate) fn representatives(reach: &Reachability) -> Vec<usize> {

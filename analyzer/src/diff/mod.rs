@@ -13,8 +13,9 @@
 //!   side only (e.g. the first IPv6 ipBlock) is listed as present on that side only.
 //!
 //! Nothing is compared pair by pair: shared endpoints are grouped into *joint classes* (same
-//! engine class before and same class after), each joint class pair is compared once through
-//! `Reachability::allowed`, and pairs are expanded only when output is written (`--level pod`)
+//! engine class before and same class after), joint classes whose engine classes share rows on
+//! both sides are compared once (port sets as interned ids, borrowed from the engines), and
+//! pairs are expanded only when output is written (`--level pod`)
 //! or counted per group pair (`--level workload|namespace`, through [`Grouping`](crate::aggregate::Grouping)).
 
 mod render;
@@ -223,7 +224,7 @@ impl<'a> Diff<'a> {
         shared as usize >= self.common_pods
     }
 
-    /// Joint classes, then one comparison per joint class pair.
+    /// Joint classes, then one comparison per (BEFORE row, AFTER row) pair and joint class.
     fn compare(&mut self) {
         let (rb, ra) = (&self.before.reach, &self.after.reach);
         // Engine classes that shared endpoints fall in, numbered compactly, with a representative.

@@ -3,7 +3,7 @@
 //! invariant. `render::paths` words the answer.
 
 use crate::analysis::Analysis;
-use netreach_model::{parallel, HopKind, LateralReach, PortSet};
+use netreach_model::{parallel, Endpoint, HopKind, LateralReach, PortSet, MAX_HOPS};
 use std::collections::HashMap;
 
 /// One hop of a path, with what it may use: what policy allows between the two ends, or every
@@ -39,27 +39,311 @@ impl BlastRadius {
 
 /// The blast radius of each source (endpoint indices), in the order given: the pods an attacker
 /// holding that source alone reaches within 1..=`hops` hops. Sources of one class (and, for
-/// hostNetwork pods, one node) reach the same number of pods: one search per group, spread over
-/// threads.
+/// hostNetwork pods, one node) are given the count of the first of them. A search depends on
+/// its source only through the destination classes of its row, so there is one class-level
+/// search per distinct set of them, shared by every source whose row has it and spread over
+/// threads; a source's count is that search's, less the source itself from the hop it is
+/// reached. With node-local hops a hostNetwork source also reaches its node's pods at the first
+/// hop: those get the engine's own search, one per (class, node).
 pub fn blast_radius(analysis: &Analysis, sources: &[usize], hops: u32, node_hops: bool) -> Vec<BlastRadius> {
     let reach = &analysis.reach;
-    let mut group_of: HashMap<(usize, Option<&str>), usize> = HashMap::new();
+    let graph = ClassGraph::new(analysis, node_hops);
+    let hops = hops.min(MAX_HOPS);
+    let mut first_of: HashMap<(usize, Option<&str>), usize> = HashMap::new();
+    let mut group_of: HashMap<usize, usize> = HashMap::new();
     let mut representatives: Vec<usize> = Vec::new();
-    let groups: Vec<usize> = sources
+    let mut by_shape: Vec<Vec<(usize, usize)>> = vec![Vec::new(); graph.shapes.len()];
+    // Per source: `Ok(())` when a class-level search answers, or `Err(engine search)`.
+    let plan: Vec<Result<(), usize>> = sources
         .iter()
-        .map(|&s| {
-            let node = analysis.pod(s).filter(|p| p.host_network).and_then(|p| p.node.as_deref());
-            *group_of.entry((reach.class_of(reach.endpoint(s)), node)).or_insert_with(|| {
-                representatives.push(s);
-                representatives.len() - 1
-            })
+        .enumerate()
+        .map(|(i, &s)| {
+            let host = analysis.pod(s).filter(|p| p.host_network);
+            let class = reach.class_of(reach.endpoint(s));
+            let first = *first_of.entry((class, host.and_then(|p| p.node.as_deref()))).or_insert(s);
+            if node_hops && host.is_some() {
+                return Err(*group_of.entry(first).or_insert_with(|| {
+                    representatives.push(first);
+                    representatives.len() - 1
+                }));
+            }
+            by_shape[graph.shape_of(class)].push((i, first));
+            Ok(())
         })
         .collect();
     let is_pod = |e: usize| e < reach.pod_count();
-    let reached_of = parallel::map(&representatives, |&s| {
+    let searched = parallel::map(&representatives, |&s| {
         reach.lateral(&analysis.cluster, &[s], hops, node_hops).radius(hops, is_pod)
     });
-    sources.iter().zip(groups).map(|(&source, g)| BlastRadius { source, reached: reached_of[g].clone() }).collect()
+    let shapes: Vec<usize> = (0..by_shape.len()).filter(|&k| !by_shape[k].is_empty()).collect();
+    let parts = parallel::map_ranges(shapes.len(), |range| {
+        let mut search = Search::new(&graph);
+        shapes[range]
+            .iter()
+            .flat_map(|&k| search.run(k, hops, by_shape[k].iter().copied()))
+            .collect::<Vec<(usize, Vec<u64>)>>()
+    });
+    let mut reached: Vec<Vec<u64>> = vec![Vec::new(); sources.len()];
+    for (i, r) in parts.into_iter().flatten() {
+        reached[i] = r;
+    }
+    sources
+        .iter()
+        .zip(plan)
+        .zip(reached)
+        .map(|((&source, plan), own)| BlastRadius {
+            source,
+            reached: match plan {
+                Ok(()) => own,
+                Err(g) => searched[g].clone(),
+            },
+        })
+        .collect()
+}
+
+/// The class-level graph the blast radius searches: per distinct row, the set of destination
+/// classes with pods it reaches (its *shape*, a bitset), and what node-local hops need.
+struct ClassGraph<'a> {
+    analysis: &'a Analysis,
+    /// Words per class bitset.
+    words: usize,
+    /// Per row id: its shape (`u32::MAX` for a row no class reads).
+    shape_of_row: Vec<u32>,
+    /// Shapes, `words` words each.
+    shapes: Vec<Vec<u64>>,
+    /// Pods per class.
+    pods_in: Vec<u64>,
+    /// With node-local hops: per class its hostNetwork pods, and per hostNetwork pod the index of
+    /// the pods it reaches in `neighbours`.
+    host_pods: Vec<Vec<u32>>,
+    hop_list: HashMap<u32, usize>,
+    neighbours: Vec<Vec<u32>>,
+}
+
+impl<'a> ClassGraph<'a> {
+    fn new(analysis: &'a Analysis, node_hops: bool) -> ClassGraph<'a> {
+        let reach = &analysis.reach;
+        let (classes, pods) = (reach.class_count(), reach.pod_count());
+        let words = classes.div_ceil(64);
+        let pods_in: Vec<u64> = (0..classes)
+            .map(|c| reach.class_members(c).iter().take_while(|&&e| (e as usize) < pods).count() as u64)
+            .collect();
+        let mut interned: HashMap<Vec<u64>, u32> = HashMap::new();
+        let shape_of_row: Vec<u32> = crate::rows::representatives(reach)
+            .into_iter()
+            .map(|c| {
+                if c == usize::MAX {
+                    return u32::MAX;
+                }
+                let mut bits = vec![0u64; words];
+                for (d, ports) in reach.class_row(c) {
+                    if pods_in[d] > 0 && !ports.is_empty() {
+                        bits[d / 64] |= 1 << (d % 64);
+                    }
+                }
+                let next = interned.len() as u32;
+                *interned.entry(bits).or_insert(next)
+            })
+            .collect();
+        let mut shapes = vec![Vec::new(); interned.len()];
+        for (bits, k) in interned {
+            shapes[k as usize] = bits;
+        }
+        let mut graph = ClassGraph {
+            analysis,
+            words,
+            shape_of_row,
+            shapes,
+            pods_in,
+            host_pods: vec![Vec::new(); classes],
+            hop_list: HashMap::new(),
+            neighbours: Vec::new(),
+        };
+        if node_hops {
+            graph.node_hops();
+        }
+        graph
+    }
+
+    /// Who each hostNetwork pod reaches by a node-local hop, as `Reachability::lateral` has it:
+    /// the pods on its node, or every pod for a DaemonSet's pod placed on no node.
+    fn node_hops(&mut self) {
+        let (cluster, reach) = (&self.analysis.cluster, &self.analysis.reach);
+        let mut list_of_node: HashMap<&str, usize> = HashMap::new();
+        for (i, pod) in cluster.pods.iter().enumerate() {
+            if let Some(node) = &pod.node {
+                let list = *list_of_node.entry(node.as_str()).or_insert_with(|| {
+                    self.neighbours.push(Vec::new());
+                    self.neighbours.len() - 1
+                });
+                self.neighbours[list].push(reach.index_of(Endpoint::Pod(i as u32)) as u32);
+            }
+        }
+        let mut every: Option<usize> = None;
+        for (i, pod) in cluster.pods.iter().enumerate() {
+            if !pod.host_network {
+                continue;
+            }
+            let e = reach.index_of(Endpoint::Pod(i as u32));
+            let on_every_node =
+                pod.synthesized && pod.node.is_none() && pod.workload.as_ref().is_some_and(|w| w.kind == "DaemonSet");
+            let list = if on_every_node {
+                *every.get_or_insert_with(|| {
+                    self.neighbours.push((0..reach.pod_count() as u32).collect());
+                    self.neighbours.len() - 1
+                })
+            } else {
+                match pod.node.as_deref().and_then(|n| list_of_node.get(n)) {
+                    Some(&list) => list,
+                    None => continue,
+                }
+            };
+            self.host_pods[reach.class_of(reach.endpoint(e))].push(e as u32);
+            self.hop_list.insert(e as u32, list);
+        }
+    }
+
+    fn shape_of(&self, class: usize) -> usize {
+        self.shape_of_row[self.analysis.reach.row_of(class)] as usize
+    }
+}
+
+/// One thread's scratch for class-level searches.
+struct Search<'g> {
+    graph: &'g ClassGraph<'g>,
+    /// Classes whose pods are all reached, and the hop that reached them.
+    reached: Vec<u64>,
+    level: Vec<u32>,
+    next: Vec<u64>,
+    stepped: Vec<bool>,
+    touched: Vec<usize>,
+    /// Pods reached one by one (node-local hops) before their class: hop, and count per class.
+    alone: HashMap<u32, u32>,
+    alone_in: HashMap<usize, u64>,
+    lists_done: Vec<bool>,
+}
+
+impl<'g> Search<'g> {
+    fn new(graph: &'g ClassGraph<'g>) -> Search<'g> {
+        let classes = graph.pods_in.len();
+        Search {
+            graph,
+            reached: vec![0; graph.words],
+            level: vec![0; classes],
+            next: vec![0; graph.words],
+            stepped: vec![false; graph.shapes.len()],
+            touched: Vec::new(),
+            alone: HashMap::new(),
+            alone_in: HashMap::new(),
+            lists_done: vec![false; graph.neighbours.len()],
+        }
+    }
+
+    fn is_reached(&self, class: usize) -> bool {
+        self.reached[class / 64] & (1 << (class % 64)) != 0
+    }
+
+    /// Searches from a row of shape `first` (as `Reachability::lateral` from one source whose
+    /// class reads it, that source aside), then gives each of `sources` (position, endpoint) its
+    /// blast radius: the search's counts, less the source itself from the hop it is reached.
+    fn run(
+        &mut self,
+        first: usize,
+        hops: u32,
+        sources: impl Iterator<Item = (usize, usize)>,
+    ) -> Vec<(usize, Vec<u64>)> {
+        let graph = self.graph;
+        let reach = &graph.analysis.reach;
+        let mut per_hop = vec![0u64; hops as usize];
+        let (mut frontier, mut alone_frontier): (Vec<usize>, Vec<u32>) = (Vec::new(), Vec::new());
+        for level in 1..=hops {
+            // Every class with a pod reached at the previous hop steps along its row, once per shape.
+            self.next.fill(0);
+            let stepping = frontier
+                .iter()
+                .copied()
+                .chain(alone_frontier.iter().map(|&e| reach.class_of(reach.endpoint(e as usize))));
+            let shapes: Vec<usize> =
+                if level == 1 { vec![first] } else { stepping.map(|c| graph.shape_of(c)).collect() };
+            for k in shapes {
+                if std::mem::replace(&mut self.stepped[k], true) {
+                    continue;
+                }
+                self.touched.push(k);
+                for (n, s) in self.next.iter_mut().zip(&graph.shapes[k]) {
+                    *n |= s;
+                }
+            }
+            let mut new_classes = Vec::new();
+            for w in 0..graph.words {
+                let mut new = self.next[w] & !self.reached[w];
+                self.reached[w] |= new;
+                while new != 0 {
+                    let d = w * 64 + new.trailing_zeros() as usize;
+                    new &= new - 1;
+                    self.level[d] = level;
+                    per_hop[level as usize - 1] += graph.pods_in[d] - self.alone_in.get(&d).copied().unwrap_or(0);
+                    new_classes.push(d);
+                }
+            }
+            // Node-local hops from the hostNetwork pods reached at the previous hop.
+            let mut new_alone = Vec::new();
+            if !graph.hop_list.is_empty() {
+                let hopping: Vec<u32> = frontier
+                    .iter()
+                    .flat_map(|&c| graph.host_pods[c].iter().copied())
+                    .filter(|p| !self.alone.contains_key(p))
+                    .chain(alone_frontier.iter().copied().filter(|p| graph.hop_list.contains_key(p)))
+                    .collect();
+                for p in hopping {
+                    let list = graph.hop_list[&p];
+                    if std::mem::replace(&mut self.lists_done[list], true) {
+                        continue;
+                    }
+                    for &m in &graph.neighbours[list] {
+                        let c = reach.class_of(reach.endpoint(m as usize));
+                        if self.is_reached(c) || self.alone.contains_key(&m) {
+                            continue;
+                        }
+                        self.alone.insert(m, level);
+                        *self.alone_in.entry(c).or_default() += 1;
+                        per_hop[level as usize - 1] += 1;
+                        new_alone.push(m);
+                    }
+                }
+            }
+            frontier = new_classes;
+            alone_frontier = new_alone;
+            if frontier.is_empty() && alone_frontier.is_empty() {
+                break;
+            }
+        }
+        for k in 1..per_hop.len() {
+            per_hop[k] += per_hop[k - 1];
+        }
+        let out = sources
+            .map(|(i, s)| {
+                let mut own = per_hop.clone();
+                if s < reach.pod_count() {
+                    let c = reach.class_of(reach.endpoint(s));
+                    let by_class = if self.is_reached(c) { self.level[c] } else { u32::MAX };
+                    let at = self.alone.get(&(s as u32)).copied().unwrap_or(u32::MAX).min(by_class);
+                    for n in own.iter_mut().skip(at.saturating_sub(1) as usize) {
+                        *n -= 1;
+                    }
+                }
+                (i, own)
+            })
+            .collect();
+        self.reached.fill(0);
+        for k in self.touched.drain(..) {
+            self.stepped[k] = false;
+        }
+        self.alone.clear();
+        self.alone_in.clear();
+        self.lists_done.fill(false);
+        out
+    }
 }
 
 /// The hops from a source of `lateral` to `target`, in order; empty for sources and endpoints
@@ -159,6 +443,44 @@ pub(crate) mod tests {
         }
         let a = analysis.find("lat/a").unwrap();
         assert_eq!(blast_radius(&analysis, &[a], 2, true)[0].reached, [2, 4]);
+    }
+
+    #[test]
+    fn class_level_blast_radius_agrees_with_the_engine_search_of_the_first_source_of_each_class() {
+        // Dense and sparse generated clusters (hostNetwork pods on nodes) and the fixtures.
+        let dir = tempfile::tempdir().unwrap();
+        let mut analyses: Vec<(String, Analysis)> = Vec::new();
+        for (seed, unisolated, ingress_only) in [(1, 600, 300), (2, 0, 0), (3, 300, 500)] {
+            let params = crate::generate::GenerateParams {
+                pods: 240,
+                policies: 30,
+                namespaces: 8,
+                seed,
+                unisolated_per_mille: unisolated,
+                ingress_only_per_mille: ingress_only,
+            };
+            let path = dir.path().join(format!("{seed}.json"));
+            crate::generate::write_cluster(&params, &mut std::fs::File::create(&path).unwrap()).unwrap();
+            let loaded = load(&[Input::Path(path)]).unwrap();
+            analyses.push((format!("generated {seed}"), Analysis::new(loaded.cluster, &EngineOptions::default())));
+        }
+        for folder in ["small/lateral", "small/host-network", "small/workloads", "shop", "weak", "audit-real/broad"] {
+            analyses.push((folder.to_string(), fixture(folder)));
+        }
+        for (name, analysis) in &analyses {
+            let reach = &analysis.reach;
+            let sources: Vec<usize> = (0..reach.endpoint_count()).collect();
+            for (hops, node_hops) in [(1, true), (2, false), (3, true), (4, false)] {
+                let mut first: HashMap<(usize, Option<&str>), usize> = HashMap::new();
+                for r in blast_radius(analysis, &sources, hops, node_hops) {
+                    let node = analysis.pod(r.source).filter(|p| p.host_network).and_then(|p| p.node.as_deref());
+                    let first = *first.entry((reach.class_of(reach.endpoint(r.source)), node)).or_insert(r.source);
+                    let alone = reach.lateral(&analysis.cluster, &[first], hops, node_hops);
+                    let expected = alone.radius(hops, |e| e < reach.pod_count());
+                    assert_eq!(r.reached, expected, "{name}: {} within {hops}", analysis.id(r.source));
+                }
+            }
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod live;
 pub mod load;
 pub mod mesh;
 pub mod render;
+mod rows;
 pub mod select;
 pub mod suggest;
 pub mod testing;

@@ -1,5 +1,4 @@
-//! NR007-NR010: what is open. Reads the engine's class-level answers (one `allowed` per class
-//! pair) and the rules' peers and ports, never pod pairs.
+//! NR007-NR010: what is open. Reads the engine's class rows and the rules' peers and ports, never pod pairs.
 
 use super::checks::*;
 use super::{field_names, Context, KUBE_SYSTEM};
@@ -8,7 +7,7 @@ use netreach_model::{Direction, Peer, PortEntry, PortSet, Protocol, Rule};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 impl Context<'_> {
-    /// NR007: from each external class to each pod class, one `allowed` per class pair.
+    /// NR007: from each external class's row, its pod classes.
     pub(super) fn reachable_from_internet(&self, out: &mut Vec<Finding>) {
         let reach = &self.a.reach;
         let ext_classes: BTreeSet<usize> =
@@ -16,13 +15,12 @@ impl Context<'_> {
         // Per pod class: ports reachable from outside, and from which external ranges.
         let mut per_class: HashMap<usize, (PortSet, BTreeSet<usize>)> = HashMap::new();
         for &src in &ext_classes {
-            for dst in self.classes.pod_classes() {
-                let ports = self.classes.allowed(reach, src, dst);
-                if ports.is_empty() {
+            for (dst, ports) in reach.class_row(src) {
+                if ports.is_empty() || !self.classes.is_pod_class(dst) {
                     continue;
                 }
                 let entry = per_class.entry(dst).or_insert_with(|| (PortSet::empty(), BTreeSet::new()));
-                entry.0.union_with(&ports);
+                entry.0.union_with(ports);
                 entry
                     .1
                     .extend(self.classes.members(src).iter().map(|&e| e as usize).filter(|&e| e >= reach.pod_count()));
@@ -151,7 +149,7 @@ impl Context<'_> {
         }
     }
 
-    /// NR010: per source class and kube-system class, one `allowed`; non-DNS ports remain.
+    /// NR010: per source class, the kube-system classes of its row; non-DNS ports remain.
     pub(super) fn kube_system_beyond_dns(&self, out: &mut Vec<Finding>) {
         let reach = &self.a.reach;
         let Some(kube) = self.namespaces.iter().position(|n| n == KUBE_SYSTEM).map(|i| i as u32) else {
@@ -160,16 +158,21 @@ impl Context<'_> {
         let dns = PortSet::single(Protocol::Udp, 53).union(&PortSet::single(Protocol::Tcp, 53));
         let pod_count = reach.pod_count();
         let in_kube = |e: u32| (e as usize) < pod_count && self.pod_ns[e as usize] == kube;
-        let kube_classes: Vec<usize> =
-            self.classes.pod_classes().filter(|&c| self.classes.members(c).iter().any(|&e| in_kube(e))).collect();
+        let mut is_kube_class = vec![false; self.classes.class_count()];
+        for c in self.classes.pod_classes().filter(|&c| self.classes.members(c).iter().any(|&e| in_kube(e))) {
+            is_kube_class[c] = true;
+        }
         // Per source namespace: source pods, and per kube-system pod the ports beyond DNS.
         let mut per_ns: BTreeMap<u32, (BTreeSet<usize>, BTreeMap<usize, PortSet>)> = BTreeMap::new();
         for src in self.classes.pod_classes() {
             if !self.classes.members(src).iter().any(|&e| (e as usize) < pod_count && !in_kube(e)) {
                 continue;
             }
-            for &dst in &kube_classes {
-                let beyond = self.classes.allowed(reach, src, dst).difference(&dns);
+            for (dst, ports) in reach.class_row(src) {
+                if !is_kube_class[dst] {
+                    continue;
+                }
+                let beyond = ports.difference(&dns);
                 if beyond.is_empty() {
                     continue;
                 }

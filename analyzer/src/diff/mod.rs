@@ -13,8 +13,9 @@
 //!   side only (e.g. the first IPv6 ipBlock) is listed as present on that side only.
 //!
 //! Nothing is compared pair by pair: shared endpoints are grouped into *joint classes* (same
-//! engine class before and same class after), each joint class pair is compared once through
-//! `Reachability::allowed`, and pairs are expanded only when output is written (`--level pod`)
+//! engine class before and same class after), joint classes whose engine classes share rows on
+//! both sides are compared once (port sets as interned ids, borrowed from the engines), and
+//! pairs are expanded only when output is written (`--level pod`)
 //! or counted per group pair (`--level workload|namespace`, through [`Grouping`](crate::aggregate::Grouping)).
 
 mod render;
@@ -25,7 +26,8 @@ pub use render::{write_diff, DiffNotes, SHOWN_NAMES};
 pub use view::{Change, DiffView, Node};
 
 use crate::analysis::Analysis;
-use netreach_model::{ordered_pairs, CommonRanges, ExternalRange, PortSet};
+use crate::rows::PortIds;
+use netreach_model::{ordered_pairs, CommonRanges, ExternalRange, PortSet, Reachability};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -222,7 +224,7 @@ impl<'a> Diff<'a> {
         shared as usize >= self.common_pods
     }
 
-    /// Joint classes, then one comparison per joint class pair.
+    /// Joint classes, then one comparison per (BEFORE row, AFTER row) pair and joint class.
     fn compare(&mut self) {
         let (rb, ra) = (&self.before.reach, &self.after.reach);
         // Engine classes that shared endpoints fall in, numbered compactly, with a representative.
@@ -261,38 +263,80 @@ impl<'a> Diff<'a> {
             .iter()
             .map(|m| (m.len() as u64, m.iter().filter(|&&e| self.is_external(e)).count() as u64))
             .collect();
-        // Source joint classes in order of their BEFORE class, so each BEFORE row is read once.
+        // Port sets of both sides interned by value, so a comparison is one integer compare.
+        let mut ids = PortIds::default();
+        let nothing = ids.intern(&PortSet::empty());
+        let (mut side_b, mut side_a) = (CompactRows::new(rb, &reps_b, nothing), CompactRows::new(ra, &reps_a, nothing));
+        // Joint classes whose BEFORE classes share a row and whose AFTER classes share a row
+        // differ towards the same destinations: one comparison per distinct row pair.
+        let row_pair = |&(kb, ka): &(u32, u32)| (side_b.row_id(kb), side_a.row_id(ka));
+        let mut pair_of: HashMap<(usize, usize), u32> = HashMap::new();
+        let mut pair_sources: Vec<(u32, u32)> = Vec::new();
+        let source_pair: Vec<u32> = keys
+            .iter()
+            .map(|k| {
+                *pair_of.entry(row_pair(k)).or_insert_with(|| {
+                    pair_sources.push(*k);
+                    pair_sources.len() as u32 - 1
+                })
+            })
+            .collect();
+        let mut by_pair: Vec<(usize, usize, u32)> =
+            pair_sources.iter().enumerate().map(|(p, k)| (row_pair(k).0, row_pair(k).1, p as u32)).collect();
+        by_pair.sort_unstable();
+        // Per source joint class: (destination joint class, BEFORE id, AFTER id) where they
+        // differ, from one comparison per row pair; each BEFORE row is read once.
+        let mut sources_of: Vec<Vec<u32>> = vec![Vec::new(); pair_sources.len()];
+        for (s, &p) in source_pair.iter().enumerate() {
+            sources_of[p as usize].push(s as u32);
+        }
+        let mut changes: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); j];
+        let (mut row_b, mut row_a, mut differ) = (Vec::new(), Vec::new(), Vec::new());
+        let mut row_b_of = usize::MAX;
+        for &(rb_id, _, p) in &by_pair {
+            let (kb, ka) = pair_sources[p as usize];
+            if rb_id != row_b_of {
+                side_b.fill(&mut ids, kb, &mut row_b);
+                row_b_of = rb_id;
+            }
+            side_a.fill(&mut ids, ka, &mut row_a);
+            differ.clear();
+            differ.extend(keys.iter().enumerate().filter_map(|(d, &(db, da))| {
+                let (before, after) = (row_b[db as usize], row_a[da as usize]);
+                (before != after).then_some((d as u32, before, after))
+            }));
+            for &s in &sources_of[p as usize] {
+                let (ns, es) = sizes[s as usize];
+                changes[s as usize] = differ
+                    .iter()
+                    .copied()
+                    .filter(|&(d, _, _)| ordered_pairs((ns, es), sizes[d as usize], s == d) > 0)
+                    .collect();
+            }
+        }
+        // Deltas numbered in order of first use, sources in order of their BEFORE class.
         let mut by_before: Vec<u32> = (0..j as u32).collect();
         by_before.sort_by_key(|&c| keys[c as usize]);
-        let mut interned: HashMap<(PortSet, PortSet), u32> = HashMap::new();
+        let mut interned: HashMap<(u32, u32), u32> = HashMap::new();
+        let mut last = None;
         let mut rows = vec![Vec::new(); j];
-        let mut row_b: Vec<PortSet> = Vec::new();
-        let mut row_b_of = u32::MAX;
         for &s in &by_before {
-            let (kb, ka) = keys[s as usize];
-            if kb != row_b_of {
-                let src = rb.endpoint(reps_b[kb as usize]);
-                row_b = reps_b.iter().map(|&d| rb.allowed(src, rb.endpoint(d))).collect();
-                row_b_of = kb;
-            }
-            let src = ra.endpoint(reps_a[ka as usize]);
-            let row_a: Vec<PortSet> = reps_a.iter().map(|&d| ra.allowed(src, ra.endpoint(d))).collect();
-            let (ns, es) = sizes[s as usize];
-            for (d, &(db, da)) in keys.iter().enumerate() {
-                let (before, after) = (&row_b[db as usize], &row_a[da as usize]);
-                if before == after {
-                    continue;
-                }
-                let pairs = ordered_pairs((ns, es), sizes[d], s as usize == d);
-                if pairs == 0 {
-                    continue;
-                }
-                let next = self.deltas.len() as u32;
-                let id = *interned.entry((before.clone(), after.clone())).or_insert_with(|| {
-                    self.deltas.push(Delta::new(before.clone(), after.clone()));
-                    next
-                });
-                rows[s as usize].push((d as u32, id));
+            let row: &mut Vec<(u32, u32)> = &mut rows[s as usize];
+            for (d, before, after) in std::mem::take(&mut changes[s as usize]) {
+                let id = match last {
+                    Some((b, a, id)) if (b, a) == (before, after) => id,
+                    _ => {
+                        let next = self.deltas.len() as u32;
+                        let id = *interned.entry((before, after)).or_insert_with(|| {
+                            let (b, a) = (ids.values[before as usize].clone(), ids.values[after as usize].clone());
+                            self.deltas.push(Delta::new(b, a));
+                            next
+                        });
+                        last = Some((before, after, id));
+                        id
+                    }
+                };
+                row.push((d, id));
             }
         }
         self.rows = rows;
@@ -337,6 +381,41 @@ impl<'a> Diff<'a> {
     /// The id of the shared node (pod id or atom id) an address outside the pods falls in.
     pub fn atom_containing(&self, ip: std::net::IpAddr) -> Option<&ExternalAtom> {
         self.atoms.iter().find(|a| a.ranges.contains(&ip))
+    }
+}
+
+/// One side's rows as seen by the compact classes: what an engine class allows to each compact
+/// class, as port set ids, from one walk of its row.
+struct CompactRows<'r> {
+    reach: &'r Reachability,
+    /// The engine class of each compact class.
+    engine_of: Vec<usize>,
+    /// Per engine class, scratch: the id its row gives it (`nothing` between walks).
+    scratch: Vec<u32>,
+    nothing: u32,
+}
+
+impl<'r> CompactRows<'r> {
+    fn new(reach: &'r Reachability, reps: &[usize], nothing: u32) -> CompactRows<'r> {
+        let engine_of = reps.iter().map(|&e| reach.class_of(reach.endpoint(e))).collect();
+        CompactRows { reach, engine_of, scratch: vec![nothing; reach.class_count()], nothing }
+    }
+
+    fn row_id(&self, compact: u32) -> usize {
+        self.reach.row_of(self.engine_of[compact as usize])
+    }
+
+    /// Fills `row[compact]` with what the compact class `src` allows to each compact class.
+    fn fill(&mut self, ids: &mut PortIds, src: u32, row: &mut Vec<u32>) {
+        let from = self.engine_of[src as usize];
+        for (d, ports) in self.reach.class_row(from) {
+            self.scratch[d] = ids.id_of(ports);
+        }
+        row.clear();
+        row.extend(self.engine_of.iter().map(|&d| self.scratch[d]));
+        for (d, _) in self.reach.class_row(from) {
+            self.scratch[d] = self.nothing;
+        }
     }
 }
 

@@ -354,18 +354,25 @@ impl<'a> Checker<'a> {
         let nonzero = |n: &[[u64; 2]; ROLES]| n.iter().any(|r| r[0] + r[1] > 0);
         let src_classes: Vec<usize> = (0..classes).filter(|&c| nonzero(&src_n[c])).collect();
         let dst_classes: Vec<usize> = (0..classes).filter(|&c| nonzero(&dst_n[c])).collect();
-        let rep = |c: usize| reach.endpoint(reach.class_members(c)[0] as usize);
         // Per source class: (destination class, src role, dst role, index into `faults`).
         let mut violating: Vec<Vec<(u32, u8, u8, u32)>> = vec![Vec::new(); classes];
         let mut faults: Vec<PortSet> = Vec::new();
         let mut count = 0u64;
+        let nothing = PortSet::empty();
+        let mut is_dst = vec![false; classes];
+        for &dc in &dst_classes {
+            is_dst[dc] = true;
+        }
+        let mut row: Vec<(usize, &PortSet)> = Vec::new();
         for &sc in &src_classes {
-            let s = rep(sc);
-            for &dc in &dst_classes {
-                let allowed = reach.allowed(s, rep(dc));
-                if allowed.is_empty() && !include_empty {
-                    continue;
-                }
+            // Borrowed from the row: every destination class, or only those allowed anything.
+            row.clear();
+            if include_empty {
+                crate::rows::row_against(reach, sc, &dst_classes, |dc, p| row.push((dc, p.unwrap_or(&nothing))));
+            } else {
+                row.extend(reach.class_row(sc).filter(|&(dc, p)| is_dst[dc] && !p.is_empty()));
+            }
+            for &(dc, allowed) in &row {
                 for (a, src_count) in src_n[sc].iter().enumerate().skip(1) {
                     if *src_count == [0, 0] {
                         continue;
@@ -378,7 +385,7 @@ impl<'a> Checker<'a> {
                         if n == 0 {
                             continue;
                         }
-                        if let Some(fault) = offending(a as u8, b as u8, &allowed) {
+                        if let Some(fault) = offending(a as u8, b as u8, allowed) {
                             count += n;
                             violating[sc].push((dc as u32, a as u8, b as u8, faults.len() as u32));
                             faults.push(fault);

@@ -160,7 +160,13 @@ fn outside(view: &MeshView, out: &mut Vec<Finding>) {
 /// NR102, NR104, NR105: per destination workload, from one pass over the class pairs.
 fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
     let mut inbound: HashMap<u32, Inbound> = HashMap::new();
+    // Only destinations in a mesh have findings here: without any, nothing to walk.
+    if !view.profiles.iter().any(|modes| family(modes.default).is_some()) {
+        return;
+    }
+    // Sources are told apart by their mesh only: one source group.
     view.class_pass(
+        |_| 0,
         |e| grouping.group_of(e) as u32,
         |_, side, gd, profile, pairs, split| {
             if profile == EXTERNAL_PROFILE {

@@ -18,6 +18,7 @@ pub use render::write_mesh;
 
 use crate::aggregate::{Grouping, Level};
 use crate::analysis::Analysis;
+use crate::rows::PortIds;
 use netreach_model::mesh::{
     self as rules, keys, DestinationModes, IstioPolicy, Membership, MeshKind, MeshOptions, MtlsStatus, OutsideReason,
     PortMode,
@@ -45,8 +46,16 @@ pub type Split = Rc<[(MtlsStatus, PortSet)]>;
 
 #[derive(Default)]
 struct Memo {
-    ports: HashMap<PortSet, u32>,
+    ports: PortIds,
     split: HashMap<(u8, u32, u32), Split>,
+}
+
+/// Per class: members by (source group, mesh) and by (destination group, profile), and per
+/// (source group, mesh, destination group, profile) the members counted in both.
+struct ClassBuckets {
+    srcs: Vec<Vec<((u32, u8), u64)>>,
+    dsts: Vec<Vec<((u32, u32), u64)>>,
+    selfs: Vec<HashMap<(u32, u8, u32, u32), u64>>,
 }
 
 /// Mesh membership and destination modes of every pod of an analysis.
@@ -227,20 +236,22 @@ impl<'a> MeshView<'a> {
     }
 
     fn split_for(&self, side: u8, profile: u32, ports: &PortSet) -> Split {
-        let mut memo = self.memo.borrow_mut();
-        let next = memo.ports.len() as u32;
-        let port_id = match memo.ports.get(ports) {
-            Some(&id) => id,
-            None => {
-                memo.ports.insert(ports.clone(), next);
-                next
-            }
-        };
-        if let Some(s) = memo.split.get(&(side, profile, port_id)) {
+        let port_id = self.memo.borrow_mut().ports.intern(ports);
+        self.split_of(side, profile, port_id)
+    }
+
+    /// The id of a port set borrowed from the engine (looked up by address first).
+    fn engine_ports(&self, ports: &PortSet) -> u32 {
+        self.memo.borrow_mut().ports.id_of(ports)
+    }
+
+    fn split_of(&self, side: u8, profile: u32, port_id: u32) -> Split {
+        if let Some(s) = self.memo.borrow().split.get(&(side, profile, port_id)) {
             return s.clone();
         }
-        let split: Split = self.compute_split(side, profile, ports).into();
-        memo.split.insert((side, profile, port_id), split.clone());
+        let ports = self.memo.borrow().ports.values[port_id as usize].clone();
+        let split: Split = self.compute_split(side, profile, &ports).into();
+        self.memo.borrow_mut().split.insert((side, profile, port_id), split.clone());
         split
     }
 
@@ -277,11 +288,12 @@ impl<'a> MeshView<'a> {
     /// Statuses of everything policy allows from `src` to `dst` (empty when denied).
     pub fn between(&self, src: usize, dst: usize) -> Split {
         let reach = &self.analysis.reach;
-        let ports = reach.allowed(reach.endpoint(src), reach.endpoint(dst));
-        if ports.is_empty() {
-            return Vec::new().into();
+        match reach.class_allowed(reach.class_of(reach.endpoint(src)), reach.class_of(reach.endpoint(dst))) {
+            Some(ports) if !ports.is_empty() => {
+                self.split_of(self.side(src), self.profile(dst), self.engine_ports(ports))
+            }
+            _ => Vec::new().into(),
         }
-        self.statuses(src, dst, &ports)
     }
 
     /// Every allowed connection with its statuses, in (source, destination) order, as
@@ -293,55 +305,82 @@ impl<'a> MeshView<'a> {
         self.analysis.reach.for_each_connection(|s, d, ports| f(s, d, &self.statuses(s, d, ports)))
     }
 
-    /// Walks every class pair with anything allowed, its members bucketed by (group, source
-    /// mesh) and (group, destination profile): `visit(src group, source side, dst group,
-    /// destination profile, member pairs, split)`. Pairs of an endpoint with itself and of two
-    /// external ranges are not counted. Cost: per class pair, the product of its bucket counts.
-    fn class_pass(
-        &self,
-        group_of: impl Fn(usize) -> u32,
-        mut visit: impl FnMut(u32, u8, u32, u32, u64, &[(MtlsStatus, PortSet)]),
-    ) {
+    /// Per class: its members bucketed by (source group, mesh) and by (destination group,
+    /// destination profile), and the members in both buckets at once (their pair with
+    /// themselves is not counted).
+    fn buckets(&self, src_group: impl Fn(usize) -> u32, dst_group: impl Fn(usize) -> u32) -> ClassBuckets {
         let reach = &self.analysis.reach;
         let classes = reach.class_count();
-        type Bucket<K> = Vec<(K, u64)>;
-        let mut srcs: Vec<Bucket<(u32, u8)>> = Vec::with_capacity(classes);
-        let mut dsts: Vec<Bucket<(u32, u32)>> = Vec::with_capacity(classes);
-        let mut selfs: Vec<HashMap<(u32, u8, u32), u64>> = Vec::with_capacity(classes);
+        let mut buckets = ClassBuckets {
+            srcs: Vec::with_capacity(classes),
+            dsts: Vec::with_capacity(classes),
+            selfs: Vec::with_capacity(classes),
+        };
         for c in 0..classes {
             let mut s: HashMap<(u32, u8), u64> = HashMap::new();
             let mut d: HashMap<(u32, u32), u64> = HashMap::new();
-            let mut me: HashMap<(u32, u8, u32), u64> = HashMap::new();
+            let mut me: HashMap<(u32, u8, u32, u32), u64> = HashMap::new();
             for &e in reach.class_members(c) {
                 let e = e as usize;
-                let (g, side, profile) = (group_of(e), self.side(e), self.profile(e));
-                *s.entry((g, side)).or_default() += 1;
-                *d.entry((g, profile)).or_default() += 1;
-                *me.entry((g, side, profile)).or_default() += 1;
+                let (gs, gd, side, profile) = (src_group(e), dst_group(e), self.side(e), self.profile(e));
+                *s.entry((gs, side)).or_default() += 1;
+                *d.entry((gd, profile)).or_default() += 1;
+                *me.entry((gs, side, gd, profile)).or_default() += 1;
             }
             let mut s: Vec<_> = s.into_iter().collect();
             let mut d: Vec<_> = d.into_iter().collect();
             s.sort_unstable();
             d.sort_unstable();
-            srcs.push(s);
-            dsts.push(d);
-            selfs.push(me);
+            buckets.srcs.push(s);
+            buckets.dsts.push(d);
+            buckets.selfs.push(me);
         }
-        for c in 0..classes {
-            for (dc, ports) in reach.class_row(c) {
-                for &((gs, side), ns) in &srcs[c] {
-                    for &((gd, profile), nd) in &dsts[dc] {
+        buckets
+    }
+
+    /// Walks every row entry with anything allowed, the sources of the row (every class reading
+    /// it) bucketed by (source group, mesh) and the destination class's members by (group,
+    /// destination profile): `visit(src group, source side, dst group, destination profile,
+    /// member pairs, split)`. Pairs of an endpoint with itself and of two external ranges are
+    /// not counted. Cost: per distinct row entry, the product of its bucket counts.
+    fn class_pass(
+        &self,
+        src_group: impl Fn(usize) -> u32,
+        dst_group: impl Fn(usize) -> u32,
+        mut visit: impl FnMut(u32, u8, u32, u32, u64, &[(MtlsStatus, PortSet)]),
+    ) {
+        let reach = &self.analysis.reach;
+        let buckets = self.buckets(src_group, dst_group);
+        // Per row: its sources' buckets, summed over the classes reading it.
+        let mut row_srcs: Vec<HashMap<(u32, u8), u64>> = vec![HashMap::new(); reach.row_count()];
+        for (c, srcs) in buckets.srcs.iter().enumerate() {
+            for &(key, n) in srcs {
+                *row_srcs[reach.row_of(c)].entry(key).or_default() += n;
+            }
+        }
+        let rep = crate::rows::representatives(reach);
+        for (r, srcs) in row_srcs.into_iter().enumerate() {
+            if srcs.is_empty() {
+                continue;
+            }
+            let mut srcs: Vec<((u32, u8), u64)> = srcs.into_iter().collect();
+            srcs.sort_unstable();
+            for (dc, ports) in reach.class_row(rep[r]) {
+                let port_id = self.engine_ports(ports);
+                let reads_row = reach.row_of(dc) == r;
+                for &((gs, side), ns) in &srcs {
+                    for &((gd, profile), nd) in &buckets.dsts[dc] {
                         if side == EXTERNAL && profile == EXTERNAL_PROFILE {
                             continue;
                         }
                         let mut pairs = ns * nd;
-                        if c == dc && gs == gd {
-                            pairs -= selfs[c].get(&(gs, side, profile)).copied().unwrap_or(0);
+                        if reads_row {
+                            pairs -= buckets.selfs[dc].get(&(gs, side, gd, profile)).copied().unwrap_or(0);
                         }
                         if pairs == 0 {
                             continue;
                         }
-                        let split = self.split_for(side, profile, ports);
+                        let split = self.split_of(side, profile, port_id);
                         visit(gs, side, gd, profile, pairs, &split);
                     }
                 }
@@ -385,25 +424,23 @@ impl<'a> MeshView<'a> {
             c.pods += 1;
             c.pods_by_mesh[kind_code(m.kind) as usize] += 1;
         }
-        self.class_pass(
-            |e| pod_ns.get(e).copied().unwrap_or(u32::MAX),
-            |gs, side, gd, profile, pairs, split| {
-                if side == EXTERNAL {
-                    out[gd as usize].not_applicable += pairs;
-                } else if profile == EXTERNAL_PROFILE {
-                    out[gs as usize].not_applicable += pairs;
-                } else {
-                    let c = &mut out[gd as usize];
-                    c.pairs += pairs;
-                    match weakest(split) {
-                        MtlsStatus::Mtls => c.mtls += pairs,
-                        MtlsStatus::Permissive => c.permissive += pairs,
-                        MtlsStatus::Plaintext => c.plaintext += pairs,
-                        _ => c.rejected += pairs,
-                    }
+        let ns_of = |e: usize| pod_ns.get(e).copied().unwrap_or(u32::MAX);
+        self.class_pass(ns_of, ns_of, |gs, side, gd, profile, pairs, split| {
+            if side == EXTERNAL {
+                out[gd as usize].not_applicable += pairs;
+            } else if profile == EXTERNAL_PROFILE {
+                out[gs as usize].not_applicable += pairs;
+            } else {
+                let c = &mut out[gd as usize];
+                c.pairs += pairs;
+                match weakest(split) {
+                    MtlsStatus::Mtls => c.mtls += pairs,
+                    MtlsStatus::Permissive => c.permissive += pairs,
+                    MtlsStatus::Plaintext => c.plaintext += pairs,
+                    _ => c.rejected += pairs,
                 }
-            },
-        );
+            }
+        });
         out.retain(|c| c.pods > 0);
         out
     }
@@ -420,29 +457,82 @@ impl<'a> MeshView<'a> {
     /// Allowed traffic between groups of `grouping`, one entry per (group pair, status), sorted
     /// by source, destination and status. A group's traffic to itself is included.
     pub fn group_statuses(&self, grouping: &Grouping) -> Vec<GroupStatus> {
-        let mut merged: HashMap<(u32, u32, MtlsStatus), (PortSet, u64)> = HashMap::new();
-        self.class_pass(
-            |e| grouping.group_of(e) as u32,
-            |gs, _, gd, _, pairs, split| {
-                for (status, ports) in split {
-                    let entry = merged.entry((gs, gd, *status)).or_insert_with(|| (PortSet::empty(), 0));
-                    entry.0.union_with(ports);
-                    entry.1 += pairs;
-                }
-            },
-        );
-        let mut out: Vec<GroupStatus> = merged
-            .into_iter()
-            .map(|((s, d, status), (ports, pairs))| GroupStatus {
-                src: s as usize,
-                dst: d as usize,
-                status,
-                ports,
-                pairs,
-            })
-            .collect();
-        out.sort_by_key(|g| (g.src, g.dst, g.status));
+        let mut out = Vec::new();
+        let _ = self.for_each_group_status::<std::convert::Infallible>(grouping, |g| {
+            out.push(g);
+            Ok(())
+        });
         out
+    }
+
+    /// [`group_statuses`](Self::group_statuses) one source group at a time, in the same order,
+    /// so memory follows one group's entries, not all of them: `f(entry)`. Each source group
+    /// walks the rows of its members' classes once per (class, mesh).
+    pub fn for_each_group_status<E>(
+        &self,
+        grouping: &Grouping,
+        mut f: impl FnMut(GroupStatus) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let reach = &self.analysis.reach;
+        let group_of = |e: usize| grouping.group_of(e) as u32;
+        let buckets = self.buckets(group_of, group_of);
+        let statuses = MtlsStatus::ALL.len();
+        // Per (destination group, status): its index in `entries` while the source group is open.
+        let mut slot = vec![u32::MAX; grouping.groups.len() * statuses];
+        let mut entries: Vec<GroupStatus> = Vec::new();
+        let mut sources: Vec<((usize, u8), u64)> = Vec::new();
+        for (gs, group) in grouping.groups.iter().enumerate() {
+            sources.clear();
+            for &e in &group.members {
+                let key = (reach.class_of(reach.endpoint(e)), self.side(e));
+                match sources.iter_mut().find(|(k, _)| *k == key) {
+                    Some(entry) => entry.1 += 1,
+                    None => sources.push((key, 1)),
+                }
+            }
+            for &((c, side), ns) in &sources {
+                for (dc, ports) in reach.class_row(c) {
+                    let port_id = self.engine_ports(ports);
+                    for &((gd, profile), nd) in &buckets.dsts[dc] {
+                        if side == EXTERNAL && profile == EXTERNAL_PROFILE {
+                            continue;
+                        }
+                        let mut pairs = ns * nd;
+                        if c == dc {
+                            pairs -= buckets.selfs[c].get(&(gs as u32, side, gd, profile)).copied().unwrap_or(0);
+                        }
+                        if pairs == 0 {
+                            continue;
+                        }
+                        for (status, ports) in self.split_of(side, profile, port_id).iter() {
+                            let k = gd as usize * statuses + *status as usize;
+                            match entries.get_mut(slot[k] as usize) {
+                                Some(entry) => {
+                                    entry.ports.union_with(ports);
+                                    entry.pairs += pairs;
+                                }
+                                None => {
+                                    slot[k] = entries.len() as u32;
+                                    entries.push(GroupStatus {
+                                        src: gs,
+                                        dst: gd as usize,
+                                        status: *status,
+                                        ports: ports.clone(),
+                                        pairs,
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            entries.sort_unstable_by_key(|g| (g.dst, g.status));
+            for entry in entries.drain(..) {
+                slot[entry.dst * statuses + entry.status as usize] = u32::MAX;
+                f(entry)?;
+            }
+        }
+        Ok(())
     }
 
     /// Pods outside the mesh their namespace enables, in pod order.

@@ -1,8 +1,8 @@
 //! `netreach mesh` output: a readable report, Markdown, and JSON (schemaVersion 1, documented
 //! in the README). Connections stream: `--level pod` never builds the whole list.
 
-use super::{mesh_findings, GroupStatus, MeshView, NamespaceCoverage, OutsidePod};
-use crate::aggregate::{Grouping, Level};
+use super::{mesh_findings, MeshView, NamespaceCoverage, OutsidePod};
+use crate::aggregate::Level;
 use crate::findings::{self, Finding};
 use crate::render::text::{md_cell, percent};
 use crate::render::Format;
@@ -55,40 +55,31 @@ fn coverage_cells(c: &NamespaceCoverage) -> [String; 11] {
     ]
 }
 
-/// Group-level entries, or `None` at pod level (which streams).
-fn groups(view: &MeshView, level: Level) -> Option<(Grouping, Vec<GroupStatus>)> {
-    (level != Level::Pod).then(|| {
-        let grouping = view.grouping(level);
-        let statuses = view.group_statuses(&grouping);
-        (grouping, statuses)
-    })
-}
-
 /// Calls `f(src id, dst id, status, ports, pairs)` for every listed entry with a status that
-/// `keep` accepts, in (source, destination, status) order; `pairs` is `None` at pod level.
+/// `keep` accepts, in (source, destination, status) order; `pairs` is `None` at pod level. Both
+/// levels stream.
 fn each_entry(
     view: &MeshView,
     level: Level,
     keep: impl Fn(MtlsStatus) -> bool,
     mut f: impl FnMut(&str, &str, MtlsStatus, &PortSet, Option<u64>) -> io::Result<()>,
 ) -> io::Result<()> {
-    match groups(view, level) {
-        Some((grouping, statuses)) => {
-            for g in statuses.iter().filter(|g| keep(g.status)) {
-                f(&grouping.groups[g.src].id, &grouping.groups[g.dst].id, g.status, &g.ports, Some(g.pairs))?;
+    if level != Level::Pod {
+        let grouping = view.grouping(level);
+        return view.for_each_group_status(&grouping, |g| {
+            if !keep(g.status) {
+                return Ok(());
             }
-            Ok(())
-        }
-        None => {
-            let ids: Vec<String> = (0..view.analysis.reach.endpoint_count()).map(|i| view.analysis.id(i)).collect();
-            view.for_each_connection(|s, d, split| {
-                for (status, ports) in split.iter().filter(|(st, _)| keep(*st)) {
-                    f(&ids[s], &ids[d], *status, ports, None)?;
-                }
-                Ok(())
-            })
-        }
+            f(&grouping.groups[g.src].id, &grouping.groups[g.dst].id, g.status, &g.ports, Some(g.pairs))
+        });
     }
+    let ids: Vec<String> = (0..view.analysis.reach.endpoint_count()).map(|i| view.analysis.id(i)).collect();
+    view.for_each_connection(|s, d, split| {
+        for (status, ports) in split.iter().filter(|(st, _)| keep(*st)) {
+            f(&ids[s], &ids[d], *status, ports, None)?;
+        }
+        Ok(())
+    })
 }
 
 fn header(view: &MeshView) -> String {

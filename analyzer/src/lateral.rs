@@ -458,6 +458,7 @@ pub(crate) mod tests {
                 seed,
                 unisolated_per_mille: unisolated,
                 ingress_only_per_mille: ingress_only,
+                controllers: seed == 2,
             };
             let path = dir.path().join(format!("{seed}.json"));
             crate::generate::write_cluster(&params, &mut std::fs::File::create(&path).unwrap()).unwrap();

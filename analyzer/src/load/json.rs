@@ -55,7 +55,8 @@ pub(super) fn read(
     objects: &mut Vec<RawObject>,
     stats: &mut ReadStats,
 ) -> Result<(), LoadError> {
-    let syntax = |e: serde_json::Error| LoadError::Syntax { file: file.to_string(), message: format!("invalid JSON: {e}") };
+    let syntax =
+        |e: serde_json::Error| LoadError::Syntax { file: file.to_string(), message: format!("invalid JSON: {e}") };
     // Every document is checked before any is read, as the `Value` parse of all of them was.
     let mut ends = Vec::new();
     let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Checked>();
@@ -65,10 +66,11 @@ pub(super) fn read(
     }
     let mut from = start;
     for (i, end) in ends.into_iter().enumerate() {
-        let value = trim(&text, from..end);
+        let range = trim(&text, from..end);
         from = end;
         let origin = Origin { file: file.to_string(), document: i + 1, items: Vec::new() };
-        unpack(&text, value, origin, None, objects, stats);
+        let element = element(&text, range.start);
+        unpack(&text, element, origin, None, objects, stats);
     }
     Ok(())
 }
@@ -76,48 +78,33 @@ pub(super) fn read(
 /// [`flatten`] on checked text: Lists unpacked, objects kept as text with their [`Head`].
 fn unpack(
     text: &Arc<String>,
-    range: Range<usize>,
+    element: Element,
     origin: Origin,
     inherited: Option<(&str, &str)>,
     objects: &mut Vec<RawObject>,
     stats: &mut ReadStats,
 ) {
-    let json = &text[range.clone()];
-    match json.as_bytes().first() {
-        Some(b'{') => {}
-        Some(b'n') => return, // null
-        _ => return stats.not_objects.push(origin),
-    }
-    let mut fields = Fields::default();
-    for (key, value) in members(text, range.clone()) {
-        let slot = match key.as_ref() {
-            "apiVersion" => &mut fields.api_version,
-            "kind" => &mut fields.kind,
-            "metadata" => &mut fields.metadata,
-            "items" => &mut fields.items,
-            _ => continue,
-        };
-        *slot = Some(value); // the last one, as in a `Value` map
-    }
-    let by_value = |objects: &mut Vec<RawObject>, stats: &mut ReadStats| {
-        let value = JsonText { text: text.clone(), range: range.clone() }.into_value();
-        flatten(value, origin.clone(), inherited, objects, stats);
+    let object = match element {
+        Element::Object(object) => object,
+        Element::Other(range) if &text[range.clone()] == "null" => return,
+        Element::Other(_) => return stats.not_objects.push(origin),
     };
     // An item that takes its apiVersion or kind from its typed list is completed as a Value.
-    if inherited.is_some() && (fields.api_version.is_none() || fields.kind.is_none()) {
-        return by_value(objects, stats);
+    if inherited.is_some() && (object.api_version.is_none() || object.kind.is_none()) {
+        let value = JsonText { text: text.clone(), range: object.range }.into_value();
+        return flatten(value, origin, inherited, objects, stats);
     }
     let string = |field: &Option<Range<usize>>| field.clone().and_then(|r| string_at(&text[r]));
-    let kind = string(&fields.kind).unwrap_or_default();
+    let kind = string(&object.kind).unwrap_or_default();
     if kind.is_empty() {
         return stats.not_objects.push(origin);
     }
-    let api_version = string(&fields.api_version);
-    if let Some(items) = fields.items.filter(|r| kind.ends_with("List") && text.as_bytes()[r.start] == b'[') {
+    let api_version = string(&object.api_version);
+    if let Some(items) = object.items.filter(|_| kind.ends_with("List")) {
         let api_version = api_version.as_deref().unwrap_or("v1");
         let item_kind = kind.trim_end_matches("List");
         let inherit = if item_kind.is_empty() { None } else { Some((api_version, item_kind)) };
-        for (j, item) in elements(text, items).enumerate() {
+        for (j, item) in items.into_iter().enumerate() {
             let mut o = origin.clone();
             o.items.push(j);
             unpack(text, item, o, inherit, objects, stats);
@@ -125,15 +112,15 @@ fn unpack(
         return;
     }
     let mut head = Head { api_version: api_version.unwrap_or_default(), kind, ..Head::default() };
-    if let Some(metadata) = fields.metadata.filter(|r| text.as_bytes()[r.start] == b'{') {
-        for (key, value) in members(text, metadata) {
+    if let Some(metadata) = object.metadata.filter(|r| text.as_bytes()[r.start] == b'{') {
+        for (key, value) in members(text, metadata.start) {
             match key.as_ref() {
                 "name" => head.name = value_at(&text[value]),
                 "namespace" => head.namespace = value_at(&text[value]),
                 "annotations" => {
                     head.helm_hook = None;
                     if text.as_bytes()[value.start] == b'{' {
-                        for (key, value) in members(text, value) {
+                        for (key, value) in members(text, value.start) {
                             if key == "helm.sh/hook" {
                                 head.helm_hook = string_at(&text[value]);
                             }
@@ -144,16 +131,109 @@ fn unpack(
             }
         }
     }
+    let range = object.range;
     objects.push(RawObject { origin, head, body: Body::Json(JsonText { text: text.clone(), range }) });
 }
 
-/// The envelope fields of an object, as ranges of the text.
+/// A value of a checked document: an object, with what the reader looks at, or another value.
+enum Element {
+    Object(Object),
+    Other(Range<usize>),
+}
+
+/// An object's extent and its envelope members (the last of each, as in a `Value` map); a
+/// List's `items` are scanned with it, so the text is scanned once.
 #[derive(Default)]
-struct Fields {
+struct Object {
+    range: Range<usize>,
     api_version: Option<Range<usize>>,
     kind: Option<Range<usize>>,
     metadata: Option<Range<usize>>,
-    items: Option<Range<usize>>,
+    /// `items` when it is an array.
+    items: Option<Vec<Element>>,
+}
+
+/// The value at `start`; recursion (into `items`) is bounded, as the document was checked to
+/// nest at most 128 levels.
+fn element(text: &str, start: usize) -> Element {
+    let bytes = text.as_bytes();
+    if bytes[start] != b'{' {
+        return Element::Other(start..value_end(bytes, start));
+    }
+    let mut object = Object::default();
+    let mut i = start + 1;
+    loop {
+        i = match next_entry(bytes, i, b'}') {
+            Ok(i) => i,
+            Err(end) => {
+                object.range = start..end;
+                return Element::Object(object);
+            }
+        };
+        let (key, value) = member(text, i);
+        i = match key.as_ref() {
+            "items" if bytes[value] == b'[' => {
+                let (items, end) = elements(text, value);
+                object.items = Some(items);
+                end
+            }
+            key => {
+                let end = value_end(bytes, value);
+                match key {
+                    "apiVersion" => object.api_version = Some(value..end),
+                    "kind" => object.kind = Some(value..end),
+                    "metadata" => object.metadata = Some(value..end),
+                    "items" => object.items = None,
+                    _ => {}
+                }
+                end
+            }
+        };
+    }
+}
+
+/// The elements of the array at `start`, and its end.
+fn elements(text: &str, start: usize) -> (Vec<Element>, usize) {
+    let bytes = text.as_bytes();
+    let mut items = Vec::new();
+    let mut i = start + 1;
+    loop {
+        i = match next_entry(bytes, i, b']') {
+            Ok(i) => i,
+            Err(end) => return (items, end),
+        };
+        let item = element(text, i);
+        i = match &item {
+            Element::Object(o) => o.range.end,
+            Element::Other(r) => r.end,
+        };
+        items.push(item);
+    }
+}
+
+/// The members of the checked JSON object at `start`: keys (unescaped) and value ranges.
+fn members(text: &str, start: usize) -> impl Iterator<Item = (Cow<'_, str>, Range<usize>)> {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    std::iter::from_fn(move || {
+        i = next_entry(bytes, i, b'}').ok()?;
+        let (key, value) = member(text, i);
+        i = value_end(bytes, value);
+        Some((key, value..i))
+    })
+}
+
+/// The key (unescaped) of the member at `i`, and where its value starts.
+fn member(text: &str, i: usize) -> (Cow<'_, str>, usize) {
+    let bytes = text.as_bytes();
+    let key_end = string_end(bytes, i);
+    let raw = &text[i + 1..key_end - 1];
+    let key = if raw.contains('\\') {
+        Cow::Owned(serde_json::from_str(&text[i..key_end]).expect("checked JSON"))
+    } else {
+        Cow::Borrowed(raw)
+    };
+    (key, skip_space(bytes, skip_space(bytes, key_end) + 1)) // past ':'
 }
 
 fn value_at(json: &str) -> Value {
@@ -172,47 +252,18 @@ fn trim(text: &str, range: Range<usize>) -> Range<usize> {
     start..start + slice.trim().len()
 }
 
-/// The members of the checked JSON object at `range`: keys (unescaped) and value ranges.
-fn members(text: &str, range: Range<usize>) -> impl Iterator<Item = (Cow<'_, str>, Range<usize>)> {
-    let bytes = text.as_bytes();
-    let mut i = range.start + 1;
-    std::iter::from_fn(move || {
-        i = skip_space(bytes, i);
-        if bytes[i] == b',' {
-            i = skip_space(bytes, i + 1);
-        }
-        if bytes[i] == b'}' {
-            return None;
-        }
-        let key_end = value_end(bytes, i);
-        let raw = &text[i + 1..key_end - 1];
-        let key = if raw.contains('\\') {
-            Cow::Owned(serde_json::from_str(&text[i..key_end]).expect("checked JSON"))
-        } else {
-            Cow::Borrowed(raw)
-        };
-        let start = skip_space(bytes, skip_space(bytes, key_end) + 1); // past ':'
-        i = value_end(bytes, start);
-        Some((key, start..i))
-    })
-}
-
-/// The element ranges of the checked JSON array at `range`.
-fn elements(text: &str, range: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
-    let bytes = text.as_bytes();
-    let mut i = range.start + 1;
-    std::iter::from_fn(move || {
-        i = skip_space(bytes, i);
-        if bytes[i] == b',' {
-            i = skip_space(bytes, i + 1);
-        }
-        if bytes[i] == b']' {
-            return None;
-        }
-        let start = i;
-        i = value_end(bytes, start);
-        Some(start..i)
-    })
+/// Past the separator at `i` in an object or array: `Ok` where the next entry starts, or `Err`
+/// past the `close` byte that ends it.
+fn next_entry(bytes: &[u8], i: usize, close: u8) -> Result<usize, usize> {
+    let mut i = skip_space(bytes, i);
+    if bytes[i] == b',' {
+        i = skip_space(bytes, i + 1);
+    }
+    if bytes[i] == close {
+        Err(i + 1)
+    } else {
+        Ok(i)
+    }
 }
 
 fn skip_space(bytes: &[u8], mut i: usize) -> usize {
@@ -255,15 +306,16 @@ fn value_end(bytes: &[u8], mut i: usize) -> usize {
     }
 }
 
-/// The end (past the closing quote) of the string starting at `i`.
+/// The end (past the closing quote) of the string starting at `i`: most of a manifest's bytes
+/// are in strings, skipped with memchr.
 fn string_end(bytes: &[u8], mut i: usize) -> usize {
     i += 1;
     loop {
-        match bytes[i] {
-            b'"' => return i + 1,
-            b'\\' => i += 2,
-            _ => i += 1,
+        i += memchr::memchr2(b'"', b'\\', &bytes[i..]).expect("checked JSON: strings are closed");
+        if bytes[i] == b'"' {
+            return i + 1;
         }
+        i += 2;
     }
 }
 
@@ -330,7 +382,8 @@ mod tests {
         let mut objects = Vec::new();
         let mut stats = ReadStats { files: 1, ..Default::default() };
         let read = if via_value {
-            let documents = serde_json::Deserializer::from_str(text).into_iter::<Value>().collect::<Result<Vec<_>, _>>();
+            let documents =
+                serde_json::Deserializer::from_str(text).into_iter::<Value>().collect::<Result<Vec<_>, _>>();
             documents
                 .map(|documents| {
                     for (i, value) in documents.into_iter().enumerate() {
@@ -406,13 +459,17 @@ mod tests {
             r#"{"kind":"List","items":[{"kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}]}, null, 3, {"kind":""}]}"#,
             r#"{"kind":"ListList","items":[{"metadata":{"name":"a"}}]} {"kind":"List","items":{}}"#,
             // duplicate keys: the last one counts
-            &format!(r#"{{{pod},"kind":"Namespace","spec":{{"containers":[{{"name":"c","ports":[{{"containerPort":"x","containerPort":80}}]}}]}}}}"#),
+            &format!(
+                r#"{{{pod},"kind":"Namespace","spec":{{"containers":[{{"name":"c","ports":[{{"containerPort":"x","containerPort":80}}]}}]}}}}"#
+            ),
             r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","name":"q","annotations":{"helm.sh/hook":"test"},"annotations":{"a":"b"}},"spec":{"containers":[]}}"#,
             // escapes in keys and values
             r#"{"apiVersion":"v1","kin\u0064":"Pod","metadata":{"name":"p\u00e9","labels":{"a\/b":"c"}},"spec":{"containers":[]}}"#,
             // unknown fields, wrong types, hints
             &format!(r#"{{{pod},"spec":{{"containers":[{{"name":"c","ports":[{{"containerport":80}}]}}]}}}}"#),
-            &format!(r#"{{{pod},"spec":{{"containers":[{{"name":"c","ports":[{{"containerPort":80,"extra":1}}]}}]}},"bogus":2}}"#),
+            &format!(
+                r#"{{{pod},"spec":{{"containers":[{{"name":"c","ports":[{{"containerPort":80,"extra":1}}]}}]}},"bogus":2}}"#
+            ),
             &format!(r#"{{{pod},"spec":{{"containers":[{{"name":true}}]}}}}"#),
             &format!(r#"{{{pod},"spec":{{"containers":[{{"name":"c","ports":[{{"containerPort":70000}}]}}]}}}}"#),
             r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":7,"namespace":"n"},"spec":{"containers":[]}}"#,
@@ -420,6 +477,8 @@ mod tests {
             r#"{"apiVersion":"extensions/v1beta1","kind":"NetworkPolicy","metadata":{"name":"p"},"spec":{"podSelector":{}}}"#,
             r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[]}} {"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c"}]}}"#,
             "[1, 2] \"x\" null {\"a\": 1}",
+            "",
+            " \n",
         ] {
             assert_same(json, json);
         }
@@ -435,7 +494,6 @@ mod tests {
             r#"{"kind":"List","items":[{"a":1,}]}"#,
             r#"{"kind":"Pod"} {"kind":"Pod"} 12x"#,
             deep.as_str(),
-            "",
             "{\"a\":\"\u{1}\"}",
         ] {
             assert!(load(json, true).starts_with("error: f: invalid JSON"), "{json}");

@@ -3,13 +3,13 @@
 //! so the wire shapes are declared here, with exactly the fields the upstream API defines.
 
 use super::convert::{convert_selector, protocol, typed, valid_port, At};
+use super::documents::Body;
 use super::LoadError;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector as K8sSelector;
 use netreach_model::{
     Action, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject, IpBlock, Tier,
 };
 use serde::Deserialize;
-use serde_json::Value;
 
 /// A label selector that refuses unknown fields, unlike k8s-openapi's: `namespaces:
 /// {namespaceSelector: …}` — the peer shape before network-policy-api #196 — must be an error,
@@ -362,11 +362,11 @@ fn protocols_v2(protocols: &[ProtocolV2], at: &At, field: &str) -> Result<Vec<Cl
 pub(super) fn convert(
     kind: &str,
     name: &str,
-    value: Value,
+    body: Body,
     at: &At,
     warnings: &mut Vec<String>,
 ) -> Result<ClusterPolicy, LoadError> {
-    let wire: ObjectWire = typed(value, at)?;
+    let wire: ObjectWire = typed(body, at)?;
     let spec = wire.spec;
     let (kind, v2) = match kind {
         "AdminNetworkPolicy" => (ClusterPolicyKind::AdminNetworkPolicy, false),

@@ -1,7 +1,7 @@
 //! Typing raw objects with k8s-openapi and turning them into the model, validating what the
 //! API server would validate for the fields the engine reads.
 
-use super::documents::RawObject;
+use super::documents::{Body, Head, RawObject};
 use super::networkpolicy;
 use super::{LoadError, LoadReport, Origin};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -89,7 +89,7 @@ struct LivePod {
 }
 
 /// An unknown field's path in our notation: `spec.containers[0].ports[0].containerport`.
-fn field_path(path: &serde_ignored::Path) -> String {
+pub(super) fn field_path(path: &serde_ignored::Path) -> String {
     use serde_ignored::Path;
     match path {
         Path::Root => String::new(),
@@ -106,13 +106,26 @@ fn field_path(path: &serde_ignored::Path) -> String {
     }
 }
 
-pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value, at: &At) -> Result<T, LoadError> {
+/// Wire types of CRDs declare only what is read: the top-level envelope is known.
+fn reported(field: &str) -> bool {
+    !matches!(field, "apiVersion" | "kind" | "metadata" | "status")
+}
+
+/// The object typed: straight from its JSON text when that reads it exactly, else from its
+/// `Value`, which words errors with the field's path and reports unknown fields.
+pub(super) fn typed<T: serde::de::DeserializeOwned>(body: Body, at: &At) -> Result<T, LoadError> {
+    let value = match body {
+        Body::Json(json) => match json.typed(|field| reported(&field)) {
+            Some(typed) => return Ok(typed),
+            None => json.into_value(),
+        },
+        Body::Value(value) => value,
+    };
     let mut unknown = Vec::new();
     let result =
         serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut |path: serde_ignored::Path| {
             let field = field_path(&path);
-            // Wire types of CRDs declare only what is read: the top-level envelope is known.
-            if !matches!(field.as_str(), "apiVersion" | "kind" | "metadata" | "status") {
+            if reported(&field) {
                 unknown.push(field);
             }
         }));
@@ -137,10 +150,6 @@ pub(super) fn typed<T: serde::de::DeserializeOwned>(value: Value, at: &At) -> Re
 /// every token, and these lookups run several times per object of the largest inputs.
 pub(super) fn at_path<'v>(value: &'v Value, path: &[&str]) -> Option<&'v Value> {
     path.iter().try_fold(value, |v, key| v.get(key))
-}
-
-fn str_field<'v>(value: &'v Value, path: &[&str]) -> Option<&'v str> {
-    at_path(value, path).and_then(Value::as_str)
 }
 
 /// Kinds netreach reads, by apiVersion. `extensions/v1beta1` NetworkPolicy was removed from
@@ -173,14 +182,13 @@ pub(super) fn quote_hint(value: &Value) -> Option<String> {
 
 /// Kind, namespace (`default` when unset, empty for cluster-scoped kinds) and name of an
 /// object as read: the identity `kubectl apply` replaces by.
-pub(super) fn identity(value: &Value) -> (String, String, String) {
-    let kind = str_field(value, &["kind"]).unwrap_or("").to_string();
-    let namespace = if is_cluster_scoped(&kind) {
+pub(super) fn identity(head: &Head) -> (String, String, String) {
+    let namespace = if is_cluster_scoped(&head.kind) {
         String::new()
     } else {
-        str_field(value, &["metadata", "namespace"]).filter(|s| !s.is_empty()).unwrap_or(DEFAULT_NAMESPACE).to_string()
+        head.namespace.as_str().filter(|s| !s.is_empty()).unwrap_or(DEFAULT_NAMESPACE).to_string()
     };
-    (kind, namespace, str_field(value, &["metadata", "name"]).unwrap_or("").to_string())
+    (head.kind.clone(), namespace, head.name.as_str().unwrap_or("").to_string())
 }
 
 /// The same object given twice: `kubectl apply` applies both, so the later one (in load order:
@@ -194,9 +202,8 @@ fn drop_redefined(
     errors: &mut Vec<LoadError>,
 ) -> Vec<RawObject> {
     let key = |raw: &RawObject| {
-        let api_version = str_field(&raw.value, &["apiVersion"]).unwrap_or("");
-        let (kind, namespace, name) = identity(&raw.value);
-        (is_read(api_version, &kind) && !name.is_empty()).then_some((kind, namespace, name))
+        let (kind, namespace, name) = identity(&raw.head);
+        (is_read(&raw.head.api_version, &kind) && !name.is_empty()).then_some((kind, namespace, name))
     };
     let keys: Vec<Option<(String, String, String)>> = objects.iter().map(key).collect();
     let mut last: HashMap<&(String, String, String), usize> = HashMap::new();
@@ -277,27 +284,25 @@ impl Build<'_> {
     fn read(&mut self, raw: RawObject) -> Result<(), LoadError> {
         let report = &mut *self.report;
         let cluster = &mut self.cluster;
-        let api_version = str_field(&raw.value, &["apiVersion"]).unwrap_or("").to_string();
-        let (kind, namespace, _) = identity(&raw.value);
+        let (kind, namespace, name) = identity(&raw.head);
         let cluster_scoped = is_cluster_scoped(&kind);
-        if !is_read(&api_version, &kind) {
-            return super::kinds::note_unread(&api_version, &kind, &raw, report, cluster);
+        if !is_read(&raw.head.api_version, &kind) {
+            return super::kinds::note_unread(&raw.head.api_version, &kind, &raw, report, cluster);
         }
-        let name_value = at_path(&raw.value, &["metadata", "name"]).cloned().unwrap_or(Value::Null);
-        let name = name_value.as_str().unwrap_or("").to_string();
+        let RawObject { origin, head, body } = raw;
         let object = if cluster_scoped { format!("{kind} {name}") } else { format!("{kind} {namespace}/{name}") };
-        let at = At { origin: &raw.origin, object, unknown: Default::default() };
-        if let Some(hint) = quote_hint(&name_value) {
+        let at = At { origin: &origin, object, unknown: Default::default() };
+        if let Some(hint) = quote_hint(&head.name) {
             return Err(at.err("metadata.name", hint));
         }
-        if let Some(hint) = at_path(&raw.value, &["metadata", "namespace"]).and_then(quote_hint) {
+        if let Some(hint) = quote_hint(&head.namespace) {
             return Err(at.err("metadata.namespace", hint));
         }
         if name.is_empty() {
             return Err(at.err("metadata.name", "missing or empty"));
         }
         // Helm hooks (tests, pre-install Jobs) run only around `helm install/upgrade/test`.
-        if let Some(hook) = str_field(&raw.value, &["metadata", "annotations", "helm.sh/hook"]) {
+        if let Some(hook) = &head.helm_hook {
             if matches!(
                 kind.as_str(),
                 "Pod" | "Job" | "CronJob" | "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
@@ -305,7 +310,7 @@ impl Build<'_> {
                 self.report.helm_hooks.push(format!("{} (helm.sh/hook: {hook})", at.object));
             }
         }
-        let converted = self.convert(raw.value, &at, &api_version, &kind, namespace, name);
+        let converted = self.convert(body, &at, &head.api_version, &kind, namespace, name);
         let unknown = at.unknown.take();
         match converted {
             Ok(()) => {
@@ -324,7 +329,7 @@ impl Build<'_> {
     /// Types the object and adds it to the cluster.
     fn convert(
         &mut self,
-        mut value: Value,
+        body: Body,
         at: &At,
         api_version: &str,
         kind: &str,
@@ -334,38 +339,41 @@ impl Build<'_> {
         let (report, cluster) = (&mut *self.report, &mut self.cluster);
         match kind {
             "Namespace" => {
-                let ns: core::Namespace = typed(value, at)?;
+                let ns: core::Namespace = typed(body, at)?;
                 cluster.namespaces.push(Namespace::new(&name, labels_of(&ns.metadata)));
                 super::mesh::keep_namespace_annotations(&mut cluster.mesh, &name, &ns.metadata);
             }
             "Node" => {
-                let node: core::Node = typed(value, at)?;
+                let node: core::Node = typed(body, at)?;
                 cluster.nodes.push(convert_node(node, at)?);
             }
             "Service" => {
-                let svc: core::Service = typed(value, at)?;
+                let svc: core::Service = typed(body, at)?;
                 cluster.services.push(convert_service(svc, &namespace, at)?);
             }
             "PeerAuthentication" => {
-                let pa = super::mesh::convert_peer_authentication(&namespace, &name, value, at, &mut report.warnings)?;
+                let pa = super::mesh::convert_peer_authentication(&namespace, &name, body, at, &mut report.warnings)?;
                 cluster.mesh.peer_authentications.push(pa);
             }
             "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy" => {
-                cluster.cluster_policies.push(super::admin::convert(kind, &name, value, at, &mut report.warnings)?);
+                cluster.cluster_policies.push(super::admin::convert(kind, &name, body, at, &mut report.warnings)?);
             }
             "NetworkPolicy" => {
+                let mut body = body;
                 if api_version == "extensions/v1beta1" {
                     report.warnings.push(format!(
                         "{}: {}: extensions/v1beta1 NetworkPolicy was removed in Kubernetes 1.16; evaluated as networking.k8s.io/v1 (the same schema): change its apiVersion",
                         at.origin, at.object
                     ));
+                    let mut value = body.into_value();
                     value["apiVersion"] = Value::from("networking.k8s.io/v1");
+                    body = Body::Value(value);
                 }
-                let np: net::NetworkPolicy = typed(value, at)?;
+                let np: net::NetworkPolicy = typed(body, at)?;
                 cluster.policies.push(networkpolicy::convert_policy(np, &namespace, at, &mut report.warnings)?);
             }
             "Pod" => {
-                let pod: core::Pod = typed(value, at)?;
+                let pod: core::Pod = typed(body, at)?;
                 let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
                 if matches!(phase, Some("Succeeded" | "Failed")) {
                     report.finished_pods += 1;
@@ -380,7 +388,7 @@ impl Build<'_> {
                 self.live.push(LivePod { pod: model, owner });
             }
             _ => {
-                let (kind, owner, template, count) = controller_template(kind, value, at)?;
+                let (kind, owner, template, count) = controller_template(kind, body, at)?;
                 self.controllers.push(Controller {
                     kind,
                     namespace,
@@ -669,7 +677,7 @@ fn job_pods(spec: &k8s_openapi::api::batch::v1::JobSpec, at: &At, prefix: &str) 
 /// A controller's kind, its owner (kind, name), pod template and pod count.
 type ControllerTemplate = (&'static str, Option<(String, String)>, core::PodTemplateSpec, PodCount);
 
-fn controller_template(kind: &str, value: Value, at: &At) -> Result<ControllerTemplate, LoadError> {
+fn controller_template(kind: &str, body: Body, at: &At) -> Result<ControllerTemplate, LoadError> {
     let missing = |f: &str| at.err(f, "missing");
     // `spec.replicas` defaults to 1 when unset, as the API server defaults it (also under a
     // HorizontalPodAutoscaler, which netreach does not read: the manifest's replicas are used).
@@ -678,35 +686,35 @@ fn controller_template(kind: &str, value: Value, at: &At) -> Result<ControllerTe
     };
     Ok(match kind {
         "Deployment" => {
-            let o: Deployment = typed(value, at)?;
+            let o: Deployment = typed(body, at)?;
             let spec = o.spec.ok_or_else(|| missing("spec"))?;
             ("Deployment", controller_of(&o.metadata), spec.template, replicas(spec.replicas)?)
         }
         "ReplicaSet" => {
-            let o: ReplicaSet = typed(value, at)?;
+            let o: ReplicaSet = typed(body, at)?;
             let spec = o.spec.ok_or_else(|| missing("spec"))?;
             let t = spec.template.ok_or_else(|| missing("spec.template"))?;
             ("ReplicaSet", controller_of(&o.metadata), t, replicas(spec.replicas)?)
         }
         "StatefulSet" => {
-            let o: StatefulSet = typed(value, at)?;
+            let o: StatefulSet = typed(body, at)?;
             let spec = o.spec.ok_or_else(|| missing("spec"))?;
             ("StatefulSet", controller_of(&o.metadata), spec.template, replicas(spec.replicas)?)
         }
         "DaemonSet" => {
-            let o: DaemonSet = typed(value, at)?;
+            let o: DaemonSet = typed(body, at)?;
             let t = o.spec.ok_or_else(|| missing("spec"))?.template;
             let node_selector = t.spec.as_ref().and_then(|s| s.node_selector.clone()).unwrap_or_default();
             ("DaemonSet", controller_of(&o.metadata), t, PodCount::PerNode { node_selector })
         }
         "Job" => {
-            let o: Job = typed(value, at)?;
+            let o: Job = typed(body, at)?;
             let spec = o.spec.ok_or_else(|| missing("spec"))?;
             let pods = job_pods(&spec, at, "spec.")?;
             ("Job", controller_of(&o.metadata), spec.template, PodCount::Fixed { pods, field: "spec.parallelism" })
         }
         "CronJob" => {
-            let o: CronJob = typed(value, at)?;
+            let o: CronJob = typed(body, at)?;
             let job = o
                 .spec
                 .ok_or_else(|| missing("spec"))?
@@ -722,7 +730,7 @@ fn controller_template(kind: &str, value: Value, at: &At) -> Result<ControllerTe
             )
         }
         "ReplicationController" => {
-            let o: core::ReplicationController = typed(value, at)?;
+            let o: core::ReplicationController = typed(body, at)?;
             let spec = o.spec.ok_or_else(|| missing("spec"))?;
             let t = spec.template.ok_or_else(|| missing("spec.template"))?;
             ("ReplicationController", controller_of(&o.metadata), t, replicas(spec.replicas)?)

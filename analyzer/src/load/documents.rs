@@ -23,10 +23,65 @@ impl Input {
     }
 }
 
-/// An object as read, before it is typed: where it came from and its JSON value.
+/// An object as read, before it is typed: where it came from, its identity and its body.
+#[derive(Clone)]
 pub(super) struct RawObject {
     pub origin: Origin,
-    pub value: Value,
+    pub head: Head,
+    pub body: Body,
+}
+
+impl RawObject {
+    fn of_value(origin: Origin, value: Value) -> RawObject {
+        RawObject { origin, head: Head::of_value(&value), body: Body::Value(value) }
+    }
+}
+
+/// What is read of every object before it is typed: what identifies it and what is checked
+/// before typing, as written.
+#[derive(Clone, Default)]
+pub(super) struct Head {
+    /// `apiVersion` and `kind` when they are strings, else empty.
+    pub api_version: String,
+    pub kind: String,
+    /// `metadata.name` and `metadata.namespace` (`Null` when absent): a boolean or a number
+    /// there is an error with a hint.
+    pub name: Value,
+    pub namespace: Value,
+    /// `metadata.annotations["helm.sh/hook"]` when it is a string.
+    pub helm_hook: Option<String>,
+}
+
+impl Head {
+    fn of_value(value: &Value) -> Head {
+        use super::convert::at_path;
+        let string = |path: &[&str]| at_path(value, path).and_then(Value::as_str).map(str::to_string);
+        let any = |path: &[&str]| at_path(value, path).cloned().unwrap_or(Value::Null);
+        Head {
+            api_version: string(&["apiVersion"]).unwrap_or_default(),
+            kind: string(&["kind"]).unwrap_or_default(),
+            name: any(&["metadata", "name"]),
+            namespace: any(&["metadata", "namespace"]),
+            helm_hook: string(&["metadata", "annotations", "helm.sh/hook"]),
+        }
+    }
+}
+
+/// An object's content: a `Value` (YAML, live reads, list items completed from their list) or
+/// its JSON text, typed straight from the text.
+#[derive(Clone)]
+pub(super) enum Body {
+    Value(Value),
+    Json(super::json::JsonText),
+}
+
+impl Body {
+    pub(super) fn into_value(self) -> Value {
+        match self {
+            Body::Value(value) => value,
+            Body::Json(json) => json.into_value(),
+        }
+    }
 }
 
 /// What was read besides the objects: counts for the report.
@@ -100,7 +155,7 @@ pub(super) fn read_inputs(
         let result = match input {
             Input::Stdin => read_limited(std::io::stdin().lock(), "<stdin>", options.max_file_bytes).and_then(|text| {
                 stats.files += 1;
-                parse_text("<stdin>", &text, None, objects, stats)
+                parse_text("<stdin>", text, None, objects, stats)
             }),
             Input::Path(path) => read_path(path, options, objects, stats),
         };
@@ -127,19 +182,29 @@ fn read_path(
     } else {
         vec![path.to_path_buf()]
     };
-    for file in files {
+    // Files are parsed in parallel (YAML parsing is most of a folder's load time), then taken
+    // in order, so objects, notes and errors come out as if read one by one.
+    let read = netreach_model::parallel::map(&files, |file| {
+        let (mut objects, mut stats) = (Vec::new(), ReadStats::default());
         let name = file.display().to_string();
-        let read = std::fs::File::open(&file)
+        let read = std::fs::File::open(file)
             .map_err(|e| LoadError::Io { path: name.clone(), source: e })
             .and_then(|opened| read_limited(opened, &name, options.max_file_bytes));
         let parsed = read.and_then(|text| {
             stats.files += 1;
             let json = file.extension().and_then(|e| e.to_str()) == Some("json");
-            parse_text(&name, &text, Some(json), objects, stats)
+            parse_text(&name, text, Some(json), &mut objects, &mut stats)
         });
         if let Err(e) = parsed {
             stats.errors.push(e);
         }
+        (objects, stats)
+    });
+    for (file_objects, file_stats) in read {
+        objects.extend(file_objects);
+        stats.files += file_stats.files;
+        stats.not_objects.extend(file_stats.not_objects);
+        stats.errors.extend(file_stats.errors);
     }
     Ok(())
 }
@@ -147,22 +212,20 @@ fn read_path(
 /// Parses one file's text. `json`: `None` to sniff (stdin), else by extension.
 pub(super) fn parse_text(
     file: &str,
-    text: &str,
+    text: String,
     json: Option<bool>,
     objects: &mut Vec<RawObject>,
     stats: &mut ReadStats,
 ) -> Result<(), LoadError> {
     // A byte-order mark is not content (editors on Windows write one); kubectl accepts it in
     // JSON and YAML alike.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let json = json.unwrap_or_else(|| text.trim_start().starts_with(['{', '[']));
-    let documents: Vec<Value> = if json {
-        // kubectl may print several JSON objects back to back; read them as a stream.
-        serde_json::Deserializer::from_str(text)
-            .into_iter::<Value>()
-            .collect::<Result<_, _>>()
-            .map_err(|e| LoadError::Syntax { file: file.to_string(), message: format!("invalid JSON: {e}") })?
-    } else {
+    let start = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let json = json.unwrap_or_else(|| text[start..].trim_start().starts_with(['{', '[']));
+    if json {
+        return super::json::read(file, std::sync::Arc::new(text), start, objects, stats);
+    }
+    let text = &text[start..];
+    let documents: Vec<Value> = {
         // Real exports exceed the default YAML budget (node and document counts); files on
         // disk are trusted input, so the budget is off.
         super::aliases::check_expansion(text)
@@ -190,7 +253,7 @@ pub(super) fn parse_text(
 
 /// Unpacks `List`, `PodList`, … recursively. Items of typed lists as the API returns them lack
 /// `apiVersion`/`kind`; they inherit them from the list.
-fn flatten(
+pub(super) fn flatten(
     mut value: Value,
     origin: Origin,
     inherited: Option<(&str, &str)>,
@@ -224,7 +287,7 @@ fn flatten(
         }
         return;
     }
-    objects.push(RawObject { origin, value });
+    objects.push(RawObject::of_value(origin, value));
 }
 
 #[cfg(test)]
@@ -234,8 +297,8 @@ mod tests {
     fn values(text: &str) -> Value {
         let mut objects = Vec::new();
         let mut stats = ReadStats::default();
-        parse_text("t.yaml", text, Some(false), &mut objects, &mut stats).unwrap();
-        objects.remove(0).value
+        parse_text("t.yaml", text.to_string(), Some(false), &mut objects, &mut stats).unwrap();
+        objects.remove(0).body.into_value()
     }
 
     /// YAML 1.1 scalars as go-yaml v2 resolves them (sigs.k8s.io/yaml, what kubectl reads with).
@@ -265,8 +328,13 @@ mod tests {
         let v = values("kind: X\nspec:\n  args: [\n\t\"--a\",\n\t\"--b\"\n    ]\n");
         assert_eq!(v["spec"]["args"], serde_json::json!(["--a", "--b"]));
         let mut objects = Vec::new();
-        let error =
-            parse_text("t.yaml", "kind: X\nspec:\n\targs: 1\n", Some(false), &mut objects, &mut ReadStats::default());
+        let error = parse_text(
+            "t.yaml",
+            "kind: X\nspec:\n\targs: 1\n".into(),
+            Some(false),
+            &mut objects,
+            &mut ReadStats::default(),
+        );
         assert!(error.is_err());
     }
 }

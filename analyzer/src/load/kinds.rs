@@ -60,7 +60,7 @@ pub(super) fn note_unread(
     if group == "net.alpha.kubernetes.io" {
         return Err(LoadError::Invalid {
             origin: raw.origin.clone(),
-            object: format!("{kind} {}", super::convert::at_path(&raw.value, &["metadata", "name"]).and_then(|v| v.as_str()).unwrap_or("")),
+            object: format!("{kind} {}", raw.head.name.as_str().unwrap_or("")),
             field: "apiVersion".into(),
             message: format!(
                 "{api_version} is the alpha network policy format of Kubernetes 1.2 (allowIncoming, toPorts), which no API server serves: rewrite it as a networking.k8s.io/v1 NetworkPolicy"
@@ -68,7 +68,7 @@ pub(super) fn note_unread(
         });
     }
     *report.skipped.entry(format!("{kind} ({api_version})")).or_default() += 1;
-    let (_, namespace, name) = super::convert::identity(&raw.value);
+    let (_, namespace, name) = super::convert::identity(&raw.head);
     if let Some((_, _, hint)) = BUILD_FILES.iter().find(|(g, k, _)| *g == group && *k == kind) {
         report.warnings.push(format!("{}: {kind} is {hint}", raw.origin));
     }

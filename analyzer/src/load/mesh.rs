@@ -3,11 +3,11 @@
 //! Istio types, so the wire shapes are declared here with exactly the fields the API defines.
 
 use super::convert::{typed, At};
+use super::documents::Body;
 use super::LoadError;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use netreach_model::{MeshConfig, MtlsMode, PeerAuthentication};
 use serde::Deserialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 #[derive(Deserialize, Default)]
@@ -67,11 +67,11 @@ fn mode(m: Option<&MutualTls>, at: &At, field: &str) -> Result<MtlsMode, LoadErr
 pub(super) fn convert_peer_authentication(
     namespace: &str,
     name: &str,
-    value: Value,
+    body: Body,
     at: &At,
     warnings: &mut Vec<String>,
 ) -> Result<PeerAuthentication, LoadError> {
-    let wire: ObjectWire = typed(value, at)?;
+    let wire: ObjectWire = typed(body, at)?;
     let spec = wire.spec;
     let selector = spec.selector.map(|s| s.match_labels).unwrap_or_default();
     let mode = mode(spec.mtls.as_ref(), at, "spec.mtls.mode")?;

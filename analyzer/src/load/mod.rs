@@ -5,6 +5,7 @@ mod admin;
 mod aliases;
 mod convert;
 mod documents;
+mod json;
 mod kinds;
 mod mesh;
 mod networkpolicy;
@@ -230,7 +231,7 @@ pub fn load_with(inputs: &[Input], options: &LoadOptions) -> Result<LoadedCluste
 pub fn load_str(name: &str, text: &str) -> Result<LoadedCluster, LoadError> {
     let mut objects = Vec::new();
     let mut stats = documents::ReadStats { files: 1, ..Default::default() };
-    documents::parse_text(name, text, None, &mut objects, &mut stats)?;
+    documents::parse_text(name, text.to_string(), None, &mut objects, &mut stats)?;
     build(objects, stats, &LoadOptions::default())
 }
 
@@ -244,7 +245,7 @@ pub fn load_values(values: Vec<(Origin, serde_json::Value)>) -> Result<LoadedClu
     for (origin, value) in values {
         let text = serde_json::to_string(&value).expect("a JSON value always serializes");
         let (first_object, first_other) = (objects.len(), stats.not_objects.len());
-        documents::parse_text(&origin.file, &text, Some(true), &mut objects, &mut stats)?;
+        documents::parse_text(&origin.file, text, Some(true), &mut objects, &mut stats)?;
         // Locations inside this document count from the given origin.
         let read =
             objects[first_object..].iter_mut().map(|o| &mut o.origin).chain(&mut stats.not_objects[first_other..]);
@@ -352,13 +353,12 @@ pub fn load_what_if_with(
         return Err(LoadError::from_all(unreadable));
     }
 
-    let copy = |o: &documents::RawObject| documents::RawObject { origin: o.origin.clone(), value: o.value.clone() };
-    let mut merged: Vec<Option<documents::RawObject>> = objects.iter().map(|o| Some(copy(o))).collect();
+    let mut merged: Vec<Option<documents::RawObject>> = objects.iter().cloned().map(Some).collect();
     let mut index: std::collections::HashMap<(String, String, String), usize> =
-        objects.iter().enumerate().map(|(i, o)| (convert::identity(&o.value), i)).collect();
+        objects.iter().enumerate().map(|(i, o)| (convert::identity(&o.head), i)).collect();
     let mut applied = AppliedChanges::default();
     for raw in deletions {
-        let key = convert::identity(&raw.value);
+        let key = convert::identity(&raw.head);
         match index.remove(&key) {
             Some(i) => {
                 merged[i] = None;
@@ -370,7 +370,7 @@ pub fn load_what_if_with(
     let mut seen_changes: std::collections::HashMap<(String, String, String), Origin> =
         std::collections::HashMap::new();
     for raw in changes {
-        let key = convert::identity(&raw.value);
+        let key = convert::identity(&raw.head);
         if let Some(first) = seen_changes.get(&key) {
             return Err(LoadError::Duplicate { origin: raw.origin, object: key_label(&key), first: first.clone() });
         }

@@ -38,13 +38,13 @@ impl BlastRadius {
 }
 
 /// The blast radius of each source (endpoint indices), in the order given: the pods an attacker
-/// holding that source alone reaches within 1..=`hops` hops. Sources of one class (and, for
-/// hostNetwork pods, one node) are given the count of the first of them. A search depends on
+/// holding that source alone reaches within 1..=`hops` hops. A search depends on
 /// its source only through the destination classes of its row, so there is one class-level
 /// search per distinct set of them, shared by every source whose row has it and spread over
 /// threads; a source's count is that search's, less the source itself from the hop it is
 /// reached. With node-local hops a hostNetwork source also reaches its node's pods at the first
-/// hop: those get the engine's own search, one per (class, node).
+/// hop: those get the engine's own search, one per (class, node), whose count holds for every
+/// source of the group (each reaches the others and not itself).
 pub fn blast_radius(analysis: &Analysis, sources: &[usize], hops: u32, node_hops: bool) -> Vec<BlastRadius> {
     let reach = &analysis.reach;
     let graph = ClassGraph::new(analysis, node_hops);
@@ -67,7 +67,7 @@ pub fn blast_radius(analysis: &Analysis, sources: &[usize], hops: u32, node_hops
                     representatives.len() - 1
                 }));
             }
-            by_shape[graph.shape_of(class)].push((i, first));
+            by_shape[graph.shape_of(class)].push((i, s));
             Ok(())
         })
         .collect();
@@ -446,7 +446,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn class_level_blast_radius_agrees_with_the_engine_search_of_the_first_source_of_each_class() {
+    fn class_level_blast_radius_agrees_with_the_engine_search_of_each_source() {
         // Dense and sparse generated clusters (hostNetwork pods on nodes) and the fixtures.
         let dir = tempfile::tempdir().unwrap();
         let mut analyses: Vec<(String, Analysis)> = Vec::new();
@@ -472,11 +472,8 @@ pub(crate) mod tests {
             let reach = &analysis.reach;
             let sources: Vec<usize> = (0..reach.endpoint_count()).collect();
             for (hops, node_hops) in [(1, true), (2, false), (3, true), (4, false)] {
-                let mut first: HashMap<(usize, Option<&str>), usize> = HashMap::new();
                 for r in blast_radius(analysis, &sources, hops, node_hops) {
-                    let node = analysis.pod(r.source).filter(|p| p.host_network).and_then(|p| p.node.as_deref());
-                    let first = *first.entry((reach.class_of(reach.endpoint(r.source)), node)).or_insert(r.source);
-                    let alone = reach.lateral(&analysis.cluster, &[first], hops, node_hops);
+                    let alone = reach.lateral(&analysis.cluster, &[r.source], hops, node_hops);
                     let expected = alone.radius(hops, |e| e < reach.pod_count());
                     assert_eq!(r.reached, expected, "{name}: {} within {hops}", analysis.id(r.source));
                 }

@@ -136,7 +136,7 @@ impl InfraFacts {
                 Destination::KubeApiserver,
                 internal(true),
                 Some(PortSet::single(Protocol::Tcp, KUBEADM_APISERVER_PORT)),
-                "assumed: control-plane nodes' InternalIPs on TCP 6443 (no endpoints of Service default/kubernetes in the input)",
+                "assumed: the control-plane nodes' InternalIPs on kubeadm's port (the input has no endpoints of Service default/kubernetes)",
             ));
         }
         if !internal(false).is_empty() {
@@ -144,7 +144,7 @@ impl InfraFacts {
                 Destination::Kubelet,
                 internal(false),
                 Some(PortSet::single(Protocol::Tcp, KUBELET_PORT)),
-                "Node InternalIPs on TCP 10250",
+                "the Nodes' InternalIPs",
             ));
         }
         let all: BTreeSet<IpNet> =
@@ -154,7 +154,7 @@ impl InfraFacts {
                 Destination::Nodes,
                 all.into_iter().collect(),
                 None,
-                "Node InternalIPs and ExternalIPs",
+                "the Nodes' InternalIPs and ExternalIPs",
             ));
         }
         if !internal(true).is_empty() {
@@ -162,7 +162,7 @@ impl InfraFacts {
                 Destination::Etcd,
                 internal(true),
                 Some(PortSet::range(Protocol::Tcp, ETCD_PORTS.0, ETCD_PORTS.1)),
-                "assumed: etcd on the control-plane nodes' InternalIPs, TCP 2379-2380 (kubeadm's stacked etcd)",
+                "assumed: the control-plane nodes' InternalIPs (etcd stacked on the control plane, as kubeadm installs it)",
             ));
         }
         out
@@ -224,9 +224,19 @@ impl Cloud {
         }
     }
 
+    fn flag(self) -> &'static str {
+        match self {
+            Cloud::Any => "any",
+            Cloud::Aws => "aws",
+            Cloud::Gcp => "gcp",
+            Cloud::Azure => "azure",
+            Cloud::Alibaba => "alibaba",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
-            Cloud::Any => "any cloud",
+            Cloud::Any => "an unnamed cloud",
             Cloud::Aws => "AWS",
             Cloud::Gcp => "Google Cloud",
             Cloud::Azure => "Azure",
@@ -237,7 +247,7 @@ impl Cloud {
 
 fn metadata(cloud: Cloud) -> InfraDestination {
     let addresses = cloud.addresses().iter().map(|a| a.parse().expect("a valid CIDR")).collect();
-    let source = format!("the instance metadata service of {} (--cloud)", cloud.name());
+    let source = format!("the instance metadata service of {} (--cloud {})", cloud.name(), cloud.flag());
     destination(Destination::CloudMetadata, addresses, None, &source)
 }
 
@@ -276,12 +286,7 @@ impl InfraOptions {
         }
         if !self.etcd.is_empty() {
             let ports = Some(PortSet::range(Protocol::Tcp, ETCD_PORTS.0, ETCD_PORTS.1));
-            set(destination(
-                Destination::Etcd,
-                self.etcd.iter().map(|n| n.trunc()).collect(),
-                ports,
-                "--etcd, TCP 2379-2380",
-            ));
+            set(destination(Destination::Etcd, self.etcd.iter().map(|n| n.trunc()).collect(), ports, "--etcd"));
         }
         destinations.sort_by_key(|d| d.destination);
     }

@@ -77,8 +77,8 @@ pub enum Note {
     TiersNeedAPort,
     /// Both directions allow some ports, none in common.
     NoCommonPort,
-    /// An external range holding an infrastructure destination's addresses (`kubelet`, …).
-    Infrastructure { endpoint: usize, destination: netreach_model::Destination },
+    /// An end of the pair holds an infrastructure destination's addresses (`kubelet`, …).
+    Infrastructure(netreach_model::Destination),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -162,9 +162,7 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
     let allowed_ports = if self_traffic { PortSet::all() } else { reach.allowed(s, d) };
     let mut notes = Vec::new();
     for (endpoint, is_source) in [(src, true), (dst, false)] {
-        notes.extend(
-            infrastructure_in(analysis, endpoint).map(|destination| Note::Infrastructure { endpoint, destination }),
-        );
+        notes.extend(infrastructure_in(analysis, endpoint).map(Note::Infrastructure));
         if analysis.pod(endpoint).is_some_and(|p| p.host_network) {
             notes.push(Note::HostNetwork { endpoint, is_source });
         }

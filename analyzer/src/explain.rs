@@ -77,6 +77,8 @@ pub enum Note {
     TiersNeedAPort,
     /// Both directions allow some ports, none in common.
     NoCommonPort,
+    /// An end of the pair holds an infrastructure destination's addresses (`kubelet`, …).
+    Infrastructure(netreach_model::Destination),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +129,30 @@ fn miss(analysis: &Analysis, eval: &RuleEvaluation, dst: Endpoint) -> Miss {
     }
 }
 
+/// The infrastructure destinations with an address in an external range (none for a pod).
+pub fn infrastructure_in(
+    analysis: &Analysis,
+    endpoint: usize,
+) -> impl Iterator<Item = netreach_model::Destination> + '_ {
+    let range = match analysis.reach.endpoint(endpoint) {
+        Endpoint::External(i) => Some(&analysis.reach.externals()[i as usize].ranges),
+        Endpoint::Pod(_) => None,
+    };
+    analysis
+        .cluster
+        .infrastructure
+        .iter()
+        .filter(move |d| {
+            range.is_some_and(|r| {
+                d.addresses
+                    .iter()
+                    .map(netreach_model::IpRanges::from_net)
+                    .any(|b| r.family == b.family && r.difference(&b) != *r)
+            })
+        })
+        .map(|d| d.destination)
+}
+
 /// Explains the verdict between two endpoints, for one port or for every port.
 pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(Protocol, u16)>) -> PairVerdict {
     let reach = &analysis.reach;
@@ -136,6 +162,7 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
     let allowed_ports = if self_traffic { PortSet::all() } else { reach.allowed(s, d) };
     let mut notes = Vec::new();
     for (endpoint, is_source) in [(src, true), (dst, false)] {
+        notes.extend(infrastructure_in(analysis, endpoint).map(Note::Infrastructure));
         if analysis.pod(endpoint).is_some_and(|p| p.host_network) {
             notes.push(Note::HostNetwork { endpoint, is_source });
         }

@@ -1,11 +1,12 @@
 //! Endpoint selectors as users type them on the command line and in invariant files:
 //! `ns/pod`, `ns/Kind/name`, `ns/workload`, `ns:NAME`, `app=db,tier!=web`, `internet`, `any`,
-//! an IP address or a CIDR.
+//! an IP address or a CIDR, and the infrastructure destinations `cloud-metadata`,
+//! `kube-apiserver`, `kubelet`, `nodes`, `etcd`.
 
 use crate::analysis::Analysis;
 use crate::suggest::{closest, did_you_mean, merge};
 use ipnet::IpNet;
-use netreach_model::{Endpoint, LabelSelector, Operator, Requirement};
+use netreach_model::{Destination, Endpoint, LabelSelector, Operator, Requirement};
 use std::net::IpAddr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +30,9 @@ pub enum EndpointSelector {
     Address(IpAddr),
     /// Pods with an address in the CIDR and external ranges overlapping it.
     Cidr(IpNet),
+    /// The external ranges holding an infrastructure destination's addresses (every address
+    /// of a range is treated alike by every policy, so reaching the range is reaching them).
+    Infrastructure(Destination),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +57,19 @@ pub enum ResolveError {
     /// `ns/name` naming workloads of several kinds: `candidates` are their `ns/Kind/name`.
     #[error("{name} names several workloads: use one of {}", candidates.join(", "))]
     SeveralWorkloads { name: String, candidates: Vec<String> },
+    /// An infrastructure destination the input does not locate.
+    #[error("{} is unknown: {}", .0.keyword(), unknown_destination_hint(*.0))]
+    UnknownDestination(Destination),
+}
+
+/// What locates a destination the input did not.
+fn unknown_destination_hint(destination: Destination) -> &'static str {
+    match destination {
+        Destination::KubeApiserver => "the input has no EndpointSlice or Endpoints of Service default/kubernetes and no control-plane Node: add them, or pass --apiserver IP[:PORT]",
+        Destination::Etcd => "the input has no control-plane Node (node-role.kubernetes.io/control-plane): add the Nodes, or pass --etcd CIDR",
+        Destination::Kubelet | Destination::Nodes => "the input has no Node with addresses: add the Nodes (kubectl get nodes -o yaml)",
+        Destination::CloudMetadata => "pass --cloud",
+    }
 }
 
 impl EndpointSelector {
@@ -66,6 +83,9 @@ impl EndpointSelector {
             "any" | "*" => return Ok(EndpointSelector::Any),
             "internet" | "external" => return Ok(EndpointSelector::Internet),
             _ => {}
+        }
+        if let Some(destination) = Destination::parse(s) {
+            return Ok(EndpointSelector::Infrastructure(destination));
         }
         if let Ok(ip) = s.parse::<IpAddr>() {
             return Ok(EndpointSelector::Address(ip));
@@ -95,7 +115,7 @@ impl EndpointSelector {
                     name: name.to_string(),
                 })
             }
-            _ => Err(fail("expected ns/pod, ns/Kind/name, ns:NAME, a label selector, an IP, a CIDR, internet or any")),
+            _ => Err(fail("expected ns/pod, ns/Kind/name, ns:NAME, a label selector, an IP, a CIDR, internet, any, or one of cloud-metadata, kube-apiserver, kubelet, nodes, etcd")),
         }
     }
 
@@ -187,6 +207,18 @@ impl EndpointSelector {
                         .map(|(e, _)| e),
                 );
                 v
+            }
+            EndpointSelector::Infrastructure(destination) => {
+                let found = analysis.cluster.infrastructure.iter().find(|d| d.destination == *destination);
+                let Some(found) = found else { return Err(ResolveError::UnknownDestination(*destination)) };
+                let blocks: Vec<netreach_model::IpRanges> =
+                    found.addresses.iter().map(netreach_model::IpRanges::from_net).collect();
+                externals()
+                    .filter(|(_, x)| {
+                        blocks.iter().any(|b| x.ranges.family == b.family && x.ranges.difference(b) != x.ranges)
+                    })
+                    .map(|(e, _)| e)
+                    .collect()
             }
         };
         Ok(out)
@@ -356,6 +388,11 @@ mod tests {
             panic!()
         };
         assert_eq!(sel.to_string(), "app=db,tier notin (web),env in (prod,staging),!legacy,team");
+        assert_eq!(
+            EndpointSelector::parse("cloud-metadata").unwrap(),
+            EndpointSelector::Infrastructure(Destination::CloudMetadata)
+        );
+        assert_eq!(EndpointSelector::parse(" etcd ").unwrap(), EndpointSelector::Infrastructure(Destination::Etcd));
         assert!(EndpointSelector::parse("a/b/c/d").is_err());
         assert!(EndpointSelector::parse("ns:").is_err());
         assert!(EndpointSelector::parse("env in prod").is_err());

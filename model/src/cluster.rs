@@ -34,6 +34,9 @@ pub struct Cluster {
     /// Invalid documents a loader left out on request (`--skip-invalid`), each with its error:
     /// every answer is computed without them, and says so.
     pub skipped_invalid: Vec<String>,
+    /// Infrastructure destinations (cloud metadata, API server, kubelets, nodes, etcd) as the
+    /// loader resolved them from the input and flags; absent ones are unknown.
+    pub infrastructure: Vec<crate::infrastructure::InfraDestination>,
 }
 
 /// A policy object the engine does not evaluate, named as it was read.
@@ -164,6 +167,11 @@ pub struct Pod {
     /// Names of the containers, then of the init containers (an injected `istio-proxy` or
     /// `linkerd-proxy` shows up here).
     pub containers: Vec<String>,
+    /// `spec.serviceAccountName` (`default` when unset).
+    pub service_account: String,
+    /// `automountServiceAccountToken` of the pod, else of its ServiceAccount; `None` when
+    /// neither says (the token is mounted).
+    pub automount_token: Option<bool>,
 }
 
 impl Pod {
@@ -182,12 +190,21 @@ impl Pod {
             privileged: false,
             annotations: Labels::new(),
             containers: Vec::new(),
+            service_account: "default".to_string(),
+            automount_token: None,
         }
     }
 
     /// `namespace/name`, the id used in every output.
     pub fn id(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Whether the pod gets a ServiceAccount token (what it needs to call the API server):
+    /// the pod's `automountServiceAccountToken` wins over its ServiceAccount's
+    /// (<https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/#opt-out-of-api-credential-automounting>).
+    pub fn mounts_token(&self) -> bool {
+        self.automount_token != Some(false)
     }
 
     /// Ports of this pod a named NetworkPolicy port resolves to: same name and protocol.

@@ -7,6 +7,7 @@ pub mod addresses;
 pub mod admin;
 pub mod cluster;
 pub mod engine;
+pub mod infrastructure;
 pub mod labels;
 pub mod mesh;
 pub mod networkpolicy;
@@ -29,6 +30,7 @@ pub use engine::{
     Explanation, ExternalRange, GrantOrigin, HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation,
     RuleRef, TierFindings, TierMatch,
 };
+pub use infrastructure::{Destination, InfraDestination};
 pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};
 pub use mesh::{MeshConfig, MeshKind, MeshOptions, MtlsMode, PeerAuthentication};
 pub use networkpolicy::{NetworkPolicy, Peer, PortEntry, PortSpec, Rule};

@@ -102,8 +102,33 @@ pub const SAME_PRIORITY_CONFLICT: Check = Check {
     summary: "two cluster-scoped policies of one tier share a priority and overlap with different actions: upstream leaves undefined which applies",
 };
 
+pub const REACHES_CLOUD_METADATA: Check = Check {
+    id: "NR017",
+    name: "pod-reaches-cloud-metadata",
+    severity: Severity::High,
+    summary: "pods that can reach the cloud instance metadata service (node credentials), per namespace (hostNetwork pods are NR005)",
+};
+pub const APISERVER_WITHOUT_TOKEN: Check = Check {
+    id: "NR018",
+    name: "tokenless-pod-reaches-kube-apiserver",
+    severity: Severity::Medium,
+    summary: "pods that mount no ServiceAccount token (automountServiceAccountToken: false) yet can reach the kube-apiserver, per namespace",
+};
+pub const REACHES_KUBELET: Check = Check {
+    id: "NR019",
+    name: "pod-reaches-kubelet",
+    severity: Severity::High,
+    summary: "pods that can reach the kubelet API (TCP 10250 on the nodes' InternalIPs), per namespace",
+};
+pub const REACHES_ETCD: Check = Check {
+    id: "NR020",
+    name: "pod-reaches-etcd",
+    severity: Severity::High,
+    summary: "pods that can reach etcd (TCP 2379-2380), per namespace",
+};
+
 /// Every check, in id order.
-pub const CHECKS: [Check; 16] = [
+pub const CHECKS: [Check; 20] = [
     NO_DEFAULT_DENY_INGRESS,
     NO_DEFAULT_DENY_EGRESS,
     PODS_WITHOUT_INGRESS_POLICY,
@@ -120,4 +145,8 @@ pub const CHECKS: [Check; 16] = [
     EXCEPT_OUTSIDE_CIDR,
     SHADOWED_TIER_RULE,
     SAME_PRIORITY_CONFLICT,
+    REACHES_CLOUD_METADATA,
+    APISERVER_WITHOUT_TOKEN,
+    REACHES_KUBELET,
+    REACHES_ETCD,
 ];

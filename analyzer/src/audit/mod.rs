@@ -10,7 +10,8 @@
 //! One file per kind of input a check reads: `checks` is the registry, `coverage` (NR001-NR006)
 //! reads pod selection and hostNetwork, `exposure` (NR007-NR010) what is allowed, `dead_rules`
 //! (NR011-NR014) what a rule matches, `tiers` the cluster-scoped tiers (NR015, NR016 and the
-//! default deny NR001-NR004 account for). The mesh checks (NR101-NR106) are [`crate::mesh`]'s;
+//! default deny NR001-NR004 account for), `infrastructure` what reaches the infrastructure
+//! destinations (NR017-NR020). The mesh checks (NR101-NR106) are [`crate::mesh`]'s;
 //! [`audit`] adds them and sorts everything into the one findings order.
 //!
 //! [`Reachability::allowed`]: netreach_model::Reachability::allowed
@@ -22,6 +23,7 @@ mod classes;
 mod coverage;
 mod dead_rules;
 mod exposure;
+mod infrastructure;
 mod operators;
 mod render;
 mod tiers;
@@ -115,6 +117,7 @@ pub fn audit_with(analysis: &Analysis, skipped: &[SkippedObject]) -> AuditReport
     ctx.unresolved_named_ports(&mut findings);
     ctx.misplaced_excepts(&mut findings);
     ctx.tier_rules(&mut findings);
+    ctx.infrastructure(&mut findings);
     findings.extend(crate::mesh::audit_findings(analysis));
     caveat_unevaluated(&mut findings, &analysis.cluster.unevaluated_policies);
     crate::findings::sort(&mut findings);
@@ -130,7 +133,7 @@ pub fn audit_with(analysis: &Analysis, skipped: &[SkippedObject]) -> AuditReport
 /// (a CiliumNetworkPolicy may deny what NetworkPolicy leaves open): their message says so when
 /// such a policy is in their namespace or cluster-wide.
 fn caveat_unevaluated(findings: &mut [Finding], unevaluated: &[netreach_model::UnevaluatedPolicy]) {
-    const OPEN_TRAFFIC: [Check; 8] = [
+    const OPEN_TRAFFIC: [Check; 12] = [
         NO_DEFAULT_DENY_INGRESS,
         NO_DEFAULT_DENY_EGRESS,
         PODS_WITHOUT_INGRESS_POLICY,
@@ -139,6 +142,10 @@ fn caveat_unevaluated(findings: &mut [Finding], unevaluated: &[netreach_model::U
         EGRESS_TO_INTERNET_ALL_PORTS,
         CROSS_NAMESPACE_ALLOW_ALL,
         KUBE_SYSTEM_BEYOND_DNS,
+        REACHES_CLOUD_METADATA,
+        APISERVER_WITHOUT_TOKEN,
+        REACHES_KUBELET,
+        REACHES_ETCD,
     ];
     if unevaluated.is_empty() {
         return;

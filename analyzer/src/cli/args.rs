@@ -33,6 +33,9 @@ pub(crate) struct InputArgs {
 
     #[command(flatten)]
     pub(crate) notes: NotesArgs,
+
+    #[command(flatten)]
+    pub(crate) infra: InfraArgs,
 }
 
 /// `-q/--quiet`, and the loader's report printed under it, for every command that loads manifests.
@@ -193,13 +196,14 @@ impl InputArgs {
     /// (millions of small allocations) costs a noticeable share of a run; the process's end frees it.
     pub(crate) fn analyze_with(&self, mesh_options: MeshOptions) -> Result<Analyzed, InputError> {
         let started = Instant::now();
-        let loaded = if self.live.is_live() {
+        let mut loaded = if self.live.is_live() {
             let read = self.live.read(self.notes.quiet)?;
             load::load_values(read.into_values())?
         } else {
             let inputs: Vec<Input> = self.paths.iter().map(|p| Input::parse(p)).collect();
             load::load_with(&inputs, &self.read.options()).map_err(|e| no_object_hint("", e, &self.paths))?
         };
+        self.infra.apply(&mut loaded.cluster);
         let load_time = started.elapsed();
         self.notes.print_load_report("", &loaded.report, None);
         refuse_empty("", &loaded)?;
@@ -385,4 +389,47 @@ fn filter_flag(criterion: netreach::filter::Criterion) -> &'static str {
         Criterion::From => "--from",
         Criterion::To => "--to",
     }
+}
+
+/// Where the infrastructure destinations (`cloud-metadata`, `kube-apiserver`, `kubelet`,
+/// `nodes`, `etcd`) are when the input does not say, and which ones a command names.
+#[derive(Args, Clone, Default)]
+pub(crate) struct InfraArgs {
+    /// The API server as pods reach it (after the kubernetes Service's address is translated),
+    /// for kube-apiserver: IP or IP:PORT (443 and 6443 without a port); repeatable. Default: the
+    /// endpoints of Service default/kubernetes in the input.
+    #[arg(long, value_name = "IP[:PORT]", value_parser = load::infrastructure::parse_apiserver)]
+    pub(crate) apiserver: Vec<(std::net::IpAddr, Option<u16>)>,
+
+    /// etcd's addresses, for etcd (TCP 2379-2380); repeatable. Default: the control-plane
+    /// nodes' InternalIPs.
+    #[arg(long, value_name = "CIDR", value_parser = parse_cidr)]
+    pub(crate) etcd: Vec<ipnet::IpNet>,
+
+    /// The cloud the nodes run in: where cloud-metadata is (any: 169.254.169.254 and fd00:ec2::254).
+    #[arg(long, value_enum, value_name = "CLOUD", default_value = "any")]
+    pub(crate) cloud: load::infrastructure::Cloud,
+
+    /// The selectors the command names: destinations among them get external ranges of their own.
+    #[arg(skip)]
+    pub(crate) named: Vec<String>,
+}
+
+impl InfraArgs {
+    /// The cluster's destinations with the flags applied, and those named cut out as ranges.
+    pub(crate) fn apply(&self, cluster: &mut netreach_model::Cluster) {
+        let options = load::infrastructure::InfraOptions {
+            apiserver: self.apiserver.clone(),
+            etcd: self.etcd.clone(),
+            cloud: self.cloud,
+        };
+        options.apply(&mut cluster.infrastructure);
+        load::infrastructure::name_ranges(cluster, self.named.iter().map(String::as_str));
+    }
+}
+
+fn parse_cidr(s: &str) -> Result<ipnet::IpNet, String> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| "expected a CIDR (10.0.0.0/24) or an address".to_string())
 }

@@ -46,10 +46,35 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
     Ok(endpoints)
 }
 
-pub(crate) fn run(args: CanArgs) -> Outcome {
+/// The ports of an infrastructure destination named by `text` that listens on at most 16 of them.
+fn destination_ports(analysis: &Analysis, text: &str) -> Option<Vec<(Protocol, u16)>> {
+    let EndpointSelector::Infrastructure(destination) = EndpointSelector::parse(text).ok()? else { return None };
+    let ports = analysis.cluster.infrastructure.iter().find(|d| d.destination == destination)?.ports.as_ref()?;
+    let listed: Vec<(Protocol, u16)> = ports
+        .iter()
+        .flat_map(|(protocol, ranges)| {
+            ranges.iter().flat_map(move |&(lo, hi)| (lo..=hi).take(17).map(move |p| (protocol, p)))
+        })
+        .take(17)
+        .collect();
+    (listed.len() <= 16).then_some(listed)
+}
+
+pub(crate) fn run(mut args: CanArgs) -> Outcome {
+    args.input.infra.named = vec![args.from.clone(), args.to.clone()];
     let analysis = args.input.analyze()?.analysis;
     let (from, to) = (resolve(&analysis, &args.from)?, resolve(&analysis, &args.to)?);
-    let answer = explain::can(&analysis, &from, &to, args.port);
+    let answer = match (args.port, destination_ports(&analysis, &args.to)) {
+        // A destination that listens on a few ports (kubelet, etcd, the API server) is asked
+        // about those: the first port allowed answers, else the first port.
+        (None, Some(ports)) => {
+            let answers: Vec<explain::CanAnswer> =
+                ports.iter().map(|&port| explain::can(&analysis, &from, &to, Some(port))).collect();
+            let first_allowed = answers.iter().position(|a| a.allowed()).unwrap_or(0);
+            answers.into_iter().nth(first_allowed).expect("a destination with ports")
+        }
+        (port, _) => explain::can(&analysis, &from, &to, port),
+    };
     let write = match args.output {
         Format::Text => render::can::text,
         Format::Md => render::can::markdown,

@@ -37,7 +37,7 @@ pub(crate) struct CheckArgs {
     pub(crate) mesh: MeshArgs,
 }
 
-pub(crate) fn run(args: CheckArgs) -> Outcome {
+pub(crate) fn run(mut args: CheckArgs) -> Outcome {
     if let Some(junit) = &args.junit {
         // Before anything is read: the JUnit file must not replace an input.
         let mut inputs = vec![InputFile::new("invariants file (--invariants)", &args.invariants)];
@@ -46,6 +46,7 @@ pub(crate) fn run(args: CheckArgs) -> Outcome {
     }
     // The file first: a bad file is reported without loading the cluster.
     let list = invariants::parse_file(&args.invariants)?;
+    args.input.infra.named = list.iter().flat_map(|i| i.assertion.selector_texts()).map(str::to_string).collect();
     let analyzed = args.input.analyze_with(args.mesh.options())?;
     let (analysis, times) = (&analyzed.analysis, &analyzed.times);
     let file = args.invariants.display().to_string();

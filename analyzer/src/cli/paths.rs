@@ -41,7 +41,8 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<(Vec<usize>, Vec<String>),
     Ok((endpoints, suggestions))
 }
 
-pub(crate) fn run(args: PathsArgs) -> Outcome {
+pub(crate) fn run(mut args: PathsArgs) -> Outcome {
+    args.input.infra.named = vec![args.from.clone(), args.to.clone()];
     let analysis = args.input.analyze()?.analysis;
     let (sources, suggestions) = resolve(&analysis, &args.from)?;
     if sources.is_empty() {

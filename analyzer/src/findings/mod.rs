@@ -134,6 +134,9 @@ pub struct Finding {
     pub objects: Vec<ObjectRef>,
     pub message: String,
     pub fix: String,
+    /// The infrastructure destination the finding is about (`cloud-metadata`, …; NR017-NR020).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<&'static str>,
 }
 
 impl Finding {
@@ -152,7 +155,14 @@ impl Finding {
             objects,
             message,
             fix,
+            destination: None,
         }
+    }
+
+    /// The same finding, about an infrastructure destination.
+    pub fn about(mut self, destination: netreach_model::Destination) -> Finding {
+        self.destination = Some(destination.keyword());
+        self
     }
 
     /// The same finding one severity level lower (see [`Severity::lowered`]).

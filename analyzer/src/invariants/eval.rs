@@ -149,6 +149,7 @@ impl<'a> Checker<'a> {
             Assertion::Deny { from, to, except, ports } => {
                 let from_set = self.resolve(from, "deny.from", &mut eval.notes)?;
                 let to_set = self.resolve(to, "deny.to", &mut eval.notes)?;
+                let ports = ports.clone().or_else(|| self.destination_ports(to, &mut eval.notes));
                 let ex_from = except
                     .as_ref()
                     .and_then(|e| e.from.as_ref())
@@ -182,7 +183,7 @@ impl<'a> Checker<'a> {
                     if exempt {
                         return None;
                     }
-                    let offending = match ports {
+                    let offending = match &ports {
                         Some(p) => allowed.intersection(p),
                         None => allowed.clone(),
                     };
@@ -214,9 +215,12 @@ impl<'a> Checker<'a> {
                 let src: Vec<u8> =
                     self.resolve(from, "allow.from", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
                 let dst: Vec<u8> = self.resolve(to, "allow.to", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
-                let scan = self.scan_pairs(&src, &dst, true, |_, _, allowed| match ports {
-                    Some(p) => Some(p.difference(allowed)).filter(|m| !m.is_empty()),
-                    None => allowed.is_empty().then(PortSet::all),
+                let own = if ports.is_none() { self.destination_ports(to, &mut eval.notes) } else { None };
+                let scan = self.scan_pairs(&src, &dst, true, |_, _, allowed| match (ports, &own) {
+                    (Some(p), _) => Some(p.difference(allowed)).filter(|m| !m.is_empty()),
+                    // Some port of the destination's own suffices, as some port does without them.
+                    (None, Some(own)) => allowed.intersection(own).is_empty().then(|| own.clone()),
+                    (None, None) => allowed.is_empty().then(PortSet::all),
                 });
                 eval.detail = match ports {
                     Some(_) => format!("{} of {} pair(s) lack a port listed", scan.count, scan.checked),
@@ -283,6 +287,20 @@ impl<'a> Checker<'a> {
     }
 
     /// Endpoints a selection selects, as a mask over endpoint indices.
+    /// The ports a selection's infrastructure destinations listen on (`kubelet`: TCP 10250),
+    /// when every selector of it is one that has ports: an invariant without `ports` about
+    /// them is about those ports (a node's other ports are `nodes`).
+    fn destination_ports(&self, selection: &Selection, notes: &mut Vec<String>) -> Option<PortSet> {
+        let mut union = PortSet::empty();
+        for (_, selector) in &selection.selectors {
+            let crate::select::EndpointSelector::Infrastructure(d) = selector else { return None };
+            let found = self.analysis.cluster.infrastructure.iter().find(|o| o.destination == *d)?;
+            union.union_with(found.ports.as_ref()?);
+        }
+        notes.push(format!("{selection}: the destination's own ports, {union}"));
+        Some(union)
+    }
+
     fn resolve(&self, selection: &Selection, field: &str, notes: &mut Vec<String>) -> Result<Vec<bool>, FieldError> {
         let mut mask = vec![false; self.endpoint_count()];
         for (i, (_, selector)) in selection.selectors.iter().enumerate() {

@@ -114,6 +114,26 @@ impl fmt::Display for Selection {
 }
 
 impl Assertion {
+    /// Every selector the assertion names, as written.
+    pub fn selector_texts(&self) -> Vec<&str> {
+        let (a, b, c, d): (Option<&Selection>, Option<&Selection>, Option<&Selection>, Option<&Selection>) = match self
+        {
+            Assertion::Deny { from, to, except, .. } => (
+                Some(from),
+                Some(to),
+                except.as_ref().and_then(|e| e.from.as_ref()),
+                except.as_ref().and_then(|e| e.to.as_ref()),
+            ),
+            Assertion::AllowOnly { to, from, .. } | Assertion::Mtls { from, to } => {
+                (Some(to), from.as_ref(), None, None)
+            }
+            Assertion::Allow { from, to, .. } => (Some(from), Some(to), None, None),
+            Assertion::MaxReach { from, .. } => (Some(from), None, None, None),
+            Assertion::Isolated { .. } => (None, None, None, None),
+        };
+        [a, b, c, d].into_iter().flatten().flat_map(|s| s.selectors.iter().map(|(t, _)| t.as_str())).collect()
+    }
+
     /// The key of this kind in the file: `deny`, `allowOnly`, `allow`, `isolated`, `maxReach`, `mtls`.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -158,7 +158,8 @@ pub(super) fn at_path<'v>(value: &'v Value, path: &[&str]) -> Option<&'v Value> 
 fn is_read(api_version: &str, kind: &str) -> bool {
     matches!(
         (api_version, kind),
-        ("v1", "Namespace" | "Pod" | "Node" | "Service" | "ReplicationController")
+        ("v1", "Namespace" | "Pod" | "Node" | "Service" | "ReplicationController" | "Endpoints" | "ServiceAccount")
+            | ("discovery.k8s.io/v1", "EndpointSlice")
             | ("apps/v1", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
             | ("batch/v1", "Job" | "CronJob")
             | ("networking.k8s.io/v1" | "extensions/v1beta1", "NetworkPolicy")
@@ -277,6 +278,9 @@ struct Build<'r> {
     controllers: Vec<Controller>,
     live: Vec<LivePod>,
     report: &'r mut LoadReport,
+    infra: super::infrastructure::InfraFacts,
+    /// `automountServiceAccountToken` per ServiceAccount (namespace, name) that sets it.
+    service_accounts: HashMap<(String, String), bool>,
 }
 
 impl Build<'_> {
@@ -345,11 +349,27 @@ impl Build<'_> {
             }
             "Node" => {
                 let node: core::Node = typed(body, at)?;
-                cluster.nodes.push(convert_node(node, at)?);
+                let node = convert_node(node, at)?;
+                self.infra.internal_ips.push((node.0.name.clone(), node.1));
+                cluster.nodes.push(node.0);
             }
             "Service" => {
                 let svc: core::Service = typed(body, at)?;
                 cluster.services.push(convert_service(svc, &namespace, at)?);
+            }
+            "EndpointSlice" => {
+                let slice: k8s_openapi::api::discovery::v1::EndpointSlice = typed(body, at)?;
+                self.infra.endpoint_slice(&slice, &namespace, at)?;
+            }
+            "Endpoints" => {
+                let endpoints: core::Endpoints = typed(body, at)?;
+                self.infra.endpoints(&endpoints, &namespace, at)?;
+            }
+            "ServiceAccount" => {
+                let sa: core::ServiceAccount = typed(body, at)?;
+                if let Some(automount) = sa.automount_service_account_token {
+                    self.service_accounts.insert((namespace, name), automount);
+                }
             }
             "PeerAuthentication" => {
                 let pa = super::mesh::convert_peer_authentication(&namespace, &name, body, at, &mut report.warnings)?;
@@ -413,13 +433,20 @@ pub(super) fn build_cluster(
 ) -> (Cluster, Vec<LoadError>) {
     let mut errors: Vec<LoadError> = Vec::new();
     let objects = drop_redefined(objects, report, options.strict, &mut errors);
-    let mut build = Build { cluster: Cluster::default(), controllers: Vec::new(), live: Vec::new(), report };
+    let mut build = Build {
+        cluster: Cluster::default(),
+        controllers: Vec::new(),
+        live: Vec::new(),
+        report,
+        infra: Default::default(),
+        service_accounts: HashMap::new(),
+    };
     for raw in objects {
         if let Err(e) = build.read(raw) {
             errors.push(e);
         }
     }
-    let Build { mut cluster, controllers, mut live, report } = build;
+    let Build { mut cluster, controllers, mut live, report, infra, service_accounts } = build;
 
     // Owner chains: which controllers have live pods, and each pod's top-most workload.
     let owner_of: HashMap<(&str, &str, &str), &(String, String)> = controllers
@@ -512,6 +539,10 @@ pub(super) fn build_cluster(
         }
     }
     cluster.pods = live.into_iter().map(|lp| lp.pod).collect();
+    // The pod's automountServiceAccountToken wins; else its ServiceAccount's.
+    for pod in cluster.pods.iter_mut().filter(|p| p.automount_token.is_none()) {
+        pod.automount_token = service_accounts.get(&(pod.namespace.clone(), pod.service_account.clone())).copied();
+    }
 
     // Namespaces referenced but not defined get just the name label, and a note.
     let defined: BTreeSet<String> = cluster.namespaces.iter().map(|n| n.name.clone()).collect();
@@ -534,6 +565,7 @@ pub(super) fn build_cluster(
     cluster.cluster_policies.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
     cluster.mesh.peer_authentications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.unevaluated_policies.sort();
+    cluster.infrastructure = infra.resolve(&cluster);
     (cluster, errors)
 }
 
@@ -750,6 +782,10 @@ fn pod_from_spec(
     let mut pod = Pod::new(namespace, name, labels);
     pod.host_network = spec.host_network == Some(true);
     pod.node = spec.node_name.clone();
+    if let Some(sa) = spec.service_account_name.as_ref().filter(|s| !s.is_empty()) {
+        pod.service_account = sa.clone();
+    }
+    pod.automount_token = spec.automount_service_account_token;
     // Restartable init containers (sidecars) serve traffic like containers do.
     let sidecars = spec
         .init_containers
@@ -806,7 +842,7 @@ fn pod_ips(status: Option<&core::PodStatus>, host_network: bool, at: &At) -> Res
     Ok(ips)
 }
 
-fn parse_ip(s: &str, at: &At, field: &str) -> Result<IpAddr, LoadError> {
+pub(super) fn parse_ip(s: &str, at: &At, field: &str) -> Result<IpAddr, LoadError> {
     s.parse().map_err(|_| at.err(field, format!("{s:?} is not an IP address")))
 }
 
@@ -826,14 +862,20 @@ pub(super) fn protocol(p: Option<&str>, at: &At, field: &str) -> Result<Protocol
     }
 }
 
-fn convert_node(node: core::Node, at: &At) -> Result<Node, LoadError> {
-    let mut addresses = Vec::new();
+/// The node, and its InternalIPs (the kubelet's addresses).
+fn convert_node(node: core::Node, at: &At) -> Result<(Node, Vec<IpAddr>), LoadError> {
+    let (mut addresses, mut internal) = (Vec::new(), Vec::new());
     for (i, a) in node.status.iter().flat_map(|s| s.addresses.iter().flatten()).enumerate() {
         if a.type_ == "InternalIP" || a.type_ == "ExternalIP" {
-            addresses.push(parse_ip(&a.address, at, &format!("status.addresses[{i}].address"))?);
+            let ip = parse_ip(&a.address, at, &format!("status.addresses[{i}].address"))?;
+            addresses.push(ip);
+            if a.type_ == "InternalIP" {
+                internal.push(ip);
+            }
         }
     }
-    Ok(Node { name: node.metadata.name.clone().unwrap_or_default(), labels: labels_of(&node.metadata), addresses })
+    let name = node.metadata.name.clone().unwrap_or_default();
+    Ok((Node { name, labels: labels_of(&node.metadata), addresses }, internal))
 }
 
 fn convert_service(svc: core::Service, namespace: &str, at: &At) -> Result<Service, LoadError> {

@@ -5,6 +5,7 @@ mod admin;
 mod aliases;
 mod convert;
 mod documents;
+pub mod infrastructure;
 mod json;
 mod kinds;
 mod mesh;

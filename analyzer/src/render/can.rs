@@ -105,6 +105,23 @@ pub fn note_text(analysis: &Analysis, note: &Note) -> String {
                 .to_string()
         }
         Note::NoCommonPort => "egress and ingress each allow some ports, but none in common".to_string(),
+        Note::Infrastructure(destination) => {
+            let found = analysis.cluster.infrastructure.iter().find(|d| d.destination == *destination);
+            let (addresses, ports, source) = found.map_or((String::new(), String::new(), String::new()), |d| {
+                let addresses: Vec<String> = d.addresses.iter().map(|a| a.to_string()).collect();
+                let ports = d.ports.as_ref().map_or("every port".to_string(), |p| p.to_string());
+                (addresses.join(", "), ports, d.source.clone())
+            });
+            let mut text = format!("{destination} is {addresses} on {ports} ({source})");
+            if *destination == netreach_model::Destination::CloudMetadata {
+                text.push_str(
+                    "; NetworkPolicy decides only whether packets get there: IMDSv2 with a response hop limit of 1 (AWS), \
+                     the GKE metadata server (Workload Identity) or Azure's IMDS proxy may still keep credentials from pods, \
+                     and netreach cannot see them",
+                );
+            }
+            text
+        }
     }
 }
 

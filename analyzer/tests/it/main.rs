@@ -10,8 +10,9 @@ mod tidy; // the source tree's own rules: //! headers, ARCHITECTURE.md's module 
 // The library through its API: the engine, loader and queries on hand-worked fixtures.
 mod fixtures; // fixtures/* against fixtures/expectations/ (hand-worked probes)
 mod generate; // the synthetic cluster generator: determinism, counts, validity
+mod infrastructure;
 mod replicas; // controllers without live pods stand for spec.replicas pods
-mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy tiers
+mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy tiers // cloud-metadata, kube-apiserver, kubelet, nodes, etcd: resolution, probes, findings
 
 // One command each, through the library and the binary.
 mod audit; // `netreach audit`: every finding id, scores, exit codes, formats

@@ -309,6 +309,19 @@ impl Reachability {
         } else {
             Vec::new()
         };
+        // Infrastructure destinations a query names get ranges of their own, in the families
+        // the cluster already has (a metadata address of a family no pod speaks reaches nothing).
+        let infra_blocks: Vec<crate::addresses::IpBlock> = cluster
+            .infrastructure
+            .iter()
+            .filter(|d| d.own_ranges)
+            .flat_map(|d| &d.addresses)
+            .map(|net| crate::addresses::IpBlock { cidr: *net, except: Vec::new() })
+            .filter(|b| {
+                cluster.pods.iter().flat_map(|p| &p.ips).any(|ip| IpFamily::of(ip) == b.family())
+                    || (b.family() == IpFamily::V4 && cluster.pods.iter().all(|p| p.ips.is_empty()))
+            })
+            .collect();
         let blocks: Vec<&crate::addresses::IpBlock> = cluster
             .policies
             .iter()
@@ -331,6 +344,7 @@ impl Reachability {
                     .flatten(),
             )
             .chain(node_blocks.iter())
+            .chain(infra_blocks.iter())
             .collect();
         let externals = externals::external_ranges(&blocks, &address_families(cluster, &blocks));
         lap(&mut phases.externals);

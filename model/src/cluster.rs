@@ -26,6 +26,8 @@ pub struct Cluster {
     pub services: Vec<Service>,
     /// AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy objects.
     pub cluster_policies: Vec<crate::admin::ClusterPolicy>,
+    /// CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy rules, one per `spec`/`specs[i]`.
+    pub cilium_policies: Vec<crate::cilium::CiliumPolicy>,
     /// Service-mesh settings: Istio PeerAuthentications, namespace annotations.
     pub mesh: crate::mesh::MeshConfig,
     /// Policy objects of kinds the engine does not evaluate (Cilium, Calico, Antrea, Istio
@@ -164,6 +166,8 @@ pub struct Pod {
     /// Names of the containers, then of the init containers (an injected `istio-proxy` or
     /// `linkerd-proxy` shows up here).
     pub containers: Vec<String>,
+    /// `spec.serviceAccountName`, if given (Cilium selects on it).
+    pub service_account: Option<String>,
 }
 
 impl Pod {
@@ -182,6 +186,7 @@ impl Pod {
             privileged: false,
             annotations: Labels::new(),
             containers: Vec::new(),
+            service_account: None,
         }
     }
 

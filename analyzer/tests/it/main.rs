@@ -8,10 +8,11 @@ mod support; // fixtures(), netreach(), run_report() and assert_run_snapshot!: s
 mod tidy; // the source tree's own rules: //! headers, ARCHITECTURE.md's module map, no stale "not yet"
 
 // The library through its API: the engine, loader and queries on hand-worked fixtures.
+mod cilium;
 mod fixtures; // fixtures/* against fixtures/expectations/ (hand-worked probes)
 mod generate; // the synthetic cluster generator: determinism, counts, validity
 mod replicas; // controllers without live pods stand for spec.replicas pods
-mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy tiers
+mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy tiers // CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy, hand-worked from the docs
 
 // One command each, through the library and the binary.
 mod audit; // `netreach audit`: every finding id, scores, exit codes, formats

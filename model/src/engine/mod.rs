@@ -117,6 +117,10 @@ pub struct DirectionVerdict {
     pub denied_by: Vec<GrantOrigin>,
 }
 
+/// What a row depends on: the egress, ingress and deny grant groups of a class, and the class
+/// itself when a tier singles it out.
+type RowKey<'a> = (&'a [u32], &'a [u32], &'a [u32], u32);
+
 /// One thread's rows (destination class, combination) and the port-class combinations (bit
 /// masks over port classes) it interned.
 type RowsPart = (Vec<Box<[(u32, u32)]>>, Vec<Box<[u64]>>);
@@ -413,7 +417,7 @@ impl Reachability {
         let (table, tiers, port_classes) = (&self.table, &self.tiers, &self.port_classes);
         // A row depends only on the grant groups a class is a source of, in both directions,
         // unless a tier rule (or a tier verdict on its ingress peers) singles the class out.
-        let mut row_ids: HashMap<(&[u32], &[u32], &[u32], u32), u32> = HashMap::default();
+        let mut row_ids: HashMap<RowKey, u32> = HashMap::default();
         let mut representatives: Vec<u32> = Vec::new();
         self.row_of = (0..c)
             .map(|s| {

@@ -5,7 +5,7 @@
 
 use crate::analysis::Analysis;
 use netreach_model::{
-    Decider, Direction, Endpoint, GrantOrigin, PortSet, Protocol, RuleEvaluation, RuleRef, TierMatch,
+    CiliumRuleRef, Decider, Direction, Endpoint, GrantOrigin, PortSet, Protocol, RuleEvaluation, RuleRef, TierMatch,
 };
 use std::collections::BTreeMap;
 
@@ -14,6 +14,15 @@ use std::collections::BTreeMap;
 pub struct RuleMatch {
     pub rule: RuleRef,
     /// The ports this rule admits between the two endpoints.
+    pub ports: PortSet,
+}
+
+/// A Cilium rule that covers the connection: an allow, or (in a deny section) a deny that beats
+/// every allow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CiliumMatch {
+    pub rule: CiliumRuleRef,
+    /// The ports this rule allows (or denies) between the two endpoints.
     pub ports: PortSet,
 }
 
@@ -52,6 +61,8 @@ pub struct SideVerdict {
     /// is not isolated (everything is allowed in this direction).
     pub isolated_by: Vec<String>,
     pub allowed_by: Vec<RuleMatch>,
+    /// Cilium rules that allow (allow sections) or deny (deny sections) the connection.
+    pub cilium: Vec<CiliumMatch>,
     /// When nothing allowed it: the rules that came closest, most promising first.
     pub closest_misses: Vec<Miss>,
     /// Cluster-scoped tier rules that matched (asked about one port only): Admin, then Baseline.
@@ -174,17 +185,31 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
     let side = |direction: Direction| {
         let subject = if direction == Direction::Egress { s } else { d };
         let isolating = reach.isolating_policies(subject, direction);
-        let isolated_by: Vec<String> = isolating.iter().map(|&p| analysis.cluster.policies[p as usize].id()).collect();
+        let mut isolated_by: Vec<String> =
+            isolating.iter().map(|&p| analysis.cluster.policies[p as usize].id()).collect();
+        isolated_by.extend(
+            reach
+                .cilium_isolating(subject, direction)
+                .iter()
+                .map(|&p| analysis.cluster.cilium_policies[p as usize].id()),
+        );
         let mut allowed_by = Vec::new();
-        for (origin, ports) in reach.grants_between(s, d, direction) {
-            let GrantOrigin::Rule(rule) = origin else { continue };
+        let mut cilium = Vec::new();
+        let covering = reach.grants_between(s, d, direction).into_iter().chain(reach.denies_between(s, d, direction));
+        for (origin, ports) in covering {
             if query.is_some_and(|(proto, port)| !ports.contains(proto, port)) {
                 continue;
             }
-            allowed_by.push(RuleMatch { rule, ports: ports.clone() });
+            match origin {
+                GrantOrigin::Rule(rule) => allowed_by.push(RuleMatch { rule, ports: ports.clone() }),
+                GrantOrigin::Cilium(rule) => cilium.push(CiliumMatch { rule, ports: ports.clone() }),
+                GrantOrigin::NotIsolated => {}
+            }
         }
+        let cilium_allows = cilium.iter().any(|m| !m.rule.section.is_deny());
+        let cilium_denies = cilium.iter().any(|m| m.rule.section.is_deny());
         let mut closest_misses = Vec::new();
-        if !isolated_by.is_empty() && allowed_by.is_empty() {
+        if !isolating.is_empty() && allowed_by.is_empty() && !cilium_allows {
             let evals: Vec<RuleEvaluation> = match &evaluations {
                 Some(e) => e.clone(),
                 // Without a port, peers decide; use any port to learn which peers match.
@@ -203,7 +228,7 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             }
         }
         let mut tiers = Vec::new();
-        let mut allows = isolated_by.is_empty() || !allowed_by.is_empty();
+        let mut allows = !cilium_denies && (isolated_by.is_empty() || !allowed_by.is_empty() || cilium_allows);
         if let Some((proto, port)) = query {
             let verdict = reach.explain(s, d, proto, port);
             let v = if direction == Direction::Egress { &verdict.egress } else { &verdict.ingress };
@@ -215,7 +240,7 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             }
             allows = v.allows();
         }
-        SideVerdict { direction, isolated_by, allowed_by, closest_misses, tiers, allows }
+        SideVerdict { direction, isolated_by, allowed_by, cilium, closest_misses, tiers, allows }
     };
     let (egress, ingress) = (side(Direction::Egress), side(Direction::Ingress));
     let allowed = self_traffic

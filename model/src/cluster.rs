@@ -26,6 +26,8 @@ pub struct Cluster {
     pub services: Vec<Service>,
     /// AdminNetworkPolicy, BaselineAdminNetworkPolicy and ClusterNetworkPolicy objects.
     pub cluster_policies: Vec<crate::admin::ClusterPolicy>,
+    /// CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy rules, one per `spec`/`specs[i]`.
+    pub cilium_policies: Vec<crate::cilium::CiliumPolicy>,
     /// Service-mesh settings: Istio PeerAuthentications, namespace annotations.
     pub mesh: crate::mesh::MeshConfig,
     /// Policy objects of kinds the engine does not evaluate (Cilium, Calico, Antrea, Istio

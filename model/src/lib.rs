@@ -5,6 +5,7 @@
 
 pub mod addresses;
 pub mod admin;
+pub mod cilium;
 pub mod cluster;
 pub mod engine;
 pub mod infrastructure;
@@ -19,6 +20,10 @@ pub mod rng;
 pub use addresses::{IpBlock, IpBlockError, IpFamily, IpRanges};
 pub use admin::{
     Action, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject, Tier,
+};
+pub use cilium::{
+    CiliumPeer, CiliumPolicy, CiliumPolicyKind, CiliumPort, CiliumRule, CiliumRuleRef, CiliumSubject, CniProfile,
+    Entity, Section,
 };
 pub use cluster::{
     Cluster, ContainerPort, Direction, Namespace, Node, Pod, Service, ServicePort, UnevaluatedPolicy, WorkloadRef,

@@ -10,10 +10,12 @@
 //! a fixed vocabulary, and vectors shrink by dropping elements.
 
 use ipnet::IpNet;
+use netreach_model::cilium::labels::{scope_peer, scope_subject};
 use netreach_model::{
-    Action, Cluster, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject,
-    ContainerPort, Direction, IpBlock, LabelSelector, Labels, Namespace, NetworkPolicy, Node, Peer, Pod, PortEntry,
-    PortSpec, Protocol, Requirement, Rule, Tier, NAMESPACE_NAME_LABEL,
+    Action, CiliumPeer, CiliumPolicy, CiliumPolicyKind, CiliumPort, CiliumRule, CiliumSubject, Cluster, ClusterPeer,
+    ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject, ContainerPort, Direction, Entity,
+    IpBlock, LabelSelector, Labels, Namespace, NetworkPolicy, Node, Peer, Pod, PortEntry, PortSpec, Protocol,
+    Requirement, Rule, Tier, NAMESPACE_NAME_LABEL,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -462,4 +464,104 @@ pub fn cluster_with(
             }
             Cluster { namespaces, pods, policies, nodes, cluster_policies, ..Default::default() }
         })
+}
+
+/// Keys Cilium selectors test: pod labels and the labels Cilium derives (namespace, namespace
+/// labels, service account).
+const CILIUM_KEYS: [&str; 5] =
+    ["app", "tier", "io.kubernetes.pod.namespace", "io.cilium.k8s.namespace.labels.env", "zzz"];
+const CILIUM_VALUES: [&str; 6] = ["x", "y", "w", "alpha", "beta", "gamma"];
+
+fn cilium_selector() -> impl Strategy<Value = LabelSelector> {
+    selector(&CILIUM_KEYS, &CILIUM_VALUES)
+}
+
+fn cilium_peer() -> impl Strategy<Value = CiliumPeer> {
+    prop_oneof![
+        4 => cilium_selector().prop_map(CiliumPeer::Endpoints),
+        2 => ip_block().prop_map(CiliumPeer::Cidr),
+        2 => select(&Entity::ALL[..]).prop_map(|(_, e)| CiliumPeer::Entity(e)),
+    ]
+}
+
+fn cilium_port() -> impl Strategy<Value = CiliumPort> {
+    // None is ANY.
+    let any_or = || prop::option::weighted(0.6, protocol());
+    prop_oneof![
+        1 => any_or().prop_map(|protocol| CiliumPort { protocol, port: None, end_port: None }),
+        3 => (any_or(), select(&POLICY_PORTS[..]), prop::option::weighted(0.3, select(&END_DELTAS[..])))
+            .prop_map(|(protocol, p, d)| CiliumPort {
+                protocol,
+                port: Some(PortSpec::Number(p)),
+                end_port: d.map(|d| p.saturating_add(d)),
+            }),
+        2 => (any_or(), select(&POLICY_PORT_NAMES[..])).prop_map(|(protocol, n)| CiliumPort {
+            protocol,
+            port: Some(PortSpec::Name(n.to_string())),
+            end_port: None,
+        }),
+    ]
+}
+
+fn cilium_rule() -> impl Strategy<Value = CiliumRule> {
+    (
+        prop::option::weighted(0.8, vec(cilium_peer(), 0..=2)),
+        prop::option::weighted(0.5, vec(cilium_port(), 0..=2)),
+        prop::option::weighted(0.2, cilium_selector()).prop_map(|o| o.into_iter().collect::<Vec<_>>()),
+    )
+        .prop_map(|(peers, ports, requires)| CiliumRule { peers, ports, requires, notes: Vec::new() })
+}
+
+fn cilium_sections() -> impl Strategy<Value = [Vec<CiliumRule>; 4]> {
+    (vec(cilium_rule(), 0..=2), vec(cilium_rule(), 0..=2), vec(cilium_rule(), 0..=1), vec(cilium_rule(), 0..=1))
+        .prop_map(|(a, b, c, d)| [a, b, c, d])
+}
+
+/// A CiliumNetworkPolicy (namespace-scoped as the loader scopes it) or a clusterwide one, with
+/// every kind of peer and port, requirements now and then, and `enableDefaultDeny` sometimes set.
+pub fn cilium_policy() -> impl Strategy<Value = CiliumPolicy> {
+    (
+        prop::option::weighted(0.6, namespace_index()),
+        cilium_selector(),
+        cilium_sections(),
+        [prop::option::weighted(0.2, any::<bool>()), prop::option::weighted(0.2, any::<bool>())],
+    )
+        .prop_map(|(ns, subject, sections, enable)| {
+            let namespace = ns.map(|i| NAMESPACES[i]);
+            let scope = |rule: CiliumRule| CiliumRule {
+                peers: rule.peers.map(|peers| {
+                    peers
+                        .into_iter()
+                        .map(|p| match p {
+                            CiliumPeer::Endpoints(s) => CiliumPeer::Endpoints(scope_peer(s, namespace)),
+                            other => other,
+                        })
+                        .collect()
+                }),
+                requires: rule.requires.into_iter().map(|s| scope_peer(s, namespace)).collect(),
+                ..rule
+            };
+            let sections = sections.map(|rules| rules.into_iter().map(scope).collect::<Vec<_>>());
+            let has = |a: usize, b: usize| !sections[a].is_empty() || !sections[b].is_empty();
+            CiliumPolicy {
+                kind: if namespace.is_some() { CiliumPolicyKind::Namespaced } else { CiliumPolicyKind::Clusterwide },
+                namespace: namespace.map(String::from),
+                name: String::new(),
+                spec_index: None,
+                subject: CiliumSubject::Endpoints(scope_subject(subject, namespace)),
+                default_deny: [enable[0].unwrap_or(has(0, 2)), enable[1].unwrap_or(has(1, 3))],
+                sections,
+            }
+        })
+}
+
+/// A cluster of [`cluster_sized`] with 1–3 Cilium policies.
+pub fn cilium_cluster() -> impl Strategy<Value = Cluster> {
+    (cluster_with(6, 2, 0..=1), vec(cilium_policy(), 1..=3)).prop_map(|(mut cluster, mut policies)| {
+        for (i, p) in policies.iter_mut().enumerate() {
+            p.name = format!("cnp{i}");
+        }
+        cluster.cilium_policies = policies;
+        cluster
+    })
 }

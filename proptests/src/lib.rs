@@ -2,17 +2,34 @@
 //! engine can go wrong ([`probes`]), and a plain reading of the NetworkPolicy spec to compare
 //! against ([`reference`]).
 
+pub mod cilium;
 pub mod generate;
 pub mod probes;
 pub mod reference;
 pub mod show;
 
-use netreach_model::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
+use netreach_model::{CniProfile, EngineOptions, HostNetworkSelection, IpBlockPodMatching};
 
 /// Every combination of the engine's options: a property holds under each of them.
 pub const ALL_OPTIONS: [EngineOptions; 4] = [
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Match },
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Ignore },
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Match },
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Ignore },
+    EngineOptions {
+        host_network: HostNetworkSelection::NodeIdentity,
+        ip_block_pods: IpBlockPodMatching::Match,
+        cni: CniProfile::Auto,
+    },
+    EngineOptions {
+        host_network: HostNetworkSelection::NodeIdentity,
+        ip_block_pods: IpBlockPodMatching::Ignore,
+        cni: CniProfile::Auto,
+    },
+    EngineOptions {
+        host_network: HostNetworkSelection::LikePods,
+        ip_block_pods: IpBlockPodMatching::Match,
+        cni: CniProfile::Auto,
+    },
+    EngineOptions {
+        host_network: HostNetworkSelection::LikePods,
+        ip_block_pods: IpBlockPodMatching::Ignore,
+        cni: CniProfile::Auto,
+    },
 ];

@@ -38,6 +38,14 @@ pub fn ports(cluster: &Cluster) -> Vec<u16> {
             }
         }
     }
+    for entry in
+        cluster.cilium_policies.iter().flat_map(|p| p.sections.iter().flatten()).flat_map(|r| r.ports.iter().flatten())
+    {
+        if let Some(PortSpec::Number(p)) = entry.port {
+            around(p as u32);
+            around(entry.end_port.unwrap_or(p) as u32);
+        }
+    }
     for pod in &cluster.pods {
         for port in &pod.ports {
             around(port.port as u32);
@@ -60,18 +68,21 @@ pub fn ip_blocks(cluster: &Cluster) -> Vec<&IpBlock> {
         .collect()
 }
 
-/// Every `networks` block of every cluster policy rule.
+/// Every `networks` block of every cluster policy rule, and every Cilium CIDR.
 pub fn networks(cluster: &Cluster) -> Vec<&IpBlock> {
-    cluster
-        .cluster_policies
-        .iter()
-        .flat_map(|p| p.ingress.iter().chain(&p.egress))
-        .flat_map(|r| &r.peers)
-        .filter_map(|peer| match peer {
-            ClusterPeer::Networks(blocks) => Some(blocks),
-            _ => None,
-        })
-        .flatten()
+    netreach_model::cilium::cidrs(cluster)
+        .chain(
+            cluster
+                .cluster_policies
+                .iter()
+                .flat_map(|p| p.ingress.iter().chain(&p.egress))
+                .flat_map(|r| &r.peers)
+                .filter_map(|peer| match peer {
+                    ClusterPeer::Networks(blocks) => Some(blocks),
+                    _ => None,
+                })
+                .flatten(),
+        )
         .collect()
 }
 

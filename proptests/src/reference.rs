@@ -51,9 +51,9 @@
 //!   ingress) with that name, the probed protocol and the probed number (externals have none).
 
 use netreach_model::{
-    Action, Cluster, ClusterPeer, ClusterPort, ClusterSubject, Direction, EngineOptions, HostNetworkSelection,
-    IpBlockPodMatching, LabelSelector, Labels, NetworkPolicy, Peer, Pod, PortEntry, PortSpec, Protocol, Rule, Tier,
-    NAMESPACE_NAME_LABEL,
+    Action, Cluster, ClusterPeer, ClusterPort, ClusterSubject, CniProfile, Direction, EngineOptions,
+    HostNetworkSelection, IpBlockPodMatching, LabelSelector, Labels, NetworkPolicy, Peer, Pod, PortEntry, PortSpec,
+    Protocol, Rule, Section, Tier, NAMESPACE_NAME_LABEL,
 };
 use std::net::IpAddr;
 
@@ -73,6 +73,7 @@ pub fn allowed(
     protocol: Protocol,
     port: u16,
 ) -> bool {
+    let options = &profile(cluster, options);
     direction_allows(cluster, options, Direction::Egress, src, dst, protocol, port)
         && direction_allows(cluster, options, Direction::Ingress, src, dst, protocol, port)
 }
@@ -95,27 +96,54 @@ pub fn direction_allows(
     let Addr::Pod(subject) = subject else {
         return true; // external addresses are never isolated, nor subjects of cluster policies
     };
+    let options = &profile(cluster, options);
+    // 0. A Cilium deny rule beats every allow, of every layer.
+    let deny = if direction == Direction::Ingress { Section::IngressDeny } else { Section::EgressDeny };
+    if crate::cilium::section_matches(cluster, deny, *subject, peer, dst, protocol, port) {
+        return false;
+    }
     // 1. The Admin tier: Allow and Deny are final, Pass (or no match) goes on.
     match tier_decision(cluster, options, Tier::Admin, direction, *subject, peer, dst, protocol, port) {
         Some(TierDecision { action: Action::Allow, .. }) => return true,
         Some(TierDecision { action: Action::Deny, .. }) => return false,
         Some(TierDecision { action: Action::Pass, .. }) | None => {}
     }
-    // 2. NetworkPolicy decides for the pods it isolates.
+    // 2. NetworkPolicy and Cilium allow rules decide for the pods either isolates: the union.
     let isolating = isolating_policies(cluster, options, *subject, direction);
-    if !isolating.is_empty() {
+    if !isolating.is_empty() || crate::cilium::isolated(cluster, *subject, direction) {
+        let allow = if direction == Direction::Ingress { Section::Ingress } else { Section::Egress };
         return isolating.iter().any(|&p| {
             let policy = &cluster.policies[p];
             policy
                 .rules(direction)
                 .iter()
                 .any(|rule| rule_matches(cluster, options, policy, rule, peer, dst, protocol, port))
-        });
+        }) || crate::cilium::section_matches(cluster, allow, *subject, peer, dst, protocol, port);
     }
     // 3. The Baseline tier, then 4. the default: allowed.
     match tier_decision(cluster, options, Tier::Baseline, direction, *subject, peer, dst, protocol, port) {
         Some(TierDecision { action: Action::Deny, .. }) => false,
         Some(TierDecision { action: Action::Allow | Action::Pass, .. }) | None => true,
+    }
+}
+
+/// The options as the Cilium profile changes them: with any Cilium policy in the cluster (and
+/// the profile left to `Auto`), or `Cilium`, ipBlocks never match pods and hostNetwork pods are
+/// never selected.
+pub fn profile(cluster: &Cluster, options: &EngineOptions) -> EngineOptions {
+    let cilium = match options.cni {
+        CniProfile::Cilium => true,
+        CniProfile::Generic => false,
+        CniProfile::Auto => !cluster.cilium_policies.is_empty(),
+    };
+    if cilium {
+        EngineOptions {
+            host_network: HostNetworkSelection::NodeIdentity,
+            ip_block_pods: IpBlockPodMatching::Ignore,
+            cni: options.cni,
+        }
+    } else {
+        *options
     }
 }
 
@@ -398,8 +426,11 @@ mod tests {
         }
     }
 
-    const O: EngineOptions =
-        EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Match };
+    const O: EngineOptions = EngineOptions {
+        host_network: HostNetworkSelection::NodeIdentity,
+        ip_block_pods: IpBlockPodMatching::Match,
+        cni: CniProfile::Auto,
+    };
 
     fn ok(c: &Cluster, src: Addr, dst: Addr, protocol: Protocol, port: u16) -> bool {
         allowed(c, &O, &src, &dst, protocol, port)

@@ -13,7 +13,7 @@
 
 use netreach_model::{
     Action, Cluster, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject,
-    ContainerPort, Direction, Endpoint, EngineOptions, HostNetworkSelection, IpBlock, IpBlockPodMatching,
+    CniProfile, ContainerPort, Direction, Endpoint, EngineOptions, HostNetworkSelection, IpBlock, IpBlockPodMatching,
     LabelSelector, Labels, Namespace, NetworkPolicy, Node, Peer, Pod, Protocol, Reachability, Rule, Tier,
     NAMESPACE_NAME_LABEL,
 };
@@ -23,10 +23,16 @@ use netreach_proptests::{generate, probes, show};
 use proptest::prelude::*;
 use std::net::IpAddr;
 
-const NODE_IDENTITY: EngineOptions =
-    EngineOptions { host_network: HostNetworkSelection::NodeIdentity, ip_block_pods: IpBlockPodMatching::Match };
-const LIKE_PODS: EngineOptions =
-    EngineOptions { host_network: HostNetworkSelection::LikePods, ip_block_pods: IpBlockPodMatching::Match };
+const NODE_IDENTITY: EngineOptions = EngineOptions {
+    host_network: HostNetworkSelection::NodeIdentity,
+    ip_block_pods: IpBlockPodMatching::Match,
+    cni: CniProfile::Auto,
+};
+const LIKE_PODS: EngineOptions = EngineOptions {
+    host_network: HostNetworkSelection::LikePods,
+    ip_block_pods: IpBlockPodMatching::Match,
+    cni: CniProfile::Auto,
+};
 
 use Protocol::{Tcp, Udp};
 

@@ -10,7 +10,7 @@ use netreach::load::{self, Input, LoadReport};
 use netreach::render::PhaseTimes;
 use netreach::Analysis;
 use netreach_model::mesh::{LinkerdPolicy, MeshOptions, ISTIO_ROOT_NAMESPACE};
-use netreach_model::{EngineOptions, HostNetworkSelection, IpBlockPodMatching};
+use netreach_model::{CniProfile, EngineOptions, HostNetworkSelection, IpBlockPodMatching};
 use std::mem::ManuallyDrop;
 use std::time::Instant;
 
@@ -111,6 +111,12 @@ pub(crate) struct EngineArgs {
     /// Whether ipBlock peers match pod IPs as well as external addresses.
     #[arg(long, value_enum, default_value_t = IpBlockPodsArg::Match)]
     pub(crate) ipblock_pods: IpBlockPodsArg,
+
+    /// The CNI's enforcement rules: cilium when the input holds a cilium.io policy (auto).
+    /// Under cilium, ipBlocks and CIDR rules never match pods or nodes and hostNetwork pods are
+    /// the host entity (overriding --host-network and --ipblock-pods).
+    #[arg(long, value_enum, default_value_t = CniArg::Auto)]
+    pub(crate) cni: CniArg,
 }
 
 impl EngineArgs {
@@ -124,6 +130,11 @@ impl EngineArgs {
                 IpBlockPodsArg::Match => IpBlockPodMatching::Match,
                 IpBlockPodsArg::Ignore => IpBlockPodMatching::Ignore,
             },
+            cni: match self.cni {
+                CniArg::Auto => CniProfile::Auto,
+                CniArg::Cilium => CniProfile::Cilium,
+                CniArg::Generic => CniProfile::Generic,
+            },
         }
     }
 }
@@ -134,6 +145,16 @@ pub(crate) enum HostNetworkArg {
     Node,
     /// Selectors match hostNetwork pods like any other pod.
     Pod,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum CniArg {
+    /// Cilium when the input holds a Cilium policy, else generic.
+    Auto,
+    /// Cilium's rules (CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy are evaluated either way).
+    Cilium,
+    /// The options as given: no CNI-specific rule.
+    Generic,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

@@ -135,4 +135,22 @@ pub const RESOURCES: &[Resource] = &[
         optional: true,
         impact: "Istio PeerAuthentication (mTLS modes) is unknown",
     },
+    Resource {
+        group: "cilium.io",
+        versions: &["v2"],
+        plural: "ciliumnetworkpolicies",
+        kind: "CiliumNetworkPolicy",
+        namespaced: true,
+        optional: true,
+        impact: "CiliumNetworkPolicies are unknown: traffic they deny is reported as allowed",
+    },
+    Resource {
+        group: "cilium.io",
+        versions: &["v2"],
+        plural: "ciliumclusterwidenetworkpolicies",
+        kind: "CiliumClusterwideNetworkPolicy",
+        namespaced: false,
+        optional: true,
+        impact: "CiliumClusterwideNetworkPolicies are unknown: traffic they deny is reported as allowed",
+    },
 ];

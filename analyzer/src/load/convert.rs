@@ -23,7 +23,15 @@ pub(super) const DEFAULT_NAMESPACE: &str = "default";
 /// Kinds without a namespace (their `metadata.namespace` is ignored); shared with the what-if
 /// merge, which identifies objects by kind/namespace/name.
 pub(super) fn is_cluster_scoped(kind: &str) -> bool {
-    matches!(kind, "Namespace" | "Node" | "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy")
+    matches!(
+        kind,
+        "Namespace"
+            | "Node"
+            | "AdminNetworkPolicy"
+            | "BaselineAdminNetworkPolicy"
+            | "ClusterNetworkPolicy"
+            | "CiliumClusterwideNetworkPolicy"
+    )
 }
 
 /// Context for errors about one object.
@@ -166,7 +174,7 @@ fn is_read(api_version: &str, kind: &str) -> bool {
             | ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
             | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
             | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication")
-    )
+    ) || super::cilium::is_cilium_kind(api_version, kind)
 }
 
 /// Why a scalar is not the string a name must be: YAML 1.1 (what kubectl reads) turns unquoted
@@ -378,6 +386,10 @@ impl Build<'_> {
             "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy" => {
                 cluster.cluster_policies.push(super::admin::convert(kind, &name, body, at, &mut report.warnings)?);
             }
+            "CiliumNetworkPolicy" | "CiliumClusterwideNetworkPolicy" => {
+                let rules = super::cilium::convert(kind, &namespace, &name, body, at, &mut report.warnings)?;
+                cluster.cilium_policies.extend(rules);
+            }
             "NetworkPolicy" => {
                 let mut body = body;
                 if api_version == "extensions/v1beta1" {
@@ -563,6 +575,9 @@ pub(super) fn build_cluster(
     cluster.services.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.nodes.sort_by(|a, b| a.name.cmp(&b.name));
     cluster.cluster_policies.sort_by(|a, b| (a.kind.as_str(), &a.name).cmp(&(b.kind.as_str(), &b.name)));
+    cluster.cilium_policies.sort_by(|a, b| {
+        (a.kind, &a.namespace, &a.name, a.spec_index).cmp(&(b.kind, &b.namespace, &b.name, b.spec_index))
+    });
     cluster.mesh.peer_authentications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.unevaluated_policies.sort();
     cluster.infrastructure = infra.resolve(&cluster);

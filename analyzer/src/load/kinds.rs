@@ -15,6 +15,8 @@ const MESH: &str = "requests the mesh denies are reported as allowed";
 /// (Group only: every version of these groups holds the same kinds.) Cluster-scoped kinds are
 /// those whose name says Global, Cluster or Clusterwide.
 const POLICY_KINDS: &[(&str, &str, &str)] = &[
+    // cilium.io/v2 CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy are evaluated
+    // (load/cilium); other versions are not.
     ("cilium.io", "CiliumNetworkPolicy", DENIES),
     ("cilium.io", "CiliumClusterwideNetworkPolicy", DENIES),
     ("cilium.io", "CiliumCIDRGroup", "the CIDR groups Cilium policies name are unknown"),

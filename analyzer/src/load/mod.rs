@@ -3,6 +3,7 @@
 
 mod admin;
 mod aliases;
+mod cilium;
 mod convert;
 mod documents;
 pub mod infrastructure;

@@ -3,9 +3,9 @@
 //! contract). `invariants` borrows the same words for its violations.
 
 use crate::analysis::Analysis;
-use crate::explain::{CanAnswer, Miss, Note, PairVerdict, RuleMatch, SideVerdict, TierDecision};
+use crate::explain::{CanAnswer, CiliumMatch, Miss, Note, PairVerdict, RuleMatch, SideVerdict, TierDecision};
 use crate::render::allowed_json;
-use netreach_model::{Action, Direction, RuleRef};
+use netreach_model::{Action, CiliumRuleRef, Direction, RuleRef};
 use serde_json::json;
 use std::io::{self, Write};
 
@@ -23,6 +23,35 @@ pub fn rule_text(analysis: &Analysis, rule: &RuleRef) -> String {
         None => "any port (no ports)".to_string(),
     };
     format!("{} {}[{}]: {peer_text}; {port_text}", policy.id(), rule.direction.field(), rule.rule)
+}
+
+/// `CiliumNetworkPolicy shop/api-in ingressDeny[0]: peer[1] endpoints app=web; TCP 80` and the
+/// rule's notes (what it leaves undecided, e.g. L7 rules).
+pub fn cilium_rule_text(analysis: &Analysis, rule: &CiliumRuleRef) -> String {
+    let policy = &analysis.cluster.cilium_policies[rule.policy as usize];
+    let r = &policy.rules(rule.section)[rule.rule as usize];
+    let peer_text = match (rule.peer, &r.peers) {
+        (Some(i), Some(peers)) => format!("peer[{i}] {}", peers[i as usize]),
+        _ => "any peer (no L3 selector)".to_string(),
+    };
+    let ports = match &r.ports {
+        None => "any port".to_string(),
+        Some(list) => list.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "),
+    };
+    let mut text = format!("{} {}[{}]: {peer_text}; {ports}", policy.id(), rule.section.field(), rule.rule);
+    for note in &r.notes {
+        text.push_str(&format!(" ({note})"));
+    }
+    text
+}
+
+fn cilium_match_json(analysis: &Analysis, m: &CiliumMatch) -> serde_json::Value {
+    json!({
+        "policy": analysis.cluster.cilium_policies[m.rule.policy as usize].id(),
+        "section": m.rule.section.field(), "rule": m.rule.rule, "peer": m.rule.peer,
+        "effect": if m.rule.section.is_deny() { "deny" } else { "allow" },
+        "ports": allowed_json(&m.ports), "text": cilium_rule_text(analysis, &m.rule),
+    })
 }
 
 /// Why a rule (or a policy) of one side did not admit the pair of `verdict`.
@@ -210,14 +239,22 @@ fn write_side(
     for t in &side.tiers {
         writeln!(out, "{item}{dir} of {name}: {}", tier_text(analysis, side.direction, t))?;
     }
-    if side.isolated_by.is_empty() {
+    if side.isolated_by.is_empty() && side.cilium.is_empty() {
         return writeln!(out, "{item}{dir} of {name}: not isolated (no policy selects it for {dir}): allowed");
     }
-    writeln!(out, "{item}{dir} of {name}: isolated by {}", side.isolated_by.join(", "))?;
+    if side.isolated_by.is_empty() {
+        writeln!(out, "{item}{dir} of {name}: not isolated (no policy selects it for {dir})")?;
+    } else {
+        writeln!(out, "{item}{dir} of {name}: isolated by {}", side.isolated_by.join(", "))?;
+    }
     for m in &side.allowed_by {
         writeln!(out, "{sub_item}allowed by {} → {}", rule_text(analysis, &m.rule), m.ports)?;
     }
-    if side.allowed_by.is_empty() {
+    for m in &side.cilium {
+        let word = if m.rule.section.is_deny() { "denied by" } else { "allowed by" };
+        writeln!(out, "{sub_item}{word} {} → {}", cilium_rule_text(analysis, &m.rule), m.ports)?;
+    }
+    if side.allowed_by.is_empty() && side.cilium.is_empty() {
         writeln!(out, "{sub_item}no rule matched")?;
         for miss in &side.closest_misses {
             writeln!(out, "{sub_item}closest: {}", miss_text(analysis, verdict, side, miss))?;
@@ -240,6 +277,7 @@ fn side_json(analysis: &Analysis, verdict: &PairVerdict, side: &SideVerdict) -> 
         "isolatedBy": side.isolated_by,
         "allows": side.allows(),
         "allowedBy": side.allowed_by.iter().map(|m| rule_match_json(analysis, m)).collect::<Vec<_>>(),
+        "cilium": side.cilium.iter().map(|m| cilium_match_json(analysis, m)).collect::<Vec<_>>(),
         "closestMisses":
             side.closest_misses.iter().map(|m| miss_text(analysis, verdict, side, m)).collect::<Vec<_>>(),
         "tiers": side.tiers.iter().map(|t| tier_text(analysis, side.direction, t)).collect::<Vec<_>>(),

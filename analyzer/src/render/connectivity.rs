@@ -101,7 +101,8 @@ fn write_json(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
     let shown = filter.is_active().then(|| filter.shown_endpoints(analysis));
     write!(
         out,
-        "{{\n  \"schemaVersion\": 1,\n  \"unevaluatedPolicies\": {},\n  \"incomplete\": {},\n  \"nodes\": [",
+        "{{\n  \"schemaVersion\": 1,\n  \"profile\": \"{}\",\n  \"unevaluatedPolicies\": {},\n  \"incomplete\": {},\n  \"nodes\": [",
+        reach.profile().as_str(),
         super::unevaluated_policies_json(&analysis.cluster.unevaluated_policies),
         super::incomplete_json(&analysis.cluster.skipped_invalid)
     )?;

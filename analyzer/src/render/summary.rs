@@ -42,6 +42,8 @@ pub fn write_summary(analysis: &Analysis, times: &PhaseTimes, out: &mut dyn Writ
         ("external ranges", thousands(analysis.reach.externals().len() as u64)),
         ("namespaces", thousands(cluster.namespaces.len() as u64)),
         ("policies", thousands(cluster.policies.len() as u64)),
+        ("cilium policies", thousands(cluster.cilium_policies.len() as u64)),
+        ("profile", analysis.reach.profile().as_str().to_string()),
         (
             "equivalence classes",
             format!("{} (of {} endpoints)", thousands(stats.classes as u64), thousands(stats.endpoints as u64)),

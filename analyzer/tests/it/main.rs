@@ -8,11 +8,12 @@ mod support; // fixtures(), netreach(), run_report() and assert_run_snapshot!: s
 mod tidy; // the source tree's own rules: //! headers, ARCHITECTURE.md's module map, no stale "not yet"
 
 // The library through its API: the engine, loader and queries on hand-worked fixtures.
+mod cilium; // CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy, hand-worked from the docs
 mod fixtures; // fixtures/* against fixtures/expectations/ (hand-worked probes)
 mod generate; // the synthetic cluster generator: determinism, counts, validity
-mod infrastructure;
+mod infrastructure; // cloud-metadata, kube-apiserver, kubelet, nodes, etcd: resolution, probes, findings
 mod replicas; // controllers without live pods stand for spec.replicas pods
-mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy tiers // cloud-metadata, kube-apiserver, kubelet, nodes, etcd: resolution, probes, findings
+mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy tiers
 
 // One command each, through the library and the binary.
 mod audit; // `netreach audit`: every finding id, scores, exit codes, formats

@@ -97,14 +97,14 @@ fn the_alpha_policy_format_is_an_error_that_says_what_it_is() {
 #[test]
 fn unevaluated_policies_are_warnings_and_listed_in_json() {
     let dir = tempfile::tempdir().unwrap();
-    let cnp = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: l3, namespace: demo}\nspec: {endpointSelector: {}, ingress: []}\n";
+    let cnp = "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: l3, namespace: demo}\nspec: {selector: all()}\n";
     let ap = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny, namespace: demo}\nspec: {}\n";
     let file = write(dir.path(), "all.yaml", &format!("{POD}---\n{cnp}---\n{ap}"));
     // -q hides notes, never these warnings.
     let out = netreach(&["connectivity", file.to_str().unwrap(), "-o", "json", "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("warning: the answers ignore 1 CiliumNetworkPolicy object(s) (cilium.io/v2): netreach does not evaluate this kind yet, so traffic they deny is reported as allowed"), "{err}");
+    assert!(err.contains("warning: the answers ignore 1 NetworkPolicy object(s) (projectcalico.org/v3): netreach does not evaluate this kind yet, so traffic they deny is reported as allowed"), "{err}");
     assert!(
         err.contains("warning: the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1)"),
         "{err}"
@@ -113,7 +113,7 @@ fn unevaluated_policies_are_warnings_and_listed_in_json() {
     let listed = json["unevaluatedPolicies"].as_array().unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0]["kind"], "AuthorizationPolicy");
-    assert_eq!(listed[1]["kind"], "CiliumNetworkPolicy");
+    assert_eq!(listed[1]["kind"], "NetworkPolicy");
     assert_eq!(listed[1]["namespace"], "demo");
     for command in [&["can", "demo/a", "demo/a"][..], &["paths", "--from", "any"], &["mesh"]] {
         let mut args = command.to_vec();
@@ -168,19 +168,19 @@ fn empty_inputs_are_errors_with_a_hint() {
 #[test]
 fn audit_findings_an_unevaluated_policy_could_falsify_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    let cnp = "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: l3, namespace: demo}\nspec: {endpointSelector: {}, ingress: []}\n";
+    let cnp = "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: l3, namespace: demo}\nspec: {selector: all()}\n";
     let file = write(dir.path(), "all.yaml", &format!("{POD}---\n{cnp}"));
     let out = netreach(&["audit", file.to_str().unwrap(), "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(json["unevaluatedPolicies"][0]["kind"], "CiliumNetworkPolicy");
+    assert_eq!(json["unevaluatedPolicies"][0]["kind"], "NetworkPolicy");
     let nr001 =
         json["findings"].as_array().unwrap().iter().find(|f| f["id"] == "NR001").expect("demo has no default deny");
     assert!(
         nr001["message"]
             .as_str()
             .unwrap()
-            .contains("unverified: CiliumNetworkPolicy object(s) netreach does not evaluate apply here"),
+            .contains("unverified: NetworkPolicy object(s) netreach does not evaluate apply here"),
         "{nr001}"
     );
 }

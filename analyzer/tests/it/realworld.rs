@@ -557,18 +557,34 @@ fn bitnami_argo_cd() {
 #[test]
 fn cilium_starwars() {
     let Some(s) = set("cilium-starwars") else { return };
-    // No NetworkPolicy: every connection is allowed as far as networking.k8s.io/v1 goes. (CiliumNetworkPolicy
-    // rule1 would deny xwing, org=alliance, on 80: it is not evaluated, and a warning says so — see below.)
-    allowed(&s, "default/xwing", "default/Deployment/deathstar", "80/TCP");
+    // The getting-started guide (docs.cilium.io gettingstarted/demo, "Apply an L3/L4 Policy"): after
+    // sw_l3_l4_policy.yaml (rule1: endpointSelector org=empire,class=deathstar; ingress fromEndpoints
+    // org=empire on 80/TCP) "tiefighter ... Ship landed" while xwing's request hangs.
     allowed(&s, "default/tiefighter", "default/Deployment/deathstar", "80/TCP");
+    denied(&s, "default/xwing", "default/Deployment/deathstar", "80/TCP");
+    // rule1 names port 80 only: the deathstar is in default deny at ingress on every other port.
+    denied(&s, "default/tiefighter", "default/Deployment/deathstar", "8080/TCP");
+    // rule1 has no egress section: the deathstar's egress and the ships' ingress are unrestricted.
+    allowed(&s, "default/Deployment/deathstar", "default/xwing", "80/TCP");
+    allowed(&s, "default/xwing", "default/tiefighter", "443/TCP");
+    // The outside world is not org=empire.
+    denied(&s, "203.0.113.7", "default/Deployment/deathstar", "80/TCP");
 }
 
 #[test]
 fn cilium_namespaces() {
     let Some(s) = set("cilium-namespaces") else { return };
-    // No NetworkPolicy (the two CiliumNetworkPolicies isolate-ns1 are not evaluated: see below).
-    allowed(&s, "ns2/luke-pod", "ns1/Deployment/leia-deployment", "80/TCP");
-    allowed(&s, "ns1/Deployment/leia-deployment", "ns2/vader-pod", "80/TCP");
+    // The two CiliumNetworkPolicies "isolate-ns1" (in ns1 and ns2) select every endpoint of their
+    // namespace and allow ingress fromEndpoints `{}`, which a CiliumNetworkPolicy scopes to its own
+    // namespace (docs.cilium.io policy/kubernetes "Namespaces"): cross-namespace traffic is dropped,
+    // traffic within a namespace is allowed.
+    denied(&s, "ns2/luke-pod", "ns1/Deployment/leia-deployment", "80/TCP");
+    denied(&s, "ns1/Deployment/leia-deployment", "ns2/vader-pod", "80/TCP");
+    allowed(&s, "ns2/luke-pod", "ns2/vader-pod", "80/TCP");
+    allowed(&s, "ns2/vader-pod", "ns2/luke-pod", "8080/TCP");
+    // No egress section: pods reach the outside world; the world is no endpoint of ns1.
+    allowed(&s, "ns1/Deployment/leia-deployment", "203.0.113.7", "443/TCP");
+    denied(&s, "203.0.113.7", "ns1/Deployment/leia-deployment", "80/TCP");
 }
 
 #[test]
@@ -664,10 +680,6 @@ type Unevaluated = (&'static str, &'static str, Vec<(&'static str, &'static str)
 
 fn unevaluated_by_hand() -> Vec<Unevaluated> {
     vec![
-        // sw_l3_l4_policy.yaml: one CiliumNetworkPolicy "rule1", no namespace → default.
-        ("cilium-starwars", "CiliumNetworkPolicy", vec![("default", "rule1")]),
-        // isolate-namespaces.yaml: two CiliumNetworkPolicies, both named "isolate-ns1", in ns1 and ns2.
-        ("cilium-namespaces", "CiliumNetworkPolicy", vec![("ns1", "isolate-ns1"), ("ns2", "isolate-ns1")]),
         // rendered.yaml (authorizationPolicies.create): 12 istio AuthorizationPolicies, `deny-all` and one per
         // service that receives traffic (none for loadgenerator), at lines 133 … 1876.
         (

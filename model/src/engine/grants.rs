@@ -16,6 +16,8 @@ pub enum GrantOrigin {
     NotIsolated,
     /// A policy rule allows it.
     Rule(RuleRef),
+    /// A Cilium rule allows it (or, in [`GrantTable::denies`], denies it).
+    Cilium(crate::cilium::CiliumRuleRef),
 }
 
 /// A rule position: `policy` indexes `Cluster::policies`; `peer`/`port` are `None` when the
@@ -66,6 +68,12 @@ pub struct GrantTable {
     pub isolated: [FixedBitSet; 2],
     /// Per policy: whether it affects [ingress, egress] (policyTypes after defaulting).
     pub affects: Vec<[bool; 2]>,
+    /// Cilium deny rectangles: traffic they cover is denied whatever allows it.
+    pub denies: Vec<Grant>,
+    /// Per Cilium policy: the classes it selects.
+    pub cilium_subjects: Vec<FixedBitSet>,
+    /// Per Cilium policy: whether it puts its endpoints in default deny for [ingress, egress].
+    pub cilium_isolates: Vec<[bool; 2]>,
     port_index: HashMap<PortSet, u32>,
 }
 
@@ -88,7 +96,8 @@ fn dir_index(d: Direction) -> usize {
     }
 }
 
-struct Interner<T: std::hash::Hash + Eq + Clone> {
+/// Equal values share one index.
+pub(crate) struct Interner<T: std::hash::Hash + Eq + Clone> {
     items: Vec<T>,
     index: HashMap<T, u32>,
 }
@@ -97,7 +106,7 @@ impl<T: std::hash::Hash + Eq + Clone> Interner<T> {
     fn new() -> Self {
         Interner { items: Vec::new(), index: HashMap::default() }
     }
-    fn intern(&mut self, item: T) -> u32 {
+    pub(crate) fn intern(&mut self, item: T) -> u32 {
         if let Some(&i) = self.index.get(&item) {
             return i;
         }
@@ -198,6 +207,23 @@ pub fn build(cluster: &Cluster, sel: &Selections, classes: &Classes) -> GrantTab
             }
         }
     }
+    let cilium_subjects = crate::cilium::grants::subjects(&sel.cilium, &endpoint_classes);
+    let mut denies = Vec::new();
+    crate::cilium::grants::build(
+        cluster,
+        &sel.cilium,
+        &sel.named_ports,
+        &endpoint_classes,
+        &cilium_subjects,
+        &all,
+        crate::cilium::grants::Sink {
+            class_sets: &mut class_sets,
+            port_sets: &mut port_sets,
+            grants: &mut grants,
+            denies: &mut denies,
+            isolated: &mut isolated,
+        },
+    );
     // Endpoints no policy isolates are open in that direction.
     let all_id = class_sets.intern(all.clone());
     for direction in [Direction::Ingress, Direction::Egress] {
@@ -237,6 +263,9 @@ pub fn build(cluster: &Cluster, sel: &Selections, classes: &Classes) -> GrantTab
         peers,
         isolated,
         affects,
+        denies,
+        cilium_subjects,
+        cilium_isolates: cluster.cilium_policies.iter().map(|p| p.default_deny).collect(),
         port_index: port_sets.index,
     }
 }

@@ -16,6 +16,7 @@ pub mod tiers;
 
 use crate::addresses::IpFamily;
 use crate::admin::{Action, Tier};
+use crate::cilium::CniProfile;
 use crate::cluster::{Cluster, Direction};
 use crate::networkpolicy::Peer;
 use crate::ports::{PortSet, Protocol};
@@ -62,6 +63,30 @@ pub struct EngineOptions {
     pub host_network: HostNetworkSelection,
     /// Whether ipBlocks match pod IPs.
     pub ip_block_pods: IpBlockPodMatching,
+    /// The CNI's own rules: `Cilium` overrides the two choices above the way Cilium enforces.
+    pub cni: CniProfile,
+}
+
+impl EngineOptions {
+    /// The options with the profile resolved for this cluster: `Auto` is Cilium when the input
+    /// holds a Cilium policy. Under Cilium, ipBlocks never match in-cluster endpoints and
+    /// hostNetwork pods are the host entity, never selected by selectors
+    /// (https://docs.cilium.io/en/stable/security/policy/language/#ip-cidr-based).
+    pub fn resolved(&self, cluster: &Cluster) -> EngineOptions {
+        let cni = match self.cni {
+            CniProfile::Auto if !cluster.cilium_policies.is_empty() => CniProfile::Cilium,
+            CniProfile::Auto => CniProfile::Generic,
+            other => other,
+        };
+        match cni {
+            CniProfile::Cilium => EngineOptions {
+                host_network: HostNetworkSelection::NodeIdentity,
+                ip_block_pods: IpBlockPodMatching::Ignore,
+                cni,
+            },
+            _ => EngineOptions { cni, ..*self },
+        }
+    }
 }
 
 /// An endpoint of the reachability graph: `Cluster::pods[i]` or `Reachability::externals()[i]`.
@@ -85,7 +110,16 @@ pub struct DirectionVerdict {
     /// The first Baseline-tier rule that matched; it decides only for endpoints that no
     /// NetworkPolicy isolates.
     pub baseline: Option<tiers::TierMatch>,
+    /// Cilium policies (indices into `Cluster::cilium_policies`) that put the endpoint in
+    /// default deny in this direction; their allows are in `allowed_by`.
+    pub cilium_isolated_by: Vec<u32>,
+    /// Cilium deny rules covering the connection: it is denied whatever allows it.
+    pub denied_by: Vec<GrantOrigin>,
 }
+
+/// What a row depends on: the egress, ingress and deny grant groups of a class, and the class
+/// itself when a tier singles it out.
+type RowKey<'a> = (&'a [u32], &'a [u32], &'a [u32], u32);
 
 /// One thread's rows (destination class, combination) and the port-class combinations (bit
 /// masks over port classes) it interned.
@@ -94,12 +128,15 @@ type RowsPart = (Vec<Box<[(u32, u32)]>>, Vec<Box<[u64]>>);
 impl DirectionVerdict {
     /// Whether this direction allows the connection: the admin tier, then NetworkPolicy, then the baseline tier.
     pub fn allows(&self) -> bool {
+        if !self.denied_by.is_empty() {
+            return false;
+        }
         match self.admin.map(|m| m.action) {
             Some(Action::Allow) => return true,
             Some(Action::Deny) => return false,
             _ => {}
         }
-        if !self.isolated_by.is_empty() {
+        if !self.isolated_by.is_empty() || !self.cilium_isolated_by.is_empty() {
             return !self.allowed_by.is_empty();
         }
         !matches!(self.baseline.map(|m| m.action), Some(Action::Deny))
@@ -107,9 +144,12 @@ impl DirectionVerdict {
 
     /// The tier that decided.
     pub fn decider(&self) -> Decider {
+        if !self.denied_by.is_empty() {
+            return Decider::CiliumDeny;
+        }
         match self.admin.map(|m| m.action) {
             Some(Action::Allow | Action::Deny) => Decider::Admin,
-            _ if !self.isolated_by.is_empty() => Decider::NetworkPolicy,
+            _ if !self.isolated_by.is_empty() || !self.cilium_isolated_by.is_empty() => Decider::NetworkPolicy,
             _ if matches!(self.baseline.map(|m| m.action), Some(Action::Allow | Action::Deny)) => Decider::Baseline,
             _ => Decider::Default,
         }
@@ -121,8 +161,10 @@ impl DirectionVerdict {
 pub enum Decider {
     /// An Admin-tier rule that allows or denies.
     Admin,
-    /// The NetworkPolicies that isolate the endpoint.
+    /// The NetworkPolicies and Cilium allow rules of the policies that isolate the endpoint.
     NetworkPolicy,
+    /// A Cilium deny rule: it beats every allow.
+    CiliumDeny,
     /// A Baseline-tier rule, for an endpoint no NetworkPolicy isolates.
     Baseline,
     /// Nothing: the endpoint is not isolated, so everything is allowed.
@@ -228,16 +270,16 @@ struct DirectionIndex {
 }
 
 impl DirectionIndex {
-    fn build(
+    fn build<'g>(
         table: &GrantTable,
+        grants: impl Iterator<Item = &'g grants::Grant>,
         port_classes: &PortClasses,
-        direction: Direction,
         class_count: usize,
     ) -> DirectionIndex {
         let mut group_of_sources: HashMap<u32, usize> = HashMap::default();
         let mut groups: Vec<HashMap<u32, FixedBitSet>> = Vec::new();
         let mut group_sources: Vec<u32> = Vec::new();
-        for grant in table.grants.iter().filter(|g| g.direction == direction) {
+        for grant in grants {
             let g = *group_of_sources.entry(grant.sources).or_insert_with(|| {
                 groups.push(HashMap::default());
                 group_sources.push(grant.sources);
@@ -290,11 +332,13 @@ pub struct Reachability {
     row_of: Vec<u32>,
     phases: EnginePhases,
     results: Vec<PortSet>,
+    profile: CniProfile,
 }
 
 impl Reachability {
     /// Runs the engine: selections, classes, grants and tiers, then every class-to-class row.
     pub fn compute(cluster: &Cluster, options: &EngineOptions) -> Reachability {
+        let options = &options.resolved(cluster);
         let mut phases = EnginePhases::default();
         let mut clock = Instant::now();
         let mut lap = |phase: &mut Duration| {
@@ -345,6 +389,7 @@ impl Reachability {
             )
             .chain(node_blocks.iter())
             .chain(infra_blocks.iter())
+            .chain(crate::cilium::cidrs(cluster))
             .collect();
         let externals = externals::external_ranges(&blocks, &address_families(cluster, &blocks));
         lap(&mut phases.externals);
@@ -367,6 +412,7 @@ impl Reachability {
             row_of: Vec::new(),
             results: Vec::new(),
             phases,
+            profile: options.cni,
         };
         reach.compute_rows();
         lap(&mut reach.phases.rows);
@@ -375,14 +421,17 @@ impl Reachability {
 
     fn compute_rows(&mut self) {
         let c = self.classes.len();
-        let egress = DirectionIndex::build(&self.table, &self.port_classes, Direction::Egress, c);
-        let ingress = DirectionIndex::build(&self.table, &self.port_classes, Direction::Ingress, c);
+        let of = |d: Direction| self.table.grants.iter().filter(move |g| g.direction == d);
+        let egress = DirectionIndex::build(&self.table, of(Direction::Egress), &self.port_classes, c);
+        let ingress = DirectionIndex::build(&self.table, of(Direction::Ingress), &self.port_classes, c);
+        // Cilium denies, both directions at once: each is a rectangle of denied traffic.
+        let deny = DirectionIndex::build(&self.table, self.table.denies.iter(), &self.port_classes, c);
         let a = self.port_classes.sets.len();
         let ingress_tiers = self.ingress_tier_columns();
         let (table, tiers, port_classes) = (&self.table, &self.tiers, &self.port_classes);
         // A row depends only on the grant groups a class is a source of, in both directions,
         // unless a tier rule (or a tier verdict on its ingress peers) singles the class out.
-        let mut row_ids: HashMap<(&[u32], &[u32], u32), u32> = HashMap::default();
+        let mut row_ids: HashMap<RowKey, u32> = HashMap::default();
         let mut representatives: Vec<u32> = Vec::new();
         self.row_of = (0..c)
             .map(|s| {
@@ -391,6 +440,7 @@ impl Reachability {
                 let key = (
                     egress.groups_of_class[s].as_slice(),
                     ingress.groups_of_class[s].as_slice(),
+                    deny.groups_of_class[s].as_slice(),
                     if own { s as u32 } else { u32::MAX },
                 );
                 *row_ids.entry(key).or_insert_with(|| {
@@ -408,6 +458,7 @@ impl Reachability {
             let mut rows = Vec::with_capacity(rows_range.len());
             let mut eg: Vec<Option<FixedBitSet>> = vec![None; a];
             let mut ing: Vec<Option<FixedBitSet>> = vec![None; a];
+            let mut denied: Vec<Option<FixedBitSet>> = vec![None; a];
             let mut mask = vec![0u64; mask_words];
             let mut base = vec![0u64; mask_words];
             let mut last: Option<(Vec<u64>, u32)> = None;
@@ -427,11 +478,16 @@ impl Reachability {
                         }
                     }
                 }
-                // Per port class, the destinations both sides allow.
+                deny.row(src, &mut denied, c);
+                // Per port class, the destinations both sides allow and no deny covers.
                 let mut allowed: Vec<(usize, FixedBitSet)> = Vec::new();
                 for k in 0..a {
+                    let denied_here = denied[k].take();
                     if let (Some(mut e), Some(i)) = (eg[k].take(), ing[k].take()) {
                         e.intersect_with(&i);
+                        if let Some(d) = denied_here {
+                            e.difference_with(&d);
+                        }
                         if !e.is_clear() {
                             allowed.push((k, e));
                         }
@@ -541,6 +597,39 @@ impl Reachability {
             }
         }
         Some((columns.clone(), per_source))
+    }
+
+    /// The CNI profile the answer was computed with (`Auto` resolved).
+    pub fn profile(&self) -> CniProfile {
+        self.profile
+    }
+
+    /// Cilium policies (indices) that put an endpoint in default deny in a direction.
+    pub fn cilium_isolating(&self, endpoint: Endpoint, direction: Direction) -> Vec<u32> {
+        self.cilium_isolating_class(self.class_of(endpoint), direction)
+    }
+
+    fn cilium_isolating_class(&self, class: usize, direction: Direction) -> Vec<u32> {
+        let d = if direction == Direction::Ingress { 0 } else { 1 };
+        (0..self.table.cilium_subjects.len())
+            .filter(|&p| self.table.cilium_subjects[p].contains(class) && self.table.cilium_isolates[p][d])
+            .map(|p| p as u32)
+            .collect()
+    }
+
+    /// Cilium deny rules of one direction covering the pair, with the ports they deny.
+    pub fn denies_between(&self, src: Endpoint, dst: Endpoint, direction: Direction) -> Vec<(GrantOrigin, &PortSet)> {
+        let (s, d) = (self.class_of(src), self.class_of(dst));
+        self.table
+            .denies
+            .iter()
+            .filter(|g| {
+                g.direction == direction
+                    && self.table.class_sets[g.sources as usize].contains(s)
+                    && self.table.class_sets[g.destinations as usize].contains(d)
+            })
+            .map(|g| (g.origin, &self.table.port_sets[g.ports as usize]))
+            .collect()
     }
 
     /// The number of pods (the first endpoints).
@@ -719,7 +808,22 @@ impl Reachability {
             let (subject_class, peer_class) = if direction == Direction::Egress { (s, d) } else { (d, s) };
             let tier =
                 |t| self.tiers.first_match(t, direction, subject_class, peer_class, (protocol, port), &self.table);
-            DirectionVerdict { admin: tier(Tier::Admin), isolated_by, allowed_by, baseline: tier(Tier::Baseline) }
+            let denied_by = self
+                .denies_between(src, dst, direction)
+                .into_iter()
+                .filter(|(_, ports)| ports.contains(protocol, port))
+                .map(|(origin, _)| origin)
+                .collect();
+            let subject_class = if direction == Direction::Egress { s } else { d };
+            let cilium_isolated_by = self.cilium_isolating_class(subject_class, direction);
+            DirectionVerdict {
+                admin: tier(Tier::Admin),
+                isolated_by,
+                allowed_by,
+                baseline: tier(Tier::Baseline),
+                cilium_isolated_by,
+                denied_by,
+            }
         };
         Explanation { egress: verdict(Direction::Egress, src), ingress: verdict(Direction::Ingress, dst) }
     }

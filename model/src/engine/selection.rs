@@ -67,6 +67,8 @@ pub struct Selections {
     pub cluster_subjects: Vec<SetId>,
     /// Per cluster policy, direction (0 ingress, 1 egress), rule, peer: the endpoints matched.
     pub cluster_peers: Vec<[Vec<Vec<SetId>>; 2]>,
+    /// Cilium subjects, peers and requirements.
+    pub cilium: crate::cilium::select::CiliumSelections,
 }
 
 mod index;
@@ -435,6 +437,7 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], options: &EngineOp
                 })
                 .flat_map(|n| Protocol::ALL.map(|proto| (n.clone(), proto))),
         )
+        .chain(crate::cilium::select::named_port_keys(cluster))
         .collect();
     // One pass over the pods' ports instead of one per key: a port resolves a key when its name
     // and protocol are the key's (`Pod::resolve_named_port`).
@@ -456,7 +459,8 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], options: &EngineOp
         let sets = by_port.into_iter().map(|(port, members)| (port, table.intern(members))).collect();
         named_ports.insert(key, sets);
     }
-    Selections { table, all, subjects, peers, named_ports, cluster_subjects, cluster_peers }
+    let cilium = crate::cilium::select::select(cluster, externals, &mut table);
+    Selections { table, all, subjects, peers, named_ports, cluster_subjects, cluster_peers, cilium }
 }
 
 /// The label keys pod selectors and namespace selectors test with a posting list (matchLabels,
@@ -511,7 +515,7 @@ fn ip_value(ip: &IpAddr) -> u128 {
     }
 }
 
-fn ranges_contains(ranges: &crate::addresses::IpRanges, v: u128) -> bool {
+pub(crate) fn ranges_contains(ranges: &crate::addresses::IpRanges, v: u128) -> bool {
     let iv = ranges.intervals();
     let i = iv.partition_point(|&(_, hi)| hi < v);
     i < iv.len() && iv[i].0 <= v

@@ -1,0 +1,166 @@
+//! Endpoint sets of Cilium subjects and peers. Selectors are evaluated over the Cilium label
+//! view once per group of pods Cilium cannot tell apart (namespace, service account, labels),
+//! memoized per distinct selector; entities and CIDRs become sets of pods and external ranges.
+
+use super::labels::endpoint_labels;
+use super::{CiliumPeer, CiliumSubject, Entity, Section};
+use crate::addresses::IpFamily;
+use crate::cluster::Cluster;
+use crate::engine::externals::ExternalRange;
+use crate::engine::selection::{ranges_contains, SetId, SetTable};
+use crate::engine::HashMap;
+use crate::labels::{LabelSelector, Labels};
+
+/// The sets the Cilium grants are built from.
+#[derive(Default)]
+pub struct CiliumSelections {
+    /// Per Cilium policy: the endpoints it selects.
+    pub subjects: Vec<SetId>,
+    /// Per policy, section ([`Section::ALL`] order), rule, peer: the endpoints matched.
+    pub peers: Vec<[Vec<Vec<SetId>>; 4]>,
+    /// Per policy and section: the endpoints every `fromRequires`/`toRequires` selector of
+    /// the section matches; `None` without requirements. Cilium keeps allow and deny
+    /// requirements apart (pkg/policy/rule.go).
+    pub requires: Vec<[Option<SetId>; 4]>,
+}
+
+/// Pods Cilium gives identity labels to (every pod but hostNetwork ones), grouped.
+struct Groups {
+    views: Vec<Labels>,
+    members: Vec<Vec<u32>>,
+}
+
+impl Groups {
+    fn new(cluster: &Cluster) -> Groups {
+        let namespace_labels: HashMap<&str, &Labels> =
+            cluster.namespaces.iter().map(|n| (n.name.as_str(), &n.labels)).collect();
+        let mut index: HashMap<(&str, &str, &Labels), usize> = HashMap::default();
+        let mut groups = Groups { views: Vec::new(), members: Vec::new() };
+        let empty = Labels::new();
+        for (i, pod) in cluster.pods.iter().enumerate().filter(|(_, p)| !p.host_network) {
+            let key = (pod.namespace.as_str(), pod.service_account.as_str(), &pod.labels);
+            let g = *index.entry(key).or_insert_with(|| {
+                let mut ns = namespace_labels.get(pod.namespace.as_str()).copied().unwrap_or(&empty).clone();
+                ns.entry(crate::cluster::NAMESPACE_NAME_LABEL.into()).or_insert_with(|| pod.namespace.clone());
+                groups.views.push(endpoint_labels(pod, &ns));
+                groups.members.push(Vec::new());
+                groups.views.len() - 1
+            });
+            groups.members[g].push(i as u32);
+        }
+        groups
+    }
+
+    fn matching(&self, selector: &LabelSelector) -> Vec<u32> {
+        let mut out: Vec<u32> = Vec::new();
+        for (view, members) in self.views.iter().zip(&self.members) {
+            if selector.matches(view) {
+                out.extend_from_slice(members);
+            }
+        }
+        out
+    }
+}
+
+/// Resolves every Cilium subject, peer and requirement into interned endpoint sets.
+pub fn select(cluster: &Cluster, externals: &[ExternalRange], table: &mut SetTable) -> CiliumSelections {
+    let mut out = CiliumSelections::default();
+    if cluster.cilium_policies.is_empty() {
+        return out;
+    }
+    let pod_count = cluster.pods.len() as u32;
+    let groups = Groups::new(cluster);
+    let mut memo: HashMap<LabelSelector, SetId> = HashMap::default();
+    let host_network: Vec<u32> =
+        cluster.pods.iter().enumerate().filter(|(_, p)| p.host_network).map(|(i, _)| i as u32).collect();
+    let world = |family: Option<IpFamily>| -> Vec<u32> {
+        (0..externals.len() as u32)
+            .filter(|&j| family.is_none_or(|f| externals[j as usize].ranges.family == f))
+            .map(|j| pod_count + j)
+            .collect()
+    };
+    let entity = |e: Entity| -> Vec<u32> {
+        match e {
+            Entity::All => (0..pod_count + externals.len() as u32).collect(),
+            Entity::World => world(None),
+            Entity::WorldIpv4 => world(Some(IpFamily::V4)),
+            Entity::WorldIpv6 => world(Some(IpFamily::V6)),
+            Entity::Cluster => (0..pod_count).collect(),
+            // Without knowing which node each pod runs on, both are every hostNetwork pod.
+            Entity::Host | Entity::RemoteNode => host_network.clone(),
+            Entity::KubeApiserver | Entity::Ingress | Entity::Health | Entity::Init | Entity::Unmanaged => Vec::new(),
+        }
+    };
+    let mut selector_set = |table: &mut SetTable, selector: &LabelSelector| -> SetId {
+        if let Some(&id) = memo.get(selector) {
+            return id;
+        }
+        let id = table.intern(groups.matching(selector));
+        memo.insert(selector.clone(), id);
+        id
+    };
+    for policy in &cluster.cilium_policies {
+        out.subjects.push(match &policy.subject {
+            CiliumSubject::Endpoints(selector) => selector_set(table, selector),
+            // Host policies: hosts are not endpoints of the model (the loader warns).
+            CiliumSubject::Nodes(_) => table.intern(Vec::new()),
+        });
+        let mut sections: [Vec<Vec<SetId>>; 4] = Default::default();
+        let mut requires: [Option<Vec<u32>>; 4] = Default::default();
+        for section in Section::ALL {
+            for rule in policy.rules(section) {
+                let ids = rule
+                    .peers
+                    .iter()
+                    .flatten()
+                    .map(|peer| match peer {
+                        CiliumPeer::Endpoints(selector) => selector_set(table, selector),
+                        CiliumPeer::Entity(e) => table.intern(entity(*e)),
+                        // CIDR rules never match in-cluster endpoints: external ranges only.
+                        CiliumPeer::Cidr(block) => {
+                            let ranges = block.to_ranges();
+                            table.intern(
+                                (0..externals.len())
+                                    .filter(|&j| {
+                                        // Atoms are cut along every block's edges: one address decides.
+                                        let ext = &externals[j];
+                                        ext.ranges.family == ranges.family
+                                            && ranges_contains(&ranges, ext.ranges.intervals()[0].0)
+                                    })
+                                    .map(|j| pod_count + j as u32)
+                                    .collect(),
+                            )
+                        }
+                    })
+                    .collect();
+                sections[section as usize].push(ids);
+                let d = section as usize;
+                for required in &rule.requires {
+                    let id = selector_set(table, required);
+                    let members = table.sets[id as usize].clone();
+                    requires[d] = Some(match requires[d].take() {
+                        None => members,
+                        Some(before) => before.into_iter().filter(|m| members.binary_search(m).is_ok()).collect(),
+                    });
+                }
+            }
+        }
+        out.peers.push(sections);
+        out.requires.push(requires.map(|r| r.map(|members| table.intern(members))));
+    }
+    out
+}
+
+/// The named-port keys Cilium rules use: a port of protocol ANY resolves under every protocol.
+pub fn named_port_keys(cluster: &Cluster) -> impl Iterator<Item = crate::engine::selection::NamedPortKey> + '_ {
+    cluster
+        .cilium_policies
+        .iter()
+        .flat_map(|p| p.sections.iter().flatten())
+        .flat_map(|r| r.ports.iter().flatten())
+        .filter_map(|port| match &port.port {
+            Some(crate::networkpolicy::PortSpec::Name(n)) => Some(port.protocols().into_iter().map(|p| (n.clone(), p))),
+            _ => None,
+        })
+        .flatten()
+}

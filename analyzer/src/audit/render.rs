@@ -31,7 +31,11 @@ pub fn write_audit(report: &AuditReport, format: Format, out: &mut dyn Write) ->
 }
 
 /// SARIF 2.1.0: a rule per audit and mesh check, results located through `index`.
-pub fn write_audit_sarif(report: &AuditReport, index: &crate::load::ObjectIndex, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_audit_sarif(
+    report: &AuditReport,
+    index: &crate::load::ObjectIndex,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let checks: Vec<crate::findings::Check> =
         super::CHECKS.iter().chain(crate::mesh::MESH_CHECKS.iter()).copied().collect();
     crate::findings::sarif::write_findings(&checks, &report.findings, &report.suppressed, index, out)

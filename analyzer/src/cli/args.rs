@@ -270,9 +270,7 @@ pub(crate) fn refuse_empty(side: &str, loaded: &load::LoadedCluster) -> Result<(
 /// diff (`after: `); other load errors name their file already.
 pub(crate) fn empty_input(side: &str, error: load::LoadError) -> InputError {
     match error {
-        load::LoadError::NoObjects { .. } | load::LoadError::EmptyStdin => {
-            InputError::Empty(format!("{side}{error}"))
-        }
+        load::LoadError::NoObjects { .. } | load::LoadError::EmptyStdin => InputError::Empty(format!("{side}{error}")),
         error => InputError::Load(error),
     }
 }

@@ -36,7 +36,12 @@ fn parse_port(s: &str) -> Result<(Protocol, u16), PortParseError> {
     }
 }
 
-fn resolve(analysis: &Analysis, text: &str, scope: Option<&[bool]>, namespaces: &[String]) -> Result<Vec<usize>, String> {
+fn resolve(
+    analysis: &Analysis,
+    text: &str,
+    scope: Option<&[bool]>,
+    namespaces: &[String],
+) -> Result<Vec<usize>, String> {
     let selector = EndpointSelector::parse(text).map_err(|e| e.to_string())?;
     let endpoints = selector.resolve(analysis).map_err(|e| e.to_string())?;
     let endpoints = within_scope(endpoints, scope, text, namespaces)?;

@@ -90,8 +90,8 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
         Some(after_path) => {
             // Both sides load and compute in parallel.
             let side = |side: &'static str, path: &String| {
-                let loaded = load::load_with(&inputs(std::slice::from_ref(path)), &read)
-                    .map_err(|e| empty_input(side, e))?;
+                let loaded =
+                    load::load_with(&inputs(std::slice::from_ref(path)), &read).map_err(|e| empty_input(side, e))?;
                 refuse_empty(side, &loaded)?;
                 Ok::<_, InputError>(analyze(loaded, &options, &mesh_options))
             };

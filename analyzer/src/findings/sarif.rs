@@ -103,7 +103,10 @@ impl Rule {
             full_description: Text { text: summary.to_string() },
             help: Text { text: help },
             default_configuration: Configuration { level: level(severity) },
-            properties: RuleProperties { tags: vec!["security", "kubernetes", "network-policy"], security_severity: security_severity(severity) },
+            properties: RuleProperties {
+                tags: vec!["security", "kubernetes", "network-policy"],
+                security_severity: security_severity(severity),
+            },
         }
     }
 
@@ -195,7 +198,8 @@ pub fn physical(location: &Location) -> PhysicalLocation {
 /// Namespace.
 fn locations(f: &Finding, index: &ObjectIndex) -> Vec<SarifLocation> {
     let namespace = f.namespace.as_deref().map(ObjectRef::namespace);
-    let objects: Vec<&ObjectRef> = if f.objects.is_empty() { namespace.iter().collect() } else { f.objects.iter().collect() };
+    let objects: Vec<&ObjectRef> =
+        if f.objects.is_empty() { namespace.iter().collect() } else { f.objects.iter().collect() };
     let mut located: Vec<SarifLocation> = objects
         .iter()
         .map(|o| SarifLocation {

@@ -190,7 +190,10 @@ mod tests {
         let two = finding("infra", vec![workload("infra", "agent"), workload("infra", "other")]);
         let (kept, suppressed) = suppress(vec![one.clone(), two.clone()], &on_agent, None);
         assert_eq!(kept, [two.clone()]);
-        assert_eq!(suppressed[0].suppressed_by, SuppressedBy::Annotation { objects: vec!["DaemonSet infra/agent".into()] });
+        assert_eq!(
+            suppressed[0].suppressed_by,
+            SuppressedBy::Annotation { objects: vec!["DaemonSet infra/agent".into()] }
+        );
         // Another id on the same object suppresses nothing.
         let other_id = annotations(&[("DaemonSet", Some("infra"), "agent", "NR001,NR003")]);
         assert_eq!(suppress(vec![one.clone()], &other_id, None).1.len(), 0);

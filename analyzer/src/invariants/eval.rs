@@ -122,7 +122,9 @@ impl<'a> Checker<'a> {
         let reach = &self.analysis.reach;
         let mask = (0..reach.endpoint_count())
             .map(|e| match reach.endpoint(e) {
-                netreach_model::Endpoint::Pod(i) => namespaces.contains(&self.analysis.cluster.pods[i as usize].namespace),
+                netreach_model::Endpoint::Pod(i) => {
+                    namespaces.contains(&self.analysis.cluster.pods[i as usize].namespace)
+                }
                 netreach_model::Endpoint::External(_) => true,
             })
             .collect();

@@ -65,7 +65,10 @@ pub fn write_report(report: &Report, format: CheckFormat, out: &mut dyn Write) -
 
 /// What each invariant kind asserts, as the rule's help in SARIF.
 const KIND_HELP: [(&str, &str); 6] = [
-    ("deny", "No connection may be allowed from the `from` set to the `to` set (on `ports`, when given), but for `except`."),
+    (
+        "deny",
+        "No connection may be allowed from the `from` set to the `to` set (on `ports`, when given), but for `except`.",
+    ),
     ("allowOnly", "Into the `to` set, only the `from` sources may connect, and only on `ports`."),
     ("allow", "Every pair from the `from` set to the `to` set must be allowed (on every port of `ports`, when given)."),
     ("isolated", "Every pod of these namespaces is selected by a NetworkPolicy for ingress, egress or both."),
@@ -114,7 +117,10 @@ pub fn write_sarif(report: &Report, text: &str, out: &mut dyn Write) -> io::Resu
                         line: invariant_line(text, &e.name),
                         ..location.clone()
                     })),
-                    logical_locations: vec![LogicalLocation { fully_qualified_name: e.name.clone(), kind: "invariant" }],
+                    logical_locations: vec![LogicalLocation {
+                        fully_qualified_name: e.name.clone(),
+                        kind: "invariant",
+                    }],
                 }],
                 suppressions: Vec::new(),
             }

@@ -90,12 +90,10 @@ pub(super) fn render(kind: SourceKind, dir: &Path, limit: u64) -> Result<(String
         });
     };
     let command_line = format!("{program} {} {shown}", args.join(" "));
-    let output = Command::new(&path)
-        .args(args.iter())
-        .arg(dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| LoadError::Render { path: shown.clone(), message: format!("cannot run `{command_line}`: {e}") })?;
+    let output =
+        Command::new(&path).args(args.iter()).arg(dir).stdin(Stdio::null()).output().map_err(|e| {
+            LoadError::Render { path: shown.clone(), message: format!("cannot run `{command_line}`: {e}") }
+        })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         return Err(LoadError::Render {

@@ -195,7 +195,11 @@ mod namespace_flag {
         assert!(targets.iter().all(|t| t.starts_with("data/") || t.starts_with("external:")), "{targets:?}");
         // Without -n the same search reaches other namespaces too (kube-system's node agent).
         let all = json(&["paths", "--from", "internet", "shop", "-o", "json"]);
-        assert!(all["paths"].as_array().unwrap().iter().any(|p| p["target"].as_str().unwrap().starts_with("kube-system/")));
+        assert!(all["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["target"].as_str().unwrap().starts_with("kube-system/")));
     }
 
     #[test]
@@ -322,7 +326,11 @@ spec: {containers: [{name: c, image: nginx}]}\n";
         s.fake("kubectl", "", 1);
         let out = s.run(&["connectivity", "app"]);
         assert_eq!(out.status.code(), Some(2), "{}", run_report(&out));
-        assert!(stderr(&out).contains("`kubectl kustomize app` failed") && stderr(&out).contains("boom"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("`kubectl kustomize app` failed") && stderr(&out).contains("boom"),
+            "{}",
+            stderr(&out)
+        );
         // Rendered, but nothing in it: nothing to analyze, as for any empty input.
         s.fake("kubectl", "", 0);
         let out = s.run(&["connectivity", "app"]);
@@ -333,11 +341,7 @@ spec: {containers: [{name: c, image: nginx}]}\n";
     fn a_kustomization_inside_a_folder_given_is_never_read_raw() {
         let s = Setup::new("kustomization.yaml");
         s.fake("kubectl", RENDERED, 0);
-        std::fs::write(
-            s.path("ns.yaml"),
-            "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n",
-        )
-        .unwrap();
+        std::fs::write(s.path("ns.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n").unwrap();
         let out = s.run(&["audit", "."]);
         assert_eq!(out.status.code(), Some(2), "{}", run_report(&out));
         let err = stderr(&out);
@@ -374,7 +378,9 @@ sys.exit(1 if errors else 0)\n";
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .expect("python3 validates SARIF against its schema: install python3 and python3-jsonschema (.ci/run does)");
+            .expect(
+                "python3 validates SARIF against its schema: install python3 and python3-jsonschema (.ci/run does)",
+            );
         std::io::Write::write_all(&mut child.stdin.take().unwrap(), document.as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "not valid SARIF 2.1.0:\n{}{}", stdout(&out), stderr(&out));
@@ -403,7 +409,8 @@ sys.exit(1 if errors else 0)\n";
         assert_eq!(sarif["version"], "2.1.0");
         let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
         let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
-        let expected: Vec<String> = (1..=16).map(|n| format!("NR{n:03}")).chain((101..=106).map(|n| format!("NR{n}"))).collect();
+        let expected: Vec<String> =
+            (1..=16).map(|n| format!("NR{n:03}")).chain((101..=106).map(|n| format!("NR{n}"))).collect();
         assert_eq!(ids, expected);
         assert!(rules.iter().all(|r| r["help"]["text"].as_str().is_some_and(|t| t.len() > 40)));
         // As many results as `-o json` has findings, each pointing at its rule.
@@ -459,7 +466,11 @@ sys.exit(1 if errors else 0)\n";
             assert!(text.contains(after), "{file}: {after}");
             std::fs::write(&path, text.replacen(after, &format!("{after}{insert}"), 1)).unwrap();
         };
-        edit("monitoring.yaml", "  name: node-agent\n  namespace: monitoring\n", "  annotations:\n    netreach.io/ignore: \"NR006\"\n");
+        edit(
+            "monitoring.yaml",
+            "  name: node-agent\n  namespace: monitoring\n",
+            "  annotations:\n    netreach.io/ignore: \"NR006\"\n",
+        );
         edit("namespaces.yaml", "  name: billing\n", "  annotations:\n    netreach.io/ignore: \"NR001, NR003\"\n");
     }
 
@@ -511,7 +522,9 @@ sys.exit(1 if errors else 0)\n";
         let report = json_of(&netreach(&["audit", "weak", "--baseline", baseline, "-o", "json"]));
         let suppressed = report["suppressed"].as_array().unwrap();
         assert_eq!(suppressed.len(), json_of(&out)["findings"].as_array().unwrap().len());
-        assert!(suppressed.iter().all(|s| s["suppressedBy"] == serde_json::json!({"kind": "baseline", "file": baseline})));
+        assert!(suppressed
+            .iter()
+            .all(|s| s["suppressedBy"] == serde_json::json!({"kind": "baseline", "file": baseline})));
         assert!(!ids(&report["findings"]).iter().any(|f| f.ends_with(" billing")));
         assert!(!report["findings"].as_array().unwrap().is_empty());
         // Everything in the baseline: --fail-on passes.
@@ -522,7 +535,11 @@ sys.exit(1 if errors else 0)\n";
         // A file that is no audit JSON: exit 2, naming it, before anything is read.
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, "{\"connections\": []}").unwrap();
-        let out = netreach_command().args(["audit", "weak", "--baseline", bad.to_str().unwrap()]).current_dir(fixtures()).output().unwrap();
+        let out = netreach_command()
+            .args(["audit", "weak", "--baseline", bad.to_str().unwrap()])
+            .current_dir(fixtures())
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", run_report(&out));
         assert!(stderr(&out).contains("bad.json") && out.stdout.is_empty(), "{}", stderr(&out));
     }

@@ -105,7 +105,10 @@ fn set(name: &'static str) -> Option<Set> {
     let dir = root()?.join(name);
     assert!(dir.is_dir(), "{name} is missing from the realworld folder");
     if unrenderable(&dir) {
-        let _ = writeln!(std::io::stderr(), "realworld: {name} SKIPPED: a kustomization, and neither kubectl nor kustomize is on PATH");
+        let _ = writeln!(
+            std::io::stderr(),
+            "realworld: {name} SKIPPED: a kustomization, and neither kubectl nor kustomize is on PATH"
+        );
         return None;
     }
     Some(Set { name, paths: vec![dir.to_str().unwrap().to_owned()], _probes: None })

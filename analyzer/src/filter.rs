@@ -196,6 +196,22 @@ impl ConnectionFilter {
     }
 }
 
+/// The endpoints a command's question may be about under `-n/--namespace`: the pods of
+/// `namespaces` and every external range, as a mask over endpoints; `None` when `namespaces`
+/// is empty (no limit). An unknown namespace is an error, as a typo is likelier than intent.
+pub fn namespace_scope(analysis: &Analysis, namespaces: &[String]) -> Result<Option<Vec<bool>>, ResolveError> {
+    if namespaces.is_empty() {
+        return Ok(None);
+    }
+    let mut scope: Vec<bool> = (0..analysis.reach.endpoint_count()).map(|e| e >= analysis.reach.pod_count()).collect();
+    for ns in namespaces {
+        for e in EndpointSelector::Namespace(ns.clone()).resolve(analysis)? {
+            scope[e] = true;
+        }
+    }
+    Ok(Some(scope))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

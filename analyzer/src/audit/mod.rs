@@ -29,7 +29,7 @@ mod render;
 mod tiers;
 
 pub use checks::*;
-pub use render::write_audit;
+pub use render::{write_audit, write_audit_sarif, AuditFormat};
 // Findings are values of their own module; these paths stay for the audit's callers.
 pub use crate::findings::{Check, Finding, ObjectRef, Severity};
 
@@ -74,6 +74,9 @@ pub struct AuditReport {
     pub unevaluated_policies: Vec<netreach_model::UnevaluatedPolicy>,
     /// Invalid documents left out (`--skip-invalid`).
     pub incomplete: Vec<String>,
+    /// Findings accepted by a `netreach.io/ignore` annotation or a baseline ([`AuditReport::suppress`]):
+    /// listed, never counted for `--fail-on`.
+    pub suppressed: Vec<crate::findings::suppress::Suppressed>,
 }
 
 impl AuditReport {
@@ -84,6 +87,29 @@ impl AuditReport {
 
     pub fn count(&self, severity: Severity) -> usize {
         crate::findings::count(&self.findings, severity)
+    }
+
+    /// Sets aside the findings that `annotations` (`netreach.io/ignore`) or `baseline` accept.
+    pub fn suppress(
+        &mut self,
+        annotations: &dyn crate::findings::suppress::Annotations,
+        baseline: Option<&crate::findings::suppress::Baseline>,
+    ) {
+        let findings = std::mem::take(&mut self.findings);
+        let (kept, suppressed) = crate::findings::suppress::suppress(findings, annotations, baseline);
+        self.findings = kept;
+        self.suppressed.extend(suppressed);
+    }
+
+    /// Keeps the findings that concern `namespaces` ([`Finding::concerns`]) and their scores
+    /// (`-n/--namespace`); nothing changes when it is empty. The checks saw the whole cluster.
+    pub fn retain_namespaces(&mut self, namespaces: &[String]) {
+        if namespaces.is_empty() {
+            return;
+        }
+        self.findings.retain(|f| f.concerns(namespaces));
+        self.suppressed.retain(|s| s.finding.concerns(namespaces));
+        self.segmentation.retain(|s| namespaces.contains(&s.namespace));
     }
 }
 
@@ -126,6 +152,7 @@ pub fn audit_with(analysis: &Analysis, skipped: &[SkippedObject]) -> AuditReport
         segmentation: ctx.segmentation(),
         unevaluated_policies: analysis.cluster.unevaluated_policies.clone(),
         incomplete: analysis.cluster.skipped_invalid.clone(),
+        suppressed: Vec::new(),
     }
 }
 

@@ -8,12 +8,48 @@ use crate::render::Format;
 use serde::Serialize;
 use std::io::{self, Write};
 
+/// `audit -o`: the formats of every report, and SARIF for code scanning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum AuditFormat {
+    /// A readable report (default).
+    Text,
+    /// The stable JSON contract for scripts (schemaVersion 1).
+    Json,
+    /// Markdown, for pull requests and wikis.
+    Md,
+    /// SARIF 2.1.0 for code scanning: results at the file and line of each object.
+    Sarif,
+}
+
 pub fn write_audit(report: &AuditReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
         Format::Text => write_text(report, out),
         Format::Md => write_md(report, out),
         Format::Json => write_json(report, out),
     }
+}
+
+/// SARIF 2.1.0: a rule per audit and mesh check, results located through `index`.
+pub fn write_audit_sarif(
+    report: &AuditReport,
+    index: &crate::load::ObjectIndex,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let checks: Vec<crate::findings::Check> =
+        super::CHECKS.iter().chain(crate::mesh::MESH_CHECKS.iter()).copied().collect();
+    crate::findings::sarif::write_findings(&checks, &report.findings, &report.suppressed, index, out)
+}
+
+/// `N finding(s) suppressed (…): listed with -o json`, or nothing.
+fn suppressed_line(report: &AuditReport) -> Option<String> {
+    (!report.suppressed.is_empty()).then(|| {
+        format!(
+            "{} finding(s) suppressed ({} annotations, --baseline), not counted for --fail-on: listed by -o json and -o sarif",
+            report.suppressed.len(),
+            crate::load::IGNORE_ANNOTATION
+        )
+    })
 }
 
 /// A segmentation row, for the text and Markdown tables: namespace, pods, allowed and possible
@@ -30,6 +66,9 @@ fn score_cells(s: &NamespaceScore) -> [String; 5] {
 
 fn write_text(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     findings::write_text(&report.findings, out)?;
+    if let Some(line) = suppressed_line(report) {
+        writeln!(out, "{line}")?;
+    }
     if report.segmentation.is_empty() {
         return Ok(());
     }
@@ -53,6 +92,10 @@ fn write_md(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "## netreach audit")?;
     writeln!(out)?;
     writeln!(out, "**{}**", findings::summary(&report.findings))?;
+    if let Some(line) = suppressed_line(report) {
+        writeln!(out)?;
+        writeln!(out, "{line}")?;
+    }
     if !report.findings.is_empty() {
         writeln!(out)?;
         findings::write_md_table(&report.findings, Some(SHOWN_OBJECTS), out)?;
@@ -92,6 +135,8 @@ struct JsonReport<'a> {
     unevaluated_policies: serde_json::Value,
     incomplete: &'a [String],
     findings: &'a [Finding],
+    /// Findings accepted by annotations or a baseline, each with `suppressedBy`.
+    suppressed: &'a [crate::findings::suppress::Suppressed],
     segmentation: Vec<JsonScore<'a>>,
 }
 
@@ -101,6 +146,7 @@ fn write_json(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         unevaluated_policies: crate::render::unevaluated_policies_json(&report.unevaluated_policies),
         incomplete: &report.incomplete,
         findings: &report.findings,
+        suppressed: &report.suppressed,
         segmentation: report
             .segmentation
             .iter()

@@ -36,6 +36,10 @@ pub(crate) struct InputArgs {
 
     #[command(flatten)]
     pub(crate) infra: InfraArgs,
+
+    /// Keep each object's file and line for the output (`-o sarif`); set by the command.
+    #[arg(skip)]
+    pub(crate) locate_objects: bool,
 }
 
 /// `-q/--quiet`, and the loader's report printed under it, for every command that loads manifests.
@@ -97,7 +101,12 @@ pub(crate) struct ReadArgs {
 
 impl ReadArgs {
     pub(crate) fn options(&self) -> load::LoadOptions {
-        load::LoadOptions { max_file_bytes: self.max_input_size, strict: self.strict, skip_invalid: self.skip_invalid }
+        load::LoadOptions {
+            max_file_bytes: self.max_input_size,
+            strict: self.strict,
+            skip_invalid: self.skip_invalid,
+            index: false,
+        }
     }
 }
 
@@ -201,6 +210,8 @@ pub(crate) struct Analyzed {
     pub(crate) times: PhaseTimes,
     /// The audit reads its skipped objects.
     pub(crate) report: LoadReport,
+    /// Where objects were read, and their `netreach.io/ignore` annotations.
+    pub(crate) index: load::ObjectIndex,
 }
 
 impl InputArgs {
@@ -222,7 +233,8 @@ impl InputArgs {
             load::load_values(read.into_values())?
         } else {
             let inputs: Vec<Input> = self.paths.iter().map(|p| Input::parse(p)).collect();
-            load::load_with(&inputs, &self.read.options()).map_err(|e| no_object_hint("", e, &self.paths))?
+            let options = load::LoadOptions { index: self.locate_objects, ..self.read.options() };
+            load::load_with(&inputs, &options).map_err(|e| empty_input("", e))?
         };
         self.infra.apply(&mut loaded.cluster);
         let load_time = started.elapsed();
@@ -234,6 +246,7 @@ impl InputArgs {
             analysis: ManuallyDrop::new(analysis),
             times: PhaseTimes { load: load_time, engine: started.elapsed() },
             report: loaded.report,
+            index: loaded.index,
         })
     }
 }
@@ -278,18 +291,13 @@ pub(crate) fn refuse_empty(side: &str, loaded: &load::LoadedCluster) -> Result<(
     )))
 }
 
-/// "No object in the input", said of one `side` of a diff (`after: `), and when stdin was among
-/// the inputs, with what usually causes it.
-pub(crate) fn no_object_hint(side: &str, error: load::LoadError, paths: &[impl AsRef<str>]) -> InputError {
-    if !matches!(error, load::LoadError::NoObjects { .. }) {
-        return InputError::Load(error);
+/// Input that held no object (no object at all, or an empty stdin), said of one `side` of a
+/// diff (`after: `); other load errors name their file already.
+pub(crate) fn empty_input(side: &str, error: load::LoadError) -> InputError {
+    match error {
+        load::LoadError::NoObjects { .. } | load::LoadError::EmptyStdin => InputError::Empty(format!("{side}{error}")),
+        error => InputError::Load(error),
     }
-    let hint = if paths.iter().any(|p| p.as_ref() == "-") {
-        ": stdin (-) was empty or held only comments; did the command feeding the pipe fail?"
-    } else {
-        ""
-    };
-    InputError::Empty(format!("{side}{error}{hint}"))
 }
 
 /// Reading a live cluster instead of files (read-only: get and list, never Secrets).
@@ -327,7 +335,9 @@ pub(crate) struct LiveArgs {
         value_name = "NS",
         help_heading = "Live cluster",
         help = "With a cluster, read only namespace NS, like kubectl -n (repeatable); pods elsewhere are then \
-unknown. `connectivity` also shows only connections with an end in NS (with files too). Default: every namespace"
+unknown. With files every namespace is analyzed and NS narrows the answer: connections with an end in NS \
+(connectivity), findings and scores concerning NS (audit), the pods that FROM, TO and selectors pick \
+(can, paths, check). Default: every namespace"
     )]
     pub(crate) namespaces: Vec<String>,
 }
@@ -453,4 +463,32 @@ fn parse_cidr(s: &str) -> Result<ipnet::IpNet, String> {
     s.parse::<ipnet::IpNet>()
         .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
         .map_err(|_| "expected a CIDR (10.0.0.0/24) or an address".to_string())
+}
+
+impl InputArgs {
+    /// `-n/--namespace` as the scope of a question (`can`, `paths`, `check`): the pods of these
+    /// namespaces and every external range, `None` without `-n`. An unknown namespace is an error.
+    pub(crate) fn namespace_scope(&self, analysis: &Analysis) -> Result<Option<Vec<bool>>, String> {
+        netreach::filter::namespace_scope(analysis, &self.live.namespaces).map_err(|e| format!("--namespace: {e}"))
+    }
+}
+
+/// `endpoints` limited to `scope` (see [`InputArgs::namespace_scope`]); `what` is the selector
+/// as typed, for the error when `-n` leaves nothing of what it selected.
+pub(crate) fn within_scope(
+    endpoints: Vec<usize>,
+    scope: Option<&[bool]>,
+    what: &str,
+    namespaces: &[String],
+) -> Result<Vec<usize>, String> {
+    let Some(scope) = scope else { return Ok(endpoints) };
+    let had = !endpoints.is_empty();
+    let kept: Vec<usize> = endpoints.into_iter().filter(|&e| scope[e]).collect();
+    if had && kept.is_empty() {
+        return Err(format!(
+            "{what:?} selects no pod in namespace(s) {} (-n/--namespace limits the question to them)",
+            namespaces.join(", ")
+        ));
+    }
+    Ok(kept)
 }

@@ -1,6 +1,6 @@
 //! `netreach can FROM TO`: the verdict and the full reason.
 
-use super::{write_stdout, ExitStatus, InputArgs, Outcome};
+use super::{within_scope, write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
 use netreach::explain;
 use netreach::render::{self, Format};
@@ -36,9 +36,15 @@ fn parse_port(s: &str) -> Result<(Protocol, u16), PortParseError> {
     }
 }
 
-fn resolve(analysis: &Analysis, text: &str) -> Result<Vec<usize>, String> {
+fn resolve(
+    analysis: &Analysis,
+    text: &str,
+    scope: Option<&[bool]>,
+    namespaces: &[String],
+) -> Result<Vec<usize>, String> {
     let selector = EndpointSelector::parse(text).map_err(|e| e.to_string())?;
     let endpoints = selector.resolve(analysis).map_err(|e| e.to_string())?;
+    let endpoints = within_scope(endpoints, scope, text, namespaces)?;
     if endpoints.is_empty() {
         let suggestions = selector.suggestions(text, analysis);
         return Err(format!("{text:?} selects no pod or address range{}", did_you_mean(&suggestions)));
@@ -63,7 +69,10 @@ fn destination_ports(analysis: &Analysis, text: &str) -> Option<Vec<(Protocol, u
 pub(crate) fn run(mut args: CanArgs) -> Outcome {
     args.input.infra.named = vec![args.from.clone(), args.to.clone()];
     let analysis = args.input.analyze()?.analysis;
-    let (from, to) = (resolve(&analysis, &args.from)?, resolve(&analysis, &args.to)?);
+    let scope = args.input.namespace_scope(&analysis)?;
+    let namespaces = &args.input.live.namespaces;
+    let from = resolve(&analysis, &args.from, scope.as_deref(), namespaces)?;
+    let to = resolve(&analysis, &args.to, scope.as_deref(), namespaces)?;
     let answer = match (args.port, destination_ports(&analysis, &args.to)) {
         // A destination that listens on a few ports (kubelet, etcd, the API server) is asked
         // about those: the first port allowed answers, else the first port.

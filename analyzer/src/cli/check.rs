@@ -51,7 +51,8 @@ pub(crate) fn run(mut args: CheckArgs) -> Outcome {
     let (analysis, times) = (&analyzed.analysis, &analyzed.times);
     let file = args.invariants.display().to_string();
     let started = std::time::Instant::now();
-    let report = invariants::check(analysis, &file, &list, args.limit)?;
+    args.input.namespace_scope(analysis)?;
+    let report = invariants::check_within(analysis, &file, &list, args.limit, &args.input.live.namespaces)?;
     if args.timings {
         messages::timings(format_args!(
             "load {:.3} s, engine {:.3} s, check {:.3} s ({} invariant(s), {} pod(s))",

@@ -1,6 +1,6 @@
 //! `netreach diff`: what a change opens, closes or alters; and the what-if with `--apply`.
 
-use super::args::{no_object_hint, refuse_empty, InputError};
+use super::args::{empty_input, refuse_empty, InputError};
 use super::{write_stdout, EngineArgs, ExitStatus, MeshArgs, NotesArgs, Outcome, ReadArgs};
 use clap::Args;
 use netreach::aggregate::Level;
@@ -90,8 +90,8 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
         Some(after_path) => {
             // Both sides load and compute in parallel.
             let side = |side: &'static str, path: &String| {
-                let loaded = load::load_with(&inputs(std::slice::from_ref(path)), &read)
-                    .map_err(|e| no_object_hint(side, e, std::slice::from_ref(path)))?;
+                let loaded =
+                    load::load_with(&inputs(std::slice::from_ref(path)), &read).map_err(|e| empty_input(side, e))?;
                 refuse_empty(side, &loaded)?;
                 Ok::<_, InputError>(analyze(loaded, &options, &mesh_options))
             };
@@ -112,7 +112,7 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
                 &inputs(&args.delete),
                 &read,
             )
-            .map_err(|e| no_object_hint("", e, std::slice::from_ref(&args.before)))?;
+            .map_err(|e| empty_input("", e))?;
             refuse_empty("", &what_if.before)?;
             refuse_no_change(&args, &what_if.changes)?;
             let report_before = what_if.before.report.clone();

@@ -3,6 +3,7 @@
 use super::{messages, write_stdout, ExitStatus, InputArgs, MeshArgs, Outcome};
 use clap::Args;
 use netreach::aggregate::Level;
+use netreach::findings::{suppress, Severity};
 use netreach::mesh::{write_mesh, MeshView};
 use netreach::render::Format;
 
@@ -19,11 +20,20 @@ pub(crate) struct MeshCoverageArgs {
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
 
+    /// Exit 1 when a mesh finding (NR101-NR106) of this severity or higher exists, as `audit
+    /// --fail-on` does; findings a netreach.io/ignore annotation accepts do not count.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub(crate) fail_on: Option<Severity>,
+
     #[command(flatten)]
     pub(crate) mesh: MeshArgs,
 }
 
 pub(crate) fn run(args: MeshCoverageArgs) -> Outcome {
+    if !args.input.live.namespaces.is_empty() && !args.input.live.is_live() {
+        // Not ignored in silence: the report would cover namespaces the user left out.
+        return Err("mesh takes -n/--namespace only with a live cluster (--cluster -n NS), where it limits what is read; with files, give the namespace's manifests".into());
+    }
     let analyzed = args.input.analyze_with(args.mesh.options())?;
     let view = MeshView::new(&analyzed.analysis, analyzed.analysis.mesh_options.clone());
     if !args.input.notes.quiet {
@@ -32,5 +42,7 @@ pub(crate) fn run(args: MeshCoverageArgs) -> Outcome {
         }
     }
     write_stdout(|out| write_mesh(&view, args.level, args.output, out))?;
-    Ok(ExitStatus::Success)
+    let Some(threshold) = args.fail_on else { return Ok(ExitStatus::Success) };
+    let (counted, _) = suppress::suppress(netreach::mesh::mesh_findings(&view), &analyzed.index, None);
+    Ok(if counted.iter().any(|f| f.severity >= threshold) { ExitStatus::No } else { ExitStatus::Success })
 }

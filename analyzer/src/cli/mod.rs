@@ -17,7 +17,9 @@ pub(crate) mod output;
 pub(crate) mod paths;
 pub(crate) mod snapshot;
 
-pub(crate) use args::{Analyzed, EngineArgs, FilterArgs, InputArgs, LiveArgs, MeshArgs, NotesArgs, ReadArgs};
+pub(crate) use args::{
+    within_scope, Analyzed, EngineArgs, FilterArgs, InputArgs, LiveArgs, MeshArgs, NotesArgs, ReadArgs,
+};
 use std::io::{self, Write};
 use std::process::ExitCode;
 

@@ -1,6 +1,6 @@
 //! `netreach paths`: lateral movement from a compromised set, with blast radius.
 
-use super::{write_stdout, ExitStatus, InputArgs, Outcome};
+use super::{within_scope, write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
 use netreach::lateral;
 use netreach::render::{self, Format};
@@ -44,11 +44,15 @@ fn resolve(analysis: &Analysis, text: &str) -> Result<(Vec<usize>, Vec<String>),
 pub(crate) fn run(mut args: PathsArgs) -> Outcome {
     args.input.infra.named = vec![args.from.clone(), args.to.clone()];
     let analysis = args.input.analyze()?.analysis;
+    let scope = args.input.namespace_scope(&analysis)?;
+    let namespaces = &args.input.live.namespaces;
     let (sources, suggestions) = resolve(&analysis, &args.from)?;
     if sources.is_empty() {
         return Err(format!("--from {:?} selects nothing{}", args.from, did_you_mean(&suggestions)).into());
     }
+    let sources = within_scope(sources, scope.as_deref(), &args.from, namespaces)?;
     let (targets, _) = resolve(&analysis, &args.to)?;
+    let targets = within_scope(targets, scope.as_deref(), &args.to, namespaces)?;
     let answer = lateral::paths(&analysis, &sources, &targets, args.max_hops, !args.no_node_hops);
     let asked = render::paths::Asked { from: &args.from, to: &args.to, limit: args.limit };
     let write = match args.output {

@@ -1,14 +1,17 @@
 //! Findings as values: what audit checks, mesh checks and every future layer report. A
 //! [`Finding`] has a stable id (from its [`Check`]), a fixed [`Severity`], the objects involved
 //! ([`ObjectRef`]) and a one-line fix; [`sort`] is the one order every report lists them in, and
-//! [`FindingChanges`] compares two lists (`netreach diff`). [`render`] prints them.
+//! [`FindingChanges`] compares two lists (`netreach diff`). [`render`] prints them, [`sarif`]
+//! writes them for code scanning, and [`suppress`] sets aside those a user accepted.
 //!
 //! A leaf: nothing here imports the modules that produce findings.
 
 pub mod render;
+pub mod sarif;
+pub mod suppress;
 
 use netreach_model::{NetworkPolicy, Pod};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -64,7 +67,7 @@ pub struct Check {
 
 /// A Kubernetes object a finding is about, optionally narrowed to a field
 /// (`spec.ingress[1].from[0]`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ObjectRef {
     pub kind: String,
     /// `None` for cluster-scoped objects (Namespace).
@@ -163,6 +166,17 @@ impl Finding {
     pub fn about(mut self, destination: netreach_model::Destination) -> Finding {
         self.destination = Some(destination.keyword());
         self
+    }
+
+    /// Whether the finding concerns one of `namespaces`: it is about one of them, or names an
+    /// object in one of them (or one of the Namespaces themselves). `-n/--namespace` keeps these.
+    pub fn concerns(&self, namespaces: &[String]) -> bool {
+        let listed = |ns: &str| namespaces.iter().any(|n| n == ns);
+        self.namespace.as_deref().is_some_and(listed)
+            || self.objects.iter().any(|o| match &o.namespace {
+                Some(ns) => listed(ns),
+                None => o.kind == "Namespace" && listed(&o.name),
+            })
     }
 
     /// The same finding one severity level lower (see [`Severity::lowered`]).

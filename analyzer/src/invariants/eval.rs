@@ -91,6 +91,9 @@ impl fmt::Display for FieldError {
 pub struct Checker<'a> {
     analysis: &'a Analysis,
     limit: usize,
+    /// `-n/--namespace`: the namespaces selections are limited to, and the endpoints that
+    /// leaves (their pods and every external range); `None`: the whole cluster.
+    scope: Option<(Vec<String>, Vec<bool>)>,
 }
 
 /// Roles of an endpoint in a pair invariant: 0 = not in it, 1..=3 = a group (see each kind).
@@ -106,7 +109,31 @@ struct PairScan {
 impl<'a> Checker<'a> {
     /// At most 10 violations are listed per invariant (all are counted).
     pub fn new(analysis: &'a Analysis) -> Checker<'a> {
-        Checker { analysis, limit: 10 }
+        Checker { analysis, limit: 10, scope: None }
+    }
+
+    /// Limits every selection to the pods of `namespaces` (external ranges stay selectable) and
+    /// `isolated` to these namespaces; an empty list changes nothing. Connections still come
+    /// from the whole cluster: a pod elsewhere reaching a selected one is still seen.
+    pub fn within_namespaces(mut self, namespaces: &[String]) -> Checker<'a> {
+        if namespaces.is_empty() {
+            return self;
+        }
+        let reach = &self.analysis.reach;
+        let mask = (0..reach.endpoint_count())
+            .map(|e| match reach.endpoint(e) {
+                netreach_model::Endpoint::Pod(i) => {
+                    namespaces.contains(&self.analysis.cluster.pods[i as usize].namespace)
+                }
+                netreach_model::Endpoint::External(_) => true,
+            })
+            .collect();
+        self.scope = Some((namespaces.to_vec(), mask));
+        self
+    }
+
+    fn in_scope_namespace(&self, ns: &str) -> bool {
+        self.scope.as_ref().is_none_or(|(names, _)| names.iter().any(|n| n == ns))
     }
 
     /// How many violations to list (and explain) per invariant.
@@ -307,7 +334,7 @@ impl<'a> Checker<'a> {
             let field = if selection.selectors.len() > 1 { format!("{field}[{i}]") } else { field.to_string() };
             let selected = selector.resolve(self.analysis).map_err(|e| FieldError { field, message: e.to_string() })?;
             for e in selected {
-                mask[e] = true;
+                mask[e] = self.scope.as_ref().is_none_or(|(_, scope)| scope[e]);
             }
         }
         if !mask.contains(&true) {
@@ -559,8 +586,11 @@ impl<'a> Checker<'a> {
                 });
             }
         }
-        let wanted =
-            |ns: &str| namespaces.is_none_or(|list| list.iter().any(|n| n == ns)) && !except.iter().any(|n| n == ns);
+        let wanted = |ns: &str| {
+            namespaces.is_none_or(|list| list.iter().any(|n| n == ns))
+                && !except.iter().any(|n| n == ns)
+                && self.in_scope_namespace(ns)
+        };
         let directions: Vec<Direction> = [(ingress, Direction::Ingress), (egress, Direction::Egress)]
             .into_iter()
             .filter(|(on, _)| *on)

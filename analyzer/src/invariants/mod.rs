@@ -392,7 +392,19 @@ pub fn check(
     invariants: &[Invariant],
     limit: usize,
 ) -> Result<Report, InvariantError> {
-    let checker = Checker::new(analysis).with_limit(limit);
+    check_within(analysis, file, invariants, limit, &[])
+}
+
+/// [`check`] with every selection limited to the pods of `namespaces` (`-n/--namespace`, see
+/// [`Checker::within_namespaces`]).
+pub fn check_within(
+    analysis: &crate::Analysis,
+    file: &str,
+    invariants: &[Invariant],
+    limit: usize,
+    namespaces: &[String],
+) -> Result<Report, InvariantError> {
+    let checker = Checker::new(analysis).with_limit(limit).within_namespaces(namespaces);
     let mut evaluations = Vec::with_capacity(invariants.len());
     for (i, invariant) in invariants.iter().enumerate() {
         let eval = checker.evaluate(invariant).map_err(|e| InvariantError {

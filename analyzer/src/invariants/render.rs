@@ -11,6 +11,8 @@ pub enum CheckFormat {
     Text,
     Json,
     Junit,
+    /// SARIF 2.1.0 for code scanning: a result per failed invariant, at its line of the file.
+    Sarif,
 }
 
 /// Every invariant of one file, evaluated on one cluster.
@@ -54,7 +56,77 @@ pub fn write_report(report: &Report, format: CheckFormat, out: &mut dyn Write) -
         CheckFormat::Text => write_text(report, out),
         CheckFormat::Json => write_json(report, out),
         CheckFormat::Junit => write_junit(report, out),
+        CheckFormat::Sarif => {
+            let text = std::fs::read_to_string(&report.file).unwrap_or_default();
+            write_sarif(report, &text, out)
+        }
     }
+}
+
+/// What each invariant kind asserts, as the rule's help in SARIF.
+const KIND_HELP: [(&str, &str); 6] = [
+    (
+        "deny",
+        "No connection may be allowed from the `from` set to the `to` set (on `ports`, when given), but for `except`.",
+    ),
+    ("allowOnly", "Into the `to` set, only the `from` sources may connect, and only on `ports`."),
+    ("allow", "Every pair from the `from` set to the `to` set must be allowed (on every port of `ports`, when given)."),
+    ("isolated", "Every pod of these namespaces is selected by a NetworkPolicy for ingress, egress or both."),
+    ("maxReach", "No single source of `from` reaches more than `atMost` pods within `hops` hops."),
+    ("mtls", "Every allowed connection between the two sets runs with enforced mutual TLS."),
+];
+
+/// The 1-based line of the invariant named `name` in the file's text (its `name:` entry); 0
+/// when not found.
+fn invariant_line(text: &str, name: &str) -> usize {
+    text.lines()
+        .position(|line| {
+            let Some((_, value)) = line.split_once("name:") else { return false };
+            value.trim().trim_matches(['"', '\'']) == name
+        })
+        .map_or(0, |i| i + 1)
+}
+
+/// SARIF 2.1.0: one rule per invariant kind, one error result per failed invariant, located
+/// at its `name:` line of the invariants file (`text`).
+pub fn write_sarif(report: &Report, text: &str, out: &mut dyn Write) -> io::Result<()> {
+    use crate::findings::sarif::{self, LogicalLocation, Rule, SarifLocation, SarifResult, Text};
+    use crate::findings::Severity;
+    let rules: Vec<Rule> = KIND_HELP
+        .iter()
+        .map(|(kind, help)| {
+            let summary = format!("segmentation invariant `{kind}` of the invariants file");
+            Rule::new(kind, kind, &summary, help.to_string(), Severity::High)
+        })
+        .collect();
+    let location = crate::load::Location { file: report.file.clone(), line: 0 };
+    let results = report
+        .evaluations
+        .iter()
+        .filter(|e| e.failed())
+        .map(|e| {
+            let mut message = format!("{}: {}", e.name, evaluation_lines(e).join("\n"));
+            message.truncate(message.trim_end().len());
+            SarifResult {
+                rule_id: e.kind.to_string(),
+                rule_index: KIND_HELP.iter().position(|(k, _)| *k == e.kind).unwrap_or(0),
+                level: "error",
+                message: Text { text: message },
+                locations: vec![SarifLocation {
+                    physical_location: Some(sarif::physical(&crate::load::Location {
+                        line: invariant_line(text, &e.name),
+                        ..location.clone()
+                    })),
+                    logical_locations: vec![LogicalLocation {
+                        fully_qualified_name: e.name.clone(),
+                        kind: "invariant",
+                    }],
+                }],
+                suppressions: Vec::new(),
+            }
+        })
+        .collect();
+    sarif::write_log(rules, results, out)
 }
 
 pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {

@@ -96,7 +96,7 @@ impl ClusterRead {
         self.lists
             .into_iter()
             .map(|l| {
-                let origin = Origin { file: format!("{server}{}", l.path), document: 1, items: Vec::new() };
+                let origin = Origin { file: format!("{server}{}", l.path), document: 1, items: Vec::new(), line: 0 };
                 (origin, json!({"apiVersion": l.api_version, "kind": format!("{}List", l.kind), "items": l.items}))
             })
             .collect()

@@ -1,4 +1,5 @@
-//! Reading inputs into Kubernetes objects: files, folders, stdin; YAML streams, JSON, Lists.
+//! Reading inputs into Kubernetes objects: files, folders, stdin; YAML streams, JSON, Lists;
+//! kustomizations and Helm charts through their renderer (`render`).
 
 use super::{LoadError, LoadOptions, Origin};
 use serde_json::Value;
@@ -50,6 +51,8 @@ pub(super) struct Head {
     pub namespace: Value,
     /// `metadata.annotations["helm.sh/hook"]` when it is a string.
     pub helm_hook: Option<String>,
+    /// `metadata.annotations["netreach.io/ignore"]` when it is a string: finding ids to suppress.
+    pub ignore: Option<String>,
 }
 
 impl Head {
@@ -63,6 +66,7 @@ impl Head {
             name: any(&["metadata", "name"]),
             namespace: any(&["metadata", "namespace"]),
             helm_hook: string(&["metadata", "annotations", "helm.sh/hook"]),
+            ignore: string(&["metadata", "annotations", super::IGNORE_ANNOTATION]),
         }
     }
 }
@@ -115,6 +119,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, skipped_links: &mut Vec<String>) -> 
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     for (path, file_type) in entries {
         if file_type.is_dir() {
+            if let Some(kind) = super::render::SourceKind::of(&path) {
+                let hint = kind.hint(&path);
+                return Err(LoadError::Source { path: path.display().to_string(), what: kind.describe(), hint });
+            }
             walk(&path, out, skipped_links)?;
         } else if file_type.is_symlink() && path.is_dir() {
             skipped_links.push(path.display().to_string());
@@ -155,7 +163,13 @@ pub(super) fn read_inputs(
         let result = match input {
             Input::Stdin => read_limited(std::io::stdin().lock(), "<stdin>", options.max_file_bytes).and_then(|text| {
                 stats.files += 1;
-                parse_text("<stdin>", text, None, objects, stats)
+                let before = objects.len();
+                parse_text("<stdin>", text, None, objects, stats)?;
+                // An empty pipe is a failed producer, never "nothing here" (`false | netreach audit - cluster/`).
+                if objects.len() == before {
+                    return Err(LoadError::EmptyStdin);
+                }
+                Ok(())
             }),
             Input::Path(path) => read_path(path, options, objects, stats),
         };
@@ -172,6 +186,11 @@ fn read_path(
     stats: &mut ReadStats,
 ) -> Result<(), LoadError> {
     let meta = std::fs::metadata(path).map_err(|e| LoadError::Io { path: path.display().to_string(), source: e })?;
+    if let Some(kind) = meta.is_dir().then(|| super::render::SourceKind::of(path)).flatten() {
+        let (text, name) = super::render::render(kind, path, options.max_file_bytes)?;
+        stats.files += 1;
+        return parse_text(&name, text, Some(false), objects, stats);
+    }
     let files = if meta.is_dir() {
         let mut files = Vec::new();
         walk(path, &mut files, &mut stats.skipped_links)?;
@@ -244,11 +263,92 @@ pub(super) fn parse_text(
             LoadError::Syntax { file: file.to_string(), message }
         })?
     };
+    let starts = document_lines(text);
     for (i, doc) in documents.into_iter().enumerate() {
-        let origin = Origin { file: file.to_string(), document: i + 1, items: Vec::new() };
+        let line = starts.get(i).copied().unwrap_or(0);
+        let origin = Origin { file: file.to_string(), document: i + 1, items: Vec::new(), line };
+        let first = objects.len();
         flatten(doc, origin, None, objects, stats);
+        if objects[first..].iter().any(|o| !o.origin.items.is_empty()) {
+            let end = starts.get(i + 1).copied().unwrap_or(usize::MAX);
+            let items = list_item_lines(text, line, end);
+            for o in &mut objects[first..] {
+                if let Some(&at) = o.origin.items.first().and_then(|&j| items.get(j)) {
+                    o.origin.line = at;
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// Whether a line is no content: blank, or a comment.
+fn is_blank(line: &str) -> bool {
+    let t = line.trim_start();
+    t.is_empty() || t.starts_with('#')
+}
+
+/// A document marker: `---` alone or followed by a space (YAML 1.2, 9.1.1).
+fn is_marker(line: &str) -> bool {
+    line.strip_prefix("---").is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r']))
+}
+
+/// The 1-based line of the first content of each YAML document of `text`, in the order the
+/// parser returns them: content before the first `---` is a document of its own.
+fn document_lines(text: &str) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let content_from = |from: usize| -> usize {
+        let mut i = from;
+        while i < lines.len() && is_blank(lines[i]) && !is_marker(lines[i]) {
+            i += 1;
+        }
+        if i < lines.len() && !is_marker(lines[i]) {
+            i + 1
+        } else {
+            from + 1
+        }
+    };
+    let markers: Vec<usize> = (0..lines.len()).filter(|&i| is_marker(lines[i])).collect();
+    let mut starts = Vec::with_capacity(markers.len() + 1);
+    let before_first = markers.first().copied().unwrap_or(lines.len());
+    if markers.is_empty() || lines[..before_first].iter().any(|l| !is_blank(l) && !l.starts_with('%')) {
+        starts.push(content_from(0));
+    }
+    for m in markers {
+        // `--- {kind: Pod}`: the content is on the marker's own line.
+        let same_line = !lines[m][3..].trim().is_empty() && !lines[m][3..].trim_start().starts_with('#');
+        starts.push(if same_line { m + 1 } else { content_from(m + 1) });
+    }
+    starts
+}
+
+/// The 1-based lines where the items of a `kind: List` document start (`- apiVersion: …` under
+/// `items:`, as kubectl writes them), for a document from line `start` to before line `end`.
+fn list_item_lines(text: &str, start: usize, end: usize) -> Vec<usize> {
+    let mut items = Vec::new();
+    let mut dash_indent = None;
+    let mut in_items = false;
+    for (i, line) in text.lines().enumerate().skip(start.saturating_sub(1)) {
+        let number = i + 1;
+        if number >= end {
+            break;
+        }
+        if !in_items {
+            in_items = line.starts_with("items:");
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let rest = &line[indent..];
+        if !is_blank(line) && indent == 0 && !rest.starts_with('-') {
+            break; // the next top-level key
+        }
+        if rest == "-" || rest.starts_with("- ") {
+            if *dash_indent.get_or_insert(indent) == indent {
+                items.push(number);
+            }
+        }
+    }
+    items
 }
 
 /// Unpacks `List`, `PodList`, … recursively. Items of typed lists as the API returns them lack
@@ -319,6 +419,45 @@ mod tests {
         assert_eq!(v["i"], false);
         assert_eq!(v["j"], 0);
         assert_eq!(v["k"], -15);
+    }
+
+    /// Each object's line: its document's first content line, or its item of a List.
+    #[test]
+    fn objects_know_their_line() {
+        let text = [
+            "# a comment",
+            "",
+            "apiVersion: v1",
+            "kind: Namespace",
+            "metadata: {name: a}",
+            "---",
+            "# b",
+            "kind: Namespace",
+            "metadata: {name: b}",
+            "--- {kind: Namespace, metadata: {name: c}}",
+            "---",
+            "apiVersion: v1",
+            "kind: List",
+            "items:",
+            "- apiVersion: v1",
+            "  kind: Namespace",
+            "  metadata:",
+            "    name: d",
+            "- apiVersion: v1",
+            "  kind: Namespace",
+            "  metadata: {name: e, labels: {x: \"- y\"}}",
+            "metadata: {}",
+        ]
+        .join("\n");
+        let mut objects = Vec::new();
+        parse_text("t.yaml", text, Some(false), &mut objects, &mut ReadStats::default()).unwrap();
+        let lines: Vec<(String, usize)> =
+            objects.iter().map(|o| (o.head.name.as_str().unwrap().to_string(), o.origin.line)).collect();
+        let expected = [("a", 3), ("b", 8), ("c", 10), ("d", 15), ("e", 19)];
+        assert_eq!(lines, expected.map(|(n, l)| (n.to_string(), l)));
+        // A leading marker opens the first document; no marker, one document at its first line.
+        assert_eq!(document_lines("---\nkind: X\n---\nkind: Y\n"), [2, 4]);
+        assert_eq!(document_lines("\n\nkind: X\n"), [3]);
     }
 
     /// libyaml, and so kubectl, take a tab that starts a line inside a flow collection as

@@ -68,7 +68,7 @@ pub(super) fn read(
     for (i, end) in ends.into_iter().enumerate() {
         let range = trim(&text, from..end);
         from = end;
-        let origin = Origin { file: file.to_string(), document: i + 1, items: Vec::new() };
+        let origin = Origin { file: file.to_string(), document: i + 1, items: Vec::new(), line: 0 };
         let element = element(&text, range.start);
         unpack(&text, element, origin, None, objects, stats);
     }
@@ -118,11 +118,13 @@ fn unpack(
                 "name" => head.name = value_at(&text[value]),
                 "namespace" => head.namespace = value_at(&text[value]),
                 "annotations" => {
-                    head.helm_hook = None;
+                    (head.helm_hook, head.ignore) = (None, None);
                     if text.as_bytes()[value.start] == b'{' {
                         for (key, value) in members(text, value.start) {
                             if key == "helm.sh/hook" {
                                 head.helm_hook = string_at(&text[value]);
+                            } else if key == super::IGNORE_ANNOTATION {
+                                head.ignore = string_at(&text[value]);
                             }
                         }
                     }
@@ -387,7 +389,7 @@ mod tests {
             documents
                 .map(|documents| {
                     for (i, value) in documents.into_iter().enumerate() {
-                        let origin = Origin { file: "f".into(), document: i + 1, items: Vec::new() };
+                        let origin = Origin { file: "f".into(), document: i + 1, items: Vec::new(), line: 0 };
                         flatten(value, origin, None, &mut objects, &mut stats);
                     }
                 })

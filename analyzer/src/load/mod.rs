@@ -11,11 +11,74 @@ mod json;
 mod kinds;
 mod mesh;
 mod networkpolicy;
+mod render;
 
 pub use documents::{is_manifest, Input};
 use netreach_model::Cluster;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+
+/// The annotation that suppresses findings on an object: `netreach.io/ignore: "NR001,NR003"`.
+pub const IGNORE_ANNOTATION: &str = "netreach.io/ignore";
+
+/// Where an object starts in a file on disk, for outputs that point at source lines (SARIF).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Location {
+    pub file: String,
+    /// 1-based; 0 when unknown.
+    pub line: usize,
+}
+
+/// What the loader keeps of each object for findings (with `LoadOptions::locations`): where it
+/// was read, and the finding ids its `netreach.io/ignore` annotation suppresses; by kind,
+/// namespace as written (empty when absent) and name.
+#[derive(Clone, Debug, Default)]
+pub struct ObjectIndex {
+    locations: HashMap<(String, String, String), Location>,
+    ignores: HashMap<(String, String, String), Vec<String>>,
+}
+
+impl ObjectIndex {
+    fn key(kind: &str, namespace: Option<&str>, name: &str) -> (String, String, String) {
+        (kind.to_string(), namespace.unwrap_or("").to_string(), name.to_string())
+    }
+
+    /// Looks an object up; a namespaced object written without a namespace is found under
+    /// `default`, where the loader put it.
+    fn find<'a, T>(
+        map: &'a HashMap<(String, String, String), T>,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<&'a T> {
+        map.get(&Self::key(kind, namespace, name))
+            .or_else(|| (namespace == Some("default")).then(|| map.get(&Self::key(kind, None, name))).flatten())
+    }
+
+    /// Where the object was read, when that is a file on disk.
+    pub fn location(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Location> {
+        Self::find(&self.locations, kind, namespace, name)
+    }
+
+    /// The finding ids the object's `netreach.io/ignore` annotation lists (trimmed; empty when none).
+    pub fn ignored(&self, kind: &str, namespace: Option<&str>, name: &str) -> &[String] {
+        Self::find(&self.ignores, kind, namespace, name).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// Records the object's annotation, and with `locate` where it was read.
+    fn add(&mut self, raw: &documents::RawObject, locate: bool, on_disk: &mut HashMap<String, bool>) {
+        let (Some(name), kind) = (raw.head.name.as_str(), raw.head.kind.as_str()) else { return };
+        let key = Self::key(kind, raw.head.namespace.as_str(), name);
+        if let Some(ignore) = &raw.head.ignore {
+            let ids = ignore.split(',').map(str::trim).filter(|id| !id.is_empty()).map(str::to_string).collect();
+            self.ignores.insert(key.clone(), ids);
+        }
+        let file = &raw.origin.file;
+        if locate && *on_disk.entry(file.clone()).or_insert_with(|| std::path::Path::new(file).is_file()) {
+            self.locations.insert(key, Location { file: file.clone(), line: raw.origin.line });
+        }
+    }
+}
 
 /// Where an object was read: file, 1-based document, and the item path inside Lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +86,9 @@ pub struct Origin {
     pub file: String,
     pub document: usize,
     pub items: Vec<usize>,
+    /// The 1-based line the object starts at in `file` (YAML: its document, or its item of a
+    /// List); 0 when unknown (JSON, live reads).
+    pub line: usize,
 }
 
 impl fmt::Display for Origin {
@@ -53,8 +119,18 @@ pub enum LoadError {
     TooLarge { path: String, limit: u64 },
     #[error("{path}: no .yaml, .yml or .json file in this folder (give the folder that holds the manifests, or render a chart or kustomization first)")]
     NoManifests { path: String },
-    #[error("no Kubernetes object in the input ({files} file(s) read){}", if *helm { ": a Helm chart must be rendered first (`helm template RELEASE CHART | netreach connectivity -`)" } else { "" })]
-    NoObjects { files: usize, helm: bool },
+    #[error("no Kubernetes object in the input ({files} file(s) read)")]
+    NoObjects { files: usize },
+    /// A kustomization or Helm chart that could not be rendered (no renderer, or it failed).
+    #[error("{path}: {message}")]
+    Render { path: String, message: String },
+    /// A kustomization or chart inside a folder given: its files are a renderer's input.
+    #[error("{path}: {what} inside a folder given: its files are not the cluster (patches, overlays, templates); name the folder itself to render it, or render it yourself (`{hint} | netreach COMMAND -`)")]
+    Source { path: String, what: &'static str, hint: String },
+    /// Stdin named as an input gave no object: the command feeding the pipe most likely
+    /// failed, so this is an error even beside other inputs and with `--skip-invalid`.
+    #[error("stdin (-) was empty or held only comments: no Kubernetes object to read; did the command feeding the pipe fail?")]
+    EmptyStdin,
     /// Every invalid file and document of a run, in load order (one per line).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Several(Vec<LoadError>),
@@ -82,6 +158,8 @@ pub struct LoadOptions {
     /// Analyze what is valid: each invalid file or document becomes a warning and is listed in
     /// `Cluster::skipped_invalid`, which every output reports.
     pub skip_invalid: bool,
+    /// Keep each object's source line in the [`ObjectIndex`] (SARIF); annotations are kept always.
+    pub index: bool,
 }
 
 /// 1 GiB: a kubectl export of 150,000 pods is well below it.
@@ -89,7 +167,7 @@ pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { max_file_bytes: DEFAULT_MAX_FILE_BYTES, strict: false, skip_invalid: false }
+        LoadOptions { max_file_bytes: DEFAULT_MAX_FILE_BYTES, strict: false, skip_invalid: false, index: false }
     }
 }
 
@@ -206,6 +284,8 @@ impl LoadReport {
 pub struct LoadedCluster {
     pub cluster: Cluster,
     pub report: LoadReport,
+    /// Suppression annotations; source lines only with `LoadOptions::index`.
+    pub index: ObjectIndex,
 }
 
 /// Reads every input and builds the cluster. Pods, policies and namespaces come out sorted by
@@ -223,8 +303,7 @@ pub fn load_with(inputs: &[Input], options: &LoadOptions) -> Result<LoadedCluste
     let mut stats = documents::ReadStats::default();
     documents::read_inputs(inputs, options, &mut objects, &mut stats);
     if objects.is_empty() && stats.errors.is_empty() {
-        let helm = inputs.iter().any(|i| matches!(i, Input::Path(p) if p.join("Chart.yaml").exists()));
-        return Err(LoadError::NoObjects { files: stats.files, helm });
+        return Err(LoadError::NoObjects { files: stats.files });
     }
     build(objects, stats, options)
 }
@@ -279,10 +358,15 @@ fn build(
         ..Default::default()
     };
     let mut errors = std::mem::take(&mut stats.errors);
+    let mut index = ObjectIndex::default();
+    let mut on_disk = HashMap::new();
+    for raw in &objects {
+        index.add(raw, options.index, &mut on_disk);
+    }
     let (mut cluster, invalid) = convert::build_cluster(objects, &mut report, options);
     errors.extend(invalid);
     if !errors.is_empty() {
-        if !options.skip_invalid {
+        if !options.skip_invalid || errors.iter().any(|e| matches!(e, LoadError::EmptyStdin)) {
             return Err(LoadError::from_all(errors));
         }
         cluster.skipped_invalid = errors.iter().map(ToString::to_string).collect();
@@ -291,7 +375,7 @@ fn build(
         }
     }
     kinds::warn_unevaluated(&cluster, &mut report);
-    Ok(LoadedCluster { cluster, report })
+    Ok(LoadedCluster { cluster, report, index })
 }
 
 /// What [`load_what_if`] did to the base objects, as `Kind namespace/name` (`Kind name` for

@@ -130,3 +130,32 @@ fn diff_changes_without_objects_are_refused() {
     assert!(Path::new(&fixtures().join("diff/changes/allow-scrape.yaml")).exists());
     assert_eq!(out.status.code(), Some(0), "{}", run_report(&out));
 }
+
+#[test]
+fn empty_stdin_beside_other_inputs_is_refused_by_every_command() {
+    // `false | netreach audit - cluster/`: the cluster alone would give an answer, but the pipe
+    // that was meant to add to it failed.
+    for args in COMMANDS.iter().filter(|a| a[0] != "diff") {
+        let mut args: Vec<&str> = args.to_vec();
+        args.push("shop");
+        let out = run(&args, "-", None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}:\n{}", run_report(&out));
+        assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+        assert!(stderr(&out).contains("stdin (-) was empty"), "{args:?}:\n{}", stderr(&out));
+    }
+    // --skip-invalid leaves out invalid documents, never a failed pipe.
+    let out = run(&["audit", "-", "shop", "--skip-invalid"], "", None);
+    assert_eq!(out.status.code(), Some(2), "{}", run_report(&out));
+    // A diff's BEFORE, and changes given with --apply beside others.
+    let out = run(&["diff", "-", "--apply", "diff/changes/allow-scrape.yaml"], "", None);
+    assert_eq!(out.status.code(), Some(2), "{}", run_report(&out));
+    let out = run(&["diff", "diff/before", "--apply", "diff/changes/allow-scrape.yaml", "-"], "", None);
+    assert_eq!(out.status.code(), Some(2), "{}", run_report(&out));
+    assert!(stderr(&out).contains("stdin (-) was empty"), "{}", stderr(&out));
+    // Stdin with objects beside a folder is read as before.
+    let shop = std::fs::read_to_string(fixtures().join("shop/namespaces.yaml")).unwrap();
+    let mut child = crate::support::netreach_piped(&["audit", "-", "diff/before"]);
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), shop.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", run_report(&out));
+}

@@ -134,7 +134,9 @@ fn build_files_and_templates_get_a_hint() {
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [pod.yaml]\n",
     );
     write(dir.path(), "pod.yaml", POD);
-    let out = netreach(&["connectivity", dir.path().to_str().unwrap()]);
+    // Named as files, not as the folder (which would be rendered: ecosystem::rendered_folders).
+    let files = ["kustomization.yaml", "pod.yaml"].map(|f| dir.path().join(f).to_str().unwrap().to_string());
+    let out = netreach(&["connectivity", &files[0], &files[1]]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         stderr(&out).contains(
@@ -148,7 +150,12 @@ fn build_files_and_templates_get_a_hint() {
     write(chart.path(), "Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\n");
     std::fs::create_dir(chart.path().join("templates")).unwrap();
     write(&chart.path().join("templates"), "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    {{- include \"x\" . | nindent 4 }}\n");
+    // The chart folder goes to `helm template` (exit 2 when helm is missing, or when it fails on
+    // this template); its templates named as files get the hint.
     let out = netreach(&["connectivity", chart.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("helm template"), "{}", stderr(&out));
+    let out = netreach(&["connectivity", chart.path().join("templates").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unrendered Helm template: render the chart first"), "{}", stderr(&out));
 }

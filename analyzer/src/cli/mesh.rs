@@ -1,10 +1,13 @@
 //! `netreach mesh`: service-mesh mTLS coverage of the connections NetworkPolicy allows.
 
+use super::picture::{picture, title, too_big};
 use super::{messages, write_stdout, ExitStatus, InputArgs, MeshArgs, Outcome};
 use clap::Args;
 use netreach::aggregate::Level;
-use netreach::mesh::{write_mesh, MeshView};
-use netreach::render::Format;
+use netreach::mesh::{mesh_graph, write_mesh, MeshView};
+use netreach::render::graph::GraphOptions;
+use netreach::render::DrawnFormat;
+use std::io::Write;
 
 #[derive(Args)]
 pub(crate) struct MeshCoverageArgs {
@@ -15,9 +18,9 @@ pub(crate) struct MeshCoverageArgs {
     #[arg(long, value_enum, default_value_t = Level::Workload)]
     pub(crate) level: Level,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub(crate) output: Format,
+    /// Output format; dot and svg draw the connections coloured by mTLS status.
+    #[arg(short, long, value_enum, default_value_t = DrawnFormat::Text)]
+    pub(crate) output: DrawnFormat,
 
     #[command(flatten)]
     pub(crate) mesh: MeshArgs,
@@ -31,6 +34,14 @@ pub(crate) fn run(args: MeshCoverageArgs) -> Outcome {
             messages::note(note);
         }
     }
-    write_stdout(|out| write_mesh(&view, args.level, args.output, out))?;
+    let Some(format) = args.output.report() else {
+        let options = GraphOptions { level: args.level, ..Default::default() };
+        let mut graph = mesh_graph(&view, args.level, &options).map_err(|e| too_big(e, "--level namespace"))?;
+        graph.title = Some(title("mesh", &args.input.paths, &format!("mTLS per {}", args.level.name()), &graph));
+        let bytes = picture(&graph, args.output == DrawnFormat::Svg)?;
+        write_stdout(|out| out.write_all(&bytes))?;
+        return Ok(ExitStatus::Success);
+    };
+    write_stdout(|out| write_mesh(&view, args.level, format, out))?;
     Ok(ExitStatus::Success)
 }

@@ -79,8 +79,12 @@ impl ReachGraph {
                 })
             });
             if inside.len() == n * (n - 1) && uniform {
-                let ports = first.unwrap().ports.clone();
-                let note = format!("every {} reaches every other: {ports}", self.member_word());
+                let (ports, style) = (first.unwrap().ports.clone(), first.unwrap().style);
+                let mut note = format!("every {} reaches every other: {ports}", self.member_word());
+                if matches!(style, EdgeStyle::Mesh(_) | EdgeStyle::Diff(_)) {
+                    // What the edges' colour said, in words.
+                    note.push_str(&format!(" ({})", style.meaning()));
+                }
                 self.namespace_notes.insert(ns.clone(), note);
                 let drop: HashSet<usize> = inside.into_iter().collect();
                 self.drop_edges(|i| drop.contains(&i));

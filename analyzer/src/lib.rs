@@ -20,6 +20,7 @@ pub mod load;
 pub mod mesh;
 pub mod render;
 mod rows;
+pub mod schema;
 pub mod select;
 pub mod suggest;
 pub mod testing;

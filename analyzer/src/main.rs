@@ -194,6 +194,14 @@ netreach man | man -l -\n  \
 netreach man audit > netreach-audit.1\n\n\
 Exit codes: 0 success, 2 unknown command or usage.")]
     Man(cli::man::ManArgs),
+
+    /// Print the JSON Schema (draft 2020-12) of a command's -o json.
+    #[command(after_help = "Examples:\n  \
+netreach schema audit > audit.schema.json\n  \
+netreach schema connectivity | jq '.properties | keys'\n\n\
+Every object in the schemas is closed (additionalProperties: false), and every output carries \
+schemaVersion 1.\n\nExit codes: 0 success, 2 unknown command or usage.")]
+    Schema(cli::schema::SchemaArgs),
 }
 
 /// What kubectl runs for `kubectl netreach …`: a file of this name on PATH.
@@ -234,6 +242,7 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => cli::snapshot::run(args),
         Command::Completion(args) => cli::completion::run(args, command()),
         Command::Man(args) => cli::man::run(args, command()),
+        Command::Schema(args) => cli::schema::run(args),
     };
     match outcome {
         Ok(status) => status.into(),

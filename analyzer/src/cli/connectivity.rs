@@ -109,14 +109,7 @@ fn write_graph(
     }
     title.push_str(&format!(" ({} nodes, {} edges)", reach_graph.nodes.len(), reach_graph.edges.len()));
     reach_graph.title = Some(title);
-    let dot = graph::to_dot(&reach_graph);
-    let bytes = match format {
-        OutputFormat::Svg => graph::dot_to_svg(&dot).map_err(|e| match e {
-            GraphError::DotMissing => format!("{e}; or write DOT with -o dot and draw it elsewhere (dot -Tsvg)").into(),
-            e => Error::from(e),
-        })?,
-        _ => dot.into_bytes(),
-    };
+    let bytes = super::picture::picture(&reach_graph, format == OutputFormat::Svg)?;
     let mut out = open_output(args.out.as_deref())?;
     let written = out.write_all(&bytes);
     out.finish(written)?;

@@ -5,9 +5,10 @@ use super::{write_stdout, EngineArgs, ExitStatus, MeshArgs, NotesArgs, Outcome, 
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::audit::audit;
-use netreach::diff::{write_diff, Diff, DiffNotes, FindingChanges};
+use netreach::diff::{diff_graph, write_diff, Diff, DiffNotes, FindingChanges};
 use netreach::load::{self, AppliedChanges, Input, LoadReport, LoadedCluster};
-use netreach::render::Format;
+use netreach::render::graph::GraphOptions;
+use netreach::render::DrawnFormat;
 use netreach::Analysis;
 use netreach_model::mesh::MeshOptions;
 use netreach_model::EngineOptions;
@@ -34,9 +35,9 @@ pub(crate) struct DiffArgs {
     #[arg(long, value_enum, default_value_t = Level::Workload)]
     pub(crate) level: Level,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub(crate) output: Format,
+    /// Output format; dot and svg draw the entries coloured added, removed or changed.
+    #[arg(short, long, value_enum, default_value_t = DrawnFormat::Text)]
+    pub(crate) output: DrawnFormat,
 
     /// Exit with 1 when anything differs (reachability, or pods on one side only) and 0 when
     /// nothing does (like git diff --exit-code). Audit findings are reported, not counted.
@@ -130,6 +131,17 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
     let findings = FindingChanges::new(&audit(&before), &audit(&after));
     let view = diff.view(args.level);
     let notes = DiffNotes { applied: applied.as_ref(), findings: Some(&findings) };
-    write_stdout(|out| write_diff(&view, args.output, notes, out))?;
+    match args.output.report() {
+        Some(format) => write_stdout(|out| write_diff(&view, format, notes, out))?,
+        None => {
+            use super::picture::{picture, title, too_big};
+            let options = GraphOptions { level: args.level, ..Default::default() };
+            let mut graph = diff_graph(&view, &options).map_err(|e| too_big(e, "--level namespace"))?;
+            let inputs: Vec<String> = all.iter().map(|p| p.to_string()).collect();
+            graph.title = Some(title("diff", &inputs, &format!("changes per {}", args.level.name()), &graph));
+            let bytes = picture(&graph, args.output == DrawnFormat::Svg)?;
+            write_stdout(|out| std::io::Write::write_all(out, &bytes))?;
+        }
+    }
     Ok(if args.exit_code && !diff.is_empty() { ExitStatus::No } else { ExitStatus::Success })
 }

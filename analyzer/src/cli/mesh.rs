@@ -1,11 +1,14 @@
 //! `netreach mesh`: service-mesh mTLS coverage of the connections NetworkPolicy allows.
 
+use super::picture::{picture, title, too_big};
 use super::{messages, write_stdout, ExitStatus, InputArgs, MeshArgs, Outcome};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::findings::{suppress, Severity};
-use netreach::mesh::{write_mesh, MeshView};
-use netreach::render::Format;
+use netreach::mesh::{mesh_graph, write_mesh, MeshView};
+use netreach::render::graph::GraphOptions;
+use netreach::render::DrawnFormat;
+use std::io::Write;
 
 #[derive(Args)]
 pub(crate) struct MeshCoverageArgs {
@@ -16,9 +19,9 @@ pub(crate) struct MeshCoverageArgs {
     #[arg(long, value_enum, default_value_t = Level::Workload)]
     pub(crate) level: Level,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub(crate) output: Format,
+    /// Output format; dot and svg draw the connections coloured by mTLS status.
+    #[arg(short, long, value_enum, default_value_t = DrawnFormat::Text)]
+    pub(crate) output: DrawnFormat,
 
     /// Exit 1 when a mesh finding (NR101-NR106) of this severity or higher exists, as `audit
     /// --fail-on` does; findings a netreach.io/ignore annotation accepts do not count.
@@ -41,7 +44,16 @@ pub(crate) fn run(args: MeshCoverageArgs) -> Outcome {
             messages::note(note);
         }
     }
-    write_stdout(|out| write_mesh(&view, args.level, args.output, out))?;
+    match args.output.report() {
+        Some(format) => write_stdout(|out| write_mesh(&view, args.level, format, out))?,
+        None => {
+            let options = GraphOptions { level: args.level, ..Default::default() };
+            let mut graph = mesh_graph(&view, args.level, &options).map_err(|e| too_big(e, "--level namespace"))?;
+            graph.title = Some(title("mesh", &args.input.paths, &format!("mTLS per {}", args.level.name()), &graph));
+            let bytes = picture(&graph, args.output == DrawnFormat::Svg)?;
+            write_stdout(|out| out.write_all(&bytes))?;
+        }
+    }
     let Some(threshold) = args.fail_on else { return Ok(ExitStatus::Success) };
     let (counted, _) = suppress::suppress(netreach::mesh::mesh_findings(&view), &analyzed.index, None);
     Ok(if counted.iter().any(|f| f.severity >= threshold) { ExitStatus::No } else { ExitStatus::Success })

@@ -15,6 +15,8 @@ pub(crate) mod mesh;
 pub(crate) mod messages;
 pub(crate) mod output;
 pub(crate) mod paths;
+pub(crate) mod picture;
+pub(crate) mod schema;
 pub(crate) mod snapshot;
 
 pub(crate) use args::{

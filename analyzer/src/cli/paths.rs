@@ -3,7 +3,8 @@
 use super::{within_scope, write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
 use netreach::lateral;
-use netreach::render::{self, Format};
+use netreach::render::graph::GraphOptions;
+use netreach::render::{self, DrawnFormat, Format};
 use netreach::select::EndpointSelector;
 use netreach::suggest::did_you_mean;
 use netreach::Analysis;
@@ -28,9 +29,9 @@ pub(crate) struct PathsArgs {
     pub(crate) limit: usize,
     #[command(flatten)]
     pub(crate) input: InputArgs,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub(crate) output: Format,
+    /// Output format; dot and svg draw every hop of the paths found, pod by pod.
+    #[arg(short, long, value_enum, default_value_t = DrawnFormat::Text)]
+    pub(crate) output: DrawnFormat,
 }
 
 /// The endpoints `text` selects, and what it may have meant when that is none.
@@ -55,7 +56,17 @@ pub(crate) fn run(mut args: PathsArgs) -> Outcome {
     let targets = within_scope(targets, scope.as_deref(), &args.to, namespaces)?;
     let answer = lateral::paths(&analysis, &sources, &targets, args.max_hops, !args.no_node_hops);
     let asked = render::paths::Asked { from: &args.from, to: &args.to, limit: args.limit };
-    let write = match args.output {
+    let Some(format) = args.output.report() else {
+        use super::picture::{picture, title, too_big};
+        let mut graph = render::paths::graph(&analysis, &answer, &GraphOptions::default())
+            .map_err(|e| too_big(e, "a narrower --from or --to, or a smaller --max-hops"))?;
+        let what = format!("paths from {} to {} within {} hop(s)", args.from, args.to, args.max_hops);
+        graph.title = Some(title("paths", &args.input.paths, &what, &graph));
+        let bytes = picture(&graph, args.output == DrawnFormat::Svg)?;
+        write_stdout(|out| std::io::Write::write_all(out, &bytes))?;
+        return Ok(ExitStatus::Success);
+    };
+    let write = match format {
         Format::Text => render::paths::text,
         Format::Md => render::paths::markdown,
         Format::Json => render::paths::json,

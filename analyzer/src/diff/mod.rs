@@ -22,7 +22,7 @@ mod render;
 mod view;
 
 pub use crate::findings::FindingChanges;
-pub use render::{write_diff, DiffNotes, SHOWN_NAMES};
+pub use render::{diff_graph, write_diff, DiffNotes, SHOWN_NAMES};
 pub use view::{Change, DiffView, Node};
 
 use crate::analysis::Analysis;

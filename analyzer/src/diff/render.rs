@@ -8,6 +8,7 @@ use crate::analysis::Analysis;
 use crate::findings::{self, FindingChanges};
 use crate::load::AppliedChanges;
 use crate::render::allowed_json;
+use crate::render::graph::{EdgeStyle, GraphEdge, GraphError, GraphOptions, IdGraph, ReachGraph};
 use crate::render::json::JsonArray;
 use crate::render::text::{capped, md_cell, plural, thousands};
 use crate::render::Format;
@@ -52,6 +53,47 @@ impl DeltaCache {
 pub struct DiffNotes<'n> {
     pub applied: Option<&'n AppliedChanges>,
     pub findings: Option<&'n FindingChanges>,
+}
+
+/// The view as a picture (`-o dot|svg`): an edge per entry, coloured added, removed or changed;
+/// a changed edge reads `+ gained − lost`.
+pub fn diff_graph(view: &DiffView, options: &GraphOptions) -> Result<ReachGraph, GraphError> {
+    let mut graph = IdGraph::new(view.level);
+    for kind in ChangeKind::ALL {
+        view.for_each_change(kind, |c| {
+            let (s, d) = (graph.node(&c.src.id), graph.node(&c.dst.id));
+            let delta = c.delta;
+            let (ports, label) = match kind {
+                ChangeKind::Added => (delta.after.clone(), None),
+                ChangeKind::Removed => (delta.before.clone(), None),
+                ChangeKind::Changed => {
+                    let mut parts = Vec::new();
+                    if !delta.gained.is_empty() {
+                        parts.push(format!("+ {}", delta.gained));
+                    }
+                    if !delta.lost.is_empty() {
+                        parts.push(format!("− {}", delta.lost));
+                    }
+                    (delta.after.clone(), Some(parts.join("\n")))
+                }
+            };
+            let mut tooltip = format!(
+                "{} → {}: {}, before {}, after {}",
+                c.src.name,
+                c.dst.name,
+                kind.as_str(),
+                delta.before,
+                delta.after
+            );
+            if let Some(p) = &c.pairs {
+                tooltip.push_str(&format!(" ({} of {} pod pairs changed)", p.added + p.removed + p.changed, p.of));
+            }
+            let edge = GraphEdge::new(s, d, ports, EdgeStyle::Diff(kind));
+            graph.edge(GraphEdge { tooltip: Some(tooltip), label, ..edge });
+            Ok::<(), GraphError>(())
+        })?;
+    }
+    graph.finish(options)
 }
 
 /// Writes a diff view.

@@ -14,7 +14,7 @@ mod findings;
 mod render;
 
 pub use findings::{audit_findings, mesh_findings, MESH_CHECKS};
-pub use render::write_mesh;
+pub use render::{mesh_graph, write_mesh};
 
 use crate::aggregate::{Grouping, Level};
 use crate::analysis::Analysis;

@@ -4,6 +4,7 @@
 use super::{mesh_findings, MeshView, NamespaceCoverage, OutsidePod};
 use crate::aggregate::Level;
 use crate::findings::{self, Finding};
+use crate::render::graph::{EdgeStyle, GraphEdge, GraphError, GraphOptions, IdGraph, ReachGraph};
 use crate::render::text::{md_cell, percent};
 use crate::render::Format;
 use crate::render::{allowed_json, Allowed};
@@ -355,6 +356,28 @@ fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
         writeln!(out, "{}", if i + 1 < r.findings.len() { "," } else { "" })?;
     }
     writeln!(out, "  ]\n}}")
+}
+
+/// The view as a picture (`-o dot|svg`): one edge per connection and mTLS status at `level`,
+/// coloured by the status.
+pub fn mesh_graph(view: &MeshView, level: Level, options: &GraphOptions) -> Result<ReachGraph, GraphError> {
+    let mut graph = IdGraph::new(level);
+    each_entry(
+        view,
+        level,
+        |_| true,
+        |src, dst, status, ports, pairs| {
+            let (s, d) = (graph.node(src), graph.node(dst));
+            let mut tooltip = format!("{src} → {dst}: {ports}, {}", status.as_str());
+            if let Some(pairs) = pairs {
+                tooltip.push_str(&format!(" ({pairs} pod pair(s))"));
+            }
+            let edge = GraphEdge::new(s, d, ports.clone(), EdgeStyle::Mesh(status));
+            graph.edge(GraphEdge { tooltip: Some(tooltip), ..edge });
+            Ok(())
+        },
+    )?;
+    graph.finish(options)
 }
 
 /// Compact JSON for one value.

@@ -12,7 +12,7 @@ pub mod text;
 
 pub use connectivity::{allowed_json, write_connectivity, Allowed};
 pub use connectivity::{write_connectivity_filtered, write_filtered_counts};
-pub use format::Format;
+pub use format::{DrawnFormat, Format};
 pub use summary::{peak_rss_bytes, write_summary, PhaseTimes};
 
 /// One line for readable outputs when the answer leaves something out: invalid documents

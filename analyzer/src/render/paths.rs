@@ -1,9 +1,11 @@
 //! The `paths` answer ([`crate::lateral`]) in text, Markdown and JSON (schemaVersion 1), and the
 //! one spelling of a path (`a -[TCP 8080]-> b -[node-local]-> c`) that `invariants` shares.
 
+use crate::aggregate::Level;
 use crate::analysis::Analysis;
 use crate::lateral::{BlastRadius, Hop, PathsAnswer};
 use crate::render::allowed_json;
+use crate::render::graph::{EdgeStyle, GraphEdge, GraphError, GraphOptions, IdGraph, ReachGraph};
 use crate::render::text::md_cell;
 use netreach_model::HopKind;
 use serde_json::json;
@@ -134,6 +136,34 @@ fn hop_json(analysis: &Analysis, hop: &Hop) -> serde_json::Value {
         "kind": match hop.kind { HopKind::Policy => "policy", HopKind::NodeLocal => "node-local" },
         "allowed": allowed_json(&hop.ports),
     })
+}
+
+/// The answer as a picture (`-o dot|svg`), pod by pod: every hop of every path shown (each
+/// once), the compromised sources marked, node-local hops dashed.
+pub fn graph(analysis: &Analysis, answer: &PathsAnswer, options: &GraphOptions) -> Result<ReachGraph, GraphError> {
+    let mut graph = IdGraph::new(Level::Pod);
+    let mut drawn = std::collections::HashSet::new();
+    for &t in &answer.reached {
+        for hop in answer.path(analysis, t) {
+            if !drawn.insert((hop.src, hop.dst, hop.kind == HopKind::NodeLocal)) {
+                continue;
+            }
+            let (src, dst) = (analysis.id(hop.src), analysis.id(hop.dst));
+            let (s, d) = (graph.node(&src), graph.node(&dst));
+            let style = match hop.kind {
+                HopKind::NodeLocal => EdgeStyle::NodeLocal,
+                HopKind::Policy => graph.reach_style(s, d),
+            };
+            let tooltip = format!("{src} → {dst}: {}", hop.ports);
+            graph.edge(GraphEdge { tooltip: Some(tooltip), ..GraphEdge::new(s, d, hop.ports, style) });
+        }
+    }
+    for &source in &answer.sources {
+        let id = analysis.id(source);
+        let s = graph.node(&id);
+        graph.mark(s, "compromised (--from)");
+    }
+    graph.finish(options)
 }
 
 /// The answer as JSON (schemaVersion 1), one path and one source per line; every target and

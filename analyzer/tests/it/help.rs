@@ -5,8 +5,20 @@ use crate::support::{assert_run_snapshot, netreach, stdout};
 use netreach::audit::CHECKS;
 use netreach::mesh::MESH_CHECKS;
 
-const COMMANDS: [&str; 11] =
-    ["connectivity", "can", "paths", "diff", "audit", "check", "mesh", "generate", "snapshot", "completion", "man"];
+const COMMANDS: [&str; 12] = [
+    "connectivity",
+    "can",
+    "paths",
+    "diff",
+    "audit",
+    "check",
+    "mesh",
+    "generate",
+    "snapshot",
+    "completion",
+    "man",
+    "schema",
+];
 
 #[test]
 fn help_of_every_command() {

@@ -22,13 +22,15 @@ mod diff; // `netreach diff`: what-if apply/delete and before/after folders
 mod invariants; // `netreach check --invariants` and the netreach::testing API
 mod mesh; // `netreach mesh`: Istio and Linkerd mTLS statuses and coverage
 mod paths; // `netreach paths`: multi-hop paths and blast radius
-mod render_graph; // `connectivity -o dot|svg` and the graph filters
+mod pictures;
+mod render_graph; // `connectivity -o dot|svg` and the graph filters // `mesh`, `diff` and `paths` -o dot|svg, held to their JSON
 
 // The binary as users and scripts see it: exit codes, streams, files written.
 mod cli; // exit codes, streams, the connectivity formats
 mod ecosystem; // completion scripts, the man page, the kubectl plugin name
 mod help; // every command's --help, frozen, and the check ids it names
 mod outputs; // --out and --junit never replace an input
+mod schema; // `netreach schema` and every -o json validated against it
 
 // Inputs: what users feed, what attackers feed, what live clusters serve.
 mod bad_input; // every class of bad input names the file, document, object and field

@@ -157,6 +157,7 @@ fn edge_line(graph: &ReachGraph, edge: &GraphEdge) -> String {
         End::Namespace(ns) => quoted(&every_node_id(ns)),
     };
     let label = match &edge.back {
+        _ if edge.label.is_some() => edge.label.clone().unwrap_or_default(),
         Some(back) if *back != edge.ports => {
             let one_way = |to: &End, ports: &PortSet| format!("→ {}: {ports}", end_name(graph, to));
             format!("{}\n{}", one_way(&edge.dst, &edge.ports), one_way(&edge.src, back))
@@ -168,6 +169,9 @@ fn edge_line(graph: &ReachGraph, edge: &GraphEdge) -> String {
         vec![("label", quoted(&label)), ("color", quoted(colour)), ("fontcolor", quoted(colour))];
     if edge.back.is_some() {
         attributes.push(("dir", "both".into()));
+    }
+    if edge.style.dashed() {
+        attributes.push(("style", "dashed".into()));
     }
     if let Some(t) = &edge.tooltip {
         attributes.push(("tooltip", quoted(t)));

@@ -24,9 +24,11 @@ use super::text::capped;
 use super::OutputFormat;
 use crate::aggregate::{aggregate_where, GroupKind, Grouping, Level};
 use crate::analysis::Analysis;
+use crate::diff::ChangeKind;
 use crate::filter::ConnectionFilter;
+use netreach_model::mesh::MtlsStatus;
 use netreach_model::PortSet;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::io::{self, Write};
 
@@ -64,6 +66,12 @@ pub enum EdgeStyle {
     AcrossNamespaces,
     /// One end is an external address range.
     Internet,
+    /// `mesh`: the connection's mTLS status.
+    Mesh(MtlsStatus),
+    /// `diff`: how the connection changed.
+    Diff(ChangeKind),
+    /// `paths`: a hostNetwork pod reaching the pods on its node, whatever the policies say.
+    NodeLocal,
 }
 
 impl EdgeStyle {
@@ -72,7 +80,17 @@ impl EdgeStyle {
             EdgeStyle::WithinNamespace => "#2b6cb0",
             EdgeStyle::AcrossNamespaces => "#c05621",
             EdgeStyle::Internet => "#c53030",
+            EdgeStyle::Mesh(MtlsStatus::Mtls) | EdgeStyle::Diff(ChangeKind::Added) => "#2f855a",
+            EdgeStyle::Mesh(MtlsStatus::Permissive) | EdgeStyle::Diff(ChangeKind::Changed) => "#b7791f",
+            EdgeStyle::Mesh(MtlsStatus::Plaintext) | EdgeStyle::Diff(ChangeKind::Removed) => "#c53030",
+            EdgeStyle::Mesh(MtlsStatus::Rejected) => "#6b46c1",
+            EdgeStyle::Mesh(MtlsStatus::NotApplicable) | EdgeStyle::NodeLocal => "#718096",
         }
+    }
+
+    /// Drawn dashed: traffic that no longer flows, or flows beside the policies.
+    pub fn dashed(self) -> bool {
+        matches!(self, EdgeStyle::Diff(ChangeKind::Removed) | EdgeStyle::NodeLocal)
     }
 
     /// The legend's words.
@@ -81,6 +99,15 @@ impl EdgeStyle {
             EdgeStyle::WithinNamespace => "within a namespace",
             EdgeStyle::AcrossNamespaces => "across namespaces",
             EdgeStyle::Internet => "to or from outside the cluster",
+            EdgeStyle::Mesh(MtlsStatus::Mtls) => "mutual TLS",
+            EdgeStyle::Mesh(MtlsStatus::Permissive) => "permissive: mTLS, but plaintext is accepted too",
+            EdgeStyle::Mesh(MtlsStatus::Plaintext) => "plaintext",
+            EdgeStyle::Mesh(MtlsStatus::Rejected) => "rejected: the destination requires mTLS the source cannot speak",
+            EdgeStyle::Mesh(MtlsStatus::NotApplicable) => "mTLS not applicable (an external range)",
+            EdgeStyle::Diff(ChangeKind::Added) => "added: allowed after, not before",
+            EdgeStyle::Diff(ChangeKind::Removed) => "removed: allowed before, not after",
+            EdgeStyle::Diff(ChangeKind::Changed) => "changed ports (+ gained, − lost)",
+            EdgeStyle::NodeLocal => "node-local hop: a hostNetwork pod to the pods on its node",
         }
     }
 }
@@ -120,11 +147,13 @@ pub struct GraphEdge {
     pub back: Option<PortSet>,
     pub style: EdgeStyle,
     pub tooltip: Option<String>,
+    /// Written instead of the ports (a diff's `+ gained − lost`); such an edge is never merged.
+    pub label: Option<String>,
 }
 
 impl GraphEdge {
     pub fn new(src: usize, dst: usize, ports: PortSet, style: EdgeStyle) -> GraphEdge {
-        GraphEdge { src: End::Node(src), dst: End::Node(dst), ports, back: None, style, tooltip: None }
+        GraphEdge { src: End::Node(src), dst: End::Node(dst), ports, back: None, style, tooltip: None, label: None }
     }
 }
 
@@ -211,12 +240,23 @@ pub fn connectivity_graph(
     options: &GraphOptions,
 ) -> Result<ReachGraph, GraphError> {
     let graph = build(analysis, filter, options.level, options.title.clone());
+    let namespace_level = || {
+        let g = build(analysis, filter, Level::Namespace, None);
+        (g.nodes.len(), g.edges.len())
+    };
+    refuse_too_big(graph, options, namespace_level)
+}
+
+/// `graph`, unless it is past `options`' limits (and not forced): then [`GraphError::TooBig`]
+/// with the ways out, `namespace_level` giving the size of the same view per namespace.
+fn refuse_too_big(
+    graph: ReachGraph,
+    options: &GraphOptions,
+    namespace_level: impl FnOnce() -> (usize, usize),
+) -> Result<ReachGraph, GraphError> {
     let (nodes, edges) = (graph.nodes.len(), graph.edges.len());
     if !options.force && (nodes > options.max_nodes || edges > options.max_edges) {
-        let namespace_level = (options.level != Level::Namespace).then(|| {
-            let g = build(analysis, filter, Level::Namespace, None);
-            (g.nodes.len(), g.edges.len())
-        });
+        let namespace_level = (options.level != Level::Namespace).then(namespace_level);
         // The namespaces worth narrowing to: most nodes, or at namespace level most edges.
         let mut per_namespace: BTreeMap<&str, usize> = BTreeMap::new();
         if options.level == Level::Namespace {
@@ -383,6 +423,98 @@ fn group_node(analysis: &Analysis, group: &crate::aggregate::Group) -> GraphNode
     }
 }
 
+/// The picture of a view that names its ends by id (`mesh`, `diff`, `paths`): each node is
+/// made from its id (`ns`, `ns/pod`, `ns/Kind/name`, `external:…`) the first time an edge names it.
+pub struct IdGraph {
+    graph: ReachGraph,
+    index: HashMap<String, usize>,
+}
+
+impl IdGraph {
+    pub fn new(level: Level) -> IdGraph {
+        let graph = ReachGraph {
+            title: None,
+            level,
+            nodes: Vec::new(),
+            edges: Vec::new(),
+            namespace_notes: BTreeMap::new(),
+            partial_namespaces: BTreeSet::new(),
+        };
+        IdGraph { graph, index: HashMap::new() }
+    }
+
+    /// The node of `id`, added when new.
+    pub fn node(&mut self, id: &str) -> usize {
+        if let Some(&i) = self.index.get(id) {
+            return i;
+        }
+        self.graph.nodes.push(node_from_id(id));
+        self.index.insert(id.to_string(), self.graph.nodes.len() - 1);
+        self.graph.nodes.len() - 1
+    }
+
+    /// Within a namespace, across namespaces, or to or from outside: how [`connectivity_graph`]
+    /// colours a connection.
+    pub fn reach_style(&self, src: usize, dst: usize) -> EdgeStyle {
+        let (s, d) = (&self.graph.nodes[src], &self.graph.nodes[dst]);
+        if s.kind == GroupKind::External || d.kind == GroupKind::External {
+            EdgeStyle::Internet
+        } else if s.namespace == d.namespace {
+            EdgeStyle::WithinNamespace
+        } else {
+            EdgeStyle::AcrossNamespaces
+        }
+    }
+
+    pub fn edge(&mut self, edge: GraphEdge) {
+        self.graph.edges.push(edge);
+    }
+
+    /// Adds a smaller label line to node `i` (e.g. `compromised`).
+    pub fn mark(&mut self, i: usize, detail: &str) {
+        self.graph.nodes[i].details.push(detail.to_string());
+    }
+
+    /// The graph, simplified as the connectivity graph is, unless past `options`' limits.
+    pub fn finish(mut self, options: &GraphOptions) -> Result<ReachGraph, GraphError> {
+        self.graph.title = options.title.clone();
+        self.graph.simplify();
+        refuse_too_big(self.graph, options, || (0, 0)).map_err(|e| match e {
+            // The size per namespace is not known here; the caller names its own ways out.
+            GraphError::TooBig { nodes, edges, level, max_nodes, max_edges, busiest, .. } => {
+                GraphError::TooBig { nodes, edges, level, max_nodes, max_edges, namespace_level: None, busiest }
+            }
+            e => e,
+        })
+    }
+}
+
+/// A node drawn from its id alone: `ns` (a namespace), `ns/pod`, `ns/Kind/name` (a workload)
+/// or `external:CIDR,…`.
+fn node_from_id(id: &str) -> GraphNode {
+    let node = |kind, namespace: Option<&str>, name: &str, details: Vec<String>| GraphNode {
+        id: id.to_string(),
+        kind,
+        namespace: namespace.map(str::to_string),
+        name: name.to_string(),
+        details,
+        host_network: false,
+        tooltip: None,
+    };
+    if let Some(ranges) = id.strip_prefix("external:") {
+        let cidrs: Vec<String> = ranges.split(',').map(str::to_string).collect();
+        let mut lines = wrap_list(&cidrs, 34);
+        let first = lines.remove(0);
+        return node(GroupKind::External, None, &first, lines);
+    }
+    let parts: Vec<&str> = id.splitn(3, '/').collect();
+    match parts[..] {
+        [ns, kind, name] => node(GroupKind::Workload, Some(ns), name, vec![kind.to_string()]),
+        [ns, pod] => node(GroupKind::Pod, Some(ns), pod, Vec::new()),
+        _ => node(GroupKind::Namespace, Some(id), id, Vec::new()),
+    }
+}
+
 /// Joins items with `, `, breaking lines past `width` characters.
 fn wrap_list(items: &[String], width: usize) -> Vec<String> {
     let mut lines = vec![String::new()];
@@ -463,6 +595,30 @@ mod tests {
         assert!(
             connectivity_graph(&analysis, &ConnectionFilter::none(), &GraphOptions { force: true, ..options }).is_ok()
         );
+    }
+
+    #[test]
+    fn id_graphs_make_nodes_from_ids_and_colour_by_namespace() {
+        let mut g = IdGraph::new(Level::Workload);
+        let (a, b, c) = (g.node("shop/Deployment/web"), g.node("shop/job-1"), g.node("data"));
+        let x = g.node("external:0.0.0.0/0");
+        assert_eq!(g.node("shop/job-1"), b, "a node is added once");
+        assert_eq!(g.reach_style(a, b), EdgeStyle::WithinNamespace);
+        assert_eq!(g.reach_style(a, c), EdgeStyle::AcrossNamespaces);
+        assert_eq!(g.reach_style(x, a), EdgeStyle::Internet);
+        g.edge(GraphEdge::new(a, c, PortSet::all(), EdgeStyle::Diff(ChangeKind::Removed)));
+        let graph = g.finish(&GraphOptions::default()).unwrap();
+        let kinds: Vec<GroupKind> = graph.nodes.iter().map(|n| n.kind).collect();
+        assert_eq!(kinds, [GroupKind::Workload, GroupKind::Pod, GroupKind::Namespace, GroupKind::External]);
+        assert_eq!((graph.nodes[0].name.as_str(), graph.nodes[0].details[0].as_str()), ("web", "Deployment"));
+        let dot = to_dot(&graph);
+        assert!(dot.contains("style=dashed"), "{dot}");
+        assert!(dot.contains("removed: allowed before, not after"), "{dot}");
+        let too_small = GraphOptions { max_edges: 0, ..Default::default() };
+        let mut g = IdGraph::new(Level::Pod);
+        let (s, d) = (g.node("a/p"), g.node("a/q"));
+        g.edge(GraphEdge::new(s, d, PortSet::all(), EdgeStyle::NodeLocal));
+        assert!(matches!(g.finish(&too_small), Err(GraphError::TooBig { edges: 1, .. })));
     }
 
     #[test]

@@ -73,11 +73,18 @@ impl ReachGraph {
                 .collect();
             let first = inside.first().map(|&i| &self.edges[i]);
             let uniform = first.is_some_and(|f| {
-                inside.iter().all(|&i| self.edges[i].ports == f.ports && self.edges[i].style == f.style)
+                inside.iter().all(|&i| {
+                    let e = &self.edges[i];
+                    e.ports == f.ports && e.style == f.style && e.label.is_none()
+                })
             });
             if inside.len() == n * (n - 1) && uniform {
-                let ports = first.unwrap().ports.clone();
-                let note = format!("every {} reaches every other: {ports}", self.member_word());
+                let (ports, style) = (first.unwrap().ports.clone(), first.unwrap().style);
+                let mut note = format!("every {} reaches every other: {ports}", self.member_word());
+                if matches!(style, EdgeStyle::Mesh(_) | EdgeStyle::Diff(_)) {
+                    // What the edges' colour said, in words.
+                    note.push_str(&format!(" ({})", style.meaning()));
+                }
                 self.namespace_notes.insert(ns.clone(), note);
                 let drop: HashSet<usize> = inside.into_iter().collect();
                 self.drop_edges(|i| drop.contains(&i));
@@ -92,7 +99,7 @@ impl ReachGraph {
         for (i, e) in self.edges.iter().enumerate() {
             let (near, far) = if outgoing { (&e.src, &e.dst) } else { (&e.dst, &e.src) };
             let (End::Node(_), Some(ns)) = (near, self.cluster_of(near)) else { continue };
-            if self.cluster_of(far) == Some(ns) || e.back.is_some() {
+            if self.cluster_of(far) == Some(ns) || e.back.is_some() || e.label.is_some() {
                 continue;
             }
             groups.entry((ns.to_string(), far.clone(), e.ports.clone(), e.style)).or_default().push(i);
@@ -114,7 +121,7 @@ impl ReachGraph {
                 (far, End::Namespace(ns.clone()), format!("{far_name} → every {what} in {ns}: {ports}"))
             };
             drop.extend(edges);
-            added.push(GraphEdge { src, dst, ports, back: None, style, tooltip: Some(tooltip) });
+            added.push(GraphEdge { src, dst, ports, back: None, style, tooltip: Some(tooltip), label: None });
         }
         self.drop_edges(|i| drop.contains(&i));
         self.edges.extend(added);
@@ -126,11 +133,16 @@ impl ReachGraph {
         let mut drop = vec![false; self.edges.len()];
         for i in 0..self.edges.len() {
             let e = &self.edges[i];
-            if drop[i] || e.src == e.dst || e.back.is_some() {
+            if drop[i] || e.src == e.dst || e.back.is_some() || e.label.is_some() {
                 continue;
             }
             let Some(&j) = index.get(&(e.dst.clone(), e.src.clone())) else { continue };
-            if j <= i || drop[j] || self.edges[j].style != e.style || self.edges[j].back.is_some() {
+            if j <= i
+                || drop[j]
+                || self.edges[j].style != e.style
+                || self.edges[j].back.is_some()
+                || self.edges[j].label.is_some()
+            {
                 continue;
             }
             let other = self.edges[j].clone();

@@ -1,0 +1,446 @@
+//! The JSON Schema (draft 2020-12) of each command's `-o json`, printed by `netreach schema`.
+//!
+//! Most JSON is written by hand, piece by piece, for speed (see `render/json.rs`), so there are
+//! no types to derive a schema from: each schema is written here as a typed description, and
+//! tests validate every command's output on the fixtures against it ([`validate`]). Objects are
+//! closed (`additionalProperties: false`): a field a writer adds without its schema fails them.
+
+mod validate;
+
+pub use validate::{validate, SchemaError};
+
+use crate::aggregate::Level;
+use crate::findings::Severity;
+use netreach_model::mesh::{LinkerdPolicy, MeshKind, MtlsStatus};
+use netreach_model::{Direction, Protocol};
+use serde_json::{json, Map, Value};
+
+/// A command whose `-o json` has a schema.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum SchemaCommand {
+    Connectivity,
+    Audit,
+    Mesh,
+    Diff,
+    Paths,
+    Check,
+}
+
+impl SchemaCommand {
+    pub const ALL: [SchemaCommand; 6] = [
+        SchemaCommand::Connectivity,
+        SchemaCommand::Audit,
+        SchemaCommand::Mesh,
+        SchemaCommand::Diff,
+        SchemaCommand::Paths,
+        SchemaCommand::Check,
+    ];
+
+    /// The subcommand's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SchemaCommand::Connectivity => "connectivity",
+            SchemaCommand::Audit => "audit",
+            SchemaCommand::Mesh => "mesh",
+            SchemaCommand::Diff => "diff",
+            SchemaCommand::Paths => "paths",
+            SchemaCommand::Check => "check",
+        }
+    }
+}
+
+/// The schema of `netreach COMMAND -o json`.
+pub fn schema(command: SchemaCommand) -> Value {
+    let (description, properties) = match command {
+        SchemaCommand::Connectivity => {
+            ("Every allowed connection between pods and external address ranges.", connectivity())
+        }
+        SchemaCommand::Audit => ("Segmentation findings and per-namespace scores.", audit()),
+        SchemaCommand::Mesh => ("Service-mesh mTLS coverage of the allowed connections.", mesh()),
+        SchemaCommand::Diff => ("What a change opens, closes or alters.", diff()),
+        SchemaCommand::Paths => ("Lateral movement: shortest paths to each target and blast radius.", paths()),
+        SchemaCommand::Check => ("Segmentation invariants checked against the cluster.", check()),
+    };
+    let mut root = object(properties);
+    let fields = root.as_object_mut().expect("an object schema");
+    fields.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+    fields.insert("title".into(), json!(format!("netreach {} -o json", command.name())));
+    fields.insert("description".into(), json!(description));
+    fields.insert("$defs".into(), definitions());
+    root
+}
+
+/// A property; `Optional` ones may be absent (serde's `skip_serializing_if`).
+enum Field {
+    Required(&'static str, Value),
+    Optional(&'static str, Value),
+}
+use Field::{Optional, Required};
+
+/// A closed object: these properties, the required ones always present, no others.
+fn object(fields: Vec<Field>) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for field in fields {
+        let (name, schema) = match field {
+            Required(name, schema) => {
+                required.push(json!(name));
+                (name, schema)
+            }
+            Optional(name, schema) => (name, schema),
+        };
+        properties.insert(name.into(), schema);
+    }
+    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
+
+/// A count: an integer, never negative.
+fn count() -> Value {
+    json!({"type": "integer", "minimum": 0})
+}
+
+/// A share in [0, 1], or null when there is nothing to share.
+fn share() -> Value {
+    nullable(json!({"type": "number", "minimum": 0, "maximum": 1}))
+}
+
+fn array(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+
+fn nullable(schema: Value) -> Value {
+    json!({"anyOf": [schema, {"type": "null"}]})
+}
+
+fn one_of(words: impl IntoIterator<Item = &'static str>) -> Value {
+    json!({"type": "string", "enum": words.into_iter().collect::<Vec<_>>()})
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/$defs/{name}")})
+}
+
+fn strings() -> Value {
+    array(string())
+}
+
+/// What every `-o json` starts with.
+fn preamble() -> Vec<Field> {
+    vec![
+        Required("schemaVersion", json!({"const": 1})),
+        Required("unevaluatedPolicies", array(reference("unevaluatedPolicy"))),
+        Required("incomplete", strings()),
+    ]
+}
+
+/// The shapes several outputs share.
+fn definitions() -> Value {
+    let port = json!({"type": "integer", "minimum": 0, "maximum": 65535});
+    let range = json!({"type": "array", "items": port, "minItems": 2, "maxItems": 2});
+    let severities = [Severity::High, Severity::Medium, Severity::Low, Severity::Info].map(Severity::as_str);
+    json!({
+        "protocol": one_of(Protocol::ALL.map(Protocol::as_str)),
+        "ports": array(range),
+        "allowed": array(object(vec![
+            Required("protocol", reference("protocol")),
+            Required("ports", reference("ports")),
+        ])),
+        "unevaluatedPolicy": object(vec![
+            Required("kind", string()),
+            Required("apiVersion", string()),
+            Required("namespace", nullable(string())),
+            Required("name", string()),
+            Required("effect", string()),
+        ]),
+        "finding": object(vec![
+            Required("id", string()),
+            Required("name", string()),
+            Required("severity", one_of(severities)),
+            Required("namespace", nullable(string())),
+            Required("objects", array(object(vec![
+                Required("kind", string()),
+                Required("namespace", nullable(string())),
+                Required("name", string()),
+                Required("field", nullable(string())),
+            ]))),
+            Required("message", string()),
+            Required("fix", string()),
+        ]),
+        "level": one_of([Level::Pod, Level::Workload, Level::Namespace].map(Level::name)),
+    })
+}
+
+fn connectivity() -> Vec<Field> {
+    let pod = object(vec![
+        Required("id", string()),
+        Required("kind", json!({"const": "Pod"})),
+        Required("namespace", string()),
+        Required("name", string()),
+        Required("workload", nullable(string())),
+        Required("labels", json!({"type": "object", "additionalProperties": string()})),
+        Required("ips", strings()),
+        Required("hostNetwork", boolean()),
+        Required("node", nullable(string())),
+        Optional("synthesized", json!({"const": true})),
+    ]);
+    let external = object(vec![
+        Required("id", string()),
+        Required("kind", json!({"const": "External"})),
+        Required("cidrs", strings()),
+        Required("except", strings()),
+    ]);
+    let connection =
+        object(vec![Required("src", string()), Required("dst", string()), Required("allowed", reference("allowed"))]);
+    let mut fields = preamble();
+    fields.push(Required("nodes", array(json!({"oneOf": [pod, external]}))));
+    fields.push(Required("connections", array(connection)));
+    fields
+}
+
+fn audit() -> Vec<Field> {
+    let score = object(vec![
+        Required("namespace", string()),
+        Required("pods", count()),
+        Required("possiblePairs", count()),
+        Required("allowedPairs", count()),
+        Required("deniedPairs", count()),
+        Required("score", share()),
+    ]);
+    let mut fields = preamble();
+    fields.push(Required("findings", array(reference("finding"))));
+    fields.push(Required("segmentation", array(score)));
+    fields
+}
+
+fn mesh() -> Vec<Field> {
+    let meshes = || one_of(MeshKind::ALL.map(MeshKind::as_str));
+    let by_mesh = object(MeshKind::ALL.iter().map(|m| Required(m.as_str(), count())).collect());
+    let coverage = object(vec![
+        Required("namespace", string()),
+        Required("mesh", nullable(meshes())),
+        Required("pods", count()),
+        Required("podsInMesh", count()),
+        Required("podsByMesh", by_mesh),
+        Required("pairs", count()),
+        Required("mtls", count()),
+        Required("permissive", count()),
+        Required("plaintext", count()),
+        Required("rejected", count()),
+        Required("notApplicable", count()),
+        Required("podCoverage", share()),
+        Required("connectionCoverage", share()),
+    ]);
+    let connection = object(vec![
+        Required("src", string()),
+        Required("dst", string()),
+        Required("protocol", reference("protocol")),
+        Required("ports", reference("ports")),
+        Required("status", one_of(MtlsStatus::ALL.map(MtlsStatus::as_str))),
+        Optional("pairs", count()),
+    ]);
+    let mut fields = preamble();
+    fields.extend([
+        Required("level", reference("level")),
+        Required("istioRootNamespace", string()),
+        Required("linkerdDefaultInboundPolicy", one_of(LinkerdPolicy::ALL.map(LinkerdPolicy::as_str))),
+        Required("summary", coverage.clone()),
+        Required("namespaces", array(coverage)),
+        Required("pods", array(object(vec![Required("id", string()), Required("mesh", meshes())]))),
+        Required(
+            "outsideMesh",
+            array(object(vec![
+                Required("id", string()),
+                Required("workload", nullable(string())),
+                Required("namespaceMesh", meshes()),
+                Required("reason", string()),
+            ])),
+        ),
+        Required("connections", array(connection)),
+        Required("findings", array(reference("finding"))),
+    ]);
+    fields
+}
+
+fn diff() -> Vec<Field> {
+    let side = || object(vec![Required("pods", count()), Required("externals", count())]);
+    let kinds = || object(vec![Required("added", count()), Required("removed", count()), Required("changed", count())]);
+    let only = || object(vec![Required("pods", strings()), Required("externals", strings())]);
+    let pairs = object(vec![
+        Required("added", count()),
+        Required("removed", count()),
+        Required("changed", count()),
+        Required("of", count()),
+    ]);
+    let entry = |ports: Vec<Field>| {
+        let mut fields = vec![Required("src", string()), Required("dst", string())];
+        fields.extend(ports);
+        fields.push(Optional("pairs", pairs.clone()));
+        array(object(fields))
+    };
+    let findings = || array(reference("finding"));
+    let mut fields = vec![Required("schemaVersion", json!({"const": 1})), Required("level", reference("level"))];
+    fields.extend(preamble().into_iter().skip(1));
+    fields.extend([
+        Required(
+            "summary",
+            object(vec![
+                Required("before", side()),
+                Required("after", side()),
+                Required("commonPods", count()),
+                Required("pairs", kinds()),
+                Required("entries", kinds()),
+            ]),
+        ),
+        Required("onlyBefore", only()),
+        Required("onlyAfter", only()),
+        Optional(
+            "applied",
+            object(vec![
+                Required("created", strings()),
+                Required("replaced", strings()),
+                Required("deleted", strings()),
+            ]),
+        ),
+        Optional(
+            "findings",
+            object(vec![
+                Required("appeared", findings()),
+                Required("resolved", findings()),
+                Required(
+                    "changed",
+                    array(object(vec![
+                        Required("before", reference("finding")),
+                        Required("after", reference("finding")),
+                    ])),
+                ),
+            ]),
+        ),
+        Required("added", entry(vec![Required("allowed", reference("allowed"))])),
+        Required("removed", entry(vec![Required("allowed", reference("allowed"))])),
+        Required(
+            "changed",
+            entry(vec![
+                Required("before", reference("allowed")),
+                Required("after", reference("allowed")),
+                Required("gained", reference("allowed")),
+                Required("lost", reference("allowed")),
+            ]),
+        ),
+    ]);
+    fields
+}
+
+fn paths() -> Vec<Field> {
+    let hop = object(vec![
+        Required("src", string()),
+        Required("dst", string()),
+        Required("protocol", nullable(reference("protocol"))),
+        Required("port", nullable(json!({"type": "integer", "minimum": 0, "maximum": 65535}))),
+        Required("kind", one_of(["policy", "node-local"])),
+        Required("allowed", reference("allowed")),
+    ]);
+    let mut fields = preamble();
+    fields.extend([
+        Required("from", string()),
+        Required("to", string()),
+        Required("maxHops", json!({"type": "integer", "minimum": 1})),
+        Required("nodeHops", boolean()),
+        Required("paths", array(object(vec![Required("target", string()), Required("hops", array(hop))]))),
+        Required("blastRadius", array(object(vec![Required("source", string()), Required("reached", array(count()))]))),
+    ]);
+    fields
+}
+
+fn check() -> Vec<Field> {
+    let allowed = object(vec![
+        Required("src", string()),
+        Required("dst", string()),
+        Required("allowed", reference("allowed")),
+        Required("rules", strings()),
+    ]);
+    let missing = object(vec![
+        Required("src", string()),
+        Required("dst", string()),
+        Required("missing", nullable(reference("allowed"))),
+        Required("allowed", reference("allowed")),
+        Required("reasons", strings()),
+    ]);
+    let not_isolated = object(vec![
+        Required("pod", string()),
+        Required("directions", array(one_of([Direction::Ingress, Direction::Egress].map(Direction::as_str)))),
+        Required("reason", string()),
+    ]);
+    let reach = object(vec![
+        Required("src", string()),
+        Required("reached", count()),
+        Required("hops", count()),
+        Required("paths", strings()),
+    ]);
+    let invariant = object(vec![
+        Required("name", string()),
+        Required("description", nullable(string())),
+        Required("kind", one_of(["deny", "allowOnly", "allow", "isolated", "maxReach", "mtls"])),
+        Required("statement", string()),
+        Required("status", one_of(["pass", "fail", "notEvaluable"])),
+        Required("reason", nullable(string())),
+        Required("detail", string()),
+        Required("checked", count()),
+        Required(
+            "violations",
+            object(vec![
+                Required("count", count()),
+                Required("shown", array(json!({"oneOf": [allowed, missing, not_isolated, reach]}))),
+            ]),
+        ),
+        Required("notes", strings()),
+    ]);
+    let mut fields = vec![Required("schemaVersion", json!({"const": 1})), Required("file", string())];
+    fields.extend(preamble().into_iter().skip(1));
+    fields.extend([
+        Required(
+            "summary",
+            object(vec![
+                Required("invariants", count()),
+                Required("passed", count()),
+                Required("failed", count()),
+                Required("notEvaluable", count()),
+            ]),
+        ),
+        Required("invariants", array(invariant)),
+    ]);
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_schema_declares_its_draft_and_is_closed() {
+        for command in SchemaCommand::ALL {
+            let schema = schema(command);
+            assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+            assert_eq!(schema["additionalProperties"], false, "{}", command.name());
+            assert_eq!(schema["required"][0], "schemaVersion", "{}", command.name());
+        }
+    }
+
+    #[test]
+    fn a_field_the_schema_does_not_name_is_refused() {
+        let schema = schema(SchemaCommand::Audit);
+        let mut output = json!({"schemaVersion": 1, "unevaluatedPolicies": [], "incomplete": [], "findings": [], "segmentation": []});
+        validate(&schema, &output).unwrap();
+        output["extra"] = json!(true);
+        let errors = validate(&schema, &output).unwrap_err();
+        assert!(errors.to_string().contains("/extra"), "{errors}");
+    }
+}

@@ -189,7 +189,7 @@ mod tests {
         let one = finding("infra", vec![workload("infra", "agent")]);
         let two = finding("infra", vec![workload("infra", "agent"), workload("infra", "other")]);
         let (kept, suppressed) = suppress(vec![one.clone(), two.clone()], &on_agent, None);
-        assert_eq!(kept, [two.clone()]);
+        assert_eq!(kept, std::slice::from_ref(&two));
         assert_eq!(
             suppressed[0].suppressed_by,
             SuppressedBy::Annotation { objects: vec!["DaemonSet infra/agent".into()] }

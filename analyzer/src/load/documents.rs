@@ -342,10 +342,8 @@ fn list_item_lines(text: &str, start: usize, end: usize) -> Vec<usize> {
         if !is_blank(line) && indent == 0 && !rest.starts_with('-') {
             break; // the next top-level key
         }
-        if rest == "-" || rest.starts_with("- ") {
-            if *dash_indent.get_or_insert(indent) == indent {
-                items.push(number);
-            }
+        if (rest == "-" || rest.starts_with("- ")) && *dash_indent.get_or_insert(indent) == indent {
+            items.push(number);
         }
     }
     items

@@ -17,13 +17,11 @@ fn text(id: &Id) -> String {
 /// An edge as drawn: tail, head and attributes.
 type Edge = (String, String, BTreeMap<String, String>);
 
-/// Edges, and the node ids of each namespace cluster.
-fn parse(dot: &str) -> (Vec<Edge>, BTreeMap<String, BTreeSet<String>>, BTreeMap<String, String>) {
-    fn walk(
-        stmts: &[Stmt],
-        cluster: Option<&str>,
-        out: &mut (Vec<Edge>, BTreeMap<String, BTreeSet<String>>, BTreeMap<String, String>),
-    ) {
+/// What a DOT file draws: edges, the node ids of each namespace cluster, each node's label.
+type Drawn = (Vec<Edge>, BTreeMap<String, BTreeSet<String>>, BTreeMap<String, String>);
+
+fn parse(dot: &str) -> Drawn {
+    fn walk(stmts: &[Stmt], cluster: Option<&str>, out: &mut Drawn) {
         for stmt in stmts {
             match stmt {
                 Stmt::Node(n) => {

@@ -11,8 +11,9 @@ pub use validate::{validate, SchemaError};
 
 use crate::aggregate::Level;
 use crate::findings::Severity;
+use netreach_model::cilium::CniProfile;
 use netreach_model::mesh::{LinkerdPolicy, MeshKind, MtlsStatus};
-use netreach_model::{Direction, Protocol};
+use netreach_model::{Destination, Direction, Protocol};
 use serde_json::{json, Map, Value};
 
 /// A command whose `-o json` has a schema.
@@ -146,7 +147,6 @@ fn preamble() -> Vec<Field> {
 fn definitions() -> Value {
     let port = json!({"type": "integer", "minimum": 0, "maximum": 65535});
     let range = json!({"type": "array", "items": port, "minItems": 2, "maxItems": 2});
-    let severities = [Severity::High, Severity::Medium, Severity::Low, Severity::Info].map(Severity::as_str);
     json!({
         "protocol": one_of(Protocol::ALL.map(Protocol::as_str)),
         "ports": array(range),
@@ -161,22 +161,40 @@ fn definitions() -> Value {
             Required("name", string()),
             Required("effect", string()),
         ]),
-        "finding": object(vec![
-            Required("id", string()),
-            Required("name", string()),
-            Required("severity", one_of(severities)),
-            Required("namespace", nullable(string())),
-            Required("objects", array(object(vec![
+        "finding": object(finding_fields()),
+        "suppressedFinding": object({
+            let mut fields = finding_fields();
+            fields.push(Required("suppressedBy", json!({"oneOf": [
+                object(vec![Required("kind", json!({"const": "annotation"})), Required("objects", strings())]),
+                object(vec![Required("kind", json!({"const": "baseline"})), Required("file", string())]),
+            ]})));
+            fields
+        }),
+        "level": one_of([Level::Pod, Level::Workload, Level::Namespace].map(Level::name)),
+    })
+}
+
+/// The fields of one finding (`Finding`'s serialization).
+fn finding_fields() -> Vec<Field> {
+    let severities = [Severity::High, Severity::Medium, Severity::Low, Severity::Info].map(Severity::as_str);
+    vec![
+        Required("id", string()),
+        Required("name", string()),
+        Required("severity", one_of(severities)),
+        Required("namespace", nullable(string())),
+        Required(
+            "objects",
+            array(object(vec![
                 Required("kind", string()),
                 Required("namespace", nullable(string())),
                 Required("name", string()),
                 Required("field", nullable(string())),
-            ]))),
-            Required("message", string()),
-            Required("fix", string()),
-        ]),
-        "level": one_of([Level::Pod, Level::Workload, Level::Namespace].map(Level::name)),
-    })
+            ])),
+        ),
+        Required("message", string()),
+        Required("fix", string()),
+        Optional("destination", one_of(Destination::ALL.map(Destination::keyword))),
+    ]
 }
 
 fn connectivity() -> Vec<Field> {
@@ -201,6 +219,7 @@ fn connectivity() -> Vec<Field> {
     let connection =
         object(vec![Required("src", string()), Required("dst", string()), Required("allowed", reference("allowed"))]);
     let mut fields = preamble();
+    fields.insert(1, Required("profile", one_of([CniProfile::Generic, CniProfile::Cilium].map(CniProfile::as_str))));
     fields.push(Required("nodes", array(json!({"oneOf": [pod, external]}))));
     fields.push(Required("connections", array(connection)));
     fields
@@ -217,6 +236,7 @@ fn audit() -> Vec<Field> {
     ]);
     let mut fields = preamble();
     fields.push(Required("findings", array(reference("finding"))));
+    fields.push(Required("suppressed", array(reference("suppressedFinding"))));
     fields.push(Required("segmentation", array(score)));
     fields
 }

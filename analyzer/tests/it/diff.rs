@@ -223,9 +223,13 @@ fn strings(v: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[test]
 fn audit_findings_that_appear_disappear_or_change_are_reported() {
-    // A default-deny in web resolves web's default-deny and egress-policy findings.
+    // A default-deny in web resolves web's default-deny and egress-policy findings, and its pods
+    // no longer reach cloud-metadata (NR017, high, sorted first).
     let doc = diff_json(&["--apply", &change("default-deny-web")]);
-    assert_eq!(findings(&doc, "resolved"), strings(&[("NR001", "web"), ("NR002", "web"), ("NR004", "web")]));
+    assert_eq!(
+        findings(&doc, "resolved"),
+        strings(&[("NR017", "web"), ("NR001", "web"), ("NR002", "web"), ("NR004", "web")])
+    );
     assert!(findings(&doc, "appeared").is_empty() && findings(&doc, "changed").is_empty());
     // Deleting the frontend's only ingress policy: its pods are unselected, and the internet
     // exposure finding for web changes from TCP 8080 to every port.
@@ -240,11 +244,8 @@ fn audit_findings_that_appear_disappear_or_change_are_reported() {
     let doc = diff_json(&["--apply", &change("api-renamed"), "--delete", &change("api-old-name")]);
     assert_eq!(doc["findings"], json!({"appeared": [], "resolved": [], "changed": []}));
     let text = stdout(&netreach(&["diff", BEFORE, "--apply", &change("default-deny-web")]));
-    assert!(text.contains("Audit findings: 0 appeared, 3 resolved, 0 changed."), "{text}");
-    assert!(
-        text.contains("AUDIT FINDINGS RESOLVED (3):\n  MEDIUM NR001 namespace-without-default-deny-ingress [web]: "),
-        "{text}"
-    );
+    assert!(text.contains("Audit findings: 0 appeared, 4 resolved, 0 changed."), "{text}");
+    assert!(text.contains("AUDIT FINDINGS RESOLVED (4):\n  HIGH   NR017 pod-reaches-cloud-metadata [web]: "), "{text}");
 }
 
 #[test]

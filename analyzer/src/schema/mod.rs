@@ -457,7 +457,7 @@ mod tests {
     #[test]
     fn a_field_the_schema_does_not_name_is_refused() {
         let schema = schema(SchemaCommand::Audit);
-        let mut output = json!({"schemaVersion": 1, "unevaluatedPolicies": [], "incomplete": [], "findings": [], "segmentation": []});
+        let mut output = json!({"schemaVersion": 1, "unevaluatedPolicies": [], "incomplete": [], "findings": [], "suppressed": [], "segmentation": []});
         validate(&schema, &output).unwrap();
         output["extra"] = json!(true);
         let errors = validate(&schema, &output).unwrap_err();

@@ -619,17 +619,7 @@ impl Reachability {
 
     /// Cilium deny rules of one direction covering the pair, with the ports they deny.
     pub fn denies_between(&self, src: Endpoint, dst: Endpoint, direction: Direction) -> Vec<(GrantOrigin, &PortSet)> {
-        let (s, d) = (self.class_of(src), self.class_of(dst));
-        self.table
-            .denies
-            .iter()
-            .filter(|g| {
-                g.direction == direction
-                    && self.table.class_sets[g.sources as usize].contains(s)
-                    && self.table.class_sets[g.destinations as usize].contains(d)
-            })
-            .map(|g| (g.origin, &self.table.port_sets[g.ports as usize]))
-            .collect()
+        self.rectangles_between(&self.table.denies, src, dst, direction)
     }
 
     /// The number of pods (the first endpoints).
@@ -869,10 +859,19 @@ impl Reachability {
 
     /// Grants of one direction that cover the pair on some ports, with those ports.
     pub fn grants_between(&self, src: Endpoint, dst: Endpoint, direction: Direction) -> Vec<(GrantOrigin, &PortSet)> {
+        self.rectangles_between(&self.table.grants, src, dst, direction)
+    }
+
+    /// The rectangles of `list` (grants or Cilium denies) of one direction covering the pair.
+    fn rectangles_between<'a>(
+        &'a self,
+        list: &'a [grants::Grant],
+        src: Endpoint,
+        dst: Endpoint,
+        direction: Direction,
+    ) -> Vec<(GrantOrigin, &'a PortSet)> {
         let (s, d) = (self.class_of(src), self.class_of(dst));
-        self.table
-            .grants
-            .iter()
+        list.iter()
             .filter(|g| {
                 g.direction == direction
                     && self.table.class_sets[g.sources as usize].contains(s)

@@ -59,6 +59,18 @@ fn peer_matches(cluster: &Cluster, peer: &CiliumPeer, addr: &Addr, requirements_
             (Entity::WorldIpv6, Addr::External(ip)) => IpFamily::of(ip) == IpFamily::V6,
             (Entity::Cluster, Addr::Pod(_)) => true,
             (Entity::Host | Entity::RemoteNode, Addr::Pod(i)) => cluster.pods[*i].host_network,
+            (Entity::KubeApiserver, addr) => {
+                let ips: &[std::net::IpAddr] = match addr {
+                    Addr::Pod(i) => &cluster.pods[*i].ips,
+                    Addr::External(ip) => std::slice::from_ref(ip),
+                };
+                cluster
+                    .infrastructure
+                    .iter()
+                    .filter(|d| d.destination == netreach_model::Destination::KubeApiserver)
+                    .flat_map(|d| &d.addresses)
+                    .any(|net| ips.iter().any(|ip| net.contains(ip)))
+            }
             _ => false,
         },
     }

@@ -555,13 +555,27 @@ pub fn cilium_policy() -> impl Strategy<Value = CiliumPolicy> {
         })
 }
 
-/// A cluster of [`cluster_sized`] with 1–3 Cilium policies.
+/// A cluster of [`cluster_sized`] with 1–3 Cilium policies, and now and then an API server
+/// (for the kube-apiserver entity): on a node's address, or outside the cluster.
 pub fn cilium_cluster() -> impl Strategy<Value = Cluster> {
-    (cluster_with(6, 2, 0..=1), vec(cilium_policy(), 1..=3)).prop_map(|(mut cluster, mut policies)| {
-        for (i, p) in policies.iter_mut().enumerate() {
-            p.name = format!("cnp{i}");
-        }
-        cluster.cilium_policies = policies;
-        cluster
-    })
+    const APISERVERS: [&str; 4] = [NODE_V4[0], NODE_V6[1], "172.20.0.1", "8.8.8.8"];
+    let apiserver = proptest::option::of(select(&APISERVERS[..]));
+    (cluster_with(6, 2, 0..=1), vec(cilium_policy(), 1..=3), apiserver).prop_map(
+        |(mut cluster, mut policies, apiserver)| {
+            for (i, p) in policies.iter_mut().enumerate() {
+                p.name = format!("cnp{i}");
+            }
+            cluster.cilium_policies = policies;
+            if let Some(address) = apiserver {
+                cluster.infrastructure.push(netreach_model::InfraDestination {
+                    destination: netreach_model::Destination::KubeApiserver,
+                    addresses: vec![IpNet::from(parse(address))],
+                    ports: None,
+                    source: "generated".into(),
+                    own_ranges: false,
+                });
+            }
+            cluster
+        },
+    )
 }

@@ -167,6 +167,9 @@ pub fn external_ips(cluster: &Cluster) -> Vec<IpAddr> {
             edges(e, &mut out);
         }
     }
+    for net in cluster.infrastructure.iter().flat_map(|d| &d.addresses) {
+        edges(net, &mut out);
+    }
     for fixed in ["8.8.8.8", "1.1.1.1", "0.0.0.0", "255.255.255.255", "2001:db8::1", "::", "ffff::1"] {
         out.insert(fixed.parse().expect("valid address"));
     }

@@ -48,7 +48,7 @@ fn format_from_extension(path: &Path) -> Option<OutputFormat> {
     }
 }
 
-pub(crate) fn run(args: ConnectivityArgs) -> Outcome {
+pub(crate) fn run(mut args: ConnectivityArgs) -> Outcome {
     let format = args
         .output
         .unwrap_or_else(|| args.out.as_deref().and_then(format_from_extension).unwrap_or(OutputFormat::Text));
@@ -60,6 +60,8 @@ pub(crate) fn run(args: ConnectivityArgs) -> Outcome {
         // Before anything is read.
         refuse_if_input(out, &command_inputs(&args.input))?;
     }
+    // `--to kube-apiserver` lists the API server's own ranges, as `can` does.
+    args.input.infra.named = args.filter.from.iter().chain(&args.filter.to).cloned().collect();
     let Analyzed { analysis, times, .. } = args.input.analyze()?;
     let filter = args.filter.filter(&analysis, &args.input.live.namespaces)?;
     if is_graph {

@@ -86,6 +86,13 @@ pub const RESOURCES: &[Resource] = &[
     ),
     core("services", "Service", true, "services are unknown (no answer uses them yet)"),
     builtin(
+        "discovery.k8s.io",
+        &["v1"],
+        "endpointslices",
+        "EndpointSlice",
+        "the kube-apiserver's addresses come from the control-plane Nodes (InternalIP, port 6443) instead of Service default/kubernetes",
+    ),
+    builtin(
         "networking.k8s.io",
         &["v1"],
         "networkpolicies",

@@ -236,6 +236,28 @@ fn entities_cluster_host_and_all() {
 }
 
 #[test]
+fn the_kube_apiserver_entity_is_the_api_servers_addresses() {
+    // Service default/kubernetes published at 172.20.0.1:6443 (an API server outside the pod network).
+    let slice = "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: kubernetes, namespace: default, labels: {kubernetes.io/service-name: kubernetes}}\naddressType: IPv4\nendpoints: [{addresses: [172.20.0.1]}]\nports: [{name: https, port: 6443, protocol: TCP}]\n---\n";
+    let policy = cnp(
+        "shop",
+        "api",
+        "  endpointSelector: {matchLabels: {app: web}}\n  egress: [{toEntities: [kube-apiserver], toPorts: [{ports: [{port: \"6443\", protocol: TCP}]}]}]",
+    );
+    let c = Case::new(&format!("{slice}{policy}"));
+    c.yes("shop/web", "172.20.0.1", "6443");
+    c.no("shop/web", "172.20.0.1", "443");
+    // Its neighbours and the rest of the world are not the API server.
+    c.no("shop/web", "172.20.0.2", "6443");
+    c.no("shop/web", "203.0.113.9", "6443");
+    // Unselected pods are not isolated.
+    c.yes("shop/api", "172.20.0.2", "6443");
+    // Without anything saying where the API server is, the entity matches nothing.
+    let c = Case::new(&policy);
+    c.no("shop/web", "172.20.0.1", "6443");
+}
+
+#[test]
 fn allows_are_the_union_of_cnp_ccnp_and_networkpolicy() {
     let np = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: from-api, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress: [{from: [{podSelector: {matchLabels: {app: api}}}]}]\n---\n";
     let c = Case::new(&format!(

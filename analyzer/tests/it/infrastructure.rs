@@ -2,7 +2,7 @@
 //! what each resolves to per input, the hand-worked probes and findings of fixtures/infra, and
 //! the flags and outputs that name them.
 
-use crate::support::{fixtures, netreach, stdout};
+use crate::support::{fixtures, netreach, netreach_stdin, stderr, stdout};
 use netreach::audit::audit;
 use netreach::load::infrastructure::{Cloud, InfraOptions};
 use netreach::load::{load, load_str, Input};
@@ -283,6 +283,17 @@ fn the_command_line_names_the_destination_and_asks_about_its_ports() {
     // --cloud moves cloud-metadata: nothing in the fixture excepts Alibaba's address.
     let out = netreach(&["can", "guarded/app", "cloud-metadata", "--cloud", "alibaba", dir.to_str().unwrap(), "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn connectivity_to_a_destination_lists_its_own_range() {
+    // No policy cuts the address space: without naming, the API server would hide in 0.0.0.0/0.
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: [{name: c, image: i}]}\nstatus: {podIP: 10.1.0.1}\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: kubernetes, namespace: default, labels: {kubernetes.io/service-name: kubernetes}}\naddressType: IPv4\nendpoints: [{addresses: [10.0.0.10]}]\nports: [{name: https, port: 6443, protocol: TCP}]\n";
+    let out = netreach_stdin(&["connectivity", "--to", "kube-apiserver", "-", "-q"], text);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let listed = stdout(&out);
+    assert!(listed.contains("shop/web") && listed.contains("external 10.0.0.10/32"), "{listed}");
+    assert!(!listed.contains("0.0.0.0/0"), "{listed}");
 }
 
 #[test]

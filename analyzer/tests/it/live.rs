@@ -161,6 +161,24 @@ fn reads_only_with_get_and_never_secrets() {
 }
 
 #[test]
+fn kube_apiserver_comes_from_the_listed_endpointslices_as_from_files() {
+    // The infra fixture's EndpointSlice of default/kubernetes puts the API server at 10.0.0.10:6443;
+    // without it the control-plane Node's InternalIP would stand in.
+    let live = Live::start(Behaviour::new(objects_of(&fixtures().join("infra/cluster.yaml"))));
+    let args = ["can", "open/web", "kube-apiserver", "-o", "json", "-q"];
+    let from_live = live.run(&args);
+    assert_eq!(from_live.status.code(), Some(0), "{}", stderr(&from_live));
+    let mut file_args = args.to_vec();
+    let file = fixtures().join("infra/cluster.yaml");
+    file_args.push(file.to_str().unwrap());
+    let from_files = netreach(&file_args, live.dir.path());
+    assert_eq!(stdout(&from_live), stdout(&from_files));
+    assert!(stdout(&from_live).contains("on TCP 6443 (EndpointSlice default/kubernetes)"), "{}", stdout(&from_live));
+    let requests = live.server.requests();
+    assert!(requests.iter().any(|r| r.starts_with("GET /apis/discovery.k8s.io/v1/endpointslices?")), "{requests:?}");
+}
+
+#[test]
 fn rbac_grants_get_and_list_on_exactly_what_is_read() {
     let text = std::fs::read_to_string(fixtures().parent().unwrap().join("deploy/rbac.yaml")).unwrap();
     let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();

@@ -301,6 +301,16 @@ impl CniProfile {
     }
 }
 
+/// Whether some Cilium rule names `entity` as a peer.
+pub fn uses_entity(cluster: &crate::cluster::Cluster, entity: Entity) -> bool {
+    cluster
+        .cilium_policies
+        .iter()
+        .flat_map(|p| p.sections.iter().flatten())
+        .flat_map(|r| r.peers.iter().flatten())
+        .any(|peer| *peer == CiliumPeer::Entity(entity))
+}
+
 /// Every CIDR a Cilium rule names: they cut the external address space like ipBlocks do.
 pub fn cidrs(cluster: &crate::cluster::Cluster) -> impl Iterator<Item = &IpBlock> {
     cluster

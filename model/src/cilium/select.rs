@@ -73,6 +73,27 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], table: &mut SetTab
     let mut memo: HashMap<LabelSelector, SetId> = HashMap::default();
     let host_network: Vec<u32> =
         cluster.pods.iter().enumerate().filter(|(_, p)| p.host_network).map(|(i, _)| i as u32).collect();
+    // The kube-apiserver entity: the API server's addresses as the infrastructure destination
+    // resolves them (external ranges, cut there by the engine, and hostNetwork pods on them).
+    // https://docs.cilium.io/en/stable/security/policy/language/#entities-based
+    let apiserver: Vec<u32> = {
+        let nets: Vec<&ipnet::IpNet> = cluster
+            .infrastructure
+            .iter()
+            .filter(|d| d.destination == crate::infrastructure::Destination::KubeApiserver)
+            .flat_map(|d| &d.addresses)
+            .collect();
+        let blocks: Vec<_> =
+            nets.iter().map(|n| crate::addresses::IpBlock { cidr: **n, except: Vec::new() }.to_ranges()).collect();
+        let pods =
+            cluster.pods.iter().enumerate().filter(|(_, p)| p.ips.iter().any(|ip| nets.iter().any(|n| n.contains(ip))));
+        let ranges = externals.iter().enumerate().filter(|(_, ext)| {
+            // Atoms are cut at the API server's addresses: one address decides.
+            let first = ext.ranges.intervals()[0].0;
+            blocks.iter().any(|b| b.family == ext.ranges.family && ranges_contains(b, first))
+        });
+        pods.map(|(i, _)| i as u32).chain(ranges.map(|(j, _)| pod_count + j as u32)).collect()
+    };
     let world = |family: Option<IpFamily>| -> Vec<u32> {
         (0..externals.len() as u32)
             .filter(|&j| family.is_none_or(|f| externals[j as usize].ranges.family == f))
@@ -88,7 +109,8 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], table: &mut SetTab
             Entity::Cluster => (0..pod_count).collect(),
             // Without knowing which node each pod runs on, both are every hostNetwork pod.
             Entity::Host | Entity::RemoteNode => host_network.clone(),
-            Entity::KubeApiserver | Entity::Ingress | Entity::Health | Entity::Init | Entity::Unmanaged => Vec::new(),
+            Entity::KubeApiserver => apiserver.clone(),
+            Entity::Ingress | Entity::Health | Entity::Init | Entity::Unmanaged => Vec::new(),
         }
     };
     let mut selector_set = |table: &mut SetTable, selector: &LabelSelector| -> SetId {

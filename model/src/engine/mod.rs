@@ -354,11 +354,15 @@ impl Reachability {
             Vec::new()
         };
         // Infrastructure destinations a query names get ranges of their own, in the families
-        // the cluster already has (a metadata address of a family no pod speaks reaches nothing).
+        // the cluster already has (a metadata address of a family no pod speaks reaches nothing);
+        // so does the API server when a Cilium rule names the kube-apiserver entity.
+        let apiserver_entity = crate::cilium::uses_entity(cluster, crate::cilium::Entity::KubeApiserver);
         let infra_blocks: Vec<crate::addresses::IpBlock> = cluster
             .infrastructure
             .iter()
-            .filter(|d| d.own_ranges)
+            .filter(|d| {
+                d.own_ranges || (apiserver_entity && d.destination == crate::infrastructure::Destination::KubeApiserver)
+            })
             .flat_map(|d| &d.addresses)
             .map(|net| crate::addresses::IpBlock { cidr: *net, except: Vec::new() })
             .filter(|b| {

@@ -212,7 +212,7 @@ fn convert_section_rule(
         })?;
         if entity == Entity::KubeApiserver {
             notes.push(
-                "the kube-apiserver entity is not an endpoint here: traffic it allows to the API server is not shown"
+                "the kube-apiserver entity is the API server's addresses as `kube-apiserver` resolves them (none when the input does not say where it is: pass --apiserver)"
                     .to_string(),
             );
         }

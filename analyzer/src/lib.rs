@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod audit;
 pub mod diff;
 pub mod explain;
+pub mod exposure;
 pub mod filter;
 pub mod findings;
 pub mod generate;

@@ -405,6 +405,16 @@ impl<'a> Resolver<'a> {
         }
         for port in &service.ports {
             let backends = self.backends(service, port);
+            if backends.is_empty() {
+                if service.selector.as_ref().is_some_and(|s| !s.is_empty()) {
+                    self.report.notes.push(format!(
+                        "Service {id} ({}) selects no pod of the input for port {}: nothing listed behind it",
+                        vias.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+                        port.port
+                    ));
+                }
+                continue;
+            }
             for &kind in &vias {
                 let (sources, source) = self.service_sources(service, kind);
                 let entry_port = if kind == ViaKind::NodePort { port.node_port } else { Some(port.port) };

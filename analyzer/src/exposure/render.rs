@@ -4,7 +4,7 @@ use super::{Exposure, ExposureReport, Hop, ABSTRACT_CONTROLLER};
 use crate::analysis::Analysis;
 use crate::render::text::{md_cell, plural};
 use crate::render::Format;
-use serde_json::json;
+use serde::Serialize;
 use std::io::{self, Write};
 
 /// Writes the report in `format`.
@@ -88,7 +88,7 @@ fn write_text(names: &Names, out: &mut dyn Write) -> io::Result<()> {
             if e.reachable() { "reachable" } else { "not reachable" }
         )?;
         for (i, hop) in e.hops.iter().enumerate() {
-            writeln!(out, "  {}. outside{} → {}", i + 1, if i == 0 { "" } else { " … controller" }, names.hop_words(hop))?;
+            writeln!(out, "  {}. {} → {}", i + 1, if i == 0 { "outside" } else { "then" }, names.hop_words(hop))?;
         }
     }
     if !report.notes.is_empty() {
@@ -137,46 +137,67 @@ fn write_md(names: &Names, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonHop {
+    to: Vec<String>,
+    ports: Vec<String>,
+    source: String,
+    admitted_from: Vec<String>,
+    reached: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct JsonVia<'a> {
+    kind: &'static str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonExposure<'a> {
+    pod: String,
+    workload: Option<String>,
+    port: u16,
+    protocol: &'static str,
+    via: JsonVia<'a>,
+    entry_port: Option<u16>,
+    reachable: bool,
+    hops: Vec<JsonHop>,
+}
+
 fn write_json(names: &Names, out: &mut dyn Write) -> io::Result<()> {
     let cluster = &names.analysis.cluster;
-    let exposures: Vec<serde_json::Value> = names
-        .report
-        .exposures
-        .iter()
-        .map(|e| {
-            let workload = names.analysis.pod(e.pod).and_then(|p| p.workload.as_ref()).map(|w| w.to_string());
-            let hops: Vec<serde_json::Value> = e
-                .hops
-                .iter()
-                .map(|h| {
-                    json!({
-                        "to": names.ids(&h.to),
-                        "ports": Names::ports(h),
-                        "source": h.source,
-                        "admittedFrom": names.ids(&h.admitted_from),
-                        "reached": names.ids(&h.reached),
-                    })
-                })
-                .collect();
-            json!({
-                "pod": names.id(e.pod),
-                "workload": workload,
-                "port": e.port,
-                "protocol": e.protocol.as_str(),
-                "via": {"kind": e.via.kind.as_str(), "name": e.via.name},
-                "entryPort": e.entry_port,
-                "reachable": e.reachable(),
-                "hops": hops,
+    writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
+    writeln!(out, "  \"unevaluatedPolicies\": {},", crate::render::unevaluated_policies_json(&cluster.unevaluated_policies))?;
+    writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&cluster.skipped_invalid))?;
+    write!(out, "  \"exposures\": [")?;
+    for (i, e) in names.report.exposures.iter().enumerate() {
+        let hops = e
+            .hops
+            .iter()
+            .map(|h| JsonHop {
+                to: names.ids(&h.to),
+                ports: Names::ports(h),
+                source: h.source.clone(),
+                admitted_from: names.ids(&h.admitted_from),
+                reached: names.ids(&h.reached),
             })
-        })
-        .collect();
-    let document = json!({
-        "schemaVersion": 1,
-        "unevaluatedPolicies": crate::render::unevaluated_policies_json(&cluster.unevaluated_policies),
-        "incomplete": crate::render::incomplete_json(&cluster.skipped_invalid),
-        "exposures": exposures,
-        "notes": names.report.notes,
-    });
-    serde_json::to_writer_pretty(&mut *out, &document)?;
-    writeln!(out)
+            .collect();
+        let exposure = JsonExposure {
+            pod: names.id(e.pod),
+            workload: names.analysis.pod(e.pod).and_then(|p| p.workload.as_ref()).map(|w| w.to_string()),
+            port: e.port,
+            protocol: e.protocol.as_str(),
+            via: JsonVia { kind: e.via.kind.as_str(), name: &e.via.name },
+            entry_port: e.entry_port,
+            reachable: e.reachable(),
+            hops,
+        };
+        write!(out, "{}\n    ", if i == 0 { "" } else { "," })?;
+        serde_json::to_writer(&mut *out, &exposure)?;
+    }
+    writeln!(out, "{}],", if names.report.exposures.is_empty() { "" } else { "\n  " })?;
+    writeln!(out, "  \"notes\": {}", serde_json::json!(names.report.notes))?;
+    writeln!(out, "}}")
 }

@@ -23,6 +23,7 @@ pub mod render;
 mod rows;
 pub mod schema;
 pub mod select;
+pub mod services;
 pub mod suggest;
 pub mod testing;
 

@@ -2,7 +2,7 @@
 
 use super::{write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
-use netreach::exposure::{add_abstract_controller, exposure, write_exposure, ExposureOptions};
+use netreach::exposure::{add_abstract_controller, exposure, write_exposure, ClusterSource, ExposureOptions};
 use netreach::model::Endpoint;
 use netreach::render::Format;
 use netreach::select::EndpointSelector;
@@ -23,6 +23,12 @@ pub(crate) struct ExposureArgs {
     /// {ingress-controller}.
     #[arg(long, value_name = "SEL")]
     pub(crate) ingress_controller: Option<String>,
+
+    /// What backends of externalTrafficPolicy: Cluster Services see for traffic from outside: node
+    /// (kube-proxy masquerades the client to the forwarding node's address) or client (a
+    /// dataplane that keeps it, e.g. Cilium with DSR).
+    #[arg(long, value_enum, default_value_t = ClusterSource::Node)]
+    pub(crate) cluster_source: ClusterSource,
 
     /// List only the entry paths that every hop's policy admits.
     #[arg(long)]
@@ -45,7 +51,7 @@ pub(crate) fn run(args: ExposureArgs) -> Outcome {
             Some(pods)
         }
     };
-    let mut report = exposure(analysis, &ExposureOptions { ingress_controller });
+    let mut report = exposure(analysis, &ExposureOptions { cluster_source: args.cluster_source, ingress_controller });
     if args.reachable_only {
         report.exposures.retain(|e| e.reachable());
     }

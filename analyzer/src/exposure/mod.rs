@@ -150,9 +150,24 @@ pub struct ExposureReport {
     pub abstract_controller: Option<usize>,
 }
 
+/// The source address a backend sees for traffic from outside under `externalTrafficPolicy:
+/// Cluster`: implementation-defined (kube-proxy masquerades; some eBPF dataplanes, e.g. Cilium
+/// with DSR, keep the client's address).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum ClusterSource {
+    /// The forwarding node's address (kube-proxy's masquerading; the default).
+    #[default]
+    Node,
+    /// The client's address (a dataplane that preserves it).
+    Client,
+}
+
 /// Choices the user makes.
 #[derive(Clone, Debug, Default)]
 pub struct ExposureOptions {
+    /// What backends of `externalTrafficPolicy: Cluster` Services see.
+    pub cluster_source: ClusterSource,
     /// `--ingress-controller SEL`: the pods (endpoint indices) that run every Ingress and every
     /// Gateway without pods of its own.
     pub ingress_controller: Option<Vec<usize>>,
@@ -218,10 +233,6 @@ struct Resolver<'a> {
     analysis: &'a Analysis,
     options: &'a ExposureOptions,
     report: ExposureReport,
-    /// Pod indices per namespace (pods are sorted by namespace).
-    pods_by_namespace: HashMap<&'a str, Vec<usize>>,
-    /// Pods by address (not hostNetwork pods, which share their node's).
-    pods_by_ip: HashMap<IpAddr, usize>,
     /// Every external range: a client outside the cluster.
     outside: Vec<usize>,
     /// The external ranges holding node addresses; `None` when the input has no Node address.
@@ -236,16 +247,6 @@ impl<'a> Resolver<'a> {
     fn new(analysis: &'a Analysis, options: &'a ExposureOptions) -> Resolver<'a> {
         let cluster = &analysis.cluster;
         let reach = &analysis.reach;
-        let mut pods_by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut pods_by_ip = HashMap::new();
-        for (i, pod) in cluster.pods.iter().enumerate() {
-            pods_by_namespace.entry(pod.namespace.as_str()).or_default().push(i);
-            if !pod.host_network {
-                for ip in &pod.ips {
-                    pods_by_ip.insert(*ip, i);
-                }
-            }
-        }
         let outside = (0..reach.externals().len()).map(|e| reach.index_of(Endpoint::External(e as u32))).collect();
         let node_ips: BTreeSet<IpAddr> = cluster.nodes.iter().flat_map(|n| n.addresses.iter().copied()).collect();
         let nodes = (!node_ips.is_empty()).then(|| {
@@ -257,8 +258,6 @@ impl<'a> Resolver<'a> {
             analysis,
             options,
             report: ExposureReport { abstract_controller, ..Default::default() },
-            pods_by_namespace,
-            pods_by_ip,
             outside,
             nodes,
             verdicts: HashMap::new(),
@@ -315,76 +314,16 @@ impl<'a> Resolver<'a> {
             .collect()
     }
 
-    /// Pods of a Service port with the port each receives on (targetPort resolved per pod).
+    /// Pods of a Service port with the port each receives on (targetPort resolved per pod),
+    /// without the abstract controller.
     fn backends(&mut self, service: &Service, port: &ServicePort) -> Vec<(usize, u16)> {
-        let analysis = self.analysis;
-        let cluster = &analysis.cluster;
-        let id = format!("{}/{}", service.namespace, service.name);
-        let mut out = Vec::new();
-        match service.selector.as_ref().filter(|s| !s.is_empty()) {
-            Some(selector) => {
-                for &i in self.pods_by_namespace.get(service.namespace.as_str()).into_iter().flatten() {
-                    let pod = &cluster.pods[i];
-                    if pod.name == ABSTRACT_CONTROLLER || !selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v)) {
-                        continue;
-                    }
-                    match &port.target_port {
-                        PortSpec::Number(n) => out.push((i, *n)),
-                        PortSpec::Name(name) => match pod.resolve_named_port(name, port.protocol).next() {
-                            Some(n) => out.push((i, n)),
-                            None => self.report.notes.push(format!(
-                                "Service {id} port {}: pod {} has no {} container port named {name:?}: not a backend of this port (Kubernetes leaves it out of the endpoints)",
-                                port.port,
-                                pod.id(),
-                                port.protocol.as_str()
-                            )),
-                        },
-                    }
-                }
-            }
-            None => {
-                // No selector: the EndpointSlices (or Endpoints) say who backs it; a port is
-                // matched by the Service port's name (<https://kubernetes.io/docs/concepts/services-networking/service/#services-without-selectors>).
-                let listed = cluster
-                    .entry_points
-                    .service_endpoints
-                    .iter()
-                    .filter(|e| e.namespace == service.namespace && e.service == service.name);
-                for endpoints in listed {
-                    let Some(&(_, target, _)) = endpoints
-                        .ports
-                        .iter()
-                        .find(|(name, _, protocol)| *name == port.name && *protocol == port.protocol)
-                    else {
-                        continue;
-                    };
-                    for (ip, pod_name) in &endpoints.addresses {
-                        let by_name = pod_name.as_ref().and_then(|n| {
-                            self.pods_by_namespace
-                                .get(service.namespace.as_str())?
-                                .iter()
-                                .copied()
-                                .find(|&i| &cluster.pods[i].name == n)
-                        });
-                        match by_name.or_else(|| self.pods_by_ip.get(ip).copied()) {
-                            Some(i) => out.push((i, target)),
-                            None => self.report.notes.push(format!(
-                                "Service {id} (no selector): endpoint {ip} is not a pod of the input: not listed"
-                            )),
-                        }
-                    }
-                }
-                if out.is_empty() && service.publishing.service_type != ServiceType::ExternalName {
-                    self.report.notes.push(format!(
-                        "Service {id} has no selector and the input has no EndpointSlice or Endpoints backing port {}: nothing listed behind it",
-                        port.port
-                    ));
-                }
-            }
-        }
-        out.sort_unstable();
-        out.dedup();
-        out
+        let cluster = &self.analysis.cluster;
+        let mut found = crate::services::backends(cluster, service, port, &mut self.report.notes);
+        found.retain(|&(i, _)| {
+            let pod = &cluster.pods[i];
+            !(pod.name == ABSTRACT_CONTROLLER && pod.namespace == ABSTRACT_CONTROLLER_NAMESPACE)
+        });
+        found
     }
 
     /// A Service's own publishing: LoadBalancer, NodePort, externalIPs.
@@ -437,7 +376,9 @@ impl<'a> Resolver<'a> {
     /// The sources a Service's backends see for traffic entering through `kind`, and their description.
     fn service_sources(&mut self, service: &Service, kind: ViaKind) -> (Vec<usize>, String) {
         let publishing = &service.publishing;
-        match publishing.external_traffic_policy {
+        let keeps_client = publishing.external_traffic_policy == TrafficPolicy::Local
+            || self.options.cluster_source == ClusterSource::Client;
+        match if keeps_client { TrafficPolicy::Local } else { TrafficPolicy::Cluster } {
             TrafficPolicy::Cluster => match &self.nodes {
                 Some(nodes) => (nodes.clone(), "a node address (externalTrafficPolicy: Cluster masquerades the client)".into()),
                 None => {
@@ -448,14 +389,15 @@ impl<'a> Resolver<'a> {
             TrafficPolicy::Local => {
                 let ranges: &[ipnet::IpNet] =
                     if kind == ViaKind::LoadBalancer { &publishing.load_balancer_source_ranges } else { &[] };
+                let policy = match publishing.external_traffic_policy {
+                    TrafficPolicy::Local => "externalTrafficPolicy: Local",
+                    TrafficPolicy::Cluster => "externalTrafficPolicy: Cluster, kept by the dataplane (--cluster-source client)",
+                };
                 let words = if ranges.is_empty() {
-                    "the client's address (externalTrafficPolicy: Local)".to_string()
+                    format!("the client's address ({policy})")
                 } else {
                     let list: Vec<String> = ranges.iter().map(|r| r.to_string()).collect();
-                    format!(
-                        "the client's address within loadBalancerSourceRanges {} (externalTrafficPolicy: Local)",
-                        list.join(",")
-                    )
+                    format!("the client's address within loadBalancerSourceRanges {} ({policy})", list.join(","))
                 };
                 (self.clients(ranges), words)
             }
@@ -506,15 +448,13 @@ impl<'a> Resolver<'a> {
     ) -> Option<(&'a Service, &'a ServicePort)> {
         let analysis: &'a Analysis = self.analysis;
         let cluster = &analysis.cluster;
-        let key = (reference.namespace.as_str(), reference.name.as_str());
-        let Ok(i) = cluster.services.binary_search_by(|s| (s.namespace.as_str(), s.name.as_str()).cmp(&key)) else {
+        let Some(service) = crate::services::find(cluster, &reference.namespace, &reference.name) else {
             self.report.notes.push(format!(
                 "{by}: {}: Service {}/{} is not in the input: what it serves is not listed",
                 reference.field, reference.namespace, reference.name
             ));
             return None;
         };
-        let service = &cluster.services[i];
         let port = service.ports.iter().find(|p| {
             p.protocol == protocol
                 && match &reference.port {

@@ -29,7 +29,12 @@ pub fn selected_pods(cluster: &Cluster, service: &Service) -> Vec<usize> {
 
 /// The pods behind one Service port with the port each receives it on, ascending; `notes`
 /// gets what was left out and why.
-pub fn backends(cluster: &Cluster, service: &Service, port: &ServicePort, notes: &mut Vec<String>) -> Vec<(usize, u16)> {
+pub fn backends(
+    cluster: &Cluster,
+    service: &Service,
+    port: &ServicePort,
+    notes: &mut Vec<String>,
+) -> Vec<(usize, u16)> {
     let id = format!("{}/{}", service.namespace, service.name);
     let mut out = Vec::new();
     if service.selector.as_ref().is_some_and(|s| !s.is_empty()) {
@@ -65,10 +70,14 @@ pub fn backends(cluster: &Cluster, service: &Service, port: &ServicePort, notes:
             for (ip, pod_name) in &endpoints.addresses {
                 let pods = namespace_pods(cluster, &service.namespace);
                 let by_name = pod_name.as_ref().and_then(|n| pods.clone().find(|&i| &cluster.pods[i].name == n));
-                let by_ip = || (0..cluster.pods.len()).find(|&i| !cluster.pods[i].host_network && cluster.pods[i].ips.contains(ip));
+                let by_ip = || {
+                    (0..cluster.pods.len()).find(|&i| !cluster.pods[i].host_network && cluster.pods[i].ips.contains(ip))
+                };
                 match by_name.or_else(by_ip) {
                     Some(i) => out.push((i, target)),
-                    None => notes.push(format!("Service {id} (no selector): endpoint {ip} is not a pod of the input: not listed")),
+                    None => notes.push(format!(
+                        "Service {id} (no selector): endpoint {ip} is not a pod of the input: not listed"
+                    )),
                 }
             }
         }

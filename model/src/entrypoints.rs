@@ -226,7 +226,10 @@ impl ReferenceGrant {
     /// Whether it lets a `kind` route of `namespace` refer to Service `service` of its namespace.
     pub fn allows_route_to_service(&self, kind: &str, namespace: &str, service: &str) -> bool {
         self.from.iter().any(|(g, k, n)| g == GATEWAY_GROUP && k == kind && n == namespace)
-            && self.to.iter().any(|(g, k, n)| g.is_empty() && k == "Service" && n.as_deref().is_none_or(|n| n == service))
+            && self
+                .to
+                .iter()
+                .any(|(g, k, n)| g.is_empty() && k == "Service" && n.as_deref().is_none_or(|n| n == service))
     }
 }
 

@@ -106,7 +106,10 @@ fn service_targets(
         }
     }
     if groups.is_empty() {
-        return Err(format!("Service {namespace}/{name} port {number}/{} has no backing pod in the input", protocol.as_str()));
+        return Err(format!(
+            "Service {namespace}/{name} port {number}/{} has no backing pod in the input",
+            protocol.as_str()
+        ));
     }
     Ok(Some(groups.into_iter().map(|(target, pods)| ((protocol, target), pods)).collect()))
 }

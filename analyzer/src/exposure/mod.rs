@@ -19,7 +19,9 @@ pub mod render;
 pub use render::write_exposure;
 
 use crate::analysis::Analysis;
-use netreach_model::entrypoints::{AllowedNamespaces, Gateway, Listener, Route, ServiceRef, ServiceType, TrafficPolicy};
+use netreach_model::entrypoints::{
+    AllowedNamespaces, Gateway, Listener, Route, ServiceRef, ServiceType, TrafficPolicy,
+};
 use netreach_model::{Cluster, Endpoint, Labels, Namespace, Pod, PortSpec, Protocol, Service, ServicePort};
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -192,8 +194,7 @@ pub fn add_abstract_controller(cluster: &mut Cluster) {
         .collect();
         cluster.namespaces.insert(at, Namespace::new(ns, labels));
     }
-    let labels: Labels =
-        KNOWN_CONTROLLERS[0].2.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let labels: Labels = KNOWN_CONTROLLERS[0].2.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let mut pod = Pod::new(ns, ABSTRACT_CONTROLLER, labels);
     pod.synthesized = true;
     let key = (ns, ABSTRACT_CONTROLLER);
@@ -274,9 +275,10 @@ impl<'a> Resolver<'a> {
     fn admits(&mut self, src: usize, dst: usize, protocol: Protocol, port: u16) -> bool {
         let reach = &self.analysis.reach;
         let (src_class, dst_class) = (reach.class_of(reach.endpoint(src)), reach.class_of(reach.endpoint(dst)));
-        *self.verdicts.entry((dst_class, protocol, port, src_class)).or_insert_with(|| {
-            reach.class_allowed(src_class, dst_class).is_some_and(|p| p.contains(protocol, port))
-        })
+        *self
+            .verdicts
+            .entry((dst_class, protocol, port, src_class))
+            .or_insert_with(|| reach.class_allowed(src_class, dst_class).is_some_and(|p| p.contains(protocol, port)))
     }
 
     /// The hop from `sources` to `receivers` on `ports`.
@@ -380,10 +382,15 @@ impl<'a> Resolver<'a> {
             || self.options.cluster_source == ClusterSource::Client;
         match if keeps_client { TrafficPolicy::Local } else { TrafficPolicy::Cluster } {
             TrafficPolicy::Cluster => match &self.nodes {
-                Some(nodes) => (nodes.clone(), "a node address (externalTrafficPolicy: Cluster masquerades the client)".into()),
+                Some(nodes) => {
+                    (nodes.clone(), "a node address (externalTrafficPolicy: Cluster masquerades the client)".into())
+                }
                 None => {
                     self.report.notes.push("no Node addresses in the input: externalTrafficPolicy Cluster paths assume the masquerading node may have any address outside the pods".into());
-                    (self.outside.clone(), "a node address, unknown: any address outside the pods (externalTrafficPolicy: Cluster)".into())
+                    (
+                        self.outside.clone(),
+                        "a node address, unknown: any address outside the pods (externalTrafficPolicy: Cluster)".into(),
+                    )
                 }
             },
             TrafficPolicy::Local => {
@@ -391,7 +398,9 @@ impl<'a> Resolver<'a> {
                     if kind == ViaKind::LoadBalancer { &publishing.load_balancer_source_ranges } else { &[] };
                 let policy = match publishing.external_traffic_policy {
                     TrafficPolicy::Local => "externalTrafficPolicy: Local",
-                    TrafficPolicy::Cluster => "externalTrafficPolicy: Cluster, kept by the dataplane (--cluster-source client)",
+                    TrafficPolicy::Cluster => {
+                        "externalTrafficPolicy: Cluster, kept by the dataplane (--cluster-source client)"
+                    }
                 };
                 let words = if ranges.is_empty() {
                     format!("the client's address ({policy})")
@@ -466,7 +475,8 @@ impl<'a> Resolver<'a> {
         match port {
             Some(port) => Some((service, port)),
             None => {
-                let ports: Vec<String> = service.ports.iter().map(|p| format!("{}/{}", p.port, p.protocol.as_str())).collect();
+                let ports: Vec<String> =
+                    service.ports.iter().map(|p| format!("{}/{}", p.port, p.protocol.as_str())).collect();
                 let wanted = match &reference.port {
                     Some(PortSpec::Number(n)) => n.to_string(),
                     Some(PortSpec::Name(n)) => format!("{n:?}"),
@@ -513,7 +523,11 @@ impl<'a> Resolver<'a> {
             .iter()
             .enumerate()
             .filter(|(_, p)| p.name != ABSTRACT_CONTROLLER)
-            .filter(|(_, p)| candidates.iter().any(|labels| labels.iter().all(|(k, v)| p.labels.get(*k).map(String::as_str) == Some(*v))))
+            .filter(|(_, p)| {
+                candidates
+                    .iter()
+                    .any(|labels| labels.iter().all(|(k, v)| p.labels.get(*k).map(String::as_str) == Some(*v)))
+            })
             .map(|(i, _)| self.endpoint(i))
             .collect();
         if !found.is_empty() {
@@ -533,7 +547,12 @@ impl<'a> Resolver<'a> {
     /// The first hop: outside → controller pods on their HTTP and HTTPS ports.
     fn controller_hop(&mut self, controllers: &[usize], ports: Vec<(Protocol, u16)>) -> Hop {
         let outside = self.outside.clone();
-        self.hop(&outside, controllers.to_vec(), ports, "the client's address (or the address of the load balancer in front)".into())
+        self.hop(
+            &outside,
+            controllers.to_vec(),
+            ports,
+            "the client's address (or the address of the load balancer in front)".into(),
+        )
     }
 
     /// The second hop: the controller pods that outside reaches → a backend pod.
@@ -600,7 +619,8 @@ impl<'a> Resolver<'a> {
         let cluster = &analysis.cluster;
         for parent in &route.parents {
             let key = (parent.namespace.as_str(), parent.name.as_str());
-            let Some(gateway) = cluster.entry_points.gateways.iter().find(|g| (g.namespace.as_str(), g.name.as_str()) == key)
+            let Some(gateway) =
+                cluster.entry_points.gateways.iter().find(|g| (g.namespace.as_str(), g.name.as_str()) == key)
             else {
                 self.report.notes.push(format!(
                     "{by}: parent Gateway {}/{} is not in the input: not followed",
@@ -646,7 +666,10 @@ impl<'a> Resolver<'a> {
                             port: target,
                             protocol: route.protocol(),
                             entry_port: Some(listener.port),
-                            via: Via { kind: ViaKind::Gateway, name: format!("{}/{}", gateway.namespace, gateway.name) },
+                            via: Via {
+                                kind: ViaKind::Gateway,
+                                name: format!("{}/{}", gateway.namespace, gateway.name),
+                            },
                             hops: vec![first.clone(), second],
                         });
                     }
@@ -658,7 +681,8 @@ impl<'a> Resolver<'a> {
     /// Whether a ReferenceGrant in the backend's namespace lets the route refer to it.
     fn granted(&self, route: &Route, reference: &ServiceRef) -> bool {
         self.analysis.cluster.entry_points.reference_grants.iter().any(|g| {
-            g.namespace == reference.namespace && g.allows_route_to_service(&route.kind, &route.namespace, &reference.name)
+            g.namespace == reference.namespace
+                && g.allows_route_to_service(&route.kind, &route.namespace, &reference.name)
         })
     }
 

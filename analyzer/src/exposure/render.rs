@@ -8,7 +8,12 @@ use serde::Serialize;
 use std::io::{self, Write};
 
 /// Writes the report in `format`.
-pub fn write_exposure(analysis: &Analysis, report: &ExposureReport, format: Format, out: &mut dyn Write) -> io::Result<()> {
+pub fn write_exposure(
+    analysis: &Analysis,
+    report: &ExposureReport,
+    format: Format,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let names = Names { analysis, report };
     match format {
         Format::Text => write_text(&names, out),
@@ -44,11 +49,15 @@ impl Names<'_> {
     /// One hop for people: `→ shop/web on 8080/TCP, sees a node address: admitted from external 10.0.0.0/8`.
     fn hop_words(&self, hop: &Hop) -> String {
         let to = self.ids(&hop.to);
-        let shown = if to.len() > 3 { format!("{} and {} more", to[..3].join(", "), to.len() - 3) } else { to.join(", ") };
+        let shown =
+            if to.len() > 3 { format!("{} and {} more", to[..3].join(", "), to.len() - 3) } else { to.join(", ") };
         let verdict = if hop.admitted() {
             let from = self.ids(&hop.admitted_from);
-            let from =
-                if from.len() > 3 { format!("{} and {} more", from[..3].join(", "), from.len() - 3) } else { from.join(", ") };
+            let from = if from.len() > 3 {
+                format!("{} and {} more", from[..3].join(", "), from.len() - 3)
+            } else {
+                from.join(", ")
+            };
             format!("admitted from {from}")
         } else {
             "denied by policy".to_string()
@@ -169,7 +178,11 @@ struct JsonExposure<'a> {
 fn write_json(names: &Names, out: &mut dyn Write) -> io::Result<()> {
     let cluster = &names.analysis.cluster;
     writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
-    writeln!(out, "  \"unevaluatedPolicies\": {},", crate::render::unevaluated_policies_json(&cluster.unevaluated_policies))?;
+    writeln!(
+        out,
+        "  \"unevaluatedPolicies\": {},",
+        crate::render::unevaluated_policies_json(&cluster.unevaluated_policies)
+    )?;
     writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&cluster.skipped_invalid))?;
     write!(out, "  \"exposures\": [")?;
     for (i, e) in names.report.exposures.iter().enumerate() {

@@ -971,10 +971,8 @@ fn publishing(spec: &core::ServiceSpec, at: &At) -> Result<Publishing, LoadError
         None | Some("Cluster" | "Global") => TrafficPolicy::Cluster,
         Some("Local") => TrafficPolicy::Local,
         Some(other) => {
-            return Err(at.err(
-                "spec.externalTrafficPolicy",
-                format!("unsupported value {other:?} (expected Cluster or Local)"),
-            ))
+            return Err(at
+                .err("spec.externalTrafficPolicy", format!("unsupported value {other:?} (expected Cluster or Local)")))
         }
     };
     let mut external_ips = Vec::new();
@@ -983,9 +981,10 @@ fn publishing(spec: &core::ServiceSpec, at: &At) -> Result<Publishing, LoadError
     }
     let mut load_balancer_source_ranges = Vec::new();
     for (i, range) in spec.load_balancer_source_ranges.iter().flatten().enumerate() {
-        let net = range.trim().parse::<ipnet::IpNet>().map_err(|_| {
-            at.err(format!("spec.loadBalancerSourceRanges[{i}]"), format!("{range:?} is not a CIDR"))
-        })?;
+        let net = range
+            .trim()
+            .parse::<ipnet::IpNet>()
+            .map_err(|_| at.err(format!("spec.loadBalancerSourceRanges[{i}]"), format!("{range:?} is not a CIDR")))?;
         load_balancer_source_ranges.push(net.trunc());
     }
     Ok(Publishing { service_type, external_ips, external_traffic_policy, load_balancer_source_ranges })

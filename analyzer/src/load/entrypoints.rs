@@ -91,9 +91,10 @@ fn ingress(
     warnings: &mut Vec<String>,
 ) -> Result<Ingress, LoadError> {
     let spec = ing.spec.unwrap_or_default();
-    let class = spec.ingress_class_name.clone().or_else(|| {
-        ing.metadata.annotations.as_ref().and_then(|a| a.get(INGRESS_CLASS_ANNOTATION)).cloned()
-    });
+    let class = spec
+        .ingress_class_name
+        .clone()
+        .or_else(|| ing.metadata.annotations.as_ref().and_then(|a| a.get(INGRESS_CLASS_ANNOTATION)).cloned());
     let mut backends = Vec::new();
     let mut add = |backend: &net::IngressBackend, field: String| -> Result<(), LoadError> {
         match &backend.service {
@@ -346,7 +347,11 @@ pub(super) fn slice_endpoints(slice: &EndpointSlice, namespace: &str, at: &At) -
     for (i, p) in slice.ports.iter().flatten().enumerate() {
         let proto = protocol(p.protocol.as_deref(), at, &format!("ports[{i}].protocol"))?;
         if let Some(port) = p.port {
-            ports.push((p.name.clone().filter(|n| !n.is_empty()), valid_port(port, at, &format!("ports[{i}].port"))?, proto));
+            ports.push((
+                p.name.clone().filter(|n| !n.is_empty()),
+                valid_port(port, at, &format!("ports[{i}].port"))?,
+                proto,
+            ));
         }
     }
     let mut addresses = Vec::new();

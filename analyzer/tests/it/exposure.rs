@@ -148,7 +148,11 @@ fn a_named_target_port_resolves_per_pod_and_pods_without_it_are_no_backend() {
     .map(String::from)
     .into();
     assert_eq!(got, want);
-    assert!(report.notes.iter().any(|n| n.contains("pod app/c has no TCP container port named \"http\"")), "{:?}", report.notes);
+    assert!(
+        report.notes.iter().any(|n| n.contains("pod app/c has no TCP container port named \"http\"")),
+        "{:?}",
+        report.notes
+    );
     assert_eq!(report.exposures[0].entry_port, None, "no nodePort in the manifest: the API server allocates it");
 }
 
@@ -253,7 +257,10 @@ fn exposure_json_follows_its_schema_in_every_format_run() {
     assert_eq!(value["exposures"].as_array().unwrap().len(), 11);
     let kinds: BTreeSet<&str> =
         value["exposures"].as_array().unwrap().iter().map(|e| e["via"]["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["ExternalIP", "Gateway", "HostNetwork", "HostPort", "Ingress", "LoadBalancer", "NodePort"].into());
+    assert_eq!(
+        kinds,
+        ["ExternalIP", "Gateway", "HostNetwork", "HostPort", "Ingress", "LoadBalancer", "NodePort"].into()
+    );
     for format in ["text", "md"] {
         let out = netreach(&["exposure", path, "-o", format]);
         assert_eq!(out.status.code(), Some(0));
@@ -349,7 +356,8 @@ fn a_service_selects_its_backing_pods_wherever_a_selector_is_taken() {
     assert_eq!(ids("shop/Service/web"), ["shop/web-0"]);
     // No selector: the EndpointSlice's targetRef.
     assert_eq!(ids("payments/svc/legacy"), ["payments/pay-0"]);
-    let missing = netreach::select::EndpointSelector::parse("shop/Service/wbe").unwrap().resolve(&analysis).unwrap_err();
+    let missing =
+        netreach::select::EndpointSelector::parse("shop/Service/wbe").unwrap().resolve(&analysis).unwrap_err();
     assert!(missing.to_string().contains("shop/Service/web"), "{missing}");
 }
 

@@ -39,9 +39,12 @@ pub const ABSTRACT_CONTROLLER_NAMESPACE: &str = "ingress-nginx";
 /// (<https://gateway-api.sigs.k8s.io/geps/gep-1762/>).
 pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
 
+/// An ingress controller's IngressClass `controller`, usual class name and pod labels.
+type KnownController = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+
 /// Well-known ingress controllers: the IngressClass `spec.controller`, the class name their
 /// installs use, and the labels of their controller pods (their Helm charts' defaults).
-const KNOWN_CONTROLLERS: &[(&str, &str, &[(&str, &str)])] = &[
+const KNOWN_CONTROLLERS: &[KnownController] = &[
     (
         "k8s.io/ingress-nginx",
         "nginx",

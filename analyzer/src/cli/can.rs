@@ -66,6 +66,9 @@ fn destination_ports(analysis: &Analysis, text: &str) -> Option<Vec<(Protocol, u
     (listed.len() <= 16).then_some(listed)
 }
 
+/// Backing pods (endpoint indices) that receive a Service port on one (protocol, port).
+type TargetGroup = ((Protocol, u16), Vec<usize>);
+
 /// `can X ns/Service/NAME --port P`: P is the Service's port; each backing pod is asked about
 /// the port it receives P on (its targetPort, a name resolved per pod). The backing pods of `to`,
 /// grouped by that port; `None` when TO is no Service or no port is asked.
@@ -75,7 +78,7 @@ fn service_targets(
     to: &[usize],
     port: Option<(Protocol, u16)>,
     notes: &mut Vec<String>,
-) -> Result<Option<Vec<((Protocol, u16), Vec<usize>)>>, String> {
+) -> Result<Option<Vec<TargetGroup>>, String> {
     let (Some((protocol, number)), Ok(EndpointSelector::Workload { namespace, kind, name })) =
         (port, EndpointSelector::parse(text))
     else {
@@ -152,12 +155,7 @@ pub(crate) fn run(mut args: CanArgs) -> Outcome {
 
 /// The answers for a Service port, one per targetPort its backing pods receive it on; exit 0
 /// when some backing pod is reached.
-fn service_answers(
-    analysis: &Analysis,
-    args: &CanArgs,
-    from: &[usize],
-    groups: Vec<((Protocol, u16), Vec<usize>)>,
-) -> Outcome {
+fn service_answers(analysis: &Analysis, args: &CanArgs, from: &[usize], groups: Vec<TargetGroup>) -> Outcome {
     if groups.len() > 1 && args.output == Format::Json {
         let ports: Vec<String> = groups.iter().map(|((_, p), pods)| format!("{p} ({} pod(s))", pods.len())).collect();
         return Err(format!(

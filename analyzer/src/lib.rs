@@ -9,6 +9,7 @@ pub mod analysis;
 pub mod audit;
 pub mod diff;
 pub mod explain;
+pub mod exposure;
 pub mod filter;
 pub mod findings;
 pub mod generate;
@@ -22,6 +23,7 @@ pub mod render;
 mod rows;
 pub mod schema;
 pub mod select;
+pub mod services;
 pub mod suggest;
 pub mod testing;
 

@@ -152,6 +152,27 @@ Exit codes: 0 success, 2 invalid input or usage."
     )]
     Mesh(cli::mesh::MeshCoverageArgs),
 
+    /// What outside the cluster reaches: every pod, port and entry path (Services, Ingress, Gateway API, host ports).
+    #[command(
+        long_about = "Every (pod, port, protocol) that traffic from outside the cluster can enter through, with the \
+path: a Service of type LoadBalancer or NodePort or with externalIPs, an Ingress (networking.k8s.io/v1), a Gateway \
+(gateway.networking.k8s.io: HTTPRoute, GRPCRoute, TCPRoute, TLSRoute, UDPRoute, ReferenceGrant), a container \
+hostPort or a hostNetwork pod. Each hop names the source address its receivers see and whether their policies \
+admit it: externalTrafficPolicy Cluster masquerades the client to a node address (policy must admit the nodes); \
+Local keeps the client's address, narrowed by loadBalancerSourceRanges; Ingress and Gateway traffic goes outside \
+-> controller or gateway pods (their own policies apply) -> backend pods (which must admit the controller pods). \
+Controller pods are found by the gateway.networking.k8s.io/gateway-name label, the IngressClass controller and \
+well-known controllers' labels, or --ingress-controller; else the abstract {ingress-controller} (a pod in \
+namespace ingress-nginx) stands for them. Service targetPorts (numbers or names) are resolved per pod; \
+Services without a selector are backed by their EndpointSlices or Endpoints.",
+        after_help = "Examples:\n  \
+netreach exposure fixtures/exposure\n  \
+netreach exposure cluster/ --reachable-only -o json | jq '.exposures[] | select(.via.kind == \"LoadBalancer\")'\n  \
+netreach exposure cluster/ --ingress-controller ns:ingress-nginx -o md\n\n\
+Exit codes: 0 success, 2 invalid input or usage."
+    )]
+    Exposure(cli::exposure::ExposureArgs),
+
     /// Write a deterministic synthetic cluster (one JSON List) for benchmarks and demos.
     #[command(
         after_help = "Example:\n  netreach generate --pods 5000 --policies 500 --namespaces 50 --seed 1 > cluster.json\n\n\
@@ -239,6 +260,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cli::audit::run(args),
         Command::Check(args) => cli::check::run(args),
         Command::Mesh(args) => cli::mesh::run(args),
+        Command::Exposure(args) => cli::exposure::run(args),
         Command::Generate(args) => cli::generate::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
         Command::Completion(args) => cli::completion::run(args, command()),

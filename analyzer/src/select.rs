@@ -169,6 +169,18 @@ impl EndpointSelector {
                     w
                 }
             }
+            EndpointSelector::Workload { namespace, kind, name } if is_service_kind(kind) => {
+                let Some(service) = crate::services::find(&analysis.cluster, namespace, name) else {
+                    let wanted = format!("{namespace}/Service/{name}");
+                    let names = analysis.cluster.services.iter().map(|s| format!("{}/Service/{}", s.namespace, s.name));
+                    let suggestions = closest(&wanted, names);
+                    return Err(ResolveError::NoWorkload { name: wanted, suggestions });
+                };
+                crate::services::backing_pods(&analysis.cluster, service)
+                    .into_iter()
+                    .map(|i| reach.index_of(Endpoint::Pod(i as u32)))
+                    .collect()
+            }
             EndpointSelector::Workload { namespace, kind, name } => {
                 let w: Vec<usize> = pods()
                     .filter(|(_, p)| {
@@ -223,6 +235,12 @@ impl EndpointSelector {
         };
         Ok(out)
     }
+}
+
+/// Whether `ns/KIND/name` names a Service (`Service`, or kubectl's `service` and `svc`): its
+/// backing pods.
+pub fn is_service_kind(kind: &str) -> bool {
+    matches!(kind, "Service" | "service" | "svc")
 }
 
 /// kubectl's label selector syntax: `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`,

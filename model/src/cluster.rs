@@ -39,6 +39,8 @@ pub struct Cluster {
     /// Infrastructure destinations (cloud metadata, API server, kubelets, nodes, etcd) as the
     /// loader resolved them from the input and flags; absent ones are unknown.
     pub infrastructure: Vec<crate::infrastructure::InfraDestination>,
+    /// Ingresses, Gateways, routes and Service endpoints: how traffic enters from outside.
+    pub entry_points: crate::entrypoints::EntryPoints,
 }
 
 /// A policy object the engine does not evaluate, named as it was read.
@@ -80,6 +82,8 @@ pub struct Service {
     pub ports: Vec<ServicePort>,
     /// `spec.clusterIPs` (or `spec.clusterIP`).
     pub cluster_ips: Vec<IpAddr>,
+    /// `spec.type`, `externalIPs`, `externalTrafficPolicy`, `loadBalancerSourceRanges`.
+    pub publishing: crate::entrypoints::Publishing,
 }
 
 /// One entry of a Service's `spec.ports`.
@@ -93,6 +97,8 @@ pub struct ServicePort {
     pub target_port: PortSpec,
     /// `protocol` (TCP when omitted).
     pub protocol: Protocol,
+    /// `nodePort`, when given (NodePort and LoadBalancer Services).
+    pub node_port: Option<u16>,
 }
 
 /// A namespace and its labels.
@@ -174,6 +180,8 @@ pub struct Pod {
     /// `automountServiceAccountToken` of the pod, else of its ServiceAccount; `None` when
     /// neither says (the token is mounted).
     pub automount_token: Option<bool>,
+    /// Container ports published on the node's addresses (`hostPort`).
+    pub host_ports: Vec<crate::entrypoints::HostPort>,
 }
 
 impl Pod {
@@ -194,6 +202,7 @@ impl Pod {
             containers: Vec::new(),
             service_account: "default".to_string(),
             automount_token: None,
+            host_ports: Vec::new(),
         }
     }
 

@@ -227,6 +227,16 @@ impl InputArgs {
     /// The analysis is never freed: a command runs once and exits, and freeing a large one
     /// (millions of small allocations) costs a noticeable share of a run; the process's end frees it.
     pub(crate) fn analyze_with(&self, mesh_options: MeshOptions) -> Result<Analyzed, InputError> {
+        self.analyze_prepared(mesh_options, |_| {})
+    }
+
+    /// [`analyze_with`](Self::analyze_with), with `prepare` run on the loaded cluster before the
+    /// engine (`exposure` adds its abstract ingress controller there).
+    pub(crate) fn analyze_prepared(
+        &self,
+        mesh_options: MeshOptions,
+        prepare: impl FnOnce(&mut netreach_model::Cluster),
+    ) -> Result<Analyzed, InputError> {
         let started = Instant::now();
         let mut loaded = if self.live.is_live() {
             let read = self.live.read(self.notes.quiet)?;
@@ -240,6 +250,7 @@ impl InputArgs {
         let load_time = started.elapsed();
         self.notes.print_load_report("", &loaded.report, None);
         refuse_empty("", &loaded)?;
+        prepare(&mut loaded.cluster);
         let started = Instant::now();
         let analysis = Analysis::new(loaded.cluster, &self.engine.options()).with_mesh_options(mesh_options);
         Ok(Analyzed {

@@ -66,6 +66,57 @@ fn destination_ports(analysis: &Analysis, text: &str) -> Option<Vec<(Protocol, u
     (listed.len() <= 16).then_some(listed)
 }
 
+/// Backing pods (endpoint indices) that receive a Service port on one (protocol, port).
+type TargetGroup = ((Protocol, u16), Vec<usize>);
+
+/// `can X ns/Service/NAME --port P`: P is the Service's port; each backing pod is asked about
+/// the port it receives P on (its targetPort, a name resolved per pod). The backing pods of `to`,
+/// grouped by that port; `None` when TO is no Service or no port is asked.
+fn service_targets(
+    analysis: &Analysis,
+    text: &str,
+    to: &[usize],
+    port: Option<(Protocol, u16)>,
+    notes: &mut Vec<String>,
+) -> Result<Option<Vec<TargetGroup>>, String> {
+    let (Some((protocol, number)), Ok(EndpointSelector::Workload { namespace, kind, name })) =
+        (port, EndpointSelector::parse(text))
+    else {
+        return Ok(None);
+    };
+    if !netreach::select::is_service_kind(&kind) {
+        return Ok(None);
+    }
+    let cluster = &analysis.cluster;
+    let Some(service) = netreach::services::find(cluster, &namespace, &name) else { return Ok(None) };
+    let Some(service_port) = service.ports.iter().find(|p| p.port == number && p.protocol == protocol) else {
+        let ports: Vec<String> = service
+            .ports
+            .iter()
+            .map(|p| match &p.name {
+                Some(n) => format!("{}/{} ({n})", p.port, p.protocol.as_str()),
+                None => format!("{}/{}", p.port, p.protocol.as_str()),
+            })
+            .collect();
+        let has = if ports.is_empty() { "no port".to_string() } else { format!("ports {}", ports.join(", ")) };
+        return Err(format!("Service {namespace}/{name} has no port {number}/{}: it has {has}", protocol.as_str()));
+    };
+    let mut groups: std::collections::BTreeMap<u16, Vec<usize>> = Default::default();
+    for (pod, target) in netreach::services::backends(cluster, service, service_port, notes) {
+        let endpoint = analysis.reach.index_of(netreach_model::Endpoint::Pod(pod as u32));
+        if to.contains(&endpoint) {
+            groups.entry(target).or_default().push(endpoint);
+        }
+    }
+    if groups.is_empty() {
+        return Err(format!(
+            "Service {namespace}/{name} port {number}/{} has no backing pod in the input",
+            protocol.as_str()
+        ));
+    }
+    Ok(Some(groups.into_iter().map(|(target, pods)| ((protocol, target), pods)).collect()))
+}
+
 pub(crate) fn run(mut args: CanArgs) -> Outcome {
     args.input.infra.named = vec![args.from.clone(), args.to.clone()];
     let analysis = args.input.analyze()?.analysis;
@@ -73,6 +124,15 @@ pub(crate) fn run(mut args: CanArgs) -> Outcome {
     let namespaces = &args.input.live.namespaces;
     let from = resolve(&analysis, &args.from, scope.as_deref(), namespaces)?;
     let to = resolve(&analysis, &args.to, scope.as_deref(), namespaces)?;
+    let mut notes = Vec::new();
+    if let Some(groups) = service_targets(&analysis, &args.to, &to, args.port, &mut notes)? {
+        if !args.input.notes.quiet {
+            for note in &notes {
+                super::messages::note(note);
+            }
+        }
+        return service_answers(&analysis, &args, &from, groups);
+    }
     let answer = match (args.port, destination_ports(&analysis, &args.to)) {
         // A destination that listens on a few ports (kubelet, etcd, the API server) is asked
         // about those: the first port allowed answers, else the first port.
@@ -91,4 +151,40 @@ pub(crate) fn run(mut args: CanArgs) -> Outcome {
     };
     write_stdout(|out| write(&analysis, &args.from, &args.to, &answer, out))?;
     Ok(if answer.allowed() { ExitStatus::Success } else { ExitStatus::No })
+}
+
+/// The answers for a Service port, one per targetPort its backing pods receive it on; exit 0
+/// when some backing pod is reached.
+fn service_answers(analysis: &Analysis, args: &CanArgs, from: &[usize], groups: Vec<TargetGroup>) -> Outcome {
+    if groups.len() > 1 && args.output == Format::Json {
+        let ports: Vec<String> = groups.iter().map(|((_, p), pods)| format!("{p} ({} pod(s))", pods.len())).collect();
+        return Err(format!(
+            "{} port {} reaches its pods on several target ports ({}): -o json answers one port; ask each backing pod",
+            args.to,
+            args.port.map_or(0, |p| p.1),
+            ports.join(", ")
+        )
+        .into());
+    }
+    let write = match args.output {
+        Format::Text => render::can::text,
+        Format::Md => render::can::markdown,
+        Format::Json => render::can::json,
+    };
+    let mut any = false;
+    let answers: Vec<(String, explain::CanAnswer)> = groups
+        .into_iter()
+        .map(|(port, pods)| {
+            let answer = explain::can(analysis, from, &pods, Some(port));
+            any |= answer.allowed();
+            (format!("{} (targetPort {})", args.to, port.1), answer)
+        })
+        .collect();
+    write_stdout(|out| {
+        for (to, answer) in &answers {
+            write(analysis, &args.from, to, answer, out)?;
+        }
+        Ok(())
+    })?;
+    Ok(if any { ExitStatus::Success } else { ExitStatus::No })
 }

@@ -9,6 +9,7 @@ pub(crate) mod check;
 pub(crate) mod completion;
 pub(crate) mod connectivity;
 pub(crate) mod diff;
+pub(crate) mod exposure;
 pub(crate) mod generate;
 pub(crate) mod man;
 pub(crate) mod mesh;

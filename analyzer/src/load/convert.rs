@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::networking::v1 as net;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector as K8sSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use netreach_model::entrypoints::{HostPort, Publishing, ServiceType, TrafficPolicy};
 use netreach_model::{
     Cluster, ContainerPort, LabelSelector, Labels, Namespace, Node, Pod, PortSpec, Protocol, Requirement, Service,
     ServicePort, WorkloadRef,
@@ -31,6 +32,7 @@ pub(super) fn is_cluster_scoped(kind: &str) -> bool {
             | "BaselineAdminNetworkPolicy"
             | "ClusterNetworkPolicy"
             | "CiliumClusterwideNetworkPolicy"
+            | "IngressClass"
     )
 }
 
@@ -175,6 +177,7 @@ fn is_read(api_version: &str, kind: &str) -> bool {
             | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
             | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication")
     ) || super::cilium::is_cilium_kind(api_version, kind)
+        || super::entrypoints::is_entry_kind(api_version, kind)
 }
 
 /// Why a scalar is not the string a name must be: YAML 1.1 (what kubectl reads) turns unquoted
@@ -367,11 +370,28 @@ impl Build<'_> {
             }
             "EndpointSlice" => {
                 let slice: k8s_openapi::api::discovery::v1::EndpointSlice = typed(body, at)?;
-                self.infra.endpoint_slice(&slice, &namespace, at)?;
+                let endpoints = super::entrypoints::slice_endpoints(&slice, &namespace, at)?;
+                self.infra.service_endpoints(&endpoints, false);
+                cluster.entry_points.service_endpoints.push(endpoints);
             }
             "Endpoints" => {
                 let endpoints: core::Endpoints = typed(body, at)?;
-                self.infra.endpoints(&endpoints, &namespace, at)?;
+                for subset in super::entrypoints::legacy_endpoints(&endpoints, &namespace, at)? {
+                    self.infra.service_endpoints(&subset, true);
+                    cluster.entry_points.service_endpoints.push(subset);
+                }
+            }
+            "Ingress" | "IngressClass" | "Gateway" | "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute"
+            | "UDPRoute" | "ReferenceGrant" => {
+                super::entrypoints::read(
+                    kind,
+                    &namespace,
+                    &name,
+                    body,
+                    at,
+                    &mut cluster.entry_points,
+                    &mut report.warnings,
+                )?;
             }
             "ServiceAccount" => {
                 let sa: core::ServiceAccount = typed(body, at)?;
@@ -823,6 +843,10 @@ fn pod_from_spec(
             let port = valid_port(p.container_port, at, &format!("{pfield}.containerPort"))?;
             let protocol = protocol(p.protocol.as_deref(), at, &format!("{pfield}.protocol"))?;
             pod.ports.push(ContainerPort { name: p.name.clone(), port, protocol });
+            if let Some(host_port) = p.host_port.filter(|&h| h != 0) {
+                let host_port = valid_port(host_port, at, &format!("{pfield}.hostPort"))?;
+                pod.host_ports.push(HostPort { host_port, container_port: port, protocol });
+            }
         }
     }
     Ok(pod)
@@ -905,8 +929,11 @@ fn convert_service(svc: core::Service, namespace: &str, at: &At) -> Result<Servi
             Some(IntOrString::String(s)) => PortSpec::Name(s.clone()),
         };
         let protocol = protocol(p.protocol.as_deref(), at, &format!("{field}.protocol"))?;
-        ports.push(ServicePort { name: p.name.clone(), port, target_port, protocol });
+        let node_port =
+            p.node_port.filter(|&n| n != 0).map(|n| valid_port(n, at, &format!("{field}.nodePort"))).transpose()?;
+        ports.push(ServicePort { name: p.name.clone(), port, target_port, protocol, node_port });
     }
+    let publishing = publishing(&spec, at)?;
     // Headless services say "None"; only real addresses are kept.
     let cluster_ips = spec
         .cluster_ips
@@ -921,7 +948,46 @@ fn convert_service(svc: core::Service, namespace: &str, at: &At) -> Result<Servi
         selector: spec.selector,
         ports,
         cluster_ips: cluster_ips.into_iter().collect(),
+        publishing,
     })
+}
+
+/// How the Service is published outside (<https://kubernetes.io/docs/concepts/services-networking/service/#publishing-services-service-types>).
+fn publishing(spec: &core::ServiceSpec, at: &At) -> Result<Publishing, LoadError> {
+    let service_type = match spec.type_.as_deref() {
+        None | Some("ClusterIP") => ServiceType::ClusterIp,
+        Some("NodePort") => ServiceType::NodePort,
+        Some("LoadBalancer") => ServiceType::LoadBalancer,
+        Some("ExternalName") => ServiceType::ExternalName,
+        Some(other) => {
+            return Err(at.err(
+                "spec.type",
+                format!("unsupported value {other:?} (expected ClusterIP, NodePort, LoadBalancer or ExternalName)"),
+            ))
+        }
+    };
+    let external_traffic_policy = match spec.external_traffic_policy.as_deref() {
+        // `Cluster`; `Global` is its pre-1.22 alias, still accepted on read.
+        None | Some("Cluster" | "Global") => TrafficPolicy::Cluster,
+        Some("Local") => TrafficPolicy::Local,
+        Some(other) => {
+            return Err(at
+                .err("spec.externalTrafficPolicy", format!("unsupported value {other:?} (expected Cluster or Local)")))
+        }
+    };
+    let mut external_ips = Vec::new();
+    for (i, ip) in spec.external_ips.iter().flatten().enumerate() {
+        external_ips.push(parse_ip(ip, at, &format!("spec.externalIPs[{i}]"))?);
+    }
+    let mut load_balancer_source_ranges = Vec::new();
+    for (i, range) in spec.load_balancer_source_ranges.iter().flatten().enumerate() {
+        let net = range
+            .trim()
+            .parse::<ipnet::IpNet>()
+            .map_err(|_| at.err(format!("spec.loadBalancerSourceRanges[{i}]"), format!("{range:?} is not a CIDR")))?;
+        load_balancer_source_ranges.push(net.trunc());
+    }
+    Ok(Publishing { service_type, external_ips, external_traffic_policy, load_balancer_source_ranges })
 }
 
 /// A label name, as the API server validates it (a qualified name): an optional DNS-1123

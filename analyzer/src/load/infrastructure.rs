@@ -13,11 +13,8 @@
 //!   on the control plane, as kubeadm installs it).
 //! - `cloud-metadata`: per `--cloud` ([`Cloud::addresses`]), every port.
 
-use super::convert::{protocol, At};
-use super::LoadError;
 use ipnet::IpNet;
-use k8s_openapi::api::core::v1 as core;
-use k8s_openapi::api::discovery::v1::EndpointSlice;
+use netreach_model::entrypoints::ServiceEndpoints;
 use netreach_model::{Cluster, Destination, InfraDestination, PortSet, Protocol};
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -43,66 +40,19 @@ pub(super) struct InfraFacts {
     pub(super) internal_ips: Vec<(String, Vec<IpAddr>)>,
 }
 
-/// Whether an object of `namespace`/`name` with these labels belongs to Service
-/// `default/kubernetes` (EndpointSlices name their Service in a label).
-fn is_apiserver_service(
-    namespace: &str,
-    name: &str,
-    labels: Option<&std::collections::BTreeMap<String, String>>,
-) -> bool {
-    namespace == "default"
-        && labels.and_then(|l| l.get("kubernetes.io/service-name")).map_or(name == "kubernetes", |s| s == "kubernetes")
-}
-
 impl InfraFacts {
-    /// Keeps the addresses of an EndpointSlice of Service `default/kubernetes`.
-    pub(super) fn endpoint_slice(&mut self, slice: &EndpointSlice, namespace: &str, at: &At) -> Result<(), LoadError> {
-        if !is_apiserver_service(
-            namespace,
-            slice.metadata.name.as_deref().unwrap_or(""),
-            slice.metadata.labels.as_ref(),
-        ) {
-            return Ok(());
+    /// Keeps the addresses of the endpoints of Service `default/kubernetes`, from an
+    /// EndpointSlice, or (`legacy`) from its Endpoints object.
+    pub(super) fn service_endpoints(&mut self, endpoints: &ServiceEndpoints, legacy: bool) {
+        if endpoints.namespace != "default" || endpoints.service != "kubernetes" {
+            return;
         }
         let mut ports = PortSet::empty();
-        for (i, p) in slice.ports.iter().flatten().enumerate() {
-            let proto = protocol(p.protocol.as_deref(), at, &format!("ports[{i}].protocol"))?;
-            if let Some(port) = p.port {
-                ports.union_with(&PortSet::single(
-                    proto,
-                    super::convert::valid_port(port, at, &format!("ports[{i}].port"))?,
-                ));
-            }
+        for &(_, port, protocol) in &endpoints.ports {
+            ports.union_with(&PortSet::single(protocol, port));
         }
-        for (i, e) in slice.endpoints.iter().enumerate() {
-            for (j, a) in e.addresses.iter().enumerate() {
-                let ip = super::convert::parse_ip(a, at, &format!("endpoints[{i}].addresses[{j}]"))?;
-                self.slices.push((ip, ports.clone()));
-            }
-        }
-        Ok(())
-    }
-
-    /// Keeps the addresses of the legacy Endpoints object of Service `default/kubernetes`.
-    pub(super) fn endpoints(&mut self, endpoints: &core::Endpoints, namespace: &str, at: &At) -> Result<(), LoadError> {
-        if !is_apiserver_service(namespace, endpoints.metadata.name.as_deref().unwrap_or(""), None) {
-            return Ok(());
-        }
-        for (i, subset) in endpoints.subsets.iter().flatten().enumerate() {
-            let mut ports = PortSet::empty();
-            for (j, p) in subset.ports.iter().flatten().enumerate() {
-                let proto = protocol(p.protocol.as_deref(), at, &format!("subsets[{i}].ports[{j}].protocol"))?;
-                let port = super::convert::valid_port(p.port, at, &format!("subsets[{i}].ports[{j}].port"))?;
-                ports.union_with(&PortSet::single(proto, port));
-            }
-            for (j, a) in
-                subset.addresses.iter().flatten().chain(subset.not_ready_addresses.iter().flatten()).enumerate()
-            {
-                let ip = super::convert::parse_ip(&a.ip, at, &format!("subsets[{i}].addresses[{j}].ip"))?;
-                self.endpoints.push((ip, ports.clone()));
-            }
-        }
-        Ok(())
+        let list = if legacy { &mut self.endpoints } else { &mut self.slices };
+        list.extend(endpoints.addresses.iter().map(|(ip, _)| (*ip, ports.clone())));
     }
 
     /// Every destination the input names, and `cloud-metadata` for an unknown cloud.

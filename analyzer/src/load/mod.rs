@@ -6,6 +6,7 @@ mod aliases;
 mod cilium;
 mod convert;
 mod documents;
+mod entrypoints;
 pub mod infrastructure;
 mod json;
 mod kinds;

@@ -26,16 +26,18 @@ pub enum SchemaCommand {
     Diff,
     Paths,
     Check,
+    Exposure,
 }
 
 impl SchemaCommand {
-    pub const ALL: [SchemaCommand; 6] = [
+    pub const ALL: [SchemaCommand; 7] = [
         SchemaCommand::Connectivity,
         SchemaCommand::Audit,
         SchemaCommand::Mesh,
         SchemaCommand::Diff,
         SchemaCommand::Paths,
         SchemaCommand::Check,
+        SchemaCommand::Exposure,
     ];
 
     /// The subcommand's name.
@@ -47,6 +49,7 @@ impl SchemaCommand {
             SchemaCommand::Diff => "diff",
             SchemaCommand::Paths => "paths",
             SchemaCommand::Check => "check",
+            SchemaCommand::Exposure => "exposure",
         }
     }
 }
@@ -62,6 +65,7 @@ pub fn schema(command: SchemaCommand) -> Value {
         SchemaCommand::Diff => ("What a change opens, closes or alters.", diff()),
         SchemaCommand::Paths => ("Lateral movement: shortest paths to each target and blast radius.", paths()),
         SchemaCommand::Check => ("Segmentation invariants checked against the cluster.", check()),
+        SchemaCommand::Exposure => ("What outside the cluster reaches, and through which entry point.", exposure()),
     };
     let mut root = object(properties);
     let fields = root.as_object_mut().expect("an object schema");
@@ -437,6 +441,36 @@ fn check() -> Vec<Field> {
         ),
         Required("invariants", array(invariant)),
     ]);
+    fields
+}
+
+fn exposure() -> Vec<Field> {
+    let port = json!({"type": "integer", "minimum": 0, "maximum": 65535});
+    let hop = object(vec![
+        Required("to", strings()),
+        Required("ports", strings()),
+        Required("source", string()),
+        Required("admittedFrom", strings()),
+        Required("reached", strings()),
+    ]);
+    let exposure = object(vec![
+        Required("pod", string()),
+        Required("workload", nullable(string())),
+        Required("port", port.clone()),
+        Required("protocol", reference("protocol")),
+        Required(
+            "via",
+            object(vec![
+                Required("kind", one_of(crate::exposure::ViaKind::ALL.map(crate::exposure::ViaKind::as_str))),
+                Required("name", string()),
+            ]),
+        ),
+        Required("entryPort", nullable(port)),
+        Required("reachable", boolean()),
+        Required("hops", array(hop)),
+    ]);
+    let mut fields = preamble();
+    fields.extend([Required("exposures", array(exposure)), Required("notes", strings())]);
     fields
 }
 

@@ -32,7 +32,7 @@ fn schema_prints_one_schema_per_command() {
         assert_eq!(schema["title"], format!("netreach {} -o json", command.name()));
         assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
     }
-    let out = netreach(&["schema", "exposure"]);
+    let out = netreach(&["schema", "generate"]);
     assert_eq!(out.status.code(), Some(2), "a command without a schema is a usage error");
     assert_eq!(stdout(&out), "");
 }

@@ -102,6 +102,10 @@ pub fn direction_allows(
     if crate::cilium::section_matches(cluster, deny, *subject, peer, dst, protocol, port) {
         return false;
     }
+    // Calico's tiers hold NetworkPolicy and the admin tiers when they apply.
+    if crate::calico::active(cluster, options) {
+        return crate::calico::direction_allows(cluster, options, direction, *subject, peer, dst, protocol, port);
+    }
     // 1. The Admin tier: Allow and Deny are final, Pass (or no match) goes on.
     match tier_decision(cluster, options, Tier::Admin, direction, *subject, peer, dst, protocol, port) {
         Some(TierDecision { action: Action::Allow, .. }) => return true,
@@ -133,9 +137,18 @@ pub fn direction_allows(
 pub fn profile(cluster: &Cluster, options: &EngineOptions) -> EngineOptions {
     let cilium = match options.cni {
         CniProfile::Cilium => true,
-        CniProfile::Generic => false,
+        CniProfile::Generic | CniProfile::Calico => false,
         CniProfile::Auto => !cluster.cilium_policies.is_empty(),
     };
+    // Calico: hostNetwork pods have no workload endpoint; nets match pod addresses.
+    let calico = options.cni == CniProfile::Calico || (options.cni == CniProfile::Auto && !cilium && cluster.calico.is_present());
+    if calico {
+        return EngineOptions {
+            host_network: HostNetworkSelection::NodeIdentity,
+            ip_block_pods: IpBlockPodMatching::Match,
+            cni: options.cni,
+        };
+    }
     if cilium {
         EngineOptions {
             host_network: HostNetworkSelection::NodeIdentity,

@@ -418,7 +418,8 @@ impl Reachability {
         let classes = Classes::refine(endpoint_count, &selections.table.sets);
         let mut table = grants::build(cluster, &selections, &classes);
         let mut tiers = tiers::Tiers::build(cluster, &selections, &classes, &mut table);
-        if options.cni == CniProfile::Calico {
+        // Calico policies are evaluated in their tiers whatever the profile (as Cilium's are).
+        if options.cni == CniProfile::Calico || !cluster.calico.policies.is_empty() {
             let calico = crate::calico::tiers::CalicoTiers::build(cluster, &selections, &classes, &mut table, &tiers);
             tiers.subjects.iter_mut().zip(&calico.subjects).for_each(|(all, c)| all.union_with(c));
             tiers.calico = Some(calico);

@@ -228,13 +228,7 @@ fn item_decision(
             policy
                 .rules(direction)
                 .iter()
-                .filter(|rule| {
-                    let port_ok = match &rule.ports {
-                        None => true,
-                        Some(entries) => entries.iter().any(|e| reference::cluster_port_matches(cluster, e, dst, protocol, port)),
-                    };
-                    port_ok && rule.peers.iter().any(|x| reference::cluster_peer_matches(cluster, options, x, peer))
-                })
+                .filter(|rule| reference::cluster_rule_matches(cluster, options, rule, peer, dst, protocol, port))
                 .map(|rule| match rule.action {
                     Action::Allow => CalicoAction::Allow,
                     Action::Deny => CalicoAction::Deny,

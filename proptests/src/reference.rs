@@ -203,16 +203,29 @@ pub fn tier_decision(
             continue;
         }
         for (r, rule) in policy.rules(direction).iter().enumerate() {
-            let port_ok = match &rule.ports {
-                None => true,
-                Some(entries) => entries.iter().any(|e| cluster_port_matches(cluster, e, dst, protocol, port)),
-            };
-            if port_ok && rule.peers.iter().any(|x| cluster_peer_matches(cluster, options, x, peer)) {
+            if cluster_rule_matches(cluster, options, rule, peer, dst, protocol, port) {
                 return Some(TierDecision { policy: p, rule: r, action: rule.action });
             }
         }
     }
     None
+}
+
+/// Whether a cluster policy rule matches: a port entry (none: every port) and a peer.
+pub fn cluster_rule_matches(
+    cluster: &Cluster,
+    options: &EngineOptions,
+    rule: &netreach_model::ClusterRule,
+    peer: &Addr,
+    dst: &Addr,
+    protocol: Protocol,
+    port: u16,
+) -> bool {
+    let port_ok = match &rule.ports {
+        None => true,
+        Some(entries) => entries.iter().any(|e| cluster_port_matches(cluster, e, dst, protocol, port)),
+    };
+    port_ok && rule.peers.iter().any(|x| cluster_peer_matches(cluster, options, x, peer))
 }
 
 /// Whether a pod's namespace and labels fit a (namespace selector, optional pod selector) pair;

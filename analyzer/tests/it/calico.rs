@@ -6,56 +6,15 @@ use netreach::load::load_str;
 use netreach::model::{CniProfile, EngineOptions, Protocol};
 use netreach::Analysis;
 
-/// Two labelled namespaces, a labelled ServiceAccount, pods with addresses, a hostNetwork pod.
-const CLUSTER: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop, labels: {team: shop}}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: ops, labels: {team: ops}}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: api-sa, namespace: shop, labels: {role: backend}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: shop, labels: {app: web, env: prod}}
-spec: {containers: [{name: c, image: i}]}
-status: {podIP: 10.0.0.1, podIPs: [{ip: 10.0.0.1}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: api, namespace: shop, labels: {app: api}}
-spec:
-  serviceAccountName: api-sa
-  containers: [{name: c, image: i, ports: [{name: http, containerPort: 8080}]}]
-status: {podIP: 10.0.0.2, podIPs: [{ip: 10.0.0.2}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: db, namespace: shop, labels: {app: db}}
-spec: {containers: [{name: c, image: i}]}
-status: {podIP: 10.0.0.3, podIPs: [{ip: 10.0.0.3}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: web, namespace: ops, labels: {app: web, env: dev}}
-spec: {containers: [{name: c, image: i}]}
-status: {podIP: 10.0.1.1, podIPs: [{ip: 10.0.1.1}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: agent, namespace: ops, labels: {app: agent}}
-spec: {hostNetwork: true, nodeName: n1, containers: [{name: c, image: i}]}
-status: {podIP: 192.168.0.10, podIPs: [{ip: 192.168.0.10}]}
----
-"#;
+/// The Cilium tests' namespaces and pods (shop/web, shop/api with ServiceAccount api-sa and a
+/// named port http 8080, shop/db, ops/web, the hostNetwork ops/agent), and api-sa's labels.
+fn cluster() -> String {
+    let account = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: api-sa, namespace: shop, labels: {role: backend}}\n---\n";
+    format!("{}---\n{account}", crate::cilium::PODS)
+}
 
 fn analyze(policies: &str) -> Analysis {
-    let loaded = load_str("case.yaml", &format!("{CLUSTER}{policies}")).unwrap_or_else(|e| panic!("{e}"));
+    let loaded = load_str("case.yaml", &format!("{}{policies}", cluster())).unwrap_or_else(|e| panic!("{e}"));
     Analysis::new(loaded.cluster, &EngineOptions::default())
 }
 
@@ -321,22 +280,22 @@ fn admin_network_policies_run_in_the_kube_admin_tier() {
 #[test]
 fn staged_policies_are_not_enforced_and_host_features_are_named() {
     let staged = "apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: deny}\nspec:\n  selector: all()\n  ingress: [{action: Deny}]\n---\n";
-    let loaded = load_str("case.yaml", &format!("{CLUSTER}{staged}")).unwrap();
+    let loaded = load_str("case.yaml", &format!("{}{staged}", cluster())).unwrap();
     assert!(loaded.report.warnings.iter().any(|w| w.contains("StagedGlobalNetworkPolicy deny") && w.contains("not enforced")));
     let a = Analysis::new(loaded.cluster, &EngineOptions::default());
     verdicts(&a, &[("shop/web", "shop/db", "1", true)]);
     let pre_dnat = gnp("pre", "  selector: all()\n  preDNAT: true\n  applyOnForward: true\n  ingress: [{action: Deny}]");
-    let loaded = load_str("case.yaml", &format!("{CLUSTER}{pre_dnat}")).unwrap();
+    let loaded = load_str("case.yaml", &format!("{}{pre_dnat}", cluster())).unwrap();
     assert!(loaded.report.warnings.iter().any(|w| w.contains("spec.preDNAT") && w.contains("host endpoints")));
     let icmp = gnp("icmp", "  selector: all()\n  ingress: [{action: Allow, protocol: ICMP, icmp: {type: 8}}, {action: Allow, protocol: TCP, http: {methods: [GET]}}]");
-    let loaded = load_str("case.yaml", &format!("{CLUSTER}{icmp}")).unwrap();
+    let loaded = load_str("case.yaml", &format!("{}{icmp}", cluster())).unwrap();
     let warnings = loaded.report.warnings.join("\n");
     assert!(warnings.contains("ingress[0].icmp") && warnings.contains("ingress[1].http"), "{warnings}");
 }
 
 #[test]
 fn bad_selectors_and_fields_are_errors_naming_the_field_and_column() {
-    let err = |policy: &str| load_str("case.yaml", &format!("{CLUSTER}{policy}")).err().expect("an error").to_string();
+    let err = |policy: &str| load_str("case.yaml", &format!("{}{policy}", cluster())).err().expect("an error").to_string();
     let e = err(&gnp("bad", "  selector: app == web"));
     assert!(e.contains("GlobalNetworkPolicy bad") && e.contains("spec.selector") && e.contains("column 8"), "{e}");
     let e = err(&np("shop", "bad", "  ingress: [{action: Allow, source: {selector: \"has(app\"}}]"));
@@ -356,7 +315,7 @@ fn bad_selectors_and_fields_are_errors_naming_the_field_and_column() {
 #[test]
 fn calico_and_kubernetes_network_policies_of_one_name_are_two_objects() {
     let calico = np("shop", "api-to-db", "  selector: app == 'db'\n  order: 1\n  ingress: [{action: Deny, source: {selector: app == 'api'}}]");
-    let loaded = load_str("case.yaml", &format!("{CLUSTER}{K8S_API_TO_DB}{calico}")).unwrap();
+    let loaded = load_str("case.yaml", &format!("{}{K8S_API_TO_DB}{calico}", cluster())).unwrap();
     assert!(loaded.report.warnings.iter().all(|w| !w.contains("defined twice")), "{:?}", loaded.report.warnings);
     assert_eq!((loaded.cluster.policies.len(), loaded.cluster.calico.policies.len()), (1, 1));
 }
@@ -411,8 +370,9 @@ fn the_tigera_tutorial_answers_as_it_says() {
             ("client/Deployment/client", "stars/Deployment/frontend", "80", true),
             ("stars/Deployment/frontend", "stars/Deployment/backend", "6379", true),
             ("stars/Deployment/backend", "client/Deployment/client", "9000", true),
-            // Ports the app policies do not allow: frontend's ingress ends the app tier in deny.
-            ("client/Deployment/client", "stars/Deployment/frontend", "81", false),
+            // A port the app policies do not allow: app-default-pass (selector all()) passes it on
+            // both sides, and the default tier's default-deny is only staged: the profile allows.
+            ("client/Deployment/client", "stars/Deployment/frontend", "81", true),
             // Tenant-1 isolation (security.tenant-1-restrict, the catch-all rules turned to Deny):
             // yaobank cannot reach the stars namespaces, and stars reaches nothing outside them.
             ("yaobank/Deployment/customer", "stars/Deployment/frontend", "80", false),

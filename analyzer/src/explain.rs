@@ -253,7 +253,8 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             Some((proto, port)) => allowed_ports.contains(proto, port),
             None => !allowed_ports.is_empty(),
         };
-    let no_tiers = analysis.cluster.cluster_policies.is_empty() && reach.profile() != netreach_model::CniProfile::Calico;
+    let no_tiers =
+        analysis.cluster.cluster_policies.is_empty() && reach.profile() != netreach_model::CniProfile::Calico;
     if query.is_none() && !no_tiers {
         notes.push(Note::TiersNeedAPort);
     }

@@ -15,8 +15,8 @@
 
 use crate::reference::{self, namespace_labels, Addr};
 use netreach_model::calico::{
-    CalicoAction, CalicoKind, CalicoPolicy, CalicoPort, CalicoRule, EntityRule, Order, ServiceAccountMatch,
-    ADMIN_TIER, BASELINE_TIER, DEFAULT_TIER, DEFAULT_TIER_ORDER, NETWORK_POLICY_ORDER,
+    CalicoAction, CalicoKind, CalicoPolicy, CalicoPort, CalicoRule, EntityRule, Order, ServiceAccountMatch, ADMIN_TIER,
+    BASELINE_TIER, DEFAULT_TIER, DEFAULT_TIER_ORDER, NETWORK_POLICY_ORDER,
 };
 use netreach_model::{Action, Cluster, CniProfile, Direction, EngineOptions, Labels, Protocol, Tier};
 use std::net::IpAddr;
@@ -166,7 +166,10 @@ fn selects(cluster: &Cluster, policy: &CalicoPolicy, direction: Direction, pod: 
     policy.applies[d]
         && namespace_ok
         && policy.selector.matches(&view)
-        && policy.service_account_selector.as_ref().is_none_or(|s| s.matches(&account_view(cluster, &p.namespace, &p.service_account)))
+        && policy
+            .service_account_selector
+            .as_ref()
+            .is_none_or(|s| s.matches(&account_view(cluster, &p.namespace, &p.service_account)))
 }
 
 /// The tiers in evaluation order: (name, default action Pass).
@@ -220,8 +223,20 @@ fn item_decision(
             let mut probe = cluster.clone();
             probe.calico = Default::default();
             probe.cluster_policies.clear();
-            let allows = reference::direction_allows(&probe, options, direction, &dir_src(direction, subject, peer), &dir_dst(direction, subject, peer), protocol, port);
-            if allows { vec![CalicoAction::Allow] } else { Vec::new() }
+            let allows = reference::direction_allows(
+                &probe,
+                options,
+                direction,
+                &dir_src(direction, subject, peer),
+                &dir_dst(direction, subject, peer),
+                protocol,
+                port,
+            );
+            if allows {
+                vec![CalicoAction::Allow]
+            } else {
+                Vec::new()
+            }
         }
         Item::Cluster(p) => {
             let policy = &cluster.cluster_policies[*p];
@@ -240,11 +255,19 @@ fn item_decision(
 }
 
 fn dir_src(direction: Direction, subject: usize, peer: &Addr) -> Addr {
-    if direction == Direction::Egress { Addr::Pod(subject) } else { *peer }
+    if direction == Direction::Egress {
+        Addr::Pod(subject)
+    } else {
+        *peer
+    }
 }
 
 fn dir_dst(direction: Direction, subject: usize, peer: &Addr) -> Addr {
-    if direction == Direction::Egress { *peer } else { Addr::Pod(subject) }
+    if direction == Direction::Egress {
+        *peer
+    } else {
+        Addr::Pod(subject)
+    }
 }
 
 /// Whether Calico's tiers let the subject's side of the connection through.
@@ -374,8 +397,8 @@ pub mod strategies {
             proptest::option::weighted(if destination { 0.3 } else { 0.0 }, vec(port(), 1..=2)),
             proptest::option::weighted(if destination { 0.15 } else { 0.0 }, vec(port(), 1..=2)),
         )
-            .prop_map(|(selector, namespace_selector, not_selector, nets, not_nets, accounts, ports, not_ports)| {
-                EntityRule {
+            .prop_map(
+                |(selector, namespace_selector, not_selector, nets, not_nets, accounts, ports, not_ports)| EntityRule {
                     nets: nets.unwrap_or_default(),
                     not_nets: not_nets.unwrap_or_default(),
                     selector,
@@ -387,8 +410,8 @@ pub mod strategies {
                     }),
                     ports: ports.unwrap_or_default(),
                     not_ports: not_ports.unwrap_or_default(),
-                }
-            })
+                },
+            )
     }
 
     fn rule() -> impl Strategy<Value = CalicoRule> {
@@ -423,18 +446,20 @@ pub mod strategies {
             vec(rule(), 0..=3),
             vec(rule(), 0..=3),
         )
-            .prop_map(|(ns, tier, order, selector, namespace_selector, sa, applies, ingress, egress)| CalicoPolicy {
-                kind: if ns.is_some() { CalicoKind::NetworkPolicy } else { CalicoKind::GlobalNetworkPolicy },
-                namespace: ns.map(|n| NAMESPACES[n].to_string()),
-                name: String::new(),
-                tier: tier.into(),
-                order: Order(order),
-                selector,
-                namespace_selector: namespace_selector.filter(|_| ns.is_none()),
-                service_account_selector: sa.map(|_| Selector::parse("role == 'db'").unwrap()),
-                applies,
-                ingress,
-                egress,
+            .prop_map(|(ns, tier, order, selector, namespace_selector, sa, applies, ingress, egress)| {
+                CalicoPolicy {
+                    kind: if ns.is_some() { CalicoKind::NetworkPolicy } else { CalicoKind::GlobalNetworkPolicy },
+                    namespace: ns.map(|n| NAMESPACES[n].to_string()),
+                    name: String::new(),
+                    tier: tier.into(),
+                    order: Order(order),
+                    selector,
+                    namespace_selector: namespace_selector.filter(|_| ns.is_none()),
+                    service_account_selector: sa.map(|_| Selector::parse("role == 'db'").unwrap()),
+                    applies,
+                    ingress,
+                    egress,
+                }
             })
     }
 
@@ -444,13 +469,17 @@ pub mod strategies {
             select(&[None, Some(50.0), Some(1000.0), Some(5000.0), Some(2_000_000.0)][..]),
             prop::bool::ANY,
         )
-            .prop_map(|(name, order, default_pass)| CalicoTier { name: name.into(), order: Order(order), default_pass })
+            .prop_map(|(name, order, default_pass)| CalicoTier {
+                name: name.into(),
+                order: Order(order),
+                default_pass,
+            })
     }
 
     /// A random cluster with Calico tiers and policies.
     pub fn calico_cluster() -> impl Strategy<Value = Cluster> {
-        (cluster_with(6, 2, 0..=1), vec(tier(), 0..=3), vec(policy(), 1..=4), vec(prop::bool::ANY, 6))
-            .prop_map(|(mut cluster, mut tiers, mut policies, accounts)| {
+        (cluster_with(6, 2, 0..=1), vec(tier(), 0..=3), vec(policy(), 1..=4), vec(prop::bool::ANY, 6)).prop_map(
+            |(mut cluster, mut tiers, mut policies, accounts)| {
                 let mut seen = std::collections::BTreeSet::new();
                 tiers.retain(|t| seen.insert(t.name.clone()));
                 let n = policies.len();
@@ -474,6 +503,7 @@ pub mod strategies {
                 cluster.calico.tiers = tiers;
                 cluster.calico.policies = policies;
                 cluster
-            })
+            },
+        )
     }
 }

@@ -141,7 +141,8 @@ pub fn profile(cluster: &Cluster, options: &EngineOptions) -> EngineOptions {
         CniProfile::Auto => !cluster.cilium_policies.is_empty(),
     };
     // Calico: hostNetwork pods have no workload endpoint; nets match pod addresses.
-    let calico = options.cni == CniProfile::Calico || (options.cni == CniProfile::Auto && !cilium && cluster.calico.is_present());
+    let calico = options.cni == CniProfile::Calico
+        || (options.cni == CniProfile::Auto && !cilium && cluster.calico.is_present());
     if calico {
         return EngineOptions {
             host_network: HostNetworkSelection::NodeIdentity,

@@ -53,7 +53,9 @@ fn check(cluster: &Cluster) -> Result<(), String> {
                                 src.1, dst.1, !expected
                             ));
                         }
-                        if port == ports[ports.len() / 2] && reach.explain(src.0, dst.0, protocol, port).allowed() != expected {
+                        if port == ports[ports.len() / 2]
+                            && reach.explain(src.0, dst.0, protocol, port).allowed() != expected
+                        {
                             return Err(format!("{options:?}: explain {:?} -> {:?} {protocol} {port}", src.1, dst.1));
                         }
                     }

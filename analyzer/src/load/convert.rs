@@ -199,7 +199,8 @@ pub(super) fn identity(head: &Head) -> (String, String, String) {
     } else {
         head.namespace.as_str().filter(|s| !s.is_empty()).unwrap_or(DEFAULT_NAMESPACE).to_string()
     };
-    let kind = super::calico::identity_kind(&head.api_version, &head.kind).map_or_else(|| head.kind.clone(), String::from);
+    let kind =
+        super::calico::identity_kind(&head.api_version, &head.kind).map_or_else(|| head.kind.clone(), String::from);
     (kind, namespace, head.name.as_str().unwrap_or("").to_string())
 }
 

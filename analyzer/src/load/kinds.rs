@@ -75,8 +75,9 @@ pub(super) fn note_unread(
         report.warnings.push(format!("{}: {kind} is {hint}", raw.origin));
     }
     if let Some((_, _, effect)) = POLICY_KINDS.iter().find(|(g, k, _)| *g == group && *k == kind) {
-        let cluster_scoped =
-            kind.starts_with("Global") || kind.contains("Cluster") || matches!(kind, "Tier" | "CiliumCIDRGroup" | "HostEndpoint");
+        let cluster_scoped = kind.starts_with("Global")
+            || kind.contains("Cluster")
+            || matches!(kind, "Tier" | "CiliumCIDRGroup" | "HostEndpoint");
         cluster.unevaluated_policies.push(UnevaluatedPolicy {
             kind: kind.to_string(),
             api_version: api_version.to_string(),

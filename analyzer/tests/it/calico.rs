@@ -28,7 +28,9 @@ fn verdicts(analysis: &Analysis, rows: &[(&str, &str, &str, bool)]) {
             let pod = analysis.cluster.pods.iter().position(|p| {
                 p.namespace == *ns && p.workload.as_ref().is_some_and(|w| w.kind == *kind && w.name == *name)
             });
-            analysis.reach.index_of(netreach::model::Endpoint::Pod(pod.unwrap_or_else(|| panic!("no pod of {id}")) as u32))
+            analysis
+                .reach
+                .index_of(netreach::model::Endpoint::Pod(pod.unwrap_or_else(|| panic!("no pod of {id}")) as u32))
         }
         (Err(_), _) => analysis.find(id).unwrap_or_else(|| panic!("no endpoint {id}")),
     };
@@ -50,7 +52,9 @@ fn tier(name: &str, spec: &str) -> String {
 }
 
 fn gnp(name: &str, spec: &str) -> String {
-    format!("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n")
+    format!(
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n"
+    )
 }
 
 fn np(ns: &str, name: &str, spec: &str) -> String {
@@ -72,7 +76,8 @@ fn the_calico_profile_applies_when_a_calico_object_is_present() {
 #[test]
 fn a_tier_that_selects_the_endpoint_ends_in_deny_unless_a_rule_passes() {
     // "If the Tier applies to the endpoint, but takes no action on the packet the packet is dropped."
-    let deny_web = "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
+    let deny_web =
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
     let a = analyze(&format!("{}{}{K8S_API_TO_DB}", tier("security", "{order: 100}"), gnp("security.db", deny_web)));
     verdicts(
         &a,
@@ -100,8 +105,10 @@ fn a_tier_that_selects_the_endpoint_ends_in_deny_unless_a_rule_passes() {
 
 #[test]
 fn a_tier_with_default_action_pass_hands_undecided_traffic_down() {
-    let deny_web = "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
-    let a = analyze(&format!("{}{}", tier("security", "{order: 100, defaultAction: Pass}"), gnp("security.db", deny_web)));
+    let deny_web =
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
+    let a =
+        analyze(&format!("{}{}", tier("security", "{order: 100, defaultAction: Pass}"), gnp("security.db", deny_web)));
     verdicts(
         &a,
         &[
@@ -116,7 +123,8 @@ fn a_tier_with_default_action_pass_hands_undecided_traffic_down() {
 #[test]
 fn tiers_run_by_order_and_a_lower_order_wins() {
     // Two tiers disagree on web -> db; the lower order decides. Tiers without order come last.
-    let allow = "  tier: first\n  selector: app == 'db'\n  ingress: [{action: Allow, source: {selector: app == 'web'}}]";
+    let allow =
+        "  tier: first\n  selector: app == 'db'\n  ingress: [{action: Allow, source: {selector: app == 'web'}}]";
     let deny = "  tier: second\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
     let policies = format!("{}{}", gnp("first.allow", allow), gnp("second.deny", deny));
     let a = analyze(&format!("{}{}{policies}", tier("first", "{order: 10}"), tier("second", "{order: 20}")));
@@ -127,7 +135,9 @@ fn tiers_run_by_order_and_a_lower_order_wins() {
 
 #[test]
 fn policies_in_a_tier_run_by_order_then_name_and_rules_in_order() {
-    let deny = |order: &str| format!("  order: {order}\n  selector: app == 'db'\n  ingress: [{{action: Deny, source: {{selector: app == 'web'}}}}]");
+    let deny = |order: &str| {
+        format!("  order: {order}\n  selector: app == 'db'\n  ingress: [{{action: Deny, source: {{selector: app == 'web'}}}}]")
+    };
     let allow_all = "  order: 20\n  selector: app == 'db'\n  ingress: [{action: Allow}]";
     let a = analyze(&format!("{}{}", gnp("b-deny", &deny("10")), gnp("a-allow", allow_all)));
     verdicts(&a, &[("shop/web", "shop/db", "1", false), ("shop/api", "shop/db", "1", true)]);
@@ -135,7 +145,11 @@ fn policies_in_a_tier_run_by_order_then_name_and_rules_in_order() {
     let a = analyze(&format!("{}{}", gnp("b-deny", &deny("20")), gnp("a-allow", allow_all)));
     verdicts(&a, &[("shop/web", "shop/db", "1", true)]);
     // No order: after every ordered policy.
-    let a = analyze(&format!("{}{}", gnp("b-deny", &deny("20")), gnp("a-allow", "  selector: app == 'db'\n  ingress: [{action: Allow}]")));
+    let a = analyze(&format!(
+        "{}{}",
+        gnp("b-deny", &deny("20")),
+        gnp("a-allow", "  selector: app == 'db'\n  ingress: [{action: Allow}]")
+    ));
     verdicts(&a, &[("shop/web", "shop/db", "1", false), ("shop/api", "shop/db", "1", true)]);
     // Rules in order, Log goes on.
     let a = analyze(&gnp(
@@ -169,7 +183,10 @@ fn rule_selectors_of_a_namespaced_policy_stay_in_its_namespace() {
     verdicts(&a, &[("ops/web", "shop/db", "1", true), ("shop/api", "shop/db", "1", false)]);
     // A GlobalNetworkPolicy's rule selectors span every namespace.
     let a = analyze(&gnp("db", &rule("{selector: app == 'web'}")));
-    verdicts(&a, &[("shop/web", "shop/db", "1", true), ("ops/web", "shop/db", "1", true), ("shop/api", "shop/db", "1", false)]);
+    verdicts(
+        &a,
+        &[("shop/web", "shop/db", "1", true), ("ops/web", "shop/db", "1", true), ("shop/api", "shop/db", "1", false)],
+    );
     // notSelector alone in a namespaced policy: pods of its namespace that do not match
     // (libcalico-go scopes the rule to the namespace); addresses outside match nothing.
     let a = analyze(&np("shop", "db", &rule("{notSelector: app == 'web'}")));
@@ -206,7 +223,9 @@ fn service_accounts_by_name_and_by_label() {
 
 #[test]
 fn nets_match_pods_and_the_world_by_address() {
-    let egress = |to: &str| format!("  selector: app == 'web'\n  types: [Egress]\n  egress: [{{action: Allow, destination: {to}}}]");
+    let egress = |to: &str| {
+        format!("  selector: app == 'web'\n  types: [Egress]\n  egress: [{{action: Allow, destination: {to}}}]")
+    };
     let a = analyze(&np("shop", "web-out", &egress("{nets: [8.8.8.0/24, 10.0.0.3]}")));
     verdicts(
         &a,
@@ -226,7 +245,10 @@ fn nets_match_pods_and_the_world_by_address() {
 #[test]
 fn ports_ranges_named_ports_and_protocols() {
     let ingress = |rule: &str| format!("  selector: app == 'api'\n  ingress: [{rule}]");
-    let a = analyze(&gnp("api", &ingress("{action: Allow, protocol: TCP, destination: {ports: ['8000:8100'], notPorts: [8080]}}")));
+    let a = analyze(&gnp(
+        "api",
+        &ingress("{action: Allow, protocol: TCP, destination: {ports: ['8000:8100'], notPorts: [8080]}}"),
+    ));
     verdicts(
         &a,
         &[
@@ -241,7 +263,14 @@ fn ports_ranges_named_ports_and_protocols() {
     let a = analyze(&gnp("api", &ingress("{action: Allow, protocol: 17, destination: {ports: [53]}}")));
     verdicts(&a, &[("shop/web", "shop/api", "53/UDP", true), ("shop/web", "shop/api", "53", false)]);
     let a = analyze(&gnp("api", &ingress("{action: Allow, notProtocol: TCP}")));
-    verdicts(&a, &[("shop/web", "shop/api", "53/UDP", true), ("shop/web", "shop/api", "53/SCTP", true), ("shop/web", "shop/api", "53", false)]);
+    verdicts(
+        &a,
+        &[
+            ("shop/web", "shop/api", "53/UDP", true),
+            ("shop/web", "shop/api", "53/SCTP", true),
+            ("shop/web", "shop/api", "53", false),
+        ],
+    );
     // An ICMP rule matches no TCP, UDP or SCTP connection.
     let a = analyze(&gnp("api", &ingress("{action: Allow, protocol: ICMP}")));
     verdicts(&a, &[("shop/web", "shop/api", "53/UDP", false)]);
@@ -281,10 +310,15 @@ fn admin_network_policies_run_in_the_kube_admin_tier() {
 fn staged_policies_are_not_enforced_and_host_features_are_named() {
     let staged = "apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: deny}\nspec:\n  selector: all()\n  ingress: [{action: Deny}]\n---\n";
     let loaded = load_str("case.yaml", &format!("{}{staged}", cluster())).unwrap();
-    assert!(loaded.report.warnings.iter().any(|w| w.contains("StagedGlobalNetworkPolicy deny") && w.contains("not enforced")));
+    assert!(loaded
+        .report
+        .warnings
+        .iter()
+        .any(|w| w.contains("StagedGlobalNetworkPolicy deny") && w.contains("not enforced")));
     let a = Analysis::new(loaded.cluster, &EngineOptions::default());
     verdicts(&a, &[("shop/web", "shop/db", "1", true)]);
-    let pre_dnat = gnp("pre", "  selector: all()\n  preDNAT: true\n  applyOnForward: true\n  ingress: [{action: Deny}]");
+    let pre_dnat =
+        gnp("pre", "  selector: all()\n  preDNAT: true\n  applyOnForward: true\n  ingress: [{action: Deny}]");
     let loaded = load_str("case.yaml", &format!("{}{pre_dnat}", cluster())).unwrap();
     assert!(loaded.report.warnings.iter().any(|w| w.contains("spec.preDNAT") && w.contains("host endpoints")));
     let icmp = gnp("icmp", "  selector: all()\n  ingress: [{action: Allow, protocol: ICMP, icmp: {type: 8}}, {action: Allow, protocol: TCP, http: {methods: [GET]}}]");
@@ -295,11 +329,17 @@ fn staged_policies_are_not_enforced_and_host_features_are_named() {
 
 #[test]
 fn bad_selectors_and_fields_are_errors_naming_the_field_and_column() {
-    let err = |policy: &str| load_str("case.yaml", &format!("{}{policy}", cluster())).err().expect("an error").to_string();
+    let err =
+        |policy: &str| load_str("case.yaml", &format!("{}{policy}", cluster())).err().expect("an error").to_string();
     let e = err(&gnp("bad", "  selector: app == web"));
     assert!(e.contains("GlobalNetworkPolicy bad") && e.contains("spec.selector") && e.contains("column 8"), "{e}");
     let e = err(&np("shop", "bad", "  ingress: [{action: Allow, source: {selector: \"has(app\"}}]"));
-    assert!(e.contains("NetworkPolicy.projectcalico.org shop/bad") && e.contains("spec.ingress[0].source.selector") && e.contains("column 8"), "{e}");
+    assert!(
+        e.contains("NetworkPolicy.projectcalico.org shop/bad")
+            && e.contains("spec.ingress[0].source.selector")
+            && e.contains("column 8"),
+        "{e}"
+    );
     let e = err(&gnp("bad", "  ingress: [{action: Accept}]"));
     assert!(e.contains("spec.ingress[0].action"), "{e}");
     let e = err(&gnp("bad", "  ingress: [{action: Allow, destination: {ports: [80]}}]"));
@@ -314,7 +354,11 @@ fn bad_selectors_and_fields_are_errors_naming_the_field_and_column() {
 
 #[test]
 fn calico_and_kubernetes_network_policies_of_one_name_are_two_objects() {
-    let calico = np("shop", "api-to-db", "  selector: app == 'db'\n  order: 1\n  ingress: [{action: Deny, source: {selector: app == 'api'}}]");
+    let calico = np(
+        "shop",
+        "api-to-db",
+        "  selector: app == 'db'\n  order: 1\n  ingress: [{action: Deny, source: {selector: app == 'api'}}]",
+    );
     let loaded = load_str("case.yaml", &format!("{}{K8S_API_TO_DB}{calico}", cluster())).unwrap();
     assert!(loaded.report.warnings.iter().all(|w| !w.contains("defined twice")), "{:?}", loaded.report.warnings);
     assert_eq!((loaded.cluster.policies.len(), loaded.cluster.calico.policies.len()), (1, 1));
@@ -331,7 +375,10 @@ fn explanations_walk_the_tiers() {
     let tiers: Vec<&str> = trace.steps.iter().map(|s| s.tier.as_str()).collect();
     assert_eq!(tiers, ["security", "default"]);
     use netreach::model::calico::tiers::TraceOutcome;
-    assert!(matches!(trace.steps[0].outcome, TraceOutcome::Rule { rule: 1, action: netreach::model::calico::CalicoAction::Pass, .. }));
+    assert!(matches!(
+        trace.steps[0].outcome,
+        TraceOutcome::Rule { rule: 1, action: netreach::model::calico::CalicoAction::Pass, .. }
+    ));
     assert_eq!(trace.steps[1].outcome, TraceOutcome::NetworkPolicy);
     let web = a.reach.endpoint(a.find("shop/web").unwrap());
     let why = a.reach.explain(web, db, Protocol::Tcp, 5432);
@@ -346,7 +393,8 @@ fn explanations_walk_the_tiers() {
 fn the_tigera_tutorial_answers_as_it_says() {
     // ../shared/realworld/tigera-stars-yaobank (the applications) plus the module's tiers and
     // policies (fixtures/calico/tigera-tutorial, written down from the same README).
-    let realworld = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/realworld/tigera-stars-yaobank");
+    let realworld =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/realworld/tigera-stars-yaobank");
     if !realworld.is_dir() {
         eprintln!("calico: tutorial SKIPPED: {} not found", realworld.display());
         return;

@@ -130,7 +130,9 @@ fn convert_policy(
     // types, when absent: Ingress, plus Egress when there are egress rules; Egress alone when
     // only egress rules (the NetworkPolicy reference's table for `types`).
     let applies = match &spec.types {
-        None => [ingress_wire.is_empty() == egress_wire.is_empty() || !ingress_wire.is_empty(), !egress_wire.is_empty()],
+        None => {
+            [ingress_wire.is_empty() == egress_wire.is_empty() || !ingress_wire.is_empty(), !egress_wire.is_empty()]
+        }
         Some(types) => {
             let mut applies = [false, false];
             for (i, t) in types.iter().enumerate() {
@@ -138,7 +140,9 @@ fn convert_policy(
                     "Ingress" => applies[0] = true,
                     "Egress" => applies[1] = true,
                     other => {
-                        return Err(ctx.at.err(format!("spec.types[{i}]"), format!("{other:?}: expected Ingress or Egress")))
+                        return Err(ctx
+                            .at
+                            .err(format!("spec.types[{i}]"), format!("{other:?}: expected Ingress or Egress")))
                     }
                 }
             }
@@ -203,7 +207,9 @@ fn protocol(p: &NumOrString, field: &str, ctx: &Ctx) -> Result<Option<Protocol>,
             "ICMP" | "ICMPV6" | "UDPLITE" => Ok(None),
             _ => match s.parse::<i64>() {
                 Ok(n) => protocol(&NumOrString::Num(n), field, ctx),
-                Err(_) => Err(ctx.at.err(field, format!("{s:?}: expected TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255"))),
+                Err(_) => {
+                    Err(ctx.at.err(field, format!("{s:?}: expected TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite or 1-255")))
+                }
             },
         },
     }
@@ -215,7 +221,9 @@ fn convert_rule(rule: RuleWire, field: &str, namespaced: bool, ctx: &mut Ctx) ->
         "Deny" => CalicoAction::Deny,
         "Pass" => CalicoAction::Pass,
         "Log" => CalicoAction::Log,
-        other => return Err(ctx.at.err(format!("{field}.action"), format!("{other:?}: expected Allow, Deny, Pass or Log"))),
+        other => {
+            return Err(ctx.at.err(format!("{field}.action"), format!("{other:?}: expected Allow, Deny, Pass or Log")))
+        }
     };
     let named = rule.protocol.as_ref().map(|p| protocol(p, &format!("{field}.protocol"), ctx)).transpose()?;
     let not = rule.not_protocol.as_ref().map(|p| protocol(p, &format!("{field}.notProtocol"), ctx)).transpose()?;
@@ -242,7 +250,10 @@ fn convert_rule(rule: RuleWire, field: &str, namespaced: bool, ctx: &mut Ctx) ->
         }
     }
     if rule.icmp.is_some() || rule.not_icmp.is_some() {
-        ctx.warn(&format!("{field}.icmp"), "ICMP type and code matches are not modelled (only TCP, UDP and SCTP connections are)");
+        ctx.warn(
+            &format!("{field}.icmp"),
+            "ICMP type and code matches are not modelled (only TCP, UDP and SCTP connections are)",
+        );
     }
     if rule.http.is_some() {
         ctx.warn(
@@ -251,7 +262,10 @@ fn convert_rule(rule: RuleWire, field: &str, namespaced: bool, ctx: &mut Ctx) ->
         );
     }
     if rule.ip_version.is_some() {
-        ctx.warn(&format!("{field}.ipVersion"), "ipVersion is not modelled: the rule is evaluated for both address families");
+        ctx.warn(
+            &format!("{field}.ipVersion"),
+            "ipVersion is not modelled: the rule is evaluated for both address families",
+        );
     }
     if source.ports.is_some() || source.not_ports.is_some() {
         ctx.warn(
@@ -308,10 +322,7 @@ fn entity(e: EntityWire, field: &str, destination: bool, ctx: &mut Ctx) -> Resul
         (Vec::new(), Vec::new())
     };
     if not_ports.iter().any(|p| matches!(p, CalicoPort::Named(_))) {
-        ctx.warn(
-            &format!("{field}.notPorts"),
-            "named ports in notPorts are not modelled: they exclude nothing here",
-        );
+        ctx.warn(&format!("{field}.notPorts"), "named ports in notPorts are not modelled: they exclude nothing here");
     }
     let service_accounts = match e.service_accounts {
         None => None,
@@ -323,7 +334,9 @@ fn entity(e: EntityWire, field: &str, destination: bool, ctx: &mut Ctx) -> Resul
     Ok(EntityRule {
         nets: nets_in,
         not_nets,
-        selector: ctx.selector(&format!("{field}.selector"), e.selector.as_ref())?.filter(|s| !s.text().trim().is_empty()),
+        selector: ctx
+            .selector(&format!("{field}.selector"), e.selector.as_ref())?
+            .filter(|s| !s.text().trim().is_empty()),
         not_selector: ctx
             .selector(&format!("{field}.notSelector"), e.not_selector.as_ref())?
             .filter(|s| !s.text().trim().is_empty()),

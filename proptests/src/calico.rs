@@ -394,22 +394,25 @@ pub mod strategies {
             proptest::option::weighted(0.2, vec(net(), 1..=2)),
             proptest::option::weighted(0.1, vec(net(), 1..=2)),
             proptest::option::weighted(0.1, prop::bool::ANY),
-            proptest::option::weighted(if destination { 0.3 } else { 0.0 }, vec(port(), 1..=2)),
-            proptest::option::weighted(if destination { 0.15 } else { 0.0 }, vec(port(), 1..=2)),
+            proptest::option::weighted(0.3, vec(port(), 1..=2)),
+            proptest::option::weighted(0.15, vec(port(), 1..=2)),
         )
             .prop_map(
-                |(selector, namespace_selector, not_selector, nets, not_nets, accounts, ports, not_ports)| EntityRule {
-                    nets: nets.unwrap_or_default(),
-                    not_nets: not_nets.unwrap_or_default(),
-                    selector,
-                    not_selector,
-                    namespace_selector,
-                    service_accounts: accounts.map(|by_name| ServiceAccountMatch {
-                        names: if by_name { vec!["sa1".into()] } else { Vec::new() },
-                        selector: (!by_name).then(|| Selector::parse("role == 'db'").unwrap()),
-                    }),
-                    ports: ports.unwrap_or_default(),
-                    not_ports: not_ports.unwrap_or_default(),
+                move |(selector, namespace_selector, not_selector, nets, not_nets, accounts, ports, not_ports)| {
+                    EntityRule {
+                        nets: nets.unwrap_or_default(),
+                        not_nets: not_nets.unwrap_or_default(),
+                        selector,
+                        not_selector,
+                        namespace_selector,
+                        service_accounts: accounts.map(|by_name| ServiceAccountMatch {
+                            names: if by_name { vec!["sa1".into()] } else { Vec::new() },
+                            selector: (!by_name).then(|| Selector::parse("role == 'db'").unwrap()),
+                        }),
+                        // Source ports are not modelled (the loader warns): only destinations carry ports.
+                        ports: ports.filter(|_| destination).unwrap_or_default(),
+                        not_ports: not_ports.filter(|_| destination).unwrap_or_default(),
+                    }
                 },
             )
     }

@@ -67,6 +67,9 @@ pub struct SideVerdict {
     pub closest_misses: Vec<Miss>,
     /// Cluster-scoped tier rules that matched (asked about one port only): Admin, then Baseline.
     pub tiers: Vec<TierDecision>,
+    /// Under the Calico profile (asked about one port only): the walk through Calico's tiers,
+    /// which decides this direction.
+    pub calico: Option<netreach_model::calico::tiers::CalicoTrace>,
     /// The verdict of this direction, all tiers included.
     pub allows: bool,
 }
@@ -228,19 +231,21 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             }
         }
         let mut tiers = Vec::new();
+        let mut calico = None;
         let mut allows = !cilium_denies && (isolated_by.is_empty() || !allowed_by.is_empty() || cilium_allows);
         if let Some((proto, port)) = query {
             let verdict = reach.explain(s, d, proto, port);
             let v = if direction == Direction::Egress { &verdict.egress } else { &verdict.ingress };
-            if let Some(matched) = v.admin {
+            calico.clone_from(&v.calico);
+            if let Some(matched) = v.admin.filter(|_| calico.is_none()) {
                 tiers.push(TierDecision { matched, decides: true });
             }
-            if let Some(matched) = v.baseline {
+            if let Some(matched) = v.baseline.filter(|_| calico.is_none()) {
                 tiers.push(TierDecision { matched, decides: v.decider() == Decider::Baseline });
             }
             allows = v.allows();
         }
-        SideVerdict { direction, isolated_by, allowed_by, cilium, closest_misses, tiers, allows }
+        SideVerdict { direction, isolated_by, allowed_by, cilium, closest_misses, tiers, calico, allows }
     };
     let (egress, ingress) = (side(Direction::Egress), side(Direction::Ingress));
     let allowed = self_traffic
@@ -248,7 +253,8 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             Some((proto, port)) => allowed_ports.contains(proto, port),
             None => !allowed_ports.is_empty(),
         };
-    let no_tiers = analysis.cluster.cluster_policies.is_empty();
+    let no_tiers =
+        analysis.cluster.cluster_policies.is_empty() && reach.profile() != netreach_model::CniProfile::Calico;
     if query.is_none() && !no_tiers {
         notes.push(Note::TiersNeedAPort);
     }

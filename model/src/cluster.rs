@@ -28,6 +28,8 @@ pub struct Cluster {
     pub cluster_policies: Vec<crate::admin::ClusterPolicy>,
     /// CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy rules, one per `spec`/`specs[i]`.
     pub cilium_policies: Vec<crate::cilium::CiliumPolicy>,
+    /// Calico NetworkPolicies, GlobalNetworkPolicies, Tiers and ServiceAccount labels.
+    pub calico: crate::calico::CalicoConfig,
     /// Service-mesh settings: Istio PeerAuthentications, namespace annotations.
     pub mesh: crate::mesh::MeshConfig,
     /// Policy objects of kinds the engine does not evaluate (Cilium, Calico, Antrea, Istio

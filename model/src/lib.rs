@@ -5,6 +5,7 @@
 
 pub mod addresses;
 pub mod admin;
+pub mod calico;
 pub mod cilium;
 pub mod cluster;
 pub mod engine;

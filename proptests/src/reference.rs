@@ -102,6 +102,10 @@ pub fn direction_allows(
     if crate::cilium::section_matches(cluster, deny, *subject, peer, dst, protocol, port) {
         return false;
     }
+    // Calico's tiers hold NetworkPolicy and the admin tiers when they apply.
+    if crate::calico::active(cluster, options) {
+        return crate::calico::direction_allows(cluster, options, direction, *subject, peer, dst, protocol, port);
+    }
     // 1. The Admin tier: Allow and Deny are final, Pass (or no match) goes on.
     match tier_decision(cluster, options, Tier::Admin, direction, *subject, peer, dst, protocol, port) {
         Some(TierDecision { action: Action::Allow, .. }) => return true,
@@ -133,9 +137,19 @@ pub fn direction_allows(
 pub fn profile(cluster: &Cluster, options: &EngineOptions) -> EngineOptions {
     let cilium = match options.cni {
         CniProfile::Cilium => true,
-        CniProfile::Generic => false,
+        CniProfile::Generic | CniProfile::Calico => false,
         CniProfile::Auto => !cluster.cilium_policies.is_empty(),
     };
+    // Calico: hostNetwork pods have no workload endpoint; nets match pod addresses.
+    let calico = options.cni == CniProfile::Calico
+        || (options.cni == CniProfile::Auto && !cilium && cluster.calico.is_present());
+    if calico {
+        return EngineOptions {
+            host_network: HostNetworkSelection::NodeIdentity,
+            ip_block_pods: IpBlockPodMatching::Match,
+            cni: options.cni,
+        };
+    }
     if cilium {
         EngineOptions {
             host_network: HostNetworkSelection::NodeIdentity,
@@ -190,16 +204,29 @@ pub fn tier_decision(
             continue;
         }
         for (r, rule) in policy.rules(direction).iter().enumerate() {
-            let port_ok = match &rule.ports {
-                None => true,
-                Some(entries) => entries.iter().any(|e| cluster_port_matches(cluster, e, dst, protocol, port)),
-            };
-            if port_ok && rule.peers.iter().any(|x| cluster_peer_matches(cluster, options, x, peer)) {
+            if cluster_rule_matches(cluster, options, rule, peer, dst, protocol, port) {
                 return Some(TierDecision { policy: p, rule: r, action: rule.action });
             }
         }
     }
     None
+}
+
+/// Whether a cluster policy rule matches: a port entry (none: every port) and a peer.
+pub fn cluster_rule_matches(
+    cluster: &Cluster,
+    options: &EngineOptions,
+    rule: &netreach_model::ClusterRule,
+    peer: &Addr,
+    dst: &Addr,
+    protocol: Protocol,
+    port: u16,
+) -> bool {
+    let port_ok = match &rule.ports {
+        None => true,
+        Some(entries) => entries.iter().any(|e| cluster_port_matches(cluster, e, dst, protocol, port)),
+    };
+    port_ok && rule.peers.iter().any(|x| cluster_peer_matches(cluster, options, x, peer))
 }
 
 /// Whether a pod's namespace and labels fit a (namespace selector, optional pod selector) pair;

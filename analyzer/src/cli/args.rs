@@ -121,9 +121,12 @@ pub(crate) struct EngineArgs {
     #[arg(long, value_enum, default_value_t = IpBlockPodsArg::Match)]
     pub(crate) ipblock_pods: IpBlockPodsArg,
 
-    /// The CNI's enforcement rules: cilium when the input holds a cilium.io policy (auto).
-    /// Under cilium, ipBlocks and CIDR rules never match pods or nodes and hostNetwork pods are
-    /// the host entity (overriding --host-network and --ipblock-pods).
+    /// The CNI's enforcement rules: cilium when the input holds a cilium.io policy, calico when
+    /// it holds a Calico policy or Tier (auto). Under cilium, ipBlocks and CIDR rules never match
+    /// pods or nodes and hostNetwork pods are the host entity; under calico, NetworkPolicies
+    /// run in Calico's default tier and admin policies in its kube-admin/kube-baseline tiers,
+    /// hostNetwork pods are never selected and ipBlocks match pods (both override
+    /// --host-network and --ipblock-pods).
     #[arg(long, value_enum, default_value_t = CniArg::Auto)]
     pub(crate) cni: CniArg,
 }
@@ -142,6 +145,7 @@ impl EngineArgs {
             cni: match self.cni {
                 CniArg::Auto => CniProfile::Auto,
                 CniArg::Cilium => CniProfile::Cilium,
+                CniArg::Calico => CniProfile::Calico,
                 CniArg::Generic => CniProfile::Generic,
             },
         }
@@ -158,10 +162,12 @@ pub(crate) enum HostNetworkArg {
 
 #[derive(Clone, Copy, ValueEnum)]
 pub(crate) enum CniArg {
-    /// Cilium when the input holds a Cilium policy, else generic.
+    /// Cilium when the input holds a Cilium policy, calico when it holds a Calico policy or Tier, else generic.
     Auto,
     /// Cilium's rules (CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy are evaluated either way).
     Cilium,
+    /// Calico's tiers (Calico policies are evaluated in their tiers either way).
+    Calico,
     /// The options as given: no CNI-specific rule.
     Generic,
 }

@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::api::networking::v1 as net;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector as K8sSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use netreach_model::calico::ServiceAccountLabels;
 use netreach_model::entrypoints::{HostPort, Publishing, ServiceType, TrafficPolicy};
 use netreach_model::{
     Cluster, ContainerPort, LabelSelector, Labels, Namespace, Node, Pod, PortSpec, Protocol, Requirement, Service,
@@ -33,7 +34,7 @@ pub(super) fn is_cluster_scoped(kind: &str) -> bool {
             | "ClusterNetworkPolicy"
             | "CiliumClusterwideNetworkPolicy"
             | "IngressClass"
-    )
+    ) || super::calico::is_cluster_scoped(kind)
 }
 
 /// Context for errors about one object.
@@ -178,6 +179,7 @@ fn is_read(api_version: &str, kind: &str) -> bool {
             | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication")
     ) || super::cilium::is_cilium_kind(api_version, kind)
         || super::entrypoints::is_entry_kind(api_version, kind)
+        || super::calico::is_calico_kind(api_version, kind)
 }
 
 /// Why a scalar is not the string a name must be: YAML 1.1 (what kubectl reads) turns unquoted
@@ -200,7 +202,9 @@ pub(super) fn identity(head: &Head) -> (String, String, String) {
     } else {
         head.namespace.as_str().filter(|s| !s.is_empty()).unwrap_or(DEFAULT_NAMESPACE).to_string()
     };
-    (head.kind.clone(), namespace, head.name.as_str().unwrap_or("").to_string())
+    let kind =
+        super::calico::identity_kind(&head.api_version, &head.kind).map_or_else(|| head.kind.clone(), String::from);
+    (kind, namespace, head.name.as_str().unwrap_or("").to_string())
 }
 
 /// The same object given twice: `kubectl apply` applies both, so the later one (in load order:
@@ -352,6 +356,9 @@ impl Build<'_> {
         name: String,
     ) -> Result<(), LoadError> {
         let (report, cluster) = (&mut *self.report, &mut self.cluster);
+        if super::calico::is_calico_kind(api_version, kind) {
+            return super::calico::convert(kind, &namespace, &name, body, at, report, cluster);
+        }
         match kind {
             "Namespace" => {
                 let ns: core::Namespace = typed(body, at)?;
@@ -395,6 +402,11 @@ impl Build<'_> {
             }
             "ServiceAccount" => {
                 let sa: core::ServiceAccount = typed(body, at)?;
+                let labels = labels_of(&sa.metadata);
+                if !labels.is_empty() {
+                    let (namespace, name) = (namespace.clone(), name.clone());
+                    cluster.calico.service_accounts.push(ServiceAccountLabels { namespace, name, labels });
+                }
                 if let Some(automount) = sa.automount_service_account_token {
                     self.service_accounts.insert((namespace, name), automount);
                 }
@@ -598,6 +610,7 @@ pub(super) fn build_cluster(
     cluster.cilium_policies.sort_by(|a, b| {
         (a.kind, &a.namespace, &a.name, a.spec_index).cmp(&(b.kind, &b.namespace, &b.name, b.spec_index))
     });
+    super::calico::finish(&mut cluster, report);
     cluster.mesh.peer_authentications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.unevaluated_policies.sort();
     cluster.infrastructure = infra.resolve(&cluster);

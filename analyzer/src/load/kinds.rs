@@ -20,14 +20,14 @@ const POLICY_KINDS: &[(&str, &str, &str)] = &[
     ("cilium.io", "CiliumNetworkPolicy", DENIES),
     ("cilium.io", "CiliumClusterwideNetworkPolicy", DENIES),
     ("cilium.io", "CiliumCIDRGroup", "the CIDR groups Cilium policies name are unknown"),
-    ("projectcalico.org", "NetworkPolicy", DENIES),
-    ("projectcalico.org", "GlobalNetworkPolicy", DENIES),
-    ("projectcalico.org", "Tier", "Calico's policy order is unknown"),
+    // projectcalico.org/v3 and crd.projectcalico.org/v1 NetworkPolicy, GlobalNetworkPolicy,
+    // Tier and the staged kinds are read (load/calico); these are not.
     ("projectcalico.org", "NetworkSet", "the address sets Calico policies name are unknown"),
     ("projectcalico.org", "GlobalNetworkSet", "the address sets Calico policies name are unknown"),
-    ("crd.projectcalico.org", "NetworkPolicy", DENIES),
-    ("crd.projectcalico.org", "GlobalNetworkPolicy", DENIES),
-    ("crd.projectcalico.org", "Tier", "Calico's policy order is unknown"),
+    ("projectcalico.org", "HostEndpoint", "policies on host interfaces are not evaluated"),
+    ("crd.projectcalico.org", "NetworkSet", "the address sets Calico policies name are unknown"),
+    ("crd.projectcalico.org", "GlobalNetworkSet", "the address sets Calico policies name are unknown"),
+    ("crd.projectcalico.org", "HostEndpoint", "policies on host interfaces are not evaluated"),
     ("crd.antrea.io", "NetworkPolicy", DENIES),
     ("crd.antrea.io", "ClusterNetworkPolicy", DENIES),
     ("security.antrea.tanzu.vmware.com", "NetworkPolicy", DENIES),
@@ -75,8 +75,9 @@ pub(super) fn note_unread(
         report.warnings.push(format!("{}: {kind} is {hint}", raw.origin));
     }
     if let Some((_, _, effect)) = POLICY_KINDS.iter().find(|(g, k, _)| *g == group && *k == kind) {
-        let cluster_scoped =
-            kind.starts_with("Global") || kind.contains("Cluster") || matches!(kind, "Tier" | "CiliumCIDRGroup");
+        let cluster_scoped = kind.starts_with("Global")
+            || kind.contains("Cluster")
+            || matches!(kind, "Tier" | "CiliumCIDRGroup" | "HostEndpoint");
         cluster.unevaluated_policies.push(UnevaluatedPolicy {
             kind: kind.to_string(),
             api_version: api_version.to_string(),

@@ -5,6 +5,8 @@
 use crate::analysis::Analysis;
 use crate::explain::{CanAnswer, CiliumMatch, Miss, Note, PairVerdict, RuleMatch, SideVerdict, TierDecision};
 use crate::render::allowed_json;
+use netreach_model::calico::tiers::{CalicoTrace, TraceOutcome, TraceStep};
+use netreach_model::calico::CalicoAction;
 use netreach_model::{Action, CiliumRuleRef, Direction, RuleRef};
 use serde_json::json;
 use std::io::{self, Write};
@@ -111,6 +113,51 @@ pub fn tier_text(analysis: &Analysis, direction: Direction, tier: &TierDecision)
         (_, false) => "applies only to pods no NetworkPolicy isolates",
     };
     format!("{:?} tier: {} {}[{}]{name}: {effect}", m.tier, policy.id(), direction.field(), m.rule)
+}
+
+/// One Calico tier's part in a verdict: `tier security: GlobalNetworkPolicy/security.db
+/// ingress[1]: Pass (passed to the next tier)`, `tier default: no rule matched: end-of-tier deny`.
+pub fn calico_step_text(analysis: &Analysis, direction: Direction, step: &TraceStep) -> String {
+    let what = match &step.outcome {
+        TraceOutcome::Rule { policy, rule, action } => {
+            let policy = &analysis.cluster.calico.policies[*policy as usize];
+            let effect = match action {
+                CalicoAction::Allow => "Allow (decides)",
+                CalicoAction::Deny => "Deny (decides)",
+                CalicoAction::Pass => "Pass (passed to the next tier)",
+                CalicoAction::Log => "Log (evaluation goes on)",
+            };
+            format!("{} {}[{rule}]: {effect}", policy.id(), direction.field())
+        }
+        TraceOutcome::NetworkPolicy => {
+            "a Kubernetes NetworkPolicy rule allows it (order 1000 in the default tier): Allow (decides)".to_string()
+        }
+        TraceOutcome::Cluster(m) => {
+            tier_text(analysis, direction, &TierDecision { matched: *m, decides: m.action != Action::Pass })
+        }
+        TraceOutcome::EndOfTier { pass: false } => "no rule decided: end-of-tier deny".to_string(),
+        TraceOutcome::EndOfTier { pass: true } => "no rule decided: default action Pass (next tier)".to_string(),
+    };
+    format!("tier {}: {what}", step.tier)
+}
+
+/// Every step of a Calico walk, then what the profile did when every tier passed.
+fn calico_texts(analysis: &Analysis, direction: Direction, trace: &CalicoTrace) -> Vec<String> {
+    let mut out: Vec<String> = trace.steps.iter().map(|s| calico_step_text(analysis, direction, s)).collect();
+    let decided = trace.steps.last().is_some_and(|s| match s.outcome {
+        TraceOutcome::Rule { action, .. } => matches!(action, CalicoAction::Allow | CalicoAction::Deny),
+        TraceOutcome::NetworkPolicy => true,
+        TraceOutcome::Cluster(m) => m.action != Action::Pass,
+        TraceOutcome::EndOfTier { pass } => !pass,
+    });
+    if !decided {
+        out.push(if trace.steps.is_empty() {
+            "no Calico tier applies: the profile allows".to_string()
+        } else {
+            "every tier that applies passed: the profile allows".to_string()
+        });
+    }
+    out
 }
 
 pub fn note_text(analysis: &Analysis, note: &Note) -> String {
@@ -239,6 +286,12 @@ fn write_side(
     for t in &side.tiers {
         writeln!(out, "{item}{dir} of {name}: {}", tier_text(analysis, side.direction, t))?;
     }
+    if let Some(trace) = &side.calico {
+        for line in calico_texts(analysis, side.direction, trace) {
+            writeln!(out, "{item}{dir} of {name}: {line}")?;
+        }
+        return Ok(());
+    }
     if side.isolated_by.is_empty() && side.cilium.is_empty() {
         return writeln!(out, "{item}{dir} of {name}: not isolated (no policy selects it for {dir}): allowed");
     }
@@ -280,7 +333,12 @@ fn side_json(analysis: &Analysis, verdict: &PairVerdict, side: &SideVerdict) -> 
         "cilium": side.cilium.iter().map(|m| cilium_match_json(analysis, m)).collect::<Vec<_>>(),
         "closestMisses":
             side.closest_misses.iter().map(|m| miss_text(analysis, verdict, side, m)).collect::<Vec<_>>(),
-        "tiers": side.tiers.iter().map(|t| tier_text(analysis, side.direction, t)).collect::<Vec<_>>(),
+        "tiers": side
+            .tiers
+            .iter()
+            .map(|t| tier_text(analysis, side.direction, t))
+            .chain(side.calico.iter().flat_map(|trace| calico_texts(analysis, side.direction, trace)))
+            .collect::<Vec<_>>(),
     })
 }
 

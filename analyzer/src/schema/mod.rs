@@ -223,7 +223,13 @@ fn connectivity() -> Vec<Field> {
     let connection =
         object(vec![Required("src", string()), Required("dst", string()), Required("allowed", reference("allowed"))]);
     let mut fields = preamble();
-    fields.insert(1, Required("profile", one_of([CniProfile::Generic, CniProfile::Cilium].map(CniProfile::as_str))));
+    fields.insert(
+        1,
+        Required(
+            "profile",
+            one_of([CniProfile::Generic, CniProfile::Cilium, CniProfile::Calico].map(CniProfile::as_str)),
+        ),
+    );
     fields.push(Required("nodes", array(json!({"oneOf": [pod, external]}))));
     fields.push(Required("connections", array(connection)));
     fields

@@ -7,7 +7,8 @@ use netreach::model::{EngineOptions, Protocol};
 use netreach::Analysis;
 
 /// Two namespaces, labelled; pods with IPs so CIDR rules could match them (they must not).
-const PODS: &str = r#"
+/// The Calico tests use them too.
+pub(crate) const PODS: &str = r#"
 apiVersion: v1
 kind: Namespace
 metadata: {name: shop, labels: {team: shop}}

@@ -66,6 +66,11 @@ fn shop_matches_hand_worked_probes() {
 }
 
 #[test]
+fn calico_tiers_pass_and_end_of_tier_deny() {
+    check("calico/bank", "calico-bank");
+}
+
+#[test]
 fn default_deny() {
     check("small/default-deny", "default-deny");
 }

@@ -8,6 +8,7 @@ mod support; // fixtures(), netreach(), run_report() and assert_run_snapshot!: s
 mod tidy; // the source tree's own rules: //! headers, ARCHITECTURE.md's module map, no stale "not yet"
 
 // The library through its API: the engine, loader and queries on hand-worked fixtures.
+mod calico; // Calico NetworkPolicy, GlobalNetworkPolicy and tiers, hand-worked from Calico's reference
 mod cilium; // CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy, hand-worked from the docs
 mod fixtures; // fixtures/* against fixtures/expectations/ (hand-worked probes)
 mod generate; // the synthetic cluster generator: determinism, counts, validity

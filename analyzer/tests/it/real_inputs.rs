@@ -97,14 +97,15 @@ fn the_alpha_policy_format_is_an_error_that_says_what_it_is() {
 #[test]
 fn unevaluated_policies_are_warnings_and_listed_in_json() {
     let dir = tempfile::tempdir().unwrap();
-    let cnp = "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: l3, namespace: demo}\nspec: {selector: all()}\n";
+    let cnp =
+        "apiVersion: crd.antrea.io/v1beta1\nkind: NetworkPolicy\nmetadata: {name: l3, namespace: demo}\nspec: {}\n";
     let ap = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: deny, namespace: demo}\nspec: {}\n";
     let file = write(dir.path(), "all.yaml", &format!("{POD}---\n{cnp}---\n{ap}"));
     // -q hides notes, never these warnings.
     let out = netreach(&["connectivity", file.to_str().unwrap(), "-o", "json", "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("warning: the answers ignore 1 NetworkPolicy object(s) (projectcalico.org/v3): netreach does not evaluate this kind yet, so traffic they deny is reported as allowed"), "{err}");
+    assert!(err.contains("warning: the answers ignore 1 NetworkPolicy object(s) (crd.antrea.io/v1beta1): netreach does not evaluate this kind yet, so traffic they deny is reported as allowed"), "{err}");
     assert!(
         err.contains("warning: the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1)"),
         "{err}"
@@ -175,7 +176,8 @@ fn empty_inputs_are_errors_with_a_hint() {
 #[test]
 fn audit_findings_an_unevaluated_policy_could_falsify_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    let cnp = "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: l3, namespace: demo}\nspec: {selector: all()}\n";
+    let cnp =
+        "apiVersion: crd.antrea.io/v1beta1\nkind: NetworkPolicy\nmetadata: {name: l3, namespace: demo}\nspec: {}\n";
     let file = write(dir.path(), "all.yaml", &format!("{POD}---\n{cnp}"));
     let out = netreach(&["audit", file.to_str().unwrap(), "-o", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -289,6 +289,9 @@ pub enum CniProfile {
     /// Cilium: ipBlocks and CIDR rules never match in-cluster endpoints, and hostNetwork pods are
     /// the host / remote-node entities, never selected by selectors.
     Cilium,
+    /// Calico: ordered tiers (Calico policies, Kubernetes NetworkPolicy in the default tier,
+    /// admin tiers); hostNetwork pods are never selected; nets and ipBlocks match pod addresses.
+    Calico,
 }
 
 impl CniProfile {
@@ -296,6 +299,7 @@ impl CniProfile {
     pub fn as_str(self) -> &'static str {
         match self {
             CniProfile::Cilium => "cilium",
+            CniProfile::Calico => "calico",
             _ => "generic",
         }
     }

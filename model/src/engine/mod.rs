@@ -75,6 +75,7 @@ impl EngineOptions {
     pub fn resolved(&self, cluster: &Cluster) -> EngineOptions {
         let cni = match self.cni {
             CniProfile::Auto if !cluster.cilium_policies.is_empty() => CniProfile::Cilium,
+            CniProfile::Auto if cluster.calico.is_present() => CniProfile::Calico,
             CniProfile::Auto => CniProfile::Generic,
             other => other,
         };
@@ -82,6 +83,13 @@ impl EngineOptions {
             CniProfile::Cilium => EngineOptions {
                 host_network: HostNetworkSelection::NodeIdentity,
                 ip_block_pods: IpBlockPodMatching::Ignore,
+                cni,
+            },
+            // Calico enforces on workload endpoints only (hostNetwork pods have none, so no
+            // selector selects them) and matches nets by address, pods included.
+            CniProfile::Calico => EngineOptions {
+                host_network: HostNetworkSelection::NodeIdentity,
+                ip_block_pods: IpBlockPodMatching::Match,
                 cni,
             },
             _ => EngineOptions { cni, ..*self },
@@ -115,6 +123,8 @@ pub struct DirectionVerdict {
     pub cilium_isolated_by: Vec<u32>,
     /// Cilium deny rules covering the connection: it is denied whatever allows it.
     pub denied_by: Vec<GrantOrigin>,
+    /// Under the Calico profile: the walk through Calico's tiers, which decides alone.
+    pub calico: Option<crate::calico::tiers::CalicoTrace>,
 }
 
 /// What a row depends on: the egress, ingress and deny grant groups of a class, and the class
@@ -128,6 +138,9 @@ type RowsPart = (Vec<Box<[(u32, u32)]>>, Vec<Box<[u64]>>);
 impl DirectionVerdict {
     /// Whether this direction allows the connection: the admin tier, then NetworkPolicy, then the baseline tier.
     pub fn allows(&self) -> bool {
+        if let Some(trace) = &self.calico {
+            return trace.allowed;
+        }
         if !self.denied_by.is_empty() {
             return false;
         }
@@ -144,6 +157,9 @@ impl DirectionVerdict {
 
     /// The tier that decided.
     pub fn decider(&self) -> Decider {
+        if self.calico.is_some() {
+            return Decider::Calico;
+        }
         if !self.denied_by.is_empty() {
             return Decider::CiliumDeny;
         }
@@ -169,6 +185,8 @@ pub enum Decider {
     Baseline,
     /// Nothing: the endpoint is not isolated, so everything is allowed.
     Default,
+    /// Calico's tiers (which hold NetworkPolicy and the admin tiers under the Calico profile).
+    Calico,
 }
 
 /// Why a connection is allowed or not, per direction.
@@ -394,6 +412,7 @@ impl Reachability {
             .chain(node_blocks.iter())
             .chain(infra_blocks.iter())
             .chain(crate::cilium::cidrs(cluster))
+            .chain(crate::calico::cidrs(cluster))
             .collect();
         let externals = externals::external_ranges(&blocks, &address_families(cluster, &blocks));
         lap(&mut phases.externals);
@@ -402,7 +421,13 @@ impl Reachability {
         let endpoint_count = cluster.pods.len() + externals.len();
         let classes = Classes::refine(endpoint_count, &selections.table.sets);
         let mut table = grants::build(cluster, &selections, &classes);
-        let tiers = tiers::Tiers::build(cluster, &selections, &classes, &mut table);
+        let mut tiers = tiers::Tiers::build(cluster, &selections, &classes, &mut table);
+        // Calico policies are evaluated in their tiers whatever the profile (as Cilium's are).
+        if options.cni == CniProfile::Calico || !cluster.calico.policies.is_empty() {
+            let calico = crate::calico::tiers::CalicoTiers::build(cluster, &selections, &classes, &mut table, &tiers);
+            tiers.subjects.iter_mut().zip(&calico.subjects).for_each(|(all, c)| all.union_with(c));
+            tiers.calico = Some(calico);
+        }
         let port_classes = PortClasses::build(&table.port_sets);
         lap(&mut phases.classes);
         let mut reach = Reachability {
@@ -793,7 +818,7 @@ impl Reachability {
         let (s, d) = (self.class_of(src), self.class_of(dst));
         let verdict = |direction: Direction, subject: Endpoint| {
             let isolated_by = self.isolating_policies(subject, direction);
-            let allowed_by = self
+            let allowed_by: Vec<GrantOrigin> = self
                 .grants_between(src, dst, direction)
                 .into_iter()
                 .filter(|(_, ports)| ports.contains(protocol, port))
@@ -810,7 +835,23 @@ impl Reachability {
                 .collect();
             let subject_class = if direction == Direction::Egress { s } else { d };
             let cilium_isolated_by = self.cilium_isolating_class(subject_class, direction);
+            let calico = self.tiers.calico.as_ref().map(|c| {
+                let dir = if direction == Direction::Ingress { 0 } else { 1 };
+                let np_allows = allowed_by.iter().any(|o| !matches!(o, GrantOrigin::NotIsolated));
+                let isolated = self.table.isolated[dir].contains(subject_class);
+                c.trace(
+                    &self.tiers,
+                    direction,
+                    subject_class,
+                    peer_class,
+                    (protocol, port),
+                    isolated,
+                    np_allows,
+                    &self.table,
+                )
+            });
             DirectionVerdict {
+                calico,
                 admin: tier(Tier::Admin),
                 isolated_by,
                 allowed_by,

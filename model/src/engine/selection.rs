@@ -69,6 +69,8 @@ pub struct Selections {
     pub cluster_peers: Vec<[Vec<Vec<SetId>>; 2]>,
     /// Cilium subjects, peers and requirements.
     pub cilium: crate::cilium::select::CiliumSelections,
+    /// Calico subjects and rule entities.
+    pub calico: crate::calico::select::CalicoSelections,
 }
 
 mod index;
@@ -438,6 +440,7 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], options: &EngineOp
                 .flat_map(|n| Protocol::ALL.map(|proto| (n.clone(), proto))),
         )
         .chain(crate::cilium::select::named_port_keys(cluster))
+        .chain(crate::calico::select::named_port_keys(cluster))
         .collect();
     // One pass over the pods' ports instead of one per key: a port resolves a key when its name
     // and protocol are the key's (`Pod::resolve_named_port`).
@@ -460,7 +463,8 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], options: &EngineOp
         named_ports.insert(key, sets);
     }
     let cilium = crate::cilium::select::select(cluster, externals, &mut table);
-    Selections { table, all, subjects, peers, named_ports, cluster_subjects, cluster_peers, cilium }
+    let calico = crate::calico::select::select(cluster, externals, &mut table);
+    Selections { table, all, subjects, peers, named_ports, cluster_subjects, cluster_peers, cilium, calico }
 }
 
 /// The label keys pod selectors and namespace selectors test with a posting list (matchLabels,

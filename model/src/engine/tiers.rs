@@ -52,6 +52,8 @@ pub struct Tiers {
     pub baseline: [Vec<TierRule>; 2],
     /// Classes that some tier rule applies to, per direction.
     pub subjects: [FixedBitSet; 2],
+    /// Under the Calico profile: Calico's tiers, holding the admin and baseline rules too.
+    pub calico: Option<crate::calico::tiers::CalicoTiers>,
 }
 
 fn dir_index(d: Direction) -> usize {
@@ -75,8 +77,21 @@ fn rule_matches(
     for p in &rule.peers {
         peers.union_with(p);
     }
+    matches_by_port_class(&peers, &rule.entries, direction, x, port_classes, class_count)
+}
+
+/// The classes of `peers` that port entries admit for subject class `x`, per port class
+/// (`None` where no entry covers the port class). Shared by every ordered-tier dialect.
+pub(crate) fn matches_by_port_class(
+    peers: &FixedBitSet,
+    entries: &[(u32, Option<FixedBitSet>)],
+    direction: Direction,
+    x: usize,
+    port_classes: &PortClasses,
+    class_count: usize,
+) -> Vec<Option<FixedBitSet>> {
     let mut matched: Vec<Option<FixedBitSet>> = vec![None; port_classes.sets.len()];
-    for (ports, restriction) in &rule.entries {
+    for (ports, restriction) in entries {
         let mut eff = peers.clone();
         match (restriction, direction) {
             // A named port resolves on the destination: the peer for egress, the subject for ingress.
@@ -122,6 +137,7 @@ impl Tiers {
             admin: [Vec::new(), Vec::new()],
             baseline: [Vec::new(), Vec::new()],
             subjects: [FixedBitSet::with_capacity(n), FixedBitSet::with_capacity(n)],
+            calico: None,
         };
         for i in order {
             let policy = &cluster.cluster_policies[i];
@@ -220,6 +236,9 @@ impl Tiers {
         if !self.subjects[d].contains(x) {
             return;
         }
+        if let Some(calico) = &self.calico {
+            return calico.apply(self, direction, x, np_isolated, np, port_classes, class_count);
+        }
         let (admin_allow, admin_deny) = Tiers::evaluate(&self.admin[d], direction, x, port_classes, class_count);
         let (_, baseline_deny) = Tiers::evaluate(&self.baseline[d], direction, x, port_classes, class_count);
         for a in 0..port_classes.sets.len() {
@@ -235,6 +254,15 @@ impl Tiers {
             below.difference_with(&admin_deny[a]);
             below.union_with(&admin_allow[a]);
             np[a] = if below.is_clear() { None } else { Some(below) };
+        }
+    }
+
+    /// Rule `k` of a tier and direction, in precedence order.
+    pub fn rule(&self, tier: Tier, direction: Direction, k: u32) -> &TierRule {
+        let d = dir_index(direction);
+        match tier {
+            Tier::Admin => &self.admin[d][k as usize],
+            Tier::Baseline => &self.baseline[d][k as usize],
         }
     }
 

@@ -1,0 +1,437 @@
+//! Calico NetworkPolicy, GlobalNetworkPolicy and Tier, hand-worked from Calico's reference pages
+//! (https://docs.tigera.io/calico/latest/reference/resources/networkpolicy, …/globalnetworkpolicy,
+//! …/tier, and the tiered-policy guide): each case a few policies and a table of verdicts.
+
+use netreach::load::load_str;
+use netreach::model::{CniProfile, EngineOptions, Protocol};
+use netreach::Analysis;
+
+/// The Cilium tests' namespaces and pods (shop/web, shop/api with ServiceAccount api-sa and a
+/// named port http 8080, shop/db, ops/web, the hostNetwork ops/agent), and api-sa's labels.
+fn cluster() -> String {
+    let account = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: api-sa, namespace: shop, labels: {role: backend}}\n---\n";
+    format!("{}---\n{account}", crate::cilium::PODS)
+}
+
+fn analyze(policies: &str) -> Analysis {
+    let loaded = load_str("case.yaml", &format!("{}{policies}", cluster())).unwrap_or_else(|e| panic!("{e}"));
+    Analysis::new(loaded.cluster, &EngineOptions::default())
+}
+
+/// Asserts every (from, to, port, allowed) row; `port` is `N` (TCP) or `N/PROTO`; `from`/`to`
+/// are pod ids, `ns/Kind/name` workloads (their first pod) or addresses. Reports every wrong row at once.
+#[track_caller]
+fn verdicts(analysis: &Analysis, rows: &[(&str, &str, &str, bool)]) {
+    let endpoint = |id: &str| match (id.parse(), id.split('/').collect::<Vec<_>>().as_slice()) {
+        (Ok(ip), _) => analysis.external_containing(ip).unwrap_or_else(|| panic!("no range holds {id}")),
+        (Err(_), [ns, kind, name]) => {
+            let pod = analysis.cluster.pods.iter().position(|p| {
+                p.namespace == *ns && p.workload.as_ref().is_some_and(|w| w.kind == *kind && w.name == *name)
+            });
+            analysis
+                .reach
+                .index_of(netreach::model::Endpoint::Pod(pod.unwrap_or_else(|| panic!("no pod of {id}")) as u32))
+        }
+        (Err(_), _) => analysis.find(id).unwrap_or_else(|| panic!("no endpoint {id}")),
+    };
+    let wrong: Vec<String> = rows
+        .iter()
+        .filter(|(from, to, port, want)| {
+            let (number, proto) = port.split_once('/').unwrap_or((port, "TCP"));
+            let (s, d) = (analysis.reach.endpoint(endpoint(from)), analysis.reach.endpoint(endpoint(to)));
+            let got = analysis.reach.allowed(s, d).contains(Protocol::parse(proto).unwrap(), number.parse().unwrap());
+            got != *want
+        })
+        .map(|(from, to, port, want)| format!("{from} -> {to} {port}: expected allowed={want}"))
+        .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+fn tier(name: &str, spec: &str) -> String {
+    format!("apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {{name: {name}}}\nspec: {spec}\n---\n")
+}
+
+fn gnp(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {{name: {name}}}\nspec:\n{spec}\n---\n"
+    )
+}
+
+fn np(ns: &str, name: &str, spec: &str) -> String {
+    format!("apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n{spec}\n---\n")
+}
+
+/// A Kubernetes NetworkPolicy letting shop/api reach shop/db.
+const K8S_API_TO_DB: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api-to-db, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: db}}\n  ingress: [{from: [{podSelector: {matchLabels: {app: api}}}]}]\n---\n";
+
+#[test]
+fn the_calico_profile_applies_when_a_calico_object_is_present() {
+    assert_eq!(analyze("").reach.profile(), CniProfile::Generic);
+    let a = analyze(&tier("security", "{order: 100}"));
+    assert_eq!(a.reach.profile(), CniProfile::Calico);
+    // A tier without policies changes nothing: every endpoint falls to the allow-all profile.
+    verdicts(&a, &[("shop/web", "shop/db", "5432", true), ("shop/db", "203.0.113.9", "443", true)]);
+}
+
+#[test]
+fn a_tier_that_selects_the_endpoint_ends_in_deny_unless_a_rule_passes() {
+    // "If the Tier applies to the endpoint, but takes no action on the packet the packet is dropped."
+    let deny_web =
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
+    let a = analyze(&format!("{}{}{K8S_API_TO_DB}", tier("security", "{order: 100}"), gnp("security.db", deny_web)));
+    verdicts(
+        &a,
+        &[
+            ("shop/web", "shop/db", "5432", false),
+            // Not decided in security: dropped at the end of the tier, whatever the default tier says.
+            ("shop/api", "shop/db", "5432", false),
+            // The policy has no egress: db's egress is not governed by the tier.
+            ("shop/db", "shop/web", "80", true),
+        ],
+    );
+    // With a trailing Pass, the default tier (the Kubernetes NetworkPolicy) decides.
+    let pass = "  tier: security\n  selector: app == 'db'\n  ingress:\n  - {action: Deny, source: {selector: app == 'web'}}\n  - {action: Pass}";
+    let a = analyze(&format!("{}{}{K8S_API_TO_DB}", tier("security", "{order: 100}"), gnp("security.db", pass)));
+    verdicts(
+        &a,
+        &[
+            ("shop/web", "shop/db", "5432", false),
+            ("shop/api", "shop/db", "5432", true),
+            // The Kubernetes NetworkPolicy isolates db in the default tier: ops/web is dropped there.
+            ("ops/web", "shop/db", "5432", false),
+        ],
+    );
+}
+
+#[test]
+fn a_tier_with_default_action_pass_hands_undecided_traffic_down() {
+    let deny_web =
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
+    let a =
+        analyze(&format!("{}{}", tier("security", "{order: 100, defaultAction: Pass}"), gnp("security.db", deny_web)));
+    verdicts(
+        &a,
+        &[
+            ("shop/web", "shop/db", "5432", false),
+            // Passed, and no later tier selects db: the profile allows.
+            ("shop/api", "shop/db", "5432", true),
+            ("ops/web", "shop/db", "5432", false),
+        ],
+    );
+}
+
+#[test]
+fn tiers_run_by_order_and_a_lower_order_wins() {
+    // Two tiers disagree on web -> db; the lower order decides. Tiers without order come last.
+    let allow =
+        "  tier: first\n  selector: app == 'db'\n  ingress: [{action: Allow, source: {selector: app == 'web'}}]";
+    let deny = "  tier: second\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
+    let policies = format!("{}{}", gnp("first.allow", allow), gnp("second.deny", deny));
+    let a = analyze(&format!("{}{}{policies}", tier("first", "{order: 10}"), tier("second", "{order: 20}")));
+    verdicts(&a, &[("shop/web", "shop/db", "1", true), ("shop/api", "shop/db", "1", false)]);
+    let a = analyze(&format!("{}{}{policies}", tier("first", "{}"), tier("second", "{order: 20}")));
+    verdicts(&a, &[("shop/web", "shop/db", "1", false)]);
+}
+
+#[test]
+fn policies_in_a_tier_run_by_order_then_name_and_rules_in_order() {
+    let deny = |order: &str| {
+        format!("  order: {order}\n  selector: app == 'db'\n  ingress: [{{action: Deny, source: {{selector: app == 'web'}}}}]")
+    };
+    let allow_all = "  order: 20\n  selector: app == 'db'\n  ingress: [{action: Allow}]";
+    let a = analyze(&format!("{}{}", gnp("b-deny", &deny("10")), gnp("a-allow", allow_all)));
+    verdicts(&a, &[("shop/web", "shop/db", "1", false), ("shop/api", "shop/db", "1", true)]);
+    // Same order: the name decides (a-allow before b-deny).
+    let a = analyze(&format!("{}{}", gnp("b-deny", &deny("20")), gnp("a-allow", allow_all)));
+    verdicts(&a, &[("shop/web", "shop/db", "1", true)]);
+    // No order: after every ordered policy.
+    let a = analyze(&format!(
+        "{}{}",
+        gnp("b-deny", &deny("20")),
+        gnp("a-allow", "  selector: app == 'db'\n  ingress: [{action: Allow}]")
+    ));
+    verdicts(&a, &[("shop/web", "shop/db", "1", false), ("shop/api", "shop/db", "1", true)]);
+    // Rules in order, Log goes on.
+    let a = analyze(&gnp(
+        "db",
+        "  selector: app == 'db'\n  ingress:\n  - {action: Log}\n  - {action: Allow, source: {selector: app == 'api'}}\n  - {action: Deny}\n  - {action: Allow}",
+    ));
+    verdicts(&a, &[("shop/api", "shop/db", "1", true), ("shop/web", "shop/db", "1", false)]);
+}
+
+#[test]
+fn kubernetes_network_policies_sit_in_the_default_tier_at_order_1000() {
+    let deny_api = |order: u32| {
+        format!("  order: {order}\n  selector: app == 'db'\n  ingress: [{{action: Deny, source: {{selector: app == 'api'}}}}]")
+    };
+    let a = analyze(&format!("{}{K8S_API_TO_DB}", gnp("deny-api", &deny_api(500))));
+    verdicts(&a, &[("shop/api", "shop/db", "1", false)]);
+    let a = analyze(&format!("{}{K8S_API_TO_DB}", gnp("deny-api", &deny_api(2000))));
+    verdicts(&a, &[("shop/api", "shop/db", "1", true), ("shop/web", "shop/db", "1", false)]);
+}
+
+#[test]
+fn rule_selectors_of_a_namespaced_policy_stay_in_its_namespace() {
+    let rule = |source: &str| format!("  selector: app == 'db'\n  ingress: [{{action: Allow, source: {source}}}]");
+    let a = analyze(&np("shop", "db", &rule("{selector: app == 'web'}")));
+    verdicts(&a, &[("shop/web", "shop/db", "1", true), ("ops/web", "shop/db", "1", false)]);
+    let a = analyze(&np("shop", "db", &rule("{selector: app == 'web', namespaceSelector: all()}")));
+    verdicts(&a, &[("shop/web", "shop/db", "1", true), ("ops/web", "shop/db", "1", true)]);
+    let a = analyze(&np("shop", "db", &rule("{namespaceSelector: team == 'ops'}")));
+    verdicts(&a, &[("shop/web", "shop/db", "1", false), ("ops/web", "shop/db", "1", true)]);
+    let a = analyze(&np("shop", "db", &rule("{namespaceSelector: projectcalico.org/name starts with 'op'}")));
+    verdicts(&a, &[("ops/web", "shop/db", "1", true), ("shop/api", "shop/db", "1", false)]);
+    // A GlobalNetworkPolicy's rule selectors span every namespace.
+    let a = analyze(&gnp("db", &rule("{selector: app == 'web'}")));
+    verdicts(
+        &a,
+        &[("shop/web", "shop/db", "1", true), ("ops/web", "shop/db", "1", true), ("shop/api", "shop/db", "1", false)],
+    );
+    // notSelector alone in a namespaced policy: pods of its namespace that do not match
+    // (libcalico-go scopes the rule to the namespace); addresses outside match nothing.
+    let a = analyze(&np("shop", "db", &rule("{notSelector: app == 'web'}")));
+    verdicts(
+        &a,
+        &[
+            ("shop/api", "shop/db", "1", true),
+            ("shop/web", "shop/db", "1", false),
+            ("ops/web", "shop/db", "1", false),
+            ("203.0.113.9", "shop/db", "1", false),
+        ],
+    );
+    // In a global policy it excludes matching pods of any namespace and keeps the world.
+    let a = analyze(&gnp("db", &rule("{notSelector: app == 'web'}")));
+    verdicts(&a, &[("ops/web", "shop/db", "1", false), ("203.0.113.9", "shop/db", "1", true)]);
+    // Derived labels: projectcalico.org/namespace on every pod.
+    let a = analyze(&gnp("db", &rule("{selector: \"projectcalico.org/namespace == 'ops' && has(env)\"}")));
+    verdicts(&a, &[("ops/web", "shop/db", "1", true), ("shop/web", "shop/db", "1", false)]);
+}
+
+#[test]
+fn service_accounts_by_name_and_by_label() {
+    let rule = |source: &str| format!("  selector: app == 'db'\n  ingress: [{{action: Allow, source: {source}}}]");
+    for source in ["{serviceAccounts: {names: [api-sa]}}", "{serviceAccounts: {selector: role == 'backend'}}"] {
+        let a = analyze(&np("shop", "db", &rule(source)));
+        verdicts(&a, &[("shop/api", "shop/db", "1", true), ("shop/web", "shop/db", "1", false)]);
+    }
+    let a = analyze(&np("shop", "db", &rule("{selector: \"projectcalico.org/serviceaccount == 'default'\"}")));
+    verdicts(&a, &[("shop/web", "shop/db", "1", true), ("shop/api", "shop/db", "1", false)]);
+    // serviceAccountSelector narrows the policy's own endpoints.
+    let a = analyze(&gnp("sa", "  serviceAccountSelector: role == 'backend'\n  ingress: [{action: Deny}]"));
+    verdicts(&a, &[("shop/web", "shop/api", "1", false), ("shop/api", "shop/web", "1", true)]);
+}
+
+#[test]
+fn nets_match_pods_and_the_world_by_address() {
+    let egress = |to: &str| {
+        format!("  selector: app == 'web'\n  types: [Egress]\n  egress: [{{action: Allow, destination: {to}}}]")
+    };
+    let a = analyze(&np("shop", "web-out", &egress("{nets: [8.8.8.0/24, 10.0.0.3]}")));
+    verdicts(
+        &a,
+        &[
+            ("shop/web", "8.8.8.8", "53/UDP", true),
+            ("shop/web", "1.1.1.1", "443", false),
+            // A bare address is a /32, and Calico matches pods by address.
+            ("shop/web", "shop/db", "5432", true),
+            ("shop/web", "shop/api", "8080", false),
+            ("ops/web", "1.1.1.1", "443", true),
+        ],
+    );
+    let a = analyze(&np("shop", "web-out", &egress("{notNets: [10.0.0.0/8]}")));
+    verdicts(&a, &[("shop/web", "1.1.1.1", "443", true), ("shop/web", "shop/db", "1", false)]);
+}
+
+#[test]
+fn ports_ranges_named_ports_and_protocols() {
+    let ingress = |rule: &str| format!("  selector: app == 'api'\n  ingress: [{rule}]");
+    let a = analyze(&gnp(
+        "api",
+        &ingress("{action: Allow, protocol: TCP, destination: {ports: ['8000:8100'], notPorts: [8080]}}"),
+    ));
+    verdicts(
+        &a,
+        &[
+            ("shop/web", "shop/api", "8081", true),
+            ("shop/web", "shop/api", "8080", false),
+            ("shop/web", "shop/api", "9000", false),
+            ("shop/web", "shop/api", "8081/UDP", false),
+        ],
+    );
+    let a = analyze(&gnp("api", &ingress("{action: Allow, protocol: TCP, destination: {ports: [http]}}")));
+    verdicts(&a, &[("shop/web", "shop/api", "8080", true), ("shop/web", "shop/api", "8081", false)]);
+    let a = analyze(&gnp("api", &ingress("{action: Allow, protocol: 17, destination: {ports: [53]}}")));
+    verdicts(&a, &[("shop/web", "shop/api", "53/UDP", true), ("shop/web", "shop/api", "53", false)]);
+    let a = analyze(&gnp("api", &ingress("{action: Allow, notProtocol: TCP}")));
+    verdicts(
+        &a,
+        &[
+            ("shop/web", "shop/api", "53/UDP", true),
+            ("shop/web", "shop/api", "53/SCTP", true),
+            ("shop/web", "shop/api", "53", false),
+        ],
+    );
+    // An ICMP rule matches no TCP, UDP or SCTP connection.
+    let a = analyze(&gnp("api", &ingress("{action: Allow, protocol: ICMP}")));
+    verdicts(&a, &[("shop/web", "shop/api", "53/UDP", false)]);
+}
+
+#[test]
+fn types_default_from_the_rules_present() {
+    // Egress rules only: the policy applies to egress only; ingress to web stays open.
+    let a = analyze(&gnp("web", "  selector: app == 'web'\n  egress: [{action: Deny}]"));
+    verdicts(&a, &[("shop/web", "shop/db", "1", false), ("shop/db", "shop/web", "1", true)]);
+    // No rules at all: Ingress.
+    let a = analyze(&gnp("web", "  selector: app == 'web'"));
+    verdicts(&a, &[("shop/db", "shop/web", "1", false), ("shop/web", "shop/db", "1", true)]);
+    // Explicit types with no rules in a direction: isolated there.
+    let a = analyze(&gnp("web", "  selector: app == 'web'\n  types: [Egress]"));
+    verdicts(&a, &[("shop/web", "shop/db", "1", false), ("shop/db", "shop/web", "1", true)]);
+}
+
+#[test]
+fn host_network_pods_are_never_selected() {
+    let a = analyze(&gnp("all", "  selector: all()\n  ingress: [{action: Deny}]"));
+    verdicts(&a, &[("shop/web", "ops/agent", "10250", true), ("shop/web", "shop/db", "1", false)]);
+}
+
+#[test]
+fn admin_network_policies_run_in_the_kube_admin_tier() {
+    let anp = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: pass-db}\nspec:\n  priority: 10\n  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: db}}}}\n  ingress: [{name: no-ops, action: Deny, from: [{pods: {namespaceSelector: {matchLabels: {team: ops}}, podSelector: {}}}]}]\n---\n";
+    // A Calico tier at order 50 runs before kube-admin (1000): its allow wins.
+    let early = "  tier: early\n  selector: app == 'db'\n  ingress: [{action: Allow, source: {selector: app == 'web'}}, {action: Pass}]";
+    let a = analyze(&format!("{anp}{}{}", tier("early", "{order: 50}"), gnp("early.db", early)));
+    verdicts(&a, &[("ops/web", "shop/db", "1", true), ("shop/api", "shop/db", "1", true)]);
+    let a = analyze(&format!("{anp}{}{}", tier("early", "{order: 5000}"), gnp("early.db", early)));
+    verdicts(&a, &[("ops/web", "shop/db", "1", false), ("shop/web", "shop/db", "1", true)]);
+}
+
+#[test]
+fn staged_policies_are_not_enforced_and_host_features_are_named() {
+    let staged = "apiVersion: projectcalico.org/v3\nkind: StagedGlobalNetworkPolicy\nmetadata: {name: deny}\nspec:\n  selector: all()\n  ingress: [{action: Deny}]\n---\n";
+    let loaded = load_str("case.yaml", &format!("{}{staged}", cluster())).unwrap();
+    assert!(loaded
+        .report
+        .warnings
+        .iter()
+        .any(|w| w.contains("StagedGlobalNetworkPolicy deny") && w.contains("not enforced")));
+    let a = Analysis::new(loaded.cluster, &EngineOptions::default());
+    verdicts(&a, &[("shop/web", "shop/db", "1", true)]);
+    let pre_dnat =
+        gnp("pre", "  selector: all()\n  preDNAT: true\n  applyOnForward: true\n  ingress: [{action: Deny}]");
+    let loaded = load_str("case.yaml", &format!("{}{pre_dnat}", cluster())).unwrap();
+    assert!(loaded.report.warnings.iter().any(|w| w.contains("spec.preDNAT") && w.contains("host endpoints")));
+    let icmp = gnp("icmp", "  selector: all()\n  ingress: [{action: Allow, protocol: ICMP, icmp: {type: 8}}, {action: Allow, protocol: TCP, http: {methods: [GET]}}]");
+    let loaded = load_str("case.yaml", &format!("{}{icmp}", cluster())).unwrap();
+    let warnings = loaded.report.warnings.join("\n");
+    assert!(warnings.contains("ingress[0].icmp") && warnings.contains("ingress[1].http"), "{warnings}");
+}
+
+#[test]
+fn bad_selectors_and_fields_are_errors_naming_the_field_and_column() {
+    let err =
+        |policy: &str| load_str("case.yaml", &format!("{}{policy}", cluster())).err().expect("an error").to_string();
+    let e = err(&gnp("bad", "  selector: app == web"));
+    assert!(e.contains("GlobalNetworkPolicy bad") && e.contains("spec.selector") && e.contains("column 8"), "{e}");
+    let e = err(&np("shop", "bad", "  ingress: [{action: Allow, source: {selector: \"has(app\"}}]"));
+    assert!(
+        e.contains("NetworkPolicy.projectcalico.org shop/bad")
+            && e.contains("spec.ingress[0].source.selector")
+            && e.contains("column 8"),
+        "{e}"
+    );
+    let e = err(&gnp("bad", "  ingress: [{action: Accept}]"));
+    assert!(e.contains("spec.ingress[0].action"), "{e}");
+    let e = err(&gnp("bad", "  ingress: [{action: Allow, destination: {ports: [80]}}]"));
+    assert!(e.contains("spec.ingress[0].protocol"), "{e}");
+    let e = err(&gnp("bad", "  ingress: [{action: Allow, protocol: TCP, destination: {ports: ['90:80']}}]"));
+    assert!(e.contains("spec.ingress[0].destination.ports[0]"), "{e}");
+    let e = err(&gnp("bad", "  ingress: [{action: Allow, sourc: {}}]"));
+    assert!(e.contains("sourc"), "{e}");
+    let e = err(&tier("t", "{defaultAction: Drop}"));
+    assert!(e.contains("spec.defaultAction"), "{e}");
+}
+
+#[test]
+fn calico_and_kubernetes_network_policies_of_one_name_are_two_objects() {
+    let calico = np(
+        "shop",
+        "api-to-db",
+        "  selector: app == 'db'\n  order: 1\n  ingress: [{action: Deny, source: {selector: app == 'api'}}]",
+    );
+    let loaded = load_str("case.yaml", &format!("{}{K8S_API_TO_DB}{calico}", cluster())).unwrap();
+    assert!(loaded.report.warnings.iter().all(|w| !w.contains("defined twice")), "{:?}", loaded.report.warnings);
+    assert_eq!((loaded.cluster.policies.len(), loaded.cluster.calico.policies.len()), (1, 1));
+}
+
+#[test]
+fn explanations_walk_the_tiers() {
+    let pass = "  tier: security\n  selector: app == 'db'\n  ingress:\n  - {action: Deny, source: {selector: app == 'web'}}\n  - {action: Pass}";
+    let a = analyze(&format!("{}{}{K8S_API_TO_DB}", tier("security", "{order: 100}"), gnp("security.db", pass)));
+    let (api, db) = (a.reach.endpoint(a.find("shop/api").unwrap()), a.reach.endpoint(a.find("shop/db").unwrap()));
+    let why = a.reach.explain(api, db, Protocol::Tcp, 5432);
+    assert!(why.allowed());
+    let trace = why.ingress.calico.expect("a Calico trace");
+    let tiers: Vec<&str> = trace.steps.iter().map(|s| s.tier.as_str()).collect();
+    assert_eq!(tiers, ["security", "default"]);
+    use netreach::model::calico::tiers::TraceOutcome;
+    assert!(matches!(
+        trace.steps[0].outcome,
+        TraceOutcome::Rule { rule: 1, action: netreach::model::calico::CalicoAction::Pass, .. }
+    ));
+    assert_eq!(trace.steps[1].outcome, TraceOutcome::NetworkPolicy);
+    let web = a.reach.endpoint(a.find("shop/web").unwrap());
+    let why = a.reach.explain(web, db, Protocol::Tcp, 5432);
+    assert!(!why.allowed());
+    // The hostNetwork agent is no `app == 'web'` pod: passed by security, dropped at the end of default.
+    let agent = a.reach.endpoint(a.find("ops/agent").unwrap());
+    let trace = a.reach.explain(agent, db, Protocol::Tcp, 5432).ingress.calico.unwrap();
+    assert_eq!(trace.steps.last().unwrap().outcome, TraceOutcome::EndOfTier { pass: false });
+}
+
+#[test]
+fn the_tigera_tutorial_answers_as_it_says() {
+    // ../shared/realworld/tigera-stars-yaobank (the applications) plus the module's tiers and
+    // policies (fixtures/calico/tigera-tutorial, written down from the same README).
+    let realworld =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/realworld/tigera-stars-yaobank");
+    if !realworld.is_dir() {
+        eprintln!("calico: tutorial SKIPPED: {} not found", realworld.display());
+        return;
+    }
+    let policies = crate::support::fixtures().join("calico/tigera-tutorial");
+    let loaded = netreach::load::load(&[netreach::load::Input::Path(realworld), netreach::load::Input::Path(policies)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(loaded.report.warnings.iter().any(|w| w.contains("default.default-deny") && w.contains("not enforced")));
+    let a = Analysis::new(loaded.cluster, &EngineOptions::default());
+    assert_eq!(a.reach.profile(), CniProfile::Calico);
+    verdicts(
+        &a,
+        &[
+            // "make sure there is no denied traffic for the Star application": the probes of
+            // management-ui, client, frontend and backend, as the app tier allows them (the
+            // security tier passes traffic among the tenant-1 namespaces).
+            ("management-ui/Deployment/management-ui", "client/Deployment/client", "9000", true),
+            ("management-ui/Deployment/management-ui", "stars/Deployment/backend", "6379", true),
+            ("management-ui/Deployment/management-ui", "stars/Deployment/frontend", "80", true),
+            ("client/Deployment/client", "stars/Deployment/backend", "6379", true),
+            ("client/Deployment/client", "stars/Deployment/frontend", "80", true),
+            ("stars/Deployment/frontend", "stars/Deployment/backend", "6379", true),
+            ("stars/Deployment/backend", "client/Deployment/client", "9000", true),
+            // A port the app policies do not allow: app-default-pass (selector all()) passes it on
+            // both sides, and the default tier's default-deny is only staged: the profile allows.
+            ("client/Deployment/client", "stars/Deployment/frontend", "81", true),
+            // Tenant-1 isolation (security.tenant-1-restrict, the catch-all rules turned to Deny):
+            // yaobank cannot reach the stars namespaces, and stars reaches nothing outside them.
+            ("yaobank/Deployment/customer", "stars/Deployment/frontend", "80", false),
+            ("stars/Deployment/frontend", "yaobank/Deployment/customer", "80", false),
+            ("stars/Deployment/backend", "203.0.113.7", "443", false),
+            // app.yaobank: everything inside the yaobank namespace.
+            ("yaobank/Deployment/customer", "yaobank/Deployment/summary", "80", true),
+            ("yaobank/Deployment/summary", "yaobank/Deployment/database", "2379", true),
+            // Out of the namespace: app.yaobank does not allow it and app-default-pass passes it;
+            // the default tier's default-deny is only staged, so the profile allows it.
+            ("yaobank/Deployment/customer", "203.0.113.7", "443", true),
+        ],
+    );
+}

@@ -1,0 +1,377 @@
+//! Endpoint sets of Calico subjects and rule entities. Selectors are evaluated once per
+//! distinct selector over groups of pods Calico cannot tell apart (namespace, service account,
+//! labels), on the labels Calico gives a workload endpoint: its own, `projectcalico.org/namespace`,
+//! `projectcalico.org/orchestrator`, `projectcalico.org/serviceaccount`, and its namespace's
+//! and ServiceAccount's labels under `pcns.` and `pcsa.` (libcalico-go's profile labels).
+//! Rule scoping follows libcalico-go's `RuleAPIV2ToBackend`: in a namespaced policy, a rule's
+//! selector, service accounts or notSelector confine it to the policy's namespace unless it has
+//! a namespaceSelector; `notSelector` itself is not confined.
+
+use super::{CalicoKind, CalicoPolicy, EntityRule, Selector, ServiceAccountMatch};
+use super::{NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL, SERVICE_ACCOUNT_LABEL};
+use crate::addresses::{IpBlock, IpFamily};
+use crate::cluster::{Cluster, Direction};
+use crate::engine::externals::ExternalRange;
+use crate::engine::selection::{ranges_contains, NamedPortKey, SetId, SetTable};
+use crate::engine::HashMap;
+use crate::labels::Labels;
+use fixedbitset::FixedBitSet;
+use std::net::IpAddr;
+
+/// Per rule: the endpoints its local side may be (the policy's own endpoint) and the peers it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleSets {
+    /// Ingress: `destination`; egress: `source`.
+    pub local: SetId,
+    /// Ingress: `source`; egress: `destination`.
+    pub peer: SetId,
+}
+
+/// The sets the Calico tiers are built from.
+#[derive(Default)]
+pub struct CalicoSelections {
+    /// Per Calico policy: the pods it selects.
+    pub subjects: Vec<SetId>,
+    /// Per policy, direction (0 ingress, 1 egress), rule.
+    pub rules: Vec<[Vec<RuleSets>; 2]>,
+}
+
+/// Pods Calico has workload endpoints for (hostNetwork pods have none), grouped.
+struct Groups<'c> {
+    /// Per group: its labels as Calico sees them, namespace index, service account index.
+    views: Vec<Labels>,
+    namespace: Vec<usize>,
+    account: Vec<usize>,
+    members: Vec<Vec<u32>>,
+    /// Per namespace: its name and labels (with `projectcalico.org/name`).
+    namespaces: Vec<(&'c str, Labels)>,
+    /// Per (namespace, service account): its name and labels (with `projectcalico.org/name`).
+    accounts: Vec<(&'c str, Labels)>,
+    namespace_index: HashMap<&'c str, usize>,
+}
+
+/// The index of namespace `name`, adding it (with its name labels) when new.
+fn add_namespace<'c>(
+    index: &mut HashMap<&'c str, usize>,
+    list: &mut Vec<(&'c str, Labels)>,
+    name: &'c str,
+    labels: Option<&Labels>,
+) -> usize {
+    *index.entry(name).or_insert_with(|| {
+        let mut l = labels.cloned().unwrap_or_default();
+        l.entry(crate::cluster::NAMESPACE_NAME_LABEL.into()).or_insert_with(|| name.to_string());
+        l.insert(NAME_LABEL.into(), name.to_string());
+        list.push((name, l));
+        list.len() - 1
+    })
+}
+
+impl<'c> Groups<'c> {
+    fn new(cluster: &'c Cluster) -> Groups<'c> {
+        let mut namespace_index: HashMap<&str, usize> = HashMap::default();
+        let mut namespaces: Vec<(&str, Labels)> = Vec::new();
+        for ns in &cluster.namespaces {
+            add_namespace(&mut namespace_index, &mut namespaces, &ns.name, Some(&ns.labels));
+        }
+        let sa_labels: HashMap<(&str, &str), &Labels> = cluster
+            .calico
+            .service_accounts
+            .iter()
+            .map(|sa| ((sa.namespace.as_str(), sa.name.as_str()), &sa.labels))
+            .collect();
+        let mut account_index: HashMap<(usize, &str), usize> = HashMap::default();
+        let mut accounts: Vec<(&str, Labels)> = Vec::new();
+        let mut index: HashMap<(usize, usize, &Labels), usize> = HashMap::default();
+        let mut groups = Groups {
+            views: Vec::new(),
+            namespace: Vec::new(),
+            account: Vec::new(),
+            members: Vec::new(),
+            namespaces: Vec::new(),
+            accounts: Vec::new(),
+            namespace_index: HashMap::default(),
+        };
+        for (i, pod) in cluster.pods.iter().enumerate().filter(|(_, p)| !p.host_network) {
+            let ns = add_namespace(&mut namespace_index, &mut namespaces, &pod.namespace, None);
+            let sa = *account_index.entry((ns, pod.service_account.as_str())).or_insert_with(|| {
+                let key = (pod.namespace.as_str(), pod.service_account.as_str());
+                let mut l = sa_labels.get(&key).map(|l| (*l).clone()).unwrap_or_default();
+                l.insert(NAME_LABEL.into(), pod.service_account.clone());
+                accounts.push((pod.service_account.as_str(), l));
+                accounts.len() - 1
+            });
+            let g = *index.entry((ns, sa, &pod.labels)).or_insert_with(|| {
+                let mut view = Labels::new();
+                for (k, v) in &namespaces[ns].1 {
+                    view.insert(format!("pcns.{k}"), v.clone());
+                }
+                for (k, v) in &accounts[sa].1 {
+                    view.insert(format!("pcsa.{k}"), v.clone());
+                }
+                view.insert(NAMESPACE_LABEL.into(), pod.namespace.clone());
+                view.insert(ORCHESTRATOR_LABEL.into(), "k8s".into());
+                view.insert(SERVICE_ACCOUNT_LABEL.into(), pod.service_account.clone());
+                // The pod's own labels win over derived ones of the same key.
+                view.extend(pod.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+                groups.views.push(view);
+                groups.namespace.push(ns);
+                groups.account.push(sa);
+                groups.members.push(Vec::new());
+                groups.views.len() - 1
+            });
+            groups.members[g].push(i as u32);
+        }
+        groups.namespaces = namespaces;
+        groups.accounts = accounts;
+        groups.namespace_index = namespace_index;
+        groups
+    }
+
+    fn len(&self) -> usize {
+        self.views.len()
+    }
+
+    fn namespace_of(&self, name: &str) -> Option<usize> {
+        self.namespace_index.get(name).copied()
+    }
+}
+
+/// Sorted pod addresses, to find the pods in a network without walking every pod.
+struct Addresses(Vec<(IpFamily, u128, u32)>);
+
+impl Addresses {
+    fn new(cluster: &Cluster) -> Addresses {
+        let mut out = Vec::new();
+        for (i, pod) in cluster.pods.iter().enumerate() {
+            for ip in &pod.ips {
+                let v = match ip {
+                    IpAddr::V4(a) => u32::from(*a) as u128,
+                    IpAddr::V6(a) => u128::from(*a),
+                };
+                out.push((IpFamily::of(ip), v, i as u32));
+            }
+        }
+        out.sort_unstable();
+        Addresses(out)
+    }
+
+    /// Pods (by any address; hostNetwork pods by their node's) and external ranges in `block`.
+    fn members(&self, block: &IpBlock, externals: &[ExternalRange], pod_count: usize) -> Vec<u32> {
+        let ranges = block.to_ranges();
+        let mut out = Vec::new();
+        for &(lo, hi) in ranges.intervals() {
+            let start = self.0.partition_point(|&(f, v, _)| (f, v) < (ranges.family, lo));
+            for &(f, v, pod) in &self.0[start..] {
+                if f != ranges.family || v > hi {
+                    break;
+                }
+                out.push(pod);
+            }
+        }
+        for (j, ext) in externals.iter().enumerate() {
+            // Atoms are cut along every network's edges: one address decides for the whole atom.
+            if ext.ranges.family == ranges.family && ranges_contains(&ranges, ext.ranges.intervals()[0].0) {
+                out.push((pod_count + j) as u32);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+struct Selecting<'c> {
+    groups: Groups<'c>,
+    addresses: Addresses,
+    /// Per distinct selector: the groups it matches (over endpoint views).
+    endpoint_memo: HashMap<&'c Selector, FixedBitSet>,
+    /// Per distinct selector: the namespaces it matches.
+    namespace_memo: HashMap<&'c Selector, FixedBitSet>,
+    /// Per distinct selector: the service accounts it matches.
+    account_memo: HashMap<&'c Selector, FixedBitSet>,
+    entity_memo: HashMap<(&'c EntityRule, Option<usize>), SetId>,
+    externals: &'c [ExternalRange],
+    pod_count: usize,
+}
+
+impl<'c> Selecting<'c> {
+    fn endpoints(&mut self, s: &'c Selector) -> &FixedBitSet {
+        let g = &self.groups;
+        self.endpoint_memo.entry(s).or_insert_with(|| {
+            let mut bits = FixedBitSet::with_capacity(g.len());
+            (0..g.len()).filter(|&i| s.matches(&g.views[i])).for_each(|i| bits.insert(i));
+            bits
+        })
+    }
+
+    /// Groups whose namespace the selector matches.
+    fn in_namespaces(&mut self, s: &'c Selector) -> FixedBitSet {
+        let g = &self.groups;
+        let namespaces = self.namespace_memo.entry(s).or_insert_with(|| {
+            let mut bits = FixedBitSet::with_capacity(g.namespaces.len());
+            (0..g.namespaces.len()).filter(|&i| s.matches(&g.namespaces[i].1)).for_each(|i| bits.insert(i));
+            bits
+        });
+        let mut bits = FixedBitSet::with_capacity(g.len());
+        (0..g.len()).filter(|&i| namespaces.contains(g.namespace[i])).for_each(|i| bits.insert(i));
+        bits
+    }
+
+    /// Groups whose ServiceAccount matches (`names` and `selector` ANDed).
+    fn with_accounts(&mut self, m: &'c ServiceAccountMatch) -> FixedBitSet {
+        let g = &self.groups;
+        let by_selector = m.selector.as_ref().map(|s| {
+            self.account_memo
+                .entry(s)
+                .or_insert_with(|| {
+                    let mut bits = FixedBitSet::with_capacity(g.accounts.len());
+                    (0..g.accounts.len()).filter(|&i| s.matches(&g.accounts[i].1)).for_each(|i| bits.insert(i));
+                    bits
+                })
+                .clone()
+        });
+        let mut bits = FixedBitSet::with_capacity(g.len());
+        for i in 0..g.len() {
+            let sa = g.account[i];
+            let named = m.names.is_empty() || m.names.iter().any(|n| n == g.accounts[sa].0);
+            if named && by_selector.as_ref().is_none_or(|b| b.contains(sa)) {
+                bits.insert(i);
+            }
+        }
+        bits
+    }
+
+    fn in_namespace(&self, ns: usize) -> FixedBitSet {
+        let mut bits = FixedBitSet::with_capacity(self.groups.len());
+        (0..self.groups.len()).filter(|&i| self.groups.namespace[i] == ns).for_each(|i| bits.insert(i));
+        bits
+    }
+
+    fn pods_of(&self, groups: &FixedBitSet) -> Vec<u32> {
+        let mut out: Vec<u32> = groups.ones().flat_map(|g| self.groups.members[g].iter().copied()).collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The endpoints an entity rule matches, for a policy of namespace `own` (None: global).
+    fn entity(&mut self, table: &mut SetTable, e: &'c EntityRule, own: Option<usize>, namespaced: bool) -> SetId {
+        if let Some(&id) = self.entity_memo.get(&(e, own)) {
+            return id;
+        }
+        let everything = (self.pod_count + self.externals.len()) as u32;
+        let mut members: Vec<u32> = if e.names_pods(namespaced) {
+            let mut groups = FixedBitSet::with_capacity(self.groups.len());
+            groups.insert_range(..);
+            match (&e.namespace_selector, own) {
+                (Some(s), _) => groups.intersect_with(&self.in_namespaces(s)),
+                (None, Some(ns)) => groups.intersect_with(&self.in_namespace(ns)),
+                (None, None) => {}
+            }
+            if let Some(s) = &e.selector {
+                groups.intersect_with(self.endpoints(s));
+            }
+            if let Some(m) = &e.service_accounts {
+                groups.intersect_with(&self.with_accounts(m));
+            }
+            self.pods_of(&groups)
+        } else {
+            (0..everything).collect()
+        };
+        if !e.nets.is_empty() {
+            let mut within: Vec<u32> =
+                e.nets.iter().flat_map(|b| self.addresses.members(b, self.externals, self.pod_count)).collect();
+            within.sort_unstable();
+            members.retain(|m| within.binary_search(m).is_ok());
+        }
+        if !e.not_nets.is_empty() {
+            let mut outside: Vec<u32> =
+                e.not_nets.iter().flat_map(|b| self.addresses.members(b, self.externals, self.pod_count)).collect();
+            outside.sort_unstable();
+            members.retain(|m| outside.binary_search(m).is_err());
+        }
+        if let Some(s) = &e.not_selector {
+            let matched = self.endpoints(s).clone();
+            let excluded = self.pods_of(&matched);
+            members.retain(|m| excluded.binary_search(m).is_err());
+        }
+        let id = table.intern(members);
+        self.entity_memo.insert((e, own), id);
+        id
+    }
+
+    fn subject(&mut self, table: &mut SetTable, p: &'c CalicoPolicy, own: Option<usize>) -> SetId {
+        let mut groups = self.endpoints(&p.selector).clone();
+        match (own, &p.namespace_selector) {
+            (Some(ns), _) => groups.intersect_with(&self.in_namespace(ns)),
+            (None, Some(s)) => groups.intersect_with(&self.in_namespaces(s)),
+            (None, None) => {}
+        }
+        if let Some(s) = &p.service_account_selector {
+            let m = self.account_memo.entry(s).or_insert_with(|| {
+                let g = &self.groups;
+                let mut bits = FixedBitSet::with_capacity(g.accounts.len());
+                (0..g.accounts.len()).filter(|&i| s.matches(&g.accounts[i].1)).for_each(|i| bits.insert(i));
+                bits
+            });
+            let m = m.clone();
+            let keep: Vec<usize> = groups.ones().filter(|&g| !m.contains(self.groups.account[g])).collect();
+            keep.into_iter().for_each(|g| groups.set(g, false));
+        }
+        let pods = self.pods_of(&groups);
+        table.intern(pods)
+    }
+}
+
+/// Resolves every Calico subject and rule entity into interned endpoint sets.
+pub fn select(cluster: &Cluster, externals: &[ExternalRange], table: &mut SetTable) -> CalicoSelections {
+    let mut out = CalicoSelections::default();
+    if cluster.calico.policies.is_empty() {
+        return out;
+    }
+    let mut s = Selecting {
+        groups: Groups::new(cluster),
+        addresses: Addresses::new(cluster),
+        endpoint_memo: HashMap::default(),
+        namespace_memo: HashMap::default(),
+        account_memo: HashMap::default(),
+        entity_memo: HashMap::default(),
+        externals,
+        pod_count: cluster.pods.len(),
+    };
+    for policy in &cluster.calico.policies {
+        let namespaced = policy.kind == CalicoKind::NetworkPolicy;
+        let own = match &policy.namespace {
+            Some(ns) => Some(s.groups.namespace_of(ns).unwrap_or(usize::MAX)),
+            None => None,
+        };
+        out.subjects.push(s.subject(table, policy, own));
+        let mut per_direction: [Vec<RuleSets>; 2] = [Vec::new(), Vec::new()];
+        for (d, direction) in [Direction::Ingress, Direction::Egress].into_iter().enumerate() {
+            for rule in policy.rules(direction) {
+                let source = s.entity(table, &rule.source, own, namespaced);
+                let destination = s.entity(table, &rule.destination, own, namespaced);
+                per_direction[d].push(match direction {
+                    Direction::Ingress => RuleSets { local: destination, peer: source },
+                    Direction::Egress => RuleSets { local: source, peer: destination },
+                });
+            }
+        }
+        out.rules.push(per_direction);
+    }
+    out
+}
+
+/// The named-port keys Calico rules use: a name resolves under each protocol the rule matches.
+pub fn named_port_keys(cluster: &Cluster) -> impl Iterator<Item = NamedPortKey> + '_ {
+    cluster.calico.policies.iter().flat_map(|p| p.ingress.iter().chain(&p.egress)).flat_map(|r| {
+        r.destination
+            .ports
+            .iter()
+            .chain(&r.destination.not_ports)
+            .filter_map(|port| match port {
+                super::CalicoPort::Named(n) => Some(n),
+                super::CalicoPort::Range(..) => None,
+            })
+            .flat_map(|n| r.protocols.iter().map(move |&p| (n.clone(), p)))
+    })
+}

@@ -173,7 +173,7 @@ fn is_read(api_version: &str, kind: &str) -> bool {
             | ("networking.k8s.io/v1" | "extensions/v1beta1", "NetworkPolicy")
             | ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
             | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
-            | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication")
+            | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication" | "AuthorizationPolicy")
     ) || super::cilium::is_cilium_kind(api_version, kind)
 }
 
@@ -383,6 +383,10 @@ impl Build<'_> {
                 let pa = super::mesh::convert_peer_authentication(&namespace, &name, body, at, &mut report.warnings)?;
                 cluster.mesh.peer_authentications.push(pa);
             }
+            "AuthorizationPolicy" => {
+                let policy = super::authz::convert_authorization_policy(&namespace, &name, body, at)?;
+                cluster.mesh.authorization_policies.push(policy);
+            }
             "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy" => {
                 cluster.cluster_policies.push(super::admin::convert(kind, &name, body, at, &mut report.warnings)?);
             }
@@ -579,6 +583,7 @@ pub(super) fn build_cluster(
         (a.kind, &a.namespace, &a.name, a.spec_index).cmp(&(b.kind, &b.namespace, &b.name, b.spec_index))
     });
     cluster.mesh.peer_authentications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    cluster.mesh.authorization_policies.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.unevaluated_policies.sort();
     cluster.infrastructure = infra.resolve(&cluster);
     (cluster, errors)

@@ -3,6 +3,7 @@
 
 mod admin;
 mod aliases;
+mod authz;
 mod cilium;
 mod convert;
 mod documents;

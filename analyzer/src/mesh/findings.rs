@@ -2,7 +2,7 @@
 //! fixed severity, the objects involved and a one-line fix. `netreach mesh` shows them, and
 //! `netreach audit` appends [`audit_findings`] to its own.
 
-use super::{MeshView, EXTERNAL, EXTERNAL_PROFILE};
+use super::{MeshView, EXTERNAL_PROFILE};
 use crate::aggregate::{Grouping, Level};
 use crate::findings::{Check, Finding, ObjectRef, Severity};
 use netreach_model::mesh::{keys, MeshKind, MtlsMode, MtlsStatus, OutsideReason, PortMode};
@@ -91,11 +91,8 @@ fn family(mode: PortMode) -> Option<MeshKind> {
     }
 }
 
-fn speaks(side: u8, family: MeshKind) -> bool {
-    if side == EXTERNAL {
-        return false;
-    }
-    let kind = MeshKind::ALL[side as usize];
+fn speaks(source: Option<MeshKind>, family: MeshKind) -> bool {
+    let Some(kind) = source else { return false };
     match family {
         MeshKind::Linkerd => kind == MeshKind::Linkerd,
         _ => kind.is_istio(),
@@ -175,7 +172,7 @@ fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
             let modes = &view.profiles[profile as usize];
             let Some(fam) = family(modes.default) else { return };
             let entry = inbound.entry(gd).or_default();
-            let outsider = !speaks(side, fam);
+            let outsider = !speaks(view.side_kind(side), fam);
             entry.outside_sources |= outsider;
             for (status, ports) in split {
                 let tcp = ports.intersection(&PortSet::all_of(Protocol::Tcp));

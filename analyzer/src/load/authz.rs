@@ -12,6 +12,7 @@ use netreach_model::mesh::authz::{
     AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Binding, ConditionKey,
     ConditionValues, TargetRef,
 };
+use netreach_model::UnevaluatedPolicy;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -325,4 +326,32 @@ pub(super) fn convert_authorization_policy(
         rules.push(rule(r, at, &format!("spec.rules[{i}]"))?);
     }
     Ok(AuthorizationPolicy { namespace: namespace.to_string(), name: name.to_string(), binding, action, rules })
+}
+
+/// What every AuthorizationPolicy is to the commands that read NetworkPolicy reachability only.
+pub const MESH_ONLY: &str =
+    "only `netreach mesh` applies them (its connections carry the verdict); other commands report what they deny as allowed";
+/// A policy attached to a waypoint or gateway by a Service, GatewayClass or ServiceEntry target.
+const THROUGH_WAYPOINT: &str = "they attach to waypoints or gateways (targetRefs to a Service, GatewayClass or ServiceEntry), which netreach does not model, so requests they deny are reported as allowed";
+
+/// The policy as an unevaluated policy: every command but `mesh` leaves it out, and `mesh` leaves
+/// out those attached through waypoints and gateways (all their targets but Gateways, whose
+/// pods it finds).
+pub(super) fn unevaluated(policy: &AuthorizationPolicy, api_version: &str) -> UnevaluatedPolicy {
+    let through_waypoint = match &policy.binding {
+        Binding::Targets(refs) => refs.iter().any(|r| {
+            matches!(
+                (r.group.as_str(), r.kind.as_str()),
+                ("", "Service") | ("gateway.networking.k8s.io", "GatewayClass") | ("networking.istio.io", "ServiceEntry")
+            )
+        }),
+        Binding::Selector(_) => false,
+    };
+    UnevaluatedPolicy {
+        kind: "AuthorizationPolicy".into(),
+        api_version: api_version.into(),
+        namespace: Some(policy.namespace.clone()),
+        name: policy.name.clone(),
+        effect: if through_waypoint { THROUGH_WAYPOINT } else { MESH_ONLY },
+    }
 }

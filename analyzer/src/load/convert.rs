@@ -385,6 +385,7 @@ impl Build<'_> {
             }
             "AuthorizationPolicy" => {
                 let policy = super::authz::convert_authorization_policy(&namespace, &name, body, at)?;
+                cluster.unevaluated_policies.push(super::authz::unevaluated(&policy, api_version));
                 cluster.mesh.authorization_policies.push(policy);
             }
             "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy" => {

@@ -15,6 +15,8 @@ mod networkpolicy;
 mod render;
 
 pub use documents::{is_manifest, Input};
+/// The effect recorded for the AuthorizationPolicies `netreach mesh` evaluates.
+pub use authz::MESH_ONLY as AUTHZ_EVALUATED_BY_MESH;
 use netreach_model::Cluster;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

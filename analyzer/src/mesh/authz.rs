@@ -326,9 +326,8 @@ fn gateway_bindings(cluster: &Cluster, policies: &[AuthorizationPolicy], notes: 
                     }
                     out[i].extend(pods);
                 }
-                ("", "Service") | (GATEWAY_API_GROUP, "GatewayClass") | ("networking.istio.io", "ServiceEntry") => {
-                    notes.push(format!("{what}: enforced by a waypoint or gateway for traffic through it, which netreach does not model; not evaluated, so what it denies is reported as allowed"));
-                }
+                // Listed as unevaluated by the loader (a warning in every command).
+                ("", "Service") | (GATEWAY_API_GROUP, "GatewayClass") | ("networking.istio.io", "ServiceEntry") => {}
                 _ => notes.push(format!("{what}: Istio supports Gateway, GatewayClass, Service and ServiceEntry targets only; this reference binds nothing and has no effect")),
             }
         }

@@ -275,6 +275,14 @@ impl<'a> MeshView<'a> {
         self.side_of.get(endpoint).copied().unwrap_or(EXTERNAL)
     }
 
+    /// The policies this view does not evaluate: the cluster's, but the AuthorizationPolicies it
+    /// applies.
+    pub fn unevaluated_policies(&self) -> Vec<netreach_model::UnevaluatedPolicy> {
+        let evaluated = crate::load::AUTHZ_EVALUATED_BY_MESH;
+        let cluster = &self.analysis.cluster;
+        cluster.unevaluated_policies.iter().filter(|p| p.effect != evaluated).cloned().collect()
+    }
+
     /// The mesh of a source side; `None` for an external range.
     fn side_kind(&self, side: u32) -> Option<MeshKind> {
         self.sides.get(side as usize).map(|s| s.0)

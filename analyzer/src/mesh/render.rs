@@ -386,7 +386,7 @@ fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     writeln!(
         out,
         "  \"unevaluatedPolicies\": {},",
-        crate::render::unevaluated_policies_json(&view.analysis.cluster.unevaluated_policies)
+        crate::render::unevaluated_policies_json(&view.unevaluated_policies())
     )?;
     writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&view.analysis.cluster.skipped_invalid))?;
     writeln!(out, "  \"level\": \"{}\",", Level::name(level))?;

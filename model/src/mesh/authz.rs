@@ -306,8 +306,8 @@ pub enum AuthzBasis {
     /// An ALLOW rule with HTTP-only fields matched on a port that may carry HTTP: the
     /// connection carries the requests those fields allow.
     AllowedForSomeRequests,
-    /// DENY policies only, none matched.
-    NoDenyMatched,
+    /// DENY or CUSTOM policies only, none matched.
+    NoRuleMatched,
     /// Nothing denies and a CUSTOM rule matched: its provider decides.
     CustomRule,
 }
@@ -322,7 +322,7 @@ impl AuthzBasis {
             AuthzBasis::NoAllowMatched => "no-allow-rule-matched",
             AuthzBasis::AllowedByRule => "allow-rule",
             AuthzBasis::AllowedForSomeRequests => "allow-rule-http",
-            AuthzBasis::NoDenyMatched => "no-deny-rule-matched",
+            AuthzBasis::NoRuleMatched => "no-rule-matched",
             AuthzBasis::CustomRule => "custom-rule",
         }
     }
@@ -501,7 +501,7 @@ pub fn decide(
     }
     let mut allows = of(|a| *a == AuthzAction::Allow).peekable();
     let base = if allows.peek().is_none() {
-        AuthzDecision::plain(AuthzVerdict::Allow, AuthzBasis::NoDenyMatched)
+        AuthzDecision::plain(AuthzVerdict::Allow, AuthzBasis::NoRuleMatched)
     } else {
         let matched = allows.find_map(|i| first_match(&policies[i as usize], &c, Reading::Allow, layer).map(|r| (i, r)));
         match matched {
@@ -645,7 +645,7 @@ mod tests {
         let d = verdict(&[policy(AuthzAction::Allow, vec![AuthzRule::default()])], None, 80);
         assert_eq!((d.verdict, d.rule), (AuthzVerdict::Allow, Some(0)));
         // A DENY without rules denies nothing.
-        assert_eq!(verdict(&[policy(AuthzAction::Deny, vec![])], SLEEP, 80).basis, AuthzBasis::NoDenyMatched);
+        assert_eq!(verdict(&[policy(AuthzAction::Deny, vec![])], SLEEP, 80).basis, AuthzBasis::NoRuleMatched);
     }
 
     #[test]

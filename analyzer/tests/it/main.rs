@@ -21,6 +21,7 @@ mod can; // `netreach can`: verdicts and the rules behind them
 mod diff; // `netreach diff`: what-if apply/delete and before/after folders
 mod invariants; // `netreach check --invariants` and the netreach::testing API
 mod mesh; // `netreach mesh`: Istio and Linkerd mTLS statuses and coverage
+mod authz; // Istio AuthorizationPolicy in `netreach mesh`: the TCP task and hand-worked identity verdicts
 mod paths; // `netreach paths`: multi-hop paths and blast radius
 mod pictures;
 mod render_graph; // `connectivity -o dot|svg` and the graph filters // `mesh`, `diff` and `paths` -o dot|svg, held to their JSON

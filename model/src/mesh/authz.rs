@@ -35,6 +35,9 @@ pub enum AuthzAction {
 }
 
 impl AuthzAction {
+    /// The actions' spellings.
+    pub const NAMES: [&'static str; 4] = ["ALLOW", "DENY", "AUDIT", "CUSTOM"];
+
     /// The action as Istio spells it.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -280,6 +283,9 @@ pub enum AuthzVerdict {
 }
 
 impl AuthzVerdict {
+    /// Every verdict, in output order.
+    pub const ALL: [AuthzVerdict; 3] = [AuthzVerdict::Allow, AuthzVerdict::Deny, AuthzVerdict::Custom];
+
     /// `allow`, `deny`, `custom`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -313,6 +319,18 @@ pub enum AuthzBasis {
 }
 
 impl AuthzBasis {
+    /// Every basis, in output order.
+    pub const ALL: [AuthzBasis; 8] = [
+        AuthzBasis::NotEnforced,
+        AuthzBasis::NoPolicy,
+        AuthzBasis::DeniedByRule,
+        AuthzBasis::NoAllowMatched,
+        AuthzBasis::AllowedByRule,
+        AuthzBasis::AllowedForSomeRequests,
+        AuthzBasis::NoRuleMatched,
+        AuthzBasis::CustomRule,
+    ];
+
     /// The basis as JSON spells it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -74,7 +74,7 @@ pub struct AuthzIndex<'a> {
     target_of: Vec<u32>,
     /// Per policy: the pods whose proxy enforces it.
     pub bound: Vec<u64>,
-    /// Policies or references netreach cannot evaluate, and policies that bind nothing.
+    /// References netreach cannot resolve, and addresses it does not know.
     pub notes: Vec<String>,
 }
 
@@ -180,15 +180,7 @@ impl<'a> AuthzIndex<'a> {
             };
             target_of.push(intern(target, &mut targets, &mut target_ids));
         }
-        for (i, p) in policies.iter().enumerate() {
-            if bound[i] == 0 && matches!(p.binding, Binding::Selector(_)) {
-                notes.push(format!(
-                    "AuthorizationPolicy {} ({}) applies to no pod with an Istio proxy: it has no effect here",
-                    p.id(),
-                    p.action.as_str()
-                ));
-            }
-        }
+        // Policies bound to no proxy are finding NR108 (authz_findings.rs).
         let any_ip = !source_cidrs.is_empty() || !destination_cidrs.is_empty();
         if any_ip && cluster.pods.iter().any(|p| p.ips.is_empty()) {
             notes.push("AuthorizationPolicy ipBlocks and ip conditions compare pod addresses; pods without a status.podIP (manifests) are outside every block".into());
@@ -220,6 +212,25 @@ impl<'a> AuthzIndex<'a> {
     /// The destination key of a pod; `None` for an external range.
     pub fn target_of(&self, endpoint: usize) -> Option<u32> {
         self.target_of.get(endpoint).copied()
+    }
+
+    /// Where policy `i` is read as TCP: whether a ztunnel enforces it, and the ports the
+    /// Services of the sidecars enforcing it declare TCP.
+    pub fn tcp_readers(&self, i: u32) -> (bool, Vec<u16>) {
+        let (mut ztunnel, mut ports) = (false, Vec::new());
+        for t in self.targets.iter().filter(|t| t.applying.contains(&i)) {
+            ztunnel |= t.enforcer == Enforcer::Ztunnel;
+            ports.extend(&t.tcp_ports);
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        (ztunnel, ports)
+    }
+
+    /// The ALLOW policies a destination key's proxy enforces.
+    pub fn allow_policies(&self, target: u32) -> Vec<u32> {
+        let allow = |&&i: &&u32| self.policies[i as usize].action == netreach_model::mesh::authz::AuthzAction::Allow;
+        self.targets[target as usize].applying.iter().filter(allow).copied().collect()
     }
 
     /// The decisions on `ports` (TCP only; other protocols are never enforced) for a source key

@@ -48,13 +48,16 @@ pub(super) const PEER_AUTHENTICATION_IGNORED: Check = Check {
 };
 
 /// Every mesh check, in id order.
-pub const MESH_CHECKS: [Check; 6] = [
+pub const MESH_CHECKS: [Check; 9] = [
     POD_OUTSIDE_MESH,
     PLAINTEXT_INTO_MESH,
     MTLS_DISABLED,
     PERMISSIVE_WITH_MESHED_CLIENTS,
     REJECTED_BY_MESH,
     PEER_AUTHENTICATION_IGNORED,
+    super::authz_findings::ALLOW_ADMITS_PLAINTEXT,
+    super::authz_findings::POLICY_WITHOUT_EFFECT,
+    super::authz_findings::HTTP_RULE_ON_TCP,
 ];
 
 fn pa_ref(pa: &PeerAuthentication, field: Option<String>) -> ObjectRef {
@@ -124,6 +127,7 @@ pub fn mesh_findings(view: &MeshView) -> Vec<Finding> {
     traffic(view, &grouping, &mut out);
     disabled(view, &mut out);
     ignored(view, &mut out);
+    super::authz_findings::authz_findings(view, &mut out);
     crate::findings::sort(&mut out);
     out
 }

@@ -11,11 +11,14 @@
 //! destination profile), never over pod pairs. Pods are expanded only for `--level pod` output.
 
 mod authz;
+mod authz_findings;
 mod findings;
+mod layer;
 mod render;
 
 pub use authz::AuthzIndex;
 pub use findings::{audit_findings, mesh_findings, MESH_CHECKS};
+pub use layer::{layer_json, layer_text, MeshLayer, MeshPairs};
 pub use render::{mesh_graph, write_mesh};
 
 use crate::aggregate::{Grouping, Level};

@@ -23,7 +23,7 @@
 
 use crate::support::{fixtures, netreach, stderr};
 use netreach::load::{load, load_str, Input};
-use netreach::mesh::MeshView;
+use netreach::mesh::{mesh_findings, MeshView};
 use netreach::model::mesh::authz::{AuthzBasis, AuthzVerdict};
 use netreach::model::mesh::{MeshOptions, MtlsStatus};
 use netreach::model::{EngineOptions, PortSet, Protocol};
@@ -180,8 +180,7 @@ fn identity_plaintext_and_actions_hand_worked() {
     // policy; nomesh and batch have no proxy.
     let total = MeshView::total(&view.coverage());
     assert_eq!((total.pairs, total.authz_protected), (30, 20));
-    // The notes say which policy has no effect; the waypoint policy is listed as unevaluated.
-    assert!(view.notes.iter().any(|n| n.contains("shop/nomesh-allow-nothing (ALLOW) applies to no pod")), "{:?}", view.notes);
+    // The waypoint policy is listed as unevaluated.
     let unevaluated: Vec<String> = view.unevaluated_policies().iter().map(|p| p.name.clone()).collect();
     assert_eq!(unevaluated, ["api-waypoint"]);
 }
@@ -302,4 +301,36 @@ fn invalid_policies_are_errors_naming_the_field() {
     let text = format!("{head}{ok}").replace("security.istio.io/v1\n", "security.istio.io/v1beta1\n");
     let loaded = load_str("p.yaml", &text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(loaded.cluster.mesh.authorization_policies.len(), 1);
+}
+
+#[test]
+fn authz_findings_hand_worked() {
+    let a = analysis(&["mesh-authz/identity"]);
+    let view = MeshView::new(&a, MeshOptions::default());
+    let found: Vec<(String, String)> = mesh_findings(&view)
+        .into_iter()
+        .filter(|f| ["NR107", "NR108", "NR109"].contains(&f.id))
+        .map(|f| (f.id.to_string(), f.message))
+        .collect();
+    // NR107: api-allow rules[1] (notNamespaces [legacy]) admits plaintext on 9090 from batch and
+    // nomesh (2 pairs). NR108: nomesh-allow-nothing selects nomesh only, which has no proxy.
+    assert_eq!(
+        found,
+        [
+            (
+                "NR107".to_string(),
+                "ALLOW shop/api-allow rules[1] admits plaintext on TCP 9090 in 2 pod pair(s) NetworkPolicy allows: without mTLS there is no principal or namespace, so notPrincipals/notNamespaces match".to_string()
+            ),
+            (
+                "NR108".to_string(),
+                "ALLOW shop/nomesh-allow-nothing selects 1 pod(s), none with an Istio proxy (sidecar or ambient): nothing enforces it".to_string()
+            ),
+        ]
+    );
+    // NR109 on ambient: get-only's rule uses methods and ztunnel enforces it.
+    let loaded = load_str("ambient.yaml", AMBIENT).unwrap();
+    let a = Analysis::new(loaded.cluster, &EngineOptions::default());
+    let view = MeshView::new(&a, MeshOptions::default());
+    let nr109: Vec<String> = mesh_findings(&view).into_iter().filter(|f| f.id == "NR109").map(|f| f.message).collect();
+    assert_eq!(nr109, ["ALLOW amb/get-only rules[0] uses HTTP-only fields but ztunnel (ambient) reads TCP only: the rule never matches"]);
 }

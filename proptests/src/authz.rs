@@ -89,8 +89,11 @@ fn condition() -> impl Strategy<Value = AuthzCondition> {
 }
 
 fn rule() -> impl Strategy<Value = AuthzRule> {
-    (vec(source(), 0..=2), vec(operation(), 0..=1), vec(condition(), 0..=1))
-        .prop_map(|(from, to, when)| AuthzRule { from, to, when })
+    (vec(source(), 0..=2), vec(operation(), 0..=1), vec(condition(), 0..=1)).prop_map(|(from, to, when)| AuthzRule {
+        from,
+        to,
+        when,
+    })
 }
 
 /// An AuthorizationPolicy in a generated namespace or the root, with a selector of at most one

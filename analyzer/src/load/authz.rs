@@ -263,7 +263,8 @@ fn rule(r: RuleWire, at: &At, field: &str) -> Result<AuthzRule, LoadError> {
     }
     for (i, t) in r.to.into_iter().enumerate() {
         let field = format!("{field}.to[{i}].operation");
-        let o = t.operation.ok_or_else(|| at.err(&field, "missing (istiod requires an operation in every to entry)"))?;
+        let o =
+            t.operation.ok_or_else(|| at.err(&field, "missing (istiod requires an operation in every to entry)"))?;
         out.to.push(operation(o, at, &field)?);
     }
     for (i, c) in r.when.into_iter().enumerate() {
@@ -287,11 +288,14 @@ pub(super) fn convert_authorization_policy(
         "CUSTOM" => {
             let provider = spec.provider.as_ref().and_then(|p| p.name.clone()).filter(|n| !n.is_empty());
             AuthzAction::Custom(
-                provider.ok_or_else(|| at.err("spec.provider.name", "CUSTOM needs a provider name (istiod rejects it)"))?,
+                provider
+                    .ok_or_else(|| at.err("spec.provider.name", "CUSTOM needs a provider name (istiod rejects it)"))?,
             )
         }
         other => {
-            return Err(at.err("spec.action", format!("unknown action {other:?} (expected ALLOW, DENY, AUDIT or CUSTOM)")))
+            return Err(
+                at.err("spec.action", format!("unknown action {other:?} (expected ALLOW, DENY, AUDIT or CUSTOM)"))
+            )
         }
     };
     if spec.provider.is_some() && !matches!(action, AuthzAction::Custom(_)) {
@@ -342,7 +346,9 @@ pub(super) fn unevaluated(policy: &AuthorizationPolicy, api_version: &str) -> Un
         Binding::Targets(refs) => refs.iter().any(|r| {
             matches!(
                 (r.group.as_str(), r.kind.as_str()),
-                ("", "Service") | ("gateway.networking.k8s.io", "GatewayClass") | ("networking.istio.io", "ServiceEntry")
+                ("", "Service")
+                    | ("gateway.networking.k8s.io", "GatewayClass")
+                    | ("networking.istio.io", "ServiceEntry")
             )
         }),
         Binding::Selector(_) => false,

@@ -14,9 +14,9 @@ mod mesh;
 mod networkpolicy;
 mod render;
 
-pub use documents::{is_manifest, Input};
 /// The effect recorded for the AuthorizationPolicies `netreach mesh` evaluates.
 pub use authz::MESH_ONLY as AUTHZ_EVALUATED_BY_MESH;
+pub use documents::{is_manifest, Input};
 use netreach_model::Cluster;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

@@ -8,12 +8,12 @@
 //! port set) and reused, never per pod pair. The rules themselves live in
 //! [`netreach_model::mesh::authz`].
 
+use ipnet::IpNet;
 use netreach_model::mesh::authz::{
     self as rules, AuthorizationPolicy, AuthzDecision, AuthzPeer, AuthzTarget, Binding, Layer,
 };
-use netreach_model::mesh::{MeshKind, MeshOptions, Membership, MtlsStatus, PortMode};
+use netreach_model::mesh::{Membership, MeshKind, MeshOptions, MtlsStatus, PortMode};
 use netreach_model::{Cluster, PortSet, PortSpec, Protocol};
-use ipnet::IpNet;
 use std::collections::HashMap;
 
 /// The label Istio puts on the pods of the proxy it deploys for a Gateway (gateway API).
@@ -154,7 +154,8 @@ impl<'a> AuthzIndex<'a> {
             };
             let source = SourceKey { namespace, service_account, hits: hits(&source_cidrs, pod) };
             source_of.push(intern(source, &mut sources, &mut source_ids));
-            let gateway: Vec<u32> = (0..policies.len() as u32).filter(|&i| gateway_bound[i as usize].contains(&p)).collect();
+            let gateway: Vec<u32> =
+                (0..policies.len() as u32).filter(|&i| gateway_bound[i as usize].contains(&p)).collect();
             let enforcer = match membership[p].kind {
                 _ if !gateway.is_empty() => Enforcer::Envoy,
                 MeshKind::IstioSidecar => Enforcer::Envoy,
@@ -246,15 +247,7 @@ impl<'a> AuthzIndex<'a> {
         ports: &PortSet,
     ) -> Vec<(AuthzDecision, PortSet)> {
         let mut out: Vec<(AuthzDecision, PortSet)> = Vec::new();
-        let mut add = |d: AuthzDecision, set: PortSet| {
-            if set.is_empty() {
-                return;
-            }
-            match out.iter_mut().find(|(x, _)| *x == d) {
-                Some((_, p)) => p.union_with(&set),
-                None => out.push((d, set)),
-            }
-        };
+        let mut add = |d: AuthzDecision, set: PortSet| super::merge_ports(&mut out, d, set);
         add(AuthzDecision::NOT_ENFORCED, ports.difference(&PortSet::all_of(Protocol::Tcp)));
         let Some(key) = target.map(|t| &self.targets[t as usize]) else {
             add(AuthzDecision::NOT_ENFORCED, ports.clone());

@@ -99,11 +99,7 @@ fn without_effect(view: &MeshView, out: &mut Vec<Finding>) {
             continue;
         }
         let Binding::Selector(selector) = &policy.binding else { continue };
-        let selected = cluster
-            .pods
-            .iter()
-            .filter(|pod| policy.selects(root, &pod.namespace, &pod.labels))
-            .count();
+        let selected = cluster.pods.iter().filter(|pod| policy.selects(root, &pod.namespace, &pod.labels)).count();
         let namespace_has_pods = cluster.pods.iter().any(|pod| pod.namespace == policy.namespace);
         let why = if selected > 0 {
             format!("selects {selected} pod(s), none with an Istio proxy (sidecar or ambient): nothing enforces it")

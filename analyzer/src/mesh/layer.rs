@@ -64,11 +64,8 @@ impl MeshLayer {
                         entries.push((*status, *decision, part.clone()));
                     }
                 }
-                let allow_policies = view
-                    .authz
-                    .target_of(dst)
-                    .map(|t| view.authz.allow_policies(t))
-                    .unwrap_or_default();
+                let allow_policies =
+                    view.authz.target_of(dst).map(|t| view.authz.allow_policies(t)).unwrap_or_default();
                 groups.push(MeshPairs { src, dst, pairs, entries, allow_policies });
             }
         }
@@ -85,10 +82,9 @@ impl MeshLayer {
 fn decision_text(view: &MeshView, group: &MeshPairs, d: &AuthzDecision) -> String {
     let policy = |p: u32| &view.authz.policies[p as usize];
     match (d.policy, d.rule, d.basis) {
-        (Some(p), Some(r), AuthzBasis::AllowedForSomeRequests) => format!(
-            "allow, for the requests the HTTP fields of ALLOW {} rules[{r}] admit",
-            policy(p).id()
-        ),
+        (Some(p), Some(r), AuthzBasis::AllowedForSomeRequests) => {
+            format!("allow, for the requests the HTTP fields of ALLOW {} rules[{r}] admit", policy(p).id())
+        }
         (Some(p), Some(r), AuthzBasis::CustomRule) => {
             let provider = match &policy(p).action {
                 netreach_model::mesh::authz::AuthzAction::Custom(name) => name.as_str(),
@@ -105,7 +101,9 @@ fn decision_text(view: &MeshView, group: &MeshPairs, d: &AuthzDecision) -> Strin
         }
         (_, _, AuthzBasis::NotEnforced) => "allow: no Istio proxy enforces policy on these ports".into(),
         (_, _, AuthzBasis::NoPolicy) => "allow: no AuthorizationPolicy applies to the destination".into(),
-        (_, _, AuthzBasis::NoRuleMatched) => "allow: no DENY or CUSTOM rule matched, and no ALLOW policy applies".into(),
+        (_, _, AuthzBasis::NoRuleMatched) => {
+            "allow: no DENY or CUSTOM rule matched, and no ALLOW policy applies".into()
+        }
         _ => d.verdict.as_str().to_string(),
     }
 }

@@ -356,15 +356,7 @@ impl<'a> MeshView<'a> {
             return vec![(MtlsStatus::NotApplicable, ports.clone())];
         };
         let mut by_status: Vec<(MtlsStatus, PortSet)> = Vec::new();
-        let mut add = |status: MtlsStatus, set: PortSet| {
-            if set.is_empty() {
-                return;
-            }
-            match by_status.iter_mut().find(|(s, _)| *s == status) {
-                Some((_, p)) => p.union_with(&set),
-                None => by_status.push((status, set)),
-            }
-        };
+        let mut add = |status: MtlsStatus, set: PortSet| merge_ports(&mut by_status, status, set);
         // The meshes carry TCP only: UDP and SCTP travel in plaintext whatever the modes.
         add(MtlsStatus::Plaintext, ports.difference(&PortSet::all_of(Protocol::Tcp)));
         for (lo, hi, mode) in self.profiles[profile as usize].pieces() {
@@ -665,6 +657,18 @@ impl<'a> MeshView<'a> {
     /// The grouping of `level` over this analysis.
     pub fn grouping(&self, level: Level) -> Grouping {
         Grouping::new(self.analysis, level)
+    }
+}
+
+/// Adds `set` to the entry of `key` in a (key, ports) list, or appends one; an empty set adds
+/// nothing.
+fn merge_ports<K: PartialEq>(list: &mut Vec<(K, PortSet)>, key: K, set: PortSet) {
+    if set.is_empty() {
+        return;
+    }
+    match list.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, p)) => p.union_with(&set),
+        None => list.push((key, set)),
     }
 }
 

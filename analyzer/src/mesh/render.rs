@@ -159,16 +159,16 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     type Keep = fn(MtlsStatus, &AuthzDecision) -> bool;
     let mut sections: Vec<(&str, Keep)> = vec![
         ("plaintext and permissive connections", |s, _| s.is_gap()),
-        ("rejected by the mesh (NetworkPolicy allows; the destination requires mTLS the source cannot speak)", |s, _| {
-            s == MtlsStatus::Rejected
-        }),
+        (
+            "rejected by the mesh (NetworkPolicy allows; the destination requires mTLS the source cannot speak)",
+            |s, _| s == MtlsStatus::Rejected,
+        ),
     ];
     let with_authz = !view.authz.is_empty();
     if with_authz {
-        sections.push((
-            "denied by Istio AuthorizationPolicy, or left to an external authorizer (CUSTOM)",
-            |s, d| s != MtlsStatus::Rejected && d.verdict != AuthzVerdict::Allow,
-        ));
+        sections.push(("denied by Istio AuthorizationPolicy, or left to an external authorizer (CUSTOM)", |s, d| {
+            s != MtlsStatus::Rejected && d.verdict != AuthzVerdict::Allow
+        }));
     }
     for (title, keep) in sections {
         writeln!(out)?;
@@ -226,7 +226,8 @@ fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> i
                 any = true;
             }
             let pairs = e.pairs.map_or_else(|| "1".to_string(), |n| n.to_string());
-            let authz = if with_authz { format!(" {} |", md_cell(&authz_words(view, &e.authz))) } else { String::new() };
+            let authz =
+                if with_authz { format!(" {} |", md_cell(&authz_words(view, &e.authz))) } else { String::new() };
             writeln!(
                 out,
                 "| {} | `{}` | `{}` | {} | {pairs} |{authz}",

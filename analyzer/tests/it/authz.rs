@@ -80,10 +80,7 @@ fn tcp_task_stage_1_allows_the_listed_ports_only() {
         ])
     );
     // No policy selects curl.
-    assert_eq!(
-        tcp_verdicts(&view, "foo/tcp-echo", "foo/curl"),
-        rows(&[(p, "TCP all", Allow, NoPolicy, None, None)])
-    );
+    assert_eq!(tcp_verdicts(&view, "foo/tcp-echo", "foo/curl"), rows(&[(p, "TCP all", Allow, NoPolicy, None, None)]));
 }
 
 #[test]
@@ -280,7 +277,8 @@ fn ztunnel_reads_tcp_and_authz_only_narrows_networkpolicy() {
 
 #[test]
 fn invalid_policies_are_errors_naming_the_field() {
-    let head = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: n}\nspec:\n";
+    let head =
+        "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: p, namespace: ns}\nspec:\n";
     for (spec, field, message) in [
         ("  selector: {matchLabels: {a: b}}\n  targetRefs: [{kind: Gateway, group: gateway.networking.k8s.io, name: g}]\n", "spec.selector", "not both"),
         ("  action: MAYBE\n", "spec.action", "unknown action"),

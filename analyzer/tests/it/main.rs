@@ -17,11 +17,11 @@ mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPo
 
 // One command each, through the library and the binary.
 mod audit; // `netreach audit`: every finding id, scores, exit codes, formats
+mod authz; // Istio AuthorizationPolicy in `netreach mesh`: the TCP task and hand-worked identity verdicts
 mod can; // `netreach can`: verdicts and the rules behind them
 mod diff; // `netreach diff`: what-if apply/delete and before/after folders
 mod invariants; // `netreach check --invariants` and the netreach::testing API
 mod mesh; // `netreach mesh`: Istio and Linkerd mTLS statuses and coverage
-mod authz; // Istio AuthorizationPolicy in `netreach mesh`: the TCP task and hand-worked identity verdicts
 mod paths; // `netreach paths`: multi-hop paths and blast radius
 mod pictures;
 mod render_graph; // `connectivity -o dot|svg` and the graph filters // `mesh`, `diff` and `paths` -o dot|svg, held to their JSON

@@ -410,8 +410,7 @@ fn rule_matches(rule: &AuthzRule, c: &Connection, reading: Reading, layer: Layer
         (Reading::Allow, Layer::Tcp, true) | (Reading::Deny, Layer::Http, true) => false,
         _ => {
             (rule.from.is_empty() || rule.from.iter().any(|s| source_matches(s, c)))
-                && (rule.to.is_empty()
-                    || rule.to.iter().any(|o| ports_hold(&o.ports, &o.not_ports, c.target.port)))
+                && (rule.to.is_empty() || rule.to.iter().any(|o| ports_hold(&o.ports, &o.not_ports, c.target.port)))
                 && rule.when.iter().all(|w| condition_matches(w, c, reading))
         }
     }
@@ -507,7 +506,8 @@ pub fn decide(
         principal: principal(trust_domain, peer.identity),
         namespace: peer.identity.map_or("", |(ns, _)| ns),
     };
-    let of = |want: fn(&AuthzAction) -> bool| applying.iter().copied().filter(move |&i| want(&policies[i as usize].action));
+    let of =
+        |want: fn(&AuthzAction) -> bool| applying.iter().copied().filter(move |&i| want(&policies[i as usize].action));
     let is_custom = |a: &AuthzAction| matches!(a, AuthzAction::Custom(_));
     if of(|a| *a != AuthzAction::Audit).next().is_none() {
         return AuthzDecision::plain(AuthzVerdict::Allow, AuthzBasis::NoPolicy);
@@ -521,7 +521,8 @@ pub fn decide(
     let base = if allows.peek().is_none() {
         AuthzDecision::plain(AuthzVerdict::Allow, AuthzBasis::NoRuleMatched)
     } else {
-        let matched = allows.find_map(|i| first_match(&policies[i as usize], &c, Reading::Allow, layer).map(|r| (i, r)));
+        let matched =
+            allows.find_map(|i| first_match(&policies[i as usize], &c, Reading::Allow, layer).map(|r| (i, r)));
         match matched {
             Some((i, rule)) => {
                 let basis = if policies[i as usize].rules[rule].uses_http() {
@@ -714,7 +715,9 @@ mod tests {
         assert_eq!(verdict(&deny_plain, None, 80).verdict, AuthzVerdict::Deny);
         assert_eq!(verdict(&deny_plain, SLEEP, 80).verdict, AuthzVerdict::Allow);
         // Principals use the trust domain; prefix and suffix matches.
-        let p = |s: &str| [policy(AuthzAction::Allow, vec![from(AuthzSource { principals: vec![s.into()], ..Default::default() })])];
+        let p = |s: &str| {
+            [policy(AuthzAction::Allow, vec![from(AuthzSource { principals: vec![s.into()], ..Default::default() })])]
+        };
         assert_eq!(verdict(&p("cluster.local/ns/foo/sa/sleep"), SLEEP, 80).verdict, AuthzVerdict::Allow);
         assert_eq!(verdict(&p("*/sa/sleep"), SLEEP, 80).verdict, AuthzVerdict::Allow);
         assert_eq!(verdict(&p("cluster.local/ns/bar/*"), SLEEP, 80).verdict, AuthzVerdict::Deny);

@@ -246,6 +246,10 @@ impl<'a> AuthzIndex<'a> {
         status: MtlsStatus,
         ports: &PortSet,
     ) -> Vec<(AuthzDecision, PortSet)> {
+        // Without any policy every connection reads the same: no policy applies.
+        if self.policies.is_empty() {
+            return vec![(AuthzDecision::NO_POLICY, ports.clone())];
+        }
         let mut out: Vec<(AuthzDecision, PortSet)> = Vec::new();
         let mut add = |d: AuthzDecision, set: PortSet| super::merge_ports(&mut out, d, set);
         add(AuthzDecision::NOT_ENFORCED, ports.difference(&PortSet::all_of(Protocol::Tcp)));

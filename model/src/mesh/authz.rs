@@ -369,6 +369,10 @@ impl AuthzDecision {
     pub const NOT_ENFORCED: AuthzDecision =
         AuthzDecision { verdict: AuthzVerdict::Allow, basis: AuthzBasis::NotEnforced, policy: None, rule: None };
 
+    /// No policy applies: the connection passes.
+    pub const NO_POLICY: AuthzDecision =
+        AuthzDecision { verdict: AuthzVerdict::Allow, basis: AuthzBasis::NoPolicy, policy: None, rule: None };
+
     fn plain(verdict: AuthzVerdict, basis: AuthzBasis) -> AuthzDecision {
         AuthzDecision { verdict, basis, policy: None, rule: None }
     }

@@ -57,7 +57,10 @@ fn tcp_verdicts(view: &MeshView, src: &str, dst: &str) -> BTreeSet<Row> {
     out
 }
 
-fn rows(list: &[(MtlsStatus, &str, AuthzVerdict, AuthzBasis, Option<&str>, Option<u32>)]) -> BTreeSet<Row> {
+/// A [`Row`] as written in the tables below.
+type Expected<'a> = (MtlsStatus, &'a str, AuthzVerdict, AuthzBasis, Option<&'a str>, Option<u32>);
+
+fn rows(list: &[Expected]) -> BTreeSet<Row> {
     list.iter().map(|&(st, p, v, b, pol, r)| (st, p.to_string(), v, b, pol.map(str::to_string), r)).collect()
 }
 

@@ -179,7 +179,8 @@ pub(crate) enum IpBlockPodsArg {
 /// `audit`, `check` and `diff`).
 #[derive(Args, Clone)]
 pub(crate) struct MeshArgs {
-    /// Istio's root namespace (meshConfig.rootNamespace): where mesh-wide PeerAuthentications live.
+    /// Istio's root namespace (meshConfig.rootNamespace): where mesh-wide PeerAuthentications and
+    /// AuthorizationPolicies live.
     #[arg(long, value_name = "NS", default_value = ISTIO_ROOT_NAMESPACE)]
     pub(crate) istio_root_namespace: String,
 

@@ -334,11 +334,11 @@ pub(super) fn convert_authorization_policy(
 
 /// What every AuthorizationPolicy is to the commands that read NetworkPolicy reachability only.
 pub const MESH_ONLY: &str =
-    "only `netreach mesh` applies them (its connections carry the verdict); other commands report what they deny as allowed";
+    "only `netreach mesh` and `netreach can` apply them (the mesh layer); other commands report what they deny as allowed";
 /// A policy attached to a waypoint or gateway by a Service, GatewayClass or ServiceEntry target.
 const THROUGH_WAYPOINT: &str = "they attach to waypoints or gateways (targetRefs to a Service, GatewayClass or ServiceEntry), which netreach does not model, so requests they deny are reported as allowed";
 
-/// The policy as an unevaluated policy: every command but `mesh` leaves it out, and `mesh` leaves
+/// The policy as an unevaluated policy: every command but `mesh` and `can` leaves it out, and they leave
 /// out those attached through waypoints and gateways (all their targets but Gateways, whose
 /// pods it finds).
 pub(super) fn unevaluated(policy: &AuthorizationPolicy, api_version: &str) -> UnevaluatedPolicy {

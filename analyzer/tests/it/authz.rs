@@ -210,7 +210,7 @@ fn mesh_json_carries_authz_and_effective() {
     // Other commands do not apply AuthorizationPolicies, and say so.
     let out = netreach(&["connectivity", dir.to_str().unwrap(), "-o", "json", "-q"]);
     let err = stderr(&out);
-    assert!(err.contains("the answers ignore 6 AuthorizationPolicy object(s) (security.istio.io/v1): only `netreach mesh` applies them"), "{err}");
+    assert!(err.contains("the answers ignore 6 AuthorizationPolicy object(s) (security.istio.io/v1): only `netreach mesh` and `netreach can` apply them"), "{err}");
     assert!(err.contains("the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1): netreach does not evaluate this kind yet, so they attach to waypoints"), "{err}");
 }
 
@@ -334,4 +334,33 @@ fn authz_findings_hand_worked() {
     let view = MeshView::new(&a, MeshOptions::default());
     let nr109: Vec<String> = mesh_findings(&view).into_iter().filter(|f| f.id == "NR109").map(|f| f.message).collect();
     assert_eq!(nr109, ["ALLOW amb/get-only rules[0] uses HTTP-only fields but ztunnel (ambient) reads TCP only: the rule never matches"]);
+}
+
+#[test]
+fn can_shows_the_mesh_layer_and_exits_1_when_it_closes_every_port() {
+    let dir = fixtures().join("mesh-authz/tcp-task");
+    let (workloads, stage) = (dir.join("workloads.yaml"), dir.join("stage-1-allow-ports.yaml"));
+    let can = |port: &str| {
+        netreach(&[
+            "can",
+            "foo/curl",
+            "foo/tcp-echo",
+            workloads.to_str().unwrap(),
+            stage.to_str().unwrap(),
+            "--port",
+            port,
+            "-q",
+        ])
+    };
+    // NetworkPolicy allows 9002, but no rule of the ALLOW policy matches it.
+    let out = can("9002");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("mesh layer (Istio mTLS and AuthorizationPolicy): closed"), "{text}");
+    assert!(text.contains("TCP 9002: permissive; deny: no rule of ALLOW foo/tcp-policy matched"), "{text}");
+    let out = can("9000");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("TCP 9000: permissive; allow by ALLOW foo/tcp-policy rules[0]")
+    );
 }

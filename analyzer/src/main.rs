@@ -101,7 +101,7 @@ selects, hostNetwork and privileged pods, pods reachable from the internet, egre
 internet on every port, cross-namespace allow-all rules, pods reaching kube-system beyond DNS, policies \
 selecting no pod, peers matching nothing, unresolved named ports, misplaced ipBlock excepts, shadowed and \
 conflicting cluster-policy rules, pods reaching cloud-metadata, the API server without a token, the \
-kubelets or etcd (NR001..NR020) and service-mesh gaps (NR101..NR106). Each finding has a \
+kubelets or etcd (NR001..NR020) and service-mesh gaps (NR101..NR109). Each finding has a \
 stable id, a severity (high, medium, low, info), the objects involved and a one-line fix; findings that a \
 policy netreach does not evaluate could falsify say so. A table gives, per namespace, the share of (source \
 pod, destination pod) pairs into it that policy denies.",
@@ -140,14 +140,17 @@ the service meshes the manifests configure: mtls, permissive (mTLS, but the dest
 plaintext), plaintext, rejected (the network allows it; the destination requires mTLS the source cannot \
 speak) or not-applicable (external ranges). Reads Istio sidecar injection (istio-injection, istio.io/rev, \
 sidecar.istio.io/inject, injected istio-proxy containers), ambient mode (istio.io/dataplane-mode), \
-PeerAuthentications (security.istio.io v1 and v1beta1: mesh-wide, namespace-wide, workload, portLevelMtls) \
+PeerAuthentications (security.istio.io v1 and v1beta1: mesh-wide, namespace-wide, workload, portLevelMtls), \
+AuthorizationPolicies (CUSTOM, DENY, ALLOW, AUDIT; identity only with mTLS; HTTP-only fields on TCP as Istio \
+reads them: each connection gets an authorization verdict and the deciding policy and rule) \
 and Linkerd (linkerd.io/inject, linkerd-proxy containers, config.linkerd.io/default-inbound-policy). Reports \
 coverage by pods and by connections per namespace, the plaintext and permissive connections, pods outside \
-the mesh their namespace enables, and findings NR101-NR106.",
+the mesh their namespace enables, and findings NR101-NR109.",
         after_help = "Examples:\n  \
 netreach mesh fixtures/mesh/istio-bookinfo-like\n  \
 netreach mesh cluster/ --level pod -o json | jq '.connections[] | select(.status == \"plaintext\")'\n  \
-netreach mesh cluster/ --istio-root-namespace istio-config -o md\n\n\
+netreach mesh cluster/ --istio-root-namespace istio-config -o md\n  \
+netreach mesh cluster/ --level pod -o json | jq '.connections[] | select(.effective != \"allow\")'\n\n\
 Exit codes: 0 success, 2 invalid input or usage."
     )]
     Mesh(cli::mesh::MeshCoverageArgs),

@@ -2,6 +2,7 @@
 //! engine can go wrong ([`probes`]), and a plain reading of the NetworkPolicy spec to compare
 //! against ([`reference`]).
 
+pub mod authz;
 pub mod calico;
 pub mod cilium;
 pub mod generate;

@@ -11,7 +11,7 @@
 //! reads pod selection and hostNetwork, `exposure` (NR007-NR010) what is allowed, `dead_rules`
 //! (NR011-NR014) what a rule matches, `tiers` the cluster-scoped tiers (NR015, NR016 and the
 //! default deny NR001-NR004 account for), `infrastructure` what reaches the infrastructure
-//! destinations (NR017-NR020). The mesh checks (NR101-NR106) are [`crate::mesh`]'s;
+//! destinations (NR017-NR020). The mesh checks (NR101-NR109) are [`crate::mesh`]'s;
 //! [`audit`] adds them and sorts everything into the one findings order.
 //!
 //! [`Reachability::allowed`]: netreach_model::Reachability::allowed

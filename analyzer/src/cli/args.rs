@@ -185,13 +185,19 @@ pub(crate) enum IpBlockPodsArg {
 /// `audit`, `check` and `diff`).
 #[derive(Args, Clone)]
 pub(crate) struct MeshArgs {
-    /// Istio's root namespace (meshConfig.rootNamespace): where mesh-wide PeerAuthentications live.
+    /// Istio's root namespace (meshConfig.rootNamespace): where mesh-wide PeerAuthentications and
+    /// AuthorizationPolicies live.
     #[arg(long, value_name = "NS", default_value = ISTIO_ROOT_NAMESPACE)]
     pub(crate) istio_root_namespace: String,
 
     /// Linkerd's cluster-wide default inbound policy (proxy.defaultInboundPolicy at install).
     #[arg(long, value_name = "POLICY", default_value = "all-unauthenticated", value_parser = parse_linkerd_policy)]
     pub(crate) linkerd_default_inbound_policy: LinkerdPolicy,
+
+    /// Istio's trust domain (meshConfig.trustDomain): AuthorizationPolicy principals read
+    /// TRUST-DOMAIN/ns/NAMESPACE/sa/SERVICE-ACCOUNT.
+    #[arg(long, value_name = "DOMAIN", default_value = netreach_model::mesh::authz::DEFAULT_TRUST_DOMAIN)]
+    pub(crate) istio_trust_domain: String,
 }
 
 impl MeshArgs {
@@ -199,6 +205,7 @@ impl MeshArgs {
         MeshOptions {
             istio_root_namespace: self.istio_root_namespace.clone(),
             linkerd_default_policy: self.linkerd_default_inbound_policy,
+            istio_trust_domain: self.istio_trust_domain.clone(),
         }
     }
 }

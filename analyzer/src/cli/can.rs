@@ -1,8 +1,9 @@
 //! `netreach can FROM TO`: the verdict and the full reason.
 
-use super::{within_scope, write_stdout, ExitStatus, InputArgs, Outcome};
+use super::{within_scope, write_stdout, ExitStatus, InputArgs, MeshArgs, Outcome};
 use clap::Args;
 use netreach::explain;
+use netreach::mesh::{layer_json, layer_text, MeshLayer, MeshView};
 use netreach::render::{self, Format};
 use netreach::select::EndpointSelector;
 use netreach::suggest::did_you_mean;
@@ -25,6 +26,10 @@ pub(crate) struct CanArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub(crate) output: Format,
+    /// With Istio AuthorizationPolicies in the input, the answer adds the mesh layer (mTLS
+    /// status and authorization of each allowed port), read with these settings.
+    #[command(flatten)]
+    pub(crate) mesh: MeshArgs,
 }
 
 /// One port, as `PortRange::parse` reads it, but neither a range nor space around the number.
@@ -119,7 +124,7 @@ fn service_targets(
 
 pub(crate) fn run(mut args: CanArgs) -> Outcome {
     args.input.infra.named = vec![args.from.clone(), args.to.clone()];
-    let analysis = args.input.analyze()?.analysis;
+    let analysis = args.input.analyze_with(args.mesh.options())?.analysis;
     let scope = args.input.namespace_scope(&analysis)?;
     let namespaces = &args.input.live.namespaces;
     let from = resolve(&analysis, &args.from, scope.as_deref(), namespaces)?;
@@ -144,13 +149,33 @@ pub(crate) fn run(mut args: CanArgs) -> Outcome {
         }
         (port, _) => explain::can(&analysis, &from, &to, port),
     };
-    let write = match args.output {
-        Format::Text => render::can::text,
-        Format::Md => render::can::markdown,
-        Format::Json => render::can::json,
-    };
-    write_stdout(|out| write(&analysis, &args.from, &args.to, &answer, out))?;
-    Ok(if answer.allowed() { ExitStatus::Success } else { ExitStatus::No })
+    // The mesh layer only where AuthorizationPolicies can change the answer.
+    let view = (!analysis.cluster.mesh.authorization_policies.is_empty())
+        .then(|| MeshView::new(&analysis, analysis.mesh_options.clone()));
+    let layer = view.as_ref().map(|v| MeshLayer::new(v, &answer));
+    write_stdout(|out| {
+        match args.output {
+            Format::Text => render::can::text(&analysis, &args.from, &args.to, &answer, out)?,
+            Format::Md => render::can::markdown(&analysis, &args.from, &args.to, &answer, out)?,
+            Format::Json => {
+                let mut doc = render::can::json_value(&analysis, &args.from, &args.to, &answer);
+                if let (Some(view), Some(layer)) = (&view, &layer) {
+                    doc["mesh"] = layer_json(view, layer);
+                }
+                return render::can::write_json_value(&doc, out);
+            }
+        }
+        match (&view, &layer) {
+            (Some(view), Some(layer)) => {
+                let item = if args.output == Format::Md { "- " } else { "  " };
+                layer_text(view, layer, item, out)
+            }
+            _ => Ok(()),
+        }
+    })?;
+    // Exit 1 also when NetworkPolicy allows but authorization (or mTLS) closes every port asked.
+    let open = answer.allowed() && !layer.as_ref().is_some_and(MeshLayer::closes_everything);
+    Ok(if open { ExitStatus::Success } else { ExitStatus::No })
 }
 
 /// The answers for a Service port, one per targetPort its backing pods receive it on; exit 0

@@ -23,7 +23,7 @@ pub(crate) struct MeshCoverageArgs {
     #[arg(short, long, value_enum, default_value_t = DrawnFormat::Text)]
     pub(crate) output: DrawnFormat,
 
-    /// Exit 1 when a mesh finding (NR101-NR106) of this severity or higher exists, as `audit
+    /// Exit 1 when a mesh finding (NR101-NR109) of this severity or higher exists, as `audit
     /// --fail-on` does; findings a netreach.io/ignore annotation accepts do not count.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub(crate) fail_on: Option<Severity>,

@@ -176,7 +176,7 @@ fn is_read(api_version: &str, kind: &str) -> bool {
             | ("networking.k8s.io/v1" | "extensions/v1beta1", "NetworkPolicy")
             | ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
             | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
-            | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication")
+            | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication" | "AuthorizationPolicy")
     ) || super::cilium::is_cilium_kind(api_version, kind)
         || super::entrypoints::is_entry_kind(api_version, kind)
         || super::calico::is_calico_kind(api_version, kind)
@@ -415,6 +415,11 @@ impl Build<'_> {
                 let pa = super::mesh::convert_peer_authentication(&namespace, &name, body, at, &mut report.warnings)?;
                 cluster.mesh.peer_authentications.push(pa);
             }
+            "AuthorizationPolicy" => {
+                let policy = super::authz::convert_authorization_policy(&namespace, &name, body, at)?;
+                cluster.unevaluated_policies.push(super::authz::unevaluated(&policy, api_version));
+                cluster.mesh.authorization_policies.push(policy);
+            }
             "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" | "ClusterNetworkPolicy" => {
                 cluster.cluster_policies.push(super::admin::convert(kind, &name, body, at, &mut report.warnings)?);
             }
@@ -612,6 +617,7 @@ pub(super) fn build_cluster(
     });
     super::calico::finish(&mut cluster, report);
     cluster.mesh.peer_authentications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    cluster.mesh.authorization_policies.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.unevaluated_policies.sort();
     cluster.infrastructure = infra.resolve(&cluster);
     (cluster, errors)

@@ -97,13 +97,13 @@ pub(super) fn note_unread(
 
 /// One warning per unevaluated kind: how many, and what the answers miss.
 pub(super) fn warn_unevaluated(cluster: &Cluster, report: &mut LoadReport) {
-    let mut by_kind: BTreeMap<(&str, &str), (usize, &str)> = BTreeMap::new();
+    let mut by_kind: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
     for p in &cluster.unevaluated_policies {
-        by_kind.entry((p.kind.as_str(), p.api_version.as_str())).or_insert((0, p.effect)).0 += 1;
+        *by_kind.entry((p.kind.as_str(), p.api_version.as_str(), p.effect)).or_default() += 1;
     }
-    for ((kind, api_version), (count, effect)) in by_kind {
-        report.unevaluated.push(format!(
-            "the answers ignore {count} {kind} object(s) ({api_version}): netreach does not evaluate this kind yet, so {effect}"
-        ));
+    for ((kind, api_version, effect), count) in by_kind {
+        // Istio AuthorizationPolicies are evaluated by `mesh`: the effect says where.
+        let why = if effect == super::authz::MESH_ONLY { "" } else { "netreach does not evaluate this kind yet, so " };
+        report.unevaluated.push(format!("the answers ignore {count} {kind} object(s) ({api_version}): {why}{effect}"));
     }
 }

@@ -3,6 +3,7 @@
 
 mod admin;
 mod aliases;
+mod authz;
 mod calico;
 mod cilium;
 mod convert;
@@ -15,6 +16,8 @@ mod mesh;
 mod networkpolicy;
 mod render;
 
+/// The effect recorded for the AuthorizationPolicies `netreach mesh` evaluates.
+pub use authz::MESH_ONLY as AUTHZ_EVALUATED_BY_MESH;
 pub use documents::{is_manifest, Input};
 use netreach_model::Cluster;
 use std::collections::{BTreeMap, HashMap};

@@ -2,7 +2,7 @@
 //! fixed severity, the objects involved and a one-line fix. `netreach mesh` shows them, and
 //! `netreach audit` appends [`audit_findings`] to its own.
 
-use super::{MeshView, EXTERNAL, EXTERNAL_PROFILE};
+use super::{MeshView, EXTERNAL_PROFILE};
 use crate::aggregate::{Grouping, Level};
 use crate::findings::{Check, Finding, ObjectRef, Severity};
 use netreach_model::mesh::{keys, MeshKind, MtlsMode, MtlsStatus, OutsideReason, PortMode};
@@ -48,13 +48,16 @@ pub(super) const PEER_AUTHENTICATION_IGNORED: Check = Check {
 };
 
 /// Every mesh check, in id order.
-pub const MESH_CHECKS: [Check; 6] = [
+pub const MESH_CHECKS: [Check; 9] = [
     POD_OUTSIDE_MESH,
     PLAINTEXT_INTO_MESH,
     MTLS_DISABLED,
     PERMISSIVE_WITH_MESHED_CLIENTS,
     REJECTED_BY_MESH,
     PEER_AUTHENTICATION_IGNORED,
+    super::authz_findings::ALLOW_ADMITS_PLAINTEXT,
+    super::authz_findings::POLICY_WITHOUT_EFFECT,
+    super::authz_findings::HTTP_RULE_ON_TCP,
 ];
 
 fn pa_ref(pa: &PeerAuthentication, field: Option<String>) -> ObjectRef {
@@ -91,11 +94,8 @@ fn family(mode: PortMode) -> Option<MeshKind> {
     }
 }
 
-fn speaks(side: u8, family: MeshKind) -> bool {
-    if side == EXTERNAL {
-        return false;
-    }
-    let kind = MeshKind::ALL[side as usize];
+fn speaks(source: Option<MeshKind>, family: MeshKind) -> bool {
+    let Some(kind) = source else { return false };
     match family {
         MeshKind::Linkerd => kind == MeshKind::Linkerd,
         _ => kind.is_istio(),
@@ -127,6 +127,7 @@ pub fn mesh_findings(view: &MeshView) -> Vec<Finding> {
     traffic(view, &grouping, &mut out);
     disabled(view, &mut out);
     ignored(view, &mut out);
+    super::authz_findings::authz_findings(view, &mut out);
     crate::findings::sort(&mut out);
     out
 }
@@ -175,7 +176,7 @@ fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
             let modes = &view.profiles[profile as usize];
             let Some(fam) = family(modes.default) else { return };
             let entry = inbound.entry(gd).or_default();
-            let outsider = !speaks(side, fam);
+            let outsider = !speaks(view.side_kind(side), fam);
             entry.outside_sources |= outsider;
             for (status, ports) in split {
                 let tcp = ports.intersection(&PortSet::all_of(Protocol::Tcp));

@@ -10,15 +10,21 @@
 //! engine's equivalence classes with their members bucketed by (group, mesh) and (group,
 //! destination profile), never over pod pairs. Pods are expanded only for `--level pod` output.
 
+mod authz;
+mod authz_findings;
 mod findings;
+mod layer;
 mod render;
 
+pub use authz::AuthzIndex;
 pub use findings::{audit_findings, mesh_findings, MESH_CHECKS};
+pub use layer::{layer_json, layer_text, MeshLayer, MeshPairs};
 pub use render::{mesh_graph, write_mesh};
 
 use crate::aggregate::{Grouping, Level};
 use crate::analysis::Analysis;
 use crate::rows::PortIds;
+use netreach_model::mesh::authz::{AuthzDecision, AuthzVerdict};
 use netreach_model::mesh::{
     self as rules, keys, DestinationModes, IstioPolicy, Membership, MeshKind, MeshOptions, MtlsStatus, OutsideReason,
     PortMode,
@@ -28,8 +34,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// The source side of an external endpoint (mesh kinds are 0..=3).
-const EXTERNAL: u8 = 4;
+/// The source side of an external endpoint.
+const EXTERNAL: u32 = u32::MAX;
 /// The destination profile of an external endpoint.
 const EXTERNAL_PROFILE: u32 = u32::MAX;
 
@@ -37,25 +43,25 @@ fn kind_code(kind: MeshKind) -> u8 {
     kind as u8
 }
 
-fn kind_of_code(code: u8) -> MeshKind {
-    MeshKind::ALL[code as usize]
-}
-
 /// Statuses of one allowed port set: each status with the ports it covers, in status order.
 pub type Split = Rc<[(MtlsStatus, PortSet)]>;
+
+/// Authorization decisions on one port set of one status, in decision order.
+pub type AuthzSplit = Rc<[(AuthzDecision, PortSet)]>;
 
 #[derive(Default)]
 struct Memo {
     ports: PortIds,
     split: HashMap<(u8, u32, u32), Split>,
+    authz: HashMap<(u32, u32, MtlsStatus, u32), AuthzSplit>,
 }
 
-/// Per class: members by (source group, mesh) and by (destination group, profile), and per
-/// (source group, mesh, destination group, profile) the members counted in both.
+/// Per class: members by (source group, side) and by (destination group, profile), and per
+/// (source group, side, destination group, profile) the members counted in both.
 struct ClassBuckets {
-    srcs: Vec<Vec<((u32, u8), u64)>>,
+    srcs: Vec<Vec<((u32, u32), u64)>>,
     dsts: Vec<Vec<((u32, u32), u64)>>,
-    selfs: Vec<HashMap<(u32, u8, u32, u32), u64>>,
+    selfs: Vec<HashMap<(u32, u32, u32, u32), u64>>,
 }
 
 /// Mesh membership and destination modes of every pod of an analysis.
@@ -66,9 +72,17 @@ pub struct MeshView<'a> {
     pub membership: Vec<Membership>,
     /// Per pod: the PeerAuthentications that decide its mode (pods in an Istio mesh only).
     pub istio: Vec<Option<IstioPolicy>>,
-    /// Distinct destination profiles; `profile_of[pod]` indexes it.
+    /// Distinct destination profiles (port modes; authorization key in `profile_target`);
+    /// `profile_of[pod]` indexes it.
     pub profiles: Vec<DestinationModes>,
+    profile_target: Vec<Option<u32>>,
     profile_of: Vec<u32>,
+    /// Distinct source sides: the mesh and the authorization source key; `side_of[pod]`
+    /// indexes it.
+    sides: Vec<(MeshKind, Option<u32>)>,
+    side_of: Vec<u32>,
+    /// Istio AuthorizationPolicies and what they tell apart.
+    pub authz: AuthzIndex<'a>,
     /// Settings that could not be read (unknown annotation values), for stderr.
     pub notes: Vec<String>,
     memo: RefCell<Memo>,
@@ -93,6 +107,10 @@ pub struct NamespaceCoverage {
     pub rejected: u64,
     /// Pairs between a pod of this namespace and an external range, either way.
     pub not_applicable: u64,
+    /// Pairs (of `pairs`) on which an Istio AuthorizationPolicy decides some port.
+    pub authz_protected: u64,
+    /// Pairs (of `pairs`) with some port open after NetworkPolicy, mTLS and authorization.
+    pub effective: u64,
 }
 
 impl NamespaceCoverage {
@@ -121,6 +139,8 @@ impl NamespaceCoverage {
         self.plaintext += other.plaintext;
         self.rejected += other.rejected;
         self.not_applicable += other.not_applicable;
+        self.authz_protected += other.authz_protected;
+        self.effective += other.effective;
     }
 }
 
@@ -130,7 +150,9 @@ pub struct GroupStatus {
     pub src: usize,
     pub dst: usize,
     pub status: MtlsStatus,
-    /// Union of the ports with this status over the member pairs.
+    /// The authorization decision on these ports.
+    pub authz: AuthzDecision,
+    /// Union of the ports with this status and decision over the member pairs.
     pub ports: PortSet,
     /// Member pairs with this status on some port.
     pub pairs: u64,
@@ -162,8 +184,9 @@ impl<'a> MeshView<'a> {
         let mut membership = Vec::with_capacity(cluster.pods.len());
         let mut istio = Vec::with_capacity(cluster.pods.len());
         let mut profiles: Vec<DestinationModes> = Vec::new();
-        let mut interned: HashMap<DestinationModes, u32> = HashMap::new();
-        let mut profile_of = Vec::with_capacity(cluster.pods.len());
+        let mut interned: HashMap<(DestinationModes, Option<u32>), u32> = HashMap::new();
+        let mut profile_target = Vec::new();
+        let mut profile_of: Vec<DestinationModes> = Vec::with_capacity(cluster.pods.len());
         let root = options.istio_root_namespace.as_str();
         for pod in &cluster.pods {
             let labels = ns_labels.get(pod.namespace.as_str()).copied().unwrap_or(&empty);
@@ -206,19 +229,66 @@ impl<'a> MeshView<'a> {
                     DestinationModes::layered(PortMode::Linkerd(policy), layers)
                 }
             };
-            let id = *interned.entry(modes.clone()).or_insert_with(|| {
-                profiles.push(modes);
-                (profiles.len() - 1) as u32
-            });
-            profile_of.push(id);
             membership.push(m);
             istio.push(policy);
+            profile_of.push(modes);
         }
-        MeshView { analysis, options, membership, istio, profiles, profile_of, notes, memo: RefCell::default() }
+        let authz = AuthzIndex::new(cluster, &membership, &options);
+        notes.extend(authz.notes.iter().cloned());
+        let profile_of: Vec<u32> = profile_of
+            .into_iter()
+            .enumerate()
+            .map(|(pod, modes)| {
+                let key = (modes, authz.target_of(pod));
+                *interned.entry(key.clone()).or_insert_with(|| {
+                    profiles.push(key.0);
+                    profile_target.push(key.1);
+                    (profiles.len() - 1) as u32
+                })
+            })
+            .collect();
+        let mut side_ids: HashMap<(MeshKind, Option<u32>), u32> = HashMap::new();
+        let mut sides = Vec::new();
+        let side_of = (0..cluster.pods.len())
+            .map(|pod| {
+                let key = (membership[pod].kind, authz.source_of(pod));
+                *side_ids.entry(key).or_insert_with(|| {
+                    sides.push(key);
+                    (sides.len() - 1) as u32
+                })
+            })
+            .collect();
+        MeshView {
+            analysis,
+            options,
+            membership,
+            istio,
+            profiles,
+            profile_target,
+            profile_of,
+            sides,
+            side_of,
+            authz,
+            notes,
+            memo: RefCell::default(),
+        }
     }
 
-    fn side(&self, endpoint: usize) -> u8 {
-        self.membership.get(endpoint).map_or(EXTERNAL, |m| kind_code(m.kind))
+    fn side(&self, endpoint: usize) -> u32 {
+        self.side_of.get(endpoint).copied().unwrap_or(EXTERNAL)
+    }
+
+    /// The policies this view does not evaluate: the cluster's, but the AuthorizationPolicies it
+    /// applies.
+    pub fn unevaluated_policies(&self) -> Vec<netreach_model::UnevaluatedPolicy> {
+        let evaluated = crate::load::AUTHZ_EVALUATED_BY_MESH;
+        let cluster = &self.analysis.cluster;
+        cluster.unevaluated_policies.iter().filter(|p| p.effect != evaluated).cloned().collect()
+    }
+
+    /// The mesh of a source side; `None` for an external range.
+    fn side_kind(&self, side: u32) -> Option<MeshKind> {
+        self.sides.get(side as usize).map(|s| s.0)
     }
 
     fn profile(&self, endpoint: usize) -> u32 {
@@ -235,7 +305,7 @@ impl<'a> MeshView<'a> {
         &self.profiles[self.profile_of[pod] as usize]
     }
 
-    fn split_for(&self, side: u8, profile: u32, ports: &PortSet) -> Split {
+    fn split_for(&self, side: u32, profile: u32, ports: &PortSet) -> Split {
         let port_id = self.memo.borrow_mut().ports.intern(ports);
         self.split_of(side, profile, port_id)
     }
@@ -245,31 +315,48 @@ impl<'a> MeshView<'a> {
         self.memo.borrow_mut().ports.id_of(ports)
     }
 
-    fn split_of(&self, side: u8, profile: u32, port_id: u32) -> Split {
-        if let Some(s) = self.memo.borrow().split.get(&(side, profile, port_id)) {
+    fn split_of(&self, side: u32, profile: u32, port_id: u32) -> Split {
+        // The statuses depend on the source's mesh only.
+        let source = self.side_kind(side);
+        let code = source.map_or(u8::MAX, kind_code);
+        if let Some(s) = self.memo.borrow().split.get(&(code, profile, port_id)) {
             return s.clone();
         }
         let ports = self.memo.borrow().ports.values[port_id as usize].clone();
-        let split: Split = self.compute_split(side, profile, &ports).into();
-        self.memo.borrow_mut().split.insert((side, profile, port_id), split.clone());
+        let split: Split = self.compute_split(source, profile, &ports).into();
+        self.memo.borrow_mut().split.insert((code, profile, port_id), split.clone());
         split
     }
 
-    fn compute_split(&self, side: u8, profile: u32, ports: &PortSet) -> Vec<(MtlsStatus, PortSet)> {
-        if side == EXTERNAL || profile == EXTERNAL_PROFILE {
-            return vec![(MtlsStatus::NotApplicable, ports.clone())];
+    /// The authorization decisions on `ports` of one `status` from `side` to `profile`.
+    pub fn authz_of(&self, side: u32, profile: u32, status: MtlsStatus, ports: &PortSet) -> AuthzSplit {
+        let port_id = self.memo.borrow_mut().ports.intern(ports);
+        let key = (side, profile, status, port_id);
+        if let Some(s) = self.memo.borrow().authz.get(&key) {
+            return s.clone();
         }
-        let source = kind_of_code(side);
-        let mut by_status: Vec<(MtlsStatus, PortSet)> = Vec::new();
-        let mut add = |status: MtlsStatus, set: PortSet| {
-            if set.is_empty() {
-                return;
-            }
-            match by_status.iter_mut().find(|(s, _)| *s == status) {
-                Some((_, p)) => p.union_with(&set),
-                None => by_status.push((status, set)),
-            }
+        let source = self.sides.get(side as usize).and_then(|s| s.1);
+        let (target, pieces) = match self.profile_target.get(profile as usize) {
+            Some(&target) => (target, self.profiles[profile as usize].pieces()),
+            None => (None, Vec::new()),
         };
+        let split: AuthzSplit = self.authz.decide(source, target, &pieces, status, ports).into();
+        self.memo.borrow_mut().authz.insert(key, split.clone());
+        split
+    }
+
+    /// The authorization decisions of the connection `src → dst` (endpoint indices) on `ports`
+    /// of one status.
+    pub fn authz_between(&self, src: usize, dst: usize, status: MtlsStatus, ports: &PortSet) -> AuthzSplit {
+        self.authz_of(self.side(src), self.profile(dst), status, ports)
+    }
+
+    fn compute_split(&self, source: Option<MeshKind>, profile: u32, ports: &PortSet) -> Vec<(MtlsStatus, PortSet)> {
+        let Some(source) = source.filter(|_| profile != EXTERNAL_PROFILE) else {
+            return vec![(MtlsStatus::NotApplicable, ports.clone())];
+        };
+        let mut by_status: Vec<(MtlsStatus, PortSet)> = Vec::new();
+        let mut add = |status: MtlsStatus, set: PortSet| merge_ports(&mut by_status, status, set);
         // The meshes carry TCP only: UDP and SCTP travel in plaintext whatever the modes.
         add(MtlsStatus::Plaintext, ports.difference(&PortSet::all_of(Protocol::Tcp)));
         for (lo, hi, mode) in self.profiles[profile as usize].pieces() {
@@ -317,9 +404,9 @@ impl<'a> MeshView<'a> {
             selfs: Vec::with_capacity(classes),
         };
         for c in 0..classes {
-            let mut s: HashMap<(u32, u8), u64> = HashMap::new();
+            let mut s: HashMap<(u32, u32), u64> = HashMap::new();
             let mut d: HashMap<(u32, u32), u64> = HashMap::new();
-            let mut me: HashMap<(u32, u8, u32, u32), u64> = HashMap::new();
+            let mut me: HashMap<(u32, u32, u32, u32), u64> = HashMap::new();
             for &e in reach.class_members(c) {
                 let e = e as usize;
                 let (gs, gd, side, profile) = (src_group(e), dst_group(e), self.side(e), self.profile(e));
@@ -347,12 +434,12 @@ impl<'a> MeshView<'a> {
         &self,
         src_group: impl Fn(usize) -> u32,
         dst_group: impl Fn(usize) -> u32,
-        mut visit: impl FnMut(u32, u8, u32, u32, u64, &[(MtlsStatus, PortSet)]),
+        mut visit: impl FnMut(u32, u32, u32, u32, u64, &[(MtlsStatus, PortSet)]),
     ) {
         let reach = &self.analysis.reach;
         let buckets = self.buckets(src_group, dst_group);
         // Per row: its sources' buckets, summed over the classes reading it.
-        let mut row_srcs: Vec<HashMap<(u32, u8), u64>> = vec![HashMap::new(); reach.row_count()];
+        let mut row_srcs: Vec<HashMap<(u32, u32), u64>> = vec![HashMap::new(); reach.row_count()];
         for (c, srcs) in buckets.srcs.iter().enumerate() {
             for &(key, n) in srcs {
                 *row_srcs[reach.row_of(c)].entry(key).or_default() += n;
@@ -363,7 +450,7 @@ impl<'a> MeshView<'a> {
             if srcs.is_empty() {
                 continue;
             }
-            let mut srcs: Vec<((u32, u8), u64)> = srcs.into_iter().collect();
+            let mut srcs: Vec<((u32, u32), u64)> = srcs.into_iter().collect();
             srcs.sort_unstable();
             for (dc, ports) in reach.class_row(rep[r]) {
                 let port_id = self.engine_ports(ports);
@@ -431,8 +518,11 @@ impl<'a> MeshView<'a> {
             } else if profile == EXTERNAL_PROFILE {
                 out[gs as usize].not_applicable += pairs;
             } else {
+                let (protected, effective) = self.authz_summary(side, profile, split);
                 let c = &mut out[gd as usize];
                 c.pairs += pairs;
+                c.authz_protected += if protected { pairs } else { 0 };
+                c.effective += if effective { pairs } else { 0 };
                 match weakest(split) {
                     MtlsStatus::Mtls => c.mtls += pairs,
                     MtlsStatus::Permissive => c.permissive += pairs,
@@ -443,6 +533,20 @@ impl<'a> MeshView<'a> {
         });
         out.retain(|c| c.pods > 0);
         out
+    }
+
+    /// Whether an AuthorizationPolicy decides some port of a pair's `split`, and whether some
+    /// port stays open after mTLS and authorization (neither rejected nor denied, nor left to
+    /// an external authorizer).
+    fn authz_summary(&self, side: u32, profile: u32, split: &[(MtlsStatus, PortSet)]) -> (bool, bool) {
+        let (mut protected, mut effective) = (false, false);
+        for (status, ports) in split {
+            for (decision, _) in self.authz_of(side, profile, *status, ports).iter() {
+                protected |= decision.basis.is_protected();
+                effective |= *status != MtlsStatus::Rejected && decision.verdict == AuthzVerdict::Allow;
+            }
+        }
+        (protected, effective)
     }
 
     /// The whole cluster's coverage (namespace `*`).
@@ -476,11 +580,11 @@ impl<'a> MeshView<'a> {
         let reach = &self.analysis.reach;
         let group_of = |e: usize| grouping.group_of(e) as u32;
         let buckets = self.buckets(group_of, group_of);
-        let statuses = MtlsStatus::ALL.len();
-        // Per (destination group, status): its index in `entries` while the source group is open.
-        let mut slot = vec![u32::MAX; grouping.groups.len() * statuses];
+        // Per (destination group, status, decision): its index in `entries` while the source
+        // group is open.
+        let mut slot: HashMap<(usize, MtlsStatus, AuthzDecision), usize> = HashMap::new();
         let mut entries: Vec<GroupStatus> = Vec::new();
-        let mut sources: Vec<((usize, u8), u64)> = Vec::new();
+        let mut sources: Vec<((usize, u32), u64)> = Vec::new();
         for (gs, group) in grouping.groups.iter().enumerate() {
             sources.clear();
             for &e in &group.members {
@@ -504,31 +608,34 @@ impl<'a> MeshView<'a> {
                         if pairs == 0 {
                             continue;
                         }
-                        for (status, ports) in self.split_of(side, profile, port_id).iter() {
-                            let k = gd as usize * statuses + *status as usize;
-                            match entries.get_mut(slot[k] as usize) {
-                                Some(entry) => {
-                                    entry.ports.union_with(ports);
-                                    entry.pairs += pairs;
-                                }
-                                None => {
-                                    slot[k] = entries.len() as u32;
-                                    entries.push(GroupStatus {
-                                        src: gs,
-                                        dst: gd as usize,
-                                        status: *status,
-                                        ports: ports.clone(),
-                                        pairs,
-                                    });
+                        for (status, status_ports) in self.split_of(side, profile, port_id).iter() {
+                            for (authz, ports) in self.authz_of(side, profile, *status, status_ports).iter() {
+                                let k = (gd as usize, *status, *authz);
+                                match slot.get(&k) {
+                                    Some(&i) => {
+                                        entries[i].ports.union_with(ports);
+                                        entries[i].pairs += pairs;
+                                    }
+                                    None => {
+                                        slot.insert(k, entries.len());
+                                        entries.push(GroupStatus {
+                                            src: gs,
+                                            dst: gd as usize,
+                                            status: *status,
+                                            authz: *authz,
+                                            ports: ports.clone(),
+                                            pairs,
+                                        });
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
-            entries.sort_unstable_by_key(|g| (g.dst, g.status));
+            entries.sort_unstable_by_key(|g| (g.dst, g.status, g.authz));
+            slot.clear();
             for entry in entries.drain(..) {
-                slot[entry.dst * statuses + entry.status as usize] = u32::MAX;
                 f(entry)?;
             }
         }
@@ -550,6 +657,18 @@ impl<'a> MeshView<'a> {
     /// The grouping of `level` over this analysis.
     pub fn grouping(&self, level: Level) -> Grouping {
         Grouping::new(self.analysis, level)
+    }
+}
+
+/// Adds `set` to the entry of `key` in a (key, ports) list, or appends one; an empty set adds
+/// nothing.
+fn merge_ports<K: PartialEq>(list: &mut Vec<(K, PortSet)>, key: K, set: PortSet) {
+    if set.is_empty() {
+        return;
+    }
+    match list.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, p)) => p.union_with(&set),
+        None => list.push((key, set)),
     }
 }
 

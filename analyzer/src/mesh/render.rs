@@ -8,6 +8,7 @@ use crate::render::graph::{EdgeStyle, GraphEdge, GraphError, GraphOptions, IdGra
 use crate::render::text::{md_cell, percent};
 use crate::render::Format;
 use crate::render::{allowed_json, Allowed};
+use netreach_model::mesh::authz::{AuthzDecision, AuthzVerdict};
 use netreach_model::mesh::MtlsStatus;
 use netreach_model::PortSet;
 use serde::Serialize;
@@ -56,31 +57,64 @@ fn coverage_cells(c: &NamespaceCoverage) -> [String; 11] {
     ]
 }
 
-/// Calls `f(src id, dst id, status, ports, pairs)` for every listed entry with a status that
-/// `keep` accepts, in (source, destination, status) order; `pairs` is `None` at pod level. Both
-/// levels stream.
+/// One listed entry: a connection (or merged group pairs) with one mTLS status and one
+/// authorization decision.
+struct Entry<'e> {
+    src: &'e str,
+    dst: &'e str,
+    status: MtlsStatus,
+    authz: AuthzDecision,
+    ports: &'e PortSet,
+    /// `None` at pod level.
+    pairs: Option<u64>,
+}
+
+/// Calls `f(entry)` for every listed entry with a status and decision that `keep` accepts, in
+/// (source, destination, status, decision) order. Both levels stream.
 fn each_entry(
     view: &MeshView,
     level: Level,
-    keep: impl Fn(MtlsStatus) -> bool,
-    mut f: impl FnMut(&str, &str, MtlsStatus, &PortSet, Option<u64>) -> io::Result<()>,
+    keep: impl Fn(MtlsStatus, &AuthzDecision) -> bool,
+    mut f: impl FnMut(Entry) -> io::Result<()>,
 ) -> io::Result<()> {
     if level != Level::Pod {
         let grouping = view.grouping(level);
         return view.for_each_group_status(&grouping, |g| {
-            if !keep(g.status) {
+            if !keep(g.status, &g.authz) {
                 return Ok(());
             }
-            f(&grouping.groups[g.src].id, &grouping.groups[g.dst].id, g.status, &g.ports, Some(g.pairs))
+            f(Entry {
+                src: &grouping.groups[g.src].id,
+                dst: &grouping.groups[g.dst].id,
+                status: g.status,
+                authz: g.authz,
+                ports: &g.ports,
+                pairs: Some(g.pairs),
+            })
         });
     }
     let ids: Vec<String> = (0..view.analysis.reach.endpoint_count()).map(|i| view.analysis.id(i)).collect();
     view.for_each_connection(|s, d, split| {
-        for (status, ports) in split.iter().filter(|(st, _)| keep(*st)) {
-            f(&ids[s], &ids[d], *status, ports, None)?;
+        for (status, status_ports) in split.iter() {
+            for (authz, ports) in view.authz_between(s, d, *status, status_ports).iter() {
+                if keep(*status, authz) {
+                    f(Entry { src: &ids[s], dst: &ids[d], status: *status, authz: *authz, ports, pairs: None })?;
+                }
+            }
         }
         Ok(())
     })
+}
+
+/// `verdict by ns/name rule N` (or the basis without a deciding policy), for text.
+fn authz_words(view: &MeshView, d: &AuthzDecision) -> String {
+    match (d.policy, d.rule) {
+        (Some(p), Some(r)) => {
+            let policy = &view.authz.policies[p as usize];
+            format!("{} by {} {} rules[{r}]", d.verdict.as_str(), policy.action.as_str(), policy.id())
+        }
+        _ => format!("{} ({})", d.verdict.as_str(), d.basis.as_str()),
+    }
 }
 
 fn header(view: &MeshView) -> String {
@@ -122,19 +156,29 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
         write_coverage_line(out, width, coverage_cells(c).each_ref().map(String::as_str))?;
     }
     writeln!(out, "(pairs: source pod anywhere, destination pod in the namespace, by their weakest port: plaintext, then permissive, then mtls; EXTERNAL: pairs with an external range, not applicable)")?;
-    for (title, keep) in [
-        ("plaintext and permissive connections", MtlsStatus::is_gap as fn(MtlsStatus) -> bool),
-        ("rejected by the mesh (NetworkPolicy allows; the destination requires mTLS the source cannot speak)", |s| {
-            s == MtlsStatus::Rejected
-        }),
-    ] {
+    type Keep = fn(MtlsStatus, &AuthzDecision) -> bool;
+    let mut sections: Vec<(&str, Keep)> = vec![
+        ("plaintext and permissive connections", |s, _| s.is_gap()),
+        (
+            "rejected by the mesh (NetworkPolicy allows; the destination requires mTLS the source cannot speak)",
+            |s, _| s == MtlsStatus::Rejected,
+        ),
+    ];
+    let with_authz = !view.authz.is_empty();
+    if with_authz {
+        sections.push(("denied by Istio AuthorizationPolicy, or left to an external authorizer (CUSTOM)", |s, d| {
+            s != MtlsStatus::Rejected && d.verdict != AuthzVerdict::Allow
+        }));
+    }
+    for (title, keep) in sections {
         writeln!(out)?;
         writeln!(out, "{title} ({} level)", Level::name(level))?;
         let mut any = false;
-        each_entry(view, level, keep, |src, dst, status, ports, pairs| {
+        each_entry(view, level, keep, |e| {
             any = true;
-            let pairs = pairs.map(|n| format!("  ({n} pair(s))")).unwrap_or_default();
-            writeln!(out, "  {:<10} {src} -> {dst}  {ports}{pairs}", status.as_str())
+            let pairs = e.pairs.map(|n| format!("  ({n} pair(s))")).unwrap_or_default();
+            let authz = if with_authz { format!("  [{}]", authz_words(view, &e.authz)) } else { String::new() };
+            writeln!(out, "  {:<10} {} -> {}  {}{pairs}{authz}", e.status.as_str(), e.src, e.dst, e.ports)
         })?;
         if !any {
             writeln!(out, "  none")?;
@@ -168,18 +212,30 @@ fn write_md(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> i
     writeln!(out, "### Plaintext, permissive and rejected connections ({} level)", Level::name(level))?;
     writeln!(out)?;
     let mut any = false;
+    let with_authz = !view.authz.is_empty();
     each_entry(
         view,
         level,
-        |s| s.is_gap() || s == MtlsStatus::Rejected,
-        |src, dst, status, ports, pairs| {
+        |s, d| s.is_gap() || s == MtlsStatus::Rejected || d.verdict != AuthzVerdict::Allow,
+        |e| {
             if !any {
-                writeln!(out, "| Status | Source | Destination | Ports | Pairs |")?;
-                writeln!(out, "|---|---|---|---|---:|")?;
+                let authz = if with_authz { " Authorization |" } else { "" };
+                let rule = if with_authz { "---|" } else { "" };
+                writeln!(out, "| Status | Source | Destination | Ports | Pairs |{authz}")?;
+                writeln!(out, "|---|---|---|---|---:|{rule}")?;
                 any = true;
             }
-            let pairs = pairs.map_or_else(|| "1".to_string(), |n| n.to_string());
-            writeln!(out, "| {status} | `{}` | `{}` | {ports} | {pairs} |", md_cell(src), md_cell(dst))
+            let pairs = e.pairs.map_or_else(|| "1".to_string(), |n| n.to_string());
+            let authz =
+                if with_authz { format!(" {} |", md_cell(&authz_words(view, &e.authz))) } else { String::new() };
+            writeln!(
+                out,
+                "| {} | `{}` | `{}` | {} | {pairs} |{authz}",
+                e.status,
+                md_cell(e.src),
+                md_cell(e.dst),
+                e.ports
+            )
         },
     )?;
     if !any {
@@ -227,6 +283,8 @@ struct JsonCoverage<'a> {
     plaintext: u64,
     rejected: u64,
     not_applicable: u64,
+    authz_protected: u64,
+    effective: u64,
     pod_coverage: Option<f64>,
     connection_coverage: Option<f64>,
 }
@@ -256,6 +314,8 @@ impl<'a> From<&'a NamespaceCoverage> for JsonCoverage<'a> {
             plaintext: c.plaintext,
             rejected: c.rejected,
             not_applicable: c.not_applicable,
+            authz_protected: c.authz_protected,
+            effective: c.effective,
             pod_coverage: c.pod_coverage(),
             connection_coverage: c.connection_coverage(),
         }
@@ -284,8 +344,42 @@ struct JsonConnection<'a> {
     #[serde(flatten)]
     allowed: Allowed,
     status: &'static str,
+    authz: JsonAuthz,
+    /// Open after NetworkPolicy, mTLS and authorization: `allow`, `deny` or `custom`.
+    effective: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pairs: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct JsonAuthz {
+    verdict: &'static str,
+    basis: &'static str,
+    policy: Option<String>,
+    action: Option<&'static str>,
+    rule: Option<u32>,
+}
+
+impl JsonAuthz {
+    fn new(view: &MeshView, d: &AuthzDecision) -> JsonAuthz {
+        let policy = d.policy.map(|p| &view.authz.policies[p as usize]);
+        JsonAuthz {
+            verdict: d.verdict.as_str(),
+            basis: d.basis.as_str(),
+            policy: policy.map(|p| p.id()),
+            action: policy.map(|p| p.action.as_str()),
+            rule: d.rule,
+        }
+    }
+}
+
+/// The verdict of all layers together: mTLS rejection first, then authorization.
+fn effective(status: MtlsStatus, d: &AuthzDecision) -> &'static str {
+    if status == MtlsStatus::Rejected {
+        "deny"
+    } else {
+        d.verdict.as_str()
+    }
 }
 
 fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
@@ -293,13 +387,16 @@ fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     writeln!(
         out,
         "  \"unevaluatedPolicies\": {},",
-        crate::render::unevaluated_policies_json(&view.analysis.cluster.unevaluated_policies)
+        crate::render::unevaluated_policies_json(&view.unevaluated_policies())
     )?;
     writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&view.analysis.cluster.skipped_invalid))?;
     writeln!(out, "  \"level\": \"{}\",", Level::name(level))?;
     write!(out, "  \"istioRootNamespace\": ")?;
     json(out, &view.options.istio_root_namespace)?;
     writeln!(out, ",\n  \"linkerdDefaultInboundPolicy\": \"{}\",", view.options.linkerd_default_policy)?;
+    write!(out, "  \"istioTrustDomain\": ")?;
+    json(out, &view.options.istio_trust_domain)?;
+    writeln!(out, ",")?;
     write!(out, "  \"summary\": ")?;
     json(out, &JsonCoverage::from(&r.total))?;
     writeln!(out, ",\n  \"namespaces\": [")?;
@@ -333,15 +430,24 @@ fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     each_entry(
         view,
         level,
-        |_| true,
-        |src, dst, status, ports, pairs| {
-            for allowed in allowed_json(ports) {
+        |_, _| true,
+        |e| {
+            for allowed in allowed_json(e.ports) {
                 if !first {
                     writeln!(out, ",")?;
                 }
                 first = false;
                 out.write_all(b"    ")?;
-                json(out, &JsonConnection { src, dst, allowed, status: status.as_str(), pairs })?;
+                let entry = JsonConnection {
+                    src: e.src,
+                    dst: e.dst,
+                    allowed,
+                    status: e.status.as_str(),
+                    authz: JsonAuthz::new(view, &e.authz),
+                    effective: effective(e.status, &e.authz),
+                    pairs: e.pairs,
+                };
+                json(out, &entry)?;
             }
             Ok(())
         },
@@ -365,14 +471,17 @@ pub fn mesh_graph(view: &MeshView, level: Level, options: &GraphOptions) -> Resu
     each_entry(
         view,
         level,
-        |_| true,
-        |src, dst, status, ports, pairs| {
-            let (s, d) = (graph.node(src), graph.node(dst));
-            let mut tooltip = format!("{src} → {dst}: {ports}, {}", status.as_str());
-            if let Some(pairs) = pairs {
+        |_, _| true,
+        |e| {
+            let (s, d) = (graph.node(e.src), graph.node(e.dst));
+            let mut tooltip = format!("{} → {}: {}, {}", e.src, e.dst, e.ports, e.status.as_str());
+            if let Some(pairs) = e.pairs {
                 tooltip.push_str(&format!(" ({pairs} pod pair(s))"));
             }
-            let edge = GraphEdge::new(s, d, ports.clone(), EdgeStyle::Mesh(status));
+            if !view.authz.is_empty() {
+                tooltip.push_str(&format!(", authorization {}", authz_words(view, &e.authz)));
+            }
+            let edge = GraphEdge::new(s, d, e.ports.clone(), EdgeStyle::Mesh(e.status));
             graph.edge(GraphEdge { tooltip: Some(tooltip), ..edge });
             Ok(())
         },

@@ -344,7 +344,18 @@ fn side_json(analysis: &Analysis, verdict: &PairVerdict, side: &SideVerdict) -> 
 
 /// The answer as JSON (schemaVersion 1).
 pub fn json(analysis: &Analysis, from: &str, to: &str, answer: &CanAnswer, out: &mut dyn Write) -> io::Result<()> {
-    let doc = json!({
+    write_json_value(&json_value(analysis, from, to, answer), out)
+}
+
+/// Pretty JSON and a newline.
+pub fn write_json_value(doc: &serde_json::Value, out: &mut dyn Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    writeln!(out)
+}
+
+/// The answer as a JSON value, for callers that add layers to it.
+pub fn json_value(analysis: &Analysis, from: &str, to: &str, answer: &CanAnswer) -> serde_json::Value {
+    json!({
         "schemaVersion": 1,
         "unevaluatedPolicies": crate::render::unevaluated_policies_json(&analysis.cluster.unevaluated_policies),
         "incomplete": crate::render::incomplete_json(&analysis.cluster.skipped_invalid),
@@ -366,7 +377,5 @@ pub fn json(analysis: &Analysis, from: &str, to: &str, answer: &CanAnswer, out: 
                 "notes": v.notes.iter().map(|n| note_text(analysis, n)).collect::<Vec<_>>(),
             })
         }).collect::<Vec<_>>(),
-    });
-    serde_json::to_writer_pretty(&mut *out, &doc)?;
-    writeln!(out)
+    })
 }

@@ -12,6 +12,7 @@ pub use validate::{validate, SchemaError};
 use crate::aggregate::Level;
 use crate::findings::Severity;
 use netreach_model::cilium::CniProfile;
+use netreach_model::mesh::authz::{AuthzAction, AuthzBasis, AuthzVerdict};
 use netreach_model::mesh::{LinkerdPolicy, MeshKind, MtlsStatus};
 use netreach_model::{Destination, Direction, Protocol};
 use serde_json::{json, Map, Value};
@@ -266,8 +267,18 @@ fn mesh() -> Vec<Field> {
         Required("plaintext", count()),
         Required("rejected", count()),
         Required("notApplicable", count()),
+        Required("authzProtected", count()),
+        Required("effective", count()),
         Required("podCoverage", share()),
         Required("connectionCoverage", share()),
+    ]);
+    let verdicts = || one_of(AuthzVerdict::ALL.map(AuthzVerdict::as_str));
+    let authz = object(vec![
+        Required("verdict", verdicts()),
+        Required("basis", one_of(AuthzBasis::ALL.map(AuthzBasis::as_str))),
+        Required("policy", nullable(string())),
+        Required("action", nullable(one_of(AuthzAction::NAMES))),
+        Required("rule", nullable(count())),
     ]);
     let connection = object(vec![
         Required("src", string()),
@@ -275,6 +286,8 @@ fn mesh() -> Vec<Field> {
         Required("protocol", reference("protocol")),
         Required("ports", reference("ports")),
         Required("status", one_of(MtlsStatus::ALL.map(MtlsStatus::as_str))),
+        Required("authz", authz),
+        Required("effective", verdicts()),
         Optional("pairs", count()),
     ]);
     let mut fields = preamble();
@@ -282,6 +295,7 @@ fn mesh() -> Vec<Field> {
         Required("level", reference("level")),
         Required("istioRootNamespace", string()),
         Required("linkerdDefaultInboundPolicy", one_of(LinkerdPolicy::ALL.map(LinkerdPolicy::as_str))),
+        Required("istioTrustDomain", string()),
         Required("summary", coverage.clone()),
         Required("namespaces", array(coverage)),
         Required("pods", array(object(vec![Required("id", string()), Required("mesh", meshes())]))),

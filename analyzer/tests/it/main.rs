@@ -18,6 +18,7 @@ mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPo
 
 // One command each, through the library and the binary.
 mod audit; // `netreach audit`: every finding id, scores, exit codes, formats
+mod authz; // Istio AuthorizationPolicy in `netreach mesh`: the TCP task and hand-worked identity verdicts
 mod can; // `netreach can`: verdicts and the rules behind them
 mod diff; // `netreach diff`: what-if apply/delete and before/after folders
 mod exposure; // `netreach exposure`: entry paths from outside (Services, Ingress, Gateway API, host ports)

@@ -106,6 +106,8 @@ pub fn oldest_first(a: &PeerAuthentication, b: &PeerAuthentication) -> Ordering 
 pub struct MeshConfig {
     /// Sorted by namespace and name.
     pub peer_authentications: Vec<PeerAuthentication>,
+    /// Istio AuthorizationPolicies, sorted by namespace and name.
+    pub authorization_policies: Vec<super::authz::AuthorizationPolicy>,
     /// `metadata.annotations` of the namespaces that have any (Linkerd reads its settings
     /// there), by namespace name.
     pub namespace_annotations: BTreeMap<String, Labels>,

@@ -13,10 +13,13 @@
 //! - PeerAuthentication: istio.io, "Security" concepts › "Policy storage", "Selector field",
 //!   "Peer authentication" (docs/concepts/security), and the PeerAuthentication reference
 //!   (docs/reference/config/security/peer_authentication) — `istio.rs`, and [`status`].
+//! - Istio AuthorizationPolicy: the reference (docs/reference/config/security/authorization-policy),
+//!   concepts/security › "Authorization", the TCP task, ISTIO-SECURITY-2021-004 — `authz.rs`.
 //! - Linkerd: linkerd.io, "Automatic Proxy Injection" (features/proxy-injection) — `injection.rs`;
 //!   "Authorization Policy" › "Default policies" (reference/authorization-policy) — `linkerd.rs`,
 //!   and [`status`].
 
+pub mod authz;
 mod injection;
 mod istio;
 mod linkerd;
@@ -106,6 +109,8 @@ pub struct MeshOptions {
     pub istio_root_namespace: String,
     /// Linkerd's `proxy.defaultInboundPolicy` (`all-unauthenticated` by default).
     pub linkerd_default_policy: LinkerdPolicy,
+    /// Istio's trust domain (`meshConfig.trustDomain`), the first part of every principal.
+    pub istio_trust_domain: String,
 }
 
 impl Default for MeshOptions {
@@ -113,6 +118,7 @@ impl Default for MeshOptions {
         MeshOptions {
             istio_root_namespace: ISTIO_ROOT_NAMESPACE.to_string(),
             linkerd_default_policy: LinkerdPolicy::AllUnauthenticated,
+            istio_trust_domain: authz::DEFAULT_TRUST_DOMAIN.to_string(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! the answers.
 
 pub mod aggregate;
+pub mod attack;
 pub mod analysis;
 pub mod audit;
 pub mod diff;

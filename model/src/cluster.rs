@@ -39,6 +39,8 @@ pub struct Cluster {
     /// Infrastructure destinations (cloud metadata, API server, kubelets, nodes, etcd) as the
     /// loader resolved them from the input and flags; absent ones are unknown.
     pub infrastructure: Vec<crate::infrastructure::InfraDestination>,
+    /// ServiceAccounts, Roles, ClusterRoles and their bindings (attack paths read them).
+    pub identity: crate::identity::Identity,
 }
 
 /// A policy object the engine does not evaluate, named as it was read.
@@ -174,6 +176,8 @@ pub struct Pod {
     /// `automountServiceAccountToken` of the pod, else of its ServiceAccount; `None` when
     /// neither says (the token is mounted).
     pub automount_token: Option<bool>,
+    /// Host namespaces, capabilities, hostPath mounts and Secret names: what attack paths read.
+    pub posture: crate::identity::Posture,
 }
 
 impl Pod {
@@ -194,6 +198,7 @@ impl Pod {
             containers: Vec::new(),
             service_account: "default".to_string(),
             automount_token: None,
+            posture: Default::default(),
         }
     }
 

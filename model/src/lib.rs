@@ -8,6 +8,7 @@ pub mod admin;
 pub mod cilium;
 pub mod cluster;
 pub mod engine;
+pub mod identity;
 pub mod infrastructure;
 pub mod labels;
 pub mod mesh;

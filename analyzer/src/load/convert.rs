@@ -31,6 +31,8 @@ pub(super) fn is_cluster_scoped(kind: &str) -> bool {
             | "BaselineAdminNetworkPolicy"
             | "ClusterNetworkPolicy"
             | "CiliumClusterwideNetworkPolicy"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
     )
 }
 
@@ -174,6 +176,7 @@ fn is_read(api_version: &str, kind: &str) -> bool {
             | ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
             | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
             | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication")
+            | ("rbac.authorization.k8s.io/v1", "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding")
     ) || super::cilium::is_cilium_kind(api_version, kind)
 }
 
@@ -375,9 +378,16 @@ impl Build<'_> {
             }
             "ServiceAccount" => {
                 let sa: core::ServiceAccount = typed(body, at)?;
+                cluster.identity.service_accounts.push((namespace.clone(), name.clone()));
                 if let Some(automount) = sa.automount_service_account_token {
                     self.service_accounts.insert((namespace, name), automount);
                 }
+            }
+            "Role" | "ClusterRole" => {
+                cluster.identity.roles.push(super::rbac::convert_role(kind, &namespace, &name, body, at)?);
+            }
+            "RoleBinding" | "ClusterRoleBinding" => {
+                cluster.identity.bindings.push(super::rbac::convert_binding(kind, &namespace, &name, body, at)?);
             }
             "PeerAuthentication" => {
                 let pa = super::mesh::convert_peer_authentication(&namespace, &name, body, at, &mut report.warnings)?;
@@ -580,6 +590,9 @@ pub(super) fn build_cluster(
     });
     cluster.mesh.peer_authentications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.unevaluated_policies.sort();
+    cluster.identity.service_accounts.sort();
+    cluster.identity.roles.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    cluster.identity.bindings.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.infrastructure = infra.resolve(&cluster);
     (cluster, errors)
 }
@@ -801,6 +814,7 @@ fn pod_from_spec(
         pod.service_account = sa.clone();
     }
     pod.automount_token = spec.automount_service_account_token;
+    pod.posture = super::rbac::posture(spec);
     // Restartable init containers (sidecars) serve traffic like containers do.
     let sidecars = spec
         .init_containers

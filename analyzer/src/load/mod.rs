@@ -11,6 +11,7 @@ mod json;
 mod kinds;
 mod mesh;
 mod networkpolicy;
+mod rbac;
 mod render;
 
 pub use documents::{is_manifest, Input};

@@ -16,6 +16,7 @@ mod replicas; // controllers without live pods stand for spec.replicas pods
 mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy tiers
 
 // One command each, through the library and the binary.
+mod attack; // `netreach paths` following posture, tokens and RBAC: fixtures/attack, hand-worked
 mod audit; // `netreach audit`: every finding id, scores, exit codes, formats
 mod can; // `netreach can`: verdicts and the rules behind them
 mod diff; // `netreach diff`: what-if apply/delete and before/after folders

@@ -334,7 +334,8 @@ fn apiserver(analysis: &Analysis, notes: &mut Vec<String>) -> Apiserver {
 fn class_reaches_apiserver(analysis: &Analysis, apiserver: &Apiserver, class: usize) -> bool {
     let reach = &analysis.reach;
     let pods = reach.pod_count();
-    let is_external = |d: usize| reach.class_members(d).iter().any(|&m| m as usize >= pods);
+    // Members are in endpoint order, externals after pods: the last one tells.
+    let is_external = |d: usize| reach.class_members(d).last().is_some_and(|&m| m as usize >= pods);
     reach.class_row(class).any(|(d, ports)| match apiserver {
         Apiserver::Known { classes, ports: listening } => {
             classes.contains(&d) && listening.as_ref().is_none_or(|l| !ports.intersection(l).is_empty())

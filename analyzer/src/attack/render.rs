@@ -2,22 +2,20 @@
 //! (schemaVersion 1, `"mode": "attack"`; `netreach schema paths`).
 
 use super::{AttackAnswer, AttackRadius, Step, StepKind};
-use crate::render::paths::Asked;
+use crate::render::paths::{summary_lines, Asked, Counts};
 use crate::render::text::md_cell;
 use serde_json::json;
 use std::io::{self, Write};
 
 fn summary(heading: &str, asked: &Asked, answer: &AttackAnswer, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{heading}Compromised: {} endpoint(s) selected by {:?}", answer.sources.len(), asked.from)?;
-    writeln!(
-        out,
-        "Reached within {} hop(s), following network, posture and RBAC: {} of {} target(s) selected by {:?}{}",
-        answer.max_hops,
-        answer.reached.len(),
-        answer.target_count(),
-        asked.to,
-        if answer.node_hops { "" } else { " (node-local hops off)" }
-    )
+    let counts = Counts {
+        sources: answer.sources.len(),
+        max_hops: answer.max_hops,
+        reached: answer.reached.len(),
+        targets: answer.target_count(),
+        node_hops: answer.node_hops,
+    };
+    summary_lines(heading, asked, &counts, ", following network, posture and RBAC", out)
 }
 
 /// `TCP 8080` for a network step, else its kind.

@@ -3,7 +3,7 @@
 use super::{within_scope, write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
 use netreach::{attack, lateral};
-use netreach::render::graph::GraphOptions;
+use netreach::render::graph::{GraphError, GraphOptions, ReachGraph};
 use netreach::render::{self, DrawnFormat, Format};
 use netreach::select::EndpointSelector;
 use netreach::suggest::did_you_mean;
@@ -67,14 +67,7 @@ pub(crate) fn run(mut args: PathsArgs) -> Outcome {
     let answer = lateral::paths(&analysis, &sources, &targets, args.max_hops, !args.no_node_hops);
     let asked = render::paths::Asked { from: &args.from, to: &args.to, limit: args.limit };
     let Some(format) = args.output.report() else {
-        use super::picture::{picture, title, too_big};
-        let mut graph = render::paths::graph(&analysis, &answer, &GraphOptions::default())
-            .map_err(|e| too_big(e, "a narrower --from or --to, or a smaller --max-hops"))?;
-        let what = format!("paths from {} to {} within {} hop(s)", args.from, args.to, args.max_hops);
-        graph.title = Some(title("paths", &args.input.paths, &what, &graph));
-        let bytes = picture(&graph, args.output == DrawnFormat::Svg)?;
-        write_stdout(|out| std::io::Write::write_all(out, &bytes))?;
-        return Ok(ExitStatus::Success);
+        return draw(&args, render::paths::graph(&analysis, &answer, &GraphOptions::default()), "paths");
     };
     let write = match format {
         Format::Text => render::paths::text,
@@ -95,14 +88,7 @@ fn run_attack(args: &PathsArgs, graph: attack::AttackGraph, sources: &[usize], s
     let answer = attack::attack_paths(graph, sources, &targets, args.max_hops, !args.no_node_hops);
     let asked = render::paths::Asked { from: &args.from, to: &args.to, limit: args.limit };
     let Some(format) = args.output.report() else {
-        use super::picture::{picture, title, too_big};
-        let mut drawn = attack::render::graph(&answer, &GraphOptions::default())
-            .map_err(|e| too_big(e, "a narrower --from or --to, or a smaller --max-hops"))?;
-        let what = format!("attack paths from {} to {} within {} hop(s)", args.from, args.to, args.max_hops);
-        drawn.title = Some(title("paths", &args.input.paths, &what, &drawn));
-        let bytes = picture(&drawn, args.output == DrawnFormat::Svg)?;
-        write_stdout(|out| std::io::Write::write_all(out, &bytes))?;
-        return Ok(ExitStatus::Success);
+        return draw(args, attack::render::graph(&answer, &GraphOptions::default()), "attack paths");
     };
     let write = match format {
         Format::Text => attack::render::text,
@@ -110,5 +96,16 @@ fn run_attack(args: &PathsArgs, graph: attack::AttackGraph, sources: &[usize], s
         Format::Json => attack::render::json,
     };
     write_stdout(|out| write(&asked, &answer, out))?;
+    Ok(ExitStatus::Success)
+}
+
+/// Writes the picture of a paths answer (`-o dot|svg`), titled with what was asked.
+fn draw(args: &PathsArgs, drawn: Result<ReachGraph, GraphError>, what: &str) -> Outcome {
+    use super::picture::{picture, title, too_big};
+    let mut graph = drawn.map_err(|e| too_big(e, "a narrower --from or --to, or a smaller --max-hops"))?;
+    let what = format!("{what} from {} to {} within {} hop(s)", args.from, args.to, args.max_hops);
+    graph.title = Some(title("paths", &args.input.paths, &what, &graph));
+    let bytes = picture(&graph, args.output == DrawnFormat::Svg)?;
+    write_stdout(|out| std::io::Write::write_all(out, &bytes))?;
     Ok(ExitStatus::Success)
 }

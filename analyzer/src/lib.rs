@@ -5,8 +5,8 @@
 //! the answers.
 
 pub mod aggregate;
-pub mod attack;
 pub mod analysis;
+pub mod attack;
 pub mod audit;
 pub mod diff;
 pub mod explain;

@@ -94,15 +94,14 @@ impl<'a> AttackGraph<'a> {
         }
         // ServiceAccounts of namespaces the input does not define are kept, but own no Secrets vertex.
         let accounts: Vec<(String, String)> = account_set.into_iter().collect();
-        let account_index: HashMap<&(String, String), usize> = accounts.iter().enumerate().map(|(i, a)| (a, i)).collect();
+        let account_index: HashMap<&(String, String), usize> =
+            accounts.iter().enumerate().map(|(i, a)| (a, i)).collect();
         let resolved = grants(&cluster.identity, &accounts);
         for u in &resolved.unresolved {
             notes.push(u.clone());
         }
-        let grants_of: Vec<Vec<Grant>> = accounts
-            .iter()
-            .map(|a| resolved.per_account.get(a).cloned().unwrap_or_default())
-            .collect();
+        let grants_of: Vec<Vec<Grant>> =
+            accounts.iter().map(|a| resolved.per_account.get(a).cloned().unwrap_or_default()).collect();
 
         let mut secret_set: BTreeSet<(usize, String)> = BTreeSet::new();
         for p in pods {
@@ -189,12 +188,12 @@ impl<'a> AttackGraph<'a> {
         let enforced: Vec<bool> = cluster
             .namespaces
             .iter()
-            .map(|n| matches!(n.labels.get(POD_SECURITY_ENFORCE_LABEL).map(String::as_str), Some("baseline" | "restricted")))
+            .map(|n| {
+                matches!(n.labels.get(POD_SECURITY_ENFORCE_LABEL).map(String::as_str), Some("baseline" | "restricted"))
+            })
             .collect();
-        let account_of_pod: Vec<usize> = pods
-            .iter()
-            .map(|p| account_index[&(p.namespace.clone(), p.service_account.clone())])
-            .collect();
+        let account_of_pod: Vec<usize> =
+            pods.iter().map(|p| account_index[&(p.namespace.clone(), p.service_account.clone())]).collect();
 
         let apiserver = apiserver(analysis, &mut notes);
         let apiserver_by_row = crate::rows::representatives(reach)
@@ -317,7 +316,8 @@ impl<'a> AttackGraph<'a> {
 /// The kube-apiserver as the input and flags give it (issue 19's destination), or assumed.
 fn apiserver(analysis: &Analysis, notes: &mut Vec<String>) -> Apiserver {
     let reach = &analysis.reach;
-    let Some(known) = analysis.cluster.infrastructure.iter().find(|d| d.destination == Destination::KubeApiserver) else {
+    let Some(known) = analysis.cluster.infrastructure.iter().find(|d| d.destination == Destination::KubeApiserver)
+    else {
         notes.push("the kube-apiserver's address is unknown (no EndpointSlice default/kubernetes, no --apiserver): a token is taken as usable from pods that reach any address outside the pods on TCP 443 or 6443".to_string());
         return Apiserver::Assumed;
     };
@@ -341,8 +341,7 @@ fn class_reaches_apiserver(analysis: &Analysis, apiserver: &Apiserver, class: us
             classes.contains(&d) && listening.as_ref().is_none_or(|l| !ports.intersection(l).is_empty())
         }
         Apiserver::Assumed => {
-            is_external(d)
-                && (ports.contains(Protocol::Tcp, 443) || ports.contains(Protocol::Tcp, 6443))
+            is_external(d) && (ports.contains(Protocol::Tcp, 443) || ports.contains(Protocol::Tcp, 6443))
         }
     })
 }
@@ -394,14 +393,18 @@ impl AttackGraph<'_> {
             AttackTarget::Node(name) => {
                 let n = self.nodes.iter().position(|n| n == name).ok_or_else(|| {
                     let known: Vec<&str> = self.nodes.iter().map(String::as_str).take(5).collect();
-                    format!("node {name:?} is not in the input (nodes: {})", if known.is_empty() { "none".into() } else { known.join(", ") })
+                    format!(
+                        "node {name:?} is not in the input (nodes: {})",
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    )
                 })?;
                 vec![self.index(Vertex::Node(n))]
             }
             AttackTarget::Secrets(name) => vec![self.index(Vertex::Secrets(ns(name)?))],
             AttackTarget::Secret(namespace, name) => {
                 let i = ns(namespace)?;
-                let s = self.secrets.iter().position(|(n, s)| *n == i && s == name).expect("named secrets are vertices");
+                let s =
+                    self.secrets.iter().position(|(n, s)| *n == i && s == name).expect("named secrets are vertices");
                 vec![self.index(Vertex::Secret(s))]
             }
         })

@@ -151,7 +151,16 @@ pub fn attack_paths<'a>(
     let mut reached: Vec<usize> = targets.iter().copied().filter(|&t| search.reached(t)).collect();
     reached.sort_by_key(|&t| (search.distance[t], search.non_network[t], t));
     let blast_radius = blast_radius(&graph, sources, max_hops, node_hops);
-    AttackAnswer { sources: sources.to_vec(), targets: targets.to_vec(), max_hops, node_hops, search, reached, blast_radius, graph }
+    AttackAnswer {
+        sources: sources.to_vec(),
+        targets: targets.to_vec(),
+        max_hops,
+        node_hops,
+        search,
+        reached,
+        blast_radius,
+        graph,
+    }
 }
 
 /// The blast radius of each source. Sources with the same out-steps (class, usable token's

@@ -61,7 +61,11 @@ pub fn text(asked: &Asked, answer: &AttackAnswer, out: &mut dyn Write) -> io::Re
     let rows = radius_rows(answer);
     let names: Vec<String> = rows.iter().take(asked.limit).map(|r| g.analysis.id(r.source)).collect();
     let width = names.iter().map(String::len).max().unwrap_or(6).max(6);
-    writeln!(out, "{:width$}  {:>6} {:>6} {:>8} {:>11}  CLUSTER-ADMIN", "SOURCE", "PODS", "NODES", "SECRETS", "IDENTITIES")?;
+    writeln!(
+        out,
+        "{:width$}  {:>6} {:>6} {:>8} {:>11}  CLUSTER-ADMIN",
+        "SOURCE", "PODS", "NODES", "SECRETS", "IDENTITIES"
+    )?;
     for (r, name) in rows.iter().zip(&names) {
         let [pods, nodes, secrets, identities] = totals(r);
         writeln!(out, "{name:width$}  {pods:>6} {nodes:>6} {secrets:>8} {identities:>11}  {}", admin_cell(r))?;
@@ -102,7 +106,12 @@ pub fn markdown(asked: &Asked, answer: &AttackAnswer, out: &mut dyn Write) -> io
     let rows = radius_rows(answer);
     for r in rows.iter().take(asked.limit) {
         let [pods, nodes, secrets, identities] = totals(r);
-        writeln!(out, "| `{}` | {pods} | {nodes} | {secrets} | {identities} | {} |", g.analysis.id(r.source), admin_cell(r))?;
+        writeln!(
+            out,
+            "| `{}` | {pods} | {nodes} | {secrets} | {identities} | {} |",
+            g.analysis.id(r.source),
+            admin_cell(r)
+        )?;
     }
     if rows.len() > asked.limit {
         writeln!(out, "… and {} more source(s)", rows.len() - asked.limit)?;
@@ -127,7 +136,11 @@ pub fn json(asked: &Asked, answer: &AttackAnswer, out: &mut dyn Write) -> io::Re
     let g = &answer.graph;
     let cluster = &g.analysis.cluster;
     writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
-    writeln!(out, "  \"unevaluatedPolicies\": {},", crate::render::unevaluated_policies_json(&cluster.unevaluated_policies))?;
+    writeln!(
+        out,
+        "  \"unevaluatedPolicies\": {},",
+        crate::render::unevaluated_policies_json(&cluster.unevaluated_policies)
+    )?;
     writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&cluster.skipped_invalid))?;
     writeln!(
         out,
@@ -183,7 +196,9 @@ pub fn graph(
                 StepKind::Rbac => EdgeStyle::Rbac,
             };
             let ports = match step.port {
-                Some((p, n)) => PortSet::single(netreach_model::Protocol::parse(p).unwrap_or(netreach_model::Protocol::Tcp), n),
+                Some((p, n)) => {
+                    PortSet::single(netreach_model::Protocol::parse(p).unwrap_or(netreach_model::Protocol::Tcp), n)
+                }
                 None => PortSet::all(),
             };
             let tooltip = format!("{} → {}: {}", step.from, step.to, step.reason);

@@ -212,7 +212,13 @@ impl Search<'_, '_> {
                     self.reach(g.index(Vertex::Node(node)), v, StepKind::Escape, Why::Escape, nn);
                 }
                 if g.token_usable(p) {
-                    self.reach(g.index(Vertex::Account(g.account_of_pod[p])), v, StepKind::Token, Why::TokenMounted, nn);
+                    self.reach(
+                        g.index(Vertex::Account(g.account_of_pod[p])),
+                        v,
+                        StepKind::Token,
+                        Why::TokenMounted,
+                        nn,
+                    );
                 }
             }
             Vertex::Node(n) => {
@@ -254,11 +260,23 @@ impl Search<'_, '_> {
                                 self.pods_of_ns(ns, v, why, nn);
                                 self.secrets_of_ns(ns, v, StepKind::Rbac, why, nn);
                                 for i in 0..g.accounts_in_ns[ns].len() {
-                                    self.reach(g.index(Vertex::Account(g.accounts_in_ns[ns][i])), v, StepKind::Rbac, why, nn);
+                                    self.reach(
+                                        g.index(Vertex::Account(g.accounts_in_ns[ns][i])),
+                                        v,
+                                        StepKind::Rbac,
+                                        why,
+                                        nn,
+                                    );
                                 }
                                 if !g.enforced[ns] {
                                     for n in g.schedulable_nodes() {
-                                        self.reach(g.index(Vertex::Node(n)), v, StepKind::Rbac, Why::PrivilegedPod(k), nn);
+                                        self.reach(
+                                            g.index(Vertex::Node(n)),
+                                            v,
+                                            StepKind::Rbac,
+                                            Why::PrivilegedPod(k),
+                                            nn,
+                                        );
                                     }
                                 }
                             }

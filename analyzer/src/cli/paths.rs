@@ -2,12 +2,12 @@
 
 use super::{within_scope, write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
-use netreach::{attack, lateral};
 use netreach::render::graph::{GraphError, GraphOptions, ReachGraph};
 use netreach::render::{self, DrawnFormat, Format};
 use netreach::select::EndpointSelector;
 use netreach::suggest::did_you_mean;
 use netreach::Analysis;
+use netreach::{attack, lateral};
 
 #[derive(Args)]
 pub(crate) struct PathsArgs {

@@ -11,7 +11,6 @@ use k8s_openapi::api::rbac::v1 as rbac;
 use netreach_model::identity::{Binding, HostPathMount, PolicyRule, Posture, Role, Subject};
 use std::collections::BTreeSet;
 
-
 fn rules_of(rules: Option<Vec<rbac::PolicyRule>>) -> Vec<PolicyRule> {
     rules
         .unwrap_or_default()
@@ -27,7 +26,8 @@ fn rules_of(rules: Option<Vec<rbac::PolicyRule>>) -> Vec<PolicyRule> {
 
 /// A Role or ClusterRole.
 pub(super) fn convert_role(kind: &str, namespace: &str, name: &str, body: Body, at: &At) -> Result<Role, LoadError> {
-    let labels = |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| meta.labels.clone().unwrap_or_default();
+    let labels =
+        |meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| meta.labels.clone().unwrap_or_default();
     if kind == "Role" {
         let role: rbac::Role = typed(body, at)?;
         return Ok(Role {
@@ -44,12 +44,24 @@ pub(super) fn convert_role(kind: &str, namespace: &str, name: &str, body: Body, 
     for (i, s) in selectors.iter().enumerate() {
         aggregation.push(convert_selector(s, at, &format!("aggregationRule.clusterRoleSelectors[{i}]"))?);
     }
-    Ok(Role { namespace: None, name: name.to_string(), labels: labels(&role.metadata), rules: rules_of(role.rules), aggregation })
+    Ok(Role {
+        namespace: None,
+        name: name.to_string(),
+        labels: labels(&role.metadata),
+        rules: rules_of(role.rules),
+        aggregation,
+    })
 }
 
 /// A RoleBinding or ClusterRoleBinding; a ServiceAccount subject without a namespace takes
 /// the RoleBinding's, as the API server defaults it, and is an error in a ClusterRoleBinding.
-pub(super) fn convert_binding(kind: &str, namespace: &str, name: &str, body: Body, at: &At) -> Result<Binding, LoadError> {
+pub(super) fn convert_binding(
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    body: Body,
+    at: &At,
+) -> Result<Binding, LoadError> {
     let (role_ref, subjects, scope) = if kind == "RoleBinding" {
         let b: rbac::RoleBinding = typed(body, at)?;
         (b.role_ref, b.subjects, Some(namespace.to_string()))
@@ -60,20 +72,32 @@ pub(super) fn convert_binding(kind: &str, namespace: &str, name: &str, body: Bod
     let cluster_role = match role_ref.kind.as_str() {
         "ClusterRole" => true,
         "Role" if scope.is_some() => false,
-        other => return Err(at.err("roleRef.kind", format!("{other:?}: a {kind} binds a ClusterRole{}", if scope.is_some() { " or a Role" } else { "" }))),
+        other => {
+            return Err(at.err(
+                "roleRef.kind",
+                format!("{other:?}: a {kind} binds a ClusterRole{}", if scope.is_some() { " or a Role" } else { "" }),
+            ))
+        }
     };
     let mut out = Vec::new();
     for (i, s) in subjects.unwrap_or_default().into_iter().enumerate() {
         out.push(match s.kind.as_str() {
             "ServiceAccount" => {
                 let namespace = s.namespace.filter(|n| !n.is_empty()).or_else(|| scope.clone()).ok_or_else(|| {
-                    at.err(format!("subjects[{i}].namespace"), "missing: a ServiceAccount subject of a ClusterRoleBinding names its namespace")
+                    at.err(
+                        format!("subjects[{i}].namespace"),
+                        "missing: a ServiceAccount subject of a ClusterRoleBinding names its namespace",
+                    )
                 })?;
                 Subject::ServiceAccount { namespace, name: s.name }
             }
             "User" => Subject::User(s.name),
             "Group" => Subject::Group(s.name),
-            other => return Err(at.err(format!("subjects[{i}].kind"), format!("{other:?}: expected ServiceAccount, User or Group"))),
+            other => {
+                return Err(
+                    at.err(format!("subjects[{i}].kind"), format!("{other:?}: expected ServiceAccount, User or Group"))
+                )
+            }
         });
     }
     Ok(Binding { namespace: scope, name: name.to_string(), cluster_role, role_name: role_ref.name, subjects: out })
@@ -89,7 +113,8 @@ fn capability(name: &str) -> String {
 /// (init containers too: they run on the node as well), the hostPath volumes mounted and how,
 /// and the Secrets named by volumes, projected sources, env, envFrom and imagePullSecrets.
 pub(super) fn posture(spec: &core::PodSpec) -> Posture {
-    let containers: Vec<&core::Container> = spec.containers.iter().chain(spec.init_containers.iter().flatten()).collect();
+    let containers: Vec<&core::Container> =
+        spec.containers.iter().chain(spec.init_containers.iter().flatten()).collect();
     let mut capabilities = BTreeSet::new();
     let mut secrets = BTreeSet::new();
     for c in &containers {

@@ -393,7 +393,13 @@ fn paths() -> Vec<Field> {
         Required("maxHops", json!({"type": "integer", "minimum": 1})),
         Required("nodeHops", boolean()),
         Optional("mode", one_of(["attack"])),
-        Required("paths", array(object(vec![Required("target", string()), Required("hops", array(json!({"oneOf": [hop, attack_hop]})))]))),
+        Required(
+            "paths",
+            array(object(vec![
+                Required("target", string()),
+                Required("hops", array(json!({"oneOf": [hop, attack_hop]}))),
+            ])),
+        ),
         Required("blastRadius", array(json!({"oneOf": [network_radius, attack_radius]}))),
         Optional("notes", strings()),
     ]);

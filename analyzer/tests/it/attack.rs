@@ -19,7 +19,13 @@ fn hops(doc: &Value, target: &str) -> Option<Vec<(String, String, String)>> {
             .as_array()
             .unwrap()
             .iter()
-            .map(|h| (h["kind"].as_str().unwrap().into(), h["from"].as_str().unwrap().into(), h["to"].as_str().unwrap().into()))
+            .map(|h| {
+                (
+                    h["kind"].as_str().unwrap().into(),
+                    h["from"].as_str().unwrap().into(),
+                    h["to"].as_str().unwrap().into(),
+                )
+            })
             .collect(),
     )
 }
@@ -50,7 +56,10 @@ fn privileged_pod_with_a_secret_reading_service_account() {
     assert_eq!(hops(&doc, "secret/shop/db-password").unwrap().len(), 2);
     let doc = paths(&["--from", "shop/web", "--to", "shop/db", f]);
     let network = &doc["paths"][0]["hops"][0];
-    assert_eq!((network["kind"].as_str(), network["protocol"].as_str(), network["port"].as_u64()), (Some("network"), Some("TCP"), Some(5432)));
+    assert_eq!(
+        (network["kind"].as_str(), network["protocol"].as_str(), network["port"].as_u64()),
+        (Some("network"), Some("TCP"), Some(5432))
+    );
     assert!(hops(&paths(&["--from", "shop/web", "--to", "cluster-admin", f]), "cluster-admin").is_none());
 }
 
@@ -96,7 +105,11 @@ fn create_pods_with_and_without_enforced_pod_security() {
     let doc = paths(&["--from", "ci/runner", "--to", "secrets/prod", whole]);
     assert_eq!(hops(&doc, "secrets/prod").unwrap().len(), 2);
 
-    let prod_only = ["attack/create-pods/apiserver.yaml", "attack/create-pods/cluster.yaml", "attack/create-pods/prod-binding.yaml"];
+    let prod_only = [
+        "attack/create-pods/apiserver.yaml",
+        "attack/create-pods/cluster.yaml",
+        "attack/create-pods/prod-binding.yaml",
+    ];
     let doc = paths(&[&["--from", "ci/runner", "--to", "nodes", "--max-hops", "10"], &prod_only[..]].concat());
     assert!(doc["paths"].as_array().unwrap().is_empty(), "restricted forbids the privileged pod: {doc}");
     let doc = paths(&[&["--from", "ci/runner", "--to", "secret/prod/prod-db"], &prod_only[..]].concat());

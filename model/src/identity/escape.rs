@@ -41,22 +41,118 @@ struct SensitivePath {
 /// The sensitive host paths. Mounting one of them or a folder holding one (`/var`, `/run`)
 /// counts; `below_counts` paths count from inside too (`/etc/kubernetes` is under `/etc`).
 const SENSITIVE_PATHS: &[SensitivePath] = &[
-    SensitivePath { path: "/", read_is_enough: true, below_counts: false, why: "the node's root filesystem", source: "KubeHound EXPLOIT_HOST_READ, EXPLOIT_HOST_WRITE" },
-    SensitivePath { path: "/etc", read_is_enough: false, below_counts: true, why: "the node's /etc (cron, ssh, kubelet configuration)", source: "KubeHound EXPLOIT_HOST_WRITE" },
-    SensitivePath { path: "/etc/kubernetes", read_is_enough: true, below_counts: true, why: "the kubelet's credentials", source: "KubeHound EXPLOIT_HOST_READ" },
-    SensitivePath { path: "/root", read_is_enough: false, below_counts: true, why: "root's home (ssh keys)", source: "KubeHound EXPLOIT_HOST_WRITE" },
-    SensitivePath { path: "/proc", read_is_enough: false, below_counts: true, why: "the node's /proc (kernel.core_pattern runs a program as root)", source: "KubeHound CE_UMH_CORE_PATTERN" },
-    SensitivePath { path: "/var/lib/kubelet", read_is_enough: true, below_counts: true, why: "the kubelet's state (its credentials and every pod's ServiceAccount token)", source: "KubeHound TOKEN_STEAL, EXPLOIT_HOST_READ" },
-    SensitivePath { path: "/var/lib/docker", read_is_enough: false, below_counts: true, why: "the container runtime's state", source: "KubeHound EXPLOIT_HOST_WRITE" },
-    SensitivePath { path: "/var/lib/containerd", read_is_enough: false, below_counts: true, why: "the container runtime's state", source: "KubeHound EXPLOIT_HOST_WRITE" },
-    SensitivePath { path: "/var/log", read_is_enough: false, below_counts: false, why: "writable /var/log (the kubelet follows symlinks placed there)", source: "KubeHound CE_VAR_LOG_SYMLINK" },
-    SensitivePath { path: "/var/run/docker.sock", read_is_enough: true, below_counts: false, why: "the Docker socket", source: "KubeHound EXPLOIT_CONTAINERD_SOCK" },
-    SensitivePath { path: "/run/docker.sock", read_is_enough: true, below_counts: false, why: "the Docker socket", source: "KubeHound EXPLOIT_CONTAINERD_SOCK" },
-    SensitivePath { path: "/var/run/containerd/containerd.sock", read_is_enough: true, below_counts: false, why: "the containerd socket", source: "KubeHound EXPLOIT_CONTAINERD_SOCK" },
-    SensitivePath { path: "/run/containerd/containerd.sock", read_is_enough: true, below_counts: false, why: "the containerd socket", source: "KubeHound EXPLOIT_CONTAINERD_SOCK" },
-    SensitivePath { path: "/var/run/crio/crio.sock", read_is_enough: true, below_counts: false, why: "the CRI-O socket", source: "KubeHound EXPLOIT_CONTAINERD_SOCK" },
-    SensitivePath { path: "/run/crio/crio.sock", read_is_enough: true, below_counts: false, why: "the CRI-O socket", source: "KubeHound EXPLOIT_CONTAINERD_SOCK" },
-    SensitivePath { path: "/var/run/cri-dockerd.sock", read_is_enough: true, below_counts: false, why: "the cri-dockerd socket", source: "KubeHound EXPLOIT_CONTAINERD_SOCK" },
+    SensitivePath {
+        path: "/",
+        read_is_enough: true,
+        below_counts: false,
+        why: "the node's root filesystem",
+        source: "KubeHound EXPLOIT_HOST_READ, EXPLOIT_HOST_WRITE",
+    },
+    SensitivePath {
+        path: "/etc",
+        read_is_enough: false,
+        below_counts: true,
+        why: "the node's /etc (cron, ssh, kubelet configuration)",
+        source: "KubeHound EXPLOIT_HOST_WRITE",
+    },
+    SensitivePath {
+        path: "/etc/kubernetes",
+        read_is_enough: true,
+        below_counts: true,
+        why: "the kubelet's credentials",
+        source: "KubeHound EXPLOIT_HOST_READ",
+    },
+    SensitivePath {
+        path: "/root",
+        read_is_enough: false,
+        below_counts: true,
+        why: "root's home (ssh keys)",
+        source: "KubeHound EXPLOIT_HOST_WRITE",
+    },
+    SensitivePath {
+        path: "/proc",
+        read_is_enough: false,
+        below_counts: true,
+        why: "the node's /proc (kernel.core_pattern runs a program as root)",
+        source: "KubeHound CE_UMH_CORE_PATTERN",
+    },
+    SensitivePath {
+        path: "/var/lib/kubelet",
+        read_is_enough: true,
+        below_counts: true,
+        why: "the kubelet's state (its credentials and every pod's ServiceAccount token)",
+        source: "KubeHound TOKEN_STEAL, EXPLOIT_HOST_READ",
+    },
+    SensitivePath {
+        path: "/var/lib/docker",
+        read_is_enough: false,
+        below_counts: true,
+        why: "the container runtime's state",
+        source: "KubeHound EXPLOIT_HOST_WRITE",
+    },
+    SensitivePath {
+        path: "/var/lib/containerd",
+        read_is_enough: false,
+        below_counts: true,
+        why: "the container runtime's state",
+        source: "KubeHound EXPLOIT_HOST_WRITE",
+    },
+    SensitivePath {
+        path: "/var/log",
+        read_is_enough: false,
+        below_counts: false,
+        why: "writable /var/log (the kubelet follows symlinks placed there)",
+        source: "KubeHound CE_VAR_LOG_SYMLINK",
+    },
+    SensitivePath {
+        path: "/var/run/docker.sock",
+        read_is_enough: true,
+        below_counts: false,
+        why: "the Docker socket",
+        source: "KubeHound EXPLOIT_CONTAINERD_SOCK",
+    },
+    SensitivePath {
+        path: "/run/docker.sock",
+        read_is_enough: true,
+        below_counts: false,
+        why: "the Docker socket",
+        source: "KubeHound EXPLOIT_CONTAINERD_SOCK",
+    },
+    SensitivePath {
+        path: "/var/run/containerd/containerd.sock",
+        read_is_enough: true,
+        below_counts: false,
+        why: "the containerd socket",
+        source: "KubeHound EXPLOIT_CONTAINERD_SOCK",
+    },
+    SensitivePath {
+        path: "/run/containerd/containerd.sock",
+        read_is_enough: true,
+        below_counts: false,
+        why: "the containerd socket",
+        source: "KubeHound EXPLOIT_CONTAINERD_SOCK",
+    },
+    SensitivePath {
+        path: "/var/run/crio/crio.sock",
+        read_is_enough: true,
+        below_counts: false,
+        why: "the CRI-O socket",
+        source: "KubeHound EXPLOIT_CONTAINERD_SOCK",
+    },
+    SensitivePath {
+        path: "/run/crio/crio.sock",
+        read_is_enough: true,
+        below_counts: false,
+        why: "the CRI-O socket",
+        source: "KubeHound EXPLOIT_CONTAINERD_SOCK",
+    },
+    SensitivePath {
+        path: "/var/run/cri-dockerd.sock",
+        read_is_enough: true,
+        below_counts: false,
+        why: "the cri-dockerd socket",
+        source: "KubeHound EXPLOIT_CONTAINERD_SOCK",
+    },
 ];
 
 /// `/a//b/` → `/a/b`; the root stays `/`.
@@ -68,7 +164,8 @@ fn normalized(path: &str) -> String {
 /// Whether a mount of `mounted` exposes `sensitive`: the same path, a folder holding it, or
 /// (when `below_counts`) a path inside it.
 fn exposes(mounted: &str, sensitive: &SensitivePath) -> bool {
-    let within = |inner: &str, outer: &str| outer == "/" || inner.strip_prefix(outer).is_some_and(|r| r.starts_with('/'));
+    let within =
+        |inner: &str, outer: &str| outer == "/" || inner.strip_prefix(outer).is_some_and(|r| r.starts_with('/'));
     mounted == sensitive.path
         || within(sensitive.path, mounted)
         || (sensitive.below_counts && within(mounted, sensitive.path))
@@ -95,10 +192,7 @@ pub fn escape(pod: &Pod) -> Option<Escape> {
         let hit = SENSITIVE_PATHS.iter().find(|s| (s.read_is_enough || !mount.read_only) && exposes(&path, s));
         if let Some(s) = hit {
             let access = if mount.read_only { "read-only" } else { "writable" };
-            return Some(Escape {
-                what: format!("{access} hostPath {path}: {}", s.why),
-                source: s.source,
-            });
+            return Some(Escape { what: format!("{access} hostPath {path}: {}", s.why), source: s.source });
         }
     }
     None
@@ -126,7 +220,11 @@ mod tests {
         assert_eq!(pod_with(|_| {}), None);
         assert_eq!(pod_with(|p| p.privileged = true).as_deref(), Some("privileged container"));
         assert_eq!(pod_with(|p| p.posture.host_pid = true), None, "hostPID alone is not an escape");
-        assert_eq!(pod_with(|p| p.posture.added_capabilities.push("SYS_PTRACE".into())), None, "SYS_PTRACE needs hostPID");
+        assert_eq!(
+            pod_with(|p| p.posture.added_capabilities.push("SYS_PTRACE".into())),
+            None,
+            "SYS_PTRACE needs hostPID"
+        );
         assert!(pod_with(|p| {
             p.posture.host_pid = true;
             p.posture.added_capabilities.push("SYS_PTRACE".into());

@@ -104,7 +104,8 @@ fn powers_of(rule: &PolicyRule, scope: &Scope) -> Vec<(Power, String)> {
         && rule.verbs.iter().any(|v| v == "*");
     let impersonates_people = ["users", "groups"].iter().any(|r| allows(rule, "", r, "impersonate"));
     let rbac = "rbac.authorization.k8s.io";
-    let binds = ["roles", "clusterroles"].iter().any(|r| allows(rule, rbac, r, "bind") || allows(rule, rbac, r, "escalate"));
+    let binds =
+        ["roles", "clusterroles"].iter().any(|r| allows(rule, rbac, r, "bind") || allows(rule, rbac, r, "escalate"));
     let node_proxy = allows(rule, "", "nodes/proxy", "get") || allows(rule, "", "nodes/proxy", "create");
     let admin_why = if wildcard {
         Some("* on *")
@@ -138,9 +139,8 @@ fn powers_of(rule: &PolicyRule, scope: &Scope) -> Vec<(Power, String)> {
     if ["get", "list", "watch"].iter().any(|v| allows(rule, "", "secrets", v)) {
         out.push((Power::ReadSecrets { scope: scope.clone(), names: names.clone() }, "read secrets".into()));
     }
-    let exec = ["pods/exec", "pods/attach"]
-        .iter()
-        .find(|r| allows(rule, "", r, "create") || allows(rule, "", r, "get"));
+    let exec =
+        ["pods/exec", "pods/attach"].iter().find(|r| allows(rule, "", r, "create") || allows(rule, "", r, "get"));
     if let Some(r) = exec {
         out.push((Power::ExecPods { scope: scope.clone() }, r.to_string()));
     }
@@ -158,7 +158,10 @@ fn powers_of(rule: &PolicyRule, scope: &Scope) -> Vec<(Power, String)> {
         out.push((Power::CreatePods { scope: scope.clone() }, format!("create {r}")));
     }
     if allows(rule, "", "serviceaccounts/token", "create") {
-        out.push((Power::AccountTokens { scope: scope.clone(), names: names.clone() }, "create serviceaccounts/token".into()));
+        out.push((
+            Power::AccountTokens { scope: scope.clone(), names: names.clone() },
+            "create serviceaccounts/token".into(),
+        ));
     } else if allows(rule, "", "serviceaccounts", "impersonate") {
         out.push((Power::AccountTokens { scope: scope.clone(), names }, "impersonate serviceaccounts".into()));
     }
@@ -254,7 +257,10 @@ pub fn grants(identity: &Identity, accounts: &[(String, String)]) -> Grants {
                 for (power, what) in &powers {
                     if seen.insert((account.clone(), power.clone())) {
                         let reason = format!("{what} ({role} via {})", binding.label());
-                        out.per_account.entry(account.clone()).or_default().push(Grant { power: power.clone(), reason });
+                        out.per_account
+                            .entry(account.clone())
+                            .or_default()
+                            .push(Grant { power: power.clone(), reason });
                     }
                 }
             }
@@ -265,7 +271,11 @@ pub fn grants(identity: &Identity, accounts: &[(String, String)]) -> Grants {
 
 fn role_missing(binding: &Binding) -> String {
     let kind = if binding.cluster_role { "ClusterRole" } else { "Role" };
-    format!("{} binds {kind} {}, which the input does not define: it grants nothing here", binding.label(), binding.role_name)
+    format!(
+        "{} binds {kind} {}, which the input does not define: it grants nothing here",
+        binding.label(),
+        binding.role_name
+    )
 }
 
 #[cfg(test)]
@@ -279,7 +289,13 @@ mod tests {
     }
 
     fn role(namespace: Option<&str>, name: &str, rules: Vec<PolicyRule>) -> Role {
-        Role { namespace: namespace.map(String::from), name: name.into(), labels: Labels::new(), rules, aggregation: Vec::new() }
+        Role {
+            namespace: namespace.map(String::from),
+            name: name.into(),
+            labels: Labels::new(),
+            rules,
+            aggregation: Vec::new(),
+        }
     }
 
     fn bind(namespace: Option<&str>, cluster_role: bool, role: &str, subject: Subject) -> Binding {
@@ -299,7 +315,9 @@ mod tests {
     fn powers(identity: &Identity, ns: &str, name: &str) -> Vec<Power> {
         let accounts = vec![("a".to_string(), "x".to_string()), ("b".to_string(), "y".to_string())];
         let g = grants(identity, &accounts);
-        g.per_account.get(&(ns.to_string(), name.to_string())).map_or(Vec::new(), |l| l.iter().map(|g| g.power.clone()).collect())
+        g.per_account
+            .get(&(ns.to_string(), name.to_string()))
+            .map_or(Vec::new(), |l| l.iter().map(|g| g.power.clone()).collect())
     }
 
     #[test]

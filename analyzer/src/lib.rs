@@ -6,6 +6,7 @@
 
 pub mod aggregate;
 pub mod analysis;
+pub mod attack;
 pub mod audit;
 pub mod diff;
 pub mod explain;

@@ -68,11 +68,18 @@ within --max-hops, with the port used on each hop, and the blast radius of each 
 within 1, 2, … hops). A hostNetwork pod shares its node's network, and traffic from a node to the \
 pods on it is allowed by most implementations whatever the policies say: such node-local hops are \
 modelled and marked (--no-node-hops turns them off). External ranges can be sources (internet) and \
-targets, never stepping stones.",
+targets, never stepping stones.\n\n\
+Attack paths: when the input holds RBAC objects, or --to names nodes, node/NAME, secrets/NS, \
+secret/NS/NAME or cluster-admin, paths also climb: a container escapes to its node (privileged, \
+hostPID with SYS_PTRACE, SYS_ADMIN, SYS_MODULE, sensitive hostPath mounts), a mounted ServiceAccount \
+token is used when the policies let the pod reach the kube-apiserver, and RBAC grants lead to \
+Secrets, pods, nodes, other ServiceAccounts or cluster-admin. Each hop says why. --network-only \
+keeps the network answer.",
         after_help = "Examples:\n  \
 netreach paths --from shop/frontend --to ns:data fixtures/shop\n  \
 netreach paths --from internet --to app=postgres --max-hops 4 fixtures/shop\n  \
-netreach paths --from 'tier=web' fixtures/shop -o json\n\n\
+netreach paths --from 'tier=web' fixtures/shop -o json\n  \
+netreach paths --from shop/web --to secrets/shop fixtures/attack/privileged\n\n\
 Exit codes: 0 success, 2 invalid input or usage."
     )]
     Paths(cli::paths::PathsArgs),

@@ -43,6 +43,8 @@ pub struct Cluster {
     pub infrastructure: Vec<crate::infrastructure::InfraDestination>,
     /// Ingresses, Gateways, routes and Service endpoints: how traffic enters from outside.
     pub entry_points: crate::entrypoints::EntryPoints,
+    /// ServiceAccounts, Roles, ClusterRoles and their bindings (attack paths read them).
+    pub identity: crate::identity::Identity,
 }
 
 /// A policy object the engine does not evaluate, named as it was read.
@@ -184,6 +186,8 @@ pub struct Pod {
     pub automount_token: Option<bool>,
     /// Container ports published on the node's addresses (`hostPort`).
     pub host_ports: Vec<crate::entrypoints::HostPort>,
+    /// Host namespaces, capabilities, hostPath mounts and Secret names: what attack paths read.
+    pub posture: crate::identity::Posture,
 }
 
 impl Pod {
@@ -205,6 +209,7 @@ impl Pod {
             service_account: "default".to_string(),
             automount_token: None,
             host_ports: Vec::new(),
+            posture: Default::default(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod cilium;
 pub mod cluster;
 pub mod engine;
 pub mod entrypoints;
+pub mod identity;
 pub mod infrastructure;
 pub mod labels;
 pub mod mesh;

@@ -160,4 +160,22 @@ pub const RESOURCES: &[Resource] = &[
         optional: true,
         impact: "CiliumClusterwideNetworkPolicies are unknown: traffic they deny is reported as allowed",
     },
+    rbac("roles", "Role", true),
+    rbac("clusterroles", "ClusterRole", false),
+    rbac("rolebindings", "RoleBinding", true),
+    rbac("clusterrolebindings", "ClusterRoleBinding", false),
 ];
+
+/// An RBAC kind, read for attack paths (listed when discovery shows the group, as every API
+/// server does; a 403 leaves attack paths without those grants).
+const fn rbac(plural: &'static str, kind: &'static str, namespaced: bool) -> Resource {
+    Resource {
+        group: "rbac.authorization.k8s.io",
+        versions: &["v1"],
+        plural,
+        kind,
+        namespaced,
+        optional: true,
+        impact: "RBAC grants are unknown: attack paths (paths) miss what ServiceAccount tokens allow",
+    }
+}

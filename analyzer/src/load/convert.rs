@@ -34,6 +34,8 @@ pub(super) fn is_cluster_scoped(kind: &str) -> bool {
             | "ClusterNetworkPolicy"
             | "CiliumClusterwideNetworkPolicy"
             | "IngressClass"
+            | "ClusterRole"
+            | "ClusterRoleBinding"
     ) || super::calico::is_cluster_scoped(kind)
 }
 
@@ -177,6 +179,7 @@ fn is_read(api_version: &str, kind: &str) -> bool {
             | ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
             | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
             | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication" | "AuthorizationPolicy")
+            | ("rbac.authorization.k8s.io/v1", "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding")
     ) || super::cilium::is_cilium_kind(api_version, kind)
         || super::entrypoints::is_entry_kind(api_version, kind)
         || super::calico::is_calico_kind(api_version, kind)
@@ -402,6 +405,7 @@ impl Build<'_> {
             }
             "ServiceAccount" => {
                 let sa: core::ServiceAccount = typed(body, at)?;
+                cluster.identity.service_accounts.push((namespace.clone(), name.clone()));
                 let labels = labels_of(&sa.metadata);
                 if !labels.is_empty() {
                     let (namespace, name) = (namespace.clone(), name.clone());
@@ -410,6 +414,12 @@ impl Build<'_> {
                 if let Some(automount) = sa.automount_service_account_token {
                     self.service_accounts.insert((namespace, name), automount);
                 }
+            }
+            "Role" | "ClusterRole" => {
+                cluster.identity.roles.push(super::rbac::convert_role(kind, &namespace, &name, body, at)?);
+            }
+            "RoleBinding" | "ClusterRoleBinding" => {
+                cluster.identity.bindings.push(super::rbac::convert_binding(kind, &namespace, &name, body, at)?);
             }
             "PeerAuthentication" => {
                 let pa = super::mesh::convert_peer_authentication(&namespace, &name, body, at, &mut report.warnings)?;
@@ -619,6 +629,9 @@ pub(super) fn build_cluster(
     cluster.mesh.peer_authentications.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.mesh.authorization_policies.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.unevaluated_policies.sort();
+    cluster.identity.service_accounts.sort();
+    cluster.identity.roles.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    cluster.identity.bindings.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     cluster.infrastructure = infra.resolve(&cluster);
     (cluster, errors)
 }
@@ -840,6 +853,7 @@ fn pod_from_spec(
         pod.service_account = sa.clone();
     }
     pod.automount_token = spec.automount_service_account_token;
+    pod.posture = super::rbac::posture(spec);
     // Restartable init containers (sidecars) serve traffic like containers do.
     let sidecars = spec
         .init_containers

@@ -14,6 +14,7 @@ mod json;
 mod kinds;
 mod mesh;
 mod networkpolicy;
+mod rbac;
 mod render;
 
 /// The effect recorded for the AuthorizationPolicies `netreach mesh` evaluates.

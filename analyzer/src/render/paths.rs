@@ -34,15 +34,36 @@ pub fn path_text(analysis: &Analysis, source: usize, hops: &[Hop]) -> String {
 
 /// The two summary lines, the second one never a heading.
 fn summary(heading: &str, asked: &Asked, answer: &PathsAnswer, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{heading}Compromised: {} endpoint(s) selected by {:?}", answer.sources.len(), asked.from)?;
+    let counts = Counts {
+        sources: answer.sources.len(),
+        max_hops: answer.max_hops,
+        reached: answer.reached.len(),
+        targets: answer.target_count(),
+        node_hops: answer.node_hops,
+    };
+    summary_lines(heading, asked, &counts, "", out)
+}
+
+/// What the summary lines of `paths` count.
+pub struct Counts {
+    pub sources: usize,
+    pub max_hops: u32,
+    pub reached: usize,
+    pub targets: usize,
+    pub node_hops: bool,
+}
+
+/// `Compromised: …` and `Reached within N hop(s)<how>: …`, for network and attack paths alike.
+pub fn summary_lines(heading: &str, asked: &Asked, counts: &Counts, how: &str, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{heading}Compromised: {} endpoint(s) selected by {:?}", counts.sources, asked.from)?;
     writeln!(
         out,
-        "Reached within {} hop(s): {} of {} target(s) selected by {:?}{}",
-        answer.max_hops,
-        answer.reached.len(),
-        answer.target_count(),
+        "Reached within {} hop(s){how}: {} of {} target(s) selected by {:?}{}",
+        counts.max_hops,
+        counts.reached,
+        counts.targets,
         asked.to,
-        if answer.node_hops { "" } else { " (node-local hops off)" }
+        if counts.node_hops { "" } else { " (node-local hops off)" }
     )
 }
 

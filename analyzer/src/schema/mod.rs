@@ -392,14 +392,40 @@ fn paths() -> Vec<Field> {
         Required("kind", one_of(["policy", "node-local"])),
         Required("allowed", reference("allowed")),
     ]);
+    // Attack paths (`"mode": "attack"`): hops of every kind, protocol and port on network hops.
+    let attack_hop = object(vec![
+        Required("kind", one_of(["network", "node-local", "escape", "token", "rbac"])),
+        Required("from", string()),
+        Required("to", string()),
+        Optional("protocol", reference("protocol")),
+        Optional("port", json!({"type": "integer", "minimum": 0, "maximum": 65535})),
+        Required("reason", string()),
+    ]);
+    let network_radius = object(vec![Required("source", string()), Required("reached", array(count()))]);
+    let attack_radius = object(vec![
+        Required("source", string()),
+        Required("pods", array(count())),
+        Required("nodes", array(count())),
+        Required("secrets", array(count())),
+        Required("identities", array(count())),
+        Required("clusterAdmin", nullable(json!({"type": "integer", "minimum": 1}))),
+    ]);
     let mut fields = preamble();
     fields.extend([
         Required("from", string()),
         Required("to", string()),
         Required("maxHops", json!({"type": "integer", "minimum": 1})),
         Required("nodeHops", boolean()),
-        Required("paths", array(object(vec![Required("target", string()), Required("hops", array(hop))]))),
-        Required("blastRadius", array(object(vec![Required("source", string()), Required("reached", array(count()))]))),
+        Optional("mode", one_of(["attack"])),
+        Required(
+            "paths",
+            array(object(vec![
+                Required("target", string()),
+                Required("hops", array(json!({"oneOf": [hop, attack_hop]}))),
+            ])),
+        ),
+        Required("blastRadius", array(json!({"oneOf": [network_radius, attack_radius]}))),
+        Optional("notes", strings()),
     ]);
     fields
 }

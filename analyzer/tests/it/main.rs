@@ -17,6 +17,7 @@ mod replicas; // controllers without live pods stand for spec.replicas pods
 mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPolicy tiers
 
 // One command each, through the library and the binary.
+mod attack; // `netreach paths` following posture, tokens and RBAC: fixtures/attack, hand-worked
 mod audit; // `netreach audit`: every finding id, scores, exit codes, formats
 mod authz; // Istio AuthorizationPolicy in `netreach mesh`: the TCP task and hand-worked identity verdicts
 mod can; // `netreach can`: verdicts and the rules behind them

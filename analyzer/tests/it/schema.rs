@@ -86,6 +86,17 @@ fn paths_json_follows_its_schema() {
     }
     let lateral = assert_valid(&["paths", "--from", "lat/a", "small/lateral", "--max-hops", "5"]);
     assert!(!lateral["paths"].as_array().unwrap().is_empty());
+    // Attack paths: every hop kind but node-local here (escape, token, rbac, network).
+    for (from, to, fixture) in [
+        ("shop/web", "nodes", "attack/privileged"),
+        ("shop/web", "any", "attack/privileged"),
+        ("ops/limited-tool", "cluster-admin", "attack/wildcard"),
+        ("any", "secrets/prod", "attack/create-pods"),
+    ] {
+        let doc = assert_valid(&["paths", "--from", from, "--to", to, fixture]);
+        assert_eq!(doc["mode"], "attack");
+        assert!(!doc["paths"].as_array().unwrap().is_empty(), "{from} → {to}");
+    }
 }
 
 #[test]

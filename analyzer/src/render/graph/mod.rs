@@ -72,6 +72,12 @@ pub enum EdgeStyle {
     Diff(ChangeKind),
     /// `paths`: a hostNetwork pod reaching the pods on its node, whatever the policies say.
     NodeLocal,
+    /// Attack paths: a container taking its node.
+    Escape,
+    /// Attack paths: a ServiceAccount token used.
+    Token,
+    /// Attack paths: an RBAC grant used.
+    Rbac,
 }
 
 impl EdgeStyle {
@@ -85,6 +91,9 @@ impl EdgeStyle {
             EdgeStyle::Mesh(MtlsStatus::Plaintext) | EdgeStyle::Diff(ChangeKind::Removed) => "#c53030",
             EdgeStyle::Mesh(MtlsStatus::Rejected) => "#6b46c1",
             EdgeStyle::Mesh(MtlsStatus::NotApplicable) | EdgeStyle::NodeLocal => "#718096",
+            EdgeStyle::Escape => "#9b2c2c",
+            EdgeStyle::Token => "#6b46c1",
+            EdgeStyle::Rbac => "#b83280",
         }
     }
 
@@ -108,6 +117,9 @@ impl EdgeStyle {
             EdgeStyle::Diff(ChangeKind::Removed) => "removed: allowed before, not after",
             EdgeStyle::Diff(ChangeKind::Changed) => "changed ports (+ gained, − lost)",
             EdgeStyle::NodeLocal => "node-local hop: a hostNetwork pod to the pods on its node",
+            EdgeStyle::Escape => "escape: a container takes its node",
+            EdgeStyle::Token => "token: a ServiceAccount token used",
+            EdgeStyle::Rbac => "rbac: what a ServiceAccount's grants allow",
         }
     }
 }

@@ -1,0 +1,250 @@
+//! Attack paths that follow network, posture and identity together (`netreach paths` without
+//! `--network-only`): from a compromised set to pods, nodes, Secrets or cluster-admin, by
+//! network steps (the policies), escapes (a container taking its node), node-local steps,
+//! tokens (a mounted ServiceAccount token used against a reachable API server, or read from a
+//! node) and RBAC grants. `graph` builds the vertices and steps, `search` finds shortest paths,
+//! `render` words them.
+
+pub mod graph;
+pub mod render;
+pub mod search;
+
+pub use graph::{parse_target, AttackGraph, AttackTarget, Vertex};
+use netreach_model::{parallel, Endpoint, MAX_HOPS};
+pub use search::{AttackReach, Parent, StepKind, Why};
+use std::collections::HashMap;
+
+/// One step of a path, worded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub from: String,
+    pub to: String,
+    pub kind: StepKind,
+    /// For network steps: the lowest allowed port of the first protocol.
+    pub port: Option<(&'static str, u16)>,
+    pub reason: String,
+}
+
+/// What one source reaches within 1, 2, … hops (cumulative), by kind of vertex.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttackRadius {
+    pub source: usize,
+    pub pods: Vec<u64>,
+    pub nodes: Vec<u64>,
+    /// `secrets/NS` and `secret/NS/NAME` vertices.
+    pub secrets: Vec<u64>,
+    /// ServiceAccounts.
+    pub identities: Vec<u64>,
+    /// The hop cluster-admin is reached at, if it is.
+    pub cluster_admin: Option<u32>,
+}
+
+/// The answer of `paths` in attack mode.
+pub struct AttackAnswer<'a> {
+    pub graph: AttackGraph<'a>,
+    pub sources: Vec<usize>,
+    pub targets: Vec<usize>,
+    pub max_hops: u32,
+    pub node_hops: bool,
+    pub search: AttackReach,
+    /// Targets reached, nearest first (fewest non-network steps on ties).
+    pub reached: Vec<usize>,
+    pub blast_radius: Vec<AttackRadius>,
+}
+
+impl AttackAnswer<'_> {
+    /// Targets that are not themselves sources.
+    pub fn target_count(&self) -> usize {
+        self.targets.iter().filter(|&&t| self.search.distance[t] != 0).count()
+    }
+
+    /// The steps from the nearest source to `target`.
+    pub fn steps(&self, target: usize) -> Vec<Step> {
+        let g = &self.graph;
+        let reach = &g.analysis.reach;
+        self.search
+            .path(target)
+            .into_iter()
+            .map(|(from, to, parent)| {
+                let port = (parent.kind == StepKind::Network).then(|| {
+                    let ports = reach.allowed(reach.endpoint(from), reach.endpoint(to));
+                    let first = ports.iter().next().map(|(p, r)| (p.as_str(), r[0].0));
+                    first
+                });
+                Step {
+                    from: g.name(g.vertex(from)),
+                    to: g.name(g.vertex(to)),
+                    kind: parent.kind,
+                    port: port.flatten(),
+                    reason: g.reason(&parent, to),
+                }
+            })
+            .collect()
+    }
+}
+
+impl AttackGraph<'_> {
+    /// Why a step is possible, in words, with the rule's source where one applies.
+    pub fn reason(&self, parent: &Parent, to: usize) -> String {
+        let reach = &self.analysis.reach;
+        let account_grant = |k: usize| match self.vertex(parent.from) {
+            Vertex::Account(a) => self.grants[a][k].reason.clone(),
+            _ => String::new(),
+        };
+        let pod_of = |v: usize| match self.vertex(v) {
+            Vertex::Endpoint(e) => match reach.endpoint(e) {
+                Endpoint::Pod(p) => Some(p as usize),
+                Endpoint::External(_) => None,
+            },
+            _ => None,
+        };
+        match parent.why {
+            Why::Allowed => {
+                let ports = reach.allowed(reach.endpoint(parent.from), reach.endpoint(to));
+                format!("the network policies allow {ports}")
+            }
+            Why::HostNetwork => "a hostNetwork pod reaches the pods on its node".to_string(),
+            Why::Escape => pod_of(parent.from)
+                .and_then(|p| self.escapes[p].as_ref())
+                .map_or_else(String::new, |e| format!("escapes to its node: {}", e.reason())),
+            Why::OnNode => "root on the node controls its pods (KubeHound CONTAINER_ATTACH)".to_string(),
+            Why::TokenMounted => "uses its mounted ServiceAccount token: the policies let it reach the kube-apiserver".to_string(),
+            Why::TokenStolen(e) => format!(
+                "reads the ServiceAccount token of {} from the node's pod volumes (KubeHound VOLUME_ACCESS, TOKEN_STEAL)",
+                self.analysis.id(e)
+            ),
+            Why::Grant(k) => account_grant(k),
+            Why::PrivilegedPod(k) => format!(
+                "creates a privileged pod on the node, since Pod Security enforces neither baseline nor restricted there: {}",
+                account_grant(k)
+            ),
+            Why::Admin => "cluster-admin can do anything".to_string(),
+        }
+    }
+}
+
+/// The targets of `to`: an attack target, or endpoints as `paths --to` always took.
+pub fn resolve_targets(graph: &AttackGraph, to: &str) -> Result<Vec<usize>, String> {
+    match parse_target(to) {
+        Some(target) => graph.resolve(&target),
+        None => graph::resolve_endpoints(graph.analysis, to),
+    }
+}
+
+/// `secret/NS/NAME` targets become vertices even when nothing in the input names the Secret.
+pub fn named_secret(to: &str) -> Vec<(String, String)> {
+    match parse_target(to) {
+        Some(AttackTarget::Secret(ns, name)) => vec![(ns, name)],
+        _ => Vec::new(),
+    }
+}
+
+/// Attack paths from `sources` (endpoint indices) to `targets` (vertex indices).
+pub fn attack_paths<'a>(
+    graph: AttackGraph<'a>,
+    sources: &[usize],
+    targets: &[usize],
+    max_hops: u32,
+    node_hops: bool,
+) -> AttackAnswer<'a> {
+    let search = graph.search(sources, max_hops, true, node_hops);
+    let mut reached: Vec<usize> = targets.iter().copied().filter(|&t| search.reached(t)).collect();
+    reached.sort_by_key(|&t| (search.distance[t], search.non_network[t], t));
+    let blast_radius = blast_radius(&graph, sources, max_hops, node_hops);
+    AttackAnswer {
+        sources: sources.to_vec(),
+        targets: targets.to_vec(),
+        max_hops,
+        node_hops,
+        search,
+        reached,
+        blast_radius,
+        graph,
+    }
+}
+
+/// The blast radius of each source. Sources with the same out-steps (class, usable token's
+/// ServiceAccount, escape node, hostNetwork node) reach the same vertices: one search per such
+/// group, started from the steps rather than the source (so a source reached again counts,
+/// and each source then subtracts itself), spread over threads.
+pub fn blast_radius(graph: &AttackGraph, sources: &[usize], max_hops: u32, node_hops: bool) -> Vec<AttackRadius> {
+    let reach = &graph.analysis.reach;
+    let hops = max_hops.min(MAX_HOPS);
+    type Key = (usize, Option<usize>, Option<Option<usize>>, Option<(Option<usize>, bool)>, Option<usize>);
+    let mut group_of: HashMap<Key, usize> = HashMap::new();
+    let mut representatives: Vec<usize> = Vec::new();
+    let groups: Vec<usize> = sources
+        .iter()
+        .map(|&s| {
+            let class = reach.class_of(reach.endpoint(s));
+            let key: Key = match reach.endpoint(s) {
+                Endpoint::Pod(p) => {
+                    let p = p as usize;
+                    let pod = &graph.analysis.cluster.pods[p];
+                    let node = graph.node_of_pod[p];
+                    let account = graph.token_usable(p).then_some(graph.account_of_pod[p]);
+                    let escape = graph.escapes[p].is_some().then_some(node);
+                    let host = (node_hops && pod.host_network).then_some((node, graph.on_every_node[p]));
+                    (class, account, escape, host, None)
+                }
+                Endpoint::External(_) => (class, None, None, None, Some(s)),
+            };
+            *group_of.entry(key).or_insert_with(|| {
+                representatives.push(s);
+                representatives.len() - 1
+            })
+        })
+        .collect();
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); representatives.len()];
+    for (i, &g) in groups.iter().enumerate() {
+        members[g].push(i);
+    }
+    let work: Vec<(usize, &Vec<usize>)> = representatives.iter().copied().zip(&members).collect();
+    // Per group: one search, its counts per kind and hop, and the hop each member is reached
+    // at again (it then subtracts itself); the search itself is dropped.
+    let counted: Vec<Vec<AttackRadius>> = parallel::map(&work, |&(s, members)| {
+        let found = graph.search(&[s], hops, false, node_hops);
+        let mut per_kind: [Vec<u64>; 4] = std::array::from_fn(|_| vec![0u64; hops as usize]);
+        for (v, &d) in found.distance.iter().enumerate() {
+            if d == 0 || d > hops {
+                continue;
+            }
+            let kind = match graph.vertex(v) {
+                Vertex::Endpoint(e) if e < reach.pod_count() => 0,
+                Vertex::Node(_) => 1,
+                Vertex::Secrets(_) | Vertex::Secret(_) => 2,
+                Vertex::Account(_) => 3,
+                _ => continue,
+            };
+            per_kind[kind][d as usize - 1] += 1;
+        }
+        for counts in per_kind.iter_mut() {
+            for k in 1..counts.len() {
+                counts[k] += counts[k - 1];
+            }
+        }
+        let admin = found.distance[graph.index(Vertex::ClusterAdmin)];
+        members
+            .iter()
+            .map(|&i| {
+                let source = sources[i];
+                let [mut pods, nodes, secrets, identities] = per_kind.clone();
+                let back = found.distance[source];
+                if source < reach.pod_count() && back >= 1 && back <= hops {
+                    for n in pods.iter_mut().skip(back as usize - 1) {
+                        *n -= 1; // the source itself, reached again
+                    }
+                }
+                let cluster_admin = (admin >= 1 && admin <= hops).then_some(admin);
+                AttackRadius { source, pods, nodes, secrets, identities, cluster_admin }
+            })
+            .collect()
+    });
+    let mut out: Vec<Option<AttackRadius>> = vec![None; sources.len()];
+    for (list, members) in counted.into_iter().zip(&members) {
+        for (radius, &i) in list.into_iter().zip(members) {
+            out[i] = Some(radius);
+        }
+    }
+    out.into_iter().map(|r| r.expect("every source is in a group")).collect()
+}

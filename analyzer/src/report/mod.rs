@@ -52,8 +52,15 @@ pub struct ReportData {
     /// for traffic within a namespace; `why[i]` explains `ns_edges[i]`.
     pub ns_edges: Vec<[u64; 5]>,
     pub why: Vec<EdgeWhy>,
-    /// `src, dst, port label` per workload pair, flattened: three numbers per edge.
-    pub workload_edges: Vec<u32>,
+    /// Per workload, the equivalence classes of its members: the page reads workload edges
+    /// from the class rows on demand, as the engine stores them, instead of carrying every
+    /// workload pair (millions on a dense cluster).
+    pub workload_classes: Vec<Vec<u32>>,
+    /// Per class, its row in `rows`.
+    pub class_rows: Vec<u32>,
+    /// Each distinct row as runs `start class, run length, port label` (flattened): consecutive
+    /// destination classes allowed the same ports form one run.
+    pub rows: Vec<Vec<u32>>,
     pub findings: Vec<FindingRow>,
     pub suppressed: usize,
 }
@@ -145,22 +152,32 @@ impl ReportData {
         let scores: HashMap<&str, _> = sources.audit.segmentation.iter().map(|s| (s.namespace.as_str(), s)).collect();
         let coverage = MeshView::new(analysis, analysis.mesh_options.clone()).coverage();
         let coverage: HashMap<&str, _> = coverage.iter().map(|c| (c.namespace.as_str(), c)).collect();
-        let namespace_index: HashMap<&str, usize> =
-            by_namespace.groups.iter().enumerate().map(|(i, g)| (g.id.as_str(), i)).collect();
-        let mut namespaces: Vec<NamespaceNode> = by_namespace
-            .groups
+        // Every namespace of the input, pods or not, by name; then the external ranges. `node_of`
+        // maps a namespace-level group to its node.
+        let mut names: Vec<&str> = cluster.namespaces.iter().map(|n| n.name.as_str()).collect();
+        names.extend(by_namespace.groups.iter().filter(|g| g.kind != GroupKind::External).map(|g| g.id.as_str()));
+        names.sort_unstable();
+        names.dedup();
+        names.extend(by_namespace.groups.iter().filter(|g| g.kind == GroupKind::External).map(|g| g.id.as_str()));
+        let namespace_index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let node_of: Vec<usize> = by_namespace.groups.iter().map(|g| namespace_index[g.id.as_str()]).collect();
+        let groups: HashMap<&str, &crate::aggregate::Group> =
+            by_namespace.groups.iter().map(|g| (g.id.as_str(), g)).collect();
+        let mut namespaces: Vec<NamespaceNode> = names
             .iter()
-            .map(|g| {
-                let score = scores.get(g.id.as_str());
+            .map(|&name| {
+                let group = groups.get(name);
+                let external = group.is_some_and(|g| g.kind == GroupKind::External);
+                let score = scores.get(name);
                 NamespaceNode {
-                    name: g.id.clone(),
-                    external: g.kind == GroupKind::External,
-                    pods: if g.kind == GroupKind::External { 0 } else { g.members.len() },
+                    name: name.to_string(),
+                    external,
+                    pods: if external { 0 } else { group.map_or(0, |g| g.members.len()) },
                     workloads: Vec::new(),
                     score: score.and_then(|s| s.score()),
                     allowed_pairs: score.map(|s| s.allowed_pairs),
                     possible_pairs: score.map(|s| s.possible_pairs),
-                    mesh: coverage.get(g.id.as_str()).filter(|c| c.mesh.is_some() || c.pods_in_mesh() > 0).map(|c| {
+                    mesh: coverage.get(name).filter(|c| c.mesh.is_some() || c.pods_in_mesh() > 0).map(|c| {
                         MeshCoverage {
                             mesh: c.mesh.map(|m| m.as_str()),
                             pods_in_mesh: c.pods_in_mesh(),
@@ -205,13 +222,25 @@ impl ReportData {
             .map(|e| {
                 let (src, dst) = (&by_namespace.groups[e.src], &by_namespace.groups[e.dst]);
                 let possible = netreach_model::ordered_pairs(members(src), members(dst), e.src == e.dst);
-                [e.src as u64, e.dst as u64, ports.id(&e.ports) as u64, e.connected_pairs, possible]
+                [node_of[e.src] as u64, node_of[e.dst] as u64, ports.id(&e.ports) as u64, e.connected_pairs, possible]
             })
             .collect();
-        let mut workload_edges = Vec::new();
-        for e in merged_edges(analysis, &by_workload) {
-            workload_edges.extend([e.src as u32, e.dst as u32, ports.id(&e.ports)]);
-        }
+        let workload_classes = by_workload
+            .groups
+            .iter()
+            .map(|g| {
+                let mut classes: Vec<u32> =
+                    g.members.iter().map(|&e| reach.class_of(reach.endpoint(e)) as u32).collect();
+                classes.sort_unstable();
+                classes.dedup();
+                classes
+            })
+            .collect();
+        let class_rows = (0..reach.class_count()).map(|c| reach.row_of(c) as u32).collect();
+        let rows = crate::rows::representatives(reach)
+            .into_iter()
+            .map(|class| if class == usize::MAX { Vec::new() } else { row_runs(analysis, class, &mut ports) })
+            .collect();
 
         let findings = sources
             .audit
@@ -256,11 +285,29 @@ impl ReportData {
             workloads,
             ns_edges,
             why,
-            workload_edges,
+            workload_classes,
+            class_rows,
+            rows,
             findings,
             suppressed: sources.audit.suppressed.len(),
         }
     }
+}
+
+/// A class's row as runs of consecutive destination classes allowed the same ports.
+fn row_runs(analysis: &Analysis, class: usize, ports: &mut PortLabels) -> Vec<u32> {
+    let mut runs: Vec<u32> = Vec::new();
+    for (dst, allowed) in analysis.reach.class_row(class) {
+        if allowed.is_empty() {
+            continue;
+        }
+        let (dst, id) = (dst as u32, ports.id(allowed));
+        match runs.len() {
+            n if n >= 3 && runs[n - 3] + runs[n - 2] == dst && runs[n - 1] == id => runs[n - 2] += 1,
+            _ => runs.extend([dst, 1, id]),
+        }
+    }
+    runs
 }
 
 /// Port sets numbered by their label, in order of first use.
@@ -329,6 +376,8 @@ mod tests {
         assert_eq!(data.counts.pods, analysis.reach.pod_count());
         let names: Vec<&str> = data.namespaces.iter().filter(|n| !n.external).map(|n| n.name.as_str()).collect();
         let mut expected: Vec<&str> = analysis.cluster.pods.iter().map(|p| p.namespace.as_str()).collect();
+        expected.extend(analysis.cluster.namespaces.iter().map(|n| n.name.as_str()));
+        expected.sort_unstable();
         expected.dedup();
         assert_eq!(names, expected);
         for (i, ns) in data.namespaces.iter().enumerate() {
@@ -338,7 +387,21 @@ mod tests {
         assert_eq!(pods, analysis.reach.pod_count());
         assert_eq!(data.findings.len(), audit.findings.len());
         assert_eq!(data.why.len(), data.ns_edges.len());
-        assert_eq!(data.workload_edges.len() % 3, 0);
+        // The runs give back every class row.
+        for class in 0..analysis.reach.class_count() {
+            let runs = &data.rows[data.class_rows[class] as usize];
+            let mut expanded = Vec::new();
+            for run in runs.chunks(3) {
+                expanded.extend((run[0]..run[0] + run[1]).map(|d| (d as usize, data.ports[run[2] as usize].clone())));
+            }
+            let row: Vec<(usize, String)> = analysis
+                .reach
+                .class_row(class)
+                .filter(|(_, p)| !p.is_empty())
+                .map(|(d, p)| (d, p.to_string()))
+                .collect();
+            assert_eq!(expanded, row, "class {class}");
+        }
         assert!(data.ns_edges.iter().all(|e| e[3] <= e[4] && (e[2] as usize) < data.ports.len()));
     }
 

@@ -5,7 +5,7 @@ use crate::support::{assert_run_snapshot, netreach, stdout};
 use netreach::audit::CHECKS;
 use netreach::mesh::MESH_CHECKS;
 
-const COMMANDS: [&str; 12] = [
+const COMMANDS: [&str; 13] = [
     "connectivity",
     "can",
     "paths",
@@ -13,6 +13,7 @@ const COMMANDS: [&str; 12] = [
     "audit",
     "check",
     "mesh",
+    "report",
     "generate",
     "snapshot",
     "completion",

@@ -59,15 +59,57 @@
     if (e[0] === e[1]) selfEdge[e[0]] = i;
     else { nsEdgesOut[e[0]].push(i); nsEdgesIn[e[1]].push(i); }
   });
-  // Workload adjacency, built on first use: a dense cluster carries many workload edges.
-  let wOut = null, wIn = null;
-  function workloadAdjacency() {
-    if (wOut) return;
-    wOut = D.workloads.map(() => []);
-    wIn = D.workloads.map(() => []);
-    const we = D.workloadEdges;
-    for (let i = 0; i < we.length; i += 3) { wOut[we[i]].push(i); wIn[we[i + 1]].push(i); }
+  // Workload edges come from the class rows, on demand: the workloads of each class and the
+  // classes of each row are indexed on first use.
+  let classWorkloads = null, rowClasses = null;
+  function classIndex() {
+    if (classWorkloads) return;
+    classWorkloads = D.classRows.map(() => []);
+    D.workloadClasses.forEach((classes, w) => classes.forEach((c) => classWorkloads[c].push(w)));
+    rowClasses = D.rows.map(() => []);
+    D.classRows.forEach((r, c) => rowClasses[r].push(c));
   }
+  const isExternal = (w) => D.namespaces[D.workloads[w].namespace].external;
+  function addPorts(map, w, port) {
+    let set = map.get(w);
+    if (!set) map.set(w, (set = new Set()));
+    set.add(port);
+  }
+  // The workloads `w` reaches: workload → set of port labels (their union is what is allowed).
+  function reachedFrom(w) {
+    classIndex();
+    const out = new Map();
+    for (const c of D.workloadClasses[w]) {
+      const row = D.rows[D.classRows[c]];
+      for (let i = 0; i < row.length; i += 3) {
+        for (let d = row[i]; d < row[i] + row[i + 1]; d++) {
+          for (const v of classWorkloads[d]) if (v !== w && !(isExternal(w) && isExternal(v))) addPorts(out, v, row[i + 2]);
+        }
+      }
+    }
+    return out;
+  }
+  // The workloads that reach `w`: every row is searched for w's classes.
+  function reaching(w) {
+    classIndex();
+    const mine = D.workloadClasses[w];
+    const out = new Map();
+    D.rows.forEach((row, r) => {
+      const ports = new Set();
+      for (let i = 0; i < row.length; i += 3) {
+        for (const c of mine) if (c >= row[i] && c < row[i] + row[i + 1]) ports.add(row[i + 2]);
+      }
+      if (!ports.size) return;
+      for (const sc of rowClasses[r]) {
+        for (const v of classWorkloads[sc]) {
+          if (v === w || (isExternal(w) && isExternal(v))) continue;
+          for (const p of ports) addPorts(out, v, p);
+        }
+      }
+    });
+    return out;
+  }
+  const portsText = (set) => [...set].map((p) => D.ports[p]).join(" + ");
 
   const pos = [];
   const radius = [];
@@ -169,13 +211,12 @@
     const wedges = $("wedges");
     wedges.replaceChildren();
     if (!workloadPos.size) return;
-    workloadAdjacency();
     for (const [w, p] of workloadPos) {
-      for (const i of wOut[w]) {
-        const q = workloadPos.get(D.workloadEdges[i + 1]);
-        if (!q || D.workloadEdges[i + 1] === w) continue;
+      for (const [v, ports] of reachedFrom(w)) {
+        const q = workloadPos.get(v);
+        if (!q) continue;
         const line = svg("line", { class: "wedge", x1: p.x, y1: p.y, x2: q.x, y2: q.y }, wedges);
-        svg("title", {}, line).textContent = D.workloads[w].id + " → " + D.workloads[D.workloadEdges[i + 1]].id + ": " + D.ports[D.workloadEdges[i + 2]];
+        svg("title", {}, line).textContent = D.workloads[w].id + " → " + D.workloads[v].id + ": " + portsText(ports);
       }
     }
   }
@@ -232,15 +273,13 @@
     const node = document.querySelector(`#nodes .wl[data-workload="${CSS.escape(D.workloads[w].id)}"]`);
     if (node) node.classList.add("selected"); else nodeEls[ns].classList.add("selected");
     setDirectionButtons(true);
-    workloadAdjacency();
     const ws = D.workloads[w];
-    const peers = (edges, end) => edges.map((i) => [D.workloadEdges[i + end], D.workloadEdges[i + 2]]).filter(([p]) => p !== w);
-    const out = peers(wOut[w], 1), into = peers(wIn[w], 0);
+    const out = [...reachedFrom(w)], into = [...reaching(w)];
     details("Workload " + ws.id,
       el("p", {}, ws.hostNetwork ? "hostNetwork: shares its node's network." : ""),
       el("h3", {}, `Pods (${fmt(ws.pods.length)})`), list(ws.pods, (p) => el("li", {}, p)),
-      el("h3", {}, `Reaches (${fmt(out.length)})`), list(out, ([p, ports]) => workloadItem(p, ": " + D.ports[ports])),
-      el("h3", {}, `Reached from (${fmt(into.length)})`), list(into, ([p, ports]) => workloadItem(p, ": " + D.ports[ports])));
+      el("h3", {}, `Reaches (${fmt(out.length)})`), list(out, ([p, ports]) => workloadItem(p, ": " + portsText(ports))),
+      el("h3", {}, `Reached from (${fmt(into.length)})`), list(into, ([p, ports]) => workloadItem(p, ": " + portsText(ports))));
   }
   function selectEdge(i) {
     clearMarks();
@@ -260,21 +299,22 @@
   }
   function setDirectionButtons(on) { $("from-here").disabled = !on; $("to-here").disabled = !on; }
 
-  // One hop from (or to) the selection: the workloads and namespaces reached, highlighted.
+  // One hop from (or to) the selection, highlighted: a workload's peers from the class rows, a
+  // namespace's from the namespace edges.
   function highlight(forward) {
     if (!selection) return;
-    workloadAdjacency();
-    const sources = selection.kind === "workload" ? [selection.index] : D.namespaces[selection.index].workloads;
-    const reached = new Map();
-    for (const w of sources) {
-      for (const i of (forward ? wOut : wIn)[w]) {
-        const p = D.workloadEdges[i + (forward ? 1 : 0)];
-        if (p !== w && !reached.has(p)) reached.set(p, D.workloadEdges[i + 2]);
-      }
+    const own = selection.kind === "workload" ? D.workloads[selection.index].namespace : selection.index;
+    let items, hitNs;
+    if (selection.kind === "workload") {
+      const w = selection.index;
+      items = [...(forward ? reachedFrom(w) : reaching(w))].map(([v, ports]) => [v, portsText(ports)]);
+      hitNs = new Set(items.map(([v]) => D.workloads[v].namespace));
+    } else {
+      const edges = (forward ? nsEdgesOut : nsEdgesIn)[own];
+      items = edges.map((i) => [D.nsEdges[i][forward ? 1 : 0], D.ports[D.nsEdges[i][2]]]);
+      hitNs = new Set(items.map(([n]) => n));
     }
     clearMarks();
-    const hitNs = new Set([...reached.keys()].map((w) => D.workloads[w].namespace));
-    const own = selection.kind === "workload" ? D.workloads[selection.index].namespace : selection.index;
     nodeEls.forEach((g, i) => {
       if (i === own) g.classList.add("source-node");
       else if (hitNs.has(i)) g.classList.add("hit-node");
@@ -286,11 +326,12 @@
       const on = forward ? e[0] === own && hitNs.has(e[1]) : e[1] === own && hitNs.has(e[0]);
       if (!on) g.classList.add("dim");
     });
-    const what = selection.kind === "workload" ? D.workloads[selection.index].id : D.namespaces[selection.index].name;
-    const items = [...reached.entries()];
+    const byWorkload = selection.kind === "workload";
+    const what = byWorkload ? D.workloads[selection.index].id : D.namespaces[selection.index].name;
+    const unit = byWorkload ? `${fmt(items.length)} workloads in ${fmt(hitNs.size)} namespaces` : `${fmt(items.length)} namespaces`;
     details((forward ? "From " : "To ") + what,
-      el("p", {}, `${fmt(items.length)} workloads in ${fmt(hitNs.size)} namespaces ${forward ? "reached from" : "reaching"} it in one hop.`),
-      list(items, ([w, ports]) => workloadItem(w, ": " + D.ports[ports])));
+      el("p", {}, `${unit} ${forward ? "reached from" : "reaching"} it in one hop.`),
+      list(items, ([x, ports]) => byWorkload ? workloadItem(x, ": " + ports) : el("li", { class: "hop" }, D.namespaces[x].name + ": " + ports)));
   }
 
   // ---- search ----

@@ -446,5 +446,6 @@
   $("clear").addEventListener("click", () => { clearMarks(); selection = null; setDirectionButtons(false); details("Details", el("p", {}, "Nothing selected.")); });
   $("fit").addEventListener("click", fit);
   $("graph").addEventListener("click", () => { $("search-results").hidden = true; });
+  performance.mark("netreach-ready");
   document.body.dataset.ready = "true";
 })();

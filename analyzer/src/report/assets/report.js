@@ -122,9 +122,9 @@
       const a = (2 * Math.PI * (k + 0.5)) / Math.max(1, inner.length) - Math.PI / 2;
       pos[i] = { x: R * Math.cos(a), y: R * Math.sin(a) };
     });
-    const R2 = R + 260;
+    const R2 = R + 150;
     outer.forEach((i, k) => {
-      const a = -Math.PI / 2 + (2 * Math.PI * k) / Math.max(1, outer.length);
+      const a = Math.PI + (2 * Math.PI * k) / Math.max(1, outer.length);
       pos[i] = { x: R2 * Math.cos(a), y: R2 * Math.sin(a) };
     });
     D.namespaces.forEach((n, i) => { radius[i] = n.external ? 16 : Math.min(60, 16 + 2.2 * Math.sqrt(n.pods)); });

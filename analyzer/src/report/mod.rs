@@ -52,6 +52,8 @@ pub struct ReportData {
     /// for traffic within a namespace; `why[i]` explains `ns_edges[i]`.
     pub ns_edges: Vec<[u64; 5]>,
     pub why: Vec<EdgeWhy>,
+    /// The rule lines `why` indexes: many edges share their rules (a DNS allow, a default).
+    pub rule_texts: Vec<String>,
     /// Per workload, the equivalence classes of its members: the page reads workload edges
     /// from the class rows on demand, as the engine stores them, instead of carrying every
     /// workload pair (millions on a dense cluster).
@@ -121,7 +123,8 @@ pub struct WorkloadNode {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EdgeWhy {
-    pub rules: Vec<String>,
+    /// Indices into `rule_texts`.
+    pub rules: Vec<u32>,
     pub explained: usize,
     pub class_pairs: usize,
 }
@@ -209,9 +212,23 @@ impl ReportData {
             .collect();
 
         let ns_merged = merged_edges(analysis, &by_namespace);
+        let mut rule_texts: Vec<String> = Vec::new();
+        let mut rule_ids: HashMap<String, u32> = HashMap::new();
         let why = edge_rules(analysis, &by_namespace, &ns_merged)
             .into_iter()
-            .map(|r| EdgeWhy { rules: r.rules, explained: r.explained, class_pairs: r.class_pairs })
+            .map(|r| {
+                let rules = r
+                    .rules
+                    .into_iter()
+                    .map(|text| {
+                        *rule_ids.entry(text).or_insert_with_key(|text| {
+                            rule_texts.push(text.clone());
+                            rule_texts.len() as u32 - 1
+                        })
+                    })
+                    .collect();
+                EdgeWhy { rules, explained: r.explained, class_pairs: r.class_pairs }
+            })
             .collect();
         let members = |g: &crate::aggregate::Group| {
             let externals = g.members.iter().filter(|&&e| e >= reach.pod_count()).count() as u64;
@@ -285,6 +302,7 @@ impl ReportData {
             workloads,
             ns_edges,
             why,
+            rule_texts,
             workload_classes,
             class_rows,
             rows,

@@ -292,7 +292,7 @@
       el("p", {}, "Allowed ports: ", el("strong", { id: "edge-ports" }, D.ports[e[2]])),
       el("p", {}, `${fmt(e[3])} of ${fmt(e[4])} endpoint pairs connected.`),
       el("h3", {}, "Rules that allow it (as netreach can gives them)"),
-      list(why.rules, (r) => el("li", { class: "rule" }, r)),
+      list(why.rules, (r) => el("li", { class: "rule" }, D.ruleTexts[r])),
     ];
     if (why.explained < why.classPairs) parts.push(el("p", { class: "hint" }, `Read on ${why.explained} of ${why.classPairs} class pairs; run netreach can ${s} ${d} for every one.`));
     details(s === d ? "Within " + s : s + " → " + d, ...parts);

@@ -150,7 +150,7 @@ impl ReportData {
         let reach = &analysis.reach;
         let by_namespace = Grouping::new(analysis, Level::Namespace);
         let by_workload = Grouping::new(analysis, Level::Workload);
-        let mut ports = PortLabels::default();
+        let mut ports = crate::rows::PortIds::default();
 
         let scores: HashMap<&str, _> = sources.audit.segmentation.iter().map(|s| (s.namespace.as_str(), s)).collect();
         let coverage = MeshView::new(analysis, analysis.mesh_options.clone()).coverage();
@@ -239,7 +239,13 @@ impl ReportData {
             .map(|e| {
                 let (src, dst) = (&by_namespace.groups[e.src], &by_namespace.groups[e.dst]);
                 let possible = netreach_model::ordered_pairs(members(src), members(dst), e.src == e.dst);
-                [node_of[e.src] as u64, node_of[e.dst] as u64, ports.id(&e.ports) as u64, e.connected_pairs, possible]
+                [
+                    node_of[e.src] as u64,
+                    node_of[e.dst] as u64,
+                    ports.intern(&e.ports) as u64,
+                    e.connected_pairs,
+                    possible,
+                ]
             })
             .collect();
         let workload_classes = by_workload
@@ -297,7 +303,7 @@ impl ReportData {
             profile: reach.profile().as_str(),
             counts,
             warnings: sources.warnings,
-            ports: ports.labels,
+            ports: ports.values.iter().map(ToString::to_string).collect(),
             namespaces,
             workloads,
             ns_edges,
@@ -313,38 +319,19 @@ impl ReportData {
 }
 
 /// A class's row as runs of consecutive destination classes allowed the same ports.
-fn row_runs(analysis: &Analysis, class: usize, ports: &mut PortLabels) -> Vec<u32> {
+fn row_runs(analysis: &Analysis, class: usize, ports: &mut crate::rows::PortIds) -> Vec<u32> {
     let mut runs: Vec<u32> = Vec::new();
     for (dst, allowed) in analysis.reach.class_row(class) {
         if allowed.is_empty() {
             continue;
         }
-        let (dst, id) = (dst as u32, ports.id(allowed));
+        let (dst, id) = (dst as u32, ports.id_of(allowed));
         match runs.len() {
             n if n >= 3 && runs[n - 3] + runs[n - 2] == dst && runs[n - 1] == id => runs[n - 2] += 1,
             _ => runs.extend([dst, 1, id]),
         }
     }
     runs
-}
-
-/// Port sets numbered by their label, in order of first use.
-#[derive(Default)]
-struct PortLabels {
-    ids: HashMap<netreach_model::PortSet, u32>,
-    labels: Vec<String>,
-}
-
-impl PortLabels {
-    fn id(&mut self, ports: &netreach_model::PortSet) -> u32 {
-        if let Some(&id) = self.ids.get(ports) {
-            return id;
-        }
-        let id = self.labels.len() as u32;
-        self.ids.insert(ports.clone(), id);
-        self.labels.push(ports.to_string());
-        id
-    }
 }
 
 /// Writes the report: the template with the title, the stylesheet, the data and the script

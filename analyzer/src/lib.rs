@@ -21,6 +21,7 @@ pub mod live;
 pub mod load;
 pub mod mesh;
 pub mod render;
+pub mod report;
 mod rows;
 pub mod schema;
 pub mod select;

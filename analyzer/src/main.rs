@@ -182,6 +182,23 @@ netreach exposure cluster/ --ingress-controller ns:ingress-nginx -o md\n\n\
 Exit codes: 0 success, 2 invalid input or usage."
     )]
     Exposure(cli::exposure::ExposureArgs),
+    /// One self-contained HTML report: namespace graph, findings, scores, mesh coverage.
+    #[command(
+        long_about = "Write one HTML file that opens in a browser from disk, with no network access (every script \
+and style inlined): the namespace graph (each namespace a node, edges with the allowed ports; scroll to zoom, \
+drag to pan), where clicking a namespace expands its workloads and clicking an edge lists its ports and the \
+rules that allow it as `netreach can` words them; a search box for pods and workloads with one-hop \"from \
+here\" and \"to here\" highlighting; the audit findings (as `netreach audit` lists them) with a severity \
+filter; the segmentation score and mesh coverage of each namespace; and a header with what was read and \
+what the answer misses.",
+        after_help = "Examples:\n  \
+netreach report fixtures/shop --out shop.html\n  \
+netreach report --context prod --out prod.html\n  \
+netreach report cluster/ --out - | gzip > report.html.gz\n\n\
+Without --out the HTML goes to stdout, unless stdout is a terminal (refused: use --out FILE, or --out -).\n\n\
+Exit codes: 0 success, 2 invalid input or usage."
+    )]
+    Report(cli::report::ReportArgs),
 
     /// Write a deterministic synthetic cluster (one JSON List) for benchmarks and demos.
     #[command(
@@ -271,6 +288,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args),
         Command::Mesh(args) => cli::mesh::run(args),
         Command::Exposure(args) => cli::exposure::run(args),
+        Command::Report(args) => cli::report::run(args),
         Command::Generate(args) => cli::generate::run(args),
         Command::Snapshot(args) => cli::snapshot::run(args),
         Command::Completion(args) => cli::completion::run(args, command()),

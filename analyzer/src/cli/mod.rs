@@ -17,6 +17,7 @@ pub(crate) mod messages;
 pub(crate) mod output;
 pub(crate) mod paths;
 pub(crate) mod picture;
+pub(crate) mod report;
 pub(crate) mod schema;
 pub(crate) mod snapshot;
 

@@ -14,6 +14,7 @@ const COMMANDS: [&str; 13] = [
     "check",
     "mesh",
     "exposure",
+    "report",
     "generate",
     "snapshot",
     "completion",

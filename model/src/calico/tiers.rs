@@ -192,6 +192,11 @@ impl CalicoTiers {
                     // `knp.default.*` names: no other policy name falls among them, so one step
                     // at their shared place is exact.
                     tier.applies[d].union_with(&table.isolated[d]);
+                    if tier.default_pass {
+                        // A default tier that passes what no rule decided lets through what
+                        // plain NetworkPolicy would drop: those subjects need the walk too.
+                        out.subjects[d].union_with(&table.isolated[d]);
+                    }
                     items.push((
                         (Order(Some(NETWORK_POLICY_ORDER)), "knp.default.".into(), 1, 0),
                         Step::NetworkPolicies,

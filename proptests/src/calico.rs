@@ -302,7 +302,11 @@ pub fn direction_allows(
         if let Some(tier) = admin {
             for p in reference::tier_order(cluster, tier) {
                 let policy = &cluster.cluster_policies[p];
-                if reference::cluster_subject_matches(cluster, options, &policy.subject, subject) {
+                // Calico gives the converted policy the types its rules have: an admin policy
+                // without rules in this direction does not make its tier apply (nor drop at its end).
+                if !policy.rules(direction).is_empty()
+                    && reference::cluster_subject_matches(cluster, options, &policy.subject, subject)
+                {
                     items.push(((Order(Some(policy.priority as f64)), policy.name.clone(), 2), Item::Cluster(p)));
                 }
             }

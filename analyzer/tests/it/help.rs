@@ -5,7 +5,7 @@ use crate::support::{assert_run_snapshot, netreach, stdout};
 use netreach::audit::CHECKS;
 use netreach::mesh::MESH_CHECKS;
 
-const COMMANDS: [&str; 13] = [
+const COMMANDS: [&str; 14] = [
     "connectivity",
     "can",
     "paths",

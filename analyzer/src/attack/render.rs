@@ -135,21 +135,7 @@ fn step_json(step: &Step) -> serde_json::Value {
 pub fn json(asked: &Asked, answer: &AttackAnswer, out: &mut dyn Write) -> io::Result<()> {
     let g = &answer.graph;
     let cluster = &g.analysis.cluster;
-    writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
-    writeln!(
-        out,
-        "  \"unevaluatedPolicies\": {},",
-        crate::render::unevaluated_policies_json(&cluster.unevaluated_policies)
-    )?;
-    writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&cluster.skipped_invalid))?;
-    writeln!(
-        out,
-        "  \"from\": {},\n  \"to\": {},\n  \"maxHops\": {},\n  \"nodeHops\": {},\n  \"mode\": \"attack\",",
-        json!(asked.from),
-        json!(asked.to),
-        answer.max_hops,
-        answer.node_hops
-    )?;
+    crate::render::paths::json_header(cluster, asked, (answer.max_hops, answer.node_hops), Some("attack"), out)?;
     writeln!(out, "  \"paths\": [")?;
     for (i, &t) in answer.reached.iter().enumerate() {
         let hops: Vec<serde_json::Value> = answer.steps(t).iter().map(step_json).collect();

@@ -187,24 +187,37 @@ pub fn graph(analysis: &Analysis, answer: &PathsAnswer, options: &GraphOptions) 
     graph.finish(options)
 }
 
-/// The answer as JSON (schemaVersion 1), one path and one source per line; every target and
-/// source, whatever the limit.
-pub fn json(analysis: &Analysis, asked: &Asked, answer: &PathsAnswer, out: &mut dyn Write) -> io::Result<()> {
+/// The fields before `paths` that every paths answer starts with; `mode` only for attack paths.
+pub(crate) fn json_header(
+    cluster: &netreach_model::Cluster,
+    asked: &Asked,
+    (max_hops, node_hops): (u32, bool),
+    mode: Option<&str>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "{{\n  \"schemaVersion\": 1,")?;
     writeln!(
         out,
         "  \"unevaluatedPolicies\": {},",
-        crate::render::unevaluated_policies_json(&analysis.cluster.unevaluated_policies)
+        crate::render::unevaluated_policies_json(&cluster.unevaluated_policies)
     )?;
-    writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&analysis.cluster.skipped_invalid))?;
-    writeln!(
+    writeln!(out, "  \"incomplete\": {},", crate::render::incomplete_json(&cluster.skipped_invalid))?;
+    write!(
         out,
-        "  \"from\": {},\n  \"to\": {},\n  \"maxHops\": {},\n  \"nodeHops\": {},",
+        "  \"from\": {},\n  \"to\": {},\n  \"maxHops\": {max_hops},\n  \"nodeHops\": {node_hops},",
         json!(asked.from),
-        json!(asked.to),
-        answer.max_hops,
-        answer.node_hops
+        json!(asked.to)
     )?;
+    match mode {
+        Some(mode) => writeln!(out, "\n  \"mode\": {},", json!(mode)),
+        None => writeln!(out),
+    }
+}
+
+/// The answer as JSON (schemaVersion 1), one path and one source per line; every target and
+/// source, whatever the limit.
+pub fn json(analysis: &Analysis, asked: &Asked, answer: &PathsAnswer, out: &mut dyn Write) -> io::Result<()> {
+    json_header(&analysis.cluster, asked, (answer.max_hops, answer.node_hops), None, out)?;
     writeln!(out, "  \"paths\": [")?;
     for (i, &t) in answer.reached.iter().enumerate() {
         let hops: Vec<serde_json::Value> = answer.path(analysis, t).iter().map(|hop| hop_json(analysis, hop)).collect();

@@ -177,6 +177,54 @@ pub fn external_ips(cluster: &Cluster) -> Vec<IpAddr> {
     out.into_iter().filter(|ip| !owned.contains(ip)).collect()
 }
 
+/// The engine against the reference evaluator on `cluster` under every option set: every pod
+/// pair, and every pod with every address of `externals` (of the cluster's families) both ways,
+/// at every protocol and port of `ports`; `explain` agrees with the verdict at the middle port.
+pub fn engine_agrees_with_reference(cluster: &Cluster, ports: &[u16], externals: &[IpAddr]) -> Result<(), String> {
+    use crate::reference::{self, Addr};
+    use netreach_model::{Endpoint, Protocol, Reachability};
+    let families = families(cluster);
+    for options in crate::ALL_OPTIONS {
+        let reach = Reachability::compute(cluster, &options);
+        let mut ends: Vec<(Endpoint, Addr)> =
+            (0..cluster.pods.len()).map(|i| (Endpoint::Pod(i as u32), Addr::Pod(i))).collect();
+        for ip in externals.iter().filter(|ip| families.contains(&IpFamily::of(ip))) {
+            let j = reach
+                .externals()
+                .iter()
+                .position(|e| e.ranges.contains(ip))
+                .ok_or(format!("{ip} is in no external range"))?;
+            ends.push((Endpoint::External(j as u32), Addr::External(*ip)));
+        }
+        for src in &ends {
+            for dst in ends.iter().filter(|dst| matches!((src.1, dst.1), (Addr::Pod(_), _) | (_, Addr::Pod(_)))) {
+                let engine = reach.allowed(src.0, dst.0);
+                for protocol in Protocol::ALL {
+                    for &port in ports {
+                        let expected = reference::allowed(cluster, &options, &src.1, &dst.1, protocol, port);
+                        if engine.contains(protocol, port) != expected {
+                            return Err(format!(
+                                "{options:?}: {:?} -> {:?} {protocol} {port}: engine {}, reference {expected} (engine allows {engine})",
+                                src.1, dst.1, !expected
+                            ));
+                        }
+                        if port == ports[ports.len() / 2] {
+                            let explanation = reach.explain(src.0, dst.0, protocol, port);
+                            if explanation.allowed() != expected {
+                                return Err(format!(
+                                    "{options:?}: explain {:?} -> {:?} {protocol} {port}: {explanation:?}",
+                                    src.1, dst.1
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

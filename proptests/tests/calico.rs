@@ -3,10 +3,9 @@
 //! addresses, at every protocol and interesting port, under every option set (the Calico
 //! profile overrides two of them); `explain` agrees with every verdict it is asked about.
 
-use netreach_model::{Cluster, Endpoint, IpFamily, Protocol, Reachability};
+use netreach_model::Cluster;
 use netreach_proptests::calico::strategies::calico_cluster;
-use netreach_proptests::reference::{self, Addr};
-use netreach_proptests::{probes, show, ALL_OPTIONS};
+use netreach_proptests::{probes, show};
 use proptest::prelude::*;
 
 fn check(cluster: &Cluster) -> Result<(), String> {
@@ -21,49 +20,13 @@ fn check(cluster: &Cluster) -> Result<(), String> {
     }
     ports.sort_unstable();
     ports.dedup();
-    let families = probes::families(cluster);
     let mut externals = probes::external_ips(cluster);
     for net in entities.iter().flat_map(|e| e.nets.iter().chain(&e.not_nets)) {
         externals.extend([net.cidr.network(), net.cidr.broadcast()]);
     }
     externals.sort_unstable();
     externals.dedup();
-    externals.retain(|ip| families.contains(&IpFamily::of(ip)));
-    for options in ALL_OPTIONS {
-        let reach = Reachability::compute(cluster, &options);
-        let n = cluster.pods.len();
-        let pod = |i: usize| (Endpoint::Pod(i as u32), Addr::Pod(i));
-        let mut ends: Vec<(Endpoint, Addr)> = (0..n).map(pod).collect();
-        for ip in &externals {
-            let j = reach.externals().iter().position(|e| e.ranges.contains(ip)).ok_or(format!("{ip}: no range"))?;
-            ends.push((Endpoint::External(j as u32), Addr::External(*ip)));
-        }
-        for src in &ends {
-            for dst in &ends {
-                if matches!((src.1, dst.1), (Addr::External(_), Addr::External(_))) {
-                    continue;
-                }
-                let engine = reach.allowed(src.0, dst.0);
-                for protocol in Protocol::ALL {
-                    for &port in &ports {
-                        let expected = reference::allowed(cluster, &options, &src.1, &dst.1, protocol, port);
-                        if engine.contains(protocol, port) != expected {
-                            return Err(format!(
-                                "{options:?}: {:?} -> {:?} {protocol} {port}: engine {}, reference {expected}",
-                                src.1, dst.1, !expected
-                            ));
-                        }
-                        if port == ports[ports.len() / 2]
-                            && reach.explain(src.0, dst.0, protocol, port).allowed() != expected
-                        {
-                            return Err(format!("{options:?}: explain {:?} -> {:?} {protocol} {port}", src.1, dst.1));
-                        }
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
+    probes::engine_agrees_with_reference(cluster, &ports, &externals)
 }
 
 proptest! {

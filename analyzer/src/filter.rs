@@ -162,37 +162,146 @@ impl ConnectionFilter {
         in_namespaces && named
     }
 
-    /// Endpoints to list: those the filter selects and those in a shown connection.
+    /// Endpoints to list: those the filter selects and those in a shown connection. Works on
+    /// class rows ([`FilterTally`]), never on pairs.
     pub fn shown_endpoints(&self, analysis: &Analysis) -> Vec<bool> {
         let count = analysis.reach.endpoint_count();
         let mut shown: Vec<bool> = (0..count).map(|e| self.selects(e)).collect();
         if self.is_active() {
-            let _ = analysis.reach.for_each_connection::<std::convert::Infallible>(|s, d, _| {
-                if self.keeps(s, d) {
-                    shown[s] = true;
-                    shown[d] = true;
-                }
-                Ok(())
-            });
+            let in_connections = FilterTally::new(self, analysis).endpoints_in_kept_connections(self, analysis);
+            for (shown, in_connection) in shown.iter_mut().zip(in_connections) {
+                *shown = *shown || in_connection;
+            }
         }
         shown
     }
 
-    /// Pairs shown, counted like [`netreach_model::Reachability::count_connections`].
+    /// Pairs shown, counted like [`netreach_model::Reachability::count_connections`]: in time
+    /// linear in the row entries, as kept pairs of a (row, destination class) entry are a
+    /// product of per-category member counts.
     pub fn count(&self, analysis: &Analysis) -> ConnectionCounts {
+        let reach = &analysis.reach;
+        let tally = FilterTally::new(self, analysis);
         let mut counts = ConnectionCounts::default();
-        let _ = analysis.reach.for_each_connection::<std::convert::Infallible>(|s, d, ports| {
-            if self.keeps(s, d) {
-                counts.pairs += 1;
-                for (k, protocol) in Protocol::ALL.into_iter().enumerate() {
-                    if !ports.ranges(protocol).is_empty() {
-                        counts.by_protocol[k] += 1;
-                    }
+        let mut add = |n: u64, ports: &netreach_model::PortSet, negative: bool| {
+            let apply = |total: &mut u64| if negative { *total -= n } else { *total += n };
+            apply(&mut counts.pairs);
+            for (k, protocol) in Protocol::ALL.into_iter().enumerate() {
+                if !ports.ranges(protocol).is_empty() {
+                    apply(&mut counts.by_protocol[k]);
                 }
             }
-            Ok(())
-        });
+        };
+        for (row, &representative) in tally.row_representative.iter().enumerate() {
+            for (dst_class, ports) in reach.class_row(representative) {
+                add(kept_pairs(&tally.row_sources[row], &tally.destinations[dst_class]), ports, false);
+            }
+        }
+        // An endpoint kept as both ends of its own class's entry was counted paired with itself.
+        for e in 0..reach.endpoint_count() {
+            let class = reach.class_of(reach.endpoint(e));
+            if let Some(ports) = reach.class_allowed(class, class) {
+                if self.keeps(e, e) && e < reach.pod_count() {
+                    add(1, ports, true);
+                }
+            }
+        }
         counts
+    }
+
+    /// The category of an endpoint for [`kept_pairs`]: (in the namespaces, external) as two bits.
+    fn category(&self, analysis: &Analysis, endpoint: usize) -> usize {
+        let in_namespaces = self.namespaces.as_ref().is_none_or(|ns| ns[endpoint]);
+        usize::from(in_namespaces) * 2 + usize::from(endpoint >= analysis.reach.pod_count())
+    }
+}
+
+/// Whether a source of category `a` and a destination of category `b` ([`ConnectionFilter::category`])
+/// make a pair that is both listed (not external to external) and kept by the namespace criterion
+/// (one end in the namespaces).
+fn category_pair_kept(a: usize, b: usize) -> bool {
+    let (ns_a, ext_a, ns_b, ext_b) = (a & 2 != 0, a & 1 != 0, b & 2 != 0, b & 1 != 0);
+    (ns_a || ns_b) && !(ext_a && ext_b)
+}
+
+/// Kept pairs between sources and destinations counted per category, self pairs included.
+fn kept_pairs(sources: &[u64; 4], destinations: &[u64; 4]) -> u64 {
+    let mut pairs = 0;
+    for (a, &s) in sources.iter().enumerate() {
+        for (b, &d) in destinations.iter().enumerate() {
+            if category_pair_kept(a, b) {
+                pairs += s * d;
+            }
+        }
+    }
+    pairs
+}
+
+/// Per-category member counts of the filter's sources (per row) and destinations (per class), so
+/// a (row, destination class) entry's kept pairs are a product, not a walk over pairs.
+struct FilterTally {
+    /// Per row: one class that reads it.
+    row_representative: Vec<usize>,
+    /// Per row: sources the `from` criterion keeps among the classes reading the row, by category.
+    row_sources: Vec<[u64; 4]>,
+    /// Per class: destinations the `to` criterion keeps, by category.
+    destinations: Vec<[u64; 4]>,
+}
+
+impl FilterTally {
+    fn new(filter: &ConnectionFilter, analysis: &Analysis) -> FilterTally {
+        let reach = &analysis.reach;
+        let mut row_representative = vec![usize::MAX; reach.row_count()];
+        let mut row_sources = vec![[0u64; 4]; reach.row_count()];
+        let mut destinations = vec![[0u64; 4]; reach.class_count()];
+        for class in 0..reach.class_count() {
+            let row = reach.row_of(class);
+            row_representative[row] = class;
+            for &e in reach.class_members(class) {
+                let e = e as usize;
+                let category = filter.category(analysis, e);
+                if filter.from.as_ref().is_none_or(|f| f[e]) {
+                    row_sources[row][category] += 1;
+                }
+                if filter.to.as_ref().is_none_or(|t| t[e]) {
+                    destinations[class][category] += 1;
+                }
+            }
+        }
+        FilterTally { row_representative, row_sources, destinations }
+    }
+
+    /// Per endpoint: whether some kept connection other than to itself starts or ends there.
+    fn endpoints_in_kept_connections(&self, filter: &ConnectionFilter, analysis: &Analysis) -> Vec<bool> {
+        let reach = &analysis.reach;
+        let single = |c: usize| {
+            let mut counts = [0u64; 4];
+            counts[c] = 1;
+            counts
+        };
+        // Per row and source category: kept destinations; per class and destination category:
+        // kept sources. One pass over the row entries.
+        let mut outgoing = vec![[0u64; 4]; reach.row_count()];
+        let mut incoming = vec![[0u64; 4]; reach.class_count()];
+        for (row, &representative) in self.row_representative.iter().enumerate() {
+            for (dst, _) in reach.class_row(representative) {
+                for c in 0..4 {
+                    outgoing[row][c] += kept_pairs(&single(c), &self.destinations[dst]);
+                    incoming[dst][c] += kept_pairs(&self.row_sources[row], &single(c));
+                }
+            }
+        }
+        (0..reach.endpoint_count())
+            .map(|e| {
+                let class = reach.class_of(reach.endpoint(e));
+                let category = filter.category(analysis, e);
+                let self_pair =
+                    u64::from(e < reach.pod_count() && filter.keeps(e, e) && reach.class_allowed(class, class).is_some());
+                let as_source = filter.from.as_ref().is_none_or(|f| f[e]) && outgoing[reach.row_of(class)][category] > self_pair;
+                let as_destination = filter.to.as_ref().is_none_or(|t| t[e]) && incoming[class][category] > self_pair;
+                as_source || as_destination
+            })
+            .collect()
     }
 }
 
@@ -263,4 +372,69 @@ mod tests {
             .contains("from a/nope"));
         assert!(ConnectionFilter::new(&a, &[], &[], &["a/b/c/d".into()]).unwrap_err().to_string().starts_with("to: "));
     }
+    /// The pair-by-pair answers the class-level [`ConnectionFilter::count`] and
+    /// [`ConnectionFilter::shown_endpoints`] must equal.
+    fn walked(filter: &ConnectionFilter, a: &Analysis) -> (ConnectionCounts, Vec<bool>) {
+        let mut counts = ConnectionCounts::default();
+        let mut shown: Vec<bool> = (0..a.reach.endpoint_count()).map(|e| filter.selects(e)).collect();
+        let _ = a.reach.for_each_connection::<std::convert::Infallible>(|s, d, ports| {
+            if filter.keeps(s, d) {
+                counts.pairs += 1;
+                for (k, protocol) in Protocol::ALL.into_iter().enumerate() {
+                    if !ports.ranges(protocol).is_empty() {
+                        counts.by_protocol[k] += 1;
+                    }
+                }
+                shown[s] = true;
+                shown[d] = true;
+            }
+            Ok(())
+        });
+        (counts, shown)
+    }
+
+    #[test]
+    fn class_level_counts_and_shown_endpoints_equal_the_pair_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut analyses = Vec::new();
+        for (seed, unisolated, ingress_only) in [(1, 600, 300), (2, 0, 0), (3, 300, 500)] {
+            let params = crate::generate::GenerateParams {
+                pods: 200,
+                policies: 30,
+                namespaces: 6,
+                seed,
+                unisolated_per_mille: unisolated,
+                ingress_only_per_mille: ingress_only,
+                controllers: false,
+            };
+            let path = dir.path().join(format!("{seed}.json"));
+            crate::generate::write_cluster(&params, &mut std::fs::File::create(&path).unwrap()).unwrap();
+            let loaded = crate::load::load(&[crate::load::Input::Path(path)]).unwrap();
+            analyses.push(Analysis::new(loaded.cluster, &EngineOptions::default()));
+        }
+        analyses.push(analysis());
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        for a in &analyses {
+            let namespaces: Vec<String> =
+                a.cluster.pods.iter().map(|p| p.namespace.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().take(2).collect();
+            let first_ns = namespaces[..1].to_vec();
+            let cases: Vec<(Vec<String>, Vec<String>, Vec<String>)> = vec![
+                (vec![], vec![], vec![]),
+                (first_ns.clone(), vec![], vec![]),
+                (namespaces.clone(), vec![], s(&["internet"])),
+                (vec![], first_ns.clone(), vec![]),
+                (vec![], vec![], first_ns.clone()),
+                (vec![], s(&["internet"]), namespaces.clone()),
+                (first_ns.clone(), namespaces.clone(), namespaces.clone()),
+                (vec![], namespaces.clone(), s(&["internet"])),
+            ];
+            for (ns, from, to) in cases {
+                let Ok(filter) = ConnectionFilter::new(a, &ns, &from, &to) else { continue };
+                let (counts, shown) = walked(&filter, a);
+                assert_eq!(filter.count(a), counts, "-n {ns:?} --from {from:?} --to {to:?}");
+                assert_eq!(filter.shown_endpoints(a), shown, "-n {ns:?} --from {from:?} --to {to:?}");
+            }
+        }
+    }
+
 }

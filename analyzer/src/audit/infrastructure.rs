@@ -52,8 +52,9 @@ impl Context<'_> {
             }
             let mut reached = PortSet::empty();
             let mut sample: Option<(usize, PortSet)> = None;
-            for (dst, ports) in reach.class_row(src) {
-                let Some(&external) = target_classes.get(&dst) else { continue };
+            // A lookup per target class, not a scan of the (possibly dense) row.
+            for (&dst, &external) in &target_classes {
+                let Some(ports) = reach.class_allowed(src, dst) else { continue };
                 let on = destination.reached_on(ports);
                 if !on.is_empty() {
                     reached.union_with(&on);

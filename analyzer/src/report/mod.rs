@@ -65,6 +65,37 @@ pub struct ReportData {
     pub rows: Vec<Vec<u32>>,
     pub findings: Vec<FindingRow>,
     pub suppressed: usize,
+    /// Entry paths from outside (`netreach exposure`'s answer), and what it could not follow.
+    pub exposures: Vec<ExposureRow>,
+    pub exposure_notes: Vec<String>,
+    /// When the input holds RBAC: the shortest attack path from any pod to cluster-admin, to a
+    /// node and to each namespace's Secrets (`netreach paths --from any --to …`).
+    pub attack_paths: Vec<AttackPathRow>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExposureRow {
+    /// `LoadBalancer`, `Ingress`, … and the object's `ns/name`.
+    pub via: String,
+    pub name: String,
+    pub entry_port: Option<u16>,
+    /// The backend pod, as `ns/pod`, with the port it receives on (`TCP 8080`).
+    pub pod: String,
+    pub port: String,
+    /// The source address each hop's receivers see, in hop order.
+    pub sources: Vec<String>,
+    /// Every hop's policies admit the traffic.
+    pub reachable: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttackPathRow {
+    /// `cluster-admin`, a node's name or `secrets/NS`.
+    pub target: String,
+    /// Steps `[from, to, kind, reason]`, first from the source pod.
+    pub steps: Vec<[String; 4]>,
 }
 
 #[derive(Serialize)]
@@ -297,6 +328,20 @@ impl ReportData {
             plural(real_namespaces as u64, "namespace", "namespaces"),
             plural(reach.pod_count() as u64, "pod", "pods")
         );
+        let exposure = crate::exposure::exposure(analysis, &crate::exposure::ExposureOptions::default());
+        let exposures = exposure
+            .exposures
+            .iter()
+            .map(|e| ExposureRow {
+                via: e.via.kind.as_str().to_string(),
+                name: e.via.name.clone(),
+                entry_port: e.entry_port,
+                pod: analysis.id(e.pod),
+                port: format!("{} {}", e.protocol.as_str(), e.port),
+                sources: e.hops.iter().map(|h| h.source.clone()).collect(),
+                reachable: e.reachable(),
+            })
+            .collect();
         ReportData {
             title,
             sources: sources.sources,
@@ -314,8 +359,67 @@ impl ReportData {
             rows,
             findings,
             suppressed: sources.audit.suppressed.len(),
+            exposures,
+            exposure_notes: exposure.notes,
+            attack_paths: attack_paths(analysis),
         }
     }
+}
+
+/// The shortest attack path from any pod to cluster-admin, to the nearest node and to each
+/// namespace's Secrets; none when the input holds no RBAC (paths would be network hops only).
+fn attack_paths(analysis: &Analysis) -> Vec<AttackPathRow> {
+    use crate::attack::{AttackAnswer, AttackGraph, AttackTarget};
+    if !analysis.cluster.identity.has_rbac() {
+        return Vec::new();
+    }
+    let graph = AttackGraph::new(analysis, &[]);
+    let mut targets: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut wanted = vec![AttackTarget::ClusterAdmin, AttackTarget::Nodes];
+    wanted.extend(graph.namespaces.iter().map(|ns| AttackTarget::Secrets(ns.clone())));
+    for target in wanted {
+        if let Ok(vertices) = graph.resolve(&target) {
+            let name = match &target {
+                AttackTarget::ClusterAdmin => "cluster-admin".to_string(),
+                AttackTarget::Nodes => "a node".to_string(),
+                AttackTarget::Secrets(ns) => format!("secrets/{ns}"),
+                AttackTarget::Node(n) => n.clone(),
+                AttackTarget::Secret(ns, n) => format!("secret/{ns}/{n}"),
+            };
+            targets.push((name, vertices));
+        }
+    }
+    let sources: Vec<usize> = (0..analysis.reach.pod_count()).collect();
+    let search = graph.search(&sources, netreach_model::MAX_HOPS, true, true);
+    let answer = AttackAnswer {
+        sources,
+        targets: Vec::new(),
+        max_hops: netreach_model::MAX_HOPS,
+        node_hops: true,
+        search,
+        reached: Vec::new(),
+        blast_radius: Vec::new(),
+        graph,
+    };
+    targets
+        .into_iter()
+        .filter_map(|(name, vertices)| {
+            let nearest = vertices
+                .into_iter()
+                .filter(|&v| answer.search.reached(v))
+                .min_by_key(|&v| (answer.search.distance[v], answer.search.non_network[v], v))?;
+            let steps = answer
+                .steps(nearest)
+                .into_iter()
+                .map(|s| [s.from, s.to, s.kind.as_str().to_string(), s.reason])
+                .collect::<Vec<_>>();
+            let target = match (&name[..], steps.last()) {
+                ("a node", Some(last)) => last[1].clone(),
+                _ => name,
+            };
+            Some(AttackPathRow { target, steps })
+        })
+        .collect()
 }
 
 /// A class's row as runs of consecutive destination classes allowed the same ports.
@@ -423,4 +527,39 @@ mod tests {
             assert!(!page.contains(remote), "nothing loaded from elsewhere: {remote}");
         }
     }
+
+    fn report_of(folder: &str) -> ReportData {
+        let analysis = crate::lateral::tests::fixture(folder);
+        let audit = crate::audit::audit(&analysis);
+        ReportData::new(&analysis, ReportSources { sources: vec![folder.into()], warnings: Vec::new(), audit: &audit })
+    }
+
+    #[test]
+    fn entry_paths_are_exposures_answer() {
+        let data = report_of("exposure");
+        let analysis = crate::lateral::tests::fixture("exposure");
+        let expected = crate::exposure::exposure(&analysis, &Default::default());
+        assert!(!data.exposures.is_empty());
+        assert_eq!(data.exposures.len(), expected.exposures.len());
+        assert_eq!(
+            data.exposures.iter().filter(|x| x.reachable).count(),
+            expected.exposures.iter().filter(|x| x.reachable()).count()
+        );
+        assert!(report_of("shop").attack_paths.is_empty(), "no RBAC, no attack section");
+    }
+
+    #[test]
+    fn attack_paths_are_the_shortest_from_any_pod_as_worked_by_hand() {
+        // fixtures/attack/wildcard/README.md: cluster-admin and secrets/other in 2 hops through
+        // ops/tool's token; secrets/ops in 2 through ops/limited's.
+        let data = report_of("attack/wildcard");
+        let hops = |target: &str| data.attack_paths.iter().find(|p| p.target == target).map(|p| p.steps.len());
+        assert_eq!(hops("cluster-admin"), Some(2));
+        assert_eq!(hops("secrets/other"), Some(2));
+        assert_eq!(hops("secrets/ops"), Some(2));
+        let admin = data.attack_paths.iter().find(|p| p.target == "cluster-admin").unwrap();
+        assert_eq!(admin.steps[0][2], "token");
+        assert!(admin.steps[0][0].contains("ops/tool"), "{:?}", admin.steps);
+    }
+
 }

@@ -245,8 +245,9 @@ fn the_report_opens_offline_in_chromium_and_shows_the_fixture() {
         .filter_map(|e| serde_json::from_str::<Value>(e["message"].as_str()?).ok())
         .filter(|m| m["message"]["method"] == json!("Network.requestWillBeSent"))
         .filter_map(|m| m["message"]["params"]["request"]["url"].as_str().map(str::to_string))
-        // chrome:// pages are the browser's own, never the network.
-        .filter(|u| *u != url && !u.starts_with("data:") && !u.starts_with("chrome://"))
+        // chrome:// and chrome-untrusted:// pages (the new tab page) are the browser's own,
+        // never the network.
+        .filter(|u| *u != url && !u.starts_with("data:") && !u.starts_with("chrome://") && !u.starts_with("chrome-untrusted://"))
         .collect();
     assert!(requests.is_empty(), "network requests beyond the file: {requests:?}");
 
@@ -304,4 +305,53 @@ fn the_report_opens_offline_in_chromium_and_shows_the_fixture() {
     assert!(!reached.is_empty(), "postgres reaches something (kube-system's DNS at least)");
     let errors: Vec<Value> = session.log("browser").into_iter().filter(|e| e["level"] == json!("SEVERE")).collect();
     assert!(errors.is_empty(), "console errors after the clicks: {errors:?}");
+}
+
+/// The report's row count for one table, after the page's script ran.
+fn rows_shown(session: &Session, table: &str) -> Value {
+    session.script(&format!(
+        "return [...document.querySelectorAll('#{table} tbody tr')].filter(r => !r.hidden && !r.closest('section').hidden).length"
+    ))
+}
+
+#[test]
+fn the_report_shows_entry_paths_and_attack_paths_when_the_input_has_them() {
+    let Some((chromedriver, chromium)) = browser() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&chromedriver);
+    let session = Session::new(&driver, &chromium, &dir.path().join("profile"));
+    let open = |fixture: &str| {
+        let page = dir.path().join(format!("{}.html", fixture.replace('/', "-")));
+        let written =
+            netreach_command().args(["report", fixture, "--out"]).arg(&page).current_dir(fixtures()).output().unwrap();
+        assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+        session.call("POST", "/url", Some(json!({ "url": format!("file://{}", page.display()) })));
+        assert_eq!(session.script("return document.body.dataset.ready || null"), json!("true"));
+    };
+
+    // Entry paths: a row per path of the data (the unit tests hold the data to `exposure`'s
+    // answer); the filter keeps the reachable ones.
+    open("exposure");
+    let count = |filter: &str| session.script(&format!("return JSON.parse(document.getElementById('report-data').textContent).exposures.filter({filter}).length"));
+    let all = count("x => true");
+    assert!(all.as_u64().unwrap() > 0);
+    assert_eq!(rows_shown(&session, "exposures"), all);
+    session.script("const c = document.getElementById('reachable-only'); c.checked = true; c.dispatchEvent(new Event('change')); return null");
+    let reachable = count("x => x.reachable");
+    assert!(reachable.as_u64().unwrap() < all.as_u64().unwrap(), "the fixture has paths policy closes");
+    assert_eq!(rows_shown(&session, "exposures"), reachable);
+    assert_eq!(rows_shown(&session, "attack-paths"), json!(0), "no RBAC: no attack section");
+
+    // Attack paths (fixtures/attack/wildcard/README.md): cluster-admin in 2 hops from ops/tool.
+    open("attack/wildcard");
+    let targets = session.strings(
+        "return [...document.querySelectorAll('#attack-paths [data-attack-target]')].map(r => r.dataset.attackTarget)",
+    );
+    assert!(targets.iter().any(|t| t == "cluster-admin") && targets.iter().any(|t| t == "secrets/other"), "{targets:?}");
+    let admin = session.script(
+        "return document.querySelector(\"#attack-paths [data-attack-target='cluster-admin']\").cells[1].textContent",
+    );
+    assert_eq!(admin, json!("2"));
+    let errors: Vec<Value> = session.log("browser").into_iter().filter(|e| e["level"] == json!("SEVERE")).collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
 }

@@ -425,6 +425,42 @@
         el("td", {}, m ? `${fmt(m.mtls)} / ${fmt(m.pairs)}` + (m.plaintext ? ` (${fmt(m.plaintext)} plaintext)` : "") : "–")));
     });
   }
+  function exposureTable() {
+    if (!D.exposures.length && !D.exposureNotes.length) return;
+    $("exposure-section").hidden = false;
+    const body = document.querySelector("#exposures tbody");
+    for (const x of D.exposures) {
+      body.append(el("tr", { "data-exposure": x.via + " " + x.name, "data-reachable": String(x.reachable) },
+        el("td", {}, x.via), el("td", {}, x.name), el("td", {}, x.entryPort === null ? "–" : String(x.entryPort)),
+        el("td", {}, x.pod), el("td", {}, x.port), el("td", {}, x.sources.join(" → ")),
+        el("td", { class: x.reachable ? "sev sev-high" : "" }, x.reachable ? "yes" : "no: policy closes a hop")));
+    }
+    for (const n of D.exposureNotes) $("exposure-notes").append(el("li", {}, n));
+    const filter = () => {
+      const only = $("reachable-only").checked;
+      let shown = 0;
+      for (const tr of body.rows) {
+        tr.hidden = only && tr.dataset.reachable !== "true";
+        if (!tr.hidden) shown++;
+      }
+      $("exposure-count").textContent = `(${fmt(shown)} of ${fmt(D.exposures.length)} shown)`;
+    };
+    $("reachable-only").addEventListener("change", filter);
+    filter();
+  }
+  function attackTable() {
+    if (!D.attackPaths.length) return;
+    $("attack-section").hidden = false;
+    const body = document.querySelector("#attack-paths tbody");
+    for (const p of D.attackPaths) {
+      const path = el("td", {});
+      p.steps.forEach((s, k) => {
+        if (k === 0) path.append(el("strong", {}, s[0]));
+        path.append(el("br"), ` → ${s[1]} (${s[2]}: ${s[3]})`);
+      });
+      body.append(el("tr", { "data-attack-target": p.target }, el("td", {}, p.target), el("td", {}, fmt(p.steps.length)), path));
+    }
+  }
   function legend() {
     const l = $("legend");
     for (const [cls, text] of [["--within", "within a namespace (dashed ring)"], ["--across", "across namespaces"], ["--outside", "to or from outside the cluster"]]) {
@@ -439,6 +475,8 @@
   zoomAndPan();
   findingsTable();
   namespaceTable();
+  exposureTable();
+  attackTable();
   fit();
   $("search").addEventListener("input", search);
   $("from-here").addEventListener("click", () => highlight(true));

@@ -12,11 +12,13 @@
 
 mod authz;
 mod authz_findings;
+mod effective;
 mod findings;
 mod layer;
 mod render;
 
 pub use authz::AuthzIndex;
+pub use effective::{CustomPorts, EffectiveConnections, EffectiveCounts, MeshPorts};
 pub use findings::{audit_findings, mesh_findings, MESH_CHECKS};
 pub use layer::{layer_json, layer_text, MeshLayer, MeshPairs};
 pub use render::{mesh_graph, write_mesh};

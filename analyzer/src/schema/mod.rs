@@ -221,8 +221,18 @@ fn connectivity() -> Vec<Field> {
         Required("cidrs", strings()),
         Required("except", strings()),
     ]);
-    let connection =
-        object(vec![Required("src", string()), Required("dst", string()), Required("allowed", reference("allowed"))]);
+    // `custom` (with --mesh): ports a CUSTOM AuthorizationPolicy leaves to an external authorizer.
+    let custom = object(vec![
+        Required("policy", string()),
+        Required("provider", string()),
+        Required("allowed", reference("allowed")),
+    ]);
+    let connection = object(vec![
+        Required("src", string()),
+        Required("dst", string()),
+        Required("allowed", reference("allowed")),
+        Optional("custom", array(custom)),
+    ]);
     let mut fields = preamble();
     fields.insert(
         1,
@@ -231,6 +241,8 @@ fn connectivity() -> Vec<Field> {
             one_of([CniProfile::Generic, CniProfile::Cilium, CniProfile::Calico].map(CniProfile::as_str)),
         ),
     );
+    // With --mesh: `allowed` is what NetworkPolicy, mTLS and Istio authorization all leave open.
+    fields.insert(2, Optional("meshLayer", json!({"const": true})));
     fields.push(Required("nodes", array(json!({"oneOf": [pod, external]}))));
     fields.push(Required("connections", array(connection)));
     fields

@@ -44,6 +44,11 @@ fn connectivity_json_follows_its_schema() {
     }
     let filtered = assert_valid(&["connectivity", "shop", "--from", "ns:shop", "--to", "internet"]);
     assert!(filtered["nodes"].as_array().unwrap().iter().any(|n| n["kind"] == "External"), "{filtered}");
+    // With the mesh layer: `meshLayer`, and `custom` on the connections into shop/web.
+    let layered = assert_valid(&["connectivity", "mesh-authz/identity", "--mesh"]);
+    assert_eq!(layered["meshLayer"], true);
+    let custom = layered["connections"].as_array().unwrap().iter().filter(|c| c.get("custom").is_some()).count();
+    assert_eq!(custom, 6, "{layered}");
 }
 
 #[test]

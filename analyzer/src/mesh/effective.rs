@@ -53,11 +53,14 @@ pub struct EffectiveCounts {
     pub custom: u64,
 }
 
+/// A source side, a destination profile and the address of an interned status split.
+type SplitKey = (u32, u32, *const (MtlsStatus, PortSet));
+
 /// The connections of a [`MeshView`] as both layers leave them.
 pub struct EffectiveConnections<'v, 'a> {
     pub view: &'v MeshView<'a>,
     /// Per (source side, destination profile, statuses by address): what is left.
-    memo: RefCell<HashMap<(u32, u32, *const (MtlsStatus, PortSet)), Rc<MeshPorts>>>,
+    memo: RefCell<HashMap<SplitKey, Rc<MeshPorts>>>,
 }
 
 impl<'v, 'a> EffectiveConnections<'v, 'a> {
@@ -117,7 +120,10 @@ impl<'v, 'a> EffectiveConnections<'v, 'a> {
 
     /// Every connection NetworkPolicy allows that the mesh leaves something of, in the order of
     /// [`netreach_model::Reachability::for_each_connection`]: `f(src, dst, left)`.
-    pub fn for_each_connection<E>(&self, mut f: impl FnMut(usize, usize, &MeshPorts) -> Result<(), E>) -> Result<(), E> {
+    pub fn for_each_connection<E>(
+        &self,
+        mut f: impl FnMut(usize, usize, &MeshPorts) -> Result<(), E>,
+    ) -> Result<(), E> {
         self.view.analysis.reach.for_each_connection(|src, dst, ports| {
             let left = self.between(src, dst, ports);
             if left.is_empty() {

@@ -276,6 +276,11 @@ impl<'a> MeshView<'a> {
         }
     }
 
+    /// What the mesh layer reads of an endpoint: its source side and destination profile.
+    pub fn authz_key(&self, endpoint: usize) -> (u32, u32) {
+        (self.side(endpoint), self.profile(endpoint))
+    }
+
     fn side(&self, endpoint: usize) -> u32 {
         self.side_of.get(endpoint).copied().unwrap_or(EXTERNAL)
     }

@@ -137,13 +137,21 @@ impl Shown<'_, '_, '_> {
     }
 }
 
+/// `custom` of the JSON contract: per CUSTOM policy, its provider and the ports it decides.
+pub fn custom_json(custom: &[CustomPorts]) -> serde_json::Value {
+    custom
+        .iter()
+        .map(|c| serde_json::json!({"policy": c.policy, "provider": c.provider, "allowed": allowed_json(&c.ports)}))
+        .collect()
+}
+
 /// Ports left to an external authorizer, in words: `custom by provider P (CUSTOM ns/name): TCP 80`.
 fn custom_text(c: &CustomPorts) -> String {
     format!("custom by provider {} (CUSTOM {}): {}", c.provider, c.policy, c.ports)
 }
 
 /// The ALLOWED cell of text and Markdown: open ports, then those an external authorizer decides.
-fn ports_text(open: &PortSet, custom: &[CustomPorts]) -> String {
+pub fn ports_text(open: &PortSet, custom: &[CustomPorts]) -> String {
     let mut parts: Vec<String> = Vec::new();
     if !open.is_empty() || custom.is_empty() {
         parts.push(open.to_string());
@@ -247,11 +255,7 @@ fn write_json(shown: &Shown, out: &mut dyn Write) -> io::Result<()> {
             .or_insert_with(|| serde_json::to_string(&allowed_json(ports)).expect("port lists serialize"));
         write!(out, "{{\"src\":{},\"dst\":{},\"allowed\":{allowed}", id_json[src], id_json[dst])?;
         if !custom.is_empty() {
-            let custom: Vec<serde_json::Value> = custom
-                .iter()
-                .map(|c| serde_json::json!({"policy": c.policy, "provider": c.provider, "allowed": allowed_json(&c.ports)}))
-                .collect();
-            write!(out, ",\"custom\":{}", serde_json::Value::from(custom))?;
+            write!(out, ",\"custom\":{}", custom_json(custom))?;
         }
         write!(out, "}}")
     })?;
@@ -307,11 +311,15 @@ fn write_csv(shown: &Shown, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "src,dst,protocol,ports{}", if mesh { ",authz" } else { "" })?;
     shown.each(|src, dst, ports, custom| {
         let open = (ports, if mesh { ",allow".to_string() } else { String::new() });
-        let decided = custom.iter().map(|c| (&c.ports, format!(",{}", csv_field(&format!("custom:{}:{}", c.provider, c.policy)))));
+        let decided = custom
+            .iter()
+            .map(|c| (&c.ports, format!(",{}", csv_field(&format!("custom:{}:{}", c.provider, c.policy)))));
         for (ports, authz) in std::iter::once(open).chain(decided) {
             for (protocol, ranges) in ports.iter() {
-                let list: Vec<String> =
-                    ranges.iter().map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }).collect();
+                let list: Vec<String> = ranges
+                    .iter()
+                    .map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
+                    .collect();
                 writeln!(out, "{},{},{},{}{authz}", ids[src], ids[dst], protocol, csv_field(&list.join(",")))?;
             }
         }

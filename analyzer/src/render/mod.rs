@@ -10,7 +10,7 @@ pub mod paths;
 mod summary;
 pub mod text;
 
-pub use connectivity::{allowed_json, write_connectivity, Allowed};
+pub use connectivity::{allowed_json, custom_json, ports_text, write_connectivity, Allowed};
 pub use connectivity::{write_connectivity_filtered, write_connectivity_layered};
 pub use format::{DrawnFormat, Format};
 pub use summary::{peak_rss_bytes, write_summary, PhaseTimes};

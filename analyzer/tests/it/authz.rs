@@ -36,6 +36,12 @@ fn analysis(paths: &[&str]) -> Analysis {
     Analysis::new(loaded.cluster, &EngineOptions::default())
 }
 
+/// The analysis of one inline manifest.
+fn analysis_of(name: &str, yaml: &str) -> Analysis {
+    let loaded = load_str(name, yaml).unwrap_or_else(|e| panic!("{name}: {e}"));
+    Analysis::new(loaded.cluster, &EngineOptions::default())
+}
+
 /// (status, ports, verdict, basis, policy, rule) of the TCP traffic from `src` to `dst`.
 type Row = (MtlsStatus, String, AuthzVerdict, AuthzBasis, Option<String>, Option<u32>);
 
@@ -210,7 +216,7 @@ fn mesh_json_carries_authz_and_effective() {
     // Other commands do not apply AuthorizationPolicies, and say so.
     let out = netreach(&["connectivity", dir.to_str().unwrap(), "-o", "json", "-q"]);
     let err = stderr(&out);
-    assert!(err.contains("the answers ignore 6 AuthorizationPolicy object(s) (security.istio.io/v1): only `netreach mesh` and `netreach can` apply them"), "{err}");
+    assert!(err.contains("the answers ignore 6 AuthorizationPolicy object(s) (security.istio.io/v1): only `netreach mesh`, `netreach can` and `netreach connectivity --mesh` apply them"), "{err}");
     assert!(err.contains("the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1): netreach does not evaluate this kind yet, so they attach to waypoints"), "{err}");
 }
 
@@ -269,8 +275,7 @@ fn ztunnel_reads_tcp_and_authz_only_narrows_networkpolicy() {
     // ALLOW rule with methods never matches, even on a port the Service declares HTTP (istio.io,
     // ambient "Use Layer 7 features": L7 rules need a waypoint). NetworkPolicy admits 8080 only,
     // so there is no verdict on any other port: authorization never adds a connection.
-    let loaded = load_str("ambient.yaml", AMBIENT).unwrap();
-    let a = Analysis::new(loaded.cluster, &EngineOptions::default());
+    let a = analysis_of("ambient.yaml", AMBIENT);
     let view = MeshView::new(&a, MeshOptions::default());
     assert_eq!(
         tcp_verdicts(&view, "amb/client", "amb/server"),
@@ -329,8 +334,7 @@ fn authz_findings_hand_worked() {
         ]
     );
     // NR109 on ambient: get-only's rule uses methods and ztunnel enforces it.
-    let loaded = load_str("ambient.yaml", AMBIENT).unwrap();
-    let a = Analysis::new(loaded.cluster, &EngineOptions::default());
+    let a = analysis_of("ambient.yaml", AMBIENT);
     let view = MeshView::new(&a, MeshOptions::default());
     let nr109: Vec<String> = mesh_findings(&view).into_iter().filter(|f| f.id == "NR109").map(|f| f.message).collect();
     assert_eq!(nr109, ["ALLOW amb/get-only rules[0] uses HTTP-only fields but ztunnel (ambient) reads TCP only: the rule never matches"]);
@@ -422,7 +426,10 @@ fn connectivity_mesh_shows_custom_apart_in_every_format() {
     assert!(csv.lines().any(|l| l == "shop/api,shop/web,TCP,80,custom:opa:shop/web-ext-authz"), "{csv}");
     assert!(csv.lines().any(|l| l == "legacy/batch,shop/api,TCP,9090,allow"), "{csv}");
     let (_, md) = connectivity_mesh(&[identity, "-o", "md"]);
-    assert!(md.contains("| `shop/api` | `shop/web` | TCP 1-79,81-65535; UDP all; SCTP all \\| custom by provider opa"), "{md}");
+    assert!(
+        md.contains("| `shop/api` | `shop/web` | TCP 1-79,81-65535; UDP all; SCTP all \\| custom by provider opa"),
+        "{md}"
+    );
     let (_, json) = connectivity_mesh(&[identity, "-o", "json"]);
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     let connections = json["connections"].as_array().unwrap();
@@ -438,14 +445,18 @@ fn connectivity_mesh_shows_custom_apart_in_every_format() {
         let line = summary.lines().find(|l| l.starts_with(key)).unwrap_or_else(|| panic!("{key}\n{summary}"));
         line[key.len()..].trim().parse().unwrap()
     };
-    let with_tcp = connections.iter().filter(|c| c["allowed"].as_array().unwrap().iter().any(|a| a["protocol"] == "TCP")).count();
+    let with_tcp =
+        connections.iter().filter(|c| c["allowed"].as_array().unwrap().iter().any(|a| a["protocol"] == "TCP")).count();
     assert_eq!(value("mesh-open pairs:"), connections.len() as u64);
     assert_eq!(value("mesh-open pairs TCP:"), with_tcp as u64);
     assert_eq!((value("mesh-open pairs:"), value("mesh-open pairs TCP:"), value("custom pairs:")), (42, 34, 6));
     assert!(summary.contains("leaves out 1 policy object(s)"), "{summary}");
     // Filtered, pair by pair: the 6 sources into shop/web.
     let (_, filtered) = connectivity_mesh(&[identity, "-o", "summary", "--to", "shop/web"]);
-    assert!(filtered.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["shown", "custom", "pairs:", "6"]), "{filtered}");
+    assert!(
+        filtered.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["shown", "custom", "pairs:", "6"]),
+        "{filtered}"
+    );
 }
 
 #[test]
@@ -509,8 +520,7 @@ fn app_protocol_decides_before_the_port_name() {
     // appProtocol Istio does not list) is sniffed: the rule admits some requests.
     use AuthzBasis::*;
     use AuthzVerdict::*;
-    let loaded = load_str("app-protocol.yaml", APP_PROTOCOL).unwrap();
-    let a = Analysis::new(loaded.cluster, &EngineOptions::default());
+    let a = analysis_of("app-protocol.yaml", APP_PROTOCOL);
     let view = MeshView::new(&a, MeshOptions::default());
     let p = MtlsStatus::Permissive;
     assert_eq!(
@@ -520,4 +530,45 @@ fn app_protocol_decides_before_the_port_name() {
             (p, "TCP 9001-9002", Allow, AllowedForSomeRequests, Some("side/get-only"), Some(0)),
         ])
     );
+}
+
+#[test]
+fn diff_reports_authorization_changes_where_reachability_is_unchanged() {
+    // Applying the TCP task's stage 1 changes no NetworkPolicy: reachability is the same, but
+    // into tcp-echo the mesh now leaves TCP 9000-9001 open only (from curl and from outside).
+    let dir = fixtures().join("mesh-authz/tcp-task");
+    let (workloads, stage) = (dir.join("workloads.yaml"), dir.join("stage-1-allow-ports.yaml"));
+    let (workloads, stage) = (workloads.to_str().unwrap(), stage.to_str().unwrap());
+    let run = |format: &str| netreach(&["diff", workloads, "--apply", stage, "-o", format, "--exit-code", "-q"]);
+    let out = run("json");
+    assert_eq!(out.status.code(), Some(1), "an authorization change is a difference: {}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["pairs"], serde_json::json!({"added": 0, "removed": 0, "changed": 0}));
+    let pairs: Vec<(String, String)> = json["authz"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["src"].as_str().unwrap().to_string(), c["dst"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("external:0.0.0.0/0".to_string(), "foo/tcp-echo".to_string()),
+            ("foo/curl".to_string(), "foo/tcp-echo".to_string())
+        ]
+    );
+    let entry = &json["authz"][1];
+    assert_eq!(entry["after"]["allowed"][0], serde_json::json!({"protocol": "TCP", "ports": [[9000, 9001]]}));
+    assert_eq!(entry["before"]["allowed"][0], serde_json::json!({"protocol": "TCP", "ports": [[1, 65535]]}));
+    let text = String::from_utf8_lossy(&run("text").stdout).into_owned();
+    assert!(
+        text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")
+            == "foo/curl foo/tcp-echo all -> TCP 9000-9001; UDP all; SCTP all"),
+        "{text}"
+    );
+    let md = String::from_utf8_lossy(&run("md").stdout).into_owned();
+    assert!(md.contains("| `foo/curl` | `foo/tcp-echo` | all | TCP 9000-9001; UDP all; SCTP all |"), "{md}");
+    // Without AuthorizationPolicy on either side there is no section.
+    let same = netreach(&["diff", workloads, workloads, "-o", "json", "-q"]);
+    assert!(serde_json::from_slice::<serde_json::Value>(&same.stdout).unwrap()["authz"].as_array().unwrap().is_empty());
 }

@@ -71,6 +71,13 @@ fn mesh_json_follows_its_schema() {
 
 #[test]
 fn diff_json_follows_its_schema() {
+    let authz = assert_valid(&[
+        "diff",
+        "mesh-authz/tcp-task/workloads.yaml",
+        "--apply",
+        "mesh-authz/tcp-task/stage-1-allow-ports.yaml",
+    ]);
+    assert_eq!(authz["authz"].as_array().unwrap().len(), 2, "{authz}");
     let change = |name: &str| format!("diff/changes/{name}.yaml");
     for level in ["pod", "workload", "namespace"] {
         for name in ["default-deny-web", "tightened-api", "admin-protect-data"] {

@@ -103,6 +103,8 @@ pub struct ServicePort {
     pub protocol: Protocol,
     /// `nodePort`, when given (NodePort and LoadBalancer Services).
     pub node_port: Option<u16>,
+    /// `appProtocol`, when given: the application protocol (a mesh reads it before the name).
+    pub app_protocol: Option<String>,
 }
 
 /// A namespace and its labels.

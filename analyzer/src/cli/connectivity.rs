@@ -1,10 +1,11 @@
 //! `netreach connectivity`: every allowed connection, as a table, data or a graph.
 
 use super::output::{command_inputs, refuse_if_input};
-use super::{open_output, Analyzed, Error, ExitStatus, FilterArgs, InputArgs, Outcome};
+use super::{messages, open_output, Analyzed, Error, ExitStatus, FilterArgs, InputArgs, MeshArgs, Outcome};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::filter::ConnectionFilter;
+use netreach::mesh::{EffectiveConnections, MeshView};
 use netreach::render::graph::{self, GraphError, GraphOptions};
 use netreach::render::{self, OutputFormat};
 use netreach::Analysis;
@@ -34,6 +35,15 @@ pub(crate) struct ConnectivityArgs {
     /// Write to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+
+    /// Apply the service-mesh layer: list only the ports that Istio mTLS and AuthorizationPolicy
+    /// also leave open, and apart those a CUSTOM policy leaves to an external authorizer (not
+    /// with -o dot/svg: `netreach mesh -o svg` draws the mesh).
+    #[arg(long)]
+    pub(crate) mesh: bool,
+
+    #[command(flatten)]
+    pub(crate) mesh_settings: MeshArgs,
 }
 
 fn format_from_extension(path: &Path) -> Option<OutputFormat> {
@@ -56,22 +66,31 @@ pub(crate) fn run(mut args: ConnectivityArgs) -> Outcome {
     if !is_graph && (args.level.is_some() || args.force) {
         return Err("--level and --force apply to graphs (-o dot, -o svg); the other formats list every pod".into());
     }
+    if is_graph && args.mesh {
+        return Err("--mesh applies to the listings (-o text, json, csv, md, summary); `netreach mesh -o dot/svg` draws the connections with their mesh status".into());
+    }
     if let Some(out) = &args.out {
         // Before anything is read.
         refuse_if_input(out, &command_inputs(&args.input))?;
     }
     // `--to kube-apiserver` lists the API server's own ranges, as `can` does.
     args.input.infra.named = args.filter.from.iter().chain(&args.filter.to).cloned().collect();
-    let Analyzed { analysis, times, .. } = args.input.analyze()?;
+    let Analyzed { analysis, times, .. } = args.input.analyze_with(args.mesh_settings.options())?;
     let filter = args.filter.filter(&analysis, &args.input.live.namespaces)?;
     if is_graph {
         return write_graph(&args, format, &analysis, &filter);
     }
+    let view = args.mesh.then(|| MeshView::new(&analysis, analysis.mesh_options.clone()));
+    if let Some(view) = view.as_ref().filter(|_| !args.input.notes.quiet) {
+        for note in &view.notes {
+            messages::note(note);
+        }
+    }
+    let mesh = view.as_ref().map(EffectiveConnections::new);
     let mut out = open_output(args.out.as_deref())?;
     let written = match format {
-        OutputFormat::Summary => render::write_summary(&analysis, &times, &mut out)
-            .and_then(|_| render::write_filtered_counts(&analysis, &filter, &mut out)),
-        format => render::write_connectivity_filtered(&analysis, format, &filter, &mut out),
+        OutputFormat::Summary => render::write_summary(&analysis, &times, mesh.as_ref(), &filter, &mut out),
+        format => render::write_connectivity_layered(&analysis, mesh.as_ref(), format, &filter, &mut out),
     };
     out.finish(written)?;
     Ok(ExitStatus::Success)

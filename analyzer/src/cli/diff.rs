@@ -130,7 +130,8 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
     let diff = Diff::new(&before, &after);
     let findings = FindingChanges::new(&audit(&before), &audit(&after));
     let view = diff.view(args.level);
-    let notes = DiffNotes { applied: applied.as_ref(), findings: Some(&findings) };
+    let authz = diff.authz_changes();
+    let notes = DiffNotes { applied: applied.as_ref(), findings: Some(&findings), authz: Some(&authz) };
     match args.output.report() {
         Some(format) => write_stdout(|out| write_diff(&view, format, notes, out))?,
         None => {
@@ -143,5 +144,5 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
             write_stdout(|out| std::io::Write::write_all(out, &bytes))?;
         }
     }
-    Ok(if args.exit_code && !diff.is_empty() { ExitStatus::No } else { ExitStatus::Success })
+    Ok(if args.exit_code && !(diff.is_empty() && authz.is_empty()) { ExitStatus::No } else { ExitStatus::Success })
 }

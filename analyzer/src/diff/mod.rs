@@ -18,10 +18,12 @@
 //! pairs are expanded only when output is written (`--level pod`)
 //! or counted per group pair (`--level workload|namespace`, through [`Grouping`](crate::aggregate::Grouping)).
 
+mod authz;
 mod render;
 mod view;
 
 pub use crate::findings::FindingChanges;
+pub use authz::AuthzChange;
 pub use render::{diff_graph, write_diff, DiffNotes, SHOWN_NAMES};
 pub use view::{Change, DiffView, Node};
 

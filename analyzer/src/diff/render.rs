@@ -2,11 +2,12 @@
 //! (schemaVersion 1, documented in the README), each streamed from a [`DiffView`].
 
 use super::view::{Change, DiffView};
-use super::{ChangeKind, Delta, Diff, GroupPairs, PairCounts};
+use super::{AuthzChange, ChangeKind, Delta, Diff, GroupPairs, PairCounts};
 use crate::aggregate::Level;
 use crate::analysis::Analysis;
 use crate::findings::{self, FindingChanges};
 use crate::load::AppliedChanges;
+use crate::mesh::MeshPorts;
 use crate::render::allowed_json;
 use crate::render::graph::{EdgeStyle, GraphEdge, GraphError, GraphOptions, IdGraph, ReachGraph};
 use crate::render::json::JsonArray;
@@ -53,6 +54,17 @@ impl DeltaCache {
 pub struct DiffNotes<'n> {
     pub applied: Option<&'n AppliedChanges>,
     pub findings: Option<&'n FindingChanges>,
+    /// Pairs whose mesh verdict changed on ports NetworkPolicy allows on both sides.
+    pub authz: Option<&'n [AuthzChange]>,
+}
+
+/// The mesh layer's ports as JSON: `allowed`, and `custom` when an external authorizer decides some.
+fn mesh_ports_json(p: &MeshPorts) -> serde_json::Value {
+    let mut value = serde_json::json!({"allowed": allowed_json(&p.open)});
+    if !p.custom.is_empty() {
+        value["custom"] = crate::render::custom_json(&p.custom);
+    }
+    value
 }
 
 /// The view as a picture (`-o dot|svg`): an edge per entry, coloured added, removed or changed;
@@ -184,6 +196,16 @@ fn write_json(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
         write!(out, ",\n  \"findings\": ")?;
         findings::render::write_changes_json(changes, out)?;
     }
+    if let Some(changes) = notes.authz {
+        write!(out, ",\n  \"authz\": [")?;
+        let mut entries = JsonArray::new("    ");
+        for c in changes {
+            entries.element(out)?;
+            let entry = serde_json::json!({"src": c.src, "dst": c.dst, "before": mesh_ports_json(&c.before), "after": mesh_ports_json(&c.after)});
+            serde_json::to_writer(&mut *out, &entry)?;
+        }
+        out.write_all(if entries.is_empty() { b"]" } else { b"\n  ]" })?;
+    }
     // Entries are written from pieces rendered once: node ids, and each delta's fields.
     let ids: Vec<String> = view.nodes.iter().map(|n| serde_json::to_string(&n.id)).collect::<Result<_, _>>()?;
     let json = |p: &PortSet| serde_json::to_string(&allowed_json(p)).expect("port lists serialize");
@@ -265,6 +287,9 @@ fn preamble(view: &DiffView, notes: DiffNotes, quote: &str) -> Vec<String> {
     });
     if let Some(f) = notes.findings.filter(|f| !f.is_empty()) {
         lines.push(findings::render::changes_line(f));
+    }
+    if let Some(changes) = notes.authz.filter(|c| !c.is_empty()) {
+        lines.push(format!("{AUTHZ_TITLE}: {}.", plural(changes.len() as u64, "pair", "pairs")));
     }
     for (what, list) in [
         ("Pods only before", &diff.pods_only_before),
@@ -352,10 +377,31 @@ fn write_text(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
             }
         })?;
     }
+    if let Some(changes) = notes.authz.filter(|c| !c.is_empty()) {
+        let (sw, dw) = authz_widths(changes);
+        writeln!(out, "\n{} ({}):", AUTHZ_TITLE.to_uppercase(), plural(changes.len() as u64, "pair", "pairs"))?;
+        writeln!(out, "  {:sw$}  {:dw$}  BEFORE -> AFTER", "SOURCE", "DESTINATION")?;
+        for c in changes {
+            let (was, is) = (
+                crate::render::ports_text(&c.before.open, &c.before.custom),
+                crate::render::ports_text(&c.after.open, &c.after.custom),
+            );
+            writeln!(out, "  {:sw$}  {:dw$}  {was} -> {is}", c.src, c.dst)?;
+        }
+    }
     if let Some(changes) = notes.findings {
         findings::render::write_changes_text(changes, out)?;
     }
     Ok(())
+}
+
+/// Names the section of pairs whose mesh verdict changed.
+const AUTHZ_TITLE: &str =
+    "Mesh verdict changes (Istio AuthorizationPolicy or mTLS, on ports NetworkPolicy allows before and after)";
+
+fn authz_widths(changes: &[AuthzChange]) -> (usize, usize) {
+    let width = |f: fn(&AuthzChange) -> &str| changes.iter().map(|c| f(c).chars().count()).max().unwrap_or(0);
+    (width(|c| &c.src).max("SOURCE".len()), width(|c| &c.dst).max("DESTINATION".len()))
 }
 
 fn md_ports(p: &PortSet) -> String {
@@ -410,6 +456,17 @@ fn write_md(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Resul
             let pairs = if grouped { format!(" {} |", pairs_text(&c.pairs)) } else { String::new() };
             writeln!(out, "| `{}` | `{}` | {cells} |{pairs}", md_cell(&c.src.name), md_cell(&c.dst.name))
         })?;
+    }
+    if let Some(changes) = notes.authz.filter(|c| !c.is_empty()) {
+        writeln!(out, "\n#### {AUTHZ_TITLE} ({})\n", plural(changes.len() as u64, "pair", "pairs"))?;
+        writeln!(out, "| Source | Destination | Before | After |\n|---|---|---|---|")?;
+        for c in changes {
+            let (was, is) = (
+                md_cell(&crate::render::ports_text(&c.before.open, &c.before.custom)),
+                md_cell(&crate::render::ports_text(&c.after.open, &c.after.custom)),
+            );
+            writeln!(out, "| `{}` | `{}` | {was} | {is} |", md_cell(&c.src), md_cell(&c.dst))?;
+        }
     }
     if let Some(changes) = notes.findings {
         findings::render::write_changes_md(changes, out)?;

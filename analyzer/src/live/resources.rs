@@ -143,6 +143,15 @@ pub const RESOURCES: &[Resource] = &[
         impact: "Istio PeerAuthentication (mTLS modes) is unknown",
     },
     Resource {
+        group: "security.istio.io",
+        versions: &["v1", "v1beta1"],
+        plural: "authorizationpolicies",
+        kind: "AuthorizationPolicy",
+        namespaced: true,
+        optional: true,
+        impact: "Istio AuthorizationPolicies are unknown: the mesh layer (mesh, can, connectivity --mesh) reports what they deny as allowed",
+    },
+    Resource {
         group: "cilium.io",
         versions: &["v2"],
         plural: "ciliumnetworkpolicies",

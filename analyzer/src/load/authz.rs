@@ -334,7 +334,7 @@ pub(super) fn convert_authorization_policy(
 
 /// What every AuthorizationPolicy is to the commands that read NetworkPolicy reachability only.
 pub const MESH_ONLY: &str =
-    "only `netreach mesh` and `netreach can` apply them (the mesh layer); other commands report what they deny as allowed";
+    "only `netreach mesh`, `netreach can` and `netreach connectivity --mesh` apply them (the mesh layer); other commands report what they deny as allowed";
 /// A policy attached to a waypoint or gateway by a Service, GatewayClass or ServiceEntry target.
 const THROUGH_WAYPOINT: &str = "they attach to waypoints or gateways (targetRefs to a Service, GatewayClass or ServiceEntry), which netreach does not model, so requests they deny are reported as allowed";
 

@@ -964,7 +964,14 @@ fn convert_service(svc: core::Service, namespace: &str, at: &At) -> Result<Servi
         let protocol = protocol(p.protocol.as_deref(), at, &format!("{field}.protocol"))?;
         let node_port =
             p.node_port.filter(|&n| n != 0).map(|n| valid_port(n, at, &format!("{field}.nodePort"))).transpose()?;
-        ports.push(ServicePort { name: p.name.clone(), port, target_port, protocol, node_port });
+        ports.push(ServicePort {
+            name: p.name.clone(),
+            port,
+            target_port,
+            protocol,
+            node_port,
+            app_protocol: p.app_protocol.clone(),
+        });
     }
     let publishing = publishing(&spec, at)?;
     // Headless services say "None"; only real addresses are kept.

@@ -20,9 +20,9 @@ use std::collections::HashMap;
 const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
 const GATEWAY_API_GROUP: &str = "gateway.networking.k8s.io";
 
-/// Service port name prefixes that make a sidecar read the port as plain TCP or TLS (istio.io,
-/// "Protocol Selection" › "Explicit protocol selection": `<protocol>[-<suffix>]`). `https` and
-/// `tls` are TLS the proxy passes through; the others are TCP protocols.
+/// Protocols that make a sidecar read a Service port as plain TCP or TLS (istio.io, "Protocol
+/// Selection" › "Explicit protocol selection"). `https` and `tls` are TLS the proxy passes
+/// through; the others are TCP protocols.
 const TCP_PROTOCOLS: &[&str] = &["tcp", "tls", "https", "mongo", "mysql", "redis"];
 /// Prefixes that declare HTTP; a port named neither way is left to protocol sniffing, which
 /// reads HTTP when HTTP flows.
@@ -87,7 +87,50 @@ fn declares(name: &str, protocols: &[&str]) -> bool {
     protocols.iter().any(|p| name == *p || name.strip_prefix(p).is_some_and(|rest| rest.starts_with('-')))
 }
 
-/// The pod's TCP ports that every Service selecting it declares TCP or TLS by port name.
+/// How a sidecar reads a Service port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PortProtocol {
+    /// Plain TCP or TLS passed through.
+    Tcp,
+    /// HTTP, HTTP/2 or gRPC.
+    Http,
+    /// Not declared: protocol sniffing, which reads HTTP when HTTP flows.
+    Sniffed,
+}
+
+/// The protocol a Service port declares (istio.io, "Protocol Selection" › "Explicit protocol
+/// selection", docs/ops/configuration/traffic-management/protocol-selection): "by the name of the
+/// port: `name: <protocol>[-<suffix>]`" or "by the appProtocol field: `appProtocol: <protocol>`";
+/// "If both are defined, appProtocol takes precedence over the port name". An appProtocol Istio
+/// does not list declares nothing (sniffing); Kubernetes' standard `kubernetes.io/h2c` and
+/// `kubernetes.io/ws` are HTTP, `kubernetes.io/wss` is TLS.
+fn declared_protocol(port: &netreach_model::ServicePort) -> PortProtocol {
+    let of = |known: &[&str], name: &str, exact: bool| {
+        let name = name.to_ascii_lowercase();
+        if exact {
+            known.contains(&name.as_str())
+        } else {
+            declares(&name, known)
+        }
+    };
+    if let Some(app) = port.app_protocol.as_deref() {
+        return match app {
+            "kubernetes.io/h2c" | "kubernetes.io/ws" => PortProtocol::Http,
+            "kubernetes.io/wss" => PortProtocol::Tcp,
+            _ if of(TCP_PROTOCOLS, app, true) => PortProtocol::Tcp,
+            _ if of(HTTP_PROTOCOLS, app, true) => PortProtocol::Http,
+            _ => PortProtocol::Sniffed,
+        };
+    }
+    match port.name.as_deref() {
+        Some(name) if of(TCP_PROTOCOLS, name, false) => PortProtocol::Tcp,
+        Some(name) if of(HTTP_PROTOCOLS, name, false) => PortProtocol::Http,
+        _ => PortProtocol::Sniffed,
+    }
+}
+
+/// The pod's TCP ports that every Service selecting it declares TCP or TLS (appProtocol, else
+/// port name).
 fn tcp_ports(cluster: &Cluster, pod: &netreach_model::Pod) -> Vec<u16> {
     let (mut tcp, mut http) = (Vec::new(), Vec::new());
     for svc in cluster.services.iter().filter(|s| s.namespace == pod.namespace) {
@@ -100,11 +143,11 @@ fn tcp_ports(cluster: &Cluster, pod: &netreach_model::Pod) -> Vec<u16> {
                 PortSpec::Number(n) => Some(*n),
                 PortSpec::Name(name) => pod.ports.iter().find(|c| c.name.as_deref() == Some(name)).map(|c| c.port),
             };
-            let (Some(number), Some(name)) = (number, port.name.as_deref()) else { continue };
-            if declares(name, TCP_PROTOCOLS) {
-                tcp.push(number);
-            } else if declares(name, HTTP_PROTOCOLS) {
-                http.push(number);
+            let Some(number) = number else { continue };
+            match declared_protocol(port) {
+                PortProtocol::Tcp => tcp.push(number),
+                PortProtocol::Http => http.push(number),
+                PortProtocol::Sniffed => {}
             }
         }
     }

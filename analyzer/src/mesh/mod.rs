@@ -12,11 +12,13 @@
 
 mod authz;
 mod authz_findings;
+mod effective;
 mod findings;
 mod layer;
 mod render;
 
 pub use authz::AuthzIndex;
+pub use effective::{CustomPorts, EffectiveConnections, EffectiveCounts, MeshPorts};
 pub use findings::{audit_findings, mesh_findings, MESH_CHECKS};
 pub use layer::{layer_json, layer_text, MeshLayer, MeshPairs};
 pub use render::{mesh_graph, write_mesh};
@@ -272,6 +274,11 @@ impl<'a> MeshView<'a> {
             notes,
             memo: RefCell::default(),
         }
+    }
+
+    /// What the mesh layer reads of an endpoint: its source side and destination profile.
+    pub fn authz_key(&self, endpoint: usize) -> (u32, u32) {
+        (self.side(endpoint), self.profile(endpoint))
     }
 
     fn side(&self, endpoint: usize) -> u32 {

@@ -4,6 +4,7 @@ use super::json::JsonArray;
 use super::OutputFormat;
 use crate::analysis::Analysis;
 use crate::filter::ConnectionFilter;
+use crate::mesh::{CustomPorts, EffectiveConnections};
 use netreach_model::{Endpoint, PortSet};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -62,15 +63,27 @@ pub fn write_connectivity_filtered(
     filter: &ConnectionFilter,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    write_connectivity_layered(analysis, None, format, filter, out)
+}
+
+/// [`write_connectivity_filtered`], with the mesh layer applied when `mesh` is given
+/// (`connectivity --mesh`): only the ports NetworkPolicy, mTLS and Istio authorization all
+/// leave open, and apart those an external authorizer decides. Graphs take no mesh layer
+/// (`netreach mesh -o svg` draws it).
+pub fn write_connectivity_layered(
+    analysis: &Analysis,
+    mesh: Option<&EffectiveConnections>,
+    format: OutputFormat,
+    filter: &ConnectionFilter,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let shown = Shown { analysis, mesh, filter };
     match format {
-        OutputFormat::Summary => {
-            super::write_summary(analysis, &super::PhaseTimes::default(), out)?;
-            write_filtered_counts(analysis, filter, out)
-        }
-        OutputFormat::Json => write_json(analysis, filter, out),
-        OutputFormat::Text => write_text(analysis, filter, out),
-        OutputFormat::Csv => write_csv(analysis, filter, out),
-        OutputFormat::Md => write_md(analysis, filter, out),
+        OutputFormat::Summary => super::write_summary(analysis, &super::PhaseTimes::default(), mesh, filter, out),
+        OutputFormat::Json => write_json(&shown, out),
+        OutputFormat::Text => write_text(&shown, out),
+        OutputFormat::Csv => write_csv(&shown, out),
+        OutputFormat::Md => write_md(&shown, out),
         OutputFormat::Dot | OutputFormat::Svg => {
             super::graph::write_graph(analysis, format, filter, &Default::default(), out).map_err(|e| match e {
                 super::graph::GraphError::Io(e) => e,
@@ -80,35 +93,119 @@ pub fn write_connectivity_filtered(
     }
 }
 
-/// Appended to `-o summary` when a filter is active: the pairs it shows, per protocol.
-pub fn write_filtered_counts(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
-    if !filter.is_active() {
-        return Ok(());
+/// The connections a listing shows: what NetworkPolicy allows, or with the mesh layer what
+/// both layers leave, of the pairs `filter` keeps.
+struct Shown<'s, 'v, 'a> {
+    analysis: &'s Analysis,
+    mesh: Option<&'s EffectiveConnections<'v, 'a>>,
+    filter: &'s ConnectionFilter,
+}
+
+impl Shown<'_, '_, '_> {
+    /// `f(src, dst, open ports, ports an external authorizer decides)` per shown connection.
+    fn each(&self, mut f: impl FnMut(usize, usize, &PortSet, &[CustomPorts]) -> io::Result<()>) -> io::Result<()> {
+        let filter = self.filter;
+        match self.mesh {
+            None => self.analysis.reach.for_each_connection(|src, dst, ports| {
+                if filter.keeps(src, dst) {
+                    f(src, dst, ports, &[])
+                } else {
+                    Ok(())
+                }
+            }),
+            Some(mesh) => mesh.for_each_connection(|src, dst, left| {
+                if filter.keeps(src, dst) {
+                    f(src, dst, &left.open, &left.custom)
+                } else {
+                    Ok(())
+                }
+            }),
+        }
     }
-    let counts = filter.count(analysis);
-    writeln!(out, "{:<20} {}", "filter:", filter.description())?;
-    writeln!(out, "{:<20} {}", "shown pairs:", counts.pairs)?;
-    for (k, protocol) in ["TCP", "UDP", "SCTP"].iter().enumerate() {
-        writeln!(out, "{:<20} {}", format!("shown pairs {protocol}:"), counts.by_protocol[k])?;
+
+    /// The policies the answer leaves out: with the mesh layer, all but the
+    /// AuthorizationPolicies it applies.
+    fn unevaluated(&self) -> Vec<netreach_model::UnevaluatedPolicy> {
+        match self.mesh {
+            Some(mesh) => mesh.view.unevaluated_policies(),
+            None => self.analysis.cluster.unevaluated_policies.clone(),
+        }
+    }
+
+    fn incompleteness(&self) -> Option<String> {
+        super::incompleteness_of(&self.analysis.cluster.skipped_invalid, &self.unevaluated())
+    }
+}
+
+/// `custom` of the JSON contract: per CUSTOM policy, its provider and the ports it decides.
+pub fn custom_json(custom: &[CustomPorts]) -> serde_json::Value {
+    custom
+        .iter()
+        .map(|c| serde_json::json!({"policy": c.policy, "provider": c.provider, "allowed": allowed_json(&c.ports)}))
+        .collect()
+}
+
+/// Ports left to an external authorizer, in words: `custom by provider P (CUSTOM ns/name): TCP 80`.
+fn custom_text(c: &CustomPorts) -> String {
+    format!("custom by provider {} (CUSTOM {}): {}", c.provider, c.policy, c.ports)
+}
+
+/// The ALLOWED cell of text and Markdown: open ports, then those an external authorizer decides.
+pub fn ports_text(open: &PortSet, custom: &[CustomPorts]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if !open.is_empty() || custom.is_empty() {
+        parts.push(open.to_string());
+    }
+    parts.extend(custom.iter().map(custom_text));
+    parts.join(" | ")
+}
+
+/// Appended to `-o summary`: with a filter, the pairs it shows per protocol; with the mesh
+/// layer, the pairs it leaves open per protocol and those left to an external authorizer.
+pub(super) fn write_layered_counts(
+    analysis: &Analysis,
+    mesh: Option<&EffectiveConnections>,
+    filter: &ConnectionFilter,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    const PROTOCOLS: [&str; 3] = ["TCP", "UDP", "SCTP"];
+    if filter.is_active() {
+        let counts = filter.count(analysis);
+        writeln!(out, "{:<20} {}", "filter:", filter.description())?;
+        writeln!(out, "{:<20} {}", "shown pairs:", counts.pairs)?;
+        for (k, protocol) in PROTOCOLS.iter().enumerate() {
+            writeln!(out, "{:<20} {}", format!("shown pairs {protocol}:"), counts.by_protocol[k])?;
+        }
+    }
+    if let Some(mesh) = mesh {
+        let counts = mesh.count(filter);
+        let shown = if filter.is_active() { "shown " } else { "" };
+        writeln!(out, "{:<20} {}", format!("{shown}mesh-open pairs:"), counts.open)?;
+        for (k, protocol) in PROTOCOLS.iter().enumerate() {
+            writeln!(out, "{:<20} {}", format!("{shown}mesh-open pairs {protocol}:"), counts.open_by_protocol[k])?;
+        }
+        writeln!(out, "{:<20} {}", format!("{shown}custom pairs:"), counts.custom)?;
     }
     Ok(())
 }
 
-fn write_json(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
+fn write_json(shown: &Shown, out: &mut dyn Write) -> io::Result<()> {
+    let (analysis, filter) = (shown.analysis, shown.filter);
     let reach = &analysis.reach;
     let ids: Vec<String> = (0..reach.endpoint_count()).map(|i| analysis.id(i)).collect();
     // Filtered: only the nodes in a shown connection or selected by the filter.
-    let shown = filter.is_active().then(|| filter.shown_endpoints(analysis));
+    let shown_nodes = filter.is_active().then(|| filter.shown_endpoints(analysis));
+    let mesh_layer = if shown.mesh.is_some() { "\n  \"meshLayer\": true," } else { "" };
     write!(
         out,
-        "{{\n  \"schemaVersion\": 1,\n  \"profile\": \"{}\",\n  \"unevaluatedPolicies\": {},\n  \"incomplete\": {},\n  \"nodes\": [",
+        "{{\n  \"schemaVersion\": 1,\n  \"profile\": \"{}\",{mesh_layer}\n  \"unevaluatedPolicies\": {},\n  \"incomplete\": {},\n  \"nodes\": [",
         reach.profile().as_str(),
-        super::unevaluated_policies_json(&analysis.cluster.unevaluated_policies),
+        super::unevaluated_policies_json(&shown.unevaluated()),
         super::incomplete_json(&analysis.cluster.skipped_invalid)
     )?;
     let mut nodes = JsonArray::new("    ");
     for i in 0..reach.endpoint_count() {
-        if shown.as_ref().is_some_and(|s| !s[i]) {
+        if shown_nodes.as_ref().is_some_and(|s| !s[i]) {
             continue;
         }
         nodes.element(out)?;
@@ -151,31 +248,30 @@ fn write_json(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
     // cluster has few distinct ones; keyed by address, the engine's sets live as long as it).
     let id_json: Vec<String> = ids.iter().map(|id| serde_json::to_string(id).expect("strings serialize")).collect();
     let mut allowed_cache: HashMap<*const PortSet, String> = HashMap::new();
-    reach.for_each_connection(|src, dst, ports| {
-        if !filter.keeps(src, dst) {
-            return Ok(());
-        }
+    shown.each(|src, dst, ports, custom| {
         connections.element(out)?;
         let allowed = allowed_cache
             .entry(ports as *const PortSet)
             .or_insert_with(|| serde_json::to_string(&allowed_json(ports)).expect("port lists serialize"));
-        write!(out, "{{\"src\":{},\"dst\":{},\"allowed\":{allowed}}}", id_json[src], id_json[dst])
+        write!(out, "{{\"src\":{},\"dst\":{},\"allowed\":{allowed}", id_json[src], id_json[dst])?;
+        if !custom.is_empty() {
+            write!(out, ",\"custom\":{}", custom_json(custom))?;
+        }
+        write!(out, "}}")
     })?;
     writeln!(out, "\n  ]\n}}")
 }
 
-fn write_text(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
+fn write_text(shown: &Shown, out: &mut dyn Write) -> io::Result<()> {
+    let (analysis, filter) = (shown.analysis, shown.filter);
     let reach = &analysis.reach;
     let names: Vec<String> = (0..reach.endpoint_count()).map(|i| analysis.display_name(i)).collect();
     let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max("SOURCE".len());
     writeln!(out, "{:width$}  {:width$}  ALLOWED", "SOURCE", "DESTINATION")?;
     let mut count = 0usize;
-    reach.for_each_connection(|src, dst, ports| {
-        if !filter.keeps(src, dst) {
-            return Ok(());
-        }
+    shown.each(|src, dst, ports, custom| {
         count += 1;
-        writeln!(out, "{:width$}  {:width$}  {}", names[src], names[dst], ports)
+        writeln!(out, "{:width$}  {:width$}  {}", names[src], names[dst], ports_text(ports, custom))
     })?;
     let pods = reach.pod_count();
     writeln!(
@@ -183,14 +279,20 @@ fn write_text(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
         "\n{count} connection(s) among {pods} pod(s) and {} external range(s); a pod's traffic to itself is always allowed and not listed.",
         reach.externals().len()
     )?;
+    if shown.mesh.is_some() {
+        writeln!(out, "{MESH_LAYER_NOTE}")?;
+    }
     if filter.is_active() {
         writeln!(out, "Filtered by {}.", filter.description())?;
     }
-    if let Some(line) = super::incompleteness(&analysis.cluster) {
+    if let Some(line) = shown.incompleteness() {
         writeln!(out, "{line}")?;
     }
     Ok(())
 }
+
+/// Said under text and Markdown listings with the mesh layer.
+const MESH_LAYER_NOTE: &str = "Mesh layer applied: ports that Istio mTLS or AuthorizationPolicy close are not listed; ports a CUSTOM policy leaves to an external authorizer are listed as custom, not as allowed.";
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
@@ -200,33 +302,44 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn write_csv(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
+/// CSV: one row per connection, protocol and (with the mesh layer) authorization, `allow` or
+/// `custom:PROVIDER:NAMESPACE/NAME`.
+fn write_csv(shown: &Shown, out: &mut dyn Write) -> io::Result<()> {
+    let analysis = shown.analysis;
     let ids: Vec<String> = (0..analysis.reach.endpoint_count()).map(|i| csv_field(&analysis.id(i))).collect();
-    writeln!(out, "src,dst,protocol,ports")?;
-    analysis.reach.for_each_connection(|src, dst, ports| {
-        if !filter.keeps(src, dst) {
-            return Ok(());
-        }
-        for (protocol, ranges) in ports.iter() {
-            let list: Vec<String> =
-                ranges.iter().map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }).collect();
-            writeln!(out, "{},{},{},{}", ids[src], ids[dst], protocol, csv_field(&list.join(",")))?;
+    let mesh = shown.mesh.is_some();
+    writeln!(out, "src,dst,protocol,ports{}", if mesh { ",authz" } else { "" })?;
+    shown.each(|src, dst, ports, custom| {
+        let open = (ports, if mesh { ",allow".to_string() } else { String::new() });
+        let decided = custom
+            .iter()
+            .map(|c| (&c.ports, format!(",{}", csv_field(&format!("custom:{}:{}", c.provider, c.policy)))));
+        for (ports, authz) in std::iter::once(open).chain(decided) {
+            for (protocol, ranges) in ports.iter() {
+                let list: Vec<String> = ranges
+                    .iter()
+                    .map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
+                    .collect();
+                writeln!(out, "{},{},{},{}{authz}", ids[src], ids[dst], protocol, csv_field(&list.join(",")))?;
+            }
         }
         Ok(())
     })
 }
 
-fn write_md(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Write) -> io::Result<()> {
+fn write_md(shown: &Shown, out: &mut dyn Write) -> io::Result<()> {
+    let analysis = shown.analysis;
     let names: Vec<String> =
         (0..analysis.reach.endpoint_count()).map(|i| analysis.display_name(i).replace('|', "\\|")).collect();
     writeln!(out, "| Source | Destination | Allowed |\n|---|---|---|")?;
-    analysis.reach.for_each_connection(|src, dst, ports| {
-        if !filter.keeps(src, dst) {
-            return Ok(());
-        }
-        writeln!(out, "| `{}` | `{}` | {} |", names[src], names[dst], ports)
+    shown.each(|src, dst, ports, custom| {
+        let cell = ports_text(ports, custom).replace('|', "\\|");
+        writeln!(out, "| `{}` | `{}` | {cell} |", names[src], names[dst])
     })?;
-    if let Some(line) = super::incompleteness(&analysis.cluster) {
+    if shown.mesh.is_some() {
+        writeln!(out, "\n{MESH_LAYER_NOTE}")?;
+    }
+    if let Some(line) = shown.incompleteness() {
         writeln!(out, "\n{line}")?;
     }
     Ok(())

@@ -10,23 +10,29 @@ pub mod paths;
 mod summary;
 pub mod text;
 
-pub use connectivity::{allowed_json, write_connectivity, Allowed};
-pub use connectivity::{write_connectivity_filtered, write_filtered_counts};
+pub use connectivity::{allowed_json, custom_json, ports_text, write_connectivity, Allowed};
+pub use connectivity::{write_connectivity_filtered, write_connectivity_layered};
 pub use format::{DrawnFormat, Format};
 pub use summary::{peak_rss_bytes, write_summary, PhaseTimes};
 
 /// One line for readable outputs when the answer leaves something out: invalid documents
 /// (`--skip-invalid`) or policies of kinds not evaluated.
 pub fn incompleteness(cluster: &netreach_model::Cluster) -> Option<String> {
+    incompleteness_of(&cluster.skipped_invalid, &cluster.unevaluated_policies)
+}
+
+/// [`incompleteness`] of an answer that evaluates some of the cluster's policies: `unevaluated`
+/// lists those it leaves out.
+pub fn incompleteness_of(
+    skipped_invalid: &[String],
+    unevaluated: &[netreach_model::UnevaluatedPolicy],
+) -> Option<String> {
     let mut parts = Vec::new();
-    if !cluster.skipped_invalid.is_empty() {
-        parts.push(format!("{} invalid document(s) left out (--skip-invalid)", cluster.skipped_invalid.len()));
+    if !skipped_invalid.is_empty() {
+        parts.push(format!("{} invalid document(s) left out (--skip-invalid)", skipped_invalid.len()));
     }
-    if !cluster.unevaluated_policies.is_empty() {
-        parts.push(format!(
-            "{} policy object(s) of kinds netreach does not evaluate",
-            cluster.unevaluated_policies.len()
-        ));
+    if !unevaluated.is_empty() {
+        parts.push(format!("{} policy object(s) of kinds netreach does not evaluate", unevaluated.len()));
     }
     (!parts.is_empty())
         .then(|| format!("Incomplete: this answer leaves out {} (see the warnings).", parts.join(" and ")))

@@ -3,6 +3,8 @@
 
 use super::text::thousands;
 use crate::analysis::Analysis;
+use crate::filter::ConnectionFilter;
+use crate::mesh::EffectiveConnections;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -21,7 +23,15 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
-pub fn write_summary(analysis: &Analysis, times: &PhaseTimes, out: &mut dyn Write) -> io::Result<()> {
+/// The summary of a run; with a filter, the pairs it shows; with the mesh layer, the pairs it
+/// leaves open.
+pub fn write_summary(
+    analysis: &Analysis,
+    times: &PhaseTimes,
+    mesh: Option<&EffectiveConnections>,
+    filter: &ConnectionFilter,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let started = std::time::Instant::now();
     let cluster = &analysis.cluster;
     let stats = analysis.reach.stats();
@@ -79,7 +89,9 @@ pub fn write_summary(analysis: &Analysis, times: &PhaseTimes, out: &mut dyn Writ
     for (key, value) in rows {
         writeln!(out, "{:<20} {value}", format!("{key}:"))?;
     }
-    if let Some(line) = super::incompleteness(cluster) {
+    super::connectivity::write_layered_counts(analysis, mesh, filter, out)?;
+    let unevaluated = mesh.map_or_else(|| cluster.unevaluated_policies.clone(), |m| m.view.unevaluated_policies());
+    if let Some(line) = super::incompleteness_of(&cluster.skipped_invalid, &unevaluated) {
         writeln!(out, "{line}")?;
     }
     Ok(())

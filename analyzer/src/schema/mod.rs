@@ -202,6 +202,16 @@ fn finding_fields() -> Vec<Field> {
     ]
 }
 
+/// `custom` (the mesh layer): per CUSTOM AuthorizationPolicy, the ports it leaves to an external
+/// authorizer.
+fn custom_ports() -> Value {
+    array(object(vec![
+        Required("policy", string()),
+        Required("provider", string()),
+        Required("allowed", reference("allowed")),
+    ]))
+}
+
 fn connectivity() -> Vec<Field> {
     let pod = object(vec![
         Required("id", string()),
@@ -221,8 +231,12 @@ fn connectivity() -> Vec<Field> {
         Required("cidrs", strings()),
         Required("except", strings()),
     ]);
-    let connection =
-        object(vec![Required("src", string()), Required("dst", string()), Required("allowed", reference("allowed"))]);
+    let connection = object(vec![
+        Required("src", string()),
+        Required("dst", string()),
+        Required("allowed", reference("allowed")),
+        Optional("custom", custom_ports()),
+    ]);
     let mut fields = preamble();
     fields.insert(
         1,
@@ -231,6 +245,8 @@ fn connectivity() -> Vec<Field> {
             one_of([CniProfile::Generic, CniProfile::Cilium, CniProfile::Calico].map(CniProfile::as_str)),
         ),
     );
+    // With --mesh: `allowed` is what NetworkPolicy, mTLS and Istio authorization all leave open.
+    fields.insert(2, Optional("meshLayer", json!({"const": true})));
     fields.push(Required("nodes", array(json!({"oneOf": [pod, external]}))));
     fields.push(Required("connections", array(connection)));
     fields
@@ -368,6 +384,16 @@ fn diff() -> Vec<Field> {
                 ),
             ]),
         ),
+        // Pairs whose mesh verdict changed on ports NetworkPolicy allows on both sides.
+        Optional("authz", {
+            let side = || object(vec![Required("allowed", reference("allowed")), Optional("custom", custom_ports())]);
+            array(object(vec![
+                Required("src", string()),
+                Required("dst", string()),
+                Required("before", side()),
+                Required("after", side()),
+            ]))
+        }),
         Required("added", entry(vec![Required("allowed", reference("allowed"))])),
         Required("removed", entry(vec![Required("allowed", reference("allowed"))])),
         Required(

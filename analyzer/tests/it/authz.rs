@@ -36,6 +36,12 @@ fn analysis(paths: &[&str]) -> Analysis {
     Analysis::new(loaded.cluster, &EngineOptions::default())
 }
 
+/// The analysis of one inline manifest.
+fn analysis_of(name: &str, yaml: &str) -> Analysis {
+    let loaded = load_str(name, yaml).unwrap_or_else(|e| panic!("{name}: {e}"));
+    Analysis::new(loaded.cluster, &EngineOptions::default())
+}
+
 /// (status, ports, verdict, basis, policy, rule) of the TCP traffic from `src` to `dst`.
 type Row = (MtlsStatus, String, AuthzVerdict, AuthzBasis, Option<String>, Option<u32>);
 
@@ -210,7 +216,7 @@ fn mesh_json_carries_authz_and_effective() {
     // Other commands do not apply AuthorizationPolicies, and say so.
     let out = netreach(&["connectivity", dir.to_str().unwrap(), "-o", "json", "-q"]);
     let err = stderr(&out);
-    assert!(err.contains("the answers ignore 6 AuthorizationPolicy object(s) (security.istio.io/v1): only `netreach mesh` and `netreach can` apply them"), "{err}");
+    assert!(err.contains("the answers ignore 6 AuthorizationPolicy object(s) (security.istio.io/v1): only `netreach mesh`, `netreach can` and `netreach connectivity --mesh` apply them"), "{err}");
     assert!(err.contains("the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1): netreach does not evaluate this kind yet, so they attach to waypoints"), "{err}");
 }
 
@@ -269,8 +275,7 @@ fn ztunnel_reads_tcp_and_authz_only_narrows_networkpolicy() {
     // ALLOW rule with methods never matches, even on a port the Service declares HTTP (istio.io,
     // ambient "Use Layer 7 features": L7 rules need a waypoint). NetworkPolicy admits 8080 only,
     // so there is no verdict on any other port: authorization never adds a connection.
-    let loaded = load_str("ambient.yaml", AMBIENT).unwrap();
-    let a = Analysis::new(loaded.cluster, &EngineOptions::default());
+    let a = analysis_of("ambient.yaml", AMBIENT);
     let view = MeshView::new(&a, MeshOptions::default());
     assert_eq!(
         tcp_verdicts(&view, "amb/client", "amb/server"),
@@ -329,8 +334,7 @@ fn authz_findings_hand_worked() {
         ]
     );
     // NR109 on ambient: get-only's rule uses methods and ztunnel enforces it.
-    let loaded = load_str("ambient.yaml", AMBIENT).unwrap();
-    let a = Analysis::new(loaded.cluster, &EngineOptions::default());
+    let a = analysis_of("ambient.yaml", AMBIENT);
     let view = MeshView::new(&a, MeshOptions::default());
     let nr109: Vec<String> = mesh_findings(&view).into_iter().filter(|f| f.id == "NR109").map(|f| f.message).collect();
     assert_eq!(nr109, ["ALLOW amb/get-only rules[0] uses HTTP-only fields but ztunnel (ambient) reads TCP only: the rule never matches"]);
@@ -363,4 +367,208 @@ fn can_shows_the_mesh_layer_and_exits_1_when_it_closes_every_port() {
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("TCP 9000: permissive; allow by ALLOW foo/tcp-policy rules[0]")
     );
+}
+
+/// `netreach connectivity ARGS… --mesh -q` on fixtures/mesh-authz: (exit code, stdout).
+fn connectivity_mesh(args: &[&str]) -> (Option<i32>, String) {
+    let mut all = vec!["connectivity"];
+    all.extend(args);
+    all.extend(["--mesh", "-q"]);
+    let out = netreach(&all);
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn connectivity_mesh_lists_only_what_both_layers_leave_open() {
+    let dir = fixtures().join("mesh-authz/tcp-task");
+    let (workloads, stage) = (dir.join("workloads.yaml"), dir.join("stage-1-allow-ports.yaml"));
+    let (code, text) = connectivity_mesh(&[workloads.to_str().unwrap(), stage.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    // Stage 1 allows TCP 9000 and 9001 into tcp-echo; UDP and SCTP are never enforced; curl has
+    // no policy. Without --mesh, curl → tcp-echo is `all`.
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("foo/curl") || l.starts_with("external")).collect();
+    assert_eq!(
+        rows,
+        [
+            "foo/curl [Deployment]      foo/tcp-echo [Deployment]  TCP 9000-9001; UDP all; SCTP all",
+            "foo/curl [Deployment]      external 0.0.0.0/0         all",
+            "external 0.0.0.0/0         foo/curl [Deployment]      all",
+            "external 0.0.0.0/0         foo/tcp-echo [Deployment]  TCP 9000-9001; UDP all; SCTP all",
+        ]
+    );
+    assert!(text.contains("Mesh layer applied"), "{text}");
+    // Every AuthorizationPolicy here is applied: nothing is reported as left out.
+    assert!(!text.contains("Incomplete"), "{text}");
+    let plain = netreach(&["connectivity", workloads.to_str().unwrap(), stage.to_str().unwrap(), "-q"]);
+    assert!(String::from_utf8_lossy(&plain.stdout).contains("foo/tcp-echo [Deployment]  all"));
+}
+
+#[test]
+fn connectivity_mesh_shows_custom_apart_in_every_format() {
+    let identity = fixtures().join("mesh-authz/identity");
+    let identity = identity.to_str().unwrap();
+    // Hand-worked (module comment): batch is plaintext, so into api only 9090's notNamespaces
+    // rule matches; db admits api's principal only; web's TCP 80 goes to provider opa.
+    let (_, text) = connectivity_mesh(&[identity]);
+    for row in [
+        "legacy/batch        shop/api            TCP 9090; UDP all; SCTP all",
+        "legacy/batch        shop/db             UDP all; SCTP all",
+        "shop/api            shop/db             all",
+        "shop/web            shop/api            TCP 8080-8081,9090; UDP all; SCTP all",
+        "shop/api            shop/web            TCP 1-79,81-65535; UDP all; SCTP all | custom by provider opa (CUSTOM shop/web-ext-authz): TCP 80",
+    ] {
+        assert!(text.lines().any(|l| l == row), "{row}\n{text}");
+    }
+    // shop/api-waypoint (a Service target) is not applied: the one policy left out.
+    assert!(text.contains("leaves out 1 policy object(s)"), "{text}");
+    let (_, csv) = connectivity_mesh(&[identity, "-o", "csv"]);
+    assert!(csv.starts_with("src,dst,protocol,ports,authz\n"), "{csv}");
+    assert!(csv.lines().any(|l| l == "shop/api,shop/web,TCP,80,custom:opa:shop/web-ext-authz"), "{csv}");
+    assert!(csv.lines().any(|l| l == "legacy/batch,shop/api,TCP,9090,allow"), "{csv}");
+    let (_, md) = connectivity_mesh(&[identity, "-o", "md"]);
+    assert!(
+        md.contains("| `shop/api` | `shop/web` | TCP 1-79,81-65535; UDP all; SCTP all \\| custom by provider opa"),
+        "{md}"
+    );
+    let (_, json) = connectivity_mesh(&[identity, "-o", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let connections = json["connections"].as_array().unwrap();
+    let into_web: Vec<&serde_json::Value> = connections.iter().filter(|c| c["dst"] == "shop/web").collect();
+    assert_eq!(into_web.len(), 6);
+    for c in into_web {
+        assert_eq!(c["custom"][0]["provider"], "opa");
+        assert_eq!(c["custom"][0]["allowed"], serde_json::json!([{"protocol": "TCP", "ports": [[80, 80]]}]));
+    }
+    // The summary counts per class bucket what the listing shows pair by pair.
+    let (_, summary) = connectivity_mesh(&[identity, "-o", "summary"]);
+    let value = |key: &str| -> u64 {
+        let line = summary.lines().find(|l| l.starts_with(key)).unwrap_or_else(|| panic!("{key}\n{summary}"));
+        line[key.len()..].trim().parse().unwrap()
+    };
+    let with_tcp =
+        connections.iter().filter(|c| c["allowed"].as_array().unwrap().iter().any(|a| a["protocol"] == "TCP")).count();
+    assert_eq!(value("mesh-open pairs:"), connections.len() as u64);
+    assert_eq!(value("mesh-open pairs TCP:"), with_tcp as u64);
+    assert_eq!((value("mesh-open pairs:"), value("mesh-open pairs TCP:"), value("custom pairs:")), (42, 34, 6));
+    assert!(summary.contains("leaves out 1 policy object(s)"), "{summary}");
+    // Filtered, pair by pair: the 6 sources into shop/web.
+    let (_, filtered) = connectivity_mesh(&[identity, "-o", "summary", "--to", "shop/web"]);
+    assert!(
+        filtered.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["shown", "custom", "pairs:", "6"]),
+        "{filtered}"
+    );
+}
+
+#[test]
+fn connectivity_mesh_refuses_graphs() {
+    let identity = fixtures().join("mesh-authz/identity");
+    let out = netreach(&["connectivity", identity.to_str().unwrap(), "--mesh", "-o", "dot"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.stdout, b"");
+    assert!(stderr(&out).contains("--mesh applies to the listings"), "{}", stderr(&out));
+}
+
+/// A sidecar pod whose Service declares three ports by appProtocol and name, with an ALLOW rule
+/// using `methods` on each.
+const APP_PROTOCOL: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: side, labels: {istio-injection: enabled}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: side, labels: {app: client}}
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server, namespace: side, labels: {app: server}}
+spec: {containers: [{name: s, image: x}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: server, namespace: side}
+spec:
+  selector: {app: server}
+  ports:
+  - {name: http-a, port: 9000, appProtocol: tcp}
+  - {name: tcp-b, port: 9001, appProtocol: HTTP}
+  - {name: tcp-c, port: 9002, appProtocol: example.com/custom}
+  - {name: tcp-d, port: 9003}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: get-only, namespace: side}
+spec:
+  selector: {matchLabels: {app: server}}
+  rules:
+  - to: [{operation: {methods: [GET], ports: ["9000", "9001", "9002", "9003"]}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: server-ports, namespace: side}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  ingress: [{ports: [{port: 9000, endPort: 9003}]}]
+"#;
+
+#[test]
+fn app_protocol_decides_before_the_port_name() {
+    // istio.io "Protocol Selection": "If both are defined, appProtocol takes precedence over the
+    // port name". 9000 (appProtocol tcp, name http-a) and 9003 (name tcp-d) are TCP: the ALLOW
+    // rule with methods never matches. 9001 (appProtocol HTTP, name tcp-b) is HTTP and 9002 (an
+    // appProtocol Istio does not list) is sniffed: the rule admits some requests.
+    use AuthzBasis::*;
+    use AuthzVerdict::*;
+    let a = analysis_of("app-protocol.yaml", APP_PROTOCOL);
+    let view = MeshView::new(&a, MeshOptions::default());
+    let p = MtlsStatus::Permissive;
+    assert_eq!(
+        tcp_verdicts(&view, "side/client", "side/server"),
+        rows(&[
+            (p, "TCP 9000,9003", Deny, NoAllowMatched, None, None),
+            (p, "TCP 9001-9002", Allow, AllowedForSomeRequests, Some("side/get-only"), Some(0)),
+        ])
+    );
+}
+
+#[test]
+fn diff_reports_authorization_changes_where_reachability_is_unchanged() {
+    // Applying the TCP task's stage 1 changes no NetworkPolicy: reachability is the same, but
+    // into tcp-echo the mesh now leaves TCP 9000-9001 open only (from curl and from outside).
+    let dir = fixtures().join("mesh-authz/tcp-task");
+    let (workloads, stage) = (dir.join("workloads.yaml"), dir.join("stage-1-allow-ports.yaml"));
+    let (workloads, stage) = (workloads.to_str().unwrap(), stage.to_str().unwrap());
+    let run = |format: &str| netreach(&["diff", workloads, "--apply", stage, "-o", format, "--exit-code", "-q"]);
+    let out = run("json");
+    assert_eq!(out.status.code(), Some(1), "an authorization change is a difference: {}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["pairs"], serde_json::json!({"added": 0, "removed": 0, "changed": 0}));
+    let pairs: Vec<(String, String)> = json["authz"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["src"].as_str().unwrap().to_string(), c["dst"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("external:0.0.0.0/0".to_string(), "foo/tcp-echo".to_string()),
+            ("foo/curl".to_string(), "foo/tcp-echo".to_string())
+        ]
+    );
+    let entry = &json["authz"][1];
+    assert_eq!(entry["after"]["allowed"][0], serde_json::json!({"protocol": "TCP", "ports": [[9000, 9001]]}));
+    assert_eq!(entry["before"]["allowed"][0], serde_json::json!({"protocol": "TCP", "ports": [[1, 65535]]}));
+    let text = String::from_utf8_lossy(&run("text").stdout).into_owned();
+    assert!(
+        text.lines().any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")
+            == "foo/curl foo/tcp-echo all -> TCP 9000-9001; UDP all; SCTP all"),
+        "{text}"
+    );
+    let md = String::from_utf8_lossy(&run("md").stdout).into_owned();
+    assert!(md.contains("| `foo/curl` | `foo/tcp-echo` | all | TCP 9000-9001; UDP all; SCTP all |"), "{md}");
+    // Without AuthorizationPolicy on either side there is no section.
+    let same = netreach(&["diff", workloads, workloads, "-o", "json", "-q"]);
+    assert!(serde_json::from_slice::<serde_json::Value>(&same.stdout).unwrap()["authz"].as_array().unwrap().is_empty());
 }

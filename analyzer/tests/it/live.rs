@@ -452,6 +452,24 @@ fn optional_api_groups_are_read_when_served() {
 }
 
 #[test]
+fn istio_authorization_policies_are_listed_and_applied() {
+    // fixtures/mesh-authz/identity served by the fake API server: the AuthorizationPolicies are
+    // listed (security.istio.io/v1) and the mesh layer applies them as it does to the files.
+    let live = Live::start(Behaviour::new(objects_of(&fixtures().join("mesh-authz/identity"))));
+    let out = live.run(&["connectivity", "--mesh", "-o", "csv", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let csv = stdout(&out);
+    assert!(csv.lines().any(|l| l == "shop/api,shop/web,TCP,80,custom:opa:shop/web-ext-authz"), "{csv}");
+    assert!(csv.lines().any(|l| l == "legacy/batch,shop/api,TCP,9090,allow"), "{csv}");
+    assert!(!csv.lines().any(|l| l.starts_with("legacy/batch,shop/db,TCP")), "{csv}");
+    let requests = live.server.requests();
+    assert!(
+        requests.iter().any(|r| r.starts_with("GET /apis/security.istio.io/v1/authorizationpolicies?")),
+        "{requests:?}"
+    );
+}
+
+#[test]
 fn usage_errors_and_help() {
     let dir = tempfile::tempdir().unwrap();
     for command in ["connectivity", "can", "paths", "diff", "audit", "generate", "snapshot"] {

@@ -44,6 +44,11 @@ fn connectivity_json_follows_its_schema() {
     }
     let filtered = assert_valid(&["connectivity", "shop", "--from", "ns:shop", "--to", "internet"]);
     assert!(filtered["nodes"].as_array().unwrap().iter().any(|n| n["kind"] == "External"), "{filtered}");
+    // With the mesh layer: `meshLayer`, and `custom` on the connections into shop/web.
+    let layered = assert_valid(&["connectivity", "mesh-authz/identity", "--mesh"]);
+    assert_eq!(layered["meshLayer"], true);
+    let custom = layered["connections"].as_array().unwrap().iter().filter(|c| c.get("custom").is_some()).count();
+    assert_eq!(custom, 6, "{layered}");
 }
 
 #[test]
@@ -66,6 +71,13 @@ fn mesh_json_follows_its_schema() {
 
 #[test]
 fn diff_json_follows_its_schema() {
+    let authz = assert_valid(&[
+        "diff",
+        "mesh-authz/tcp-task/workloads.yaml",
+        "--apply",
+        "mesh-authz/tcp-task/stage-1-allow-ports.yaml",
+    ]);
+    assert_eq!(authz["authz"].as_array().unwrap().len(), 2, "{authz}");
     let change = |name: &str| format!("diff/changes/{name}.yaml");
     for level in ["pod", "workload", "namespace"] {
         for name in ["default-deny-web", "tightened-api", "admin-protect-data"] {

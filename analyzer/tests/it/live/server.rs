@@ -33,6 +33,7 @@ pub fn resource_of(kind: &str) -> Option<(&'static str, &'static str, bool)> {
         "BaselineAdminNetworkPolicy" => ("policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies", false),
         "ClusterNetworkPolicy" => ("policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", false),
         "PeerAuthentication" => ("security.istio.io/v1", "peerauthentications", true),
+        "AuthorizationPolicy" => ("security.istio.io/v1", "authorizationpolicies", true),
         _ => return None,
     })
 }

@@ -144,7 +144,12 @@ impl Context<'_> {
     }
 
     /// NR021: ports whose policy admits outside ranges but that no entry path delivers to.
-    fn admitted_but_not_exposed(&self, report: &ExposureReport, admitted: &AdmittedFromOutside, out: &mut Vec<Finding>) {
+    fn admitted_but_not_exposed(
+        &self,
+        report: &ExposureReport,
+        admitted: &AdmittedFromOutside,
+        out: &mut Vec<Finding>,
+    ) {
         let mut delivered: HashMap<usize, PortSet> = HashMap::new();
         for e in &report.exposures {
             if let Some(pod) = self.exposed_pod(e) {

@@ -660,8 +660,8 @@ impl<'a> Resolver<'a> {
             }
             let pods = self.gateway_pods(gateway);
             for listener in listeners {
-                let first = (!pods.is_empty())
-                    .then(|| self.controller_hop(&pods, vec![(route.protocol(), listener.port)]));
+                let first =
+                    (!pods.is_empty()).then(|| self.controller_hop(&pods, vec![(route.protocol(), listener.port)]));
                 for reference in &route.backends {
                     if reference.namespace != route.namespace && !self.granted(route, reference) {
                         self.report.notes.push(format!(

@@ -4,7 +4,7 @@ use super::checks::*;
 use super::{field_names, Context, KUBE_SYSTEM};
 use crate::findings::{Finding, ObjectRef};
 use netreach_model::{Direction, Peer, PortEntry, PortSet, Protocol, Rule};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Context<'_> {
     /// NR008, NR009: rules that allow everything towards the internet or every namespace; each

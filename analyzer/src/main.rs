@@ -104,11 +104,12 @@ Exit codes: 0 success (with --exit-code: no difference), 1 with --exit-code: som
     /// Segmentation findings (stable ids, severity, objects, fix) and per-namespace scores.
     #[command(
         long_about = "Audit the cluster's segmentation: namespaces without default-deny, pods no policy \
-selects, hostNetwork and privileged pods, pods reachable from the internet, egress to the whole \
+selects, hostNetwork and privileged pods, pods reachable from the internet through an entry point, egress to the whole \
 internet on every port, cross-namespace allow-all rules, pods reaching kube-system beyond DNS, policies \
 selecting no pod, peers matching nothing, unresolved named ports, misplaced ipBlock excepts, shadowed and \
 conflicting cluster-policy rules, pods reaching cloud-metadata, the API server without a token, the \
-kubelets or etcd (NR001..NR020) and service-mesh gaps (NR101..NR109). Each finding has a \
+kubelets or etcd (NR001..NR020), internet admitted where nothing publishes the pod and published \
+Services that policy closes (NR021, NR022) and service-mesh gaps (NR101..NR109). Each finding has a \
 stable id, a severity (high, medium, low, info), the objects involved and a one-line fix; findings that a \
 policy netreach does not evaluate could falsify say so. A table gives, per namespace, the share of (source \
 pod, destination pod) pairs into it that policy denies.",

@@ -43,7 +43,7 @@ pub const REACHABLE_FROM_INTERNET: Check = Check {
     id: "NR007",
     name: "pod-reachable-from-internet",
     severity: Severity::Medium,
-    summary: "pods that an external address range can reach, with the ports, per namespace",
+    summary: "pods that traffic from outside reaches through an entry point (LoadBalancer, NodePort or externalIP Service, Ingress, Gateway, hostPort, hostNetwork) whose every hop policy admits, with the ports, per namespace",
 };
 pub const EGRESS_TO_INTERNET_ALL_PORTS: Check = Check {
     id: "NR008",
@@ -126,9 +126,21 @@ pub const REACHES_ETCD: Check = Check {
     severity: Severity::High,
     summary: "pods that can reach etcd (TCP 2379-2380), per namespace",
 };
+pub const ADMITTED_BUT_NOT_EXPOSED: Check = Check {
+    id: "NR021",
+    name: "internet-admitted-not-exposed",
+    severity: Severity::Low,
+    summary: "pods whose ingress policy admits external ranges on ports that no entry point delivers to, per namespace: open in policy, not reachable today",
+};
+pub const PUBLISHED_SERVICE_POLICY_CLOSES: Check = Check {
+    id: "NR022",
+    name: "published-service-closed-by-policy",
+    severity: Severity::Low,
+    summary: "a LoadBalancer, NodePort or externalIP Service whose backends' policies admit none of the sources it delivers (the node address under externalTrafficPolicy: Cluster)",
+};
 
 /// Every check, in id order.
-pub const CHECKS: [Check; 20] = [
+pub const CHECKS: [Check; 22] = [
     NO_DEFAULT_DENY_INGRESS,
     NO_DEFAULT_DENY_EGRESS,
     PODS_WITHOUT_INGRESS_POLICY,
@@ -149,4 +161,6 @@ pub const CHECKS: [Check; 20] = [
     APISERVER_WITHOUT_TOKEN,
     REACHES_KUBELET,
     REACHES_ETCD,
+    ADMITTED_BUT_NOT_EXPOSED,
+    PUBLISHED_SERVICE_POLICY_CLOSES,
 ];

@@ -1,62 +1,12 @@
-//! NR007-NR010: what is open. Reads the engine's class rows and the rules' peers and ports, never pod pairs.
+//! NR008-NR010: what is open (NR007 is `entry_points`'). Reads the engine's class rows and the rules' peers and ports, never pod pairs.
 
 use super::checks::*;
 use super::{field_names, Context, KUBE_SYSTEM};
 use crate::findings::{Finding, ObjectRef};
 use netreach_model::{Direction, Peer, PortEntry, PortSet, Protocol, Rule};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Context<'_> {
-    /// NR007: from each external class's row, its pod classes.
-    pub(super) fn reachable_from_internet(&self, out: &mut Vec<Finding>) {
-        let reach = &self.a.reach;
-        let ext_classes: BTreeSet<usize> =
-            (reach.pod_count()..reach.endpoint_count()).map(|e| self.classes.class_of(e)).collect();
-        // Per pod class: ports reachable from outside, and from which external ranges.
-        let mut per_class: HashMap<usize, (PortSet, BTreeSet<usize>)> = HashMap::new();
-        for &src in &ext_classes {
-            for (dst, ports) in reach.class_row(src) {
-                if ports.is_empty() || !self.classes.is_pod_class(dst) {
-                    continue;
-                }
-                let entry = per_class.entry(dst).or_insert_with(|| (PortSet::empty(), BTreeSet::new()));
-                entry.0.union_with(ports);
-                entry
-                    .1
-                    .extend(self.classes.members(src).iter().map(|&e| e as usize).filter(|&e| e >= reach.pod_count()));
-            }
-        }
-        // Group pods by (namespace, ports).
-        let mut groups: BTreeMap<(u32, PortSet), (Vec<usize>, BTreeSet<usize>)> = BTreeMap::new();
-        for (class, (ports, sources)) in per_class {
-            for &e in self.classes.members(class) {
-                let i = e as usize;
-                if i < reach.pod_count() {
-                    let g = groups.entry((self.pod_ns[i], ports.clone())).or_default();
-                    g.0.push(i);
-                    g.1.extend(sources.iter().copied());
-                }
-            }
-        }
-        for ((ns, ports), (pods, sources)) in groups {
-            let name = &self.namespaces[ns as usize];
-            let from: Vec<String> = sources.iter().map(|&e| self.a.display_name(e)).collect();
-            out.push(Finding::new(
-                REACHABLE_FROM_INTERNET,
-                Some(name),
-                self.workloads(pods.iter().copied()),
-                format!(
-                    "{} pod(s) in namespace {name} can be reached from outside the cluster on {}: from {}",
-                    pods.len(),
-                    describe_ports(&ports),
-                    from.join("; ")
-                ),
-                "restrict ingress ipBlock peers to the load balancer or proxy ranges, and the ports to the served ones"
-                    .to_string(),
-            ));
-        }
-    }
-
     /// NR008, NR009: rules that allow everything towards the internet or every namespace; each
     /// rule or peer gives at most one finding.
     pub(super) fn broad_rules(&self, out: &mut Vec<Finding>) {
@@ -225,7 +175,7 @@ fn all_ports(rule: &Rule) -> bool {
 }
 
 /// `TCP 8443`, `every port`.
-fn describe_ports(ports: &PortSet) -> String {
+pub(super) fn describe_ports(ports: &PortSet) -> String {
     if ports.is_all() {
         "every port".to_string()
     } else {

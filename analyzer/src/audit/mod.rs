@@ -8,7 +8,8 @@
 //! selector to decide a verdict, and nothing iterates over pod pairs.
 //!
 //! One file per kind of input a check reads: `checks` is the registry, `coverage` (NR001-NR006)
-//! reads pod selection and hostNetwork, `exposure` (NR007-NR010) what is allowed, `dead_rules`
+//! reads pod selection and hostNetwork, `entry_points` (NR007, NR021, NR022) what outside reaches
+//! through real entry points ([`crate::exposure`]), `exposure` (NR008-NR010) what is allowed, `dead_rules`
 //! (NR011-NR014) what a rule matches, `tiers` the cluster-scoped tiers (NR015, NR016 and the
 //! default deny NR001-NR004 account for), `infrastructure` what reaches the infrastructure
 //! destinations (NR017-NR020). The mesh checks (NR101-NR109) are [`crate::mesh`]'s;
@@ -22,6 +23,7 @@ mod checks;
 mod classes;
 mod coverage;
 mod dead_rules;
+mod entry_points;
 mod exposure;
 mod infrastructure;
 mod operators;
@@ -136,7 +138,7 @@ pub fn audit_with(analysis: &Analysis, skipped: &[SkippedObject]) -> AuditReport
     ctx.default_deny(&mut findings);
     ctx.unsegmented_pods(&mut findings);
     ctx.host_network(&mut findings);
-    ctx.reachable_from_internet(&mut findings);
+    ctx.internet_exposure(&mut findings);
     ctx.broad_rules(&mut findings);
     ctx.kube_system_beyond_dns(&mut findings);
     ctx.dead_policies_and_peers(&mut findings);
@@ -160,12 +162,13 @@ pub fn audit_with(analysis: &Analysis, skipped: &[SkippedObject]) -> AuditReport
 /// (a CiliumNetworkPolicy may deny what NetworkPolicy leaves open): their message says so when
 /// such a policy is in their namespace or cluster-wide.
 fn caveat_unevaluated(findings: &mut [Finding], unevaluated: &[netreach_model::UnevaluatedPolicy]) {
-    const OPEN_TRAFFIC: [Check; 12] = [
+    const OPEN_TRAFFIC: [Check; 13] = [
         NO_DEFAULT_DENY_INGRESS,
         NO_DEFAULT_DENY_EGRESS,
         PODS_WITHOUT_INGRESS_POLICY,
         PODS_WITHOUT_EGRESS_POLICY,
         REACHABLE_FROM_INTERNET,
+        ADMITTED_BUT_NOT_EXPOSED,
         EGRESS_TO_INTERNET_ALL_PORTS,
         CROSS_NAMESPACE_ALLOW_ALL,
         KUBE_SYSTEM_BEYOND_DNS,

@@ -179,37 +179,59 @@ pub(crate) fn run(mut args: CanArgs) -> Outcome {
 }
 
 /// The answers for a Service port, one per targetPort its backing pods receive it on; exit 0
-/// when some backing pod is reached.
+/// when some backing pod is reached. In JSON, one document: the Service port's, every target
+/// port's verdicts together, and `targetPorts` saying which pods receive it on which port.
 fn service_answers(analysis: &Analysis, args: &CanArgs, from: &[usize], groups: Vec<TargetGroup>) -> Outcome {
-    if groups.len() > 1 && args.output == Format::Json {
-        let ports: Vec<String> = groups.iter().map(|((_, p), pods)| format!("{p} ({} pod(s))", pods.len())).collect();
-        return Err(format!(
-            "{} port {} reaches its pods on several target ports ({}): -o json answers one port; ask each backing pod",
-            args.to,
-            args.port.map_or(0, |p| p.1),
-            ports.join(", ")
-        )
-        .into());
-    }
-    let write = match args.output {
-        Format::Text => render::can::text,
-        Format::Md => render::can::markdown,
-        Format::Json => render::can::json,
-    };
-    let mut any = false;
-    let answers: Vec<(String, explain::CanAnswer)> = groups
+    let answers: Vec<(String, Vec<usize>, explain::CanAnswer)> = groups
         .into_iter()
         .map(|(port, pods)| {
             let answer = explain::can(analysis, from, &pods, Some(port));
-            any |= answer.allowed();
-            (format!("{} (targetPort {})", args.to, port.1), answer)
+            (format!("{} (targetPort {})", args.to, port.1), pods, answer)
         })
         .collect();
-    write_stdout(|out| {
-        for (to, answer) in &answers {
-            write(analysis, &args.from, to, answer, out)?;
+    let any = answers.iter().any(|(_, _, answer)| answer.allowed());
+    write_stdout(|out| match args.output {
+        Format::Json if answers.len() > 1 => {
+            render::can::write_json_value(&several_targets_json(analysis, args, &answers), out)
         }
-        Ok(())
+        output => {
+            let write = match output {
+                Format::Text => render::can::text,
+                Format::Md => render::can::markdown,
+                Format::Json => render::can::json,
+            };
+            answers.iter().try_for_each(|(to, _, answer)| write(analysis, &args.from, to, answer, out))
+        }
     })?;
     Ok(if any { ExitStatus::Success } else { ExitStatus::No })
+}
+
+/// A Service port its backing pods receive on several target ports, as one `can` document: `port`
+/// is the Service's, `allowed` whether any backing pod is reached, `verdicts` every target port's
+/// (each verdict's `allowedPorts` names its target port), and `targetPorts` the pods per port.
+fn several_targets_json(
+    analysis: &Analysis,
+    args: &CanArgs,
+    answers: &[(String, Vec<usize>, explain::CanAnswer)],
+) -> serde_json::Value {
+    let (_, _, first) = &answers[0];
+    let mut doc = render::can::json_value(analysis, &args.from, &args.to, first);
+    let mut verdicts = Vec::new();
+    let mut targets = Vec::new();
+    for (_, pods, answer) in answers {
+        let one = render::can::json_value(analysis, &args.from, &args.to, answer);
+        if let serde_json::Value::Array(list) = &one["verdicts"] {
+            verdicts.extend(list.iter().cloned());
+        }
+        targets.push(serde_json::json!({
+            "targetPort": answer.query.map(|(_, n)| n),
+            "pods": pods.iter().map(|&p| analysis.id(p)).collect::<Vec<_>>(),
+            "allowed": answer.allowed(),
+        }));
+    }
+    doc["port"] = serde_json::json!(args.port.map(|(_, n)| n));
+    doc["allowed"] = serde_json::json!(answers.iter().any(|(_, _, a)| a.allowed()));
+    doc["verdicts"] = serde_json::Value::Array(verdicts);
+    doc["targetPorts"] = serde_json::Value::Array(targets);
+    doc
 }

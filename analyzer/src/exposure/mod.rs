@@ -133,6 +133,8 @@ pub struct Exposure {
     /// port); `None` when the manifest leaves it to the API server (an unset nodePort).
     pub entry_port: Option<u16>,
     pub via: Via,
+    /// Empty for an Ingress or Gateway whose controller pods the analysis does not hold (the
+    /// audit's, which adds no abstract controller): the path exists and is not judged.
     pub hops: Vec<Hop>,
 }
 
@@ -564,6 +566,18 @@ impl<'a> Resolver<'a> {
         self.hop(&sources, vec![backend], vec![(protocol, port)], "the controller pod's address".into())
     }
 
+    /// The two hops of an Ingress or Gateway path; none when the analysis holds no controller
+    /// pod for it (a caller that did not [`add_abstract_controller`]): the path exists, unjudged.
+    fn controller_path(&mut self, first: Option<&Hop>, backend: usize, protocol: Protocol, port: u16) -> Vec<Hop> {
+        match first {
+            Some(first) => {
+                let second = self.backend_hop(first, backend, protocol, port);
+                vec![first.clone(), second]
+            }
+            None => Vec::new(),
+        }
+    }
+
     fn ingress(&mut self, ingress: &'a netreach_model::entrypoints::Ingress) {
         let class = ingress.class.clone();
         let (controllers, first) = match self.controllers.get(&class) {
@@ -576,22 +590,20 @@ impl<'a> Resolver<'a> {
                 (controllers, hop)
             }
         };
-        if controllers.is_empty() {
-            return;
-        }
+        let first = (!controllers.is_empty()).then_some(first);
         let by = format!("Ingress {}/{}", ingress.namespace, ingress.name);
         for reference in &ingress.backends {
             let Some((service, port)) = self.service_port(reference, &by, Protocol::Tcp) else { continue };
             for (pod, target) in self.backends(service, port) {
                 let endpoint = self.endpoint(pod);
-                let second = self.backend_hop(&first, endpoint, Protocol::Tcp, target);
+                let hops = self.controller_path(first.as_ref(), endpoint, Protocol::Tcp, target);
                 self.report.exposures.push(Exposure {
                     pod: endpoint,
                     port: target,
                     protocol: Protocol::Tcp,
                     entry_port: None,
                     via: Via { kind: ViaKind::Ingress, name: format!("{}/{}", ingress.namespace, ingress.name) },
-                    hops: vec![first.clone(), second],
+                    hops,
                 });
             }
         }
@@ -647,11 +659,9 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             let pods = self.gateway_pods(gateway);
-            if pods.is_empty() {
-                continue;
-            }
             for listener in listeners {
-                let first = self.controller_hop(&pods, vec![(route.protocol(), listener.port)]);
+                let first =
+                    (!pods.is_empty()).then(|| self.controller_hop(&pods, vec![(route.protocol(), listener.port)]));
                 for reference in &route.backends {
                     if reference.namespace != route.namespace && !self.granted(route, reference) {
                         self.report.notes.push(format!(
@@ -663,7 +673,7 @@ impl<'a> Resolver<'a> {
                     let Some((service, port)) = self.service_port(reference, &by, route.protocol()) else { continue };
                     for (pod, target) in self.backends(service, port) {
                         let endpoint = self.endpoint(pod);
-                        let second = self.backend_hop(&first, endpoint, route.protocol(), target);
+                        let hops = self.controller_path(first.as_ref(), endpoint, route.protocol(), target);
                         self.report.exposures.push(Exposure {
                             pod: endpoint,
                             port: target,
@@ -673,7 +683,7 @@ impl<'a> Resolver<'a> {
                                 kind: ViaKind::Gateway,
                                 name: format!("{}/{}", gateway.namespace, gateway.name),
                             },
-                            hops: vec![first.clone(), second],
+                            hops,
                         });
                     }
                 }

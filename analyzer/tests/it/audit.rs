@@ -105,24 +105,53 @@ fn nr006_privileged_host_network_agent() {
 }
 
 #[test]
-fn nr007_pods_reachable_from_the_internet_with_their_ports() {
-    // External ranges have no policies of their own, so they reach exactly what ingress admits:
-    // web/frontend admits ipBlock 0.0.0.0/0 on named port https = 8443; invoice-worker and the
-    // two hostNetwork agents are not isolated for ingress (every port). coredns admits pods only
-    // (namespaceSelector {}), api/invoice-api/dashboard/etl admit named pods only.
+fn nr007_pods_an_entry_point_delivers_to_and_policy_admits() {
+    // web/frontend: LoadBalancer web/frontend (externalTrafficPolicy Local, so the backends see
+    // the client) to named port https = 8443, which its ipBlock 0.0.0.0/0 rule admits. The two
+    // hostNetwork agents are on the node's addresses, where policy does not reach (every port).
+    // invoice-worker admits everything but nothing publishes it: NR021, not NR007.
     let r = weak();
     assert_eq!(
         found(&r, "NR007"),
         expect(&[
-            ("billing", &["Deployment billing/invoice-worker"]),
             ("monitoring", &["DaemonSet monitoring/node-agent", "DaemonSet monitoring/node-exporter"]),
-            ("web", &["Deployment web/frontend"]),
+            ("web", &["Deployment web/frontend", "Service web/frontend"]),
         ])
     );
     let web = of(&r, "NR007").into_iter().find(|f| f.namespace.as_deref() == Some("web")).unwrap();
-    assert!(web.message.contains("on TCP 8443"), "{}", web.message);
-    let billing = of(&r, "NR007").into_iter().find(|f| f.namespace.as_deref() == Some("billing")).unwrap();
-    assert!(billing.message.contains("on every port"), "{}", billing.message);
+    assert!(web.message.contains("on TCP 8443 through LoadBalancer web/frontend"), "{}", web.message);
+    let monitoring = of(&r, "NR007").into_iter().find(|f| f.namespace.as_deref() == Some("monitoring")).unwrap();
+    assert!(monitoring.message.contains("on every port through hostNetwork"), "{}", monitoring.message);
+}
+
+#[test]
+fn nr021_policy_admits_the_internet_but_nothing_publishes_the_pod() {
+    // invoice-worker is not isolated (every port admitted from every range) and no Service,
+    // Ingress, Gateway or host port delivers to it.
+    let r = weak();
+    assert_eq!(found(&r, "NR021"), expect(&[("billing", &["Deployment billing/invoice-worker"])]));
+    let finding = of(&r, "NR021")[0];
+    assert_eq!(finding.severity, Severity::Low);
+    assert!(finding.message.contains("on every port"), "{}", finding.message);
+}
+
+#[test]
+fn nr022_node_port_whose_backends_admit_no_node_address() {
+    // NodePort billing/invoice-api, externalTrafficPolicy Cluster: the backends see a node
+    // address (no Node in the input: any address outside the pods), and invoice-api's only
+    // rule admits web/api pods.
+    let r = weak();
+    assert_eq!(
+        found(&r, "NR022"),
+        expect(&[("billing", &["Service billing/invoice-api", "Deployment billing/invoice-api"])])
+    );
+    let finding = of(&r, "NR022")[0];
+    assert!(
+        finding.message.starts_with("NodePort Service billing/invoice-api delivers to 2 pod(s) on 8443/TCP"),
+        "{}",
+        finding.message
+    );
+    assert!(finding.fix.contains("externalTrafficPolicy: Local"), "{}", finding.fix);
 }
 
 #[test]
@@ -214,13 +243,13 @@ fn nr014_except_outside_its_cidr() {
 
 #[test]
 fn weak_has_no_other_findings_and_sorts_by_severity() {
-    // 1+2+1+2+1+1+3+1+1+2+1+1+1+1 from the tests above.
+    // 1+2+1+2+1+1+2+1+1+2+1+1+1+1 (NR001-NR014) + 1+1 (NR021, NR022) from the tests above.
     // NR017-NR020 (infrastructure destinations) are held by tests/it/infrastructure.rs.
     let r = weak();
     let segmentation: Vec<&Finding> = r.findings.iter().filter(|f| f.destination.is_none()).collect();
-    assert_eq!(segmentation.len(), 19);
+    assert_eq!(segmentation.len(), 20);
     let count = |s: Severity| segmentation.iter().filter(|f| f.severity == s).count();
-    assert_eq!((count(Severity::High), count(Severity::Medium), count(Severity::Low)), (5, 7, 7));
+    assert_eq!((count(Severity::High), count(Severity::Medium), count(Severity::Low)), (5, 6, 9));
     assert!(r.findings.windows(2).all(|w| w[0].severity >= w[1].severity));
 }
 
@@ -274,16 +303,20 @@ fn shop_findings_by_hand() {
     );
     assert_eq!(found(&r, "NR005"), expect(&[("kube-system", &["DaemonSet kube-system/node-log-agent"])]));
     assert!(found(&r, "NR006").is_empty());
-    // frontend admits 0.0.0.0/0 on http = 8080; metrics-server and the agent are not isolated.
+    // LoadBalancer shop/frontend delivers to http = 8080, which the frontend admits from
+    // 0.0.0.0/0; the hostNetwork agent is on the node's addresses. metrics-server is not
+    // isolated but nothing publishes it: NR021.
     assert_eq!(
         found(&r, "NR007"),
         expect(&[
-            ("kube-system", &["DaemonSet kube-system/node-log-agent", "Deployment kube-system/metrics-server"]),
-            ("shop", &["Deployment shop/frontend"]),
+            ("kube-system", &["DaemonSet kube-system/node-log-agent"]),
+            ("shop", &["Deployment shop/frontend", "Service shop/frontend"]),
         ])
     );
     let shop = of(&r, "NR007").into_iter().find(|f| f.namespace.as_deref() == Some("shop")).unwrap();
-    assert!(shop.message.contains("on TCP 8080"), "{}", shop.message);
+    assert!(shop.message.contains("on TCP 8080 through LoadBalancer shop/frontend"), "{}", shop.message);
+    assert_eq!(found(&r, "NR021"), expect(&[("kube-system", &["Deployment kube-system/metrics-server"])]));
+    assert!(found(&r, "NR022").is_empty());
     // payment-gateway's internet egress is 443 only; coredns' namespaceSelector {} names ports;
     // every namespace but kube-system only reaches kube-system on DNS.
     for id in ["NR008", "NR009", "NR010", "NR013", "NR014"] {
@@ -303,7 +336,8 @@ fn shop_findings_by_hand() {
             ("data", &["NetworkPolicy data/postgres-ingress spec.ingress[1].from[0]"]),
         ])
     );
-    assert_eq!(r.findings.iter().filter(|f| f.destination.is_none()).count(), 10, "besides NR017-NR020");
+    // NR007 kube-system is the log agent alone; metrics-server moved to NR021 (one more finding).
+    assert_eq!(r.findings.iter().filter(|f| f.destination.is_none()).count(), 11, "besides NR017-NR020");
 }
 
 // ---- fixtures/audit-real: findings worked out by hand in each fixture's header ----
@@ -537,7 +571,7 @@ fn json_is_the_documented_contract() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["schemaVersion"], 1);
     let findings = doc["findings"].as_array().unwrap();
-    assert_eq!(findings.iter().filter(|f| f.get("destination").is_none()).count(), 19, "besides NR017-NR020");
+    assert_eq!(findings.iter().filter(|f| f.get("destination").is_none()).count(), 20, "besides NR017-NR020");
     for f in findings {
         for key in ["id", "name", "severity", "namespace", "objects", "message", "fix"] {
             assert!(f.get(key).is_some(), "finding lacks {key}: {f}");

@@ -231,11 +231,12 @@ fn audit_findings_that_appear_disappear_or_change_are_reported() {
         strings(&[("NR017", "web"), ("NR001", "web"), ("NR002", "web"), ("NR004", "web")])
     );
     assert!(findings(&doc, "appeared").is_empty() && findings(&doc, "changed").is_empty());
-    // Deleting the frontend's only ingress policy: its pods are unselected, and the internet
-    // exposure finding for web changes from TCP 8080 to every port.
+    // Deleting the frontend's only ingress policy: its pods are unselected, and the finding
+    // that web admits the internet (NR021: nothing publishes the frontend) changes from TCP
+    // 8080 to every port.
     let doc = diff_json(&["--delete", &change("frontend-ingress")]);
     assert_eq!(findings(&doc, "appeared"), strings(&[("NR003", "web")]));
-    assert_eq!(findings(&doc, "changed"), strings(&[("NR007", "web")]));
+    assert_eq!(findings(&doc, "changed"), strings(&[("NR021", "web")]));
     let changed = &doc["findings"]["changed"][0];
     assert!(changed["before"]["message"].as_str().unwrap().contains("on TCP 8080"), "{changed}");
     assert!(changed["after"]["message"].as_str().unwrap().contains("on every port"), "{changed}");

@@ -327,9 +327,20 @@ fn can_to_a_service_maps_its_port_to_each_backing_pods_target_port() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Service app/multi has no port 8080/TCP: it has ports 80/TCP"), "{err}");
     assert!(out.stdout.is_empty());
-    // Several target ports cannot be one JSON answer: said, not guessed.
+    // Several target ports are one JSON answer: the Service port, every target port's verdicts,
+    // and which pods receive it on which port.
     let out = netreach(&["can", "app/client", "app/Service/multi", "--port", "80", "-o", "json", &file]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!((doc["port"].as_u64(), doc["allowed"].as_bool()), (Some(80), Some(true)), "{doc}");
+    let targets: Vec<(u64, bool)> = doc["targetPorts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["targetPort"].as_u64().unwrap(), t["allowed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(targets, [(8080, false), (9090, true)], "{doc}");
+    assert_eq!(doc["verdicts"].as_array().unwrap().len(), 2, "{doc}");
 }
 
 #[test]

@@ -8,6 +8,8 @@ pub mod graph;
 pub mod json;
 pub mod paths;
 mod summary;
+pub mod table;
+pub mod terminal;
 pub mod text;
 
 pub use connectivity::{allowed_json, write_connectivity, Allowed};

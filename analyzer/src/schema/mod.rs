@@ -460,8 +460,7 @@ fn check() -> Vec<Field> {
         Required("description", nullable(string())),
         Required("kind", one_of(["deny", "allowOnly", "allow", "isolated", "maxReach", "mtls"])),
         Required("statement", string()),
-        Required("status", one_of(["pass", "fail", "notEvaluable"])),
-        Required("reason", nullable(string())),
+        Required("status", one_of(["pass", "fail"])),
         Required("detail", string()),
         Required("checked", count()),
         Required(
@@ -482,7 +481,6 @@ fn check() -> Vec<Field> {
                 Required("invariants", count()),
                 Required("passed", count()),
                 Required("failed", count()),
-                Required("notEvaluable", count()),
             ]),
         ),
         Required("invariants", array(invariant)),

@@ -71,9 +71,5 @@ pub(crate) fn run(mut args: CheckArgs) -> Outcome {
         file.commit()?;
     }
     write_stdout(|out| render::write_report(&report, args.output, out))?;
-    Ok(if report.failed() > 0 {
-        ExitStatus::No
-    } else {
-        ExitStatus::Success
-    })
+    Ok(if report.failed() > 0 { ExitStatus::No } else { ExitStatus::Success })
 }

@@ -401,10 +401,8 @@ mod tests {
 pub(crate) fn describe_stdout() {
     use std::io::IsTerminal;
     let stdout = io::stdout();
-    let width = stdout
-        .is_terminal()
-        .then(|| terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0)))
-        .flatten();
+    let width =
+        stdout.is_terminal().then(|| terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0))).flatten();
     let colour = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
     netreach::render::terminal::set(width, colour);
 }

@@ -355,7 +355,10 @@ fn write_text(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
                 Some(_) => std::borrow::Cow::Owned(format!("{what}  [{}]", pairs_text(&c.pairs))),
                 None => what,
             };
-            layout.write_row(&[Cell::from(c.src.name.as_str()), Cell::from(c.dst.name.as_str()), Cell::styled(what, style)], out)
+            layout.write_row(
+                &[Cell::from(c.src.name.as_str()), Cell::from(c.dst.name.as_str()), Cell::styled(what, style)],
+                out,
+            )
         })?;
     }
     if let Some(changes) = notes.findings {

@@ -267,15 +267,8 @@ pub fn write_junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let a = |s: &str| xml_escape(s, true);
     let (tests, failures) = (report.evaluations.len(), report.failed());
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(
-        out,
-        r#"<testsuites name="netreach check" tests="{tests}" failures="{failures}" errors="0">"#
-    )?;
-    writeln!(
-        out,
-        r#"  <testsuite name="{}" tests="{tests}" failures="{failures}" errors="0">"#,
-        a(&report.file)
-    )?;
+    writeln!(out, r#"<testsuites name="netreach check" tests="{tests}" failures="{failures}" errors="0">"#)?;
+    writeln!(out, r#"  <testsuite name="{}" tests="{tests}" failures="{failures}" errors="0">"#, a(&report.file))?;
     for eval in &report.evaluations {
         write!(out, r#"    <testcase name="{}" classname="netreach.{}""#, a(&eval.name), eval.kind)?;
         let body = evaluation_lines(eval).join("\n");

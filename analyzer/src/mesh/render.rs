@@ -180,7 +180,8 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
             let pairs = e.pairs.map(|n| format!("  ({n} pair(s))")).unwrap_or_default();
             let authz = if with_authz { format!("  [{}]", authz_words(view, &e.authz)) } else { String::new() };
             let status = format!("{:<10}", e.status.as_str());
-            let status = status.replacen(e.status.as_str(), &terminal::paint(e.status.as_str(), status_style(e.status)), 1);
+            let status =
+                status.replacen(e.status.as_str(), &terminal::paint(e.status.as_str(), status_style(e.status)), 1);
             writeln!(out, "  {status} {} -> {}  {}{pairs}{authz}", e.src, e.dst, e.ports)
         })?;
         if !any {

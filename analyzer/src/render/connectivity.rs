@@ -171,9 +171,8 @@ fn write_text(analysis: &Analysis, filter: &ConnectionFilter, out: &mut dyn Writ
     let names: Vec<String> = (0..reach.endpoint_count()).map(|i| analysis.display_name(i)).collect();
     // Padded over the endpoints of the rows shown, as the table writer does for held tables.
     let (sources, destinations) = shown_sides(analysis, filter);
-    let widest = |shown: &[bool]| {
-        names.iter().zip(shown).filter(|(_, &s)| s).map(|(n, _)| n.chars().count()).max().unwrap_or(0)
-    };
+    let widest =
+        |shown: &[bool]| names.iter().zip(shown).filter(|(_, &s)| s).map(|(n, _)| n.chars().count()).max().unwrap_or(0);
     let columns = [Column::left("SOURCE"), Column::left("DESTINATION"), Column::left("ALLOWED")];
     // ALLOWED is streamed, its width unknown: the layout gives it what the names leave.
     let natural = [widest(&sources), widest(&destinations), ALLOWED_WIDTH];

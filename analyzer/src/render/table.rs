@@ -258,11 +258,11 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    const COLUMNS: [Column; 3] =
-        [Column { header: "NAME", align: Align::Left }, Column { header: "N", align: Align::Right }, Column {
-            header: "NOTE",
-            align: Align::Left,
-        }];
+    const COLUMNS: [Column; 3] = [
+        Column { header: "NAME", align: Align::Left },
+        Column { header: "N", align: Align::Right },
+        Column { header: "NOTE", align: Align::Left },
+    ];
 
     #[test]
     fn without_a_width_columns_are_padded_to_their_widest_cell_and_nothing_wraps() {

@@ -477,11 +477,7 @@ fn check() -> Vec<Field> {
     fields.extend([
         Required(
             "summary",
-            object(vec![
-                Required("invariants", count()),
-                Required("passed", count()),
-                Required("failed", count()),
-            ]),
+            object(vec![Required("invariants", count()), Required("passed", count()), Required("failed", count())]),
         ),
         Required("invariants", array(invariant)),
     ]);

@@ -440,7 +440,7 @@ sys.exit(1 if errors else 0)\n";
                  \"spec\": {{\"hostNetwork\": true, \"containers\": [{{\"name\": \"c\", \"image\": \"x\"}}]}}\n}}"
             )
         };
-        // A List (its Pod item at line 6) and, after it, a second document (line 13).
+        // A List (its Pod item at line 6) and, after it, a second document (line 14).
         let text = format!(
             "{{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n    \
              {{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {{\"name\": \"edge\"}}}},\n{}\n  ]\n}}\n{}\n",
@@ -448,7 +448,7 @@ sys.exit(1 if errors else 0)\n";
             pod("relay", "core")
         );
         let lines: Vec<&str> = text.lines().collect();
-        assert!(lines[5].starts_with('{') && lines[8].contains("agent") && lines[12] == "{", "{text}");
+        assert!(lines[5].starts_with('{') && lines[8].contains("agent") && lines[13] == "{", "{text}");
         std::fs::write(dir.path().join("cluster.json"), &text).unwrap();
         let out =
             netreach_command().args(["audit", "cluster.json", "-o", "sarif"]).current_dir(dir.path()).output().unwrap();
@@ -459,7 +459,7 @@ sys.exit(1 if errors else 0)\n";
             result_for(&sarif, "NR005", object)["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64()
         };
         assert_eq!(line("edge/agent"), Some(6));
-        assert_eq!(line("core/relay"), Some(13));
+        assert_eq!(line("core/relay"), Some(14));
     }
 
     #[test]

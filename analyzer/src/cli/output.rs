@@ -318,6 +318,17 @@ impl Write for Output {
     }
 }
 
+/// Tells the readable outputs what stdout is: the terminal's width when it is one, and whether
+/// anstream lets it take colour (a terminal, or `CLICOLOR_FORCE`; never with `NO_COLOR`).
+pub(crate) fn describe_stdout() {
+    use std::io::IsTerminal;
+    let stdout = io::stdout();
+    let width =
+        stdout.is_terminal().then(|| terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0))).flatten();
+    let colour = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
+    netreach::render::terminal::set(width, colour);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,15 +405,4 @@ mod tests {
         let missing = [InputFile::new("kubeconfig (--kubeconfig)", dir.path().join("nope"))];
         assert!(refuse_if_input(&dir.path().join("manifests/../nope"), &missing).is_err());
     }
-}
-
-/// Tells the readable outputs what stdout is: the terminal's width when it is one, and whether
-/// anstream lets it take colour (a terminal, or `CLICOLOR_FORCE`; never with `NO_COLOR`).
-pub(crate) fn describe_stdout() {
-    use std::io::IsTerminal;
-    let stdout = io::stdout();
-    let width =
-        stdout.is_terminal().then(|| terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0))).flatten();
-    let colour = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
-    netreach::render::terminal::set(width, colour);
 }

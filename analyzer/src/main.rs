@@ -280,6 +280,7 @@ fn command() -> clap::Command {
 
 fn main() -> ExitCode {
     let cli = Cli::from_arg_matches(&command().get_matches()).unwrap_or_else(|e| e.exit());
+    cli::output::describe_stdout();
     let outcome = match cli.command {
         Command::Connectivity(args) => cli::connectivity::run(args),
         Command::Can(args) => cli::can::run(args),

@@ -93,12 +93,11 @@ impl fmt::Display for Failure {
             if i > 0 {
                 f.write_str("\n")?;
             }
-            let what = if e.failed() { "failed" } else { "could not be evaluated" };
             // Assertions are named by their statement, which the first line repeats anyway.
             if e.name == e.statement {
-                write!(f, "invariant {what}:")?;
+                write!(f, "invariant failed:")?;
             } else {
-                write!(f, "invariant {:?} {what}:", e.name)?;
+                write!(f, "invariant {:?} failed:", e.name)?;
             }
             for line in evaluation_lines(e) {
                 write!(f, "\n  {line}")?;

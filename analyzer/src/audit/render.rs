@@ -3,6 +3,7 @@
 
 use super::{AuditReport, Finding, NamespaceScore};
 use crate::findings::render::{self as findings, SHOWN_OBJECTS};
+use crate::render::table::{write_wrapped, Column, Table};
 use crate::render::text::percent;
 use crate::render::Format;
 use serde::Serialize;
@@ -73,19 +74,19 @@ fn write_text(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {
         return Ok(());
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "segmentation: of the (source pod, destination pod) pairs into each namespace, the share policy denies"
-    )?;
-    let width = report.segmentation.iter().map(|s| s.namespace.len()).max().unwrap_or(0).max("NAMESPACE".len());
-    let line = |out: &mut dyn Write, [namespace, pods, allowed, possible, denied]: [&str; 5]| {
-        writeln!(out, "{namespace:<width$}  {pods:>8}  {allowed:>14}  {possible:>14}  {denied:>7}")
-    };
-    line(out, ["NAMESPACE", "PODS", "ALLOWED", "POSSIBLE", "DENIED"])?;
+    let intro = "segmentation: of the (source pod, destination pod) pairs into each namespace, the share policy denies";
+    write_wrapped(0, intro, out)?;
+    let mut table = Table::new(vec![
+        Column::left("NAMESPACE"),
+        Column::right("PODS"),
+        Column::right("ALLOWED"),
+        Column::right("POSSIBLE"),
+        Column::right("DENIED"),
+    ]);
     for s in &report.segmentation {
-        line(out, score_cells(s).each_ref().map(String::as_str))?;
+        table.row(score_cells(s));
     }
-    Ok(())
+    table.write(out)
 }
 
 fn write_md(report: &AuditReport, out: &mut dyn Write) -> io::Result<()> {

@@ -359,9 +359,10 @@ pub(crate) struct LiveArgs {
         value_name = "NS",
         help_heading = "Live cluster",
         help = "With a cluster, read only namespace NS, like kubectl -n (repeatable); pods elsewhere are then \
-unknown. With files every namespace is analyzed and NS narrows the answer: connections with an end in NS \
-(connectivity), findings and scores concerning NS (audit), the pods that FROM, TO and selectors pick \
-(can, paths, check). Default: every namespace"
+unknown (diff reads every namespace). With files every namespace is analyzed and NS narrows the answer: \
+connections with an end in NS (connectivity), findings and scores concerning NS (audit), the pods that \
+FROM, TO and selectors pick (can, paths, check), changes with an end in NS and findings concerning NS \
+(diff). Default: every namespace"
     )]
     pub(crate) namespaces: Vec<String>,
 }

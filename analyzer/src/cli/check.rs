@@ -71,20 +71,5 @@ pub(crate) fn run(mut args: CheckArgs) -> Outcome {
         file.commit()?;
     }
     write_stdout(|out| render::write_report(&report, args.output, out))?;
-    let skipped = report.not_evaluable();
-    if skipped > 0 && !args.input.notes.quiet {
-        messages::warning(format_args!(
-            "{skipped} invariant(s) could not be evaluated and are reported as skipped, not passed{}",
-            if args.input.read.strict {
-                " (--strict: they fail the check)"
-            } else {
-                " (--strict makes them fail the check)"
-            }
-        ));
-    }
-    Ok(if report.failed() > 0 || (args.input.read.strict && skipped > 0) {
-        ExitStatus::No
-    } else {
-        ExitStatus::Success
-    })
+    Ok(if report.failed() > 0 { ExitStatus::No } else { ExitStatus::Success })
 }

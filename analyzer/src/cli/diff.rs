@@ -1,7 +1,7 @@
 //! `netreach diff`: what a change opens, closes or alters; and the what-if with `--apply`.
 
 use super::args::{empty_input, refuse_empty, InputError};
-use super::{write_stdout, EngineArgs, ExitStatus, MeshArgs, NotesArgs, Outcome, ReadArgs};
+use super::{write_stdout, EngineArgs, ExitStatus, LiveArgs, MeshArgs, NotesArgs, Outcome, ReadArgs};
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::audit::audit;
@@ -15,12 +15,13 @@ use netreach_model::EngineOptions;
 
 #[derive(Args)]
 pub(crate) struct DiffArgs {
-    /// The cluster before the change: a file, a folder (read recursively) or - for stdin.
-    #[arg(value_name = "BEFORE")]
-    pub(crate) before: String,
+    /// The cluster before the change: a file, a folder (read recursively) or - for stdin. With
+    /// --cluster/--context/--kubeconfig the live cluster is BEFORE and the one PATH given is AFTER.
+    #[arg(value_name = "BEFORE", required_unless_present_any = ["cluster", "context", "kubeconfig"])]
+    pub(crate) before: Option<String>,
 
     /// The cluster after the change. Omit it with --apply/--delete.
-    #[arg(value_name = "AFTER", required_unless_present_any = ["apply", "delete"], conflicts_with_all = ["apply", "delete"])]
+    #[arg(value_name = "AFTER", required_unless_present_any = ["apply", "delete", "cluster", "context", "kubeconfig"], conflicts_with_all = ["apply", "delete"])]
     pub(crate) after: Option<String>,
 
     /// What-if: manifests to create, or to replace the object of the same kind/namespace/name, in BEFORE.
@@ -43,6 +44,9 @@ pub(crate) struct DiffArgs {
     /// nothing does (like git diff --exit-code). Audit findings are reported, not counted.
     #[arg(long)]
     pub(crate) exit_code: bool,
+
+    #[command(flatten)]
+    pub(crate) live: LiveArgs,
 
     #[command(flatten)]
     pub(crate) engine: EngineArgs,
@@ -77,28 +81,57 @@ fn refuse_no_change(args: &DiffArgs, changes: &AppliedChanges) -> Result<(), Str
     Ok(())
 }
 
+/// Where BEFORE comes from: manifests, or the live cluster (`--cluster`, `--context`,
+/// `--kubeconfig`), when the one PATH given is AFTER (as `kubectl diff` compares the cluster
+/// with manifests).
+fn sides(args: &DiffArgs) -> Result<(Option<&String>, Option<&String>), String> {
+    if !args.live.is_live() {
+        let before = args.before.as_ref().ok_or("BEFORE is missing")?;
+        return Ok((Some(before), args.after.as_ref()));
+    }
+    if args.after.is_some() {
+        return Err("with a live cluster (--cluster, --context, --kubeconfig) as BEFORE, give one PATH: the cluster after the change".into());
+    }
+    if !args.apply.is_empty() || !args.delete.is_empty() {
+        return Err("--apply/--delete start from manifests, not a live cluster yet: save the cluster with `netreach snapshot --cluster` and give that file as BEFORE".into());
+    }
+    match &args.before {
+        Some(after) => Ok((None, Some(after))),
+        None => Err("with a live cluster as BEFORE, give the cluster after the change as PATH".into()),
+    }
+}
+
 pub(crate) fn run(args: DiffArgs) -> Outcome {
     let inputs = |paths: &[String]| -> Vec<Input> { paths.iter().map(|p| Input::parse(p)).collect() };
-    let all: Vec<&String> =
-        std::iter::once(&args.before).chain(&args.after).chain(&args.apply).chain(&args.delete).collect();
+    let (before_path, after_path) = sides(&args)?;
+    let all: Vec<&String> = before_path.into_iter().chain(after_path).chain(&args.apply).chain(&args.delete).collect();
     if all.iter().filter(|p| p.as_str() == "-").count() > 1 {
         return Err("stdin (-) can be read only once: give it for one input at most".into());
     }
     let options = args.engine.options();
     let mesh_options = args.mesh.options();
     let read = args.read.options();
-    let (before, after, applied) = match &args.after {
+    let (before, after, applied) = match after_path {
         Some(after_path) => {
             // Both sides load and compute in parallel.
-            let side = |side: &'static str, path: &String| {
-                let loaded =
-                    load::load_with(&inputs(std::slice::from_ref(path)), &read).map_err(|e| empty_input(side, e))?;
+            let side = |side: &'static str, path: Option<&String>| {
+                let loaded = match path {
+                    Some(path) => {
+                        load::load_with(&inputs(std::slice::from_ref(path)), &read).map_err(|e| empty_input(side, e))?
+                    }
+                    None => {
+                        // The whole cluster: -n narrows the changes shown, as on files. A
+                        // partial read would report every pod elsewhere as added.
+                        let live = LiveArgs { namespaces: Vec::new(), ..args.live.clone() };
+                        load::load_values(live.read(args.notes.quiet)?.into_values())?
+                    }
+                };
                 refuse_empty(side, &loaded)?;
                 Ok::<_, InputError>(analyze(loaded, &options, &mesh_options))
             };
             let (b, a) = std::thread::scope(|scope| {
-                let b = scope.spawn(|| side("before: ", &args.before));
-                let a = side("after: ", after_path);
+                let b = scope.spawn(|| side("before: ", before_path));
+                let a = side("after: ", Some(after_path));
                 (b.join().expect("loader thread panicked"), a)
             });
             let (b, a) = (b?, a?);
@@ -107,8 +140,9 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
             (b.0, a.0, None)
         }
         None => {
+            let before_path = before_path.expect("sides: without AFTER, BEFORE is manifests");
             let what_if = load::load_what_if_with(
-                &inputs(std::slice::from_ref(&args.before)),
+                &inputs(std::slice::from_ref(before_path)),
                 &inputs(&args.apply),
                 &inputs(&args.delete),
                 &read,
@@ -128,8 +162,13 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
         }
     };
     let diff = Diff::new(&before, &after);
-    let findings = FindingChanges::new(&audit(&before), &audit(&after));
-    let view = diff.view(args.level);
+    let namespaces = &args.live.namespaces;
+    let (mut audit_before, mut audit_after) = (audit(&before), audit(&after));
+    audit_before.retain_namespaces(namespaces);
+    audit_after.retain_namespaces(namespaces);
+    let findings = FindingChanges::new(&audit_before, &audit_after);
+    let mut view = diff.view(args.level);
+    view.narrow(namespaces);
     let authz = diff.authz_changes();
     let notes = DiffNotes { applied: applied.as_ref(), findings: Some(&findings), authz: Some(&authz) };
     match args.output.report() {
@@ -144,5 +183,5 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
             write_stdout(|out| std::io::Write::write_all(out, &bytes))?;
         }
     }
-    Ok(if args.exit_code && !(diff.is_empty() && authz.is_empty()) { ExitStatus::No } else { ExitStatus::Success })
+    Ok(if args.exit_code && (view.differs() || !authz.is_empty()) { ExitStatus::No } else { ExitStatus::Success })
 }

@@ -88,6 +88,10 @@ fn finish_stdout(written: io::Result<()>) -> Result<(), Error> {
 pub(crate) fn open_output(path: Option<&std::path::Path>) -> Result<output::Output, String> {
     match path {
         None => Ok(output::Output::Stdout(stdout())),
-        Some(p) => output::OutputFile::create(p).map(output::Output::File),
+        Some(p) => {
+            // A file is no terminal: no width to fit, no colour, whatever stdout is.
+            netreach::render::terminal::set(None, false);
+            output::OutputFile::create(p).map(output::Output::File)
+        }
     }
 }

@@ -318,6 +318,17 @@ impl Write for Output {
     }
 }
 
+/// Tells the readable outputs what stdout is: the terminal's width when it is one, and whether
+/// anstream lets it take colour (a terminal, or `CLICOLOR_FORCE`; never with `NO_COLOR`).
+pub(crate) fn describe_stdout() {
+    use std::io::IsTerminal;
+    let stdout = io::stdout();
+    let width =
+        stdout.is_terminal().then(|| terminal_size::terminal_size_of(&stdout).map(|(w, _)| usize::from(w.0))).flatten();
+    let colour = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
+    netreach::render::terminal::set(width, colour);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

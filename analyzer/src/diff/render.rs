@@ -11,6 +11,8 @@ use crate::mesh::MeshPorts;
 use crate::render::allowed_json;
 use crate::render::graph::{EdgeStyle, GraphEdge, GraphError, GraphOptions, IdGraph, ReachGraph};
 use crate::render::json::JsonArray;
+use crate::render::table::{Cell, Column, Layout};
+use crate::render::terminal::{self, styles};
 use crate::render::text::{capped, md_cell, plural, thousands};
 use crate::render::Format;
 use netreach_model::PortSet;
@@ -335,12 +337,20 @@ fn pairs_text(p: &Option<GroupPairs>) -> String {
     String::from_utf8(text).expect("pair counts are UTF-8")
 }
 
+/// The colour of a kind of change in text.
+fn kind_style(kind: ChangeKind) -> anstyle::Style {
+    match kind {
+        ChangeKind::Added => styles::GOOD,
+        ChangeKind::Removed => styles::BAD,
+        ChangeKind::Changed => styles::WARN,
+    }
+}
+
 fn write_text(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Result<()> {
     for line in preamble(view, notes, "") {
         writeln!(out, "{line}")?;
     }
     let (sw, dw) = view.name_widths();
-    let (sw, dw) = (sw.max("SOURCE".len()), dw.max("DESTINATION".len()));
     let grouped = view.level != Level::Pod;
     for kind in ChangeKind::ALL {
         let n = view.count(kind);
@@ -348,19 +358,17 @@ fn write_text(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
             continue;
         }
         writeln!(out, "\n{} ({}):", kind.as_str().to_uppercase(), entry_unit(view.level, n))?;
-        let pairs_col = if grouped { "  PAIRS" } else { "" };
-        match kind {
-            ChangeKind::Changed => {
-                writeln!(out, "  {:sw$}  {:dw$}  BEFORE -> AFTER (gained; lost){pairs_col}", "SOURCE", "DESTINATION")?
-            }
-            _ => writeln!(
-                out,
-                "  {:sw$}  {:dw$}  {}{pairs_col}",
-                "SOURCE",
-                "DESTINATION",
-                if kind == ChangeKind::Added { "ALLOWED NOW" } else { "NO LONGER ALLOWED" }
-            )?,
-        }
+        let what_header = match kind {
+            ChangeKind::Changed => "BEFORE -> AFTER (gained; lost)",
+            ChangeKind::Added => "ALLOWED NOW",
+            ChangeKind::Removed => "NO LONGER ALLOWED",
+        };
+        let what_header = if grouped { format!("{what_header}  PAIRS") } else { what_header.to_string() };
+        let columns = [Column::left("SOURCE"), Column::left("DESTINATION"), Column::left(&what_header)];
+        // The last column is streamed: the layout gives it what the names leave.
+        let layout = Layout::fit(&columns, &[sw, dw, 0], 2, terminal::width());
+        layout.write_header(&columns, out)?;
+        let style = kind_style(kind);
         let mut cache = DeltaCache::new(view.diff);
         view.for_each_change(kind, |c| {
             let what = cache.get(&c, |d| match kind {
@@ -368,13 +376,14 @@ fn write_text(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
                 ChangeKind::Removed => d.before.to_string(),
                 ChangeKind::Changed => format!("{} -> {} ({})", d.before, d.after, gained_lost(d)),
             });
-            if let Some(p) = &c.pairs {
-                write!(out, "  {:sw$}  {:dw$}  {what}  [", c.src.name, c.dst.name)?;
-                write_pairs(out, p)?;
-                out.write_all(b"]\n")
-            } else {
-                writeln!(out, "  {:sw$}  {:dw$}  {what}", c.src.name, c.dst.name)
-            }
+            let what = match &c.pairs {
+                Some(_) => std::borrow::Cow::Owned(format!("{what}  [{}]", pairs_text(&c.pairs))),
+                None => what,
+            };
+            layout.write_row(
+                &[Cell::from(c.src.name.as_str()), Cell::from(c.dst.name.as_str()), Cell::styled(what, style)],
+                out,
+            )
         })?;
     }
     if let Some(changes) = notes.authz.filter(|c| !c.is_empty()) {

@@ -33,6 +33,8 @@ impl<'a> Diff<'a> {
                 split: Vec::new(),
                 counts: [counts.added, counts.removed, counts.changed],
                 widths: (0, 0),
+                scope: None,
+                namespaces: Vec::new(),
             };
             view.widths = view.pod_widths();
             return view;
@@ -93,8 +95,19 @@ impl<'a> Diff<'a> {
                 by_group[g as usize].push((j as u32, n));
             }
         }
-        let mut view =
-            DiffView { diff: self, level, nodes, external, sizes, by_group, split, counts: [0; 3], widths: (0, 0) };
+        let mut view = DiffView {
+            diff: self,
+            level,
+            nodes,
+            external,
+            sizes,
+            by_group,
+            split,
+            counts: [0; 3],
+            widths: (0, 0),
+            scope: None,
+            namespaces: Vec::new(),
+        };
         // One pass to count entries and size the text columns; output passes stream again.
         let (mut counts, mut widths) = ([0u64; 3], (0, 0));
         let width = |n: &Node| n.name.chars().count();
@@ -170,12 +183,64 @@ pub struct DiffView<'d, 'a> {
     counts: [u64; 3],
     /// Widest source and destination names among the entries.
     widths: (usize, usize),
+    /// After [`DiffView::narrow`]: per node, whether it is in the namespaces asked for; an
+    /// entry is kept when either end is.
+    scope: Option<Vec<bool>>,
+    /// The namespaces [`DiffView::narrow`] keeps.
+    namespaces: Vec<String>,
 }
 
 impl DiffView<'_, '_> {
     /// Entries of a kind at this level (endpoint pairs at `--level pod`).
     pub fn count(&self, kind: ChangeKind) -> u64 {
         self.counts[kind as usize]
+    }
+
+    /// Keeps the entries with an end in `namespaces` (`diff -n`): counts and widths are those
+    /// of the entries kept. Costs one pass over the entries; nothing when `namespaces` is empty.
+    pub fn narrow(&mut self, namespaces: &[String]) {
+        if namespaces.is_empty() {
+            return;
+        }
+        let scope =
+            (0..self.nodes.len()).map(|k| self.node_namespace(k).is_some_and(|ns| namespaces.iter().any(|n| n == ns)));
+        self.scope = Some(scope.collect());
+        self.namespaces = namespaces.to_vec();
+        let (mut counts, mut widths) = ([0u64; 3], (0, 0));
+        for kind in ChangeKind::ALL {
+            let _ = self.for_each_change::<()>(kind, |c| {
+                counts[kind as usize] += 1;
+                widths = (widths.0.max(c.src.name.chars().count()), widths.1.max(c.dst.name.chars().count()));
+                Ok(())
+            });
+        }
+        self.counts = counts;
+        self.widths = widths;
+    }
+
+    /// Whether anything differs among the entries shown, or a pod of the namespaces narrowed to
+    /// (all of them when not narrowed) is on one side only: `diff --exit-code`.
+    pub fn differs(&self) -> bool {
+        if self.scope.is_none() {
+            return !self.diff.is_empty();
+        }
+        let in_scope = |pod: &String| pod.split('/').next().is_some_and(|ns| self.namespaces.iter().any(|n| n == ns));
+        self.counts.iter().any(|&n| n > 0)
+            || self.diff.pods_only_before.iter().any(in_scope)
+            || self.diff.pods_only_after.iter().any(in_scope)
+    }
+
+    /// The namespace of a node: a pod's or a group's (ids `ns/name`, `ns/Kind/name`, `ns`);
+    /// `None` for external ranges.
+    fn node_namespace(&self, k: usize) -> Option<&str> {
+        let external = if self.level == Level::Pod { self.diff.is_external(k as u32) } else { self.external[k] };
+        let id = &self.nodes[k].id;
+        (!external).then(|| id.split('/').next().unwrap_or(id))
+    }
+
+    /// Whether an entry between two nodes is shown.
+    fn in_scope(&self, src: u32, dst: u32) -> bool {
+        self.scope.as_ref().is_none_or(|s| s[src as usize] || s[dst as usize])
     }
 
     /// The widest source and destination names among the entries (for aligned text columns).
@@ -260,7 +325,7 @@ impl DiffView<'_, '_> {
         let diff = self.diff;
         if self.level != Level::Pod {
             return self.walk_groups(|gs, gd, deltas, pairs| {
-                if group_kind(&pairs) != kind {
+                if group_kind(&pairs) != kind || !self.in_scope(gs, gd) {
                     return Ok(());
                 }
                 let merged;
@@ -296,7 +361,7 @@ impl DiffView<'_, '_> {
                     continue;
                 }
                 for &dst in &diff.members[dc as usize] {
-                    if dst != src && !(src_external && diff.is_external(dst)) {
+                    if dst != src && !(src_external && diff.is_external(dst)) && self.in_scope(src, dst) {
                         dsts.push((dst, delta));
                     }
                 }

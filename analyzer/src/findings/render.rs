@@ -3,6 +3,8 @@
 //! documents it); and the same three for [`FindingChanges`] (`netreach diff`).
 
 use super::{count, Finding, FindingChanges, Severity};
+use crate::render::table::write_wrapped;
+use crate::render::terminal::{self, styles};
 use crate::render::text::{capped, md_cell};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -28,19 +30,33 @@ pub fn summary(findings: &[Finding]) -> String {
     )
 }
 
-/// `HIGH   NR009 cross-namespace-allow-all` and the namespace in brackets after `gap`.
+/// `HIGH   NR009 cross-namespace-allow-all` and the namespace in brackets after `gap`; the
+/// severity coloured when colour is on.
 pub fn title(f: &Finding, gap: &str) -> String {
     let ns = f.namespace.as_deref().map(|n| format!("{gap}[{n}]")).unwrap_or_default();
-    format!("{:<7}{} {}{ns}", f.severity.as_str().to_uppercase(), f.id, f.name)
+    let severity = f.severity.as_str().to_uppercase();
+    let pad = 7usize.saturating_sub(severity.len());
+    format!("{}{:pad$}{} {}{ns}", terminal::paint(&severity, severity_style(f.severity)), "", f.id, f.name)
+}
+
+/// The colour of a severity in readable outputs.
+pub fn severity_style(severity: Severity) -> anstyle::Style {
+    match severity {
+        Severity::High => styles::BAD,
+        Severity::Medium => styles::WARN,
+        Severity::Low => styles::MILD,
+        Severity::Info => styles::DIM,
+    }
 }
 
 /// One block per finding (title, message, objects, fix), then the summary line.
 pub fn write_text(findings: &[Finding], out: &mut dyn Write) -> io::Result<()> {
     for f in findings {
         writeln!(out, "{}", title(f, "  "))?;
-        writeln!(out, "       {}", f.message)?;
-        writeln!(out, "       objects: {}", capped(&f.objects, SHOWN_OBJECTS, |o| o.to_string(), "").join(", "))?;
-        writeln!(out, "       fix: {}", f.fix)?;
+        write_wrapped(7, &f.message, out)?;
+        let objects = capped(&f.objects, SHOWN_OBJECTS, |o| o.to_string(), "").join(", ");
+        write_wrapped(7, &format!("objects: {objects}"), out)?;
+        write_wrapped(7, &format!("fix: {}", f.fix), out)?;
         writeln!(out)?;
     }
     writeln!(out, "{}", summary(findings))

@@ -20,10 +20,6 @@ use std::fmt;
 pub enum Status {
     Pass,
     Fail,
-    /// The invariant cannot be decided with what netreach knows. No kind produces it today
-    /// (every kind, `mtls` included, is evaluated); it stays because the check output has it
-    /// (`SKIP`, JSON `notEvaluable`, JUnit `<skipped>`) and `netreach check --strict` fails on it.
-    NotEvaluable(String),
 }
 
 /// One thing that breaks an invariant, with endpoint ids (`namespace/name`, `external:…`).

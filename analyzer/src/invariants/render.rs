@@ -36,18 +36,9 @@ impl Report {
         self.evaluations.iter().filter(|e| e.failed()).count()
     }
 
-    pub fn not_evaluable(&self) -> usize {
-        self.evaluations.iter().filter(|e| matches!(e.status, Status::NotEvaluable(_))).count()
-    }
-
-    /// `6 invariant(s): 4 passed, 1 failed, 1 not evaluable`
+    /// `6 invariant(s): 5 passed, 1 failed`
     pub fn summary(&self) -> String {
-        let mut s =
-            format!("{} invariant(s): {} passed, {} failed", self.evaluations.len(), self.passed(), self.failed());
-        if self.not_evaluable() > 0 {
-            s.push_str(&format!(", {} not evaluable", self.not_evaluable()));
-        }
-        s
+        format!("{} invariant(s): {} passed, {} failed", self.evaluations.len(), self.passed(), self.failed())
     }
 }
 
@@ -134,7 +125,6 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         let tag = match eval.status {
             Status::Pass => "PASS",
             Status::Fail => "FAIL",
-            Status::NotEvaluable(_) => "SKIP",
         };
         writeln!(out, "{tag}  {}", eval.name)?;
         for line in evaluation_lines(eval) {
@@ -149,10 +139,7 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 /// the restated invariant and its outcome, then violations with their reasons, then notes.
 pub fn evaluation_lines(eval: &Evaluation) -> Vec<String> {
     let mut lines = Vec::new();
-    match &eval.status {
-        Status::NotEvaluable(reason) => lines.push(format!("{}: {reason}", eval.statement)),
-        _ => lines.push(format!("{}: {}", eval.statement, eval.detail)),
-    }
+    lines.push(format!("{}: {}", eval.statement, eval.detail));
     if eval.failed() {
         if let Some(d) = &eval.description {
             lines.push(format!("({})", d.trim()));
@@ -193,7 +180,6 @@ fn status_word(status: &Status) -> &'static str {
     match status {
         Status::Pass => "pass",
         Status::Fail => "fail",
-        Status::NotEvaluable(_) => "notEvaluable",
     }
 }
 
@@ -229,7 +215,6 @@ pub fn write_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 "kind": e.kind,
                 "statement": e.statement,
                 "status": status_word(&e.status),
-                "reason": match &e.status { Status::NotEvaluable(r) => Some(r.as_str()), _ => None },
                 "detail": e.detail,
                 "checked": e.checked,
                 "violations": {"count": e.count, "shown": e.violations.iter().map(violation_json).collect::<Vec<_>>()},
@@ -246,7 +231,6 @@ pub fn write_json(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             "invariants": report.evaluations.len(),
             "passed": report.passed(),
             "failed": report.failed(),
-            "notEvaluable": report.not_evaluable(),
         },
         "invariants": invariants,
     });
@@ -277,21 +261,14 @@ pub fn xml_escape(text: &str, attribute: bool) -> String {
 }
 
 /// JUnit XML: one `<testsuite>` for the file, one `<testcase>` per invariant (classname
-/// `netreach.KIND`), `<failure>` with the violations for a failed one, `<skipped>` for one that
-/// cannot be evaluated. No timings, so the output is reproducible.
+/// `netreach.KIND`), `<failure>` with the violations for a failed one. No timings, so the output is
+/// reproducible.
 pub fn write_junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let a = |s: &str| xml_escape(s, true);
-    let (tests, failures, skipped) = (report.evaluations.len(), report.failed(), report.not_evaluable());
+    let (tests, failures) = (report.evaluations.len(), report.failed());
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(
-        out,
-        r#"<testsuites name="netreach check" tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}">"#
-    )?;
-    writeln!(
-        out,
-        r#"  <testsuite name="{}" tests="{tests}" failures="{failures}" errors="0" skipped="{skipped}">"#,
-        a(&report.file)
-    )?;
+    writeln!(out, r#"<testsuites name="netreach check" tests="{tests}" failures="{failures}" errors="0">"#)?;
+    writeln!(out, r#"  <testsuite name="{}" tests="{tests}" failures="{failures}" errors="0">"#, a(&report.file))?;
     for eval in &report.evaluations {
         write!(out, r#"    <testcase name="{}" classname="netreach.{}""#, a(&eval.name), eval.kind)?;
         let body = evaluation_lines(eval).join("\n");
@@ -309,10 +286,6 @@ pub fn write_junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                     eval.kind,
                     xml_escape(&body, false)
                 )?;
-            }
-            Status::NotEvaluable(reason) => {
-                writeln!(out, ">")?;
-                writeln!(out, r#"      <skipped message="{}"/>"#, a(reason))?;
             }
         }
         writeln!(out, "    </testcase>")?;

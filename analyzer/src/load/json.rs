@@ -65,25 +65,54 @@ pub(super) fn read(
         ends.push(start + stream.byte_offset());
     }
     let mut from = start;
+    let mut lines = LineCounter::default();
     for (i, end) in ends.into_iter().enumerate() {
         let range = trim(&text, from..end);
         from = end;
         let origin = Origin { file: file.to_string(), document: i + 1, items: Vec::new(), line: 0 };
         let element = element(&text, range.start);
-        unpack(&text, element, origin, None, objects, stats);
+        unpack(&text, element, origin, None, &mut lines, objects, stats);
     }
     Ok(())
+}
+
+/// 1-based line numbers of byte offsets, counted on from the last offset asked (objects are
+/// met in file order), so a file's newlines are counted once.
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    newlines: usize,
+}
+
+impl LineCounter {
+    fn line_at(&mut self, text: &str, offset: usize) -> usize {
+        if offset < self.offset {
+            *self = LineCounter::default();
+        }
+        self.newlines += memchr::memchr_iter(b'\n', &text.as_bytes()[self.offset..offset]).count();
+        self.offset = offset;
+        self.newlines + 1
+    }
 }
 
 /// [`flatten`] on checked text: Lists unpacked, objects kept as text with their [`Head`].
 fn unpack(
     text: &Arc<String>,
     element: Element,
-    origin: Origin,
+    mut origin: Origin,
     inherited: Option<(&str, &str)>,
+    lines: &mut LineCounter,
     objects: &mut Vec<RawObject>,
     stats: &mut ReadStats,
 ) {
+    // The line of the object (or List item) itself, as YAML documents have: SARIF points there.
+    origin.line = lines.line_at(
+        text,
+        match &element {
+            Element::Object(object) => object.range.start,
+            Element::Other(range) => range.start,
+        },
+    );
     let object = match element {
         Element::Object(object) => object,
         Element::Other(range) if &text[range.clone()] == "null" => return,
@@ -107,7 +136,7 @@ fn unpack(
         for (j, item) in items.into_iter().enumerate() {
             let mut o = origin.clone();
             o.items.push(j);
-            unpack(text, item, o, inherit, objects, stats);
+            unpack(text, item, o, inherit, lines, objects, stats);
         }
         return;
     }

@@ -92,8 +92,8 @@ pub struct Origin {
     pub file: String,
     pub document: usize,
     pub items: Vec<usize>,
-    /// The 1-based line the object starts at in `file` (YAML: its document, or its item of a
-    /// List); 0 when unknown (JSON, live reads).
+    /// The 1-based line the object starts at in `file` (its document, or its item of a List;
+    /// in JSON where its `{` is); 0 when unknown (live reads).
     pub line: usize,
 }
 
@@ -339,6 +339,8 @@ pub fn load_values(values: Vec<(Origin, serde_json::Value)>) -> Result<LoadedClu
         for o in read {
             o.document = origin.document;
             o.items.splice(0..0, origin.items.iter().copied());
+            // The text parsed is our own serialization, not the origin's file.
+            o.line = origin.line;
         }
     }
     build(objects, stats, &LoadOptions::default())

@@ -5,6 +5,8 @@ use super::{mesh_findings, MeshView, NamespaceCoverage, OutsidePod};
 use crate::aggregate::Level;
 use crate::findings::{self, Finding};
 use crate::render::graph::{EdgeStyle, GraphEdge, GraphError, GraphOptions, IdGraph, ReachGraph};
+use crate::render::table::{write_wrapped, Column, Table};
+use crate::render::terminal::{self, styles};
 use crate::render::text::{md_cell, percent};
 use crate::render::Format;
 use crate::render::{allowed_json, Allowed};
@@ -117,6 +119,16 @@ fn authz_words(view: &MeshView, d: &AuthzDecision) -> String {
     }
 }
 
+/// The colour of an mTLS status in text.
+fn status_style(status: MtlsStatus) -> anstyle::Style {
+    match status {
+        MtlsStatus::Mtls => styles::GOOD,
+        MtlsStatus::Permissive => styles::WARN,
+        MtlsStatus::Plaintext | MtlsStatus::Rejected => styles::BAD,
+        MtlsStatus::NotApplicable => anstyle::Style::new(),
+    }
+}
+
 fn header(view: &MeshView) -> String {
     format!(
         "Istio root namespace {}; Linkerd default inbound policy {}",
@@ -124,38 +136,27 @@ fn header(view: &MeshView) -> String {
     )
 }
 
-/// One line of the text coverage table (the header, or a namespace's cells).
-fn write_coverage_line(out: &mut dyn Write, width: usize, cells: [&str; 11]) -> io::Result<()> {
-    let [namespace, mesh, pods, in_mesh, pairs, mtls, permissive, plaintext, rejected, external, share] = cells;
-    writeln!(
-        out,
-        "{namespace:<width$}  {mesh:<13}  {pods:>6}  {in_mesh:>7}  {pairs:>7}  {mtls:>7}  {permissive:>10}  \
-         {plaintext:>9}  {rejected:>8}  {external:>8}  {share:>7}"
-    )
-}
-
 fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "mesh coverage ({})", header(view))?;
+    write_wrapped(0, &format!("mesh coverage ({})", header(view)), out)?;
     writeln!(out)?;
-    let width = r.coverage.iter().map(|c| c.namespace.len()).max().unwrap_or(0).max("NAMESPACE".len());
-    let header = [
-        "NAMESPACE",
-        "MESH",
-        "PODS",
-        "IN MESH",
-        "PAIRS",
-        "MTLS",
-        "PERMISSIVE",
-        "PLAINTEXT",
-        "REJECTED",
-        "EXTERNAL",
-        "MTLS %",
-    ];
-    write_coverage_line(out, width, header)?;
+    let mut table = Table::new(vec![
+        Column::left("NAMESPACE"),
+        Column::left("MESH"),
+        Column::right("PODS"),
+        Column::right("IN MESH"),
+        Column::right("PAIRS"),
+        Column::right("MTLS"),
+        Column::right("PERMISSIVE"),
+        Column::right("PLAINTEXT"),
+        Column::right("REJECTED"),
+        Column::right("EXTERNAL"),
+        Column::right("MTLS %"),
+    ]);
     for c in r.coverage.iter().chain(std::iter::once(&r.total)) {
-        write_coverage_line(out, width, coverage_cells(c).each_ref().map(String::as_str))?;
+        table.row(coverage_cells(c));
     }
-    writeln!(out, "(pairs: source pod anywhere, destination pod in the namespace, by their weakest port: plaintext, then permissive, then mtls; EXTERNAL: pairs with an external range, not applicable)")?;
+    table.write(out)?;
+    write_wrapped(0, "(pairs: source pod anywhere, destination pod in the namespace, by their weakest port: plaintext, then permissive, then mtls; EXTERNAL: pairs with an external range, not applicable)", out)?;
     type Keep = fn(MtlsStatus, &AuthzDecision) -> bool;
     let mut sections: Vec<(&str, Keep)> = vec![
         ("plaintext and permissive connections", |s, _| s.is_gap()),
@@ -178,7 +179,10 @@ fn write_text(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
             any = true;
             let pairs = e.pairs.map(|n| format!("  ({n} pair(s))")).unwrap_or_default();
             let authz = if with_authz { format!("  [{}]", authz_words(view, &e.authz)) } else { String::new() };
-            writeln!(out, "  {:<10} {} -> {}  {}{pairs}{authz}", e.status.as_str(), e.src, e.dst, e.ports)
+            let status = format!("{:<10}", e.status.as_str());
+            let status =
+                status.replacen(e.status.as_str(), &terminal::paint(e.status.as_str(), status_style(e.status)), 1);
+            writeln!(out, "  {status} {} -> {}  {}{pairs}{authz}", e.src, e.dst, e.ports)
         })?;
         if !any {
             writeln!(out, "  none")?;

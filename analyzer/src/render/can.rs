@@ -5,6 +5,7 @@
 use crate::analysis::Analysis;
 use crate::explain::{CanAnswer, CiliumMatch, Miss, Note, PairVerdict, RuleMatch, SideVerdict, TierDecision};
 use crate::render::allowed_json;
+use crate::render::terminal::{self, styles};
 use netreach_model::calico::tiers::{CalicoTrace, TraceOutcome, TraceStep};
 use netreach_model::calico::CalicoAction;
 use netreach_model::{Action, CiliumRuleRef, Direction, RuleRef};
@@ -218,10 +219,25 @@ struct Layout {
     more: &'static str,
     item: &'static str,
     sub_item: &'static str,
+    /// Verdicts in colour (when the terminal takes it): text only, never Markdown.
+    colour: bool,
 }
 
-const TEXT: Layout = Layout { heading: "", pair_heading: "", more: "  ", item: "  ", sub_item: "    " };
-const MARKDOWN: Layout = Layout { heading: "## ", pair_heading: "### ", more: "", item: "- ", sub_item: "  - " };
+impl Layout {
+    /// `word` green when allowed, red when denied, if this layout colours.
+    fn verdict(&self, word: &str, allowed: bool) -> String {
+        let style = if allowed { styles::GOOD } else { styles::BAD };
+        if self.colour {
+            terminal::paint(word, style)
+        } else {
+            word.to_string()
+        }
+    }
+}
+
+const TEXT: Layout = Layout { heading: "", pair_heading: "", more: "  ", item: "  ", sub_item: "    ", colour: true };
+const MARKDOWN: Layout =
+    Layout { heading: "## ", pair_heading: "### ", more: "", item: "- ", sub_item: "  - ", colour: false };
 
 /// The answer as readable text.
 pub fn text(analysis: &Analysis, from: &str, to: &str, answer: &CanAnswer, out: &mut dyn Write) -> io::Result<()> {
@@ -242,11 +258,12 @@ fn readable(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let query = answer.query.map_or("any port".to_string(), |(p, n)| format!("{p}/{n}"));
-    writeln!(out, "{}{from} → {to} on {query}: {}", layout.heading, answer_word(answer))?;
+    let word = layout.verdict(&answer_word(answer), answer.allowed_pairs() > 0);
+    writeln!(out, "{}{from} → {to} on {query}: {word}", layout.heading)?;
     for group in &answer.groups {
         let v = &group.verdict;
         writeln!(out)?;
-        let verdict = if v.allowed { "allowed" } else { "denied" };
+        let verdict = layout.verdict(if v.allowed { "allowed" } else { "denied" }, v.allowed);
         writeln!(
             out,
             "{}{} → {}: {verdict}",

@@ -1,6 +1,8 @@
 //! `netreach connectivity` output in every format.
 
 use super::json::JsonArray;
+use super::table::{write_wrapped, Cell, Column, Layout};
+use super::terminal::styles;
 use super::OutputFormat;
 use crate::analysis::Analysis;
 use crate::filter::ConnectionFilter;
@@ -266,21 +268,30 @@ fn write_text(shown: &Shown, out: &mut dyn Write) -> io::Result<()> {
     let (analysis, filter) = (shown.analysis, shown.filter);
     let reach = &analysis.reach;
     let names: Vec<String> = (0..reach.endpoint_count()).map(|i| analysis.display_name(i)).collect();
-    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).max("SOURCE".len());
-    writeln!(out, "{:width$}  {:width$}  ALLOWED", "SOURCE", "DESTINATION")?;
+    // Padded over the endpoints of the rows shown, as the table writer does for held tables.
+    let (sources, destinations) = shown_sides(analysis, filter);
+    let widest =
+        |shown: &[bool]| names.iter().zip(shown).filter(|(_, &s)| s).map(|(n, _)| n.chars().count()).max().unwrap_or(0);
+    let columns = [Column::left("SOURCE"), Column::left("DESTINATION"), Column::left("ALLOWED")];
+    // ALLOWED is streamed, its width unknown: the layout gives it what the names leave.
+    let natural = [widest(&sources), widest(&destinations), ALLOWED_WIDTH];
+    let layout = Layout::fit(&columns, &natural, 0, super::terminal::width());
+    layout.write_header(&columns, out)?;
     let mut count = 0usize;
     shown.each(|src, dst, ports, custom| {
         count += 1;
-        writeln!(out, "{:width$}  {:width$}  {}", names[src], names[dst], ports_text(ports, custom))
+        let allowed = Cell::styled(ports_text(ports, custom), styles::GOOD);
+        layout.write_row(&[Cell::from(names[src].as_str()), Cell::from(names[dst].as_str()), allowed], out)
     })?;
     let pods = reach.pod_count();
-    writeln!(
-        out,
-        "\n{count} connection(s) among {pods} pod(s) and {} external range(s); a pod's traffic to itself is always allowed and not listed.",
+    writeln!(out)?;
+    let line = format!(
+        "{count} connection(s) among {pods} pod(s) and {} external range(s); a pod's traffic to itself is always allowed and not listed.",
         reach.externals().len()
-    )?;
+    );
+    write_wrapped(0, &line, out)?;
     if shown.mesh.is_some() {
-        writeln!(out, "{MESH_LAYER_NOTE}")?;
+        write_wrapped(0, MESH_LAYER_NOTE, out)?;
     }
     if filter.is_active() {
         writeln!(out, "Filtered by {}.", filter.description())?;
@@ -293,6 +304,65 @@ fn write_text(shown: &Shown, out: &mut dyn Write) -> io::Result<()> {
 
 /// Said under text and Markdown listings with the mesh layer.
 const MESH_LAYER_NOTE: &str = "Mesh layer applied: ports that Istio mTLS or AuthorizationPolicy close are not listed; ports a CUSTOM policy leaves to an external authorizer are listed as custom, not as allowed.";
+
+/// What the ALLOWED column is assumed to need when fitting a terminal (`TCP 80, 443; UDP 53`).
+const ALLOWED_WIDTH: usize = 24;
+
+/// Per endpoint: whether it is the source, and whether the destination, of a shown connection.
+/// Filtered: one pass over the pairs, as the filter decides per pair. Unfiltered: from the
+/// class rows, so the cost follows classes, not pairs.
+fn shown_sides(analysis: &Analysis, filter: &ConnectionFilter) -> (Vec<bool>, Vec<bool>) {
+    let reach = &analysis.reach;
+    let count = reach.endpoint_count();
+    let (mut sources, mut destinations) = (vec![false; count], vec![false; count]);
+    if filter.is_active() {
+        let _ = reach.for_each_connection::<std::convert::Infallible>(|s, d, _| {
+            if filter.keeps(s, d) {
+                sources[s] = true;
+                destinations[d] = true;
+            }
+            Ok(())
+        });
+        return (sources, destinations);
+    }
+    // A connection joins distinct endpoints, never two external ranges.
+    let pods = reach.pod_count();
+    let pods_in = |class: usize| reach.class_members(class).partition_point(|&m| (m as usize) < pods);
+    let mut reached_whole = vec![false; reach.class_count()];
+    for class in 0..reach.class_count() {
+        let members = reach.class_members(class);
+        let source_pods = pods_in(class);
+        for &src in members {
+            let src_external = src as usize >= pods;
+            // Short-circuits on the first destination class: cost per endpoint, not per pair.
+            sources[src as usize] = reach.class_row(class).any(|(dst_class, _)| {
+                let dst_members = reach.class_members(dst_class);
+                if src_external {
+                    pods_in(dst_class) > 0
+                } else {
+                    dst_members.iter().any(|&d| d != src)
+                }
+            });
+        }
+        for (dst_class, _) in reach.class_row(class) {
+            let dst_members = reach.class_members(dst_class);
+            if reached_whole[dst_class] {
+                continue;
+            }
+            // A pod of another class, or a second pod of this one, reaches every member.
+            if source_pods > 0 && (dst_class != class || source_pods > 1) {
+                reached_whole[dst_class] = true;
+                dst_members.iter().for_each(|&d| destinations[d as usize] = true);
+                continue;
+            }
+            for &d in dst_members {
+                let d_external = d as usize >= pods;
+                destinations[d as usize] |= members.iter().any(|&s| s != d && !(d_external && s as usize >= pods));
+            }
+        }
+    }
+    (sources, destinations)
+}
 
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {

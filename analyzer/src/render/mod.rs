@@ -8,6 +8,8 @@ pub mod graph;
 pub mod json;
 pub mod paths;
 mod summary;
+pub mod table;
+pub mod terminal;
 pub mod text;
 
 pub use connectivity::{allowed_json, custom_json, ports_text, write_connectivity, Allowed};

@@ -6,6 +6,7 @@ use crate::analysis::Analysis;
 use crate::lateral::{BlastRadius, Hop, PathsAnswer};
 use crate::render::allowed_json;
 use crate::render::graph::{EdgeStyle, GraphEdge, GraphError, GraphOptions, IdGraph, ReachGraph};
+use crate::render::table::{Column, Table};
 use crate::render::text::md_cell;
 use netreach_model::HopKind;
 use serde_json::json;
@@ -111,13 +112,13 @@ pub fn text(analysis: &Analysis, asked: &Asked, answer: &PathsAnswer, out: &mut 
     writeln!(out)?;
     radius_heading("", answer, out)?;
     let rows = radius_rows(answer);
-    let width = rows.iter().take(asked.limit).map(|r| analysis.id(r.source).len()).max().unwrap_or(6).max(6);
-    let column = |k: String| format!("{k:>7}");
-    writeln!(out, "{:width$}  {}", "SOURCE", (1..=answer.max_hops).map(|k| column(k.to_string())).collect::<String>())?;
+    let hops: Vec<String> = (1..=answer.max_hops).map(|k| k.to_string()).collect();
+    let columns = std::iter::once(Column::left("SOURCE")).chain(hops.iter().map(|h| Column::right(h))).collect();
+    let mut table = Table::new(columns);
     for r in rows.iter().take(asked.limit) {
-        let counts: String = r.reached.iter().map(|n| column(n.to_string())).collect();
-        writeln!(out, "{:width$}  {counts}", analysis.id(r.source))?;
+        table.row(std::iter::once(analysis.id(r.source)).chain(r.reached.iter().map(|n| n.to_string())));
     }
+    table.write(out)?;
     more_sources(rows.len(), asked, out)
 }
 

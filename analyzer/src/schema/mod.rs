@@ -486,8 +486,7 @@ fn check() -> Vec<Field> {
         Required("description", nullable(string())),
         Required("kind", one_of(["deny", "allowOnly", "allow", "isolated", "maxReach", "mtls"])),
         Required("statement", string()),
-        Required("status", one_of(["pass", "fail", "notEvaluable"])),
-        Required("reason", nullable(string())),
+        Required("status", one_of(["pass", "fail"])),
         Required("detail", string()),
         Required("checked", count()),
         Required(
@@ -504,12 +503,7 @@ fn check() -> Vec<Field> {
     fields.extend([
         Required(
             "summary",
-            object(vec![
-                Required("invariants", count()),
-                Required("passed", count()),
-                Required("failed", count()),
-                Required("notEvaluable", count()),
-            ]),
+            object(vec![Required("invariants", count()), Required("passed", count()), Required("failed", count())]),
         ),
         Required("invariants", array(invariant)),
     ]);

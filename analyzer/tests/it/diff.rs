@@ -302,6 +302,23 @@ fn before_and_after_folders_give_the_same_diff_as_the_what_if() {
 }
 
 #[test]
+fn namespace_narrows_the_entries_and_findings_to_those_with_an_end_there() {
+    let all = diff_json(&["--apply", &change("default-deny-web")]);
+    let data = diff_json(&["--apply", &change("default-deny-web"), "-n", "data"]);
+    assert_eq!(pairs(&data, "removed"), [("web/Deployment/api".to_string(), "data/StatefulSet/postgres".to_string())]);
+    assert_eq!(data["summary"]["entries"], json!({"added": 0, "removed": 1, "changed": 0}));
+    assert_eq!(pairs(&all, "removed").len(), 8);
+    // Two namespaces: every entry with an end in either.
+    let web_ops = diff_json(&["--apply", &change("default-deny-web"), "-n", "ops", "-n", "data"]);
+    assert_eq!(pairs(&web_ops, "removed").len(), 3);
+    // Nothing changes in ops's own policies: --exit-code still sees the pairs into ops.
+    let ops = netreach(&["diff", BEFORE, "--apply", &change("default-deny-web"), "-n", "ops", "--exit-code"]);
+    assert_eq!(ops.status.code(), Some(1), "{}", stderr(&ops));
+    let unrelated = netreach(&["diff", BEFORE, "--apply", &change("tightened-api"), "-n", "ops", "--exit-code"]);
+    assert_eq!(unrelated.status.code(), Some(0), "{}", stdout(&unrelated));
+}
+
+#[test]
 fn exit_code_is_1_on_a_difference_with_the_flag_and_2_on_bad_input() {
     let same = netreach(&["diff", BEFORE, BEFORE, "--exit-code"]);
     assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));

@@ -432,6 +432,37 @@ sys.exit(1 if errors else 0)\n";
     }
 
     #[test]
+    fn sarif_locates_json_documents_and_list_items_at_their_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let pod = |name: &str, namespace: &str| {
+            format!(
+                "{{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"Pod\",\n  \"metadata\": {{\"name\": \"{name}\", \"namespace\": \"{namespace}\"}},\n  \
+                 \"spec\": {{\"hostNetwork\": true, \"containers\": [{{\"name\": \"c\", \"image\": \"x\"}}]}}\n}}"
+            )
+        };
+        // A List (its Pod item at line 6) and, after it, a second document (line 14).
+        let text = format!(
+            "{{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [\n    \
+             {{\"apiVersion\": \"v1\", \"kind\": \"Namespace\", \"metadata\": {{\"name\": \"edge\"}}}},\n{}\n  ]\n}}\n{}\n",
+            pod("agent", "edge"),
+            pod("relay", "core")
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[5].starts_with('{') && lines[8].contains("agent") && lines[13] == "{", "{text}");
+        std::fs::write(dir.path().join("cluster.json"), &text).unwrap();
+        let out =
+            netreach_command().args(["audit", "cluster.json", "-o", "sarif"]).current_dir(dir.path()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", run_report(&out));
+        assert_valid_sarif(&stdout(&out));
+        let sarif = json_of(&out);
+        let line = |object: &str| {
+            result_for(&sarif, "NR005", object)["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64()
+        };
+        assert_eq!(line("edge/agent"), Some(6));
+        assert_eq!(line("core/relay"), Some(14));
+    }
+
+    #[test]
     fn check_sarif_is_valid_and_points_at_the_failed_invariants() {
         let file = "invariants/shop.yaml";
         let out = netreach(&["check", "--invariants", file, "invariants/shop-broken", "-o", "sarif"]);

@@ -122,6 +122,39 @@ fn every_command_reads_the_cluster() {
 }
 
 #[test]
+fn diff_compares_the_live_cluster_as_before_with_manifests_after() {
+    let live = Live::fixture("diff/before");
+    // After: the same manifests with the web default-deny added.
+    let after = tempfile::tempdir().unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(fixtures().join("diff/before"))
+        .arg(fixtures().join("diff/changes/default-deny-web.yaml"))
+        .arg(after.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let after = after.path().display().to_string();
+    for extra in [&[][..], &["-n", "data"]] {
+        let mut args = vec!["diff", after.as_str(), "-o", "json"];
+        args.extend_from_slice(extra);
+        let from_cluster = live.run(&args);
+        let mut with_files = vec!["diff", "diff/before", after.as_str(), "-o", "json"];
+        with_files.extend_from_slice(extra);
+        let from_files = netreach(&with_files, live.dir.path());
+        assert_eq!(from_cluster.status.code(), Some(0), "{extra:?}: {}", stderr(&from_cluster));
+        assert_eq!(from_files.status.code(), Some(0), "{extra:?}: {}", stderr(&from_files));
+        let removed = |out: &Output| serde_json::from_str::<Value>(&stdout(out)).unwrap()["removed"].clone();
+        assert_eq!(removed(&from_cluster), removed(&from_files), "{extra:?}");
+        assert!(!removed(&from_cluster).as_array().unwrap().is_empty());
+    }
+    // -n narrows the answer; the whole cluster is read (a partial read would add every pod elsewhere).
+    assert!(!live.server.requests().iter().any(|r| r.contains("/namespaces/data/")), "{:?}", live.server.requests());
+    assert_fails(&live.run(&["diff", "diff/before", after.as_str()]), &["one PATH"]);
+    assert_fails(&live.run(&["diff", "--apply", "diff/changes/tightened-api.yaml"]), &["netreach snapshot"]);
+}
+
+#[test]
 fn pagination_follows_continue_tokens() {
     let mut behaviour = Behaviour::new(objects_of(&fixtures().join("shop")));
     behaviour.page_size = 2;

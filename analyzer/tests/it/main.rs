@@ -36,6 +36,7 @@ mod ecosystem; // completion scripts, the man page, the kubectl plugin name
 mod help; // every command's --help, frozen, and the check ids it names
 mod outputs; // --out and --junit never replace an input
 mod schema; // `netreach schema` and every -o json validated against it
+mod terminal; // colour (CLICOLOR_FORCE, NO_COLOR), no wrapping in pipes, columns padded over the rows shown
 
 // Inputs: what users feed, what attackers feed, what live clusters serve.
 mod bad_input; // every class of bad input names the file, document, object and field

@@ -93,6 +93,8 @@ pub enum Note {
     NoCommonPort,
     /// An end of the pair holds an infrastructure destination's addresses (`kubelet`, …).
     Infrastructure(netreach_model::Destination),
+    /// Cilium's allow-localhost lets the source, the destination's local host, in.
+    CiliumLocalhost,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,6 +186,7 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
     if self_traffic {
         notes.push(Note::SelfTraffic);
     }
+    let notes_of_sides = std::cell::RefCell::new(Vec::new());
     let evaluations = query.map(|(proto, port)| reach.evaluate_rules(&analysis.cluster, s, d, proto, port));
     let side = |direction: Direction| {
         let subject = if direction == Direction::Egress { s } else { d };
@@ -198,6 +201,7 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
         );
         let mut allowed_by = Vec::new();
         let mut cilium = Vec::new();
+        let mut localhost = false;
         let covering = reach.grants_between(s, d, direction).into_iter().chain(reach.denies_between(s, d, direction));
         for (origin, ports) in covering {
             if query.is_some_and(|(proto, port)| !ports.contains(proto, port)) {
@@ -206,13 +210,17 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
             match origin {
                 GrantOrigin::Rule(rule) => allowed_by.push(RuleMatch { rule, ports: ports.clone() }),
                 GrantOrigin::Cilium(rule) => cilium.push(CiliumMatch { rule, ports: ports.clone() }),
+                GrantOrigin::CiliumLocalhost => localhost = true,
                 GrantOrigin::NotIsolated => {}
             }
+        }
+        if localhost && !isolated_by.is_empty() {
+            notes_of_sides.borrow_mut().push(Note::CiliumLocalhost);
         }
         let cilium_allows = cilium.iter().any(|m| !m.rule.section.is_deny());
         let cilium_denies = cilium.iter().any(|m| m.rule.section.is_deny());
         let mut closest_misses = Vec::new();
-        if !isolating.is_empty() && allowed_by.is_empty() && !cilium_allows {
+        if !isolating.is_empty() && allowed_by.is_empty() && !cilium_allows && !localhost {
             let evals: Vec<RuleEvaluation> = match &evaluations {
                 Some(e) => e.clone(),
                 // Without a port, peers decide; use any port to learn which peers match.
@@ -232,7 +240,8 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
         }
         let mut tiers = Vec::new();
         let mut calico = None;
-        let mut allows = !cilium_denies && (isolated_by.is_empty() || !allowed_by.is_empty() || cilium_allows);
+        let mut allows =
+            !cilium_denies && (isolated_by.is_empty() || !allowed_by.is_empty() || cilium_allows || localhost);
         if let Some((proto, port)) = query {
             let verdict = reach.explain(s, d, proto, port);
             let v = if direction == Direction::Egress { &verdict.egress } else { &verdict.ingress };
@@ -248,6 +257,7 @@ pub fn explain_pair(analysis: &Analysis, src: usize, dst: usize, query: Option<(
         SideVerdict { direction, isolated_by, allowed_by, cilium, closest_misses, tiers, calico, allows }
     };
     let (egress, ingress) = (side(Direction::Egress), side(Direction::Ingress));
+    notes.extend(notes_of_sides.into_inner());
     let allowed = self_traffic
         || match query {
             Some((proto, port)) => allowed_ports.contains(proto, port),

@@ -25,8 +25,8 @@ pub use admin::{
     Action, ClusterPeer, ClusterPolicy, ClusterPolicyKind, ClusterPort, ClusterRule, ClusterSubject, Tier,
 };
 pub use cilium::{
-    CiliumPeer, CiliumPolicy, CiliumPolicyKind, CiliumPort, CiliumRule, CiliumRuleRef, CiliumSubject, CniProfile,
-    Entity, Section,
+    AllowLocalhost, CiliumPeer, CiliumPolicy, CiliumPolicyKind, CiliumPort, CiliumRule, CiliumRuleRef, CiliumSubject,
+    CniProfile, Entity, Section,
 };
 pub use cluster::{
     Cluster, ContainerPort, Direction, Namespace, Node, Pod, Service, ServicePort, UnevaluatedPolicy, WorkloadRef,

@@ -9,17 +9,19 @@
 //!   an empty one: none) and a port entry matches (no list: every port). Endpoint peers must
 //!   also match every requirement of that section of every policy selecting the pod.
 //! - A deny rule that matches denies, whatever allows it.
+//! - allow-localhost (unless `policy`): a hostNetwork pod reaches the pods on its own node.
 //! - Peers: endpoints (a non-hostNetwork pod whose labels match), CIDR (an external address it
 //!   contains; never a pod), entities (all: anything; world: any external, of the family for
-//!   world-ipv4/-ipv6; cluster: any pod; host and remote-node: hostNetwork pods; the rest: nothing).
+//!   world-ipv4/-ipv6; cluster: any pod; host: hostNetwork pods on the selected pod's node, none
+//!   when it has no node; remote-node: every other hostNetwork pod; the rest: nothing).
 //! - Ports: protocol `None` is any of TCP, UDP, SCTP; no port = every port; number..=end;
 //!   a name = a port the destination pod declares under that name and protocol.
 
 use crate::reference::{namespace_labels, Addr};
 use netreach_model::cilium::labels::endpoint_labels;
 use netreach_model::{
-    CiliumPeer, CiliumPolicy, CiliumPort, CiliumRule, CiliumSubject, Cluster, Direction, Entity, IpFamily, Labels,
-    PortSpec, Protocol, Section,
+    CiliumPeer, CiliumPolicy, CiliumPort, CiliumRule, CiliumSubject, Cluster, Direction, EngineOptions, Entity,
+    IpFamily, Labels, PortSpec, Protocol, Section,
 };
 
 fn labels_of(cluster: &Cluster, pod: usize) -> Option<Labels> {
@@ -44,7 +46,13 @@ pub fn isolated(cluster: &Cluster, pod: usize, direction: Direction) -> bool {
     selecting(cluster, pod).into_iter().any(|p| cluster.cilium_policies[p].isolates(direction))
 }
 
-fn peer_matches(cluster: &Cluster, peer: &CiliumPeer, addr: &Addr, requirements_ok: bool) -> bool {
+/// Whether `peer` is a host endpoint of `subject`'s own node.
+fn on_local_host(cluster: &Cluster, subject: usize, peer: usize) -> bool {
+    let (subject, peer) = (&cluster.pods[subject], &cluster.pods[peer]);
+    peer.host_network && subject.node.is_some() && peer.node == subject.node
+}
+
+fn peer_matches(cluster: &Cluster, peer: &CiliumPeer, addr: &Addr, subject: usize, requirements_ok: bool) -> bool {
     match (peer, addr) {
         (CiliumPeer::Endpoints(selector), Addr::Pod(i)) => {
             requirements_ok && labels_of(cluster, *i).is_some_and(|l| selector.matches(&l))
@@ -58,7 +66,8 @@ fn peer_matches(cluster: &Cluster, peer: &CiliumPeer, addr: &Addr, requirements_
             (Entity::WorldIpv4, Addr::External(ip)) => IpFamily::of(ip) == IpFamily::V4,
             (Entity::WorldIpv6, Addr::External(ip)) => IpFamily::of(ip) == IpFamily::V6,
             (Entity::Cluster, Addr::Pod(_)) => true,
-            (Entity::Host | Entity::RemoteNode, Addr::Pod(i)) => cluster.pods[*i].host_network,
+            (Entity::Host, Addr::Pod(i)) => on_local_host(cluster, subject, *i),
+            (Entity::RemoteNode, Addr::Pod(i)) => cluster.pods[*i].host_network && !on_local_host(cluster, subject, *i),
             (Entity::KubeApiserver, addr) => {
                 let ips: &[std::net::IpAddr] = match addr {
                     Addr::Pod(i) => &cluster.pods[*i].ips,
@@ -74,6 +83,14 @@ fn peer_matches(cluster: &Cluster, peer: &CiliumPeer, addr: &Addr, requirements_
             _ => false,
         },
     }
+}
+
+/// Cilium's allow-localhost (`auto` is `always` under Kubernetes): a hostNetwork pod reaches the
+/// pods on its own node whatever the allow rules say.
+pub fn localhost_allows(cluster: &Cluster, options: &EngineOptions, subject: usize, peer: &Addr) -> bool {
+    crate::reference::cilium_applies(cluster, options)
+        && options.cilium_allow_localhost.allows()
+        && matches!(peer, Addr::Pod(i) if on_local_host(cluster, subject, *i))
 }
 
 fn port_matches(cluster: &Cluster, entry: &CiliumPort, dst: &Addr, protocol: Protocol, port: u16) -> bool {
@@ -98,11 +115,12 @@ fn rule_matches(
     dst: &Addr,
     protocol: Protocol,
     port: u16,
+    subject: usize,
     requirements_ok: bool,
 ) -> bool {
     let peer_ok = match &rule.peers {
         None => true,
-        Some(peers) => peers.iter().any(|p| peer_matches(cluster, p, peer, requirements_ok)),
+        Some(peers) => peers.iter().any(|p| peer_matches(cluster, p, peer, subject, requirements_ok)),
     };
     let port_ok = match &rule.ports {
         None => true,
@@ -138,6 +156,6 @@ pub fn section_matches(
         cluster.cilium_policies[p]
             .rules(section)
             .iter()
-            .any(|rule| rule_matches(cluster, rule, peer, dst, protocol, port, requirements_ok))
+            .any(|rule| rule_matches(cluster, rule, peer, dst, protocol, port, pod, requirements_ok))
     })
 }

@@ -305,7 +305,8 @@ pub fn pod() -> impl Strategy<Value = Pod> {
                 Addressing::AllNodes => NODE_V4.iter().chain(&NODE_V6).map(|a| parse(a)).collect(),
             };
             pod.host_network = host_network;
-            if host_network {
+            // Pods with an address are scheduled (Cilium's host entity depends on the node).
+            if host_network || !pod.ips.is_empty() {
                 pod.node = Some(format!("node-{node}"));
             }
             pod.ports = ports;

@@ -122,7 +122,8 @@ pub fn direction_allows(
                 .rules(direction)
                 .iter()
                 .any(|rule| rule_matches(cluster, options, policy, rule, peer, dst, protocol, port))
-        }) || crate::cilium::section_matches(cluster, allow, *subject, peer, dst, protocol, port);
+        }) || crate::cilium::section_matches(cluster, allow, *subject, peer, dst, protocol, port)
+            || (direction == Direction::Ingress && crate::cilium::localhost_allows(cluster, options, *subject, peer));
     }
     // 3. The Baseline tier, then 4. the default: allowed.
     match tier_decision(cluster, options, Tier::Baseline, direction, *subject, peer, dst, protocol, port) {
@@ -135,11 +136,7 @@ pub fn direction_allows(
 /// the profile left to `Auto`), or `Cilium`, ipBlocks never match pods and hostNetwork pods are
 /// never selected.
 pub fn profile(cluster: &Cluster, options: &EngineOptions) -> EngineOptions {
-    let cilium = match options.cni {
-        CniProfile::Cilium => true,
-        CniProfile::Generic | CniProfile::Calico => false,
-        CniProfile::Auto => !cluster.cilium_policies.is_empty(),
-    };
+    let cilium = cilium_applies(cluster, options);
     // Calico: hostNetwork pods have no workload endpoint; nets match pod addresses.
     let calico = options.cni == CniProfile::Calico
         || (options.cni == CniProfile::Auto && !cilium && cluster.calico.is_present());
@@ -147,17 +144,26 @@ pub fn profile(cluster: &Cluster, options: &EngineOptions) -> EngineOptions {
         return EngineOptions {
             host_network: HostNetworkSelection::NodeIdentity,
             ip_block_pods: IpBlockPodMatching::Match,
-            cni: options.cni,
+            ..*options
         };
     }
     if cilium {
         EngineOptions {
             host_network: HostNetworkSelection::NodeIdentity,
             ip_block_pods: IpBlockPodMatching::Ignore,
-            cni: options.cni,
+            ..*options
         }
     } else {
         *options
+    }
+}
+
+/// Whether Cilium enforces: `--cni cilium`, or `auto` with a Cilium policy in the input.
+pub fn cilium_applies(cluster: &Cluster, options: &EngineOptions) -> bool {
+    match options.cni {
+        CniProfile::Cilium => true,
+        CniProfile::Generic | CniProfile::Calico => false,
+        CniProfile::Auto => !cluster.cilium_policies.is_empty(),
     }
 }
 
@@ -457,6 +463,7 @@ mod tests {
         host_network: HostNetworkSelection::NodeIdentity,
         ip_block_pods: IpBlockPodMatching::Match,
         cni: CniProfile::Auto,
+        cilium_allow_localhost: netreach_model::AllowLocalhost::Auto,
     };
 
     fn ok(c: &Cluster, src: Addr, dst: Addr, protocol: Protocol, port: u16) -> bool {

@@ -139,8 +139,33 @@ pub const PUBLISHED_SERVICE_POLICY_CLOSES: Check = Check {
     summary: "a LoadBalancer, NodePort or externalIP Service whose backends' policies admit none of the sources it delivers (the node address under externalTrafficPolicy: Cluster)",
 };
 
+pub const CILIUM_INGRESS_FROM_WORLD: Check = Check {
+    id: "NR221",
+    name: "cilium-ingress-from-world",
+    severity: Severity::High,
+    summary: "a Cilium ingress allow rule with fromEntities world, world-ipv4, world-ipv6 or all: any internet address may connect",
+};
+pub const CILIUM_EGRESS_TO_WORLD_ALL_PORTS: Check = Check {
+    id: "NR222",
+    name: "cilium-egress-to-world-all-ports",
+    severity: Severity::High,
+    summary: "a Cilium egress allow rule with toEntities world, world-ipv4, world-ipv6 or all and no toPorts",
+};
+pub const CILIUM_DENY_OVERLAPS_NO_ALLOW: Check = Check {
+    id: "NR223",
+    name: "cilium-deny-overlaps-no-allow",
+    severity: Severity::Low,
+    summary: "a Cilium deny rule that no allow of any layer overlaps: it denies nothing",
+};
+pub const CILIUM_DEFAULT_DENY_DISABLED: Check = Check {
+    id: "NR224",
+    name: "cilium-default-deny-disabled-leaves-open",
+    severity: Severity::Medium,
+    summary: "a Cilium policy with allow rules and enableDefaultDeny false for their direction, selecting pods nothing else isolates: the rules restrict nothing",
+};
+
 /// Every check, in id order.
-pub const CHECKS: [Check; 22] = [
+pub const CHECKS: [Check; 26] = [
     NO_DEFAULT_DENY_INGRESS,
     NO_DEFAULT_DENY_EGRESS,
     PODS_WITHOUT_INGRESS_POLICY,
@@ -163,4 +188,8 @@ pub const CHECKS: [Check; 22] = [
     REACHES_ETCD,
     ADMITTED_BUT_NOT_EXPOSED,
     PUBLISHED_SERVICE_POLICY_CLOSES,
+    CILIUM_INGRESS_FROM_WORLD,
+    CILIUM_EGRESS_TO_WORLD_ALL_PORTS,
+    CILIUM_DENY_OVERLAPS_NO_ALLOW,
+    CILIUM_DEFAULT_DENY_DISABLED,
 ];

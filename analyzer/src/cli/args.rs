@@ -10,7 +10,7 @@ use netreach::load::{self, Input, LoadReport};
 use netreach::render::PhaseTimes;
 use netreach::Analysis;
 use netreach_model::mesh::{LinkerdPolicy, MeshOptions, ISTIO_ROOT_NAMESPACE};
-use netreach_model::{CniProfile, EngineOptions, HostNetworkSelection, IpBlockPodMatching};
+use netreach_model::{AllowLocalhost, CniProfile, EngineOptions, HostNetworkSelection, IpBlockPodMatching};
 use std::mem::ManuallyDrop;
 use std::time::Instant;
 
@@ -129,6 +129,12 @@ pub(crate) struct EngineArgs {
     /// --host-network and --ipblock-pods).
     #[arg(long, value_enum, default_value_t = CniArg::Auto)]
     pub(crate) cni: CniArg,
+
+    /// Under cilium: whether the local host (hostNetwork pods) reaches the pods on its node
+    /// whatever the allow rules say, as Cilium's agent flag --allow-localhost (auto, Cilium's
+    /// default, is always under Kubernetes); deny rules beat it either way.
+    #[arg(long, value_enum, default_value_t = AllowLocalhostArg::Auto)]
+    pub(crate) cilium_allow_localhost: AllowLocalhostArg,
 }
 
 impl EngineArgs {
@@ -148,6 +154,11 @@ impl EngineArgs {
                 CniArg::Calico => CniProfile::Calico,
                 CniArg::Generic => CniProfile::Generic,
             },
+            cilium_allow_localhost: match self.cilium_allow_localhost {
+                AllowLocalhostArg::Auto => AllowLocalhost::Auto,
+                AllowLocalhostArg::Always => AllowLocalhost::Always,
+                AllowLocalhostArg::Policy => AllowLocalhost::Policy,
+            },
         }
     }
 }
@@ -158,6 +169,16 @@ pub(crate) enum HostNetworkArg {
     Node,
     /// Selectors match hostNetwork pods like any other pod.
     Pod,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum AllowLocalhostArg {
+    /// Cilium's default: always, as Cilium runs under Kubernetes.
+    Auto,
+    /// The local host reaches the pods on its node.
+    Always,
+    /// The local host needs an allow rule (fromEntities: [host]).
+    Policy,
 }
 
 #[derive(Clone, Copy, ValueEnum)]

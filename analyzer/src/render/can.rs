@@ -182,6 +182,11 @@ pub fn note_text(analysis: &Analysis, note: &Note) -> String {
                 .to_string()
         }
         Note::NoCommonPort => "egress and ingress each allow some ports, but none in common".to_string(),
+        Note::CiliumLocalhost => {
+            "the source is the destination's local host: Cilium lets it in whatever the allow rules say \
+             (--cilium-allow-localhost, Cilium's --allow-localhost, default auto = always under Kubernetes)"
+                .to_string()
+        }
         Note::Infrastructure(destination) => {
             let found = analysis.cluster.infrastructure.iter().find(|d| d.destination == *destination);
             let (addresses, ports, source) = found.map_or((String::new(), String::new(), String::new()), |d| {

@@ -3,7 +3,7 @@
 //! manifests and the verdicts the docs give.
 
 use netreach::load::load_str;
-use netreach::model::{EngineOptions, Protocol};
+use netreach::model::{AllowLocalhost, EngineOptions, Protocol};
 use netreach::Analysis;
 
 /// Two namespaces, labelled; pods with IPs so CIDR rules could match them (they must not).
@@ -54,8 +54,17 @@ struct Case(Analysis);
 
 impl Case {
     fn new(policies: &str) -> Case {
-        let loaded = load_str("case.yaml", &format!("{PODS}---\n{policies}")).unwrap_or_else(|e| panic!("{e}"));
-        Case(Analysis::new(loaded.cluster, &EngineOptions::default()))
+        Case::of(&format!("{PODS}---\n{policies}"))
+    }
+
+    /// A case over these manifests only (no [`PODS`]).
+    fn of(manifests: &str) -> Case {
+        Case::with(manifests, EngineOptions::default())
+    }
+
+    fn with(manifests: &str, options: EngineOptions) -> Case {
+        let loaded = load_str("case.yaml", manifests).unwrap_or_else(|e| panic!("{e}"));
+        Case(Analysis::new(loaded.cluster, &options))
     }
 
     fn allowed(&self, from: &str, to: &str, port: &str) -> bool {
@@ -225,7 +234,9 @@ fn entities_cluster_host_and_all() {
         "in",
         "  endpointSelector: {matchLabels: {app: db}}\n  ingress: [{fromEntities: [host]}]",
     ));
-    c.yes("ops/agent", "shop/db", "80");
+    // db has no spec.nodeName: no host is its local host, so only unselected pods hear agent.
+    c.no("ops/agent", "shop/db", "80");
+    c.yes("ops/agent", "shop/web", "80");
     c.no("shop/web", "shop/db", "80");
     let c = Case::new(&cnp(
         "shop",
@@ -234,6 +245,88 @@ fn entities_cluster_host_and_all() {
     ));
     c.yes("203.0.113.9", "shop/db", "80");
     c.yes("shop/web", "shop/db", "80");
+}
+
+/// Two nodes, a pod and a hostNetwork agent on each.
+const TWO_NODES: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: shop, labels: {app: svc}}
+spec: {nodeName: n1, containers: [{name: c, image: i}]}
+status: {podIP: 10.0.0.1, podIPs: [{ip: 10.0.0.1}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: shop, labels: {app: svc}}
+spec: {nodeName: n2, containers: [{name: c, image: i}]}
+status: {podIP: 10.0.1.1, podIPs: [{ip: 10.0.1.1}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent-1, namespace: shop, labels: {app: agent}}
+spec: {hostNetwork: true, nodeName: n1, containers: [{name: c, image: i}]}
+status: {podIP: 192.168.0.1, podIPs: [{ip: 192.168.0.1}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent-2, namespace: shop, labels: {app: agent}}
+spec: {hostNetwork: true, nodeName: n2, containers: [{name: c, image: i}]}
+status: {podIP: 192.168.0.2, podIPs: [{ip: 192.168.0.2}]}
+"#;
+
+#[test]
+fn host_is_the_selected_endpoints_own_node_and_remote_node_every_other() {
+    // https://docs.cilium.io/en/stable/security/policy/language/#entities-based: "host: the local
+    // host"; "remote-node: any node ... other than the local host".
+    let c = Case::of(&format!(
+        "{TWO_NODES}---\n{}",
+        cnp("shop", "from-host", "  endpointSelector: {matchLabels: {app: svc}}\n  ingress: [{fromEntities: [host]}]")
+    ));
+    c.yes("shop/agent-1", "shop/a", "80");
+    c.no("shop/agent-2", "shop/a", "80");
+    c.yes("shop/agent-2", "shop/b", "80");
+    c.no("shop/agent-1", "shop/b", "80");
+    let c = Case::of(&format!(
+        "{TWO_NODES}---\n{}",
+        cnp(
+            "shop",
+            "to-remote",
+            "  endpointSelector: {matchLabels: {app: svc}}\n  egress: [{toEntities: [remote-node]}]"
+        )
+    ));
+    c.no("shop/a", "shop/agent-1", "9100");
+    c.yes("shop/a", "shop/agent-2", "9100");
+    c.yes("shop/b", "shop/agent-1", "9100");
+    c.no("shop/b", "shop/agent-2", "9100");
+}
+
+#[test]
+fn the_local_host_reaches_its_pods_unless_allow_localhost_is_policy() {
+    // Cilium's --allow-localhost=auto is always under Kubernetes; a deny still beats it.
+    let isolate = cnp(
+        "shop",
+        "only-nobody",
+        "  endpointSelector: {matchLabels: {app: svc}}\n  ingress: [{fromEndpoints: [{matchLabels: {app: nobody}}]}]",
+    );
+    let c = Case::of(&format!("{TWO_NODES}---\n{isolate}"));
+    c.yes("shop/agent-1", "shop/a", "80");
+    c.no("shop/agent-2", "shop/a", "80");
+    c.yes("shop/agent-2", "shop/b", "80");
+    let policy = EngineOptions { cilium_allow_localhost: AllowLocalhost::Policy, ..EngineOptions::default() };
+    let c = Case::with(&format!("{TWO_NODES}---\n{isolate}"), policy);
+    c.no("shop/agent-1", "shop/a", "80");
+    let deny = cnp(
+        "shop",
+        "deny-host",
+        "  endpointSelector: {matchLabels: {app: svc}}\n  ingressDeny: [{fromEntities: [host], toPorts: [{ports: [{port: \"22\"}]}]}]",
+    );
+    let c = Case::of(&format!("{TWO_NODES}---\n{isolate}{deny}"));
+    c.no("shop/agent-1", "shop/a", "22");
+    c.yes("shop/agent-1", "shop/a", "80");
 }
 
 #[test]
@@ -333,4 +426,91 @@ fn what_is_not_evaluated_is_a_warning() {
     c.yes("shop/web", "shop/api", "80");
     c.no("shop/web", "shop/api", "81");
     c.no("shop/api", "203.0.113.9", "443");
+}
+
+/// The Cilium findings (NR221-NR224) of [`PODS`] and these policies: (id, namespace, fields).
+fn cilium_findings(policies: &str) -> Vec<(String, String, Vec<String>, String)> {
+    let loaded = load_str("case.yaml", &format!("{PODS}---\n{policies}")).unwrap_or_else(|e| panic!("{e}"));
+    let report = netreach::audit::audit(&Analysis::new(loaded.cluster, &EngineOptions::default()));
+    report
+        .findings
+        .into_iter()
+        .filter(|f| f.id.starts_with("NR22"))
+        .map(|f| {
+            let fields = f.objects.iter().map(|o| o.field.clone().unwrap_or_default()).collect();
+            (f.id.to_string(), f.namespace.unwrap_or_default(), fields, f.message)
+        })
+        .collect()
+}
+
+#[test]
+fn nr221_and_nr222_world_entities_open_to_the_internet() {
+    let found = cilium_findings(&format!(
+        "{}{}",
+        cnp(
+            "shop",
+            "public",
+            "  endpointSelector: {matchLabels: {app: web}}\n  ingress: [{fromEntities: [world], toPorts: [{ports: [{port: \"443\", protocol: TCP}]}]}]"
+        ),
+        cnp(
+            "shop",
+            "out",
+            "  endpointSelector: {matchLabels: {app: api}}\n  egress: [{toEntities: [world], toPorts: [{ports: [{port: \"443\"}]}]}, {toEntities: [all]}]"
+        ),
+    ));
+    let ids: Vec<(&str, &str, &[String])> =
+        found.iter().map(|(id, ns, f, _)| (id.as_str(), ns.as_str(), f.as_slice())).collect();
+    assert_eq!(
+        ids,
+        vec![
+            ("NR221", "shop", &["spec.ingress[0].fromEntities".to_string()][..]),
+            // The first egress rule names its ports: not every port, no finding.
+            ("NR222", "shop", &["spec.egress[1].toEntities".to_string()][..]),
+        ]
+    );
+    assert!(found[0].3.contains("TCP 443") && found[0].3.contains("1 selected pod(s)"), "{}", found[0].3);
+}
+
+#[test]
+fn nr223_a_deny_that_no_allow_overlaps() {
+    let deny = ccnp(
+        "no-api-to-db",
+        "  endpointSelector: {matchLabels: {app: db}}\n  ingressDeny: [{fromEndpoints: [{matchLabels: {app: api}}], toPorts: [{ports: [{port: \"5432\"}]}]}]",
+    );
+    // The deny section alone isolates db: nothing is allowed, so the deny removes nothing.
+    let found = cilium_findings(&deny);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0.as_str(), found[0].1.as_str()), ("NR223", ""));
+    assert_eq!(found[0].2, vec!["spec.ingressDeny[0]".to_string()]);
+    // An allow from api on every port: the deny now takes 5432 away.
+    let allow = cnp(
+        "shop",
+        "from-api",
+        "  endpointSelector: {matchLabels: {app: db}}\n  ingress: [{fromEndpoints: [{matchLabels: {app: api}}]}]",
+    );
+    assert_eq!(cilium_findings(&format!("{deny}{allow}")), vec![]);
+    // An allow from web only does not overlap a deny of api.
+    let web = cnp(
+        "shop",
+        "from-web",
+        "  endpointSelector: {matchLabels: {app: db}}\n  ingress: [{fromEndpoints: [{matchLabels: {app: web}}]}]",
+    );
+    assert_eq!(cilium_findings(&format!("{deny}{web}")).len(), 1);
+}
+
+#[test]
+fn nr224_default_deny_disabled_with_allow_rules_leaves_the_pods_open() {
+    let relaxed = cnp(
+        "shop",
+        "relaxed",
+        "  endpointSelector: {matchLabels: {app: api}}\n  enableDefaultDeny: {ingress: false}\n  ingress: [{fromEndpoints: [{matchLabels: {app: web}}]}]",
+    );
+    let found = cilium_findings(&relaxed);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "NR224");
+    assert_eq!(found[0].2, vec!["spec.enableDefaultDeny.ingress".to_string()]);
+    assert!(found[0].3.contains("1 of its 1 selected pod(s)"), "{}", found[0].3);
+    // A NetworkPolicy isolating api: the rules now add to its allows, no finding.
+    let np = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n---\n";
+    assert_eq!(cilium_findings(&format!("{np}{relaxed}")), vec![]);
 }

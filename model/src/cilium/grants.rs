@@ -5,7 +5,7 @@
 //! Reference: https://docs.cilium.io/en/stable/security/policy/language/#deny-policies
 
 use super::select::CiliumSelections;
-use super::{CiliumPeer, CiliumRuleRef, Section};
+use super::{CiliumPeer, CiliumRuleRef, Entity, Section};
 use crate::cluster::{Cluster, Direction};
 use crate::engine::grants::{Grant, GrantOrigin, Interner};
 use crate::engine::selection::NamedPortKey;
@@ -127,20 +127,39 @@ pub(crate) fn build(
         for section in Section::ALL {
             let groups = requirement_groups(subject, section, &requirements);
             for (r, rule) in policy.rules(section).iter().enumerate() {
-                let peers: Vec<(Option<u32>, FixedBitSet, bool)> = match &rule.peers {
-                    None => vec![(None, all.clone(), false)],
+                // Per peer: the sets it matches, each for the part of the subject it applies to
+                // (`None`: all of it); `host` and `remote-node` differ per node of the subject.
+                let peers: Vec<(Option<u32>, Vec<(Option<FixedBitSet>, FixedBitSet)>, bool)> = match &rule.peers {
+                    None => vec![(None, vec![(None, all.clone())], false)],
                     Some(list) => list
                         .iter()
                         .enumerate()
                         .map(|(i, peer)| {
-                            let set = endpoint_classes[cilium.peers[p][section as usize][r][i] as usize].clone();
-                            (Some(i as u32), set, matches!(peer, CiliumPeer::Endpoints(_)))
+                            let classes = |set: u32| endpoint_classes[set as usize].clone();
+                            let parts = match peer {
+                                CiliumPeer::Entity(entity @ (Entity::Host | Entity::RemoteNode)) => cilium.node_parts
+                                    [p]
+                                    .iter()
+                                    .map(|part| {
+                                        let other = if *entity == Entity::Host { part.host } else { part.remote_node };
+                                        (Some(classes(part.subject)), classes(other))
+                                    })
+                                    .collect(),
+                                _ => vec![(None, classes(cilium.peers[p][section as usize][r][i]))],
+                            };
+                            (Some(i as u32), parts, matches!(peer, CiliumPeer::Endpoints(_)))
                         })
                         .collect(),
                 };
                 let entries = port_entries(rule, named_ports, endpoint_classes);
-                for (peer, peer_set, is_endpoints) in &peers {
-                    for (group, required) in &groups {
+                for (peer, parts, is_endpoints) in &peers {
+                    for ((group, required), (restriction, peer_set)) in
+                        groups.iter().flat_map(|g| parts.iter().map(move |part| (g, part)))
+                    {
+                        let mut group = group.clone();
+                        if let Some(restriction) = restriction {
+                            group.intersect_with(restriction);
+                        }
                         let mut other = peer_set.clone();
                         if let (true, Some(required)) = (is_endpoints, required) {
                             other.intersect_with(required);
@@ -179,5 +198,15 @@ pub(crate) fn build(
                 }
             }
         }
+    }
+    // allow-localhost: an allow like any other, so deny rules still beat it.
+    for &(hosts, endpoints) in &cilium.localhost {
+        sink.grants.push(Grant {
+            direction: Direction::Ingress,
+            sources: sink.class_sets.intern(endpoint_classes[hosts as usize].clone()),
+            destinations: sink.class_sets.intern(endpoint_classes[endpoints as usize].clone()),
+            ports: sink.port_sets.intern(PortSet::all()),
+            origin: GrantOrigin::CiliumLocalhost,
+        });
     }
 }

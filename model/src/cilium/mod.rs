@@ -305,6 +305,30 @@ impl CniProfile {
     }
 }
 
+/// Cilium's `--allow-localhost`: whether the local host (the node, and its hostNetwork pods)
+/// reaches the endpoints on its node whatever the allow rules say. `auto`, the default, is
+/// `always` when Cilium runs with Kubernetes (kubelet probes come from the host); only a deny
+/// rule beats it (the agent inserts it like an allow).
+/// https://docs.cilium.io/en/stable/cmdref/cilium-agent/ (`--allow-localhost`),
+/// https://github.com/cilium/cilium/pull/754
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum AllowLocalhost {
+    /// Cilium's default: `always` under Kubernetes.
+    #[default]
+    Auto,
+    /// The local host always reaches its endpoints.
+    Always,
+    /// The local host needs an allow rule (`fromEntities: [host]`) like any other peer.
+    Policy,
+}
+
+impl AllowLocalhost {
+    /// Whether the local host reaches its endpoints without an allow rule.
+    pub fn allows(self) -> bool {
+        matches!(self, AllowLocalhost::Auto | AllowLocalhost::Always)
+    }
+}
+
 /// Whether some Cilium rule names `entity` as a peer.
 pub fn uses_entity(cluster: &crate::cluster::Cluster, entity: Entity) -> bool {
     cluster

@@ -22,6 +22,60 @@ pub struct CiliumSelections {
     /// the section matches; `None` without requirements. Cilium keeps allow and deny
     /// requirements apart (pkg/policy/rule.go).
     pub requires: Vec<[Option<SetId>; 4]>,
+    /// Per policy naming the `host` or `remote-node` entity (else empty): its subject cut by
+    /// node, each part with the host endpoints of its own node and of every other node.
+    pub node_parts: Vec<Vec<NodePart>>,
+    /// Under allow-localhost, per node with hostNetwork pods: (those pods, the other pods on
+    /// the node), the second reachable from the first whatever the allow rules say.
+    pub localhost: Vec<(SetId, SetId)>,
+}
+
+/// The endpoints a policy selects on one node, and what `host` and `remote-node` are for them.
+/// https://docs.cilium.io/en/stable/security/policy/language/#entities-based: `host` is the
+/// local host (hostNetwork pods on the selected endpoint's node), `remote-node` any other node.
+#[derive(Clone, Copy, Debug)]
+pub struct NodePart {
+    /// The selected endpoints on that node (or with no known node).
+    pub subject: SetId,
+    /// The hostNetwork pods on the same node: none when the node is unknown.
+    pub host: SetId,
+    /// The hostNetwork pods on any other node (every one when the node is unknown).
+    pub remote_node: SetId,
+}
+
+/// Per node with hostNetwork pods: those pods and the other pods scheduled there.
+fn local_hosts(cluster: &Cluster, table: &mut SetTable) -> Vec<(SetId, SetId)> {
+    let mut by_node: std::collections::BTreeMap<&str, (Vec<u32>, Vec<u32>)> = Default::default();
+    for (i, pod) in cluster.pods.iter().enumerate() {
+        if let Some(node) = pod.node.as_deref() {
+            let (hosts, endpoints) = by_node.entry(node).or_default();
+            if pod.host_network { hosts } else { endpoints }.push(i as u32);
+        }
+    }
+    by_node
+        .into_values()
+        .filter(|(hosts, endpoints)| !hosts.is_empty() && !endpoints.is_empty())
+        .map(|(hosts, endpoints)| (table.intern(hosts), table.intern(endpoints)))
+        .collect()
+}
+
+/// Cuts a subject by node: per node (`None`: pods with no `spec.nodeName`), its members there and
+/// the host / remote-node endpoints as they see them.
+fn node_parts(cluster: &Cluster, subject: &[u32], table: &mut SetTable) -> Vec<NodePart> {
+    let mut by_node: std::collections::BTreeMap<Option<&str>, Vec<u32>> = Default::default();
+    for &m in subject.iter().filter(|&&m| (m as usize) < cluster.pods.len()) {
+        by_node.entry(cluster.pods[m as usize].node.as_deref()).or_default().push(m);
+    }
+    let host_network = || cluster.pods.iter().enumerate().filter(|(_, p)| p.host_network);
+    by_node
+        .into_iter()
+        .map(|(node, members)| {
+            let local = |p: &crate::cluster::Pod| node.is_some() && p.node.as_deref() == node;
+            let host: Vec<u32> = host_network().filter(|(_, p)| local(p)).map(|(i, _)| i as u32).collect();
+            let remote: Vec<u32> = host_network().filter(|(_, p)| !local(p)).map(|(i, _)| i as u32).collect();
+            NodePart { subject: table.intern(members), host: table.intern(host), remote_node: table.intern(remote) }
+        })
+        .collect()
 }
 
 /// Pods Cilium gives identity labels to (every pod but hostNetwork ones), grouped.
@@ -63,8 +117,16 @@ impl Groups {
 }
 
 /// Resolves every Cilium subject, peer and requirement into interned endpoint sets.
-pub fn select(cluster: &Cluster, externals: &[ExternalRange], table: &mut SetTable) -> CiliumSelections {
+pub fn select(
+    cluster: &Cluster,
+    externals: &[ExternalRange],
+    options: &crate::engine::EngineOptions,
+    table: &mut SetTable,
+) -> CiliumSelections {
     let mut out = CiliumSelections::default();
+    if options.cni == super::CniProfile::Cilium && options.cilium_allow_localhost.allows() {
+        out.localhost = local_hosts(cluster, table);
+    }
     if cluster.cilium_policies.is_empty() {
         return out;
     }
@@ -107,7 +169,8 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], table: &mut SetTab
             Entity::WorldIpv4 => world(Some(IpFamily::V4)),
             Entity::WorldIpv6 => world(Some(IpFamily::V6)),
             Entity::Cluster => (0..pod_count).collect(),
-            // Without knowing which node each pod runs on, both are every hostNetwork pod.
+            // Either is every hostNetwork pod here; which ones depends on the selected endpoint's
+            // node, and the grants take them from `node_parts`.
             Entity::Host | Entity::RemoteNode => host_network.clone(),
             Entity::KubeApiserver => apiserver.clone(),
             Entity::Ingress | Entity::Health | Entity::Init | Entity::Unmanaged => Vec::new(),
@@ -122,10 +185,23 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], table: &mut SetTab
         id
     };
     for policy in &cluster.cilium_policies {
-        out.subjects.push(match &policy.subject {
+        let subject = match &policy.subject {
             CiliumSubject::Endpoints(selector) => selector_set(table, selector),
             // Host policies: hosts are not endpoints of the model (the loader warns).
             CiliumSubject::Nodes(_) => table.intern(Vec::new()),
+        };
+        out.subjects.push(subject);
+        let names_node_entity = policy
+            .sections
+            .iter()
+            .flatten()
+            .flat_map(|r| r.peers.iter().flatten())
+            .any(|peer| matches!(peer, CiliumPeer::Entity(Entity::Host) | CiliumPeer::Entity(Entity::RemoteNode)));
+        out.node_parts.push(if names_node_entity {
+            let members = table.sets[subject as usize].clone();
+            node_parts(cluster, &members, table)
+        } else {
+            Vec::new()
         });
         let mut sections: [Vec<Vec<SetId>>; 4] = Default::default();
         let mut requires: [Option<Vec<u32>>; 4] = Default::default();

@@ -18,6 +18,8 @@ pub enum GrantOrigin {
     Rule(RuleRef),
     /// A Cilium rule allows it (or, in [`GrantTable::denies`], denies it).
     Cilium(crate::cilium::CiliumRuleRef),
+    /// Cilium's allow-localhost: the local host reaches the endpoints on its node.
+    CiliumLocalhost,
 }
 
 /// A rule position: `policy` indexes `Cluster::policies`; `peer`/`port` are `None` when the

@@ -65,6 +65,8 @@ pub struct EngineOptions {
     pub ip_block_pods: IpBlockPodMatching,
     /// The CNI's own rules: `Cilium` overrides the two choices above the way Cilium enforces.
     pub cni: CniProfile,
+    /// Under the Cilium profile: whether the local host reaches its node's endpoints.
+    pub cilium_allow_localhost: crate::cilium::AllowLocalhost,
 }
 
 impl EngineOptions {
@@ -84,6 +86,7 @@ impl EngineOptions {
                 host_network: HostNetworkSelection::NodeIdentity,
                 ip_block_pods: IpBlockPodMatching::Ignore,
                 cni,
+                ..*self
             },
             // Calico enforces on workload endpoints only (hostNetwork pods have none, so no
             // selector selects them) and matches nets by address, pods included.
@@ -91,6 +94,7 @@ impl EngineOptions {
                 host_network: HostNetworkSelection::NodeIdentity,
                 ip_block_pods: IpBlockPodMatching::Match,
                 cni,
+                ..*self
             },
             _ => EngineOptions { cni, ..*self },
         }
@@ -939,6 +943,37 @@ impl Reachability {
     /// Shadowed cluster-policy rules and same-priority conflicts (see [`tiers::TierFindings`]).
     pub fn tier_findings(&self, cluster: &Cluster) -> tiers::TierFindings {
         self.tiers.findings(cluster, &self.table, &self.port_classes, self.classes.len())
+    }
+
+    /// Endpoints a Cilium policy selects (indices into `Cluster::cilium_policies`).
+    pub fn cilium_selected_by(&self, policy: usize) -> Vec<usize> {
+        self.expand(&self.table.cilium_subjects[policy])
+    }
+
+    /// Per Cilium deny rule `(policy, section, rule)`: whether some allow of its direction (a
+    /// rule of any layer, or an endpoint left open) overlaps what it denies. A deny without
+    /// overlap removes nothing from any answer.
+    pub fn cilium_denies_overlapping_allows(
+        &self,
+    ) -> std::collections::BTreeMap<(u32, crate::cilium::Section, u32), bool> {
+        let overlaps = |deny: &grants::Grant| {
+            let (sources, destinations) =
+                (&self.table.class_sets[deny.sources as usize], &self.table.class_sets[deny.destinations as usize]);
+            let ports = &self.table.port_sets[deny.ports as usize];
+            self.table.grants.iter().filter(|g| g.direction == deny.direction).any(|g| {
+                !self.table.class_sets[g.sources as usize].is_disjoint(sources)
+                    && !self.table.class_sets[g.destinations as usize].is_disjoint(destinations)
+                    && !self.table.port_sets[g.ports as usize].intersection(ports).is_empty()
+            })
+        };
+        let mut live = std::collections::BTreeMap::new();
+        for deny in &self.table.denies {
+            if let GrantOrigin::Cilium(r) = deny.origin {
+                let entry = live.entry((r.policy, r.section, r.rule)).or_insert(false);
+                *entry = *entry || overlaps(deny);
+            }
+        }
+        live
     }
 
     /// Endpoints a policy selects (empty for a policy that selects no pod).

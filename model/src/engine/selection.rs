@@ -462,7 +462,7 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], options: &EngineOp
         let sets = by_port.into_iter().map(|(port, members)| (port, table.intern(members))).collect();
         named_ports.insert(key, sets);
     }
-    let cilium = crate::cilium::select::select(cluster, externals, &mut table);
+    let cilium = crate::cilium::select::select(cluster, externals, options, &mut table);
     let calico = crate::calico::select::select(cluster, externals, &mut table);
     Selections { table, all, subjects, peers, named_ports, cluster_subjects, cluster_peers, cilium, calico }
 }

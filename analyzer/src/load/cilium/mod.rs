@@ -148,6 +148,18 @@ fn reserved_entity(s: &LabelSelector) -> Option<Option<Entity>> {
     Some(Entity::parse(name))
 }
 
+/// Why an entity cannot be resolved from manifests, for the ones that cannot.
+/// https://docs.cilium.io/en/stable/security/policy/language/#entities-based
+fn undefinable_entity(entity: Entity) -> Option<&'static str> {
+    match entity {
+        Entity::Ingress => Some("Cilium's Envoy ingress proxy is not an object of the input"),
+        Entity::Health => Some("Cilium's health endpoints are created by the agent, not by manifests"),
+        Entity::Init => Some("endpoints whose identity is not resolved yet exist only while they start"),
+        Entity::Unmanaged => Some("which pods Cilium does not manage is not in the manifests"),
+        _ => None,
+    }
+}
+
 fn cidr(text: &str, except: &[String], ctx: &Ctx, field: &str) -> Result<IpBlock, LoadError> {
     IpBlock::parse(text, except).map_err(|e| ctx.err(field, e.to_string()))
 }
@@ -215,6 +227,18 @@ fn convert_section_rule(
                 "the kube-apiserver entity is the API server's addresses as `kube-apiserver` resolves them (none when the input does not say where it is: pass --apiserver)"
                     .to_string(),
             );
+        }
+        if let Some(why) = undefinable_entity(entity) {
+            let effect = if section.is_deny() {
+                "what it denies is reported as allowed"
+            } else {
+                "what it allows is reported as denied"
+            };
+            ctx.warn(
+                &format!("{}[{i}]", p("Entities")),
+                &format!("the {e} entity matches nothing here ({why}), so {effect}"),
+            );
+            notes.push(format!("the {e} entity is not evaluated ({why})"));
         }
         peers.push(CiliumPeer::Entity(entity));
     }

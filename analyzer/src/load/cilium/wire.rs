@@ -44,13 +44,13 @@ pub(super) struct RuleWire {
     pub endpoint_selector: Option<SelectorWire>,
     #[serde(rename = "nodeSelector")]
     pub node_selector: Option<SelectorWire>,
-    #[serde(default, deserialize_with = "ingress_rules")]
+    #[serde(default, deserialize_with = "section_rules::<_, IngressWire>")]
     pub ingress: Option<Vec<SectionRuleWire>>,
-    #[serde(rename = "ingressDeny", default, deserialize_with = "ingress_rules")]
+    #[serde(rename = "ingressDeny", default, deserialize_with = "section_rules::<_, IngressWire>")]
     pub ingress_deny: Option<Vec<SectionRuleWire>>,
-    #[serde(default, deserialize_with = "egress_rules")]
+    #[serde(default, deserialize_with = "section_rules::<_, EgressWire>")]
     pub egress: Option<Vec<SectionRuleWire>>,
-    #[serde(rename = "egressDeny", default, deserialize_with = "egress_rules")]
+    #[serde(rename = "egressDeny", default, deserialize_with = "section_rules::<_, EgressWire>")]
     pub egress_deny: Option<Vec<SectionRuleWire>>,
     #[serde(rename = "enableDefaultDeny")]
     pub enable_default_deny: Option<DefaultDenyWire>,
@@ -97,57 +97,58 @@ pub(super) struct PortRuleWire {
     pub server_names: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IngressWire {
-    #[serde(rename = "fromEndpoints")]
-    endpoints: Option<Vec<SelectorWire>>,
-    #[serde(rename = "fromRequires")]
-    requires: Option<Vec<SelectorWire>>,
-    #[serde(rename = "fromCIDR")]
-    cidr: Option<Vec<String>>,
-    #[serde(rename = "fromCIDRSet")]
-    cidr_set: Option<Vec<CidrRuleWire>>,
-    #[serde(rename = "fromEntities")]
-    entities: Option<Vec<String>>,
-    #[serde(rename = "fromNodes")]
-    nodes: Option<Vec<SelectorWire>>,
-    #[serde(rename = "fromGroups")]
-    groups: Option<Vec<Value>>,
-    #[serde(rename = "toPorts")]
-    to_ports: Option<Vec<PortRuleWire>>,
-    icmps: Option<Vec<Value>>,
-    authentication: Option<Value>,
+/// One section rule as written, with the field names of its direction (`from*` or `to*`): the
+/// macro declares the strict wire struct and its reading into [`SectionRuleWire`] once for both.
+macro_rules! direction_wire {
+    ($name:ident { $($field:ident: $ty:ty = $wire:literal),* $(,)? }) => {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            $(#[serde(rename = $wire)] $field: Option<$ty>,)*
+            #[serde(rename = "toPorts")]
+            to_ports: Option<Vec<PortRuleWire>>,
+            icmps: Option<Vec<Value>>,
+            authentication: Option<Value>,
+        }
+
+        impl From<$name> for SectionRuleWire {
+            fn from(r: $name) -> SectionRuleWire {
+                SectionRuleWire {
+                    $($field: r.$field,)*
+                    to_ports: r.to_ports,
+                    icmps: r.icmps,
+                    authentication: r.authentication,
+                    ..SectionRuleWire::default()
+                }
+            }
+        }
+    };
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EgressWire {
-    #[serde(rename = "toEndpoints")]
-    endpoints: Option<Vec<SelectorWire>>,
-    #[serde(rename = "toRequires")]
-    requires: Option<Vec<SelectorWire>>,
-    #[serde(rename = "toCIDR")]
-    cidr: Option<Vec<String>>,
-    #[serde(rename = "toCIDRSet")]
-    cidr_set: Option<Vec<CidrRuleWire>>,
-    #[serde(rename = "toEntities")]
-    entities: Option<Vec<String>>,
-    #[serde(rename = "toNodes")]
-    nodes: Option<Vec<SelectorWire>>,
-    #[serde(rename = "toGroups")]
-    groups: Option<Vec<Value>>,
-    #[serde(rename = "toServices")]
-    services: Option<Vec<Value>>,
-    #[serde(rename = "toFQDNs")]
-    fqdns: Option<Vec<Value>>,
-    #[serde(rename = "toPorts")]
-    to_ports: Option<Vec<PortRuleWire>>,
-    icmps: Option<Vec<Value>>,
-    authentication: Option<Value>,
-}
+direction_wire!(IngressWire {
+    endpoints: Vec<SelectorWire> = "fromEndpoints",
+    requires: Vec<SelectorWire> = "fromRequires",
+    cidr: Vec<String> = "fromCIDR",
+    cidr_set: Vec<CidrRuleWire> = "fromCIDRSet",
+    entities: Vec<String> = "fromEntities",
+    nodes: Vec<SelectorWire> = "fromNodes",
+    groups: Vec<Value> = "fromGroups",
+});
+
+direction_wire!(EgressWire {
+    endpoints: Vec<SelectorWire> = "toEndpoints",
+    requires: Vec<SelectorWire> = "toRequires",
+    cidr: Vec<String> = "toCIDR",
+    cidr_set: Vec<CidrRuleWire> = "toCIDRSet",
+    entities: Vec<String> = "toEntities",
+    nodes: Vec<SelectorWire> = "toNodes",
+    groups: Vec<Value> = "toGroups",
+    services: Vec<Value> = "toServices",
+    fqdns: Vec<Value> = "toFQDNs",
+});
 
 /// One rule of any section, its `from*`/`to*` fields read into one shape.
+#[derive(Default)]
 pub(super) struct SectionRuleWire {
     pub endpoints: Option<Vec<SelectorWire>>,
     pub requires: Option<Vec<SelectorWire>>,
@@ -163,48 +164,13 @@ pub(super) struct SectionRuleWire {
     pub authentication: Option<Value>,
 }
 
-fn ingress_rules<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<SectionRuleWire>>, D::Error> {
-    let list: Option<Vec<IngressWire>> = Option::deserialize(d)?;
-    Ok(list.map(|l| {
-        l.into_iter()
-            .map(|r| SectionRuleWire {
-                endpoints: r.endpoints,
-                requires: r.requires,
-                cidr: r.cidr,
-                cidr_set: r.cidr_set,
-                entities: r.entities,
-                nodes: r.nodes,
-                groups: r.groups,
-                services: None,
-                fqdns: None,
-                to_ports: r.to_ports,
-                icmps: r.icmps,
-                authentication: r.authentication,
-            })
-            .collect()
-    }))
-}
-
-fn egress_rules<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<SectionRuleWire>>, D::Error> {
-    let list: Option<Vec<EgressWire>> = Option::deserialize(d)?;
-    Ok(list.map(|l| {
-        l.into_iter()
-            .map(|r| SectionRuleWire {
-                endpoints: r.endpoints,
-                requires: r.requires,
-                cidr: r.cidr,
-                cidr_set: r.cidr_set,
-                entities: r.entities,
-                nodes: r.nodes,
-                groups: r.groups,
-                services: r.services,
-                fqdns: r.fqdns,
-                to_ports: r.to_ports,
-                icmps: r.icmps,
-                authentication: r.authentication,
-            })
-            .collect()
-    }))
+/// A section's rule list, read with the direction's wire shape `W`.
+fn section_rules<'de, D, W>(d: D) -> Result<Option<Vec<SectionRuleWire>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    W: Deserialize<'de> + Into<SectionRuleWire>,
+{
+    Ok(Option::<Vec<W>>::deserialize(d)?.map(|list| list.into_iter().map(Into::into).collect()))
 }
 
 /// `port` is a string in the schema; an unquoted number in YAML is read the same.

@@ -629,7 +629,7 @@ invariants:
             target: "secrets/shop".into(),
             steps: vec![
                 "shop/web -[token]-> sa/shop/reader: uses its mounted ServiceAccount token: the policies let it reach the kube-apiserver".into(),
-                "sa/shop/reader -[rbac]-> secrets/shop: get, list secrets (Role shop/secret-reader via RoleBinding shop/reader)".into(),
+                "sa/shop/reader -[rbac]-> secrets/shop: read secrets (Role shop/secret-reader via RoleBinding shop/reader)".into(),
             ],
         }]
     );
@@ -643,7 +643,8 @@ invariants:
 #[test]
 fn deny_to_cluster_admin_counts_every_climb_and_rejects_ports() {
     let text = "invariants:\n  - name: no admin\n    deny: {from: ops/limited-tool, to: cluster-admin}\n";
-    // limited-tool's ServiceAccount may do anything in ops (a RoleBinding), so take admin's token.
+    // Three steps either way: over the network to ops/tool and its token (fewer non-network
+    // steps, so shown), or through limited's RoleBinding to `*` in ops, which takes admin's token.
     let e = &evaluate_on("fixtures/attack/wildcard", text)[0];
     assert_eq!(e.status, Status::Fail);
     let Violation::AttackPath { steps, .. } = &e.violations[0] else { panic!("{e:?}") };

@@ -103,16 +103,16 @@ pub fn blast_radius(analysis: &Analysis, sources: &[usize], hops: u32, node_hops
 
 /// The class-level graph the blast radius searches: per distinct row, the set of destination
 /// classes with pods it reaches (its *shape*, a bitset), and what node-local hops need.
-struct ClassGraph<'a> {
+pub(crate) struct ClassGraph<'a> {
     analysis: &'a Analysis,
     /// Words per class bitset.
-    words: usize,
+    pub(crate) words: usize,
     /// Per row id: its shape (`u32::MAX` for a row no class reads).
     shape_of_row: Vec<u32>,
     /// Shapes, `words` words each.
-    shapes: Vec<Vec<u64>>,
+    pub(crate) shapes: Vec<Vec<u64>>,
     /// Pods per class.
-    pods_in: Vec<u64>,
+    pub(crate) pods_in: Vec<u64>,
     /// With node-local hops: per class its hostNetwork pods, and per hostNetwork pod the index of
     /// the pods it reaches in `neighbours`.
     host_pods: Vec<Vec<u32>>,
@@ -121,7 +121,7 @@ struct ClassGraph<'a> {
 }
 
 impl<'a> ClassGraph<'a> {
-    fn new(analysis: &'a Analysis, node_hops: bool) -> ClassGraph<'a> {
+    pub(crate) fn new(analysis: &'a Analysis, node_hops: bool) -> ClassGraph<'a> {
         let reach = &analysis.reach;
         let (classes, pods) = (reach.class_count(), reach.pod_count());
         let words = classes.div_ceil(64);
@@ -203,7 +203,7 @@ impl<'a> ClassGraph<'a> {
         }
     }
 
-    fn shape_of(&self, class: usize) -> usize {
+    pub(crate) fn shape_of(&self, class: usize) -> usize {
         self.shape_of_row[self.analysis.reach.row_of(class)] as usize
     }
 }
@@ -445,11 +445,11 @@ pub(crate) mod tests {
         assert_eq!(blast_radius(&analysis, &[a], 2, true)[0].reached, [2, 4]);
     }
 
-    #[test]
-    fn class_level_blast_radius_agrees_with_the_engine_search_of_each_source() {
-        // Dense and sparse generated clusters (hostNetwork pods on nodes) and the fixtures.
+    /// Generated clusters (dense, sparse, with controllers; hostNetwork pods on nodes) and
+    /// fixtures: what the fast searches are compared with the plain ones on.
+    pub(crate) fn test_clusters() -> Vec<(String, netreach_model::Cluster)> {
         let dir = tempfile::tempdir().unwrap();
-        let mut analyses: Vec<(String, Analysis)> = Vec::new();
+        let mut clusters = Vec::new();
         for (seed, unisolated, ingress_only) in [(1, 600, 300), (2, 0, 0), (3, 300, 500)] {
             let params = crate::generate::GenerateParams {
                 pods: 240,
@@ -462,12 +462,22 @@ pub(crate) mod tests {
             };
             let path = dir.path().join(format!("{seed}.json"));
             crate::generate::write_cluster(&params, &mut std::fs::File::create(&path).unwrap()).unwrap();
-            let loaded = load(&[Input::Path(path)]).unwrap();
-            analyses.push((format!("generated {seed}"), Analysis::new(loaded.cluster, &EngineOptions::default())));
+            clusters.push((format!("generated {seed}"), load(&[Input::Path(path)]).unwrap().cluster));
         }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         for folder in ["small/lateral", "small/host-network", "small/workloads", "shop", "weak", "audit-real/broad"] {
-            analyses.push((folder.to_string(), fixture(folder)));
+            let loaded = load(&[Input::Path(root.join("fixtures").join(folder))]).unwrap();
+            clusters.push((folder.to_string(), loaded.cluster));
         }
+        clusters
+    }
+
+    #[test]
+    fn class_level_blast_radius_agrees_with_the_engine_search_of_each_source() {
+        let analyses: Vec<(String, Analysis)> = test_clusters()
+            .into_iter()
+            .map(|(name, cluster)| (name, Analysis::new(cluster, &EngineOptions::default())))
+            .collect();
         for (name, analysis) in &analyses {
             let reach = &analysis.reach;
             let sources: Vec<usize> = (0..reach.endpoint_count()).collect();

@@ -289,6 +289,12 @@ impl Segmentation {
         if hops == 0 {
             return Err(Failure::Invalid("hops must be at least 1".into()));
         }
-        self.run(Assertion::MaxReach { from: selection(from, "from")?, hops, at_most, node_hops: true })
+        self.run(Assertion::MaxReach {
+            from: selection(from, "from")?,
+            hops,
+            at_most,
+            node_hops: true,
+            identity_hops: false,
+        })
     }
 }

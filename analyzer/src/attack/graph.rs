@@ -288,6 +288,26 @@ impl<'a> AttackGraph<'a> {
         }
     }
 
+    /// A pod's ServiceAccount (index into `accounts`).
+    pub fn account_of(&self, pod: usize) -> usize {
+        self.account_of_pod[pod]
+    }
+
+    /// A ServiceAccount's RBAC grants.
+    pub fn grants_of(&self, account: usize) -> &[Grant] {
+        &self.grants[account]
+    }
+
+    /// How a pod escapes to its node, if it does.
+    pub fn escape_of(&self, pod: usize) -> Option<&Escape> {
+        self.escapes[pod].as_ref()
+    }
+
+    /// `node/NAME` of the node a pod is on (or would take), as outputs name it.
+    pub fn node_name_of(&self, pod: usize) -> String {
+        self.node_of_pod[pod].map_or_else(|| "its node".to_string(), |n| self.name(Vertex::Node(n)))
+    }
+
     /// Whether a pod's token reaches the API server: mounted, and its class row reaches it.
     pub(super) fn token_usable(&self, pod: usize) -> bool {
         let reach = &self.analysis.reach;

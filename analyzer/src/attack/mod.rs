@@ -3,16 +3,17 @@
 //! network steps (the policies), escapes (a container taking its node), node-local steps,
 //! tokens (a mounted ServiceAccount token used against a reachable API server, or read from a
 //! node) and RBAC grants. `graph` builds the vertices and steps, `search` finds shortest paths,
-//! `render` words them.
+//! `radius` counts each source's blast radius on classes, `render` words them.
 
 pub mod graph;
+pub mod radius;
 pub mod render;
 pub mod search;
 
 pub use graph::{parse_target, AttackGraph, AttackTarget, Vertex};
-use netreach_model::{parallel, Endpoint, MAX_HOPS};
+use netreach_model::Endpoint;
+pub use radius::blast_radius;
 pub use search::{AttackReach, Parent, StepKind, Why};
-use std::collections::HashMap;
 
 /// One step of a path, worded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,9 +61,15 @@ impl AttackAnswer<'_> {
 
     /// The steps from the nearest source to `target`.
     pub fn steps(&self, target: usize) -> Vec<Step> {
-        let g = &self.graph;
-        let reach = &g.analysis.reach;
-        self.search
+        self.graph.steps(&self.search, target)
+    }
+}
+
+impl AttackGraph<'_> {
+    /// The steps a search found from its nearest source to `target`, worded.
+    pub fn steps(&self, search: &AttackReach, target: usize) -> Vec<Step> {
+        let reach = &self.analysis.reach;
+        search
             .path(target)
             .into_iter()
             .map(|(from, to, parent)| {
@@ -72,18 +79,16 @@ impl AttackAnswer<'_> {
                     first
                 });
                 Step {
-                    from: g.name(g.vertex(from)),
-                    to: g.name(g.vertex(to)),
+                    from: self.name(self.vertex(from)),
+                    to: self.name(self.vertex(to)),
                     kind: parent.kind,
                     port: port.flatten(),
-                    reason: g.reason(&parent, to),
+                    reason: self.reason(&parent, to),
                 }
             })
             .collect()
     }
-}
 
-impl AttackGraph<'_> {
     /// Why a step is possible, in words, with the rule's source where one applies.
     pub fn reason(&self, parent: &Parent, to: usize) -> String {
         let reach = &self.analysis.reach;
@@ -161,90 +166,4 @@ pub fn attack_paths<'a>(
         blast_radius,
         graph,
     }
-}
-
-/// The blast radius of each source. Sources with the same out-steps (class, usable token's
-/// ServiceAccount, escape node, hostNetwork node) reach the same vertices: one search per such
-/// group, started from the steps rather than the source (so a source reached again counts,
-/// and each source then subtracts itself), spread over threads.
-pub fn blast_radius(graph: &AttackGraph, sources: &[usize], max_hops: u32, node_hops: bool) -> Vec<AttackRadius> {
-    let reach = &graph.analysis.reach;
-    let hops = max_hops.min(MAX_HOPS);
-    type Key = (usize, Option<usize>, Option<Option<usize>>, Option<(Option<usize>, bool)>, Option<usize>);
-    let mut group_of: HashMap<Key, usize> = HashMap::new();
-    let mut representatives: Vec<usize> = Vec::new();
-    let groups: Vec<usize> = sources
-        .iter()
-        .map(|&s| {
-            let class = reach.class_of(reach.endpoint(s));
-            let key: Key = match reach.endpoint(s) {
-                Endpoint::Pod(p) => {
-                    let p = p as usize;
-                    let pod = &graph.analysis.cluster.pods[p];
-                    let node = graph.node_of_pod[p];
-                    let account = graph.token_usable(p).then_some(graph.account_of_pod[p]);
-                    let escape = graph.escapes[p].is_some().then_some(node);
-                    let host = (node_hops && pod.host_network).then_some((node, graph.on_every_node[p]));
-                    (class, account, escape, host, None)
-                }
-                Endpoint::External(_) => (class, None, None, None, Some(s)),
-            };
-            *group_of.entry(key).or_insert_with(|| {
-                representatives.push(s);
-                representatives.len() - 1
-            })
-        })
-        .collect();
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); representatives.len()];
-    for (i, &g) in groups.iter().enumerate() {
-        members[g].push(i);
-    }
-    let work: Vec<(usize, &Vec<usize>)> = representatives.iter().copied().zip(&members).collect();
-    // Per group: one search, its counts per kind and hop, and the hop each member is reached
-    // at again (it then subtracts itself); the search itself is dropped.
-    let counted: Vec<Vec<AttackRadius>> = parallel::map(&work, |&(s, members)| {
-        let found = graph.search(&[s], hops, false, node_hops);
-        let mut per_kind: [Vec<u64>; 4] = std::array::from_fn(|_| vec![0u64; hops as usize]);
-        for (v, &d) in found.distance.iter().enumerate() {
-            if d == 0 || d > hops {
-                continue;
-            }
-            let kind = match graph.vertex(v) {
-                Vertex::Endpoint(e) if e < reach.pod_count() => 0,
-                Vertex::Node(_) => 1,
-                Vertex::Secrets(_) | Vertex::Secret(_) => 2,
-                Vertex::Account(_) => 3,
-                _ => continue,
-            };
-            per_kind[kind][d as usize - 1] += 1;
-        }
-        for counts in per_kind.iter_mut() {
-            for k in 1..counts.len() {
-                counts[k] += counts[k - 1];
-            }
-        }
-        let admin = found.distance[graph.index(Vertex::ClusterAdmin)];
-        members
-            .iter()
-            .map(|&i| {
-                let source = sources[i];
-                let [mut pods, nodes, secrets, identities] = per_kind.clone();
-                let back = found.distance[source];
-                if source < reach.pod_count() && back >= 1 && back <= hops {
-                    for n in pods.iter_mut().skip(back as usize - 1) {
-                        *n -= 1; // the source itself, reached again
-                    }
-                }
-                let cluster_admin = (admin >= 1 && admin <= hops).then_some(admin);
-                AttackRadius { source, pods, nodes, secrets, identities, cluster_admin }
-            })
-            .collect()
-    });
-    let mut out: Vec<Option<AttackRadius>> = vec![None; sources.len()];
-    for (list, members) in counted.into_iter().zip(&members) {
-        for (radius, &i) in list.into_iter().zip(members) {
-            out[i] = Some(radius);
-        }
-    }
-    out.into_iter().map(|r| r.expect("every source is in a group")).collect()
 }

@@ -184,130 +184,141 @@ impl Search<'_, '_> {
         }
     }
 
-    /// `secrets/NS` and every Secret of NS known by name.
-    fn secrets_of_ns(&mut self, ns: usize, from: usize, kind: StepKind, why: Why, nn: u32) {
-        let g = self.g;
-        self.reach(g.index(Vertex::Secrets(ns)), from, kind, why, nn);
-        for &s in &g.secrets_in_ns[ns] {
-            self.reach(g.index(Vertex::Secret(s)), from, kind, why, nn);
-        }
-    }
-
     /// Non-network steps from `v`, each ending with `nn` non-network steps.
     fn identity_steps(&mut self, v: usize, nn: u32) {
         let g = self.g;
+        g.identity_steps(v, self.node_hops, &mut |target, kind, why| match target {
+            Target::Vertex(to) => self.reach(to, v, kind, why, nn),
+            Target::NodePods(node) => self.pods_of_node(node, v, kind, why, nn),
+            Target::NamespacePods(ns) => self.pods_of_ns(ns, v, why, nn),
+            Target::EveryPod => self.every_pod(v, kind, why, nn),
+        });
+    }
+}
+
+/// Where an identity step leads: one vertex, or a group of pods expanded once per search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(super) enum Target {
+    Vertex(usize),
+    /// The pods of a node.
+    NodePods(usize),
+    /// The pods of a namespace.
+    NamespacePods(usize),
+    EveryPod,
+}
+
+impl AttackGraph<'_> {
+    /// The non-network steps from vertex `v`, in the order a search takes them (the first to
+    /// reach a vertex is its parent): the one rule set both the path search and the blast
+    /// radius follow.
+    pub(super) fn identity_steps(&self, v: usize, node_hops: bool, step: &mut impl FnMut(Target, StepKind, Why)) {
+        let g = self;
         match g.vertex(v) {
             Vertex::Endpoint(e) => {
                 let Endpoint::Pod(p) = g.analysis.reach.endpoint(e) else { return };
                 let p = p as usize;
                 let pod = &g.analysis.cluster.pods[p];
-                if pod.host_network && self.node_hops {
+                if pod.host_network && node_hops {
                     if g.on_every_node[p] {
-                        self.every_pod(v, StepKind::NodeLocal, Why::HostNetwork, nn);
+                        step(Target::EveryPod, StepKind::NodeLocal, Why::HostNetwork);
                     } else if let Some(node) = g.node_of_pod[p] {
-                        self.pods_of_node(node, v, StepKind::NodeLocal, Why::HostNetwork, nn);
+                        step(Target::NodePods(node), StepKind::NodeLocal, Why::HostNetwork);
                     }
                 }
                 if let (Some(_), Some(node)) = (&g.escapes[p], g.node_of_pod[p]) {
-                    self.reach(g.index(Vertex::Node(node)), v, StepKind::Escape, Why::Escape, nn);
+                    step(Target::Vertex(g.index(Vertex::Node(node))), StepKind::Escape, Why::Escape);
                 }
                 if g.token_usable(p) {
-                    self.reach(
-                        g.index(Vertex::Account(g.account_of_pod[p])),
-                        v,
+                    step(
+                        Target::Vertex(g.index(Vertex::Account(g.account_of_pod[p]))),
                         StepKind::Token,
                         Why::TokenMounted,
-                        nn,
                     );
                 }
             }
             Vertex::Node(n) => {
-                self.pods_of_node(n, v, StepKind::NodeLocal, Why::OnNode, nn);
-                for i in 0..g.pods_on_node[n].len() {
-                    let e = g.pods_on_node[n][i];
+                step(Target::NodePods(n), StepKind::NodeLocal, Why::OnNode);
+                for &e in &g.pods_on_node[n] {
                     let Endpoint::Pod(p) = g.analysis.reach.endpoint(e) else { continue };
                     if g.analysis.cluster.pods[p as usize].mounts_token() {
                         let a = g.index(Vertex::Account(g.account_of_pod[p as usize]));
-                        self.reach(a, v, StepKind::Token, Why::TokenStolen(e), nn);
+                        step(Target::Vertex(a), StepKind::Token, Why::TokenStolen(e));
                     }
                 }
             }
             Vertex::Account(a) => {
                 for (k, grant) in g.grants[a].iter().enumerate() {
                     let why = Why::Grant(k);
+                    let mut rbac = |v: Vertex, why: Why| step(Target::Vertex(g.index(v)), StepKind::Rbac, why);
                     match &grant.power {
                         Power::ReadSecrets { scope, names } if names.is_empty() => {
                             for ns in g.scope_namespaces(scope) {
-                                self.secrets_of_ns(ns, v, StepKind::Rbac, why, nn);
+                                g.secrets_of_ns(ns, why, step);
                             }
                         }
                         Power::ReadSecrets { scope, names } => {
                             let in_scope = g.scope_namespaces(scope);
                             for (s, (ns, name)) in g.secrets.iter().enumerate() {
                                 if in_scope.contains(ns) && names.contains(name) {
-                                    self.reach(g.index(Vertex::Secret(s)), v, StepKind::Rbac, why, nn);
+                                    rbac(Vertex::Secret(s), why);
                                 }
                             }
                         }
                         Power::ExecPods { scope } => {
                             for ns in g.scope_namespaces(scope) {
-                                self.pods_of_ns(ns, v, why, nn);
+                                step(Target::NamespacePods(ns), StepKind::Rbac, why);
                             }
                         }
                         Power::CreatePods { scope } => {
                             for ns in g.scope_namespaces(scope) {
                                 // A created pod copies any pod's labels and ServiceAccount, mounts any Secret.
-                                self.pods_of_ns(ns, v, why, nn);
-                                self.secrets_of_ns(ns, v, StepKind::Rbac, why, nn);
-                                for i in 0..g.accounts_in_ns[ns].len() {
-                                    self.reach(
-                                        g.index(Vertex::Account(g.accounts_in_ns[ns][i])),
-                                        v,
-                                        StepKind::Rbac,
-                                        why,
-                                        nn,
-                                    );
+                                step(Target::NamespacePods(ns), StepKind::Rbac, why);
+                                g.secrets_of_ns(ns, why, step);
+                                for &other in &g.accounts_in_ns[ns] {
+                                    step(Target::Vertex(g.index(Vertex::Account(other))), StepKind::Rbac, why);
                                 }
                                 if !g.enforced[ns] {
                                     for n in g.schedulable_nodes() {
-                                        self.reach(
-                                            g.index(Vertex::Node(n)),
-                                            v,
-                                            StepKind::Rbac,
-                                            Why::PrivilegedPod(k),
-                                            nn,
-                                        );
+                                        let to = g.index(Vertex::Node(n));
+                                        step(Target::Vertex(to), StepKind::Rbac, Why::PrivilegedPod(k));
                                     }
                                 }
                             }
                         }
                         Power::AccountTokens { scope, names } => {
                             for ns in g.scope_namespaces(scope) {
-                                for i in 0..g.accounts_in_ns[ns].len() {
-                                    let other = g.accounts_in_ns[ns][i];
+                                for &other in &g.accounts_in_ns[ns] {
                                     if names.is_empty() || names.contains(&g.accounts[other].1) {
-                                        self.reach(g.index(Vertex::Account(other)), v, StepKind::Rbac, why, nn);
+                                        rbac(Vertex::Account(other), why);
                                     }
                                 }
                             }
                         }
-                        Power::ClusterAdmin => self.reach(g.index(Vertex::ClusterAdmin), v, StepKind::Rbac, why, nn),
+                        Power::ClusterAdmin => rbac(Vertex::ClusterAdmin, why),
                     }
                 }
             }
             Vertex::ClusterAdmin => {
                 for ns in 0..g.namespaces.len() {
-                    self.secrets_of_ns(ns, v, StepKind::Rbac, Why::Admin, nn);
+                    g.secrets_of_ns(ns, Why::Admin, step);
                 }
                 for n in g.schedulable_nodes() {
-                    self.reach(g.index(Vertex::Node(n)), v, StepKind::Rbac, Why::Admin, nn);
+                    step(Target::Vertex(g.index(Vertex::Node(n))), StepKind::Rbac, Why::Admin);
                 }
                 for a in 0..g.accounts.len() {
-                    self.reach(g.index(Vertex::Account(a)), v, StepKind::Rbac, Why::Admin, nn);
+                    step(Target::Vertex(g.index(Vertex::Account(a))), StepKind::Rbac, Why::Admin);
                 }
-                self.every_pod(v, StepKind::Rbac, Why::Admin, nn);
+                step(Target::EveryPod, StepKind::Rbac, Why::Admin);
             }
             Vertex::Secrets(_) | Vertex::Secret(_) => {}
+        }
+    }
+
+    /// `secrets/NS` and every Secret of NS known by name.
+    fn secrets_of_ns(&self, ns: usize, why: Why, step: &mut impl FnMut(Target, StepKind, Why)) {
+        step(Target::Vertex(self.index(Vertex::Secrets(ns))), StepKind::Rbac, why);
+        for &s in &self.secrets_in_ns[ns] {
+            step(Target::Vertex(self.index(Vertex::Secret(s))), StepKind::Rbac, why);
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The audit's check registry: every NR0xx check's id, name, severity and summary, defined once.
+//! The audit's check registry: every NR0xx and NR3xx check's id, name, severity and summary, defined once.
 //! Findings name their check through these constants; nothing else spells an id.
 
 use crate::findings::{Check, Severity};
@@ -164,8 +164,40 @@ pub const CILIUM_DEFAULT_DENY_DISABLED: Check = Check {
     summary: "a Cilium policy with allow rules and enableDefaultDeny false for their direction, selecting pods nothing else isolates: the rules restrict nothing",
 };
 
+pub const INTERNET_TO_CLUSTER_ADMIN: Check = Check {
+    id: "NR301",
+    name: "internet-to-cluster-admin",
+    severity: Severity::High,
+    summary: "an attack path from an external range to cluster-admin (network, escapes, tokens, RBAC), with its first and last step",
+};
+pub const INTERNET_TO_NODES: Check = Check {
+    id: "NR302",
+    name: "internet-to-node",
+    severity: Severity::High,
+    summary:
+        "an attack path from an external range to root on a node, to the nearest one, with how many nodes are reached",
+};
+pub const INTERNET_TO_SECRETS: Check = Check {
+    id: "NR303",
+    name: "internet-to-secrets",
+    severity: Severity::High,
+    summary: "an attack path from an external range to every Secret of a namespace (secrets/NS), per namespace",
+};
+pub const MOUNTED_CLUSTER_ADMIN: Check = Check {
+    id: "NR304",
+    name: "cluster-admin-token-mounted",
+    severity: Severity::High,
+    summary: "a ServiceAccount with cluster-admin-equivalent RBAC power whose token pods mount",
+};
+pub const ESCAPE_REACHED_ACROSS_NAMESPACES: Check = Check {
+    id: "NR305",
+    name: "escape-pod-reachable-across-namespaces",
+    severity: Severity::Medium,
+    summary: "a pod that can take its node (privileged, host namespaces, sensitive hostPath, capabilities) reachable from pods of other namespaces",
+};
+
 /// Every check, in id order.
-pub const CHECKS: [Check; 26] = [
+pub const CHECKS: [Check; 31] = [
     NO_DEFAULT_DENY_INGRESS,
     NO_DEFAULT_DENY_EGRESS,
     PODS_WITHOUT_INGRESS_POLICY,
@@ -192,4 +224,9 @@ pub const CHECKS: [Check; 26] = [
     CILIUM_EGRESS_TO_WORLD_ALL_PORTS,
     CILIUM_DENY_OVERLAPS_NO_ALLOW,
     CILIUM_DEFAULT_DENY_DISABLED,
+    INTERNET_TO_CLUSTER_ADMIN,
+    INTERNET_TO_NODES,
+    INTERNET_TO_SECRETS,
+    MOUNTED_CLUSTER_ADMIN,
+    ESCAPE_REACHED_ACROSS_NAMESPACES,
 ];

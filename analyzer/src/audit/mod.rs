@@ -12,13 +12,15 @@
 //! through real entry points ([`crate::exposure`]), `exposure` (NR008-NR010) what is allowed, `dead_rules`
 //! (NR011-NR014) what a rule matches, `tiers` the cluster-scoped tiers (NR015, NR016 and the
 //! default deny NR001-NR004 account for), `infrastructure` what reaches the infrastructure
-//! destinations (NR017-NR020), `cilium` Cilium's rules (NR221-NR224). The mesh checks (NR101-NR109) are [`crate::mesh`]'s;
+//! destinations (NR017-NR020), `cilium` Cilium's rules (NR221-NR224), `attack` the attack paths
+//! through identity and nodes (NR301-NR305, with RBAC objects only). The mesh checks (NR101-NR109) are [`crate::mesh`]'s;
 //! [`audit`] adds them and sorts everything into the one findings order.
 //!
 //! [`Reachability::allowed`]: netreach_model::Reachability::allowed
 //! [`Reachability::selected_by`]: netreach_model::Reachability::selected_by
 //! [`Reachability::peer_members`]: netreach_model::Reachability::peer_members
 
+mod attack;
 mod checks;
 mod cilium;
 mod classes;
@@ -148,6 +150,7 @@ pub fn audit_with(analysis: &Analysis, skipped: &[SkippedObject]) -> AuditReport
     ctx.tier_rules(&mut findings);
     ctx.infrastructure(&mut findings);
     ctx.cilium(&mut findings);
+    ctx.attack_paths(&mut findings);
     findings.extend(crate::mesh::audit_findings(analysis));
     caveat_unevaluated(&mut findings, &analysis.cluster.unevaluated_policies);
     crate::findings::sort(&mut findings);

@@ -9,7 +9,7 @@
 use super::{Assertion, Invariant, Selection};
 use crate::analysis::Analysis;
 use crate::explain::{explain_pair, PairVerdict, SideVerdict};
-use crate::lateral::{self, BlastRadius};
+use crate::lateral;
 use crate::render;
 use netreach_model::{Direction, PortSet};
 use std::collections::{BTreeMap, HashMap};
@@ -35,6 +35,8 @@ pub enum Violation {
     NotIsolated { pod: String, directions: Vec<Direction>, reason: String },
     /// A source reaching more pods than allowed, with a few of the paths (the longest first).
     Reach { src: String, reached: u64, hops: u32, paths: Vec<String> },
+    /// An attack target a `deny` forbids, reached: from the nearest source, one line per step.
+    AttackPath { src: String, target: String, steps: Vec<String> },
 }
 
 /// The result of one invariant on one cluster.
@@ -254,9 +256,19 @@ impl<'a> Checker<'a> {
             Assertion::Isolated { namespaces, except, ingress, egress } => {
                 self.isolated(&mut eval, namespaces.as_deref(), except, *ingress, *egress)?
             }
-            Assertion::MaxReach { from, hops, at_most, node_hops } => {
+            Assertion::MaxReach { from, hops, at_most, node_hops, identity_hops } => {
                 let sources = self.resolve(from, "maxReach.from", &mut eval.notes)?;
-                self.max_reach(&mut eval, &sources, *hops, *at_most, *node_hops);
+                let sources: Vec<usize> = (0..sources.len()).filter(|&s| sources[s]).collect();
+                if *identity_hops {
+                    self.max_reach_with_identity(&mut eval, &sources, *hops, *at_most, *node_hops);
+                } else {
+                    self.max_reach(&mut eval, &sources, *hops, *at_most, *node_hops);
+                }
+            }
+            Assertion::DenyAttack { from, to } => {
+                let sources = self.resolve(from, "deny.from", &mut eval.notes)?;
+                let sources: Vec<usize> = (0..sources.len()).filter(|&s| sources[s]).collect();
+                self.deny_attack(&mut eval, &sources, to)?;
             }
             Assertion::Mtls { from, to } => {
                 let sources = match from {
@@ -652,30 +664,65 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    fn max_reach(&self, eval: &mut Evaluation, sources: &[bool], hops: u32, at_most: u64, node_hops: bool) {
+    fn max_reach(&self, eval: &mut Evaluation, sources: &[usize], hops: u32, at_most: u64, node_hops: bool) {
         let (cluster, reach) = (&self.analysis.cluster, &self.analysis.reach);
-        let sources: Vec<usize> = (0..sources.len()).filter(|&s| sources[s]).collect();
-        let radius = lateral::blast_radius(self.analysis, &sources, hops, node_hops);
-        let most = radius.iter().map(BlastRadius::total).max().unwrap_or(0);
-        for r in &radius {
-            let (s, reached) = (r.source, r.total());
+        let radius = lateral::blast_radius(self.analysis, sources, hops, node_hops);
+        let totals: Vec<(usize, u64)> = radius.iter().map(|r| (r.source, r.total())).collect();
+        self.judge_reach(eval, &totals, hops, at_most, |s| {
+            let search = reach.lateral(cluster, &[s], hops, node_hops);
+            let mut targets: Vec<usize> = (0..search.distance.len())
+                .filter(|&e| e < reach.pod_count() && search.distance[e] >= 1 && search.distance[e] <= hops)
+                .collect();
+            // The farthest first: the long paths are the ones nobody planned.
+            targets.sort_by_key(|&e| (std::cmp::Reverse(search.distance[e]), e));
+            targets
+                .iter()
+                .take(5)
+                .map(|&t| render::paths::path_text(self.analysis, s, &lateral::path(self.analysis, &search, t)))
+                .collect()
+        });
+    }
+
+    /// `maxReach` counting the steps of attack paths: the pods of each source's attack blast radius.
+    fn max_reach_with_identity(
+        &self,
+        eval: &mut Evaluation,
+        sources: &[usize],
+        hops: u32,
+        at_most: u64,
+        node_hops: bool,
+    ) {
+        let reach = &self.analysis.reach;
+        let graph = crate::attack::AttackGraph::new(self.analysis, &[]);
+        let radius = crate::attack::blast_radius(&graph, sources, hops, node_hops);
+        let totals: Vec<(usize, u64)> =
+            radius.iter().map(|r| (r.source, r.pods.last().copied().unwrap_or(0))).collect();
+        self.judge_reach(eval, &totals, hops, at_most, |s| {
+            let search = graph.search(&[s], hops, true, node_hops);
+            let mut targets: Vec<usize> = (0..reach.pod_count()).filter(|&e| search.reached(e)).collect();
+            targets.sort_by_key(|&e| (std::cmp::Reverse(search.distance[e]), e));
+            targets.iter().take(5).map(|&t| attack_path_text(&graph.steps(&search, t))).collect()
+        });
+    }
+
+    /// Counts the sources reaching more than `at_most` pods; `paths_of` shows a few of a violator's paths.
+    fn judge_reach(
+        &self,
+        eval: &mut Evaluation,
+        totals: &[(usize, u64)],
+        hops: u32,
+        at_most: u64,
+        paths_of: impl Fn(usize) -> Vec<String>,
+    ) {
+        let most = totals.iter().map(|&(_, n)| n).max().unwrap_or(0);
+        for &(s, reached) in totals {
             eval.checked += 1;
             if reached <= at_most {
                 continue;
             }
             eval.count += 1;
             if eval.violations.len() < self.limit {
-                let search = reach.lateral(cluster, &[s], hops, node_hops);
-                let mut targets: Vec<usize> = (0..search.distance.len())
-                    .filter(|&e| e < reach.pod_count() && search.distance[e] >= 1 && search.distance[e] <= hops)
-                    .collect();
-                // The farthest first: the long paths are the ones nobody planned.
-                targets.sort_by_key(|&e| (std::cmp::Reverse(search.distance[e]), e));
-                let paths = targets
-                    .iter()
-                    .take(5)
-                    .map(|&t| render::paths::path_text(self.analysis, s, &lateral::path(self.analysis, &search, t)))
-                    .collect();
+                let paths = paths_of(s);
                 eval.violations.push(Violation::Reach { src: self.analysis.id(s), reached, hops, paths });
             }
         }
@@ -688,6 +735,37 @@ impl<'a> Checker<'a> {
             )
         };
     }
+
+    /// `deny` to an attack target: one attack-path search from every source at once; each target
+    /// reached is a violation, shown with its shortest path.
+    fn deny_attack(&self, eval: &mut Evaluation, sources: &[usize], to: &str) -> Result<(), FieldError> {
+        let graph = crate::attack::AttackGraph::new(self.analysis, &crate::attack::named_secret(to));
+        let targets = crate::attack::resolve_targets(&graph, to)
+            .map_err(|message| FieldError { field: "deny.to".to_string(), message })?;
+        let search = graph.search(sources, netreach_model::MAX_HOPS, true, true);
+        let mut reached: Vec<usize> = targets.iter().copied().filter(|&t| search.reached(t)).collect();
+        reached.sort_by_key(|&t| (search.distance[t], search.non_network[t], t));
+        eval.checked = targets.len() as u64;
+        eval.count = reached.len() as u64;
+        for &t in reached.iter().take(self.limit) {
+            let steps = graph.steps(&search, t);
+            let src = steps.first().map_or_else(String::new, |s| s.from.clone());
+            let path =
+                steps.iter().map(|s| format!("{} -[{}]-> {}: {}", s.from, s.kind.as_str(), s.to, s.reason)).collect();
+            eval.violations.push(Violation::AttackPath { src, target: graph.name(graph.vertex(t)), steps: path });
+        }
+        eval.detail = format!("{} of {} target(s) reached from {} source(s)", eval.count, eval.checked, sources.len());
+        Ok(())
+    }
+}
+
+/// An attack path on one line: `a -[network]-> b -[token]-> sa/NS/NAME`.
+fn attack_path_text(steps: &[crate::attack::Step]) -> String {
+    let mut text = steps.first().map_or_else(String::new, |s| s.from.clone());
+    for step in steps {
+        text.push_str(&format!(" -[{}]-> {}", step.kind.as_str(), step.to));
+    }
+    text
 }
 
 /// Whose side it is: the source's egress, the destination's ingress.

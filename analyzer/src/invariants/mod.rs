@@ -67,7 +67,12 @@ pub enum Assertion {
     /// An attacker who takes any one endpoint of `from` reaches at most `at_most` pods within
     /// `hops` hops (as `netreach paths` counts its blast radius, node-local hops included
     /// unless `node_hops` is false).
-    MaxReach { from: Selection, hops: u32, at_most: u64, node_hops: bool },
+    /// With `identity_hops`, the steps of attack paths count too (escapes, tokens, RBAC: as
+    /// `netreach paths` counts them without `--network-only`).
+    MaxReach { from: Selection, hops: u32, at_most: u64, node_hops: bool, identity_hops: bool },
+    /// No attack path (network, escapes, tokens, RBAC, any number of steps) from `from` to an
+    /// attack target: `cluster-admin`, `nodes`, `node/NAME`, `secrets/NS` or `secret/NS/NAME`.
+    DenyAttack { from: Selection, to: String },
     /// Every connection policy allows into `to` (from `from`, or from any pod when absent) runs
     /// with enforced mutual TLS on every allowed port, as the service-mesh analysis
     /// (`netreach mesh`) sees it: plaintext and permissive ports violate it.
@@ -128,7 +133,7 @@ impl Assertion {
                 (Some(to), from.as_ref(), None, None)
             }
             Assertion::Allow { from, to, .. } => (Some(from), Some(to), None, None),
-            Assertion::MaxReach { from, .. } => (Some(from), None, None, None),
+            Assertion::MaxReach { from, .. } | Assertion::DenyAttack { from, .. } => (Some(from), None, None, None),
             Assertion::Isolated { .. } => (None, None, None, None),
         };
         [a, b, c, d].into_iter().flatten().flat_map(|s| s.selectors.iter().map(|(t, _)| t.as_str())).collect()
@@ -137,7 +142,7 @@ impl Assertion {
     /// The key of this kind in the file: `deny`, `allowOnly`, `allow`, `isolated`, `maxReach`, `mtls`.
     pub fn kind(&self) -> &'static str {
         match self {
-            Assertion::Deny { .. } => "deny",
+            Assertion::Deny { .. } | Assertion::DenyAttack { .. } => "deny",
             Assertion::AllowOnly { .. } => "allowOnly",
             Assertion::Allow { .. } => "allow",
             Assertion::Isolated { .. } => "isolated",
@@ -191,11 +196,15 @@ impl fmt::Display for Assertion {
                 }
                 write!(f, " isolated for {dirs}")
             }
-            Assertion::MaxReach { from, hops, at_most, node_hops } => write!(
+            Assertion::MaxReach { from, hops, at_most, node_hops, identity_hops } => write!(
                 f,
-                "each endpoint of {from} reaches at most {at_most} pod(s) within {hops} hop(s){}",
-                if *node_hops { "" } else { " (node-local hops off)" }
+                "each endpoint of {from} reaches at most {at_most} pod(s) within {hops} hop(s){}{}",
+                if *node_hops { "" } else { " (node-local hops off)" },
+                if *identity_hops { " (counting escapes, tokens and RBAC)" } else { "" }
             ),
+            Assertion::DenyAttack { from, to } => {
+                write!(f, "no attack path from {from} to {to} (escapes, tokens and RBAC included)")
+            }
             Assertion::Mtls { from, to } => match from {
                 Some(from) => write!(f, "traffic from {from} to {to} is mTLS"),
                 None => write!(f, "traffic to {to} is mTLS"),
@@ -324,6 +333,8 @@ struct RawMaxReach {
     at_most: u64,
     #[serde(default)]
     node_hops: Option<bool>,
+    #[serde(default)]
+    identity_hops: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -506,7 +517,17 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
             ))
         }
         [_] => {
-            if let Some(d) = raw.deny {
+            let attack_target =
+                raw.deny.as_ref().and_then(|d| d.to.as_str()).filter(|t| crate::attack::parse_target(t).is_some());
+            if let (Some(d), Some(to)) = (&raw.deny, attack_target) {
+                if d.except.is_some() || d.ports.is_some() {
+                    return Err((
+                        "deny".into(),
+                        format!("`except` and `ports` do not apply to an attack target ({to})"),
+                    ));
+                }
+                Assertion::DenyAttack { from: selection(&d.from, "deny.from")?, to: to.to_string() }
+            } else if let Some(d) = raw.deny {
                 let except = match d.except {
                     None => None,
                     Some(e) => {
@@ -579,6 +600,7 @@ fn parse_value(value: Value, require_name: bool) -> Result<Invariant, RawError> 
                     hops: m.hops,
                     at_most: m.at_most,
                     node_hops: m.node_hops.unwrap_or(true),
+                    identity_hops: m.identity_hops.unwrap_or(false),
                 }
             } else if let Some(m) = raw.mtls {
                 Assertion::Mtls { from: opt_selection(m.from, "mtls.from")?, to: selection(&m.to, "mtls.to")? }

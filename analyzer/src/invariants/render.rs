@@ -166,6 +166,10 @@ pub fn evaluation_lines(eval: &Evaluation) -> Vec<String> {
                 lines.push(format!("{src} reaches {reached} pod(s) within {hops} hop(s), e.g.:"));
                 lines.extend(paths.iter().map(|p| format!("  {p}")));
             }
+            Violation::AttackPath { src, target, steps } => {
+                lines.push(format!("{src} reaches {target} in {} step(s):", steps.len()));
+                lines.extend(steps.iter().map(|s| format!("  {s}")));
+            }
         }
     }
     let more = eval.count.saturating_sub(eval.violations.len() as u64);
@@ -200,6 +204,7 @@ fn violation_json(v: &Violation) -> Value {
         Violation::Reach { src, reached, hops, paths } => {
             json!({"src": src, "reached": reached, "hops": hops, "paths": paths})
         }
+        Violation::AttackPath { src, target, steps } => json!({"src": src, "target": target, "steps": steps}),
     }
 }
 

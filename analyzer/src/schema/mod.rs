@@ -481,6 +481,8 @@ fn check() -> Vec<Field> {
         Required("hops", count()),
         Required("paths", strings()),
     ]);
+    let attack_path =
+        object(vec![Required("src", string()), Required("target", string()), Required("steps", strings())]);
     let invariant = object(vec![
         Required("name", string()),
         Required("description", nullable(string())),
@@ -493,7 +495,7 @@ fn check() -> Vec<Field> {
             "violations",
             object(vec![
                 Required("count", count()),
-                Required("shown", array(json!({"oneOf": [allowed, missing, not_isolated, reach]}))),
+                Required("shown", array(json!({"oneOf": [allowed, missing, not_isolated, reach, attack_path]}))),
             ]),
         ),
         Required("notes", strings()),

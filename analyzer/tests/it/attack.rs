@@ -197,3 +197,88 @@ fn attack_targets_that_name_nothing_are_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("namespace \"nowhere\" is not in the input"));
 }
+
+/// The attack findings (NR3xx) of `audit FIXTURE -o json`, exit 0 asserted.
+fn attack_findings(fixture: &str) -> Vec<Value> {
+    let out = netreach(&["audit", fixture, "-o", "json", "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["id"].as_str().unwrap().starts_with("NR3"))
+        .cloned()
+        .collect()
+}
+
+fn finding<'f>(findings: &'f [Value], id: &str) -> &'f Value {
+    findings.iter().find(|f| f["id"] == id).unwrap_or_else(|| panic!("no {id} in {findings:#?}"))
+}
+
+fn ids(findings: &[Value]) -> Vec<&str> {
+    findings.iter().map(|f| f["id"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn audit_names_the_internet_paths_to_a_node_and_to_secrets() {
+    // fixtures/attack/privileged: the internet reaches shop/web (no ingress policy), which is
+    // privileged (node-1 in 2 steps) and mounts ServiceAccount reader's token, which reads the
+    // Secrets of shop (3 steps). No cluster-admin grant, no other namespace with pods.
+    let findings = attack_findings("attack/privileged");
+    assert_eq!(ids(&findings), ["NR302", "NR303"], "{findings:#?}");
+    let node = finding(&findings, "NR302")["message"].as_str().unwrap().to_string();
+    assert!(
+        node.contains("1 node(s) are reachable, node/node-1 nearest, from outside the cluster in 2 step(s)"),
+        "{node}"
+    );
+    assert!(node.contains("-[network]-> shop/web"), "{node}");
+    assert!(node.contains("last shop/web -[escape]-> node/node-1 (privileged container"), "{node}");
+    let secrets = finding(&findings, "NR303");
+    assert_eq!(secrets["namespace"], "shop");
+    let message = secrets["message"].as_str().unwrap();
+    assert!(message.contains("in 3 step(s)"), "{message}");
+    assert!(message.contains("last sa/shop/reader -[rbac]-> secrets/shop"), "{message}");
+    let fix = secrets["fix"].as_str().unwrap();
+    assert!(fix.contains("let no external range reach shop/web"), "{fix}");
+    assert!(fix.contains("take the grant from sa/shop/reader"), "{fix}");
+}
+
+#[test]
+fn audit_finds_no_attack_path_where_the_token_cannot_reach_the_api_server() {
+    // fixtures/attack/egress-denied: web is not privileged and its egress is DNS only.
+    assert_eq!(ids(&attack_findings("attack/egress-denied")), Vec::<&str>::new());
+    // Without RBAC objects the attack checks do not run, as `paths` stays network-only.
+    assert_eq!(ids(&attack_findings("small/lateral")), Vec::<&str>::new());
+}
+
+#[test]
+fn audit_names_the_internet_path_to_cluster_admin_and_the_mounted_admin_token() {
+    // fixtures/attack/wildcard: ops/tool mounts sa/ops/admin's token, bound to `*` on `*`
+    // by a ClusterRoleBinding: internet -> ops/tool -> sa/ops/admin -> cluster-admin.
+    let findings = attack_findings("attack/wildcard");
+    let admin = finding(&findings, "NR301")["message"].as_str().unwrap().to_string();
+    assert!(admin.contains("cluster-admin is reachable from outside the cluster in 3 step(s)"), "{admin}");
+    assert!(admin.contains("-[network]-> ops/tool"), "{admin}");
+    assert!(admin.contains("last sa/ops/admin -[rbac]-> cluster-admin"), "{admin}");
+    let mounted: Vec<&Value> = findings.iter().filter(|f| f["id"] == "NR304").collect();
+    assert_eq!(mounted.len(), 1, "sa/ops/limited is bound by a RoleBinding: not cluster-admin");
+    let message = mounted[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("1 pod(s) mount the token of ServiceAccount ops/admin, which is cluster-admin"),
+        "{message}"
+    );
+    assert_eq!(mounted[0]["objects"][0]["name"], "tool");
+}
+
+#[test]
+fn audit_flags_an_escaping_pod_other_namespaces_reach() {
+    let findings = attack_findings("attack/cross-namespace");
+    let escapes: Vec<&Value> = findings.iter().filter(|f| f["id"] == "NR305").collect();
+    assert_eq!(escapes.len(), 1, "b/guarded takes ingress from b only: {findings:#?}");
+    let message = escapes[0]["message"].as_str().unwrap();
+    assert!(message.starts_with("b/agent can take its node (privileged container"), "{message}");
+    assert!(message.contains("pods of 1 other namespace(s) (a) reach it"), "{message}");
+    assert!(message.contains("first a/client -[network]-> b/agent, last b/agent -[escape]-> node/node-1"), "{message}");
+    assert!(ids(&findings).contains(&"NR302") && !ids(&findings).contains(&"NR301"), "{findings:#?}");
+}

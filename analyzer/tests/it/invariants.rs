@@ -582,6 +582,7 @@ fn isolated_and_max_reach_agree_with_the_engine() {
         hops: 2,
         at_most: most,
         node_hops: true,
+        identity_hops: false,
     };
     assert!(checker.evaluate(&Invariant { name: "x".into(), description: None, assertion: holds }).unwrap().passed());
     let fails = Assertion::MaxReach {
@@ -589,6 +590,7 @@ fn isolated_and_max_reach_agree_with_the_engine() {
         hops: 2,
         at_most: most - 1,
         node_hops: true,
+        identity_hops: false,
     };
     let e = checker.evaluate(&Invariant { name: "x".into(), description: None, assertion: fails }).unwrap();
     assert!(e.failed() && e.count >= 1);
@@ -597,4 +599,78 @@ fn isolated_and_max_reach_agree_with_the_engine() {
 #[test]
 fn json_snapshot_shop() {
     assert_run_snapshot!(netreach(&["check", "--invariants", SHOP, "fixtures/shop", "-o", "json"]));
+}
+
+// ---- attack paths: deny to cluster-admin/nodes/Secrets, maxReach with identity hops ----------
+
+fn evaluate_on(folder: &str, text: &str) -> Vec<invariants::Evaluation> {
+    let analysis = analysis(folder);
+    let checker = Checker::new(&analysis);
+    invariants::parse("attack.yaml", text).unwrap().iter().map(|i| checker.evaluate(i).unwrap()).collect()
+}
+
+#[test]
+fn deny_to_an_attack_target_follows_tokens_and_rbac() {
+    let text = r#"
+invariants:
+  - name: web never reads the shop's Secrets
+    deny: {from: shop/web, to: secrets/shop}
+  - name: web never takes a node
+    deny: {from: shop/web, to: nodes}
+"#;
+    // fixtures/attack/privileged: web mounts reader's token (it reaches the API server) and is privileged.
+    let privileged = evaluate_on("fixtures/attack/privileged", text);
+    assert_eq!(privileged[0].status, Status::Fail);
+    assert_eq!(privileged[0].kind, "deny");
+    assert_eq!(
+        privileged[0].violations,
+        [Violation::AttackPath {
+            src: "shop/web".into(),
+            target: "secrets/shop".into(),
+            steps: vec![
+                "shop/web -[token]-> sa/shop/reader: uses its mounted ServiceAccount token: the policies let it reach the kube-apiserver".into(),
+                "sa/shop/reader -[rbac]-> secrets/shop: read secrets (Role shop/secret-reader via RoleBinding shop/reader)".into(),
+            ],
+        }]
+    );
+    assert_eq!((privileged[1].count, privileged[1].checked), (1, 1), "node-1 by escape");
+    // fixtures/attack/egress-denied: the same RBAC, but web reaches no API server and is not privileged.
+    let denied = evaluate_on("fixtures/attack/egress-denied", text);
+    assert!(denied.iter().all(|e| e.status == Status::Pass), "{denied:#?}");
+    assert_eq!(denied[0].detail, "0 of 1 target(s) reached from 1 source(s)");
+}
+
+#[test]
+fn deny_to_cluster_admin_counts_every_climb_and_rejects_ports() {
+    let text = "invariants:\n  - name: no admin\n    deny: {from: ops/limited-tool, to: cluster-admin}\n";
+    // Three steps either way: over the network to ops/tool and its token (fewer non-network
+    // steps, so shown), or through limited's RoleBinding to `*` in ops, which takes admin's token.
+    let e = &evaluate_on("fixtures/attack/wildcard", text)[0];
+    assert_eq!(e.status, Status::Fail);
+    let Violation::AttackPath { steps, .. } = &e.violations[0] else { panic!("{e:?}") };
+    assert_eq!(steps.len(), 3, "{steps:#?}");
+    assert!(steps[2].starts_with("sa/ops/admin -[rbac]-> cluster-admin"), "{steps:#?}");
+    let bad = "invariants:\n  - name: x\n    deny: {from: ops/tool, to: cluster-admin, ports: [443]}\n";
+    let error = invariants::parse("bad.yaml", bad).unwrap_err().to_string();
+    assert!(error.contains("`except` and `ports` do not apply to an attack target (cluster-admin)"), "{error}");
+}
+
+#[test]
+fn max_reach_with_identity_hops_counts_pods_reached_through_rbac() {
+    // fixtures/attack/create-pods: runner reaches dev/app over the network; prod denies ingress,
+    // but runner's ServiceAccount may create pods in prod (a pod with prod/app's labels).
+    let text = r#"
+invariants:
+  - name: network only
+    maxReach: {from: ci/runner, hops: 2, atMost: 1}
+  - name: with identity hops
+    maxReach: {from: ci/runner, hops: 2, atMost: 1, identityHops: true}
+"#;
+    let evaluations = evaluate_on("fixtures/attack/create-pods", text);
+    assert_eq!(evaluations[0].status, Status::Pass, "{:#?}", evaluations[0]);
+    assert_eq!(evaluations[1].status, Status::Fail);
+    let Violation::Reach { reached, paths, .. } = &evaluations[1].violations[0] else { panic!() };
+    assert_eq!(*reached, 2);
+    assert!(paths.contains(&"ci/runner -[token]-> sa/ci/deployer -[rbac]-> prod/app".to_string()), "{paths:#?}");
+    assert!(evaluations[1].statement.ends_with("(counting escapes, tokens and RBAC)"), "{}", evaluations[1].statement);
 }

@@ -247,6 +247,31 @@ pub struct ServiceAccountLabels {
     pub labels: Labels,
 }
 
+/// A NetworkSet (namespaced) or GlobalNetworkSet: addresses that rule selectors match by the
+/// set's labels, as they match pods (https://docs.tigera.io/calico/latest/reference/resources/networkset,
+/// https://docs.tigera.io/calico/latest/reference/resources/globalnetworkset).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NetworkSet {
+    /// `metadata.namespace`; `None` for a GlobalNetworkSet.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.labels`.
+    pub labels: Labels,
+    /// `spec.nets`.
+    pub nets: Vec<IpBlock>,
+}
+
+impl NetworkSet {
+    /// `NetworkSet/ns/name` or `GlobalNetworkSet/name`.
+    pub fn id(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("NetworkSet/{ns}/{}", self.name),
+            None => format!("GlobalNetworkSet/{}", self.name),
+        }
+    }
+}
+
 /// Everything Calico adds to a cluster.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CalicoConfig {
@@ -256,6 +281,8 @@ pub struct CalicoConfig {
     pub tiers: Vec<CalicoTier>,
     /// ServiceAccounts with labels.
     pub service_accounts: Vec<ServiceAccountLabels>,
+    /// NetworkSets and GlobalNetworkSets, sorted by namespace (global first), name.
+    pub network_sets: Vec<NetworkSet>,
 }
 
 impl CalicoConfig {
@@ -274,4 +301,5 @@ pub fn cidrs(cluster: &crate::cluster::Cluster) -> impl Iterator<Item = &IpBlock
         .flat_map(|p| p.ingress.iter().chain(&p.egress))
         .flat_map(|r| [&r.source, &r.destination])
         .flat_map(|e| e.nets.iter().chain(&e.not_nets))
+        .chain(cluster.calico.network_sets.iter().flat_map(|set| &set.nets))
 }

@@ -108,7 +108,7 @@ selects, hostNetwork and privileged pods, pods reachable from the internet, egre
 internet on every port, cross-namespace allow-all rules, pods reaching kube-system beyond DNS, policies \
 selecting no pod, peers matching nothing, unresolved named ports, misplaced ipBlock excepts, shadowed and \
 conflicting cluster-policy rules, pods reaching cloud-metadata, the API server without a token, the \
-kubelets or etcd (NR001..NR020) and service-mesh gaps (NR101..NR109). Each finding has a \
+kubelets or etcd (NR001..NR020), Calico policy mistakes (NR201..NR203) and service-mesh gaps (NR101..NR109). Each finding has a \
 stable id, a severity (high, medium, low, info), the objects involved and a one-line fix; findings that a \
 policy netreach does not evaluate could falsify say so. A table gives, per namespace, the share of (source \
 pod, destination pod) pairs into it that policy denies.",

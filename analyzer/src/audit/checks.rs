@@ -1,4 +1,4 @@
-//! The audit's check registry: every NR0xx check's id, name, severity and summary, defined once.
+//! The audit's check registry: every NR0xx and NR2xx check's id, name, severity and summary, defined once.
 //! Findings name their check through these constants; nothing else spells an id.
 
 use crate::findings::{Check, Severity};
@@ -127,8 +127,27 @@ pub const REACHES_ETCD: Check = Check {
     summary: "pods that can reach etcd (TCP 2379-2380), per namespace",
 };
 
+pub const CALICO_SHADOWED_RULE: Check = Check {
+    id: "NR201",
+    name: "calico-rule-shadowed",
+    severity: Severity::Low,
+    summary: "a Calico rule that never decides: an earlier rule of its policy, or an earlier policy of its tier selecting all its endpoints, has a rule matching every connection",
+};
+pub const CALICO_PASS_TO_PROFILE: Check = Check {
+    id: "NR202",
+    name: "calico-pass-to-profile",
+    severity: Severity::Medium,
+    summary: "a Calico Pass rule after which no tier has a policy for its direction: what it passes is allowed by the profile",
+};
+pub const CALICO_LOG_ONLY_POLICY: Check = Check {
+    id: "NR203",
+    name: "calico-log-only-policy",
+    severity: Severity::Low,
+    summary: "a Calico policy whose rules only Log: it decides nothing but makes its tier apply, so its tier's default action (end-of-tier drop) meets the traffic",
+};
+
 /// Every check, in id order.
-pub const CHECKS: [Check; 20] = [
+pub const CHECKS: [Check; 23] = [
     NO_DEFAULT_DENY_INGRESS,
     NO_DEFAULT_DENY_EGRESS,
     PODS_WITHOUT_INGRESS_POLICY,
@@ -149,4 +168,7 @@ pub const CHECKS: [Check; 20] = [
     APISERVER_WITHOUT_TOKEN,
     REACHES_KUBELET,
     REACHES_ETCD,
+    CALICO_SHADOWED_RULE,
+    CALICO_PASS_TO_PROFILE,
+    CALICO_LOG_ONLY_POLICY,
 ];

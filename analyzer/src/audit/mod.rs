@@ -11,13 +11,14 @@
 //! reads pod selection and hostNetwork, `exposure` (NR007-NR010) what is allowed, `dead_rules`
 //! (NR011-NR014) what a rule matches, `tiers` the cluster-scoped tiers (NR015, NR016 and the
 //! default deny NR001-NR004 account for), `infrastructure` what reaches the infrastructure
-//! destinations (NR017-NR020). The mesh checks (NR101-NR109) are [`crate::mesh`]'s;
+//! destinations (NR017-NR020), `calico` Calico's policies and tiers (NR201-NR203). The mesh checks (NR101-NR109) are [`crate::mesh`]'s;
 //! [`audit`] adds them and sorts everything into the one findings order.
 //!
 //! [`Reachability::allowed`]: netreach_model::Reachability::allowed
 //! [`Reachability::selected_by`]: netreach_model::Reachability::selected_by
 //! [`Reachability::peer_members`]: netreach_model::Reachability::peer_members
 
+mod calico;
 mod checks;
 mod classes;
 mod coverage;
@@ -143,6 +144,7 @@ pub fn audit_with(analysis: &Analysis, skipped: &[SkippedObject]) -> AuditReport
     ctx.unresolved_named_ports(&mut findings);
     ctx.misplaced_excepts(&mut findings);
     ctx.tier_rules(&mut findings);
+    calico::calico_findings(&analysis.cluster, &mut findings);
     ctx.infrastructure(&mut findings);
     findings.extend(crate::mesh::audit_findings(analysis));
     caveat_unevaluated(&mut findings, &analysis.cluster.unevaluated_policies);

@@ -303,3 +303,27 @@ pub fn cidrs(cluster: &crate::cluster::Cluster) -> impl Iterator<Item = &IpBlock
         .flat_map(|e| e.nets.iter().chain(&e.not_nets))
         .chain(cluster.calico.network_sets.iter().flat_map(|set| &set.nets))
 }
+
+/// The tiers in evaluation order as (name, order, default action Pass): Calico's own three, the
+/// input's Tier objects (which may reorder them), and tiers named only by policies (last).
+pub fn ordered_tiers(cluster: &crate::cluster::Cluster) -> Vec<(String, Order, bool)> {
+    let mut defined: Vec<(String, Order, bool)> = vec![
+        (DEFAULT_TIER.into(), Order(Some(DEFAULT_TIER_ORDER)), false),
+        (ADMIN_TIER.0.into(), Order(Some(ADMIN_TIER.1)), true),
+        (BASELINE_TIER.0.into(), Order(Some(BASELINE_TIER.1)), true),
+    ];
+    for t in &cluster.calico.tiers {
+        match defined.iter_mut().find(|d| d.0 == t.name) {
+            Some(d) => *d = (t.name.clone(), t.order, t.default_pass),
+            None => defined.push((t.name.clone(), t.order, t.default_pass)),
+        }
+    }
+    // A policy in a tier the input does not define: the loader warns; evaluated last.
+    for p in &cluster.calico.policies {
+        if !defined.iter().any(|d| d.0 == p.tier) {
+            defined.push((p.tier.clone(), Order(None), false));
+        }
+    }
+    defined.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    defined
+}

@@ -239,6 +239,12 @@ fn convert_rule(rule: RuleWire, field: &str, namespaced: bool, ctx: &mut Ctx) ->
     };
     let named = rule.protocol.as_ref().map(|p| protocol(p, &format!("{field}.protocol"), ctx)).transpose()?;
     let not = rule.not_protocol.as_ref().map(|p| protocol(p, &format!("{field}.notProtocol"), ctx)).transpose()?;
+    if matches!(named, Some(None)) {
+        ctx.warn(
+            &format!("{field}.protocol"),
+            "only TCP, UDP and SCTP connections are modelled: what the rule does to this protocol is not in the answers",
+        );
+    }
     let mut protocols: Vec<Protocol> = match named {
         None => Protocol::ALL.to_vec(),
         Some(Some(p)) => vec![p],
@@ -262,8 +268,9 @@ fn convert_rule(rule: RuleWire, field: &str, namespaced: bool, ctx: &mut Ctx) ->
         }
     }
     if rule.icmp.is_some() || rule.not_icmp.is_some() {
+        let which = if rule.icmp.is_some() { "icmp" } else { "notICMP" };
         ctx.warn(
-            &format!("{field}.icmp"),
+            &format!("{field}.{which}"),
             "ICMP type and code matches are not modelled (only TCP, UDP and SCTP connections are)",
         );
     }
@@ -287,8 +294,9 @@ fn convert_rule(rule: RuleWire, field: &str, namespaced: bool, ctx: &mut Ctx) ->
     }
     let skip = source.services.is_some() || destination.services.is_some();
     if skip {
+        let side = if source.services.is_some() { "source" } else { "destination" };
         ctx.warn(
-            &format!("{field}.destination.services"),
+            &format!("{field}.{side}.services"),
             "service matches are not modelled: the rule is left out (what it allows or denies is not in the answers)",
         );
     }

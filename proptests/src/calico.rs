@@ -19,8 +19,7 @@
 use crate::reference::{self, namespace_labels, Addr};
 use netreach_model::calico::{
     CalicoAction, CalicoKind, CalicoPolicy, CalicoPort, CalicoRule, EntityRule, NetworkSet, Order, ServiceAccountMatch,
-    ADMIN_TIER,
-    BASELINE_TIER, DEFAULT_TIER, DEFAULT_TIER_ORDER, NETWORK_POLICY_ORDER,
+    ADMIN_TIER, BASELINE_TIER, DEFAULT_TIER, DEFAULT_TIER_ORDER, NETWORK_POLICY_ORDER,
 };
 use netreach_model::{Action, Cluster, CniProfile, Direction, EngineOptions, Labels, Protocol, Tier};
 use std::net::IpAddr;

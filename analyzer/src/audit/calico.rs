@@ -12,10 +12,16 @@ use netreach_model::calico::{
 };
 use netreach_model::{Cluster, Direction, Protocol, Tier};
 
-const DIRECTIONS: [(Direction, usize, &str); 2] = [(Direction::Ingress, 0, "ingress"), (Direction::Egress, 1, "egress")];
+const DIRECTIONS: [(Direction, usize, &str); 2] =
+    [(Direction::Ingress, 0, "ingress"), (Direction::Egress, 1, "egress")];
 
 fn object(policy: &CalicoPolicy, field: Option<String>) -> ObjectRef {
-    ObjectRef { kind: policy.kind.as_str().into(), namespace: policy.namespace.clone(), name: policy.name.clone(), field }
+    ObjectRef {
+        kind: policy.kind.as_str().into(),
+        namespace: policy.namespace.clone(),
+        name: policy.name.clone(),
+        field,
+    }
 }
 
 /// A rule that matches every modelled connection and decides it (Allow, Deny or Pass).
@@ -67,7 +73,12 @@ pub(super) fn calico_findings(cluster: &Cluster, out: &mut Vec<Finding>) {
                 });
                 if let Some(e) = earlier {
                     let at = e.rules(direction).iter().position(decides_everything).unwrap_or_default();
-                    out.push(shadowed(policy, section, r, format!("{} {section}[{at}], earlier in tier {}", e.id(), e.tier)));
+                    out.push(shadowed(
+                        policy,
+                        section,
+                        r,
+                        format!("{} {section}[{at}], earlier in tier {}", e.id(), e.tier),
+                    ));
                     continue;
                 }
                 if rule.action == CalicoAction::Pass && !later_tier_applies(cluster, &tiers, &policy.tier, direction) {
@@ -116,18 +127,13 @@ fn later_tier_applies(
             n if n == BASELINE_TIER.0 => Some(Tier::Baseline),
             _ => None,
         };
-        let admin = admin_tier.is_some_and(|t| {
-            cluster.cluster_policies.iter().any(|p| p.tier == t && !p.rules(direction).is_empty())
-        });
+        let admin = admin_tier
+            .is_some_and(|t| cluster.cluster_policies.iter().any(|p| p.tier == t && !p.rules(direction).is_empty()));
         calico || kubernetes || admin
     })
 }
 
-fn log_only(
-    tiers: &[(String, netreach_model::calico::Order, bool)],
-    policy: &CalicoPolicy,
-    out: &mut Vec<Finding>,
-) {
+fn log_only(tiers: &[(String, netreach_model::calico::Order, bool)], policy: &CalicoPolicy, out: &mut Vec<Finding>) {
     let rules: Vec<&CalicoRule> = policy.ingress.iter().chain(&policy.egress).collect();
     if rules.is_empty() || rules.iter().any(|r| r.action != CalicoAction::Log) {
         return;

@@ -25,7 +25,11 @@ const POLICY_KINDS: &[(&str, &str, &str)] = &[
     // endpoints are not: Calico policies selecting host interfaces, and what they do to traffic
     // to or from the node, are not in the answers.
     ("projectcalico.org", "HostEndpoint", "policies on host interfaces (traffic to and from nodes) are not evaluated"),
-    ("crd.projectcalico.org", "HostEndpoint", "policies on host interfaces (traffic to and from nodes) are not evaluated"),
+    (
+        "crd.projectcalico.org",
+        "HostEndpoint",
+        "policies on host interfaces (traffic to and from nodes) are not evaluated",
+    ),
     ("crd.antrea.io", "NetworkPolicy", DENIES),
     ("crd.antrea.io", "ClusterNetworkPolicy", DENIES),
     ("security.antrea.tanzu.vmware.com", "NetworkPolicy", DENIES),

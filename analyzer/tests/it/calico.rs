@@ -332,7 +332,8 @@ fn staged_policies_are_not_enforced_and_host_features_are_named() {
     );
     let loaded = load_str("case.yaml", &format!("{}{other}", cluster())).unwrap();
     let warnings = loaded.report.warnings.join("\n");
-    for field in ["ingress[0].ipVersion", "ingress[0].notICMP", "ingress[0].source.services", "ingress[1].source.ports"] {
+    for field in ["ingress[0].ipVersion", "ingress[0].notICMP", "ingress[0].source.services", "ingress[1].source.ports"]
+    {
         assert!(warnings.contains(field), "{field} not named in:\n{warnings}");
     }
 }
@@ -454,9 +455,15 @@ fn rule_selectors_match_network_sets_by_label_and_bring_their_nets() {
     let sets = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: partners, labels: {role: partner}}\nspec: {nets: [203.0.113.0/24]}\n---\n\
 apiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata: {name: office, namespace: shop, labels: {role: office}}\nspec: {nets: [198.51.100.0/28, 10.0.1.1]}\n---\n\
 apiVersion: crd.projectcalico.org/v1\nkind: NetworkSet\nmetadata: {name: office, namespace: ops, labels: {role: office}}\nspec: {nets: [192.0.2.0/24]}\n---\n";
-    let db = np("shop", "db-in", "  selector: app == 'db'\n  ingress: [{action: Allow, source: {selector: role == 'office'}}]");
-    let api_out =
-        gnp("api-out", "  selector: app == 'api'\n  egress: [{action: Allow, destination: {selector: role == 'partner'}}]");
+    let db = np(
+        "shop",
+        "db-in",
+        "  selector: app == 'db'\n  ingress: [{action: Allow, source: {selector: role == 'office'}}]",
+    );
+    let api_out = gnp(
+        "api-out",
+        "  selector: app == 'api'\n  egress: [{action: Allow, destination: {selector: role == 'partner'}}]",
+    );
     let api_in = np(
         "shop",
         "api-in",
@@ -502,7 +509,10 @@ fn calico_findings(policies: &str) -> Vec<(String, String)> {
         .filter(|f| f.id.starts_with("NR2"))
         .map(|f| {
             let o = &f.objects[0];
-            (f.id.to_string(), format!("{}/{}{}", o.kind, o.name, o.field.as_deref().map(|x| format!(" {x}")).unwrap_or_default()))
+            (
+                f.id.to_string(),
+                format!("{}/{}{}", o.kind, o.name, o.field.as_deref().map(|x| format!(" {x}")).unwrap_or_default()),
+            )
         })
         .collect()
 }
@@ -537,7 +547,11 @@ fn audit_names_shadowed_rules_passes_to_the_profile_and_log_only_policies() {
     assert_eq!(got, expected);
     // A Kubernetes NetworkPolicy with egress in the default tier receives the Pass: no NR202.
     let egress_np = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: out, namespace: shop}\nspec: {podSelector: {}, policyTypes: [Egress]}\n---\n";
-    let found = calico_findings(&format!("{}{}{egress_np}", tier("security", "{order: 100}"), gnp("security.catch-all", catch_all)));
+    let found = calico_findings(&format!(
+        "{}{}{egress_np}",
+        tier("security", "{order: 100}"),
+        gnp("security.catch-all", catch_all)
+    ));
     assert!(!found.iter().any(|(id, _)| id == "NR202"), "{found:?}");
     // A namespaced catch-all shadows later policies of its namespace only.
     let ns_catch_all = np("shop", "stop", "  order: 1\n  selector: all()\n  ingress: [{action: Deny}]");

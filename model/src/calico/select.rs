@@ -342,7 +342,12 @@ impl<'c> Selecting<'c> {
 
     /// The network sets a rule's `selector` and `namespaceSelector` match, for a policy of
     /// namespace `own` (None: global): by the same scoping as pods.
-    fn sets_matching(&mut self, selector: Option<&'c Selector>, namespaces: Option<&'c Selector>, own: Option<usize>) -> Vec<usize> {
+    fn sets_matching(
+        &mut self,
+        selector: Option<&'c Selector>,
+        namespaces: Option<&'c Selector>,
+        own: Option<usize>,
+    ) -> Vec<usize> {
         let selected_namespaces = namespaces.map(|s| {
             let g = &self.groups;
             self.namespace_memo

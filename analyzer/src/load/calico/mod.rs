@@ -12,8 +12,8 @@ use super::convert::{typed, At};
 use super::documents::Body;
 use super::{LoadError, LoadReport};
 use netreach_model::calico::{
-    CalicoAction, CalicoKind, CalicoPolicy, CalicoPort, CalicoRule, CalicoTier, EntityRule, NetworkSet, Order, Selector,
-    ServiceAccountMatch, ADMIN_TIER, BASELINE_TIER, DEFAULT_TIER,
+    CalicoAction, CalicoKind, CalicoPolicy, CalicoPort, CalicoRule, CalicoTier, EntityRule, NetworkSet, Order,
+    Selector, ServiceAccountMatch, ADMIN_TIER, BASELINE_TIER, DEFAULT_TIER,
 };
 use netreach_model::{Cluster, IpBlock, Protocol};
 use wire::{EntityWire, NetworkSetWire, NumOrString, ObjectWire, PolicySpecWire, RuleWire, TierSpecWire};

@@ -233,14 +233,20 @@ impl<'c> Selecting<'c> {
         })
     }
 
-    /// Groups whose namespace the selector matches.
-    fn in_namespaces(&mut self, s: &'c Selector) -> FixedBitSet {
+    /// The namespaces the selector matches.
+    fn namespaces(&mut self, s: &'c Selector) -> &FixedBitSet {
         let g = &self.groups;
-        let namespaces = self.namespace_memo.entry(s).or_insert_with(|| {
+        self.namespace_memo.entry(s).or_insert_with(|| {
             let mut bits = FixedBitSet::with_capacity(g.namespaces.len());
             (0..g.namespaces.len()).filter(|&i| s.matches(&g.namespaces[i].1)).for_each(|i| bits.insert(i));
             bits
-        });
+        })
+    }
+
+    /// Groups whose namespace the selector matches.
+    fn in_namespaces(&mut self, s: &'c Selector) -> FixedBitSet {
+        let namespaces = self.namespaces(s).clone();
+        let g = &self.groups;
         let mut bits = FixedBitSet::with_capacity(g.len());
         (0..g.len()).filter(|&i| namespaces.contains(g.namespace[i])).for_each(|i| bits.insert(i));
         bits
@@ -348,17 +354,7 @@ impl<'c> Selecting<'c> {
         namespaces: Option<&'c Selector>,
         own: Option<usize>,
     ) -> Vec<usize> {
-        let selected_namespaces = namespaces.map(|s| {
-            let g = &self.groups;
-            self.namespace_memo
-                .entry(s)
-                .or_insert_with(|| {
-                    let mut bits = FixedBitSet::with_capacity(g.namespaces.len());
-                    (0..g.namespaces.len()).filter(|&i| s.matches(&g.namespaces[i].1)).for_each(|i| bits.insert(i));
-                    bits
-                })
-                .clone()
-        });
+        let selected_namespaces = namespaces.map(|s| self.namespaces(s).clone());
         let no_labels = Labels::new();
         (0..self.groups.sets.len())
             .filter(|&i| {

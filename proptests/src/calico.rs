@@ -12,11 +12,14 @@
 //!   `projectcalico.org/name`); hostNetwork pods have none (never selected).
 //! - Rule entities: a namespaced policy's selector/serviceAccounts/notSelector stay in its
 //!   namespace unless namespaceSelector; nets by address (pods too); notSelector excludes pods.
+//! - Network sets: a selector also matches an address in the nets of a network set it matches
+//!   (a NetworkSet only from its namespace's policies or a namespaceSelector; a GlobalNetworkSet
+//!   from global policies or a namespaceSelector true under `global()`); notSelector excludes them.
 
 use crate::reference::{self, namespace_labels, Addr};
 use netreach_model::calico::{
-    CalicoAction, CalicoKind, CalicoPolicy, CalicoPort, CalicoRule, EntityRule, Order, ServiceAccountMatch, ADMIN_TIER,
-    BASELINE_TIER, DEFAULT_TIER, DEFAULT_TIER_ORDER, NETWORK_POLICY_ORDER,
+    CalicoAction, CalicoKind, CalicoPolicy, CalicoPort, CalicoRule, EntityRule, NetworkSet, Order, ServiceAccountMatch,
+    ADMIN_TIER, BASELINE_TIER, DEFAULT_TIER, DEFAULT_TIER_ORDER, NETWORK_POLICY_ORDER,
 };
 use netreach_model::{Action, Cluster, CniProfile, Direction, EngineOptions, Labels, Protocol, Tier};
 use std::net::IpAddr;
@@ -90,33 +93,73 @@ fn entity_matches(cluster: &Cluster, policy: &CalicoPolicy, e: &EntityRule, addr
         || e.namespace_selector.is_some()
         || e.service_accounts.is_some()
         || (namespaced && e.not_selector.is_some());
-    if names_pods {
-        let Addr::Pod(i) = addr else { return false };
-        let Some(view) = endpoint_view(cluster, *i) else { return false };
-        let pod = &cluster.pods[*i];
-        let namespace_ok = match &e.namespace_selector {
-            Some(s) => s.matches(&namespace_view(cluster, &pod.namespace)),
-            None => !namespaced || policy.namespace.as_deref() == Some(pod.namespace.as_str()),
-        };
-        let selector_ok = e.selector.as_ref().is_none_or(|s| s.matches(&view));
-        let accounts_ok = e.service_accounts.as_ref().is_none_or(|m| account_matches(cluster, m, *i));
-        if !(namespace_ok && selector_ok && accounts_ok) {
-            return false;
-        }
-    }
     let ips = addresses(cluster, addr);
+    if names_pods && !(pod_matches(cluster, policy, e, addr) || in_network_set(cluster, policy, e, &ips)) {
+        return false;
+    }
     if !e.nets.is_empty() && !ips.iter().any(|ip| e.nets.iter().any(|n| n.contains(ip))) {
         return false;
     }
     if ips.iter().any(|ip| e.not_nets.iter().any(|n| n.contains(ip))) {
         return false;
     }
-    if let (Some(s), Addr::Pod(i)) = (&e.not_selector, addr) {
-        if endpoint_view(cluster, *i).is_some_and(|v| s.matches(&v)) {
+    if let Some(s) = &e.not_selector {
+        let pod_excluded = matches!(addr, Addr::Pod(i) if endpoint_view(cluster, *i).is_some_and(|v| s.matches(&v)));
+        let set_excluded = cluster.calico.network_sets.iter().any(|set| {
+            s.matches_endpoint(&set_view(cluster, set), set.namespace.is_none()) && contains_any(&set.nets, &ips)
+        });
+        if pod_excluded || set_excluded {
             return false;
         }
     }
     true
+}
+
+fn pod_matches(cluster: &Cluster, policy: &CalicoPolicy, e: &EntityRule, addr: &Addr) -> bool {
+    let Addr::Pod(i) = addr else { return false };
+    let Some(view) = endpoint_view(cluster, *i) else { return false };
+    let pod = &cluster.pods[*i];
+    let namespace_ok = match &e.namespace_selector {
+        Some(s) => s.matches(&namespace_view(cluster, &pod.namespace)),
+        None => policy.kind != CalicoKind::NetworkPolicy || policy.namespace.as_deref() == Some(pod.namespace.as_str()),
+    };
+    let selector_ok = e.selector.as_ref().is_none_or(|s| s.matches(&view));
+    let accounts_ok = e.service_accounts.as_ref().is_none_or(|m| account_matches(cluster, m, *i));
+    namespace_ok && selector_ok && accounts_ok
+}
+
+/// A network set's labels: its own, and for a NetworkSet its namespace's as a pod has them.
+fn set_view(cluster: &Cluster, set: &NetworkSet) -> Labels {
+    let mut l = Labels::new();
+    if let Some(ns) = &set.namespace {
+        for (k, v) in namespace_view(cluster, ns) {
+            l.insert(format!("pcns.{k}"), v);
+        }
+        l.insert("projectcalico.org/namespace".into(), ns.clone());
+    }
+    l.extend(set.labels.clone());
+    l
+}
+
+fn contains_any(nets: &[netreach_model::IpBlock], ips: &[IpAddr]) -> bool {
+    ips.iter().any(|ip| nets.iter().any(|n| n.contains(ip)))
+}
+
+/// Whether an address is in a network set the entity's selector and namespaceSelector match
+/// (never with serviceAccounts: those name pods).
+fn in_network_set(cluster: &Cluster, policy: &CalicoPolicy, e: &EntityRule, ips: &[IpAddr]) -> bool {
+    e.service_accounts.is_none()
+        && cluster.calico.network_sets.iter().any(|set| {
+            let global = set.namespace.is_none();
+            let namespace_ok = match (&e.namespace_selector, &set.namespace) {
+                (Some(s), Some(ns)) => s.matches(&namespace_view(cluster, ns)),
+                (Some(s), None) => s.matches_endpoint(&Labels::new(), true),
+                (None, ns) => policy.kind != CalicoKind::NetworkPolicy || *ns == policy.namespace,
+            };
+            namespace_ok
+                && e.selector.as_ref().is_none_or(|s| s.matches_endpoint(&set_view(cluster, set), global))
+                && contains_any(&set.nets, ips)
+        })
 }
 
 fn port_matches(cluster: &Cluster, rule: &CalicoRule, dst: &Addr, protocol: Protocol, port: u16) -> bool {
@@ -483,10 +526,35 @@ pub mod strategies {
             })
     }
 
-    /// A random cluster with Calico tiers and policies.
+    /// A NetworkSet in one of the namespaces, or a GlobalNetworkSet, labelled like pods are.
+    fn network_set() -> impl Strategy<Value = NetworkSet> {
+        (
+            proptest::option::weighted(0.5, 0..NAMESPACES.len()),
+            select(&[("app", "x"), ("tier", "y"), ("env", "z"), ("role", "db")][..]),
+            vec(net(), 1..=2),
+        )
+            .prop_map(|(ns, (k, v), nets)| NetworkSet {
+                namespace: ns.map(|n| NAMESPACES[n].to_string()),
+                name: String::new(),
+                labels: [(k.to_string(), v.to_string())].into(),
+                nets,
+            })
+    }
+
+    /// A random cluster with Calico tiers, policies and network sets.
     pub fn calico_cluster() -> impl Strategy<Value = Cluster> {
-        (cluster_with(6, 2, 0..=1), vec(tier(), 0..=3), vec(policy(), 1..=4), vec(prop::bool::ANY, 6)).prop_map(
-            |(mut cluster, mut tiers, mut policies, accounts)| {
+        (
+            cluster_with(6, 2, 0..=1),
+            vec(tier(), 0..=3),
+            vec(policy(), 1..=4),
+            vec(prop::bool::ANY, 6),
+            vec(network_set(), 0..=2),
+        )
+            .prop_map(|(mut cluster, mut tiers, mut policies, accounts, mut sets)| {
+                for (i, set) in sets.iter_mut().enumerate() {
+                    set.name = format!("set{i}");
+                }
+                cluster.calico.network_sets = sets;
                 let mut seen = std::collections::BTreeSet::new();
                 tiers.retain(|t| seen.insert(t.name.clone()));
                 let n = policies.len();
@@ -510,7 +578,6 @@ pub mod strategies {
                 cluster.calico.tiers = tiers;
                 cluster.calico.policies = policies;
                 cluster
-            },
-        )
+            })
     }
 }

@@ -9,7 +9,7 @@ use netreach_proptests::{probes, show};
 use proptest::prelude::*;
 
 fn check(cluster: &Cluster) -> Result<(), String> {
-    // The generic probes, plus the edges of every Calico port range and network.
+    // The generic probes, plus the edges of every Calico port range, network and network set.
     let mut ports = probes::ports(cluster);
     let rules = cluster.calico.policies.iter().flat_map(|p| p.ingress.iter().chain(&p.egress));
     let entities: Vec<_> = rules.flat_map(|r| [&r.source, &r.destination]).collect();
@@ -21,7 +21,8 @@ fn check(cluster: &Cluster) -> Result<(), String> {
     ports.sort_unstable();
     ports.dedup();
     let mut externals = probes::external_ips(cluster);
-    for net in entities.iter().flat_map(|e| e.nets.iter().chain(&e.not_nets)) {
+    let set_nets = cluster.calico.network_sets.iter().flat_map(|set| &set.nets);
+    for net in entities.iter().flat_map(|e| e.nets.iter().chain(&e.not_nets)).chain(set_nets) {
         externals.extend([net.cidr.network(), net.cidr.broadcast()]);
     }
     externals.sort_unstable();
@@ -38,6 +39,6 @@ proptest! {
 
     #[test]
     fn engine_agrees_with_reference_on_tiered_calico_policies(cluster in calico_cluster()) {
-        check(&cluster).map_err(|e| TestCaseError::fail(format!("{e}\n{}\n{:#?}\n{:#?}", show::describe(&cluster), cluster.calico.tiers, cluster.calico.policies)))?;
+        check(&cluster).map_err(|e| TestCaseError::fail(format!("{e}\n{}\n{:#?}\n{:#?}\n{:#?}", show::describe(&cluster), cluster.calico.tiers, cluster.calico.policies, cluster.calico.network_sets)))?;
     }
 }

@@ -1,4 +1,4 @@
-//! The audit's check registry: every NR0xx and NR3xx check's id, name, severity and summary, defined once.
+//! The audit's check registry: every NR0xx, NR2xx and NR3xx check's id, name, severity and summary, defined once.
 //! Findings name their check through these constants; nothing else spells an id.
 
 use crate::findings::{Check, Severity};
@@ -196,8 +196,27 @@ pub const ESCAPE_REACHED_ACROSS_NAMESPACES: Check = Check {
     summary: "a pod that can take its node (privileged, host namespaces, sensitive hostPath, capabilities) reachable from pods of other namespaces",
 };
 
+pub const CALICO_SHADOWED_RULE: Check = Check {
+    id: "NR201",
+    name: "calico-rule-shadowed",
+    severity: Severity::Low,
+    summary: "a Calico rule that never decides: an earlier rule of its policy, or an earlier policy of its tier selecting all its endpoints, has a rule matching every connection",
+};
+pub const CALICO_PASS_TO_PROFILE: Check = Check {
+    id: "NR202",
+    name: "calico-pass-to-profile",
+    severity: Severity::Medium,
+    summary: "a Calico Pass rule after which no tier has a policy for its direction: what it passes is allowed by the profile",
+};
+pub const CALICO_LOG_ONLY_POLICY: Check = Check {
+    id: "NR203",
+    name: "calico-log-only-policy",
+    severity: Severity::Low,
+    summary: "a Calico policy whose rules only Log: it decides nothing but makes its tier apply, so its tier's default action (end-of-tier drop) meets the traffic",
+};
+
 /// Every check, in id order.
-pub const CHECKS: [Check; 31] = [
+pub const CHECKS: [Check; 34] = [
     NO_DEFAULT_DENY_INGRESS,
     NO_DEFAULT_DENY_EGRESS,
     PODS_WITHOUT_INGRESS_POLICY,
@@ -220,6 +239,9 @@ pub const CHECKS: [Check; 31] = [
     REACHES_ETCD,
     ADMITTED_BUT_NOT_EXPOSED,
     PUBLISHED_SERVICE_POLICY_CLOSES,
+    CALICO_SHADOWED_RULE,
+    CALICO_PASS_TO_PROFILE,
+    CALICO_LOG_ONLY_POLICY,
     CILIUM_INGRESS_FROM_WORLD,
     CILIUM_EGRESS_TO_WORLD_ALL_PORTS,
     CILIUM_DENY_OVERLAPS_NO_ALLOW,

@@ -21,13 +21,15 @@ const POLICY_KINDS: &[(&str, &str, &str)] = &[
     ("cilium.io", "CiliumClusterwideNetworkPolicy", DENIES),
     ("cilium.io", "CiliumCIDRGroup", "the CIDR groups Cilium policies name are unknown"),
     // projectcalico.org/v3 and crd.projectcalico.org/v1 NetworkPolicy, GlobalNetworkPolicy,
-    // Tier and the staged kinds are read (load/calico); these are not.
-    ("projectcalico.org", "NetworkSet", "the address sets Calico policies name are unknown"),
-    ("projectcalico.org", "GlobalNetworkSet", "the address sets Calico policies name are unknown"),
-    ("projectcalico.org", "HostEndpoint", "policies on host interfaces are not evaluated"),
-    ("crd.projectcalico.org", "NetworkSet", "the address sets Calico policies name are unknown"),
-    ("crd.projectcalico.org", "GlobalNetworkSet", "the address sets Calico policies name are unknown"),
-    ("crd.projectcalico.org", "HostEndpoint", "policies on host interfaces are not evaluated"),
+    // Tier, NetworkSet, GlobalNetworkSet and the staged kinds are read (load/calico); host
+    // endpoints are not: Calico policies selecting host interfaces, and what they do to traffic
+    // to or from the node, are not in the answers.
+    ("projectcalico.org", "HostEndpoint", "policies on host interfaces (traffic to and from nodes) are not evaluated"),
+    (
+        "crd.projectcalico.org",
+        "HostEndpoint",
+        "policies on host interfaces (traffic to and from nodes) are not evaluated",
+    ),
     ("crd.antrea.io", "NetworkPolicy", DENIES),
     ("crd.antrea.io", "ClusterNetworkPolicy", DENIES),
     ("security.antrea.tanzu.vmware.com", "NetworkPolicy", DENIES),

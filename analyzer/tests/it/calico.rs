@@ -325,6 +325,17 @@ fn staged_policies_are_not_enforced_and_host_features_are_named() {
     let loaded = load_str("case.yaml", &format!("{}{icmp}", cluster())).unwrap();
     let warnings = loaded.report.warnings.join("\n");
     assert!(warnings.contains("ingress[0].icmp") && warnings.contains("ingress[1].http"), "{warnings}");
+    assert!(warnings.contains("ingress[0].protocol: only TCP, UDP and SCTP"), "{warnings}");
+    let other = gnp(
+        "other",
+        "  selector: all()\n  ingress: [{action: Deny, ipVersion: 4, notICMP: {type: 0}, source: {services: {name: s}}}, {action: Allow, protocol: UDP, source: {ports: [53]}}]",
+    );
+    let loaded = load_str("case.yaml", &format!("{}{other}", cluster())).unwrap();
+    let warnings = loaded.report.warnings.join("\n");
+    for field in ["ingress[0].ipVersion", "ingress[0].notICMP", "ingress[0].source.services", "ingress[1].source.ports"]
+    {
+        assert!(warnings.contains(field), "{field} not named in:\n{warnings}");
+    }
 }
 
 #[test]
@@ -434,4 +445,117 @@ fn the_tigera_tutorial_answers_as_it_says() {
             ("yaobank/Deployment/customer", "203.0.113.7", "443", true),
         ],
     );
+}
+
+#[test]
+fn rule_selectors_match_network_sets_by_label_and_bring_their_nets() {
+    // https://docs.tigera.io/calico/latest/reference/resources/networkset: a NetworkSet serves its
+    // namespace's policies; …/globalnetworkset: a GlobalNetworkSet serves global policies and
+    // rules whose namespaceSelector includes global().
+    let sets = "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: partners, labels: {role: partner}}\nspec: {nets: [203.0.113.0/24]}\n---\n\
+apiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata: {name: office, namespace: shop, labels: {role: office}}\nspec: {nets: [198.51.100.0/28, 10.0.1.1]}\n---\n\
+apiVersion: crd.projectcalico.org/v1\nkind: NetworkSet\nmetadata: {name: office, namespace: ops, labels: {role: office}}\nspec: {nets: [192.0.2.0/24]}\n---\n";
+    let db = np(
+        "shop",
+        "db-in",
+        "  selector: app == 'db'\n  ingress: [{action: Allow, source: {selector: role == 'office'}}]",
+    );
+    let api_out = gnp(
+        "api-out",
+        "  selector: app == 'api'\n  egress: [{action: Allow, destination: {selector: role == 'partner'}}]",
+    );
+    let api_in = np(
+        "shop",
+        "api-in",
+        "  selector: app == 'api'\n  ingress: [{action: Allow, source: {namespaceSelector: global(), selector: role == 'partner'}}]",
+    );
+    let a = analyze(&format!("{sets}{db}{api_out}{api_in}"));
+    verdicts(
+        &a,
+        &[
+            ("198.51.100.5", "shop/db", "5432", true),
+            // 10.0.1.1 is in shop's network set: the ops/web pod matches by its address.
+            ("ops/web", "shop/db", "5432", true),
+            ("198.51.100.20", "shop/db", "5432", false),
+            // ops's network set and the global one are not seen by a shop policy without global().
+            ("192.0.2.7", "shop/db", "5432", false),
+            ("203.0.113.9", "shop/db", "5432", false),
+            ("shop/web", "shop/db", "5432", false),
+            // A global policy sees the GlobalNetworkSet by its labels.
+            ("shop/api", "203.0.113.9", "443", true),
+            ("shop/api", "198.51.100.5", "443", false),
+            ("shop/api", "192.0.2.7", "443", false),
+            // namespaceSelector: global() brings GlobalNetworkSets into a namespaced policy.
+            ("203.0.113.9", "shop/api", "8080", true),
+            ("198.51.100.5", "shop/api", "8080", false),
+        ],
+    );
+}
+
+#[test]
+fn host_endpoints_are_named_as_not_evaluated() {
+    let hep = "apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata: {name: n1-eth0, labels: {role: node}}\nspec: {node: n1, interfaceName: eth0}\n---\n";
+    let loaded = load_str("case.yaml", &format!("{}{hep}", cluster())).unwrap_or_else(|e| panic!("{e}"));
+    let warnings = loaded.report.warnings.join("\n");
+    assert!(warnings.contains("HostEndpoint") && warnings.contains("host interfaces"), "{warnings}");
+}
+
+/// (id, field) of every Calico finding (NR2xx) the audit reports.
+fn calico_findings(policies: &str) -> Vec<(String, String)> {
+    let report = netreach::audit::audit(&analyze(policies));
+    report
+        .findings
+        .iter()
+        .filter(|f| f.id.starts_with("NR2"))
+        .map(|f| {
+            let o = &f.objects[0];
+            (
+                f.id.to_string(),
+                format!("{}/{}{}", o.kind, o.name, o.field.as_deref().map(|x| format!(" {x}")).unwrap_or_default()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn audit_names_shadowed_rules_passes_to_the_profile_and_log_only_policies() {
+    // Hand-worked: in tier security (order 100), catch-all denies ingress to every pod at order 1,
+    // so the later policy's rule and the catch-all's own later rule never decide (NR201); its
+    // egress Pass is followed by no tier with egress policies, so the profile allows (NR202);
+    // the audit policy only logs (NR203).
+    let catch_all = "  tier: security\n  order: 1\n  selector: all()\n  types: [Ingress, Egress]\n  ingress: [{action: Deny}, {action: Allow, source: {selector: app == 'web'}}]\n  egress: [{action: Pass}]";
+    let later = "  tier: security\n  order: 2\n  selector: app == 'db'\n  ingress: [{action: Allow, protocol: TCP}]";
+    let log = "  tier: security\n  order: 3\n  selector: app == 'api'\n  ingress: [{action: Log}]";
+    let found = calico_findings(&format!(
+        "{}{}{}{}",
+        tier("security", "{order: 100}"),
+        gnp("security.catch-all", catch_all),
+        gnp("security.later", later),
+        gnp("security.audit", log)
+    ));
+    let want = |id: &str, object: &str| (id.to_string(), object.to_string());
+    let mut expected = vec![
+        want("NR201", "GlobalNetworkPolicy/security.catch-all spec.ingress[1]"),
+        want("NR201", "GlobalNetworkPolicy/security.later spec.ingress[0]"),
+        want("NR201", "GlobalNetworkPolicy/security.audit spec.ingress[0]"),
+        want("NR202", "GlobalNetworkPolicy/security.catch-all spec.egress[0]"),
+        want("NR203", "GlobalNetworkPolicy/security.audit"),
+    ];
+    let mut got = found.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    // A Kubernetes NetworkPolicy with egress in the default tier receives the Pass: no NR202.
+    let egress_np = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: out, namespace: shop}\nspec: {podSelector: {}, policyTypes: [Egress]}\n---\n";
+    let found = calico_findings(&format!(
+        "{}{}{egress_np}",
+        tier("security", "{order: 100}"),
+        gnp("security.catch-all", catch_all)
+    ));
+    assert!(!found.iter().any(|(id, _)| id == "NR202"), "{found:?}");
+    // A namespaced catch-all shadows later policies of its namespace only.
+    let ns_catch_all = np("shop", "stop", "  order: 1\n  selector: all()\n  ingress: [{action: Deny}]");
+    let other_ns = np("ops", "open", "  order: 2\n  selector: all()\n  ingress: [{action: Allow}]");
+    let found = calico_findings(&format!("{ns_catch_all}{other_ns}"));
+    assert!(found.is_empty(), "{found:?}");
 }

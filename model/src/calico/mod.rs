@@ -247,6 +247,31 @@ pub struct ServiceAccountLabels {
     pub labels: Labels,
 }
 
+/// A NetworkSet (namespaced) or GlobalNetworkSet: addresses that rule selectors match by the
+/// set's labels, as they match pods (https://docs.tigera.io/calico/latest/reference/resources/networkset,
+/// https://docs.tigera.io/calico/latest/reference/resources/globalnetworkset).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NetworkSet {
+    /// `metadata.namespace`; `None` for a GlobalNetworkSet.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.labels`.
+    pub labels: Labels,
+    /// `spec.nets`.
+    pub nets: Vec<IpBlock>,
+}
+
+impl NetworkSet {
+    /// `NetworkSet/ns/name` or `GlobalNetworkSet/name`.
+    pub fn id(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("NetworkSet/{ns}/{}", self.name),
+            None => format!("GlobalNetworkSet/{}", self.name),
+        }
+    }
+}
+
 /// Everything Calico adds to a cluster.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CalicoConfig {
@@ -256,6 +281,8 @@ pub struct CalicoConfig {
     pub tiers: Vec<CalicoTier>,
     /// ServiceAccounts with labels.
     pub service_accounts: Vec<ServiceAccountLabels>,
+    /// NetworkSets and GlobalNetworkSets, sorted by namespace (global first), name.
+    pub network_sets: Vec<NetworkSet>,
 }
 
 impl CalicoConfig {
@@ -274,4 +301,29 @@ pub fn cidrs(cluster: &crate::cluster::Cluster) -> impl Iterator<Item = &IpBlock
         .flat_map(|p| p.ingress.iter().chain(&p.egress))
         .flat_map(|r| [&r.source, &r.destination])
         .flat_map(|e| e.nets.iter().chain(&e.not_nets))
+        .chain(cluster.calico.network_sets.iter().flat_map(|set| &set.nets))
+}
+
+/// The tiers in evaluation order as (name, order, default action Pass): Calico's own three, the
+/// input's Tier objects (which may reorder them), and tiers named only by policies (last).
+pub fn ordered_tiers(cluster: &crate::cluster::Cluster) -> Vec<(String, Order, bool)> {
+    let mut defined: Vec<(String, Order, bool)> = vec![
+        (DEFAULT_TIER.into(), Order(Some(DEFAULT_TIER_ORDER)), false),
+        (ADMIN_TIER.0.into(), Order(Some(ADMIN_TIER.1)), true),
+        (BASELINE_TIER.0.into(), Order(Some(BASELINE_TIER.1)), true),
+    ];
+    for t in &cluster.calico.tiers {
+        match defined.iter_mut().find(|d| d.0 == t.name) {
+            Some(d) => *d = (t.name.clone(), t.order, t.default_pass),
+            None => defined.push((t.name.clone(), t.order, t.default_pass)),
+        }
+    }
+    // A policy in a tier the input does not define: the loader warns; evaluated last.
+    for p in &cluster.calico.policies {
+        if !defined.iter().any(|d| d.0 == p.tier) {
+            defined.push((p.tier.clone(), Order(None), false));
+        }
+    }
+    defined.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    defined
 }

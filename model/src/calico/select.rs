@@ -6,8 +6,14 @@
 //! Rule scoping follows libcalico-go's `RuleAPIV2ToBackend`: in a namespaced policy, a rule's
 //! selector, service accounts or notSelector confine it to the policy's namespace unless it has
 //! a namespaceSelector; `notSelector` itself is not confined.
+//! Network sets: a rule selector matches them by their labels as it matches pods, and brings
+//! their `nets` (pods in them too, by address). A NetworkSet is seen with its namespace's labels
+//! like a pod; a GlobalNetworkSet only by a global policy's rule without namespaceSelector or a
+//! rule whose namespaceSelector matches with `global()` true and no namespace labels
+//! (https://docs.tigera.io/calico/latest/reference/resources/globalnetworkset). `serviceAccounts`
+//! names pods only, so a rule with it matches no network set.
 
-use super::{CalicoKind, CalicoPolicy, EntityRule, Selector, ServiceAccountMatch};
+use super::{CalicoKind, CalicoPolicy, EntityRule, NetworkSet, Selector, ServiceAccountMatch};
 use super::{NAMESPACE_LABEL, NAME_LABEL, ORCHESTRATOR_LABEL, SERVICE_ACCOUNT_LABEL};
 use crate::addresses::{IpBlock, IpFamily};
 use crate::cluster::{Cluster, Direction};
@@ -48,6 +54,8 @@ struct Groups<'c> {
     /// Per (namespace, service account): its name and labels (with `projectcalico.org/name`).
     accounts: Vec<(&'c str, Labels)>,
     namespace_index: HashMap<&'c str, usize>,
+    /// Per network set: its labels as Calico sees them and its namespace index (None: global).
+    sets: Vec<(Labels, Option<usize>)>,
 }
 
 /// The index of namespace `name`, adding it (with its name labels) when new.
@@ -90,6 +98,7 @@ impl<'c> Groups<'c> {
             namespaces: Vec::new(),
             accounts: Vec::new(),
             namespace_index: HashMap::default(),
+            sets: Vec::new(),
         };
         for (i, pod) in cluster.pods.iter().enumerate().filter(|(_, p)| !p.host_network) {
             let ns = add_namespace(&mut namespace_index, &mut namespaces, &pod.namespace, None);
@@ -121,6 +130,10 @@ impl<'c> Groups<'c> {
             });
             groups.members[g].push(i as u32);
         }
+        for set in &cluster.calico.network_sets {
+            let ns = set.namespace.as_deref().map(|n| add_namespace(&mut namespace_index, &mut namespaces, n, None));
+            groups.sets.push((network_set_view(set, ns.map(|i| &namespaces[i].1)), ns));
+        }
         groups.namespaces = namespaces;
         groups.accounts = accounts;
         groups.namespace_index = namespace_index;
@@ -134,6 +147,20 @@ impl<'c> Groups<'c> {
     fn namespace_of(&self, name: &str) -> Option<usize> {
         self.namespace_index.get(name).copied()
     }
+}
+
+/// A network set's labels as Calico sees them: a NetworkSet also carries its namespace (name and
+/// labels under `pcns.`), as a pod does; a GlobalNetworkSet only its own.
+fn network_set_view(set: &NetworkSet, namespace_labels: Option<&Labels>) -> Labels {
+    let mut view = Labels::new();
+    if let (Some(ns), Some(labels)) = (&set.namespace, namespace_labels) {
+        for (k, v) in labels {
+            view.insert(format!("pcns.{k}"), v.clone());
+        }
+        view.insert(NAMESPACE_LABEL.into(), ns.clone());
+    }
+    view.extend(set.labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+    view
 }
 
 /// Sorted pod addresses, to find the pods in a network without walking every pod.
@@ -190,6 +217,8 @@ struct Selecting<'c> {
     /// Per distinct selector: the service accounts it matches.
     account_memo: HashMap<&'c Selector, FixedBitSet>,
     entity_memo: HashMap<(&'c EntityRule, Option<usize>), SetId>,
+    /// Per network set: the pods and external atoms in its nets, sorted.
+    set_members: Vec<Vec<u32>>,
     externals: &'c [ExternalRange],
     pod_count: usize,
 }
@@ -204,14 +233,20 @@ impl<'c> Selecting<'c> {
         })
     }
 
-    /// Groups whose namespace the selector matches.
-    fn in_namespaces(&mut self, s: &'c Selector) -> FixedBitSet {
+    /// The namespaces the selector matches.
+    fn namespaces(&mut self, s: &'c Selector) -> &FixedBitSet {
         let g = &self.groups;
-        let namespaces = self.namespace_memo.entry(s).or_insert_with(|| {
+        self.namespace_memo.entry(s).or_insert_with(|| {
             let mut bits = FixedBitSet::with_capacity(g.namespaces.len());
             (0..g.namespaces.len()).filter(|&i| s.matches(&g.namespaces[i].1)).for_each(|i| bits.insert(i));
             bits
-        });
+        })
+    }
+
+    /// Groups whose namespace the selector matches.
+    fn in_namespaces(&mut self, s: &'c Selector) -> FixedBitSet {
+        let namespaces = self.namespaces(s).clone();
+        let g = &self.groups;
         let mut bits = FixedBitSet::with_capacity(g.len());
         (0..g.len()).filter(|&i| namespaces.contains(g.namespace[i])).for_each(|i| bits.insert(i));
         bits
@@ -273,7 +308,15 @@ impl<'c> Selecting<'c> {
             if let Some(m) = &e.service_accounts {
                 groups.intersect_with(&self.with_accounts(m));
             }
-            self.pods_of(&groups)
+            let mut members = self.pods_of(&groups);
+            if e.service_accounts.is_none() {
+                for set in self.sets_matching(e.selector.as_ref(), e.namespace_selector.as_ref(), own) {
+                    members.extend_from_slice(&self.set_members[set]);
+                }
+                members.sort_unstable();
+                members.dedup();
+            }
+            members
         } else {
             (0..everything).collect()
         };
@@ -291,12 +334,40 @@ impl<'c> Selecting<'c> {
         }
         if let Some(s) = &e.not_selector {
             let matched = self.endpoints(s).clone();
-            let excluded = self.pods_of(&matched);
+            let mut excluded = self.pods_of(&matched);
+            for set in self.sets_matching(Some(s), None, None) {
+                excluded.extend_from_slice(&self.set_members[set]);
+            }
+            excluded.sort_unstable();
             members.retain(|m| excluded.binary_search(m).is_err());
         }
         let id = table.intern(members);
         self.entity_memo.insert((e, own), id);
         id
+    }
+
+    /// The network sets a rule's `selector` and `namespaceSelector` match, for a policy of
+    /// namespace `own` (None: global): by the same scoping as pods.
+    fn sets_matching(
+        &mut self,
+        selector: Option<&'c Selector>,
+        namespaces: Option<&'c Selector>,
+        own: Option<usize>,
+    ) -> Vec<usize> {
+        let selected_namespaces = namespaces.map(|s| self.namespaces(s).clone());
+        let no_labels = Labels::new();
+        (0..self.groups.sets.len())
+            .filter(|&i| {
+                let (view, ns) = &self.groups.sets[i];
+                let in_scope = match (namespaces, own, ns) {
+                    (Some(_), _, Some(ns)) => selected_namespaces.as_ref().is_some_and(|b| b.contains(*ns)),
+                    (Some(s), _, None) => s.matches_endpoint(&no_labels, true),
+                    (None, Some(own), ns) => *ns == Some(own),
+                    (None, None, _) => true,
+                };
+                in_scope && selector.is_none_or(|s| s.matches_endpoint(view, ns.is_none()))
+            })
+            .collect()
     }
 
     fn subject(&mut self, table: &mut SetTable, p: &'c CalicoPolicy, own: Option<usize>) -> SetId {
@@ -328,9 +399,24 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], table: &mut SetTab
     if cluster.calico.policies.is_empty() {
         return out;
     }
+    let groups = Groups::new(cluster);
+    let addresses = Addresses::new(cluster);
+    let set_members = cluster
+        .calico
+        .network_sets
+        .iter()
+        .map(|set| {
+            let mut m: Vec<u32> =
+                set.nets.iter().flat_map(|b| addresses.members(b, externals, cluster.pods.len())).collect();
+            m.sort_unstable();
+            m.dedup();
+            m
+        })
+        .collect();
     let mut s = Selecting {
-        groups: Groups::new(cluster),
-        addresses: Addresses::new(cluster),
+        groups,
+        addresses,
+        set_members,
         endpoint_memo: HashMap::default(),
         namespace_memo: HashMap::default(),
         account_memo: HashMap::default(),

@@ -74,7 +74,13 @@ impl Selector {
     /// Whether a namespaced endpoint with these labels matches. `global()` matches only
     /// non-namespaced endpoints (host endpoints, global network sets), so never a pod or namespace.
     pub fn matches(&self, labels: &Labels) -> bool {
-        eval(&self.expr, labels)
+        eval(&self.expr, labels, false)
+    }
+
+    /// Whether an endpoint matches, `global` telling whether it is non-namespaced (a
+    /// GlobalNetworkSet): for it `global()` is true (and a namespaceSelector sees no labels).
+    pub fn matches_endpoint(&self, labels: &Labels, global: bool) -> bool {
+        eval(&self.expr, labels, global)
     }
 }
 
@@ -84,11 +90,11 @@ impl fmt::Display for Selector {
     }
 }
 
-fn eval(expr: &Expr, labels: &Labels) -> bool {
+fn eval(expr: &Expr, labels: &Labels, global: bool) -> bool {
     let value = |k: &String| labels.get(k);
     match expr {
         Expr::All => true,
-        Expr::Global => false,
+        Expr::Global => global,
         Expr::Has(k) => labels.contains_key(k),
         Expr::Equals(k, v) => value(k) == Some(v),
         Expr::NotEquals(k, v) => value(k) != Some(v),
@@ -97,9 +103,9 @@ fn eval(expr: &Expr, labels: &Labels) -> bool {
         Expr::Contains(k, s) => value(k).is_some_and(|v| v.contains(s.as_str())),
         Expr::StartsWith(k, s) => value(k).is_some_and(|v| v.starts_with(s.as_str())),
         Expr::EndsWith(k, s) => value(k).is_some_and(|v| v.ends_with(s.as_str())),
-        Expr::Not(e) => !eval(e, labels),
-        Expr::And(a, b) => eval(a, labels) && eval(b, labels),
-        Expr::Or(a, b) => eval(a, labels) || eval(b, labels),
+        Expr::Not(e) => !eval(e, labels, global),
+        Expr::And(a, b) => eval(a, labels, global) && eval(b, labels, global),
+        Expr::Or(a, b) => eval(a, labels, global) || eval(b, labels, global),
     }
 }
 

@@ -9,7 +9,7 @@
 //! BaselineAdminNetworkPolicy in the kube-admin and kube-baseline tiers (default action Pass).
 
 use super::{CalicoAction, CalicoPort, Order};
-use super::{ADMIN_TIER, BASELINE_TIER, DEFAULT_TIER, DEFAULT_TIER_ORDER, NETWORK_POLICY_ORDER};
+use super::{ADMIN_TIER, BASELINE_TIER, DEFAULT_TIER, NETWORK_POLICY_ORDER};
 use crate::admin::{Action, Tier};
 use crate::cluster::{Cluster, Direction};
 use crate::engine::classes::Classes;
@@ -132,25 +132,7 @@ impl CalicoTiers {
     ) -> CalicoTiers {
         let n = classes.len();
         let class_set = |id: u32| classes.class_set(&sel.table.sets[id as usize]);
-        // Tier definitions: Calico's own three, then the input's Tier objects (which may reorder them).
-        let mut defined: Vec<(String, Order, bool)> = vec![
-            (DEFAULT_TIER.into(), Order(Some(DEFAULT_TIER_ORDER)), false),
-            (ADMIN_TIER.0.into(), Order(Some(ADMIN_TIER.1)), true),
-            (BASELINE_TIER.0.into(), Order(Some(BASELINE_TIER.1)), true),
-        ];
-        for t in &cluster.calico.tiers {
-            match defined.iter_mut().find(|d| d.0 == t.name) {
-                Some(d) => *d = (t.name.clone(), t.order, t.default_pass),
-                None => defined.push((t.name.clone(), t.order, t.default_pass)),
-            }
-        }
-        // A policy in a tier the input does not define: the loader warns; evaluated last.
-        for p in &cluster.calico.policies {
-            if !defined.iter().any(|d| d.0 == p.tier) {
-                defined.push((p.tier.clone(), Order(None), false));
-            }
-        }
-        defined.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        let defined = super::ordered_tiers(cluster);
         let subjects: Vec<FixedBitSet> = sel.calico.subjects.iter().map(|&id| class_set(id)).collect();
         let mut out =
             CalicoTiers { tiers: Vec::new(), subjects: [FixedBitSet::with_capacity(n), FixedBitSet::with_capacity(n)] };

@@ -1,4 +1,4 @@
-//! Dialect loader: Calico NetworkPolicy, GlobalNetworkPolicy and Tier (`projectcalico.org/v3`,
+//! Dialect loader: Calico NetworkPolicy, GlobalNetworkPolicy, Tier, NetworkSet and GlobalNetworkSet (`projectcalico.org/v3`,
 //! and `crd.projectcalico.org/v1` as the API server and operator store them) →
 //! [`netreach_model::calico`]. Staged kinds are read and reported as not enforced; what Calico's
 //! validation rejects (selectors, actions, protocols, ports) is an error naming the field.
@@ -12,11 +12,11 @@ use super::convert::{typed, At};
 use super::documents::Body;
 use super::{LoadError, LoadReport};
 use netreach_model::calico::{
-    CalicoAction, CalicoKind, CalicoPolicy, CalicoPort, CalicoRule, CalicoTier, EntityRule, Order, Selector,
-    ServiceAccountMatch, ADMIN_TIER, BASELINE_TIER, DEFAULT_TIER,
+    CalicoAction, CalicoKind, CalicoPolicy, CalicoPort, CalicoRule, CalicoTier, EntityRule, NetworkSet, Order,
+    Selector, ServiceAccountMatch, ADMIN_TIER, BASELINE_TIER, DEFAULT_TIER,
 };
 use netreach_model::{Cluster, IpBlock, Protocol};
-use wire::{EntityWire, NumOrString, ObjectWire, PolicySpecWire, RuleWire, TierSpecWire};
+use wire::{EntityWire, NetworkSetWire, NumOrString, ObjectWire, PolicySpecWire, RuleWire, TierSpecWire};
 
 /// The API versions Calico policy kinds are read under.
 fn is_calico_group(api_version: &str) -> bool {
@@ -37,6 +37,8 @@ pub(super) fn is_calico_kind(api_version: &str, kind: &str) -> bool {
             "NetworkPolicy.projectcalico.org"
                 | "GlobalNetworkPolicy"
                 | "Tier"
+                | "NetworkSet"
+                | "GlobalNetworkSet"
                 | "StagedNetworkPolicy"
                 | "StagedGlobalNetworkPolicy"
                 | "StagedKubernetesNetworkPolicy"
@@ -69,6 +71,16 @@ pub(super) fn convert(
                 Some(other) => return Err(at.err("spec.defaultAction", format!("{other:?}: expected Deny or Pass"))),
             };
             cluster.calico.tiers.push(CalicoTier { name: name.to_string(), order: Order(spec.order), default_pass });
+        }
+        "NetworkSet" | "GlobalNetworkSet" => {
+            let wire: NetworkSetWire = typed(body, at)?;
+            let nets = addresses(wire.spec.unwrap_or_default().nets, "spec.nets", at)?;
+            cluster.calico.network_sets.push(NetworkSet {
+                namespace: (kind == "NetworkSet").then(|| namespace.to_string()),
+                name: name.to_string(),
+                labels: wire.metadata.and_then(|m| m.labels).unwrap_or_default(),
+                nets,
+            });
         }
         "StagedNetworkPolicy" | "StagedGlobalNetworkPolicy" | "StagedKubernetesNetworkPolicy" => {
             report.warnings.push(format!(
@@ -227,6 +239,12 @@ fn convert_rule(rule: RuleWire, field: &str, namespaced: bool, ctx: &mut Ctx) ->
     };
     let named = rule.protocol.as_ref().map(|p| protocol(p, &format!("{field}.protocol"), ctx)).transpose()?;
     let not = rule.not_protocol.as_ref().map(|p| protocol(p, &format!("{field}.notProtocol"), ctx)).transpose()?;
+    if matches!(named, Some(None)) {
+        ctx.warn(
+            &format!("{field}.protocol"),
+            "only TCP, UDP and SCTP connections are modelled: what the rule does to this protocol is not in the answers",
+        );
+    }
     let mut protocols: Vec<Protocol> = match named {
         None => Protocol::ALL.to_vec(),
         Some(Some(p)) => vec![p],
@@ -250,8 +268,9 @@ fn convert_rule(rule: RuleWire, field: &str, namespaced: bool, ctx: &mut Ctx) ->
         }
     }
     if rule.icmp.is_some() || rule.not_icmp.is_some() {
+        let which = if rule.icmp.is_some() { "icmp" } else { "notICMP" };
         ctx.warn(
-            &format!("{field}.icmp"),
+            &format!("{field}.{which}"),
             "ICMP type and code matches are not modelled (only TCP, UDP and SCTP connections are)",
         );
     }
@@ -275,8 +294,9 @@ fn convert_rule(rule: RuleWire, field: &str, namespaced: bool, ctx: &mut Ctx) ->
     }
     let skip = source.services.is_some() || destination.services.is_some();
     if skip {
+        let side = if source.services.is_some() { "source" } else { "destination" };
         ctx.warn(
-            &format!("{field}.destination.services"),
+            &format!("{field}.{side}.services"),
             "service matches are not modelled: the rule is left out (what it allows or denies is not in the answers)",
         );
     }
@@ -287,25 +307,8 @@ fn convert_rule(rule: RuleWire, field: &str, namespaced: bool, ctx: &mut Ctx) ->
 }
 
 fn entity(e: EntityWire, field: &str, destination: bool, ctx: &mut Ctx) -> Result<EntityRule, LoadError> {
-    let nets = |list: Option<Vec<String>>, sub: &str| -> Result<Vec<IpBlock>, LoadError> {
-        list.unwrap_or_default()
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                // A bare address is a /32 (/128): libcalico-go's ParseCIDROrIP.
-                let text = if n.contains('/') {
-                    n.clone()
-                } else if n.contains(':') {
-                    format!("{n}/128")
-                } else {
-                    format!("{n}/32")
-                };
-                IpBlock::parse(&text, &[]).map_err(|err| ctx.at.err(format!("{field}.{sub}[{i}]"), err.to_string()))
-            })
-            .collect()
-    };
-    let nets_in = nets(e.nets, "nets")?;
-    let not_nets = nets(e.not_nets, "notNets")?;
+    let nets_in = addresses(e.nets, &format!("{field}.nets"), ctx.at)?;
+    let not_nets = addresses(e.not_nets, &format!("{field}.notNets"), ctx.at)?;
     let ports = |list: Option<Vec<NumOrString>>, sub: &str| -> Result<Vec<CalicoPort>, LoadError> {
         list.unwrap_or_default()
             .iter()
@@ -349,6 +352,25 @@ fn entity(e: EntityWire, field: &str, destination: bool, ctx: &mut Ctx) -> Resul
     })
 }
 
+/// `nets` of a rule or network set: CIDRs, a bare address being a /32 (/128) as libcalico-go's
+/// ParseCIDROrIP reads it.
+fn addresses(list: Option<Vec<String>>, field: &str, at: &At) -> Result<Vec<IpBlock>, LoadError> {
+    list.unwrap_or_default()
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let text = if n.contains('/') {
+                n.clone()
+            } else if n.contains(':') {
+                format!("{n}/128")
+            } else {
+                format!("{n}/32")
+            };
+            IpBlock::parse(&text, &[]).map_err(|err| at.err(format!("{field}[{i}]"), err.to_string()))
+        })
+        .collect()
+}
+
 /// A port: a number, `"lo:hi"`, or a name (https://docs.tigera.io/calico/latest/reference/resources/networkpolicy#ports).
 fn port(p: &NumOrString) -> Result<CalicoPort, String> {
     let number = |n: i64| -> Result<u16, String> {
@@ -381,6 +403,7 @@ pub(super) fn finish(cluster: &mut Cluster, report: &mut LoadReport) {
     calico.policies.sort_by(|a, b| (a.kind, &a.namespace, &a.name).cmp(&(b.kind, &b.namespace, &b.name)));
     calico.tiers.sort_by(|a, b| a.name.cmp(&b.name));
     calico.service_accounts.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    calico.network_sets.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     let builtin = [DEFAULT_TIER, ADMIN_TIER.0, BASELINE_TIER.0];
     let mut missing: Vec<&str> = calico
         .policies

@@ -87,3 +87,16 @@ pub(super) struct TierSpecWire {
     pub order: Option<f64>,
     pub default_action: Option<String>,
 }
+
+/// A NetworkSet or GlobalNetworkSet: its labels are what rule selectors match.
+#[derive(Deserialize)]
+pub(super) struct NetworkSetWire {
+    pub metadata: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>,
+    pub spec: Option<NetworkSetSpecWire>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(super) struct NetworkSetSpecWire {
+    pub nets: Option<Vec<String>>,
+}

@@ -395,23 +395,10 @@ mod tests {
 
     #[test]
     fn class_level_counts_and_shown_endpoints_equal_the_pair_walk() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut analyses = Vec::new();
-        for (seed, unisolated, ingress_only) in [(1, 600, 300), (2, 0, 0), (3, 300, 500)] {
-            let params = crate::generate::GenerateParams {
-                pods: 200,
-                policies: 30,
-                namespaces: 6,
-                seed,
-                unisolated_per_mille: unisolated,
-                ingress_only_per_mille: ingress_only,
-                controllers: false,
-            };
-            let path = dir.path().join(format!("{seed}.json"));
-            crate::generate::write_cluster(&params, &mut std::fs::File::create(&path).unwrap()).unwrap();
-            let loaded = crate::load::load(&[crate::load::Input::Path(path)]).unwrap();
-            analyses.push(Analysis::new(loaded.cluster, &EngineOptions::default()));
-        }
+        let mut analyses: Vec<Analysis> = crate::lateral::tests::test_clusters()
+            .into_iter()
+            .map(|(_, cluster)| Analysis::new(cluster, &EngineOptions::default()))
+            .collect();
         analyses.push(analysis());
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         for a in &analyses {

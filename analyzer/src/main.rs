@@ -108,11 +108,11 @@ selects, hostNetwork and privileged pods, pods reachable from the internet throu
 internet on every port, cross-namespace allow-all rules, pods reaching kube-system beyond DNS, policies \
 selecting no pod, peers matching nothing, unresolved named ports, misplaced ipBlock excepts, shadowed and \
 conflicting cluster-policy rules, pods reaching cloud-metadata, the API server without a token, the \
-kubelets or etcd (NR001..NR020), Calico policy mistakes (NR201..NR203), internet admitted where nothing publishes the pod and published \
-Services that policy closes (NR021, NR022), service-mesh gaps (NR101..NR109), Cilium rules open to \
-the world, denies that deny nothing and disabled default deny (NR221..NR224) and, when the input holds \
-RBAC objects, attack paths from the internet to cluster-admin, nodes or Secrets, mounted cluster-admin \
-tokens and escape-capable pods other namespaces reach (NR301..NR305). Each finding has a \
+kubelets or etcd, internet admitted where nothing publishes the pod and published Services that \
+policy closes (NR001..NR022); Calico policy mistakes, Cilium rules open to the world, denies that deny \
+nothing and disabled default deny (NR201..NR224); when the input holds RBAC objects, attack paths from \
+the internet to cluster-admin, nodes or Secrets, mounted cluster-admin tokens and escape-capable pods \
+other namespaces reach (NR301..NR305); and service-mesh gaps (NR101..NR109). Each finding has a \
 stable id, a severity (high, medium, low, info), the objects involved and a one-line fix; findings that a \
 policy netreach does not evaluate could falsify say so. A table gives, per namespace, the share of (source \
 pod, destination pod) pairs into it that policy denies.",

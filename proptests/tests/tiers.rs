@@ -27,11 +27,13 @@ const NODE_IDENTITY: EngineOptions = EngineOptions {
     host_network: HostNetworkSelection::NodeIdentity,
     ip_block_pods: IpBlockPodMatching::Match,
     cni: CniProfile::Auto,
+    cilium_allow_localhost: netreach_model::cilium::AllowLocalhost::Auto,
 };
 const LIKE_PODS: EngineOptions = EngineOptions {
     host_network: HostNetworkSelection::LikePods,
     ip_block_pods: IpBlockPodMatching::Match,
     cni: CniProfile::Auto,
+    cilium_allow_localhost: netreach_model::cilium::AllowLocalhost::Auto,
 };
 
 use Protocol::{Tcp, Udp};

@@ -137,7 +137,7 @@ impl<'g, 'a> RadiusGraph<'g, 'a> {
     }
 }
 
-/// Per hop (not yet cumulative): pods, nodes, Secrets and ServiceAccounts reached; and the
+/// Per hop (summed into cumulative counts afterwards): pods, nodes, Secrets and ServiceAccounts reached; and the
 /// hop cluster-admin is reached at.
 struct Counts {
     per_kind: [Vec<u64>; 4],

@@ -34,8 +34,8 @@ fn help_of_every_command() {
 fn help_names_the_check_ids_there_are() {
     let (mesh_first, mesh_last) = (MESH_CHECKS[0].id, MESH_CHECKS[MESH_CHECKS.len() - 1].id);
     let audit = stdout(&netreach(&["audit", "--help"]));
-    // One range per hundred: NR0xx (Kubernetes), NR2xx (Calico).
-    for hundred in ["NR0", "NR2"] {
+    // One range per hundred: NR0xx (Kubernetes), NR2xx (Calico, Cilium), NR3xx (attack paths).
+    for hundred in ["NR0", "NR2", "NR3"] {
         let ids: Vec<&str> = CHECKS.iter().map(|c| c.id).filter(|id| id.starts_with(hundred)).collect();
         let (first, last) = (ids[0], ids[ids.len() - 1]);
         assert!(audit.contains(&format!("({first}..{last})")), "audit --help names {first}..{last}:\n{audit}");

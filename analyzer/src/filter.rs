@@ -254,7 +254,7 @@ impl FilterTally {
         let mut row_representative = vec![usize::MAX; reach.row_count()];
         let mut row_sources = vec![[0u64; 4]; reach.row_count()];
         let mut destinations = vec![[0u64; 4]; reach.class_count()];
-        for class in 0..reach.class_count() {
+        for (class, class_destinations) in destinations.iter_mut().enumerate() {
             let row = reach.row_of(class);
             row_representative[row] = class;
             for &e in reach.class_members(class) {
@@ -264,7 +264,7 @@ impl FilterTally {
                     row_sources[row][category] += 1;
                 }
                 if filter.to.as_ref().is_none_or(|t| t[e]) {
-                    destinations[class][category] += 1;
+                    class_destinations[category] += 1;
                 }
             }
         }
@@ -295,9 +295,11 @@ impl FilterTally {
             .map(|e| {
                 let class = reach.class_of(reach.endpoint(e));
                 let category = filter.category(analysis, e);
-                let self_pair =
-                    u64::from(e < reach.pod_count() && filter.keeps(e, e) && reach.class_allowed(class, class).is_some());
-                let as_source = filter.from.as_ref().is_none_or(|f| f[e]) && outgoing[reach.row_of(class)][category] > self_pair;
+                let self_pair = u64::from(
+                    e < reach.pod_count() && filter.keeps(e, e) && reach.class_allowed(class, class).is_some(),
+                );
+                let as_source =
+                    filter.from.as_ref().is_none_or(|f| f[e]) && outgoing[reach.row_of(class)][category] > self_pair;
                 let as_destination = filter.to.as_ref().is_none_or(|t| t[e]) && incoming[class][category] > self_pair;
                 as_source || as_destination
             })
@@ -402,8 +404,15 @@ mod tests {
         analyses.push(analysis());
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         for a in &analyses {
-            let namespaces: Vec<String> =
-                a.cluster.pods.iter().map(|p| p.namespace.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().take(2).collect();
+            let namespaces: Vec<String> = a
+                .cluster
+                .pods
+                .iter()
+                .map(|p| p.namespace.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .take(2)
+                .collect();
             let first_ns = namespaces[..1].to_vec();
             let cases: Vec<(Vec<String>, Vec<String>, Vec<String>)> = vec![
                 (vec![], vec![], vec![]),
@@ -423,5 +432,4 @@ mod tests {
             }
         }
     }
-
 }

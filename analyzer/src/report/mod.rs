@@ -561,5 +561,4 @@ mod tests {
         assert_eq!(admin.steps[0][2], "token");
         assert!(admin.steps[0][0].contains("ops/tool"), "{:?}", admin.steps);
     }
-
 }

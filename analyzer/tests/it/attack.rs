@@ -233,7 +233,10 @@ fn audit_names_the_internet_paths_to_a_node_and_to_secrets() {
         "{node}"
     );
     assert!(node.contains("-[network]-> shop/web"), "{node}");
-    assert!(node.contains("last shop/web -[escape]-> node/node-1 (escapes to its node: privileged container"), "{node}");
+    assert!(
+        node.contains("last shop/web -[escape]-> node/node-1 (escapes to its node: privileged container"),
+        "{node}"
+    );
     let secrets = finding(&findings, "NR303");
     assert_eq!(secrets["namespace"], "shop");
     let message = secrets["message"].as_str().unwrap();

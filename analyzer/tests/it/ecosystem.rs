@@ -408,11 +408,10 @@ sys.exit(1 if errors else 0)\n";
         assert_eq!(sarif["version"], "2.1.0");
         let rules = sarif["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
         let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
-        let expected: Vec<String> =
-            (1..=22)
-                .map(|n| format!("NR{n:03}"))
-                .chain((201..=203).chain(221..=224).chain(301..=305).chain(101..=109).map(|n| format!("NR{n}")))
-                .collect();
+        let expected: Vec<String> = (1..=22)
+            .map(|n| format!("NR{n:03}"))
+            .chain((201..=203).chain(221..=224).chain(301..=305).chain(101..=109).map(|n| format!("NR{n}")))
+            .collect();
         assert_eq!(ids, expected);
         assert!(rules.iter().all(|r| r["help"]["text"].as_str().is_some_and(|t| t.len() > 40)));
         // As many results as `-o json` has findings, each pointing at its rule.

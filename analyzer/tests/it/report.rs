@@ -247,7 +247,9 @@ fn the_report_opens_offline_in_chromium_and_shows_the_fixture() {
         .filter_map(|m| m["message"]["params"]["request"]["url"].as_str().map(str::to_string))
         // chrome:// and chrome-untrusted:// pages (the new tab page) are the browser's own,
         // never the network.
-        .filter(|u| *u != url && !u.starts_with("data:") && !u.starts_with("chrome://") && !u.starts_with("chrome-untrusted://"))
+        .filter(|u| {
+            *u != url && !u.starts_with("data:") && !u.starts_with("chrome://") && !u.starts_with("chrome-untrusted://")
+        })
         .collect();
     assert!(requests.is_empty(), "network requests beyond the file: {requests:?}");
 
@@ -332,7 +334,11 @@ fn the_report_shows_entry_paths_and_attack_paths_when_the_input_has_them() {
     // Entry paths: a row per path of the data (the unit tests hold the data to `exposure`'s
     // answer); the filter keeps the reachable ones.
     open("exposure");
-    let count = |filter: &str| session.script(&format!("return JSON.parse(document.getElementById('report-data').textContent).exposures.filter({filter}).length"));
+    let count = |filter: &str| {
+        session.script(&format!(
+            "return JSON.parse(document.getElementById('report-data').textContent).exposures.filter({filter}).length"
+        ))
+    };
     let all = count("x => true");
     assert!(all.as_u64().unwrap() > 0);
     assert_eq!(rows_shown(&session, "exposures"), all);
@@ -347,7 +353,10 @@ fn the_report_shows_entry_paths_and_attack_paths_when_the_input_has_them() {
     let targets = session.strings(
         "return [...document.querySelectorAll('#attack-paths [data-attack-target]')].map(r => r.dataset.attackTarget)",
     );
-    assert!(targets.iter().any(|t| t == "cluster-admin") && targets.iter().any(|t| t == "secrets/other"), "{targets:?}");
+    assert!(
+        targets.iter().any(|t| t == "cluster-admin") && targets.iter().any(|t| t == "secrets/other"),
+        "{targets:?}"
+    );
     let admin = session.script(
         "return document.querySelector(\"#attack-paths [data-attack-target='cluster-admin']\").cells[1].textContent",
     );

@@ -15,6 +15,9 @@ use crate::ports::PortSet;
 use fixedbitset::FixedBitSet;
 use std::collections::BTreeMap;
 
+/// A peer's classes for one part of the subject (`None`: all of it), as (subject part, peer classes).
+type PeerPart = (Option<FixedBitSet>, FixedBitSet);
+
 /// Where the Cilium rectangles go, and the sets they intern.
 pub(crate) struct Sink<'a> {
     pub class_sets: &'a mut Interner<FixedBitSet>,
@@ -129,7 +132,7 @@ pub(crate) fn build(
             for (r, rule) in policy.rules(section).iter().enumerate() {
                 // Per peer: the sets it matches, each for the part of the subject it applies to
                 // (`None`: all of it); `host` and `remote-node` differ per node of the subject.
-                let peers: Vec<(Option<u32>, Vec<(Option<FixedBitSet>, FixedBitSet)>, bool)> = match &rule.peers {
+                let peers: Vec<(Option<u32>, Vec<PeerPart>, bool)> = match &rule.peers {
                     None => vec![(None, vec![(None, all.clone())], false)],
                     Some(list) => list
                         .iter()

@@ -111,6 +111,8 @@ macro_rules! direction_wire {
             authentication: Option<Value>,
         }
 
+        // Egress names every field, ingress not all: the update is needed for one expansion only.
+        #[allow(clippy::needless_update)]
         impl From<$name> for SectionRuleWire {
             fn from(r: $name) -> SectionRuleWire {
                 SectionRuleWire {

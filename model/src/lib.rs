@@ -34,9 +34,9 @@ pub use cluster::{
 };
 pub use engine::lateral::{HopKind, LateralReach, Parent, MAX_HOPS};
 pub use engine::{
-    ordered_pairs, CommonRanges, ConnectionCounts, Decider, DirectionVerdict, Endpoint, EngineOptions, EngineStats,
-    Explanation, ExternalRange, GrantOrigin, HostNetworkSelection, IpBlockPodMatching, Reachability, RuleEvaluation,
-    RuleRef, TierFindings, TierMatch,
+    ordered_pairs, CommonRanges, ConnectionCounts, Decider, DirectionVerdict, EgressDeciders, Endpoint, EngineOptions,
+    EngineStats, Explanation, ExternalRange, GrantOrigin, HostNetworkSelection, IpBlockPodMatching, Reachability,
+    RuleEvaluation, RuleRef, TierFindings, TierMatch,
 };
 pub use infrastructure::{Destination, InfraDestination};
 pub use labels::{LabelSelector, Labels, Operator, Requirement, SelectorError};

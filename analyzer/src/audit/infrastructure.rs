@@ -7,7 +7,7 @@
 use super::checks::*;
 use super::Context;
 use crate::findings::{Finding, ObjectRef};
-use netreach_model::{Destination, Direction, Endpoint, GrantOrigin, InfraDestination, IpRanges, PortSet};
+use netreach_model::{Destination, Endpoint, InfraDestination, IpRanges, PortSet, Protocol};
 use std::collections::{BTreeMap, BTreeSet};
 
 impl Context<'_> {
@@ -39,6 +39,8 @@ impl Context<'_> {
         };
         // Per namespace: the pods, the ports reached, and what allows it.
         let mut per_ns: BTreeMap<u32, (Vec<usize>, PortSet, BTreeSet<Allowing>)> = BTreeMap::new();
+        // Per class reaching the destination: its wanted pods, the ports, the target class and port asked.
+        let mut pending: Vec<Reaching> = Vec::new();
         for src in self.classes.pod_classes() {
             let pods: Vec<usize> = self
                 .classes
@@ -62,7 +64,24 @@ impl Context<'_> {
                 }
             }
             let Some((external, on)) = sample else { continue };
-            let allowing = self.allowing(pods[0], external, &on);
+            let Some((protocol, ranges)) = on.iter().find(|(_, r)| !r.is_empty()) else { continue };
+            pending.push((pods, reached, reach.class_of(reach.endpoint(external)), (protocol, ranges[0].0)));
+        }
+        // What allows each class, asked in batches per (destination class, port): the engine filters
+        // the grants towards the destination once per batch instead of once per class.
+        let mut batches: BTreeMap<(usize, (Protocol, u16)), Vec<usize>> = BTreeMap::new();
+        for (i, (_, _, dst_class, port)) in pending.iter().enumerate() {
+            batches.entry((*dst_class, *port)).or_default().push(i);
+        }
+        let mut allowing: Vec<Allowing> = vec![Allowing::NoEgressPolicy; pending.len()];
+        for ((dst_class, port), members) in batches {
+            let classes: Vec<usize> =
+                members.iter().map(|&i| reach.class_of(reach.endpoint(pending[i].0[0]))).collect();
+            for (&i, deciders) in members.iter().zip(reach.egress_deciders(&classes, dst_class, port)) {
+                allowing[i] = self.allowing(&deciders);
+            }
+        }
+        for ((pods, reached, _, _), allowing) in pending.into_iter().zip(allowing) {
             for pod in pods {
                 let entry =
                     per_ns.entry(self.pod_ns[pod]).or_insert_with(|| (Vec::new(), PortSet::empty(), BTreeSet::new()));
@@ -112,25 +131,16 @@ impl Context<'_> {
         }
     }
 
-    /// What allows `pod`'s egress to `external` on one of `ports`: the first admin rule, the
-    /// NetworkPolicy rules, or the absence of an egress policy.
-    fn allowing(&self, pod: usize, external: usize, ports: &PortSet) -> Allowing {
-        let reach = &self.a.reach;
-        let Some((protocol, ranges)) = ports.iter().find(|(_, r)| !r.is_empty()) else {
-            return Allowing::NoEgressPolicy;
-        };
-        let explanation = reach.explain(reach.endpoint(pod), reach.endpoint(external), protocol, ranges[0].0);
-        let egress = &explanation.egress;
-        if let Some(m) = egress.admin.filter(|m| m.action == netreach_model::Action::Allow) {
+    /// What allows a class's egress, from the engine's egress deciders: the first admin Allow
+    /// rule, else the first NetworkPolicy rule, else a baseline Allow for a class no
+    /// NetworkPolicy isolates, else the absence of an egress policy.
+    fn allowing(&self, deciders: &netreach_model::EgressDeciders) -> Allowing {
+        if let Some(m) = deciders.admin.filter(|m| m.action == netreach_model::Action::Allow) {
             let policy = &self.a.cluster.cluster_policies[m.policy as usize];
             return Allowing::Rule(ObjectRef::cluster_policy(policy, Some(format!("spec.egress[{}]", m.rule))));
         }
-        let rule = egress.allowed_by.iter().find_map(|g| match g {
-            GrantOrigin::Rule(r) if r.direction == Direction::Egress => Some(*r),
-            _ => None,
-        });
-        match rule {
-            Some(r) => {
+        match (deciders.first_rule, deciders.baseline) {
+            (Some(r), _) => {
                 let policy = &self.policies()[r.policy as usize];
                 let field = match r.peer {
                     Some(k) => format!("spec.egress[{}].to[{k}]", r.rule),
@@ -138,16 +148,18 @@ impl Context<'_> {
                 };
                 Allowing::Rule(ObjectRef::policy(policy, Some(field)))
             }
-            None => match egress.baseline {
-                Some(m) if egress.isolated_by.is_empty() && m.action == netreach_model::Action::Allow => {
-                    let policy = &self.a.cluster.cluster_policies[m.policy as usize];
-                    Allowing::Rule(ObjectRef::cluster_policy(policy, Some(format!("spec.egress[{}]", m.rule))))
-                }
-                _ => Allowing::NoEgressPolicy,
-            },
+            (None, Some(m)) if !deciders.isolated && m.action == netreach_model::Action::Allow => {
+                let policy = &self.a.cluster.cluster_policies[m.policy as usize];
+                Allowing::Rule(ObjectRef::cluster_policy(policy, Some(format!("spec.egress[{}]", m.rule))))
+            }
+            _ => Allowing::NoEgressPolicy,
         }
     }
 }
+
+/// One class reaching a destination: its wanted pods, the ports reached, the target class and
+/// the (protocol, port) its allowing rule is asked for.
+type Reaching = (Vec<usize>, PortSet, usize, (Protocol, u16));
 
 /// What lets a class's traffic through.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

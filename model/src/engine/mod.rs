@@ -209,6 +209,19 @@ impl Explanation {
     }
 }
 
+/// What decides one source class's egress towards a destination ([`Reachability::egress_deciders`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EgressDeciders {
+    /// The first Admin-tier rule that matched.
+    pub admin: Option<tiers::TierMatch>,
+    /// The first NetworkPolicy egress rule that allows it.
+    pub first_rule: Option<RuleRef>,
+    /// Some NetworkPolicy isolates the source for egress.
+    pub isolated: bool,
+    /// The first Baseline-tier rule that matched.
+    pub baseline: Option<tiers::TierMatch>,
+}
+
 /// How one rule of an isolating policy fares against one connection: for `can`-style
 /// explanations, including the closest miss when nothing allowed it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -927,6 +940,51 @@ impl Reachability {
                     && self.table.class_sets[g.destinations as usize].contains(d)
             })
             .map(|g| (g.origin, &self.table.port_sets[g.ports as usize]))
+            .collect()
+    }
+
+    /// The egress side of [`Reachability::explain`], for many source classes towards one
+    /// destination class on one port: the grants towards the destination are filtered once, so
+    /// the cost per source class is the grants left, not every grant. Per source class: the
+    /// first Admin-tier match, the first NetworkPolicy rule grant (in `allowed_by` order),
+    /// whether a NetworkPolicy isolates it for egress, and the first Baseline-tier match.
+    pub fn egress_deciders(
+        &self,
+        src_classes: &[usize],
+        dst_class: usize,
+        (protocol, port): (Protocol, u16),
+    ) -> Vec<EgressDeciders> {
+        let towards: Vec<&grants::Grant> = self
+            .table
+            .grants
+            .iter()
+            .filter(|g| {
+                g.direction == Direction::Egress
+                    && matches!(g.origin, GrantOrigin::Rule(r) if r.direction == Direction::Egress)
+                    && self.table.class_sets[g.destinations as usize].contains(dst_class)
+                    && self.table.port_sets[g.ports as usize].contains(protocol, port)
+            })
+            .collect();
+        let mut isolated = FixedBitSet::with_capacity(self.classes.len());
+        for (p, subjects) in self.table.subjects.iter().enumerate() {
+            if self.table.affects[p][1] {
+                isolated.union_with(subjects);
+            }
+        }
+        let tier = |t, s| self.tiers.first_match(t, Direction::Egress, s, dst_class, (protocol, port), &self.table);
+        src_classes
+            .iter()
+            .map(|&s| EgressDeciders {
+                admin: tier(Tier::Admin, s),
+                first_rule: towards.iter().find(|g| self.table.class_sets[g.sources as usize].contains(s)).and_then(
+                    |g| match g.origin {
+                        GrantOrigin::Rule(r) => Some(r),
+                        _ => None,
+                    },
+                ),
+                isolated: isolated.contains(s),
+                baseline: tier(Tier::Baseline, s),
+            })
             .collect()
     }
 

@@ -26,6 +26,7 @@ mod rows;
 pub mod schema;
 pub mod select;
 pub mod services;
+pub mod status;
 pub mod suggest;
 pub mod testing;
 

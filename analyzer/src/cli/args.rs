@@ -7,7 +7,9 @@
 use super::messages;
 use clap::{Args, ValueEnum};
 use netreach::load::{self, Input, LoadReport};
+use netreach::render::text::thousands;
 use netreach::render::PhaseTimes;
+use netreach::status::StatusLine;
 use netreach::Analysis;
 use netreach_model::mesh::{LinkerdPolicy, MeshOptions, ISTIO_ROOT_NAMESPACE};
 use netreach_model::{AllowLocalhost, CniProfile, EngineOptions, HostNetworkSelection, IpBlockPodMatching};
@@ -272,27 +274,54 @@ impl InputArgs {
         prepare: impl FnOnce(&mut netreach_model::Cluster),
     ) -> Result<Analyzed, InputError> {
         let started = Instant::now();
+        let status = StatusLine::new(!self.notes.quiet);
         let mut loaded = if self.live.is_live() {
             let read = self.live.read(self.notes.quiet)?;
+            status.phase("loading the objects read");
             load::load_values(read.into_values())?
         } else {
+            status.phase(format!("reading {}", describe_paths(&self.paths)));
             let inputs: Vec<Input> = self.paths.iter().map(|p| Input::parse(p)).collect();
             let options = load::LoadOptions { index: self.locate_objects, ..self.read.options() };
             load::load_with(&inputs, &options).map_err(|e| empty_input("", e))?
         };
         self.infra.apply(&mut loaded.cluster);
         let load_time = started.elapsed();
+        status.clear();
         self.notes.print_load_report("", &loaded.report, None);
         refuse_empty("", &loaded)?;
         prepare(&mut loaded.cluster);
         let started = Instant::now();
+        status.phase(format!(
+            "computing reachability: {} pods, {} policies",
+            thousands(loaded.cluster.pods.len() as u64),
+            thousands(policy_count(&loaded.cluster) as u64)
+        ));
         let analysis = Analysis::new(loaded.cluster, &self.engine.options()).with_mesh_options(mesh_options);
+        status.finish();
         Ok(Analyzed {
             analysis: ManuallyDrop::new(analysis),
             times: PhaseTimes { load: load_time, engine: started.elapsed() },
             report: loaded.report,
             index: loaded.index,
         })
+    }
+}
+
+/// Policies the engine evaluates, of every dialect, for the status line.
+fn policy_count(cluster: &netreach_model::Cluster) -> usize {
+    cluster.policies.len()
+        + cluster.cluster_policies.len()
+        + cluster.cilium_policies.len()
+        + cluster.calico.policies.len()
+}
+
+/// The inputs, for the status line: `shop.yaml`, `standard input`, `3 paths`.
+fn describe_paths(paths: &[String]) -> String {
+    match paths {
+        [one] if one == "-" => "standard input".to_string(),
+        [one] => one.clone(),
+        many => format!("{} paths", many.len()),
     }
 }
 
@@ -381,7 +410,8 @@ pub(crate) struct LiveArgs {
         help_heading = "Live cluster",
         help = "With a cluster, read only namespace NS, like kubectl -n (repeatable); pods elsewhere are then \
 unknown (diff reads every namespace). With files every namespace is analyzed and NS narrows the answer: \
-connections with an end in NS (connectivity), findings and scores concerning NS (audit), the pods that \
+connections with an end in NS (connectivity; mesh, with NS's coverage and findings), findings and scores \
+concerning NS (audit), the pods that \
 FROM, TO and selectors pick (can, paths, check), changes with an end in NS and findings concerning NS \
 (diff). Default: every namespace"
     )]

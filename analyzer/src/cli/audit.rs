@@ -36,7 +36,10 @@ pub(crate) fn run(mut args: AuditArgs) -> Outcome {
     args.input.locate_objects = args.output == AuditFormat::Sarif;
     let analyzed = args.input.analyze_with(args.mesh.options())?;
     let analysis = &analyzed.analysis;
+    let status = netreach::status::StatusLine::new(!args.input.notes.quiet);
+    status.phase(format!("auditing: {} checks", audit::CHECKS.len()));
     let mut report = audit::audit_with(analysis, &analyzed.report.skipped_objects);
+    status.finish();
     report.suppress(&analyzed.index, baseline.as_ref());
     // The checks read the whole cluster (policies elsewhere decide what reaches NS); -n keeps
     // what concerns NS.

@@ -9,6 +9,7 @@ use netreach::diff::{diff_graph, write_diff, Diff, DiffNotes, FindingChanges};
 use netreach::load::{self, AppliedChanges, Input, LoadReport, LoadedCluster};
 use netreach::render::graph::GraphOptions;
 use netreach::render::DrawnFormat;
+use netreach::status::StatusLine;
 use netreach::Analysis;
 use netreach_model::mesh::MeshOptions;
 use netreach_model::EngineOptions;
@@ -111,6 +112,9 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
     let options = args.engine.options();
     let mesh_options = args.mesh.options();
     let read = args.read.options();
+    // A live side draws its own listing progress.
+    let status = StatusLine::new(!args.notes.quiet && !args.live.is_live());
+    status.phase("reading and computing both sides");
     let (before, after, applied) = match after_path {
         Some(after_path) => {
             // Both sides load and compute in parallel.
@@ -135,6 +139,7 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
                 (b.join().expect("loader thread panicked"), a)
             });
             let (b, a) = (b?, a?);
+            status.clear();
             args.notes.print_load_report("before: ", &b.1, None);
             args.notes.print_load_report("after: ", &a.1, None);
             (b.0, a.0, None)
@@ -148,6 +153,7 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
                 &read,
             )
             .map_err(|e| empty_input("", e))?;
+            status.clear();
             refuse_empty("", &what_if.before)?;
             refuse_no_change(&args, &what_if.changes)?;
             let report_before = what_if.before.report.clone();
@@ -156,11 +162,13 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
                 let a = analyze(what_if.after, &options, &mesh_options);
                 (b.join().expect("engine thread panicked"), a)
             });
+            status.clear();
             args.notes.print_load_report("", &report_before, None);
             args.notes.print_load_report("after changes: ", &a.1, Some(&report_before));
             (b.0, a.0, Some(what_if.changes))
         }
     };
+    status.phase("comparing the two sides");
     let diff = Diff::new(&before, &after);
     let namespaces = &args.live.namespaces;
     let (mut audit_before, mut audit_after) = (audit(&before), audit(&after));
@@ -170,6 +178,7 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
     let mut view = diff.view(args.level);
     view.narrow(namespaces);
     let authz = diff.authz_changes();
+    status.finish();
     let notes = DiffNotes { applied: applied.as_ref(), findings: Some(&findings), authz: Some(&authz) };
     match args.output.report() {
         Some(format) => write_stdout(|out| write_diff(&view, format, notes, out))?,

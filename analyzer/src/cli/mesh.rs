@@ -33,12 +33,10 @@ pub(crate) struct MeshCoverageArgs {
 }
 
 pub(crate) fn run(args: MeshCoverageArgs) -> Outcome {
-    if !args.input.live.namespaces.is_empty() && !args.input.live.is_live() {
-        // Not ignored in silence: the report would cover namespaces the user left out.
-        return Err("mesh takes -n/--namespace only with a live cluster (--cluster -n NS), where it limits what is read; with files, give the namespace's manifests".into());
-    }
     let analyzed = args.input.analyze_with(args.mesh.options())?;
-    let view = MeshView::new(&analyzed.analysis, analyzed.analysis.mesh_options.clone());
+    // With files, -n narrows what is shown; live, it already limited what was read.
+    let shown: &[String] = if args.input.live.is_live() { &[] } else { &args.input.live.namespaces };
+    let view = MeshView::new(&analyzed.analysis, analyzed.analysis.mesh_options.clone()).narrow(shown);
     if !args.input.notes.quiet {
         for note in &view.notes {
             messages::note(note);
@@ -55,6 +53,6 @@ pub(crate) fn run(args: MeshCoverageArgs) -> Outcome {
         }
     }
     let Some(threshold) = args.fail_on else { return Ok(ExitStatus::Success) };
-    let (counted, _) = suppress::suppress(netreach::mesh::mesh_findings(&view), &analyzed.index, None);
+    let (counted, _) = suppress::suppress(view.shown_findings(), &analyzed.index, None);
     Ok(if counted.iter().any(|f| f.severity >= threshold) { ExitStatus::No } else { ExitStatus::Success })
 }

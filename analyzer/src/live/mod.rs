@@ -600,7 +600,7 @@ async fn read_async(options: &LiveOptions) -> Result<ClusterRead, LiveError> {
     let mut warnings = Vec::new();
     if served.is_none() {
         warnings.push(
-            "cannot discover API groups (403 on /apis): AdminNetworkPolicies, ClusterNetworkPolicies and Istio PeerAuthentications are not read"
+            "cannot discover API groups (403 on /apis): the optional kinds are not read (admin policy tiers, Istio, Cilium, Calico, Gateway API, RBAC)"
                 .to_string(),
         );
     }
@@ -609,6 +609,9 @@ async fn read_async(options: &LiveOptions) -> Result<ClusterRead, LiveError> {
     for resource in RESOURCES {
         let version = if resource.optional {
             let Some(served) = &served else { continue };
+            if resource.superseded_by.is_some_and(|by| served.contains(by)) {
+                continue;
+            }
             match resource.versions.iter().find(|v| served.contains(&resource.api_version(v))) {
                 Some(v) => *v,
                 None => continue,

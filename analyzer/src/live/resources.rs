@@ -15,6 +15,9 @@ pub struct Resource {
     pub namespaced: bool,
     /// Listed only when discovery (`/apis`) shows the group: CRDs and alpha APIs.
     pub optional: bool,
+    /// Not listed when discovery shows this group version: the same objects are served there
+    /// (Calico's `projectcalico.org/v3` API over its `crd.projectcalico.org/v1` storage).
+    pub superseded_by: Option<&'static str>,
     /// Which answers are incomplete when the credentials may not list it (403).
     pub impact: &'static str,
 }
@@ -48,7 +51,7 @@ impl Resource {
 }
 
 const fn core(plural: &'static str, kind: &'static str, namespaced: bool, impact: &'static str) -> Resource {
-    Resource { group: "", versions: &["v1"], plural, kind, namespaced, optional: false, impact }
+    Resource { group: "", versions: &["v1"], plural, kind, namespaced, optional: false, superseded_by: None, impact }
 }
 
 const fn builtin(
@@ -58,7 +61,7 @@ const fn builtin(
     kind: &'static str,
     impact: &'static str,
 ) -> Resource {
-    Resource { group, versions: version, plural, kind, namespaced: true, optional: false, impact }
+    Resource { group, versions: version, plural, kind, namespaced: true, optional: false, superseded_by: None, impact }
 }
 
 const CONTROLLER_IMPACT: &str =
@@ -84,7 +87,18 @@ pub const RESOURCES: &[Resource] = &[
         true,
         "pods are unknown: only controllers' templates stand in for them (without IPs, so ipBlocks match none) and bare pods are missing",
     ),
-    core("services", "Service", true, "services are unknown (no answer uses them yet)"),
+    core(
+        "services",
+        "Service",
+        true,
+        "Services are unknown: `can` to a Service, exposure through LoadBalancer/NodePort/externalIPs and the entry paths of audit and report are missing",
+    ),
+    core(
+        "serviceaccounts",
+        "ServiceAccount",
+        true,
+        "ServiceAccounts are unknown: their automountServiceAccountToken is taken as true, so attack paths may count tokens that are not mounted",
+    ),
     builtin(
         "discovery.k8s.io",
         &["v1"],
@@ -99,6 +113,23 @@ pub const RESOURCES: &[Resource] = &[
         "NetworkPolicy",
         "NetworkPolicies are unknown: every pod looks unisolated, so every connection looks allowed",
     ),
+    builtin(
+        "networking.k8s.io",
+        &["v1"],
+        "ingresses",
+        "Ingress",
+        "Ingresses are unknown: exposure and the audit miss entry paths through ingress controllers",
+    ),
+    Resource {
+        group: "networking.k8s.io",
+        versions: &["v1"],
+        plural: "ingressclasses",
+        kind: "IngressClass",
+        namespaced: false,
+        optional: false,
+        superseded_by: None,
+        impact: "IngressClasses are unknown: Ingresses are tied to controller pods by their labels only",
+    },
     builtin("apps", &["v1"], "deployments", "Deployment", CONTROLLER_IMPACT),
     builtin("apps", &["v1"], "replicasets", "ReplicaSet", CONTROLLER_IMPACT),
     builtin("apps", &["v1"], "statefulsets", "StatefulSet", CONTROLLER_IMPACT),
@@ -113,6 +144,7 @@ pub const RESOURCES: &[Resource] = &[
         kind: "AdminNetworkPolicy",
         namespaced: false,
         optional: true,
+        superseded_by: None,
         impact: "the AdminNetworkPolicy tier is unknown",
     },
     Resource {
@@ -122,6 +154,7 @@ pub const RESOURCES: &[Resource] = &[
         kind: "BaselineAdminNetworkPolicy",
         namespaced: false,
         optional: true,
+        superseded_by: None,
         impact: "the BaselineAdminNetworkPolicy tier is unknown",
     },
     Resource {
@@ -131,6 +164,7 @@ pub const RESOURCES: &[Resource] = &[
         kind: "ClusterNetworkPolicy",
         namespaced: false,
         optional: true,
+        superseded_by: None,
         impact: "the ClusterNetworkPolicy tiers are unknown",
     },
     Resource {
@@ -140,6 +174,7 @@ pub const RESOURCES: &[Resource] = &[
         kind: "PeerAuthentication",
         namespaced: true,
         optional: true,
+        superseded_by: None,
         impact: "Istio PeerAuthentication (mTLS modes) is unknown",
     },
     Resource {
@@ -149,6 +184,7 @@ pub const RESOURCES: &[Resource] = &[
         kind: "AuthorizationPolicy",
         namespaced: true,
         optional: true,
+        superseded_by: None,
         impact: "Istio AuthorizationPolicies are unknown: the mesh layer (mesh, can, connectivity --mesh) reports what they deny as allowed",
     },
     Resource {
@@ -158,6 +194,7 @@ pub const RESOURCES: &[Resource] = &[
         kind: "CiliumNetworkPolicy",
         namespaced: true,
         optional: true,
+        superseded_by: None,
         impact: "CiliumNetworkPolicies are unknown: traffic they deny is reported as allowed",
     },
     Resource {
@@ -167,8 +204,32 @@ pub const RESOURCES: &[Resource] = &[
         kind: "CiliumClusterwideNetworkPolicy",
         namespaced: false,
         optional: true,
+        superseded_by: None,
         impact: "CiliumClusterwideNetworkPolicies are unknown: traffic they deny is reported as allowed",
     },
+    gateway("gateways", "Gateway", &["v1", "v1beta1"]),
+    gateway("httproutes", "HTTPRoute", &["v1", "v1beta1"]),
+    gateway("grpcroutes", "GRPCRoute", &["v1", "v1alpha2"]),
+    gateway("tcproutes", "TCPRoute", &["v1alpha2"]),
+    gateway("tlsroutes", "TLSRoute", &["v1", "v1alpha3", "v1alpha2"]),
+    gateway("udproutes", "UDPRoute", &["v1alpha2"]),
+    gateway("referencegrants", "ReferenceGrant", &["v1", "v1beta1", "v1alpha2"]),
+    calico("networkpolicies", "NetworkPolicy", true),
+    calico("globalnetworkpolicies", "GlobalNetworkPolicy", false),
+    calico("tiers", "Tier", false),
+    calico("networksets", "NetworkSet", true),
+    calico("globalnetworksets", "GlobalNetworkSet", false),
+    calico("stagednetworkpolicies", "StagedNetworkPolicy", true),
+    calico("stagedglobalnetworkpolicies", "StagedGlobalNetworkPolicy", false),
+    calico("stagedkubernetesnetworkpolicies", "StagedKubernetesNetworkPolicy", true),
+    calico_storage("networkpolicies", "NetworkPolicy", true),
+    calico_storage("globalnetworkpolicies", "GlobalNetworkPolicy", false),
+    calico_storage("tiers", "Tier", false),
+    calico_storage("networksets", "NetworkSet", true),
+    calico_storage("globalnetworksets", "GlobalNetworkSet", false),
+    calico_storage("stagednetworkpolicies", "StagedNetworkPolicy", true),
+    calico_storage("stagedglobalnetworkpolicies", "StagedGlobalNetworkPolicy", false),
+    calico_storage("stagedkubernetesnetworkpolicies", "StagedKubernetesNetworkPolicy", true),
     rbac("roles", "Role", true),
     rbac("clusterroles", "ClusterRole", false),
     rbac("rolebindings", "RoleBinding", true),
@@ -185,6 +246,105 @@ const fn rbac(plural: &'static str, kind: &'static str, namespaced: bool) -> Res
         kind,
         namespaced,
         optional: true,
+        superseded_by: None,
         impact: "RBAC grants are unknown: attack paths (paths) miss what ServiceAccount tokens allow",
+    }
+}
+
+/// A Gateway API kind (an entry point for `exposure`), listed when discovery shows the group.
+const fn gateway(plural: &'static str, kind: &'static str, versions: &'static [&'static str]) -> Resource {
+    Resource {
+        group: "gateway.networking.k8s.io",
+        versions,
+        plural,
+        kind,
+        namespaced: true,
+        optional: true,
+        superseded_by: None,
+        impact: "Gateway API objects are unknown: exposure and the audit miss entry paths through Gateways",
+    }
+}
+
+const CALICO_IMPACT: &str = "Calico policies are unknown: traffic they deny is reported as allowed";
+
+/// A Calico kind from the Calico API server (`projectcalico.org/v3`), which serves the
+/// defaulted, validated view of what Calico enforces.
+/// <https://docs.tigera.io/calico/latest/operations/install-apiserver>
+const fn calico(plural: &'static str, kind: &'static str, namespaced: bool) -> Resource {
+    Resource {
+        group: "projectcalico.org",
+        versions: &["v3"],
+        plural,
+        kind,
+        namespaced,
+        optional: true,
+        superseded_by: None,
+        impact: CALICO_IMPACT,
+    }
+}
+
+/// The same Calico kind in its CRD storage (`crd.projectcalico.org/v1`), read only on clusters
+/// without the Calico API server: where both are served they hold the same objects.
+const fn calico_storage(plural: &'static str, kind: &'static str, namespaced: bool) -> Resource {
+    Resource {
+        group: "crd.projectcalico.org",
+        versions: &["v1"],
+        plural,
+        kind,
+        namespaced,
+        optional: true,
+        superseded_by: Some("projectcalico.org/v3"),
+        impact: CALICO_IMPACT,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RESOURCES;
+    use serde::Deserialize;
+    use std::collections::BTreeSet;
+
+    #[derive(Deserialize)]
+    struct ClusterRole {
+        rules: Vec<Rule>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Rule {
+        api_groups: Vec<String>,
+        resources: Vec<String>,
+        verbs: Vec<String>,
+    }
+
+    /// `deploy/rbac.yaml` grants get and list on exactly what is read: nothing more (least
+    /// privilege), nothing less (a 403 would leave answers incomplete).
+    #[test]
+    fn the_shipped_cluster_role_grants_exactly_what_is_read() {
+        let text = include_str!("../../../deploy/rbac.yaml");
+        let role: ClusterRole = serde_saphyr::from_str(text).expect("deploy/rbac.yaml is a ClusterRole");
+        let mut granted = BTreeSet::new();
+        for rule in &role.rules {
+            assert_eq!(rule.verbs, ["get", "list"], "only get and list, in {:?}", rule.api_groups);
+            for group in &rule.api_groups {
+                granted.extend(rule.resources.iter().map(|r| (group.clone(), r.clone())));
+            }
+        }
+        let read: BTreeSet<(String, String)> =
+            RESOURCES.iter().map(|r| (r.group.to_string(), r.plural.to_string())).collect();
+        assert_eq!(granted, read);
+    }
+
+    /// A resource superseded by another group version names one that is also read.
+    #[test]
+    fn a_superseded_resource_has_its_successor_in_the_list() {
+        for r in RESOURCES.iter().filter(|r| r.superseded_by.is_some()) {
+            let by = r.superseded_by.unwrap();
+            assert!(
+                RESOURCES.iter().any(|o| o.kind == r.kind && o.versions.iter().any(|v| o.api_version(v) == by)),
+                "{} is superseded by {by}, which is not read",
+                r.display()
+            );
+        }
     }
 }

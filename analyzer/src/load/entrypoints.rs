@@ -18,10 +18,13 @@ use netreach_model::entrypoints::{
 use netreach_model::PortSpec;
 use serde::Deserialize;
 
-/// The Gateway API versions read, and the kinds each serves.
+/// The Gateway API versions read, and the kinds each serves. TLSRoute became v1 in Gateway API
+/// v1.5, beside ReferenceGrant (<https://github.com/kubernetes-sigs/gateway-api/releases/tag/v1.5.0>);
+/// v1alpha3 was its experimental version in v1.3 and v1.4.
 const GATEWAY_KINDS: &[(&str, &[&str])] = &[
-    ("gateway.networking.k8s.io/v1", &["Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant"]),
+    ("gateway.networking.k8s.io/v1", &["Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "TLSRoute"]),
     ("gateway.networking.k8s.io/v1beta1", &["Gateway", "HTTPRoute", "ReferenceGrant"]),
+    ("gateway.networking.k8s.io/v1alpha3", &["TLSRoute"]),
     ("gateway.networking.k8s.io/v1alpha2", &["TCPRoute", "TLSRoute", "UDPRoute", "GRPCRoute", "ReferenceGrant"]),
 ];
 

@@ -87,6 +87,9 @@ pub struct MeshView<'a> {
     pub authz: AuthzIndex<'a>,
     /// Settings that could not be read (unknown annotation values), for stderr.
     pub notes: Vec<String>,
+    /// `-n/--namespace` with files: the namespaces the report is narrowed to (empty: all).
+    /// The whole cluster is analyzed; only what is shown changes ([`MeshView::narrow`]).
+    pub shown_namespaces: Vec<String>,
     memo: RefCell<Memo>,
 }
 
@@ -272,8 +275,36 @@ impl<'a> MeshView<'a> {
             side_of,
             authz,
             notes,
+            shown_namespaces: Vec::new(),
             memo: RefCell::default(),
         }
+    }
+
+    /// Narrows what the report shows to `namespaces`, as `-n` does for `connectivity` and
+    /// `audit`: coverage rows and pods outside the mesh of these namespaces, connections with an
+    /// end in one of them, and the findings that concern them. Empty: everything.
+    pub fn narrow(mut self, namespaces: &[String]) -> Self {
+        self.shown_namespaces = namespaces.to_vec();
+        self
+    }
+
+    /// Whether something in `namespace` (`None`: an external range) is shown.
+    pub fn shows(&self, namespace: Option<&str>) -> bool {
+        self.shown_namespaces.is_empty() || namespace.is_some_and(|ns| self.shown_namespaces.iter().any(|n| n == ns))
+    }
+
+    /// Whether the endpoint is shown: a pod of a shown namespace.
+    pub fn shows_endpoint(&self, endpoint: usize) -> bool {
+        self.shows(self.analysis.pod(endpoint).map(|p| p.namespace.as_str()))
+    }
+
+    /// The mesh findings (NR101–NR109) that concern the shown namespaces.
+    pub fn shown_findings(&self) -> Vec<crate::findings::Finding> {
+        let mut found = findings::mesh_findings(self);
+        if !self.shown_namespaces.is_empty() {
+            found.retain(|f| f.concerns(&self.shown_namespaces));
+        }
+        found
     }
 
     /// What the mesh layer reads of an endpoint: its source side and destination profile.

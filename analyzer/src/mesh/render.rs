@@ -1,7 +1,7 @@
 //! `netreach mesh` output: a readable report, Markdown, and JSON (schemaVersion 1, documented
 //! in the README). Connections stream: `--level pod` never builds the whole list.
 
-use super::{mesh_findings, MeshView, NamespaceCoverage, OutsidePod};
+use super::{MeshView, NamespaceCoverage, OutsidePod};
 use crate::aggregate::Level;
 use crate::findings::{self, Finding};
 use crate::render::graph::{EdgeStyle, GraphEdge, GraphError, GraphOptions, IdGraph, ReachGraph};
@@ -26,9 +26,12 @@ struct Report {
 
 impl Report {
     fn new(view: &MeshView) -> Report {
-        let coverage = view.coverage();
+        let mut coverage = view.coverage();
+        coverage.retain(|c| view.shows(Some(&c.namespace)));
         let total = MeshView::total(&coverage);
-        Report { coverage, total, outside: view.outside(), findings: mesh_findings(view) }
+        let mut outside = view.outside();
+        outside.retain(|o| view.shows_endpoint(o.pod));
+        Report { coverage, total, outside, findings: view.shown_findings() }
     }
 }
 
@@ -81,8 +84,9 @@ fn each_entry(
 ) -> io::Result<()> {
     if level != Level::Pod {
         let grouping = view.grouping(level);
+        let shown = |g: usize| view.shows(grouping.groups[g].namespace.as_deref());
         return view.for_each_group_status(&grouping, |g| {
-            if !keep(g.status, &g.authz) {
+            if !keep(g.status, &g.authz) || !(shown(g.src) || shown(g.dst)) {
                 return Ok(());
             }
             f(Entry {
@@ -97,6 +101,9 @@ fn each_entry(
     }
     let ids: Vec<String> = (0..view.analysis.reach.endpoint_count()).map(|i| view.analysis.id(i)).collect();
     view.for_each_connection(|s, d, split| {
+        if !(view.shows_endpoint(s) || view.shows_endpoint(d)) {
+            return Ok(());
+        }
         for (status, status_ports) in split.iter() {
             for (authz, ports) in view.authz_between(s, d, *status, status_ports).iter() {
                 if keep(*status, authz) {
@@ -411,10 +418,11 @@ fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
     }
     writeln!(out, "  ],\n  \"pods\": [")?;
     let pods = &view.analysis.cluster.pods;
-    for (i, m) in view.membership.iter().enumerate() {
+    let shown: Vec<usize> = (0..pods.len()).filter(|&i| view.shows_endpoint(i)).collect();
+    for (n, &i) in shown.iter().enumerate() {
         out.write_all(b"    ")?;
-        json(out, &JsonPod { id: pods[i].id(), mesh: m.kind.as_str() })?;
-        writeln!(out, "{}", if i + 1 < pods.len() { "," } else { "" })?;
+        json(out, &JsonPod { id: pods[i].id(), mesh: view.membership[i].kind.as_str() })?;
+        writeln!(out, "{}", if n + 1 < shown.len() { "," } else { "" })?;
     }
     writeln!(out, "  ],\n  \"outsideMesh\": [")?;
     for (i, o) in r.outside.iter().enumerate() {

@@ -11,7 +11,7 @@ pub use validate::{validate, SchemaError};
 
 use crate::aggregate::Level;
 use crate::findings::Severity;
-use netreach_model::cilium::CniProfile;
+use netreach_model::cilium::{CniProfile, Section};
 use netreach_model::mesh::authz::{AuthzAction, AuthzBasis, AuthzVerdict};
 use netreach_model::mesh::{LinkerdPolicy, MeshKind, MtlsStatus};
 use netreach_model::{Destination, Direction, Protocol};
@@ -28,10 +28,11 @@ pub enum SchemaCommand {
     Paths,
     Check,
     Exposure,
+    Can,
 }
 
 impl SchemaCommand {
-    pub const ALL: [SchemaCommand; 7] = [
+    pub const ALL: [SchemaCommand; 8] = [
         SchemaCommand::Connectivity,
         SchemaCommand::Audit,
         SchemaCommand::Mesh,
@@ -39,6 +40,7 @@ impl SchemaCommand {
         SchemaCommand::Paths,
         SchemaCommand::Check,
         SchemaCommand::Exposure,
+        SchemaCommand::Can,
     ];
 
     /// The subcommand's name.
@@ -51,6 +53,7 @@ impl SchemaCommand {
             SchemaCommand::Paths => "paths",
             SchemaCommand::Check => "check",
             SchemaCommand::Exposure => "exposure",
+            SchemaCommand::Can => "can",
         }
     }
 }
@@ -67,6 +70,7 @@ pub fn schema(command: SchemaCommand) -> Value {
         SchemaCommand::Paths => ("Lateral movement: shortest paths to each target and blast radius.", paths()),
         SchemaCommand::Check => ("Segmentation invariants checked against the cluster.", check()),
         SchemaCommand::Exposure => ("What outside the cluster reaches, and through which entry point.", exposure()),
+        SchemaCommand::Can => ("Whether FROM can reach TO, with the deciding rules of each side.", can()),
     };
     let mut root = object(properties);
     let fields = root.as_object_mut().expect("an object schema");
@@ -249,6 +253,91 @@ fn connectivity() -> Vec<Field> {
     fields.insert(2, Optional("meshLayer", json!({"const": true})));
     fields.push(Required("nodes", array(json!({"oneOf": [pod, external]}))));
     fields.push(Required("connections", array(connection)));
+    fields
+}
+
+fn can() -> Vec<Field> {
+    let rule_match = object(vec![
+        Required("policy", string()),
+        Required("rule", count()),
+        Required("peer", nullable(count())),
+        Required("port", nullable(count())),
+        Required("allowed", reference("allowed")),
+        Required("text", string()),
+    ]);
+    let cilium_match = object(vec![
+        Required("policy", string()),
+        Required("section", one_of(Section::ALL.map(Section::field))),
+        Required("rule", count()),
+        Required("peer", nullable(count())),
+        Required("effect", one_of(["allow", "deny"])),
+        Required("ports", reference("allowed")),
+        Required("text", string()),
+    ]);
+    let side = object(vec![
+        Required("isolated", boolean()),
+        Required("isolatedBy", strings()),
+        Required("allows", boolean()),
+        Required("allowedBy", array(rule_match)),
+        Required("cilium", array(cilium_match)),
+        Required("closestMisses", strings()),
+        Required("tiers", strings()),
+    ]);
+    let port = json!({"type": "integer", "minimum": 0, "maximum": 65535});
+    let verdict = object(vec![
+        Required("src", string()),
+        Required("dst", string()),
+        Required("pairs", array(json!({"type": "array", "items": string(), "minItems": 2, "maxItems": 2}))),
+        Required("allowed", boolean()),
+        Required("allowedPorts", reference("allowed")),
+        Required("egress", side.clone()),
+        Required("ingress", side),
+        Required("notes", strings()),
+    ]);
+    // The mesh layer (Istio authorization over mTLS), when the input has a mesh.
+    let mesh_port = object(vec![
+        Required(
+            "allowed",
+            object(vec![Required("protocol", reference("protocol")), Required("ports", reference("ports"))]),
+        ),
+        Required("status", one_of(MtlsStatus::ALL.map(MtlsStatus::as_str))),
+        Required("verdict", one_of(AuthzVerdict::ALL.map(AuthzVerdict::as_str))),
+        Required("basis", one_of(AuthzBasis::ALL.map(AuthzBasis::as_str))),
+        Required("policy", nullable(string())),
+        Required("action", nullable(one_of(AuthzAction::NAMES))),
+        Required("rule", nullable(count())),
+        Required("text", string()),
+    ]);
+    let mesh = object(vec![
+        Required("allowed", boolean()),
+        Required(
+            "groups",
+            array(object(vec![
+                Required("src", string()),
+                Required("dst", string()),
+                Required("pairs", count()),
+                Required("open", boolean()),
+                Required("ports", array(mesh_port)),
+            ])),
+        ),
+    ]);
+    // A Service port that maps to several target ports: the pods behind each.
+    let target_port = object(vec![
+        Required("targetPort", nullable(port.clone())),
+        Required("pods", strings()),
+        Required("allowed", boolean()),
+    ]);
+    let mut fields = preamble();
+    fields.extend([
+        Required("from", string()),
+        Required("to", string()),
+        Required("protocol", nullable(reference("protocol"))),
+        Required("port", nullable(port)),
+        Required("allowed", boolean()),
+        Required("verdicts", array(verdict)),
+        Optional("mesh", mesh),
+        Optional("targetPorts", array(target_port)),
+    ]);
     fields
 }
 

@@ -215,10 +215,27 @@ mod namespace_flag {
     }
 
     #[test]
-    fn mesh_refuses_the_flag_with_files_rather_than_ignoring_it() {
-        let out = netreach(&["mesh", "mesh/istio-bookinfo-like", "-n", "bookinfo"]);
-        assert_eq!(out.status.code(), Some(2), "{}", run_report(&out));
-        assert!(out.stdout.is_empty());
+    fn mesh_narrows_its_report_to_the_namespaces_with_files() {
+        let fixture = "mesh/istio-bookinfo-like";
+        let all = json(&["mesh", fixture, "--level", "pod", "-o", "json"]);
+        let narrowed = json(&["mesh", fixture, "--level", "pod", "-n", "bookinfo", "-o", "json"]);
+        let namespaces = |r: &Value| -> Vec<String> {
+            r["namespaces"].as_array().unwrap().iter().map(|c| c["namespace"].as_str().unwrap().to_string()).collect()
+        };
+        assert!(namespaces(&all).len() > 1, "{:?}", namespaces(&all));
+        assert_eq!(namespaces(&narrowed), ["bookinfo"]);
+        let in_bookinfo = |id: &str| id.starts_with("bookinfo/");
+        let connections = |r: &Value| r["connections"].as_array().unwrap().clone();
+        let kept: Vec<Value> = connections(&all)
+            .into_iter()
+            .filter(|c| in_bookinfo(c["src"].as_str().unwrap()) || in_bookinfo(c["dst"].as_str().unwrap()))
+            .collect();
+        assert!(!kept.is_empty() && kept.len() < connections(&all).len());
+        assert_eq!(connections(&narrowed), kept, "the connections with an end in bookinfo, as analyzed whole");
+        assert!(narrowed["pods"].as_array().unwrap().iter().all(|p| in_bookinfo(p["id"].as_str().unwrap())));
+        let narrowed_findings = narrowed["findings"].as_array().unwrap();
+        assert!(narrowed_findings.len() <= all["findings"].as_array().unwrap().len());
+        assert!(narrowed_findings.iter().all(|f| f.to_string().contains("bookinfo")), "{narrowed_findings:?}");
     }
 }
 

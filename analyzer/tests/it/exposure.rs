@@ -341,6 +341,7 @@ fn can_to_a_service_maps_its_port_to_each_backing_pods_target_port() {
         .collect();
     assert_eq!(targets, [(8080, false), (9090, true)], "{doc}");
     assert_eq!(doc["verdicts"].as_array().unwrap().len(), 2, "{doc}");
+    validate(&schema(SchemaCommand::Can), &doc).unwrap_or_else(|e| panic!("can -o json breaks its schema:\n{e}"));
 }
 
 #[test]

@@ -101,6 +101,58 @@ fn admin_policy_tiers_from_the_cluster_give_the_fixture_answers() {
     }
 }
 
+/// Every kind a dialect, an entry point or an attack path reads is listed from the cluster: the
+/// answers equal those of the fixture's files.
+#[test]
+fn calico_gateway_and_rbac_kinds_come_from_the_cluster() {
+    let cases: &[(&str, &[&str])] = &[
+        ("calico/bank", &["connectivity", "-o", "json"]),
+        ("exposure", &["exposure", "-o", "json"]),
+        ("attack/no-automount", &["paths", "--from", "any", "--to", "secrets/shop", "-o", "json"]),
+        ("attack/create-pods", &["paths", "--from", "any", "--to", "cluster-admin", "-o", "json"]),
+        ("small/real-inputs", &["connectivity", "-o", "json"]),
+    ];
+    for (fixture, args) in cases {
+        let live = Live::fixture(fixture);
+        let from_cluster = live.run(args);
+        let mut with_files = args.to_vec();
+        with_files.insert(1, fixture);
+        let from_files = netreach(&with_files, live.dir.path());
+        assert_eq!(from_files.status.code(), from_cluster.status.code(), "{fixture}: {}", stderr(&from_cluster));
+        assert!(!from_cluster.stdout.is_empty(), "{fixture}: {}", stderr(&from_cluster));
+        assert_eq!(stdout(&from_cluster), stdout(&from_files), "{fixture}");
+    }
+}
+
+/// Calico's CRD storage (`crd.projectcalico.org/v1`) is read on clusters without the Calico API
+/// server, and left alone where `projectcalico.org/v3` serves the same objects.
+#[test]
+fn calico_storage_is_read_only_without_the_calico_api_server() {
+    let v3 = objects_of(&fixtures().join("calico/bank"));
+    let storage: Vec<Value> = v3
+        .iter()
+        .cloned()
+        .map(|mut o| {
+            if o["apiVersion"] == "projectcalico.org/v3" {
+                o["apiVersion"] = "crd.projectcalico.org/v1".into();
+            }
+            o
+        })
+        .collect();
+    let only_storage = Live::start(Behaviour::new(storage.clone()));
+    let files = netreach(&["connectivity", "calico/bank", "-o", "json"], only_storage.dir.path());
+    assert_eq!(stdout(&only_storage.run(&["connectivity", "-o", "json"])), stdout(&files));
+    assert!(only_storage.server.requests().iter().any(|r| r.starts_with("GET /apis/crd.projectcalico.org/v1/")));
+
+    let mut both = v3;
+    both.extend(storage);
+    let live = Live::start(Behaviour::new(both));
+    assert_eq!(stdout(&live.run(&["connectivity", "-o", "json"])), stdout(&files));
+    let requests = live.server.requests();
+    assert!(requests.iter().any(|r| r.starts_with("GET /apis/projectcalico.org/v3/")), "{requests:?}");
+    assert!(!requests.iter().any(|r| r.contains("crd.projectcalico.org")), "{requests:?}");
+}
+
 #[test]
 fn every_command_reads_the_cluster() {
     let live = Live::fixture("shop");

@@ -147,3 +147,38 @@ fn check_json_follows_its_schema_for_every_kind_of_violation() {
         assert_valid(&["check", "--invariants", "invariants/shop.yaml", broken]);
     }
 }
+
+#[test]
+fn can_json_follows_its_schema_in_every_dialect() {
+    let cases: &[&[&str]] = &[
+        &["can", "shop/frontend", "shop/cart", "shop"],
+        &["can", "shop/frontend", "data/postgres", "shop", "--port", "5432"],
+        &["can", "internet", "ns:shop", "shop", "--port", "443"],
+        &["can", "bank/web", "bank/db", "calico/bank", "--port", "5432"],
+        &["can", "demo/client", "demo/web", "small/real-inputs"],
+        &[
+            "can",
+            "foo/curl",
+            "foo/tcp-echo",
+            "mesh-authz/tcp-task/workloads.yaml",
+            "mesh-authz/tcp-task/stage-1-allow-ports.yaml",
+            "--port",
+            "9000",
+        ],
+    ];
+    let mut seen = (false, false, false);
+    for args in cases {
+        let doc = assert_valid(args);
+        let sides = doc["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|v| [&v["egress"], &v["ingress"]])
+            .cloned()
+            .collect::<Vec<_>>();
+        seen.0 |= sides.iter().any(|s| !s["tiers"].as_array().unwrap().is_empty());
+        seen.1 |= sides.iter().any(|s| !s["cilium"].as_array().unwrap().is_empty());
+        seen.2 |= doc.get("mesh").is_some();
+    }
+    assert_eq!(seen, (true, true, true), "the cases cover Calico tiers, Cilium rules and the mesh layer");
+}

@@ -12,30 +12,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Resources the fake server knows: kind → (group version, plural, namespaced).
-pub fn resource_of(kind: &str) -> Option<(&'static str, &'static str, bool)> {
-    Some(match kind {
-        "Namespace" => ("v1", "namespaces", false),
-        "Node" => ("v1", "nodes", false),
-        "Pod" => ("v1", "pods", true),
-        "Service" => ("v1", "services", true),
-        "EndpointSlice" => ("discovery.k8s.io/v1", "endpointslices", true),
-        "ReplicationController" => ("v1", "replicationcontrollers", true),
-        "Secret" => ("v1", "secrets", true),
-        "NetworkPolicy" => ("networking.k8s.io/v1", "networkpolicies", true),
-        "Deployment" => ("apps/v1", "deployments", true),
-        "ReplicaSet" => ("apps/v1", "replicasets", true),
-        "StatefulSet" => ("apps/v1", "statefulsets", true),
-        "DaemonSet" => ("apps/v1", "daemonsets", true),
-        "Job" => ("batch/v1", "jobs", true),
-        "CronJob" => ("batch/v1", "cronjobs", true),
-        "AdminNetworkPolicy" => ("policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies", false),
-        "BaselineAdminNetworkPolicy" => ("policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies", false),
-        "ClusterNetworkPolicy" => ("policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies", false),
-        "PeerAuthentication" => ("security.istio.io/v1", "peerauthentications", true),
-        "AuthorizationPolicy" => ("security.istio.io/v1", "authorizationpolicies", true),
-        _ => return None,
-    })
+/// Resources the fake server serves: what netreach reads (`netreach::live::RESOURCES`) and
+/// Secrets, by API version and kind → (plural, namespaced).
+pub fn resource_of(api_version: &str, kind: &str) -> Option<(&'static str, bool)> {
+    if api_version == "v1" && kind == "Secret" {
+        return Some(("secrets", true));
+    }
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    let r = netreach::live::RESOURCES.iter().find(|r| r.group == group && r.kind == kind)?;
+    Some((r.plural, r.namespaced))
 }
 
 /// How the fake cluster behaves.
@@ -260,14 +245,17 @@ fn route(target: &str, b: &mut Behaviour) -> (u16, String) {
         ["namespaces", ns, plural] => (Some(*ns), *plural, None),
         _ => return status(404, "NotFound", "the server could not find the requested resource"),
     };
-    let Some(kind) = b.objects.iter().chain(KNOWN.iter()).find_map(|o| {
-        let kind = o["kind"].as_str()?;
-        let (gv, p, _) = resource_of(kind)?;
-        (gv == group_version && p == plural).then(|| kind.to_string())
+    // A real API server serves every object of a group at each version it serves (CRD
+    // conversion): objects match by group and kind, whatever version they were written in.
+    let group_of = |gv: &str| gv.rsplit_once('/').map_or("", |(g, _)| g).to_string();
+    let group = group_of(&group_version);
+    let Some((kind, namespaced)) = b.objects.iter().chain(KNOWN.iter()).find_map(|o| {
+        let (gv, kind) = (o["apiVersion"].as_str()?, o["kind"].as_str()?);
+        let (p, namespaced) = resource_of(gv, kind)?;
+        (group_of(gv) == group && p == plural).then(|| (kind.to_string(), namespaced))
     }) else {
         return status(404, "NotFound", "the server could not find the requested resource");
     };
-    let (_, _, namespaced) = resource_of(&kind).unwrap();
     if b.forbidden.iter().any(|f| f == plural) {
         let scope = match namespace {
             Some(ns) => format!("in the namespace \"{ns}\""),
@@ -286,7 +274,9 @@ fn route(target: &str, b: &mut Behaviour) -> (u16, String) {
     let mut items: Vec<Value> = b
         .objects
         .iter()
-        .filter(|o| o["kind"].as_str() == Some(kind.as_str()))
+        .filter(|o| {
+            o["kind"].as_str() == Some(kind.as_str()) && group_of(o["apiVersion"].as_str().unwrap_or("")) == group
+        })
         .filter(|o| namespace.is_none() || !namespaced || Some(namespace_of(o).as_str()) == namespace)
         .cloned()
         .collect();
@@ -348,27 +338,15 @@ fn route(target: &str, b: &mut Behaviour) -> (u16, String) {
     )
 }
 
-/// Kinds always served, even with no objects (an empty list, like a real cluster).
+/// Kinds always served, even with no objects (an empty list, like a real cluster): the
+/// built-in ones netreach reads, and Secrets.
 static KNOWN: std::sync::LazyLock<Vec<Value>> = std::sync::LazyLock::new(|| {
-    [
-        "Namespace",
-        "Node",
-        "Pod",
-        "Service",
-        "EndpointSlice",
-        "ReplicationController",
-        "Secret",
-        "NetworkPolicy",
-        "Deployment",
-        "ReplicaSet",
-        "StatefulSet",
-        "DaemonSet",
-        "Job",
-        "CronJob",
-    ]
-    .iter()
-    .map(|k| json!({"kind": k}))
-    .collect()
+    netreach::live::RESOURCES
+        .iter()
+        .filter(|r| !r.optional)
+        .map(|r| json!({"apiVersion": r.api_version(r.versions[0]), "kind": r.kind}))
+        .chain([json!({"apiVersion": "v1", "kind": "Secret"})])
+        .collect()
 });
 
 /// Every object of the manifests under `dir`, Lists unpacked, namespaced objects given the
@@ -401,8 +379,8 @@ pub fn objects_of(dir: &Path) -> Vec<Value> {
         }
     }
     for o in &mut objects {
-        let kind = o["kind"].as_str().unwrap_or("").to_string();
-        if let Some((_, _, true)) = resource_of(&kind) {
+        let (api_version, kind) = (o["apiVersion"].as_str().unwrap_or(""), o["kind"].as_str().unwrap_or(""));
+        if let Some((_, true)) = resource_of(api_version, kind) {
             if o["metadata"]["namespace"].as_str().is_none() {
                 o["metadata"]["namespace"] = json!("default");
             }
@@ -428,7 +406,8 @@ fn flatten(doc: Value, out: &mut Vec<Value>) {
 /// What a live cluster adds that snapshots must drop.
 fn decorate(o: &mut Value) {
     let copy = o.to_string();
-    let metadata = o["metadata"].as_object_mut().unwrap();
+    // Build files (a Kustomization) have no metadata; they are never served anyway.
+    let Some(metadata) = o["metadata"].as_object_mut() else { return };
     metadata.insert(
         "managedFields".into(),
         json!([{"manager": "kubectl-client-side-apply", "operation": "Update", "fieldsV1": {"f:metadata": {}}}]),

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""A generated cluster with Istio in it, to time the mesh layer (mTLS and AuthorizationPolicy).
+
+    netreach generate --pods 150000 --policies 15000 --namespaces 1500 --seed 1 \
+      --unisolated-namespaces 0.6 --ingress-only-namespaces 0.3 > dense.json
+    bench/istio_policies.py dense.json > dense-istio.json
+    netreach mesh dense-istio.json --level namespace -o json -q > /dev/null
+    netreach connectivity dense-istio.json --mesh -o summary -q
+
+Writes the input's objects again (one JSON List on stdout), with every second team namespace
+labelled `istio-injection: enabled` (sidecars), plus `istio-system` with a mesh-wide
+PeerAuthentication (PERMISSIVE), and per meshed namespace:
+- `strict` PeerAuthentication (STRICT) in every fourth;
+- `allow-team` ALLOW: sources in namespaces of the same team (`*-prod`, `*-staging`, `*-dev` of
+  it), and the ingress gateway's principal;
+- `deny-admin` DENY: every source not in the namespace, on ports 9090-9091 (`notNamespaces`, which
+  plaintext sources match too);
+- every third, `custom-ext` CUSTOM (provider `ext-authz`) on port 8443.
+Deterministic. Python 3 standard library only.
+"""
+
+import json
+import sys
+
+SECURITY = "security.istio.io/v1"
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        items = json.load(f)["items"]
+    team_namespaces = sorted(i["metadata"]["name"] for i in items
+                             if i["kind"] == "Namespace" and i["metadata"]["name"] != "kube-system")
+    meshed = set(team_namespaces[::2])
+    for i in items:
+        if i["kind"] == "Namespace" and i["metadata"]["name"] in meshed:
+            i["metadata"].setdefault("labels", {})["istio-injection"] = "enabled"
+    out = list(items)
+    out.append({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": "istio-system", "labels": {"kubernetes.io/metadata.name": "istio-system"}}})
+    out.append({"apiVersion": SECURITY, "kind": "PeerAuthentication",
+                "metadata": {"name": "default", "namespace": "istio-system"}, "spec": {"mtls": {"mode": "PERMISSIVE"}}})
+    for k, ns in enumerate(sorted(meshed)):
+        team = ns.rsplit("-", 1)[0]
+        if k % 4 == 0:
+            out.append({"apiVersion": SECURITY, "kind": "PeerAuthentication",
+                        "metadata": {"name": "strict", "namespace": ns}, "spec": {"mtls": {"mode": "STRICT"}}})
+        out.append({"apiVersion": SECURITY, "kind": "AuthorizationPolicy",
+                    "metadata": {"name": "allow-team", "namespace": ns},
+                    "spec": {"action": "ALLOW", "rules": [
+                        {"from": [{"source": {"namespaces": [f"{team}-prod", f"{team}-staging", f"{team}-dev"]}}]},
+                        {"from": [{"source": {"principals": ["cluster.local/ns/istio-system/sa/istio-ingressgateway"]}}]},
+                    ]}})
+        out.append({"apiVersion": SECURITY, "kind": "AuthorizationPolicy",
+                    "metadata": {"name": "deny-admin", "namespace": ns},
+                    "spec": {"action": "DENY", "rules": [
+                        {"from": [{"source": {"notNamespaces": [ns]}}], "to": [{"operation": {"ports": ["9090", "9091"]}}]},
+                    ]}})
+        if k % 3 == 0:
+            out.append({"apiVersion": SECURITY, "kind": "AuthorizationPolicy",
+                        "metadata": {"name": "custom-ext", "namespace": ns},
+                        "spec": {"action": "CUSTOM", "provider": {"name": "ext-authz"},
+                                 "rules": [{"to": [{"operation": {"ports": ["8443"]}}]}]}})
+    json.dump({"apiVersion": "v1", "kind": "List", "items": out}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

@@ -12,10 +12,10 @@ What it writes, as one JSON List on stdout (projectcalico.org/v3), in this order
   Calico's `default` tier, with the Kubernetes NetworkPolicies.
 - GlobalNetworkSets `threat-feed` (label threat-feed=bad) and `offices` (role=office).
 - GlobalNetworkPolicies in `security`: `security.block-metadata` (every pod: Deny egress to
-  169.254.169.254, then Pass) and `security.threats` (Deny to and from the threat feed, then
-  Pass); in `platform`: `platform.dns` (every pod: Allow UDP and TCP 53 to kube-dns in
-  kube-system, then Pass) and `platform.node-scrape` (Allow TCP 9100 from the node network,
-  then Pass).
+  169.254.169.254), `security.threats` (Deny to and from the threat feed) and
+  `security.pass-rest` (Pass both ways, last); in `platform`: `platform.dns` (every pod: Allow
+  UDP and TCP 53 to kube-dns in kube-system, then Pass) and `platform.node-scrape` (Allow TCP
+  9100 from the node network, then Pass).
 - Per team namespace, Calico NetworkPolicies in the default tier: `data-guard` (tier data and
   cache: Deny from web, Allow 5432/6379 from api and workers, Allow 9100 from the nodes, Deny),
   `api-in` (api pods with a version: Allow 8080:8090 and 9090 from web or the team's pods in the
@@ -58,21 +58,17 @@ def cluster_wide():
     ]
     out.append(gnp("security.block-metadata", {
         "tier": "security", "order": 10, "selector": "all()", "types": ["Egress"],
-        "egress": [
-            {"action": "Deny", "destination": {"nets": ["169.254.169.254/32"]}},
-            {"action": "Pass"},
-        ],
+        "egress": [{"action": "Deny", "destination": {"nets": ["169.254.169.254/32"]}}],
     }))
     out.append(gnp("security.threats", {
         "tier": "security", "order": 20, "selector": "all()", "types": ["Ingress", "Egress"],
-        "ingress": [
-            {"action": "Deny", "source": {"selector": "threat-feed == 'bad'"}},
-            {"action": "Pass"},
-        ],
-        "egress": [
-            {"action": "Deny", "destination": {"selector": "threat-feed == 'bad'"}},
-            {"action": "Pass"},
-        ],
+        "ingress": [{"action": "Deny", "source": {"selector": "threat-feed == 'bad'"}}],
+        "egress": [{"action": "Deny", "destination": {"selector": "threat-feed == 'bad'"}}],
+    }))
+    # The tier's last policy hands the rest on (a Pass in the first one would end the tier there).
+    out.append(gnp("security.pass-rest", {
+        "tier": "security", "order": 1000, "selector": "all()", "types": ["Ingress", "Egress"],
+        "ingress": [{"action": "Pass"}], "egress": [{"action": "Pass"}],
     }))
     dns_peer = {"selector": "k8s-app == 'kube-dns'", "namespaceSelector": "projectcalico.org/name == 'kube-system'",
                 "ports": [53]}

@@ -185,7 +185,8 @@ impl Context<'_> {
         for (direction, _, section) in DIRECTIONS {
             let mut groups: BTreeMap<(u32, u32), DroppedGroup> = BTreeMap::new();
             for (class, drop) in reach.calico_end_of_tier_drops(cluster, direction) {
-                let pods = self.classes.members(class).iter().map(|&e| e as usize).take_while(|&e| e < reach.pod_count());
+                let pods =
+                    self.classes.members(class).iter().map(|&e| e as usize).take_while(|&e| e < reach.pod_count());
                 for pod in pods {
                     let group = groups.entry((drop.tier, self.pod_ns[pod])).or_default();
                     group.pods.push(pod);
@@ -196,7 +197,8 @@ impl Context<'_> {
             }
             for ((tier, ns), group) in groups {
                 let (tier, namespace) = (tiers[tier as usize], self.namespaces[ns as usize].as_str());
-                let calico: Vec<&CalicoPolicy> = group.calico.iter().map(|&p| &cluster.calico.policies[p as usize]).collect();
+                let calico: Vec<&CalicoPolicy> =
+                    group.calico.iter().map(|&p| &cluster.calico.policies[p as usize]).collect();
                 let admin = group.admin.iter().map(|&p| &cluster.cluster_policies[p as usize]);
                 let mut names: Vec<String> = calico.iter().map(|p| p.id()).collect();
                 names.extend(admin.clone().map(|p| p.id()));
@@ -208,13 +210,14 @@ impl Context<'_> {
                     field: None,
                 }));
                 objects.extend(self.workloads(group.pods.iter().copied()));
-                let later = if group.later_tiers { "the tiers after it (or Calico's profile)" } else { "Calico's profile" };
+                let later =
+                    if group.later_tiers { "the tiers after it (or Calico's profile)" } else { "Calico's profile" };
                 out.push(Finding::new(
                     CALICO_END_OF_TIER_DROP,
                     Some(namespace),
                     objects,
                     format!(
-                        "tier {tier} drops every {section} connection that reaches it of {} pod(s) in namespace {namespace}: its policies selecting them ({}) allow and pass none of it and no rule denies it all, so the tier's end-of-tier drop denies what {later} would allow",
+                        "the end-of-tier drop of tier {tier} decides the {section} traffic of {} pod(s) in namespace {namespace}: the tier's policies selecting them ({}) allow and pass none of what reaches the tier and no rule denies all of it, so the drop denies what {later} would allow",
                         group.pods.len(),
                         names.join(", ")
                     ),

@@ -570,7 +570,7 @@ fn bank_with(folder: &str) -> Analysis {
     Analysis::new(loaded.cluster, &EngineOptions::default())
 }
 
-/// NR204 findings as (namespace, the message up to the pod count, objects), sorted.
+/// NR204 findings as (namespace, the message up to " traffic of", objects), sorted.
 fn end_of_tier_drops(analysis: &Analysis) -> Vec<(String, String, String)> {
     let report = netreach::audit::audit(analysis);
     let mut found: Vec<(String, String, String)> = report
@@ -578,7 +578,7 @@ fn end_of_tier_drops(analysis: &Analysis) -> Vec<(String, String, String)> {
         .iter()
         .filter(|f| f.id == "NR204")
         .map(|f| {
-            let head = f.message.split(" that reaches it").next().unwrap_or_default().to_string();
+            let head = f.message.split(" traffic of ").next().unwrap_or_default().to_string();
             let objects: Vec<String> = f.objects.iter().map(ToString::to_string).collect();
             (f.namespace.clone().unwrap_or_default(), head, objects.join(", "))
         })
@@ -607,15 +607,19 @@ fn audit_names_tiers_whose_end_of_tier_drop_isolates_pods_nobody_meant_to() {
         vec![
             row(
                 "bank",
-                "tier default drops every ingress connection",
+                "the end-of-tier drop of tier default decides the ingress",
                 "NetworkPolicy.projectcalico.org bank/db-guard, Pod bank/db"
             ),
             row(
                 "bank",
-                "tier security drops every egress connection",
+                "the end-of-tier drop of tier security decides the egress",
                 "GlobalNetworkPolicy security.no-metadata, Pod bank/db, Pod bank/teller, Pod bank/web"
             ),
-            row("ops", "tier security drops every egress connection", "GlobalNetworkPolicy security.no-metadata, Pod ops/monitor"),
+            row(
+                "ops",
+                "the end-of-tier drop of tier security decides the egress",
+                "GlobalNetworkPolicy security.no-metadata, Pod ops/monitor"
+            ),
         ]
     );
     let finding = netreach::audit::audit(&a).findings.into_iter().find(|f| f.id == "NR204").unwrap();
@@ -642,12 +646,13 @@ fn audit_names_tiers_whose_end_of_tier_drop_isolates_pods_nobody_meant_to() {
 
 #[test]
 fn an_end_of_tier_drop_is_not_reported_where_a_rule_or_a_later_tier_denies_anyway() {
-    let db_deny_web = "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
+    let db_deny_web =
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
     let security = tier("security", "{order: 100}");
     // Reported: only the drop stands between db and the profile's allow.
     let found = end_of_tier_drops(&analyze(&format!("{security}{}", gnp("security.db", db_deny_web))));
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].1, "tier security drops every ingress connection");
+    assert_eq!(found[0].1, "the end-of-tier drop of tier security decides the ingress");
     // A later tier denying all ingress: the drop changes nothing (and that tier's catch-all Deny
     // leaves nothing to its own drop).
     let platform = format!(
@@ -661,10 +666,12 @@ fn an_end_of_tier_drop_is_not_reported_where_a_rule_or_a_later_tier_denies_anywa
     let explicit = "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}, {action: Deny}]";
     assert_eq!(end_of_tier_drops(&analyze(&format!("{security}{}", gnp("security.db", explicit)))), vec![]);
     // An Allow whose selector matches no endpoint lets nothing through: reported.
-    let dead_allow = "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Allow, source: {selector: app == 'nobody'}}]";
+    let dead_allow =
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Allow, source: {selector: app == 'nobody'}}]";
     assert_eq!(end_of_tier_drops(&analyze(&format!("{security}{}", gnp("security.db", dead_allow)))).len(), 1);
     // A tier that passes some traffic on is not isolating: an allowlist ending in drop is not reported.
-    let allowlist = "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Pass, source: {selector: app == 'api'}}]";
+    let allowlist =
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Pass, source: {selector: app == 'api'}}]";
     assert_eq!(end_of_tier_drops(&analyze(&format!("{security}{}", gnp("security.db", allowlist)))), vec![]);
 }
 
@@ -690,7 +697,10 @@ fn diff_apply_reads_staged_policies_as_what_committing_them_enforces() {
     // stagedAction Set (the default): the NetworkPolicy web-guard is created and denies ops
     // before the Kubernetes NetworkPolicy web-in allows it.
     let doc = staged_diff(&["web-guard.yaml"]);
-    assert_eq!(doc["applied"]["created"], serde_json::json!(["NetworkPolicy.projectcalico.org bank/web-guard (staged)"]));
+    assert_eq!(
+        doc["applied"]["created"],
+        serde_json::json!(["NetworkPolicy.projectcalico.org bank/web-guard (staged)"])
+    );
     assert_eq!(diff_pairs(&doc, "removed"), vec![("ops/monitor".to_string(), "bank/web".to_string())]);
     assert_eq!(diff_pairs(&doc, "added"), vec![]);
     // stagedAction Delete of a GlobalNetworkPolicy: bank-egress goes, the profile allows bank's

@@ -109,10 +109,10 @@ internet on every port, cross-namespace allow-all rules, pods reaching kube-syst
 selecting no pod, peers matching nothing, unresolved named ports, misplaced ipBlock excepts, shadowed and \
 conflicting cluster-policy rules, pods reaching cloud-metadata, the API server without a token, the \
 kubelets or etcd, internet admitted where nothing publishes the pod and published Services that \
-policy closes (NR001..NR022); Calico policy mistakes, Cilium rules open to the world, denies that deny \
-nothing and disabled default deny (NR201..NR224); when the input holds RBAC objects, attack paths from \
-the internet to cluster-admin, nodes or Secrets, mounted cluster-admin tokens and escape-capable pods \
-other namespaces reach (NR301..NR305); and service-mesh gaps (NR101..NR109). Each finding has a \
+policy closes (NR001..NR022); Calico policy mistakes and tiers whose end-of-tier drop isolates pods, \
+Cilium rules open to the world, denies that deny nothing and disabled default deny (NR201..NR224); \
+when the input holds RBAC objects, attack paths from the internet to cluster-admin, nodes or Secrets, \
+mounted cluster-admin tokens and escape-capable pods other namespaces reach (NR301..NR305); and service-mesh gaps (NR101..NR109). Each finding has a \
 stable id, a severity (high, medium, low, info), the objects involved and a one-line fix; findings that a \
 policy netreach does not evaluate could falsify say so. A table gives, per namespace, the share of (source \
 pod, destination pod) pairs into it that policy denies.",

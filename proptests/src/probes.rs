@@ -68,9 +68,11 @@ pub fn ip_blocks(cluster: &Cluster) -> Vec<&IpBlock> {
         .collect()
 }
 
-/// Every `networks` block of every cluster policy rule, and every Cilium CIDR.
+/// Every `networks` block of every cluster policy rule, every Cilium CIDR and every Calico net
+/// (rules and network sets): the engine gives each of their families external ranges.
 pub fn networks(cluster: &Cluster) -> Vec<&IpBlock> {
     netreach_model::cilium::cidrs(cluster)
+        .chain(netreach_model::calico::cidrs(cluster))
         .chain(
             cluster
                 .cluster_policies

@@ -1,16 +1,21 @@
-//! Calico findings (NR201-NR203), read from the policies and tiers as written: a rule that can
-//! never decide because an earlier catch-all rule of its policy or tier decides first, a Pass
-//! that can only land in the profile's allow, and policies that only log. Exact by construction:
-//! each claim holds for every pod, so nothing here evaluates a selector.
+//! Calico findings. NR201-NR203 are read from the policies and tiers as written: a rule that
+//! can never decide because an earlier catch-all rule of its policy or tier decides first, a
+//! Pass that can only land in the profile's allow, and policies that only log. Exact by
+//! construction: each claim holds for every pod, so nothing there evaluates a selector.
+//! NR204 (a tier whose end-of-tier drop isolates pods nobody meant to isolate) is the engine's
+//! tier walk per class ([`netreach_model::Reachability::calico_end_of_tier_drops`]), grouped
+//! per tier, direction and namespace.
 //! Tier semantics: https://docs.tigera.io/calico/latest/reference/resources/tier.
 
-use super::checks::{CALICO_LOG_ONLY_POLICY, CALICO_PASS_TO_PROFILE, CALICO_SHADOWED_RULE};
+use super::checks::{CALICO_END_OF_TIER_DROP, CALICO_LOG_ONLY_POLICY, CALICO_PASS_TO_PROFILE, CALICO_SHADOWED_RULE};
+use super::Context;
 use crate::findings::{Finding, ObjectRef};
 use netreach_model::calico::{
     ordered_tiers, CalicoAction, CalicoKind, CalicoPolicy, CalicoRule, EntityRule, ADMIN_TIER, BASELINE_TIER,
     DEFAULT_TIER,
 };
 use netreach_model::{Cluster, Direction, Protocol, Tier};
+use std::collections::{BTreeMap, BTreeSet};
 
 const DIRECTIONS: [(Direction, usize, &str); 2] =
     [(Direction::Ingress, 0, "ingress"), (Direction::Egress, 1, "egress")];
@@ -155,4 +160,72 @@ fn log_only(tiers: &[(String, netreach_model::calico::Order, bool)], policy: &Ca
         ),
         "add the Allow, Deny or Pass rule the logging is meant to precede (a final `action: Pass` keeps the tier from dropping it)".into(),
     ));
+}
+
+/// The pods of one (tier, direction, namespace) whose traffic a tier's end-of-tier drop decides.
+#[derive(Default)]
+struct DroppedGroup {
+    pods: Vec<usize>,
+    calico: BTreeSet<u32>,
+    admin: BTreeSet<u32>,
+    /// Whether a tier after it applies to some of them (else only the profile would decide).
+    later_tiers: bool,
+}
+
+impl Context<'_> {
+    /// NR204: per tier, direction and namespace, the pods for which the tier lets none of the
+    /// traffic reaching it through, no rule denies all of it and no policy of the tier is a
+    /// rule-less default deny, so its implicit end-of-tier drop denies what the tiers after it
+    /// (or Calico's profile) would allow. "If the Tier applies to the endpoint, but takes no
+    /// action on the packet the packet is dropped"; `defaultAction: Pass` changes that
+    /// (https://docs.tigera.io/calico/latest/reference/resources/tier#how-policy-is-evaluated).
+    pub(super) fn calico_end_of_tier(&self, out: &mut Vec<Finding>) {
+        let (cluster, reach) = (&self.a.cluster, &self.a.reach);
+        let tiers = reach.calico_tier_names();
+        for (direction, _, section) in DIRECTIONS {
+            let mut groups: BTreeMap<(u32, u32), DroppedGroup> = BTreeMap::new();
+            for (class, drop) in reach.calico_end_of_tier_drops(cluster, direction) {
+                let pods =
+                    self.classes.members(class).iter().map(|&e| e as usize).take_while(|&e| e < reach.pod_count());
+                for pod in pods {
+                    let group = groups.entry((drop.tier, self.pod_ns[pod])).or_default();
+                    group.pods.push(pod);
+                    group.calico.extend(&drop.policies.calico);
+                    group.admin.extend(&drop.policies.admin);
+                    group.later_tiers |= drop.later_tiers > 0;
+                }
+            }
+            for ((tier, ns), group) in groups {
+                let (tier, namespace) = (tiers[tier as usize], self.namespaces[ns as usize].as_str());
+                let calico: Vec<&CalicoPolicy> =
+                    group.calico.iter().map(|&p| &cluster.calico.policies[p as usize]).collect();
+                let admin = group.admin.iter().map(|&p| &cluster.cluster_policies[p as usize]);
+                let mut names: Vec<String> = calico.iter().map(|p| p.id()).collect();
+                names.extend(admin.clone().map(|p| p.id()));
+                let mut objects: Vec<ObjectRef> = calico.iter().map(|p| object(p, None)).collect();
+                objects.extend(admin.map(|p| ObjectRef {
+                    kind: p.kind.as_str().into(),
+                    namespace: None,
+                    name: p.name.clone(),
+                    field: None,
+                }));
+                objects.extend(self.workloads(group.pods.iter().copied()));
+                let later =
+                    if group.later_tiers { "the tiers after it (or Calico's profile)" } else { "Calico's profile" };
+                out.push(Finding::new(
+                    CALICO_END_OF_TIER_DROP,
+                    Some(namespace),
+                    objects,
+                    format!(
+                        "the end-of-tier drop of tier {tier} decides the {section} traffic of {} pod(s) in namespace {namespace}: the tier's policies selecting them ({}) allow and pass none of what reaches the tier and no rule denies all of it, so the drop denies what {later} would allow",
+                        group.pods.len(),
+                        names.join(", ")
+                    ),
+                    format!(
+                        "if tier {tier} is meant to judge only some traffic, end its last policy with `- action: Pass` (nothing to match), or set `defaultAction: Pass` on Tier {tier} where your Calico's Tier has the field; if isolating these pods is meant, say so with a final `- action: Deny`"
+                    ),
+                ));
+            }
+        }
+    }
 }

@@ -214,9 +214,15 @@ pub const CALICO_LOG_ONLY_POLICY: Check = Check {
     severity: Severity::Low,
     summary: "a Calico policy whose rules only Log: it decides nothing but makes its tier apply, so its tier's default action (end-of-tier drop) meets the traffic",
 };
+pub const CALICO_END_OF_TIER_DROP: Check = Check {
+    id: "NR204",
+    name: "calico-end-of-tier-drop-isolates",
+    severity: Severity::Medium,
+    summary: "pods a Calico tier applies to that it lets nothing through for, with no rule denying it all and no rule-less default-deny policy: its implicit end-of-tier drop denies what later tiers or the profile would allow, per tier, direction and namespace",
+};
 
 /// Every check, in id order.
-pub const CHECKS: [Check; 34] = [
+pub const CHECKS: [Check; 35] = [
     NO_DEFAULT_DENY_INGRESS,
     NO_DEFAULT_DENY_EGRESS,
     PODS_WITHOUT_INGRESS_POLICY,
@@ -242,6 +248,7 @@ pub const CHECKS: [Check; 34] = [
     CALICO_SHADOWED_RULE,
     CALICO_PASS_TO_PROFILE,
     CALICO_LOG_ONLY_POLICY,
+    CALICO_END_OF_TIER_DROP,
     CILIUM_INGRESS_FROM_WORLD,
     CILIUM_EGRESS_TO_WORLD_ALL_PORTS,
     CILIUM_DENY_OVERLAPS_NO_ALLOW,

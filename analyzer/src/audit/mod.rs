@@ -12,7 +12,7 @@
 //! through real entry points ([`crate::exposure`]), `exposure` (NR008-NR010) what is allowed, `dead_rules`
 //! (NR011-NR014) what a rule matches, `tiers` the cluster-scoped tiers (NR015, NR016 and the
 //! default deny NR001-NR004 account for), `infrastructure` what reaches the infrastructure
-//! destinations (NR017-NR020), `calico` Calico's policies and tiers (NR201-NR203), `cilium`
+//! destinations (NR017-NR020), `calico` Calico's policies and tiers (NR201-NR204), `cilium`
 //! Cilium's rules (NR221-NR224), `attack` the attack paths through identity and nodes
 //! (NR301-NR305, with RBAC objects only). The mesh checks (NR101-NR109) are [`crate::mesh`]'s;
 //! [`audit`] adds them and sorts everything into the one findings order.
@@ -151,6 +151,7 @@ pub fn audit_with(analysis: &Analysis, skipped: &[SkippedObject]) -> AuditReport
     ctx.misplaced_excepts(&mut findings);
     ctx.tier_rules(&mut findings);
     calico::calico_findings(&analysis.cluster, &mut findings);
+    ctx.calico_end_of_tier(&mut findings);
     ctx.infrastructure(&mut findings);
     ctx.cilium(&mut findings);
     ctx.attack_paths(&mut findings);

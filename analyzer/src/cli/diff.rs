@@ -25,7 +25,10 @@ pub(crate) struct DiffArgs {
     #[arg(value_name = "AFTER", required_unless_present_any = ["apply", "delete", "cluster", "context", "kubeconfig"], conflicts_with_all = ["apply", "delete"])]
     pub(crate) after: Option<String>,
 
-    /// What-if: manifests to create, or to replace the object of the same kind/namespace/name, in BEFORE.
+    /// What-if: manifests to create, or to replace the object of the same kind/namespace/name, in
+    /// BEFORE. A Calico staged policy (StagedNetworkPolicy, StagedGlobalNetworkPolicy,
+    /// StagedKubernetesNetworkPolicy) applies the policy it stages, or removes it with
+    /// stagedAction: Delete.
     #[arg(long, value_name = "CHANGES", num_args = 1..)]
     pub(crate) apply: Vec<String>,
 
@@ -73,7 +76,7 @@ fn refuse_no_change(args: &DiffArgs, changes: &AppliedChanges) -> Result<(), Str
         let hint = if paths.iter().any(|p| p == "-") { "; did the command feeding the pipe fail?" } else { "" };
         format!("{flag} {}: no Kubernetes object to {}{hint}", paths.join(" "), &flag[2..])
     };
-    if !args.apply.is_empty() && changes.created.is_empty() && changes.replaced.is_empty() {
+    if !args.apply.is_empty() && changes.applied == 0 {
         return Err(empty("--apply", &args.apply));
     }
     if !args.delete.is_empty() && changes.deleted.is_empty() {

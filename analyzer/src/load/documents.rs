@@ -33,7 +33,7 @@ pub(super) struct RawObject {
 }
 
 impl RawObject {
-    fn of_value(origin: Origin, value: Value) -> RawObject {
+    pub(super) fn of_value(origin: Origin, value: Value) -> RawObject {
         RawObject { origin, head: Head::of_value(&value), body: Body::Value(value) }
     }
 }

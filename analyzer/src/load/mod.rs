@@ -393,6 +393,14 @@ pub struct AppliedChanges {
     pub created: Vec<String>,
     pub replaced: Vec<String>,
     pub deleted: Vec<String>,
+    /// How many objects the `apply` manifests held (each created, replaced, or — a staged
+    /// Calico policy with `stagedAction: Delete` — deleting).
+    pub applied: usize,
+}
+
+/// How a change from a staged policy is labelled: `NetworkPolicy.projectcalico.org shop/db (staged)`.
+fn staged_label(key: &(String, String, String)) -> String {
+    format!("{} (staged)", key_label(key))
 }
 
 /// A cluster before and after a set of manifest changes.
@@ -413,7 +421,9 @@ pub(crate) fn key_label((kind, namespace, name): &(String, String, String)) -> S
 
 /// What-if loading: BEFORE is `base`; AFTER is `base` with every object of `apply` created or
 /// replacing the base object of the same kind/namespace/name (like `kubectl apply`), and every
-/// object named in `delete` removed (naming an object that is not in `base` is an error).
+/// object named in `delete` removed (naming an object that is not in `base` is an error). A
+/// staged Calico policy in `apply` is what committing it enforces (`load/calico/staged.rs`): it
+/// sets, or with `stagedAction: Delete` removes, the policy of its name.
 /// Objects are merged as read, before typing, so both sides go through the same conversion and
 /// validation; an object given twice in `apply` is an error like in any input.
 pub fn load_what_if(base: &[Input], apply: &[Input], delete: &[Input]) -> Result<WhatIf, LoadError> {
@@ -463,21 +473,50 @@ pub fn load_what_if_with(
     }
     let mut seen_changes: std::collections::HashMap<(String, String, String), Origin> =
         std::collections::HashMap::new();
-    for raw in changes {
+    // Staged Calico policies stand for the policy Calico enforces once they are committed.
+    let mut staged_errors = Vec::new();
+    let changes: Vec<(documents::RawObject, Option<bool>)> = changes
+        .into_iter()
+        .filter_map(|raw| match calico::staged::staged_change(&raw) {
+            None => Some((raw, None)),
+            Some(Ok(calico::staged::StagedChange::Set(enforced))) => Some((enforced, Some(false))),
+            Some(Ok(calico::staged::StagedChange::Delete(enforced))) => Some((enforced, Some(true))),
+            Some(Err(e)) => {
+                staged_errors.push(e);
+                None
+            }
+        })
+        .collect();
+    if !staged_errors.is_empty() {
+        return Err(LoadError::from_all(staged_errors));
+    }
+    applied.applied = changes.len();
+    for (raw, staged) in changes {
         let key = convert::identity(&raw.head);
+        let label = if staged.is_some() { staged_label(&key) } else { key_label(&key) };
         if let Some(first) = seen_changes.get(&key) {
             return Err(LoadError::Duplicate { origin: raw.origin, object: key_label(&key), first: first.clone() });
         }
         seen_changes.insert(key.clone(), raw.origin.clone());
+        if staged == Some(true) {
+            match index.remove(&key) {
+                Some(i) => {
+                    merged[i] = None;
+                    applied.deleted.push(label);
+                }
+                None => return Err(LoadError::NotFound { origin: raw.origin, object: key_label(&key) }),
+            }
+            continue;
+        }
         match index.get(&key) {
             Some(&i) => {
                 merged[i] = Some(raw);
-                applied.replaced.push(key_label(&key));
+                applied.replaced.push(label);
             }
             None => {
                 index.insert(key.clone(), merged.len());
                 merged.push(Some(raw));
-                applied.created.push(key_label(&key));
+                applied.created.push(label);
             }
         }
     }

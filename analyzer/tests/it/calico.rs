@@ -2,7 +2,7 @@
 //! (https://docs.tigera.io/calico/latest/reference/resources/networkpolicy, …/globalnetworkpolicy,
 //! …/tier, and the tiered-policy guide): each case a few policies and a table of verdicts.
 
-use netreach::load::load_str;
+use netreach::load::{load_str, Input};
 use netreach::model::{CniProfile, EngineOptions, Protocol};
 use netreach::Analysis;
 
@@ -559,4 +559,194 @@ fn audit_names_shadowed_rules_passes_to_the_profile_and_log_only_policies() {
     let other_ns = np("ops", "open", "  order: 2\n  selector: all()\n  ingress: [{action: Allow}]");
     let found = calico_findings(&format!("{ns_catch_all}{other_ns}"));
     assert!(found.is_empty(), "{found:?}");
+}
+
+/// The bank cluster (fixtures/calico/bank/cluster.yaml) with a folder of fixtures/calico.
+fn bank_with(folder: &str) -> Analysis {
+    let dir = crate::support::fixtures().join("calico");
+    let inputs = [Input::Path(dir.join("bank/cluster.yaml")), Input::Path(dir.join(folder))];
+    let loaded = netreach::load::load(&inputs).unwrap_or_else(|e| panic!("{folder}: {e}"));
+    assert!(loaded.report.warnings.is_empty(), "{folder}: {:?}", loaded.report.warnings);
+    Analysis::new(loaded.cluster, &EngineOptions::default())
+}
+
+/// NR204 findings as (namespace, the message up to " traffic of", objects), sorted.
+fn end_of_tier_drops(analysis: &Analysis) -> Vec<(String, String, String)> {
+    let report = netreach::audit::audit(analysis);
+    let mut found: Vec<(String, String, String)> = report
+        .findings
+        .iter()
+        .filter(|f| f.id == "NR204")
+        .map(|f| {
+            let head = f.message.split(" traffic of ").next().unwrap_or_default().to_string();
+            let objects: Vec<String> = f.objects.iter().map(ToString::to_string).collect();
+            (f.namespace.clone().unwrap_or_default(), head, objects.join(", "))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn audit_names_tiers_whose_end_of_tier_drop_isolates_pods_nobody_meant_to() {
+    // fixtures/calico/end-of-tier-drops, hand-worked in its comments: security's metadata block
+    // has no Pass, and bank/db-guard only denies web.
+    let a = bank_with("end-of-tier-drops");
+    verdicts(
+        &a,
+        &[
+            ("bank/web", "ops/monitor", "9100", false),
+            ("ops/monitor", "8.8.8.8", "443", false),
+            ("bank/teller", "bank/db", "5432", false),
+            ("ops/monitor", "bank/db", "9100", false),
+        ],
+    );
+    let row = |ns: &str, head: &str, objects: &str| (ns.to_string(), head.to_string(), objects.to_string());
+    assert_eq!(
+        end_of_tier_drops(&a),
+        vec![
+            row(
+                "bank",
+                "the end-of-tier drop of tier default decides the ingress",
+                "NetworkPolicy.projectcalico.org bank/db-guard, Pod bank/db"
+            ),
+            row(
+                "bank",
+                "the end-of-tier drop of tier security decides the egress",
+                "GlobalNetworkPolicy security.no-metadata, Pod bank/db, Pod bank/teller, Pod bank/web"
+            ),
+            row(
+                "ops",
+                "the end-of-tier drop of tier security decides the egress",
+                "GlobalNetworkPolicy security.no-metadata, Pod ops/monitor"
+            ),
+        ]
+    );
+    let finding = netreach::audit::audit(&a).findings.into_iter().find(|f| f.id == "NR204").unwrap();
+    assert!(finding.message.contains("denies what Calico's profile would allow"), "{}", finding.message);
+    assert!(finding.fix.contains("defaultAction: Pass") && finding.fix.contains("action: Pass"), "{}", finding.fix);
+
+    // fixtures/calico/end-of-tier-passes: a trailing Pass rule, a tier with defaultAction Pass,
+    // a rule-less Calico default deny and a Kubernetes default deny: all meant, none reported.
+    let a = bank_with("end-of-tier-passes");
+    verdicts(
+        &a,
+        &[
+            ("bank/web", "8.8.8.8", "443", true),
+            ("bank/web", "169.254.169.254", "80", false),
+            ("bank/web", "8.8.8.8", "23", false),
+            ("bank/teller", "bank/db", "5432", true),
+            ("bank/web", "bank/db", "5432", false),
+            ("bank/teller", "ops/monitor", "9100", false),
+            ("ops/monitor", "bank/web", "8080", false),
+        ],
+    );
+    assert_eq!(end_of_tier_drops(&a), vec![]);
+}
+
+#[test]
+fn an_end_of_tier_drop_is_not_reported_where_a_rule_or_a_later_tier_denies_anyway() {
+    let db_deny_web =
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]";
+    let security = tier("security", "{order: 100}");
+    // Reported: only the drop stands between db and the profile's allow.
+    let found = end_of_tier_drops(&analyze(&format!("{security}{}", gnp("security.db", db_deny_web))));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, "the end-of-tier drop of tier security decides the ingress");
+    // A later tier denying all ingress: the drop changes nothing (and that tier's catch-all Deny
+    // leaves nothing to its own drop).
+    let platform = format!(
+        "{}{}",
+        tier("platform", "{order: 200}"),
+        gnp("platform.closed", "  tier: platform\n  selector: all()\n  ingress: [{action: Deny}]")
+    );
+    let found = end_of_tier_drops(&analyze(&format!("{security}{}{platform}", gnp("security.db", db_deny_web))));
+    assert_eq!(found, vec![]);
+    // An explicit final Deny says the isolation is meant.
+    let explicit = "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}, {action: Deny}]";
+    assert_eq!(end_of_tier_drops(&analyze(&format!("{security}{}", gnp("security.db", explicit)))), vec![]);
+    // An Allow whose selector matches no endpoint lets nothing through: reported.
+    let dead_allow =
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Allow, source: {selector: app == 'nobody'}}]";
+    assert_eq!(end_of_tier_drops(&analyze(&format!("{security}{}", gnp("security.db", dead_allow)))).len(), 1);
+    // A tier that passes some traffic on is not isolating: an allowlist ending in drop is not reported.
+    let allowlist =
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Pass, source: {selector: app == 'api'}}]";
+    assert_eq!(end_of_tier_drops(&analyze(&format!("{security}{}", gnp("security.db", allowlist)))), vec![]);
+}
+
+/// `netreach diff calico/bank --apply STAGED… --level pod -o json`, parsed; asserts exit 0.
+fn staged_diff(staged: &[&str]) -> serde_json::Value {
+    let mut args = vec!["diff", "calico/bank", "--apply"];
+    let paths: Vec<String> = staged.iter().map(|s| format!("calico/staged/{s}")).collect();
+    args.extend(paths.iter().map(String::as_str));
+    args.extend(["--level", "pod", "-o", "json"]);
+    let out = crate::support::netreach(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", crate::support::stderr(&out));
+    serde_json::from_str(&crate::support::stdout(&out)).unwrap()
+}
+
+/// (src, dst) of the diff's entries of one kind.
+fn diff_pairs(doc: &serde_json::Value, kind: &str) -> Vec<(String, String)> {
+    let entries = doc[kind].as_array().unwrap_or_else(|| panic!("no {kind} in {doc}"));
+    entries.iter().map(|e| (e["src"].as_str().unwrap().into(), e["dst"].as_str().unwrap().into())).collect()
+}
+
+#[test]
+fn diff_apply_reads_staged_policies_as_what_committing_them_enforces() {
+    // stagedAction Set (the default): the NetworkPolicy web-guard is created and denies ops
+    // before the Kubernetes NetworkPolicy web-in allows it.
+    let doc = staged_diff(&["web-guard.yaml"]);
+    assert_eq!(
+        doc["applied"]["created"],
+        serde_json::json!(["NetworkPolicy.projectcalico.org bank/web-guard (staged)"])
+    );
+    assert_eq!(diff_pairs(&doc, "removed"), vec![("ops/monitor".to_string(), "bank/web".to_string())]);
+    assert_eq!(diff_pairs(&doc, "added"), vec![]);
+    // stagedAction Delete of a GlobalNetworkPolicy: bank-egress goes, the profile allows bank's
+    // egress, so every bank pod reaches the addresses outside 10.0.0.0/8 it could not before
+    // (the diff names the range by the common parts of both sides' ranges).
+    let doc = staged_diff(&["delete-bank-egress.yaml"]);
+    assert_eq!(doc["applied"]["deleted"], serde_json::json!(["GlobalNetworkPolicy bank-egress (staged)"]));
+    let outside = |pod: &str| (format!("bank/{pod}"), "external:0.0.0.0/0".to_string());
+    assert_eq!(diff_pairs(&doc, "added"), vec![outside("db"), outside("teller"), outside("web")]);
+    assert_eq!(diff_pairs(&doc, "removed"), vec![]);
+    // A StagedKubernetesNetworkPolicy stages the networking.k8s.io NetworkPolicy of its name.
+    let doc = staged_diff(&["delete-web-in.yaml"]);
+    assert_eq!(doc["applied"]["deleted"], serde_json::json!(["NetworkPolicy bank/web-in (staged)"]));
+    let added = diff_pairs(&doc, "added");
+    assert!(added.contains(&("bank/teller".to_string(), "bank/web".to_string())), "{added:?}");
+}
+
+#[test]
+fn staged_policies_that_calico_would_reject_are_errors_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "kind: StagedGlobalNetworkPolicy\nmetadata: {name: bank-egress}\nspec: {stagedAction: Delete, selector: all()}",
+            "StagedGlobalNetworkPolicy bank-egress: field spec.selector: a staged Delete holds no spec",
+        ),
+        (
+            "kind: StagedNetworkPolicy\nmetadata: {name: x, namespace: bank}\nspec: {stagedAction: Remove}",
+            "StagedNetworkPolicy bank/x: field spec.stagedAction: \"Remove\": expected Set or Delete",
+        ),
+        (
+            "kind: StagedNetworkPolicy\nmetadata: {name: nothing-here, namespace: bank}\nspec: {stagedAction: Delete}",
+            "NetworkPolicy.projectcalico.org bank/nothing-here is not in the cluster",
+        ),
+        // Set: the staged spec is validated as the enforced policy's.
+        (
+            "kind: StagedNetworkPolicy\nmetadata: {name: x, namespace: bank}\nspec: {selector: app ==}",
+            "NetworkPolicy.projectcalico.org bank/x: field spec.selector",
+        ),
+    ];
+    for (i, (object, want)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("staged-{i}.yaml"));
+        std::fs::write(&path, format!("apiVersion: projectcalico.org/v3\n{object}\n")).unwrap();
+        let out = crate::support::netreach(&["diff", "calico/bank", "--apply", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{object}");
+        assert!(crate::support::stdout(&out).is_empty());
+        let err = crate::support::stderr(&out);
+        assert!(err.contains(want), "{object}: want {want:?} in:\n{err}");
+    }
 }

@@ -427,7 +427,7 @@ sys.exit(1 if errors else 0)\n";
         let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
         let expected: Vec<String> = (1..=22)
             .map(|n| format!("NR{n:03}"))
-            .chain((201..=203).chain(221..=224).chain(301..=305).chain(101..=109).map(|n| format!("NR{n}")))
+            .chain((201..=204).chain(221..=224).chain(301..=305).chain(101..=109).map(|n| format!("NR{n}")))
             .collect();
         assert_eq!(ids, expected);
         assert!(rules.iter().all(|r| r["help"]["text"].as_str().is_some_and(|t| t.len() > 40)));

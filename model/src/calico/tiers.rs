@@ -67,6 +67,143 @@ pub struct CalicoTiers {
     /// Per direction: classes some Calico policy or cluster policy applies to (their rows are
     /// computed by the tiers; others read plain NetworkPolicy rows).
     pub subjects: [FixedBitSet; 2],
+    /// Per Calico policy (index into `Cluster::calico.policies`): the classes it selects.
+    pub policy_subjects: Vec<FixedBitSet>,
+}
+
+/// The policies of one tier that select a class in a direction.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TierPolicies {
+    /// Indices into `Cluster::calico.policies`.
+    pub calico: Vec<u32>,
+    /// Indices into `Cluster::cluster_policies` (kube-admin, kube-baseline).
+    pub admin: Vec<u32>,
+}
+
+/// A tier whose end-of-tier drop alone decides a class's traffic (see
+/// [`CalicoTiers::end_of_tier_drop`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EndOfTierDrop {
+    /// Index into `CalicoTiers::tiers`.
+    pub tier: u32,
+    /// The tier's policies that select the class in that direction.
+    pub policies: TierPolicies,
+    /// How many tiers after it apply to the class (0: the profile would allow what it drops).
+    pub later_tiers: u32,
+}
+
+/// What one tier did with the traffic still undecided when it started, per port class over
+/// peer classes.
+struct TierVerdict {
+    allowed: Vec<FixedBitSet>,
+    passed: Vec<FixedBitSet>,
+    /// What no rule decided: the tier's default action meets it.
+    unmatched: Vec<FixedBitSet>,
+}
+
+/// One subject class in one direction, walked through the tiers.
+struct Walk<'a> {
+    cluster_tiers: &'a Tiers,
+    direction: Direction,
+    x: usize,
+    np_isolated: bool,
+    /// The subject's NetworkPolicy row (meaningful when `np_isolated`).
+    np: &'a [Option<FixedBitSet>],
+    port_classes: &'a PortClasses,
+    class_count: usize,
+}
+
+impl Walk<'_> {
+    /// Every peer class on every port class.
+    fn everything(&self) -> Vec<FixedBitSet> {
+        (0..self.port_classes.sets.len())
+            .map(|_| {
+                let mut b = FixedBitSet::with_capacity(self.class_count);
+                b.insert_range(..);
+                b
+            })
+            .collect()
+    }
+
+    /// What the tiers from index `start` on allow of `undecided`: Allow rules, and at the end
+    /// the profile, which allows what every applying tier passed.
+    fn allowed_from(&self, tiers: &CalicoTiers, start: usize, mut undecided: Vec<FixedBitSet>) -> Vec<FixedBitSet> {
+        let d = dir_index(self.direction);
+        let mut allow = vec![FixedBitSet::with_capacity(self.class_count); undecided.len()];
+        for tier in tiers.tiers[start..].iter().filter(|t| t.applies[d].contains(self.x)) {
+            if undecided.iter().all(FixedBitSet::is_clear) {
+                break;
+            }
+            let verdict = self.run_tier(tier, undecided);
+            allow.iter_mut().zip(&verdict.allowed).for_each(|(a, m)| a.union_with(m));
+            undecided = verdict.passed;
+            if tier.default_pass {
+                undecided.iter_mut().zip(&verdict.unmatched).for_each(|(u, m)| u.union_with(m));
+            }
+        }
+        allow.iter_mut().zip(&undecided).for_each(|(a, u)| a.union_with(u));
+        allow
+    }
+
+    /// One tier's steps in order on `undecided`: Allow and Deny decide, Pass hands to the next
+    /// tier, Log goes on.
+    fn run_tier(&self, tier: &OrderedTier, mut undecided: Vec<FixedBitSet>) -> TierVerdict {
+        let (direction, x, class_count) = (self.direction, self.x, self.class_count);
+        let a_count = undecided.len();
+        let mut allowed = vec![FixedBitSet::with_capacity(class_count); a_count];
+        let mut passed = vec![FixedBitSet::with_capacity(class_count); a_count];
+        for step in &tier.steps[dir_index(direction)] {
+            let (action, matched) = match step {
+                Step::Rule(r) if r.subject.contains(x) => (
+                    r.action,
+                    matches_by_port_class(&r.peers, &r.entries, direction, x, self.port_classes, class_count),
+                ),
+                Step::NetworkPolicies if self.np_isolated => (
+                    CalicoAction::Allow,
+                    self.np
+                        .iter()
+                        .map(|row| row.clone().or_else(|| Some(FixedBitSet::with_capacity(class_count))))
+                        .collect(),
+                ),
+                Step::Cluster(which, k) => {
+                    let rule = self.cluster_tiers.rule(*which, direction, *k);
+                    if !rule.subject.contains(x) {
+                        continue;
+                    }
+                    let mut peers = FixedBitSet::with_capacity(class_count);
+                    rule.peers.iter().for_each(|p| peers.union_with(p));
+                    (
+                        calico_action(rule.action),
+                        matches_by_port_class(&peers, &rule.entries, direction, x, self.port_classes, class_count),
+                    )
+                }
+                _ => continue,
+            };
+            if action == CalicoAction::Log {
+                continue;
+            }
+            for (a, m) in matched.into_iter().enumerate() {
+                let Some(mut m) = m else { continue };
+                m.intersect_with(&undecided[a]);
+                undecided[a].difference_with(&m);
+                match action {
+                    CalicoAction::Allow => allowed[a].union_with(&m),
+                    CalicoAction::Pass => passed[a].union_with(&m),
+                    CalicoAction::Deny | CalicoAction::Log => {}
+                }
+            }
+        }
+        TierVerdict { allowed, passed, unmatched: undecided }
+    }
+}
+
+/// An admin tier action as the Calico tier walk reads it.
+fn calico_action(action: Action) -> CalicoAction {
+    match action {
+        Action::Allow => CalicoAction::Allow,
+        Action::Deny => CalicoAction::Deny,
+        Action::Pass => CalicoAction::Pass,
+    }
 }
 
 /// What decided one connection in one tier, for explanations.
@@ -134,8 +271,11 @@ impl CalicoTiers {
         let class_set = |id: u32| classes.class_set(&sel.table.sets[id as usize]);
         let defined = super::ordered_tiers(cluster);
         let subjects: Vec<FixedBitSet> = sel.calico.subjects.iter().map(|&id| class_set(id)).collect();
-        let mut out =
-            CalicoTiers { tiers: Vec::new(), subjects: [FixedBitSet::with_capacity(n), FixedBitSet::with_capacity(n)] };
+        let mut out = CalicoTiers {
+            tiers: Vec::new(),
+            subjects: [FixedBitSet::with_capacity(n), FixedBitSet::with_capacity(n)],
+            policy_subjects: Vec::new(),
+        };
         for (name, _, default_pass) in defined {
             let mut tier = OrderedTier {
                 name: name.clone(),
@@ -204,6 +344,7 @@ impl CalicoTiers {
             }
             out.tiers.push(tier);
         }
+        out.policy_subjects = subjects;
         out
     }
 
@@ -220,71 +361,94 @@ impl CalicoTiers {
         port_classes: &PortClasses,
         class_count: usize,
     ) {
+        let walk = Walk { cluster_tiers, direction, x, np_isolated, np, port_classes, class_count };
+        let allow = walk.allowed_from(self, 0, walk.everything());
+        for (row, allowed) in np.iter_mut().zip(allow) {
+            *row = if allowed.is_clear() { None } else { Some(allowed) };
+        }
+    }
+
+    /// The tier whose end-of-tier drop alone decides what reaches it of subject `x`'s traffic in
+    /// `direction`, when nobody asked for that: the first tier (default action Deny) applying to
+    /// `x` that allows and passes none of the traffic reaching it, where no policy selecting `x`
+    /// has zero rules for the direction (Calico's default-deny idiom) and `x` is not isolated by
+    /// a Kubernetes NetworkPolicy (in the default tier), and that drops at its end traffic the
+    /// tiers after it, or the profile, would allow. "If the Tier applies to the endpoint, but
+    /// takes no action on the packet the packet is dropped"
+    /// (https://docs.tigera.io/calico/latest/reference/resources/tier#how-policy-is-evaluated).
+    #[allow(clippy::too_many_arguments)]
+    pub fn end_of_tier_drop(
+        &self,
+        cluster: &Cluster,
+        cluster_tiers: &Tiers,
+        direction: Direction,
+        x: usize,
+        np_isolated: bool,
+        np: &[Option<FixedBitSet>],
+        port_classes: &PortClasses,
+        class_count: usize,
+    ) -> Option<EndOfTierDrop> {
         let d = dir_index(direction);
-        let a_count = port_classes.sets.len();
-        let full = || {
-            let mut b = FixedBitSet::with_capacity(class_count);
-            b.insert_range(..);
-            b
-        };
-        let mut undecided: Vec<FixedBitSet> = (0..a_count).map(|_| full()).collect();
-        let mut allow = vec![FixedBitSet::with_capacity(class_count); a_count];
-        for tier in self.tiers.iter().filter(|t| t.applies[d].contains(x)) {
-            let mut passed = vec![FixedBitSet::with_capacity(class_count); a_count];
-            for step in &tier.steps[d] {
-                let (action, matched) = match step {
-                    Step::Rule(r) if r.subject.contains(x) => {
-                        (r.action, matches_by_port_class(&r.peers, &r.entries, direction, x, port_classes, class_count))
-                    }
-                    Step::NetworkPolicies if np_isolated => (
-                        CalicoAction::Allow,
-                        np.iter()
-                            .map(|row| row.clone().or_else(|| Some(FixedBitSet::with_capacity(class_count))))
-                            .collect(),
-                    ),
-                    Step::Cluster(which, k) => {
-                        let rule = cluster_tiers.rule(*which, direction, *k);
-                        if !rule.subject.contains(x) {
-                            continue;
-                        }
-                        let mut peers = FixedBitSet::with_capacity(class_count);
-                        rule.peers.iter().for_each(|p| peers.union_with(p));
-                        let action = match rule.action {
-                            Action::Allow => CalicoAction::Allow,
-                            Action::Deny => CalicoAction::Deny,
-                            Action::Pass => CalicoAction::Pass,
-                        };
-                        (action, matches_by_port_class(&peers, &rule.entries, direction, x, port_classes, class_count))
-                    }
-                    _ => continue,
-                };
-                if action == CalicoAction::Log {
-                    continue;
+        let walk = Walk { cluster_tiers, direction, x, np_isolated, np, port_classes, class_count };
+        let mut undecided = walk.everything();
+        for (i, tier) in self.tiers.iter().enumerate().filter(|(_, t)| t.applies[d].contains(x)) {
+            let verdict = walk.run_tier(tier, undecided);
+            let lets_through = verdict.allowed.iter().chain(&verdict.passed).any(|m| !m.is_clear());
+            if !tier.default_pass && !lets_through {
+                let policies = self.selecting(cluster, cluster_tiers, tier, direction, x);
+                let meant = (tier.name == DEFAULT_TIER && np_isolated)
+                    || policies.calico.iter().any(|&p| cluster.calico.policies[p as usize].rules(direction).is_empty());
+                if meant || verdict.unmatched.iter().all(FixedBitSet::is_clear) {
+                    return None;
                 }
-                for (a, m) in matched.into_iter().enumerate() {
-                    let Some(mut m) = m else { continue };
-                    m.intersect_with(&undecided[a]);
-                    undecided[a].difference_with(&m);
-                    match action {
-                        CalicoAction::Allow => allow[a].union_with(&m),
-                        CalicoAction::Pass => passed[a].union_with(&m),
-                        CalicoAction::Deny | CalicoAction::Log => {}
-                    }
+                let later = walk.allowed_from(self, i + 1, verdict.unmatched);
+                if later.iter().all(FixedBitSet::is_clear) {
+                    return None;
                 }
+                let later_tiers = self.tiers[i + 1..].iter().filter(|t| t.applies[d].contains(x)).count() as u32;
+                return Some(EndOfTierDrop { tier: i as u32, policies, later_tiers });
             }
-            for (a, p) in passed.into_iter().enumerate() {
-                if !tier.default_pass {
-                    // End-of-tier deny: what no rule decided is dropped.
-                    undecided[a].clear();
-                }
-                undecided[a].union_with(&p);
+            undecided = verdict.passed;
+            if tier.default_pass {
+                undecided.iter_mut().zip(&verdict.unmatched).for_each(|(u, m)| u.union_with(m));
+            }
+            if undecided.iter().all(FixedBitSet::is_clear) {
+                return None;
             }
         }
-        // The profile allows what every applying tier passed.
-        for (a, row) in np.iter_mut().enumerate() {
-            allow[a].union_with(&undecided[a]);
-            *row = if allow[a].is_clear() { None } else { Some(std::mem::take(&mut allow[a])) };
-        }
+        None
+    }
+
+    /// The policies of `tier` that select class `x` for `direction`.
+    fn selecting(
+        &self,
+        cluster: &Cluster,
+        cluster_tiers: &Tiers,
+        tier: &OrderedTier,
+        direction: Direction,
+        x: usize,
+    ) -> TierPolicies {
+        let d = dir_index(direction);
+        let calico = (0..cluster.calico.policies.len())
+            .filter(|&i| {
+                let p = &cluster.calico.policies[i];
+                p.tier == tier.name && p.applies[d] && self.policy_subjects[i].contains(x)
+            })
+            .map(|i| i as u32)
+            .collect();
+        let mut admin: Vec<u32> = tier.steps[d]
+            .iter()
+            .filter_map(|step| match step {
+                Step::Cluster(which, k) => {
+                    let rule = cluster_tiers.rule(*which, direction, *k);
+                    rule.subject.contains(x).then_some(rule.policy)
+                }
+                _ => None,
+            })
+            .collect();
+        admin.sort_unstable();
+        admin.dedup();
+        TierPolicies { calico, admin }
     }
 
     /// The walk through the tiers for one connection: `np_allows` says whether a NetworkPolicy
@@ -328,11 +492,7 @@ impl CalicoTiers {
                         {
                             continue;
                         }
-                        let action = match rule.action {
-                            Action::Allow => CalicoAction::Allow,
-                            Action::Deny => CalicoAction::Deny,
-                            Action::Pass => CalicoAction::Pass,
-                        };
+                        let action = calico_action(rule.action);
                         let m = crate::engine::tiers::TierMatch {
                             tier: *which,
                             policy: rule.policy,

@@ -625,16 +625,7 @@ impl Reachability {
         let (c, a) = (self.classes.len(), self.port_classes.sets.len());
         let mut per_source: Vec<Vec<Option<FixedBitSet>>> = vec![vec![None; a]; c];
         for d in columns.ones() {
-            let mut np: Vec<Option<FixedBitSet>> = vec![None; a];
-            for g in self.table.grants.iter().filter(|g| g.direction == Direction::Ingress) {
-                if self.table.class_sets[g.destinations as usize].contains(d) {
-                    for &k in &self.port_classes.covering[g.ports as usize] {
-                        np[k as usize]
-                            .get_or_insert_with(|| FixedBitSet::with_capacity(c))
-                            .union_with(&self.table.class_sets[g.sources as usize]);
-                    }
-                }
-            }
+            let mut np = self.grant_row(Direction::Ingress, d);
             self.tiers.apply(Direction::Ingress, d, self.table.isolated[0].contains(d), &mut np, &self.port_classes, c);
             for (k, row) in np.iter().enumerate() {
                 for s in row.iter().flat_map(|r| r.ones()) {
@@ -643,6 +634,59 @@ impl Reachability {
             }
         }
         Some((columns.clone(), per_source))
+    }
+
+    /// What the grants of `direction` whose local side (source for egress, destination for
+    /// ingress) holds class `x` allow, per port class over peer classes: one class's
+    /// NetworkPolicy row before the tiers.
+    fn grant_row(&self, direction: Direction, x: usize) -> Vec<Option<FixedBitSet>> {
+        let (c, a) = (self.classes.len(), self.port_classes.sets.len());
+        let mut row: Vec<Option<FixedBitSet>> = vec![None; a];
+        for g in self.table.grants.iter().filter(|g| g.direction == direction) {
+            let (local, peer) = match direction {
+                Direction::Egress => (g.sources, g.destinations),
+                Direction::Ingress => (g.destinations, g.sources),
+            };
+            if self.table.class_sets[local as usize].contains(x) {
+                for &k in &self.port_classes.covering[g.ports as usize] {
+                    row[k as usize]
+                        .get_or_insert_with(|| FixedBitSet::with_capacity(c))
+                        .union_with(&self.table.class_sets[peer as usize]);
+                }
+            }
+        }
+        row
+    }
+
+    /// Classes whose traffic in `direction` a Calico tier's end-of-tier drop alone decides when
+    /// nothing asked for it (see [`crate::calico::tiers::CalicoTiers::end_of_tier_drop`]), with
+    /// the tier; `cluster` must be the cluster this was computed from. One tier walk per class
+    /// some tier with default action Deny applies to, as computing its row did; spread over threads.
+    pub fn calico_end_of_tier_drops(
+        &self,
+        cluster: &Cluster,
+        direction: Direction,
+    ) -> Vec<(usize, crate::calico::tiers::EndOfTierDrop)> {
+        let Some(calico) = &self.tiers.calico else { return Vec::new() };
+        let d = if direction == Direction::Ingress { 0 } else { 1 };
+        let mut candidates = FixedBitSet::with_capacity(self.classes.len());
+        calico.tiers.iter().filter(|t| !t.default_pass).for_each(|t| candidates.union_with(&t.applies[d]));
+        let candidates: Vec<usize> = candidates.ones().collect();
+        let (c, port_classes) = (self.classes.len(), &self.port_classes);
+        crate::parallel::map(&candidates, |&x| {
+            let isolated = self.table.isolated[d].contains(x);
+            // The tiers read the NetworkPolicy row only of an isolated subject.
+            let np = if isolated { self.grant_row(direction, x) } else { vec![None; port_classes.sets.len()] };
+            calico.end_of_tier_drop(cluster, &self.tiers, direction, x, isolated, &np, port_classes, c).map(|e| (x, e))
+        })
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// The Calico tiers in evaluation order (empty when Calico's tiers were not built).
+    pub fn calico_tier_names(&self) -> Vec<&str> {
+        self.tiers.calico.as_ref().map_or_else(Vec::new, |c| c.tiers.iter().map(|t| t.name.as_str()).collect())
     }
 
     /// The CNI profile the answer was computed with (`Auto` resolved).

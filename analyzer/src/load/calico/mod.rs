@@ -6,6 +6,7 @@
 //! https://docs.tigera.io/calico/latest/reference/resources/globalnetworkpolicy,
 //! https://docs.tigera.io/calico/latest/reference/resources/tier.
 
+pub(super) mod staged;
 mod wire;
 
 use super::convert::{typed, At};
@@ -84,7 +85,7 @@ pub(super) fn convert(
         }
         "StagedNetworkPolicy" | "StagedGlobalNetworkPolicy" | "StagedKubernetesNetworkPolicy" => {
             report.warnings.push(format!(
-                "{}: {}: staged policies are not enforced by Calico: not evaluated (see what enforcing it would change with `netreach diff --apply` on the policy it stages)",
+                "{}: {}: staged policies are not enforced by Calico: not evaluated (to see what committing it would change: `netreach diff CLUSTER --apply STAGED_FILE`)",
                 at.origin, at.object
             ));
         }

@@ -90,7 +90,8 @@ impl AttackGraph<'_> {
                     None => (parent.kind == StepKind::Network)
                         .then(|| {
                             let ports = reach.allowed(reach.endpoint(from), reach.endpoint(to));
-                            ports.iter().next().map(|(p, r)| (p.as_str(), r[0].0))
+                            let first = ports.iter().next().map(|(p, r)| (p.as_str(), r[0].0));
+                            first
                         })
                         .flatten(),
                 };

@@ -217,7 +217,7 @@ fn service_answers(analysis: &Analysis, args: &CanArgs, from: &[usize], groups: 
     // Entry paths to the backing pods, each on the target port it receives the Service port on.
     let entries: Option<Vec<exposure::Exposure>> = answers
         .iter()
-        .map(|(_, pods, answer)| entry_paths(analysis, &args.from, pods, answer.port))
+        .map(|(_, pods, answer)| entry_paths(analysis, &args.from, pods, answer.query))
         .collect::<Option<Vec<_>>>()
         .map(|groups| groups.concat());
     write_stdout(|out| match args.output {

@@ -22,8 +22,11 @@ pub enum HopKind {
 /// sources, the last hop from `from` (an external range, or a controller pod reached before).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntrySeed {
+    /// The endpoint reached.
     pub endpoint: usize,
+    /// The sender of the entry hop.
     pub from: usize,
+    /// Hops from the sources: 1 from outside, 2 behind a controller.
     pub level: u32,
 }
 

@@ -419,22 +419,32 @@ pub const INTERNET_THROUGH_ENTRY_POINTS: &str = "internet (through the entry poi
 /// node-local hops included with `node_hops`.
 pub fn paths(analysis: &Analysis, sources: &[usize], targets: &[usize], max_hops: u32, node_hops: bool) -> PathsAnswer {
     let lateral = analysis.reach.lateral(&analysis.cluster, sources, max_hops, node_hops);
-    let reached = reached_targets(&lateral, targets);
-    PathsAnswer {
-        sources: sources.to_vec(),
-        targets: targets.to_vec(),
-        max_hops,
-        node_hops,
-        reached,
-        blast_radius: blast_radius(analysis, sources, max_hops, node_hops),
-        lateral,
-        entries: None,
-    }
+    let radius = blast_radius(analysis, sources, max_hops, node_hops);
+    PathsAnswer::new((sources, targets), (max_hops, node_hops), lateral, radius, None)
 }
 
-/// The targets a search reached within its hops, in the order given.
-fn reached_targets(lateral: &LateralReach, targets: &[usize]) -> Vec<usize> {
-    targets.iter().copied().filter(|&t| lateral.distance[t] >= 1 && lateral.distance[t] != u32::MAX).collect()
+impl PathsAnswer {
+    /// The answer of a search, with the targets it reached within its hops, in the order given.
+    fn new(
+        (sources, targets): (&[usize], &[usize]),
+        (max_hops, node_hops): (u32, bool),
+        lateral: LateralReach,
+        blast_radius: Vec<BlastRadius>,
+        entries: Option<EntryHops>,
+    ) -> PathsAnswer {
+        let reached =
+            targets.iter().copied().filter(|&t| lateral.distance[t] >= 1 && lateral.distance[t] != u32::MAX).collect();
+        PathsAnswer {
+            sources: sources.to_vec(),
+            targets: targets.to_vec(),
+            max_hops,
+            node_hops,
+            reached,
+            blast_radius,
+            lateral,
+            entries,
+        }
+    }
 }
 
 /// `paths --from internet`: lateral movement from outside (`sources`, the external ranges)
@@ -450,23 +460,13 @@ pub fn paths_from_internet(
     let entries = EntryHops::of(analysis);
     let seeds = entries.seeds();
     let lateral = analysis.reach.lateral_entered(&analysis.cluster, sources, Some(&seeds), max_hops, node_hops);
-    let reached = reached_targets(&lateral, targets);
     let is_pod = |e: usize| e < analysis.reach.pod_count();
-    let blast_radius = sources
+    let radius: Vec<BlastRadius> = sources
         .first()
         .map(|&source| BlastRadius { source, reached: lateral.radius(max_hops, is_pod) })
         .into_iter()
         .collect();
-    PathsAnswer {
-        sources: sources.to_vec(),
-        targets: targets.to_vec(),
-        max_hops,
-        node_hops,
-        reached,
-        blast_radius,
-        lateral,
-        entries: Some(entries),
-    }
+    PathsAnswer::new((sources, targets), (max_hops, node_hops), lateral, radius, Some(entries))
 }
 
 #[cfg(test)]

@@ -356,7 +356,12 @@ pub fn path(analysis: &Analysis, lateral: &LateralReach, target: usize) -> Vec<H
 }
 
 /// [`path`] of a search that started at `entries`, whose entry hops name their entry point.
-pub fn path_entered(analysis: &Analysis, lateral: &LateralReach, entries: Option<&EntryHops>, target: usize) -> Vec<Hop> {
+pub fn path_entered(
+    analysis: &Analysis,
+    lateral: &LateralReach,
+    entries: Option<&EntryHops>,
+    target: usize,
+) -> Vec<Hop> {
     let reach = &analysis.reach;
     lateral
         .path(target)

@@ -2,12 +2,12 @@
 
 use super::{within_scope, write_stdout, ExitStatus, InputArgs, MeshArgs, Outcome};
 use clap::Args;
-use netreach::{explain, exposure};
 use netreach::mesh::{layer_json, layer_text, MeshLayer, MeshView};
 use netreach::render::{self, Format};
 use netreach::select::EndpointSelector;
 use netreach::suggest::did_you_mean;
 use netreach::Analysis;
+use netreach::{explain, exposure};
 use netreach_model::{PortParseError, PortRange, Protocol};
 
 #[derive(Args)]

@@ -105,8 +105,6 @@ pub fn exposure_changes(before: &Analysis, after: &Analysis, namespaces: &[Strin
         })
         .map(|((pod, port, protocol, via), before, after)| ExposureChange { pod, port, protocol, via, before, after })
         .collect();
-    changes.sort_by(|a, b| {
-        (&a.pod, a.port, a.protocol, &a.via).cmp(&(&b.pod, b.port, b.protocol, &b.via))
-    });
+    changes.sort_by(|a, b| (&a.pod, a.port, a.protocol, &a.via).cmp(&(&b.pod, b.port, b.protocol, &b.via)));
     changes
 }

@@ -448,7 +448,12 @@ fn write_text(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
     if let Some(changes) = notes.exposures.filter(|c| !c.is_empty()) {
         let paths: Vec<String> = changes.iter().map(exposure_path_text).collect();
         let width = paths.iter().map(|p| p.chars().count()).max().unwrap_or(0).max("ENTRY PATH".len());
-        writeln!(out, "\n{} ({}):", EXPOSURE_TITLE.to_uppercase(), plural(changes.len() as u64, "entry path", "entry paths"))?;
+        writeln!(
+            out,
+            "\n{} ({}):",
+            EXPOSURE_TITLE.to_uppercase(),
+            plural(changes.len() as u64, "entry path", "entry paths")
+        )?;
         writeln!(out, "  CHANGE   {:width$}  BEFORE -> AFTER", "ENTRY PATH")?;
         for (c, path) in changes.iter().zip(&paths) {
             let (was, is) = (exposure_side_text(c.before), exposure_side_text(c.after));

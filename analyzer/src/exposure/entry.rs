@@ -60,8 +60,9 @@ impl EntryHops {
                         via: e.via.clone(),
                         protocol: e.protocol,
                         port: e.port,
-                        source: "the controller's address (no controller pod in the input: assumed to pass the traffic)"
-                            .into(),
+                        source:
+                            "the controller's address (no controller pod in the input: assumed to pass the traffic)"
+                                .into(),
                     });
                 }
                 [only] => {
@@ -156,11 +157,15 @@ fn senders(analysis: &Analysis, hop: &Hop) -> Vec<(usize, usize)> {
     let reach = &analysis.reach;
     let admits = |from: usize, to: usize| {
         let (src, dst) = (reach.class_of(reach.endpoint(from)), reach.class_of(reach.endpoint(to)));
-        reach.class_allowed(src, dst).is_some_and(|p| hop.ports.iter().any(|&(protocol, port)| p.contains(protocol, port)))
+        reach
+            .class_allowed(src, dst)
+            .is_some_and(|p| hop.ports.iter().any(|&(protocol, port)| p.contains(protocol, port)))
     };
     hop.reached
         .iter()
-        .filter_map(|&to| hop.admitted_from.iter().copied().find(|&from| from != to && admits(from, to)).map(|from| (from, to)))
+        .filter_map(|&to| {
+            hop.admitted_from.iter().copied().find(|&from| from != to && admits(from, to)).map(|from| (from, to))
+        })
         .collect()
 }
 

@@ -225,11 +225,7 @@ pub fn entry_paths_text(analysis: &Analysis, paths: &[Exposure], item: &str, out
             "Entry paths from outside: none (no LoadBalancer, NodePort, externalIP, Ingress, Gateway, hostPort or hostNetwork delivers there: the verdict above is policy's alone)"
         );
     }
-    writeln!(
-        out,
-        "Entry paths from outside: {} ({reachable} reachable through every hop's policy)",
-        paths.len()
-    )?;
+    writeln!(out, "Entry paths from outside: {} ({reachable} reachable through every hop's policy)", paths.len())?;
     for e in paths {
         let blocked = e.hops.iter().position(|h| !h.admitted()).map(|i| format!(": hop {} denied by policy", i + 1));
         writeln!(
@@ -353,7 +349,14 @@ pub fn graph(
         }
         if e.hops.is_empty() {
             let d = drawn.node(&names.id(e.pod));
-            edge(&mut drawn, entry, d, PortSet::single(e.protocol, e.port), true, "controller not in the input: assumed to pass".into());
+            edge(
+                &mut drawn,
+                entry,
+                d,
+                PortSet::single(e.protocol, e.port),
+                true,
+                "controller not in the input: assumed to pass".into(),
+            );
         }
     }
     drawn.mark(outside, "clients and load balancers");

@@ -129,7 +129,9 @@ pub fn text(analysis: &Analysis, asked: &Asked, answer: &PathsAnswer, out: &mut 
     let columns = std::iter::once(Column::left("SOURCE")).chain(hops.iter().map(|h| Column::right(h))).collect();
     let mut table = Table::new(columns);
     for r in rows.iter().take(asked.limit) {
-        table.row(std::iter::once(answer.source_name(analysis, r.source)).chain(r.reached.iter().map(|n| n.to_string())));
+        table.row(
+            std::iter::once(answer.source_name(analysis, r.source)).chain(r.reached.iter().map(|n| n.to_string())),
+        );
     }
     table.write(out)?;
     more_sources(rows.len(), asked, out)

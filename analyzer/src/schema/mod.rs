@@ -393,7 +393,10 @@ fn diff() -> Vec<Field> {
                 ]))
             };
             array(object(vec![
-                Required("change", one_of(crate::diff::ExposureChangeKind::ALL.map(crate::diff::ExposureChangeKind::as_str))),
+                Required(
+                    "change",
+                    one_of(crate::diff::ExposureChangeKind::ALL.map(crate::diff::ExposureChangeKind::as_str)),
+                ),
                 Required("pod", string()),
                 Required("port", json!({"type": "integer", "minimum": 0, "maximum": 65535})),
                 Required("protocol", reference("protocol")),

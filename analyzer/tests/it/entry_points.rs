@@ -30,7 +30,11 @@ fn hops_per_pod(doc: &Value) -> BTreeMap<String, Vec<String>> {
                     let to = h.get("dst").or(h.get("to")).unwrap().as_str().unwrap();
                     let mut words = format!("{} {to}", h["kind"].as_str().unwrap());
                     if let Some(via) = h.get("via") {
-                        words.push_str(&format!(" via {} {}", via["kind"].as_str().unwrap(), via["name"].as_str().unwrap()));
+                        words.push_str(&format!(
+                            " via {} {}",
+                            via["kind"].as_str().unwrap(),
+                            via["name"].as_str().unwrap()
+                        ));
                     }
                     words
                 })
@@ -61,7 +65,10 @@ fn paths_from_internet_start_at_the_entry_points_as_worked_by_hand() {
             vec!["entry edge/gw-istio-0 via Gateway edge/gw", "entry payments/billing-0 via Gateway edge/gw"],
         ),
         ("monitoring/agent-0", vec!["entry monitoring/agent-0 via HostPort monitoring/agent-0"]),
-        ("monitoring/node-exporter-0", vec!["entry monitoring/node-exporter-0 via HostNetwork monitoring/node-exporter-0"]),
+        (
+            "monitoring/node-exporter-0",
+            vec!["entry monitoring/node-exporter-0 via HostNetwork monitoring/node-exporter-0"],
+        ),
         ("ingress-nginx/controller-0", vec!["entry ingress-nginx/controller-0 via Ingress shop/shop"]),
         ("edge/gw-istio-0", vec!["entry edge/gw-istio-0 via Gateway edge/gw"]),
     ]
@@ -83,7 +90,18 @@ fn paths_from_internet_start_at_the_entry_points_as_worked_by_hand() {
     assert_eq!(doc["blastRadius"][0]["reached"], serde_json::json!([7, 9]));
 
     // Policy alone: billing is one hop away (it admits every source), and no hop names an entry point.
-    let old = json_of(&["paths", "--from", "internet", "exposure", "--max-hops", "2", "--internet", "policy-only", "-o", "json"]);
+    let old = json_of(&[
+        "paths",
+        "--from",
+        "internet",
+        "exposure",
+        "--max-hops",
+        "2",
+        "--internet",
+        "policy-only",
+        "-o",
+        "json",
+    ]);
     validate(&schema(SchemaCommand::Paths), &old).unwrap();
     let old_hops = hops_per_pod(&old);
     assert_eq!(old_hops["payments/billing-0"], ["policy payments/billing-0"]);
@@ -97,7 +115,9 @@ fn paths_from_internet_text_names_each_entry_point() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("-[TCP 80 via Gateway edge/gw]-> edge/gw-istio-0 -[TCP 8080 via Gateway edge/gw]-> payments/billing-0"),
+        text.contains(
+            "-[TCP 80 via Gateway edge/gw]-> edge/gw-istio-0 -[TCP 8080 via Gateway edge/gw]-> payments/billing-0"
+        ),
         "{text}"
     );
     assert!(text.contains("internet (through the entry points)"), "{text}");
@@ -115,7 +135,10 @@ fn attack_paths_from_internet_enter_through_the_published_service() {
     assert_eq!(hops[0]["to"], "shop/web");
     assert_eq!(hops[0]["port"], 80);
     assert_eq!(hops[0]["via"], serde_json::json!({"kind": "LoadBalancer", "name": "shop/web"}));
-    assert!(hops[0]["reason"].as_str().unwrap().starts_with("enters through LoadBalancer shop/web on TCP 80"), "{hops:?}");
+    assert!(
+        hops[0]["reason"].as_str().unwrap().starts_with("enters through LoadBalancer shop/web on TCP 80"),
+        "{hops:?}"
+    );
     assert_eq!(hops[1]["kind"], "escape");
     assert_eq!(doc["blastRadius"].as_array().unwrap().len(), 1);
     assert_eq!(doc["blastRadius"][0]["source"], "internet (through the entry points)");
@@ -151,7 +174,12 @@ fn can_internet_names_the_entry_paths_beside_the_policy_verdict() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (format!("{} {}", p["via"]["kind"].as_str().unwrap(), p["via"]["name"].as_str().unwrap()), p["reachable"].as_bool().unwrap()))
+        .map(|p| {
+            (
+                format!("{} {}", p["via"]["kind"].as_str().unwrap(), p["via"]["name"].as_str().unwrap()),
+                p["reachable"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(paths, [("LoadBalancer shop/db".to_string(), false), ("Ingress shop/shop".to_string(), false)]);
     // billing-0 on 8080: policy admits every source (exit 0) and the Gateway delivers there.
@@ -245,7 +273,10 @@ fn exposure_dot_draws_entry_points_shaped_by_kind_and_denied_hops_dashed() {
         ("entry:HostPort:monitoring/agent-0", "cds"),
         ("entry:HostNetwork:monitoring/node-exporter-0", "component"),
     ] {
-        let line = dot.lines().find(|l| l.trim_start().starts_with(&format!("\"{entry}\""))).unwrap_or_else(|| panic!("{entry}\n{dot}"));
+        let line = dot
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("\"{entry}\"")))
+            .unwrap_or_else(|| panic!("{entry}\n{dot}"));
         assert!(line.contains(&format!("shape={shape}")), "{line}");
     }
     // The internet node, and the entry point feeding its pods.
@@ -253,7 +284,8 @@ fn exposure_dot_draws_entry_points_shaped_by_kind_and_denied_hops_dashed() {
     // db admits neither its LoadBalancer's node addresses nor the controller: dashed grey.
     let denied = dot.lines().find(|l| l.contains("\"entry:LoadBalancer:shop/db\" -> \"shop/db-0\"")).expect("db's hop");
     assert!(denied.contains("dashed") && denied.contains("#a0aec0"), "{denied}");
-    let admitted = dot.lines().find(|l| l.contains("\"entry:LoadBalancer:shop/web\" -> \"shop/web-0\"")).expect("web's hop");
+    let admitted =
+        dot.lines().find(|l| l.contains("\"entry:LoadBalancer:shop/web\" -> \"shop/web-0\"")).expect("web's hop");
     assert!(!admitted.contains("dashed"), "{admitted}");
     // Pods in their namespace's cluster.
     assert!(dot.contains("subgraph \"cluster_ns_shop\""), "{dot}");

@@ -3,6 +3,7 @@
 //! invariant. `render::paths` words the answer.
 
 use crate::analysis::Analysis;
+use crate::exposure::{EntryHop, EntryHops};
 use netreach_model::{parallel, Endpoint, HopKind, LateralReach, PortSet, MAX_HOPS};
 use std::collections::HashMap;
 
@@ -14,6 +15,8 @@ pub struct Hop {
     pub dst: usize,
     pub kind: HopKind,
     pub ports: PortSet,
+    /// For an entry hop: the entry point and the source the receiver sees.
+    pub entry: Option<EntryHop>,
 }
 
 impl Hop {
@@ -349,18 +352,28 @@ impl<'g> Search<'g> {
 /// The hops from a source of `lateral` to `target`, in order; empty for sources and endpoints
 /// not reached.
 pub fn path(analysis: &Analysis, lateral: &LateralReach, target: usize) -> Vec<Hop> {
+    path_entered(analysis, lateral, None, target)
+}
+
+/// [`path`] of a search that started at `entries`, whose entry hops name their entry point.
+pub fn path_entered(
+    analysis: &Analysis,
+    lateral: &LateralReach,
+    entries: Option<&EntryHops>,
+    target: usize,
+) -> Vec<Hop> {
     let reach = &analysis.reach;
     lateral
         .path(target)
         .into_iter()
-        .map(|(src, dst, kind)| Hop {
-            src,
-            dst,
-            kind,
-            ports: match kind {
-                HopKind::Policy => reach.allowed(reach.endpoint(src), reach.endpoint(dst)),
-                HopKind::NodeLocal => PortSet::all(),
-            },
+        .map(|(src, dst, kind)| {
+            let entry = (kind == HopKind::Entry).then(|| entries.and_then(|e| e.hop_to(dst)).cloned()).flatten();
+            let ports = match (kind, &entry) {
+                (HopKind::Policy, _) => reach.allowed(reach.endpoint(src), reach.endpoint(dst)),
+                (HopKind::Entry, Some(hop)) => PortSet::single(hop.protocol, hop.port),
+                (HopKind::NodeLocal | HopKind::Entry, _) => PortSet::all(),
+            };
+            Hop { src, dst, kind, ports, entry }
         })
         .collect()
 }
@@ -377,8 +390,10 @@ pub struct PathsAnswer {
     pub lateral: LateralReach,
     /// The targets reached within 1..=`max_hops` hops, in the order of `targets`.
     pub reached: Vec<usize>,
-    /// One per source, in the order of `sources`.
+    /// One per source, in the order of `sources`; with `entries`, one for them all.
     pub blast_radius: Vec<BlastRadius>,
+    /// `--from internet`: the entry hops the search started from.
+    pub entries: Option<EntryHops>,
 }
 
 impl PathsAnswer {
@@ -389,25 +404,74 @@ impl PathsAnswer {
 
     /// The hops from the nearest source to a target.
     pub fn path(&self, analysis: &Analysis, target: usize) -> Vec<Hop> {
-        path(analysis, &self.lateral, target)
+        path_entered(analysis, &self.lateral, self.entries.as_ref(), target)
+    }
+
+    /// How a blast-radius row's source is named: the internet as a whole when the search
+    /// started at the entry points.
+    pub fn source_name(&self, analysis: &Analysis, source: usize) -> String {
+        match self.entries {
+            Some(_) => INTERNET_THROUGH_ENTRY_POINTS.to_string(),
+            None => analysis.id(source),
+        }
     }
 }
+
+/// The blast-radius source of `paths --from internet`.
+pub const INTERNET_THROUGH_ENTRY_POINTS: &str = "internet (through the entry points)";
 
 /// Lateral movement from `sources` to `targets` (endpoint indices) within `max_hops` hops,
 /// node-local hops included with `node_hops`.
 pub fn paths(analysis: &Analysis, sources: &[usize], targets: &[usize], max_hops: u32, node_hops: bool) -> PathsAnswer {
     let lateral = analysis.reach.lateral(&analysis.cluster, sources, max_hops, node_hops);
-    let reached =
-        targets.iter().copied().filter(|&t| lateral.distance[t] >= 1 && lateral.distance[t] != u32::MAX).collect();
-    PathsAnswer {
-        sources: sources.to_vec(),
-        targets: targets.to_vec(),
-        max_hops,
-        node_hops,
-        reached,
-        blast_radius: blast_radius(analysis, sources, max_hops, node_hops),
-        lateral,
+    let radius = blast_radius(analysis, sources, max_hops, node_hops);
+    PathsAnswer::new((sources, targets), (max_hops, node_hops), lateral, radius, None)
+}
+
+impl PathsAnswer {
+    /// The answer of a search, with the targets it reached within its hops, in the order given.
+    fn new(
+        (sources, targets): (&[usize], &[usize]),
+        (max_hops, node_hops): (u32, bool),
+        lateral: LateralReach,
+        blast_radius: Vec<BlastRadius>,
+        entries: Option<EntryHops>,
+    ) -> PathsAnswer {
+        let reached =
+            targets.iter().copied().filter(|&t| lateral.distance[t] >= 1 && lateral.distance[t] != u32::MAX).collect();
+        PathsAnswer {
+            sources: sources.to_vec(),
+            targets: targets.to_vec(),
+            max_hops,
+            node_hops,
+            reached,
+            blast_radius,
+            lateral,
+            entries,
+        }
     }
+}
+
+/// `paths --from internet`: lateral movement from outside (`sources`, the external ranges)
+/// whose first hops are the entry points' ([`EntryHops`]), not every pod whose policy admits an
+/// outside range. The blast radius is one row, the internet's, read from the same search.
+pub fn paths_from_internet(
+    analysis: &Analysis,
+    sources: &[usize],
+    targets: &[usize],
+    max_hops: u32,
+    node_hops: bool,
+) -> PathsAnswer {
+    let entries = EntryHops::of(analysis);
+    let seeds = entries.seeds();
+    let lateral = analysis.reach.lateral_entered(&analysis.cluster, sources, Some(&seeds), max_hops, node_hops);
+    let is_pod = |e: usize| e < analysis.reach.pod_count();
+    let radius: Vec<BlastRadius> = sources
+        .first()
+        .map(|&source| BlastRadius { source, reached: lateral.radius(max_hops, is_pod) })
+        .into_iter()
+        .collect();
+    PathsAnswer::new((sources, targets), (max_hops, node_hops), lateral, radius, Some(entries))
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub use cluster::{
     Cluster, ContainerPort, Direction, Namespace, Node, Pod, Service, ServicePort, UnevaluatedPolicy, WorkloadRef,
     NAMESPACE_NAME_LABEL,
 };
-pub use engine::lateral::{HopKind, LateralReach, Parent, MAX_HOPS};
+pub use engine::lateral::{EntrySeed, HopKind, LateralReach, Parent, MAX_HOPS};
 pub use engine::{
     ordered_pairs, CommonRanges, ConnectionCounts, Decider, DirectionVerdict, EgressDeciders, Endpoint, EngineOptions,
     EngineStats, Explanation, ExternalRange, GrantOrigin, HostNetworkSelection, IpBlockPodMatching, Reachability,

@@ -70,6 +70,8 @@ pub struct AttackGraph<'a> {
     apiserver_by_row: Vec<bool>,
     /// What was assumed or left out, for people.
     pub notes: Vec<String>,
+    /// `--from internet`: the entry hops searches from outside start with ([`AttackGraph::entered`]).
+    pub entries: Option<crate::exposure::EntryHops>,
 }
 
 impl<'a> AttackGraph<'a> {
@@ -219,7 +221,14 @@ impl<'a> AttackGraph<'a> {
             grants: grants_of,
             apiserver_by_row,
             notes,
+            entries: None,
         }
+    }
+
+    /// The graph for searches from outside: they start at the entry points' first hops.
+    pub fn entered(mut self) -> Self {
+        self.entries = Some(crate::exposure::EntryHops::of(self.analysis));
+        self
     }
 
     /// Vertices in all: endpoints, nodes, accounts, namespaces' Secrets, Secrets, cluster-admin.

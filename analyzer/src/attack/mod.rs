@@ -24,6 +24,8 @@ pub struct Step {
     /// For network steps: the lowest allowed port of the first protocol.
     pub port: Option<(&'static str, u16)>,
     pub reason: String,
+    /// An entry hop's entry point.
+    pub via: Option<crate::exposure::Via>,
 }
 
 /// What one source reaches within 1, 2, … hops (cumulative), by kind of vertex.
@@ -54,6 +56,15 @@ pub struct AttackAnswer<'a> {
 }
 
 impl AttackAnswer<'_> {
+    /// How a blast-radius row's source is named: the internet as a whole when the search
+    /// started at the entry points.
+    pub fn source_name(&self, source: usize) -> String {
+        match self.graph.entries {
+            Some(_) => crate::lateral::INTERNET_THROUGH_ENTRY_POINTS.to_string(),
+            None => self.graph.analysis.id(source),
+        }
+    }
+
     /// Targets that are not themselves sources.
     pub fn target_count(&self) -> usize {
         self.targets.iter().filter(|&&t| self.search.distance[t] != 0).count()
@@ -73,20 +84,32 @@ impl AttackGraph<'_> {
             .path(target)
             .into_iter()
             .map(|(from, to, parent)| {
-                let port = (parent.kind == StepKind::Network).then(|| {
-                    let ports = reach.allowed(reach.endpoint(from), reach.endpoint(to));
-                    let first = ports.iter().next().map(|(p, r)| (p.as_str(), r[0].0));
-                    first
-                });
+                let entry = self.entry_hop(&parent, to);
+                let port = match entry {
+                    Some(hop) => Some((hop.protocol.as_str(), hop.port)),
+                    None => (parent.kind == StepKind::Network)
+                        .then(|| {
+                            let ports = reach.allowed(reach.endpoint(from), reach.endpoint(to));
+                            let first = ports.iter().next().map(|(p, r)| (p.as_str(), r[0].0));
+                            first
+                        })
+                        .flatten(),
+                };
                 Step {
                     from: self.name(self.vertex(from)),
                     to: self.name(self.vertex(to)),
                     kind: parent.kind,
-                    port: port.flatten(),
+                    port,
                     reason: self.reason(&parent, to),
+                    via: entry.map(|hop| hop.via.clone()),
                 }
             })
             .collect()
+    }
+
+    /// The entry hop behind an entry step.
+    fn entry_hop(&self, parent: &Parent, to: usize) -> Option<&crate::exposure::EntryHop> {
+        (parent.why == Why::Entry).then(|| self.entries.as_ref().and_then(|e| e.hop_to(to))).flatten()
     }
 
     /// Why a step is possible, in words, with the rule's source where one applies.
@@ -124,6 +147,17 @@ impl AttackGraph<'_> {
                 account_grant(k)
             ),
             Why::Admin => "cluster-admin can do anything".to_string(),
+            Why::Entry => match self.entry_hop(parent, to) {
+                Some(hop) => format!(
+                    "enters through {} {} on {} {}; the pod sees {}",
+                    hop.via.kind.as_str(),
+                    hop.via.name,
+                    hop.protocol.as_str(),
+                    hop.port,
+                    hop.source
+                ),
+                None => "enters through an entry point".to_string(),
+            },
         }
     }
 }
@@ -152,10 +186,16 @@ pub fn attack_paths<'a>(
     max_hops: u32,
     node_hops: bool,
 ) -> AttackAnswer<'a> {
-    let search = graph.search(sources, max_hops, true, node_hops);
+    let (search, blast_radius) = match graph.entries {
+        Some(_) => {
+            let search = graph.search_entered(sources, max_hops, node_hops);
+            let radius = sources.first().map(|&source| radius::of_search(&graph, &search, source, max_hops));
+            (search, radius.into_iter().collect())
+        }
+        None => (graph.search(sources, max_hops, true, node_hops), blast_radius(&graph, sources, max_hops, node_hops)),
+    };
     let mut reached: Vec<usize> = targets.iter().copied().filter(|&t| search.reached(t)).collect();
     reached.sort_by_key(|&t| (search.distance[t], search.non_network[t], t));
-    let blast_radius = blast_radius(&graph, sources, max_hops, node_hops);
     AttackAnswer {
         sources: sources.to_vec(),
         targets: targets.to_vec(),

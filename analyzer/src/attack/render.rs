@@ -2,7 +2,7 @@
 //! (schemaVersion 1, `"mode": "attack"`; `netreach schema paths`).
 
 use super::{AttackAnswer, AttackRadius, Step, StepKind};
-use crate::render::paths::{summary_lines, Asked, Counts};
+use crate::render::paths::{summary_lines, via_json, via_text, Asked, Counts};
 use crate::render::text::md_cell;
 use serde_json::json;
 use std::io::{self, Write};
@@ -20,9 +20,10 @@ fn summary(heading: &str, asked: &Asked, answer: &AttackAnswer, out: &mut dyn Wr
 
 /// `TCP 8080` for a network step, else its kind.
 fn via(step: &Step) -> String {
+    let through = step.via.as_ref().map(|v| format!(" via {}", via_text(v))).unwrap_or_default();
     match (step.kind, step.port) {
-        (StepKind::Network, Some((protocol, port))) => format!("{protocol} {port}"),
-        (kind, _) => kind.as_str().to_string(),
+        (StepKind::Network, Some((protocol, port))) => format!("{protocol} {port}{through}"),
+        (kind, _) => format!("{}{through}", kind.as_str()),
     }
 }
 
@@ -59,7 +60,7 @@ pub fn text(asked: &Asked, answer: &AttackAnswer, out: &mut dyn Write) -> io::Re
     }
     writeln!(out, "\nBlast radius within {} hop(s), per source", answer.max_hops)?;
     let rows = radius_rows(answer);
-    let names: Vec<String> = rows.iter().take(asked.limit).map(|r| g.analysis.id(r.source)).collect();
+    let names: Vec<String> = rows.iter().take(asked.limit).map(|r| answer.source_name(r.source)).collect();
     let width = names.iter().map(String::len).max().unwrap_or(6).max(6);
     writeln!(
         out,
@@ -109,7 +110,7 @@ pub fn markdown(asked: &Asked, answer: &AttackAnswer, out: &mut dyn Write) -> io
         writeln!(
             out,
             "| `{}` | {pods} | {nodes} | {secrets} | {identities} | {} |",
-            g.analysis.id(r.source),
+            answer.source_name(r.source),
             admin_cell(r)
         )?;
     }
@@ -127,6 +128,9 @@ fn step_json(step: &Step) -> serde_json::Value {
     if let Some((protocol, port)) = step.port {
         hop["protocol"] = json!(protocol);
         hop["port"] = json!(port);
+    }
+    if let Some(via) = &step.via {
+        hop["via"] = via_json(via);
     }
     hop
 }
@@ -146,7 +150,7 @@ pub fn json(asked: &Asked, answer: &AttackAnswer, out: &mut dyn Write) -> io::Re
     for (i, r) in answer.blast_radius.iter().enumerate() {
         let sep = if i + 1 < answer.blast_radius.len() { "," } else { "" };
         let row = json!({
-            "source": g.analysis.id(r.source),
+            "source": answer.source_name(r.source),
             "pods": r.pods,
             "nodes": r.nodes,
             "secrets": r.secrets,

@@ -55,6 +55,8 @@ pub enum Why {
     PrivilegedPod(usize),
     /// cluster-admin can do anything.
     Admin,
+    /// From outside through an entry point (the graph's entry hop to the reached pod).
+    Entry,
 }
 
 /// Where a vertex was reached from.
@@ -113,6 +115,8 @@ struct Search<'g, 'a> {
     level: u32,
     /// Whether a hostNetwork pod reaches its node's pods (`--no-node-hops` turns it off).
     node_hops: bool,
+    /// Searching from outside through the entry points: external ranges take no network step.
+    entered: bool,
 }
 
 impl Search<'_, '_> {
@@ -134,8 +138,8 @@ impl Search<'_, '_> {
     fn network(&mut self, e: usize) {
         let reach = &self.g.analysis.reach;
         let pods = reach.pod_count();
-        if e >= pods && self.level > 1 {
-            return; // reached external ranges are not stepping stones
+        if e >= pods && (self.level > 1 || self.entered) {
+            return; // reached external ranges are not stepping stones; entry hops replace theirs
         }
         let c = reach.class_of(reach.endpoint(e));
         if self.stepped[c] {
@@ -328,6 +332,24 @@ impl AttackGraph<'_> {
     /// `sources_reached` false the sources start unreached (a blast-radius search counts a
     /// source it comes back to, and the caller subtracts it).
     pub fn search(&self, sources: &[usize], max_hops: u32, sources_reached: bool, node_hops: bool) -> AttackReach {
+        self.search_seeded(sources, None, max_hops, sources_reached, node_hops)
+    }
+
+    /// A search from outside (`sources`, external ranges) whose first hops are the graph's entry
+    /// hops ([`AttackGraph::entered`]); like [`AttackGraph::search`] without them.
+    pub fn search_entered(&self, sources: &[usize], max_hops: u32, node_hops: bool) -> AttackReach {
+        let seeds = self.entries.as_ref().map(|e| e.seeds());
+        self.search_seeded(sources, seeds.as_deref(), max_hops, true, node_hops)
+    }
+
+    fn search_seeded(
+        &self,
+        sources: &[usize],
+        seeds: Option<&[netreach_model::EntrySeed]>,
+        max_hops: u32,
+        sources_reached: bool,
+        node_hops: bool,
+    ) -> AttackReach {
         let n = self.len();
         let reach = &self.analysis.reach;
         let mut s = Search {
@@ -343,7 +365,9 @@ impl AttackGraph<'_> {
             next: Vec::new(),
             level: 0,
             node_hops,
+            entered: seeds.is_some(),
         };
+        let last_entry = seeds.map_or(0, |seeds| seeds.iter().map(|s| s.level).max().unwrap_or(0));
         let mut frontier: Vec<usize> = Vec::new();
         for &v in sources {
             if sources_reached {
@@ -356,10 +380,14 @@ impl AttackGraph<'_> {
         }
         s.next.clear();
         for level in 1..=max_hops.min(netreach_model::MAX_HOPS) {
-            if frontier.is_empty() {
+            if frontier.is_empty() && level > last_entry {
                 break;
             }
             s.level = level;
+            // Entry hops first: no step of the level beats the entry point that delivers.
+            for seed in seeds.unwrap_or_default().iter().filter(|seed| seed.level == level) {
+                s.reach(seed.endpoint, seed.from, StepKind::Network, Why::Entry, 0);
+            }
             // Steps ending with fewer non-network steps first: the first to reach a vertex wins.
             let costs: std::collections::BTreeSet<u32> =
                 frontier.iter().flat_map(|&v| [s.non_network[v], s.non_network[v] + 1]).collect();

@@ -1,5 +1,6 @@
 //! NR301-NR305: attack paths that climb from the network into identity and the nodes. One
-//! attack-path search from every external range at once gives the shortest internet →
+//! attack-path search from outside, entering through the entry points as `paths --from
+//! internet` does ([`EntryHops`]), gives the shortest internet →
 //! cluster-admin, → node and → `secrets/NS` paths (NR301-NR303); the ServiceAccounts with
 //! cluster-admin power that pods mount (NR304) and the escape-capable pods other namespaces
 //! reach (NR305) read the graph and the engine's class rows. Like `paths`, these run only when
@@ -8,6 +9,7 @@
 use super::checks::*;
 use super::Context;
 use crate::attack::{AttackGraph, Step, StepKind, Vertex};
+use crate::exposure::EntryHops;
 use crate::findings::{Check, Finding, ObjectRef};
 use netreach_model::identity::rbac::Power;
 use netreach_model::{Endpoint, MAX_HOPS};
@@ -19,7 +21,9 @@ impl Context<'_> {
         if !self.a.cluster.identity.has_rbac() {
             return;
         }
-        let graph = AttackGraph::new(self.a, &[]);
+        let mut graph = AttackGraph::new(self.a, &[]);
+        // The internet starts where `paths --from internet` does: at the entry points.
+        graph.entries = Some(EntryHops::from_exposures(self.a, &self.exposure_report().exposures));
         self.internet_paths(&graph, out);
         self.mounted_cluster_admin(&graph, out);
         self.escapes_reached_across_namespaces(&graph, out);
@@ -33,7 +37,7 @@ impl Context<'_> {
         if externals.is_empty() {
             return;
         }
-        let search = graph.search(&externals, MAX_HOPS, true, true);
+        let search = graph.search_entered(&externals, MAX_HOPS, true);
         let path_finding = |check: Check, target: usize, namespace: Option<&str>, what: String| {
             let steps = graph.steps(&search, target);
             let entry = search.path(target).first().map(|&(_, to, _)| to).filter(|&e| e < reach.pod_count());
@@ -178,9 +182,17 @@ fn describe(step: &Step) -> String {
 /// How to close the internet end of a path.
 fn fix_first(step: &Step) -> String {
     match step.kind {
-        StepKind::Network => {
-            format!("let no external range reach {} (an ingress policy with pod or namespace peers only)", step.to)
-        }
+        StepKind::Network => match &step.via {
+            Some(via) => format!(
+                "stop publishing {} through {} {}, or let its ingress policy admit none of the sources that entry point delivers",
+                step.to,
+                via.kind.as_str(),
+                via.name
+            ),
+            None => {
+                format!("let no external range reach {} (an ingress policy with pod or namespace peers only)", step.to)
+            }
+        },
         _ => format!("remove the step {} -> {}", step.from, step.to),
     }
 }

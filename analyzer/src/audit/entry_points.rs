@@ -44,11 +44,16 @@ impl Context<'_> {
     /// NR007, NR021, NR022, from one `exposure` run with the default choices (externalTrafficPolicy
     /// Cluster seen as the node's address).
     pub(super) fn internet_exposure(&self, out: &mut Vec<Finding>) {
-        let report = exposure(self.a, &ExposureOptions::default());
+        let report = self.exposure_report();
         let admitted = self.admitted_from_outside();
-        self.reachable_from_internet(&report, &admitted, out);
-        self.admitted_but_not_exposed(&report, &admitted, out);
-        self.published_services_policy_closes(&report, out);
+        self.reachable_from_internet(report, &admitted, out);
+        self.admitted_but_not_exposed(report, &admitted, out);
+        self.published_services_policy_closes(report, out);
+    }
+
+    /// `exposure` with the default choices, run once for NR007, NR021, NR022 and NR301-NR303.
+    pub(super) fn exposure_report(&self) -> &ExposureReport {
+        self.exposure.get_or_init(|| exposure(self.a, &ExposureOptions::default()))
     }
 
     /// From each external class's row, the pod classes and ports it reaches, per pod.

@@ -230,6 +230,8 @@ struct Context<'a> {
     tiers: TierView<'a>,
     /// Operator custom resources that will create pods (NR011, NR012).
     operators: Operators<'a>,
+    /// The entry paths from outside, computed on first use (NR007, NR021, NR022, NR301-NR303).
+    exposure: std::cell::OnceCell<crate::exposure::ExposureReport>,
 }
 
 impl<'a> Context<'a> {
@@ -260,6 +262,7 @@ impl<'a> Context<'a> {
             a,
             tiers,
             operators: Operators::new(skipped),
+            exposure: std::cell::OnceCell::new(),
             selectable,
             namespaces,
             pod_ns,

@@ -2,12 +2,12 @@
 
 use super::{within_scope, write_stdout, ExitStatus, InputArgs, MeshArgs, Outcome};
 use clap::Args;
-use netreach::explain;
 use netreach::mesh::{layer_json, layer_text, MeshLayer, MeshView};
 use netreach::render::{self, Format};
 use netreach::select::EndpointSelector;
 use netreach::suggest::did_you_mean;
 use netreach::Analysis;
+use netreach::{explain, exposure};
 use netreach_model::{PortParseError, PortRange, Protocol};
 
 #[derive(Args)]
@@ -153,6 +153,7 @@ pub(crate) fn run(mut args: CanArgs) -> Outcome {
     let view = (!analysis.cluster.mesh.authorization_policies.is_empty())
         .then(|| MeshView::new(&analysis, analysis.mesh_options.clone()));
     let layer = view.as_ref().map(|v| MeshLayer::new(v, &answer));
+    let entries = entry_paths(&analysis, &args.from, &to, args.port);
     write_stdout(|out| {
         match args.output {
             Format::Text => render::can::text(&analysis, &args.from, &args.to, &answer, out)?,
@@ -162,8 +163,15 @@ pub(crate) fn run(mut args: CanArgs) -> Outcome {
                 if let (Some(view), Some(layer)) = (&view, &layer) {
                     doc["mesh"] = layer_json(view, layer);
                 }
+                if let Some(paths) = &entries {
+                    doc["entryPaths"] = exposure::render::entry_paths_json(&analysis, paths);
+                }
                 return render::can::write_json_value(&doc, out);
             }
+        }
+        if let Some(paths) = &entries {
+            let item = if args.output == Format::Md { "- " } else { "  " };
+            exposure::render::entry_paths_text(&analysis, paths, item, out)?;
         }
         match (&view, &layer) {
             (Some(view), Some(layer)) => {
@@ -178,6 +186,22 @@ pub(crate) fn run(mut args: CanArgs) -> Outcome {
     Ok(if open { ExitStatus::Success } else { ExitStatus::No })
 }
 
+/// `can internet X`: the entry paths (`netreach exposure`'s, default choices) to X on the
+/// asked port, or on every port without `--port`; `None` for any other source. They are said
+/// beside the verdict and do not change the exit code, which stays the policy verdict's.
+fn entry_paths(
+    analysis: &Analysis,
+    from: &str,
+    to: &[usize],
+    port: Option<(Protocol, u16)>,
+) -> Option<Vec<exposure::Exposure>> {
+    if EndpointSelector::parse(from).ok()? != EndpointSelector::Internet {
+        return None;
+    }
+    let report = exposure::exposure(analysis, &exposure::ExposureOptions::default());
+    Some(exposure::entry::entry_paths_to(&report.exposures, to, port))
+}
+
 /// The answers for a Service port, one per targetPort its backing pods receive it on; exit 0
 /// when some backing pod is reached. In JSON, one document: the Service port's, every target
 /// port's verdicts together, and `targetPorts` saying which pods receive it on which port.
@@ -190,17 +214,33 @@ fn service_answers(analysis: &Analysis, args: &CanArgs, from: &[usize], groups: 
         })
         .collect();
     let any = answers.iter().any(|(_, _, answer)| answer.allowed());
+    // Entry paths to the backing pods, each on the target port it receives the Service port on.
+    let entries: Option<Vec<exposure::Exposure>> = answers
+        .iter()
+        .map(|(_, pods, answer)| entry_paths(analysis, &args.from, pods, answer.query))
+        .collect::<Option<Vec<_>>>()
+        .map(|groups| groups.concat());
     write_stdout(|out| match args.output {
-        Format::Json if answers.len() > 1 => {
-            render::can::write_json_value(&several_targets_json(analysis, args, &answers), out)
+        Format::Json => {
+            let mut doc = match answers.as_slice() {
+                [(to, _, answer)] => render::can::json_value(analysis, &args.from, to, answer),
+                _ => several_targets_json(analysis, args, &answers),
+            };
+            if let Some(paths) = &entries {
+                doc["entryPaths"] = exposure::render::entry_paths_json(analysis, paths);
+            }
+            render::can::write_json_value(&doc, out)
         }
         output => {
-            let write = match output {
-                Format::Text => render::can::text,
-                Format::Md => render::can::markdown,
-                Format::Json => render::can::json,
-            };
-            answers.iter().try_for_each(|(to, _, answer)| write(analysis, &args.from, to, answer, out))
+            let write = if output == Format::Md { render::can::markdown } else { render::can::text };
+            answers.iter().try_for_each(|(to, _, answer)| write(analysis, &args.from, to, answer, out))?;
+            match &entries {
+                Some(paths) => {
+                    let item = if output == Format::Md { "- " } else { "  " };
+                    exposure::render::entry_paths_text(analysis, paths, item, out)
+                }
+                None => Ok(()),
+            }
         }
     })?;
     Ok(if any { ExitStatus::Success } else { ExitStatus::No })

@@ -5,7 +5,7 @@ use super::{write_stdout, EngineArgs, ExitStatus, LiveArgs, MeshArgs, NotesArgs,
 use clap::Args;
 use netreach::aggregate::Level;
 use netreach::audit::audit;
-use netreach::diff::{diff_graph, write_diff, Diff, DiffNotes, FindingChanges};
+use netreach::diff::{diff_graph, exposure_changes, write_diff, Diff, DiffNotes, FindingChanges};
 use netreach::load::{self, AppliedChanges, Input, LoadReport, LoadedCluster};
 use netreach::render::graph::GraphOptions;
 use netreach::render::DrawnFormat;
@@ -181,8 +181,14 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
     let mut view = diff.view(args.level);
     view.narrow(namespaces);
     let authz = diff.authz_changes();
+    let exposures = exposure_changes(&before, &after, namespaces);
     status.finish();
-    let notes = DiffNotes { applied: applied.as_ref(), findings: Some(&findings), authz: Some(&authz) };
+    let notes = DiffNotes {
+        applied: applied.as_ref(),
+        findings: Some(&findings),
+        authz: Some(&authz),
+        exposures: Some(&exposures),
+    };
     match args.output.report() {
         Some(format) => write_stdout(|out| write_diff(&view, format, notes, out))?,
         None => {
@@ -195,5 +201,6 @@ pub(crate) fn run(args: DiffArgs) -> Outcome {
             write_stdout(|out| std::io::Write::write_all(out, &bytes))?;
         }
     }
-    Ok(if args.exit_code && (view.differs() || !authz.is_empty()) { ExitStatus::No } else { ExitStatus::Success })
+    let differs = view.differs() || !authz.is_empty() || !exposures.is_empty();
+    Ok(if args.exit_code && differs { ExitStatus::No } else { ExitStatus::Success })
 }

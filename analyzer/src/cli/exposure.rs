@@ -4,7 +4,8 @@ use super::{write_stdout, ExitStatus, InputArgs, Outcome};
 use clap::Args;
 use netreach::exposure::{add_abstract_controller, exposure, write_exposure, ClusterSource, ExposureOptions};
 use netreach::model::Endpoint;
-use netreach::render::Format;
+use netreach::render::graph::GraphOptions;
+use netreach::render::DrawnFormat;
 use netreach::select::EndpointSelector;
 
 #[derive(Args)]
@@ -12,9 +13,10 @@ pub(crate) struct ExposureArgs {
     #[command(flatten)]
     pub(crate) input: InputArgs,
 
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub(crate) output: Format,
+    /// Output format; dot and svg draw the entry points (shaped by kind), the pods behind them
+    /// by namespace, and each hop, dashed grey where policy does not admit it.
+    #[arg(short, long, value_enum, default_value_t = DrawnFormat::Text)]
+    pub(crate) output: DrawnFormat,
 
     /// The ingress controller's pods (an endpoint selector: `ns:ingress-nginx`,
     /// `app.kubernetes.io/name=traefik`, `ns/Deployment/name`): they run every Ingress, and every
@@ -55,6 +57,15 @@ pub(crate) fn run(args: ExposureArgs) -> Outcome {
     if args.reachable_only {
         report.exposures.retain(|e| e.reachable());
     }
-    write_stdout(|out| write_exposure(analysis, &report, args.output, out))?;
+    let Some(format) = args.output.report() else {
+        use super::picture::{picture, title, too_big};
+        let mut graph = netreach::exposure::render::graph(analysis, &report, &GraphOptions::default())
+            .map_err(|e| too_big(e, "--reachable-only"))?;
+        graph.title = Some(title("exposure", &args.input.paths, "entry paths from outside the cluster", &graph));
+        let bytes = picture(&graph, args.output == DrawnFormat::Svg)?;
+        write_stdout(|out| std::io::Write::write_all(out, &bytes))?;
+        return Ok(ExitStatus::Success);
+    };
+    write_stdout(|out| write_exposure(analysis, &report, format, out))?;
     Ok(ExitStatus::Success)
 }

@@ -19,11 +19,13 @@
 //! or counted per group pair (`--level workload|namespace`, through [`Grouping`](crate::aggregate::Grouping)).
 
 mod authz;
+mod exposure;
 mod render;
 mod view;
 
 pub use crate::findings::FindingChanges;
 pub use authz::AuthzChange;
+pub use exposure::{exposure_changes, ExposureChange, ExposureChangeKind, ExposureSide};
 pub use render::{diff_graph, write_diff, DiffNotes, SHOWN_NAMES};
 pub use view::{Change, DiffView, Node};
 

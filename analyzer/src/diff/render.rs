@@ -2,7 +2,7 @@
 //! (schemaVersion 1, documented in the README), each streamed from a [`DiffView`].
 
 use super::view::{Change, DiffView};
-use super::{AuthzChange, ChangeKind, Delta, Diff, GroupPairs, PairCounts};
+use super::{AuthzChange, ChangeKind, Delta, Diff, ExposureChange, ExposureSide, GroupPairs, PairCounts};
 use crate::aggregate::Level;
 use crate::analysis::Analysis;
 use crate::findings::{self, FindingChanges};
@@ -58,6 +58,32 @@ pub struct DiffNotes<'n> {
     pub findings: Option<&'n FindingChanges>,
     /// Pairs whose mesh verdict changed on ports NetworkPolicy allows on both sides.
     pub authz: Option<&'n [AuthzChange]>,
+    /// Entry paths from outside added, removed or changed (`netreach exposure` on both sides).
+    pub exposures: Option<&'n [ExposureChange]>,
+}
+
+/// Names the section of entry-path changes.
+const EXPOSURE_TITLE: &str = "Entry path changes (netreach exposure, before and after)";
+
+/// `reachable`, `not reachable`, or `-` for a side without the path; with its entry port.
+fn exposure_side_text(side: Option<ExposureSide>) -> String {
+    match side {
+        None => "-".to_string(),
+        Some(s) => format!(
+            "{} (entry port {})",
+            if s.reachable { "reachable" } else { "not reachable" },
+            s.entry_port.map_or_else(|| "-".to_string(), |p| p.to_string())
+        ),
+    }
+}
+
+/// `shop/web-1 8080/TCP via LoadBalancer shop/web`.
+fn exposure_path_text(c: &ExposureChange) -> String {
+    format!("{} {}/{} via {} {}", c.pod, c.port, c.protocol.as_str(), c.via.kind.as_str(), c.via.name)
+}
+
+fn exposure_side_json(side: Option<ExposureSide>) -> serde_json::Value {
+    side.map_or(serde_json::Value::Null, |s| serde_json::json!({"reachable": s.reachable, "entryPort": s.entry_port}))
 }
 
 /// The mesh layer's ports as JSON: `allowed`, and `custom` when an external authorizer decides some.
@@ -208,6 +234,24 @@ fn write_json(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
         }
         out.write_all(if entries.is_empty() { b"]" } else { b"\n  ]" })?;
     }
+    if let Some(changes) = notes.exposures {
+        write!(out, ",\n  \"exposures\": [")?;
+        let mut entries = JsonArray::new("    ");
+        for c in changes {
+            entries.element(out)?;
+            let entry = serde_json::json!({
+                "change": c.kind().as_str(),
+                "pod": c.pod,
+                "port": c.port,
+                "protocol": c.protocol.as_str(),
+                "via": crate::render::paths::via_json(&c.via),
+                "before": exposure_side_json(c.before),
+                "after": exposure_side_json(c.after),
+            });
+            serde_json::to_writer(&mut *out, &entry)?;
+        }
+        out.write_all(if entries.is_empty() { b"]" } else { b"\n  ]" })?;
+    }
     // Entries are written from pieces rendered once: node ids, and each delta's fields.
     let ids: Vec<String> = view.nodes.iter().map(|n| serde_json::to_string(&n.id)).collect::<Result<_, _>>()?;
     let json = |p: &PortSet| serde_json::to_string(&allowed_json(p)).expect("port lists serialize");
@@ -292,6 +336,9 @@ fn preamble(view: &DiffView, notes: DiffNotes, quote: &str) -> Vec<String> {
     }
     if let Some(changes) = notes.authz.filter(|c| !c.is_empty()) {
         lines.push(format!("{AUTHZ_TITLE}: {}.", plural(changes.len() as u64, "pair", "pairs")));
+    }
+    if let Some(changes) = notes.exposures.filter(|c| !c.is_empty()) {
+        lines.push(format!("{EXPOSURE_TITLE}: {}.", plural(changes.len() as u64, "entry path", "entry paths")));
     }
     for (what, list) in [
         ("Pods only before", &diff.pods_only_before),
@@ -398,6 +445,21 @@ fn write_text(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Res
             writeln!(out, "  {:sw$}  {:dw$}  {was} -> {is}", c.src, c.dst)?;
         }
     }
+    if let Some(changes) = notes.exposures.filter(|c| !c.is_empty()) {
+        let paths: Vec<String> = changes.iter().map(exposure_path_text).collect();
+        let width = paths.iter().map(|p| p.chars().count()).max().unwrap_or(0).max("ENTRY PATH".len());
+        writeln!(
+            out,
+            "\n{} ({}):",
+            EXPOSURE_TITLE.to_uppercase(),
+            plural(changes.len() as u64, "entry path", "entry paths")
+        )?;
+        writeln!(out, "  CHANGE   {:width$}  BEFORE -> AFTER", "ENTRY PATH")?;
+        for (c, path) in changes.iter().zip(&paths) {
+            let (was, is) = (exposure_side_text(c.before), exposure_side_text(c.after));
+            writeln!(out, "  {:7}  {path:width$}  {was} -> {is}", c.kind().as_str())?;
+        }
+    }
     if let Some(changes) = notes.findings {
         findings::render::write_changes_text(changes, out)?;
     }
@@ -475,6 +537,24 @@ fn write_md(view: &DiffView, notes: DiffNotes, out: &mut dyn Write) -> io::Resul
                 md_cell(&crate::render::ports_text(&c.after.open, &c.after.custom)),
             );
             writeln!(out, "| `{}` | `{}` | {was} | {is} |", md_cell(&c.src), md_cell(&c.dst))?;
+        }
+    }
+    if let Some(changes) = notes.exposures.filter(|c| !c.is_empty()) {
+        writeln!(out, "\n#### {EXPOSURE_TITLE} ({})\n", plural(changes.len() as u64, "entry path", "entry paths"))?;
+        writeln!(out, "| Change | Pod | Port | Via | Before | After |\n|---|---|---|---|---|---|")?;
+        for c in changes {
+            writeln!(
+                out,
+                "| {} | `{}` | {}/{} | {} `{}` | {} | {} |",
+                c.kind().as_str(),
+                md_cell(&c.pod),
+                c.port,
+                c.protocol.as_str(),
+                c.via.kind.as_str(),
+                md_cell(&c.via.name),
+                exposure_side_text(c.before),
+                exposure_side_text(c.after)
+            )?;
         }
     }
     if let Some(changes) = notes.findings {

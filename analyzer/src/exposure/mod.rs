@@ -14,8 +14,10 @@
 //! "it is not defined whether this happens before or after NetworkPolicy processing"); this is
 //! the kube-proxy behaviour the Service page describes.
 
+pub mod entry;
 pub mod render;
 
+pub use entry::{EntryHop, EntryHops};
 pub use render::write_exposure;
 
 use crate::analysis::Analysis;

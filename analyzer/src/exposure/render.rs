@@ -214,3 +214,151 @@ fn write_json(names: &Names, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "  \"notes\": {}", serde_json::json!(names.report.notes))?;
     writeln!(out, "}}")
 }
+
+/// `can internet X`'s entry-path lines, after the policy verdict: each entry path to X on the
+/// asked port(s), or that none exists. `item` starts each line (`  ` in text, `- ` in Markdown).
+pub fn entry_paths_text(analysis: &Analysis, paths: &[Exposure], item: &str, out: &mut dyn Write) -> io::Result<()> {
+    let reachable = paths.iter().filter(|e| e.reachable()).count();
+    if paths.is_empty() {
+        return writeln!(
+            out,
+            "Entry paths from outside: none (no LoadBalancer, NodePort, externalIP, Ingress, Gateway, hostPort or hostNetwork delivers there: the verdict above is policy's alone)"
+        );
+    }
+    writeln!(out, "Entry paths from outside: {} ({reachable} reachable through every hop's policy)", paths.len())?;
+    for e in paths {
+        let blocked = e.hops.iter().position(|h| !h.admitted()).map(|i| format!(": hop {} denied by policy", i + 1));
+        writeln!(
+            out,
+            "{item}{} {} to {} {}/{} (entry port {}){}",
+            e.via.kind.as_str(),
+            e.via.name,
+            analysis.id(e.pod),
+            e.port,
+            e.protocol.as_str(),
+            Names::entry(e),
+            blocked.as_deref().unwrap_or(": reachable")
+        )?;
+    }
+    Ok(())
+}
+
+/// `can internet X -o json`'s `entryPaths`: one object per entry path to X on the asked port(s).
+pub fn entry_paths_json(analysis: &Analysis, paths: &[Exposure]) -> serde_json::Value {
+    serde_json::Value::Array(
+        paths
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "pod": analysis.id(e.pod),
+                    "port": e.port,
+                    "protocol": e.protocol.as_str(),
+                    "via": {"kind": e.via.kind.as_str(), "name": e.via.name},
+                    "entryPort": e.entry_port,
+                    "reachable": e.reachable(),
+                })
+            })
+            .collect(),
+    )
+}
+
+impl super::ViaKind {
+    /// The DOT shape of an entry point of this kind, and its legend line.
+    fn shape(self) -> (&'static str, &'static str) {
+        use super::ViaKind::*;
+        match self {
+            LoadBalancer => ("doubleoctagon", "LoadBalancer Service"),
+            NodePort => ("octagon", "NodePort Service"),
+            ExternalIp => ("diamond", "Service on externalIPs"),
+            Ingress => ("house", "Ingress (outside → controller pods → backends)"),
+            Gateway => ("invhouse", "Gateway (outside → gateway pods → backends)"),
+            HostPort => ("cds", "container hostPort"),
+            HostNetwork => ("component", "hostNetwork pod listening on its node's addresses"),
+        }
+    }
+}
+
+/// The internet node of the picture.
+const OUTSIDE: &str = "external:outside the cluster";
+
+/// The entry paths as a picture (`exposure -o dot|svg`): outside the cluster as one hexagon,
+/// each entry point a node shaped by its kind (in its namespace), the pods grouped by
+/// namespace, and each hop an edge, dashed grey where the receiver's policy does not admit it.
+/// One edge per (sender, receiver, admitted), whatever the number of paths sharing it.
+pub fn graph(
+    analysis: &Analysis,
+    report: &ExposureReport,
+    options: &crate::render::graph::GraphOptions,
+) -> Result<crate::render::graph::ReachGraph, crate::render::graph::GraphError> {
+    use crate::render::graph::{EdgeStyle, GraphEdge, GraphNode, IdGraph};
+    use netreach_model::PortSet;
+    let names = Names { analysis, report };
+    let mut drawn = IdGraph::new(crate::aggregate::Level::Pod);
+    let mut seen = std::collections::HashSet::new();
+    let outside = drawn.node(OUTSIDE);
+    for e in &report.exposures {
+        let (namespace, name) = e.via.name.split_once('/').unwrap_or(("", &e.via.name));
+        let entry = drawn.node_as(GraphNode {
+            id: format!("entry:{}:{}", e.via.kind.as_str(), e.via.name),
+            kind: crate::aggregate::GroupKind::Workload,
+            namespace: Some(namespace.to_string()),
+            name: name.to_string(),
+            details: vec![e.via.kind.as_str().to_string()],
+            host_network: false,
+            shape: Some(e.via.kind.shape()),
+            tooltip: Some(format!("{} {}", e.via.kind.as_str(), e.via.name)),
+        });
+        let entry_ports = match e.entry_port {
+            Some(port) => PortSet::single(e.protocol, port),
+            None => PortSet::all(),
+        };
+        let mut edge = |drawn: &mut IdGraph, s: usize, d: usize, ports: PortSet, admitted: bool, tooltip: String| {
+            if seen.insert((s, d, admitted, ports.clone())) {
+                let style = if admitted { drawn.reach_style(s, d) } else { EdgeStyle::NotAdmitted };
+                drawn.edge(GraphEdge { tooltip: Some(tooltip), ..GraphEdge::new(s, d, ports, style) });
+            }
+        };
+        let into = format!("outside → {} {}", e.via.kind.as_str(), e.via.name);
+        let first_admitted = e.hops.first().is_none_or(Hop::admitted);
+        edge(&mut drawn, outside, entry, entry_ports, first_admitted, into);
+        // The senders of each hop: the entry point first, then the previous hop's receivers.
+        let mut senders = vec![entry];
+        for (i, hop) in e.hops.iter().enumerate() {
+            let ports = hop.ports.iter().map(|&(protocol, port)| PortSet::single(protocol, port)).fold(
+                PortSet::empty(),
+                |mut all, p| {
+                    all.union_with(&p);
+                    all
+                },
+            );
+            let (mut receivers, mut reached) = (Vec::new(), Vec::new());
+            for &to in &hop.to {
+                let d = drawn.node(&names.id(to));
+                let admitted = hop.reached.contains(&to);
+                for &s in &senders {
+                    let tooltip = format!("hop {}: sees {}", i + 1, hop.source);
+                    edge(&mut drawn, s, d, ports.clone(), admitted, tooltip);
+                }
+                receivers.push(d);
+                if admitted {
+                    reached.push(d);
+                }
+            }
+            // The next hop leaves from the receivers reached, as `exposure` judges it.
+            senders = if reached.is_empty() { receivers } else { reached };
+        }
+        if e.hops.is_empty() {
+            let d = drawn.node(&names.id(e.pod));
+            edge(
+                &mut drawn,
+                entry,
+                d,
+                PortSet::single(e.protocol, e.port),
+                true,
+                "controller not in the input: assumed to pass".into(),
+            );
+        }
+    }
+    drawn.mark(outside, "clients and load balancers");
+    drawn.finish(options)
+}

@@ -3,6 +3,7 @@
 
 use crate::aggregate::Level;
 use crate::analysis::Analysis;
+use crate::exposure::Via;
 use crate::lateral::{BlastRadius, Hop, PathsAnswer};
 use crate::render::allowed_json;
 use crate::render::graph::{EdgeStyle, GraphEdge, GraphError, GraphOptions, IdGraph, ReachGraph};
@@ -24,13 +25,25 @@ pub struct Asked<'a> {
 pub fn path_text(analysis: &Analysis, source: usize, hops: &[Hop]) -> String {
     let mut text = analysis.id(source);
     for hop in hops {
-        let via = match hop.kind {
-            HopKind::Policy => hop.ports.to_string(),
-            HopKind::NodeLocal => "node-local".to_string(),
+        let via = match (hop.kind, &hop.entry) {
+            (HopKind::Policy, _) => hop.ports.to_string(),
+            (HopKind::NodeLocal, _) => "node-local".to_string(),
+            (HopKind::Entry, Some(entry)) => format!("{} via {}", hop.ports, via_text(&entry.via)),
+            (HopKind::Entry, None) => "entry".to_string(),
         };
         text.push_str(&format!(" -[{via}]-> {}", analysis.id(hop.dst)));
     }
     text
+}
+
+/// `LoadBalancer shop/web`: an entry point as hops and tables name it.
+pub fn via_text(via: &Via) -> String {
+    format!("{} {}", via.kind.as_str(), via.name)
+}
+
+/// `{"kind": "LoadBalancer", "name": "shop/web"}`, as `exposure -o json` writes it.
+pub fn via_json(via: &Via) -> serde_json::Value {
+    json!({"kind": via.kind.as_str(), "name": via.name})
 }
 
 /// The two summary lines, the second one never a heading.
@@ -116,7 +129,9 @@ pub fn text(analysis: &Analysis, asked: &Asked, answer: &PathsAnswer, out: &mut 
     let columns = std::iter::once(Column::left("SOURCE")).chain(hops.iter().map(|h| Column::right(h))).collect();
     let mut table = Table::new(columns);
     for r in rows.iter().take(asked.limit) {
-        table.row(std::iter::once(analysis.id(r.source)).chain(r.reached.iter().map(|n| n.to_string())));
+        table.row(
+            std::iter::once(answer.source_name(analysis, r.source)).chain(r.reached.iter().map(|n| n.to_string())),
+        );
     }
     table.write(out)?;
     more_sources(rows.len(), asked, out)
@@ -140,24 +155,29 @@ pub fn markdown(analysis: &Analysis, asked: &Asked, answer: &PathsAnswer, out: &
     let rows = radius_rows(answer);
     for r in rows.iter().take(asked.limit) {
         let counts: Vec<String> = r.reached.iter().map(|n| n.to_string()).collect();
-        writeln!(out, "| `{}` | {} |", analysis.id(r.source), counts.join(" | "))?;
+        writeln!(out, "| `{}` | {} |", answer.source_name(analysis, r.source), counts.join(" | "))?;
     }
     more_sources(rows.len(), asked, out)
 }
 
 fn hop_json(analysis: &Analysis, hop: &Hop) -> serde_json::Value {
     let (protocol, port) = match (hop.kind, hop.port()) {
-        (HopKind::Policy, Some((p, n))) => (json!(p), json!(n)),
+        (HopKind::Policy | HopKind::Entry, Some((p, n))) => (json!(p), json!(n)),
         _ => (json!(null), json!(null)),
     };
-    json!({
+    let mut value = json!({
         "src": analysis.id(hop.src),
         "dst": analysis.id(hop.dst),
         "protocol": protocol,
         "port": port,
-        "kind": match hop.kind { HopKind::Policy => "policy", HopKind::NodeLocal => "node-local" },
+        "kind": match hop.kind { HopKind::Policy => "policy", HopKind::NodeLocal => "node-local", HopKind::Entry => "entry" },
         "allowed": allowed_json(&hop.ports),
-    })
+    });
+    if let Some(entry) = &hop.entry {
+        value["via"] = via_json(&entry.via);
+        value["source"] = json!(entry.source);
+    }
+    value
 }
 
 /// The answer as a picture (`-o dot|svg`), pod by pod: every hop of every path shown (each
@@ -174,9 +194,10 @@ pub fn graph(analysis: &Analysis, answer: &PathsAnswer, options: &GraphOptions) 
             let (s, d) = (graph.node(&src), graph.node(&dst));
             let style = match hop.kind {
                 HopKind::NodeLocal => EdgeStyle::NodeLocal,
-                HopKind::Policy => graph.reach_style(s, d),
+                HopKind::Policy | HopKind::Entry => graph.reach_style(s, d),
             };
-            let tooltip = format!("{src} → {dst}: {}", hop.ports);
+            let through = hop.entry.as_ref().map(|e| format!(" via {}", via_text(&e.via))).unwrap_or_default();
+            let tooltip = format!("{src} → {dst}: {}{through}", hop.ports);
             graph.edge(GraphEdge { tooltip: Some(tooltip), ..GraphEdge::new(s, d, hop.ports, style) });
         }
     }
@@ -228,7 +249,7 @@ pub fn json(analysis: &Analysis, asked: &Asked, answer: &PathsAnswer, out: &mut 
     writeln!(out, "  ],\n  \"blastRadius\": [")?;
     for (i, r) in answer.blast_radius.iter().enumerate() {
         let sep = if i + 1 < answer.blast_radius.len() { "," } else { "" };
-        writeln!(out, "    {}{sep}", json!({"source": analysis.id(r.source), "reached": r.reached}))?;
+        writeln!(out, "    {}{sep}", json!({"source": answer.source_name(analysis, r.source), "reached": r.reached}))?;
     }
     writeln!(out, "  ]\n}}")
 }

@@ -473,6 +473,27 @@ fn diff() -> Vec<Field> {
                 ),
             ]),
         ),
+        // Entry paths from outside that differ: on one side only, or reachable on one side only.
+        Optional("exposures", {
+            let side = || {
+                nullable(object(vec![
+                    Required("reachable", boolean()),
+                    Required("entryPort", nullable(json!({"type": "integer", "minimum": 0, "maximum": 65535}))),
+                ]))
+            };
+            array(object(vec![
+                Required(
+                    "change",
+                    one_of(crate::diff::ExposureChangeKind::ALL.map(crate::diff::ExposureChangeKind::as_str)),
+                ),
+                Required("pod", string()),
+                Required("port", json!({"type": "integer", "minimum": 0, "maximum": 65535})),
+                Required("protocol", reference("protocol")),
+                Required("via", via()),
+                Required("before", side()),
+                Required("after", side()),
+            ]))
+        }),
         // Pairs whose mesh verdict changed on ports NetworkPolicy allows on both sides.
         Optional("authz", {
             let side = || object(vec![Required("allowed", reference("allowed")), Optional("custom", custom_ports())]);
@@ -504,8 +525,11 @@ fn paths() -> Vec<Field> {
         Required("dst", string()),
         Required("protocol", nullable(reference("protocol"))),
         Required("port", nullable(json!({"type": "integer", "minimum": 0, "maximum": 65535}))),
-        Required("kind", one_of(["policy", "node-local"])),
+        Required("kind", one_of(["policy", "node-local", "entry"])),
         Required("allowed", reference("allowed")),
+        // `--from internet`: an entry hop's entry point and the source address the pod sees.
+        Optional("via", via()),
+        Optional("source", string()),
     ]);
     // Attack paths (`"mode": "attack"`): hops of every kind, protocol and port on network hops.
     let attack_hop = object(vec![
@@ -515,6 +539,7 @@ fn paths() -> Vec<Field> {
         Optional("protocol", reference("protocol")),
         Optional("port", json!({"type": "integer", "minimum": 0, "maximum": 65535})),
         Required("reason", string()),
+        Optional("via", via()),
     ]);
     let network_radius = object(vec![Required("source", string()), Required("reached", array(count()))]);
     let attack_radius = object(vec![
@@ -601,6 +626,14 @@ fn check() -> Vec<Field> {
     fields
 }
 
+/// An entry point: `{"kind": "LoadBalancer", "name": "shop/web"}` (a pod's id for HostPort and HostNetwork).
+fn via() -> Value {
+    object(vec![
+        Required("kind", one_of(crate::exposure::ViaKind::ALL.map(crate::exposure::ViaKind::as_str))),
+        Required("name", string()),
+    ])
+}
+
 fn exposure() -> Vec<Field> {
     let port = json!({"type": "integer", "minimum": 0, "maximum": 65535});
     let hop = object(vec![
@@ -615,13 +648,7 @@ fn exposure() -> Vec<Field> {
         Required("workload", nullable(string())),
         Required("port", port.clone()),
         Required("protocol", reference("protocol")),
-        Required(
-            "via",
-            object(vec![
-                Required("kind", one_of(crate::exposure::ViaKind::ALL.map(crate::exposure::ViaKind::as_str))),
-                Required("name", string()),
-            ]),
-        ),
+        Required("via", via()),
         Required("entryPort", nullable(port)),
         Required("reachable", boolean()),
         Required("hops", array(hop)),

@@ -22,6 +22,7 @@ mod audit; // `netreach audit`: every finding id, scores, exit codes, formats
 mod authz; // Istio AuthorizationPolicy in `netreach mesh`: the TCP task and hand-worked identity verdicts
 mod can; // `netreach can`: verdicts and the rules behind them
 mod diff; // `netreach diff`: what-if apply/delete and before/after folders
+mod entry_points; // entry points elsewhere: paths --from internet, can internet, diff exposure changes, exposure -o dot|svg
 mod exposure; // `netreach exposure`: entry paths from outside (Services, Ingress, Gateway API, host ports)
 mod invariants; // `netreach check --invariants` and the netreach::testing API
 mod mesh; // `netreach mesh`: Istio and Linkerd mTLS statuses and coverage

@@ -13,6 +13,21 @@ pub enum HopKind {
     /// From a hostNetwork pod to a pod on its node: node-to-pod traffic, which most
     /// implementations allow whatever the policies say.
     NodeLocal,
+    /// From outside the cluster through an entry point (a published Service, an Ingress or
+    /// Gateway controller, a hostPort, a hostNetwork pod): the caller names it.
+    Entry,
+}
+
+/// An endpoint that traffic from outside reaches through an entry point: `level` hops from the
+/// sources, the last hop from `from` (an external range, or a controller pod reached before).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntrySeed {
+    /// The endpoint reached.
+    pub endpoint: usize,
+    /// The sender of the entry hop.
+    pub from: usize,
+    /// Hops from the sources: 1 from outside, 2 behind a controller.
+    pub level: u32,
 }
 
 /// Where a reached endpoint was reached from.
@@ -73,6 +88,21 @@ impl Reachability {
     /// sources and targets but never a stepping stone. With `node_hops`, a reached hostNetwork
     /// pod also reaches every pod on its node (a synthesized DaemonSet pod without a node: every pod).
     pub fn lateral(&self, cluster: &Cluster, sources: &[usize], max_hops: u32, node_hops: bool) -> LateralReach {
+        self.lateral_entered(cluster, sources, None, max_hops, node_hops)
+    }
+
+    /// [`Reachability::lateral`] where, with `entries`, the sources (outside the cluster) take no
+    /// policy step of their own: their first hops are the entries, each reached at its level by
+    /// an [`HopKind::Entry`] hop before any other hop of that level, and the search goes on
+    /// from them as usual.
+    pub fn lateral_entered(
+        &self,
+        cluster: &Cluster,
+        sources: &[usize],
+        entries: Option<&[EntrySeed]>,
+        max_hops: u32,
+        node_hops: bool,
+    ) -> LateralReach {
         let n = self.endpoint_count();
         let mut distance = vec![u32::MAX; n];
         let mut parent: Vec<Option<Parent>> = vec![None; n];
@@ -99,13 +129,24 @@ impl Reachability {
         let mut class_rep: Vec<u32> = vec![u32::MAX; self.classes.len()];
         // A class that stepped once has reached everything its row reaches.
         let mut stepped = vec![false; self.classes.len()];
+        let last_entry = entries.map_or(0, |seeds| seeds.iter().map(|s| s.level).max().unwrap_or(0));
         for level in 1..=max_hops {
-            if frontier.is_empty() {
+            if frontier.is_empty() && level > last_entry {
                 break;
+            }
+            let mut next = Vec::new();
+            for seed in entries.unwrap_or_default().iter().filter(|s| s.level == level) {
+                let m = seed.endpoint;
+                if distance[m] == u32::MAX {
+                    distance[m] = level;
+                    remaining[self.classes.class_of[m] as usize] -= 1;
+                    parent[m] = Some(Parent { endpoint: seed.from, kind: HopKind::Entry });
+                    next.push(m);
+                }
             }
             let mut stepping: Vec<usize> = Vec::new();
             for &e in &frontier {
-                if e >= self.pod_count && level > 1 {
+                if e >= self.pod_count && (level > 1 || entries.is_some()) {
                     continue; // reached external ranges are not stepping stones
                 }
                 let c = self.classes.class_of[e] as usize;
@@ -119,7 +160,6 @@ impl Reachability {
                     class_rep[c] = e as u32; // prefer a pod: it steps for the whole class
                 }
             }
-            let mut next = Vec::new();
             for &c in &stepping {
                 let from = class_rep[c] as usize;
                 // An external source steps to pods only.

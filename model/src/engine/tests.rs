@@ -196,6 +196,32 @@ fn chain() -> Cluster {
 }
 
 #[test]
+fn an_entered_search_starts_at_its_entries_and_outside_takes_no_policy_step() {
+    let cluster = chain();
+    let reach = Reachability::compute(&cluster, &EngineOptions::default());
+    let idx = |name: &str| cluster.pods.iter().position(|p| p.name == name).unwrap();
+    let (a, b, c, d) = (idx("a"), idx("b"), idx("c"), idx("d"));
+    let outside = reach.pod_count();
+    assert!(outside < reach.endpoint_count(), "the chain has an external range");
+    // Outside enters b (1 hop) and, through b, c (2 hops), as a controller then its backend.
+    let entries = [
+        lateral::EntrySeed { endpoint: b, from: outside, level: 1 },
+        lateral::EntrySeed { endpoint: c, from: b, level: 2 },
+    ];
+    let entered = reach.lateral_entered(&cluster, &[outside], Some(&entries), 5, true);
+    assert_eq!([b, c, d].map(|i| entered.distance[i]), [1, 2, 3]);
+    // c's entry hop wins over the policy hop b → c of the same level; d is policy from c.
+    assert_eq!(
+        entered.path(d),
+        vec![(outside, b, lateral::HopKind::Entry), (b, c, lateral::HopKind::Entry), (c, d, lateral::HopKind::Policy)]
+    );
+    assert_eq!(entered.distance[a], u32::MAX, "a admits nobody and is no entry");
+    let from_outside: Vec<usize> =
+        (0..reach.endpoint_count()).filter(|&e| entered.parent[e].is_some_and(|p| p.endpoint == outside)).collect();
+    assert_eq!(from_outside, [b], "outside reaches only its entries");
+}
+
+#[test]
 fn lateral_paths_follow_policies_and_node_local_hops() {
     let cluster = chain();
     let reach = Reachability::compute(&cluster, &EngineOptions::default());

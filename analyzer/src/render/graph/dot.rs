@@ -87,6 +87,9 @@ fn group_node_line(node: &GraphNode) -> String {
         GroupKind::Namespace => attributes.push(("shape", "tab".into())),
         GroupKind::Pod | GroupKind::Workload => {}
     }
+    if let Some((shape, _)) = node.shape {
+        attributes.push(("shape", shape.into()));
+    }
     if node.host_network {
         attributes.push(("fillcolor", quoted("#fefcbf")));
         attributes.push(("peripheries", "2".into()));
@@ -123,6 +126,10 @@ fn legend(graph: &ReachGraph) -> String {
             "<tr><td><font color=\"{}\">hexagon</font></td><td align=\"left\">external address range (from ipBlocks)</td></tr>",
             EdgeStyle::Internet.colour()
         ));
+    }
+    let shapes: BTreeSet<(&str, &str)> = graph.nodes.iter().filter_map(|n| n.shape).collect();
+    for (shape, meaning) in shapes {
+        rows.push_str(&format!("<tr><td>{shape}</td><td align=\"left\">{}</td></tr>", html_escape(meaning)));
     }
     rows.push_str("<tr><td colspan=\"2\" align=\"left\"><font point-size=\"9\">edge labels: allowed protocols and ports</font></td></tr>");
     let table = format!(

@@ -78,6 +78,8 @@ pub enum EdgeStyle {
     Token,
     /// Attack paths: an RBAC grant used.
     Rbac,
+    /// `exposure`: a hop of an entry path that the receiver's policy does not admit.
+    NotAdmitted,
 }
 
 impl EdgeStyle {
@@ -94,12 +96,13 @@ impl EdgeStyle {
             EdgeStyle::Escape => "#9b2c2c",
             EdgeStyle::Token => "#6b46c1",
             EdgeStyle::Rbac => "#b83280",
+            EdgeStyle::NotAdmitted => "#a0aec0",
         }
     }
 
     /// Drawn dashed: traffic that no longer flows, or flows beside the policies.
     pub fn dashed(self) -> bool {
-        matches!(self, EdgeStyle::Diff(ChangeKind::Removed) | EdgeStyle::NodeLocal)
+        matches!(self, EdgeStyle::Diff(ChangeKind::Removed) | EdgeStyle::NodeLocal | EdgeStyle::NotAdmitted)
     }
 
     /// The legend's words.
@@ -120,6 +123,7 @@ impl EdgeStyle {
             EdgeStyle::Escape => "escape: a container takes its node",
             EdgeStyle::Token => "token: a ServiceAccount token used",
             EdgeStyle::Rbac => "rbac: what a ServiceAccount's grants allow",
+            EdgeStyle::NotAdmitted => "not admitted: the receiver's policy drops the source this hop delivers",
         }
     }
 }
@@ -137,6 +141,8 @@ pub struct GraphNode {
     /// Further, smaller label lines.
     pub details: Vec<String>,
     pub host_network: bool,
+    /// A DOT shape other than the kind's, and what it means in the legend (`exposure`'s entry points).
+    pub shape: Option<(&'static str, &'static str)>,
     /// Shown on hover in SVG viewers (e.g. the pods of a workload).
     pub tooltip: Option<String>,
 }
@@ -386,6 +392,7 @@ fn group_node(analysis: &Analysis, group: &crate::aggregate::Group) -> GraphNode
                 name: group.id.clone(),
                 details,
                 host_network: false,
+                shape: None,
                 tooltip: None,
             };
         }
@@ -416,6 +423,7 @@ fn group_node(analysis: &Analysis, group: &crate::aggregate::Group) -> GraphNode
                 name: first,
                 details,
                 host_network: false,
+                shape: None,
                 tooltip: Some(analysis.display_name(group.members[0])),
             };
         }
@@ -431,6 +439,7 @@ fn group_node(analysis: &Analysis, group: &crate::aggregate::Group) -> GraphNode
         name,
         details,
         host_network: group.host_network,
+        shape: None,
         tooltip,
     }
 }
@@ -482,6 +491,17 @@ impl IdGraph {
         self.graph.edges.push(edge);
     }
 
+    /// The node of `id`, added as `node` when new: for nodes whose id alone does not say
+    /// what they are (`exposure`'s entry points).
+    pub fn node_as(&mut self, node: GraphNode) -> usize {
+        if let Some(&i) = self.index.get(&node.id) {
+            return i;
+        }
+        self.index.insert(node.id.clone(), self.graph.nodes.len());
+        self.graph.nodes.push(node);
+        self.graph.nodes.len() - 1
+    }
+
     /// Adds a smaller label line to node `i` (e.g. `compromised`).
     pub fn mark(&mut self, i: usize, detail: &str) {
         self.graph.nodes[i].details.push(detail.to_string());
@@ -511,6 +531,7 @@ fn node_from_id(id: &str) -> GraphNode {
         name: name.to_string(),
         details,
         host_network: false,
+        shape: None,
         tooltip: None,
     };
     if let Some(ranges) = id.strip_prefix("external:") {

@@ -105,6 +105,11 @@ fn object(fields: Vec<Field>) -> Value {
     json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
 }
 
+/// A port number.
+fn port_number() -> Value {
+    json!({"type": "integer", "minimum": 0, "maximum": 65535})
+}
+
 fn string() -> Value {
     json!({"type": "string"})
 }
@@ -283,7 +288,7 @@ fn can() -> Vec<Field> {
         Required("closestMisses", strings()),
         Required("tiers", strings()),
     ]);
-    let port = json!({"type": "integer", "minimum": 0, "maximum": 65535});
+    let port = port_number();
     let verdict = object(vec![
         Required("src", string()),
         Required("dst", string()),
@@ -337,6 +342,18 @@ fn can() -> Vec<Field> {
         Required("verdicts", array(verdict)),
         Optional("mesh", mesh),
         Optional("targetPorts", array(target_port)),
+        // `can internet X`: the entry paths to X on the ports asked, as `exposure` finds them.
+        Optional(
+            "entryPaths",
+            array(object(vec![
+                Required("pod", string()),
+                Required("port", port_number()),
+                Required("protocol", reference("protocol")),
+                Required("via", via()),
+                Required("entryPort", nullable(port_number())),
+                Required("reachable", boolean()),
+            ])),
+        ),
     ]);
     fields
 }

@@ -18,7 +18,7 @@
 //!   → web     TCP 80: custom (CUSTOM provider opa); other ports: allowed (no rule matched)
 //!   → nomesh  no proxy: not enforced (its ALLOW-nothing policy has no effect: a note)
 //!   → batch   no proxy: not enforced
-//! shop/api-waypoint targets a Service (a waypoint): unevaluated, listed; istio-system/audit-all
+//! shop/api-waypoint targets a ServiceEntry (egress): unevaluated, listed; istio-system/audit-all
 //! is AUDIT: decides nothing.
 
 use crate::support::{fixtures, netreach, stderr};
@@ -186,7 +186,7 @@ fn identity_plaintext_and_actions_hand_worked() {
     // policy; nomesh and batch have no proxy.
     let total = MeshView::total(&view.coverage());
     assert_eq!((total.pairs, total.authz_protected), (30, 20));
-    // The waypoint policy is listed as unevaluated.
+    // The ServiceEntry-targeted policy is listed as unevaluated.
     let unevaluated: Vec<String> = view.unevaluated_policies().iter().map(|p| p.name.clone()).collect();
     assert_eq!(unevaluated, ["api-waypoint"]);
 }
@@ -217,7 +217,7 @@ fn mesh_json_carries_authz_and_effective() {
     let out = netreach(&["connectivity", dir.to_str().unwrap(), "-o", "json", "-q"]);
     let err = stderr(&out);
     assert!(err.contains("the answers ignore 6 AuthorizationPolicy object(s) (security.istio.io/v1): only `netreach mesh`, `netreach can` and `netreach connectivity --mesh` apply them"), "{err}");
-    assert!(err.contains("the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1): netreach does not evaluate this kind yet, so they attach to waypoints"), "{err}");
+    assert!(err.contains("the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1): netreach does not evaluate this kind yet, so their ServiceEntry targets attach them"), "{err}");
 }
 
 #[test]
@@ -419,7 +419,7 @@ fn connectivity_mesh_shows_custom_apart_in_every_format() {
     ] {
         assert!(text.lines().any(|l| l == row), "{row}\n{text}");
     }
-    // shop/api-waypoint (a Service target) is not applied: the one policy left out.
+    // shop/api-waypoint (a ServiceEntry target) is not applied: the one policy left out.
     assert!(text.contains("leaves out 1 policy object(s)"), "{text}");
     let (_, csv) = connectivity_mesh(&[identity, "-o", "csv"]);
     assert!(csv.starts_with("src,dst,protocol,ports,authz\n"), "{csv}");

@@ -20,6 +20,7 @@ mod tiers; // AdminNetworkPolicy / BaselineAdminNetworkPolicy / ClusterNetworkPo
 mod attack; // `netreach paths` following posture, tokens and RBAC: fixtures/attack, hand-worked
 mod audit; // `netreach audit`: every finding id, scores, exit codes, formats
 mod authz; // Istio AuthorizationPolicy in `netreach mesh`: the TCP task and hand-worked identity verdicts
+mod waypoint; // Istio ambient waypoints in the mesh layer: fixtures/mesh-authz/waypoint, hand-worked
 mod can; // `netreach can`: verdicts and the rules behind them
 mod diff; // `netreach diff`: what-if apply/delete and before/after folders
 mod exposure; // `netreach exposure`: entry paths from outside (Services, Ingress, Gateway API, host ports)

@@ -207,7 +207,7 @@ fn mesh_json_carries_authz_and_effective() {
     assert_eq!(vault["status"], "plaintext");
     assert_eq!(
         vault["authz"],
-        serde_json::json!({"verdict": "deny", "basis": "deny-rule", "policy": "shop/vault-deny-plaintext", "action": "DENY", "rule": 0})
+        serde_json::json!({"verdict": "deny", "basis": "deny-rule", "policy": "shop/vault-deny-plaintext", "action": "DENY", "rule": 0, "waypoint": null, "enforcedBy": "destination"})
     );
     assert_eq!(vault["effective"], "deny");
     let listed: Vec<&str> =

@@ -44,7 +44,8 @@ fn reference(cluster: &Cluster, s: usize, d: usize, status: MtlsStatus, port: u1
         rules::decide(policies, &authz::enforced_on(cluster, dst), rules::DEFAULT_TRUST_DOMAIN, peer, &target, layer)
     };
     let client = AuthzPeer { identity, source_in: &source_in };
-    let waypoint = authz::workload_waypoint(cluster, dst).filter(|_| authz::mesh_of(cluster, src) == MeshKind::IstioAmbient);
+    let waypoint =
+        authz::workload_waypoint(cluster, dst).filter(|_| authz::mesh_of(cluster, src) == MeshKind::IstioAmbient);
     let Some(gateway) = waypoint else {
         return (at_destination(&client), direct);
     };
@@ -59,7 +60,8 @@ fn reference(cluster: &Cluster, s: usize, d: usize, status: MtlsStatus, port: u1
         Layer::Http,
     );
     let nowhere = |_: &ipnet::IpNet| false;
-    let behind = at_destination(&AuthzPeer { identity: Some((&gateway.namespace, &gateway.name)), source_in: &nowhere });
+    let behind =
+        at_destination(&AuthzPeer { identity: Some((&gateway.namespace, &gateway.name)), source_in: &nowhere });
     let decision = rules::through_waypoint(
         at_waypoint.taken_at(Enforcement::Waypoint(0)),
         behind.taken_at(Enforcement::BehindWaypoint(0)),

@@ -123,7 +123,12 @@ pub(super) fn keep_service_waypoint_labels(mesh: &mut MeshConfig, namespace: &st
 }
 
 /// Keeps a Gateway's `istio.io/waypoint-for` label, when it is a string.
-pub(super) fn keep_gateway_waypoint_for(mesh: &mut MeshConfig, namespace: &str, name: &str, gateway: &serde_json::Value) {
+pub(super) fn keep_gateway_waypoint_for(
+    mesh: &mut MeshConfig,
+    namespace: &str,
+    name: &str,
+    gateway: &serde_json::Value,
+) {
     use netreach_model::mesh::waypoint::WAYPOINT_FOR;
     let label = super::convert::at_path(gateway, &["metadata", "labels", WAYPOINT_FOR]).and_then(|v| v.as_str());
     if let Some(value) = label {

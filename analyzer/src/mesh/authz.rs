@@ -15,8 +15,8 @@
 //! outside the mesh reach the destination directly). Through a waypoint, the policies attached
 //! to it decide on the client, then the destination's own policies decide on the waypoint.
 
-use ipnet::IpNet;
 use super::waypoint::{Waypoints, GATEWAY_API_GROUP, GATEWAY_NAME_LABEL};
+use ipnet::IpNet;
 use netreach_model::mesh::authz::{
     self as rules, AuthorizationPolicy, AuthzDecision, AuthzPeer, AuthzTarget, Binding, Enforcement, Layer,
 };
@@ -290,13 +290,18 @@ impl<'a> AuthzIndex<'a> {
                 list.dedup();
             }
             // Without a waypoint on any of its routes, the pod's traffic is all direct.
-            let through_any = workload_route.is_some() || service_routes.iter().any(|(_, l)| l.iter().any(Option::is_some));
+            let through_any =
+                workload_route.is_some() || service_routes.iter().any(|(_, l)| l.iter().any(Option::is_some));
             if !through_any {
                 service_routes.clear();
             }
             let mut counted: Vec<u32> = applying.clone();
             counted.extend(
-                service_routes.iter().flat_map(|(_, l)| l.iter().flatten()).chain(&workload_route).flat_map(|&r| routes[r as usize].applying.iter().copied()),
+                service_routes
+                    .iter()
+                    .flat_map(|(_, l)| l.iter().flatten())
+                    .chain(&workload_route)
+                    .flat_map(|&r| routes[r as usize].applying.iter().copied()),
             );
             counted.sort_unstable();
             counted.dedup();
@@ -442,7 +447,9 @@ impl<'a> AuthzIndex<'a> {
             cuts.extend(rules::port_cuts(self.policies, &self.routes[r as usize].applying));
         }
         let route_ports = key.service_routes.iter().map(|(p, _)| *p);
-        cuts.extend(key.tcp_ports.iter().copied().chain(route_ports).flat_map(|p| [Some(p), p.checked_add(1)]).flatten());
+        cuts.extend(
+            key.tcp_ports.iter().copied().chain(route_ports).flat_map(|p| [Some(p), p.checked_add(1)]).flatten(),
+        );
         cuts.sort_unstable();
         cuts.dedup();
         for &(lo, hi, mode) in pieces {
@@ -504,8 +511,7 @@ impl<'a> AuthzIndex<'a> {
         let layer = if key.tcp_ports.contains(&target.port) { Layer::Tcp } else { Layer::Http };
         let at_waypoint = rules::decide(self.policies, &r.applying, &self.trust_domain, client, target, layer);
         let waypoint = &self.waypoint_sources[r.waypoint as usize];
-        let waypoint_in =
-            |c: &IpNet| self.source_cidrs.iter().position(|x| x == c).is_some_and(|i| waypoint.hits[i]);
+        let waypoint_in = |c: &IpNet| self.source_cidrs.iter().position(|x| x == c).is_some_and(|i| waypoint.hits[i]);
         // The waypoint speaks HBONE (mTLS) to the destination with its own identity.
         let peer = AuthzPeer {
             identity: Some((waypoint.namespace.as_str(), waypoint.service_account.as_str())),
@@ -538,12 +544,15 @@ fn gateway_bindings(
         (0..cluster.pods.len())
             .filter(|&q| {
                 let pod = &cluster.pods[q];
-                namespace.is_none_or(|ns| pod.namespace == ns) && pod.labels.get(GATEWAY_NAME_LABEL).is_some_and(|n| n == name)
+                namespace.is_none_or(|ns| pod.namespace == ns)
+                    && pod.labels.get(GATEWAY_NAME_LABEL).is_some_and(|n| n == name)
             })
             .collect()
     };
     let gateways = &cluster.entry_points.gateways;
-    let is_waypoint = |ns: &str, name: &str| gateways.iter().any(|g| g.namespace == ns && g.name == name && g.class == WAYPOINT_CLASS);
+    let is_waypoint = |ns: &str, name: &str| {
+        gateways.iter().any(|g| g.namespace == ns && g.name == name && g.class == WAYPOINT_CLASS)
+    };
     let mut out = vec![Vec::new(); policies.len()];
     for (i, p) in policies.iter().enumerate() {
         let Binding::Targets(refs) = &p.binding else { continue };

@@ -87,12 +87,8 @@ impl Waypoints {
         let ns_labels: HashMap<&str, &Labels> =
             cluster.namespaces.iter().map(|n| (n.name.as_str(), &n.labels)).collect();
         let labels_of = |ns: &str| ns_labels.get(ns).copied().unwrap_or(&empty);
-        let gateways: HashMap<(&str, &str), &Gateway> = cluster
-            .entry_points
-            .gateways
-            .iter()
-            .map(|g| ((g.namespace.as_str(), g.name.as_str()), g))
-            .collect();
+        let gateways: HashMap<(&str, &str), &Gateway> =
+            cluster.entry_points.gateways.iter().map(|g| ((g.namespace.as_str(), g.name.as_str()), g)).collect();
         let mut notes = BTreeSet::new();
         let mut list: Vec<Waypoint> = Vec::new();
         let mut ids: HashMap<(String, String), u32> = HashMap::new();
@@ -112,7 +108,13 @@ impl Waypoints {
                 notes.insert(format!("waypoint {}/{}: its pods run as several ServiceAccounts ({}); destinations are taken to see {service_account}", g.namespace, g.name, accounts.iter().copied().collect::<Vec<_>>().join(", ")));
             }
             ids.insert((g.namespace.clone(), g.name.clone()), list.len() as u32);
-            list.push(Waypoint { namespace: g.namespace.clone(), name: g.name.clone(), traffic, service_account, pods });
+            list.push(Waypoint {
+                namespace: g.namespace.clone(),
+                name: g.name.clone(),
+                traffic,
+                service_account,
+                pods,
+            });
         }
         // The waypoint an object's labels name for traffic addressed this way, or why none.
         let mut resolve = |object: &Labels, namespace: &str, addressing: Addressing, what: &str| -> Option<u32> {
@@ -121,8 +123,7 @@ impl Waypoints {
             else {
                 return None;
             };
-            let origin =
-                if from_namespace { format!("namespace {namespace}") } else { what.to_string() };
+            let origin = if from_namespace { format!("namespace {namespace}") } else { what.to_string() };
             let named = format!("{origin} names waypoint {wns}/{name} (istio.io/use-waypoint)");
             let Some(gateway) = gateways.get(&(wns.as_str(), name.as_str())) else {
                 notes.insert(format!("{named}, but the input has no Gateway {wns}/{name}: that traffic is evaluated as not going through a waypoint, and no policy attached to the waypoint is applied to it"));
@@ -208,7 +209,11 @@ impl Waypoints {
                         continue;
                     }
                 };
-                notes.insert(format!("AuthorizationPolicy {} targetRefs Service {}: {why}; the reference binds nothing", p.id(), r.name));
+                notes.insert(format!(
+                    "AuthorizationPolicy {} targetRefs Service {}: {why}; the reference binds nothing",
+                    p.id(),
+                    r.name
+                ));
             }
             for r in refs.iter().filter(|r| r.group == GATEWAY_API_GROUP && r.kind == "GatewayClass") {
                 if p.namespace != root {

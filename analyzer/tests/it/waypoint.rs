@@ -115,7 +115,11 @@ fn waypoint_verdicts_hand_worked() {
             ("TCP 1-9089,9091-65535", Deny, NoAllowMatched, None, "waypoint pods/pod-waypoint"),
         ],
     );
-    check("blocked/bot", "pods/metrics", &[("TCP all", Deny, DeniedByRule, deny_blocked, "waypoint pods/pod-waypoint")]);
+    check(
+        "blocked/bot",
+        "pods/metrics",
+        &[("TCP all", Deny, DeniedByRule, deny_blocked, "waypoint pods/pod-waypoint")],
+    );
     check("mixed/curl", "pods/metrics", &direct_no_policy);
     // quiet opts out of its namespace's waypoint.
     check("clients/curl", "pods/quiet", &direct_no_policy);
@@ -206,7 +210,18 @@ fn connectivity_mesh_and_diff_follow_the_waypoint() {
     let dir = fixtures().join(FIXTURE);
     let dir = dir.to_str().unwrap();
     // clients/curl → productpage: every TCP port but 9080 (closed behind the waypoint).
-    let out = netreach(&["connectivity", dir, "--mesh", "-o", "json", "-q", "--from", "clients/curl", "--to", "shop/productpage"]);
+    let out = netreach(&[
+        "connectivity",
+        dir,
+        "--mesh",
+        "-o",
+        "json",
+        "-q",
+        "--from",
+        "clients/curl",
+        "--to",
+        "shop/productpage",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let tcp = json["connections"][0]["allowed"]
@@ -229,7 +244,8 @@ fn connectivity_mesh_and_diff_follow_the_waypoint() {
         .join("\n---\n");
     std::fs::write(dir_only.path().join("policies.yaml"), kept).unwrap();
     let out = netreach(&["diff", dir, dir_only.path().to_str().unwrap(), "-o", "json", "-q"]);
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
     let changed: Vec<(String, String)> = json["authz"]
         .as_array()
         .unwrap()
@@ -291,7 +307,12 @@ spec:
     assert!(notes.contains("pods of namespace a names waypoint a/svc-only (istio.io/use-waypoint), whose istio.io/waypoint-for is service: Istio sends it no workload traffic"), "{notes}");
     assert!(notes.contains("Service a/web names waypoint a/ingress (istio.io/use-waypoint), but Gateway a/ingress has gatewayClassName istio, not istio-waypoint"), "{notes}");
     // The client pod falls back to its namespace's label, which names no Gateway.
-    assert!(notes.contains("namespace a names waypoint a/ghost (istio.io/use-waypoint), but the input has no Gateway a/ghost"), "{notes}");
+    assert!(
+        notes.contains(
+            "namespace a names waypoint a/ghost (istio.io/use-waypoint), but the input has no Gateway a/ghost"
+        ),
+        "{notes}"
+    );
     // Nothing routes through svc-only: its DENY-all decides nothing.
     let direct = [("TCP all", AuthzVerdict::Allow, AuthzBasis::NoPolicy, None, "destination")];
     assert_eq!(tcp_verdicts(&view, "a/client", "a/web"), rows(&direct));

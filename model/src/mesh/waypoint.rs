@@ -53,7 +53,9 @@ impl TrafficType {
             Some("workload") => TrafficType::Workload,
             Some("all") => TrafficType::All,
             Some("none") => TrafficType::None,
-            Some(other) => return Err(format!("unknown {WAYPOINT_FOR} value {other:?} (expected service, workload, all or none)")),
+            Some(other) => {
+                return Err(format!("unknown {WAYPOINT_FOR} value {other:?} (expected service, workload, all or none)"))
+            }
         })
     }
 
@@ -111,7 +113,8 @@ fn label(labels: &Labels, own_namespace: &str) -> Option<Option<(String, String)
 /// the service waypoint takes precedence ... Similarly, a label on a pod will take precedence
 /// over a namespace label"); the object's `none` opts out of the namespace's waypoint.
 pub fn use_waypoint(object: &Labels, namespace: &str, namespace_labels: &Labels) -> UseWaypoint {
-    let named = |(namespace, name): (String, String), from_namespace| UseWaypoint::Named { namespace, name, from_namespace };
+    let named =
+        |(namespace, name): (String, String), from_namespace| UseWaypoint::Named { namespace, name, from_namespace };
     match label(object, namespace) {
         Some(Some(target)) => named(target, false),
         Some(None) => UseWaypoint::OptedOut,
@@ -133,7 +136,8 @@ mod tests {
         // "a label on a pod will take precedence over a namespace label"; `none` on the object
         // stops there (istiod returns no waypoint without reading the namespace).
         let ns = labels(&[(USE_WAYPOINT, "waypoint")]);
-        let named = |n: &str, from_namespace| UseWaypoint::Named { namespace: "a".into(), name: n.into(), from_namespace };
+        let named =
+            |n: &str, from_namespace| UseWaypoint::Named { namespace: "a".into(), name: n.into(), from_namespace };
         assert_eq!(use_waypoint(&Labels::new(), "a", &ns), named("waypoint", true));
         assert_eq!(use_waypoint(&labels(&[(USE_WAYPOINT, "mine")]), "a", &ns), named("mine", false));
         assert_eq!(use_waypoint(&labels(&[(USE_WAYPOINT, "none")]), "a", &ns), UseWaypoint::OptedOut);

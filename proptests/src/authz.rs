@@ -27,8 +27,15 @@ fn strings(pool: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> 
     vec(select(pool).prop_map(str::to_string), 1..=2)
 }
 
-const PRINCIPALS: [&str; 5] =
-    ["cluster.local/ns/alpha/sa/default", "cluster.local/ns/beta/sa/sa1", "*", "cluster.local/ns/gamma/*", "*/sa/sa1"];
+const PRINCIPALS: [&str; 6] = [
+    "cluster.local/ns/alpha/sa/default",
+    "cluster.local/ns/beta/sa/sa1",
+    "*",
+    "cluster.local/ns/gamma/*",
+    "*/sa/sa1",
+    // The generated waypoint's identity (its ServiceAccount is its name).
+    "*/sa/wp",
+];
 const NAMESPACE_PATTERNS: [&str; 5] = ["alpha", "beta", "gamma", "*", "del*"];
 
 fn cidrs() -> impl Strategy<Value = Vec<IpNet>> {
@@ -139,8 +146,9 @@ pub fn authorization_policy() -> impl Strategy<Value = AuthorizationPolicy> {
         })
 }
 
-/// `istio.io/use-waypoint` values namespaces and pods get: none, the waypoint, opt-out.
-const USE_WAYPOINT_VALUES: [Option<&str>; 3] = [None, Some(WAYPOINT), Some("none")];
+/// `istio.io/use-waypoint` values namespaces and pods get: none, the waypoint (twice as
+/// often), opt-out.
+const USE_WAYPOINT_VALUES: [Option<&str>; 4] = [None, Some(WAYPOINT), Some(WAYPOINT), Some("none")];
 
 /// A generated cluster whose namespaces enable Istio (sidecar or ambient) at random, whose pods
 /// run as random service accounts, with up to `max_policies` AuthorizationPolicies, and maybe a
@@ -149,10 +157,10 @@ const USE_WAYPOINT_VALUES: [Option<&str>; 3] = [None, Some(WAYPOINT), Some("none
 pub fn mesh_cluster(max_policies: usize) -> impl Strategy<Value = Cluster> {
     (
         generate::cluster_sized(6, 3),
-        vec(select(&[0u8, 1, 2][..]), NAMESPACES.len()),
+        vec(select(&[0u8, 1, 2, 2][..]), NAMESPACES.len()),
         vec(select(&SERVICE_ACCOUNTS[..]), 6),
         vec(authorization_policy(), 0..=max_policies),
-        prop::option::weighted(0.6, (select(&NAMESPACES[..]), select(&["workload", "all", "service"][..]))),
+        prop::option::weighted(0.7, (select(&NAMESPACES[..]), select(&["workload", "all", "all", "service"][..]))),
         (vec(select(&USE_WAYPOINT_VALUES[..]), NAMESPACES.len()), vec(select(&USE_WAYPOINT_VALUES[..]), 6)),
     )
         .prop_map(|(mut cluster, modes, accounts, mut policies, waypoint, (ns_use, pod_use))| {

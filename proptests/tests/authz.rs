@@ -122,7 +122,7 @@ fn check(cluster: Cluster) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
     fn authorization_only_narrows_and_agrees_with_the_rules(cluster in authz::mesh_cluster(4)) {

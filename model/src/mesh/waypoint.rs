@@ -62,11 +62,12 @@ impl TrafficType {
     /// Whether the waypoint takes traffic addressed this way (istiod's
     /// `fetchWaypointForService`/`fetchWaypointForWorkload`).
     pub fn carries(self, addressing: Addressing) -> bool {
-        match (self, addressing) {
-            (TrafficType::All, _) => true,
-            (TrafficType::Service, Addressing::Service) | (TrafficType::Workload, Addressing::Workload) => true,
-            _ => false,
-        }
+        matches!(
+            (self, addressing),
+            (TrafficType::All, _)
+                | (TrafficType::Service, Addressing::Service)
+                | (TrafficType::Workload, Addressing::Workload)
+        )
     }
 
     /// The value as Istio spells it.

@@ -24,7 +24,7 @@
 use crate::support::{fixtures, netreach, stderr};
 use netreach::load::{load, load_str, Input};
 use netreach::mesh::{mesh_findings, MeshView};
-use netreach::model::mesh::authz::{AuthzBasis, AuthzVerdict};
+use netreach::model::mesh::authz::{AuthzBasis, AuthzDecision, AuthzVerdict};
 use netreach::model::mesh::{MeshOptions, MtlsStatus};
 use netreach::model::{EngineOptions, PortSet, Protocol};
 use netreach::Analysis;
@@ -45,11 +45,16 @@ fn analysis_of(name: &str, yaml: &str) -> Analysis {
 /// (status, ports, verdict, basis, policy, rule) of the TCP traffic from `src` to `dst`.
 type Row = (MtlsStatus, String, AuthzVerdict, AuthzBasis, Option<String>, Option<u32>);
 
-fn tcp_verdicts(view: &MeshView, src: &str, dst: &str) -> BTreeSet<Row> {
+/// Every (status, TCP ports, decision, deciding policy's id) of the traffic from `src` to `dst`.
+pub(crate) fn tcp_decisions(
+    view: &MeshView,
+    src: &str,
+    dst: &str,
+) -> Vec<(MtlsStatus, PortSet, AuthzDecision, Option<String>)> {
     let a = view.analysis;
     let (s, d) = (a.find(src).unwrap(), a.find(dst).unwrap());
     let tcp = PortSet::all_of(Protocol::Tcp);
-    let mut out = BTreeSet::new();
+    let mut out = Vec::new();
     for (status, ports) in view.between(s, d).iter() {
         let ports = ports.intersection(&tcp);
         if ports.is_empty() {
@@ -57,10 +62,15 @@ fn tcp_verdicts(view: &MeshView, src: &str, dst: &str) -> BTreeSet<Row> {
         }
         for (decision, part) in view.authz_between(s, d, *status, &ports).iter() {
             let policy = decision.policy.map(|p| view.authz.policies[p as usize].id());
-            out.insert((*status, part.to_string(), decision.verdict, decision.basis, policy, decision.rule));
+            out.push((*status, part.clone(), *decision, policy));
         }
     }
     out
+}
+
+fn tcp_verdicts(view: &MeshView, src: &str, dst: &str) -> BTreeSet<Row> {
+    let decisions = tcp_decisions(view, src, dst).into_iter();
+    decisions.map(|(status, part, d, policy)| (status, part.to_string(), d.verdict, d.basis, policy, d.rule)).collect()
 }
 
 /// A [`Row`] as written in the tables below.

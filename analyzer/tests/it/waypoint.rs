@@ -8,7 +8,7 @@ use netreach::load::{load, load_str, Input};
 use netreach::mesh::MeshView;
 use netreach::model::mesh::authz::{AuthzBasis, AuthzVerdict, Enforcement};
 use netreach::model::mesh::{MeshOptions, MtlsStatus};
-use netreach::model::{EngineOptions, PortSet, Protocol};
+use netreach::model::EngineOptions;
 use netreach::Analysis;
 use std::collections::BTreeSet;
 
@@ -24,32 +24,25 @@ fn analysis() -> Analysis {
 type Row = (String, AuthzVerdict, AuthzBasis, Option<String>, String);
 
 fn tcp_verdicts(view: &MeshView, src: &str, dst: &str) -> BTreeSet<Row> {
-    let a = view.analysis;
-    let (s, d) = (a.find(src).unwrap(), a.find(dst).unwrap());
-    let tcp = PortSet::all_of(Protocol::Tcp);
+    let place = |at: Enforcement| match at {
+        Enforcement::Destination => "destination".to_string(),
+        Enforcement::Waypoint(r) => format!("waypoint {}", view.authz.waypoint_of_route(r)),
+        Enforcement::BehindWaypoint(r) => format!("behind {}", view.authz.waypoint_of_route(r)),
+    };
     let mut out = BTreeSet::new();
-    for (status, ports) in view.between(s, d).iter() {
-        let ports = ports.intersection(&tcp);
-        if ports.is_empty() {
-            continue;
-        }
-        assert_eq!(*status, MtlsStatus::Permissive, "{src} → {dst}: {ports}");
-        for (decision, part) in view.authz_between(s, d, *status, &ports).iter() {
-            let policy = decision.policy.map(|p| view.authz.policies[p as usize].id());
-            let place = match decision.at {
-                Enforcement::Destination => "destination".to_string(),
-                Enforcement::Waypoint(r) => format!("waypoint {}", view.authz.waypoint_of_route(r)),
-                Enforcement::BehindWaypoint(r) => format!("behind {}", view.authz.waypoint_of_route(r)),
-            };
-            out.insert((part.to_string(), decision.verdict, decision.basis, policy, place));
-        }
+    for (status, part, d, policy) in crate::authz::tcp_decisions(view, src, dst) {
+        assert_eq!(status, MtlsStatus::Permissive, "{src} → {dst}: {part}");
+        out.insert((part.to_string(), d.verdict, d.basis, policy, place(d.at)));
     }
     out
 }
 
-fn rows(list: &[(&str, AuthzVerdict, AuthzBasis, Option<&str>, &str)]) -> BTreeSet<Row> {
+fn rows(list: &[Expected]) -> BTreeSet<Row> {
     list.iter().map(|&(p, v, b, pol, at)| (p.to_string(), v, b, pol.map(str::to_string), at.to_string())).collect()
 }
+
+/// One expected decision: (ports, verdict, basis, deciding policy, where).
+type Expected = (&'static str, AuthzVerdict, AuthzBasis, Option<&'static str>, &'static str);
 
 #[test]
 fn waypoint_verdicts_hand_worked() {
@@ -57,72 +50,68 @@ fn waypoint_verdicts_hand_worked() {
     use AuthzVerdict::*;
     let a = analysis();
     let view = MeshView::new(&a, MeshOptions::default());
-    let check = |src: &str, dst: &str, expected: &[(&str, AuthzVerdict, AuthzBasis, Option<&str>, &str)]| {
-        assert_eq!(tcp_verdicts(&view, src, dst), rows(expected), "{src} → {dst}");
-    };
-    let direct_no_policy = [("TCP all", Allow, NoPolicy, None, "destination")];
-    // reviews: the Service port goes through shop/waypoint; the other ports are addressed to
-    // the pod, which a service waypoint does not take.
+    let direct: &[Expected] = &[("TCP all", Allow, NoPolicy, None, "destination")];
     let (viewer, deny_blocked) = (Some("shop/reviews-viewer"), Some("istio-system/waypoints-deny-blocked"));
-    check(
-        "clients/curl",
-        "shop/reviews",
-        &[
-            ("TCP 9080", Allow, AllowedForSomeRequests, viewer, "waypoint shop/waypoint"),
-            ("TCP 1-9079,9081-65535", Allow, NoPolicy, None, "destination"),
-        ],
-    );
-    check(
-        "clients/other",
-        "shop/reviews",
-        &[
-            ("TCP 9080", Deny, NoAllowMatched, None, "waypoint shop/waypoint"),
-            ("TCP 1-9079,9081-65535", Allow, NoPolicy, None, "destination"),
-        ],
-    );
-    check(
-        "blocked/bot",
-        "shop/reviews",
-        &[
-            ("TCP 9080", Deny, DeniedByRule, deny_blocked, "waypoint shop/waypoint"),
-            ("TCP 1-9079,9081-65535", Allow, NoPolicy, None, "destination"),
-        ],
-    );
-    // A sidecar client reaches reviews directly: the waypoint's policies never see it.
-    check("mixed/curl", "shop/reviews", &direct_no_policy);
-    // productpage's ztunnel sees the waypoint's identity on Service port 80 → 9080, curl's
-    // elsewhere; a sidecar client is seen as itself.
-    let ztunnel = Some("shop/productpage-ztunnel");
-    check(
-        "clients/curl",
-        "shop/productpage",
-        &[
-            ("TCP 9080", Deny, NoAllowMatched, None, "behind shop/waypoint"),
-            ("TCP 1-9079,9081-65535", Allow, AllowedByRule, ztunnel, "destination"),
-        ],
-    );
-    check("mixed/curl", "shop/productpage", &[("TCP all", Allow, AllowedByRule, ztunnel, "destination")]);
-    // ratings' Service opts out: direct, and the GatewayClass policy is not on the path.
-    check("clients/curl", "shop/ratings", &direct_no_policy);
-    check("blocked/bot", "shop/ratings", &direct_no_policy);
-    // metrics is addressed by pod IP, and pods' waypoint takes workload traffic.
-    let scrape = Some("pods/scrape-only");
-    check(
-        "clients/curl",
-        "pods/metrics",
-        &[
-            ("TCP 9090", Allow, AllowedByRule, scrape, "waypoint pods/pod-waypoint"),
-            ("TCP 1-9089,9091-65535", Deny, NoAllowMatched, None, "waypoint pods/pod-waypoint"),
-        ],
-    );
-    check(
-        "blocked/bot",
-        "pods/metrics",
-        &[("TCP all", Deny, DeniedByRule, deny_blocked, "waypoint pods/pod-waypoint")],
-    );
-    check("mixed/curl", "pods/metrics", &direct_no_policy);
-    // quiet opts out of its namespace's waypoint.
-    check("clients/curl", "pods/quiet", &direct_no_policy);
+    let (ztunnel, scrape) = (Some("shop/productpage-ztunnel"), Some("pods/scrape-only"));
+    let (shop_wp, pods_wp, behind) = ("waypoint shop/waypoint", "waypoint pods/pod-waypoint", "behind shop/waypoint");
+    let not_9080 = "TCP 1-9079,9081-65535";
+    let table: &[(&str, &str, &[Expected])] = &[
+        // reviews: the Service port goes through shop/waypoint; the other ports are addressed
+        // to the pod, which a service waypoint does not take.
+        (
+            "clients/curl",
+            "shop/reviews",
+            &[
+                ("TCP 9080", Allow, AllowedForSomeRequests, viewer, shop_wp),
+                (not_9080, Allow, NoPolicy, None, "destination"),
+            ],
+        ),
+        (
+            "clients/other",
+            "shop/reviews",
+            &[("TCP 9080", Deny, NoAllowMatched, None, shop_wp), (not_9080, Allow, NoPolicy, None, "destination")],
+        ),
+        (
+            "blocked/bot",
+            "shop/reviews",
+            &[
+                ("TCP 9080", Deny, DeniedByRule, deny_blocked, shop_wp),
+                (not_9080, Allow, NoPolicy, None, "destination"),
+            ],
+        ),
+        // A sidecar client reaches reviews directly: the waypoint's policies never see it.
+        ("mixed/curl", "shop/reviews", direct),
+        // productpage's ztunnel sees the waypoint's identity on Service port 80 → 9080, curl's
+        // elsewhere; a sidecar client is seen as itself.
+        (
+            "clients/curl",
+            "shop/productpage",
+            &[
+                ("TCP 9080", Deny, NoAllowMatched, None, behind),
+                (not_9080, Allow, AllowedByRule, ztunnel, "destination"),
+            ],
+        ),
+        ("mixed/curl", "shop/productpage", &[("TCP all", Allow, AllowedByRule, ztunnel, "destination")]),
+        // ratings' Service opts out: direct, and the GatewayClass policy is not on the path.
+        ("clients/curl", "shop/ratings", direct),
+        ("blocked/bot", "shop/ratings", direct),
+        // metrics is addressed by pod IP, and pods' waypoint takes workload traffic.
+        (
+            "clients/curl",
+            "pods/metrics",
+            &[
+                ("TCP 9090", Allow, AllowedByRule, scrape, pods_wp),
+                ("TCP 1-9089,9091-65535", Deny, NoAllowMatched, None, pods_wp),
+            ],
+        ),
+        ("blocked/bot", "pods/metrics", &[("TCP all", Deny, DeniedByRule, deny_blocked, pods_wp)]),
+        ("mixed/curl", "pods/metrics", direct),
+        // quiet opts out of its namespace's waypoint.
+        ("clients/curl", "pods/quiet", direct),
+    ];
+    for &(src, dst, expected) in table {
+        assert_eq!(tcp_verdicts(&view, src, dst), rows(expected), "{src} → {dst}");
+    }
     // Every targetRef is evaluated; the waypoint without pods is a note naming its identity.
     assert!(view.unevaluated_policies().is_empty());
     assert!(

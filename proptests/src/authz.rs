@@ -4,10 +4,12 @@
 
 use crate::generate::{self, LABEL_KEYS, LABEL_VALUES, NAMESPACES, POD_V4};
 use ipnet::IpNet;
+use netreach_model::entrypoints::{AllowedNamespaces, Gateway, Listener};
 use netreach_model::mesh::authz::{
     AuthorizationPolicy, AuthzAction, AuthzCondition, AuthzOperation, AuthzRule, AuthzSource, Binding, ConditionKey,
-    ConditionValues,
+    ConditionValues, TargetRef,
 };
+use netreach_model::mesh::waypoint::{self, Addressing, TrafficType, UseWaypoint, USE_WAYPOINT, WAYPOINT_CLASS};
 use netreach_model::mesh::{self, keys, MeshKind};
 use netreach_model::{Cluster, Labels, Pod};
 use proptest::collection::vec;
@@ -25,8 +27,15 @@ fn strings(pool: &'static [&'static str]) -> impl Strategy<Value = Vec<String>> 
     vec(select(pool).prop_map(str::to_string), 1..=2)
 }
 
-const PRINCIPALS: [&str; 5] =
-    ["cluster.local/ns/alpha/sa/default", "cluster.local/ns/beta/sa/sa1", "*", "cluster.local/ns/gamma/*", "*/sa/sa1"];
+const PRINCIPALS: [&str; 6] = [
+    "cluster.local/ns/alpha/sa/default",
+    "cluster.local/ns/beta/sa/sa1",
+    "*",
+    "cluster.local/ns/gamma/*",
+    "*/sa/sa1",
+    // The generated waypoint's identity (its ServiceAccount is its name).
+    "*/sa/wp",
+];
 const NAMESPACE_PATTERNS: [&str; 5] = ["alpha", "beta", "gamma", "*", "del*"];
 
 fn cidrs() -> impl Strategy<Value = Vec<IpNet>> {
@@ -96,19 +105,37 @@ fn rule() -> impl Strategy<Value = AuthzRule> {
     })
 }
 
-/// An AuthorizationPolicy in a generated namespace or the root, with a selector of at most one
-/// label, any action, and up to two rules.
+/// The name of the generated waypoint Gateway.
+pub const WAYPOINT: &str = "wp";
+
+const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+
+/// A selector of at most one label, or a target: the waypoint Gateway, or every waypoint.
+fn binding() -> impl Strategy<Value = Binding> {
+    let target = |kind: &str, name: &str| {
+        Binding::Targets(vec![TargetRef { group: GATEWAY_GROUP.into(), kind: kind.into(), name: name.into() }])
+    };
+    prop_oneof![
+        3 => prop::option::weighted(0.5, (select(&LABEL_KEYS[..]), select(&LABEL_VALUES[..])))
+            .prop_map(|label| Binding::Selector(label.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())),
+        1 => Just(target("Gateway", WAYPOINT)),
+        1 => Just(target("GatewayClass", WAYPOINT_CLASS)),
+    ]
+}
+
+/// An AuthorizationPolicy in a generated namespace or the root, bound by a selector of at most
+/// one label or to the waypoints, with any action and up to two rules.
 pub fn authorization_policy() -> impl Strategy<Value = AuthorizationPolicy> {
     (
         select(&[NAMESPACES[0], NAMESPACES[1], NAMESPACES[2], ROOT][..]),
-        prop::option::weighted(0.5, (select(&LABEL_KEYS[..]), select(&LABEL_VALUES[..]))),
+        binding(),
         select(&[0u8, 0, 1, 1, 2, 3][..]),
         vec(rule(), 0..=2),
     )
-        .prop_map(|(namespace, label, action, rules)| AuthorizationPolicy {
+        .prop_map(|(namespace, binding, action, rules)| AuthorizationPolicy {
             namespace: namespace.to_string(),
             name: String::new(),
-            binding: Binding::Selector(label.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            binding,
             action: match action {
                 0 => AuthzAction::Allow,
                 1 => AuthzAction::Deny,
@@ -119,16 +146,24 @@ pub fn authorization_policy() -> impl Strategy<Value = AuthorizationPolicy> {
         })
 }
 
+/// `istio.io/use-waypoint` values namespaces and pods get: none, the waypoint (twice as
+/// often), opt-out.
+const USE_WAYPOINT_VALUES: [Option<&str>; 4] = [None, Some(WAYPOINT), Some(WAYPOINT), Some("none")];
+
 /// A generated cluster whose namespaces enable Istio (sidecar or ambient) at random, whose pods
-/// run as random service accounts, with up to `max_policies` AuthorizationPolicies.
+/// run as random service accounts, with up to `max_policies` AuthorizationPolicies, and maybe a
+/// waypoint (no pods of its own, like manifests) that namespaces and pods use at random.
+/// Generated clusters have no Services: traffic is addressed to pods.
 pub fn mesh_cluster(max_policies: usize) -> impl Strategy<Value = Cluster> {
     (
         generate::cluster_sized(6, 3),
-        vec(select(&[0u8, 1, 2][..]), NAMESPACES.len()),
+        vec(select(&[0u8, 1, 2, 2][..]), NAMESPACES.len()),
         vec(select(&SERVICE_ACCOUNTS[..]), 6),
         vec(authorization_policy(), 0..=max_policies),
+        prop::option::weighted(0.7, (select(&NAMESPACES[..]), select(&["workload", "all", "all", "service"][..]))),
+        (vec(select(&USE_WAYPOINT_VALUES[..]), NAMESPACES.len()), vec(select(&USE_WAYPOINT_VALUES[..]), 6)),
     )
-        .prop_map(|(mut cluster, modes, accounts, mut policies)| {
+        .prop_map(|(mut cluster, modes, accounts, mut policies, waypoint, (ns_use, pod_use))| {
             for ns in &mut cluster.namespaces {
                 let i = NAMESPACES.iter().position(|n| *n == ns.name).unwrap_or(0);
                 match modes[i] {
@@ -136,9 +171,32 @@ pub fn mesh_cluster(max_policies: usize) -> impl Strategy<Value = Cluster> {
                     2 => ns.labels.insert(keys::DATAPLANE_MODE.into(), "ambient".into()),
                     _ => None,
                 };
+                if let Some(value) = ns_use[i] {
+                    ns.labels.insert(USE_WAYPOINT.into(), value.into());
+                }
             }
             for (pod, sa) in cluster.pods.iter_mut().zip(accounts) {
                 pod.service_account = sa.to_string();
+            }
+            for (pod, value) in cluster.pods.iter_mut().zip(pod_use) {
+                if let Some(value) = value {
+                    pod.labels.insert(USE_WAYPOINT.into(), value.into());
+                }
+            }
+            if let Some((namespace, traffic)) = waypoint {
+                cluster.entry_points.gateways.push(Gateway {
+                    namespace: namespace.into(),
+                    name: WAYPOINT.into(),
+                    class: WAYPOINT_CLASS.into(),
+                    listeners: vec![Listener {
+                        name: "mesh".into(),
+                        port: 15008,
+                        protocol: "HBONE".into(),
+                        allowed_namespaces: AllowedNamespaces::Same,
+                        allowed_kinds: Vec::new(),
+                    }],
+                });
+                cluster.mesh.gateway_waypoint_for.insert((namespace.into(), WAYPOINT.into()), traffic.into());
             }
             for (i, p) in policies.iter_mut().enumerate() {
                 p.name = format!("ap{i}");
@@ -164,4 +222,39 @@ pub fn enforced_on(cluster: &Cluster, pod: &Pod) -> Vec<u32> {
     }
     let policies = &cluster.mesh.authorization_policies;
     (0..policies.len() as u32).filter(|&i| policies[i as usize].selects(ROOT, &pod.namespace, &pod.labels)).collect()
+}
+
+/// The waypoint carrying traffic addressed to `pod` (generated clusters have no Services), as
+/// the waypoint page reads: the pod's `istio.io/use-waypoint`, else its namespace's (`none`
+/// opts out), naming a Gateway of class `istio-waypoint` of the pod's own namespace (its
+/// listener admits no other) whose `istio.io/waypoint-for` takes workload traffic.
+pub fn workload_waypoint<'c>(cluster: &'c Cluster, pod: &Pod) -> Option<&'c Gateway> {
+    let empty = Labels::new();
+    let ns_labels = cluster.namespaces.iter().find(|n| n.name == pod.namespace).map_or(&empty, |n| &n.labels);
+    let UseWaypoint::Named { namespace, name, .. } = waypoint::use_waypoint(&pod.labels, &pod.namespace, ns_labels)
+    else {
+        return None;
+    };
+    let gateway = cluster.entry_points.gateways.iter().find(|g| g.namespace == namespace && g.name == name)?;
+    let traffic = cluster.mesh.gateway_waypoint_for.get(&(namespace.clone(), name.clone()));
+    let traffic = TrafficType::parse(traffic.map(String::as_str)).ok()?;
+    (gateway.class == WAYPOINT_CLASS && namespace == pod.namespace && traffic.carries(Addressing::Workload))
+        .then_some(gateway)
+}
+
+/// The policies (indices) a waypoint enforces: those targeting its Gateway from its namespace,
+/// and those targeting GatewayClass `istio-waypoint` from the root namespace.
+pub fn enforced_at_waypoint(cluster: &Cluster, gateway: &Gateway) -> Vec<u32> {
+    let policies = &cluster.mesh.authorization_policies;
+    let targets = |p: &AuthorizationPolicy, kind: &str, name: &str| match &p.binding {
+        Binding::Targets(refs) => refs.iter().any(|r| r.group == GATEWAY_GROUP && r.kind == kind && r.name == name),
+        Binding::Selector(_) => false,
+    };
+    (0..policies.len() as u32)
+        .filter(|&i| {
+            let p = &policies[i as usize];
+            (p.namespace == gateway.namespace && targets(p, "Gateway", &gateway.name))
+                || (p.namespace == ROOT && targets(p, "GatewayClass", WAYPOINT_CLASS))
+        })
+        .collect()
 }

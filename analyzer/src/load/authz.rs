@@ -335,22 +335,18 @@ pub(super) fn convert_authorization_policy(
 /// What every AuthorizationPolicy is to the commands that read NetworkPolicy reachability only.
 pub const MESH_ONLY: &str =
     "only `netreach mesh`, `netreach can` and `netreach connectivity --mesh` apply them (the mesh layer); other commands report what they deny as allowed";
-/// A policy attached to a waypoint or gateway by a Service, GatewayClass or ServiceEntry target.
-const THROUGH_WAYPOINT: &str = "they attach to waypoints or gateways (targetRefs to a Service, GatewayClass or ServiceEntry), which netreach does not model, so requests they deny are reported as allowed";
+/// A policy attached by a ServiceEntry target: to the waypoint of traffic leaving for an entry
+/// outside the cluster, which netreach does not model (no egress model).
+const THROUGH_SERVICE_ENTRY: &str = "their ServiceEntry targets attach them to the waypoints of traffic to those entries, which netreach does not model (no egress model), so requests they deny there are reported as allowed";
 
-/// The policy as an unevaluated policy: every command but `mesh` and `can` leaves it out, and they leave
-/// out those attached through waypoints and gateways (all their targets but Gateways, whose
-/// pods it finds).
+/// The policy as an unevaluated policy: every command but `mesh`, `can` and `connectivity
+/// --mesh` leaves it out, and they leave out what it says about ServiceEntry targets (Gateway,
+/// GatewayClass and Service targets are evaluated, on gateways and waypoints).
 pub(super) fn unevaluated(policy: &AuthorizationPolicy, api_version: &str) -> UnevaluatedPolicy {
-    let through_waypoint = match &policy.binding {
-        Binding::Targets(refs) => refs.iter().any(|r| {
-            matches!(
-                (r.group.as_str(), r.kind.as_str()),
-                ("", "Service")
-                    | ("gateway.networking.k8s.io", "GatewayClass")
-                    | ("networking.istio.io", "ServiceEntry")
-            )
-        }),
+    let service_entry = match &policy.binding {
+        Binding::Targets(refs) => {
+            refs.iter().any(|r| (r.group.as_str(), r.kind.as_str()) == ("networking.istio.io", "ServiceEntry"))
+        }
         Binding::Selector(_) => false,
     };
     UnevaluatedPolicy {
@@ -358,6 +354,6 @@ pub(super) fn unevaluated(policy: &AuthorizationPolicy, api_version: &str) -> Un
         api_version: api_version.into(),
         namespace: Some(policy.namespace.clone()),
         name: policy.name.clone(),
-        effect: if through_waypoint { THROUGH_WAYPOINT } else { MESH_ONLY },
+        effect: if service_entry { THROUGH_SERVICE_ENTRY } else { MESH_ONLY },
     }
 }

@@ -376,6 +376,7 @@ impl Build<'_> {
             }
             "Service" => {
                 let svc: core::Service = typed(body, at)?;
+                super::mesh::keep_service_waypoint_labels(&mut cluster.mesh, &namespace, &name, &svc.metadata);
                 cluster.services.push(convert_service(svc, &namespace, at)?);
             }
             "EndpointSlice" => {
@@ -393,6 +394,14 @@ impl Build<'_> {
             }
             "Ingress" | "IngressClass" | "Gateway" | "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute"
             | "UDPRoute" | "ReferenceGrant" => {
+                // A waypoint's traffic type is a Gateway label (the entry-point loader reads the spec).
+                let body = if kind == "Gateway" {
+                    let value = body.into_value();
+                    super::mesh::keep_gateway_waypoint_for(&mut cluster.mesh, &namespace, &name, &value);
+                    Body::Value(value)
+                } else {
+                    body
+                };
                 super::entrypoints::read(
                     kind,
                     &namespace,

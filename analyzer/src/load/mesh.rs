@@ -108,3 +108,30 @@ pub(super) fn keep_namespace_annotations(mesh: &mut MeshConfig, name: &str, meta
         mesh.namespace_annotations.insert(name.to_string(), annotations.clone());
     }
 }
+
+/// Keeps a Service's waypoint labels (`istio.io/use-waypoint`, `-namespace`), if any.
+pub(super) fn keep_service_waypoint_labels(mesh: &mut MeshConfig, namespace: &str, name: &str, meta: &ObjectMeta) {
+    use netreach_model::mesh::waypoint::{USE_WAYPOINT, USE_WAYPOINT_NAMESPACE};
+    let Some(labels) = meta.labels.as_ref() else { return };
+    let kept: netreach_model::Labels = [USE_WAYPOINT, USE_WAYPOINT_NAMESPACE]
+        .into_iter()
+        .filter_map(|k| labels.get(k).map(|v| (k.to_string(), v.clone())))
+        .collect();
+    if !kept.is_empty() {
+        mesh.service_waypoint_labels.insert((namespace.to_string(), name.to_string()), kept);
+    }
+}
+
+/// Keeps a Gateway's `istio.io/waypoint-for` label, when it is a string.
+pub(super) fn keep_gateway_waypoint_for(
+    mesh: &mut MeshConfig,
+    namespace: &str,
+    name: &str,
+    gateway: &serde_json::Value,
+) {
+    use netreach_model::mesh::waypoint::WAYPOINT_FOR;
+    let label = super::convert::at_path(gateway, &["metadata", "labels", WAYPOINT_FOR]).and_then(|v| v.as_str());
+    if let Some(value) = label {
+        mesh.gateway_waypoint_for.insert((namespace.to_string(), name.to_string()), value.to_string());
+    }
+}

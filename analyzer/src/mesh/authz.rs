@@ -4,21 +4,26 @@
 //! Sources are grouped by what a policy can tell apart (namespace and service account, the
 //! policies' source CIDRs their addresses fall in) and destinations by the policies bound to
 //! them, their enforcing proxy, the ports their Services declare TCP and the destination CIDRs
-//! they fall in; verdicts are computed once per (source key, destination profile, mTLS status,
-//! port set) and reused, never per pod pair. The rules themselves live in
-//! [`netreach_model::mesh::authz`].
+//! they fall in, and the waypoint routes of their ports (`waypoint.rs`); verdicts are computed
+//! once per (source key, destination profile, mTLS status, port set) and reused, never per pod
+//! pair. The rules themselves live in [`netreach_model::mesh::authz`].
+//!
+//! Ambient waypoints: a connection is *Service-addressed* when some Service of the destination's
+//! namespace selects the pod and has a port whose targetPort (a number, or a name resolved on
+//! the pod) is the connection's port — clients call Services — and *workload-addressed*
+//! otherwise. Only ambient clients' ztunnels send traffic to waypoints (sidecars and clients
+//! outside the mesh reach the destination directly). Through a waypoint, the policies attached
+//! to it decide on the client, then the destination's own policies decide on the waypoint.
 
+use super::waypoint::{Waypoints, GATEWAY_API_GROUP, GATEWAY_NAME_LABEL};
 use ipnet::IpNet;
 use netreach_model::mesh::authz::{
-    self as rules, AuthorizationPolicy, AuthzDecision, AuthzPeer, AuthzTarget, Binding, Layer,
+    self as rules, AuthorizationPolicy, AuthzDecision, AuthzPeer, AuthzTarget, Binding, Enforcement, Layer,
 };
+use netreach_model::mesh::waypoint::WAYPOINT_CLASS;
 use netreach_model::mesh::{Membership, MeshKind, MeshOptions, MtlsStatus, PortMode};
-use netreach_model::{Cluster, PortSet, PortSpec, Protocol};
+use netreach_model::{Cluster, PortSet, Protocol};
 use std::collections::HashMap;
-
-/// The label Istio puts on the pods of the proxy it deploys for a Gateway (gateway API).
-const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
-const GATEWAY_API_GROUP: &str = "gateway.networking.k8s.io";
 
 /// Protocols that make a sidecar read a Service port as plain TCP or TLS (istio.io, "Protocol
 /// Selection" › "Explicit protocol selection"). `https` and `tls` are TLS the proxy passes
@@ -49,6 +54,34 @@ struct TargetKey {
     tcp_ports: Vec<u16>,
     /// Per destination CIDR of the policies: whether an address of the pod falls in it.
     hits: Vec<bool>,
+    /// Service-addressed ports with the routes of the Services that target them (`None`: a
+    /// Service without waypoint), kept when a waypoint is on some route of the pod.
+    service_routes: Vec<(u16, Vec<Option<u32>>)>,
+    /// The route of workload-addressed traffic (other ports), if through a waypoint.
+    workload_route: Option<u32>,
+}
+
+impl TargetKey {
+    /// The routes an ambient client's traffic to `port` may take; empty: directly.
+    fn routes(&self, port: u16) -> Vec<Option<u32>> {
+        match self.service_routes.binary_search_by_key(&port, |(p, _)| *p) {
+            Ok(i) => self.service_routes[i].1.clone(),
+            Err(_) => self.workload_route.map(|r| vec![Some(r)]).unwrap_or_default(),
+        }
+    }
+
+    fn route_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.service_routes.iter().flat_map(|(_, r)| r.iter().flatten().copied()).chain(self.workload_route)
+    }
+}
+
+/// A path through a waypoint: the waypoint and the policies it enforces on that traffic.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct RouteKey {
+    /// Index into the waypoint list.
+    waypoint: u32,
+    /// The policies attached to the waypoint, and to the Service addressed, in policy order.
+    applying: Vec<u32>,
 }
 
 /// What a source's authorization depends on.
@@ -58,6 +91,8 @@ struct SourceKey {
     service_account: String,
     /// Per source CIDR of the policies: whether an address of the pod falls in it.
     hits: Vec<bool>,
+    /// Whether its ztunnel sends traffic to waypoints (an ambient pod, when any waypoint is used).
+    ambient: bool,
 }
 
 /// The policies of one analysis, with sources and destinations keyed by what they tell apart.
@@ -72,7 +107,12 @@ pub struct AuthzIndex<'a> {
     targets: Vec<TargetKey>,
     /// Per pod: index into `targets`.
     target_of: Vec<u32>,
-    /// Per policy: the pods whose proxy enforces it.
+    /// Distinct paths through waypoints.
+    routes: Vec<RouteKey>,
+    /// The waypoints, and per waypoint the source key destinations see behind it.
+    pub waypoints: Waypoints,
+    waypoint_sources: Vec<SourceKey>,
+    /// Per policy: the pods whose proxy, or whose waypoint, enforces it.
     pub bound: Vec<u64>,
     /// References netreach cannot resolve, and addresses it does not know.
     pub notes: Vec<String>,
@@ -129,30 +169,33 @@ fn declared_protocol(port: &netreach_model::ServicePort) -> PortProtocol {
     }
 }
 
-/// The pod's TCP ports that every Service selecting it declares TCP or TLS (appProtocol, else
-/// port name).
-fn tcp_ports(cluster: &Cluster, pod: &netreach_model::Pod) -> Vec<u16> {
-    let (mut tcp, mut http) = (Vec::new(), Vec::new());
-    for svc in cluster.services.iter().filter(|s| s.namespace == pod.namespace) {
-        let Some(selector) = &svc.selector else { continue };
-        if selector.is_empty() || !selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v)) {
+/// The Service ports that reach each pod: per pod, (target port, Service index, protocol the
+/// Service port declares), for the TCP ports of Services with a selector.
+fn service_ports(cluster: &Cluster) -> Vec<Vec<(u16, u32, PortProtocol)>> {
+    let mut out = vec![Vec::new(); cluster.pods.len()];
+    for (s, svc) in cluster.services.iter().enumerate() {
+        if svc.selector.as_ref().is_none_or(|sel| sel.is_empty()) {
             continue;
         }
         for port in svc.ports.iter().filter(|p| p.protocol == Protocol::Tcp) {
-            let number = match &port.target_port {
-                PortSpec::Number(n) => Some(*n),
-                PortSpec::Name(name) => pod.ports.iter().find(|c| c.name.as_deref() == Some(name)).map(|c| c.port),
-            };
-            let Some(number) = number else { continue };
-            match declared_protocol(port) {
-                PortProtocol::Tcp => tcp.push(number),
-                PortProtocol::Http => http.push(number),
-                PortProtocol::Sniffed => {}
+            // A named targetPort the pod lacks is no backend (the notes belong to other queries).
+            for (pod, number) in crate::services::backends(cluster, svc, port, &mut Vec::new()) {
+                out[pod].push((number, s as u32, declared_protocol(port)));
             }
         }
     }
-    tcp.retain(|p| !http.contains(p));
-    tcp.sort_unstable();
+    for ports in &mut out {
+        ports.sort_unstable_by_key(|&(n, s, _)| (n, s));
+    }
+    out
+}
+
+/// The pod's TCP ports that every Service selecting it declares TCP or TLS (appProtocol, else
+/// port name), from its [`service_ports`].
+fn tcp_ports(ports: &[(u16, u32, PortProtocol)]) -> Vec<u16> {
+    let http: Vec<u16> = ports.iter().filter(|p| p.2 == PortProtocol::Http).map(|p| p.0).collect();
+    let mut tcp: Vec<u16> =
+        ports.iter().filter(|p| p.2 == PortProtocol::Tcp && !http.contains(&p.0)).map(|p| p.0).collect();
     tcp.dedup();
     tcp
 }
@@ -181,21 +224,30 @@ impl<'a> AuthzIndex<'a> {
         let root = options.istio_root_namespace.as_str();
         let (source_cidrs, destination_cidrs) = rules::cidrs(policies);
         let mut notes = Vec::new();
-        let gateway_bound = gateway_bindings(cluster, policies, &mut notes);
+        let gateway_bound = gateway_bindings(cluster, policies, root, &mut notes);
+        let waypoints = Waypoints::new(cluster, root);
+        notes.extend(waypoints.notes.iter().cloned());
+        let any_waypoint = waypoints.any_used();
+        let service_ports = service_ports(cluster);
         let mut bound = vec![0u64; policies.len()];
         let (mut sources, mut source_ids) = (Vec::new(), HashMap::new());
         let (mut targets, mut target_ids) = (Vec::new(), HashMap::new());
+        let (mut routes, mut route_ids) = (Vec::new(), HashMap::new());
         let mut source_of = Vec::with_capacity(cluster.pods.len());
         let mut target_of = Vec::with_capacity(cluster.pods.len());
         // Sources differ by identity only where a rule reads it: without, they share keys.
         let identity_matters = policies.iter().flat_map(|p| &p.rules).any(reads_identity);
-        for (p, pod) in cluster.pods.iter().enumerate() {
+        let source_key = |namespace: &str, service_account: &str, hits: Vec<bool>, ambient: bool| {
             let (namespace, service_account) = if identity_matters {
-                (pod.namespace.clone(), pod.service_account.clone())
+                (namespace.to_string(), service_account.to_string())
             } else {
                 (String::new(), String::new())
             };
-            let source = SourceKey { namespace, service_account, hits: hits(&source_cidrs, pod) };
+            SourceKey { namespace, service_account, hits, ambient }
+        };
+        for (p, pod) in cluster.pods.iter().enumerate() {
+            let ambient = any_waypoint && membership[p].kind == MeshKind::IstioAmbient;
+            let source = source_key(&pod.namespace, &pod.service_account, hits(&source_cidrs, pod), ambient);
             source_of.push(intern(source, &mut sources, &mut source_ids));
             let gateway: Vec<u32> =
                 (0..policies.len() as u32).filter(|&i| gateway_bound[i as usize].contains(&p)).collect();
@@ -213,17 +265,71 @@ impl<'a> AuthzIndex<'a> {
                     })
                     .collect();
             }
-            for &i in &applying {
+            // The waypoint routes of its ports: through the waypoint, the waypoint's policies and
+            // those of the Service addressed.
+            let mut route = |waypoint: u32, service: Option<u32>| {
+                let mut applying = waypoints.gateway_policies[waypoint as usize].clone();
+                if let Some(s) = service {
+                    applying.extend(&waypoints.service_policies[s as usize]);
+                    applying.sort_unstable();
+                    applying.dedup();
+                }
+                intern(RouteKey { waypoint, applying }, &mut routes, &mut route_ids)
+            };
+            let workload_route = waypoints.of_pod[p].map(|w| route(w, None));
+            let mut service_routes: Vec<(u16, Vec<Option<u32>>)> = Vec::new();
+            for &(port, s, _) in &service_ports[p] {
+                let r = waypoints.of_service[s as usize].map(|w| route(w, Some(s)));
+                match service_routes.last_mut() {
+                    Some((last, list)) if *last == port => list.push(r),
+                    _ => service_routes.push((port, vec![r])),
+                }
+            }
+            for (_, list) in &mut service_routes {
+                list.sort_unstable();
+                list.dedup();
+            }
+            // Without a waypoint on any of its routes, the pod's traffic is all direct.
+            let through_any =
+                workload_route.is_some() || service_routes.iter().any(|(_, l)| l.iter().any(Option::is_some));
+            if !through_any {
+                service_routes.clear();
+            }
+            let mut counted: Vec<u32> = applying.clone();
+            counted.extend(
+                service_routes
+                    .iter()
+                    .flat_map(|(_, l)| l.iter().flatten())
+                    .chain(&workload_route)
+                    .flat_map(|&r| routes[r as usize].applying.iter().copied()),
+            );
+            counted.sort_unstable();
+            counted.dedup();
+            for &i in &counted {
                 bound[i as usize] += 1;
             }
+            let reads_protocols = enforcer == Enforcer::Envoy || through_any;
             let target = TargetKey {
                 enforcer,
-                tcp_ports: if enforcer == Enforcer::Envoy { tcp_ports(cluster, pod) } else { Vec::new() },
-                hits: if applying.is_empty() { Vec::new() } else { hits(&destination_cidrs, pod) },
+                tcp_ports: if reads_protocols { tcp_ports(&service_ports[p]) } else { Vec::new() },
+                hits: if counted.is_empty() { Vec::new() } else { hits(&destination_cidrs, pod) },
                 applying,
+                service_routes,
+                workload_route,
             };
             target_of.push(intern(target, &mut targets, &mut target_ids));
         }
+        // Behind a waypoint the destination sees the waypoint: its identity and addresses.
+        let waypoint_sources = waypoints
+            .list
+            .iter()
+            .map(|w| {
+                let hits = (0..source_cidrs.len())
+                    .map(|c| w.pods.iter().any(|&q| cluster.pods[q].ips.iter().any(|ip| source_cidrs[c].contains(ip))))
+                    .collect();
+                source_key(&w.namespace, &w.service_account, hits, false)
+            })
+            .collect();
         // Policies bound to no proxy are finding NR108 (authz_findings.rs).
         let any_ip = !source_cidrs.is_empty() || !destination_cidrs.is_empty();
         if any_ip && cluster.pods.iter().any(|p| p.ips.is_empty()) {
@@ -238,6 +344,9 @@ impl<'a> AuthzIndex<'a> {
             source_of,
             targets,
             target_of,
+            routes,
+            waypoints,
+            waypoint_sources,
             bound,
             notes,
         }
@@ -258,23 +367,41 @@ impl<'a> AuthzIndex<'a> {
         self.target_of.get(endpoint).copied()
     }
 
+    /// The waypoint (`namespace/name`) of a route.
+    pub fn waypoint_of_route(&self, route: u32) -> String {
+        self.waypoints.list[self.routes[route as usize].waypoint as usize].id()
+    }
+
     /// Where policy `i` is read as TCP: whether a ztunnel enforces it, and the ports the
-    /// Services of the sidecars enforcing it declare TCP.
+    /// Services of the sidecars (or of the destinations behind the waypoints) enforcing it
+    /// declare TCP.
     pub fn tcp_readers(&self, i: u32) -> (bool, Vec<u16>) {
         let (mut ztunnel, mut ports) = (false, Vec::new());
-        for t in self.targets.iter().filter(|t| t.applying.contains(&i)) {
-            ztunnel |= t.enforcer == Enforcer::Ztunnel;
-            ports.extend(&t.tcp_ports);
+        for t in &self.targets {
+            if t.applying.contains(&i) {
+                ztunnel |= t.enforcer == Enforcer::Ztunnel;
+                if t.enforcer == Enforcer::Envoy {
+                    ports.extend(&t.tcp_ports);
+                }
+            }
+            if t.route_ids().any(|r| self.routes[r as usize].applying.contains(&i)) {
+                ports.extend(&t.tcp_ports);
+            }
         }
         ports.sort_unstable();
         ports.dedup();
         (ztunnel, ports)
     }
 
-    /// The ALLOW policies a destination key's proxy enforces.
-    pub fn allow_policies(&self, target: u32) -> Vec<u32> {
+    /// The ALLOW policies enforced where a decision was taken: at a waypoint, the route's;
+    /// elsewhere, the destination key's.
+    pub fn allow_policies(&self, target: u32, at: Enforcement) -> Vec<u32> {
         let allow = |&&i: &&u32| self.policies[i as usize].action == netreach_model::mesh::authz::AuthzAction::Allow;
-        self.targets[target as usize].applying.iter().filter(allow).copied().collect()
+        let applying = match at {
+            Enforcement::Waypoint(r) => &self.routes[r as usize].applying,
+            _ => &self.targets[target as usize].applying,
+        };
+        applying.iter().filter(allow).copied().collect()
     }
 
     /// The decisions on `ports` (TCP only; other protocols are never enforced) for a source key
@@ -308,6 +435,7 @@ impl<'a> AuthzIndex<'a> {
             }
             _ => None,
         };
+        let ambient = source.is_some_and(|s| s.ambient);
         let source_in = |c: &IpNet| {
             source.is_some_and(|s| self.source_cidrs.iter().position(|x| x == c).is_some_and(|i| s.hits[i]))
         };
@@ -315,17 +443,19 @@ impl<'a> AuthzIndex<'a> {
             |c: &IpNet| self.destination_cidrs.iter().position(|x| x == c).is_some_and(|i| key.hits[i]);
         let peer = AuthzPeer { identity, source_in: &source_in };
         let mut cuts = rules::port_cuts(self.policies, &key.applying);
-        cuts.extend(key.tcp_ports.iter().flat_map(|&p| [Some(p), p.checked_add(1)]).flatten());
+        for r in key.route_ids() {
+            cuts.extend(rules::port_cuts(self.policies, &self.routes[r as usize].applying));
+        }
+        let route_ports = key.service_routes.iter().map(|(p, _)| *p);
+        cuts.extend(
+            key.tcp_ports.iter().copied().chain(route_ports).flat_map(|p| [Some(p), p.checked_add(1)]).flatten(),
+        );
         cuts.sort_unstable();
         cuts.dedup();
         for &(lo, hi, mode) in pieces {
             let proxied = matches!(mode, PortMode::IstioSidecar(_) | PortMode::IstioAmbient(_));
             let wanted = ports.intersection(&PortSet::range(Protocol::Tcp, lo, hi));
             if wanted.is_empty() {
-                continue;
-            }
-            if !proxied || key.enforcer == Enforcer::None {
-                add(AuthzDecision::NOT_ENFORCED, wanted);
                 continue;
             }
             // Pieces of [lo, hi] on which the verdict cannot change.
@@ -337,51 +467,122 @@ impl<'a> AuthzIndex<'a> {
                 if part.is_empty() {
                     continue;
                 }
-                let layer = match key.enforcer {
-                    Enforcer::Envoy if !key.tcp_ports.contains(&start) => Layer::Http,
-                    _ => Layer::Tcp,
-                };
                 let target = AuthzTarget { port: start, destination_in: &destination_in };
-                add(rules::decide(self.policies, &key.applying, &self.trust_domain, &peer, &target, layer), part);
+                // The destination's own proxy, on a connection from `peer`.
+                let at_destination = |peer: &AuthzPeer| {
+                    if !proxied || key.enforcer == Enforcer::None {
+                        return AuthzDecision::NOT_ENFORCED;
+                    }
+                    let layer = match key.enforcer {
+                        Enforcer::Envoy if !key.tcp_ports.contains(&start) => Layer::Http,
+                        _ => Layer::Tcp,
+                    };
+                    rules::decide(self.policies, &key.applying, &self.trust_domain, peer, &target, layer)
+                };
+                let routes = if ambient { key.routes(start) } else { Vec::new() };
+                let decision = if routes.is_empty() {
+                    at_destination(&peer)
+                } else {
+                    let through = |r: Option<u32>| match r {
+                        None => at_destination(&peer),
+                        Some(r) => self.through_waypoint(r, key, &peer, &target, &at_destination),
+                    };
+                    rules::most_open(routes.into_iter().map(through)).unwrap_or(AuthzDecision::NOT_ENFORCED)
+                };
+                add(decision, part);
             }
         }
         out.sort_by_key(|(d, _)| *d);
         out
     }
+
+    /// The decision on a connection through the waypoint of `route`: the waypoint's policies on
+    /// the client (an Envoy: HTTP fields apply where HTTP may flow, as for sidecars), then the
+    /// destination's on the waypoint.
+    fn through_waypoint(
+        &self,
+        route: u32,
+        key: &TargetKey,
+        client: &AuthzPeer,
+        target: &AuthzTarget,
+        at_destination: &dyn Fn(&AuthzPeer) -> AuthzDecision,
+    ) -> AuthzDecision {
+        let r = &self.routes[route as usize];
+        let layer = if key.tcp_ports.contains(&target.port) { Layer::Tcp } else { Layer::Http };
+        let at_waypoint = rules::decide(self.policies, &r.applying, &self.trust_domain, client, target, layer);
+        let waypoint = &self.waypoint_sources[r.waypoint as usize];
+        let waypoint_in = |c: &IpNet| self.source_cidrs.iter().position(|x| x == c).is_some_and(|i| waypoint.hits[i]);
+        // The waypoint speaks HBONE (mTLS) to the destination with its own identity.
+        let peer = AuthzPeer {
+            identity: Some((waypoint.namespace.as_str(), waypoint.service_account.as_str())),
+            source_in: &waypoint_in,
+        };
+        let behind = at_destination(&peer);
+        rules::through_waypoint(
+            at_waypoint.taken_at(Enforcement::Waypoint(route)),
+            behind.taken_at(Enforcement::BehindWaypoint(route)),
+        )
+    }
 }
 
-/// Per policy, the pods its `targetRefs` bind; every reference netreach does not evaluate, or
-/// that binds nothing, is a note.
+/// Per policy, the pods of the (non-waypoint) gateways its `targetRefs` bind; every reference
+/// netreach does not evaluate, or that binds nothing, is a note. Waypoints enforce their
+/// policies on the traffic they carry, not on their own pods (`waypoint.rs`).
 ///
 /// Reference, `targetRefs`: "kind: Gateway with group: gateway.networking.k8s.io in the same
 /// namespace"; "kind: GatewayClass ... in the root namespace"; "kind: Service with group: "" or
 /// group: "core" in the same namespace. This type is only supported for waypoints"; "kind:
 /// ServiceEntry with group: networking.istio.io in the same namespace". Istio deploys a
 /// Gateway's proxy as pods labelled `gateway.networking.k8s.io/gateway-name`.
-fn gateway_bindings(cluster: &Cluster, policies: &[AuthorizationPolicy], notes: &mut Vec<String>) -> Vec<Vec<usize>> {
+fn gateway_bindings(
+    cluster: &Cluster,
+    policies: &[AuthorizationPolicy],
+    root: &str,
+    notes: &mut Vec<String>,
+) -> Vec<Vec<usize>> {
+    let gateway_pods = |namespace: Option<&str>, name: &str| -> Vec<usize> {
+        (0..cluster.pods.len())
+            .filter(|&q| {
+                let pod = &cluster.pods[q];
+                namespace.is_none_or(|ns| pod.namespace == ns)
+                    && pod.labels.get(GATEWAY_NAME_LABEL).is_some_and(|n| n == name)
+            })
+            .collect()
+    };
+    let gateways = &cluster.entry_points.gateways;
+    let is_waypoint = |ns: &str, name: &str| {
+        gateways.iter().any(|g| g.namespace == ns && g.name == name && g.class == WAYPOINT_CLASS)
+    };
     let mut out = vec![Vec::new(); policies.len()];
     for (i, p) in policies.iter().enumerate() {
         let Binding::Targets(refs) = &p.binding else { continue };
         for (k, r) in refs.iter().enumerate() {
             let what = format!("AuthorizationPolicy {} targetRefs[{k}] ({} {})", p.id(), r.kind, r.name);
             match (r.group.as_str(), r.kind.as_str()) {
+                (GATEWAY_API_GROUP, "Gateway") if is_waypoint(&p.namespace, &r.name) => {}
                 (GATEWAY_API_GROUP, "Gateway") => {
-                    let pods: Vec<usize> = (0..cluster.pods.len())
-                        .filter(|&q| {
-                            let pod = &cluster.pods[q];
-                            pod.namespace == p.namespace && pod.labels.get(GATEWAY_NAME_LABEL) == Some(&r.name)
-                        })
-                        .collect();
+                    let pods = gateway_pods(Some(&p.namespace), &r.name);
                     if pods.is_empty() {
                         notes.push(format!("{what}: no pod of that Gateway in the input (label {GATEWAY_NAME_LABEL}={}); the policy is not evaluated", r.name));
                     }
                     out[i].extend(pods);
                 }
-                // Listed as unevaluated by the loader (a warning in every command).
+                // Every gateway of the class, from the root namespace; waypoints in `waypoint.rs`.
+                (GATEWAY_API_GROUP, "GatewayClass") if p.namespace == root && r.name != WAYPOINT_CLASS => {
+                    for g in gateways.iter().filter(|g| g.class == r.name) {
+                        out[i].extend(gateway_pods(Some(&g.namespace), &g.name));
+                    }
+                    if out[i].is_empty() {
+                        notes.push(format!("{what}: no pod of a Gateway of that class in the input; the policy is not evaluated"));
+                    }
+                }
+                // Bound in `waypoint.rs` (or listed as unevaluated by the loader: ServiceEntry).
                 ("", "Service") | (GATEWAY_API_GROUP, "GatewayClass") | ("networking.istio.io", "ServiceEntry") => {}
                 _ => notes.push(format!("{what}: Istio supports Gateway, GatewayClass, Service and ServiceEntry targets only; this reference binds nothing and has no effect")),
             }
         }
+        out[i].sort_unstable();
+        out[i].dedup();
     }
     out
 }

@@ -22,8 +22,8 @@ pub struct MeshPairs {
     pub pairs: usize,
     /// Per status and decision, the ports asked that NetworkPolicy allows.
     pub entries: Vec<(MtlsStatus, AuthzDecision, PortSet)>,
-    /// The ALLOW policies the destination's proxy enforces (for "none matched").
-    pub allow_policies: Vec<u32>,
+    /// The destination key of `dst` (for the ALLOW policies of "none matched").
+    pub target: Option<u32>,
 }
 
 impl MeshPairs {
@@ -64,9 +64,7 @@ impl MeshLayer {
                         entries.push((*status, *decision, part.clone()));
                     }
                 }
-                let allow_policies =
-                    view.authz.target_of(dst).map(|t| view.authz.allow_policies(t)).unwrap_or_default();
-                groups.push(MeshPairs { src, dst, pairs, entries, allow_policies });
+                groups.push(MeshPairs { src, dst, pairs, entries, target: view.authz.target_of(dst) });
             }
         }
         MeshLayer { groups }
@@ -78,8 +76,17 @@ impl MeshLayer {
     }
 }
 
-/// One decision in words: `allow by ALLOW ns/name rules[0]`, or why none decided.
+/// One decision in words: `allow by ALLOW ns/name rules[0]`, or why none decided, and where
+/// when a waypoint is on the path.
 fn decision_text(view: &MeshView, group: &MeshPairs, d: &AuthzDecision) -> String {
+    let text = decision_words(view, group, d);
+    match super::waypoint_words(view, d) {
+        Some(place) => format!("{text} ({place})"),
+        None => text,
+    }
+}
+
+fn decision_words(view: &MeshView, group: &MeshPairs, d: &AuthzDecision) -> String {
     let policy = |p: u32| &view.authz.policies[p as usize];
     match (d.policy, d.rule, d.basis) {
         (Some(p), Some(r), AuthzBasis::AllowedForSomeRequests) => {
@@ -96,7 +103,8 @@ fn decision_text(view: &MeshView, group: &MeshPairs, d: &AuthzDecision) -> Strin
             format!("{} by {} {} rules[{r}]", d.verdict.as_str(), policy(p).action.as_str(), policy(p).id())
         }
         (_, _, AuthzBasis::NoAllowMatched) => {
-            let names: Vec<String> = group.allow_policies.iter().map(|&p| policy(p).id()).collect();
+            let allow = group.target.map(|t| view.authz.allow_policies(t, d.at)).unwrap_or_default();
+            let names: Vec<String> = allow.iter().map(|&p| policy(p).id()).collect();
             format!("deny: no rule of ALLOW {} matched", names.join(", "))
         }
         (_, _, AuthzBasis::NotEnforced) => "allow: no Istio proxy enforces policy on these ports".into(),
@@ -130,6 +138,8 @@ pub fn layer_json(view: &MeshView, layer: &MeshLayer) -> serde_json::Value {
                     "policy": policy.map(|p| p.id()),
                     "action": policy.map(|p| p.action.as_str()),
                     "rule": d.rule,
+                    "waypoint": d.at.route().map(|r| view.authz.waypoint_of_route(r)),
+                    "enforcedBy": d.at.as_str(),
                     "text": decision_text(view, g, d),
                 })
             }).collect::<Vec<_>>(),

@@ -16,6 +16,7 @@ mod effective;
 mod findings;
 mod layer;
 mod render;
+mod waypoint;
 
 pub use authz::AuthzIndex;
 pub use effective::{CustomPorts, EffectiveConnections, EffectiveCounts, MeshPorts};
@@ -696,6 +697,18 @@ impl<'a> MeshView<'a> {
     pub fn grouping(&self, level: Level) -> Grouping {
         Grouping::new(self.analysis, level)
     }
+}
+
+/// Where a decision was taken when a waypoint is on the path: `at waypoint ns/name`, or
+/// `behind waypoint ns/name` (the destination's policies, which see the waypoint's identity).
+fn waypoint_words(view: &MeshView, d: &AuthzDecision) -> Option<String> {
+    use netreach_model::mesh::authz::Enforcement;
+    let route = d.at.route()?;
+    let waypoint = view.authz.waypoint_of_route(route);
+    Some(match d.at {
+        Enforcement::Waypoint(_) => format!("at waypoint {waypoint}"),
+        _ => format!("at the destination, behind waypoint {waypoint} (whose identity it sees)"),
+    })
 }
 
 /// Adds `set` to the entry of `key` in a (key, ports) list, or appends one; an empty set adds

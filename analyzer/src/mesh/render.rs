@@ -115,14 +115,19 @@ fn each_entry(
     })
 }
 
-/// `verdict by ns/name rule N` (or the basis without a deciding policy), for text.
+/// `verdict by ns/name rule N` (or the basis without a deciding policy), and the waypoint on
+/// the path, for text.
 fn authz_words(view: &MeshView, d: &AuthzDecision) -> String {
-    match (d.policy, d.rule) {
+    let words = match (d.policy, d.rule) {
         (Some(p), Some(r)) => {
             let policy = &view.authz.policies[p as usize];
             format!("{} by {} {} rules[{r}]", d.verdict.as_str(), policy.action.as_str(), policy.id())
         }
         _ => format!("{} ({})", d.verdict.as_str(), d.basis.as_str()),
+    };
+    match super::waypoint_words(view, d) {
+        Some(place) => format!("{words} {place}"),
+        None => words,
     }
 }
 
@@ -369,6 +374,9 @@ struct JsonAuthz {
     policy: Option<String>,
     action: Option<&'static str>,
     rule: Option<u32>,
+    waypoint: Option<String>,
+    #[serde(rename = "enforcedBy")]
+    enforced_by: &'static str,
 }
 
 impl JsonAuthz {
@@ -380,6 +388,8 @@ impl JsonAuthz {
             policy: policy.map(|p| p.id()),
             action: policy.map(|p| p.action.as_str()),
             rule: d.rule,
+            waypoint: d.at.route().map(|r| view.authz.waypoint_of_route(r)),
+            enforced_by: d.at.as_str(),
         }
     }
 }

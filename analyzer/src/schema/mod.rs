@@ -401,6 +401,8 @@ fn mesh() -> Vec<Field> {
         Required("policy", nullable(string())),
         Required("action", nullable(one_of(AuthzAction::NAMES))),
         Required("rule", nullable(count())),
+        Required("waypoint", nullable(string())),
+        Required("enforcedBy", one_of(["destination", "waypoint"])),
     ]);
     let connection = object(vec![
         Required("src", string()),

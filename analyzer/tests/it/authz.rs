@@ -18,13 +18,13 @@
 //!   → web     TCP 80: custom (CUSTOM provider opa); other ports: allowed (no rule matched)
 //!   → nomesh  no proxy: not enforced (its ALLOW-nothing policy has no effect: a note)
 //!   → batch   no proxy: not enforced
-//! shop/api-waypoint targets a Service (a waypoint): unevaluated, listed; istio-system/audit-all
+//! shop/api-waypoint targets a ServiceEntry (egress): unevaluated, listed; istio-system/audit-all
 //! is AUDIT: decides nothing.
 
 use crate::support::{fixtures, netreach, stderr};
 use netreach::load::{load, load_str, Input};
 use netreach::mesh::{mesh_findings, MeshView};
-use netreach::model::mesh::authz::{AuthzBasis, AuthzVerdict};
+use netreach::model::mesh::authz::{AuthzBasis, AuthzDecision, AuthzVerdict};
 use netreach::model::mesh::{MeshOptions, MtlsStatus};
 use netreach::model::{EngineOptions, PortSet, Protocol};
 use netreach::Analysis;
@@ -45,11 +45,16 @@ fn analysis_of(name: &str, yaml: &str) -> Analysis {
 /// (status, ports, verdict, basis, policy, rule) of the TCP traffic from `src` to `dst`.
 type Row = (MtlsStatus, String, AuthzVerdict, AuthzBasis, Option<String>, Option<u32>);
 
-fn tcp_verdicts(view: &MeshView, src: &str, dst: &str) -> BTreeSet<Row> {
+/// Every (status, TCP ports, decision, deciding policy's id) of the traffic from `src` to `dst`.
+pub(crate) fn tcp_decisions(
+    view: &MeshView,
+    src: &str,
+    dst: &str,
+) -> Vec<(MtlsStatus, PortSet, AuthzDecision, Option<String>)> {
     let a = view.analysis;
     let (s, d) = (a.find(src).unwrap(), a.find(dst).unwrap());
     let tcp = PortSet::all_of(Protocol::Tcp);
-    let mut out = BTreeSet::new();
+    let mut out = Vec::new();
     for (status, ports) in view.between(s, d).iter() {
         let ports = ports.intersection(&tcp);
         if ports.is_empty() {
@@ -57,10 +62,15 @@ fn tcp_verdicts(view: &MeshView, src: &str, dst: &str) -> BTreeSet<Row> {
         }
         for (decision, part) in view.authz_between(s, d, *status, &ports).iter() {
             let policy = decision.policy.map(|p| view.authz.policies[p as usize].id());
-            out.insert((*status, part.to_string(), decision.verdict, decision.basis, policy, decision.rule));
+            out.push((*status, part.clone(), *decision, policy));
         }
     }
     out
+}
+
+fn tcp_verdicts(view: &MeshView, src: &str, dst: &str) -> BTreeSet<Row> {
+    let decisions = tcp_decisions(view, src, dst).into_iter();
+    decisions.map(|(status, part, d, policy)| (status, part.to_string(), d.verdict, d.basis, policy, d.rule)).collect()
 }
 
 /// A [`Row`] as written in the tables below.
@@ -186,7 +196,7 @@ fn identity_plaintext_and_actions_hand_worked() {
     // policy; nomesh and batch have no proxy.
     let total = MeshView::total(&view.coverage());
     assert_eq!((total.pairs, total.authz_protected), (30, 20));
-    // The waypoint policy is listed as unevaluated.
+    // The ServiceEntry-targeted policy is listed as unevaluated.
     let unevaluated: Vec<String> = view.unevaluated_policies().iter().map(|p| p.name.clone()).collect();
     assert_eq!(unevaluated, ["api-waypoint"]);
 }
@@ -207,7 +217,7 @@ fn mesh_json_carries_authz_and_effective() {
     assert_eq!(vault["status"], "plaintext");
     assert_eq!(
         vault["authz"],
-        serde_json::json!({"verdict": "deny", "basis": "deny-rule", "policy": "shop/vault-deny-plaintext", "action": "DENY", "rule": 0})
+        serde_json::json!({"verdict": "deny", "basis": "deny-rule", "policy": "shop/vault-deny-plaintext", "action": "DENY", "rule": 0, "waypoint": null, "enforcedBy": "destination"})
     );
     assert_eq!(vault["effective"], "deny");
     let listed: Vec<&str> =
@@ -217,7 +227,7 @@ fn mesh_json_carries_authz_and_effective() {
     let out = netreach(&["connectivity", dir.to_str().unwrap(), "-o", "json", "-q"]);
     let err = stderr(&out);
     assert!(err.contains("the answers ignore 6 AuthorizationPolicy object(s) (security.istio.io/v1): only `netreach mesh`, `netreach can` and `netreach connectivity --mesh` apply them"), "{err}");
-    assert!(err.contains("the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1): netreach does not evaluate this kind yet, so they attach to waypoints"), "{err}");
+    assert!(err.contains("the answers ignore 1 AuthorizationPolicy object(s) (security.istio.io/v1): netreach does not evaluate this kind yet, so their ServiceEntry targets attach them"), "{err}");
 }
 
 #[test]
@@ -419,7 +429,7 @@ fn connectivity_mesh_shows_custom_apart_in_every_format() {
     ] {
         assert!(text.lines().any(|l| l == row), "{row}\n{text}");
     }
-    // shop/api-waypoint (a Service target) is not applied: the one policy left out.
+    // shop/api-waypoint (a ServiceEntry target) is not applied: the one policy left out.
     assert!(text.contains("leaves out 1 policy object(s)"), "{text}");
     let (_, csv) = connectivity_mesh(&[identity, "-o", "csv"]);
     assert!(csv.starts_with("src,dst,protocol,ports,authz\n"), "{csv}");

@@ -27,9 +27,10 @@ mod exposure; // `netreach exposure`: entry paths from outside (Services, Ingres
 mod invariants; // `netreach check --invariants` and the netreach::testing API
 mod mesh; // `netreach mesh`: Istio and Linkerd mTLS statuses and coverage
 mod paths; // `netreach paths`: multi-hop paths and blast radius
-mod pictures;
-mod render_graph;
-mod report; // `netreach report`: the HTML report in headless Chromium over WebDriver // `connectivity -o dot|svg` and the graph filters // `mesh`, `diff` and `paths` -o dot|svg, held to their JSON
+mod pictures; // `mesh`, `diff` and `paths` -o dot|svg, held to their JSON
+mod render_graph; // `connectivity -o dot|svg` and the graph filters
+mod report; // `netreach report`: the HTML report in headless Chromium over WebDriver
+mod waypoint; // Istio ambient waypoints in the mesh layer: fixtures/mesh-authz/waypoint, hand-worked
 
 // The binary as users and scripts see it: exit codes, streams, files written.
 mod cli; // exit codes, streams, the connectivity formats

@@ -62,7 +62,7 @@ fn audit_json_follows_its_schema() {
 
 #[test]
 fn mesh_json_follows_its_schema() {
-    for fixture in ["mesh/istio-bookinfo-like", "mesh/linkerd", "shop"] {
+    for fixture in ["mesh/istio-bookinfo-like", "mesh/linkerd", "shop", "mesh-authz/waypoint"] {
         for level in ["pod", "workload", "namespace"] {
             assert_valid(&["mesh", fixture, "--level", level]);
         }

@@ -351,6 +351,40 @@ impl AuthzBasis {
     }
 }
 
+/// Where a decision is taken. In ambient mode a connection routed through a waypoint is
+/// decided twice: by the policies attached to the waypoint (`targetRefs`), which see the client,
+/// and by the destination's own (selector) policies, which see the waypoint: "Traffic arriving at
+/// the destination ztunnel will have the waypoint's identity because waypoint proxies do not
+/// impersonate src identity on behalf of the client" (istio.io, docs/ambient/usage/
+/// authorization-policy, "TCP Enforcement").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Enforcement {
+    /// At the destination's proxy, from the client itself (no waypoint on the path).
+    Destination,
+    /// At the waypoint of route `n` (the analyzer's index of waypoint routes).
+    Waypoint(u32),
+    /// At the destination's proxy, from the waypoint of route `n`.
+    BehindWaypoint(u32),
+}
+
+impl Enforcement {
+    /// The waypoint route on the path, if any.
+    pub fn route(self) -> Option<u32> {
+        match self {
+            Enforcement::Destination => None,
+            Enforcement::Waypoint(r) | Enforcement::BehindWaypoint(r) => Some(r),
+        }
+    }
+
+    /// `destination` or `waypoint`: the proxy that decides.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enforcement::Waypoint(_) => "waypoint",
+            _ => "destination",
+        }
+    }
+}
+
 /// A verdict with the deciding policy (index into the policy list) and rule, when one decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AuthzDecision {
@@ -362,24 +396,56 @@ pub struct AuthzDecision {
     pub policy: Option<u32>,
     /// The deciding rule of that policy (index into `spec.rules`).
     pub rule: Option<u32>,
+    /// The proxy that decided, and the waypoint on the path.
+    pub at: Enforcement,
 }
 
 impl AuthzDecision {
     /// Nothing enforces: the connection passes.
-    pub const NOT_ENFORCED: AuthzDecision =
-        AuthzDecision { verdict: AuthzVerdict::Allow, basis: AuthzBasis::NotEnforced, policy: None, rule: None };
+    pub const NOT_ENFORCED: AuthzDecision = AuthzDecision::plain(AuthzVerdict::Allow, AuthzBasis::NotEnforced);
 
     /// No policy applies: the connection passes.
-    pub const NO_POLICY: AuthzDecision =
-        AuthzDecision { verdict: AuthzVerdict::Allow, basis: AuthzBasis::NoPolicy, policy: None, rule: None };
+    pub const NO_POLICY: AuthzDecision = AuthzDecision::plain(AuthzVerdict::Allow, AuthzBasis::NoPolicy);
 
-    fn plain(verdict: AuthzVerdict, basis: AuthzBasis) -> AuthzDecision {
-        AuthzDecision { verdict, basis, policy: None, rule: None }
+    const fn plain(verdict: AuthzVerdict, basis: AuthzBasis) -> AuthzDecision {
+        AuthzDecision { verdict, basis, policy: None, rule: None, at: Enforcement::Destination }
     }
 
     fn by(verdict: AuthzVerdict, basis: AuthzBasis, policy: u32, rule: usize) -> AuthzDecision {
-        AuthzDecision { verdict, basis, policy: Some(policy), rule: Some(rule as u32) }
+        AuthzDecision { verdict, basis, policy: Some(policy), rule: Some(rule as u32), at: Enforcement::Destination }
     }
+
+    /// The same decision, taken at `at`.
+    pub fn taken_at(self, at: Enforcement) -> AuthzDecision {
+        AuthzDecision { at, ..self }
+    }
+}
+
+/// A connection through a waypoint: the waypoint decides first, then the destination's proxy
+/// on what the waypoint forwards. A DENY at either closes it (the waypoint's first); else a
+/// CUSTOM match leaves it to its provider; else it passes, explained by the waypoint's policy
+/// when one decided, else by the destination's.
+pub fn through_waypoint(at_waypoint: AuthzDecision, behind: AuthzDecision) -> AuthzDecision {
+    for verdict in [AuthzVerdict::Deny, AuthzVerdict::Custom] {
+        if let Some(d) = [at_waypoint, behind].into_iter().find(|d| d.verdict == verdict) {
+            return d;
+        }
+    }
+    if at_waypoint.basis.is_protected() || !behind.basis.is_protected() {
+        at_waypoint
+    } else {
+        behind
+    }
+}
+
+/// Of the decisions of the routes a client may take to the same port (several Services, say),
+/// the most open: the first that allows, else the first left to a CUSTOM provider, else the
+/// first denial. Reach is never under-reported: a port is open when some route opens it.
+pub fn most_open(decisions: impl IntoIterator<Item = AuthzDecision>) -> Option<AuthzDecision> {
+    let decisions: Vec<AuthzDecision> = decisions.into_iter().collect();
+    [AuthzVerdict::Allow, AuthzVerdict::Custom, AuthzVerdict::Deny]
+        .into_iter()
+        .find_map(|v| decisions.iter().copied().find(|d| d.verdict == v))
 }
 
 /// Which kind of policy a rule is read for.
@@ -749,6 +815,27 @@ mod tests {
         assert_eq!(verdict(&p, SLEEP, 22).verdict, AuthzVerdict::Deny);
         assert_eq!(verdict(&p, SLEEP, 23).verdict, AuthzVerdict::Allow);
         assert_eq!(port_cuts(&p, &[0]), vec![22, 23]);
+    }
+
+    #[test]
+    fn waypoint_then_destination() {
+        // A DENY at either proxy closes the connection; CUSTOM comes next; an allow is
+        // explained by the waypoint's policy when it decided.
+        let allow_rule = AuthzDecision::by(AuthzVerdict::Allow, AuthzBasis::AllowedByRule, 0, 0);
+        let deny = AuthzDecision::plain(AuthzVerdict::Deny, AuthzBasis::NoAllowMatched);
+        let custom = AuthzDecision::by(AuthzVerdict::Custom, AuthzBasis::CustomRule, 1, 0);
+        let none = AuthzDecision::NO_POLICY;
+        assert_eq!(through_waypoint(allow_rule, deny), deny);
+        assert_eq!(through_waypoint(deny, custom), deny);
+        assert_eq!(through_waypoint(custom, allow_rule), custom);
+        assert_eq!(through_waypoint(allow_rule, none), allow_rule);
+        assert_eq!(through_waypoint(none, allow_rule), allow_rule);
+        // Of several routes, the most open one.
+        assert_eq!(most_open([deny, custom, allow_rule]), Some(allow_rule));
+        assert_eq!(most_open([deny, custom]), Some(custom));
+        assert_eq!(most_open([]), None);
+        let at = deny.taken_at(Enforcement::BehindWaypoint(3));
+        assert_eq!((at.at.route(), at.at.as_str()), (Some(3), "destination"));
     }
 
     #[test]

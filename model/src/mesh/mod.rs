@@ -15,6 +15,8 @@
 //!   (docs/reference/config/security/peer_authentication) — `istio.rs`, and [`status`].
 //! - Istio AuthorizationPolicy: the reference (docs/reference/config/security/authorization-policy),
 //!   concepts/security › "Authorization", the TCP task, ISTIO-SECURITY-2021-004 — `authz.rs`.
+//! - Istio ambient waypoints: "Configure waypoint proxies" (docs/ambient/usage/waypoint) —
+//!   `waypoint.rs`.
 //! - Linkerd: linkerd.io, "Automatic Proxy Injection" (features/proxy-injection) — `injection.rs`;
 //!   "Authorization Policy" › "Default policies" (reference/authorization-policy) — `linkerd.rs`,
 //!   and [`status`].
@@ -24,6 +26,7 @@ mod injection;
 mod istio;
 mod linkerd;
 mod ports;
+pub mod waypoint;
 
 pub use injection::{
     is_created, istio_ambient, istio_injects, linkerd_injects, membership, namespace_mesh, Membership, OutsideReason,

@@ -94,16 +94,20 @@ impl EntryHops {
         let reach = &analysis.reach;
         let externals: BTreeMap<usize, usize> =
             (reach.pod_count()..reach.endpoint_count()).rev().map(|e| (reach.class_of(reach.endpoint(e)), e)).collect();
+        // Per destination class: the first outside range it admits, and on which port.
+        let mut per_class: BTreeMap<usize, Option<(usize, Protocol, u16)>> = BTreeMap::new();
         for (i, pod) in analysis.cluster.pods.iter().enumerate().filter(|(_, p)| p.host_network) {
             let to = reach.index_of(netreach_model::Endpoint::Pod(i as u32));
             if self.by_receiver.contains_key(&to) {
                 continue;
             }
             let dst = reach.class_of(reach.endpoint(to));
-            let admitted = externals.iter().find_map(|(&src, &from)| {
-                let ports = reach.class_allowed(src, dst)?;
-                let (protocol, ranges) = ports.iter().next()?;
-                Some((from, protocol, ranges[0].0))
+            let admitted = *per_class.entry(dst).or_insert_with(|| {
+                externals.iter().find_map(|(&src, &from)| {
+                    let ports = reach.class_allowed(src, dst)?;
+                    let (protocol, ranges) = ports.iter().next()?;
+                    Some((from, protocol, ranges[0].0))
+                })
             });
             if let Some((from, protocol, port)) = admitted {
                 self.add(EntryHop {

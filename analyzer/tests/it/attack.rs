@@ -243,7 +243,8 @@ fn audit_names_the_internet_paths_to_a_node_and_to_secrets() {
     assert!(message.contains("in 3 step(s)"), "{message}");
     assert!(message.contains("last sa/shop/reader -[rbac]-> secrets/shop"), "{message}");
     let fix = secrets["fix"].as_str().unwrap();
-    assert!(fix.contains("let no external range reach shop/web"), "{fix}");
+    // The first step enters through LoadBalancer shop/web (service.yaml): the fix names it.
+    assert!(fix.contains("stop publishing shop/web through LoadBalancer shop/web"), "{fix}");
     assert!(fix.contains("take the grant from sa/shop/reader"), "{fix}");
 }
 

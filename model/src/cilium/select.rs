@@ -82,6 +82,10 @@ fn node_parts(cluster: &Cluster, subject: &[u32], table: &mut SetTable) -> Vec<N
 struct Groups {
     views: Vec<Labels>,
     members: Vec<Vec<u32>>,
+    /// Label key → value → the groups whose view has it, ascending: a selector with an equality
+    /// (matchLabels, or In) tests only the groups that have it. Namespaced policies' selectors
+    /// all name their namespace, so each tests its own namespace's groups, not the cluster's.
+    postings: HashMap<String, HashMap<String, Vec<u32>>>,
 }
 
 impl Groups {
@@ -89,7 +93,7 @@ impl Groups {
         let namespace_labels: HashMap<&str, &Labels> =
             cluster.namespaces.iter().map(|n| (n.name.as_str(), &n.labels)).collect();
         let mut index: HashMap<(&str, &str, &Labels), usize> = HashMap::default();
-        let mut groups = Groups { views: Vec::new(), members: Vec::new() };
+        let mut groups = Groups { views: Vec::new(), members: Vec::new(), postings: HashMap::default() };
         let empty = Labels::new();
         for (i, pod) in cluster.pods.iter().enumerate().filter(|(_, p)| !p.host_network) {
             let key = (pod.namespace.as_str(), pod.service_account.as_str(), &pod.labels);
@@ -102,15 +106,50 @@ impl Groups {
             });
             groups.members[g].push(i as u32);
         }
+        for (g, view) in groups.views.iter().enumerate() {
+            for (k, v) in view {
+                groups.postings.entry(k.clone()).or_default().entry(v.clone()).or_default().push(g as u32);
+            }
+        }
         groups
+    }
+
+    /// The groups that have `key=value`.
+    fn posting(&self, key: &str, value: &str) -> &[u32] {
+        self.postings.get(key).and_then(|values| values.get(value)).map_or(&[], Vec::as_slice)
+    }
+
+    /// The fewest groups a selector can match, ascending: those with its rarest required pair
+    /// (matchLabels, or the values of an In); `None` when it requires no value (test them all).
+    fn candidates(&self, selector: &LabelSelector) -> Option<Vec<u32>> {
+        let mut best: Option<Vec<u32>> = None;
+        let mut keep = |candidate: Vec<u32>| {
+            if best.as_ref().is_none_or(|b| candidate.len() < b.len()) {
+                best = Some(candidate);
+            }
+        };
+        for (k, v) in &selector.match_labels {
+            keep(self.posting(k, v).to_vec());
+        }
+        for r in selector.match_expressions.iter().filter(|r| r.operator == crate::labels::Operator::In) {
+            let mut union: Vec<u32> = r.values.iter().flat_map(|v| self.posting(&r.key, v)).copied().collect();
+            union.sort_unstable();
+            union.dedup();
+            keep(union);
+        }
+        best
     }
 
     fn matching(&self, selector: &LabelSelector) -> Vec<u32> {
         let mut out: Vec<u32> = Vec::new();
-        for (view, members) in self.views.iter().zip(&self.members) {
-            if selector.matches(view) {
-                out.extend_from_slice(members);
+        let mut add = |g: usize| {
+            if selector.matches(&self.views[g]) {
+                out.extend_from_slice(&self.members[g]);
             }
+        };
+        match self.candidates(selector) {
+            Some(candidates) => candidates.into_iter().for_each(|g| add(g as usize)),
+            None => (0..self.views.len()).for_each(add),
         }
         out
     }

@@ -369,6 +369,31 @@ impl<'r, 'g, 'a> State<'r, 'g, 'a> {
     }
 }
 
+/// The blast radius read from one vertex-level search (the internet's through its entry
+/// points, searched once for all its ranges): reached vertices counted by kind and hop.
+pub fn of_search(graph: &AttackGraph, search: &super::AttackReach, source: usize, max_hops: u32) -> AttackRadius {
+    let hops = max_hops.min(MAX_HOPS) as usize;
+    let pods = graph.analysis.reach.pod_count();
+    let mut per_kind: [Vec<u64>; 4] = std::array::from_fn(|_| vec![0; hops]);
+    let mut cluster_admin = None;
+    for v in (0..graph.len()).filter(|&v| search.reached(v) && search.distance[v] as usize <= hops) {
+        let at = search.distance[v] as usize - 1;
+        let kind = match graph.vertex(v) {
+            Vertex::Endpoint(e) if e < pods => 0,
+            Vertex::Endpoint(_) => continue,
+            Vertex::Node(_) => 1,
+            Vertex::Secrets(_) | Vertex::Secret(_) => 2,
+            Vertex::Account(_) => 3,
+            Vertex::ClusterAdmin => {
+                cluster_admin = Some(search.distance[v]);
+                continue;
+            }
+        };
+        per_kind[kind][at] += 1;
+    }
+    Counts { per_kind, cluster_admin }.radius_of(source, None, max_hops.min(MAX_HOPS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -508,27 +533,3 @@ mod tests {
     }
 }
 
-/// The blast radius read from one vertex-level search (the internet's through its entry
-/// points, searched once for all its ranges): reached vertices counted by kind and hop.
-pub fn of_search(graph: &AttackGraph, search: &super::AttackReach, source: usize, max_hops: u32) -> AttackRadius {
-    let hops = max_hops.min(MAX_HOPS) as usize;
-    let pods = graph.analysis.reach.pod_count();
-    let mut per_kind: [Vec<u64>; 4] = std::array::from_fn(|_| vec![0; hops]);
-    let mut cluster_admin = None;
-    for v in (0..graph.len()).filter(|&v| search.reached(v) && search.distance[v] as usize <= hops) {
-        let at = search.distance[v] as usize - 1;
-        let kind = match graph.vertex(v) {
-            Vertex::Endpoint(e) if e < pods => 0,
-            Vertex::Endpoint(_) => continue,
-            Vertex::Node(_) => 1,
-            Vertex::Secrets(_) | Vertex::Secret(_) => 2,
-            Vertex::Account(_) => 3,
-            Vertex::ClusterAdmin => {
-                cluster_admin = Some(search.distance[v]);
-                continue;
-            }
-        };
-        per_kind[kind][at] += 1;
-    }
-    Counts { per_kind, cluster_admin }.radius_of(source, None, max_hops.min(MAX_HOPS))
-}

@@ -226,7 +226,10 @@ impl<'a> AuthzIndex<'a> {
         let mut notes = Vec::new();
         let gateway_bound = gateway_bindings(cluster, policies, root, &mut notes);
         let waypoints = Waypoints::new(cluster, root);
-        notes.extend(waypoints.notes.iter().cloned());
+        // Without any policy a waypoint changes no answer: nothing to say about it.
+        if !policies.is_empty() {
+            notes.extend(waypoints.notes.iter().cloned());
+        }
         let any_waypoint = waypoints.any_used();
         let service_ports = service_ports(cluster);
         let mut bound = vec![0u64; policies.len()];

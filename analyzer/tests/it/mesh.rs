@@ -405,9 +405,9 @@ fn pod_level_json_contract_and_agreement_with_connectivity() {
     assert_eq!(doc["schemaVersion"], 1);
     assert_eq!(doc["level"], "pod");
     let conns = doc["connections"].as_array().unwrap();
-    let entry = serde_json::json!({"src": "frontend/web", "dst": "bookinfo/productpage", "protocol": "TCP", "ports": [[9080, 9080]], "status": "mtls", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null}, "effective": "allow"});
+    let entry = serde_json::json!({"src": "frontend/web", "dst": "bookinfo/productpage", "protocol": "TCP", "ports": [[9080, 9080]], "status": "mtls", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "allow"});
     assert!(conns.contains(&entry), "{conns:#?}");
-    assert!(conns.contains(&serde_json::json!({"src": "bookinfo/reviews", "dst": "ratings/ratings", "protocol": "TCP", "ports": [[9080, 9080]], "status": "mtls", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null}, "effective": "allow"})));
+    assert!(conns.contains(&serde_json::json!({"src": "bookinfo/reviews", "dst": "ratings/ratings", "protocol": "TCP", "ports": [[9080, 9080]], "status": "mtls", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "allow"})));
     // One entry per pair, protocol and status: the agent's all-ports plaintext is three entries.
     let agent: Vec<_> =
         conns.iter().filter(|c| c["src"] == "legacy/batch" && c["dst"] == "bookinfo/node-agent").collect();
@@ -461,8 +461,8 @@ fn workload_level_json_has_pair_counts() {
     let doc = json(&["mesh", LINKERD, "-o", "json", "-q"]);
     assert_eq!(doc["level"], "workload");
     let conns = doc["connections"].as_array().unwrap();
-    assert!(conns.contains(&serde_json::json!({"src": "vote/Deployment/vote-bot", "dst": "vote/Deployment/web", "protocol": "TCP", "ports": [[8080, 8080]], "status": "plaintext", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null}, "effective": "allow", "pairs": 1})));
-    assert!(conns.contains(&serde_json::json!({"src": "vote/legacy-worker", "dst": "vote/Deployment/emoji", "protocol": "TCP", "ports": [[8080, 8080]], "status": "rejected", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null}, "effective": "deny", "pairs": 1})));
+    assert!(conns.contains(&serde_json::json!({"src": "vote/Deployment/vote-bot", "dst": "vote/Deployment/web", "protocol": "TCP", "ports": [[8080, 8080]], "status": "plaintext", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "allow", "pairs": 1})));
+    assert!(conns.contains(&serde_json::json!({"src": "vote/legacy-worker", "dst": "vote/Deployment/emoji", "protocol": "TCP", "ports": [[8080, 8080]], "status": "rejected", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "deny", "pairs": 1})));
 }
 
 #[test]

@@ -532,4 +532,3 @@ mod tests {
         assert!(climbed > 100, "the clusters exercise identity hops: {climbed} sources reach cluster-admin");
     }
 }
-

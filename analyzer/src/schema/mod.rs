@@ -312,6 +312,9 @@ fn can() -> Vec<Field> {
         Required("action", nullable(one_of(AuthzAction::NAMES))),
         Required("rule", nullable(count())),
         Required("text", string()),
+        // Ambient waypoints: the waypoint on the route, and where the decision is taken.
+        Required("waypoint", nullable(string())),
+        Required("enforcedBy", one_of(["destination", "waypoint"])),
     ]);
     let mesh = object(vec![
         Required("allowed", boolean()),

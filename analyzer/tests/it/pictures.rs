@@ -180,7 +180,10 @@ fn paths_pictures_draw_every_hop_and_mark_the_sources() {
             if id == "internet (through the entry points)" {
                 // One row for the whole outside: every external range drawn is a source.
                 let outside: Vec<&String> = labels.keys().filter(|k| k.starts_with("external:")).collect();
-                assert!(!outside.is_empty() && outside.iter().all(|k| labels[*k].contains("compromised")), "{labels:?}");
+                assert!(
+                    !outside.is_empty() && outside.iter().all(|k| labels[*k].contains("compromised")),
+                    "{labels:?}"
+                );
                 continue;
             }
             assert!(labels.get(id).is_some_and(|l| l.contains("compromised")), "{id} is marked: {labels:?}");

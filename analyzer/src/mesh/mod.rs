@@ -296,7 +296,8 @@ impl<'a> MeshView<'a> {
 
     /// Whether the endpoint is shown: a pod of a shown namespace.
     pub fn shows_endpoint(&self, endpoint: usize) -> bool {
-        self.shows(self.analysis.pod(endpoint).map(|p| p.namespace.as_str()))
+        // Checked per connection at pod level: no pod lookup when nothing is narrowed.
+        self.shown_namespaces.is_empty() || self.shows(self.analysis.pod(endpoint).map(|p| p.namespace.as_str()))
     }
 
     /// The mesh findings (NR101–NR109) that concern the shown namespaces.

@@ -122,20 +122,16 @@ impl Groups {
     /// The fewest groups a selector can match, ascending: those with its rarest required pair
     /// (matchLabels, or the values of an In); `None` when it requires no value (test them all).
     fn candidates(&self, selector: &LabelSelector) -> Option<Vec<u32>> {
-        let mut best: Option<Vec<u32>> = None;
-        let mut keep = |candidate: Vec<u32>| {
-            if best.as_ref().is_none_or(|b| candidate.len() < b.len()) {
-                best = Some(candidate);
-            }
-        };
-        for (k, v) in &selector.match_labels {
-            keep(self.posting(k, v).to_vec());
-        }
+        // The rarest matchLabels pair, borrowed: copied once, at the end.
+        let rarest_pair = selector.match_labels.iter().map(|(k, v)| self.posting(k, v)).min_by_key(|p| p.len());
+        let mut best: Option<Vec<u32>> = rarest_pair.map(<[u32]>::to_vec);
         for r in selector.match_expressions.iter().filter(|r| r.operator == crate::labels::Operator::In) {
             let mut union: Vec<u32> = r.values.iter().flat_map(|v| self.posting(&r.key, v)).copied().collect();
             union.sort_unstable();
             union.dedup();
-            keep(union);
+            if best.as_ref().is_none_or(|b| union.len() < b.len()) {
+                best = Some(union);
+            }
         }
         best
     }

@@ -212,6 +212,10 @@ struct Selecting<'c> {
     addresses: Addresses,
     /// Per distinct selector: the groups it matches (over endpoint views).
     endpoint_memo: HashMap<&'c Selector, FixedBitSet>,
+    /// Per set of label keys some selector reads: the groups split by their values of those keys.
+    projections: HashMap<Vec<&'c str>, Projection>,
+    /// Per namespace: its groups.
+    namespace_groups: Vec<Vec<usize>>,
     /// Per distinct selector: the namespaces it matches.
     namespace_memo: HashMap<&'c Selector, FixedBitSet>,
     /// Per distinct selector: the service accounts it matches.
@@ -223,12 +227,56 @@ struct Selecting<'c> {
     pod_count: usize,
 }
 
+/// Groups split by their values of some label keys, with each part's labels restricted to them:
+/// a selector reading only those keys is evaluated once per part, not once per group.
+struct Projection {
+    views: Vec<Labels>,
+    members: Vec<Vec<u32>>,
+}
+
+impl Projection {
+    fn new(groups: &Groups, keys: &[&str]) -> Projection {
+        let mut index: HashMap<Vec<Option<&str>>, usize> = HashMap::default();
+        let mut out = Projection { views: Vec::new(), members: Vec::new() };
+        for (g, view) in groups.views.iter().enumerate() {
+            let values: Vec<Option<&str>> = keys.iter().map(|&k| view.get(k).map(String::as_str)).collect();
+            let part = *index.entry(values).or_insert_with_key(|values| {
+                let labels = keys.iter().zip(values).filter_map(|(k, v)| Some((k.to_string(), (*v)?.to_string())));
+                out.views.push(labels.collect());
+                out.members.push(Vec::new());
+                out.views.len() - 1
+            });
+            out.members[part].push(g as u32);
+        }
+        out
+    }
+}
+
 impl<'c> Selecting<'c> {
     fn endpoints(&mut self, s: &'c Selector) -> &FixedBitSet {
-        let g = &self.groups;
+        let (g, projections) = (&self.groups, &mut self.projections);
         self.endpoint_memo.entry(s).or_insert_with(|| {
+            let keys = s.keys();
+            let fresh;
+            let projection = match projections.get(&keys) {
+                Some(p) => p,
+                None => {
+                    fresh = Projection::new(g, &keys);
+                    // Kept for the next selector over the same keys only when it saves work, so
+                    // that many distinct key sets cannot hold a copy of every group each.
+                    if fresh.views.len() <= g.len() / 4 {
+                        projections.entry(keys).or_insert(fresh)
+                    } else {
+                        &fresh
+                    }
+                }
+            };
             let mut bits = FixedBitSet::with_capacity(g.len());
-            (0..g.len()).filter(|&i| s.matches(&g.views[i])).for_each(|i| bits.insert(i));
+            for (view, members) in projection.views.iter().zip(&projection.members) {
+                if s.matches(view) {
+                    members.iter().for_each(|&m| bits.insert(m as usize));
+                }
+            }
             bits
         })
     }
@@ -246,9 +294,8 @@ impl<'c> Selecting<'c> {
     /// Groups whose namespace the selector matches.
     fn in_namespaces(&mut self, s: &'c Selector) -> FixedBitSet {
         let namespaces = self.namespaces(s).clone();
-        let g = &self.groups;
-        let mut bits = FixedBitSet::with_capacity(g.len());
-        (0..g.len()).filter(|&i| namespaces.contains(g.namespace[i])).for_each(|i| bits.insert(i));
+        let mut bits = FixedBitSet::with_capacity(self.groups.len());
+        namespaces.ones().flat_map(|ns| &self.namespace_groups[ns]).for_each(|&i| bits.insert(i));
         bits
     }
 
@@ -278,7 +325,7 @@ impl<'c> Selecting<'c> {
 
     fn in_namespace(&self, ns: usize) -> FixedBitSet {
         let mut bits = FixedBitSet::with_capacity(self.groups.len());
-        (0..self.groups.len()).filter(|&i| self.groups.namespace[i] == ns).for_each(|i| bits.insert(i));
+        self.namespace_groups.get(ns).into_iter().flatten().for_each(|&i| bits.insert(i));
         bits
     }
 
@@ -290,6 +337,9 @@ impl<'c> Selecting<'c> {
 
     /// The endpoints an entity rule matches, for a policy of namespace `own` (None: global).
     fn entity(&mut self, table: &mut SetTable, e: &'c EntityRule, own: Option<usize>, namespaced: bool) -> SetId {
+        // A namespaceSelector replaces the policy's namespace, so such entities are shared by
+        // every namespaced policy that repeats them.
+        let own = if e.namespace_selector.is_some() { None } else { own };
         if let Some(&id) = self.entity_memo.get(&(e, own)) {
             return id;
         }
@@ -413,7 +463,11 @@ pub fn select(cluster: &Cluster, externals: &[ExternalRange], table: &mut SetTab
             m
         })
         .collect();
+    let mut namespace_groups = vec![Vec::new(); groups.namespaces.len()];
+    groups.namespace.iter().enumerate().for_each(|(g, &ns)| namespace_groups[ns].push(g));
     let mut s = Selecting {
+        namespace_groups,
+        projections: HashMap::default(),
         groups,
         addresses,
         set_members,

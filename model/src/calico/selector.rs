@@ -71,6 +71,34 @@ impl Selector {
         self.expr == Expr::All
     }
 
+    /// The label keys the selector reads, sorted: whether it matches depends on their values alone
+    /// (and on `global()`), so endpoints that agree on them agree on the answer.
+    pub fn keys(&self) -> Vec<&str> {
+        fn collect<'e>(expr: &'e Expr, out: &mut Vec<&'e str>) {
+            match expr {
+                Expr::All | Expr::Global => {}
+                Expr::Has(k)
+                | Expr::Equals(k, _)
+                | Expr::NotEquals(k, _)
+                | Expr::In(k, _)
+                | Expr::NotIn(k, _)
+                | Expr::Contains(k, _)
+                | Expr::StartsWith(k, _)
+                | Expr::EndsWith(k, _) => out.push(k),
+                Expr::Not(e) => collect(e, out),
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    collect(a, out);
+                    collect(b, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        collect(&self.expr, &mut out);
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// Whether a namespaced endpoint with these labels matches. `global()` matches only
     /// non-namespaced endpoints (host endpoints, global network sets), so never a pod or namespace.
     pub fn matches(&self, labels: &Labels) -> bool {
@@ -315,6 +343,13 @@ mod tests {
         assert!(m("app == 'web' || has(x) && has(y)", &web));
         assert!(m("projectcalico.org/namespace == 'ns'", &[("projectcalico.org/namespace", "ns")]));
         assert!(!m("has(in)", &web), "a key may be spelled like an operator");
+    }
+
+    #[test]
+    fn keys_are_every_label_the_selector_reads() {
+        let s = Selector::parse("!(b == 'x') && (has(a) || c not in {'y'}) && all() && a starts with 'p'").unwrap();
+        assert_eq!(s.keys(), vec!["a", "b", "c"]);
+        assert!(Selector::parse("global()").unwrap().keys().is_empty());
     }
 
     #[test]

@@ -616,6 +616,10 @@ impl Reachability {
     /// For destinations that cluster policies apply to (ingress): their final verdicts,
     /// computed destination by destination, turned source-major: per source class and port
     /// class, the destinations that admit it. `None` without such policies.
+    ///
+    /// The destinations are taken one bitset word at a time (64 on 64-bit targets), their
+    /// rows computed in parallel, and each 64×64 block of (destination, source) bits is
+    /// transposed at once: one word write per source instead of one bit insert per pair.
     #[allow(clippy::type_complexity)]
     fn ingress_tier_columns(&self) -> Option<(FixedBitSet, Vec<Vec<Option<FixedBitSet>>>)> {
         let columns = &self.tiers.subjects[0];
@@ -624,12 +628,42 @@ impl Reachability {
         }
         let (c, a) = (self.classes.len(), self.port_classes.sets.len());
         let mut per_source: Vec<Vec<Option<FixedBitSet>>> = vec![vec![None; a]; c];
-        for d in columns.ones() {
-            let mut np = self.grant_row(Direction::Ingress, d);
-            self.tiers.apply(Direction::Ingress, d, self.table.isolated[0].contains(d), &mut np, &self.port_classes, c);
-            for (k, row) in np.iter().enumerate() {
-                for s in row.iter().flat_map(|r| r.ones()) {
-                    per_source[s][k].get_or_insert_with(|| FixedBitSet::with_capacity(c)).insert(d);
+        const BITS: usize = usize::BITS as usize;
+        let source_words = c.div_ceil(BITS);
+        let mut block = [0usize; BITS];
+        for (dest_word, &bits) in columns.as_slice().iter().enumerate().filter(|(_, bits)| **bits != 0) {
+            let dests: Vec<usize> = (0..BITS).filter(|j| bits >> j & 1 != 0).map(|j| dest_word * BITS + j).collect();
+            let rows: Vec<Vec<Option<FixedBitSet>>> = crate::parallel::map(&dests, |&d| {
+                let mut np = self.grant_row(Direction::Ingress, d);
+                self.tiers.apply(
+                    Direction::Ingress,
+                    d,
+                    self.table.isolated[0].contains(d),
+                    &mut np,
+                    &self.port_classes,
+                    c,
+                );
+                np
+            });
+            for k in 0..a {
+                if rows.iter().all(|row| row[k].is_none()) {
+                    continue;
+                }
+                for w in 0..source_words {
+                    block.fill(0);
+                    for (d, row) in dests.iter().zip(&rows) {
+                        if let Some(set) = &row[k] {
+                            block[d % BITS] = set.as_slice()[w];
+                        }
+                    }
+                    if block.iter().all(|&x| x == 0) {
+                        continue;
+                    }
+                    transpose_words(&mut block);
+                    for (i, &admitted_by) in block.iter().enumerate().filter(|(_, x)| **x != 0) {
+                        let set = per_source[w * BITS + i][k].get_or_insert_with(|| FixedBitSet::with_capacity(c));
+                        set.as_mut_slice()[dest_word] |= admitted_by;
+                    }
                 }
             }
         }
@@ -1106,4 +1140,23 @@ fn address_families(cluster: &Cluster, blocks: &[&crate::addresses::IpBlock]) ->
         families.insert(IpFamily::V4);
     }
     families
+}
+
+/// Transposes a square bit matrix of one word per row in place (row `r`, bit `b` ↔ row `b`,
+/// bit `r`): swaps the off-diagonal halves, then quarters, down to single bits (Hacker's
+/// Delight, §7-3).
+fn transpose_words(m: &mut [usize; usize::BITS as usize]) {
+    let mut j = usize::BITS as usize / 2;
+    let mut mask = usize::MAX >> j;
+    while j != 0 {
+        let mut k = 0;
+        while k < m.len() {
+            let t = ((m[k] >> j) ^ m[k + j]) & mask;
+            m[k] ^= t << j;
+            m[k + j] ^= t;
+            k = (k + j + 1) & !j;
+        }
+        j >>= 1;
+        mask ^= mask << j;
+    }
 }

@@ -241,3 +241,25 @@ fn lateral_paths_follow_policies_and_node_local_hops() {
     let capped = reach.lateral(&cluster, &[a], 2, true);
     assert_eq!(capped.distance[d], u32::MAX);
 }
+
+#[test]
+fn transpose_words_swaps_rows_and_bits() {
+    const BITS: usize = usize::BITS as usize;
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut m = [0usize; BITS];
+    for row in m.iter_mut() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *row = state as usize;
+    }
+    let before = m;
+    transpose_words(&mut m);
+    for r in 0..BITS {
+        for b in 0..BITS {
+            assert_eq!(m[b] >> r & 1, before[r] >> b & 1, "row {r} bit {b}");
+        }
+    }
+    transpose_words(&mut m);
+    assert_eq!(m, before);
+}

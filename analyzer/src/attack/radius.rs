@@ -53,6 +53,36 @@ pub fn blast_radius(graph: &AttackGraph, sources: &[usize], max_hops: u32, node_
     out.into_iter().map(|r| r.expect("every source is in a group")).collect()
 }
 
+/// A vertex's identity steps: single targets, and runs of consecutive vertices (by id).
+struct VertexSteps {
+    single: Vec<Target>,
+    runs: Vec<u32>,
+}
+
+/// Splits sorted steps into single targets and runs of at least 32 consecutive vertices.
+fn split_runs(steps: Vec<Target>) -> (Vec<Target>, Vec<std::ops::Range<usize>>) {
+    // Tests make runs of small clusters' nodes.
+    const SHORTEST_RUN: usize = if cfg!(test) { 2 } else { 32 };
+    let (mut single, mut runs) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < steps.len() {
+        let mut j = i + 1;
+        if let Target::Vertex(first) = steps[i] {
+            while j < steps.len() && steps[j] == Target::Vertex(first + (j - i)) {
+                j += 1;
+            }
+            if j - i >= SHORTEST_RUN {
+                runs.push(first..first + (j - i));
+                i = j;
+                continue;
+            }
+        }
+        single.extend_from_slice(&steps[i..j]);
+        i = j;
+    }
+    (single, runs)
+}
+
 /// A group of pods (a node's, a namespace's) split by class: classes it holds whole, and the
 /// pods of the classes it holds in part.
 #[derive(Default)]
@@ -66,10 +96,22 @@ struct RadiusGraph<'g, 'a> {
     g: &'g AttackGraph<'a>,
     classes: ClassGraph<'a>,
     node_hops: bool,
-    /// Per class: the identity steps of its pods, deduplicated.
-    class_steps: Vec<Vec<Target>>,
+    /// Per class: the identity steps of its pods, deduplicated, as an index into `step_sets`
+    /// (classes of a namespace mostly share one: its ServiceAccount), so that a search takes
+    /// each distinct set once.
+    class_step_set: Vec<u32>,
+    step_sets: Vec<Vec<Target>>,
+    /// Per class: the shapes that reach it (`shape_words` words each), to find a hop's new
+    /// classes from the unreached side when that side is the smaller.
+    shapes_into: Vec<u64>,
+    shape_words: usize,
+    /// The classes some shape reaches.
+    reachable: Vec<u64>,
     /// Per vertex past the endpoints (nodes, accounts, Secrets, cluster-admin): its steps.
-    vertex_steps: Vec<Vec<Target>>,
+    vertex_steps: Vec<VertexSteps>,
+    /// Runs of consecutive vertices some vertex steps to (every schedulable node, for an
+    /// account that may create privileged pods), interned so a search takes each once.
+    runs: Vec<std::ops::Range<usize>>,
     node_pods: Vec<PodGroup>,
     namespace_pods: Vec<PodGroup>,
 }
@@ -82,20 +124,65 @@ impl<'g, 'a> RadiusGraph<'g, 'a> {
             g,
             classes,
             node_hops,
-            class_steps: vec![Vec::new(); reach.class_count()],
+            class_step_set: Vec::new(),
+            step_sets: Vec::new(),
+            shapes_into: Vec::new(),
+            shape_words: 0,
+            reachable: Vec::new(),
             vertex_steps: Vec::new(),
+            runs: Vec::new(),
             node_pods: Vec::new(),
             namespace_pods: Vec::new(),
         };
+        let mut class_steps: Vec<Vec<Target>> = vec![Vec::new(); reach.class_count()];
         for e in 0..reach.pod_count() {
-            let steps = radius.own_steps(e);
-            radius.class_steps[reach.class_of(reach.endpoint(e))].extend(steps);
+            class_steps[reach.class_of(reach.endpoint(e))].extend(radius.own_steps(e));
         }
-        for steps in &mut radius.class_steps {
-            steps.sort_unstable();
-            steps.dedup();
+        let mut interned: HashMap<Vec<Target>, u32> = HashMap::new();
+        radius.class_step_set = class_steps
+            .into_iter()
+            .map(|mut steps| {
+                steps.sort_unstable();
+                steps.dedup();
+                let next = radius.step_sets.len() as u32;
+                *interned.entry(steps).or_insert_with_key(|steps| {
+                    radius.step_sets.push(steps.clone());
+                    next
+                })
+            })
+            .collect();
+        let shapes = &radius.classes.shapes;
+        radius.shape_words = shapes.len().div_ceil(64);
+        radius.shapes_into = vec![0; reach.class_count() * radius.shape_words];
+        radius.reachable = vec![0; radius.classes.words];
+        for (k, shape) in shapes.iter().enumerate() {
+            for (w, &bits) in shape.iter().enumerate() {
+                radius.reachable[w] |= bits;
+                let mut bits = bits;
+                while bits != 0 {
+                    let d = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    radius.shapes_into[d * radius.shape_words + k / 64] |= 1 << (k % 64);
+                }
+            }
         }
-        radius.vertex_steps = (reach.endpoint_count()..g.len()).map(|v| radius.steps_of(v)).collect();
+        let mut run_ids: HashMap<std::ops::Range<usize>, u32> = HashMap::new();
+        radius.vertex_steps = (reach.endpoint_count()..g.len())
+            .map(|v| {
+                let (single, runs) = split_runs(radius.steps_of(v));
+                let runs = runs
+                    .into_iter()
+                    .map(|run| {
+                        let next = radius.runs.len() as u32;
+                        *run_ids.entry(run).or_insert_with_key(|run| {
+                            radius.runs.push(run.clone());
+                            next
+                        })
+                    })
+                    .collect();
+                VertexSteps { single, runs }
+            })
+            .collect();
         radius.node_pods = g.pods_on_node.iter().map(|pods| radius.split(pods)).collect();
         radius.namespace_pods = g.pods_in_ns.iter().map(|pods| radius.split(pods)).collect();
         radius
@@ -182,6 +269,17 @@ struct State<'r, 'g, 'a> {
     r: &'r RadiusGraph<'g, 'a>,
     /// Per class: the hop all its pods were reached at (`u32::MAX`: not reached whole).
     class_level: Vec<u32>,
+    /// The classes of `class_level` reached, as bits; and the classes one hop's shapes reach.
+    reached_words: Vec<u64>,
+    next_words: Vec<u64>,
+    /// The shapes one hop steps along for the first time, as bits.
+    stepping_shapes: Vec<u64>,
+    /// Per step set: whether this search took it.
+    step_set_taken: Vec<bool>,
+    touched_step_sets: Vec<usize>,
+    /// Per run of vertices: whether this search took it.
+    run_taken: Vec<bool>,
+    touched_runs: Vec<usize>,
     /// Pods reached by an identity step before their class: the hop, and how many per class.
     alone: HashMap<u32, u32>,
     alone_in: HashMap<usize, u64>,
@@ -203,7 +301,14 @@ impl<'r, 'g, 'a> State<'r, 'g, 'a> {
     fn new(r: &'r RadiusGraph<'g, 'a>) -> State<'r, 'g, 'a> {
         State {
             r,
-            class_level: vec![u32::MAX; r.class_steps.len()],
+            class_level: vec![u32::MAX; r.class_step_set.len()],
+            reached_words: vec![0; r.classes.words],
+            next_words: vec![0; r.classes.words],
+            stepping_shapes: vec![0; r.shape_words],
+            step_set_taken: vec![false; r.step_sets.len()],
+            touched_step_sets: Vec::new(),
+            run_taken: vec![false; r.runs.len()],
+            touched_runs: Vec::new(),
             alone: HashMap::new(),
             alone_in: HashMap::new(),
             vertex_level: vec![u32::MAX; r.vertex_steps.len()],
@@ -236,35 +341,94 @@ impl<'r, 'g, 'a> State<'r, 'g, 'a> {
                 let classes = frontier.classes.iter().copied().filter(|&c| r.classes.pods_in[c] > 0);
                 classes.chain(frontier.pods.iter().map(class_of_pod)).map(|c| r.classes.shape_of(c)).collect()
             };
-            for k in stepping {
-                if std::mem::replace(&mut self.shape_stepped[k], true) {
-                    continue;
-                }
-                self.touched_shapes.push(k);
-                for (w, &bits) in r.classes.shapes[k].iter().enumerate() {
-                    let mut bits = bits;
-                    while bits != 0 {
-                        self.reach_class(w * 64 + bits.trailing_zeros() as usize);
-                        bits &= bits - 1;
-                    }
-                }
-            }
+            self.step_shapes(stepping);
             if level == 1 {
                 first_steps.iter().for_each(|&t| self.take(t));
             } else {
                 for &c in &frontier.classes {
-                    r.class_steps[c].iter().for_each(|&t| self.take(t));
+                    let set = r.class_step_set[c] as usize;
+                    if !std::mem::replace(&mut self.step_set_taken[set], true) {
+                        self.touched_step_sets.push(set);
+                        r.step_sets[set].iter().for_each(|&t| self.take(t));
+                    }
                 }
                 for &p in &frontier.pods {
                     r.steps_of(p as usize).into_iter().for_each(|t| self.take(t));
                 }
                 for &v in &frontier.vertices {
-                    r.vertex_steps[v].iter().for_each(|&t| self.take(t));
+                    let steps = &r.vertex_steps[v];
+                    steps.single.iter().for_each(|&t| self.take(t));
+                    for &run in &steps.runs {
+                        if !std::mem::replace(&mut self.run_taken[run as usize], true) {
+                            self.touched_runs.push(run as usize);
+                            r.runs[run as usize].clone().for_each(|v| self.take(Target::Vertex(v)));
+                        }
+                    }
                 }
             }
             frontier = std::mem::take(&mut self.next);
             if frontier.is_empty() {
                 break;
+            }
+        }
+    }
+
+    /// Reaches the classes the shapes not stepped along yet reach (shapes already stepped reached
+    /// theirs at an earlier hop). Either the shapes are ORed word by word (push), or each
+    /// unreached class asks whether one of them reaches it (pull), whichever reads fewer words:
+    /// a hop from a large frontier mostly finds classes already reached. Both reach the same
+    /// classes in the same order.
+    fn step_shapes(&mut self, stepping: Vec<usize>) {
+        let r = self.r;
+        self.stepping_shapes.fill(0);
+        let mut fresh = 0;
+        for k in stepping {
+            if std::mem::replace(&mut self.shape_stepped[k], true) {
+                continue;
+            }
+            self.touched_shapes.push(k);
+            self.stepping_shapes[k / 64] |= 1 << (k % 64);
+            fresh += 1;
+        }
+        if fresh == 0 {
+            return;
+        }
+        let unreached: usize =
+            r.reachable.iter().zip(&self.reached_words).map(|(a, b)| (a & !b).count_ones() as usize).sum();
+        let push = fresh * r.classes.words <= unreached * r.shape_words;
+        // Tests take both ways and compare them.
+        if push || cfg!(test) {
+            self.next_words.fill(0);
+            for &k in self.touched_shapes.iter().rev().take(fresh) {
+                self.next_words.iter_mut().zip(&r.classes.shapes[k]).for_each(|(n, s)| *n |= s);
+            }
+        }
+        let pushed: Vec<u64> = if cfg!(test) {
+            self.next_words.iter().zip(&self.reached_words).map(|(n, r)| n & !r).collect()
+        } else {
+            Vec::new()
+        };
+        if !push || cfg!(test) {
+            for w in 0..r.reachable.len() {
+                let mut candidates = r.reachable[w] & !self.reached_words[w];
+                let mut found = 0;
+                while candidates != 0 {
+                    let d = w * 64 + candidates.trailing_zeros() as usize;
+                    candidates &= candidates - 1;
+                    let into = &r.shapes_into[d * r.shape_words..(d + 1) * r.shape_words];
+                    if into.iter().zip(&self.stepping_shapes).any(|(a, b)| a & b != 0) {
+                        found |= 1 << (d % 64);
+                    }
+                }
+                self.next_words[w] = found;
+            }
+            assert!(!cfg!(test) || pushed == self.next_words, "push and pull reach the same classes");
+        }
+        for w in 0..self.next_words.len() {
+            let mut new = self.next_words[w] & !self.reached_words[w];
+            while new != 0 {
+                self.reach_class(w * 64 + new.trailing_zeros() as usize);
+                new &= new - 1;
             }
         }
     }
@@ -285,6 +449,7 @@ impl<'r, 'g, 'a> State<'r, 'g, 'a> {
             return;
         }
         self.class_level[c] = self.level;
+        self.reached_words[c / 64] |= 1 << (c % 64);
         self.touched_classes.push(c);
         let already = self.alone_in.get(&c).copied().unwrap_or(0);
         self.counts.per_kind[0][self.level as usize - 1] += self.r.classes.pods_in[c] - already;
@@ -345,7 +510,7 @@ impl<'r, 'g, 'a> State<'r, 'g, 'a> {
             }
             Target::EveryPod => {
                 if !std::mem::replace(&mut self.all_done, true) {
-                    (0..r.class_steps.len()).filter(|&c| r.classes.pods_in[c] > 0).for_each(|c| self.reach_class(c));
+                    (0..r.class_step_set.len()).filter(|&c| r.classes.pods_in[c] > 0).for_each(|c| self.reach_class(c));
                 }
             }
         }
@@ -354,12 +519,19 @@ impl<'r, 'g, 'a> State<'r, 'g, 'a> {
     fn reset(&mut self) {
         for c in self.touched_classes.drain(..) {
             self.class_level[c] = u32::MAX;
+            self.reached_words[c / 64] = 0;
         }
         for v in self.touched_vertices.drain(..) {
             self.vertex_level[v] = u32::MAX;
         }
         for k in self.touched_shapes.drain(..) {
             self.shape_stepped[k] = false;
+        }
+        for set in self.touched_step_sets.drain(..) {
+            self.step_set_taken[set] = false;
+        }
+        for run in self.touched_runs.drain(..) {
+            self.run_taken[run] = false;
         }
         self.alone.clear();
         self.alone_in.clear();

@@ -4,7 +4,8 @@
 //! construction: each claim holds for every pod, so nothing there evaluates a selector.
 //! NR204 (a tier whose end-of-tier drop isolates pods nobody meant to isolate) is the engine's
 //! tier walk per class ([`netreach_model::Reachability::calico_end_of_tier_drops`]), grouped
-//! per tier, direction and namespace.
+//! per tier, direction and namespace; not where only log-only policies make the tier apply,
+//! which NR203 reports.
 //! Tier semantics: https://docs.tigera.io/calico/latest/reference/resources/tier.
 
 use super::checks::{CALICO_END_OF_TIER_DROP, CALICO_LOG_ONLY_POLICY, CALICO_PASS_TO_PROFILE, CALICO_SHADOWED_RULE};
@@ -138,9 +139,14 @@ fn later_tier_applies(
     })
 }
 
+/// Whether every rule of the policy only logs (and it has some): NR203.
+fn is_log_only(policy: &CalicoPolicy) -> bool {
+    let mut rules = policy.ingress.iter().chain(&policy.egress).peekable();
+    rules.peek().is_some() && rules.all(|r| r.action == CalicoAction::Log)
+}
+
 fn log_only(tiers: &[(String, netreach_model::calico::Order, bool)], policy: &CalicoPolicy, out: &mut Vec<Finding>) {
-    let rules: Vec<&CalicoRule> = policy.ingress.iter().chain(&policy.egress).collect();
-    if rules.is_empty() || rules.iter().any(|r| r.action != CalicoAction::Log) {
+    if !is_log_only(policy) {
         return;
     }
     let default_pass = tiers.iter().find(|t| t.0 == policy.tier).is_some_and(|t| t.2);
@@ -199,6 +205,11 @@ impl Context<'_> {
                 let (tier, namespace) = (tiers[tier as usize], self.namespaces[ns as usize].as_str());
                 let calico: Vec<&CalicoPolicy> =
                     group.calico.iter().map(|&p| &cluster.calico.policies[p as usize]).collect();
+                // Only log-only policies make the tier apply: NR203 already names each of them
+                // and says the drop meets their traffic.
+                if group.admin.is_empty() && calico.iter().all(|p| is_log_only(p)) {
+                    continue;
+                }
                 let admin = group.admin.iter().map(|&p| &cluster.cluster_policies[p as usize]);
                 let mut names: Vec<String> = calico.iter().map(|p| p.id()).collect();
                 names.extend(admin.clone().map(|p| p.id()));

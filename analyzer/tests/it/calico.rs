@@ -750,3 +750,24 @@ fn staged_policies_that_calico_would_reject_are_errors_naming_the_field() {
         assert!(err.contains(want), "{object}: want {want:?} in:\n{err}");
     }
 }
+
+#[test]
+fn a_tier_applied_only_by_log_only_policies_is_reported_once_as_log_only() {
+    // Hand-worked: security.watch only logs, yet makes tier security apply to db's ingress, so
+    // the tier's drop denies all of it: NR203 says so; NR204 would say the same of the same pods.
+    let security = tier("security", "{order: 100}");
+    let watch = gnp("security.watch", "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Log}]");
+    let found = calico_findings(&format!("{security}{watch}"));
+    let ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, vec!["NR203"], "{found:?}");
+    // With a policy that only denies web, a rule decides some of db's traffic, so the drop of
+    // the rest is NR204's to judge (as in the test above): both are reported.
+    let web_in = gnp(
+        "security.no-web",
+        "  tier: security\n  selector: app == 'db'\n  ingress: [{action: Deny, source: {selector: app == 'web'}}]",
+    );
+    let found = calico_findings(&format!("{security}{watch}{web_in}"));
+    let mut ids: Vec<&str> = found.iter().map(|(id, _)| id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, vec!["NR203", "NR204"], "{found:?}");
+}

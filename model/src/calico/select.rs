@@ -370,26 +370,27 @@ impl<'c> Selecting<'c> {
         } else {
             (0..everything).collect()
         };
+        let as_bits = |list: &mut dyn Iterator<Item = u32>| {
+            let mut bits = FixedBitSet::with_capacity(everything as usize);
+            list.for_each(|m| bits.insert(m as usize));
+            bits
+        };
         if !e.nets.is_empty() {
-            let mut within: Vec<u32> =
-                e.nets.iter().flat_map(|b| self.addresses.members(b, self.externals, self.pod_count)).collect();
-            within.sort_unstable();
-            members.retain(|m| within.binary_search(m).is_ok());
+            let within =
+                as_bits(&mut e.nets.iter().flat_map(|b| self.addresses.members(b, self.externals, self.pod_count)));
+            members.retain(|&m| within.contains(m as usize));
         }
         if !e.not_nets.is_empty() {
-            let mut outside: Vec<u32> =
-                e.not_nets.iter().flat_map(|b| self.addresses.members(b, self.externals, self.pod_count)).collect();
-            outside.sort_unstable();
-            members.retain(|m| outside.binary_search(m).is_err());
+            let outside =
+                as_bits(&mut e.not_nets.iter().flat_map(|b| self.addresses.members(b, self.externals, self.pod_count)));
+            members.retain(|&m| !outside.contains(m as usize));
         }
         if let Some(s) = &e.not_selector {
             let matched = self.endpoints(s).clone();
-            let mut excluded = self.pods_of(&matched);
-            for set in self.sets_matching(Some(s), None, None) {
-                excluded.extend_from_slice(&self.set_members[set]);
-            }
-            excluded.sort_unstable();
-            members.retain(|m| excluded.binary_search(m).is_err());
+            let sets = self.sets_matching(Some(s), None, None);
+            let pods = matched.ones().flat_map(|g| self.groups.members[g].iter().copied());
+            let excluded = as_bits(&mut pods.chain(sets.iter().flat_map(|&set| self.set_members[set].iter().copied())));
+            members.retain(|&m| !excluded.contains(m as usize));
         }
         let id = table.intern(members);
         self.entity_memo.insert((e, own), id);

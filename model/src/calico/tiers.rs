@@ -268,7 +268,11 @@ impl CalicoTiers {
         cluster_tiers: &Tiers,
     ) -> CalicoTiers {
         let n = classes.len();
-        let class_set = |id: u32| classes.class_set(&sel.table.sets[id as usize]);
+        // Rules repeat sets (every source, a namespace's pods): each is turned into classes once.
+        let memo: std::cell::RefCell<crate::engine::HashMap<u32, FixedBitSet>> = Default::default();
+        let class_set = |id: u32| {
+            memo.borrow_mut().entry(id).or_insert_with(|| classes.class_set(&sel.table.sets[id as usize])).clone()
+        };
         let defined = super::ordered_tiers(cluster);
         let subjects: Vec<FixedBitSet> = sel.calico.subjects.iter().map(|&id| class_set(id)).collect();
         let mut out = CalicoTiers {

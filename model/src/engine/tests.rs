@@ -255,9 +255,9 @@ fn transpose_words_swaps_rows_and_bits() {
     }
     let before = m;
     transpose_words(&mut m);
-    for r in 0..BITS {
-        for b in 0..BITS {
-            assert_eq!(m[b] >> r & 1, before[r] >> b & 1, "row {r} bit {b}");
+    for (r, row) in before.iter().enumerate() {
+        for (b, column) in m.iter().enumerate() {
+            assert_eq!(column >> r & 1, row >> b & 1, "row {r} bit {b}");
         }
     }
     transpose_words(&mut m);

@@ -1,8 +1,8 @@
 //! `netreach paths`: lateral movement from a compromised set, with blast radius.
 
 use super::{within_scope, write_stdout, ExitStatus, InputArgs, InternetArgs, Outcome};
-use netreach::exposure::InternetStart;
 use clap::Args;
+use netreach::exposure::InternetStart;
 use netreach::render::graph::{GraphError, GraphOptions, ReachGraph};
 use netreach::render::{self, DrawnFormat, Format};
 use netreach::select::EndpointSelector;

@@ -432,7 +432,9 @@ impl<'a> Resolver<'a> {
         if keeps_client {
             let policy = match publishing.external_traffic_policy {
                 TrafficPolicy::Local => "externalTrafficPolicy: Local",
-                TrafficPolicy::Cluster => "externalTrafficPolicy: Cluster, kept by the dataplane (--cluster-source client)",
+                TrafficPolicy::Cluster => {
+                    "externalTrafficPolicy: Cluster, kept by the dataplane (--cluster-source client)"
+                }
             };
             let words = if within.is_empty() {
                 format!("the client's address ({policy})")

@@ -301,7 +301,8 @@ impl<'a> Checker<'a> {
                         },
                     );
                 }
-                eval.detail = format!("{} of {} pair(s) allowed{}", eval.count, eval.checked, entered_words(from_internet));
+                eval.detail =
+                    format!("{} of {} pair(s) allowed{}", eval.count, eval.checked, entered_words(from_internet));
             }
             Assertion::AllowOnly { to, from, ports } => {
                 let to_set = self.resolve(to, "allowOnly.to", &mut eval.notes)?;
@@ -350,7 +351,13 @@ impl<'a> Checker<'a> {
                             let allowed = entered(routes);
                             let missing = lacking(&allowed).filter(|_| ports.is_some());
                             let reasons = self.entry_misses(d, routes);
-                            Violation::Missing { src: "internet".into(), dst: self.analysis.id(d), missing, allowed, reasons }
+                            Violation::Missing {
+                                src: "internet".into(),
+                                dst: self.analysis.id(d),
+                                missing,
+                                allowed,
+                                reasons,
+                            }
                         },
                     );
                 }
@@ -515,9 +522,14 @@ impl<'a> Checker<'a> {
     /// One entry route for people: `entry: via LoadBalancer shop/web on TCP 8080: sees …`.
     fn route_line(&self, route: &EntryRoute) -> String {
         let hop = &route.hop;
-        let through =
-            if hop.level > 1 { format!(" through {}", self.analysis.id(hop.from)) } else { String::new() };
-        format!("entry: via {} {}{through} on {}: sees {}", hop.via.kind.as_str(), hop.via.name, route.ports, hop.source)
+        let through = if hop.level > 1 { format!(" through {}", self.analysis.id(hop.from)) } else { String::new() };
+        format!(
+            "entry: via {} {}{through} on {}: sees {}",
+            hop.via.kind.as_str(),
+            hop.via.name,
+            route.ports,
+            hop.source
+        )
     }
 
     /// Why outside does not reach `d` on what an `allow` requires: the entry paths to it that a
@@ -873,9 +885,8 @@ impl<'a> Checker<'a> {
         self.judge_reach(eval, &totals, hops, at_most, |s| {
             if let (INTERNET, Some(answer)) = (s, &internet) {
                 let search = &answer.lateral;
-                let mut targets: Vec<usize> = (0..reach.pod_count())
-                    .filter(|&e| search.distance[e] >= 1 && search.distance[e] <= hops)
-                    .collect();
+                let mut targets: Vec<usize> =
+                    (0..reach.pod_count()).filter(|&e| search.distance[e] >= 1 && search.distance[e] <= hops).collect();
                 targets.sort_by_key(|&e| (std::cmp::Reverse(search.distance[e]), e));
                 return targets
                     .iter()

@@ -496,9 +496,9 @@ impl<'a> Checker<'a> {
         Ok(mask)
     }
 
-    /// Pairs from `internet` through the entry points, one per destination pod of `dst` (role
-    /// > 0), added to the evaluation: `violates(role, routes)` says whether the routes into it
-    /// break the invariant, `show` words a violation listed. Cost: one look-up per pod.
+    /// Pairs from `internet` through the entry points, one per destination pod of `dst` (a
+    /// non-zero role), added to the evaluation: `violates(role, routes)` says whether the routes
+    /// into it break the invariant, `show` words a violation listed. Cost: one look-up per pod.
     fn internet_pairs(
         &self,
         eval: &mut Evaluation,

@@ -3,7 +3,9 @@
 //! A published Service, hostPort or hostNetwork pod is reached in one hop; an Ingress or
 //! Gateway's controller pods in one and its backends in two (controller → backend), each hop
 //! only where policy admits the source it sees. A pod whose policy admits outside ranges but
-//! that nothing publishes is no first hop. Cost: one `exposure` run, then one lookup per hop.
+//! that nothing publishes is no first hop. [`entry_routes`] gives every such hop with all the
+//! ports it admits (what invariants from `internet` read); [`EntryHops`] keeps the first per
+//! receiver. Cost: one `exposure` run, then one lookup per (hop receiver, sender).
 
 use super::{exposure, Exposure, ExposureOptions, Hop, Via, ViaKind};
 use crate::analysis::Analysis;

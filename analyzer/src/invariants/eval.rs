@@ -884,29 +884,16 @@ impl<'a> Checker<'a> {
         });
         self.judge_reach(eval, &totals, hops, at_most, |s| {
             if let (INTERNET, Some(answer)) = (s, &internet) {
-                let search = &answer.lateral;
-                let mut targets: Vec<usize> =
-                    (0..reach.pod_count()).filter(|&e| search.distance[e] >= 1 && search.distance[e] <= hops).collect();
-                targets.sort_by_key(|&e| (std::cmp::Reverse(search.distance[e]), e));
-                return targets
-                    .iter()
-                    .take(5)
-                    .map(|&t| {
+                return farthest_pods(&answer.lateral.distance, reach.pod_count(), hops)
+                    .map(|t| {
                         let path = answer.path(self.analysis, t);
                         render::paths::path_text(self.analysis, path.first().map_or(t, |h| h.src), &path)
                     })
                     .collect();
             }
             let search = reach.lateral(cluster, &[s], hops, node_hops);
-            let mut targets: Vec<usize> = (0..search.distance.len())
-                .filter(|&e| e < reach.pod_count() && search.distance[e] >= 1 && search.distance[e] <= hops)
-                .collect();
-            // The farthest first: the long paths are the ones nobody planned.
-            targets.sort_by_key(|&e| (std::cmp::Reverse(search.distance[e]), e));
-            targets
-                .iter()
-                .take(5)
-                .map(|&t| render::paths::path_text(self.analysis, s, &lateral::path(self.analysis, &search, t)))
+            farthest_pods(&search.distance, reach.pod_count(), hops)
+                .map(|t| render::paths::path_text(self.analysis, s, &lateral::path(self.analysis, &search, t)))
                 .collect()
         });
     }
@@ -1027,6 +1014,13 @@ impl<'a> Checker<'a> {
         );
         Ok(())
     }
+}
+
+/// The five pods reached farthest within `hops` (the long paths are the ones nobody planned).
+fn farthest_pods(distance: &[u32], pods: usize, hops: u32) -> impl Iterator<Item = usize> {
+    let mut targets: Vec<usize> = (0..pods).filter(|&e| distance[e] >= 1 && distance[e] <= hops).collect();
+    targets.sort_by_key(|&e| (std::cmp::Reverse(distance[e]), e));
+    targets.into_iter().take(5)
 }
 
 /// What a detail adds when `internet` was judged through the entry points.

@@ -463,7 +463,17 @@ pub fn paths_from_internet(
     node_hops: bool,
     entry: &ExposureOptions,
 ) -> PathsAnswer {
-    let entries = EntryHops::of(analysis, entry);
+    paths_entered(analysis, (sources, targets), max_hops, node_hops, EntryHops::of(analysis, entry))
+}
+
+/// [`paths_from_internet`] from entry hops already found.
+pub fn paths_entered(
+    analysis: &Analysis,
+    (sources, targets): (&[usize], &[usize]),
+    max_hops: u32,
+    node_hops: bool,
+    entries: EntryHops,
+) -> PathsAnswer {
     let seeds = entries.seeds();
     let lateral = analysis.reach.lateral_entered(&analysis.cluster, sources, Some(&seeds), max_hops, node_hops);
     let is_pod = |e: usize| e < analysis.reach.pod_count();

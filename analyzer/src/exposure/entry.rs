@@ -57,9 +57,14 @@ impl EntryHops {
 
     /// The hops of the entry paths whose hops policy admits, up to the first that it does not.
     pub fn from_exposures(analysis: &Analysis, exposures: &[Exposure]) -> EntryHops {
+        EntryHops::from_routes(&entry_routes(analysis, exposures))
+    }
+
+    /// The first hop per receiver of [`entry_routes`] (in their order).
+    pub fn from_routes<'r>(routes: impl IntoIterator<Item = &'r EntryRoute>) -> EntryHops {
         let mut hops = EntryHops::default();
-        for route in entry_routes(analysis, exposures) {
-            hops.add(route.hop);
+        for route in routes {
+            hops.add(route.hop.clone());
         }
         hops
     }

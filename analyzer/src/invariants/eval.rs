@@ -9,7 +9,7 @@
 use super::{Assertion, Invariant, Selection};
 use crate::analysis::Analysis;
 use crate::explain::{explain_pair, PairVerdict, SideVerdict};
-use crate::exposure::{entry_routes, exposure, EntryRoute, Exposure, ExposureOptions, InternetStart};
+use crate::exposure::{entry_routes, exposure, EntryHops, EntryRoute, Exposure, ExposureOptions, InternetStart};
 use crate::lateral;
 use crate::render;
 use crate::select::EndpointSelector;
@@ -107,6 +107,8 @@ struct Entered {
     exposures: Vec<Exposure>,
     /// Per receiver (endpoint index): its entry routes, in `exposure`'s order.
     routes: BTreeMap<usize, Vec<EntryRoute>>,
+    /// The first hop per receiver: where searches from `internet` start.
+    hops: EntryHops,
 }
 
 /// The source `maxReach` counts for `internet` through the entry points (no endpoint index).
@@ -150,9 +152,16 @@ impl<'a> Checker<'a> {
             let exposures = exposure(self.analysis, &self.entry).exposures;
             let mut routes: BTreeMap<usize, Vec<EntryRoute>> = BTreeMap::new();
             for route in entry_routes(self.analysis, &exposures) {
-                routes.entry(route.hop.to).or_default().push(route);
+                let list = routes.entry(route.hop.to).or_default();
+                // One route per entry point and level: a Service's ports, or a hostNetwork pod's
+                // declared ports and every port it admits, together.
+                match list.iter_mut().find(|r| r.hop.via == route.hop.via && r.hop.level == route.hop.level) {
+                    Some(kept) => kept.ports.union_with(&route.ports),
+                    None => list.push(route),
+                }
             }
-            Entered { exposures, routes }
+            let hops = EntryHops::from_routes(routes.values().flatten());
+            Entered { exposures, routes, hops }
         })
     }
 
@@ -877,8 +886,8 @@ impl<'a> Checker<'a> {
         let mut totals: Vec<(usize, u64)> = radius.iter().map(|r| (r.source, r.total())).collect();
         // The internet: one search from every external range, entering as `paths --from internet`.
         let internet = sources.contains(&INTERNET).then(|| {
-            let answer =
-                lateral::paths_from_internet(self.analysis, (&self.outside(), &[]), hops, node_hops, &self.entry);
+            let entries = self.entered().hops.clone();
+            let answer = lateral::paths_entered(self.analysis, (&self.outside(), &[]), hops, node_hops, entries);
             totals.push((INTERNET, answer.blast_radius.first().map_or(0, lateral::BlastRadius::total)));
             answer
         });
@@ -908,8 +917,10 @@ impl<'a> Checker<'a> {
         node_hops: bool,
     ) {
         let reach = &self.analysis.reach;
-        let graph = crate::attack::AttackGraph::new(self.analysis, &[]);
-        let graph = if sources.contains(&INTERNET) { graph.entered(&self.entry) } else { graph };
+        let mut graph = crate::attack::AttackGraph::new(self.analysis, &[]);
+        if sources.contains(&INTERNET) {
+            graph.entries = Some(self.entered().hops.clone());
+        }
         let endpoints: Vec<usize> = sources.iter().copied().filter(|&s| s != INTERNET).collect();
         let radius = crate::attack::blast_radius(&graph, &endpoints, hops, node_hops);
         let mut totals: Vec<(usize, u64)> =
@@ -983,7 +994,8 @@ impl<'a> Checker<'a> {
         let targets = crate::attack::resolve_targets(&graph, to)
             .map_err(|message| FieldError { field: "deny.to".to_string(), message })?;
         let (graph, search) = if from_internet {
-            let graph = graph.entered(&self.entry);
+            let mut graph = graph;
+            graph.entries = Some(self.entered().hops.clone());
             let mut all = sources.to_vec();
             all.extend(self.outside());
             all.sort_unstable();

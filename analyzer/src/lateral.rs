@@ -3,7 +3,7 @@
 //! invariant. `render::paths` words the answer.
 
 use crate::analysis::Analysis;
-use crate::exposure::{EntryHop, EntryHops};
+use crate::exposure::{EntryHop, EntryHops, ExposureOptions};
 use netreach_model::{parallel, Endpoint, HopKind, LateralReach, PortSet, MAX_HOPS};
 use std::collections::HashMap;
 
@@ -455,14 +455,25 @@ impl PathsAnswer {
 /// `paths --from internet`: lateral movement from outside (`sources`, the external ranges)
 /// whose first hops are the entry points' ([`EntryHops`]), not every pod whose policy admits an
 /// outside range. The blast radius is one row, the internet's, read from the same search.
+/// `entry` holds the choices `exposure` takes (`--cluster-source`, `--ingress-controller`).
 pub fn paths_from_internet(
     analysis: &Analysis,
-    sources: &[usize],
-    targets: &[usize],
+    (sources, targets): (&[usize], &[usize]),
     max_hops: u32,
     node_hops: bool,
+    entry: &ExposureOptions,
 ) -> PathsAnswer {
-    let entries = EntryHops::of(analysis);
+    paths_entered(analysis, (sources, targets), max_hops, node_hops, EntryHops::of(analysis, entry))
+}
+
+/// [`paths_from_internet`] from entry hops already found.
+pub fn paths_entered(
+    analysis: &Analysis,
+    (sources, targets): (&[usize], &[usize]),
+    max_hops: u32,
+    node_hops: bool,
+    entries: EntryHops,
+) -> PathsAnswer {
     let seeds = entries.seeds();
     let lateral = analysis.reach.lateral_entered(&analysis.cluster, sources, Some(&seeds), max_hops, node_hops);
     let is_pod = |e: usize| e < analysis.reach.pod_count();

@@ -225,9 +225,10 @@ impl<'a> AttackGraph<'a> {
         }
     }
 
-    /// The graph for searches from outside: they start at the entry points' first hops.
-    pub fn entered(mut self) -> Self {
-        self.entries = Some(crate::exposure::EntryHops::of(self.analysis));
+    /// The graph for searches from outside: they start at the entry points' first hops, found
+    /// with `options` (`exposure`'s choices).
+    pub fn entered(mut self, options: &crate::exposure::ExposureOptions) -> Self {
+        self.entries = Some(crate::exposure::EntryHops::of(self.analysis, options));
         self
     }
 

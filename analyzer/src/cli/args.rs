@@ -1,14 +1,17 @@
 //! The argument groups commands share, and what they resolve to: the inputs and the loader's
 //! report (`InputArgs`, `NotesArgs`, `ReadArgs`, `LiveArgs`), the engine and mesh options
-//! (`EngineArgs`, `MeshArgs`) and the connection filter (`FilterArgs`). A flag is declared in
+//! (`EngineArgs`, `MeshArgs`), the connection filter (`FilterArgs`), and how traffic from
+//! outside enters (`EntryArgs`, `InternetArgs`). A flag is declared in
 //! exactly one group; a group that needs another's value takes it when it resolves
 //! (`FilterArgs::filter` takes `-n/--namespace` from `LiveArgs`).
 
 use super::messages;
 use clap::{Args, ValueEnum};
+use netreach::exposure::{ClusterSource, ExposureOptions, InternetStart};
 use netreach::load::{self, Input, LoadReport};
 use netreach::render::text::thousands;
 use netreach::render::PhaseTimes;
+use netreach::select::EndpointSelector;
 use netreach::status::StatusLine;
 use netreach::Analysis;
 use netreach_model::mesh::{LinkerdPolicy, MeshOptions, ISTIO_ROOT_NAMESPACE};
@@ -238,6 +241,60 @@ fn parse_linkerd_policy(s: &str) -> Result<LinkerdPolicy, String> {
         let all: Vec<&str> = LinkerdPolicy::ALL.iter().map(|p| p.as_str()).collect();
         format!("expected one of {}", all.join(", "))
     })
+}
+
+/// The choices `exposure` makes about entry paths, shared by every command that follows them
+/// (`exposure`, `paths --from internet`, `check`'s invariants from `internet`).
+#[derive(Args, Clone)]
+pub(crate) struct EntryArgs {
+    /// The ingress controller's pods (an endpoint selector: `ns:ingress-nginx`,
+    /// `app.kubernetes.io/name=traefik`, `ns/Deployment/name`): they run every Ingress, and every
+    /// Gateway whose pods carry no gateway.networking.k8s.io/gateway-name label. Default: found by
+    /// the IngressClass's controller and well-known controllers' labels, else the abstract
+    /// {ingress-controller}.
+    #[arg(long, value_name = "SEL")]
+    pub(crate) ingress_controller: Option<String>,
+
+    /// What backends of externalTrafficPolicy: Cluster Services see for traffic from outside: node
+    /// (kube-proxy masquerades the client to the forwarding node's address) or client (a
+    /// dataplane that keeps it, e.g. Cilium with DSR).
+    #[arg(long, value_enum, default_value_t = ClusterSource::Node)]
+    pub(crate) cluster_source: ClusterSource,
+}
+
+impl EntryArgs {
+    /// The options `exposure` takes, `--ingress-controller` resolved to pods of `analysis`.
+    pub(crate) fn options(&self, analysis: &Analysis) -> Result<ExposureOptions, String> {
+        let ingress_controller = match &self.ingress_controller {
+            None => None,
+            Some(text) => {
+                let selector = EndpointSelector::parse(text).map_err(|e| format!("--ingress-controller: {e}"))?;
+                let endpoints = selector.resolve(analysis).map_err(|e| format!("--ingress-controller: {e}"))?;
+                let pods: Vec<usize> = endpoints.into_iter().filter(|&e| analysis.pod(e).is_some()).collect();
+                if pods.is_empty() {
+                    return Err(format!("--ingress-controller {text:?} selects no pod"));
+                }
+                Some(pods)
+            }
+        };
+        Ok(ExposureOptions { cluster_source: self.cluster_source, ingress_controller })
+    }
+}
+
+/// How `internet` as a source is judged (`paths --from internet`, `check`'s invariants from
+/// `internet`), with the entry choices that apply.
+#[derive(Args, Clone)]
+pub(crate) struct InternetArgs {
+    /// How `internet` as a source is judged: entry-points starts at the entry points `netreach
+    /// exposure` lists (published Services, Ingress and Gateway controllers then backends,
+    /// hostPort, hostNetwork), each hop only where policy admits the source it sees;
+    /// policy-only takes every pod whose policy admits an outside range, published or not
+    /// (netreach before entry points).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = InternetStart::EntryPoints)]
+    pub(crate) internet: InternetStart,
+
+    #[command(flatten)]
+    pub(crate) entry: EntryArgs,
 }
 
 /// An analysis with how it was obtained: the phase times and the loader's report.

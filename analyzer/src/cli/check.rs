@@ -1,7 +1,7 @@
 //! `netreach check --invariants FILE PATH...`: segmentation invariants as a CI gate.
 
 use super::output::{command_inputs, refuse_if_input, InputFile, OutputFile};
-use super::{messages, write_stdout, ExitStatus, InputArgs, MeshArgs, Outcome};
+use super::{messages, write_stdout, ExitStatus, InputArgs, InternetArgs, MeshArgs, Outcome};
 use clap::Args;
 use netreach::invariants::{self, render, CheckFormat};
 use std::io::Write;
@@ -35,6 +35,9 @@ pub(crate) struct CheckArgs {
 
     #[command(flatten)]
     pub(crate) mesh: MeshArgs,
+
+    #[command(flatten)]
+    pub(crate) internet: InternetArgs,
 }
 
 pub(crate) fn run(mut args: CheckArgs) -> Outcome {
@@ -52,7 +55,11 @@ pub(crate) fn run(mut args: CheckArgs) -> Outcome {
     let file = args.invariants.display().to_string();
     let started = std::time::Instant::now();
     args.input.namespace_scope(analysis)?;
-    let report = invariants::check_within(analysis, &file, &list, args.limit, &args.input.live.namespaces)?;
+    let checker = invariants::Checker::new(analysis)
+        .with_limit(args.limit)
+        .within_namespaces(&args.input.live.namespaces)
+        .judging_internet(args.internet.internet, args.internet.entry.options(analysis)?);
+    let report = invariants::check_with(&checker, &file, &list)?;
     if args.timings {
         messages::timings(format_args!(
             "load {:.3} s, engine {:.3} s, check {:.3} s ({} invariant(s), {} pod(s))",

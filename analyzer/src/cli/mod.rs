@@ -22,7 +22,8 @@ pub(crate) mod schema;
 pub(crate) mod snapshot;
 
 pub(crate) use args::{
-    within_scope, Analyzed, EngineArgs, FilterArgs, InputArgs, LiveArgs, MeshArgs, NotesArgs, ReadArgs,
+    within_scope, Analyzed, EngineArgs, EntryArgs, FilterArgs, InputArgs, InternetArgs, LiveArgs, MeshArgs, NotesArgs,
+    ReadArgs,
 };
 use std::io::{self, Write};
 use std::process::ExitCode;

@@ -1,7 +1,8 @@
 //! `netreach paths`: lateral movement from a compromised set, with blast radius.
 
-use super::{within_scope, write_stdout, ExitStatus, InputArgs, Outcome};
+use super::{within_scope, write_stdout, ExitStatus, InputArgs, InternetArgs, Outcome};
 use clap::Args;
+use netreach::exposure::InternetStart;
 use netreach::render::graph::{GraphError, GraphOptions, ReachGraph};
 use netreach::render::{self, DrawnFormat, Format};
 use netreach::select::EndpointSelector;
@@ -30,12 +31,8 @@ pub(crate) struct PathsArgs {
     /// objects (Roles, ClusterRoles, bindings) or --to names nodes, Secrets or cluster-admin.
     #[arg(long)]
     pub(crate) network_only: bool,
-    /// How `--from internet` starts: at the entry points `netreach exposure` lists (published
-    /// Services, Ingress and Gateway controllers then backends, hostPort, hostNetwork), each hop
-    /// only where policy admits the source it sees; or, with policy-only, at every pod whose
-    /// policy admits an outside range, published or not (netreach before entry points).
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = InternetStart::EntryPoints)]
-    pub(crate) internet: InternetStart,
+    #[command(flatten)]
+    pub(crate) internet: InternetArgs,
     /// Targets listed in text and Markdown output (JSON lists all).
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub(crate) limit: usize,
@@ -44,15 +41,6 @@ pub(crate) struct PathsArgs {
     /// Output format; dot and svg draw every hop of the paths found, pod by pod.
     #[arg(short, long, value_enum, default_value_t = DrawnFormat::Text)]
     pub(crate) output: DrawnFormat,
-}
-
-/// Where a search from the internet starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum InternetStart {
-    /// The entry points' first hops.
-    EntryPoints,
-    /// Every pod whose policy admits an outside range.
-    PolicyOnly,
 }
 
 /// The endpoints `text` selects, and what it may have meant when that is none.
@@ -73,17 +61,22 @@ pub(crate) fn run(mut args: PathsArgs) -> Outcome {
         return Err(format!("--from {:?} selects nothing{}", args.from, did_you_mean(&suggestions)).into());
     }
     let sources = within_scope(sources, scope.as_deref(), &args.from, namespaces)?;
-    let entered = args.internet == InternetStart::EntryPoints
+    let entered = args.internet.internet == InternetStart::EntryPoints
         && EndpointSelector::parse(&args.from).is_ok_and(|s| s == EndpointSelector::Internet);
+    // Resolved even when unused, so that a wrong --ingress-controller is said whatever --from is.
+    let entry = args.internet.entry.options(&analysis)?;
     if !args.network_only && (attack::parse_target(&args.to).is_some() || analysis.cluster.identity.has_rbac()) {
         let graph = attack::AttackGraph::new(&analysis, &attack::named_secret(&args.to));
-        let graph = if entered { graph.entered() } else { graph };
+        let graph = if entered { graph.entered(&entry) } else { graph };
         return run_attack(&args, graph, &sources, scope.as_deref());
     }
     let (targets, _) = resolve(&analysis, &args.to)?;
     let targets = within_scope(targets, scope.as_deref(), &args.to, namespaces)?;
-    let search = if entered { lateral::paths_from_internet } else { lateral::paths };
-    let answer = search(&analysis, &sources, &targets, args.max_hops, !args.no_node_hops);
+    let answer = if entered {
+        lateral::paths_from_internet(&analysis, (&sources, &targets), args.max_hops, !args.no_node_hops, &entry)
+    } else {
+        lateral::paths(&analysis, &sources, &targets, args.max_hops, !args.no_node_hops)
+    };
     let asked = render::paths::Asked { from: &args.from, to: &args.to, limit: args.limit };
     let Some(format) = args.output.report() else {
         return draw(&args, render::paths::graph(&analysis, &answer, &GraphOptions::default()), "paths");

@@ -3,11 +3,13 @@
 //! A published Service, hostPort or hostNetwork pod is reached in one hop; an Ingress or
 //! Gateway's controller pods in one and its backends in two (controller → backend), each hop
 //! only where policy admits the source it sees. A pod whose policy admits outside ranges but
-//! that nothing publishes is no first hop. Cost: one `exposure` run, then one lookup per hop.
+//! that nothing publishes is no first hop. [`entry_routes`] gives every such hop with all the
+//! ports it admits (what invariants from `internet` read); [`EntryHops`] keeps the first per
+//! receiver. Cost: one `exposure` run, then one lookup per (hop receiver, sender).
 
 use super::{exposure, Exposure, ExposureOptions, Hop, Via, ViaKind};
 use crate::analysis::Analysis;
-use netreach_model::{EntrySeed, Protocol};
+use netreach_model::{EntrySeed, PortSet, Protocol};
 use std::collections::BTreeMap;
 
 /// One hop from outside (or from a controller pod) through an entry point.
@@ -27,6 +29,18 @@ pub struct EntryHop {
     pub source: String,
 }
 
+/// One way in to one receiver: a hop of an entry path, with every port policy admits on it.
+/// What invariants from `internet` read; [`EntryHops`] keeps one per receiver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryRoute {
+    /// The first hop's fields: `protocol`/`port` the first port `from` is admitted on.
+    pub hop: EntryHop,
+    /// Every port of the hop that policy admits from one of its senders.
+    pub ports: PortSet,
+    /// Who outside can send along it (`None`: any address outside), as [`Hop::clients`].
+    pub clients: Option<Vec<usize>>,
+}
+
 /// The endpoints traffic from outside reaches through entry points, each by its first hop
 /// (the lowest level, then the first entry path in `exposure`'s order).
 #[derive(Clone, Debug, Default)]
@@ -35,92 +49,24 @@ pub struct EntryHops {
 }
 
 impl EntryHops {
-    /// The entry hops of the analysis, with `exposure`'s default choices (externalTrafficPolicy
+    /// The entry hops of the analysis, with `options` (`exposure`'s defaults: externalTrafficPolicy
     /// Cluster seen as the node's address; controllers found by their labels).
-    pub fn of(analysis: &Analysis) -> EntryHops {
-        EntryHops::from_exposures(analysis, &exposure(analysis, &ExposureOptions::default()).exposures)
+    pub fn of(analysis: &Analysis, options: &ExposureOptions) -> EntryHops {
+        EntryHops::from_exposures(analysis, &exposure(analysis, options).exposures)
     }
 
     /// The hops of the entry paths whose hops policy admits, up to the first that it does not.
     pub fn from_exposures(analysis: &Analysis, exposures: &[Exposure]) -> EntryHops {
-        let mut hops = EntryHops::default();
-        let reach = &analysis.reach;
-        for e in exposures {
-            match e.hops.as_slice() {
-                // An Ingress or Gateway without controller pods in the analysis: assumed to pass.
-                [] => {
-                    let Some(outside) = (reach.pod_count() < reach.endpoint_count()).then_some(reach.pod_count())
-                    else {
-                        continue;
-                    };
-                    hops.add(EntryHop {
-                        from: outside,
-                        to: e.pod,
-                        level: 1,
-                        via: e.via.clone(),
-                        protocol: e.protocol,
-                        port: e.port,
-                        source:
-                            "the controller's address (no controller pod in the input: assumed to pass the traffic)"
-                                .into(),
-                    });
-                }
-                [only] => {
-                    for (from, to) in senders(analysis, only) {
-                        hops.add(entry_hop(from, to, 1, e, only));
-                    }
-                }
-                [controller, backend, ..] => {
-                    for (from, to) in senders(analysis, controller) {
-                        let &(protocol, port) = controller.ports.first().expect("a hop has ports");
-                        hops.add(EntryHop { protocol, port, ..entry_hop(from, to, 1, e, controller) });
-                    }
-                    if controller.admitted() {
-                        for (from, to) in senders(analysis, backend) {
-                            hops.add(entry_hop(from, to, 2, e, backend));
-                        }
-                    }
-                }
-            }
-        }
-        hops.host_network_pods(analysis);
-        hops
+        EntryHops::from_routes(&entry_routes(analysis, exposures))
     }
 
-    /// hostNetwork pods listen on the node's addresses on whatever ports they open, declared or
-    /// not: one is entered from outside on the first port its policy admits an outside range
-    /// on, as audit NR007 counts it. One row lookup per (external class, hostNetwork pod class).
-    fn host_network_pods(&mut self, analysis: &Analysis) {
-        let reach = &analysis.reach;
-        let externals: BTreeMap<usize, usize> =
-            (reach.pod_count()..reach.endpoint_count()).rev().map(|e| (reach.class_of(reach.endpoint(e)), e)).collect();
-        // Per destination class: the first outside range it admits, and on which port.
-        let mut per_class: BTreeMap<usize, Option<(usize, Protocol, u16)>> = BTreeMap::new();
-        for (i, pod) in analysis.cluster.pods.iter().enumerate().filter(|(_, p)| p.host_network) {
-            let to = reach.index_of(netreach_model::Endpoint::Pod(i as u32));
-            if self.by_receiver.contains_key(&to) {
-                continue;
-            }
-            let dst = reach.class_of(reach.endpoint(to));
-            let admitted = *per_class.entry(dst).or_insert_with(|| {
-                externals.iter().find_map(|(&src, &from)| {
-                    let ports = reach.class_allowed(src, dst)?;
-                    let (protocol, ranges) = ports.iter().next()?;
-                    Some((from, protocol, ranges[0].0))
-                })
-            });
-            if let Some((from, protocol, port)) = admitted {
-                self.add(EntryHop {
-                    from,
-                    to,
-                    level: 1,
-                    via: Via { kind: ViaKind::HostNetwork, name: pod.id() },
-                    protocol,
-                    port,
-                    source: "the client's address (the pod listens on the node's addresses)".into(),
-                });
-            }
+    /// The first hop per receiver of [`entry_routes`] (in their order).
+    pub fn from_routes<'r>(routes: impl IntoIterator<Item = &'r EntryRoute>) -> EntryHops {
+        let mut hops = EntryHops::default();
+        for route in routes {
+            hops.add(route.hop.clone());
         }
+        hops
     }
 
     fn add(&mut self, hop: EntryHop) {
@@ -150,27 +96,111 @@ impl EntryHops {
     }
 }
 
-fn entry_hop(from: usize, to: usize, level: u32, e: &Exposure, hop: &Hop) -> EntryHop {
-    EntryHop { from, to, level, via: e.via.clone(), protocol: e.protocol, port: e.port, source: hop.source.clone() }
+/// Every hop of the entry paths that policy admits (up to the first it does not), one route per
+/// (path hop, receiver), in `exposure`'s order; then each hostNetwork pod on every port its
+/// policy admits an outside range on (it listens on the node's addresses on whatever ports it
+/// opens, declared or not, as audit NR007 counts it). Cost: one row lookup per (receiver,
+/// sender) of each hop, and per (external class, hostNetwork pod class).
+pub fn entry_routes(analysis: &Analysis, exposures: &[Exposure]) -> Vec<EntryRoute> {
+    let reach = &analysis.reach;
+    let mut routes = Vec::new();
+    for e in exposures {
+        match e.hops.as_slice() {
+            // An Ingress or Gateway without controller pods in the analysis: assumed to pass.
+            [] => {
+                let Some(outside) = (reach.pod_count() < reach.endpoint_count()).then_some(reach.pod_count()) else {
+                    continue;
+                };
+                let hop = EntryHop {
+                    from: outside,
+                    to: e.pod,
+                    level: 1,
+                    via: e.via.clone(),
+                    protocol: e.protocol,
+                    port: e.port,
+                    source: "the controller's address (no controller pod in the input: assumed to pass the traffic)"
+                        .into(),
+                };
+                routes.push(EntryRoute { hop, ports: PortSet::single(e.protocol, e.port), clients: None });
+            }
+            [only] => routes.extend(admitted(analysis, e, only, 1)),
+            [controller, backend, ..] => {
+                routes.extend(admitted(analysis, e, controller, 1));
+                if controller.admitted() {
+                    routes.extend(admitted(analysis, e, backend, 2));
+                }
+            }
+        }
+    }
+    host_network_routes(analysis, &mut routes);
+    routes
 }
 
-/// Per receiver of a hop that policy admits: one sender it admits (its first), as (from, to).
-/// One row lookup per (receiver, sender) until one admits; a hop has one receiver except a
-/// controller hop, whose receivers are the controller pods.
-fn senders(analysis: &Analysis, hop: &Hop) -> Vec<(usize, usize)> {
+/// Per receiver of a hop: the hop's ports policy admits from its senders, the first sender
+/// admitted and its first port; nothing when no client outside can send along it.
+fn admitted(analysis: &Analysis, e: &Exposure, hop: &Hop, level: u32) -> Vec<EntryRoute> {
+    if hop.clients.as_ref().is_some_and(Vec::is_empty) {
+        return Vec::new();
+    }
     let reach = &analysis.reach;
-    let admits = |from: usize, to: usize| {
-        let (src, dst) = (reach.class_of(reach.endpoint(from)), reach.class_of(reach.endpoint(to)));
-        reach
-            .class_allowed(src, dst)
-            .is_some_and(|p| hop.ports.iter().any(|&(protocol, port)| p.contains(protocol, port)))
-    };
-    hop.reached
-        .iter()
-        .filter_map(|&to| {
-            hop.admitted_from.iter().copied().find(|&from| from != to && admits(from, to)).map(|from| (from, to))
-        })
-        .collect()
+    let class = |x: usize| reach.class_of(reach.endpoint(x));
+    let mut routes = Vec::new();
+    for &to in &hop.reached {
+        let (mut ports, mut first) = (PortSet::empty(), None);
+        for &from in hop.admitted_from.iter().filter(|&&from| from != to) {
+            let Some(allowed) = reach.class_allowed(class(from), class(to)) else { continue };
+            for &(protocol, port) in hop.ports.iter().filter(|&&(protocol, port)| allowed.contains(protocol, port)) {
+                ports.union_with(&PortSet::single(protocol, port));
+                first.get_or_insert((from, protocol, port));
+            }
+        }
+        let Some((from, protocol, port)) = first else { continue };
+        let hop_of = EntryHop { from, to, level, via: e.via.clone(), protocol, port, source: hop.source.clone() };
+        routes.push(EntryRoute { hop: hop_of, ports, clients: hop.clients.clone() });
+    }
+    routes
+}
+
+/// hostNetwork pods, each entered from outside on every port its policy admits an outside
+/// range on, through the first range that admits anything (one lookup per external class and
+/// hostNetwork pod class).
+fn host_network_routes(analysis: &Analysis, routes: &mut Vec<EntryRoute>) {
+    let reach = &analysis.reach;
+    let externals: BTreeMap<usize, usize> =
+        (reach.pod_count()..reach.endpoint_count()).rev().map(|e| (reach.class_of(reach.endpoint(e)), e)).collect();
+    // Per destination class: the first outside range it admits with its first port, and every port admitted.
+    type Admitted = Option<(usize, Protocol, u16, PortSet)>;
+    let mut per_class: BTreeMap<usize, Admitted> = BTreeMap::new();
+    for (i, pod) in analysis.cluster.pods.iter().enumerate().filter(|(_, p)| p.host_network) {
+        let to = reach.index_of(netreach_model::Endpoint::Pod(i as u32));
+        let dst = reach.class_of(reach.endpoint(to));
+        let admitted = per_class.entry(dst).or_insert_with(|| {
+            let mut found: Admitted = None;
+            for (&src, &from) in &externals {
+                let Some(ports) = reach.class_allowed(src, dst).filter(|p| !p.is_empty()) else { continue };
+                match &mut found {
+                    Some((.., all)) => all.union_with(ports),
+                    None => {
+                        let (protocol, ranges) = ports.iter().next().expect("not empty");
+                        found = Some((from, protocol, ranges[0].0, ports.clone()));
+                    }
+                }
+            }
+            found
+        });
+        if let Some((from, protocol, port, ports)) = admitted.clone() {
+            let hop = EntryHop {
+                from,
+                to,
+                level: 1,
+                via: Via { kind: ViaKind::HostNetwork, name: pod.id() },
+                protocol,
+                port,
+                source: "the client's address (the pod listens on the node's addresses)".into(),
+            };
+            routes.push(EntryRoute { hop, ports, clients: None });
+        }
+    }
 }
 
 /// The entry paths to any of `pods` (endpoint indices) on `port` (every port when `None`), in

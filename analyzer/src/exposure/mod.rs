@@ -17,7 +17,7 @@
 pub mod entry;
 pub mod render;
 
-pub use entry::{EntryHop, EntryHops};
+pub use entry::{entry_routes, EntryHop, EntryHops, EntryRoute};
 pub use render::write_exposure;
 
 use crate::analysis::Analysis;
@@ -115,11 +115,17 @@ pub struct Hop {
     pub admitted_from: Vec<usize>,
     /// The receivers that admit at least one of those sources.
     pub reached: Vec<usize>,
+    /// Who outside can send along the path (the client set), which is not always the source
+    /// the receivers see: `None` for any address outside; the external ranges within
+    /// `loadBalancerSourceRanges` for a LoadBalancer that sets them, under either traffic
+    /// policy. A controller → backend hop carries its first hop's clients.
+    pub clients: Option<Vec<usize>>,
 }
 
 impl Hop {
+    /// Some receiver admits the traffic, and some client outside can send it.
     pub fn admitted(&self) -> bool {
-        !self.reached.is_empty()
+        !self.reached.is_empty() && self.clients.as_ref().is_none_or(|c| !c.is_empty())
     }
 }
 
@@ -170,6 +176,17 @@ pub enum ClusterSource {
     Node,
     /// The client's address (a dataplane that preserves it).
     Client,
+}
+
+/// Where searches and invariants from `internet` start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum InternetStart {
+    /// The entry points' first hops.
+    #[default]
+    EntryPoints,
+    /// Every pod whose policy admits an outside range.
+    PolicyOnly,
 }
 
 /// Choices the user makes.
@@ -288,8 +305,14 @@ impl<'a> Resolver<'a> {
             .or_insert_with(|| reach.class_allowed(src_class, dst_class).is_some_and(|p| p.contains(protocol, port)))
     }
 
-    /// The hop from `sources` to `receivers` on `ports`.
-    fn hop(&mut self, sources: &[usize], receivers: Vec<usize>, ports: Vec<(Protocol, u16)>, source: String) -> Hop {
+    /// The hop from `sources` (sent by `clients` outside) to `receivers` on `ports`.
+    fn hop(
+        &mut self,
+        (sources, clients): (&[usize], Option<Vec<usize>>),
+        receivers: Vec<usize>,
+        ports: Vec<(Protocol, u16)>,
+        source: String,
+    ) -> Hop {
         let (mut admitted_from, mut reached) = (BTreeSet::new(), Vec::new());
         for &to in &receivers {
             let mut any = false;
@@ -303,7 +326,7 @@ impl<'a> Resolver<'a> {
                 reached.push(to);
             }
         }
-        Hop { to: receivers, ports, source, admitted_from: admitted_from.into_iter().collect(), reached }
+        Hop { to: receivers, ports, source, admitted_from: admitted_from.into_iter().collect(), reached, clients }
     }
 
     /// The external ranges a client outside may come from, with `ranges` (loadBalancerSourceRanges) narrowing them.
@@ -364,11 +387,16 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             for &kind in &vias {
-                let (sources, source) = self.service_sources(service, kind);
+                let (sources, source, clients) = self.service_sources(service, kind);
                 let entry_port = if kind == ViaKind::NodePort { port.node_port } else { Some(port.port) };
                 for &(pod, target) in &backends {
                     let endpoint = self.endpoint(pod);
-                    let hop = self.hop(&sources, vec![endpoint], vec![(port.protocol, target)], source.clone());
+                    let hop = self.hop(
+                        (&sources, clients.clone()),
+                        vec![endpoint],
+                        vec![(port.protocol, target)],
+                        source.clone(),
+                    );
                     self.report.exposures.push(Exposure {
                         pod: endpoint,
                         port: target,
@@ -382,40 +410,57 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// The sources a Service's backends see for traffic entering through `kind`, and their description.
-    fn service_sources(&mut self, service: &Service, kind: ViaKind) -> (Vec<usize>, String) {
+    /// The sources a Service's backends see for traffic entering through `kind`, their
+    /// description, and who outside can enter (`None`: anyone).
+    fn service_sources(&mut self, service: &Service, kind: ViaKind) -> (Vec<usize>, String, Option<Vec<usize>>) {
         let publishing = &service.publishing;
+        // The load balancer admits only clients within loadBalancerSourceRanges, before
+        // kube-proxy forwards (and under Cluster masquerades) them: the ranges narrow who enters
+        // whatever the traffic policy, on the load balancer's address only (not on node ports
+        // or externalIPs): <https://kubernetes.io/docs/tasks/access-application-cluster/configure-cloud-provider-firewall/>.
+        let ranges: &[ipnet::IpNet] =
+            if kind == ViaKind::LoadBalancer { &publishing.load_balancer_source_ranges } else { &[] };
+        let clients = (!ranges.is_empty()).then(|| self.clients(ranges));
+        let within = if ranges.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = ranges.iter().map(|r| r.to_string()).collect();
+            format!("within loadBalancerSourceRanges {}", list.join(","))
+        };
         let keeps_client = publishing.external_traffic_policy == TrafficPolicy::Local
             || self.options.cluster_source == ClusterSource::Client;
-        match if keeps_client { TrafficPolicy::Local } else { TrafficPolicy::Cluster } {
-            TrafficPolicy::Cluster => match &self.nodes {
-                Some(nodes) => {
-                    (nodes.clone(), "a node address (externalTrafficPolicy: Cluster masquerades the client)".into())
+        if keeps_client {
+            let policy = match publishing.external_traffic_policy {
+                TrafficPolicy::Local => "externalTrafficPolicy: Local",
+                TrafficPolicy::Cluster => {
+                    "externalTrafficPolicy: Cluster, kept by the dataplane (--cluster-source client)"
                 }
-                None => {
-                    self.report.notes.push("no Node addresses in the input: externalTrafficPolicy Cluster paths assume the masquerading node may have any address outside the pods".into());
-                    (
-                        self.outside.clone(),
-                        "a node address, unknown: any address outside the pods (externalTrafficPolicy: Cluster)".into(),
-                    )
-                }
-            },
-            TrafficPolicy::Local => {
-                let ranges: &[ipnet::IpNet] =
-                    if kind == ViaKind::LoadBalancer { &publishing.load_balancer_source_ranges } else { &[] };
-                let policy = match publishing.external_traffic_policy {
-                    TrafficPolicy::Local => "externalTrafficPolicy: Local",
-                    TrafficPolicy::Cluster => {
-                        "externalTrafficPolicy: Cluster, kept by the dataplane (--cluster-source client)"
-                    }
-                };
-                let words = if ranges.is_empty() {
-                    format!("the client's address ({policy})")
-                } else {
-                    let list: Vec<String> = ranges.iter().map(|r| r.to_string()).collect();
-                    format!("the client's address within loadBalancerSourceRanges {} ({policy})", list.join(","))
-                };
-                (self.clients(ranges), words)
+            };
+            let words = if within.is_empty() {
+                format!("the client's address ({policy})")
+            } else {
+                format!("the client's address {within} ({policy})")
+            };
+            let sources = clients.clone().unwrap_or_else(|| self.outside.clone());
+            return (sources, words, clients);
+        }
+        // Under Cluster the ranges say who enters, not what the backend sees.
+        let entering = if within.is_empty() { String::new() } else { format!("; only clients {within} enter") };
+        match &self.nodes {
+            Some(nodes) => (
+                nodes.clone(),
+                format!("a node address (externalTrafficPolicy: Cluster masquerades the client{entering})"),
+                clients,
+            ),
+            None => {
+                self.report.notes.push("no Node addresses in the input: externalTrafficPolicy Cluster paths assume the masquerading node may have any address outside the pods".into());
+                (
+                    self.outside.clone(),
+                    format!(
+                        "a node address, unknown: any address outside the pods (externalTrafficPolicy: Cluster{entering})"
+                    ),
+                    clients,
+                )
             }
         }
     }
@@ -428,7 +473,8 @@ impl<'a> Resolver<'a> {
         let endpoint = self.endpoint(i);
         let outside = self.outside.clone();
         let add = |resolver: &mut Self, kind: ViaKind, port: u16, entry: u16, protocol: Protocol| {
-            let hop = resolver.hop(&outside, vec![endpoint], vec![(protocol, port)], "the client's address".into());
+            let hop =
+                resolver.hop((&outside, None), vec![endpoint], vec![(protocol, port)], "the client's address".into());
             resolver.report.exposures.push(Exposure {
                 pod: endpoint,
                 port,
@@ -555,7 +601,7 @@ impl<'a> Resolver<'a> {
     fn controller_hop(&mut self, controllers: &[usize], ports: Vec<(Protocol, u16)>) -> Hop {
         let outside = self.outside.clone();
         self.hop(
-            &outside,
+            (&outside, None),
             controllers.to_vec(),
             ports,
             "the client's address (or the address of the load balancer in front)".into(),
@@ -565,7 +611,8 @@ impl<'a> Resolver<'a> {
     /// The second hop: the controller pods that outside reaches → a backend pod.
     fn backend_hop(&mut self, first: &Hop, backend: usize, protocol: Protocol, port: u16) -> Hop {
         let sources = if first.reached.is_empty() { first.to.clone() } else { first.reached.clone() };
-        self.hop(&sources, vec![backend], vec![(protocol, port)], "the controller pod's address".into())
+        let clients = first.clients.clone();
+        self.hop((&sources, clients), vec![backend], vec![(protocol, port)], "the controller pod's address".into())
     }
 
     /// The two hops of an Ingress or Gateway path; none when the analysis holds no controller

@@ -51,6 +51,11 @@ impl Names<'_> {
         let to = self.ids(&hop.to);
         let shown =
             if to.len() > 3 { format!("{} and {} more", to[..3].join(", "), to.len() - 3) } else { to.join(", ") };
+        let clients = match &hop.clients {
+            Some(clients) if clients.is_empty() => ", no client outside can enter".to_string(),
+            Some(clients) => format!(", entered by clients in {}", self.ids(clients).join(", ")),
+            None => String::new(),
+        };
         let verdict = if hop.admitted() {
             let from = self.ids(&hop.admitted_from);
             let from = if from.len() > 3 {
@@ -59,10 +64,12 @@ impl Names<'_> {
                 from.join(", ")
             };
             format!("admitted from {from}")
-        } else {
+        } else if hop.reached.is_empty() {
             "denied by policy".to_string()
+        } else {
+            "nobody outside can send it".to_string()
         };
-        format!("{shown} on {}, sees {}: {verdict}", Self::ports(hop).join(", "), hop.source)
+        format!("{shown} on {}, sees {}{clients}: {verdict}", Self::ports(hop).join(", "), hop.source)
     }
 
     fn entry(exposure: &Exposure) -> String {
@@ -154,6 +161,8 @@ struct JsonHop {
     source: String,
     admitted_from: Vec<String>,
     reached: Vec<String>,
+    /// Who outside can send along the path: null for any address outside.
+    clients: Option<Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -195,6 +204,7 @@ fn write_json(names: &Names, out: &mut dyn Write) -> io::Result<()> {
                 source: h.source.clone(),
                 admitted_from: names.ids(&h.admitted_from),
                 reached: names.ids(&h.reached),
+                clients: h.clients.as_ref().map(|c| names.ids(c)),
             })
             .collect();
         let exposure = JsonExposure {

@@ -9,9 +9,12 @@
 use super::{Assertion, Invariant, Selection};
 use crate::analysis::Analysis;
 use crate::explain::{explain_pair, PairVerdict, SideVerdict};
+use crate::exposure::{entry_routes, exposure, EntryHops, EntryRoute, Exposure, ExposureOptions, InternetStart};
 use crate::lateral;
 use crate::render;
+use crate::select::EndpointSelector;
 use netreach_model::{Direction, PortSet};
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -92,7 +95,24 @@ pub struct Checker<'a> {
     /// `-n/--namespace`: the namespaces selections are limited to, and the endpoints that
     /// leaves (their pods and every external range); `None`: the whole cluster.
     scope: Option<(Vec<String>, Vec<bool>)>,
+    /// How the selector `internet` is judged as a source, and the entry choices.
+    internet: InternetStart,
+    entry: ExposureOptions,
+    /// The entry paths, found once when an invariant from `internet` asks.
+    entered: OnceCell<Entered>,
 }
+
+/// What outside reaches through the entry points (`netreach exposure`'s paths).
+struct Entered {
+    exposures: Vec<Exposure>,
+    /// Per receiver (endpoint index): its entry routes, in `exposure`'s order.
+    routes: BTreeMap<usize, Vec<EntryRoute>>,
+    /// The first hop per receiver: where searches from `internet` start.
+    hops: EntryHops,
+}
+
+/// The source `maxReach` counts for `internet` through the entry points (no endpoint index).
+const INTERNET: usize = usize::MAX;
 
 /// Roles of an endpoint in a pair invariant: 0 = not in it, 1..=3 = a group (see each kind).
 const ROLES: usize = 4;
@@ -107,7 +127,48 @@ struct PairScan {
 impl<'a> Checker<'a> {
     /// At most 10 violations are listed per invariant (all are counted).
     pub fn new(analysis: &'a Analysis) -> Checker<'a> {
-        Checker { analysis, limit: 10, scope: None }
+        Checker {
+            analysis,
+            limit: 10,
+            scope: None,
+            internet: InternetStart::EntryPoints,
+            entry: ExposureOptions::default(),
+            entered: OnceCell::new(),
+        }
+    }
+
+    /// How `internet` as a source is judged: through the entry points (the default: what
+    /// `exposure` lists with `entry`'s choices, as `paths --from internet` starts) or, with
+    /// [`InternetStart::PolicyOnly`], by policy alone (every external range a pair source).
+    pub fn judging_internet(mut self, start: InternetStart, entry: ExposureOptions) -> Checker<'a> {
+        self.internet = start;
+        self.entry = entry;
+        self.entered = OnceCell::new();
+        self
+    }
+
+    fn entered(&self) -> &Entered {
+        self.entered.get_or_init(|| {
+            let exposures = exposure(self.analysis, &self.entry).exposures;
+            let mut routes: BTreeMap<usize, Vec<EntryRoute>> = BTreeMap::new();
+            for route in entry_routes(self.analysis, &exposures) {
+                let list = routes.entry(route.hop.to).or_default();
+                // One route per entry point and level: a Service's ports, or a hostNetwork pod's
+                // declared ports and every port it admits, together.
+                match list.iter_mut().find(|r| r.hop.via == route.hop.via && r.hop.level == route.hop.level) {
+                    Some(kept) => kept.ports.union_with(&route.ports),
+                    None => list.push(route),
+                }
+            }
+            let hops = EntryHops::from_routes(routes.values().flatten());
+            Entered { exposures, routes, hops }
+        })
+    }
+
+    /// The external ranges `internet` selects (every one).
+    fn outside(&self) -> Vec<usize> {
+        let reach = &self.analysis.reach;
+        (reach.pod_count()..reach.endpoint_count()).collect()
     }
 
     /// Limits every selection to the pods of `namespaces` (external ranges stay selectable) and
@@ -172,7 +233,7 @@ impl<'a> Checker<'a> {
         };
         match &invariant.assertion {
             Assertion::Deny { from, to, except, ports } => {
-                let from_set = self.resolve(from, "deny.from", &mut eval.notes)?;
+                let (from_set, from_internet) = self.resolve_sources(from, "deny.from", &mut eval.notes)?;
                 let to_set = self.resolve(to, "deny.to", &mut eval.notes)?;
                 let ports = ports.clone().or_else(|| self.destination_ports(to, &mut eval.notes));
                 let ex_from = except
@@ -214,8 +275,43 @@ impl<'a> Checker<'a> {
                     };
                     (!offending.is_empty()).then_some(offending)
                 });
-                eval.detail = format!("{} of {} pair(s) allowed", scan.count, scan.checked);
                 self.finish_pairs(&mut eval, scan, false);
+                if from_internet {
+                    // An entry path is exempt when every client outside that can use it is in except.from.
+                    let pods = self.analysis.reach.pod_count();
+                    let clients_exempt = |route: &EntryRoute| match (&ex_from, &route.clients) {
+                        (None, _) => true,
+                        (Some(m), None) => (pods..m.len()).all(|e| m[e]),
+                        (Some(m), Some(clients)) => clients.iter().all(|&e| m[e]),
+                    };
+                    let at_fault = |role: u8, route: &EntryRoute| {
+                        if has_except && clients_exempt(route) && (exempt_any_dst || role == 2) {
+                            return None;
+                        }
+                        let offending = match &ports {
+                            Some(p) => route.ports.intersection(p),
+                            None => route.ports.clone(),
+                        };
+                        (!offending.is_empty()).then_some(offending)
+                    };
+                    self.internet_pairs(
+                        &mut eval,
+                        &dst,
+                        |role, routes| routes.iter().any(|r| at_fault(role, r).is_some()),
+                        |d, role, routes| {
+                            let (mut ports, mut rules) = (PortSet::empty(), Vec::new());
+                            for route in routes {
+                                if let Some(p) = at_fault(role, route) {
+                                    ports.union_with(&p);
+                                    rules.push(self.route_line(route));
+                                }
+                            }
+                            Violation::Allowed { src: "internet".into(), dst: self.analysis.id(d), ports, rules }
+                        },
+                    );
+                }
+                eval.detail =
+                    format!("{} of {} pair(s) allowed{}", eval.count, eval.checked, entered_words(from_internet));
             }
             Assertion::AllowOnly { to, from, ports } => {
                 let to_set = self.resolve(to, "allowOnly.to", &mut eval.notes)?;
@@ -237,28 +333,59 @@ impl<'a> Checker<'a> {
                 self.finish_pairs(&mut eval, scan, false);
             }
             Assertion::Allow { from, to, ports } => {
-                let src: Vec<u8> =
-                    self.resolve(from, "allow.from", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
+                let (from_set, from_internet) = self.resolve_sources(from, "allow.from", &mut eval.notes)?;
+                let src: Vec<u8> = from_set.iter().map(|&b| b as u8).collect();
                 let dst: Vec<u8> = self.resolve(to, "allow.to", &mut eval.notes)?.iter().map(|&b| b as u8).collect();
                 let own = if ports.is_none() { self.destination_ports(to, &mut eval.notes) } else { None };
-                let scan = self.scan_pairs(&src, &dst, true, |_, _, allowed| match (ports, &own) {
+                let lacking = |allowed: &PortSet| match (ports, &own) {
                     (Some(p), _) => Some(p.difference(allowed)).filter(|m| !m.is_empty()),
                     // Some port of the destination's own suffices, as some port does without them.
                     (None, Some(own)) => allowed.intersection(own).is_empty().then(|| own.clone()),
                     (None, None) => allowed.is_empty().then(PortSet::all),
-                });
-                eval.detail = match ports {
-                    Some(_) => format!("{} of {} pair(s) lack a port listed", scan.count, scan.checked),
-                    None => format!("{} of {} pair(s) not allowed", scan.count, scan.checked),
                 };
+                let scan = self.scan_pairs(&src, &dst, true, |_, _, allowed| lacking(allowed));
                 self.finish_pairs(&mut eval, scan, ports.is_none());
+                if from_internet {
+                    let entered = |routes: &[EntryRoute]| {
+                        routes.iter().fold(PortSet::empty(), |mut all, r| {
+                            all.union_with(&r.ports);
+                            all
+                        })
+                    };
+                    self.internet_pairs(
+                        &mut eval,
+                        &dst,
+                        |_, routes| lacking(&entered(routes)).is_some(),
+                        |d, _, routes| {
+                            let allowed = entered(routes);
+                            let missing = lacking(&allowed).filter(|_| ports.is_some());
+                            let reasons = self.entry_misses(d, routes);
+                            Violation::Missing {
+                                src: "internet".into(),
+                                dst: self.analysis.id(d),
+                                missing,
+                                allowed,
+                                reasons,
+                            }
+                        },
+                    );
+                }
+                let entered = entered_words(from_internet);
+                eval.detail = match ports {
+                    Some(_) => format!("{} of {} pair(s) lack a port listed{entered}", eval.count, eval.checked),
+                    None => format!("{} of {} pair(s) not allowed{entered}", eval.count, eval.checked),
+                };
             }
             Assertion::Isolated { namespaces, except, ingress, egress } => {
                 self.isolated(&mut eval, namespaces.as_deref(), except, *ingress, *egress)?
             }
             Assertion::MaxReach { from, hops, at_most, node_hops, identity_hops } => {
-                let sources = self.resolve(from, "maxReach.from", &mut eval.notes)?;
-                let sources: Vec<usize> = (0..sources.len()).filter(|&s| sources[s]).collect();
+                let (sources, from_internet) = self.resolve_sources(from, "maxReach.from", &mut eval.notes)?;
+                let mut sources: Vec<usize> = (0..sources.len()).filter(|&s| sources[s]).collect();
+                // The internet through the entry points is one source, after the endpoints.
+                if from_internet {
+                    sources.push(INTERNET);
+                }
                 if *identity_hops {
                     self.max_reach_with_identity(&mut eval, &sources, *hops, *at_most, *node_hops);
                 } else {
@@ -266,9 +393,9 @@ impl<'a> Checker<'a> {
                 }
             }
             Assertion::DenyAttack { from, to } => {
-                let sources = self.resolve(from, "deny.from", &mut eval.notes)?;
+                let (sources, from_internet) = self.resolve_sources(from, "deny.from", &mut eval.notes)?;
                 let sources: Vec<usize> = (0..sources.len()).filter(|&s| sources[s]).collect();
-                self.deny_attack(&mut eval, &sources, to)?;
+                self.deny_attack(&mut eval, &sources, from_internet, to)?;
             }
             Assertion::Mtls { from, to } => {
                 let sources = match from {
@@ -337,18 +464,106 @@ impl<'a> Checker<'a> {
     }
 
     fn resolve(&self, selection: &Selection, field: &str, notes: &mut Vec<String>) -> Result<Vec<bool>, FieldError> {
+        self.resolve_except(selection, field, notes, false)
+    }
+
+    /// A source selection: the endpoints judged by policy, and whether `internet` is in it and
+    /// judged through the entry points instead (then its external ranges are left out).
+    fn resolve_sources(
+        &self,
+        selection: &Selection,
+        field: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<(Vec<bool>, bool), FieldError> {
+        let entered = self.internet == InternetStart::EntryPoints
+            && selection.selectors.iter().any(|(_, s)| *s == EndpointSelector::Internet);
+        Ok((self.resolve_except(selection, field, notes, entered)?, entered))
+    }
+
+    /// [`Checker::resolve`], without the selector `internet` when `entered`.
+    fn resolve_except(
+        &self,
+        selection: &Selection,
+        field: &str,
+        notes: &mut Vec<String>,
+        entered: bool,
+    ) -> Result<Vec<bool>, FieldError> {
         let mut mask = vec![false; self.endpoint_count()];
         for (i, (_, selector)) in selection.selectors.iter().enumerate() {
+            if entered && *selector == EndpointSelector::Internet {
+                continue;
+            }
             let field = if selection.selectors.len() > 1 { format!("{field}[{i}]") } else { field.to_string() };
             let selected = selector.resolve(self.analysis).map_err(|e| FieldError { field, message: e.to_string() })?;
             for e in selected {
                 mask[e] = self.scope.as_ref().is_none_or(|(_, scope)| scope[e]);
             }
         }
-        if !mask.contains(&true) {
+        if !entered && !mask.contains(&true) {
             notes.push(format!("{field} {selection} selects no endpoint"));
         }
         Ok(mask)
+    }
+
+    /// Pairs from `internet` through the entry points, one per destination pod of `dst` (a
+    /// non-zero role), added to the evaluation: `violates(role, routes)` says whether the routes
+    /// into it break the invariant, `show` words a violation listed. Cost: one look-up per pod.
+    fn internet_pairs(
+        &self,
+        eval: &mut Evaluation,
+        dst: &[u8],
+        violates: impl Fn(u8, &[EntryRoute]) -> bool,
+        show: impl Fn(usize, u8, &[EntryRoute]) -> Violation,
+    ) {
+        let entered = self.entered();
+        for d in (0..self.analysis.reach.pod_count()).filter(|&d| dst[d] > 0) {
+            eval.checked += 1;
+            let routes = entered.routes.get(&d).map_or(&[][..], Vec::as_slice);
+            if violates(dst[d], routes) {
+                eval.count += 1;
+                if eval.violations.len() < self.limit {
+                    eval.violations.push(show(d, dst[d], routes));
+                }
+            }
+        }
+    }
+
+    /// One entry route for people: `entry: via LoadBalancer shop/web on TCP 8080: sees …`.
+    fn route_line(&self, route: &EntryRoute) -> String {
+        let hop = &route.hop;
+        let through = if hop.level > 1 { format!(" through {}", self.analysis.id(hop.from)) } else { String::new() };
+        format!(
+            "entry: via {} {}{through} on {}: sees {}",
+            hop.via.kind.as_str(),
+            hop.via.name,
+            route.ports,
+            hop.source
+        )
+    }
+
+    /// Why outside does not reach `d` on what an `allow` requires: the entry paths to it that a
+    /// hop's policy denies, or that nothing publishes it.
+    fn entry_misses(&self, d: usize, routes: &[EntryRoute]) -> Vec<String> {
+        let mut lines: Vec<String> = routes.iter().map(|r| self.route_line(r)).collect();
+        for e in self.entered().exposures.iter().filter(|e| e.pod == d && !e.reachable()) {
+            let (i, hop) = e.hops.iter().enumerate().find(|(_, h)| !h.admitted()).expect("a hop is not admitted");
+            lines.push(format!(
+                "entry: via {} {} to {}/{}: hop {} denied by policy (sees {})",
+                e.via.kind.as_str(),
+                e.via.name,
+                e.port,
+                e.protocol.as_str(),
+                i + 1,
+                hop.source
+            ));
+        }
+        if lines.is_empty() {
+            lines.push(format!(
+                "entry: nothing publishes {} (no LoadBalancer, NodePort, externalIP, Ingress, Gateway, hostPort or hostNetwork delivers to it)",
+                self.analysis.id(d)
+            ));
+        }
+        lines
     }
 
     /// Counts the violating pairs and lists the first ones. `src[e]`/`dst[e]` give each endpoint's
@@ -666,19 +881,28 @@ impl<'a> Checker<'a> {
 
     fn max_reach(&self, eval: &mut Evaluation, sources: &[usize], hops: u32, at_most: u64, node_hops: bool) {
         let (cluster, reach) = (&self.analysis.cluster, &self.analysis.reach);
-        let radius = lateral::blast_radius(self.analysis, sources, hops, node_hops);
-        let totals: Vec<(usize, u64)> = radius.iter().map(|r| (r.source, r.total())).collect();
+        let endpoints: Vec<usize> = sources.iter().copied().filter(|&s| s != INTERNET).collect();
+        let radius = lateral::blast_radius(self.analysis, &endpoints, hops, node_hops);
+        let mut totals: Vec<(usize, u64)> = radius.iter().map(|r| (r.source, r.total())).collect();
+        // The internet: one search from every external range, entering as `paths --from internet`.
+        let internet = sources.contains(&INTERNET).then(|| {
+            let entries = self.entered().hops.clone();
+            let answer = lateral::paths_entered(self.analysis, (&self.outside(), &[]), hops, node_hops, entries);
+            totals.push((INTERNET, answer.blast_radius.first().map_or(0, lateral::BlastRadius::total)));
+            answer
+        });
         self.judge_reach(eval, &totals, hops, at_most, |s| {
+            if let (INTERNET, Some(answer)) = (s, &internet) {
+                return farthest_pods(&answer.lateral.distance, reach.pod_count(), hops)
+                    .map(|t| {
+                        let path = answer.path(self.analysis, t);
+                        render::paths::path_text(self.analysis, path.first().map_or(t, |h| h.src), &path)
+                    })
+                    .collect();
+            }
             let search = reach.lateral(cluster, &[s], hops, node_hops);
-            let mut targets: Vec<usize> = (0..search.distance.len())
-                .filter(|&e| e < reach.pod_count() && search.distance[e] >= 1 && search.distance[e] <= hops)
-                .collect();
-            // The farthest first: the long paths are the ones nobody planned.
-            targets.sort_by_key(|&e| (std::cmp::Reverse(search.distance[e]), e));
-            targets
-                .iter()
-                .take(5)
-                .map(|&t| render::paths::path_text(self.analysis, s, &lateral::path(self.analysis, &search, t)))
+            farthest_pods(&search.distance, reach.pod_count(), hops)
+                .map(|t| render::paths::path_text(self.analysis, s, &lateral::path(self.analysis, &search, t)))
                 .collect()
         });
     }
@@ -693,12 +917,27 @@ impl<'a> Checker<'a> {
         node_hops: bool,
     ) {
         let reach = &self.analysis.reach;
-        let graph = crate::attack::AttackGraph::new(self.analysis, &[]);
-        let radius = crate::attack::blast_radius(&graph, sources, hops, node_hops);
-        let totals: Vec<(usize, u64)> =
+        let mut graph = crate::attack::AttackGraph::new(self.analysis, &[]);
+        if sources.contains(&INTERNET) {
+            graph.entries = Some(self.entered().hops.clone());
+        }
+        let endpoints: Vec<usize> = sources.iter().copied().filter(|&s| s != INTERNET).collect();
+        let radius = crate::attack::blast_radius(&graph, &endpoints, hops, node_hops);
+        let mut totals: Vec<(usize, u64)> =
             radius.iter().map(|r| (r.source, r.pods.last().copied().unwrap_or(0))).collect();
+        let outside = self.outside();
+        let internet = (sources.contains(&INTERNET)).then(|| graph.search_entered(&outside, hops, node_hops));
+        if let Some(search) = &internet {
+            let total = outside.first().map_or(0, |&first| {
+                crate::attack::radius::of_search(&graph, search, first, hops).pods.last().copied().unwrap_or(0)
+            });
+            totals.push((INTERNET, total));
+        }
         self.judge_reach(eval, &totals, hops, at_most, |s| {
-            let search = graph.search(&[s], hops, true, node_hops);
+            let search = match (s, &internet) {
+                (INTERNET, Some(search)) => search.clone(),
+                _ => graph.search(&[s], hops, true, node_hops),
+            };
             let mut targets: Vec<usize> = (0..reach.pod_count()).filter(|&e| search.reached(e)).collect();
             targets.sort_by_key(|&e| (std::cmp::Reverse(search.distance[e]), e));
             targets.iter().take(5).map(|&t| attack_path_text(&graph.steps(&search, t))).collect()
@@ -723,7 +962,12 @@ impl<'a> Checker<'a> {
             eval.count += 1;
             if eval.violations.len() < self.limit {
                 let paths = paths_of(s);
-                eval.violations.push(Violation::Reach { src: self.analysis.id(s), reached, hops, paths });
+                let src = if s == INTERNET {
+                    lateral::INTERNET_THROUGH_ENTRY_POINTS.to_string()
+                } else {
+                    self.analysis.id(s)
+                };
+                eval.violations.push(Violation::Reach { src, reached, hops, paths });
             }
         }
         eval.detail = if eval.count == 0 {
@@ -738,11 +982,30 @@ impl<'a> Checker<'a> {
 
     /// `deny` to an attack target: one attack-path search from every source at once; each target
     /// reached is a violation, shown with its shortest path.
-    fn deny_attack(&self, eval: &mut Evaluation, sources: &[usize], to: &str) -> Result<(), FieldError> {
+    /// With `from_internet`, the search also starts from outside through the entry points.
+    fn deny_attack(
+        &self,
+        eval: &mut Evaluation,
+        sources: &[usize],
+        from_internet: bool,
+        to: &str,
+    ) -> Result<(), FieldError> {
         let graph = crate::attack::AttackGraph::new(self.analysis, &crate::attack::named_secret(to));
         let targets = crate::attack::resolve_targets(&graph, to)
             .map_err(|message| FieldError { field: "deny.to".to_string(), message })?;
-        let search = graph.search(sources, netreach_model::MAX_HOPS, true, true);
+        let (graph, search) = if from_internet {
+            let mut graph = graph;
+            graph.entries = Some(self.entered().hops.clone());
+            let mut all = sources.to_vec();
+            all.extend(self.outside());
+            all.sort_unstable();
+            all.dedup();
+            let search = graph.search_entered(&all, netreach_model::MAX_HOPS, true);
+            (graph, search)
+        } else {
+            let search = graph.search(sources, netreach_model::MAX_HOPS, true, true);
+            (graph, search)
+        };
         let mut reached: Vec<usize> = targets.iter().copied().filter(|&t| search.reached(t)).collect();
         reached.sort_by_key(|&t| (search.distance[t], search.non_network[t], t));
         eval.checked = targets.len() as u64;
@@ -754,8 +1017,30 @@ impl<'a> Checker<'a> {
                 steps.iter().map(|s| format!("{} -[{}]-> {}: {}", s.from, s.kind.as_str(), s.to, s.reason)).collect();
             eval.violations.push(Violation::AttackPath { src, target: graph.name(graph.vertex(t)), steps: path });
         }
-        eval.detail = format!("{} of {} target(s) reached from {} source(s)", eval.count, eval.checked, sources.len());
+        eval.detail = format!(
+            "{} of {} target(s) reached from {} source(s){}",
+            eval.count,
+            eval.checked,
+            sources.len() + from_internet as usize,
+            entered_words(from_internet)
+        );
         Ok(())
+    }
+}
+
+/// The five pods reached farthest within `hops` (the long paths are the ones nobody planned).
+fn farthest_pods(distance: &[u32], pods: usize, hops: u32) -> impl Iterator<Item = usize> {
+    let mut targets: Vec<usize> = (0..pods).filter(|&e| distance[e] >= 1 && distance[e] <= hops).collect();
+    targets.sort_by_key(|&e| (std::cmp::Reverse(distance[e]), e));
+    targets.into_iter().take(5)
+}
+
+/// What a detail adds when `internet` was judged through the entry points.
+fn entered_words(entered: bool) -> &'static str {
+    if entered {
+        " (internet through its entry points)"
+    } else {
+        ""
     }
 }
 

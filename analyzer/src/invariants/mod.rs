@@ -415,7 +415,11 @@ pub fn check_within(
     limit: usize,
     namespaces: &[String],
 ) -> Result<Report, InvariantError> {
-    let checker = Checker::new(analysis).with_limit(limit).within_namespaces(namespaces);
+    check_with(&Checker::new(analysis).with_limit(limit).within_namespaces(namespaces), file, invariants)
+}
+
+/// [`check`] with a checker built as the caller wants it (limit, namespaces, how `internet` is judged).
+pub fn check_with(checker: &Checker, file: &str, invariants: &[Invariant]) -> Result<Report, InvariantError> {
     let mut evaluations = Vec::with_capacity(invariants.len());
     for (i, invariant) in invariants.iter().enumerate() {
         let eval = checker.evaluate(invariant).map_err(|e| InvariantError {
@@ -426,11 +430,12 @@ pub fn check_within(
         })?;
         evaluations.push(eval);
     }
+    let cluster = &checker.analysis().cluster;
     Ok(Report {
         file: file.to_string(),
         evaluations,
-        unevaluated_policies: analysis.cluster.unevaluated_policies.clone(),
-        incomplete: analysis.cluster.skipped_invalid.clone(),
+        unevaluated_policies: cluster.unevaluated_policies.clone(),
+        incomplete: cluster.skipped_invalid.clone(),
     })
 }
 

@@ -664,6 +664,8 @@ fn exposure() -> Vec<Field> {
         Required("source", string()),
         Required("admittedFrom", strings()),
         Required("reached", strings()),
+        // Who outside can send along the path (loadBalancerSourceRanges): null for anyone.
+        Required("clients", nullable(strings())),
     ]);
     let exposure = object(vec![
         Required("pod", string()),

@@ -110,6 +110,37 @@ fn paths_from_internet_start_at_the_entry_points_as_worked_by_hand() {
 }
 
 #[test]
+fn paths_from_internet_honours_the_entry_flags_of_exposure() {
+    // --cluster-source client: under Cluster the pods see the client, so those admitting the
+    // allowed clients (198.51.100.0/24) are entered; by default (node addresses) they are not.
+    let args = ["paths", "--from", "internet", "exposure-source-ranges", "--max-hops", "1", "-o", "json"];
+    let by_default = hops_per_pod(&json_of(&args));
+    let with_client = hops_per_pod(&json_of(&[&args[..], &["--cluster-source", "client"]].concat()));
+    assert!(!by_default.contains_key("lb/cr-clients") && !by_default.contains_key("lb/co-clients"), "{by_default:?}");
+    assert_eq!(with_client["lb/cr-clients"], ["entry lb/cr-clients via LoadBalancer lb/cluster-ranged"]);
+    assert_eq!(with_client["lb/co-clients"], ["entry lb/co-clients via LoadBalancer lb/cluster-open"]);
+    assert!(
+        !with_client.contains_key("lb/cr-nodes"),
+        "the client range, not the node, reaches cr-nodes: {with_client:?}"
+    );
+    // --ingress-controller: the Ingress runs on the gateway's pod; ingress-nginx's controller
+    // is then no entry point (reached, if at all, by policy from an entered pod).
+    let args = ["paths", "--from", "internet", "--to", "ns:ingress-nginx", "exposure", "--max-hops", "2", "-o", "json"];
+    assert_eq!(
+        hops_per_pod(&json_of(&args))["ingress-nginx/controller-0"],
+        ["entry ingress-nginx/controller-0 via Ingress shop/shop"]
+    );
+    let chosen = hops_per_pod(&json_of(&[&args[..], &["--ingress-controller", "edge/gw-istio-0"]].concat()));
+    assert!(
+        chosen.get("ingress-nginx/controller-0").is_none_or(|hops| hops.iter().all(|h| !h.contains("via Ingress"))),
+        "{chosen:?}"
+    );
+    let out = netreach(&["paths", "--from", "internet", "exposure", "--ingress-controller", "app=nothing-here"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--ingress-controller \"app=nothing-here\" selects no pod"), "{}", stderr(&out));
+}
+
+#[test]
 fn paths_from_internet_text_names_each_entry_point() {
     let out = netreach(&["paths", "--from", "internet", "--to", "payments/billing-0", "exposure", "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

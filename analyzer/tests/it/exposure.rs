@@ -53,18 +53,22 @@ struct Expected {
     entry_port: Option<u16>,
     reachable: bool,
     admitted_from: Vec<String>,
+    /// Who outside can enter (the last hop's client set): null for anyone.
+    clients: Option<Vec<String>>,
     why: String,
 }
 
-#[test]
-fn fixture_exposures_are_the_hand_worked_ones_and_no_others() {
-    let loaded = load(&[Input::Path(fixtures().join("exposure"))]).unwrap();
+/// The exposures of a fixture folder with `options` are exactly the hand-worked ones of
+/// `fixtures/expectations/<expectations>`: the report, for more checks.
+fn assert_hand_worked(folder: &str, expectations: &str, options: &ExposureOptions) -> (Analysis, ExposureReport) {
+    let loaded = load(&[Input::Path(fixtures().join(folder))]).unwrap();
     assert!(loaded.report.warnings.is_empty(), "{:?}", loaded.report.warnings);
     let analysis = analyze(loaded.cluster);
-    let report = exposure(&analysis, &ExposureOptions::default());
-    let text = std::fs::read_to_string(fixtures().join("expectations/exposure/expected.json")).unwrap();
+    let report = exposure(&analysis, options);
+    let text = std::fs::read_to_string(fixtures().join("expectations").join(expectations)).unwrap();
     let expected: Vec<Expected> = serde_json::from_str(&text).unwrap();
     assert_eq!(report.exposures.len(), expected.len(), "{:#?}", lines(&analysis, &report));
+    let ids = |v: &[usize]| v.iter().map(|&s| analysis.id(s)).collect::<Vec<String>>();
     for want in &expected {
         let found = report
             .exposures
@@ -78,14 +82,49 @@ fn fixture_exposures_are_the_hand_worked_ones_and_no_others() {
         assert_eq!(found.entry_port, want.entry_port, "{}: {}", want.pod, want.why);
         assert_eq!(found.reachable(), want.reachable, "{} via {}: {}", want.pod, want.via, want.why);
         let last = found.hops.last().unwrap();
-        let admitted: Vec<String> = last.admitted_from.iter().map(|&s| analysis.id(s)).collect();
-        assert_eq!(admitted, want.admitted_from, "{} via {}: {}", want.pod, want.via, want.why);
+        assert_eq!(ids(&last.admitted_from), want.admitted_from, "{} via {}: {}", want.pod, want.via, want.why);
+        assert_eq!(last.clients.as_deref().map(ids), want.clients, "{} via {}: {}", want.pod, want.via, want.why);
     }
+    (analysis, report)
+}
+
+#[test]
+fn fixture_exposures_are_the_hand_worked_ones_and_no_others() {
+    let (_, report) = assert_hand_worked("exposure", "exposure/expected.json", &ExposureOptions::default());
     // What could not be followed is said, not dropped.
     let notes = report.notes.join("\n");
     assert!(notes.contains("Service payments/pay is in another namespace and no ReferenceGrant"), "{notes}");
     assert!(notes.contains("TCPRoute edge/db") && notes.contains("Service shop/db is in another namespace"), "{notes}");
     assert!(notes.contains("endpoint 10.9.9.9 is not a pod"), "{notes}");
+}
+
+#[test]
+fn load_balancer_source_ranges_narrow_who_enters_under_both_traffic_policies() {
+    // Hand-worked: Cluster and Local, each with and without loadBalancerSourceRanges, each with a
+    // backend admitting the node (10.0.0.0/24) and one admitting the allowed clients.
+    let (analysis, report) = assert_hand_worked(
+        "exposure-source-ranges",
+        "exposure-source-ranges/expected.json",
+        &ExposureOptions::default(),
+    );
+    // Under Cluster the hop says both: the node address the pod sees, and who may enter.
+    let ranged = report.exposures.iter().find(|e| analysis.id(e.pod) == "lb/cr-nodes").unwrap();
+    let source = &ranged.hops[0].source;
+    assert!(
+        source.starts_with("a node address")
+            && source.contains("only clients within loadBalancerSourceRanges 198.51.100.0/24 enter"),
+        "{source}"
+    );
+    let mut text = Vec::new();
+    netreach::exposure::write_exposure(&analysis, &report, netreach::render::Format::Text, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains("enter), entered by clients in external:198.51.100.0/24: admitted from external:10.0.0.0/24"),
+        "{text}"
+    );
+    // A dataplane that keeps the client under Cluster: the ranges then narrow what the pod sees too.
+    let client = ExposureOptions { cluster_source: netreach::exposure::ClusterSource::Client, ..Default::default() };
+    assert_hand_worked("exposure-source-ranges", "exposure-source-ranges/expected-cluster-source-client.json", &client);
 }
 
 #[test]

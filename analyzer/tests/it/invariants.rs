@@ -402,9 +402,23 @@ fn api_on_the_shop() {
 #[test]
 fn deny_except_and_ports() {
     let shop = Segmentation::load(repo().join("fixtures/shop")).unwrap();
-    // The internet reaches the frontend and two kube-system pods (not isolated).
+    // The internet enters the frontend (LoadBalancer) and the hostNetwork node-log-agent (on
+    // every port: it listens on its node's addresses); metrics-server admits outside ranges
+    // too, but nothing publishes it.
     let failure = shop.check_yaml("deny: {from: internet, to: any, except: {to: shop/frontend}}").unwrap_err();
     let e = &failure.evaluations()[0];
+    assert_eq!(e.count, 1);
+    let Violation::Allowed { src, dst, rules, .. } = &e.violations[0] else { panic!("{:?}", e.violations) };
+    assert_eq!((src.as_str(), dst.as_str()), ("internet", "kube-system/node-log-agent"));
+    // Its declared port (2020) and every port it admits outside on: one line per entry point.
+    assert_eq!(rules, &["entry: via HostNetwork kube-system/node-log-agent on all: sees the client's address"]);
+    assert!(e.detail.ends_with("(internet through its entry points)"), "{}", e.detail);
+    // Policy alone (--internet policy-only): every external range is a source, published or not.
+    let analysis = analysis("fixtures/shop");
+    let checker =
+        Checker::new(&analysis).judging_internet(netreach::exposure::InternetStart::PolicyOnly, Default::default());
+    let invariant = Invariant::from_yaml("deny: {from: internet, to: any, except: {to: shop/frontend}}").unwrap();
+    let e = checker.evaluate(&invariant).unwrap();
     assert_eq!(e.count, 4); // 2 external ranges x (metrics-server, node-log-agent)
     let dsts: Vec<String> = e
         .violations
@@ -438,6 +452,197 @@ fn deny_except_and_ports() {
     let e = &failure.evaluations()[0];
     let Violation::Allowed { ports, .. } = &e.violations[0] else { panic!() };
     assert_eq!(ports.to_string(), "TCP 7070");
+}
+
+// ---- from internet: through the entry points, as `paths --from internet` --------------------
+
+/// Evaluates one invariant on a fixture folder with how `internet` is judged and the entry choices.
+fn evaluate_internet(
+    folder: &str,
+    yaml: &str,
+    start: netreach::exposure::InternetStart,
+    entry: netreach::exposure::ExposureOptions,
+) -> invariants::Evaluation {
+    let analysis = analysis(folder);
+    let checker = Checker::new(&analysis).judging_internet(start, entry);
+    checker.evaluate(&Invariant::from_yaml(yaml).unwrap()).unwrap()
+}
+
+fn entered(folder: &str, yaml: &str) -> invariants::Evaluation {
+    evaluate_internet(folder, yaml, netreach::exposure::InternetStart::EntryPoints, Default::default())
+}
+
+fn policy_only(folder: &str, yaml: &str) -> invariants::Evaluation {
+    evaluate_internet(folder, yaml, netreach::exposure::InternetStart::PolicyOnly, Default::default())
+}
+
+/// Each listed violation as `src -> dst: ports` and its rule lines.
+fn allowed_lines(e: &invariants::Evaluation) -> Vec<(String, Vec<String>)> {
+    e.violations
+        .iter()
+        .map(|v| match v {
+            Violation::Allowed { src, dst, ports, rules } => (format!("{src} -> {dst}: {ports}"), rules.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn deny_from_internet_follows_the_entry_paths_and_names_them() {
+    // fixtures/exposure: web-0's policy admits outside only from 198.51.100.0/24, so policy alone
+    // says the partner range is all; but the Ingress and the Gateway deliver every client to it
+    // through their controller pods. Its LoadBalancer lets in only 198.51.100.0/24: exempt.
+    let yaml = r#"deny: {from: internet, to: shop/web-0, ports: ["8080/TCP"], except: {from: "198.51.100.0/24"}}"#;
+    assert_eq!(policy_only("fixtures/exposure", yaml).status, Status::Pass);
+    let e = entered("fixtures/exposure", yaml);
+    assert_eq!((e.status.clone(), e.count, e.checked), (Status::Fail, 1, 1));
+    assert_eq!(
+        allowed_lines(&e),
+        [(
+            "internet -> shop/web-0: TCP 8080".to_string(),
+            vec![
+                "entry: via Ingress shop/shop through ingress-nginx/controller-0 on TCP 8080: sees the controller pod's address".to_string(),
+                "entry: via Gateway edge/gw through edge/gw-istio-0 on TCP 8080: sees the controller pod's address".to_string(),
+            ]
+        )]
+    );
+    // db-0 is published (LoadBalancer db, Ingress) but admits neither hop: no entry path reaches it.
+    assert_eq!(entered("fixtures/exposure", "deny: {from: internet, to: shop/db-0}").count, 0);
+    // billing-0 admits everyone yet nothing publishes it directly: it is entered behind the gateway.
+    let e = entered("fixtures/exposure", r#"deny: {from: internet, to: "ns:payments"}"#);
+    let lines = allowed_lines(&e);
+    assert_eq!(lines[0].0, "internet -> payments/billing-0: TCP 8080");
+    assert_eq!(
+        lines[0].1,
+        ["entry: via Gateway edge/gw through edge/gw-istio-0 on TCP 8080: sees the controller pod's address"]
+    );
+    assert_eq!(lines[1].0, "internet -> payments/pay-0: TCP 8443");
+    assert_eq!(lines[1].1.len(), 2, "LoadBalancer payments/legacy and ExternalIP payments/pay: {:?}", lines[1].1);
+    // Policy alone counts every external range to every payments pod on every port.
+    assert_eq!(policy_only("fixtures/exposure", r#"deny: {from: internet, to: "ns:payments"}"#).count, 6);
+}
+
+#[test]
+fn except_from_exempts_an_entry_path_whose_every_client_it_covers() {
+    // fixtures/exposure-source-ranges (hand-worked in its expectations): reachable are co-nodes
+    // and lo-nodes, lo-clients (any client), cr-nodes and lr-clients (clients in
+    // 198.51.100.0/24 only: exempt).
+    let yaml = r#"deny: {from: internet, to: "ns:lb", except: {from: "198.51.100.0/24"}}"#;
+    let e = entered("fixtures/exposure-source-ranges", yaml);
+    let dsts: Vec<String> = allowed_lines(&e).into_iter().map(|(line, _)| line).collect();
+    assert_eq!(
+        dsts,
+        [
+            "internet -> lb/co-nodes: TCP 8080",
+            "internet -> lb/lo-clients: TCP 8080",
+            "internet -> lb/lo-nodes: TCP 8080"
+        ]
+    );
+    assert_eq!((e.count, e.checked), (3, 8));
+    // Policy alone: 10.0.0.0/24 (the node range, not exempt) into the four pods admitting it.
+    assert_eq!(policy_only("fixtures/exposure-source-ranges", yaml).count, 4);
+    // A dataplane keeping the client under Cluster: co-clients is entered too.
+    let client = netreach::exposure::ExposureOptions {
+        cluster_source: netreach::exposure::ClusterSource::Client,
+        ..Default::default()
+    };
+    let e = evaluate_internet(
+        "fixtures/exposure-source-ranges",
+        yaml,
+        netreach::exposure::InternetStart::EntryPoints,
+        client,
+    );
+    assert_eq!(e.count, 4);
+    assert!(allowed_lines(&e).iter().any(|(line, _)| line == "internet -> lb/co-clients: TCP 8080"));
+}
+
+#[test]
+fn allow_from_internet_says_which_hop_refuses() {
+    let e = entered("fixtures/exposure", r#"allow: {from: internet, to: "app=db"}"#);
+    assert_eq!((e.count, e.checked), (1, 1));
+    let Violation::Missing { src, dst, missing, allowed, reasons } = &e.violations[0] else { panic!() };
+    assert_eq!((src.as_str(), dst.as_str(), missing, allowed.is_empty()), ("internet", "shop/db-0", &None, true));
+    assert_eq!(
+        reasons,
+        &[
+            "entry: via LoadBalancer shop/db to 5432/TCP: hop 1 denied by policy (sees a node address (externalTrafficPolicy: Cluster masquerades the client))",
+            "entry: via Ingress shop/shop to 5432/TCP: hop 2 denied by policy (sees the controller pod's address)",
+        ]
+    );
+    // The frontend of the source-ranges fixture is entered on 8080 through its LoadBalancer.
+    entered_passes(
+        "fixtures/exposure-source-ranges",
+        r#"allow: {from: internet, to: lb/lr-clients, ports: ["8080/TCP"]}"#,
+    );
+    let e = entered("fixtures/exposure-source-ranges", r#"allow: {from: internet, to: lb/lr-nodes}"#);
+    let Violation::Missing { reasons, .. } = &e.violations[0] else { panic!() };
+    assert!(reasons[0].starts_with("entry: via LoadBalancer lb/local-ranged to 8080/TCP: hop 1 denied by policy (sees the client's address within loadBalancerSourceRanges"), "{reasons:?}");
+}
+
+fn entered_passes(folder: &str, yaml: &str) {
+    let e = entered(folder, yaml);
+    assert_eq!(e.status, Status::Pass, "{e:#?}");
+}
+
+#[test]
+fn max_reach_from_internet_counts_what_the_entry_points_reach() {
+    // As `paths --from internet` counts it on fixtures/exposure: 7 pods at the first hop
+    // (web, api, pay, agent, node-exporter, the controller and gateway pods), 9 within two.
+    let e = entered("fixtures/exposure", "maxReach: {from: internet, hops: 2, atMost: 8}");
+    assert_eq!((e.count, e.checked), (1, 1));
+    let Violation::Reach { src, reached, paths, .. } = &e.violations[0] else { panic!() };
+    assert_eq!((src.as_str(), *reached), ("internet (through the entry points)", 9));
+    assert!(
+        paths.iter().any(|p| p.contains(
+            "-[TCP 80 via Gateway edge/gw]-> edge/gw-istio-0 -[TCP 8080 via Gateway edge/gw]-> payments/billing-0"
+        )),
+        "{paths:?}"
+    );
+    entered_passes("fixtures/exposure", "maxReach: {from: internet, hops: 1, atMost: 7}");
+    // Policy alone: one source per external range.
+    let old = policy_only("fixtures/exposure", "maxReach: {from: internet, hops: 2, atMost: 8}");
+    assert_eq!(old.checked, 3);
+    // With identity hops, the attack search enters the same way.
+    let e = entered("fixtures/exposure", "maxReach: {from: internet, hops: 1, atMost: 6, identityHops: true}");
+    let Violation::Reach { src, reached, .. } = &e.violations[0] else { panic!("{e:#?}") };
+    assert_eq!((src.as_str(), *reached), ("internet (through the entry points)", 7));
+}
+
+#[test]
+fn deny_from_internet_to_an_attack_target_enters_through_the_published_service() {
+    // fixtures/attack/privileged: LoadBalancer shop/web publishes the privileged web pod.
+    let e = entered("fixtures/attack/privileged", "deny: {from: internet, to: nodes}");
+    assert_eq!(e.status, Status::Fail);
+    let Violation::AttackPath { steps, .. } = &e.violations[0] else { panic!() };
+    assert!(steps[0].contains("-[network]-> shop/web: enters through LoadBalancer shop/web"), "{steps:?}");
+}
+
+#[test]
+fn check_takes_the_internet_and_entry_flags() {
+    let (_dir, file) = invariants_file(
+        "invariants:\n  - name: partners only\n    deny: {from: internet, to: \"ns:lb\", except: {from: \"198.51.100.0/24\"}}\n",
+    );
+    let count = |extra: &[&str]| {
+        let mut args = vec!["check", "--invariants", &file, "fixtures/exposure-source-ranges", "-o", "json"];
+        args.extend(extra);
+        let out = netreach(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        doc["invariants"][0]["violations"]["count"].as_u64().unwrap()
+    };
+    assert_eq!(count(&[]), 3);
+    assert_eq!(count(&["--internet", "policy-only"]), 4);
+    assert_eq!(count(&["--cluster-source", "client"]), 4);
+    let out = netreach(&[
+        "check",
+        "--invariants",
+        &file,
+        "fixtures/exposure-source-ranges",
+        "--ingress-controller",
+        "app=nothing-here",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--ingress-controller"), "{}", stderr(&out));
 }
 
 // ---- class-level counts equal brute force --------------------------------------------------------

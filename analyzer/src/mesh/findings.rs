@@ -2,12 +2,12 @@
 //! fixed severity, the objects involved and a one-line fix. `netreach mesh` shows them, and
 //! `netreach audit` appends [`audit_findings`] to its own.
 
-use super::{MeshView, EXTERNAL_PROFILE};
+use super::{FastMap, MeshView, EXTERNAL_PROFILE};
 use crate::aggregate::{Grouping, Level};
 use crate::findings::{Check, Finding, ObjectRef, Severity};
 use netreach_model::mesh::{keys, MeshKind, MtlsMode, MtlsStatus, OutsideReason, PortMode};
 use netreach_model::{PeerAuthentication, Pod, PortSet, Protocol};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 pub(super) const POD_OUTSIDE_MESH: Check = Check {
@@ -168,7 +168,7 @@ fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
         return;
     }
     // What one visit adds depends on (side, profile, ports) only: worked out once per key.
-    let mut memo: HashMap<(u32, u32, u32), Option<Rc<Inbound>>> = HashMap::new();
+    let mut memo: FastMap<(u32, u32, u32), Option<Rc<Inbound>>> = FastMap::default();
     let contribution = |side: u32, profile: u32, port_id: u32| -> Option<Rc<Inbound>> {
         let modes = &view.profiles[profile as usize];
         let fam = family(modes.default)?;
@@ -194,11 +194,10 @@ fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
         }
         Some(Rc::new(c))
     };
-    // Sources are told apart by their mesh only: one source group.
-    view.class_pass(
-        |_| 0,
+    // Sources are told apart by their side only; destinations are workloads, many per row.
+    view.destination_pass(
         |e| grouping.group_of(e) as u32,
-        |_, side, gd, profile, pairs, port_id| {
+        |side, gd, profile, pairs, port_id| {
             if profile == EXTERNAL_PROFILE {
                 return;
             }

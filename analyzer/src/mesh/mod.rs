@@ -403,14 +403,19 @@ impl<'a> MeshView<'a> {
         if let Some(s) = self.memo.borrow().authz.get(&key) {
             return s.clone();
         }
+        let split: AuthzSplit = self.decide(side, profile, status, ports).into();
+        self.memo.borrow_mut().authz.insert(key, split.clone());
+        split
+    }
+
+    /// [`authz_of`](Self::authz_of) without the memo, for callers that keep the result.
+    fn decide(&self, side: u32, profile: u32, status: MtlsStatus, ports: &PortSet) -> Vec<(AuthzDecision, PortSet)> {
         let source = self.sides.get(side as usize).and_then(|s| s.1);
         let (target, pieces) = match self.profile_target.get(profile as usize) {
             Some(&target) => (target, self.profiles[profile as usize].pieces()),
             None => (None, Vec::new()),
         };
-        let split: AuthzSplit = self.authz.decide(source, target, &pieces, status, ports).into();
-        self.memo.borrow_mut().authz.insert(key, split.clone());
-        split
+        self.authz.decide(source, target, &pieces, status, ports)
     }
 
     /// [`Verdicts`] of `port_id` from `side` to `profile`, memoized.
@@ -422,10 +427,11 @@ impl<'a> MeshView<'a> {
         let mut pieces = Vec::new();
         let (mut protected, mut effective) = (false, false);
         for (status, status_ports) in split.iter() {
-            for (decision, ports) in self.authz_of(side, profile, *status, status_ports).iter() {
+            // Kept here only: the per-status memo would hold the same decisions twice.
+            for (decision, ports) in self.decide(side, profile, *status, status_ports) {
                 protected |= decision.basis.is_protected();
                 effective |= *status != MtlsStatus::Rejected && decision.verdict == AuthzVerdict::Allow;
-                pieces.push((*status, *decision, ports.clone()));
+                pieces.push((*status, decision, ports));
             }
         }
         let v = Rc::new(Verdicts { pieces, weakest: weakest(&split), protected, effective });
@@ -580,6 +586,64 @@ impl<'a> MeshView<'a> {
                     }
                     if pairs > 0 {
                         visit(gs, side, gd, profile, pairs, port_id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`class_pass`](Self::class_pass) with the sources told apart by side only, destination
+    /// major: per destination class, the sources of the rows reaching it summed by (side, port
+    /// set), then multiplied by the class's destination buckets: `visit(source side, dst group,
+    /// destination profile, member pairs, port set id)`. A fine destination grouping (workloads)
+    /// then costs per (destination class, side, port set, bucket), not per (row, destination
+    /// member). Rows are walked once, a slice of destination classes at a time, so the sums held
+    /// stay bounded.
+    fn destination_pass(&self, dst_group: impl Fn(usize) -> u32, mut visit: impl FnMut(u32, u32, u32, u64, u32)) {
+        const SLICE: usize = 1024;
+        let reach = &self.analysis.reach;
+        let buckets = self.buckets(|_| 0, dst_group);
+        let rep = crate::rows::representatives(reach);
+        let mut row_sides: Vec<FastMap<u32, u64>> = vec![FastMap::default(); reach.row_count()];
+        for (c, srcs) in buckets.srcs.iter().enumerate() {
+            for &((_, side), n) in srcs {
+                *row_sides[reach.row_of(c)].entry(side).or_default() += n;
+            }
+        }
+        // Rows with sources, each with its sides and its entries still to read (ascending).
+        let mut rows: Vec<_> = row_sides
+            .into_iter()
+            .enumerate()
+            .filter(|(_, sides)| !sides.is_empty())
+            .map(|(r, sides)| (sides.into_iter().collect::<Vec<_>>(), reach.class_row(rep[r]).peekable()))
+            .collect();
+        let classes = reach.class_count();
+        let mut into: Vec<FastMap<(u32, u32), u64>> = vec![FastMap::default(); SLICE.min(classes)];
+        for start in (0..classes).step_by(SLICE) {
+            let end = (start + SLICE).min(classes);
+            for (sides, row) in &mut rows {
+                while let Some((dc, ports)) = row.next_if(|&(dc, _)| dc < end) {
+                    let port_id = self.engine_ports(ports);
+                    for &(side, n) in sides.iter() {
+                        *into[dc - start].entry((side, port_id)).or_default() += n;
+                    }
+                }
+            }
+            for dc in start..end {
+                // A member's pair with itself is counted on what its class allows to itself.
+                let self_port = self.self_ports(dc);
+                for ((side, port_id), ns) in into[dc - start].drain() {
+                    for &((gd, profile), nd) in &buckets.dsts[dc] {
+                        if side == EXTERNAL && profile == EXTERNAL_PROFILE {
+                            continue;
+                        }
+                        let mut pairs = ns * nd;
+                        if self_port == Some(port_id) {
+                            pairs -= buckets.selfs[dc].get(&(0, side, gd, profile)).copied().unwrap_or(0);
+                        }
+                        if pairs > 0 {
+                            visit(side, gd, profile, pairs, port_id);
+                        }
                     }
                 }
             }

@@ -157,9 +157,11 @@ fn is_ingress_gateway(cluster: &Cluster, pod: &netreach_model::Pod) -> bool {
     let (key, value) = CLASSIC_INGRESS_LABEL;
     pod.labels.get(key).is_some_and(|v| v == value)
         || pod.labels.get(GATEWAY_NAME_LABEL).is_some_and(|name| {
-            cluster.entry_points.gateways.iter().any(|g| {
-                g.namespace == pod.namespace && &g.name == name && g.class == ISTIO_GATEWAY_CLASS
-            })
+            cluster
+                .entry_points
+                .gateways
+                .iter()
+                .any(|g| g.namespace == pod.namespace && &g.name == name && g.class == ISTIO_GATEWAY_CLASS)
         })
 }
 

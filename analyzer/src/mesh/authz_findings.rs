@@ -62,7 +62,9 @@ fn plaintext_through_allow(view: &MeshView, out: &mut Vec<Finding>) {
             if profile == EXTERNAL_PROFILE {
                 return;
             }
-            for (status, ports) in view.split_of(side, profile, port_id).iter().filter(|(s, _)| *s == MtlsStatus::Plaintext) {
+            for (status, ports) in
+                view.split_of(side, profile, port_id).iter().filter(|(s, _)| *s == MtlsStatus::Plaintext)
+            {
                 for (d, part) in view.authz_of(side, profile, *status, ports).iter() {
                     let (Some(p), Some(r)) = (d.policy, d.rule) else { continue };
                     let allowed = matches!(d.basis, AuthzBasis::AllowedByRule | AuthzBasis::AllowedForSomeRequests);

@@ -116,7 +116,10 @@ pub fn waypoint_for<'a>(gateway: Option<&'a str>, class: Option<&'a str>) -> Opt
 /// namespace's, compared to `true` case-insensitively (istiod: `strings.EqualFold(val,
 /// "true")`; ingress "must explicitly opt in", `findServiceWaypoint` in pilot's EDS builder).
 pub fn ingress_uses_waypoint(service: &Labels, namespace: &Labels) -> bool {
-    service.get(INGRESS_USE_WAYPOINT).or_else(|| namespace.get(INGRESS_USE_WAYPOINT)).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    service
+        .get(INGRESS_USE_WAYPOINT)
+        .or_else(|| namespace.get(INGRESS_USE_WAYPOINT))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// The label of one object: `Some(None)` for `none`, `Some(Some((ns, name)))` for a name.

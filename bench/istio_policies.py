@@ -3,12 +3,14 @@
 
     netreach generate --pods 150000 --policies 15000 --namespaces 1500 --seed 1 \
       --unisolated-namespaces 0.6 --ingress-only-namespaces 0.3 > dense.json
-    bench/istio_policies.py dense.json > dense-istio.json
+    bench/istio_policies.py dense.json > dense-istio.json   # [--not-restarted]
     netreach mesh dense-istio.json --level namespace -o json -q > /dev/null
     netreach connectivity dense-istio.json --mesh -o summary -q
 
 Writes the input's objects again (one JSON List on stdout), with every second team namespace
-labelled `istio-injection: enabled` (sidecars), plus `istio-system` with a mesh-wide
+labelled `istio-injection: enabled` (sidecars) and its running pods injected (an `istio-proxy`
+container, as after a restart; `--not-restarted` leaves them without, so they stay outside the
+mesh and no AuthorizationPolicy applies), plus `istio-system` with a mesh-wide
 PeerAuthentication (PERMISSIVE), and per meshed namespace:
 - `strict` PeerAuthentication (STRICT) in every fourth;
 - `allow-team` ALLOW: sources in namespaces of the same team (`*-prod`, `*-staging`, `*-dev` of
@@ -26,7 +28,9 @@ SECURITY = "security.istio.io/v1"
 
 
 def main():
-    with open(sys.argv[1]) as f:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    restarted = "--not-restarted" not in sys.argv[1:]
+    with open(args[0]) as f:
         items = json.load(f)["items"]
     team_namespaces = sorted(i["metadata"]["name"] for i in items
                              if i["kind"] == "Namespace" and i["metadata"]["name"] != "kube-system")
@@ -34,6 +38,8 @@ def main():
     for i in items:
         if i["kind"] == "Namespace" and i["metadata"]["name"] in meshed:
             i["metadata"].setdefault("labels", {})["istio-injection"] = "enabled"
+        if restarted and i["kind"] == "Pod" and i["metadata"].get("namespace") in meshed:
+            i["spec"]["containers"].append({"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.24.0"})
     out = list(items)
     out.append({"apiVersion": "v1", "kind": "Namespace",
                 "metadata": {"name": "istio-system", "labels": {"kubernetes.io/metadata.name": "istio-system"}}})

@@ -214,6 +214,17 @@ pub const RESOURCES: &[Resource] = &[
     gateway("tlsroutes", "TLSRoute", &["v1", "v1alpha3", "v1alpha2"]),
     gateway("udproutes", "UDPRoute", &["v1alpha2"]),
     gateway("referencegrants", "ReferenceGrant", &["v1", "v1beta1", "v1alpha2"]),
+    // Cluster-scoped; read for its `istio.io/waypoint-for` label (the traffic type of its waypoints).
+    Resource {
+        group: "gateway.networking.k8s.io",
+        versions: &["v1", "v1beta1"],
+        plural: "gatewayclasses",
+        kind: "GatewayClass",
+        namespaced: false,
+        optional: true,
+        superseded_by: None,
+        impact: "GatewayClasses are unknown: an Istio waypoint without its own istio.io/waypoint-for label is taken to carry Service traffic only",
+    },
     calico("networkpolicies", "NetworkPolicy", true),
     calico("globalnetworkpolicies", "GlobalNetworkPolicy", false),
     calico("tiers", "Tier", false),

@@ -34,6 +34,7 @@ pub(super) fn is_cluster_scoped(kind: &str) -> bool {
             | "ClusterNetworkPolicy"
             | "CiliumClusterwideNetworkPolicy"
             | "IngressClass"
+            | "GatewayClass"
             | "ClusterRole"
             | "ClusterRoleBinding"
     ) || super::calico::is_cluster_scoped(kind)
@@ -179,6 +180,8 @@ fn is_read(api_version: &str, kind: &str) -> bool {
             | ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy")
             | ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")
             | ("security.istio.io/v1" | "security.istio.io/v1beta1", "PeerAuthentication" | "AuthorizationPolicy")
+            // Read for its `istio.io/waypoint-for` label only (waypoint traffic types).
+            | ("gateway.networking.k8s.io/v1" | "gateway.networking.k8s.io/v1beta1", "GatewayClass")
             | ("rbac.authorization.k8s.io/v1", "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding")
     ) || super::cilium::is_cilium_kind(api_version, kind)
         || super::entrypoints::is_entry_kind(api_version, kind)
@@ -391,6 +394,9 @@ impl Build<'_> {
                     self.infra.service_endpoints(&subset, true);
                     cluster.entry_points.service_endpoints.push(subset);
                 }
+            }
+            "GatewayClass" => {
+                super::mesh::keep_gateway_class_waypoint_for(&mut cluster.mesh, &name, &body.into_value());
             }
             "Ingress" | "IngressClass" | "Gateway" | "HTTPRoute" | "GRPCRoute" | "TCPRoute" | "TLSRoute"
             | "UDPRoute" | "ReferenceGrant" => {

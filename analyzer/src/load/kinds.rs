@@ -73,6 +73,9 @@ pub(super) fn note_unread(
     }
     *report.skipped.entry(format!("{kind} ({api_version})")).or_default() += 1;
     let (_, namespace, name) = super::convert::identity(&raw.head);
+    if (group, kind) == ("networking.istio.io", "ServiceEntry") {
+        egress_waypoint(raw, &namespace, &name, report);
+    }
     if let Some((_, _, hint)) = BUILD_FILES.iter().find(|(g, k, _)| *g == group && *k == kind) {
         report.warnings.push(format!("{}: {kind} is {hint}", raw.origin));
     }
@@ -107,5 +110,20 @@ pub(super) fn warn_unevaluated(cluster: &Cluster, report: &mut LoadReport) {
         // Istio AuthorizationPolicies are evaluated by `mesh`: the effect says where.
         let why = if effect == super::authz::MESH_ONLY { "" } else { "netreach does not evaluate this kind yet, so " };
         report.unevaluated.push(format!("the answers ignore {count} {kind} object(s) ({api_version}): {why}{effect}"));
+    }
+}
+
+/// A ServiceEntry labelled `istio.io/use-waypoint` sends the traffic to its hosts through an
+/// egress waypoint (istio.io, ambient "Egress gateways" task); netreach reads no ServiceEntry,
+/// so it says what the answers miss.
+fn egress_waypoint(raw: &RawObject, namespace: &str, name: &str, report: &mut LoadReport) {
+    use netreach_model::mesh::waypoint::USE_WAYPOINT;
+    let body = raw.body.clone().into_value();
+    let Some(waypoint) = super::convert::at_path(&body, &["metadata", "labels", USE_WAYPOINT]).and_then(|v| v.as_str())
+    else {
+        return;
+    };
+    if waypoint != "none" {
+        report.warnings.push(format!("{}: ServiceEntry {namespace}/{name} names waypoint {waypoint} ({USE_WAYPOINT}): egress waypoints are not modelled (netreach reads no ServiceEntry), so the AuthorizationPolicies of that waypoint are not applied to traffic leaving for the entry's hosts", raw.origin));
     }
 }

@@ -109,11 +109,12 @@ pub(super) fn keep_namespace_annotations(mesh: &mut MeshConfig, name: &str, meta
     }
 }
 
-/// Keeps a Service's waypoint labels (`istio.io/use-waypoint`, `-namespace`), if any.
+/// Keeps a Service's waypoint labels (`istio.io/use-waypoint`, `-namespace`,
+/// `istio.io/ingress-use-waypoint`), if any.
 pub(super) fn keep_service_waypoint_labels(mesh: &mut MeshConfig, namespace: &str, name: &str, meta: &ObjectMeta) {
-    use netreach_model::mesh::waypoint::{USE_WAYPOINT, USE_WAYPOINT_NAMESPACE};
+    use netreach_model::mesh::waypoint::{INGRESS_USE_WAYPOINT, USE_WAYPOINT, USE_WAYPOINT_NAMESPACE};
     let Some(labels) = meta.labels.as_ref() else { return };
-    let kept: netreach_model::Labels = [USE_WAYPOINT, USE_WAYPOINT_NAMESPACE]
+    let kept: netreach_model::Labels = [USE_WAYPOINT, USE_WAYPOINT_NAMESPACE, INGRESS_USE_WAYPOINT]
         .into_iter()
         .filter_map(|k| labels.get(k).map(|v| (k.to_string(), v.clone())))
         .collect();
@@ -133,5 +134,15 @@ pub(super) fn keep_gateway_waypoint_for(
     let label = super::convert::at_path(gateway, &["metadata", "labels", WAYPOINT_FOR]).and_then(|v| v.as_str());
     if let Some(value) = label {
         mesh.gateway_waypoint_for.insert((namespace.to_string(), name.to_string()), value.to_string());
+    }
+}
+
+/// Keeps a GatewayClass's `istio.io/waypoint-for` label, when it is a string: the traffic type
+/// of its waypoints that do not set their own.
+pub(super) fn keep_gateway_class_waypoint_for(mesh: &mut MeshConfig, name: &str, class: &serde_json::Value) {
+    use netreach_model::mesh::waypoint::WAYPOINT_FOR;
+    let label = super::convert::at_path(class, &["metadata", "labels", WAYPOINT_FOR]).and_then(|v| v.as_str());
+    if let Some(value) = label {
+        mesh.gateway_class_waypoint_for.insert(name.to_string(), value.to_string());
     }
 }

@@ -12,8 +12,12 @@
 //! namespace selects the pod and has a port whose targetPort (a number, or a name resolved on
 //! the pod) is the connection's port — clients call Services — and *workload-addressed*
 //! otherwise. Only ambient clients' ztunnels send traffic to waypoints (sidecars and clients
-//! outside the mesh reach the destination directly). Through a waypoint, the policies attached
-//! to it decide on the client, then the destination's own policies decide on the waypoint.
+//! outside the mesh reach the destination directly), and ingress gateways for the Services that
+//! opt in with `istio.io/ingress-use-waypoint`. Through a waypoint, the policies attached to it
+//! decide on the client, then the destination's own policies decide on the waypoint. At the
+//! waypoint `destination.ip` is the address the client called: the Service's cluster IP for
+//! Service-addressed traffic (istio/istio#46982: the waypoint's RBAC sees `localAddress` the
+//! VIP), the pod's IP for workload-addressed traffic.
 
 use super::waypoint::{Waypoints, GATEWAY_API_GROUP, GATEWAY_NAME_LABEL};
 use ipnet::IpNet;
@@ -59,6 +63,9 @@ struct TargetKey {
     service_routes: Vec<(u16, Vec<Option<u32>>)>,
     /// The route of workload-addressed traffic (other ports), if through a waypoint.
     workload_route: Option<u32>,
+    /// `service_routes` as ingress gateways take them: through the waypoint only for Services
+    /// with `istio.io/ingress-use-waypoint`.
+    ingress_routes: Vec<(u16, Vec<Option<u32>>)>,
 }
 
 impl TargetKey {
@@ -67,6 +74,15 @@ impl TargetKey {
         match self.service_routes.binary_search_by_key(&port, |(p, _)| *p) {
             Ok(i) => self.service_routes[i].1.clone(),
             Err(_) => self.workload_route.map(|r| vec![Some(r)]).unwrap_or_default(),
+        }
+    }
+
+    /// The routes an ingress gateway's traffic to `port` may take; empty: directly (an ingress
+    /// gateway calls Services, never pods by their IP).
+    fn ingress_routes(&self, port: u16) -> Vec<Option<u32>> {
+        match self.ingress_routes.binary_search_by_key(&port, |(p, _)| *p) {
+            Ok(i) => self.ingress_routes[i].1.clone(),
+            Err(_) => Vec::new(),
         }
     }
 
@@ -82,6 +98,10 @@ struct RouteKey {
     waypoint: u32,
     /// The policies attached to the waypoint, and to the Service addressed, in policy order.
     applying: Vec<u32>,
+    /// Service-addressed: per destination CIDR of the policies, whether a cluster IP of the
+    /// Service falls in it (what the waypoint reads as `destination.ip`); `None`:
+    /// workload-addressed, the pod's own addresses.
+    called: Option<Vec<bool>>,
 }
 
 /// What a source's authorization depends on.
@@ -93,6 +113,9 @@ struct SourceKey {
     hits: Vec<bool>,
     /// Whether its ztunnel sends traffic to waypoints (an ambient pod, when any waypoint is used).
     ambient: bool,
+    /// Whether it is an Istio ingress gateway, which sends traffic to the waypoints of the
+    /// Services that opt in (when any waypoint is used).
+    ingress: bool,
 }
 
 /// The policies of one analysis, with sources and destinations keyed by what they tell apart.
@@ -120,6 +143,26 @@ pub struct AuthzIndex<'a> {
 
 fn hits(cidrs: &[IpNet], pod: &netreach_model::Pod) -> Vec<bool> {
     cidrs.iter().map(|c| pod.ips.iter().any(|ip| c.contains(ip))).collect()
+}
+
+/// The GatewayClass of Istio's own (non-waypoint) gateways.
+const ISTIO_GATEWAY_CLASS: &str = "istio";
+/// The label of the classic `istio-ingressgateway` Deployment's pods (istio.io, "Ingress
+/// Gateways": `selector: istio: ingressgateway # use Istio default gateway implementation`).
+const CLASSIC_INGRESS_LABEL: (&str, &str) = ("istio", "ingressgateway");
+
+/// Whether a pod is an Istio ingress gateway (a proxy of the router type): a pod of a Gateway of
+/// class `istio` in its namespace, or of the classic ingress gateway Deployment.
+fn is_ingress_gateway(cluster: &Cluster, pod: &netreach_model::Pod) -> bool {
+    let (key, value) = CLASSIC_INGRESS_LABEL;
+    pod.labels.get(key).is_some_and(|v| v == value)
+        || pod.labels.get(GATEWAY_NAME_LABEL).is_some_and(|name| {
+            cluster
+                .entry_points
+                .gateways
+                .iter()
+                .any(|g| g.namespace == pod.namespace && &g.name == name && g.class == ISTIO_GATEWAY_CLASS)
+        })
 }
 
 fn declares(name: &str, protocols: &[&str]) -> bool {
@@ -237,23 +280,38 @@ impl<'a> AuthzIndex<'a> {
         let (mut targets, mut target_ids) = (Vec::new(), HashMap::new());
         let (mut routes, mut route_ids) = (Vec::new(), HashMap::new());
         let mut source_of = Vec::with_capacity(cluster.pods.len());
+        // A Service behind a waypoint without a cluster IP in the input (a manifest): at the
+        // waypoint its `destination.ip` is unknown.
+        let mut unknown_called = false;
+        // A selector binds pods of the policy's namespace, or of every namespace from the root:
+        // candidates per pod come from these lists, not from every policy.
+        let mut by_namespace: HashMap<&str, Vec<u32>> = HashMap::new();
+        for (i, policy) in policies.iter().enumerate() {
+            by_namespace.entry(policy.namespace.as_str()).or_default().push(i as u32);
+        }
+        let mut gateway_of: Vec<Vec<u32>> = vec![Vec::new(); cluster.pods.len()];
+        for (i, pods) in gateway_bound.iter().enumerate() {
+            for &q in pods {
+                gateway_of[q].push(i as u32);
+            }
+        }
         let mut target_of = Vec::with_capacity(cluster.pods.len());
         // Sources differ by identity only where a rule reads it: without, they share keys.
         let identity_matters = policies.iter().flat_map(|p| &p.rules).any(reads_identity);
-        let source_key = |namespace: &str, service_account: &str, hits: Vec<bool>, ambient: bool| {
+        let source_key = |namespace: &str, service_account: &str, hits: Vec<bool>, ambient: bool, ingress: bool| {
             let (namespace, service_account) = if identity_matters {
                 (namespace.to_string(), service_account.to_string())
             } else {
                 (String::new(), String::new())
             };
-            SourceKey { namespace, service_account, hits, ambient }
+            SourceKey { namespace, service_account, hits, ambient, ingress }
         };
         for (p, pod) in cluster.pods.iter().enumerate() {
-            let ambient = any_waypoint && membership[p].kind == MeshKind::IstioAmbient;
-            let source = source_key(&pod.namespace, &pod.service_account, hits(&source_cidrs, pod), ambient);
+            let ingress = any_waypoint && is_ingress_gateway(cluster, pod);
+            let ambient = any_waypoint && !ingress && membership[p].kind == MeshKind::IstioAmbient;
+            let source = source_key(&pod.namespace, &pod.service_account, hits(&source_cidrs, pod), ambient, ingress);
             source_of.push(intern(source, &mut sources, &mut source_ids));
-            let gateway: Vec<u32> =
-                (0..policies.len() as u32).filter(|&i| gateway_bound[i as usize].contains(&p)).collect();
+            let gateway = &gateway_of[p];
             let enforcer = match membership[p].kind {
                 _ if !gateway.is_empty() => Enforcer::Envoy,
                 MeshKind::IstioSidecar => Enforcer::Envoy,
@@ -262,7 +320,13 @@ impl<'a> AuthzIndex<'a> {
             };
             let mut applying = Vec::new();
             if enforcer != Enforcer::None {
-                applying = (0..policies.len() as u32)
+                let listed = |ns: &str| by_namespace.get(ns).map_or(&[][..], Vec::as_slice);
+                let mut candidates: Vec<u32> =
+                    gateway.iter().chain(listed(root)).chain(listed(&pod.namespace)).copied().collect();
+                candidates.sort_unstable();
+                candidates.dedup();
+                applying = candidates
+                    .into_iter()
                     .filter(|&i| {
                         gateway.contains(&i) || policies[i as usize].selects(root, &pod.namespace, &pod.labels)
                     })
@@ -272,23 +336,31 @@ impl<'a> AuthzIndex<'a> {
             // those of the Service addressed.
             let mut route = |waypoint: u32, service: Option<u32>| {
                 let mut applying = waypoints.gateway_policies[waypoint as usize].clone();
+                let mut called = None;
                 if let Some(s) = service {
                     applying.extend(&waypoints.service_policies[s as usize]);
                     applying.sort_unstable();
                     applying.dedup();
+                    let ips = &cluster.services[s as usize].cluster_ips;
+                    unknown_called |= ips.is_empty();
+                    called = Some(destination_cidrs.iter().map(|c| ips.iter().any(|ip| c.contains(ip))).collect());
                 }
-                intern(RouteKey { waypoint, applying }, &mut routes, &mut route_ids)
+                intern(RouteKey { waypoint, applying, called }, &mut routes, &mut route_ids)
             };
             let workload_route = waypoints.of_pod[p].map(|w| route(w, None));
             let mut service_routes: Vec<(u16, Vec<Option<u32>>)> = Vec::new();
+            let mut ingress_routes: Vec<(u16, Vec<Option<u32>>)> = Vec::new();
             for &(port, s, _) in &service_ports[p] {
                 let r = waypoints.of_service[s as usize].map(|w| route(w, Some(s)));
-                match service_routes.last_mut() {
-                    Some((last, list)) if *last == port => list.push(r),
-                    _ => service_routes.push((port, vec![r])),
+                let ingress = r.filter(|_| waypoints.ingress_of_service[s as usize]);
+                for (list, r) in [(&mut service_routes, r), (&mut ingress_routes, ingress)] {
+                    match list.last_mut() {
+                        Some((last, routes)) if *last == port => routes.push(r),
+                        _ => list.push((port, vec![r])),
+                    }
                 }
             }
-            for (_, list) in &mut service_routes {
+            for (_, list) in service_routes.iter_mut().chain(&mut ingress_routes) {
                 list.sort_unstable();
                 list.dedup();
             }
@@ -297,6 +369,9 @@ impl<'a> AuthzIndex<'a> {
                 workload_route.is_some() || service_routes.iter().any(|(_, l)| l.iter().any(Option::is_some));
             if !through_any {
                 service_routes.clear();
+            }
+            if !ingress_routes.iter().any(|(_, l)| l.iter().any(Option::is_some)) {
+                ingress_routes.clear();
             }
             let mut counted: Vec<u32> = applying.clone();
             counted.extend(
@@ -319,6 +394,7 @@ impl<'a> AuthzIndex<'a> {
                 applying,
                 service_routes,
                 workload_route,
+                ingress_routes,
             };
             target_of.push(intern(target, &mut targets, &mut target_ids));
         }
@@ -330,11 +406,14 @@ impl<'a> AuthzIndex<'a> {
                 let hits = (0..source_cidrs.len())
                     .map(|c| w.pods.iter().any(|&q| cluster.pods[q].ips.iter().any(|ip| source_cidrs[c].contains(ip))))
                     .collect();
-                source_key(&w.namespace, &w.service_account, hits, false)
+                source_key(&w.namespace, &w.service_account, hits, false, false)
             })
             .collect();
         // Policies bound to no proxy are finding NR108 (authz_findings.rs).
         let any_ip = !source_cidrs.is_empty() || !destination_cidrs.is_empty();
+        if !destination_cidrs.is_empty() && unknown_called {
+            notes.push("at a waypoint, destination.ip is the cluster IP of the Service called; Services without spec.clusterIP in the input are outside every block there".into());
+        }
         if any_ip && cluster.pods.iter().any(|p| p.ips.is_empty()) {
             notes.push("AuthorizationPolicy ipBlocks and ip conditions compare pod addresses; pods without a status.podIP (manifests) are outside every block".into());
         }
@@ -438,7 +517,7 @@ impl<'a> AuthzIndex<'a> {
             }
             _ => None,
         };
-        let ambient = source.is_some_and(|s| s.ambient);
+        let (ambient, ingress) = source.map_or((false, false), |s| (s.ambient, s.ingress));
         let source_in = |c: &IpNet| {
             source.is_some_and(|s| self.source_cidrs.iter().position(|x| x == c).is_some_and(|i| s.hits[i]))
         };
@@ -482,7 +561,11 @@ impl<'a> AuthzIndex<'a> {
                     };
                     rules::decide(self.policies, &key.applying, &self.trust_domain, peer, &target, layer)
                 };
-                let routes = if ambient { key.routes(start) } else { Vec::new() };
+                let routes = match (ambient, ingress) {
+                    (true, _) => key.routes(start),
+                    (_, true) => key.ingress_routes(start),
+                    _ => Vec::new(),
+                };
                 let decision = if routes.is_empty() {
                     at_destination(&peer)
                 } else {
@@ -512,7 +595,13 @@ impl<'a> AuthzIndex<'a> {
     ) -> AuthzDecision {
         let r = &self.routes[route as usize];
         let layer = if key.tcp_ports.contains(&target.port) { Layer::Tcp } else { Layer::Http };
-        let at_waypoint = rules::decide(self.policies, &r.applying, &self.trust_domain, client, target, layer);
+        // The waypoint reads `destination.ip` as the address called: a Service's cluster IP.
+        let called_in = |c: &IpNet| match &r.called {
+            Some(hits) => self.destination_cidrs.iter().position(|x| x == c).is_some_and(|i| hits[i]),
+            None => (target.destination_in)(c),
+        };
+        let called = AuthzTarget { port: target.port, destination_in: &called_in };
+        let at_waypoint = rules::decide(self.policies, &r.applying, &self.trust_domain, client, &called, layer);
         let waypoint = &self.waypoint_sources[r.waypoint as usize];
         let waypoint_in = |c: &IpNet| self.source_cidrs.iter().position(|x| x == c).is_some_and(|i| waypoint.hits[i]);
         // The waypoint speaks HBONE (mTLS) to the destination with its own identity.

@@ -7,7 +7,7 @@ use crate::findings::{Check, Finding, ObjectRef, Severity};
 use netreach_model::mesh::authz::{AuthorizationPolicy, AuthzAction, AuthzBasis, AuthzRule, Binding};
 use netreach_model::mesh::MtlsStatus;
 use netreach_model::PortSet;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub(super) const ALLOW_ADMITS_PLAINTEXT: Check = Check {
     id: "NR107",
@@ -58,11 +58,13 @@ fn plaintext_through_allow(view: &MeshView, out: &mut Vec<Finding>) {
     view.class_pass(
         |_| 0,
         |_| 0,
-        |_, side, _, profile, pairs, split| {
+        |_, side, _, profile, pairs, port_id| {
             if profile == EXTERNAL_PROFILE {
                 return;
             }
-            for (status, ports) in split.iter().filter(|(s, _)| *s == MtlsStatus::Plaintext) {
+            for (status, ports) in
+                view.split_of(side, profile, port_id).iter().filter(|(s, _)| *s == MtlsStatus::Plaintext)
+            {
                 for (d, part) in view.authz_of(side, profile, *status, ports).iter() {
                     let (Some(p), Some(r)) = (d.policy, d.rule) else { continue };
                     let allowed = matches!(d.basis, AuthzBasis::AllowedByRule | AuthzBasis::AllowedForSomeRequests);
@@ -94,13 +96,23 @@ fn plaintext_through_allow(view: &MeshView, out: &mut Vec<Finding>) {
 fn without_effect(view: &MeshView, out: &mut Vec<Finding>) {
     let cluster = &view.analysis.cluster;
     let root = view.options.istio_root_namespace.as_str();
+    // Pods by namespace: a policy outside the root namespace selects only its own namespace's.
+    let mut by_namespace: HashMap<&str, Vec<&netreach_model::Pod>> = HashMap::new();
+    for pod in &cluster.pods {
+        by_namespace.entry(pod.namespace.as_str()).or_default().push(pod);
+    }
     for (i, policy) in view.authz.policies.iter().enumerate() {
         if view.authz.bound[i] > 0 || policy.action == AuthzAction::Audit {
             continue;
         }
         let Binding::Selector(selector) = &policy.binding else { continue };
-        let selected = cluster.pods.iter().filter(|pod| policy.selects(root, &pod.namespace, &pod.labels)).count();
-        let namespace_has_pods = cluster.pods.iter().any(|pod| pod.namespace == policy.namespace);
+        let own = by_namespace.get(policy.namespace.as_str()).map_or(&[][..], Vec::as_slice);
+        let selected = if policy.namespace == root {
+            cluster.pods.iter().filter(|pod| policy.selects(root, &pod.namespace, &pod.labels)).count()
+        } else {
+            own.iter().filter(|pod| policy.selects(root, &pod.namespace, &pod.labels)).count()
+        };
+        let namespace_has_pods = !own.is_empty();
         let why = if selected > 0 {
             format!("selects {selected} pod(s), none with an Istio proxy (sidecar or ambient): nothing enforces it")
         } else if selector.is_empty() && !namespace_has_pods && policy.namespace != root {

@@ -161,7 +161,9 @@ impl<'v, 'a> EffectiveConnections<'v, 'a> {
             self.view.class_pass(
                 |_| 0,
                 |_| 0,
-                |_, side, _, profile, pairs, split| add(&self.left_of(side, profile, split), pairs),
+                |_, side, _, profile, pairs, port_id| {
+                    add(&self.left_of(side, profile, &self.view.split_of(side, profile, port_id)), pairs)
+                },
             );
         }
         counts

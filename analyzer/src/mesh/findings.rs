@@ -2,12 +2,13 @@
 //! fixed severity, the objects involved and a one-line fix. `netreach mesh` shows them, and
 //! `netreach audit` appends [`audit_findings`] to its own.
 
-use super::{MeshView, EXTERNAL_PROFILE};
+use super::{FastMap, MeshView, EXTERNAL_PROFILE};
 use crate::aggregate::{Grouping, Level};
 use crate::findings::{Check, Finding, ObjectRef, Severity};
 use netreach_model::mesh::{keys, MeshKind, MtlsMode, MtlsStatus, OutsideReason, PortMode};
 use netreach_model::{PeerAuthentication, Pod, PortSet, Protocol};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 pub(super) const POD_OUTSIDE_MESH: Check = Check {
     id: "NR101",
@@ -103,7 +104,7 @@ fn speaks(source: Option<MeshKind>, family: MeshKind) -> bool {
 }
 
 /// What flows into one destination workload, from the class pass.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Inbound {
     /// Plaintext accepted (TCP) from sources that cannot speak the workload's mTLS, and pairs.
     plaintext_from_outside: (PortSet, u64),
@@ -160,63 +161,65 @@ fn outside(view: &MeshView, out: &mut Vec<Finding>) {
 
 /// NR102, NR104, NR105: per destination workload, from one pass over the class pairs.
 fn traffic(view: &MeshView, grouping: &Grouping, out: &mut Vec<Finding>) {
-    let mut inbound: HashMap<u32, Inbound> = HashMap::new();
+    // Per destination workload (group index).
+    let mut inbound: Vec<Option<Inbound>> = vec![None; grouping.groups.len()];
     // Only destinations in a mesh have findings here: without any, nothing to walk.
     if !view.profiles.iter().any(|modes| family(modes.default).is_some()) {
         return;
     }
-    // Sources are told apart by their mesh only: one source group.
-    view.class_pass(
-        |_| 0,
+    // What one visit adds depends on (side, profile, ports) only: worked out once per key.
+    let mut memo: FastMap<(u32, u32, u32), Option<Rc<Inbound>>> = FastMap::default();
+    let contribution = |side: u32, profile: u32, port_id: u32| -> Option<Rc<Inbound>> {
+        let modes = &view.profiles[profile as usize];
+        let fam = family(modes.default)?;
+        let outsider = !speaks(view.side_kind(side), fam);
+        let mut c = Inbound { outside_sources: outsider, ..Default::default() };
+        for (status, ports) in view.split_of(side, profile, port_id).iter() {
+            let tcp = ports.intersection(&PortSet::all_of(Protocol::Tcp));
+            match status {
+                // Plaintext from an outsider on a port where the proxy listens: the mode lets it in.
+                MtlsStatus::Plaintext if outsider => {
+                    let proxied: PortSet = modes
+                        .pieces()
+                        .into_iter()
+                        .filter(|(_, _, m)| *m != PortMode::Plain && *m != PortMode::IstioSidecar(MtlsMode::Disable))
+                        .map(|(lo, hi, _)| PortSet::range(Protocol::Tcp, lo, hi))
+                        .fold(PortSet::empty(), |a, b| a.union(&b));
+                    c.plaintext_from_outside.0.union_with(&tcp.intersection(&proxied));
+                }
+                MtlsStatus::Permissive => c.permissive.0.union_with(&tcp),
+                MtlsStatus::Rejected => c.rejected.0.union_with(&tcp),
+                _ => {}
+            }
+        }
+        Some(Rc::new(c))
+    };
+    // Sources are told apart by their side only; destinations are workloads, many per row.
+    view.destination_pass(
         |e| grouping.group_of(e) as u32,
-        |_, side, gd, profile, pairs, split| {
+        |side, gd, profile, pairs, port_id| {
             if profile == EXTERNAL_PROFILE {
                 return;
             }
-            let modes = &view.profiles[profile as usize];
-            let Some(fam) = family(modes.default) else { return };
-            let entry = inbound.entry(gd).or_default();
-            let outsider = !speaks(view.side_kind(side), fam);
-            entry.outside_sources |= outsider;
-            for (status, ports) in split {
-                let tcp = ports.intersection(&PortSet::all_of(Protocol::Tcp));
-                if tcp.is_empty() {
-                    continue;
+            let found = memo.entry((side, profile, port_id)).or_insert_with(|| contribution(side, profile, port_id));
+            let Some(c) = found else { return };
+            let entry = inbound[gd as usize].get_or_insert_with(Inbound::default);
+            entry.outside_sources |= c.outside_sources;
+            for (slot, add) in [
+                (&mut entry.plaintext_from_outside, &c.plaintext_from_outside),
+                (&mut entry.permissive, &c.permissive),
+                (&mut entry.rejected, &c.rejected),
+            ] {
+                if !add.0.is_empty() {
+                    slot.0.union_with(&add.0);
+                    slot.1 += pairs;
                 }
-                let slot = match status {
-                    // Plaintext from an outsider on a port where the proxy listens: the mode lets it in.
-                    MtlsStatus::Plaintext if outsider => {
-                        let proxied: PortSet = modes
-                            .pieces()
-                            .into_iter()
-                            .filter(|(_, _, m)| {
-                                *m != PortMode::Plain && *m != PortMode::IstioSidecar(MtlsMode::Disable)
-                            })
-                            .map(|(lo, hi, _)| PortSet::range(Protocol::Tcp, lo, hi))
-                            .fold(PortSet::empty(), |a, b| a.union(&b));
-                        let accepted = tcp.intersection(&proxied);
-                        if accepted.is_empty() {
-                            continue;
-                        }
-                        let e = &mut entry.plaintext_from_outside;
-                        e.0.union_with(&accepted);
-                        e.1 += pairs;
-                        continue;
-                    }
-                    MtlsStatus::Permissive => &mut entry.permissive,
-                    MtlsStatus::Rejected => &mut entry.rejected,
-                    _ => continue,
-                };
-                slot.0.union_with(&tcp);
-                slot.1 += pairs;
             }
         },
     );
-    let mut groups: Vec<_> = inbound.into_iter().collect();
-    groups.sort_by_key(|(g, _)| *g);
     let pods = &view.analysis.cluster.pods;
-    for (g, inb) in groups {
-        let group = &grouping.groups[g as usize];
+    for (g, inb) in inbound.into_iter().enumerate().filter_map(|(g, inb)| Some((g, inb?))) {
+        let group = &grouping.groups[g];
         let Some(&first) = group.members.first() else { continue };
         let Some(pod) = pods.get(first) else { continue };
         let workload = ObjectRef::workload_of(pod);

@@ -6,9 +6,10 @@
 //! Linkerd's default inbound policy, or plain when no proxy is on the path): the rules live in
 //! [`netreach_model::mesh`]. The status of a connection on a port depends only on the source's
 //! membership and the destination's port mode, so statuses are computed once per (source mesh,
-//! destination profile, allowed ports) and reused; counts and group-level listings run over the
-//! engine's equivalence classes with their members bucketed by (group, mesh) and (group,
-//! destination profile), never over pod pairs. Pods are expanded only for `--level pod` output.
+//! destination profile, allowed ports) and reused; counts and group-level listings read each
+//! distinct engine row once, its destination classes' members summed by (group, destination
+//! profile, port set), and multiply by the source buckets (group, mesh) reading the row — never
+//! per class pair or pod pair. Pods are expanded only for `--level pod` output.
 
 mod authz;
 mod authz_findings;
@@ -52,11 +53,30 @@ pub type Split = Rc<[(MtlsStatus, PortSet)]>;
 /// Authorization decisions on one port set of one status, in decision order.
 pub type AuthzSplit = Rc<[(AuthzDecision, PortSet)]>;
 
+/// The memo and pass maps hash small integer keys millions of times on a dense cluster:
+/// foldhash, not SipHash (nothing here is keyed by untrusted input an attacker could collide).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 #[derive(Default)]
 struct Memo {
     ports: PortIds,
-    split: HashMap<(u8, u32, u32), Split>,
-    authz: HashMap<(u32, u32, MtlsStatus, u32), AuthzSplit>,
+    split: FastMap<(u8, u32, u32), Split>,
+    authz: FastMap<(u32, u32, MtlsStatus, u32), AuthzSplit>,
+    verdicts: FastMap<(u32, u32, u32), Rc<Verdicts>>,
+}
+
+/// The whole mesh layer on one port set from one source side to one destination profile:
+/// each (status, decision) with its ports, and what the coverage counts of them.
+pub struct Verdicts {
+    /// In status order, then decision order; no empty port set.
+    pub pieces: Vec<(MtlsStatus, AuthzDecision, PortSet)>,
+    /// [`weakest`] of the statuses.
+    pub weakest: MtlsStatus,
+    /// An AuthorizationPolicy decides some port.
+    pub protected: bool,
+    /// Some port stays open after mTLS and authorization (neither rejected nor denied, nor left
+    /// to an external authorizer).
+    pub effective: bool,
 }
 
 /// Per class: members by (source group, side) and by (destination group, profile), and per
@@ -66,6 +86,14 @@ struct ClassBuckets {
     dsts: Vec<Vec<((u32, u32), u64)>>,
     selfs: Vec<HashMap<(u32, u32, u32, u32), u64>>,
 }
+
+/// A row's destination members summed by (destination group, profile, port set id).
+type RowSums = Rc<[(u32, u32, u32, u64)]>;
+
+/// How many row-sum entries a group pass keeps for later readers at once (24 bytes each): past
+/// it, a row read by several groups is summed again for each, so memory stays bounded when
+/// groups are small (pods) and rows long.
+const CACHED_ROW_SUMS: usize = 1 << 22;
 
 /// Mesh membership and destination modes of every pod of an analysis.
 pub struct MeshView<'a> {
@@ -375,14 +403,40 @@ impl<'a> MeshView<'a> {
         if let Some(s) = self.memo.borrow().authz.get(&key) {
             return s.clone();
         }
+        let split: AuthzSplit = self.decide(side, profile, status, ports).into();
+        self.memo.borrow_mut().authz.insert(key, split.clone());
+        split
+    }
+
+    /// [`authz_of`](Self::authz_of) without the memo, for callers that keep the result.
+    fn decide(&self, side: u32, profile: u32, status: MtlsStatus, ports: &PortSet) -> Vec<(AuthzDecision, PortSet)> {
         let source = self.sides.get(side as usize).and_then(|s| s.1);
         let (target, pieces) = match self.profile_target.get(profile as usize) {
             Some(&target) => (target, self.profiles[profile as usize].pieces()),
             None => (None, Vec::new()),
         };
-        let split: AuthzSplit = self.authz.decide(source, target, &pieces, status, ports).into();
-        self.memo.borrow_mut().authz.insert(key, split.clone());
-        split
+        self.authz.decide(source, target, &pieces, status, ports)
+    }
+
+    /// [`Verdicts`] of `port_id` from `side` to `profile`, memoized.
+    fn verdicts(&self, side: u32, profile: u32, port_id: u32) -> Rc<Verdicts> {
+        if let Some(v) = self.memo.borrow().verdicts.get(&(side, profile, port_id)) {
+            return v.clone();
+        }
+        let split = self.split_of(side, profile, port_id);
+        let mut pieces = Vec::new();
+        let (mut protected, mut effective) = (false, false);
+        for (status, status_ports) in split.iter() {
+            // Kept here only: the per-status memo would hold the same decisions twice.
+            for (decision, ports) in self.decide(side, profile, *status, status_ports) {
+                protected |= decision.basis.is_protected();
+                effective |= *status != MtlsStatus::Rejected && decision.verdict == AuthzVerdict::Allow;
+                pieces.push((*status, decision, ports));
+            }
+        }
+        let v = Rc::new(Verdicts { pieces, weakest: weakest(&split), protected, effective });
+        self.memo.borrow_mut().verdicts.insert((side, profile, port_id), v.clone());
+        v
     }
 
     /// The authorization decisions of the connection `src → dst` (endpoint indices) on `ports`
@@ -465,50 +519,131 @@ impl<'a> MeshView<'a> {
         buckets
     }
 
-    /// Walks every row entry with anything allowed, the sources of the row (every class reading
-    /// it) bucketed by (source group, mesh) and the destination class's members by (group,
-    /// destination profile): `visit(src group, source side, dst group, destination profile,
-    /// member pairs, split)`. Pairs of an endpoint with itself and of two external ranges are
-    /// not counted. Cost: per distinct row entry, the product of its bucket counts.
+    /// What a row reaches, summed by (destination group, profile, port set id) over its
+    /// destination classes' members: computed once per row, it lets a pass multiply per source
+    /// bucket instead of walking the row per source class.
+    fn row_sums(&self, class: usize, buckets: &ClassBuckets) -> RowSums {
+        let mut sums: FastMap<(u32, u32, u32), u64> = FastMap::default();
+        for (dc, ports) in self.analysis.reach.class_row(class) {
+            let port_id = self.engine_ports(ports);
+            for &((gd, profile), nd) in &buckets.dsts[dc] {
+                *sums.entry((gd, profile, port_id)).or_default() += nd;
+            }
+        }
+        sums.into_iter().map(|((gd, profile, port_id), n)| (gd, profile, port_id, n)).collect()
+    }
+
+    /// The port set id of what a class allows to itself, if anything: its members' pairs with
+    /// themselves are in the row sums and must come off.
+    fn self_ports(&self, class: usize) -> Option<u32> {
+        let reach = &self.analysis.reach;
+        reach.class_allowed(class, class).filter(|p| !p.is_empty()).map(|p| self.engine_ports(p))
+    }
+
+    /// Walks every row once, the sources of the row (every class reading it) bucketed by
+    /// (source group, mesh) against its [`row_sums`](Self::row_sums): `visit(src group, source
+    /// side, dst group, destination profile, member pairs, port set id)` once per distinct key.
+    /// Pairs of an endpoint with itself and of two external ranges are not counted. Cost: per
+    /// row, its entries plus (source buckets × distinct destination keys); never per class pair.
     fn class_pass(
         &self,
         src_group: impl Fn(usize) -> u32,
         dst_group: impl Fn(usize) -> u32,
-        mut visit: impl FnMut(u32, u32, u32, u32, u64, &[(MtlsStatus, PortSet)]),
+        mut visit: impl FnMut(u32, u32, u32, u32, u64, u32),
     ) {
         let reach = &self.analysis.reach;
         let buckets = self.buckets(src_group, dst_group);
-        // Per row: its sources' buckets, summed over the classes reading it.
-        let mut row_srcs: Vec<HashMap<(u32, u32), u64>> = vec![HashMap::new(); reach.row_count()];
+        // Per row: its sources' buckets, summed over the classes reading it, and those classes.
+        let mut row_srcs: Vec<FastMap<(u32, u32), u64>> = vec![FastMap::default(); reach.row_count()];
+        let mut row_classes: Vec<Vec<usize>> = vec![Vec::new(); reach.row_count()];
         for (c, srcs) in buckets.srcs.iter().enumerate() {
+            row_classes[reach.row_of(c)].push(c);
             for &(key, n) in srcs {
                 *row_srcs[reach.row_of(c)].entry(key).or_default() += n;
             }
         }
-        let rep = crate::rows::representatives(reach);
+        let mut selfs: FastMap<(u32, u32, u32, u32, u32), u64> = FastMap::default();
         for (r, srcs) in row_srcs.into_iter().enumerate() {
             if srcs.is_empty() {
                 continue;
             }
-            let mut srcs: Vec<((u32, u32), u64)> = srcs.into_iter().collect();
-            srcs.sort_unstable();
-            for (dc, ports) in reach.class_row(rep[r]) {
-                let port_id = self.engine_ports(ports);
-                let reads_row = reach.row_of(dc) == r;
-                for &((gs, side), ns) in &srcs {
+            selfs.clear();
+            for &c in &row_classes[r] {
+                let Some(port_id) = self.self_ports(c) else { continue };
+                for (&(gs, side, gd, profile), &n) in &buckets.selfs[c] {
+                    *selfs.entry((gs, side, gd, profile, port_id)).or_default() += n;
+                }
+            }
+            let sums = self.row_sums(row_classes[r][0], &buckets);
+            for (&(gs, side), &ns) in &srcs {
+                for &(gd, profile, port_id, nd) in sums.iter() {
+                    if side == EXTERNAL && profile == EXTERNAL_PROFILE {
+                        continue;
+                    }
+                    let mut pairs = ns * nd;
+                    if !selfs.is_empty() {
+                        pairs -= selfs.get(&(gs, side, gd, profile, port_id)).copied().unwrap_or(0);
+                    }
+                    if pairs > 0 {
+                        visit(gs, side, gd, profile, pairs, port_id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`class_pass`](Self::class_pass) with the sources told apart by side only, destination
+    /// major: per destination class, the sources of the rows reaching it summed by (side, port
+    /// set), then multiplied by the class's destination buckets: `visit(source side, dst group,
+    /// destination profile, member pairs, port set id)`. A fine destination grouping (workloads)
+    /// then costs per (destination class, side, port set, bucket), not per (row, destination
+    /// member). Rows are walked once, a slice of destination classes at a time, so the sums held
+    /// stay bounded.
+    fn destination_pass(&self, dst_group: impl Fn(usize) -> u32, mut visit: impl FnMut(u32, u32, u32, u64, u32)) {
+        const SLICE: usize = 1024;
+        let reach = &self.analysis.reach;
+        let buckets = self.buckets(|_| 0, dst_group);
+        let rep = crate::rows::representatives(reach);
+        let mut row_sides: Vec<FastMap<u32, u64>> = vec![FastMap::default(); reach.row_count()];
+        for (c, srcs) in buckets.srcs.iter().enumerate() {
+            for &((_, side), n) in srcs {
+                *row_sides[reach.row_of(c)].entry(side).or_default() += n;
+            }
+        }
+        // Rows with sources, each with its sides and its entries still to read (ascending).
+        let mut rows: Vec<_> = row_sides
+            .into_iter()
+            .enumerate()
+            .filter(|(_, sides)| !sides.is_empty())
+            .map(|(r, sides)| (sides.into_iter().collect::<Vec<_>>(), reach.class_row(rep[r]).peekable()))
+            .collect();
+        let classes = reach.class_count();
+        let mut into: Vec<FastMap<(u32, u32), u64>> = vec![FastMap::default(); SLICE.min(classes)];
+        for start in (0..classes).step_by(SLICE) {
+            let end = (start + SLICE).min(classes);
+            for (sides, row) in &mut rows {
+                while let Some((dc, ports)) = row.next_if(|&(dc, _)| dc < end) {
+                    let port_id = self.engine_ports(ports);
+                    for &(side, n) in sides.iter() {
+                        *into[dc - start].entry((side, port_id)).or_default() += n;
+                    }
+                }
+            }
+            for dc in start..end {
+                // A member's pair with itself is counted on what its class allows to itself.
+                let self_port = self.self_ports(dc);
+                for ((side, port_id), ns) in into[dc - start].drain() {
                     for &((gd, profile), nd) in &buckets.dsts[dc] {
                         if side == EXTERNAL && profile == EXTERNAL_PROFILE {
                             continue;
                         }
                         let mut pairs = ns * nd;
-                        if reads_row {
-                            pairs -= buckets.selfs[dc].get(&(gs, side, gd, profile)).copied().unwrap_or(0);
+                        if self_port == Some(port_id) {
+                            pairs -= buckets.selfs[dc].get(&(0, side, gd, profile)).copied().unwrap_or(0);
                         }
-                        if pairs == 0 {
-                            continue;
+                        if pairs > 0 {
+                            visit(side, gd, profile, pairs, port_id);
                         }
-                        let split = self.split_of(side, profile, port_id);
-                        visit(gs, side, gd, profile, pairs, &split);
                     }
                 }
             }
@@ -552,18 +687,18 @@ impl<'a> MeshView<'a> {
             c.pods_by_mesh[kind_code(m.kind) as usize] += 1;
         }
         let ns_of = |e: usize| pod_ns.get(e).copied().unwrap_or(u32::MAX);
-        self.class_pass(ns_of, ns_of, |gs, side, gd, profile, pairs, split| {
+        self.class_pass(ns_of, ns_of, |gs, side, gd, profile, pairs, port_id| {
             if side == EXTERNAL {
                 out[gd as usize].not_applicable += pairs;
             } else if profile == EXTERNAL_PROFILE {
                 out[gs as usize].not_applicable += pairs;
             } else {
-                let (protected, effective) = self.authz_summary(side, profile, split);
+                let v = self.verdicts(side, profile, port_id);
                 let c = &mut out[gd as usize];
                 c.pairs += pairs;
-                c.authz_protected += if protected { pairs } else { 0 };
-                c.effective += if effective { pairs } else { 0 };
-                match weakest(split) {
+                c.authz_protected += if v.protected { pairs } else { 0 };
+                c.effective += if v.effective { pairs } else { 0 };
+                match v.weakest {
                     MtlsStatus::Mtls => c.mtls += pairs,
                     MtlsStatus::Permissive => c.permissive += pairs,
                     MtlsStatus::Plaintext => c.plaintext += pairs,
@@ -573,20 +708,6 @@ impl<'a> MeshView<'a> {
         });
         out.retain(|c| c.pods > 0);
         out
-    }
-
-    /// Whether an AuthorizationPolicy decides some port of a pair's `split`, and whether some
-    /// port stays open after mTLS and authorization (neither rejected nor denied, nor left to
-    /// an external authorizer).
-    fn authz_summary(&self, side: u32, profile: u32, split: &[(MtlsStatus, PortSet)]) -> (bool, bool) {
-        let (mut protected, mut effective) = (false, false);
-        for (status, ports) in split {
-            for (decision, _) in self.authz_of(side, profile, *status, ports).iter() {
-                protected |= decision.basis.is_protected();
-                effective |= *status != MtlsStatus::Rejected && decision.verdict == AuthzVerdict::Allow;
-            }
-        }
-        (protected, effective)
     }
 
     /// The whole cluster's coverage (namespace `*`).
@@ -610,8 +731,11 @@ impl<'a> MeshView<'a> {
     }
 
     /// [`group_statuses`](Self::group_statuses) one source group at a time, in the same order,
-    /// so memory follows one group's entries, not all of them: `f(entry)`. Each source group
-    /// walks the rows of its members' classes once per (class, mesh).
+    /// so memory follows one group's entries, not all of them: `f(entry)`. A source group reads
+    /// the [`row_sums`](Self::row_sums) of its members' rows once per (row, side); each row's
+    /// sums are built once and dropped after the last group reading it (within
+    /// [`CACHED_ROW_SUMS`]). The statuses and
+    /// decisions are looked up once per distinct (side, destination group, profile, port set).
     pub fn for_each_group_status<E>(
         &self,
         grouping: &Grouping,
@@ -620,55 +744,88 @@ impl<'a> MeshView<'a> {
         let reach = &self.analysis.reach;
         let group_of = |e: usize| grouping.group_of(e) as u32;
         let buckets = self.buckets(group_of, group_of);
-        // Per (destination group, status, decision): its index in `entries` while the source
-        // group is open.
-        let mut slot: HashMap<(usize, MtlsStatus, AuthzDecision), usize> = HashMap::new();
-        let mut entries: Vec<GroupStatus> = Vec::new();
-        let mut sources: Vec<((usize, u32), u64)> = Vec::new();
-        for (gs, group) in grouping.groups.iter().enumerate() {
-            sources.clear();
+        let rep = crate::rows::representatives(reach);
+        // Per source group: (row, side) of its members with counts, in first-seen order.
+        let mut sources: Vec<Vec<((usize, u32), u64)>> = Vec::with_capacity(grouping.groups.len());
+        let mut readers = vec![0u32; reach.row_count()];
+        for group in &grouping.groups {
+            let mut keys: Vec<((usize, u32), u64)> = Vec::new();
             for &e in &group.members {
-                let key = (reach.class_of(reach.endpoint(e)), self.side(e));
-                match sources.iter_mut().find(|(k, _)| *k == key) {
+                let key = (reach.row_of(reach.class_of(reach.endpoint(e))), self.side(e));
+                match keys.iter_mut().find(|(k, _)| *k == key) {
                     Some(entry) => entry.1 += 1,
-                    None => sources.push((key, 1)),
+                    None => keys.push((key, 1)),
                 }
             }
-            for &((c, side), ns) in &sources {
-                for (dc, ports) in reach.class_row(c) {
-                    let port_id = self.engine_ports(ports);
-                    for &((gd, profile), nd) in &buckets.dsts[dc] {
-                        if side == EXTERNAL && profile == EXTERNAL_PROFILE {
-                            continue;
+            for (i, &((r, _), _)) in keys.iter().enumerate() {
+                if !keys[..i].iter().any(|((r2, _), _)| *r2 == r) {
+                    readers[r] += 1;
+                }
+            }
+            sources.push(keys);
+        }
+        let mut sums: Vec<Option<RowSums>> = vec![None; reach.row_count()];
+        let mut cached = 0usize;
+        let mut pairs_of: FastMap<(u32, u32, u32, u32), u64> = FastMap::default();
+        // Per (destination group, status, decision): its index in `entries` while the source
+        // group is open.
+        let mut slot: FastMap<(u32, MtlsStatus, AuthzDecision), usize> = FastMap::default();
+        let mut entries: Vec<GroupStatus> = Vec::new();
+        for (gs, group) in grouping.groups.iter().enumerate() {
+            pairs_of.clear();
+            for (i, &((r, side), ns)) in sources[gs].iter().enumerate() {
+                let row = match &sums[r] {
+                    Some(row) => row.clone(),
+                    None => {
+                        let row = self.row_sums(rep[r], &buckets);
+                        if readers[r] > 1 && cached + row.len() <= CACHED_ROW_SUMS {
+                            cached += row.len();
+                            sums[r] = Some(row.clone());
                         }
-                        let mut pairs = ns * nd;
-                        if c == dc {
-                            pairs -= buckets.selfs[c].get(&(gs as u32, side, gd, profile)).copied().unwrap_or(0);
+                        row
+                    }
+                };
+                for &(gd, profile, port_id, nd) in row.iter() {
+                    if side == EXTERNAL && profile == EXTERNAL_PROFILE {
+                        continue;
+                    }
+                    *pairs_of.entry((side, gd, profile, port_id)).or_default() += ns * nd;
+                }
+                if !sources[gs][..i].iter().any(|((r2, _), _)| *r2 == r) {
+                    readers[r] -= 1;
+                    if readers[r] == 0 {
+                        cached -= sums[r].take().map_or(0, |row| row.len());
+                    }
+                }
+            }
+            // A member's pair with itself is in its row's sums: take it off.
+            for &e in &group.members {
+                let Some(port_id) = self.self_ports(reach.class_of(reach.endpoint(e))) else { continue };
+                if let Some(n) = pairs_of.get_mut(&(self.side(e), gs as u32, self.profile(e), port_id)) {
+                    *n -= 1;
+                }
+            }
+            for (&(side, gd, profile, port_id), &pairs) in &pairs_of {
+                if pairs == 0 {
+                    continue;
+                }
+                for (status, authz, ports) in &self.verdicts(side, profile, port_id).pieces {
+                    let k = (gd, *status, *authz);
+                    match slot.get(&k) {
+                        Some(&i) => {
+                            entries[i].ports.union_with(ports);
+                            entries[i].pairs += pairs;
                         }
-                        if pairs == 0 {
-                            continue;
-                        }
-                        for (status, status_ports) in self.split_of(side, profile, port_id).iter() {
-                            for (authz, ports) in self.authz_of(side, profile, *status, status_ports).iter() {
-                                let k = (gd as usize, *status, *authz);
-                                match slot.get(&k) {
-                                    Some(&i) => {
-                                        entries[i].ports.union_with(ports);
-                                        entries[i].pairs += pairs;
-                                    }
-                                    None => {
-                                        slot.insert(k, entries.len());
-                                        entries.push(GroupStatus {
-                                            src: gs,
-                                            dst: gd as usize,
-                                            status: *status,
-                                            authz: *authz,
-                                            ports: ports.clone(),
-                                            pairs,
-                                        });
-                                    }
-                                }
-                            }
+                        None => {
+                            slot.insert(k, entries.len());
+                            entries.push(GroupStatus {
+                                src: gs,
+                                dst: gd as usize,
+                                status: *status,
+                                authz: *authz,
+                                ports: ports.clone(),
+                                pairs,
+                            });
                         }
                     }
                 }

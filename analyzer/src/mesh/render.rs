@@ -353,12 +353,13 @@ struct JsonOutside {
     reason: String,
 }
 
+/// One entry per (source, destination, status, decision): the protocols go in `allowed`, as in
+/// `connectivity -o json`, so a level's entries are not multiplied by the protocols.
 #[derive(Serialize)]
 struct JsonConnection<'a> {
     src: &'a str,
     dst: &'a str,
-    #[serde(flatten)]
-    allowed: Allowed,
+    allowed: Vec<Allowed>,
     status: &'static str,
     authz: JsonAuthz,
     /// Open after NetworkPolicy, mTLS and authorization: `allow`, `deny` or `custom`.
@@ -454,24 +455,21 @@ fn write_json(view: &MeshView, r: &Report, level: Level, out: &mut dyn Write) ->
         level,
         |_, _| true,
         |e| {
-            for allowed in allowed_json(e.ports) {
-                if !first {
-                    writeln!(out, ",")?;
-                }
-                first = false;
-                out.write_all(b"    ")?;
-                let entry = JsonConnection {
-                    src: e.src,
-                    dst: e.dst,
-                    allowed,
-                    status: e.status.as_str(),
-                    authz: JsonAuthz::new(view, &e.authz),
-                    effective: effective(e.status, &e.authz),
-                    pairs: e.pairs,
-                };
-                json(out, &entry)?;
+            if !first {
+                writeln!(out, ",")?;
             }
-            Ok(())
+            first = false;
+            out.write_all(b"    ")?;
+            let entry = JsonConnection {
+                src: e.src,
+                dst: e.dst,
+                allowed: allowed_json(e.ports),
+                status: e.status.as_str(),
+                authz: JsonAuthz::new(view, &e.authz),
+                effective: effective(e.status, &e.authz),
+                pairs: e.pairs,
+            };
+            json(out, &entry)
         },
     )?;
     if !first {

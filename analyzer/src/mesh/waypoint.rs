@@ -49,6 +49,9 @@ pub struct Waypoints {
     pub of_service: Vec<Option<u32>>,
     /// Per pod: the waypoint of traffic addressed to the pod's own IP.
     pub of_pod: Vec<Option<u32>>,
+    /// Per Service: whether ingress gateways send its traffic through its waypoint
+    /// (`istio.io/ingress-use-waypoint`); they reach the pods directly otherwise.
+    pub ingress_of_service: Vec<bool>,
     /// Per waypoint: the policies attached to all its traffic (a `Gateway` target naming it, a
     /// `GatewayClass istio-waypoint` target in the root namespace), in policy order.
     pub gateway_policies: Vec<Vec<u32>>,
@@ -93,8 +96,10 @@ impl Waypoints {
         let mut list: Vec<Waypoint> = Vec::new();
         let mut ids: HashMap<(String, String), u32> = HashMap::new();
         for g in cluster.entry_points.gateways.iter().filter(|g| g.class == WAYPOINT_CLASS) {
-            let label = cluster.mesh.gateway_waypoint_for.get(&(g.namespace.clone(), g.name.clone()));
-            let traffic = TrafficType::parse(label.map(String::as_str)).unwrap_or_else(|e| {
+            let own = cluster.mesh.gateway_waypoint_for.get(&(g.namespace.clone(), g.name.clone()));
+            let of_class = cluster.mesh.gateway_class_waypoint_for.get(&g.class);
+            let label = rules::waypoint_for(own.map(String::as_str), of_class.map(String::as_str));
+            let traffic = TrafficType::parse(label).unwrap_or_else(|e| {
                 notes.insert(format!("waypoint {}/{}: {e}; Istio sends it no traffic", g.namespace, g.name));
                 TrafficType::None
             });
@@ -155,6 +160,14 @@ impl Waypoints {
                 let object = cluster.mesh.service_waypoint_labels.get(&(s.namespace.clone(), s.name.clone()));
                 let what = format!("Service {}/{}", s.namespace, s.name);
                 resolve(object.unwrap_or(&empty), &s.namespace, Addressing::Service, &what)
+            })
+            .collect();
+        let ingress_of_service: Vec<bool> = cluster
+            .services
+            .iter()
+            .map(|s| {
+                let object = cluster.mesh.service_waypoint_labels.get(&(s.namespace.clone(), s.name.clone()));
+                rules::ingress_uses_waypoint(object.unwrap_or(&empty), labels_of(&s.namespace))
             })
             .collect();
         let of_pod: Vec<Option<u32>> = cluster
@@ -221,7 +234,15 @@ impl Waypoints {
                 }
             }
         }
-        Waypoints { list, of_service, of_pod, gateway_policies, service_policies, notes: notes.into_iter().collect() }
+        Waypoints {
+            list,
+            of_service,
+            of_pod,
+            ingress_of_service,
+            gateway_policies,
+            service_policies,
+            notes: notes.into_iter().collect(),
+        }
     }
 
     /// Whether any object uses a waypoint.
@@ -279,6 +300,15 @@ mod tests {
         // x uses it; y opted out; the waypoint's own pod has none; b's listener does not admit it.
         assert_eq!(w.of_pod, vec![Some(0), None, None, None]);
         assert!(w.notes.iter().any(|n| n.contains("do not admit namespace b")), "{:?}", w.notes);
+        // Without its own label the Gateway takes its class's: `service` here, so the pods'
+        // (workload) traffic no longer goes through it.
+        cluster.mesh.gateway_waypoint_for.clear();
+        cluster.mesh.gateway_class_waypoint_for.insert(WAYPOINT_CLASS.into(), "service".into());
+        let w = Waypoints::new(&cluster, "istio-system");
+        assert_eq!(w.list[0].traffic, TrafficType::Service);
+        assert_eq!(w.of_pod, vec![None; 4]);
+        cluster.mesh.gateway_class_waypoint_for.insert(WAYPOINT_CLASS.into(), "all".into());
+        assert_eq!(Waypoints::new(&cluster, "istio-system").of_pod, vec![Some(0), None, None, None]);
         // A workload waypoint takes no Service traffic; a missing Gateway is a note.
         cluster.namespaces[1].labels = labels(&[(USE_WAYPOINT, "gone")]);
         let w = Waypoints::new(&cluster, "istio-system");

@@ -410,8 +410,7 @@ fn mesh() -> Vec<Field> {
     let connection = object(vec![
         Required("src", string()),
         Required("dst", string()),
-        Required("protocol", reference("protocol")),
-        Required("ports", reference("ports")),
+        Required("allowed", reference("allowed")),
         Required("status", one_of(MtlsStatus::ALL.map(MtlsStatus::as_str))),
         Required("authz", authz),
         Required("effective", verdicts()),

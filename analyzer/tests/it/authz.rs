@@ -212,7 +212,11 @@ fn mesh_json_carries_authz_and_effective() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["src"] == "legacy/batch" && c["dst"] == "shop/vault" && c["protocol"] == "TCP")
+        .find(|c| {
+            c["src"] == "legacy/batch"
+                && c["dst"] == "shop/vault"
+                && c["allowed"].as_array().unwrap().iter().any(|a| a["protocol"] == "TCP")
+        })
         .expect("batch → vault on TCP");
     assert_eq!(vault["status"], "plaintext");
     assert_eq!(

@@ -405,14 +405,19 @@ fn pod_level_json_contract_and_agreement_with_connectivity() {
     assert_eq!(doc["schemaVersion"], 1);
     assert_eq!(doc["level"], "pod");
     let conns = doc["connections"].as_array().unwrap();
-    let entry = serde_json::json!({"src": "frontend/web", "dst": "bookinfo/productpage", "protocol": "TCP", "ports": [[9080, 9080]], "status": "mtls", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "allow"});
+    let entry = serde_json::json!({"src": "frontend/web", "dst": "bookinfo/productpage", "allowed": [{"protocol": "TCP", "ports": [[9080, 9080]]}], "status": "mtls", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "allow"});
     assert!(conns.contains(&entry), "{conns:#?}");
-    assert!(conns.contains(&serde_json::json!({"src": "bookinfo/reviews", "dst": "ratings/ratings", "protocol": "TCP", "ports": [[9080, 9080]], "status": "mtls", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "allow"})));
-    // One entry per pair, protocol and status: the agent's all-ports plaintext is three entries.
+    assert!(conns.contains(&serde_json::json!({"src": "bookinfo/reviews", "dst": "ratings/ratings", "allowed": [{"protocol": "TCP", "ports": [[9080, 9080]]}], "status": "mtls", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "allow"})));
+    // One entry per pair, status and decision, the protocols in `allowed`: the agent's
+    // all-ports plaintext is one entry with three protocols.
     let agent: Vec<_> =
         conns.iter().filter(|c| c["src"] == "legacy/batch" && c["dst"] == "bookinfo/node-agent").collect();
-    assert_eq!(agent.len(), 3);
-    assert!(agent.iter().all(|c| c["status"] == "plaintext" && c["ports"] == serde_json::json!([[1, 65535]])));
+    assert_eq!(agent.len(), 1);
+    assert_eq!(agent[0]["status"], "plaintext");
+    let all = serde_json::json!([[1, 65535]]);
+    let protocols: Vec<_> = agent[0]["allowed"].as_array().unwrap().iter().map(|a| a["protocol"].clone()).collect();
+    assert_eq!(protocols, ["TCP", "UDP", "SCTP"]);
+    assert!(agent[0]["allowed"].as_array().unwrap().iter().all(|a| a["ports"] == all));
     let pods = doc["pods"].as_array().unwrap();
     assert!(pods.contains(&serde_json::json!({"id": "ratings/ratings", "mesh": "istio-ambient"})));
     assert!(pods.contains(&serde_json::json!({"id": "bookinfo/debug", "mesh": "none"})));
@@ -436,14 +441,16 @@ fn pod_level_json_contract_and_agreement_with_connectivity() {
     }
     let mut merged: std::collections::BTreeMap<(String, String, String), PortSet> = Default::default();
     for c in conns {
-        let protocol = Protocol::parse(c["protocol"].as_str().unwrap()).unwrap();
-        let set = c["ports"].as_array().unwrap().iter().fold(PortSet::empty(), |acc, r| {
-            acc.union(&PortSet::range(protocol, r[0].as_u64().unwrap() as u16, r[1].as_u64().unwrap() as u16))
-        });
-        merged
-            .entry((c["src"].to_string(), c["dst"].to_string(), c["protocol"].to_string()))
-            .or_insert_with(PortSet::empty)
-            .union_with(&set);
+        for a in c["allowed"].as_array().unwrap() {
+            let protocol = Protocol::parse(a["protocol"].as_str().unwrap()).unwrap();
+            let set = a["ports"].as_array().unwrap().iter().fold(PortSet::empty(), |acc, r| {
+                acc.union(&PortSet::range(protocol, r[0].as_u64().unwrap() as u16, r[1].as_u64().unwrap() as u16))
+            });
+            merged
+                .entry((c["src"].to_string(), c["dst"].to_string(), a["protocol"].to_string()))
+                .or_insert_with(PortSet::empty)
+                .union_with(&set);
+        }
     }
     let from_mesh: BTreeSet<_> = merged
         .into_iter()
@@ -461,8 +468,8 @@ fn workload_level_json_has_pair_counts() {
     let doc = json(&["mesh", LINKERD, "-o", "json", "-q"]);
     assert_eq!(doc["level"], "workload");
     let conns = doc["connections"].as_array().unwrap();
-    assert!(conns.contains(&serde_json::json!({"src": "vote/Deployment/vote-bot", "dst": "vote/Deployment/web", "protocol": "TCP", "ports": [[8080, 8080]], "status": "plaintext", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "allow", "pairs": 1})));
-    assert!(conns.contains(&serde_json::json!({"src": "vote/legacy-worker", "dst": "vote/Deployment/emoji", "protocol": "TCP", "ports": [[8080, 8080]], "status": "rejected", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "deny", "pairs": 1})));
+    assert!(conns.contains(&serde_json::json!({"src": "vote/Deployment/vote-bot", "dst": "vote/Deployment/web", "allowed": [{"protocol": "TCP", "ports": [[8080, 8080]]}], "status": "plaintext", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "allow", "pairs": 1})));
+    assert!(conns.contains(&serde_json::json!({"src": "vote/legacy-worker", "dst": "vote/Deployment/emoji", "allowed": [{"protocol": "TCP", "ports": [[8080, 8080]]}], "status": "rejected", "authz": {"verdict": "allow", "basis": "no-policy", "policy": null, "action": null, "rule": null, "waypoint": null, "enforcedBy": "destination"}, "effective": "deny", "pairs": 1})));
 }
 
 #[test]

@@ -15,7 +15,11 @@ use std::collections::BTreeSet;
 const FIXTURE: &str = "mesh-authz/waypoint";
 
 fn analysis() -> Analysis {
-    let loaded = load(&[Input::Path(fixtures().join(FIXTURE))]).unwrap_or_else(|e| panic!("{FIXTURE}: {e}"));
+    analysis_of(FIXTURE)
+}
+
+fn analysis_of(fixture: &str) -> Analysis {
+    let loaded = load(&[Input::Path(fixtures().join(fixture))]).unwrap_or_else(|e| panic!("{fixture}: {e}"));
     Analysis::new(loaded.cluster, &EngineOptions::default())
 }
 
@@ -124,6 +128,39 @@ fn waypoint_verdicts_hand_worked() {
 }
 
 #[test]
+fn class_traffic_type_ingress_opt_in_and_destination_ip_at_the_waypoint() {
+    use AuthzBasis::*;
+    use AuthzVerdict::*;
+    // fixtures/mesh-authz/waypoint-ingress/README.md, row by row.
+    let a = analysis_of("mesh-authz/waypoint-ingress");
+    let view = MeshView::new(&a, MeshOptions::default());
+    let (vip_only, deny_ingress, wp) = (Some("app/vip-only"), Some("app/deny-ingress"), "waypoint app/wp");
+    let not_8080 = "TCP 1-8079,8081-65535";
+    let through: &[Expected] =
+        &[("TCP 8080", Allow, AllowedByRule, vip_only, wp), (not_8080, Deny, NoAllowMatched, None, wp)];
+    let table: &[(&str, &str, &[Expected])] = &[
+        ("clients/curl", "app/api", through),
+        ("clients/curl", "app/web", through),
+        (
+            "ingress/public-istio",
+            "app/api",
+            &[("TCP 8080", Deny, DeniedByRule, deny_ingress, wp), (not_8080, Allow, NoPolicy, None, "destination")],
+        ),
+        ("ingress/public-istio", "app/web", &[("TCP all", Allow, NoPolicy, None, "destination")]),
+    ];
+    for &(src, dst, expected) in table {
+        assert_eq!(tcp_verdicts(&view, src, dst), rows(expected), "{src} → {dst}");
+    }
+    assert_eq!(view.authz.waypoints.list[0].traffic.as_str(), "all", "from the GatewayClass label");
+}
+
+/// The TCP ports of a `mesh -o json` connection, if it has any.
+fn tcp_ports(connection: &serde_json::Value) -> Option<serde_json::Value> {
+    let allowed = connection["allowed"].as_array()?;
+    allowed.iter().find(|a| a["protocol"] == "TCP").map(|a| a["ports"].clone())
+}
+
+#[test]
 fn mesh_json_names_the_waypoint_and_the_deciding_proxy() {
     let dir = fixtures().join(FIXTURE);
     let out = netreach(&["mesh", dir.to_str().unwrap(), "--level", "pod", "-o", "json"]);
@@ -134,12 +171,12 @@ fn mesh_json_names_the_waypoint_and_the_deciding_proxy() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|c| c["src"] == src && c["dst"] == dst && c["protocol"] == "TCP" && c["authz"]["verdict"] == verdict)
+            .find(|c| c["src"] == src && c["dst"] == dst && tcp_ports(c).is_some() && c["authz"]["verdict"] == verdict)
             .unwrap_or_else(|| panic!("{src} → {dst} {verdict}"))
             .clone()
     };
     let productpage = find("clients/curl", "shop/productpage", "deny");
-    assert_eq!(productpage["ports"], serde_json::json!([[9080, 9080]]));
+    assert_eq!(tcp_ports(&productpage), Some(serde_json::json!([[9080, 9080]])));
     assert_eq!(
         productpage["authz"],
         serde_json::json!({"verdict": "deny", "basis": "no-allow-rule-matched", "policy": null, "action": null,
@@ -305,4 +342,22 @@ spec:
     // Nothing routes through svc-only: its DENY-all decides nothing.
     let direct = [("TCP all", AuthzVerdict::Allow, AuthzBasis::NoPolicy, None, "destination")];
     assert_eq!(tcp_verdicts(&view, "a/client", "a/web"), rows(&direct));
+}
+
+#[test]
+fn an_egress_waypoint_is_a_warning_naming_what_is_not_modelled() {
+    let entry = |labels: &str| {
+        format!("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: httpbin\n  namespace: egress\n  labels: {labels}\nspec:\n  hosts: [httpbin.org]\n  ports: [{{number: 80, name: http, protocol: HTTP}}]\n  resolution: DNS\n")
+    };
+    let loaded = load_str("egress.yaml", &entry("{istio.io/use-waypoint: egress-gateway}")).unwrap();
+    let warnings = loaded.report.warnings.join("\n");
+    assert!(
+        warnings.contains("ServiceEntry egress/httpbin names waypoint egress-gateway (istio.io/use-waypoint): egress waypoints are not modelled"),
+        "{warnings}"
+    );
+    // `none` opts out, and an entry without the label uses no waypoint: nothing to say.
+    for labels in ["{istio.io/use-waypoint: none}", "{app: httpbin}"] {
+        let loaded = load_str("egress.yaml", &entry(labels)).unwrap();
+        assert!(!loaded.report.warnings.iter().any(|w| w.contains("egress waypoints")), "{labels}");
+    }
 }

@@ -111,11 +111,13 @@ pub struct MeshConfig {
     /// `metadata.annotations` of the namespaces that have any (Linkerd reads its settings
     /// there), by namespace name.
     pub namespace_annotations: BTreeMap<String, Labels>,
-    /// The waypoint labels (`istio.io/use-waypoint`, `istio.io/use-waypoint-namespace`) of the
-    /// Services that have any, by (namespace, name).
+    /// The waypoint labels (`istio.io/use-waypoint`, `istio.io/use-waypoint-namespace`,
+    /// `istio.io/ingress-use-waypoint`) of the Services that have any, by (namespace, name).
     pub service_waypoint_labels: BTreeMap<(String, String), Labels>,
     /// The `istio.io/waypoint-for` label of the Gateways that have it, by (namespace, name).
     pub gateway_waypoint_for: BTreeMap<(String, String), String>,
+    /// The `istio.io/waypoint-for` label of the GatewayClasses that have it, by name.
+    pub gateway_class_waypoint_for: BTreeMap<String, String>,
 }
 
 /// The PeerAuthentications that decide a workload's mTLS mode, and the result.

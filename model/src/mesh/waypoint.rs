@@ -15,8 +15,12 @@ use crate::labels::Labels;
 pub const USE_WAYPOINT: &str = "istio.io/use-waypoint";
 /// Label beside [`USE_WAYPOINT`]: the namespace of the waypoint (default: the object's own).
 pub const USE_WAYPOINT_NAMESPACE: &str = "istio.io/use-waypoint-namespace";
-/// Gateway label: which traffic the waypoint handles (`service`, `workload`, `all`, `none`).
+/// Gateway (else GatewayClass) label: which traffic the waypoint handles (`service`,
+/// `workload`, `all`, `none`).
 pub const WAYPOINT_FOR: &str = "istio.io/waypoint-for";
+/// Service (else namespace) label: `true` makes ingress gateways send the Service's traffic
+/// through its waypoint; without it they send it to the pods directly.
+pub const INGRESS_USE_WAYPOINT: &str = "istio.io/ingress-use-waypoint";
 /// The GatewayClass of Istio's waypoints.
 pub const WAYPOINT_CLASS: &str = "istio-waypoint";
 
@@ -99,6 +103,25 @@ pub enum UseWaypoint {
     },
 }
 
+/// The `istio.io/waypoint-for` value that decides a waypoint's traffic type: the Gateway's
+/// label, else its GatewayClass's (istiod, ambient `waypoints.go`: "default traffic type if
+/// neither GatewayClass nor Gateway specify a type" is `service`; the class's label is read
+/// first and the Gateway's overrides it).
+pub fn waypoint_for<'a>(gateway: Option<&'a str>, class: Option<&'a str>) -> Option<&'a str> {
+    gateway.or(class)
+}
+
+/// Whether ingress gateways send traffic addressed to a Service through the Service's
+/// waypoint: the Service's `istio.io/ingress-use-waypoint` label when it has one, else its
+/// namespace's, compared to `true` case-insensitively (istiod: `strings.EqualFold(val,
+/// "true")`; ingress "must explicitly opt in", `findServiceWaypoint` in pilot's EDS builder).
+pub fn ingress_uses_waypoint(service: &Labels, namespace: &Labels) -> bool {
+    service
+        .get(INGRESS_USE_WAYPOINT)
+        .or_else(|| namespace.get(INGRESS_USE_WAYPOINT))
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
 /// The label of one object: `Some(None)` for `none`, `Some(Some((ns, name)))` for a name.
 fn label(labels: &Labels, own_namespace: &str) -> Option<Option<(String, String)>> {
     let value = labels.get(USE_WAYPOINT)?;
@@ -152,6 +175,25 @@ mod tests {
             use_waypoint(&Labels::new(), "a", &ns),
             UseWaypoint::Named { namespace: "infra".into(), name: "shared".into(), from_namespace: true }
         );
+    }
+
+    #[test]
+    fn gateway_label_overrides_its_class() {
+        assert_eq!(waypoint_for(Some("workload"), Some("all")), Some("workload"));
+        assert_eq!(waypoint_for(None, Some("all")), Some("all"));
+        assert_eq!(waypoint_for(None, None), None);
+    }
+
+    #[test]
+    fn ingress_opts_in_by_service_else_namespace() {
+        let yes = labels(&[(INGRESS_USE_WAYPOINT, "True")]);
+        let no = labels(&[(INGRESS_USE_WAYPOINT, "false")]);
+        assert!(ingress_uses_waypoint(&yes, &Labels::new()));
+        assert!(ingress_uses_waypoint(&Labels::new(), &yes));
+        // The Service's own label wins over its namespace's, either way.
+        assert!(!ingress_uses_waypoint(&no, &yes));
+        assert!(ingress_uses_waypoint(&yes, &no));
+        assert!(!ingress_uses_waypoint(&Labels::new(), &Labels::new()));
     }
 
     #[test]
